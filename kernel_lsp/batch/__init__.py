@@ -1,0 +1,1 @@
+"""Headless batch mode: the index/check commands and their report formats."""

@@ -1,0 +1,152 @@
+"""Facts extracted from one C file: the plain records the model stores and the checks read.
+
+Every record is position-anchored by a ``Span``: 0-based lines, 0-based *byte* columns and byte
+offsets into the file's original bytes (macro blanking never shifts them). Type references are
+reduced to (name, kind): ``T *`` and ``T[]`` are ``T`` (DESIGN §2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# kinds of type reference / type declaration
+BASE, STRUCT, UNION, ENUM, TYPEDEF = "base", "struct", "union", "enum", "typedef"
+# storage of functions and variables
+STATIC, EXTERN, GLOBAL = "static", "extern", "global"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start_byte: int
+    end_byte: int
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRef:
+    """A type as used: ``name`` with its ``kind`` (base/struct/union/enum/typedef)."""
+
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str | None
+    type: TypeRef | None  # None for ``...`` or when the type could not be read
+
+
+@dataclass(frozen=True, slots=True)
+class Include:
+    target: str  # as written, without <> or ""
+    angled: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Macro:
+    name: str
+    params: tuple[str, ...] | None  # None: object-like macro
+    body: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """A function definition (``is_definition``) or prototype."""
+
+    name: str
+    is_definition: bool
+    storage: str  # STATIC / EXTERN / GLOBAL
+    inline: bool
+    ret: TypeRef | None
+    params: tuple[Param, ...]
+    signature: str  # the declaration text without body, whitespace-normalised
+    span: Span  # the whole definition/declaration
+    name_span: Span
+    parent: str | None = None  # enclosing function for a block-scope prototype
+    generated_by: str | None = None  # macro that generated it (SYSCALL_DEFINE3, PAGEFLAG, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    name: str
+    type: TypeRef | None  # None for enumerators
+    is_function: bool = False  # function-pointer member = member function (FuncStruct)
+
+
+@dataclass(frozen=True, slots=True)
+class TypeDecl:
+    """A struct/union/enum (``is_definition`` when it has a body) or a typedef (always a definition)."""
+
+    name: str
+    kind: str  # STRUCT / UNION / ENUM / TYPEDEF
+    is_definition: bool
+    members: tuple[Member, ...]
+    span: Span
+    name_span: Span
+    underlying: TypeRef | None = None  # typedefs only
+    generated_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    name: str
+    storage: str  # STATIC / EXTERN / GLOBAL (file scope only)
+    is_definition: bool
+    type: TypeRef | None
+    span: Span
+    name_span: Span
+    generated_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A call site. ``kind``: "direct" (callee is an identifier that is not a local/parameter),
+    or "member" (``x->op(...)``/``x.op(...)``; ``callee`` is the field name)."""
+
+    callee: str
+    caller: str | None  # enclosing function, None at file scope
+    kind: str
+    span: Span  # of the callee name
+
+
+@dataclass(frozen=True, slots=True)
+class TypeUse:
+    """A use of a struct/union/enum/typedef name (not its definition)."""
+
+    name: str
+    kind: str
+    span: Span
+    function: str | None  # enclosing function, None at file scope
+    owner: str | None = None  # the function/struct/typedef whose *signature/members* hold it
+
+
+@dataclass(frozen=True, slots=True)
+class VarUse:
+    """First use, per function, of an identifier that is not local there (a free identifier)."""
+
+    name: str
+    function: str
+    span: Span
+
+
+@dataclass(slots=True)
+class FileFacts:
+    """Everything extracted from one file."""
+
+    path: str  # POSIX, relative to the root
+    includes: list[Include] = field(default_factory=list)
+    macros: list[Macro] = field(default_factory=list)
+    functions: list[Function] = field(default_factory=list)
+    types: list[TypeDecl] = field(default_factory=list)
+    variables: list[Variable] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    type_uses: list[TypeUse] = field(default_factory=list)
+    var_uses: list[VarUse] = field(default_factory=list)
+    exports: list[tuple[str, Span]] = field(default_factory=list)  # EXPORT_SYMBOL*(name)
+    error_nodes: int = 0  # ERROR/MISSING nodes left after macro handling
+    problem: str | None = None  # why the file could not be (fully) read, if it could not
