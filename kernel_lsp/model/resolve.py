@@ -1,0 +1,216 @@
+"""Include resolution: map an ``#include`` line to an indexed file, by pure string and set work.
+
+The resolver never touches the filesystem: it answers from the set of indexed root-relative
+paths, so it is cheap enough for the ~500k include lines of a Linux tree (answers are memoised
+per including directory, target and form).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+
+from kernel_lsp.config import Config
+
+# Headers that Kbuild generates (``make prepare`` / ``make headers``): absent from an unbuilt
+# tree, so an include that does not resolve to them is not an error. Names as they are written
+# after the include path (the directory they live in is an include path or below one).
+GENERATED_HEADERS = frozenset(
+    {
+        # include/generated/ (top-level Makefile, Kbuild)
+        "autoconf.h", "bounds.h", "timeconst.h", "asm-offsets.h", "utsrelease.h",
+        "compile.h", "package.h", "autoksyms.h", "rq-offsets.h", "utsversion.h",
+        # include/generated/uapi/linux/version.h is written as <linux/version.h>
+        "linux/version.h",
+        # arch/x86/include/generated/{asm,uapi/asm}/ (arch/x86/include/asm/Kbuild, syscalls)
+        "asm/syscalls_32.h", "asm/syscalls_64.h", "asm/syscalls_x32.h",
+        "asm/unistd_32.h", "asm/unistd_64.h", "asm/unistd_x32.h",
+        "asm/unistd_32_ia32.h", "asm/unistd_64_x32.h", "asm/xen-hypercalls.h",
+        "asm/cpufeaturemasks.h", "asm/orc_hash.h", "asm/asm-offsets.h", "asm/mach-types.h",
+        # build-time tables generated next to their users
+        "crc32table.h", "crc64table.h", "voffset.h", "zoffset.h", "capflags.c",
+        "inat-tables.c", "oid_registry_data.c", "consolemap_deftbl.c", "defkeymap.c",
+        "bpf_helper_defs.h", "vmlinux.h", "modules.builtin.modinfo",
+    }
+)
+# Suffixes of headers that generators (asn1_compiler, bison/flex, mkregtable, ...) write
+# beside the including file.
+GENERATED_SUFFIXES = (".asn1.h", ".asn1.c", ".tab.h", ".tab.c", ".lex.c", "_reg_safe.h",
+                      ".skel.h", ".lskel.h", ".subskel.h", ".mod.c", "-tbl.h")
+
+
+def _normjoin(directory: str, target: str) -> str | None:
+    """``directory/target`` normalised; None when it climbs out of the root or is absolute."""
+    if target.startswith("/"):
+        return None
+    joined = posixpath.normpath(posixpath.join(directory, target)) if directory else (
+        posixpath.normpath(target)
+    )
+    if joined == ".." or joined.startswith("../"):
+        return None
+    return joined
+
+
+def is_generated(target: str) -> bool:
+    """Whether an unresolved ``#include`` target names a header Kbuild generates at build time."""
+    norm = posixpath.normpath(target.strip())
+    parts = norm.split("/")
+    if "generated" in parts[:-1] or "config" == parts[0]:  # <generated/..>, <config/..>
+        return True
+    if norm in GENERATED_HEADERS or parts[-1] in GENERATED_HEADERS:
+        return True
+    if len(parts) > 1 and parts[0] == "uapi" and "/".join(parts[1:]) in GENERATED_HEADERS:
+        return True
+    return norm.endswith(GENERATED_SUFFIXES)
+
+
+class IncludeResolver:
+    """Resolve ``#include`` targets to indexed files of one root (no filesystem access)."""
+
+    def __init__(self, config: Config, known_files: Iterable[str]) -> None:
+        self.known: set[str] = set(known_files)
+        self.include_paths = self._dirs(config.include_paths)
+        self.quote_paths = self._dirs(config.quote_paths)
+        self.arch = config.arch
+        # In a Linux-like tree, files under arch/<A>/ see arch A's include dirs, not ARCH's.
+        self._arch_prefix = f"arch/{config.arch}/"
+        self._per_arch = config.linux_like and any(
+            p.startswith(self._arch_prefix) for p in self.include_paths
+        )
+        self._arch_paths: dict[str, list[str]] = {config.arch: self.include_paths}
+        self._memo: dict[tuple[str, str, bool], str | None] = {}
+
+    @staticmethod
+    def _dirs(paths: Iterable[str]) -> list[str]:
+        """Root-relative include dirs as join prefixes ("" for the root), absolute ones dropped."""
+        out: list[str] = []
+        for p in paths:
+            norm = posixpath.normpath(p)
+            if norm.startswith("/") or norm == ".." or norm.startswith("../"):
+                continue  # outside the root: nothing indexed lives there
+            prefix = "" if norm == "." else norm
+            if prefix not in out:
+                out.append(prefix)
+        return out
+
+    def resolve(self, from_path: str, target: str, angled: bool) -> str | None:
+        """The root-relative indexed file that ``#include`` of ``target`` in ``from_path`` names."""
+        arch = self._arch_of(from_path)
+        directory = "\0" + arch if angled else posixpath.dirname(from_path)
+        key = (directory, target, angled)
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        paths = self._include_paths(arch)
+        found = self._lookup(from_path, target, angled, paths)
+        if found is None:
+            fallback = _asm_generic(target)
+            if fallback is not None:
+                found = self._search(paths, fallback)
+        self._memo[key] = found
+        return found
+
+    def _arch_of(self, from_path: str) -> str:
+        """The architecture whose include dirs apply to ``from_path``."""
+        if self._per_arch and from_path.startswith("arch/"):
+            end = from_path.find("/", 5)
+            if end > 5:
+                return from_path[5:end]
+        return self.arch
+
+    def _include_paths(self, arch: str) -> list[str]:
+        paths = self._arch_paths.get(arch)
+        if paths is None:
+            size = len(self._arch_prefix)
+            paths = [f"arch/{arch}/{p[size:]}" if p.startswith(self._arch_prefix) else p
+                     for p in self.include_paths]
+            self._arch_paths[arch] = paths
+        return paths
+
+    def _lookup(self, from_path: str, target: str, angled: bool, paths: list[str]) -> str | None:
+        if angled:
+            return self._search(paths, target)
+        directory = posixpath.dirname(from_path)
+        beside = _normjoin(directory, target)
+        if beside is not None and beside in self.known:
+            return beside
+        found = self._search(self.quote_paths, target) or self._search(paths, target)
+        if found is None and "/" in directory:
+            # Kbuild idiom ``ccflags-y += -I $(srctree)/$(src)``: a subsystem's quoted headers
+            # are found from its subdirectories. Search the ancestors below the top level.
+            parent = posixpath.dirname(directory)
+            while found is None and "/" in parent:
+                found = self._search([parent], target)
+                parent = posixpath.dirname(parent)
+        return found
+
+    def _search(self, dirs: list[str], target: str) -> str | None:
+        known = self.known
+        for prefix in dirs:
+            candidate = _normjoin(prefix, target)
+            if candidate is not None and candidate in known:
+                return candidate
+        return None
+
+    def add(self, path: str) -> None:
+        """Make a newly indexed file resolvable (clears the memo)."""
+        if path not in self.known:
+            self.known.add(path)
+            self._memo.clear()
+
+    def discard(self, path: str) -> None:
+        """Forget a removed file (clears the memo)."""
+        if path in self.known:
+            self.known.discard(path)
+            self._memo.clear()
+
+    def is_generated(self, target: str) -> bool:
+        return is_generated(target)
+
+    def header_candidates(self, path: str, from_path: str | None = None) -> list[str]:
+        """How header ``path`` can be written in an ``#include`` of ``from_path``, best first.
+
+        Each candidate is the include argument with its delimiters (``<linux/ktime.h>``,
+        ``"internal.h"``) and is guaranteed to resolve back to ``path`` from ``from_path``.
+        Order: a quoted name beside the file, angled forms (shortest first; ``<asm/X>`` before
+        ``<asm-generic/X>`` when the fallback reaches the same file), then quoted ``../`` forms.
+        """
+        src = from_path or ""
+        beside: list[str] = []
+        climbing: list[str] = []
+        if from_path is not None:
+            rel = posixpath.relpath(path, posixpath.dirname(from_path) or ".")
+            if self.resolve(src, rel, False) == path:
+                (climbing if rel.startswith("../") else beside).append(f'"{rel}"')
+        angled: list[str] = []
+        for prefix in self.include_paths:
+            if prefix and not path.startswith(prefix + "/"):
+                continue
+            target = path[len(prefix) + 1 :] if prefix else path
+            for name in (_asm_alias(target), target):  # asm/X first: how kernel code names it
+                if name and self.resolve(src, name, True) == path and f"<{name}>" not in angled:
+                    angled.append(f"<{name}>")
+        angled.sort(key=lambda s: (s.count("/"), "asm-generic" in s, len(s)))
+        return beside + angled + (climbing if not angled else [])
+
+
+def _asm_generic(target: str) -> str | None:
+    """The ``asm-generic`` header that Kbuild's generated wrapper for ``asm/X`` would include.
+
+    Kbuild generates wrappers only for top-level ``asm/X.h`` names (``generic-y`` and
+    ``mandatory-y`` in the Kbuild files), so ``asm/sub/X.h`` has no fallback.
+    """
+    norm = posixpath.normpath(target)
+    for prefix, generic in (("asm/", "asm-generic/"), ("uapi/asm/", "uapi/asm-generic/")):
+        if norm.startswith(prefix) and "/" not in norm[len(prefix) :]:
+            return generic + norm[len(prefix) :]
+    return None
+
+
+def _asm_alias(target: str) -> str | None:
+    """``asm/X`` for ``asm-generic/X`` (and the uapi form): how kernel code names such headers."""
+    for generic, prefix in (("asm-generic/", "asm/"), ("uapi/asm-generic/", "uapi/asm/")):
+        if target.startswith(generic) and "/" not in target[len(generic) :]:
+            return prefix + target[len(generic) :]
+    return None

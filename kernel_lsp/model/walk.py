@@ -1,0 +1,243 @@
+"""Source discovery: find the C files of a root (or of given paths) and read them safely.
+
+Nothing here raises for bad input: symlink loops, unreadable directories, paths outside the
+root, a missing root, binary or oversized files all become one-line messages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from kernel_lsp.config import Config, relative_posix
+
+BINARY_PROBE_BYTES = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One file to index: root-relative POSIX ``path``, absolute ``abs``, size and mtime."""
+
+    path: str
+    abs: Path
+    size: int
+    mtime_ns: int
+
+
+# ---------------------------------------------------------------- exclude patterns
+
+
+def _glob_to_regex(pattern: str) -> str:
+    """Translate a glob (``*``, ``?``, ``[..]``, ``**``) to a regex over POSIX relative paths."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
+            end = pattern.index("]", i + 2)
+            body = pattern[i + 1 : end].replace("\\", "\\\\")
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return "".join(out)
+
+
+@lru_cache(maxsize=64)
+def _matchers(patterns: tuple[str, ...]) -> tuple[re.Pattern | None, re.Pattern | None]:
+    """(file matcher, directory-pruning matcher) for a set of exclude globs.
+
+    A pattern without ``/`` matches a file or directory name at any depth (like .gitignore);
+    one with ``/`` matches the whole root-relative path; ``dir/**`` also prunes ``dir``.
+    """
+    files: list[str] = []
+    dirs: list[str] = []
+    for raw in patterns:
+        pat = raw.strip().strip("/")
+        if not pat:
+            continue
+        if "/" not in pat:
+            pat = "**/" + pat
+            dirs.append(_glob_to_regex(pat))
+        files.append(_glob_to_regex(pat))
+        if pat.endswith("/**"):
+            dirs.append(_glob_to_regex(pat[:-3]))
+    file_re = re.compile("(?:" + "|".join(files) + r")\Z") if files else None
+    dir_re = re.compile("(?:" + "|".join(dirs) + r")\Z") if dirs else None
+    return file_re, dir_re
+
+
+def is_excluded(config: Config, rel: str, is_dir: bool = False) -> bool:
+    """Whether root-relative ``rel`` is excluded by ``config.exclude``."""
+    file_re, dir_re = _matchers(tuple(config.exclude))
+    if is_dir:
+        return bool(dir_re and dir_re.match(rel))
+    return bool(file_re and file_re.match(rel))
+
+
+# ---------------------------------------------------------------- discovery
+
+
+class _Walker:
+    """One discovery run: a visited-directory set, the results and the messages."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.exts = tuple(config.extensions)
+        self.visited: set[tuple[int, int]] = set()
+        self.found: dict[str, SourceFile] = {}
+        self.messages: list[str] = []
+
+    def walk(self, top: Path, top_rel: str) -> None:
+        """Depth-first walk with ``os.scandir``; directories are entered once by (dev, ino)."""
+        try:
+            st = os.stat(top)
+        except OSError as exc:
+            self.messages.append(f"{top_rel}: cannot read directory ({_reason(exc)}); skipped")
+            return
+        self.visited.add((st.st_dev, st.st_ino))
+        stack = [(str(top), "" if top_rel == "." else top_rel)]
+        while stack:
+            abs_dir, rel_dir = stack.pop()
+            try:
+                with os.scandir(abs_dir) as it:
+                    entries = list(it)
+            except OSError as exc:
+                self.messages.append(f"{rel_dir or '.'}: cannot read directory "
+                                     f"({_reason(exc)}); skipped")
+                continue
+            for entry in entries:
+                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                try:
+                    self._entry(entry, rel, stack)
+                except OSError as exc:
+                    self.messages.append(f"{rel}: cannot read ({_reason(exc)}); skipped")
+
+    def _entry(self, entry: os.DirEntry, rel: str, stack: list) -> None:
+        if entry.is_dir(follow_symlinks=False):
+            if not is_excluded(self.config, rel, is_dir=True):
+                st = entry.stat(follow_symlinks=False)
+                if (st.st_dev, st.st_ino) not in self.visited:
+                    self.visited.add((st.st_dev, st.st_ino))
+                    stack.append((entry.path, rel))
+            return
+        if entry.is_symlink():
+            self._symlink(entry, rel, stack)
+            return
+        if entry.name.endswith(self.exts) and entry.is_file(follow_symlinks=False):
+            if not is_excluded(self.config, rel):
+                self._add(rel, Path(entry.path), entry.stat(follow_symlinks=False))
+
+    def _symlink(self, entry: os.DirEntry, rel: str, stack: list) -> None:
+        try:
+            st = os.stat(entry.path)
+        except OSError:
+            if entry.name.endswith(self.exts):
+                self.messages.append(f"{rel}: broken symbolic link; skipped")
+            return
+        if stat.S_ISDIR(st.st_mode):
+            if is_excluded(self.config, rel, is_dir=True):
+                return
+            if (st.st_dev, st.st_ino) in self.visited:
+                self.messages.append(
+                    f"{rel}: symbolic link to an already visited directory (a loop or a "
+                    "duplicate); not followed")
+                return
+            self.visited.add((st.st_dev, st.st_ino))
+            stack.append((entry.path, rel))
+        elif stat.S_ISREG(st.st_mode) and entry.name.endswith(self.exts):
+            if not is_excluded(self.config, rel):
+                self._add(rel, Path(entry.path), st)
+
+    def _add(self, rel: str, abs_path: Path, st: os.stat_result) -> None:
+        self.found[rel] = SourceFile(rel, abs_path, st.st_size, st.st_mtime_ns)
+
+    def explicit(self, given: Path) -> None:
+        """A path named by the user: a file (taken even if excluded) or a directory (walked)."""
+        root = self.config.root
+        abs_path = given if given.is_absolute() else Path.cwd() / given
+        rel = relative_posix(root, abs_path)
+        if rel is None:
+            self.messages.append(f"{given}: outside the root {root}; skipped")
+            return
+        try:
+            st = os.stat(abs_path)
+        except OSError as exc:
+            self.messages.append(f"{given}: {_reason(exc)}; skipped")
+            return
+        if stat.S_ISDIR(st.st_mode):
+            self.walk(root / rel if rel != "." else root, rel)
+        elif not rel.endswith(self.exts):
+            self.messages.append(f"{given}: not a C file ({', '.join(self.exts)}); skipped")
+        else:
+            self._add(rel, root / rel, st)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or exc.__class__.__name__
+
+
+def discover(config: Config, paths: list[Path] | None = None) -> tuple[list[SourceFile], list[str]]:
+    """Every file with one of ``config.extensions`` under the root (or ``paths``), minus excludes.
+
+    Returns the files sorted by path and one-line messages for whatever was skipped.
+    """
+    walker = _Walker(config)
+    root = config.root
+    if not root.is_dir():
+        what = "is not a directory" if root.exists() else "does not exist"
+        return [], [f"root {root} {what}"]
+    if paths is None:
+        walker.walk(root, ".")
+    else:
+        for given in paths:
+            walker.explicit(Path(given))
+    return sorted(walker.found.values(), key=lambda sf: sf.path), walker.messages
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_source(sf: SourceFile, max_bytes: int) -> tuple[bytes | None, str | None]:
+    """The file's bytes, or None with the reason; invalid UTF-8 is read, with a note."""
+    if sf.size > max_bytes:
+        return None, (f"{sf.path}: {_size(sf.size)} is larger than max_file_bytes "
+                      f"({_size(max_bytes)}); skipped")
+    try:
+        with open(sf.abs, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        return None, f"{sf.path}: cannot read ({_reason(exc)}); skipped"
+    if len(data) > max_bytes:
+        return None, f"{sf.path}: larger than max_file_bytes ({_size(max_bytes)}); skipped"
+    if b"\0" in data[:BINARY_PROBE_BYTES]:
+        return None, f"{sf.path}: binary file (NUL bytes), not C source; skipped"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return data, f"{sf.path}:{line}: note: invalid UTF-8 at byte {exc.start}; parsed as bytes"
+    return data, None
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
