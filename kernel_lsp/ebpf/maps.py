@@ -1,0 +1,211 @@
+"""In-memory BPF maps and the helper functions the reference interpreter implements.
+
+Maps are simple: ``hash`` (values created on update, freed on delete) and ``array`` (every value
+pre-allocated, zero-filled). Each value is its own read-write memory region, so a program that
+keeps a pointer to a deleted hash value faults on its next access. A map object itself is a
+zero-permission region: its address is the map pointer that ``lddw rX, map`` yields and helpers
+receive, and any load or store through it faults.
+
+Helpers are a table ``id -> (name, function)``; a call to an id not in the table stops the run
+with a fault naming the helper (see :func:`helper_name`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kernel_lsp.ebpf import helpers
+from kernel_lsp.ebpf.memory import RW, Memory, Region
+
+MASK64 = (1 << 64) - 1
+EINVAL, ENOENT, E2BIG, EEXIST = 22, 2, 7, 17
+
+BPF_ANY, BPF_NOEXIST, BPF_EXIST = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class MapSpec:
+    """What a program's map reference needs: kind, key and value sizes, capacity."""
+
+    name: str
+    kind: str  # "hash" | "array"
+    key_size: int
+    value_size: int
+    max_entries: int
+    flags: int = 0
+
+
+# test_verifier's fixup_* fields -> the map the harness creates (ebpf-notes §1.3); only the plain
+# hash/array ones are emulated.
+FIXUP_MAPS: dict[str, MapSpec] = {
+    "fixup_map_hash_8b": MapSpec("map_hash_8b", "hash", 8, 8, 1),
+    "fixup_map_hash_48b": MapSpec("map_hash_48b", "hash", 8, 48, 1),
+    "fixup_map_hash_16b": MapSpec("map_hash_16b", "hash", 8, 16, 2),
+    "fixup_map_array_48b": MapSpec("map_array_48b", "array", 4, 48, 1),
+    "fixup_map_array_ro": MapSpec("map_array_ro", "array", 4, 48, 1),
+    "fixup_map_array_wo": MapSpec("map_array_wo", "array", 4, 48, 1),
+    "fixup_map_array_small": MapSpec("map_array_small", "array", 4, 1, 1),
+}
+
+
+class RuntimeMap:
+    """One live map: its object region and its values."""
+
+    def __init__(self, spec: MapSpec, mem: Memory):
+        self.spec = spec
+        self.mem = mem
+        self.obj: Region = mem.add(f"map '{spec.name}' object", 8, 0)
+        self.values: dict[bytes, Region] = {}
+        if spec.kind == "array":
+            for i in range(min(spec.max_entries, 4096)):
+                self.values[i.to_bytes(4, "little")] = self._new_value(i)
+
+    def _new_value(self, label) -> Region:
+        return self.mem.add(f"map '{self.spec.name}' value {label}", self.spec.value_size, RW)
+
+    def _key(self, key: bytes) -> bytes:
+        return key[:4] if self.spec.kind == "array" else key
+
+    def lookup(self, key: bytes) -> int:
+        region = self.values.get(self._key(key))
+        return region.base if region else 0
+
+    def update(self, key: bytes, value: bytes, flags: int) -> int:
+        key = self._key(key)
+        exists = key in self.values
+        if flags > BPF_EXIST:
+            return -EINVAL
+        if self.spec.kind == "array":
+            if not exists:
+                return -E2BIG
+            if flags == BPF_NOEXIST:
+                return -EEXIST
+        elif flags == BPF_NOEXIST and exists:
+            return -EEXIST
+        elif flags == BPF_EXIST and not exists:
+            return -ENOENT
+        elif not exists and len(self.values) >= self.spec.max_entries:
+            return -E2BIG
+        if not exists:
+            self.values[key] = self._new_value(key.hex())
+        self.values[key].data[:] = value
+        return 0
+
+    def delete(self, key: bytes) -> int:
+        if self.spec.kind == "array":
+            return -EINVAL
+        region = self.values.pop(self._key(key), None)
+        if region is None:
+            return -ENOENT
+        self.mem.remove(region)
+        return 0
+
+
+class HelperFault(Exception):
+    """A helper call that cannot be carried out (unknown map pointer, unimplemented helper)."""
+
+
+def _map_of(vm, addr: int) -> RuntimeMap:
+    runtime = vm.maps_by_addr.get(addr)
+    if runtime is None:
+        raise HelperFault(f"R1={addr:#x} is not a map pointer")
+    return runtime
+
+
+def _lookup(vm, r1, r2, r3, r4, r5):
+    m = _map_of(vm, r1)
+    return m.lookup(vm.mem.read_bytes(r2, m.spec.key_size))
+
+
+def _update(vm, r1, r2, r3, r4, r5):
+    m = _map_of(vm, r1)
+    key = vm.mem.read_bytes(r2, m.spec.key_size)
+    return m.update(key, vm.mem.read_bytes(r3, m.spec.value_size), r4)
+
+
+def _delete(vm, r1, r2, r3, r4, r5):
+    m = _map_of(vm, r1)
+    return m.delete(vm.mem.read_bytes(r2, m.spec.key_size))
+
+
+def _ktime(vm, *args):
+    vm.clock += 1000
+    return vm.clock
+
+
+def _prandom(vm, *args):
+    # xorshift32, deterministic from the run's seed
+    x = vm.rand_state
+    x ^= (x << 13) & 0xFFFFFFFF
+    x ^= x >> 17
+    x ^= (x << 5) & 0xFFFFFFFF
+    vm.rand_state = x
+    return x
+
+
+def _zero(vm, *args):
+    return 0
+
+
+def _pid_tgid(vm, *args):
+    return (4242 << 32) | 4242
+
+
+HELPERS = {
+    1: ("map_lookup_elem", _lookup),
+    2: ("map_update_elem", _update),
+    3: ("map_delete_elem", _delete),
+    5: ("ktime_get_ns", _ktime),
+    6: ("trace_printk", _zero),
+    7: ("get_prandom_u32", _prandom),
+    8: ("get_smp_processor_id", _zero),
+    14: ("get_current_pid_tgid", _pid_tgid),
+    118: ("jiffies64", _ktime),
+    125: ("ktime_get_boot_ns", _ktime),
+}
+
+
+def call_helper(vm, helper_id: int, args: tuple[int, ...]) -> int:
+    """Run helper ``helper_id`` with R1..R5; its R0 as an unsigned 64-bit value."""
+    entry = HELPERS.get(helper_id)
+    if entry is None:
+        raise HelperFault(f"helper {helper_name(helper_id)}#{helper_id} is not implemented "
+                          "by the interpreter")
+    return entry[1](vm, *args) & MASK64
+
+
+def helper_name(helper_id: int) -> str:
+    """The helper's kernel name (``bpf_map_lookup_elem``), from the shared helper table."""
+    name = helpers.helper_name(helper_id)
+    return "unknown" if name == "unknown" else f"bpf_{name}"
+
+
+_ELF_MAP_KINDS = {1: "hash", 2: "array", 5: "hash", 6: "array", 9: "hash", 10: "hash"}
+
+
+def _spec_from_def(name: str, d) -> MapSpec:
+    if isinstance(d, MapSpec):
+        return d
+    kind = d.get("kind") or _ELF_MAP_KINDS.get(d.get("type", 1), "hash")
+    return MapSpec(name, kind, int(d.get("key_size", 4)), int(d.get("value_size", 8)),
+                   int(d.get("max_entries", 1)), int(d.get("flags", 0)))
+
+
+def program_maps(program) -> dict[int, MapSpec]:
+    """The maps a program's lddw slots refer to, keyed by slot index.
+
+    Sources: test_verifier ``fixup_map_*`` lists in ``meta`` (only plain hash/array fixups),
+    ``meta["maps"]`` (symbol -> definition dict or MapSpec, e.g. from an ELF ``maps`` section)
+    matched through ``relocations``, and ``meta["slot_maps"]`` (slot -> MapSpec) set by callers.
+    """
+    specs: dict[int, MapSpec] = {}
+    meta = program.meta or {}
+    for field, spec in FIXUP_MAPS.items():
+        for slot in meta.get(field) or ():
+            specs[int(slot)] = spec
+    defs = meta.get("maps") or {}
+    for slot, (symbol, _kind) in (program.relocations or {}).items():
+        if symbol in defs:
+            specs[slot] = _spec_from_def(symbol, defs[symbol])
+    specs.update(meta.get("slot_maps") or {})
+    return specs
