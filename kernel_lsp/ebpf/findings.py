@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kernel_lsp.checks.finding import Finding
-from kernel_lsp.ebpf.insn import Program
+from kernel_lsp.ebpf.insn import Program, SourceLoc
 
 DOCS_URL = "https://kernel-lsp.invalid/docs/ebpf-codes.html"
 
@@ -34,6 +34,7 @@ _TABLE = (
     BpfCode("E000", "error", "empty program", None),
     BpfCode("E001", "error", "truncated instruction", None),
     BpfCode("E002", "error", "program too large", "BPF program is too large. Processed %d insn"),
+    BpfCode("E003", "error", "input syntax error", None),
     BpfCode("E010", "error", "unknown opcode", "unknown opcode %02x"),
     BpfCode("E011", "error", "reserved field in use", "BPF_%s uses reserved fields"),
     BpfCode("E012", "error", "invalid register", "R%d is invalid"),
@@ -61,11 +62,15 @@ BPF_CODES: dict[str, BpfCode] = {c.id: c for c in _TABLE}
 
 @dataclass(frozen=True, slots=True)
 class BpfFinding:
-    """One validator result: a code, the slot index it concerns (or None), and the message."""
+    """One validator result: a code, the slot index it concerns (or None), and the message.
+
+    ``loc`` overrides the slot's own source span (front-end errors point at their own line).
+    """
 
     code: str
     insn: int | None
     message: str
+    loc: SourceLoc | None = None
 
     @property
     def severity(self) -> str:
@@ -80,11 +85,12 @@ class BpfFinding:
         return f"{self.message} [{self.code}]{where}"
 
 
-def finding_at(code: str, insn: int | None, message: str) -> BpfFinding:
+def finding_at(code: str, insn: int | None, message: str,
+               loc: SourceLoc | None = None) -> BpfFinding:
     """Build a finding, checking that ``code`` is in the table."""
     if code not in BPF_CODES:
         raise KeyError(code)
-    return BpfFinding(code, insn, message)
+    return BpfFinding(code, insn, message, loc)
 
 
 def to_finding(f: BpfFinding, program: Program, path: str) -> Finding:
@@ -92,8 +98,8 @@ def to_finding(f: BpfFinding, program: Program, path: str) -> Finding:
 
     Note: ``Finding.severity`` looks codes up in ``checks.codes``; use ``BPF_CODES`` for E-codes.
     """
-    loc = None
-    if f.insn is not None and 0 <= f.insn < len(program.locs):
+    loc = f.loc
+    if loc is None and f.insn is not None and 0 <= f.insn < len(program.locs):
         loc = program.locs[f.insn]
     if loc is not None:
         return Finding(f.code, loc.path, loc.line, loc.col, loc.end_line, loc.end_col,

@@ -1,0 +1,102 @@
+"""Tier T0: per-instruction encoding checks (opcode, reserved fields, registers, immediates).
+
+Each slot yields at most one finding, the first problem in the Linux 6.1 verifier's order:
+lddw pairing (``resolve_pseudo_ldimm64``), opcode legality, reserved fields, register numbers,
+writes to R10, then the constant checks of ``check_alu_op`` (shift range, division by zero).
+The second slot of a well-formed lddw is skipped; an orphan opcode-0 slot is ``unknown opcode 00``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kernel_lsp.ebpf import isa
+from kernel_lsp.ebpf.findings import BpfFinding, finding_at
+from kernel_lsp.ebpf.insn import Insn
+
+MAX_REG = 10  # R0..R10
+FP = 10
+# Codes after which the control-flow phases cannot trust the slot layout.
+FATAL_CODES = frozenset({"E010", "E014"})
+
+
+def _lddw_pair_problem(insns: list[Insn], i: int) -> BpfFinding | None:
+    """Problems of the lddw pair starting at ``i`` (kernel: ``resolve_pseudo_ldimm64``)."""
+    second = insns[i + 1] if i + 1 < len(insns) else None
+    if second is None or (second.opcode, second.dst, second.src, second.off) != (0, 0, 0, 0):
+        return finding_at("E014", i, "invalid bpf_ld_imm64 insn")
+    first = insns[i]
+    if first.src in (1, 5) and second.imm != 0:  # map fd / map index is 32 bits
+        return finding_at("E015", i, "unrecognized bpf_ld_imm64 insn")
+    return None
+
+
+def _reserved(insn: Insn, i: int) -> BpfFinding | None:
+    msg = isa.reserved_field_problem(insn)
+    if msg is None:
+        return None
+    if msg.startswith("unrecognized"):
+        return finding_at("E015", i, msg)
+    if msg.startswith("BPF_ATOMIC uses invalid"):
+        return finding_at("E018", i, msg)
+    return finding_at("E011", i, msg)
+
+
+def _registers(info: isa.OpInfo, insn: Insn, i: int) -> BpfFinding | None:
+    for field in ("src", "dst"):  # the kernel checks the source operand first
+        use = getattr(info, field)
+        reg = getattr(insn, field)
+        if use is isa.Use.NONE:
+            continue
+        if reg > MAX_REG:
+            return finding_at("E012", i, f"R{reg} is invalid")
+        if use.writes and reg == FP:
+            return finding_at("E013", i, "frame pointer is read only")
+    return None
+
+
+def _constants(info: isa.OpInfo, insn: Insn, i: int) -> BpfFinding | None:
+    if info.kind != "alu" or info.src is not isa.Use.NONE:
+        return None
+    if info.op in ("div", "mod", "sdiv", "smod") and insn.imm == 0:
+        return finding_at("E017", i, "div by zero")
+    if info.op in ("lsh", "rsh", "arsh") and not 0 <= insn.imm < info.width:
+        return finding_at("E016", i, f"invalid shift {insn.imm}")
+    return None
+
+
+def check_insn(insns: list[Insn], i: int) -> BpfFinding | None:
+    """The first encoding problem of slot ``i`` (a lddw is checked as a pair)."""
+    insn = insns[i]
+    if insn.opcode == isa.LD | isa.MODE_IMM | 0x18:
+        pair = _lddw_pair_problem(insns, i)
+        if pair:
+            return pair
+    if not isa.is_known_opcode(insn.opcode):
+        return finding_at("E010", i, f"unknown opcode {insn.opcode:02x}")
+    problem = _reserved(insn, i)
+    if problem:
+        return problem
+    info = isa.lookup(insn)
+    return _registers(info, insn, i) or _constants(info, insn, i)
+
+
+def slot_starts(insns: list[Insn]) -> Iterator[int]:
+    """Indices of instruction starts: every slot except the second slot of a lddw pair."""
+    i = 0
+    while i < len(insns):
+        yield i
+        if insns[i].opcode == 0x18 and i + 1 < len(insns):
+            i += 2
+        else:
+            i += 1
+
+
+def check_encoding(insns: list[Insn]) -> list[BpfFinding]:
+    """Run ``check_insn`` over every instruction start."""
+    found = []
+    for i in slot_starts(insns):
+        problem = check_insn(insns, i)
+        if problem:
+            found.append(problem)
+    return found

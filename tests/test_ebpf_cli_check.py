@@ -1,0 +1,99 @@
+"""``kernel-lsp bpf check`` through ``kernel_lsp.cli.main``: exit codes, text and JSON shapes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from kernel_lsp.cli import main
+
+RAW = Path(__file__).resolve().parent.parent / "fixtures" / "ebpf" / "raw"
+ASM = RAW.parent / "asm"
+_TEXT = re.compile(r"^(?P<path>.+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning|note): "
+                   r"(?P<msg>.+) \[(?P<code>E\d{3})\]( \(at insn (?P<insn>\d+)\))?$")
+
+
+def _run(capsys, *argv):
+    status = main(["bpf", "check", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_accepted_program_exits_0_and_prints_no_finding(capsys):
+    status, out, _ = _run(capsys, RAW / "ok_return0.bin")
+    assert (status, out) == (0, "")
+
+
+def test_rejected_program_exits_1_with_kernel_wording(capsys):
+    status, out, _ = _run(capsys, RAW / "e101_out_of_range.bin")
+    assert status == 1
+    m = _TEXT.match(out.strip())
+    assert m, out
+    assert m["msg"] == "jump out of range from insn 0 to 2"
+    assert (m["code"], m["insn"], m["line"], m["col"]) == ("E101", "0", "1", "1")
+
+
+def test_text_line_uses_the_assembly_line(capsys):
+    status, out, _ = _run(capsys, ASM / "e105_loop.s")
+    assert status == 1
+    m = _TEXT.match(out.strip())
+    assert (m["line"], m["code"], m["insn"]) == ("5", "E105", "2")
+
+
+def test_json_shape(capsys):
+    status, out, _ = _run(capsys, "--format", "json", RAW / "e016_shift.bin", RAW / "ok_calls.bin")
+    assert status == 1
+    doc = json.loads(out)
+    assert doc["version"] == 1
+    assert [(f["code"], f["insn"]) for f in doc["findings"]] == [("E016", 1), ("E016", 2)]
+    keys = {"code", "severity", "path", "line", "column", "end_line", "end_column", "symbol",
+            "message", "insn"}
+    assert all(set(f) == keys for f in doc["findings"])
+    assert doc["findings"][0]["message"] == "invalid shift 64"
+    assert doc["findings"][0]["symbol"] == "e016_shift"
+    assert doc["stats"]["programs"] == 2
+    assert (doc["stats"]["accepted"], doc["stats"]["rejected"]) == (1, 1)
+
+
+def test_prog_type_changes_the_helper_verdict(capsys):
+    xdp_helper = RAW / "ok_xdp_helper.bin"  # calls xdp_adjust_head
+    assert _run(capsys, "--prog-type", "xdp", xdp_helper)[0] == 0
+    status, out, _ = _run(capsys, xdp_helper)  # default socket_filter
+    assert status == 1 and "unknown func xdp_adjust_head#44 [E109]" in out
+
+
+def test_bounded_loops_flag(capsys):
+    assert _run(capsys, RAW / "e105_cond_loop.bin")[0] == 1
+    assert _run(capsys, "--bounded-loops", RAW / "e105_cond_loop.bin")[0] == 0
+
+
+@pytest.mark.parametrize("argv", [
+    ["--prog-type", "nonsense", str(RAW / "ok_return0.bin")],
+    ["/nonexistent/prog.bin"],
+    ["--section", "nope", str(RAW / "ok_return0.bin")],
+])
+def test_bad_input_exits_2_with_a_message(capsys, argv):
+    status, _, err = _run(capsys, *argv)
+    assert status == 2
+    assert err.startswith("kernel-lsp bpf check: ")
+    assert "Traceback" not in err
+
+
+def test_bad_input_and_good_input_together_still_exit_2(capsys):
+    status, _, _ = _run(capsys, RAW / "ok_return0.bin", "/nonexistent/prog.bin")
+    assert status == 2
+
+
+def test_truncated_and_empty_raw_are_findings_not_crashes(capsys):
+    status, out, _ = _run(capsys, "--format", "json", RAW / "e001_truncated.bin",
+                          RAW / "e000_empty.bin")
+    doc = json.loads(out)
+    assert status == 1
+    assert [(f["code"], f["insn"]) for f in doc["findings"]] == [("E001", 2), ("E000", None)]
+
+
+def test_bpf_without_subcommand_exits_2(capsys):
+    assert main(["bpf"]) == 2

@@ -1,0 +1,127 @@
+"""Fixture corpus of the structural validator: each fixture's expected (code, insn) set, exactly.
+
+Fixtures live under ``fixtures/ebpf/``. A ``.bin`` or ``.o`` has a sibling ``NAME.expect``; a
+``.s`` carries its expectations in leading ``;`` comment lines. Lines: ``expect: accept``,
+``expect: CODE at N`` (``N`` may be ``-``), ``expect[SECTION]: ...`` for one program of an ELF
+object, and options ``prog_type: T``, ``bounded_loops: true``, ``max_insns: N``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+from kernel_lsp.ebpf.findings import BPF_CODES
+from kernel_lsp.ebpf.inputs import load_file
+from kernel_lsp.ebpf.verify import VerifyOptions, verify
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures" / "ebpf"
+DOCS = ROOT / "docs" / "ebpf-codes.md"
+_LINE = re.compile(r"^(?:;|#|//)?\s*(expect(?:\[(?P<sec>[^\]]+)\])?|prog_type|bounded_loops|"
+                   r"max_insns)\s*:\s*(?P<val>.+?)\s*$")
+
+
+_VERDICT = re.compile(r"^(accept|E\d{3} at (\d+|-))$")
+
+
+def _expect_source(path: Path) -> str | None:
+    """The expectation text of a structural fixture (other ``expect:`` lines, e.g. the
+    interpreter's ``expect: r0 = 1``, do not make a file a structural fixture)."""
+    if path.suffix == ".s":
+        text = path.read_text()
+    else:
+        sibling = path.with_suffix(".expect")
+        text = sibling.read_text() if sibling.exists() else ""
+    return text if parse_expectations(text)[1] else None
+
+
+def parse_expectations(text: str) -> tuple[dict, dict[str | None, set]]:
+    options: dict = {}
+    expects: dict[str | None, set] = {}
+    for line in text.splitlines():
+        m = _LINE.match(line.strip())
+        if not m:
+            continue
+        key, value = m.group(1).split("[")[0], m.group("val")
+        if key != "expect":
+            options[key] = {"true": True, "false": False}.get(value, value)
+            continue
+        if not _VERDICT.match(value):
+            continue
+        bucket = expects.setdefault(m.group("sec"), set())
+        if value != "accept":
+            code, _, insn = value.partition(" at ")
+            bucket.add((code.strip(), None if insn.strip() == "-" else int(insn)))
+    return options, expects
+
+
+def _fixture_paths() -> list[Path]:
+    paths = [p for p in sorted(FIXTURES.rglob("*")) if p.suffix in (".bin", ".o", ".s")]
+    return [p for p in paths if _expect_source(p) is not None]
+
+
+def _options(opts: dict, program) -> VerifyOptions:
+    return VerifyOptions(prog_type=opts.get("prog_type", program.prog_type or "socket_filter"),
+                         bounded_loops=bool(opts.get("bounded_loops", False)),
+                         max_insns=int(opts.get("max_insns", 1_000_000)))
+
+
+def actual_findings(path: Path) -> dict[str | None, set]:
+    opts, _ = parse_expectations(_expect_source(path))
+    loaded = load_file(str(path))
+    assert loaded.error is None, loaded.error
+    result = {}
+    for program, front in loaded.programs:
+        found = front + verify(program, _options(opts, program))
+        key = program.section if loaded.form == "elf" else None
+        result[key] = {(f.code, f.insn) for f in found}
+    return result
+
+
+@pytest.mark.parametrize("path", _fixture_paths(), ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_fixture(path):
+    _, expects = parse_expectations(_expect_source(path))
+    assert expects, f"{path.name}: no expect line"
+    actual = actual_findings(path)
+    for section, expected in expects.items():
+        if section is None and len(actual) == 1:
+            section = next(iter(actual))
+        assert section in actual, f"no program {section!r} in {path.name}: {sorted(actual, key=str)}"
+        assert actual[section] == expected
+
+
+def _covered_codes() -> set[str]:
+    codes = set()
+    for path in _fixture_paths():
+        for bucket in parse_expectations(_expect_source(path))[1].values():
+            codes |= {code for code, _ in bucket}
+    return codes
+
+
+def test_every_code_has_a_fixture():
+    assert sorted(set(BPF_CODES) - _covered_codes()) == []
+
+
+def test_every_code_has_a_docs_section_and_no_stale_ones():
+    sections = re.findall(r"^## (E\d{3})\b", DOCS.read_text(), flags=re.M)
+    assert sorted(sections) == sorted(BPF_CODES)
+
+
+def test_docs_quote_the_kernel_message():
+    text = DOCS.read_text()
+    for code in BPF_CODES.values():
+        if code.kernel:
+            assert code.kernel in text, code.id
+
+
+def test_raw_fixtures_match_their_source():
+    spec = importlib.util.spec_from_file_location("make_raw", FIXTURES / "raw" / "make.py")
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    for name, (_, slots, _, _) in make.PROGRAMS.items():
+        assert (FIXTURES / "raw" / f"{name}.bin").read_bytes() == make.encode(slots), name
+        assert (FIXTURES / "raw" / f"{name}.expect").read_text() == make.expect_text(name), name
