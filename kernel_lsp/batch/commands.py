@@ -1,5 +1,255 @@
-"""Subcommands ``index`` and ``check`` (owned by the batch helper; stub until written)."""
+"""Subcommands ``index`` and ``check``: the headless batch checker for CI and terminals.
+
+Exit status: 0 no error-severity finding, 1 errors found, 2 usage or I/O errors. Problems go
+to stderr as ``kernel-lsp: <message>`` lines; a progress bar appears only when stderr is a
+terminal; an unexpected exception becomes one line (traceback with ``KERNEL_LSP_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kernel_lsp.config import Config, find_root, load_config, relative_posix
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+FORMATS = ("text", "json", "sarif")
 
 
-def register(sub) -> None:  # noqa: D103
-    pass
+class CommandError(Exception):
+    """A usage or I/O error: reported as one line, exit status 2."""
+
+
+def warn(message: str) -> None:
+    print(f"kernel-lsp: {message}", file=sys.stderr, flush=True)
+
+
+def guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run ``command``; turn any exception into a one-line message and exit status 2."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except CommandError as exc:
+            warn(str(exc))
+            return EXIT_USAGE
+        except (KeyboardInterrupt, BrokenPipeError):
+            raise
+        except Exception as exc:  # the promise: no traceback reaches the user
+            if os.environ.get("KERNEL_LSP_DEBUG"):
+                traceback.print_exc()
+            warn(f"internal error: {type(exc).__name__}: {exc} "
+                 "(run with KERNEL_LSP_DEBUG=1 for a traceback)")
+            return EXIT_USAGE
+
+    return run
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+def register(sub) -> None:
+    """Add ``index`` and ``check`` to the ``kernel-lsp`` subcommand parser."""
+    p = sub.add_parser("index", help="build or update the model of a kernel tree",
+                       description="Build or update <ROOT>/.kernel-lsp/model.db.")
+    p.add_argument("root", nargs="?", type=Path, metavar="ROOT",
+                   help="tree to index (default: the nearest kernel-like ancestor of the cwd)")
+    _common(p)
+    p.set_defaults(func=guarded(cmd_index))
+
+    c = sub.add_parser("check", help="report findings for files or directories",
+                       description="Index what is needed and report findings for PATHS.")
+    c.add_argument("paths", nargs="*", type=Path, metavar="PATHS",
+                   help="files or directories to report on (default: the whole root)")
+    c.add_argument("--root", type=Path, metavar="DIR",
+                   help="tree root (default: the nearest kernel-like ancestor of the first PATH)")
+    c.add_argument("--format", choices=FORMATS, default="text", help="report format")
+    c.add_argument("--output", "-o", type=Path, metavar="FILE",
+                   help="write the report to FILE instead of standard output")
+    _common(c)
+    c.set_defaults(func=guarded(cmd_check))
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--arch", metavar="A", help="architecture under arch/ (default: x86)")
+    parser.add_argument("--jobs", "-j", type=_jobs, metavar="N",
+                        help="parser processes (default: the CPU count)")
+
+
+# ---------------------------------------------------------------- shared steps
+
+
+def setup(root: Path | None, anchor: Path | None, arch: str | None, jobs: int | None) -> Config:
+    """Find the root, load its settings (messages to stderr), apply the command-line overrides."""
+    if root is None:
+        root = find_root(anchor if anchor is not None else Path.cwd())
+    root = Path(os.path.abspath(root))
+    if not root.is_dir():
+        what = "is not a directory" if root.exists() else "does not exist"
+        raise CommandError(f"root {root} {what}")
+    config, messages = load_config(root, arch)
+    for message in messages:
+        warn(message)
+    if jobs is not None:
+        config.jobs = jobs
+    return config
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int, str], None] | None]:
+    """A rich progress callback when stderr is a terminal, else None (quiet when piped)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("[dim]{task.fields[path]}"),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(label, total=None, path="")
+
+        def update(done: int, total: int, path: str) -> None:
+            progress.update(task, completed=done, total=total or None, path=path[-60:])
+
+        yield update
+
+
+def run_index(config: Config):
+    """Index ``config.root`` through the integrator's indexer; print its problems."""
+    try:
+        from kernel_lsp.model.indexer import index
+    except ImportError as exc:
+        raise CommandError(f"the indexer is not available: {exc}") from exc
+    with progress_bar("indexing") as progress:
+        result = index(config, jobs=config.jobs, progress=progress)
+    for problem in result.problems:
+        warn(problem)
+    return result
+
+
+def _close(model) -> None:
+    close = getattr(model, "close", None)
+    if callable(close):
+        close()
+
+
+# ---------------------------------------------------------------- index
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    config = setup(args.root, None, args.arch, args.jobs)
+    result = run_index(config)
+    _close(result.model)
+    s = result.stats
+    seconds = s.get("seconds")
+    took = f" in {seconds:.1f} s" if isinstance(seconds, int | float) else ""
+    print(f"indexed {config.root}: {s.get('files', '?')} files ({s.get('parsed', '?')} parsed, "
+          f"{s.get('unchanged', '?')} unchanged, {s.get('removed', '?')} removed){took}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- check
+
+
+def _check_output(output: Path | None) -> None:
+    if output is None:
+        return
+    parent = Path(os.path.abspath(output)).parent
+    if not parent.is_dir():
+        raise CommandError(f"cannot write {output}: directory {parent} does not exist")
+    if output.is_dir():
+        raise CommandError(f"cannot write {output}: it is a directory")
+
+
+def select_paths(config: Config, given: list[Path]) -> tuple[list[str] | None, bool]:
+    """Root-relative files to report on (None = everything) and whether a PATH was bad."""
+    if not given:
+        return None, False
+    from kernel_lsp.model.walk import discover
+
+    good: list[Path] = []
+    bad = False
+    for path in given:
+        if not path.exists():
+            warn(f"{path}: no such file or directory")
+            bad = True
+        elif relative_posix(config.root, path) is None:
+            warn(f"{path}: outside the root {config.root}; skipped")
+            bad = True
+        else:
+            good.append(path)
+    if not good:
+        return [], bad
+    files, messages = discover(config, good)
+    for message in messages:
+        warn(message)
+    if not files:
+        warn("no C files to check in " + ", ".join(str(p) for p in good))
+    return [sf.path for sf in files], bad
+
+
+def render(fmt: str, items, config: Config, stats: dict, problems: list[str]) -> str:
+    from kernel_lsp.batch import report
+
+    if fmt == "json":
+        return report.format_json(items, config.root, stats)
+    if fmt == "sarif":
+        from kernel_lsp.batch.sarif import format_sarif
+
+        return format_sarif(items, config, problems)
+    return report.format_text(items)
+
+
+def write_report(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot write {output}: {exc.strerror or exc}") from exc
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from kernel_lsp.batch.report import apply_config, error_count, summary_line
+
+    _check_output(args.output)
+    anchor = args.paths[0] if args.paths else None
+    config = setup(args.root, anchor, args.arch, args.jobs)
+    paths, bad_paths = select_paths(config, args.paths)
+    if paths == [] and bad_paths:
+        return EXIT_USAGE
+    result = run_index(config)
+    try:
+        from kernel_lsp.checks.run import run_checks
+    except ImportError as exc:
+        raise CommandError(f"the checks are not available: {exc}") from exc
+    try:
+        findings = run_checks(result.model, config, paths) if paths != [] else []
+    finally:
+        _close(result.model)
+    items = apply_config(findings, config)
+    stats = {**result.stats, "checked_files": len(paths) if paths is not None else
+             result.stats.get("files"), "problems": len(result.problems)}
+    write_report(render(args.format, items, config, stats, list(result.problems)), args.output)
+    if sys.stderr.isatty():
+        warn(summary_line(items, stats.get("checked_files")))
+    if bad_paths:
+        return EXIT_USAGE
+    return EXIT_FINDINGS if error_count(items) else EXIT_OK

@@ -1,0 +1,124 @@
+"""Batch reports: apply the configured severities to findings and render them as text or JSON.
+
+Positions in every report are 1-based. Columns are 1-based UTF-8 *byte* columns (as GCC
+prints them) in text and JSON; SARIF (``sarif.py``) converts them to UTF-16 code units.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kernel_lsp.checks.codes import CODES
+from kernel_lsp.checks.finding import Finding
+from kernel_lsp.config import Config
+
+JSON_VERSION = 1
+FALLBACK_SEVERITY = "warning"  # for a code missing from the table (should not happen)
+_RANK = {"error": 0, "warning": 1, "note": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Reported:
+    """A finding with the severity it is reported at (after the configured overrides)."""
+
+    finding: Finding
+    severity: str
+
+
+def default_severity(code_id: str) -> str:
+    entry = CODES.get(code_id)
+    return entry.severity if entry else FALLBACK_SEVERITY
+
+
+def apply_config(findings: Iterable[Finding], config: Config) -> list[Reported]:
+    """Drop findings whose code is ``off``, apply severity overrides, sort, de-duplicate."""
+    out: dict[Finding, Reported] = {}
+    for finding in findings:
+        level = config.severity_of(finding.code, default_severity(finding.code))
+        if level is not None and finding not in out:
+            out[finding] = Reported(finding, level)
+    return sorted(out.values(), key=lambda r: r.finding.sort_key())
+
+
+def error_count(items: Iterable[Reported]) -> int:
+    return sum(1 for r in items if r.severity == "error")
+
+
+def summary(items: list[Reported]) -> dict:
+    """Counts by severity and by code, for the JSON stats and the terminal summary."""
+    return {
+        "findings": len(items),
+        "by_severity": dict(sorted(Counter(r.severity for r in items).items(),
+                                   key=lambda kv: _RANK.get(kv[0], 9))),
+        "by_code": dict(sorted(Counter(r.finding.code for r in items).items())),
+        "files_with_findings": len({r.finding.path for r in items}),
+    }
+
+
+def summary_line(items: list[Reported], files_checked: int | None = None) -> str:
+    """``3 errors, 1 warning in 2 files`` (for humans, on the terminal)."""
+    counts = Counter(r.severity for r in items)
+    parts = [f"{counts[s]} {s}{'' if counts[s] == 1 else 's'}" for s in ("error", "warning", "note")
+             if counts[s] or s == "error"]
+    where = f" in {len({r.finding.path for r in items})} of {files_checked} files checked" if (
+        files_checked is not None) else ""
+    return ", ".join(parts) + where
+
+
+# ---------------------------------------------------------------- text
+
+
+def text_line(item: Reported) -> str:
+    """``path:line:col: severity: message [code]`` with 1-based line and byte column."""
+    f = item.finding
+    return f"{f.path}:{f.line + 1}:{f.col + 1}: {item.severity}: {f.message} [{f.code}]"
+
+
+def format_text(items: list[Reported]) -> str:
+    return "".join(text_line(item) + "\n" for item in items)
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def json_finding(item: Reported) -> dict:
+    f = item.finding
+    return {
+        "code": f.code,
+        "severity": item.severity,
+        "path": f.path,
+        "line": f.line + 1,
+        "column": f.col + 1,
+        "end_line": f.end_line + 1,
+        "end_column": f.end_col + 1,
+        "symbol": f.symbol,
+        "message": f.message,
+    }
+
+
+def format_json(items: list[Reported], root: Path, stats: dict) -> str:
+    """The JSON report: version, root, findings (1-based positions) and stats."""
+    doc = {
+        "version": JSON_VERSION,
+        "root": str(root),
+        "findings": [json_finding(item) for item in items],
+        "stats": {**_jsonable(stats), **summary(items)},
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _jsonable(value):
+    """``value`` with anything JSON cannot hold turned into strings or plain numbers."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 3)
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)
