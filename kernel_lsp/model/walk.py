@@ -103,16 +103,34 @@ class _Walker:
         self.visited: set[tuple[int, int]] = set()
         self.found: dict[str, SourceFile] = {}
         self.messages: list[str] = []
+        self.deferred: list[tuple[str, str]] = []  # directory symlinks, walked last
 
     def walk(self, top: Path, top_rel: str) -> None:
-        """Depth-first walk with ``os.scandir``; directories are entered once by (dev, ino)."""
+        """Walk ``top``, then the directory symlinks found in it (so real paths win)."""
         try:
             st = os.stat(top)
         except OSError as exc:
             self.messages.append(f"{top_rel}: cannot read directory ({_reason(exc)}); skipped")
             return
         self.visited.add((st.st_dev, st.st_ino))
-        stack = [(str(top), "" if top_rel == "." else top_rel)]
+        self._walk_tree(str(top), "" if top_rel == "." else top_rel)
+        while self.deferred:
+            abs_dir, rel = self.deferred.pop(0)
+            try:
+                st = os.stat(abs_dir)
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) in self.visited:
+                self.messages.append(
+                    f"{rel}: symbolic link to an already visited directory (a loop or a "
+                    "duplicate); not followed")
+                continue
+            self.visited.add((st.st_dev, st.st_ino))
+            self._walk_tree(abs_dir, rel)
+
+    def _walk_tree(self, top: str, top_rel: str) -> None:
+        """Depth-first walk with ``os.scandir``; directories are entered once by (dev, ino)."""
+        stack = [(top, top_rel)]
         while stack:
             abs_dir, rel_dir = stack.pop()
             try:
@@ -138,13 +156,13 @@ class _Walker:
                     stack.append((entry.path, rel))
             return
         if entry.is_symlink():
-            self._symlink(entry, rel, stack)
+            self._symlink(entry, rel)
             return
         if entry.name.endswith(self.exts) and entry.is_file(follow_symlinks=False):
             if not is_excluded(self.config, rel):
                 self._add(rel, Path(entry.path), entry.stat(follow_symlinks=False))
 
-    def _symlink(self, entry: os.DirEntry, rel: str, stack: list) -> None:
+    def _symlink(self, entry: os.DirEntry, rel: str) -> None:
         try:
             st = os.stat(entry.path)
         except OSError:
@@ -152,15 +170,8 @@ class _Walker:
                 self.messages.append(f"{rel}: broken symbolic link; skipped")
             return
         if stat.S_ISDIR(st.st_mode):
-            if is_excluded(self.config, rel, is_dir=True):
-                return
-            if (st.st_dev, st.st_ino) in self.visited:
-                self.messages.append(
-                    f"{rel}: symbolic link to an already visited directory (a loop or a "
-                    "duplicate); not followed")
-                return
-            self.visited.add((st.st_dev, st.st_ino))
-            stack.append((entry.path, rel))
+            if not is_excluded(self.config, rel, is_dir=True):
+                self.deferred.append((entry.path, rel))  # after the real directories
         elif stat.S_ISREG(st.st_mode) and entry.name.endswith(self.exts):
             if not is_excluded(self.config, rel):
                 self._add(rel, Path(entry.path), st)

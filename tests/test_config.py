@@ -1,0 +1,181 @@
+"""Settings: root finding, source precedence, validation with messages instead of exceptions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kernel_lsp.config import (
+    DEFAULT_EXCLUDE,
+    DEFAULT_MAX_FILE_BYTES,
+    apply_settings,
+    find_root,
+    linux_include_paths,
+    load_config,
+    relative_posix,
+)
+
+
+def make_linux_tree(root: Path) -> Path:
+    (root / "include" / "linux").mkdir(parents=True)
+    (root / "arch" / "x86" / "include" / "asm").mkdir(parents=True)
+    (root / "arch" / "arm64" / "include").mkdir(parents=True)
+    (root / "Kconfig").write_text("mainmenu \"x\"\n")
+    return root
+
+
+def test_linux_like_tree_needs_no_configuration(tmp_path):
+    root = make_linux_tree(tmp_path / "linux")
+    config, messages = load_config(root)
+    assert messages == []
+    assert config.linux_like
+    assert config.include_paths == [
+        "include", "arch/x86/include", "include/uapi", "arch/x86/include/uapi",
+        "arch/x86/include/generated", "arch/x86/include/generated/uapi",
+        "include/generated", "include/generated/uapi",
+    ]
+    assert config.source.startswith("auto-detected")
+    assert config.exclude == list(DEFAULT_EXCLUDE)
+    assert config.max_file_bytes == DEFAULT_MAX_FILE_BYTES
+    assert config.db_path == root / ".kernel-lsp" / "model.db"
+
+
+def test_arch_argument_overrides_toml(tmp_path):
+    root = make_linux_tree(tmp_path)
+    (root / "kernel-lsp.toml").write_text('arch = "riscv"\n')
+    assert load_config(root)[0].arch == "riscv"
+    config, messages = load_config(root, arch="arm64")
+    assert config.arch == "arm64"
+    assert config.include_paths == linux_include_paths("arm64")
+    assert messages == []
+
+
+def test_missing_arch_directory_is_reported(tmp_path):
+    root = make_linux_tree(tmp_path)
+    config, messages = load_config(root, arch="sparc")
+    assert config.arch == "sparc"
+    assert any("arch/sparc" in m for m in messages)
+
+
+def test_toml_include_paths_win_over_compile_commands(tmp_path):
+    root = make_linux_tree(tmp_path)
+    (root / "compile_commands.json").write_text(json.dumps(
+        [{"directory": str(root), "file": "a.c", "arguments": ["cc", "-Icc_dir", "a.c"]}]))
+    (root / "kernel-lsp.toml").write_text('include_paths = ["mine", "arch/{arch}/inc"]\n')
+    config, messages = load_config(root)
+    assert messages == []
+    assert config.include_paths == ["mine", "arch/x86/inc"]
+    assert config.source == "kernel-lsp.toml"
+
+
+def test_pyproject_table_is_read_when_no_toml(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n[tool.kernel-lsp]\ninclude-paths = ["inc"]\njobs = 3\n')
+    config, messages = load_config(tmp_path)
+    assert messages == []
+    assert config.include_paths == ["inc"]
+    assert config.jobs == 3
+    assert config.source == "pyproject.toml [tool.kernel-lsp]"
+
+
+def test_compile_commands_win_over_autodetection(tmp_path):
+    root = make_linux_tree(tmp_path / "src")
+    build = tmp_path / "build"
+    (root / "compile_commands.json").write_text(json.dumps([
+        {"directory": str(root), "file": "a.c",
+         "command": "gcc -I./include -isystem arch/x86/include -iquote 'q dir' "
+                    "-include ./include/linux/kconfig.h -DX='\"y\"' -c a.c"},
+        {"directory": str(root / "fs"), "file": "b.c",
+         "arguments": ["gcc", "-I", "../include", "-I" + str(build / "gen"), "-Ilocal", "b.c"]},
+    ]))
+    config, messages = load_config(root)
+    assert messages == []
+    assert config.source == "compile_commands.json"
+    assert config.include_paths == [
+        "include", "arch/x86/include", str(build / "gen"), "fs/local"]
+    assert config.quote_paths == ["q dir"]
+    assert config.forced_includes == ["include/linux/kconfig.h"]
+
+
+def test_corrupt_sources_give_messages_and_defaults(tmp_path):
+    root = make_linux_tree(tmp_path)
+    (root / "kernel-lsp.toml").write_text("arch = [unclosed\n")
+    (root / "compile_commands.json").write_text("{not json")
+    config, messages = load_config(root)
+    assert config.include_paths == linux_include_paths("x86")
+    assert any(m.startswith("kernel-lsp.toml: cannot read settings") for m in messages)
+    assert any(m.startswith("compile_commands.json: cannot read") for m in messages)
+
+
+def test_bad_values_keep_defaults_with_one_message_each(tmp_path):
+    (tmp_path / "kernel-lsp.toml").write_text(
+        'arch = "../x"\nmax_file_bytes = -1\njobs = "many"\nextensions = ["c"]\n'
+        'exclude = "build"\nbogus = 1\nlinux_like = "yes"\n'
+        '[severity]\n"404_2" = "warning"\n"405_2" = "fatal"\n')
+    config, messages = load_config(tmp_path)
+    assert config.arch == "x86"
+    assert config.max_file_bytes == DEFAULT_MAX_FILE_BYTES
+    assert config.jobs is None
+    assert config.extensions == (".c", ".h")
+    assert config.exclude == list(DEFAULT_EXCLUDE)
+    assert config.severity == {"404_2": "warning"}
+    keys = ["'arch'", "'max_file_bytes'", "'jobs'", "'extensions'", "'exclude'", "'bogus'",
+            "'linux_like'", "'405_2'"]
+    for key in keys:
+        assert sum(key in m for m in messages) == 1, (key, messages)
+    assert len(messages) == len(keys)
+
+
+def test_severity_and_disable(tmp_path):
+    (tmp_path / "kernel-lsp.toml").write_text(
+        'disable = ["504_2"]\nexclude = ["build/**"]\n[severity]\n"404_2" = "Note"\n')
+    config, messages = load_config(tmp_path)
+    assert messages == []
+    assert config.severity_of("504_2", "warning") is None
+    assert not config.enabled("504_2")
+    assert config.severity_of("404_2", "error") == "note"
+    assert config.severity_of("020_2", "error") == "error"
+    assert config.exclude == [*DEFAULT_EXCLUDE, "build/**"]
+
+
+def test_apply_settings_is_the_shared_validator(tmp_path):
+    config, _ = load_config(tmp_path)
+    messages = apply_settings(config, {"jobs": 2, "maxFileBytes": 5}, "initializationOptions")
+    assert config.jobs == 2
+    assert messages == ["initializationOptions: unknown setting 'maxFileBytes' (ignored)"]
+
+
+def test_plain_directory_has_no_include_paths(tmp_path):
+    config, messages = load_config(tmp_path)
+    assert (config.include_paths, config.linux_like, config.source) == ([], False, "default")
+    assert messages == []
+
+
+def test_find_root_walks_up_to_kernel_tree(tmp_path):
+    root = make_linux_tree(tmp_path / "linux")
+    deep = root / "fs" / "ext4"
+    deep.mkdir(parents=True)
+    (deep / "inode.c").write_text("")
+    assert find_root(deep) == root
+    assert find_root(deep / "inode.c") == root
+
+
+def test_find_root_nearest_settings_file_wins(tmp_path):
+    make_linux_tree(tmp_path)
+    sub = tmp_path / "drivers" / "mine"
+    (sub / "deep").mkdir(parents=True)
+    (sub / "kernel-lsp.toml").write_text("")
+    assert find_root(sub / "deep") == sub
+
+
+def test_find_root_falls_back_to_start(tmp_path):
+    plain = tmp_path / "a" / "b"
+    plain.mkdir(parents=True)
+    assert find_root(plain) == plain
+
+
+def test_relative_posix(tmp_path):
+    assert relative_posix(tmp_path, tmp_path / "a" / "b.c") == "a/b.c"
+    assert relative_posix(tmp_path, tmp_path) == "."
+    assert relative_posix(tmp_path / "a", tmp_path / "ab" / "x.c") is None
+    assert relative_posix(tmp_path / "a", tmp_path / "a" / ".." / "x.c") is None
