@@ -86,7 +86,7 @@ def _decode(path: str, data: bytes, form: str) -> list[tuple[Program, list[BpfFi
     if form == "elf":
         from kernel_lsp.ebpf.elf import load_elf
 
-        return [(p, []) for p in load_elf(data, path)]
+        return load_elf(data, path)
     text = data.decode("utf-8", errors="replace")
     if form == "asm":
         programs = [_front_end("asmtext", "parse_asm")(text, path)]
