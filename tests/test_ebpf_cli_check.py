@@ -56,6 +56,7 @@ def test_json_shape(capsys):
     assert doc["findings"][0]["symbol"] == "e016_shift"
     assert doc["stats"]["programs"] == 2
     assert (doc["stats"]["accepted"], doc["stats"]["rejected"]) == (1, 1)
+    assert doc["stats"]["by_code"] == {"E016": 2}
 
 
 def test_prog_type_changes_the_helper_verdict(capsys):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 
 from kernel_lsp.ebpf import helpers
@@ -102,7 +103,10 @@ def _emit(report: _Report, fmt: str) -> None:
     if fmt == "json":
         stats = {"files": report.files, "programs": report.programs,
                  "accepted": report.accepted, "rejected": report.rejected,
-                 "insns": report.insns, "bad_input": report.bad_input}
+                 "insns": report.insns, "bad_input": report.bad_input,
+                 "findings": len(report.rows),
+                 "by_severity": dict(Counter(r["severity"] for r in report.rows)),
+                 "by_code": dict(sorted(Counter(r["code"] for r in report.rows).items()))}
         rows = [{k: v for k, v in r.items() if not k.startswith("_")} for r in report.rows]
         json.dump({"version": 1, "findings": rows, "stats": stats}, sys.stdout, indent=2)
         sys.stdout.write("\n")
