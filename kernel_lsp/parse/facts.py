@@ -134,6 +134,16 @@ class VarUse:
     span: Span
 
 
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """A file-scope use of a function-like macro that this file could not expand itself."""
+
+    name: str
+    args: tuple[str, ...]
+    span: Span
+    has_body: bool = False
+
+
 @dataclass(slots=True)
 class FileFacts:
     """Everything extracted from one file."""
@@ -148,5 +158,7 @@ class FileFacts:
     type_uses: list[TypeUse] = field(default_factory=list)
     var_uses: list[VarUse] = field(default_factory=list)
     exports: list[tuple[str, Span]] = field(default_factory=list)  # EXPORT_SYMBOL*(name)
-    error_nodes: int = 0  # ERROR/MISSING nodes left after macro handling
+    invocations: list[Invocation] = field(default_factory=list)  # file-scope macro uses
+    type_use_total: int = 0  # type-name uses before de-duplication (type_uses keeps one per scope)
+    error_nodes: int = 0  # ERROR nodes left after macro handling
     problem: str | None = None  # why the file could not be (fully) read, if it could not

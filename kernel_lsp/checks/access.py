@@ -1,0 +1,63 @@
+"""Access checks (406_2): variables used where they are not accessible.
+
+Two shapes: an ``extern`` declaration of a variable whose only definitions are ``static`` in
+other files, and a use of a variable defined in another file with no declaration in scope.
+"""
+
+from __future__ import annotations
+
+from kernel_lsp.checks.finding import Finding
+from kernel_lsp.checks.visibility import visible
+
+
+def check_access(ctx) -> list[Finding]:
+    findings = _extern_of_static(ctx)
+    findings += _undeclared_uses(ctx)
+    return findings
+
+
+def _definitions_elsewhere(ctx, name: str, fid: int):
+    return [v for v in ctx.symbols.variables.get(name, ())
+            if v.is_definition and v.storage != "extern" and v.file_id != fid]
+
+
+def _extern_of_static(ctx) -> list[Finding]:
+    out = []
+    wanted = set(ctx.file_ids)
+    for name, entries in ctx.symbols.variables.items():
+        for v in entries:
+            if v.file_id not in wanted or v.storage != "extern" or v.is_definition:
+                continue
+            defs = _definitions_elsewhere(ctx, name, v.file_id)
+            if defs and all(d.storage == "static" for d in defs):
+                home = ctx.path(defs[0].file_id)
+                out.append(Finding("406_2", ctx.path(v.file_id), v.line, v.col, v.line,
+                                   v.end_col, name,
+                                   f"variable '{name}' is static in {home}; an extern "
+                                   "declaration cannot reach it", {"static_in": home}))
+    return out
+
+
+def _undeclared_uses(ctx) -> list[Finding]:
+    syms = ctx.symbols
+    out = []
+    for fid, _fn, name, start, line, col, end_col in ctx.model.var_uses_in(ctx.file_ids):
+        entries = syms.variables.get(name)
+        if not entries or name in syms.functions or name in syms.macros \
+                or name in syms.enumerators or name in syms.typedefs:
+            continue
+        mask = ctx.visibility.before(fid, start)
+        if any((v.file_id == fid and v.start_byte < start) or
+               (v.file_id != fid and visible(mask, v.file_id)) for v in entries):
+            continue
+        defs = _definitions_elsewhere(ctx, name, fid)
+        if not defs:
+            continue
+        if all(d.storage == "static" for d in defs):
+            detail = f"is static in {ctx.path(defs[0].file_id)}"
+        else:
+            detail = f"is defined in {ctx.path(defs[0].file_id)} with no declaration in scope"
+        out.append(Finding("406_2", ctx.path(fid), line, col, line, end_col, name,
+                           f"variable '{name}' {detail}",
+                           {"defined_in": sorted({ctx.path(d.file_id) for d in defs})}))
+    return out

@@ -1,0 +1,71 @@
+"""Type-structure checks: 020_2 for missing struct/union/enum/typedef names, 502_2/503_2 at the
+definitions whose signature or members use them, and 504_2 for includes that resolve nowhere."""
+
+from __future__ import annotations
+
+from kernel_lsp.checks.finding import Finding
+from kernel_lsp.checks.symbols import COMPILER_TYPES
+from kernel_lsp.model.resolve import is_generated
+
+_KIND_WORD = {"struct": "struct", "union": "union", "enum": "enum", "typedef": "type"}
+
+
+def _missing(syms, name: str, kind: str) -> bool:
+    if kind == "typedef":
+        return not (name in syms.typedefs or name in COMPILER_TYPES or name in syms.macros)
+    return (kind, name) not in syms.tags and name not in syms.macros
+
+
+def check_types(ctx) -> list[Finding]:
+    syms = ctx.symbols
+    findings: list[Finding] = []
+    owners: dict[tuple[int, str], list[str]] = {}
+    for fid, name, kind, _fn, owner, _start, line, col, end_col in ctx.model.type_uses_in(
+            ctx.file_ids):
+        if not _missing(syms, name, kind):
+            continue
+        spelled = f"{kind} {name}" if kind != "typedef" else name
+        findings.append(Finding(
+            "020_2", ctx.path(fid), line, col, line, end_col, name,
+            f"{_KIND_WORD[kind]} '{name}' is used but defined nowhere in the model",
+            {"kind": kind}))
+        if owner:
+            owners.setdefault((fid, owner), []).append(spelled)
+    if owners:
+        findings += _structure_findings(ctx, owners)
+    return findings
+
+
+def _structure_findings(ctx, owners: dict[tuple[int, str], list[str]]) -> list[Finding]:
+    """502_2 / 503_2 at the definition of each design type that uses a missing type."""
+    out = []
+    wanted_files = sorted({fid for fid, _ in owners})
+    for fid, kind, name, line, col, end_col in ctx.model.definitions_in(wanted_files):
+        missing = owners.get((fid, name))
+        if not missing:
+            continue
+        listed = ", ".join(f"'{m}'" for m in dict.fromkeys(missing))
+        if kind == "func":
+            out.append(Finding("502_2", ctx.path(fid), line, col, line, end_col, name,
+                               f"function '{name}' has a parameter or return type that is "
+                               f"missing: {listed}", {"missing": list(dict.fromkeys(missing))}))
+        else:
+            word = "typedef" if kind == "typedef" else kind
+            out.append(Finding("503_2", ctx.path(fid), line, col, line, end_col, name,
+                               f"{word} '{name}' is built on a missing type: {listed}",
+                               {"missing": list(dict.fromkeys(missing))}))
+        owners.pop((fid, name))  # report each owner once (a prototype and a definition)
+    return out
+
+
+def check_includes(ctx) -> list[Finding]:
+    out = []
+    wanted = set(ctx.file_ids)
+    for fid, rows in ctx.graph.items():
+        if fid not in wanted:
+            continue
+        for _start, resolved, target, line, col, end_col in rows:
+            if resolved is None and not is_generated(target):
+                out.append(Finding("504_2", ctx.path(fid), line, col, line, end_col, target,
+                                   f"#include '{target}' resolves to no file on the include path"))
+    return out

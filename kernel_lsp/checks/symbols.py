@@ -1,0 +1,68 @@
+"""Whole-model symbol tables the checks consult: functions, macros, types, variables by name."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from kernel_lsp.model.store import Model
+
+# Types the compiler provides without any declaration.
+COMPILER_TYPES = frozenset("""
+__builtin_va_list __int128 __int128_t __uint128_t _Float16 _Float32 _Float64 _Float128 __fp16
+_Bool _Complex __label__ __auto_type __gnuc_va_list va_list
+""".split())
+
+
+@dataclass(frozen=True, slots=True)
+class FuncSym:
+    file_id: int
+    is_definition: bool
+    storage: str
+    start_byte: int
+
+
+@dataclass(frozen=True, slots=True)
+class VarSym:
+    file_id: int
+    storage: str
+    is_definition: bool
+    start_byte: int
+    line: int
+    col: int
+    end_col: int
+
+
+@dataclass
+class Symbols:
+    """Everything the checks look up by name, loaded once per run."""
+
+    paths: dict[int, str]
+    functions: dict[str, list[FuncSym]] = field(default_factory=dict)
+    macros: dict[str, list[tuple[int, bool, int]]] = field(default_factory=dict)
+    tags: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, name) -> definitions
+    typedefs: set[str] = field(default_factory=set)
+    enumerators: set[str] = field(default_factory=set)
+    variables: dict[str, list[VarSym]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, model: Model) -> Symbols:
+        s = cls(paths=model.file_paths())
+        for name, fid, is_def, storage, start in model.function_symbols():
+            s.functions.setdefault(name, []).append(FuncSym(fid, bool(is_def), storage, start))
+        for name, fid, function_like, start in model.macro_symbols():
+            s.macros.setdefault(name, []).append((fid, bool(function_like), start))
+        for name, kind, _fid, is_def, members in model.type_symbols():
+            if kind == "typedef":
+                s.typedefs.add(name)
+            elif is_def:
+                s.tags[(kind, name)] = s.tags.get((kind, name), 0) + 1
+            if kind == "enum" and members:
+                s.enumerators.update(m[0] for m in json.loads(members))
+        for name, fid, storage, is_def, start, line, col, end_col in model.variable_symbols():
+            s.variables.setdefault(name, []).append(
+                VarSym(fid, storage, bool(is_def), start, line, col, end_col))
+        return s
+
+    def is_header(self, fid: int) -> bool:
+        return self.paths.get(fid, "").endswith(".h")

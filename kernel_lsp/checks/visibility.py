@@ -1,0 +1,117 @@
+"""Which files' declarations are visible at a point of a file, as in a C compiler.
+
+A file sees its own declarations above the point, and everything in the headers it includes
+above the point, transitively. Headers are seen in the context of the files that include them:
+whatever an includer sees where it includes the header is visible throughout the header. Sets of
+files are Python ints used as bitsets indexed by file id, so unions are cheap on a whole kernel.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+
+class Visibility:
+    """Include closures of every file of a model, computed lazily and memoised."""
+
+    def __init__(self, graph: dict[int, list[tuple]]):
+        # graph: file id -> [(start_byte, resolved id or None, ...)] in file order
+        self.graph = graph
+        self._closure: dict[int, int] = {}
+        self._prefix: dict[int, tuple[list[int], list[int]]] = {}
+        self._ctx: dict[int, int] = {}
+        self._includers: dict[int, list[tuple[int, int]]] | None = None
+
+    # -- transitive closure of a file's includes ---------------------------------------------
+    def closure(self, fid: int) -> int:
+        """Bitset of ``fid`` and every file it includes, transitively."""
+        done = self._closure.get(fid)
+        if done is not None:
+            return done
+        # iterative DFS computing a closure per node; nodes on a cycle get the union of the
+        # cycle (a second pass below), which is what any member of the cycle sees
+        order, stack, on_stack = [], [fid], {fid}
+        partial: dict[int, int] = {}
+        while stack:
+            node = stack[-1]
+            if node not in partial:
+                partial[node] = 1 << node
+                pending = [r for _, r, *_ in self.graph.get(node, ()) if r is not None
+                           and r not in self._closure and r not in partial and r not in on_stack]
+                if pending:
+                    for r in pending:
+                        on_stack.add(r)
+                    stack.extend(pending)
+                    continue
+            stack.pop()
+            if node in self._closure:
+                continue
+            mask = 1 << node
+            for _, r, *_ in self.graph.get(node, ()):
+                if r is not None:
+                    mask |= self._closure.get(r) or partial.get(r, 1 << r)
+            partial[node] = mask
+            order.append(node)
+            self._closure[node] = mask
+        # second pass for cycles: re-union until stable (rarely more than one round)
+        for _ in range(4):
+            changed = False
+            for node in order:
+                mask = self._closure[node]
+                for _, r, *_ in self.graph.get(node, ()):
+                    if r is not None:
+                        mask |= self._closure.get(r, 0)
+                if mask != self._closure[node]:
+                    self._closure[node] = mask
+                    changed = True
+            if not changed:
+                break
+        return self._closure[fid]
+
+    # -- position-aware visibility ---------------------------------------------------------
+    def _prefixes(self, fid: int) -> tuple[list[int], list[int]]:
+        got = self._prefix.get(fid)
+        if got is None:
+            starts, masks, mask = [], [], 1 << fid
+            for start, r, *_ in self.graph.get(fid, ()):
+                if r is not None:
+                    mask |= self.closure(r)
+                starts.append(start)
+                masks.append(mask)
+            got = self._prefix[fid] = (starts, masks)
+        return got
+
+    def before(self, fid: int, pos: int) -> int:
+        """Bitset of files whose declarations ``fid`` sees at byte ``pos`` (own file included)."""
+        starts, masks = self._prefixes(fid)
+        i = bisect_left(starts, pos)
+        own = masks[i - 1] if i else 1 << fid
+        return own | self.context(fid)
+
+    def context(self, fid: int) -> int:
+        """What every file including ``fid`` sees where it includes it (0 for a .c file)."""
+        got = self._ctx.get(fid)
+        if got is not None:
+            return got
+        self._ctx[fid] = 0  # cycle guard
+        mask = 0
+        for includer, pos in self.includers().get(fid, ()):
+            starts, masks = self._prefixes(includer)
+            i = bisect_left(starts, pos)
+            mask |= (masks[i - 1] if i else 1 << includer) | self.context(includer)
+        self._ctx[fid] = mask
+        return mask
+
+    def includers(self) -> dict[int, list[tuple[int, int]]]:
+        if self._includers is None:
+            inv: dict[int, list[tuple[int, int]]] = {}
+            for fid, rows in self.graph.items():
+                for start, r, *_ in rows:
+                    if r is not None and r != fid:
+                        inv.setdefault(r, []).append((fid, start))
+            self._includers = inv
+        return self._includers
+
+
+def visible(mask: int, fid: int) -> bool:
+    return (mask >> fid) & 1 == 1

@@ -1,0 +1,120 @@
+"""The model's SQLite schema: tables, indexes, relationship views, and the migration chain.
+
+The schema is documented in ``docs/model.md``; ``SCHEMA_VERSION`` is stored in ``meta`` and every
+change to this file comes with a migration step in ``MIGRATIONS``.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
+
+TABLES: dict[str, str] = {
+    "meta": "key TEXT PRIMARY KEY, value TEXT",
+    "dirs": "id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, level INTEGER NOT NULL, "
+            "father TEXT",
+    "files": "id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, dir TEXT NOT NULL, "
+             "size INTEGER, mtime_ns INTEGER, sha1 TEXT, error_nodes INTEGER, problem TEXT, "
+             "type_use_total INTEGER DEFAULT 0",
+    "functions": "id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL, name TEXT NOT NULL, "
+                 "is_definition INTEGER, storage TEXT, inline INTEGER, ret_name TEXT, "
+                 "ret_kind TEXT, params TEXT, signature TEXT, start_byte INTEGER, "
+                 "end_byte INTEGER, line INTEGER, col INTEGER, end_line INTEGER, end_col INTEGER, "
+                 "name_line INTEGER, name_col INTEGER, name_end_col INTEGER, parent TEXT, "
+                 "generated_by TEXT",
+    "types": "id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL, name TEXT NOT NULL, "
+             "kind TEXT NOT NULL, is_definition INTEGER, members TEXT, underlying_name TEXT, "
+             "underlying_kind TEXT, start_byte INTEGER, line INTEGER, col INTEGER, "
+             "end_line INTEGER, end_col INTEGER, name_line INTEGER, name_col INTEGER, "
+             "name_end_col INTEGER, generated_by TEXT",
+    "variables": "id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL, name TEXT NOT NULL, "
+                 "storage TEXT, is_definition INTEGER, type_name TEXT, type_kind TEXT, "
+                 "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER, "
+                 "generated_by TEXT",
+    "calls": "file_id INTEGER NOT NULL, caller TEXT, callee TEXT NOT NULL, kind TEXT, "
+             "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
+    "type_uses": "file_id INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT, function TEXT, "
+                 "owner TEXT, start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
+    "var_uses": "file_id INTEGER NOT NULL, function TEXT, name TEXT NOT NULL, "
+                "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
+    "includes": "file_id INTEGER NOT NULL, target TEXT NOT NULL, angled INTEGER, "
+                "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER, "
+                "resolved_id INTEGER",
+    "macros": "file_id INTEGER NOT NULL, name TEXT NOT NULL, params TEXT, body TEXT, "
+              "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
+    "exports": "file_id INTEGER NOT NULL, name TEXT NOT NULL, line INTEGER, col INTEGER",
+    "invocations": "file_id INTEGER NOT NULL, name TEXT NOT NULL, args TEXT, has_body INTEGER, "
+                   "start_byte INTEGER, line INTEGER, col INTEGER",
+}
+
+# Tables holding one file's facts: replaced together when the file changes.
+FACT_TABLES = ("functions", "types", "variables", "calls", "type_uses", "var_uses", "includes",
+               "macros", "exports", "invocations")
+
+INDEXES = [
+    ("functions", ["name"]), ("functions", ["file_id"]), ("types", ["name"]),
+    ("types", ["file_id"]), ("variables", ["name"]), ("variables", ["file_id"]),
+    ("calls", ["file_id"]), ("calls", ["callee"]), ("calls", ["caller"]),
+    ("type_uses", ["file_id"]), ("var_uses", ["file_id"]), ("includes", ["file_id"]),
+    ("includes", ["resolved_id"]), ("macros", ["name"]), ("macros", ["file_id"]),
+    ("exports", ["file_id"]), ("invocations", ["file_id"]),
+]
+
+# The level types and relationships of the LMVM model, as views over the fact tables.
+VIEWS = {
+    "level_types": """
+        SELECT 'base' AS level, 1 AS digit, name, NULL AS path, NULL AS father
+          FROM (SELECT DISTINCT ret_name AS name FROM functions WHERE ret_kind = 'base')
+        UNION ALL
+        SELECT 'func', 2, f.name, fl.path, fl.path FROM functions f JOIN files fl ON fl.id = f.file_id
+         WHERE f.is_definition = 1
+        UNION ALL
+        SELECT 'struct', 3, t.name, fl.path, fl.path FROM types t JOIN files fl ON fl.id = t.file_id
+         WHERE t.is_definition = 1
+        UNION ALL
+        SELECT 'file', 4, path, path, dir FROM files
+        UNION ALL
+        SELECT CASE level WHEN 5 THEN 'dentry' ELSE 'subsys' END, level, path, path, father
+          FROM dirs
+    """,
+    "relationships": """
+        SELECT 'FuncFile' AS kind, fl.path AS from_name, 4 AS from_level, f.name AS to_name,
+               2 AS to_level, fl.path AS path
+          FROM functions f JOIN files fl ON fl.id = f.file_id WHERE f.parent IS NULL
+        UNION ALL
+        SELECT 'StructFile', fl.path, 4, t.name, 3, fl.path
+          FROM types t JOIN files fl ON fl.id = t.file_id WHERE t.is_definition = 1
+        UNION ALL
+        SELECT 'ParamIn', f.name, 2, json_extract(p.value, '$[1]'), 3, fl.path
+          FROM functions f JOIN files fl ON fl.id = f.file_id, json_each(f.params) p
+         WHERE f.is_definition = 1 AND json_extract(p.value, '$[1]') IS NOT NULL
+        UNION ALL
+        SELECT 'ParamOut', f.name, 2, f.ret_name, 3, fl.path
+          FROM functions f JOIN files fl ON fl.id = f.file_id
+         WHERE f.is_definition = 1 AND f.ret_name IS NOT NULL
+        UNION ALL
+        SELECT CASE json_extract(m.value, '$[3]') WHEN 1 THEN 'FuncStruct' ELSE 'VarStruct' END,
+               t.name, 3, json_extract(m.value, '$[0]'), 
+               CASE json_extract(m.value, '$[3]') WHEN 1 THEN 2 ELSE 3 END, fl.path
+          FROM types t JOIN files fl ON fl.id = t.file_id, json_each(t.members) m
+         WHERE t.is_definition = 1
+        UNION ALL
+        SELECT 'Agg', father, CASE WHEN father = '' THEN 6 ELSE 5 END, path, level, path
+          FROM dirs
+        UNION ALL
+        SELECT 'Agg', dir, 5, path, 4, path FROM files
+        UNION ALL
+        SELECT 'Invocable', c.caller, 2, c.callee, 2, fl.path
+          FROM calls c JOIN files fl ON fl.id = c.file_id WHERE c.kind = 'direct'
+        UNION ALL
+        SELECT 'Accessible', u.function, 2, u.name, 3, fl.path
+          FROM type_uses u JOIN files fl ON fl.id = u.file_id WHERE u.function IS NOT NULL
+        UNION ALL
+        SELECT 'Accessible', v.function, 2, v.name, 3, fl.path
+          FROM var_uses v JOIN files fl ON fl.id = v.file_id
+           JOIN variables g ON g.name = v.name AND g.file_id = v.file_id
+    """,
+}
+
+# version -> SQL statements that bring a database from version-1 to version.
+MIGRATIONS: dict[int, list[str]] = {}

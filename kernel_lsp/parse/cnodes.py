@@ -1,0 +1,132 @@
+"""Reading tree-sitter-c nodes: names inside declarators, type references, storage classes, spans."""
+
+from __future__ import annotations
+
+from kernel_lsp.parse.facts import (
+    BASE,
+    ENUM,
+    EXTERN,
+    GLOBAL,
+    STATIC,
+    STRUCT,
+    TYPEDEF,
+    UNION,
+    Span,
+    TypeRef,
+)
+
+_WRAPPERS = {
+    "pointer_declarator", "parenthesized_declarator", "attributed_declarator", "init_declarator",
+    "array_declarator", "abstract_pointer_declarator", "abstract_array_declarator",
+    "abstract_parenthesized_declarator",
+}
+_NAMES = {"identifier", "type_identifier", "field_identifier", "primitive_type"}
+_RECORDS = {"struct_specifier": STRUCT, "union_specifier": UNION, "enum_specifier": ENUM}
+
+
+def span(node) -> Span:
+    s, e = node.start_point, node.end_point
+    return Span(node.start_byte, node.end_byte, s.row, s.column, e.row, e.column)
+
+
+def text(node) -> str:
+    return node.text.decode("utf-8", "replace")
+
+
+def declarator_name(node):
+    """The identifier node a declarator declares (descending pointers, arrays, parentheses)."""
+    for _ in range(16):
+        if node is None or node.type in _NAMES:
+            return node
+        if node.type in _WRAPPERS or node.type == "function_declarator":
+            inner = node.child_by_field_name("declarator")
+            if inner is None:
+                inner = next((c for c in node.named_children if c.type != "parameter_list"), None)
+            node = inner
+            continue
+        return None
+    return None
+
+
+def function_declarator(node):
+    """The ``function_declarator`` that makes ``node`` declare a function (not a pointer), or None.
+
+    ``f(int)`` and ``*f(int)`` declare functions; ``(*f)(int)`` declares a pointer to one.
+    """
+    for _ in range(16):
+        if node is None:
+            return None
+        t = node.type
+        if t == "function_declarator":
+            inner = node.child_by_field_name("declarator")
+            if inner is not None and inner.type == "identifier":
+                return node
+            # int (*f(int))(char): f returns a function pointer; still a function if the
+            # parenthesised part holds a function declarator.
+            found = function_declarator(inner)
+            return found
+        if t == "parenthesized_declarator":
+            inner = node.named_children[0] if node.named_children else None
+            if inner is not None and inner.type == "pointer_declarator":
+                # (*f)(...) is a pointer, unless it is (*f(args))(...)
+                return function_declarator(inner.child_by_field_name("declarator"))
+            node = inner
+            continue
+        if t in ("pointer_declarator", "attributed_declarator", "init_declarator"):
+            node = node.child_by_field_name("declarator")
+            continue
+        return None
+    return None
+
+
+def is_function_pointer(node) -> bool:
+    """Whether declarator ``node`` declares a pointer to function (a member function slot)."""
+    for _ in range(16):
+        if node is None:
+            return False
+        if node.type == "function_declarator":
+            return True
+        if node.type in _WRAPPERS:
+            node = node.child_by_field_name("declarator") or (
+                node.named_children[0] if node.named_children else None)
+            continue
+        return False
+    return False
+
+
+def type_ref(type_node) -> TypeRef | None:
+    """(name, kind) of a ``type`` field node; None for anonymous records and macro types."""
+    if type_node is None:
+        return None
+    t = type_node.type
+    if t == "primitive_type":
+        return TypeRef(text(type_node), BASE)
+    if t == "sized_type_specifier":
+        return TypeRef(" ".join(text(type_node).split()), BASE)
+    if t == "type_identifier":
+        return TypeRef(text(type_node), TYPEDEF)
+    if t in _RECORDS:
+        name = type_node.child_by_field_name("name")
+        return TypeRef(text(name), _RECORDS[t]) if name is not None else None
+    return None
+
+
+def record_kind(node_type: str) -> str | None:
+    return _RECORDS.get(node_type)
+
+
+def storage(node) -> tuple[str, bool]:
+    """(STATIC/EXTERN/GLOBAL, inline?) from the storage-class specifiers of a declaration."""
+    result, inline = GLOBAL, False
+    for child in node.children:
+        if child.type == "storage_class_specifier":
+            word = text(child)
+            if word == "static":
+                result = STATIC
+            elif word == "extern":
+                result = EXTERN if result != STATIC else STATIC
+            elif "inline" in word:
+                inline = True
+        elif child.type == "type_qualifier" and "inline" in text(child):
+            inline = True
+    return result, inline

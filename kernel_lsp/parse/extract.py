@@ -1,0 +1,525 @@
+"""Extract the design facts of one C file (functions, types, variables, calls, uses) with tree-sitter.
+
+The grammar sees one file without preprocessing, so extraction is defensive: type names inside
+ERROR regions and inside macro invocations are not trusted, file-scope macro invocations are
+recognised as such (and expanded when the macro is defined in the same file), and iterator
+macros that the grammar misreads as declarations are read back as the calls they are.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+
+from kernel_lsp.parse import cnodes
+from kernel_lsp.parse.cnodes import declarator_name, function_declarator, span, text, type_ref
+from kernel_lsp.parse.facts import (
+    BASE,
+    EXTERN,
+    GLOBAL,
+    STATIC,
+    TYPEDEF,
+    Call,
+    FileFacts,
+    Function,
+    Include,
+    Invocation,
+    Macro,
+    Member,
+    Param,
+    Span,
+    TypeDecl,
+    TypeRef,
+    TypeUse,
+    Variable,
+)
+from kernel_lsp.parse.macros import (
+    VARIABLE_DEFINERS,
+    Expander,
+    definer_params,
+    function_definers,
+    split_args,
+)
+from kernel_lsp.parse.parser import all_captures, parse
+from kernel_lsp.parse.varuse import free_identifiers
+
+# Bump when extraction changes what it produces: the indexer then re-extracts every file.
+EXTRACTOR_VERSION = "1"
+MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+# Names that look like calls but are operators or compiler keywords.
+NOT_CALLS = frozenset("""
+sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
+_Static_assert static_assert defined asm __asm__ __asm _Generic __auto_type va_arg
+__extension__ __builtin_offsetof return if while for switch
+""".split())
+
+
+class _Ranges:
+    """Sorted, possibly nested byte ranges with a payload; finds the innermost one holding a byte."""
+
+    def __init__(self) -> None:
+        self._items: list[tuple[int, int, object]] = []
+        self._starts: list[int] | None = None
+        self._reach: list[int] = []
+
+    def add(self, start: int, end: int, payload: object = None) -> None:
+        self._items.append((start, end, payload))
+        self._starts = None
+
+    def find(self, pos: int):
+        """Payload of the innermost range holding byte ``pos`` (True if it has none), or None."""
+        if self._starts is None:
+            self._items.sort(key=lambda r: (r[0], -r[1]))
+            self._starts = [r[0] for r in self._items]
+            reach, self._reach = 0, []
+            for _, end, _ in self._items:
+                reach = max(reach, end)
+                self._reach.append(reach)
+        i = bisect_right(self._starts, pos) - 1
+        while i >= 0 and self._reach[i] > pos:
+            start, end, payload = self._items[i]
+            if pos < end:
+                return payload if payload is not None else True
+            i -= 1
+        return None
+
+    def items(self) -> list[tuple[int, int, object]]:
+        return list(self._items)
+
+
+_INVOCATION = re.compile(rb"^(static\s+)?([A-Z_][A-Z0-9_]*)[ \t]*\(", re.M)
+
+
+def _close_paren(src: bytes, open_idx: int) -> int:
+    """Index of the byte closing the parenthesis at ``open_idx`` (strings skipped), or -1."""
+    depth, i, n = 0, open_idx, len(src)
+    while i < n:
+        c = src[i]
+        if c == 0x28:
+            depth += 1
+        elif c == 0x29:
+            depth -= 1
+            if depth == 0:
+                return i
+        elif c == 0x22 or c == 0x27:
+            j = i + 1
+            while j < n and src[j] != c and src[j] != 0x0A:
+                j += 2 if src[j] == 0x5C else 1
+            i = j
+        i += 1
+    return -1
+
+
+def _point(src: bytes, pos: int) -> tuple[int, int]:
+    line = src.count(b"\n", 0, pos)
+    return line, pos - (src.rfind(b"\n", 0, pos) + 1)
+
+
+def _in_comment(root, pos: int) -> bool:
+    node = root.descendant_for_byte_range(pos, pos + 1)
+    return node is not None and node.type == "comment"
+
+
+def _body_at(root, pos: int):
+    node = root.descendant_for_byte_range(pos, pos + 1)
+    while node is not None and not (node.type == "compound_statement" and node.start_byte == pos):
+        node = node.parent
+    return node
+
+
+def _join(a: Span, b: Span) -> Span:
+    return Span(a.start_byte, b.end_byte, a.line, a.col, b.end_line, b.end_col)
+
+
+class Extractor:
+    """One extraction run over one file's bytes."""
+
+    def __init__(self, path: str, source: bytes, *, generated: tuple[str, Span] | None = None):
+        self.path, self.src = path, source
+        self.generated = generated  # (macro, invocation span) when reading a macro expansion
+        self.facts = FileFacts(path=path)
+        self.funcs = _Ranges()  # function bodies -> name
+        self.owners = _Ranges()  # signatures / members -> owning design type
+        self.untrusted = _Ranges()  # ERROR regions and macro invocations: no type uses there
+        self.macro_uses = _Ranges()  # file-scope macro invocations: no declarations there
+        self.locals: dict[str, set[str]] = {}
+        self.typedef_name_starts: set[int] = set()
+        self.macros_so_far: dict[str, tuple[tuple[str, ...], str, int]] = {}
+
+    # -- driver ----------------------------------------------------------------------------
+    def run(self) -> FileFacts:
+        tree = parse(self.src)
+        root = tree.root_node
+        self.caps = caps = all_captures(root)
+        if not self.generated:
+            self._preproc(root)
+        for err in caps.get("error", []):
+            self.untrusted.add(err.start_byte, err.end_byte)
+            self.facts.error_nodes += 1
+        defs = caps
+        for node in defs.get("func.def", []):
+            self._function_definition(node)
+        if not self.generated:
+            self._scan_invocations(root)
+        if self.generated:
+            self._definitions_only(defs)
+            return self.facts
+        for node in defs.get("typedef", []):
+            self._typedef(node)
+        for node in defs.get("record.def", []):
+            self._record(node)
+        self._locals(root)
+        for node in defs.get("decl", []):
+            self._declaration(node)
+        self._calls(root)
+        self._type_uses(root)
+        self._var_uses()
+        return self.facts
+
+    def _definitions_only(self, defs) -> None:
+        for node in defs.get("typedef", []):
+            self._typedef(node)
+        for node in defs.get("record.def", []):
+            self._record(node)
+        for node in defs.get("decl", []):
+            if self.funcs.find(node.start_byte) is None:
+                self._file_scope_declaration(node)
+
+    def _span(self, node) -> Span:
+        return self.generated[1] if self.generated else span(node)
+
+    # -- preprocessor ------------------------------------------------------------------------
+    def _preproc(self, root) -> None:
+        caps = self.caps
+        for node in caps.get("include.path", []):
+            raw = text(node)
+            if node.type == "system_lib_string":
+                self.facts.includes.append(Include(raw[1:-1], True, span(node.parent)))
+            elif node.type == "string_literal":
+                self.facts.includes.append(Include(raw.strip('"'), False, span(node.parent)))
+        for node in caps.get("macro.object", []):
+            value = node.parent.child_by_field_name("value")
+            self.facts.macros.append(Macro(text(node), None, text(value) if value else "",
+                                           span(node)))
+        for node in caps.get("macro.function", []):
+            d = node.parent
+            params = d.child_by_field_name("parameters")
+            names = tuple(text(p) for p in params.children if p.type in ("identifier", "..."))
+            if params is not None and "..." in text(params) and "..." not in names:
+                names = tuple(n if n != names[-1] else n + "..." for n in names) if names else ("...",)
+            value = d.child_by_field_name("value")
+            body = text(value) if value else ""
+            self.facts.macros.append(Macro(text(node), names, body, span(node)))
+            self.macros_so_far[text(node)] = (names, body, node.start_byte)
+
+    # -- file-scope macro invocations --------------------------------------------------------
+    def _scan_invocations(self, root) -> None:
+        """Find ``[static] NAME(args)`` at column 0 outside function bodies: file-scope macro uses.
+
+        A text scan, because the grammar folds such lines into neighbouring declarations.
+        """
+        src = self.src
+        for m in _INVOCATION.finditer(src):
+            start = m.start()
+            if start >= 2 and src[start - 2] == 0x5C:  # continuation line of a #define
+                continue
+            if self.funcs.find(start) is not None or _in_comment(root, m.start(2)):
+                continue
+            close = _close_paren(src, m.end() - 1)
+            if close < 0:
+                continue
+            name = m.group(2).decode()
+            args = split_args(src[m.end():close].decode("utf-8", "replace"))
+            after = close + 1
+            while after < len(src) and src[after] in b" \t\r\n":
+                after += 1
+            body = _body_at(root, after) if src[after:after + 1] == b"{" else None
+            self.macro_uses.add(start, close + 1)
+            self.untrusted.add(start, close + 1)
+            header = Span(start, close + 1, *_point(src, start), *_point(src, close + 1))
+            self._handle_invocation(name, args, header, bool(m.group(1)), body)
+
+    def _handle_invocation(self, name: str, args: list[str], where: Span, is_static: bool,
+                           body) -> None:
+        if name.startswith("EXPORT_SYMBOL") and args:
+            self.facts.exports.append((args[0].strip(), where))
+            return
+        if name in VARIABLE_DEFINERS:
+            index, is_extern = VARIABLE_DEFINERS[name]
+            if index < len(args) and re.fullmatch(r"\s*[A-Za-z_]\w*\s*", args[index]):
+                st = EXTERN if is_extern else (STATIC if is_static else GLOBAL)
+                self.facts.variables.append(Variable(
+                    args[index].strip(), st, not is_extern, None, where, where, name))
+            return
+        if function_definers(name, args):
+            if body is not None:
+                self._definer_body(name, args, where, body)
+            return
+        entry = self.macros_so_far.get(name)
+        if entry is not None and entry[2] < where.start_byte:
+            if self._expand_here(name, args, where, body):
+                return
+        if body is not None:
+            self.funcs.add(body.start_byte, body.end_byte, name)
+        self.facts.invocations.append(Invocation(name, tuple(a.strip() for a in args), where,
+                                                 body is not None))
+
+    def _expand_here(self, name: str, args: list[str], where: Span, body) -> bool:
+        table = {n: (p, b) for n, (p, b, start) in self.macros_so_far.items()
+                 if start < where.start_byte}
+        expansion = Expander(table).expand(name, args)
+        if not expansion:
+            return False
+        if body is not None:
+            expansion += " {}"  # the invocation is a function header; its body follows
+        sub = Extractor(self.path, expansion.encode(), generated=(name, where)).run()
+        self.facts.functions += sub.functions
+        self.facts.types += sub.types
+        self.facts.variables += sub.variables
+        if body is not None:
+            defined = [f.name for f in sub.functions if f.is_definition]
+            self.funcs.add(body.start_byte, body.end_byte, defined[-1] if defined else name)
+        return bool(sub.functions or sub.types or sub.variables)
+
+    def _definer_body(self, name: str, args: list[str], node: Span, body) -> None:
+        generated = function_definers(name, args)
+        params = tuple(Param(n, TypeRef(t.split()[-1].strip("*"), TYPEDEF) if t else None)
+                       for t, n in definer_params(name, args))
+        sig = self._signature(node.start_byte, node.end_byte)
+        for i, g in enumerate(generated):
+            self.facts.functions.append(Function(
+                g.name, True, g.storage, False, TypeRef(g.ret, BASE if g.ret == "long" else TYPEDEF),
+                params, sig, _join(node, span(body)), node, None, name))
+            if i == 0:
+                self.funcs.add(body.start_byte, body.end_byte, g.name)
+                self.locals[g.name] = {n for _, n in definer_params(name, args)}
+
+    # -- definitions -------------------------------------------------------------------------
+    def _function_definition(self, node) -> None:
+        decl = node.child_by_field_name("declarator")
+        fdecl = function_declarator(decl)
+        body = node.child_by_field_name("body")
+        if fdecl is None or body is None:
+            return
+        ident = fdecl.child_by_field_name("declarator")
+        name = text(ident)
+        if MACRO_NAME.match(name) and not self.generated and (
+                node.child_by_field_name("type") is None or name in self.macros_so_far
+                or self.macro_uses.find(node.start_byte) is not None):
+            return  # ``SYSCALL_DEFINE1(...) {`` read as a definition: the invocation scan owns it
+        st, inline = cnodes.storage(node)
+        params = self._params(fdecl)
+        self.facts.functions.append(Function(
+            name, True, st, inline, type_ref(node.child_by_field_name("type")), params,
+            self._signature(node.start_byte, body.start_byte), self._span(node),
+            self._span(ident), None, self.generated[0] if self.generated else None))
+        self.funcs.add(body.start_byte, body.end_byte, name)
+        self.owners.add(node.start_byte, body.start_byte, ("func", name))
+        self.locals[name] = {p.name for p in params if p.name}
+
+    def _signature(self, start: int, end: int) -> str:
+        return " ".join(self.src[start:end].decode("utf-8", "replace").split()).rstrip(";").strip()
+
+    def _params(self, fdecl) -> tuple[Param, ...]:
+        plist = fdecl.child_by_field_name("parameters")
+        out = []
+        for p in plist.named_children if plist is not None else ():
+            if p.type == "variadic_parameter":
+                out.append(Param("...", None))
+            elif p.type == "parameter_declaration":
+                ident = declarator_name(p.child_by_field_name("declarator"))
+                out.append(Param(text(ident) if ident is not None else None,
+                                 type_ref(p.child_by_field_name("type"))))
+        if len(out) == 1 and out[0].name is None and out[0].type == TypeRef("void", BASE):
+            return ()
+        return tuple(out)
+
+    def _typedef(self, node) -> None:
+        under = type_ref(node.child_by_field_name("type"))
+        for d in node.children_by_field_name("declarator"):
+            ident = declarator_name(d)
+            if ident is None:
+                continue
+            self.typedef_name_starts.add(ident.start_byte)
+            name = text(ident)
+            self.facts.types.append(TypeDecl(name, TYPEDEF, True, (), self._span(node),
+                                             self._span(ident), under, self._gen_name()))
+            self.owners.add(node.start_byte, node.end_byte, ("type", name))
+
+    def _gen_name(self) -> str | None:
+        return self.generated[0] if self.generated else None
+
+    def _record(self, node) -> None:
+        kind = cnodes.record_kind(node.type)
+        name_node = node.child_by_field_name("name")
+        body = node.child_by_field_name("body")
+        if name_node is None:
+            return  # anonymous: its members belong to the enclosing record or typedef
+        members = self._members(body) if body is not None else ()
+        name = text(name_node)
+        self.facts.types.append(TypeDecl(name, kind, True, members, self._span(node),
+                                         self._span(name_node), None, self._gen_name()))
+        if body is not None:
+            self.owners.add(body.start_byte, body.end_byte, ("type", name))
+
+    def _members(self, body) -> tuple[Member, ...]:
+        out = []
+        for child in body.named_children:
+            if child.type == "enumerator":
+                n = child.child_by_field_name("name")
+                if n is not None:
+                    out.append(Member(text(n), None))
+            elif child.type == "field_declaration":
+                tref = type_ref(child.child_by_field_name("type"))
+                for d in child.children_by_field_name("declarator"):
+                    ident = declarator_name(d)
+                    if ident is not None:
+                        out.append(Member(text(ident), tref, cnodes.is_function_pointer(d)))
+        return tuple(out)
+
+    def _declaration(self, node) -> None:
+        if self.macro_uses.find(node.start_byte) is not None:
+            return
+        fn = self.funcs.find(node.start_byte)
+        if fn is None:
+            self._file_scope_declaration(node)
+
+    def _file_scope_declaration(self, node) -> None:
+        ttype = node.child_by_field_name("type")
+        declarators = node.children_by_field_name("declarator")
+        if ttype is not None and ttype.type == "macro_type_specifier":
+            return
+        st, inline = cnodes.storage(node)
+        if not declarators:
+            return  # ``struct foo;`` is recorded with the type uses
+        for d in declarators:
+            self._file_scope_declarator(node, ttype, d, st, inline)
+
+    def _file_scope_declarator(self, node, ttype, d, st: str, inline: bool) -> None:
+        fdecl = function_declarator(d)
+        if fdecl is not None:
+            ident = fdecl.child_by_field_name("declarator")
+            name = text(ident)
+            if MACRO_NAME.match(name) and (ttype is None or name in self.macros_so_far):
+                return
+            self.facts.functions.append(Function(
+                name, False, st, inline, type_ref(ttype), self._params(fdecl),
+                self._signature(node.start_byte, node.end_byte), self._span(node),
+                self._span(ident), None, self._gen_name()))
+            self.owners.add(node.start_byte, node.end_byte, ("proto", name))
+            return
+        ident = declarator_name(d)
+        if ident is None or ident.type != "identifier":
+            return
+        is_def = st != EXTERN or d.type == "init_declarator"
+        self.facts.variables.append(Variable(text(ident), st, is_def, type_ref(ttype),
+                                             self._span(node), self._span(ident), self._gen_name()))
+
+    # -- function bodies ---------------------------------------------------------------------
+    def _locals(self, root) -> None:
+        caps = self.caps
+        for node in caps.get("local.macro_decl", []):
+            self.untrusted.add(node.start_byte, node.end_byte, "macro_decl")
+        for node in caps.get("local.decl", []):
+            fn = self.funcs.find(node.start_byte)
+            if fn is None:
+                continue
+            names = self.locals.setdefault(fn, set())
+            ttype = node.child_by_field_name("type")
+            for d in node.children_by_field_name("declarator"):
+                fdecl = function_declarator(d)
+                if fdecl is None:
+                    ident = declarator_name(d)
+                    if ident is not None:
+                        names.add(text(ident))
+                    continue
+                ident = fdecl.child_by_field_name("declarator")
+                name = text(ident)
+                if ttype is None or ttype.type == "macro_type_specifier" or MACRO_NAME.match(name):
+                    # ``DEFINE_WAIT(w);`` / ``for_each_cpu(c) f(c);``: a macro, not a prototype
+                    self.untrusted.add(node.start_byte, node.end_byte)
+                    self._macro_statement(fdecl, fn, names, ttype)
+                    continue
+                st, inline = cnodes.storage(node)
+                self.facts.functions.append(Function(
+                    name, False, st if st != GLOBAL else EXTERN, inline, type_ref(ttype),
+                    self._params(fdecl), self._signature(node.start_byte, node.end_byte),
+                    span(node), span(ident), fn))
+
+    def _macro_statement(self, fdecl, fn: str, names: set[str], ttype) -> None:
+        """A block-scope 'declaration' that is really ``MACRO(args)`` or ``iter(x) f(args);``."""
+        ident = fdecl.child_by_field_name("declarator")
+        name = text(ident)
+        if ttype is not None and ttype.type == "macro_type_specifier":
+            self.facts.calls.append(Call(name, fn, "direct", span(ident)))
+            return
+        # DEFINE_WAIT(wait); LIST_HEAD(list); -> the argument is a local the macro defines
+        plist = fdecl.child_by_field_name("parameters")
+        for p in plist.named_children if plist is not None else ():
+            names.add(text(p).strip())
+
+    def _calls(self, root) -> None:
+        caps = self.caps
+        for node in caps.get("call.direct", []):
+            name = text(node)
+            fn = self.funcs.find(node.start_byte)
+            if fn is None or name in NOT_CALLS or name.startswith("__builtin_"):
+                continue
+            if name in self.locals.get(fn, ()):
+                continue  # a call through a local function pointer or parameter
+            self.facts.calls.append(Call(name, fn, "direct", span(node)))
+        for node in caps.get("call.member", []):
+            fn = self.funcs.find(node.start_byte)
+            if fn is not None:
+                self.facts.calls.append(Call(text(node), fn, "member", span(node)))
+        self.facts.calls.sort(key=lambda c: c.span.start_byte)
+
+    def _type_uses(self, root) -> None:
+        seen: set[tuple] = set()
+        for node in self.caps.get("type.name", []):
+            if node.start_byte in self.typedef_name_starts:
+                continue
+            parent = node.parent
+            kind = cnodes.record_kind(parent.type) if parent is not None else None
+            if kind is not None:
+                if parent.child_by_field_name("body") is not None:
+                    continue  # a definition
+                if self._forward_declaration(parent, kind):
+                    continue
+            elif parent is not None and parent.type == "type_descriptor" and (
+                    parent.parent is not None and parent.parent.type == "macro_type_specifier"):
+                continue
+            if self.untrusted.find(node.start_byte) is not None:
+                continue
+            self.facts.type_use_total += 1
+            name = text(node)
+            fn = self.funcs.find(node.start_byte)
+            owner = self.owners.find(node.start_byte)
+            key = (name, kind, fn, owner)
+            if key in seen:
+                continue
+            seen.add(key)
+            self.facts.type_uses.append(TypeUse(
+                name, kind or TYPEDEF, span(node), fn, owner[1] if owner else None))
+
+    def _forward_declaration(self, spec, kind: str) -> bool:
+        """Record ``struct foo;`` (alone, or as a declaration without declarators)."""
+        gp = spec.parent
+        alone = spec.next_sibling is not None and spec.next_sibling.type == ";"
+        bare = gp is not None and gp.type == "declaration" and not gp.children_by_field_name(
+            "declarator")
+        if not (alone or bare):
+            return False
+        name = spec.child_by_field_name("name")
+        if self.funcs.find(spec.start_byte) is None:
+            self.facts.types.append(TypeDecl(text(name), kind, False, (), span(spec), span(name)))
+        return True
+
+    def _var_uses(self) -> None:
+        bodies = self.funcs.items()
+        self.facts.var_uses = free_identifiers(self.src, bodies, self.locals)
+
+
+def extract(path: str, source: bytes) -> FileFacts:
+    """Facts of the C file ``path`` (POSIX, root-relative) whose bytes are ``source``."""
+    return Extractor(path, source).run()

@@ -1,0 +1,215 @@
+"""Kernel macro idioms: declaration-generating macros and a small expander for same-file macros.
+
+Two mechanisms make macro-generated design types exist in the model:
+
+* a table of the kernel's declaration-generating macros (``SYSCALL_DEFINEn``, ``BPF_CALL_n``,
+  ``DEFINE_PER_CPU``, ``DEFINE_MUTEX`` ...) saying what each one defines;
+* an expander for function-like macros defined in the same file (``PAGEFLAG(Locked, locked)``
+  in page-flags.h): arguments are substituted, ``##`` pastes, ``#`` stringises, nested
+  same-file macros are rescanned, and the expansion is parsed like ordinary code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SYSCALL = re.compile(r"^(COMPAT_)?SYSCALL_DEFINE[0-6]$")
+_BPF_CALL = re.compile(r"^BPF_CALL_[0-5]$")
+
+# Macros whose invocation at file scope defines (or declares) a variable, and which argument
+# names it. ``extern`` marks declaring forms.
+VARIABLE_DEFINERS: dict[str, tuple[int, bool]] = {
+    **{m: (1, False) for m in (
+        "DEFINE_PER_CPU", "DEFINE_PER_CPU_SHARED_ALIGNED", "DEFINE_PER_CPU_ALIGNED",
+        "DEFINE_PER_CPU_READ_MOSTLY", "DEFINE_PER_CPU_PAGE_ALIGNED", "DEFINE_PER_CPU_DECRYPTED",
+        "DEFINE_PER_CPU_FIRST", "DEFINE_PER_CPU_USER_MAPPED",
+    )},
+    **{m: (1, True) for m in (
+        "DECLARE_PER_CPU", "DECLARE_PER_CPU_SHARED_ALIGNED", "DECLARE_PER_CPU_ALIGNED",
+        "DECLARE_PER_CPU_READ_MOSTLY", "DECLARE_PER_CPU_PAGE_ALIGNED", "DECLARE_PER_CPU_DECRYPTED",
+        "DECLARE_PER_CPU_FIRST",
+    )},
+    **{m: (0, False) for m in (
+        "DEFINE_MUTEX", "DEFINE_SPINLOCK", "DEFINE_RAW_SPINLOCK", "DEFINE_RWLOCK", "LIST_HEAD",
+        "HLIST_HEAD", "DEFINE_SEMAPHORE", "DECLARE_WAIT_QUEUE_HEAD", "DEFINE_IDR", "DEFINE_IDA",
+        "DEFINE_XARRAY", "DEFINE_XARRAY_ALLOC", "DEFINE_XARRAY_ALLOC1", "DEFINE_XARRAY_FLAGS",
+        "DEFINE_STATIC_KEY_FALSE", "DEFINE_STATIC_KEY_TRUE", "DEFINE_STATIC_KEY_FALSE_RO",
+        "DEFINE_STATIC_KEY_TRUE_RO", "DEFINE_STATIC_SRCU", "DEFINE_SRCU", "DEFINE_RATELIMIT_STATE",
+        "DECLARE_BITMAP", "DEFINE_HASHTABLE", "DECLARE_HASHTABLE", "DEFINE_SEQLOCK",
+        "DECLARE_RWSEM", "DEFINE_PERCPU_RWSEM", "DEFINE_STATIC_PERCPU_RWSEM", "DECLARE_COMPLETION",
+        "DEFINE_LLIST", "DECLARE_DELAYED_WORK", "DECLARE_DEFERRABLE_WORK", "DECLARE_WORK",
+        "DEFINE_TIMER", "ATOMIC_NOTIFIER_HEAD", "BLOCKING_NOTIFIER_HEAD", "RAW_NOTIFIER_HEAD",
+        "SRCU_NOTIFIER_HEAD", "DEFINE_WAIT_BIT", "DEFINE_CLASS_DEV", "DEFINE_KFIFO",
+        "DECLARE_KFIFO", "DEFINE_STATIC_CALL", "DEFINE_STATIC_CALL_NULL", "DEFINE_MUTEX_ALIGNED",
+        "DEFINE_RES_MEM", "DEFINE_SPINLOCK_IRQ", "DEFINE_PERCPU_RWSEM_READ",
+    )},
+    **{m: (0, True) for m in (
+        "DECLARE_STATIC_KEY_FALSE", "DECLARE_STATIC_KEY_TRUE", "DECLARE_STATIC_CALL",
+        "DECLARE_SRCU",
+    )},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedFunction:
+    name: str
+    storage: str  # "static" | "global"
+    ret: str  # return type name (a base or typedef name)
+
+
+def function_definers(macro: str, args: list[str]) -> list[GeneratedFunction]:
+    """Functions a declaration-generating macro with a body defines, the first one owning the body."""
+    if not args or not re.fullmatch(r"[A-Za-z_]\w*", args[0].strip()):
+        return []
+    name = args[0].strip()
+    m = _SYSCALL.match(macro)
+    if m:
+        prefix = "compat_sys_" if m.group(1) else "sys_"
+        return [
+            GeneratedFunction(f"__do_{prefix}{name}", "static", "long"),
+            GeneratedFunction(f"{prefix}{name}", "global", "long"),
+        ]
+    if _BPF_CALL.match(macro):
+        return [GeneratedFunction(name, "global", "u64")]
+    return []
+
+
+def definer_params(macro: str, args: list[str]) -> list[tuple[str, str]]:
+    """(type text, name) pairs of a ``SYSCALL_DEFINEn``/``BPF_CALL_n``-style argument list."""
+    rest = [a.strip() for a in args[1:]]
+    return [(rest[i], rest[i + 1]) for i in range(0, len(rest) - 1, 2)]
+
+
+# --- the expander -------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|##|#|[A-Za-z_]\w*|\s+|/\*.*?\*/|.', re.S
+)
+_CALL_NAME = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+MAX_EXPANSION = 1 << 16
+MAX_DEPTH = 8
+
+
+def split_args(text: str) -> list[str]:
+    """Split a macro argument list (without its outer parentheses) at top-level commas."""
+    args, depth, cur, i = [], 0, [], 0
+    while i < len(text):
+        c = text[i]
+        if c in "\"'":
+            j = i + 1
+            while j < len(text) and text[j] != c:
+                j += 2 if text[j] == "\\" else 1
+            cur.append(text[i:j + 1])
+            i = j + 1
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == "," and depth == 0:
+            args.append("".join(cur))
+            cur = []
+            i += 1
+            continue
+        cur.append(c)
+        i += 1
+    args.append("".join(cur))
+    return [] if args == [""] else args
+
+
+def _close_paren(text: str, open_idx: int) -> int:
+    """Index of the parenthesis closing ``text[open_idx]``, or -1."""
+    depth = 0
+    for i in range(open_idx, len(text)):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+class Expander:
+    """Expands invocations of function-like macros taken from one table (name -> (params, body))."""
+
+    def __init__(self, table: dict[str, tuple[tuple[str, ...], str]]):
+        self.table = table
+
+    def expand(self, name: str, args: list[str], depth: int = 0, active=frozenset()) -> str | None:
+        """The text ``name(args...)`` expands to, or None if it cannot be expanded."""
+        entry = self.table.get(name)
+        if entry is None or depth > MAX_DEPTH:
+            return None
+        params, body = entry
+        binding = self._bind(params, args)
+        if binding is None:
+            return None
+        text = self._substitute(body, binding)
+        return self._rescan(text, depth + 1, active | {name})
+
+    @staticmethod
+    def _bind(params: tuple[str, ...], args: list[str]) -> dict[str, str] | None:
+        binding: dict[str, str] = {}
+        for i, p in enumerate(params):
+            if p == "..." or p.endswith("..."):
+                key = "__VA_ARGS__" if p == "..." else p[:-3]
+                binding[key] = ",".join(args[i:])
+                return binding
+            if i >= len(args):
+                if len(params) == 1 and not args:
+                    binding[p] = ""
+                    continue
+                return None
+            binding[p] = args[i].strip()
+        return binding if len(args) <= len(params) or not params else None
+
+    @staticmethod
+    def _substitute(body: str, binding: dict[str, str]) -> str:
+        toks = [t for t in _TOKEN.findall(body.replace("\\\n", " "))]
+        out: list[str] = []
+        i = 0
+        while i < len(toks):
+            t = toks[i]
+            if t == "#" and i + 1 < len(toks):
+                j = i + 1
+                while j < len(toks) and toks[j].isspace():
+                    j += 1
+                if j < len(toks) and toks[j] in binding:
+                    out.append('"' + binding[toks[j]].replace('"', '\\"') + '"')
+                    i = j + 1
+                    continue
+            if t == "##":
+                while out and out[-1].isspace():
+                    out.pop()
+                j = i + 1
+                while j < len(toks) and toks[j].isspace():
+                    j += 1
+                if j < len(toks):
+                    out.append(binding.get(toks[j], toks[j]))
+                i = j + 1
+                continue
+            out.append(binding.get(t, t))
+            i += 1
+        return "".join(out)
+
+    def _rescan(self, text: str, depth: int, active: frozenset) -> str | None:
+        if len(text) > MAX_EXPANSION:
+            return None
+        pos, out = 0, []
+        while (m := _CALL_NAME.search(text, pos)) is not None:
+            name = m.group(1)
+            if name not in self.table or name in active:
+                out.append(text[pos:m.end()])
+                pos = m.end()
+                continue
+            close = _close_paren(text, m.end() - 1)
+            if close < 0:
+                break
+            inner = self.expand(name, split_args(text[m.end():close]), depth, active)
+            out.append(text[pos:m.start()])
+            out.append(inner if inner is not None else text[m.start():close + 1])
+            pos = close + 1
+        out.append(text[pos:])
+        return "".join(out)

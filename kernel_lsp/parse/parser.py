@@ -1,0 +1,62 @@
+"""The tree-sitter C parser and the compiled queries of ``queries/*.scm``, loaded once per process."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+
+import tree_sitter_c
+from tree_sitter import Language, Parser, Query, QueryCursor, Tree
+
+from kernel_lsp.parse.preprocess import blank_annotations
+
+C_LANGUAGE = Language(tree_sitter_c.language())
+
+
+def _queries_dir() -> Path:
+    """``kernel_lsp/queries`` in a wheel; the repository's top-level ``queries/`` in a checkout."""
+    packaged = resources.files("kernel_lsp") / "queries"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "queries"
+
+
+QUERY_FILES = ("definitions", "calls", "types", "preproc", "locals", "errors")
+
+
+@functools.cache
+def query(name: str) -> Query:
+    """The compiled query ``queries/<name>.scm``."""
+    return Query(C_LANGUAGE, (_queries_dir() / f"{name}.scm").read_text())
+
+
+@functools.cache
+def _all_queries() -> Query:
+    # One pass over the tree for all concerns: each cursor run walks the whole tree, so running
+    # the files one by one costs more than the parse itself. Capture names are unique per file.
+    return Query(C_LANGUAGE, "\n".join(
+        (_queries_dir() / f"{name}.scm").read_text() for name in QUERY_FILES))
+
+
+def captures(name: str, node) -> dict:
+    """Captures of query ``name`` under ``node``: ``{capture: [nodes in document order]}``."""
+    return QueryCursor(query(name)).captures(node)
+
+
+def all_captures(node) -> dict:
+    """Captures of every query file under ``node`` in one pass."""
+    return QueryCursor(_all_queries()).captures(node)
+
+
+@functools.cache
+def _parser() -> Parser:
+    return Parser(C_LANGUAGE)
+
+
+def parse(source: bytes, old_tree: Tree | None = None) -> Tree:
+    """Parse C ``source`` after blanking annotation macros (offsets unchanged)."""
+    blanked = blank_annotations(source)
+    if old_tree is not None:
+        return _parser().parse(blanked, old_tree)
+    return _parser().parse(blanked)

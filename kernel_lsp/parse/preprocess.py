@@ -1,0 +1,98 @@
+"""Blank kernel annotation macros with spaces so tree-sitter-c parses the declarations around them.
+
+Byte offsets never move: every replaced byte becomes a space (newlines inside a blanked
+``__attribute__((...))`` are kept), so spans found in the blanked text are spans of the original.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Identifiers that only annotate a declaration (section, address-space, checker, optimisation
+# hints). Kernel headers define them to attributes or nothing; for design extraction they are
+# noise that makes tree-sitter-c split declarations.
+PLAIN_ANNOTATIONS = """
+__init __exit __initdata __exitdata __initconst __exitcall __initcall __init_or_module
+__initdata_or_module __meminit __meminitdata __meminitconst __init_memblock __initdata_memblock
+__ref __refdata __refconst __net_init __net_exit __net_initdata __user __kernel __iomem __rcu
+__percpu __force __bitwise __bitwise__ __safe __nocast __must_check __cold __hot __pure __weak
+__used __maybe_unused __always_unused __read_mostly __ro_after_init __cacheline_aligned
+__cacheline_aligned_in_smp ____cacheline_aligned ____cacheline_aligned_in_smp
+____cacheline_internodealigned_in_smp __cacheline_internodealigned_in_smp __lockfunc __sched
+__kprobes notrace __visible __noreturn __packed __naked __nocfi noinstr __noinstr_section
+__flatten __deprecated __latent_entropy __randomize_layout __no_randomize_layout
+__nostackprotector __irq_entry __softirq_entry __cpuidle __malloc __nonstring __attribute_const__
+__gnu_inline __no_sanitize_address __no_kcsan __no_kasan __no_sanitize_undefined
+__no_sanitize_thread __no_stack_protector __noinline_for_stack noinline_for_stack asmlinkage
+__asmlinkage __extension__ __bpf_kfunc __weak_alias __init_refok __devinit __devexit
+__devinitdata __cpuinit __cpuinitdata __ftrace_invalid_address___ __fix_address __noclone
+__page_aligned_data __page_aligned_bss __initdata_rodata __mod_init __lsm_ro_after_init
+__tracepoint_string __always_used __no_profile __no_kmsan_checks __nocfi_generic __aligned_largest
+__refconst __head __cpuidle_data __kmap_atomic_ptr __private __data_racy __landing_pad
+noinline __noinline __inline_maybe_unused __nosavedata __nosave __ksym __kconfig __weakref
+__sparse_force
+""".split()
+
+# Replaced by a keyword of the same meaning, padded to the same length.
+KEYWORD_ALIASES = {
+    "__always_inline": "inline",
+    "__inline__": "inline",
+    "__inline": "inline",
+    "__signed__": "signed",
+    "__volatile__": "volatile",
+    "__const__": "const",
+    "__restrict__": "",
+    "__restrict": "",
+}
+
+# Annotations that take a parenthesised argument list: blanked with the list.
+PAREN_ANNOTATIONS = """
+__attribute__ __attribute __printf __scanf __section __aligned __acquires __releases __must_hold
+__alloc_size __counted_by __alias __cond_acquires __cond_releases __diag_ignore_all
+__assume_aligned __designated_init __nonnull __copy __realloc_size __sized_by __guarded_by
+__pt_guarded_by __no_sanitize_or_inline __ALIGN_KERNEL_MASK_UNUSED ____cacheline_aligned_size
+""".split()
+
+_REPLACEMENTS: dict[bytes, bytes] = {w.encode(): b" " * len(w) for w in PLAIN_ANNOTATIONS}
+_REPLACEMENTS.update({k.encode(): v.encode().ljust(len(k)) for k, v in KEYWORD_ALIASES.items()})
+# One cheap pattern finds every candidate word; the table decides (a long alternation of
+# literal words is several times slower in Python's re).
+_CANDIDATE_RE = re.compile(rb"\b(?:_{2,4}[a-z]\w*|noinline\w*|notrace|noinstr|asmlinkage)\b")
+_PAREN_RE = re.compile(
+    rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(set(PAREN_ANNOTATIONS)))
+    + rb")\s*\("
+)
+_NOT_NEWLINE = re.compile(rb"[^\n]")
+
+
+def _replace(m: re.Match) -> bytes:
+    word = m.group(0)
+    return _REPLACEMENTS.get(word, word)
+
+
+def _matching_paren(src: bytes, open_idx: int) -> int:
+    """Index just past the parenthesis that closes ``src[open_idx]`` (or len(src))."""
+    depth = 0
+    for i in range(open_idx, min(len(src), open_idx + 4096)):
+        c = src[i]
+        if c == 0x28:  # (
+            depth += 1
+        elif c == 0x29:  # )
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return open_idx + 1
+
+
+def blank_annotations(src: bytes) -> bytes:
+    """Return ``src`` with annotation macros replaced by same-length whitespace."""
+    out = _CANDIDATE_RE.sub(_replace, src)
+    if _PAREN_RE.search(out) is None:
+        return out
+    buf = bytearray(out)
+    pos = 0
+    while (m := _PAREN_RE.search(buf, pos)) is not None:
+        end = _matching_paren(buf, m.end() - 1)
+        buf[m.start():end] = _NOT_NEWLINE.sub(b" ", bytes(buf[m.start():end]))
+        pos = end
+    return bytes(buf)

@@ -1,0 +1,57 @@
+"""Free identifiers of function bodies: names used in a body that no local or parameter declares.
+
+These are the candidates for variable accesses (Accessible relationships, ``406_2``). A lexical
+scan is enough here and much cheaper than walking every identifier node: comments and strings
+are blanked, and names that cannot be variables (members after ``.``/``->``, callees, tags
+after ``struct``, labels, ALL-CAPS macro-style names, keywords) are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+
+from kernel_lsp.parse.facts import Span, VarUse
+
+_NOISE = re.compile(rb'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
+_IDENT = re.compile(
+    rb"(?<![\w.>#])(?<!->)(?<!struct )(?<!union )(?<!enum )(?<!goto )([a-z_][A-Za-z0-9_]*)\b"
+    rb"(?!\s*\()(?!\s*:[^:])"
+)
+KEYWORDS = frozenset(b"""
+auto break case char const continue default do double else enum extern float for goto if inline
+int long register restrict return short signed sizeof static struct switch typedef union
+unsigned void volatile while _Bool bool true false typeof asm __asm__ __volatile__ volatile
+__typeof__ _Alignof alignof _Static_assert static_assert _Generic __auto_type __label__ defined
+""".split())
+
+
+def _blank(m: re.Match) -> bytes:
+    return re.sub(rb"[^\n]", b" ", m.group(0))
+
+
+def free_identifiers(src: bytes, bodies, locals_: dict[str, set[str]]) -> list[VarUse]:
+    """First use per function of each free identifier, for the (start, end, name) ``bodies``."""
+    if not bodies:
+        return []
+    clean = _NOISE.sub(_blank, src) if (b"/*" in src or b"//" in src or b'"' in src) else src
+    line_starts: list[int] | None = None
+    out: list[VarUse] = []
+    for start, end, fn in bodies:
+        body = clean[start:end]
+        names = dict.fromkeys(_IDENT.findall(body))  # C-speed scan; positions only for survivors
+        skip = KEYWORDS.union(n.encode() for n in locals_.get(fn, ()))
+        for name in names:
+            if name in skip or name.endswith(b"_t"):
+                continue
+            m = re.search(rb"(?<![\w.>#])(?<!->)" + name + rb"\b", body)
+            if m is None:
+                continue
+            if line_starts is None:
+                line_starts = [0] + [m.end() for m in re.finditer(rb"\n", src)]
+            pos = start + m.start()
+            line = bisect_right(line_starts, pos) - 1
+            col = pos - line_starts[line]
+            out.append(VarUse(name.decode(), fn, Span(pos, pos + len(name), line, col, line,
+                                                      col + len(name))))
+    return out
