@@ -22,7 +22,7 @@ from kernel_lsp.ebpf import isa
 from kernel_lsp.ebpf.alu import alu, byteswap, jump_taken, sext
 from kernel_lsp.ebpf.insn import Program
 from kernel_lsp.ebpf.maps import HelperFault, MapSpec, RuntimeMap, call_helper, program_maps
-from kernel_lsp.ebpf.memory import RW, Memory, RegionFault
+from kernel_lsp.ebpf.memory import READ, RW, Memory, RegionFault
 
 MASK64 = (1 << 64) - 1
 MASK32 = 0xFFFFFFFF
@@ -86,6 +86,7 @@ class Machine:
         self.maps_by_addr: dict[int, RuntimeMap] = {}
         self.slot_maps: dict[int, RuntimeMap] = {}
         self.fd_maps: dict[int, RuntimeMap] = {}  # fallback: lddw imm (fd) of a bound slot
+        self.slot_values: dict[int, int] = {}  # ELF data relocations: slot -> symbol address
         self.clock = 1_000_000
         self.rand_state = seed or 1
         self.packet = None  # region read by LD_ABS / LD_IND
@@ -103,6 +104,22 @@ class Machine:
             self.slot_maps[slot] = runtime
             if 0 <= slot < len(self.insns):
                 self.fd_maps.setdefault(self.insns[slot].imm, runtime)
+
+    def add_data(self, program: Program) -> None:
+        """Map an ELF object's data sections and bind the lddw slots relocated against them."""
+        regions = {}
+        for name, data in (program.meta.get("data") or {}).items():
+            perms = READ if name.startswith(".rodata") else RW
+            regions[name] = self.mem.add(f"data '{name}'", bytes(data), perms)
+        symbols = program.meta.get("globals") or {}
+        for slot, (symbol, kind) in (program.relocations or {}).items():
+            if kind != "data":
+                continue
+            if symbol in symbols and symbols[symbol].get("section") in regions:
+                where = symbols[symbol]
+                self.slot_values[slot] = regions[where["section"]].base + where["offset"]
+            elif symbol in regions:
+                self.slot_values[slot] = regions[symbol].base
 
     def new_stack(self):
         stack = self.mem.add(f"stack frame {len(self.frames)}", STACK_SIZE, RW)
@@ -283,9 +300,13 @@ def _do_lddw(m: Machine, insn, info) -> bool:
     if m.pc + 1 >= len(m.insns):
         raise _Stop("illegal", "invalid bpf_ld_imm64 insn")
     pseudo = isa.LDDW_PSEUDO[insn.src]
-    if pseudo == "imm64":
-        value = insn.imm64 if insn.imm64 is not None else (
-            (m.insns[m.pc + 1].imm & MASK32) << 32 | (insn.imm & MASK32))
+    imm64 = (m.insns[m.pc + 1].imm & MASK32) << 32 | (insn.imm & MASK32)
+    if pseudo == "imm64" and m.pc in m.slot_values:  # relocated against ELF data
+        value = m.slot_values[m.pc] + imm64
+    elif pseudo == "imm64" and m.pc in m.slot_maps:  # relocated against an ELF map
+        value = m.slot_maps[m.pc].obj.base
+    elif pseudo == "imm64":
+        value = imm64
     elif pseudo in ("map_fd", "map_idx", "map_value", "map_idx_value"):
         runtime = m.slot_maps.get(m.pc) or m.fd_maps.get(insn.imm)
         if runtime is None:
@@ -330,6 +351,7 @@ def run(program: Program, mem: bytes = b"", *, prog_type: str | None = None,
 
     m = Machine(program, seed)
     m.add_maps(program_maps(program) if maps is None else maps)
+    m.add_data(program)
     ctx, m.packet = build_context(m.mem, bytes(mem), prog_type or program.prog_type, packet)
     m.new_stack()
     m.regs[1], m.regs[2] = ctx.base, ctx.size
