@@ -63,7 +63,7 @@ def test_prog_type_changes_the_helper_verdict(capsys):
     xdp_helper = RAW / "ok_xdp_helper.bin"  # calls xdp_adjust_head
     assert _run(capsys, "--prog-type", "xdp", xdp_helper)[0] == 0
     status, out, _ = _run(capsys, xdp_helper)  # default socket_filter
-    assert status == 1 and "unknown func xdp_adjust_head#44 [E109]" in out
+    assert status == 1 and "unknown func bpf_xdp_adjust_head#44 [E109]" in out
 
 
 def test_bounded_loops_flag(capsys):

@@ -6,7 +6,8 @@
 Per program type the kernel decides with a ``get_func_proto`` callback. We model that callback
 exactly only where we transcribed it (``HELPER_RULES``: ``socket_filter``, ``xdp``, ``sched_cls``,
 ``sched_act``, as seen by a privileged loader with ``CAP_BPF``/``CAP_PERFMON``, kfunc-free and
-ignoring kernel config options); for every other type we *know no list* and therefore reject
+ignoring kernel config options); for the tracing types ``HELPER_DENY`` lists helpers known to be
+refused (not a complete list); for every other type we *know no list* and therefore reject
 nothing but ids outside ``1..MAX_HELPER_ID-1``. ``helper_allowed`` answers ``True``, ``False``,
 or ``None`` (unknown: not modelled) so callers can say so honestly.
 """
@@ -121,6 +122,14 @@ _TC = _SK_BASE | _ids("""
     tcp_raw_gen_syncookie_ipv6 tcp_raw_check_syncookie_ipv4 tcp_raw_check_syncookie_ipv6
 """)
 
+# Partly known types: helpers we know their get_func_proto refuses (not a complete list).
+# Linux 6.1 offers ktime_get_coarse_ns only to socket/cgroup program types.
+_TRACING_DENY = _ids("ktime_get_coarse_ns")
+HELPER_DENY: dict[str, frozenset[int]] = {
+    t: _TRACING_DENY for t in ("kprobe", "tracepoint", "perf_event", "raw_tracepoint",
+                               "raw_tracepoint_writable")
+}
+
 HELPER_RULES: dict[str, frozenset[int]] = {
     "socket_filter": _SOCKET_FILTER,
     "xdp": _XDP,
@@ -130,9 +139,9 @@ HELPER_RULES: dict[str, frozenset[int]] = {
 
 
 def helper_name(helper_id: int) -> str:
-    """The kernel's ``func_id_name``: the helper's name, or ``unknown`` out of range."""
+    """The kernel's ``func_id_name``: ``bpf_`` + the helper's name, or ``unknown``."""
     if 0 <= helper_id < MAX_HELPER_ID:
-        return HELPER_NAMES[helper_id]
+        return "bpf_" + HELPER_NAMES[helper_id]
     return "unknown"
 
 
@@ -142,5 +151,5 @@ def helper_allowed(prog_type: str, helper_id: int) -> bool | None:
         return False
     allowed = HELPER_RULES.get(prog_type)
     if allowed is None:
-        return None
+        return False if helper_id in HELPER_DENY.get(prog_type, ()) else None
     return helper_id in allowed

@@ -73,6 +73,8 @@ def check_insn(insns: list[Insn], i: int) -> BpfFinding | None:
         if pair:
             return pair
     if not isa.is_known_opcode(insn.opcode):
+        if insn.cls == isa.LDX:  # the kernel checks LDX modes before opcode legality
+            return finding_at("E011", i, "BPF_LDX uses reserved fields")
         return finding_at("E010", i, f"unknown opcode {insn.opcode:02x}")
     problem = _reserved(insn, i)
     if problem:

@@ -3,15 +3,16 @@
 ``verify(program, options) -> list[BpfFinding]`` runs, in the Linux 6.1 order:
 
 1. ``size``      — empty program (``E000``), more slots than ``options.max_insns`` (``E002``);
-2. ``encoding``  — per-slot T0 checks (``structural.check_encoding``);
-3. ``subprogs``  — call destinations (``E106``), jump ranges (``E101``), last insn (``E103``);
+2. ``subprogs``  — call destinations (``E106``), jump ranges (``E101``), last insn (``E103``);
+   like the kernel's ``check_subprogs`` this needs only the raw slots, so it always runs;
+3. ``encoding``  — per-slot T0 checks (``structural.check_encoding``);
 4. ``cfg``       — back-edges (``E105``), unreachable slots (``E104``), jumps into lddw (``E102``);
 5. ``calls``     — helper ids and their availability for the program type (``E108``/``E109``),
    call depth (``E107``).
 
-Phases 3–5 need a trustworthy slot layout, so they run only when phases 1–2 found nothing fatal
-(an unknown opcode or a broken lddw pair); phases 4–5 additionally need phase 3 clean of
-out-of-range jumps and calls. There is no global state: options travel as a frozen dataclass.
+Phases 4–5 need a trustworthy slot layout, so they run only when phase 3 found nothing fatal
+(an unknown opcode or a broken lddw pair) and phase 2 no out-of-range jump or call.
+There is no global state: options travel as a frozen dataclass.
 """
 
 from __future__ import annotations
@@ -68,12 +69,12 @@ def verify(program: Program, options: VerifyOptions | None = None) -> list[BpfFi
     found = check_size(insns, options)
     if found:
         return found
-    found = structural.check_encoding(insns)
-    if any(f.code in structural.FATAL_CODES for f in found):
-        return _sorted(found)
     subs, call_found = cfg.find_subprogs(insns)
     layout = call_found + cfg.check_subprogs(insns, subs)
-    found += layout
+    encoding = structural.check_encoding(insns)
+    found = layout + encoding
+    if any(f.code in structural.FATAL_CODES for f in encoding):
+        return _sorted(found)
     if not any(f.code in ("E101", "E106") for f in layout):
         state, loops = cfg.depth_first(insns, options.bounded_loops)
         found += loops + cfg.check_reachability(insns, state)
