@@ -1,0 +1,51 @@
+"""Every finding code is exercised by a fixture and documented in docs/codes.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kernel_lsp.checks.codes import CODES
+from tests.fixture_expect import parse_tree
+
+REPO = Path(__file__).resolve().parent.parent
+DOCS = REPO / "docs" / "codes.md"
+DESIGN_TREES = sorted(
+    p for p in (REPO / "fixtures").iterdir()
+    if p.is_dir() and ((p / "Kconfig").exists() or (p / "include" / "linux").is_dir())
+)
+
+
+def all_expectations():
+    return {e for tree in DESIGN_TREES for e in parse_tree(tree)}
+
+
+def test_there_is_a_design_fixture_tree():
+    assert REPO / "fixtures" / "linux-tree" in DESIGN_TREES
+
+
+@pytest.mark.parametrize("code_id", sorted(CODES))
+def test_every_code_is_expected_somewhere(code_id):
+    codes = {e.code for e in all_expectations()}
+    assert code_id in codes, f"no fixture expects {code_id}"
+
+
+def test_every_expectation_names_a_known_code():
+    unknown = sorted(str(e) for e in all_expectations() if e.code not in CODES)
+    assert not unknown, unknown
+
+
+@pytest.mark.parametrize("code_id", sorted(CODES))
+def test_every_code_has_a_docs_section_with_its_anchor(code_id):
+    text = DOCS.read_text(encoding="utf-8")
+    fragment = CODES[code_id].docs_url.rsplit("#", 1)[1]
+    assert fragment == code_id.replace("_", "-")
+    anchor = re.search(rf'<a id="{re.escape(fragment)}"></a>\s*\n#+ [^\n]*{code_id}', text)
+    assert anchor, f'docs/codes.md lacks <a id="{fragment}"></a> before a heading naming {code_id}'
+
+
+def test_docs_anchors_are_unique():
+    ids = re.findall(r'<a id="([^"]+)"></a>', DOCS.read_text(encoding="utf-8"))
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
