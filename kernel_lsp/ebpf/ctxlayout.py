@@ -6,8 +6,8 @@ Raw mode (the default, the issue's calling convention): the input bytes are the 
 ``__sk_buff`` (socket filter, tc, cgroup skb, lwt, sk_skb) or ``xdp_md`` whose 32-bit
 ``data``/``data_end``/``data_meta`` fields load as full 64-bit pointers into the packet region,
 as the kernel's context rewriting makes them. Non-L2 skb types see the packet after the 14-byte
-Ethernet header, as the kernel's test-run does. Only ``len``, the data pointers, ``wire_len``
-and the XDP pointers are filled in; other fields read as zero.
+Ethernet header, as the kernel's test-run does. Only ``len``, ``wire_len``, ``ifindex`` (1, loopback), the
+data pointers and XDP's ``ingress_ifindex`` (1) are filled in; other fields read as zero.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from kernel_lsp.ebpf.ctxstructs import struct_layout
 from kernel_lsp.ebpf.memory import RW, Memory, Region
 
 ETH_HLEN = 14
+LOOPBACK_IFINDEX = 1  # the kernel's test-run attaches packets to the loopback device
 SKB_TYPES = {"socket_filter", "sched_cls", "sched_act", "cgroup_skb", "lwt_in", "lwt_out",
              "lwt_xmit", "lwt_seg6local", "sk_skb", "flow_dissector"}
 L2_TYPES = {"sched_cls", "sched_act"}
@@ -52,8 +53,9 @@ def _skb(mem: Memory, data: bytes, is_l2: bool) -> tuple[Region, Region]:
     layout = struct_layout("__sk_buff")
     ctx = mem.add("context (__sk_buff)", layout.size, RW)
     ctx.data[0:4] = len(payload).to_bytes(4, "little")
-    wire = layout.offsetof("wire_len")
-    ctx.data[wire : wire + 4] = len(data).to_bytes(4, "little")
+    for field, value in (("wire_len", len(data)), ("ifindex", LOOPBACK_IFINDEX)):
+        off = layout.offsetof(field)
+        ctx.data[off : off + 4] = value.to_bytes(4, "little")
     for field, value in (("data", pkt.base), ("data_end", pkt.end), ("data_meta", pkt.base)):
         ctx.pointer_fields[layout.offsetof(field)] = value
     return ctx, pkt
@@ -63,6 +65,8 @@ def _xdp(mem: Memory, data: bytes) -> tuple[Region, Region]:
     pkt = mem.add("packet", data, RW)
     layout = struct_layout("xdp_md")
     ctx = mem.add("context (xdp_md)", layout.size, RW)
+    off = layout.offsetof("ingress_ifindex")
+    ctx.data[off : off + 4] = LOOPBACK_IFINDEX.to_bytes(4, "little")
     for field, value in (("data", pkt.base), ("data_end", pkt.end), ("data_meta", pkt.base)):
         ctx.pointer_fields[layout.offsetof(field)] = value
     return ctx, pkt

@@ -108,10 +108,12 @@ class Machine:
     def add_data(self, program: Program) -> None:
         """Map an ELF object's data sections and bind the lddw slots relocated against them."""
         regions = {}
-        for name, data in (program.meta.get("data") or {}).items():
+        sections = program.meta.get("data")
+        for name, data in (sections.items() if isinstance(sections, dict) else ()):
             perms = READ if name.startswith(".rodata") else RW
             regions[name] = self.mem.add(f"data '{name}'", bytes(data), perms)
-        symbols = program.meta.get("globals") or {}
+        symbols = program.meta.get("globals")
+        symbols = symbols if isinstance(symbols, dict) else {}
         for slot, (symbol, kind) in (program.relocations or {}).items():
             if kind != "data":
                 continue

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kernel_lsp.ebpf import helpers
-from kernel_lsp.ebpf.memory import RW, Memory, Region
+from kernel_lsp.ebpf.memory import READ, RW, WRITE, Memory, Region
 
 MASK64 = (1 << 64) - 1
 EINVAL, ENOENT, E2BIG, EEXIST = 22, 2, 7, 17
@@ -33,18 +33,24 @@ class MapSpec:
     value_size: int
     max_entries: int
     flags: int = 0
+    init: bytes = b""  # initial contents of array element 0 (what a test harness stored)
 
 
 # test_verifier's fixup_* fields -> the map the harness creates (ebpf-notes §1.3); only the plain
 # hash/array ones are emulated.
+# test_verifier's update_map(): struct test_val { .index = 28, .foo[6] = 0xabcdef12 }
+_TEST_VAL = (28).to_bytes(4, "little") + bytes(24) + (0xABCDEF12).to_bytes(4, "little") + bytes(16)
+BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG = 0x80, 0x100
 FIXUP_MAPS: dict[str, MapSpec] = {
     "fixup_map_hash_8b": MapSpec("map_hash_8b", "hash", 8, 8, 1),
     "fixup_map_hash_48b": MapSpec("map_hash_48b", "hash", 8, 48, 1),
-    "fixup_map_hash_16b": MapSpec("map_hash_16b", "hash", 8, 16, 2),
-    "fixup_map_array_48b": MapSpec("map_array_48b", "array", 4, 48, 1),
-    "fixup_map_array_ro": MapSpec("map_array_ro", "array", 4, 48, 1),
-    "fixup_map_array_wo": MapSpec("map_array_wo", "array", 4, 48, 1),
-    "fixup_map_array_small": MapSpec("map_array_small", "array", 4, 1, 1),
+    "fixup_map_hash_16b": MapSpec("map_hash_16b", "hash", 8, 16, 1),
+    "fixup_map_array_48b": MapSpec("map_array_48b", "array", 4, 48, 1, 0, _TEST_VAL),
+    "fixup_map_array_ro": MapSpec("map_array_ro", "array", 4, 48, 1, BPF_F_RDONLY_PROG,
+                                  _TEST_VAL),
+    "fixup_map_array_wo": MapSpec("map_array_wo", "array", 4, 48, 1, BPF_F_WRONLY_PROG,
+                                  _TEST_VAL),
+    "fixup_map_array_small": MapSpec("map_array_small", "array", 4, 1, 1, 0, _TEST_VAL[:1]),
 }
 
 
@@ -61,7 +67,12 @@ class RuntimeMap:
                 self.values[i.to_bytes(4, "little")] = self._new_value(i)
 
     def _new_value(self, label) -> Region:
-        return self.mem.add(f"map '{self.spec.name}' value {label}", self.spec.value_size, RW)
+        flags = self.spec.flags
+        perms = READ if flags & BPF_F_RDONLY_PROG else WRITE if flags & BPF_F_WRONLY_PROG else RW
+        region = self.mem.add(f"map '{self.spec.name}' value {label}", self.spec.value_size, perms)
+        if label == 0 and self.spec.init:
+            region.data[: len(self.spec.init)] = self.spec.init[: self.spec.value_size]
+        return region
 
     def _key(self, key: bytes) -> bytes:
         return key[:4] if self.spec.kind == "array" else key
@@ -177,7 +188,7 @@ def call_helper(vm, helper_id: int, args: tuple[int, ...]) -> int:
 def helper_name(helper_id: int) -> str:
     """The helper's kernel name (``bpf_map_lookup_elem``), from the shared helper table."""
     name = helpers.helper_name(helper_id)
-    return "unknown" if name == "unknown" else f"bpf_{name}"
+    return name if name.startswith("bpf_") or name == "unknown" else f"bpf_{name}"
 
 
 _ELF_MAP_KINDS = {1: "hash", 2: "array", 5: "hash", 6: "array", 9: "hash", 10: "hash"}

@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""Benchmark (not a CI test): the Linux 6.1 ``test_verifier`` cases against kernel-lsp's eBPF code.
+
+Reads ``tools/testing/selftests/bpf/verifier/*.c`` of a Linux source tree (``--linux DIR``; the
+files are bare case bodies, wrapped here as ``test_verifier.c`` includes them inside
+``struct bpf_test tests[] = {...}``; the helper macros of ``test_verifier.c`` itself are read
+from the same tree) through the C-array decoder, then prints per file and overall:
+
+* kernel ACCEPT/REJECT (privileged run, ``#N/p``) against the structural validator (T0-T1),
+  in default mode (back-edges rejected) and in bounded-loop mode (back-edges allowed, as the
+  privileged kernel does);
+* the structural rejects: cases whose kernel ``errstr`` is a T0-T1 reason (``T01_PATTERNS``),
+  and whether we reject them with the same reason (the ``errstr`` pieces appear, in order, in
+  our messages, as the harness's ``cmp_str_seq`` matches the kernel log);
+* for accepted cases with ``.retval``: whether the reference interpreter returns the same value
+  (compared as the 32-bit ``retval`` of ``BPF_PROG_TEST_RUN``; ``POINTER_VALUE`` matches anything).
+
+Run:  /work/venv/bin/python bench/ebpf_test_verifier.py --linux /path/to/linux-source-6.1 [-v]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from kernel_lsp.ebpf import helpers
+from kernel_lsp.ebpf.carray import collect_defines, parse_c_arrays
+from kernel_lsp.ebpf.ctxlayout import has_packet_context
+from kernel_lsp.ebpf.insn import Insn, Program
+from kernel_lsp.ebpf.interp import run
+from kernel_lsp.ebpf.maps import FIXUP_MAPS
+from kernel_lsp.ebpf.verify import VerifyOptions, accepted, verify
+
+# Kernel messages of the structural tiers (ebpf-notes §5 rows 1-19): a REJECT case whose errstr
+# contains one of these is a T0-T1 reject.
+T01_PATTERNS = [
+    r"unknown opcode", r"uses reserved fields", r"R\d+ is invalid", r"frame pointer is read only",
+    r"invalid bpf_ld_imm64 insn", r"unrecognized bpf_ld_imm64", r"invalid BPF_LD_IMM",
+    r"jump out of range", r"last insn is not an exit or jmp", r"^not an exit$",
+    r"jump into the middle of ldimm64", r"unreachable insn", r"back-edge", r"div by zero",
+    r"invalid shift", r"call to invalid destination", r"invalid func", r"unknown func",
+    r"frames is too deep", r"invalid atomic opcode", r"BPF program is too large",
+]
+POINTER_VALUE = 0xCAFE4A  # test_verifier.c: 0xcafe4all (0xcafe4a, suffix ll)
+TEST_DATA_LEN = 64
+# BPF_PROG_TEST_RUN in 6.1 returns -ENOTSUPP for these: the harness never checks their retval.
+NOT_RUN_BY_KERNEL = {"tracepoint", "kprobe", "perf_event", "cgroup_sock", "cgroup_sock_addr",
+                     "cgroup_device", "cgroup_sysctl", "cgroup_sockopt", "sock_ops", "sk_msg",
+                     "lsm", "ext", "lirc_mode2", "sk_reuseport", "lwt_seg6local"}
+
+
+def load_cases(linux: Path) -> list[tuple[str, Program]]:
+    bpf = linux / "tools/testing/selftests/bpf"
+    _, objs, funcs = collect_defines((bpf / "test_verifier.c").read_bytes())
+    cases = []
+    for path in sorted((bpf / "verifier").glob("*.c")):
+        wrapped = b"static struct bpf_test tests[] = {\n" + path.read_bytes() + b"\n};\n"
+        for program in parse_c_arrays(wrapped, path.name, macros=objs, func_macros=funcs):
+            cases.append((path.name, program))
+    return cases
+
+
+def harness_length(program: Program) -> list[Insn]:
+    """``probe_filter_length``: up to the last slot with a non-zero code or imm, at least 1."""
+    insns = list(program.insns)
+    while insns and insns[-1].opcode == 0 and insns[-1].imm == 0:
+        insns.pop()
+    return insns or [Insn(0, 0, 0, 0, 0)]
+
+
+def errstr_matches(errstr: str, messages: str) -> bool:
+    """The harness's ``cmp_str_seq``: TAB-separated pieces, each found after the previous."""
+    pos = 0
+    for piece in errstr.split("\t"):
+        found = messages.find(piece, pos)
+        if found < 0:
+            return False
+        pos = found + len(piece)
+    return True
+
+
+def is_t01(errstr: str | None) -> bool:
+    return bool(errstr) and any(re.search(p, piece) for piece in errstr.split("\t")
+                                for p in T01_PATTERNS)
+
+
+def prog_type_of(program: Program) -> str:
+    ptype = program.meta.get("prog_type")
+    return ptype if isinstance(ptype, str) and ptype in helpers.PROG_TYPES \
+        else helpers.DEFAULT_PROG_TYPE
+
+
+def run_skip_reason(program: Program) -> str | None:
+    """Why the retval of this case is not compared (None: compare it)."""
+    meta = program.meta
+    if "retvals" in meta:
+        return "multi-run .retvals (per-run data not decoded)"
+    fixups = [k for k, v in meta.items() if k.startswith("fixup_") and v]
+    unsupported = [k for k in fixups if k not in FIXUP_MAPS]
+    if unsupported:
+        return f"needs {unsupported[0].removeprefix('fixup_')} (not emulated)"
+    if meta.get("kfunc") or meta.get("btf_types") or meta.get("func_info"):
+        return "needs BTF / kfunc attach target"
+    return None
+
+
+def test_data(meta: dict) -> bytes:
+    data = bytearray(TEST_DATA_LEN)
+    if isinstance(meta.get("data64"), list):
+        for i, v in enumerate(meta["data64"][: TEST_DATA_LEN // 8]):
+            if isinstance(v, int):
+                data[8 * i : 8 * i + 8] = (v & (1 << 64) - 1).to_bytes(8, "little")
+    elif isinstance(meta.get("data"), list):
+        for i, v in enumerate(meta["data"][:TEST_DATA_LEN]):
+            if isinstance(v, int):
+                data[i] = v & 0xFF
+    return bytes(data)
+
+
+class Stats:
+    def __init__(self):
+        self.c = Counter()
+
+    def add(self, key: str, n: int = 1):
+        self.c[key] += n
+
+
+def evaluate(file: str, program: Program, stats: Stats, notes: dict, budget: int) -> None:
+    meta = program.meta
+    name = f"{file}: {program.name}"
+    if meta.get("fill_helper") is not None:
+        stats.add("skip")
+        notes["skipped: generated by fill_helper (no static insns)"].append(name)
+        return
+    if meta.get("errors"):
+        stats.add("skip")
+        notes["skipped: decode error"].append(f"{name}: {meta['errors'][0].message}")
+        return
+    stats.add("cases")
+    result = meta.get("result", "UNDEF")
+    kernel_accepts = result in ("ACCEPT", "VERBOSE_ACCEPT")
+    insns = harness_length(program)
+    prog = Program(program.name, insns, prog_type=prog_type_of(program), meta=meta)
+    ptype = prog_type_of(program)
+    for mode, loops in (("default", False), ("bounded", True)):
+        found = verify(prog, VerifyOptions(prog_type=ptype, bounded_loops=loops))
+        ours = accepted(found)
+        key = ("K_acc" if kernel_accepts else "K_rej") + ("_ours_acc" if ours else "_ours_rej")
+        stats.add(f"{mode}:{key}")
+        if mode == "default" and kernel_accepts and not ours:
+            codes = sorted({f.code for f in found if f.is_error})
+            notes[f"ACCEPT rejected in default mode ({', '.join(codes)})"].append(name)
+        if mode == "default" and not kernel_accepts and is_t01(meta.get("errstr")):
+            messages = "\n".join(f.message for f in found if f.is_error)
+            _structural(stats, notes, name, meta.get("errstr"), ours, messages)
+    if kernel_accepts and "retval" in meta or "retvals" in meta and kernel_accepts:
+        _retval(prog, ptype, stats, notes, name, budget)
+
+
+def _structural(stats, notes, name, errstr, ours_accepts, messages) -> None:
+    stats.add("t01")
+    if ours_accepts:
+        stats.add("t01_missed")
+        notes["T0-T1 REJECT that we accept"].append(f"{name}  [{errstr}]")
+    elif errstr_matches(errstr, messages):
+        stats.add("t01_same")
+    else:
+        stats.add("t01_other")
+        notes["T0-T1 REJECT rejected for another reason"].append(
+            f"{name}  [kernel: {errstr!r}; ours: {messages.splitlines()[0]!r}]")
+
+
+def _retval(prog, ptype, stats, notes, name, budget) -> None:
+    reason = run_skip_reason(prog)
+    if reason:
+        stats.add("ret_skip")
+        notes[f"retval skipped: {reason}"].append(name)
+        return
+    want = prog.meta["retval"]
+    if not isinstance(want, int):
+        stats.add("ret_skip")
+        notes["retval skipped: retval not a constant"].append(name)
+        return
+    stats.add("ret_total")
+    if ptype in NOT_RUN_BY_KERNEL:
+        stats.add("ret_not_run_by_kernel")
+    res = run(prog, test_data(prog.meta), prog_type=ptype,
+              packet=has_packet_context(ptype), budget=budget)
+    ok = res.fault is None and (want & 0xFFFFFFFF == POINTER_VALUE
+                                or res.r0 & 0xFFFFFFFF == want & 0xFFFFFFFF)
+    if ok:
+        stats.add("ret_same")
+    else:
+        got = res.fault.message if res.fault else f"r0={res.r0 & 0xFFFFFFFF:#x}"
+        notes["retval differs"].append(f"{name}  [want {want & 0xFFFFFFFF:#x}, got {got}]")
+
+
+def _row(label: str, c: Counter) -> str:
+    d = lambda k: c[f"default:{k}"]  # noqa: E731
+    b = lambda k: c[f"bounded:{k}"]  # noqa: E731
+    return (f"{label:32s} {c['cases']:5d} {d('K_acc_ours_acc'):5d}/{d('K_acc_ours_rej'):<4d}"
+            f" {b('K_acc_ours_acc'):5d}/{b('K_acc_ours_rej'):<4d}"
+            f" {d('K_rej_ours_rej'):5d}/{d('K_rej_ours_acc'):<4d}"
+            f" {c['t01_same']:4d}/{c['t01']:<4d}{c['t01_other']:5d}{c['t01_missed']:6d}"
+            f" {c['ret_same']:5d}/{c['ret_total']:<5d}{c['ret_skip']:5d} {c['skip']:5d}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--linux", default="/usr/src/linux-source-6.1", type=Path,
+                    help="root of an extracted Linux 6.1 source tree")
+    ap.add_argument("--budget", type=int, default=200_000, help="interpreter budget per case")
+    ap.add_argument("-v", "--verbose", action="store_true", help="list every case in notes")
+    args = ap.parse_args(argv)
+    if not (args.linux / "tools/testing/selftests/bpf/verifier").is_dir():
+        print(f"no tools/testing/selftests/bpf/verifier under {args.linux}", file=sys.stderr)
+        return 2
+    per_file: dict[str, Stats] = defaultdict(Stats)
+    total, notes = Stats(), defaultdict(list)
+    for file, program in load_cases(args.linux):
+        evaluate(file, program, per_file[file], notes, args.budget)
+    print(f"{'file':32s} {'cases':>5s} {'K-ACC dflt':>10s} {'K-ACC bnd':>10s} "
+          f"{'K-REJ':>10s} {'T01 same/all':>10s} {'other':>5s} {'missed':>6s} "
+          f"{'retval':>11s} {'rskip':>5s} {'skip':>5s}")
+    print(f"{'':32s} {'':5s} {'acc/rej':>10s} {'acc/rej':>10s} {'rej/acc':>10s}")
+    for file in sorted(per_file):
+        print(_row(file, per_file[file].c))
+        total.c.update(per_file[file].c)
+    print(_row("TOTAL", total.c))
+    _summary(total.c, notes, args.verbose)
+    return 0
+
+
+def _summary(c: Counter, notes: dict, verbose: bool) -> None:
+    pct = lambda a, b: f"{100.0 * a / b:.1f}%" if b else "n/a"  # noqa: E731
+    k_acc = c["default:K_acc_ours_acc"] + c["default:K_acc_ours_rej"]
+    print()
+    print(f"cases decoded and compared: {c['cases']}  (skipped: {c['skip']})")
+    print(f"kernel ACCEPT wrongly rejected, default mode: {c['default:K_acc_ours_rej']}/{k_acc};"
+          f" bounded-loop mode: {c['bounded:K_acc_ours_rej']}/{k_acc}")
+    print(f"T0-T1 REJECT cases: {c['t01']}; rejected with the same reason: {c['t01_same']} "
+          f"({pct(c['t01_same'], c['t01'])}); other reason: {c['t01_other']}; "
+          f"accepted: {c['t01_missed']}")
+    print(f"retval agreement: {c['ret_same']}/{c['ret_total']} ({pct(c['ret_same'], c['ret_total'])})"
+          f"; of the compared, {c['ret_not_run_by_kernel']} have a prog type the kernel's "
+          f"test-run does not run; retval cases skipped: {c['ret_skip']}")
+    print("T0-T1 errstr patterns:", ", ".join(T01_PATTERNS))
+    for title in sorted(notes):
+        items = notes[title]
+        print(f"\n{title}: {len(items)}")
+        for item in items if verbose else items[:8]:
+            print(f"  {item}")
+        if not verbose and len(items) > 8:
+            print(f"  ... ({len(items) - 8} more; -v lists all)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
