@@ -142,6 +142,8 @@ def test_check_finds_undeclared_call_in_all_formats(tmp_path):
     assert [(f["code"], f["path"], f["line"], f["column"], f["symbol"])
             for f in doc["findings"]] == [("404_2", "fs/bad.c", 3, 9, "helper")]
     assert doc["root"] == str(root)
+    assert doc["stats"]["include_paths_source"].startswith("auto-detected Linux-like tree")
+    assert doc["stats"]["by_code"] == {"404_2": 1}
 
     out = tmp_path / "r.sarif"
     proc = run_cli("check", "--format", "sarif", "-o", str(out), "fs/bad.c", cwd=root)

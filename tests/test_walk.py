@@ -73,6 +73,16 @@ def test_explicit_paths(tree, monkeypatch):
     assert messages == []
 
 
+def test_explicit_paths_honour_excludes(tree):
+    (tree / "kernel-lsp.toml").write_text('exclude = ["build/**", "*.mod.c"]\n')
+    config, _ = load_config(tree)
+    files, messages = discover(config, [tree / "build/out.c", tree / "drivers/foo.mod.c",
+                                        tree / "build", tree / "fs/a.c"])
+    assert paths(files) == ["fs/a.c"]
+    assert messages == [f"{tree / 'build/out.c'}: excluded by the settings; skipped",
+                        f"{tree / 'drivers/foo.mod.c'}: excluded by the settings; skipped"]
+
+
 def test_explicit_bad_paths_are_messages(tree, tmp_path_factory):
     outside = write(tmp_path_factory.mktemp("elsewhere") / "o.c")
     files, messages = discover(Config(root=tree), [outside, tree / "missing.c",

@@ -246,7 +246,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         _close(result.model)
     items = apply_config(findings, config)
     stats = {**result.stats, "checked_files": len(paths) if paths is not None else
-             result.stats.get("files"), "problems": len(result.problems)}
+             result.stats.get("files"), "problems": len(result.problems),
+             "include_paths_source": config.source}
     write_report(render(args.format, items, config, stats, list(result.problems)), args.output)
     if sys.stderr.isatty():
         warn(summary_line(items, stats.get("checked_files")))

@@ -180,7 +180,7 @@ class _Walker:
         self.found[rel] = SourceFile(rel, abs_path, st.st_size, st.st_mtime_ns)
 
     def explicit(self, given: Path) -> None:
-        """A path named by the user: a file (taken even if excluded) or a directory (walked)."""
+        """A path named by the user: a file, or a directory (walked); excludes apply to both."""
         root = self.config.root
         abs_path = given if given.is_absolute() else Path.cwd() / given
         rel = relative_posix(root, abs_path)
@@ -196,8 +196,18 @@ class _Walker:
             self.walk(root / rel if rel != "." else root, rel)
         elif not rel.endswith(self.exts):
             self.messages.append(f"{given}: not a C file ({', '.join(self.exts)}); skipped")
+        elif is_excluded(self.config, rel) or any(
+            is_excluded(self.config, d, is_dir=True) for d in _parents(rel)
+        ):
+            self.messages.append(f"{given}: excluded by the settings; skipped")
         else:
             self._add(rel, root / rel, st)
+
+
+def _parents(rel: str) -> list[str]:
+    """``a``, ``a/b`` for ``a/b/c.c``: the directories a file lies in, root-relative."""
+    parts = rel.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def _reason(exc: OSError) -> str:
