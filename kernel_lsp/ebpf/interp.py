@@ -80,6 +80,8 @@ class Machine:
         self.program = program
         self.insns = program.insns
         self.infos = [isa.lookup(i) for i in program.insns]
+        self.problems = [isa.reserved_field_problem(i) if info else None
+                         for i, info in zip(program.insns, self.infos, strict=True)]
         self.mem = Memory()
         self.regs = [0] * 11
         self.frames: list[_Frame] = []
@@ -169,8 +171,12 @@ class Machine:
         insn, info = self.insns[self.pc], self.infos[self.pc]
         if info is None:
             raise _Stop("illegal", f"unknown opcode {insn.opcode:02x}")
+        if self.problems[self.pc]:
+            raise _Stop("illegal", self.problems[self.pc])
         try:
             return _KIND[info.kind](self, insn, info)
+        except ValueError as exc:  # an encoding the semantics do not define
+            raise _Stop("illegal", str(exc)) from None
         except RegionFault as exc:
             raise _Stop("region", str(exc)) from None
         except HelperFault as exc:
