@@ -47,13 +47,15 @@ def _undeclared_uses(ctx) -> list[Finding]:
                 or name in syms.enumerators or name in syms.typedefs:
             continue
         mask = ctx.visibility.before(fid, start)
-        if any((v.file_id == fid and v.start_byte < start) or
-               (v.file_id != fid and visible(mask, v.file_id)) for v in entries):
-            continue
+        seen = [v for v in entries if (v.file_id == fid and v.start_byte < start) or
+                (v.file_id != fid and visible(mask, v.file_id))]
         defs = _definitions_elsewhere(ctx, name, fid)
         if not defs:
             continue
-        if all(d.storage == "static" for d in defs):
+        all_static = all(d.storage == "static" for d in defs)
+        if seen and not (all_static and all(v.storage == "extern" for v in seen)):
+            continue  # declared in scope (an extern of a static is no declaration of it)
+        if all_static:
             detail = f"is static in {ctx.path(defs[0].file_id)}"
         else:
             detail = f"is defined in {ctx.path(defs[0].file_id)} with no declaration in scope"
