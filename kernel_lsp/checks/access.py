@@ -17,8 +17,10 @@ def check_access(ctx) -> list[Finding]:
 
 
 def _definitions_elsewhere(ctx, name: str, fid: int):
+    """Definitions of variable ``name`` in other .c files (a header does not define variables)."""
     return [v for v in ctx.symbols.variables.get(name, ())
-            if v.is_definition and v.storage != "extern" and v.file_id != fid]
+            if v.is_definition and v.storage != "extern" and v.file_id != fid
+            and not ctx.symbols.is_header(v.file_id)]
 
 
 def _extern_of_static(ctx) -> list[Finding]:
@@ -42,6 +44,8 @@ def _undeclared_uses(ctx) -> list[Finding]:
     syms = ctx.symbols
     out = []
     for fid, _fn, name, start, line, col, end_col in ctx.model.var_uses_in(ctx.file_ids):
+        if fid in ctx.hosted:
+            continue
         entries = syms.variables.get(name)
         if not entries or name in syms.functions or name in syms.macros \
                 or name in syms.enumerators or name in syms.typedefs:

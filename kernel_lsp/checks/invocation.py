@@ -37,8 +37,8 @@ def check_invocations(ctx) -> list[Finding]:
         local_protos[(fid, parent)].append((name, start))
     findings = []
     for fid, caller, callee, start, line, col, end_col in ctx.model.calls_in(ctx.file_ids):
-        if caller is None:
-            continue
+        if caller is None or fid in ctx.hosted:
+            continue  # file-scope macro uses; host programs calling the C library
         if any(n == callee and s < start for n, s in local_protos.get((fid, caller), ())):
             continue
         mask = ctx.visibility.before(fid, start)

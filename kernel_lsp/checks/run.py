@@ -8,7 +8,7 @@ from kernel_lsp.checks.access import check_access
 from kernel_lsp.checks.finding import Finding
 from kernel_lsp.checks.invocation import check_invocations
 from kernel_lsp.checks.structure import check_includes, check_types
-from kernel_lsp.checks.symbols import Symbols
+from kernel_lsp.checks.symbols import Symbols, is_system_header
 from kernel_lsp.checks.visibility import Visibility
 from kernel_lsp.config import Config
 from kernel_lsp.model.store import Model
@@ -22,6 +22,8 @@ class CheckContext:
         self.symbols = Symbols.load(model)
         self.graph = model.include_graph()
         self.visibility = Visibility(self.graph)
+        self.hosted = {fid for fid, rows in self.graph.items()
+                       if any(r is None and is_system_header(t) for _, r, t, *_ in rows)}
 
     def path(self, fid: int) -> str:
         return self.symbols.paths[fid]

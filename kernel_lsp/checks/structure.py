@@ -4,7 +4,7 @@ definitions whose signature or members use them, and 504_2 for includes that res
 from __future__ import annotations
 
 from kernel_lsp.checks.finding import Finding
-from kernel_lsp.checks.symbols import COMPILER_TYPES
+from kernel_lsp.checks.symbols import COMPILER_TYPES, is_system_header
 from kernel_lsp.model.resolve import is_generated
 
 _KIND_WORD = {"struct": "struct", "union": "union", "enum": "enum", "typedef": "type"}
@@ -65,7 +65,8 @@ def check_includes(ctx) -> list[Finding]:
         if fid not in wanted:
             continue
         for _start, resolved, target, line, col, end_col in rows:
-            if resolved is None and not is_generated(target):
+            if resolved is None and not is_generated(target) and not (
+                    fid in ctx.hosted and is_system_header(target)):
                 out.append(Finding("504_2", ctx.path(fid), line, col, line, end_col, target,
                                    f"#include '{target}' resolves to no file on the include path"))
     return out

@@ -14,6 +14,14 @@ _Bool _Complex __label__ __auto_type __gnuc_va_list va_list
 """.split())
 
 
+_SYSTEM_DIRS = ("sys/", "bits/", "arpa/", "netinet/", "gnu/")
+
+
+def is_system_header(target: str) -> bool:
+    """A C library header (``<stdio.h>``, ``<sys/types.h>``): only host programs include them."""
+    return "/" not in target or target.startswith(_SYSTEM_DIRS)
+
+
 @dataclass(frozen=True, slots=True)
 class FuncSym:
     file_id: int

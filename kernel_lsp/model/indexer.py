@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kernel_lsp.config import Config
+from kernel_lsp.model.kbuild import kbuild_include_dirs
 from kernel_lsp.model.resolve import IncludeResolver
 from kernel_lsp.model.store import FileRow, Model, ModelError, fact_rows
 from kernel_lsp.model.walk import SourceFile, discover, read_source
@@ -103,7 +104,9 @@ def _extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress
 def resolve_includes(model: Model, config: Config) -> int:
     """Resolve every include line to an indexed file; returns how many resolved."""
     paths = model.file_paths()
-    resolver = IncludeResolver(config, paths.values())
+    kbuild = kbuild_include_dirs(config.root, {p.rsplit("/", 1)[0] if "/" in p else ""
+                                               for p in paths.values()})
+    resolver = IncludeResolver(config, paths.values(), kbuild)
     ids = {p: i for i, p in paths.items()}
     updates, resolved = [], 0
     for rowid, file_id, target, angled in list(model.include_rows()):

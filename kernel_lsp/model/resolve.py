@@ -67,8 +67,12 @@ def is_generated(target: str) -> bool:
 class IncludeResolver:
     """Resolve ``#include`` targets to indexed files of one root (no filesystem access)."""
 
-    def __init__(self, config: Config, known_files: Iterable[str]) -> None:
+    def __init__(self, config: Config, known_files: Iterable[str],
+                 kbuild: tuple[dict, dict] | None = None) -> None:
         self.known: set[str] = set(known_files)
+        # Kbuild ``-I`` dirs: (directory -> its own, directory -> for it and its subdirectories)
+        self._kb_local, self._kb_subdir = kbuild or ({}, {})
+        self._kb_memo: dict[str, list[str]] = {}
         self.include_paths = self._dirs(config.include_paths)
         self.quote_paths = self._dirs(config.quote_paths)
         self.arch = config.arch
@@ -96,13 +100,14 @@ class IncludeResolver:
     def resolve(self, from_path: str, target: str, angled: bool) -> str | None:
         """The root-relative indexed file that ``#include`` of ``target`` in ``from_path`` names."""
         arch = self._arch_of(from_path)
-        directory = "\0" + arch if angled else posixpath.dirname(from_path)
+        extra = self._kbuild_dirs(posixpath.dirname(from_path))
+        directory = "\0" + arch if angled and not extra else posixpath.dirname(from_path)
         key = (directory, target, angled)
         try:
             return self._memo[key]
         except KeyError:
             pass
-        paths = self._include_paths(arch)
+        paths = self._include_paths(arch) + extra
         found = self._lookup(from_path, target, angled, paths)
         if found is None:
             fallback = _asm_generic(target)
@@ -110,6 +115,20 @@ class IncludeResolver:
                 found = self._search(paths, fallback)
         self._memo[key] = found
         return found
+
+    def _kbuild_dirs(self, directory: str) -> list[str]:
+        """Include dirs Kbuild adds for files of ``directory`` (its Makefile, ancestors' subdir)."""
+        got = self._kb_memo.get(directory)
+        if got is None:
+            got = list(self._kb_local.get(directory, ()))
+            d = directory
+            while True:
+                got += [x for x in self._kb_subdir.get(d, ()) if x not in got]
+                if not d:
+                    break
+                d = posixpath.dirname(d)
+            self._kb_memo[directory] = got
+        return got
 
     def _arch_of(self, from_path: str) -> str:
         """The architecture whose include dirs apply to ``from_path``."""

@@ -54,9 +54,9 @@ FACT_TABLES = ("functions", "types", "variables", "calls", "type_uses", "var_use
 INDEXES = [
     ("functions", ["name"]), ("functions", ["file_id"]), ("types", ["name"]),
     ("types", ["file_id"]), ("variables", ["name"]), ("variables", ["file_id"]),
-    ("calls", ["file_id"]), ("calls", ["callee"]), ("calls", ["caller"]),
+    ("calls", ["file_id"]), ("calls", ["callee"]),
     ("type_uses", ["file_id"]), ("var_uses", ["file_id"]), ("includes", ["file_id"]),
-    ("includes", ["resolved_id"]), ("macros", ["name"]), ("macros", ["file_id"]),
+    ("includes", ["resolved_id"]), ("macros", ["file_id"]),
     ("exports", ["file_id"]), ("invocations", ["file_id"]),
 ]
 

@@ -57,7 +57,8 @@ def fact_rows(facts: FileFacts) -> dict[str, list[tuple]]:
         "var_uses": [(u.function, u.name, *pos(u.span)) for u in facts.var_uses],
         "includes": [(i.target, int(i.angled), *pos(i.span), None) for i in facts.includes],
         "macros": [(m.name, json.dumps(list(m.params)) if m.params is not None else None,
-                    m.body[:2000], *pos(m.span)) for m in facts.macros],
+                    m.body[:16000] if m.params is not None else None, *pos(m.span))
+                   for m in facts.macros],
         "exports": [(name, s.line, s.col) for name, s in facts.exports],
         "invocations": [(i.name, json.dumps(list(i.args)), int(i.has_body), i.span.start_byte,
                          i.span.line, i.span.col) for i in facts.invocations],

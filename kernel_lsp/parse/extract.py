@@ -44,7 +44,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
@@ -87,6 +87,7 @@ class _Ranges:
         return list(self._items)
 
 
+_LOCAL_DEFINER = re.compile(r"^(?:DEFINE|DECLARE)_[A-Z0-9_]+$|^H?LIST_HEAD$")
 _INVOCATION = re.compile(rb"^(static\s+)?([A-Z_][A-Z0-9_]*)[ \t]*\(", re.M)
 
 
@@ -465,6 +466,8 @@ class Extractor:
             fn = self.funcs.find(node.start_byte)
             if fn is None or name in NOT_CALLS or name.startswith("__builtin_"):
                 continue
+            if name in VARIABLE_DEFINERS or _LOCAL_DEFINER.match(name):
+                self._macro_local(node, name, fn)
             if name in self.locals.get(fn, ()):
                 continue  # a call through a local function pointer or parameter
             self.facts.calls.append(Call(name, fn, "direct", span(node)))
@@ -473,6 +476,15 @@ class Extractor:
             if fn is not None:
                 self.facts.calls.append(Call(text(node), fn, "member", span(node)))
         self.facts.calls.sort(key=lambda c: c.span.start_byte)
+
+    def _macro_local(self, callee, name: str, fn: str) -> None:
+        """``LIST_HEAD(list);`` / ``DEFINE_WAIT(w);`` in a body define a local named by an argument."""
+        args = callee.parent.child_by_field_name("arguments")
+        if args is None or not args.named_children:
+            return
+        index = VARIABLE_DEFINERS.get(name, (0, False))[0]
+        if index < len(args.named_children) and args.named_children[index].type == "identifier":
+            self.locals.setdefault(fn, set()).add(text(args.named_children[index]))
 
     def _type_uses(self, root) -> None:
         seen: set[tuple] = set()

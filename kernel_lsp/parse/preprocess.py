@@ -65,9 +65,19 @@ _PAREN_RE = re.compile(
 _NOT_NEWLINE = re.compile(rb"[^\n]")
 
 
+_DIRECTIVE_NAME = re.compile(rb"^[ \t]*#[ \t]*(?:define|undef|ifdef|ifndef)[ \t]+$", re.M)
+
+
 def _replace(m: re.Match) -> bytes:
     word = m.group(0)
-    return _REPLACEMENTS.get(word, word)
+    repl = _REPLACEMENTS.get(word)
+    if repl is None:
+        return word
+    src = m.string
+    line_start = src.rfind(b"\n", 0, m.start()) + 1
+    if _DIRECTIVE_NAME.match(src, line_start, m.start()):
+        return word  # ``#define __init ...``: the macro's own name stays
+    return repl
 
 
 def _matching_paren(src: bytes, open_idx: int) -> int:

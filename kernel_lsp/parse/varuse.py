@@ -13,7 +13,8 @@ from bisect import bisect_right
 
 from kernel_lsp.parse.facts import Span, VarUse
 
-_NOISE = re.compile(rb'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
+_NOISE = re.compile(rb'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\''
+                    rb"|^[ \t]*#(?:[^\n]*\\\n)*[^\n]*", re.S | re.M)
 _IDENT = re.compile(
     rb"(?<![\w.>#])(?<!->)(?<!struct )(?<!union )(?<!enum )(?<!goto )([a-z_][A-Za-z0-9_]*)\b"
     rb"(?!\s*\()(?!\s*:[^:])"

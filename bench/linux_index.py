@@ -1,0 +1,139 @@
+"""Benchmark: index the Linux tree cold and warm, compare with a bare tree-sitter parse, count findings.
+
+Run by hand (not a CI test):
+
+    python bench/linux_index.py /path/to/linux-source-6.1 [--jobs 2] [--sample 25]
+
+It deletes ``<tree>/.kernel-lsp`` first (cold run), then re-indexes with nothing changed (warm
+run), then checks ``fs/``, ``kernel/`` and ``mm/``. Linux builds with
+``-Werror=implicit-function-declaration``, so every 404_2 reported there is a false positive: a
+sample is printed to guide the work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import multiprocessing
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import tree_sitter_c
+from tree_sitter import Language, Parser
+
+from kernel_lsp.checks.run import run_checks
+from kernel_lsp.config import load_config
+from kernel_lsp.model.indexer import index
+from kernel_lsp.model.walk import discover
+
+CHECKED_DIRS = ("fs", "kernel", "mm")
+_parser = None
+
+
+def _bare_parse(path: str) -> int:
+    global _parser
+    if _parser is None:
+        _parser = Parser(Language(tree_sitter_c.language()))
+    data = Path(path).read_bytes()
+    _parser.parse(data)
+    return len(data)
+
+
+def bare_parse_seconds(files: list[str], jobs: int) -> float:
+    start = time.perf_counter()
+    with multiprocessing.get_context("forkserver").Pool(jobs) as pool:
+        sum(pool.imap_unordered(_bare_parse, files, chunksize=16))
+    return time.perf_counter() - start
+
+
+def peak_rss_mb() -> tuple[float, float]:
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return me, kids
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("tree", type=Path)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--sample", type=int, default=25, help="404_2 findings to print")
+    args = ap.parse_args()
+    root = args.tree.resolve()
+    config, messages = load_config(root)
+    for m in messages:
+        print("config:", m)
+    shutil.rmtree(root / ".kernel-lsp", ignore_errors=True)
+
+    found, _ = discover(config)
+    files = [str(sf.abs) for sf in found if sf.size <= config.max_file_bytes]
+    print(f"files: {len(found)} ({len(files)} within max_file_bytes)")
+
+    t_bare = bare_parse_seconds(files, args.jobs)
+    print(f"bare tree-sitter parse, {args.jobs} processes: {t_bare:.1f} s")
+
+    start = time.perf_counter()
+    result = index(config, jobs=args.jobs)
+    t_cold = time.perf_counter() - start
+    print(f"cold index: {t_cold:.1f} s  (ratio to bare parse: {t_cold / t_bare:.2f}x, goal <= 2.5x)")
+    print(f"problems reported while indexing: {len(result.problems)}")
+    result.model.close()
+
+    start = time.perf_counter()
+    warm = index(config, jobs=args.jobs)
+    t_warm = time.perf_counter() - start
+    print(f"warm re-index, nothing changed: {t_warm:.2f} s (goal < 10 s); stats {warm.stats}")
+    model = warm.model
+
+    print("types by level:", model.level_counts())
+    print("relationships:", model.relationship_counts())
+    print("table rows:", model.counts())
+    db = config.db_path
+    size = sum(p.stat().st_size for p in db.parent.glob("model.db*"))
+    print(f"database size: {size / 2**20:.0f} MiB")
+
+    start = time.perf_counter()
+    findings = run_checks(model, config, list(CHECKED_DIRS))
+    t_check = time.perf_counter() - start
+    print(f"checks on {', '.join(CHECKED_DIRS)}: {t_check:.1f} s")
+    report(model, findings, args.sample)
+    me, kids = peak_rss_mb()
+    print(f"peak RSS: main process {me:.0f} MiB, largest worker {kids:.0f} MiB")
+    return 0
+
+
+def report(model, findings, sample: int) -> None:
+    conn = model.conn
+    by_dir: dict[str, collections.Counter] = {d: collections.Counter() for d in CHECKED_DIRS}
+    for f in findings:
+        by_dir[f.path.split("/", 1)[0]][f.code] += 1
+    tot_calls = tot_uses = 0
+    for d in CHECKED_DIRS:
+        calls = conn.execute(
+            "SELECT count(*) FROM calls c JOIN files f ON f.id = c.file_id "
+            "WHERE c.kind = 'direct' AND f.path LIKE ?", (d + "/%",)).fetchone()[0]
+        uses = conn.execute("SELECT coalesce(sum(type_use_total), 0) FROM files WHERE path LIKE ?",
+                            (d + "/%",)).fetchone()[0]
+        tot_calls += calls
+        tot_uses += uses
+        print(f"  {d}/: call sites {calls}, type uses {uses}, findings {dict(by_dir[d])}")
+    total = collections.Counter(f.code for f in findings)
+    n404, n020 = total["404_2"], sum(1 for f in findings
+                                     if f.code == "020_2" and f.context.get("kind"))
+    n020f = total["020_2"] - n020
+    print(f"  total: {dict(total)}")
+    print(f"  404_2 per 1,000 call sites: {1000 * n404 / max(tot_calls, 1):.2f} (goal < 1)")
+    print(f"  020_2 (types) per 1,000 type uses: {1000 * n020 / max(tot_uses, 1):.2f} (goal < 1)")
+    print(f"  020_2 (functions) per 1,000 call sites: {1000 * n020f / max(tot_calls, 1):.2f}")
+    for code in ("404_2", "020_2", "405_2", "406_2"):
+        shown = [f for f in findings if f.code == code][:sample]
+        if shown:
+            print(f"sample of {code} (false positives on a tree that builds):")
+            for f in shown:
+                print(f"  {f.path}:{f.line + 1}:{f.col + 1}: {f.message}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
