@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kernel_lsp.config import Config
+from kernel_lsp.model.expand import expand_invocations
 from kernel_lsp.model.kbuild import kbuild_include_dirs
 from kernel_lsp.model.resolve import IncludeResolver
 from kernel_lsp.model.store import FileRow, Model, ModelError, fact_rows
@@ -141,13 +142,23 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
     removed = model.remove_files([p for p in known if p not in present])
     jobs = jobs or config.jobs or os.cpu_count() or 1
     _extract_all(model, items, jobs, progress, problems)
-    resolved = None
+    resolved = generated = None
     if items or removed or model.meta("includes_resolved") != "1":
         model.set_meta("includes_resolved", "0")
         resolved = resolve_includes(model, config)
         model.set_meta("includes_resolved", "1")
+    if items or model.meta("macros_expanded") != "1":
+        # expansion adds rows to the files extracted in this run; a run killed before the end
+        # leaves the flag at 0 and the next run re-extracts nothing but redoes this for all
+        everything = model.meta("macros_expanded") != "1" and not items
+        model.set_meta("macros_expanded", "0")
+        ids = model.file_ids([i[0] for i in items])
+        generated = expand_invocations(model, None if everything else set(ids))
+        model.set_meta("macros_expanded", "1")
     stats = {"files": len(found), "parsed": len(items), "unchanged": len(found) - len(items),
              "removed": removed, "seconds": round(time.perf_counter() - started, 3)}
     if resolved is not None:
         stats["includes_resolved"] = resolved
+    if generated is not None:
+        stats["macro_generated"] = generated
     return IndexResult(model, stats, problems)

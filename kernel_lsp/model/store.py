@@ -148,6 +148,15 @@ class Model:
         cur = self.conn.execute("SELECT id, path, size, mtime_ns, sha1 FROM files")
         return {r[1]: FileRow(*r) for r in cur}
 
+    def file_ids(self, paths: Iterable[str]) -> list[int]:
+        """Ids of the given indexed paths (unknown ones are left out)."""
+        out = []
+        for path in paths:
+            row = self.conn.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
+            if row is not None:
+                out.append(row[0])
+        return out
+
     def file_paths(self) -> dict[int, str]:
         return dict(self.conn.execute("SELECT id, path FROM files"))
 
@@ -196,6 +205,17 @@ class Model:
             father = "/".join(parts[:i])
             c.execute("INSERT OR IGNORE INTO dirs(path, level, father) VALUES (?, ?, ?)",
                       (path, 6 if i == 0 else 5, father))
+
+    def add_rows(self, file_id: int, rows: dict[str, list[tuple]]) -> None:
+        """Add fact rows (e.g. what cross-file macro expansion generated) to a file, atomically."""
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            for table, table_rows in rows.items():
+                if table_rows:
+                    width = len(table_rows[0]) + 1
+                    self.conn.executemany(
+                        f"INSERT INTO {table} VALUES (NULL, {','.join('?' * width)})",
+                        ((file_id, *r) for r in table_rows))
 
     def remove_files(self, paths: Iterable[str]) -> int:
         """Forget deleted files; returns how many were removed."""
@@ -249,6 +269,18 @@ class Model:
         """(name, file_id, function_like, start_byte) of every macro definition."""
         return self.conn.execute(
             "SELECT name, file_id, params IS NOT NULL, start_byte FROM macros")
+
+    def function_macros(self) -> Iterator[tuple]:
+        """(name, file_id, params JSON, body, start_byte) of every function-like macro."""
+        return self.conn.execute("SELECT name, file_id, params, body, start_byte FROM macros "
+                                 "WHERE params IS NOT NULL")
+
+    def invocations(self, file_ids: Iterable[int] | None) -> Iterator[tuple]:
+        """(file_id, name, args JSON, has_body, start_byte, line, col) of file-scope invocations."""
+        sql = "SELECT file_id, name, args, has_body, start_byte, line, col FROM invocations"
+        if file_ids is None:
+            return self.conn.execute(sql)
+        return self._for_files(sql + " WHERE file_id IN ({})", file_ids)
 
     def type_symbols(self) -> Iterator[tuple]:
         """(name, kind, file_id, is_definition, members) of every type declaration."""

@@ -1,0 +1,92 @@
+"""Expand file-scope invocations of macros defined in other files, so generated functions exist.
+
+``TRACE_EVENT(sched_switch, ...)`` in ``include/trace/events/sched.h`` generates
+``trace_sched_switch()`` through macros of ``include/linux/tracepoint.h``; ``BUFFER_FNS(Uptodate,
+uptodate)`` generates ``buffer_uptodate()``. Extraction sees one file at a time and cannot expand
+them; this pass runs after include resolution, picks for each invocation the macro definitions
+visible at that point (the include closure), expands with the same expander as same-file macros,
+and stores what the expansion defines as facts of the invoking file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from kernel_lsp.checks.visibility import Visibility, visible
+from kernel_lsp.model.store import Model, fact_rows
+from kernel_lsp.parse.extract import Extractor
+from kernel_lsp.parse.facts import FileFacts, Span
+from kernel_lsp.parse.macros import Expander
+
+_CALLS = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+_NOT_DEFINING = re.compile(r"^(?:MODULE_|EXPORT_SYMBOL|__setup$|early_param$)")
+
+
+class VisibleMacros:
+    """``name -> (params, body)`` of the function-like macros visible at one point of a file."""
+
+    def __init__(self, defs: dict, fid: int, pos: int, mask: int):
+        self.defs, self.fid, self.pos, self.mask = defs, fid, pos, mask
+        self._cache: dict[str, tuple | None] = {}
+
+    def get(self, name: str):
+        if name in self._cache:
+            return self._cache[name]
+        found = None
+        for fid, start, params, body in self.defs.get(name, ()):
+            if (fid == self.fid and start < self.pos) or (fid != self.fid and
+                                                           visible(self.mask, fid)):
+                found = (params, body)  # the last visible definition wins, like #undef/#define
+        self._cache[name] = found
+        return found
+
+    def __contains__(self, name: str) -> bool:
+        return self.get(name) is not None
+
+
+def generative(defs: dict) -> set[str]:
+    """Macros whose expansion can create names: their body pastes (``##``) or calls one that does."""
+    calls = {name: {c for _, _, _, body in entries for c in _CALLS.findall(body or "")}
+             for name, entries in defs.items()}
+    gen = {name for name, entries in defs.items() if any("##" in (b or "") for *_, b in entries)}
+    changed = True
+    while changed:
+        changed = False
+        for name, called in calls.items():
+            if name not in gen and not called.isdisjoint(gen):
+                gen.add(name)
+                changed = True
+    return gen
+
+
+def expand_invocations(model: Model, file_ids: set[int] | None) -> int:
+    """Expand the cross-file macro invocations of ``file_ids`` (all when None); returns defs added."""
+    defs: dict[str, list] = {}
+    for name, fid, params, body, start in model.function_macros():
+        defs.setdefault(name, []).append((fid, start, tuple(json.loads(params)), body))
+    gen = generative(defs)
+    vis = Visibility(model.include_graph())
+    paths = model.file_paths()
+    added = 0
+    by_file: dict[int, FileFacts] = {}
+    for fid, name, args, has_body, start, line, col in model.invocations(file_ids):
+        if _NOT_DEFINING.match(name) or (name not in gen and not has_body):
+            continue
+        table = VisibleMacros(defs, fid, start, vis.before(fid, start))
+        expansion = Expander(table).expand(name, json.loads(args))
+        if not expansion:
+            continue
+        if has_body:
+            expansion += " {}"
+        where = Span(start, start + len(name), line, col, line, col + len(name))
+        sub = Extractor(paths[fid], expansion.encode(), generated=(name, where)).run()
+        facts = by_file.setdefault(fid, FileFacts(paths[fid]))
+        facts.functions += [f for f in sub.functions if f.parent is None]
+        facts.types += sub.types
+        facts.variables += sub.variables
+    for fid, facts in by_file.items():
+        rows = fact_rows(facts)
+        added += len(rows["functions"]) + len(rows["types"]) + len(rows["variables"])
+        model.add_rows(fid, {k: rows[k] for k in ("functions", "types", "variables")})
+    return added

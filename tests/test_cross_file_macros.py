@@ -1,0 +1,53 @@
+"""Macro families defined in one header and invoked in another generate functions that exist."""
+
+from __future__ import annotations
+
+import json
+
+from kernel_lsp.cli import main
+
+HEADERS = {
+    "Kconfig": "",
+    "include/linux/types.h": "typedef unsigned long u64;\n",
+    "include/linux/buffer_head.h": (
+        "#define BUFFER_FNS(bit, name) \\\n"
+        "static inline int buffer_##name(void) { return 0; } \\\n"
+        "static inline void set_buffer_##name(void) { }\n"
+    ),
+    "include/linux/tracepoint.h": (
+        "#define __DECLARE_TRACE(name, proto, args) \\\n"
+        "\tstatic inline void trace_##name(proto) { } \\\n"
+        "\tstatic inline int register_trace_##name(void *probe) { return 0; }\n"
+        "#define DECLARE_TRACE(name, proto, args) __DECLARE_TRACE(name, PARAMS(proto), PARAMS(args))\n"
+        "#define PARAMS(args...) args\n"
+        "#define TP_PROTO(args...) args\n"
+        "#define TP_ARGS(args...) args\n"
+        "#define TRACE_EVENT(name, proto, args, struct, assign, print) "
+        "DECLARE_TRACE(name, PARAMS(proto), PARAMS(args))\n"
+    ),
+    "include/trace/events/demo.h": (
+        "#include <linux/tracepoint.h>\n"
+        "TRACE_EVENT(demo_tick,\n\tTP_PROTO(int cpu, u64 now),\n\tTP_ARGS(cpu, now),\n"
+        "\tTP_STRUCT__entry(), TP_fast_assign(), TP_printk(\"\")\n);\n"
+    ),
+    "fs/jbd.h": "#include <linux/buffer_head.h>\nBUFFER_FNS(JBD, jbd)\n",
+    "fs/use.c": (
+        "#include <linux/types.h>\n#include \"jbd.h\"\n#include <trace/events/demo.h>\n"
+        "int f(void)\n{\n\tset_buffer_jbd();\n\ttrace_demo_tick(1, 2);\n"
+        "\ttrace_demo_tock(1);\n\treturn buffer_jbd();\n}\n"
+    ),
+}
+
+
+def test_functions_generated_by_other_files_macros_exist(tmp_path, capsys):
+    for rel, text in HEADERS.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    (tmp_path / "include/linux/.keep").write_text("")
+    out = tmp_path / "out.json"
+    status = main(["check", "--root", str(tmp_path), "--format", "json", "--output", str(out)])
+    findings = json.loads(out.read_text())["findings"]
+    got = {(f["code"], f["symbol"]) for f in findings}
+    # only the call to a tracepoint that no TRACE_EVENT declares is missing
+    assert got == {("020_2", "trace_demo_tock")}, findings
+    assert status == 1
