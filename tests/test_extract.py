@@ -1,0 +1,88 @@
+"""Fact extraction on the kernel's idioms: each case is a C snippet and what must come out of it."""
+
+from __future__ import annotations
+
+import pytest
+
+from kernel_lsp.parse.extract import extract
+from kernel_lsp.parse.preprocess import blank_annotations
+
+CASES = [
+    pytest.param(
+        "static int __init __cold foo_init(void) { return bar(); }\n",
+        {"defs": {"foo_init"}, "calls": {("foo_init", "bar")}}, id="annotations"),
+    pytest.param(
+        "SYSCALL_DEFINE3(open, const char __user *, filename, int, flags, umode_t, mode)\n"
+        "{\n\treturn do_sys_open(AT_FDCWD, filename, flags, mode);\n}\n",
+        {"defs": {"__do_sys_open", "sys_open"}, "calls": {("__do_sys_open", "do_sys_open")},
+         "type_uses": set()}, id="syscall-define"),
+    pytest.param(
+        "BPF_CALL_2(bpf_thing, u64, a, u64, b)\n{\n\treturn helper(a);\n}\n",
+        {"defs": {"bpf_thing"}, "calls": {("bpf_thing", "helper")}}, id="bpf-call"),
+    pytest.param(
+        "static DEFINE_PER_CPU(int, hits);\nDEFINE_MUTEX(big_lock);\nLIST_HEAD(all_things);\n"
+        "DECLARE_PER_CPU(long, other);\n",
+        {"vars": {("hits", "static"), ("big_lock", "global"), ("all_things", "global"),
+                  ("other", "extern")}, "type_uses": set()}, id="variable-definers"),
+    pytest.param(
+        "void f(struct list_head *h)\n{\n\tstruct item *pos;\n"
+        "\tlist_for_each_entry(pos, h, node) {\n\t\tvisit(pos);\n\t}\n"
+        "\tfor_each_possible_cpu(cpu)\n\t\tper_cpu_work(cpu);\n}\n",
+        {"calls": {("f", "list_for_each_entry"), ("f", "visit"), ("f", "per_cpu_work")},
+         "protos": set()}, id="iterator-macros"),
+    pytest.param(
+        "int g(int (*cb)(int), int x)\n{\n\tint (*fp)(int) = cb;\n\tint local_proto(int);\n"
+        "\tfp(1);\n\tcb(2);\n\tx->ops->open(x);\n\treturn local_proto(x) + __builtin_expect(x, 0);\n}\n",
+        {"calls": {("g", "local_proto")}, "members": {"open"}, "protos": {("g", "local_proto")}},
+        id="pointers-members-builtins-local-prototype"),
+    pytest.param(
+        "#define TESTFLAG(u, l) static inline int Page##u(struct page *p) { return l; }\n"
+        "#define SETFLAG(u, l) static inline void SetPage##u(struct page *p) { }\n"
+        "#define PAGEFLAG(u, l) TESTFLAG(u, l) SETFLAG(u, l)\n"
+        "PAGEFLAG(Locked, locked)\nPAGEFLAG(Dirty, dirty)\n",
+        {"defs": {"PageLocked", "SetPageLocked", "PageDirty", "SetPageDirty"}},
+        id="token-pasting-family"),
+    pytest.param(
+        "static inline void INIT_LIST_HEAD(struct list_head *list) { list->next = list; }\n",
+        {"defs": {"INIT_LIST_HEAD"}}, id="upper-case-real-function"),
+    pytest.param(
+        "struct fwd;\ntypedef struct { int a; } anon_t;\n"
+        "typedef int (*handler_t)(struct ctx *c);\nstruct s { int (*op)(int); struct missing *m; };\n",
+        {"types": {("fwd", "struct", False), ("anon_t", "typedef", True),
+                   ("handler_t", "typedef", True), ("s", "struct", True)},
+         "type_uses": {("ctx", "handler_t"), ("missing", "s")}}, id="types"),
+    pytest.param(
+        "EXPORT_SYMBOL_GPL(thing);\nmodule_init(thing_init);\n",
+        {"defs": set(), "calls": set(), "exports": {"thing"}}, id="exports"),
+]
+
+
+@pytest.mark.parametrize("src, want", CASES)
+def test_extraction(src: str, want: dict):
+    facts = extract("fs/x.c", src.encode())
+    got = {
+        "defs": {f.name for f in facts.functions if f.is_definition},
+        "protos": {(f.parent, f.name) for f in facts.functions if f.parent},
+        "calls": {(c.caller, c.callee) for c in facts.calls if c.kind == "direct"},
+        "members": {c.callee for c in facts.calls if c.kind == "member"},
+        "vars": {(v.name, v.storage) for v in facts.variables},
+        "types": {(t.name, t.kind, t.is_definition) for t in facts.types},
+        "type_uses": {(u.name, u.owner) for u in facts.type_uses},
+        "exports": {name for name, _ in facts.exports},
+    }
+    for key, value in want.items():
+        assert got[key] == value, key
+
+
+def test_blanking_keeps_offsets_and_macro_names():
+    src = (b"#define __init __section(\".init.text\")\n"
+           b"static int __init __attribute__((unused,\n  cold)) f(const char __user *p);\n")
+    out = blank_annotations(src)
+    assert len(out) == len(src) and out.count(b"\n") == src.count(b"\n")
+    assert out.startswith(b"#define __init")
+    assert b"__user" not in out and b"__attribute__" not in out and b" f(const char" in out
+
+
+def test_garbage_never_raises():
+    for src in (b"\x00\xff\xfe" * 50, b"{{{{((((", b"#define X(", "é\u2028".encode() * 10):
+        extract("x.c", src)

@@ -1,0 +1,105 @@
+"""Incremental indexing, bad inputs, and recovery from a killed run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from kernel_lsp.config import load_config
+from kernel_lsp.model.indexer import index
+
+C_FILE = "#include <linux/x.h>\nint f{n}(void) {{ return g(); }}\n"
+
+
+def make_tree(root, n=3):
+    (root / "Kconfig").write_text("")
+    (root / "include/linux").mkdir(parents=True)
+    (root / "include/linux/x.h").write_text("int g(void);\n")
+    (root / "fs").mkdir()
+    for i in range(n):
+        (root / f"fs/f{i}.c").write_text(C_FILE.format(n=i))
+
+
+def run(root, **kw):
+    config, _ = load_config(root)
+    result = index(config, jobs=kw.get("jobs", 1))
+    result.model.close()
+    return result
+
+
+def test_warm_run_reads_nothing_and_changes_are_seen(tmp_path):
+    make_tree(tmp_path)
+    first = run(tmp_path)
+    assert first.stats["parsed"] == 4 and first.stats["unchanged"] == 0
+    assert run(tmp_path).stats["parsed"] == 0
+    # same content, new mtime: hashed, found equal, only touched
+    os.utime(tmp_path / "fs/f0.c", ns=(1, 1))
+    assert run(tmp_path).stats["parsed"] == 1
+    assert run(tmp_path).stats["parsed"] == 0
+    (tmp_path / "fs/f1.c").write_text("int h(void) { return 0; }\n")
+    (tmp_path / "fs/f2.c").unlink()
+    result = run(tmp_path)
+    assert result.stats["parsed"] == 1 and result.stats["removed"] == 1
+    conn = sqlite3.connect(tmp_path / ".kernel-lsp/model.db")
+    names = {r[0] for r in conn.execute("SELECT name FROM functions")}
+    assert names == {"g", "f0", "h"}
+
+
+def test_bad_files_give_messages_and_the_run_goes_on(tmp_path):
+    make_tree(tmp_path, 1)
+    (tmp_path / "fs/binary.c").write_bytes(b"\x7fELF\x00\x00\x01" * 100)
+    (tmp_path / "fs/latin1.c").write_bytes(b"/* caf\xe9 */ int latin(void) { return 0; }\n")
+    result = run(tmp_path)
+    assert any("binary.c" in p for p in result.problems)
+    conn = sqlite3.connect(tmp_path / ".kernel-lsp/model.db")
+    names = {r[0] for r in conn.execute("SELECT name FROM functions")}
+    assert {"latin", "f0", "g"} <= names
+
+
+def test_corrupt_database_is_rebuilt_with_a_message(tmp_path):
+    make_tree(tmp_path, 1)
+    (tmp_path / ".kernel-lsp").mkdir()
+    (tmp_path / ".kernel-lsp/model.db").write_bytes(b"garbage" * 1000)
+    result = run(tmp_path)
+    assert any("rebuilding" in p for p in result.problems)
+    assert result.stats["parsed"] == 2
+    assert (tmp_path / ".kernel-lsp/model.db.corrupt").exists()
+
+
+def test_killed_run_leaves_a_consistent_database_that_the_next_run_completes(tmp_path):
+    make_tree(tmp_path, 0)
+    body = "".join(f"static int s{j}(int a) {{ return a + {j}; }}\n" for j in range(300))
+    for i in range(120):
+        (tmp_path / f"fs/big{i}.c").write_text(f"int big{i}(void) {{ return 0; }}\n" + body)
+    proc = subprocess.Popen([sys.executable, "-m", "kernel_lsp", "index", str(tmp_path),
+                             "--jobs", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = tmp_path / ".kernel-lsp/model.db"
+    deadline = time.time() + 60
+    while time.time() < deadline:  # kill once some, but not all, files are stored
+        try:
+            n = sqlite3.connect(db).execute("SELECT count(*) FROM files").fetchone()[0]
+        except sqlite3.Error:
+            n = 0
+        if n >= 10:
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    stored = conn.execute("SELECT count(*) FROM files").fetchone()[0]
+    assert 0 < stored < 121, "the kill did not land mid-run"
+    # every stored file is whole: its definition row is there
+    partial = conn.execute("SELECT count(*) FROM files f WHERE f.path LIKE 'fs/big%' AND NOT "
+                           "EXISTS (SELECT 1 FROM functions WHERE file_id = f.id)").fetchone()[0]
+    assert partial == 0
+    conn.close()
+    result = run(tmp_path)
+    assert result.stats["files"] == 121
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(DISTINCT file_id) FROM functions").fetchone()[0] == 121
+    assert conn.execute("SELECT value FROM meta WHERE key='includes_resolved'").fetchone()[0] == "1"
