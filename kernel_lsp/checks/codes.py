@@ -58,3 +58,20 @@ CODES: dict[str, Code] = {c.id: c for c in _TABLE}
 def code(code_id: str) -> Code:
     """Return the table entry for ``code_id`` (KeyError for an unknown id)."""
     return CODES[code_id]
+
+
+# Severities of codes owned by other analyses (the eBPF validator's E-codes), registered by them.
+_OTHER_SEVERITIES: dict[str, str] = {}
+
+
+def register_severities(table: dict[str, str]) -> None:
+    """Let another analysis (e.g. ``kernel_lsp.ebpf.findings``) declare its codes' severities."""
+    _OTHER_SEVERITIES.update(table)
+
+
+def severity_of(code_id: str) -> str:
+    """Default severity of any known code (C design codes and registered ones)."""
+    known = CODES.get(code_id)
+    if known is not None:
+        return known.severity
+    return _OTHER_SEVERITIES[code_id]

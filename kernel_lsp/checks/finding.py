@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kernel_lsp.checks.codes import code as _code
+from kernel_lsp.checks.codes import severity_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ class Finding:
 
     @property
     def severity(self) -> str:
-        return _code(self.code).severity
+        return severity_of(self.code)
 
     def sort_key(self) -> tuple:
         return (self.path, self.line, self.col, self.code, self.symbol)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kernel_lsp.checks.codes import register_severities
 from kernel_lsp.checks.finding import Finding
 from kernel_lsp.ebpf.insn import Program, SourceLoc
 
@@ -58,6 +59,7 @@ _TABLE = (
 )
 
 BPF_CODES: dict[str, BpfCode] = {c.id: c for c in _TABLE}
+register_severities({c.id: c.severity for c in _TABLE})
 
 
 @dataclass(frozen=True, slots=True)
