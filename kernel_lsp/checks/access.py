@@ -17,9 +17,9 @@ def check_access(ctx) -> list[Finding]:
 
 
 def _definitions_elsewhere(ctx, name: str, fid: int):
-    """Definitions of variable ``name`` in other .c files (a header does not define variables)."""
-    return [v for v in ctx.symbols.variables.get(name, ())
-            if v.is_definition and v.storage != "extern" and v.file_id != fid
+    """Definitions of variable ``name`` in other .c files of this configuration."""
+    entries = ctx.symbols.native(ctx.symbols.variables.get(name, []), fid)
+    return [v for v in entries if v.is_definition and v.storage != "extern" and v.file_id != fid
             and not ctx.symbols.is_header(v.file_id)]
 
 
@@ -48,8 +48,8 @@ def _undeclared_uses(ctx) -> list[Finding]:
             continue
         entries = syms.variables.get(name)
         if not entries or name in syms.functions or name in syms.macros \
-                or name in syms.enumerators or name in syms.typedefs:
-            continue
+                or name in syms.enumerators or name in syms.typedefs or name in syms.members:
+            continue  # a member name is far more often a field or macro argument than a global
         mask = ctx.visibility.before(fid, start)
         seen = [v for v in entries if (v.file_id == fid and v.start_byte < start) or
                 (v.file_id != fid and visible(mask, v.file_id))]

@@ -45,6 +45,10 @@ def check_invocations(ctx) -> list[Finding]:
         entries = syms.functions.get(callee)
         if entries and _declared_here(entries, fid, start, mask):
             continue
+        if entries:
+            entries = syms.native(entries, fid)
+            if not entries:
+                continue  # only other architectures or user-space tools define it
         if callee in syms.macros:
             # a macro use, visible or hidden behind configuration we do not evaluate
             continue

@@ -19,7 +19,7 @@ class CheckContext:
 
     def __init__(self, model: Model, config: Config | None, file_ids: list[int]):
         self.model, self.config, self.file_ids = model, config, file_ids
-        self.symbols = Symbols.load(model)
+        self.symbols = Symbols.load(model, config.arch if config is not None else "x86")
         self.graph = model.include_graph()
         self.visibility = Visibility(self.graph)
         self.hosted = {fid for fid, rows in self.graph.items()

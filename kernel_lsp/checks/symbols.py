@@ -22,6 +22,18 @@ def is_system_header(target: str) -> bool:
     return "/" not in target or target.startswith(_SYSTEM_DIRS)
 
 
+_FOREIGN_TOPS = ("tools/", "samples/", "scripts/", "usr/", "Documentation/")
+
+
+def is_foreign(path: str, arch: str) -> bool:
+    """Files outside the configured kernel: other architectures, and the user-space programs of
+    ``tools/``, ``samples/``, ``scripts/``. What only they define is not reachable from kernel
+    code of this configuration, so it neither satisfies nor condemns a use."""
+    if path.startswith("arch/"):
+        return not path.startswith(f"arch/{arch}/")
+    return path.startswith(_FOREIGN_TOPS)
+
+
 @dataclass(frozen=True, slots=True)
 class FuncSym:
     file_id: int
@@ -52,10 +64,13 @@ class Symbols:
     typedefs: set[str] = field(default_factory=set)
     enumerators: set[str] = field(default_factory=set)
     variables: dict[str, list[VarSym]] = field(default_factory=dict)
+    members: set[str] = field(default_factory=set)  # every struct/union member name
+    foreign_ids: set[int] = field(default_factory=set)
 
     @classmethod
-    def load(cls, model: Model) -> Symbols:
+    def load(cls, model: Model, arch: str = "x86") -> Symbols:
         s = cls(paths=model.file_paths())
+        s.foreign_ids = {fid for fid, p in s.paths.items() if is_foreign(p, arch)}
         for name, fid, is_def, storage, start in model.function_symbols():
             s.functions.setdefault(name, []).append(FuncSym(fid, bool(is_def), storage, start))
         for name, fid, function_like, start in model.macro_symbols():
@@ -65,12 +80,19 @@ class Symbols:
                 s.typedefs.add(name)
             elif is_def:
                 s.tags[(kind, name)] = s.tags.get((kind, name), 0) + 1
-            if kind == "enum" and members:
-                s.enumerators.update(m[0] for m in json.loads(members))
+            if members:
+                names = (m[0] for m in json.loads(members))
+                (s.enumerators if kind == "enum" else s.members).update(names)
         for name, fid, storage, is_def, start, line, col, end_col in model.variable_symbols():
             s.variables.setdefault(name, []).append(
                 VarSym(fid, storage, bool(is_def), start, line, col, end_col))
         return s
+
+    def native(self, entries: list, fid: int) -> list:
+        """The ``entries`` a file can reach in this configuration (see ``is_foreign``)."""
+        if not self.foreign_ids or fid in self.foreign_ids:
+            return entries
+        return [e for e in entries if e.file_id not in self.foreign_ids]
 
     def is_header(self, fid: int) -> bool:
         return self.paths.get(fid, "").endswith(".h")

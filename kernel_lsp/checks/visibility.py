@@ -83,10 +83,13 @@ class Visibility:
 
     def before(self, fid: int, pos: int) -> int:
         """Bitset of files whose declarations ``fid`` sees at byte ``pos`` (own file included)."""
+        return self.own_before(fid, pos) | self.context(fid)
+
+    def own_before(self, fid: int, pos: int) -> int:
+        """Like ``before`` but without what the files including ``fid`` saw."""
         starts, masks = self._prefixes(fid)
         i = bisect_left(starts, pos)
-        own = masks[i - 1] if i else 1 << fid
-        return own | self.context(fid)
+        return masks[i - 1] if i else 1 << fid
 
     def context(self, fid: int) -> int:
         """What every file including ``fid`` sees where it includes it (0 for a .c file)."""

@@ -26,18 +26,27 @@ _NOT_DEFINING = re.compile(r"^(?:MODULE_|EXPORT_SYMBOL|__setup$|early_param$)")
 class VisibleMacros:
     """``name -> (params, body)`` of the function-like macros visible at one point of a file."""
 
-    def __init__(self, defs: dict, fid: int, pos: int, mask: int):
-        self.defs, self.fid, self.pos, self.mask = defs, fid, pos, mask
+    def __init__(self, defs: dict, fid: int, pos: int, own: int, context: int):
+        # ``own``: what the file's own includes above ``pos`` bring; ``context``: what its
+        # includers saw. Own definitions win: trace headers are read with the tracepoint.h
+        # macros they include, not with define_trace.h's redefinitions an includer saw.
+        self.defs, self.fid, self.pos = defs, fid, pos
+        self.masks = (own, own | context)
         self._cache: dict[str, tuple | None] = {}
 
     def get(self, name: str):
         if name in self._cache:
             return self._cache[name]
         found = None
-        for fid, start, params, body in self.defs.get(name, ()):
-            if (fid == self.fid and start < self.pos) or (fid != self.fid and
-                                                           visible(self.mask, fid)):
-                found = (params, body)  # the last visible definition wins, like #undef/#define
+        entries = self.defs.get(name, ())
+        for mask in self.masks:
+            for fid, start, params, body in entries:
+                if (fid == self.fid and start < self.pos) or (fid != self.fid and
+                                                               visible(mask, fid)):
+                    found = (params, body)
+                    break  # the first visible definition (rowid order: file, then position)
+            if found is not None:
+                break
         self._cache[name] = found
         return found
 
@@ -73,7 +82,7 @@ def expand_invocations(model: Model, file_ids: set[int] | None) -> int:
     for fid, name, args, has_body, start, line, col in model.invocations(file_ids):
         if _NOT_DEFINING.match(name) or (name not in gen and not has_body):
             continue
-        table = VisibleMacros(defs, fid, start, vis.before(fid, start))
+        table = VisibleMacros(defs, fid, start, vis.own_before(fid, start), vis.context(fid))
         expansion = Expander(table).expand(name, json.loads(args))
         if not expansion:
             continue

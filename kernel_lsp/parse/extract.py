@@ -44,7 +44,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
@@ -87,6 +87,7 @@ class _Ranges:
         return list(self._items)
 
 
+_NOT_TYPES = frozenset("else typeof __typeof__ __typeof return sizeof case goto do".split())
 _LOCAL_DEFINER = re.compile(r"^(?:DEFINE|DECLARE)_[A-Z0-9_]+$|^H?LIST_HEAD$")
 _INVOCATION = re.compile(rb"^(static\s+)?([A-Z_][A-Z0-9_]*)[ \t]*\(", re.M)
 
@@ -503,9 +504,11 @@ class Extractor:
                 continue
             if self.untrusted.find(node.start_byte) is not None:
                 continue
-            self.facts.type_use_total += 1
             name = text(node)
             fn = self.funcs.find(node.start_byte)
+            if kind is None and (name in _NOT_TYPES or (fn and name in self.locals.get(fn, ()))):
+                continue  # an expression the grammar misread as a declaration (``x * y;``)
+            self.facts.type_use_total += 1
             owner = self.owners.find(node.start_byte)
             key = (name, kind, fn, owner)
             if key in seen:

@@ -118,6 +118,14 @@ def split_args(text: str) -> list[str]:
     return [] if args == [""] else args
 
 
+_PASTED = re.compile(r"(?:##|#)\s*([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*##")
+
+
+def _pasted_params(body: str) -> set[str]:
+    """Parameter names the body pastes (``##``) or stringises (``#``): not pre-expanded."""
+    return {a or b for a, b in _PASTED.findall(body)}
+
+
 def _close_paren(text: str, open_idx: int) -> int:
     """Index of the parenthesis closing ``text[open_idx]``, or -1."""
     depth = 0
@@ -146,6 +154,11 @@ class Expander:
         binding = self._bind(params, args)
         if binding is None:
             return None
+        # C expands an argument fully before substituting it, unless it is pasted or stringised
+        raw = _pasted_params(body)
+        for key, value in binding.items():
+            if key not in raw and "(" in value:
+                binding[key] = self._rescan(value, depth + 1, active) or value
         text = self._substitute(body, binding)
         return self._rescan(text, depth + 1, active | {name})
 
