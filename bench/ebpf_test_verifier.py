@@ -15,7 +15,7 @@ from the same tree) through the C-array decoder, then prints per file and overal
 * for accepted cases with ``.retval``: whether the reference interpreter returns the same value
   (compared as the 32-bit ``retval`` of ``BPF_PROG_TEST_RUN``; ``POINTER_VALUE`` matches anything).
 
-Run:  /work/venv/bin/python bench/ebpf_test_verifier.py --linux /path/to/linux-source-6.1 [-v]
+Run:  python bench/ebpf_test_verifier.py --linux /path/to/linux-source-6.1 [-v]
 """
 
 from __future__ import annotations

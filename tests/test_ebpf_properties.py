@@ -2,7 +2,7 @@
 
 CI runs a modest number of examples (profile ``ci``). For a longer run by hand:
 
-    KERNEL_LSP_HYPOTHESIS=long /work/venv/bin/pytest tests/test_ebpf_properties.py
+    KERNEL_LSP_HYPOTHESIS=long python -m pytest tests/test_ebpf_properties.py
 
 (profile ``long``: 5,000 examples per property, no deadline).
 """
