@@ -141,11 +141,16 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
     present = {sf.path for sf in found}
     removed = model.remove_files([p for p in known if p not in present])
     jobs = jobs or config.jobs or os.cpu_count() or 1
+    phases: dict[str, float] = {}
+    t = time.perf_counter()
     _extract_all(model, items, jobs, progress, problems)
+    phases["extract_seconds"] = time.perf_counter() - t
     resolved = generated = None
     if items or removed or model.meta("includes_resolved") != "1":
         model.set_meta("includes_resolved", "0")
+        t = time.perf_counter()
         resolved = resolve_includes(model, config)
+        phases["resolve_seconds"] = time.perf_counter() - t
         model.set_meta("includes_resolved", "1")
     if items or model.meta("macros_expanded") != "1":
         # expansion adds rows to the files extracted in this run; a run killed before the end
@@ -153,10 +158,13 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
         everything = model.meta("macros_expanded") != "1" and not items
         model.set_meta("macros_expanded", "0")
         ids = model.file_ids([i[0] for i in items])
+        t = time.perf_counter()
         generated = expand_invocations(model, None if everything else set(ids))
+        phases["expand_seconds"] = time.perf_counter() - t
         model.set_meta("macros_expanded", "1")
     stats = {"files": len(found), "parsed": len(items), "unchanged": len(found) - len(items),
-             "removed": removed, "seconds": round(time.perf_counter() - started, 3)}
+             "removed": removed, "seconds": round(time.perf_counter() - started, 3),
+             **{k: round(v, 3) for k, v in phases.items()}}
     if resolved is not None:
         stats["includes_resolved"] = resolved
     if generated is not None:

@@ -102,7 +102,8 @@ class Model:
             self._create()
         else:
             self._migrate()
-        c.execute("PRAGMA quick_check(1)").fetchone()
+        # No integrity scan here: on a 1 GB kernel model it costs more than a whole warm run.
+        # A garbage file already failed above; damage deeper in raises on use.
 
     def _create(self) -> None:
         with self.db.conn:
