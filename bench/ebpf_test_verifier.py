@@ -146,7 +146,7 @@ def evaluate(file: str, program: Program, stats: Stats, notes: dict, budget: int
     prog = Program(program.name, insns, prog_type=prog_type_of(program), meta=meta)
     ptype = prog_type_of(program)
     for mode, loops in (("default", False), ("bounded", True)):
-        found = verify(prog, VerifyOptions(prog_type=ptype, bounded_loops=loops))
+        found = verify(prog, VerifyOptions(prog_type=ptype, bounded_loops=loops, isa_version=3))
         ours = accepted(found)
         key = ("K_acc" if kernel_accepts else "K_rej") + ("_ours_acc" if ours else "_ours_rej")
         stats.add(f"{mode}:{key}")

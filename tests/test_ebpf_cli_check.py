@@ -98,3 +98,24 @@ def test_truncated_and_empty_raw_are_findings_not_crashes(capsys):
 
 def test_bpf_without_subcommand_exits_2(capsys):
     assert main(["bpf"]) == 2
+
+
+def test_isa_linux_6_1_rejects_v4_encodings(tmp_path, capsys):
+    """0xd7 (bswap) is legal in v4 and ``unknown opcode d7`` for a Linux 6.1 loader."""
+    from kernel_lsp.cli import main
+
+    prog = tmp_path / "bswap.bin"
+    # r0 = bswap64 r0 ; exit
+    prog.write_bytes(bytes([0xD7, 0x00, 0, 0, 64, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]))
+    assert main(["bpf", "check", str(prog)]) == 0
+    capsys.readouterr()
+    assert main(["bpf", "check", "--isa", "linux-6.1", str(prog)]) == 1
+    assert "unknown opcode d7" in capsys.readouterr().out
+    sdiv = tmp_path / "sdiv.bin"
+    # r0 = 1; r0 s/= 2 (off=1) ; exit
+    sdiv.write_bytes(bytes([0xB7, 0, 0, 0, 1, 0, 0, 0, 0x37, 0, 1, 0, 2, 0, 0, 0,
+                            0x95, 0, 0, 0, 0, 0, 0, 0]))
+    assert main(["bpf", "check", str(sdiv)]) == 0
+    capsys.readouterr()
+    assert main(["bpf", "check", "--isa", "linux-6.1", str(sdiv)]) == 1
+    assert "uses reserved fields" in capsys.readouterr().out

@@ -31,6 +31,10 @@ def add_check(sub) -> None:
     p.add_argument("--section", default=None, metavar="S",
                    help="only the program(s) in this ELF section (or with this name)")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--isa", choices=("v4", "linux-6.1"), default="v4",
+                   help="instruction set the loader implements: RFC 9669 with the v4 additions "
+                   "(default), or Linux 6.1, which rejects bswap, sdiv/smod, movsx, "
+                   "sign-extending loads and gotol")
     p.add_argument("--bounded-loops", action="store_true",
                    help="allow back-edges of jumps (loops are left to a later tier)")
     p.set_defaults(func=run_check)
@@ -76,7 +80,8 @@ def _check_file(path: str, args, report: _Report) -> None:
     chosen = [(p, f) for p, f in loaded.programs if _selected(p, args.section)]
     for program, front in chosen:
         options = VerifyOptions(prog_type=_prog_type(args, program),
-                                bounded_loops=args.bounded_loops)
+                                bounded_loops=args.bounded_loops,
+                                isa_version=3 if args.isa == "linux-6.1" else 4)
         found = front + verify(program, options)
         report.programs += 1
         report.insns += len(program.insns)

@@ -65,8 +65,23 @@ def _constants(info: isa.OpInfo, insn: Insn, i: int) -> BpfFinding | None:
     return None
 
 
-def check_insn(insns: list[Insn], i: int) -> BpfFinding | None:
-    """The first encoding problem of slot ``i`` (a lddw is checked as a pair)."""
+def _newer_than(info: isa.OpInfo, insn: Insn, i: int, version: int) -> BpfFinding | None:
+    """An encoding the ISA ``version`` lacks, worded as a loader of that version words it."""
+    if info.version <= version:
+        return None
+    older = [r for r in isa.by_opcode(insn.opcode) if r.version <= version]
+    if not older:
+        return finding_at("E010", i, f"unknown opcode {insn.opcode:02x}")
+    return finding_at("E011", i, older[0].reserved_msg)
+
+
+def check_insn(insns: list[Insn], i: int, version: int = 4) -> BpfFinding | None:
+    """The first encoding problem of slot ``i`` (a lddw is checked as a pair).
+
+    ``version`` is the ISA version the loader implements: 4 for RFC 9669 with its v4 additions,
+    3 for Linux 6.1, which rejects ``bswap``, ``sdiv``/``smod``, ``movsx``, sign-extending
+    loads and ``gotol``.
+    """
     insn = insns[i]
     if insn.opcode == isa.LD | isa.MODE_IMM | 0x18:
         pair = _lddw_pair_problem(insns, i)
@@ -80,7 +95,8 @@ def check_insn(insns: list[Insn], i: int) -> BpfFinding | None:
     if problem:
         return problem
     info = isa.lookup(insn)
-    return _registers(info, insn, i) or _constants(info, insn, i)
+    return (_newer_than(info, insn, i, version) or _registers(info, insn, i)
+            or _constants(info, insn, i))
 
 
 def slot_starts(insns: list[Insn]) -> Iterator[int]:
@@ -94,11 +110,11 @@ def slot_starts(insns: list[Insn]) -> Iterator[int]:
             i += 1
 
 
-def check_encoding(insns: list[Insn]) -> list[BpfFinding]:
+def check_encoding(insns: list[Insn], version: int = 4) -> list[BpfFinding]:
     """Run ``check_insn`` over every instruction start."""
     found = []
     for i in slot_starts(insns):
-        problem = check_insn(insns, i)
+        problem = check_insn(insns, i, version)
         if problem:
             found.append(problem)
     return found

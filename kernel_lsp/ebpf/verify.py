@@ -35,6 +35,7 @@ class VerifyOptions:
     prog_type: str = helpers.DEFAULT_PROG_TYPE
     bounded_loops: bool = False  # True: back-edges of jumps are left to a later dataflow tier
     max_insns: int = PRIVILEGED_MAX_INSNS
+    isa_version: int = 4  # 3: reject the v4 additions as Linux 6.1 does
 
 
 def check_size(insns: list[Insn], options: VerifyOptions) -> list[BpfFinding]:
@@ -71,7 +72,7 @@ def verify(program: Program, options: VerifyOptions | None = None) -> list[BpfFi
         return found
     subs, call_found = cfg.find_subprogs(insns)
     layout = call_found + cfg.check_subprogs(insns, subs)
-    encoding = structural.check_encoding(insns)
+    encoding = structural.check_encoding(insns, options.isa_version)
     found = layout + encoding
     if any(f.code in structural.FATAL_CODES for f in encoding):
         return _sorted(found)
