@@ -162,6 +162,38 @@ def _pid_tgid(vm, *args):
     return (4242 << 32) | 4242
 
 
+EFAULT = 14
+
+
+def _csum_diff(vm, r1, r2, r3, r4, r5):
+    """bpf_csum_diff: one's-complement sum of ``to`` minus ``from``, seeded, 32 bits (x86)."""
+    if r2 % 4 or r4 % 4 or r2 + r4 > 512 or (r2 and not r1) or (r4 and not r3):
+        return -EINVAL
+    total = r5 & 0xFFFFFFFF
+    words = [~w & 0xFFFFFFFF for w in _words(vm.mem.read_bytes(r1, r2))] if r2 else []
+    words += _words(vm.mem.read_bytes(r3, r4)) if r4 else []
+    for w in words:
+        total += w
+    while total >> 32:
+        total = (total & 0xFFFFFFFF) + (total >> 32)
+    return total
+
+
+def _words(data: bytes) -> list[int]:
+    return [int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4)]
+
+
+def _skb_load_bytes(vm, r1, r2, r3, r4, r5):
+    """bpf_skb_load_bytes(skb, offset, to, len): copy packet bytes, -EFAULT outside it."""
+    pkt = vm.packet
+    if pkt is None or r4 == 0 or r2 + r4 > pkt.size or r2 >= 1 << 31:
+        if r4:
+            vm.mem.write_bytes(r3, bytes(r4))  # the kernel zeroes the buffer on failure
+        return -EFAULT
+    vm.mem.write_bytes(r3, bytes(pkt.data[r2:r2 + r4]))
+    return 0
+
+
 HELPERS = {
     1: ("map_lookup_elem", _lookup),
     2: ("map_update_elem", _update),
@@ -171,6 +203,8 @@ HELPERS = {
     7: ("get_prandom_u32", _prandom),
     8: ("get_smp_processor_id", _zero),
     14: ("get_current_pid_tgid", _pid_tgid),
+    26: ("skb_load_bytes", _skb_load_bytes),
+    28: ("csum_diff", _csum_diff),
     118: ("jiffies64", _ktime),
     125: ("ktime_get_boot_ns", _ktime),
 }
