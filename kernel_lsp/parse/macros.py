@@ -11,6 +11,7 @@ Two mechanisms make macro-generated design types exist in the model:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -91,31 +92,37 @@ MAX_EXPANSION = 1 << 16
 MAX_DEPTH = 8
 
 
+_ARG_SIGNIFICANT = re.compile(r"[()\[\]{},\"']")
+
+
 def split_args(text: str) -> list[str]:
     """Split a macro argument list (without its outer parentheses) at top-level commas."""
-    args, depth, cur, i = [], 0, [], 0
-    while i < len(text):
-        c = text[i]
-        if c in "\"'":
-            j = i + 1
-            while j < len(text) and text[j] != c:
-                j += 2 if text[j] == "\\" else 1
-            cur.append(text[i:j + 1])
-            i = j + 1
+    args, depth, start, i, n = [], 0, 0, 0, len(text)
+    search = _ARG_SIGNIFICANT.search
+    while (m := search(text, i)) is not None:
+        c, j = m.group(), m.start()
+        if c == '"' or c == "'":
+            k = j + 1
+            while k < n and text[k] != c:
+                k += 2 if text[k] == "\\" else 1
+            i = k + 1
             continue
         if c in "([{":
             depth += 1
         elif c in ")]}":
             depth -= 1
-        elif c == "," and depth == 0:
-            args.append("".join(cur))
-            cur = []
-            i += 1
-            continue
-        cur.append(c)
-        i += 1
-    args.append("".join(cur))
+        elif depth == 0:
+            args.append(text[start:j])
+            start = j + 1
+        i = j + 1
+    args.append(text[start:])
     return [] if args == [""] else args
+
+
+@functools.lru_cache(maxsize=8192)
+def _tokens(body: str) -> tuple[str, ...]:
+    """The preprocessing tokens of a macro body (line continuations joined)."""
+    return tuple(_TOKEN.findall(body.replace("\\\n", " ")))
 
 
 _PASTED = re.compile(r"(?:##|#)\s*([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*##")
@@ -180,7 +187,7 @@ class Expander:
 
     @staticmethod
     def _substitute(body: str, binding: dict[str, str]) -> str:
-        toks = [t for t in _TOKEN.findall(body.replace("\\\n", " "))]
+        toks = _tokens(body)
         out: list[str] = []
         i = 0
         while i < len(toks):
