@@ -157,7 +157,8 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
         # leaves the flag at 0 and the next run re-extracts nothing but redoes this for all
         everything = model.meta("macros_expanded") != "1" and not items
         model.set_meta("macros_expanded", "0")
-        ids = model.file_ids([i[0] for i in items])
+        id_of = {path: fid for fid, path in model.file_paths().items()}
+        ids = [id_of[i[0]] for i in items if i[0] in id_of]
         t = time.perf_counter()
         generated = expand_invocations(model, None if everything else set(ids))
         phases["expand_seconds"] = time.perf_counter() - t

@@ -13,6 +13,10 @@ import sqlite_utils
 from kernel_lsp.model import schema
 from kernel_lsp.parse.facts import FileFacts
 
+# Fact tables whose first column is an ``id`` primary key (the others start with file_id).
+_TABLES_WITH_ID = frozenset(t for t in schema.FACT_TABLES
+                            if schema.TABLES[t].startswith("id INTEGER PRIMARY KEY"))
+
 
 class ModelError(Exception):
     """The database cannot be used (corrupt, foreign, newer schema)."""
@@ -149,15 +153,6 @@ class Model:
         cur = self.conn.execute("SELECT id, path, size, mtime_ns, sha1 FROM files")
         return {r[1]: FileRow(*r) for r in cur}
 
-    def file_ids(self, paths: Iterable[str]) -> list[int]:
-        """Ids of the given indexed paths (unknown ones are left out)."""
-        out = []
-        for path in paths:
-            row = self.conn.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
-            if row is not None:
-                out.append(row[0])
-        return out
-
     def file_paths(self) -> dict[int, str]:
         return dict(self.conn.execute("SELECT id, path FROM files"))
 
@@ -183,15 +178,7 @@ class Model:
                 file_id = row[0]
                 for table in schema.FACT_TABLES:
                     c.execute(f"DELETE FROM {table} WHERE file_id=?", (file_id,))
-            for table, table_rows in rows.items():
-                if table_rows:
-                    width = len(table_rows[0]) + 1
-                    c.executemany(
-                        f"INSERT INTO {table} VALUES ({','.join('?' * width)})"
-                        if table in ("calls", "type_uses", "var_uses", "includes", "macros",
-                                     "exports", "invocations")
-                        else f"INSERT INTO {table} VALUES (NULL, {','.join('?' * width)})",
-                        ((file_id, *r) for r in table_rows))
+            self._insert_rows(file_id, rows)
             c.execute("UPDATE files SET size=?, mtime_ns=?, sha1=?, error_nodes=?, problem=?, "
                       "type_use_total=? WHERE id=?",
                       (size, mtime_ns, sha1, error_nodes, problem, type_use_total, file_id))
@@ -211,12 +198,17 @@ class Model:
         """Add fact rows (e.g. what cross-file macro expansion generated) to a file, atomically."""
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
-            for table, table_rows in rows.items():
-                if table_rows:
-                    width = len(table_rows[0]) + 1
-                    self.conn.executemany(
-                        f"INSERT INTO {table} VALUES (NULL, {','.join('?' * width)})",
-                        ((file_id, *r) for r in table_rows))
+            self._insert_rows(file_id, rows)
+
+    def _insert_rows(self, file_id: int, rows: dict[str, list[tuple]]) -> None:
+        """Insert ``fact_rows`` tuples for ``file_id`` (inside the caller's transaction)."""
+        for table, table_rows in rows.items():
+            if table_rows:
+                width = len(table_rows[0]) + 1
+                rowid = "NULL, " if table in _TABLES_WITH_ID else ""
+                self.conn.executemany(
+                    f"INSERT INTO {table} VALUES ({rowid}{','.join('?' * width)})",
+                    ((file_id, *r) for r in table_rows))
 
     def remove_files(self, paths: Iterable[str]) -> int:
         """Forget deleted files; returns how many were removed."""

@@ -41,6 +41,7 @@ from kernel_lsp.parse.macros import (
     split_args,
 )
 from kernel_lsp.parse.parser import all_captures, parse
+from kernel_lsp.parse.preprocess import close_paren
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
@@ -90,26 +91,6 @@ class _Ranges:
 _NOT_TYPES = frozenset("else typeof __typeof__ __typeof return sizeof case goto do".split())
 _LOCAL_DEFINER = re.compile(r"^(?:DEFINE|DECLARE)_[A-Z0-9_]+$|^H?LIST_HEAD$")
 _INVOCATION = re.compile(rb"^(static\s+)?([A-Z_][A-Z0-9_]*)[ \t]*\(", re.M)
-
-
-def _close_paren(src: bytes, open_idx: int) -> int:
-    """Index of the byte closing the parenthesis at ``open_idx`` (strings skipped), or -1."""
-    depth, i, n = 0, open_idx, len(src)
-    while i < n:
-        c = src[i]
-        if c == 0x28:
-            depth += 1
-        elif c == 0x29:
-            depth -= 1
-            if depth == 0:
-                return i
-        elif c == 0x22 or c == 0x27:
-            j = i + 1
-            while j < n and src[j] != c and src[j] != 0x0A:
-                j += 2 if src[j] == 0x5C else 1
-            i = j
-        i += 1
-    return -1
 
 
 def _point(src: bytes, pos: int) -> tuple[int, int]:
@@ -227,7 +208,7 @@ class Extractor:
                 continue
             if self.funcs.find(start) is not None or _in_comment(root, m.start(2)):
                 continue
-            close = _close_paren(src, m.end() - 1)
+            close = close_paren(src, m.end() - 1)
             if close < 0:
                 continue
             name = m.group(2).decode()

@@ -80,18 +80,26 @@ def _replace(m: re.Match) -> bytes:
     return repl
 
 
-def _matching_paren(src: bytes, open_idx: int) -> int:
-    """Index just past the parenthesis that closes ``src[open_idx]`` (or len(src))."""
-    depth = 0
-    for i in range(open_idx, min(len(src), open_idx + 4096)):
+def close_paren(src: bytes | bytearray, open_idx: int, limit: int | None = None) -> int:
+    """Index of the ``)`` closing the ``(`` at ``open_idx``, skipping string and character
+    literals; -1 when it is not closed (within ``limit`` bytes, if given)."""
+    depth, i = 0, open_idx
+    n = len(src) if limit is None else min(len(src), open_idx + limit)
+    while i < n:
         c = src[i]
         if c == 0x28:  # (
             depth += 1
         elif c == 0x29:  # )
             depth -= 1
             if depth == 0:
-                return i + 1
-    return open_idx + 1
+                return i
+        elif c == 0x22 or c == 0x27:  # " '
+            j = i + 1
+            while j < n and src[j] != c and src[j] != 0x0A:
+                j += 2 if src[j] == 0x5C else 1
+            i = j
+        i += 1
+    return -1
 
 
 def blank_annotations(src: bytes) -> bytes:
@@ -102,7 +110,8 @@ def blank_annotations(src: bytes) -> bytes:
     buf = bytearray(out)
     pos = 0
     while (m := _PAREN_RE.search(buf, pos)) is not None:
-        end = _matching_paren(buf, m.end() - 1)
+        close = close_paren(buf, m.end() - 1, 4096)
+        end = close + 1 if close >= 0 else m.end()
         buf[m.start():end] = _NOT_NEWLINE.sub(b" ", bytes(buf[m.start():end]))
         pos = end
     return bytes(buf)
