@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from kernel_lsp.checks.finding import Finding
 from kernel_lsp.checks.symbols import FuncSym
-from kernel_lsp.checks.visibility import visible
+from kernel_lsp.model.visibility import visible
 
 
 def _declared_here(syms: list[FuncSym], fid: int, pos: int, mask: int) -> bool:

@@ -9,9 +9,9 @@ from kernel_lsp.checks.finding import Finding
 from kernel_lsp.checks.invocation import check_invocations
 from kernel_lsp.checks.structure import check_includes, check_types
 from kernel_lsp.checks.symbols import Symbols, is_system_header
-from kernel_lsp.checks.visibility import Visibility
 from kernel_lsp.config import Config
 from kernel_lsp.model.store import Model
+from kernel_lsp.model.visibility import Visibility
 
 
 class CheckContext:

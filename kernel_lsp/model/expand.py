@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import re
 
-from kernel_lsp.checks.visibility import Visibility, visible
 from kernel_lsp.model.store import Model, fact_rows
+from kernel_lsp.model.visibility import Visibility, visible
 from kernel_lsp.parse.extract import Extractor
 from kernel_lsp.parse.facts import FileFacts, Span
 from kernel_lsp.parse.macros import Expander
