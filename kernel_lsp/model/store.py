@@ -11,6 +11,7 @@ from pathlib import Path
 import sqlite_utils
 
 from kernel_lsp.model import schema
+from kernel_lsp.model.navsql import NavigationSQL
 from kernel_lsp.parse.facts import FileFacts
 
 # Fact tables whose first column is an ``id`` primary key (the others start with file_id).
@@ -69,7 +70,7 @@ def fact_rows(facts: FileFacts) -> dict[str, list[tuple]]:
     }
 
 
-class Model:
+class Model(NavigationSQL):
     """The kernel model in SQLite (``<root>/.kernel-lsp/model.db``, or in memory for tests)."""
 
     def __init__(self, path: str | Path | None = None):
