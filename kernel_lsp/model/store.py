@@ -11,6 +11,7 @@ from pathlib import Path
 import sqlite_utils
 
 from kernel_lsp.model import schema
+from kernel_lsp.model.livesql import LiveSQL
 from kernel_lsp.model.navsql import NavigationSQL
 from kernel_lsp.parse.facts import FileFacts
 
@@ -70,7 +71,7 @@ def fact_rows(facts: FileFacts) -> dict[str, list[tuple]]:
     }
 
 
-class Model(NavigationSQL):
+class Model(NavigationSQL, LiveSQL):
     """The kernel model in SQLite (``<root>/.kernel-lsp/model.db``, or in memory for tests)."""
 
     def __init__(self, path: str | Path | None = None):
