@@ -25,18 +25,16 @@ def _definitions_elsewhere(ctx, name: str, fid: int):
 
 def _extern_of_static(ctx) -> list[Finding]:
     out = []
-    wanted = set(ctx.file_ids)
-    for name, entries in ctx.symbols.variables.items():
-        for v in entries:
-            if v.file_id not in wanted or v.storage != "extern" or v.is_definition:
-                continue
-            defs = _definitions_elsewhere(ctx, name, v.file_id)
-            if defs and all(d.storage == "static" for d in defs):
-                home = ctx.path(defs[0].file_id)
-                out.append(Finding("406_2", ctx.path(v.file_id), v.line, v.col, v.line,
-                                   v.end_col, name,
-                                   f"variable '{name}' is static in {home}; an extern "
-                                   "declaration cannot reach it", {"static_in": home}))
+    for fid, name, storage, is_def, _start, line, col, end_col in ctx.model.variables_in(
+            ctx.file_ids):
+        if storage != "extern" or is_def:
+            continue
+        defs = _definitions_elsewhere(ctx, name, fid)
+        if defs and all(d.storage == "static" for d in defs):
+            home = ctx.path(defs[0].file_id)
+            out.append(Finding("406_2", ctx.path(fid), line, col, line, end_col, name,
+                               f"variable '{name}' is static in {home}; an extern "
+                               "declaration cannot reach it", {"static_in": home}))
     return out
 
 

@@ -61,10 +61,8 @@ def _structure_findings(ctx, owners: dict[tuple[int, str], list[str]]) -> list[F
 def check_includes(ctx) -> list[Finding]:
     out = []
     wanted = set(ctx.file_ids)
-    for fid, rows in ctx.graph.items():
-        if fid not in wanted:
-            continue
-        for _start, resolved, target, line, col, end_col in rows:
+    for fid in sorted(wanted):
+        for _start, resolved, target, line, col, end_col in ctx.graph.get(fid, ()):
             if resolved is None and not is_generated(target) and not (
                     fid in ctx.hosted and is_system_header(target)):
                 out.append(Finding("504_2", ctx.path(fid), line, col, line, end_col, target,

@@ -76,17 +76,50 @@ class Symbols:
         for name, fid, function_like, start in model.macro_symbols():
             s.macros.setdefault(name, []).append((fid, bool(function_like), start))
         for name, kind, _fid, is_def, members in model.type_symbols():
-            if kind == "typedef":
-                s.typedefs.add(name)
-            elif is_def:
-                s.tags[(kind, name)] = s.tags.get((kind, name), 0) + 1
-            if members:
-                names = (m[0] for m in json.loads(members))
-                (s.enumerators if kind == "enum" else s.members).update(names)
+            s._add_type(name, kind, is_def, members)
         for name, fid, storage, is_def, start, line, col, end_col in model.variable_symbols():
             s.variables.setdefault(name, []).append(
                 VarSym(fid, storage, bool(is_def), start, line, col, end_col))
         return s
+
+    def _add_type(self, name: str, kind: str, is_def, members: str | None, step: int = 1) -> None:
+        if kind == "typedef":
+            if step > 0:
+                self.typedefs.add(name)
+        elif is_def:
+            self.tags[(kind, name)] = self.tags.get((kind, name), 0) + step
+            if self.tags[(kind, name)] <= 0:
+                del self.tags[(kind, name)]
+        if members and step > 0:
+            names = (m[0] for m in json.loads(members))
+            (self.enumerators if kind == "enum" else self.members).update(names)
+
+    # -- live overlay: swap one file's contribution (rows in ``fact_rows`` shape) -------------
+    def retract_file(self, fid: int, rows: dict[str, list[tuple]]) -> None:
+        """Remove what ``rows`` of file ``fid`` contributed (typedef and member names stay)."""
+        for table, index in (("functions", self.functions), ("macros", self.macros),
+                             ("variables", self.variables)):
+            for name in {r[0] for r in rows.get(table, ())}:
+                kept = [e for e in index.get(name, ()) if _file_of(e) != fid]
+                if kept:
+                    index[name] = kept
+                else:
+                    index.pop(name, None)
+        for r in rows.get("types", ()):
+            self._add_type(r[0], r[1], r[2], None, step=-1)
+
+    def add_file(self, fid: int, rows: dict[str, list[tuple]]) -> None:
+        """Add what ``rows`` of file ``fid`` define (see ``retract_file``)."""
+        for r in rows.get("functions", ()):
+            if r[17] is None:  # file scope only (parent)
+                self.functions.setdefault(r[0], []).append(FuncSym(fid, bool(r[1]), r[2], r[8]))
+        for r in rows.get("macros", ()):
+            self.macros.setdefault(r[0], []).append((fid, r[1] is not None, r[3]))
+        for r in rows.get("types", ()):
+            self._add_type(r[0], r[1], r[2], r[3])
+        for r in rows.get("variables", ()):
+            self.variables.setdefault(r[0], []).append(
+                VarSym(fid, r[1], bool(r[2]), r[5], r[6], r[7], r[8]))
 
     def native(self, entries: list, fid: int) -> list:
         """The ``entries`` a file can reach in this configuration (see ``is_foreign``)."""
@@ -96,3 +129,7 @@ class Symbols:
 
     def is_header(self, fid: int) -> bool:
         return self.paths.get(fid, "").endswith(".h")
+
+
+def _file_of(entry) -> int:
+    return entry[0] if isinstance(entry, tuple) else entry.file_id

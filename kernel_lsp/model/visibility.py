@@ -14,9 +14,12 @@ from bisect import bisect_left
 class Visibility:
     """Include closures of every file of a model, computed lazily and memoised."""
 
-    def __init__(self, graph: dict[int, list[tuple]]):
-        # graph: file id -> [(start_byte, resolved id or None, ...)] in file order
+    def __init__(self, graph, includers_of=None):
+        # graph: file id -> [(start_byte, resolved id or None, ...)] in file order (a dict, or
+        # anything with ``get``); includers_of(fid) -> [(includer, start_byte)], when the inverse
+        # should not be computed from the whole graph
         self.graph = graph
+        self._includers_of = includers_of
         self._closure: dict[int, int] = {}
         self._prefix: dict[int, tuple[list[int], list[int]]] = {}
         self._ctx: dict[int, int] = {}
@@ -98,12 +101,27 @@ class Visibility:
             return got
         self._ctx[fid] = 0  # cycle guard
         mask = 0
-        for includer, pos in self.includers().get(fid, ()):
+        for includer, pos in self.includers_for(fid):
             starts, masks = self._prefixes(includer)
             i = bisect_left(starts, pos)
             mask |= (masks[i - 1] if i else 1 << includer) | self.context(includer)
         self._ctx[fid] = mask
         return mask
+
+    def forget(self, fid: int, targets_changed: bool = True) -> None:
+        """Drop what depends on the includes of ``fid``, a file no other file includes
+        (``targets_changed`` False: the same files are included, only at other offsets)."""
+        self._closure.pop(fid, None)
+        self._prefix.pop(fid, None)
+        if targets_changed:
+            self._ctx.clear()
+            self._includers = None
+
+    def includers_for(self, fid: int) -> list[tuple[int, int]]:
+        """(includer, start_byte of the include line) of every file that includes ``fid``."""
+        if self._includers_of is not None:
+            return self._includers_of(fid)
+        return self.includers().get(fid, [])
 
     def includers(self) -> dict[int, list[tuple[int, int]]]:
         if self._includers is None:

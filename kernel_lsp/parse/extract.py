@@ -117,8 +117,9 @@ def _join(a: Span, b: Span) -> Span:
 class Extractor:
     """One extraction run over one file's bytes."""
 
-    def __init__(self, path: str, source: bytes, *, generated: tuple[str, Span] | None = None):
-        self.path, self.src = path, source
+    def __init__(self, path: str, source: bytes, *, generated: tuple[str, Span] | None = None,
+                 tree=None):
+        self.path, self.src, self.tree = path, source, tree  # tree: a parse of ``source``
         self.generated = generated  # (macro, invocation span) when reading a macro expansion
         self.facts = FileFacts(path=path)
         self.funcs = _Ranges()  # function bodies -> name
@@ -131,7 +132,7 @@ class Extractor:
 
     # -- driver ----------------------------------------------------------------------------
     def run(self) -> FileFacts:
-        tree = parse(self.src)
+        tree = self.tree if self.tree is not None else parse(self.src)
         root = tree.root_node
         self.caps = caps = all_captures(root)
         if not self.generated:
@@ -516,6 +517,9 @@ class Extractor:
         self.facts.var_uses = free_identifiers(self.src, bodies, self.locals)
 
 
-def extract(path: str, source: bytes) -> FileFacts:
-    """Facts of the C file ``path`` (POSIX, root-relative) whose bytes are ``source``."""
-    return Extractor(path, source).run()
+def extract(path: str, source: bytes, tree=None) -> FileFacts:
+    """Facts of the C file ``path`` (POSIX, root-relative) whose bytes are ``source``.
+
+    ``tree``: an up-to-date ``parse(source)`` (e.g. an editor's incremental reparse), if any.
+    """
+    return Extractor(path, source, tree=tree).run()

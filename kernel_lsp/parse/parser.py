@@ -56,7 +56,11 @@ def _parser() -> Parser:
 
 def parse(source: bytes, old_tree: Tree | None = None) -> Tree:
     """Parse C ``source`` after blanking annotation macros (offsets unchanged)."""
-    blanked = blank_annotations(source)
+    return reparse_blanked(blank_annotations(source), old_tree)
+
+
+def reparse_blanked(blanked: bytes, old_tree: Tree | None) -> Tree:
+    """Parse already-blanked text, reusing ``old_tree`` (edited to match) when given."""
     if old_tree is not None:
         return _parser().parse(blanked, old_tree)
     return _parser().parse(blanked)

@@ -1,0 +1,174 @@
+"""Symbol tables and include graph read from the model on demand, with open buffers on top.
+
+Loading every symbol of a kernel model takes tens of seconds and over a gigabyte; a language
+server checks one file at a time and needs a few hundred names per check. These tables answer
+the same questions as ``checks.symbols.Symbols`` by indexed queries, memoised per name, and
+let an open buffer's rows replace its stored file's.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+
+from kernel_lsp.checks.symbols import FuncSym, Symbols, VarSym, is_foreign
+from kernel_lsp.model.store import Model
+
+# A header included by more files than this is seen in the context of the first ones only.
+CONTEXT_INCLUDERS = 64
+
+
+class _Index:
+    """name -> entries: stored ones (memoised query) minus overlaid files, plus overlay ones."""
+
+    def __init__(self, fetch):
+        self.fetch = fetch
+        self.memo: dict[str, list] = {}
+        self.overlay: dict[int, dict[str, list]] = {}
+
+    def get(self, name: str, default=None):
+        stored = self.memo.get(name)
+        if stored is None:
+            stored = self.memo[name] = self.fetch(name)
+        if self.overlay:
+            stored = [e for e in stored if e.file_id not in self.overlay]
+            for per_file in self.overlay.values():
+                stored = stored + per_file.get(name, [])
+        return stored or default
+
+    def __contains__(self, name: str) -> bool:
+        return bool(self.get(name))
+
+    def __getitem__(self, name: str):
+        got = self.get(name)
+        if got is None:
+            raise KeyError(name)
+        return got
+
+
+class _Types:
+    """``(kind, name) in tags`` / ``name in typedefs`` over stored and overlaid type rows."""
+
+    def __init__(self, model: Model, want_typedef: bool):
+        self.model, self.want_typedef = model, want_typedef
+        self.memo: dict[str, list[tuple]] = {}
+        self.overlay: dict[int, list[tuple]] = {}  # fid -> [(name, kind, is_def)]
+        self.overlaid_stored: dict[int, set[str]] = {}
+
+    def _entries(self, name: str) -> list[tuple]:
+        got = self.memo.get(name)
+        if got is None:
+            got = self.memo[name] = self.model.type_entries(name)
+        return got
+
+    def _has(self, name: str, kind: str | None) -> bool:
+        for per_file in self.overlay.values():
+            for n, k, is_def in per_file:
+                if n == name and ((kind is None and k == "typedef") or (k == kind and is_def)):
+                    return True
+        return any((kind is None and k == "typedef") or (k == kind and d)
+                   for k, d in self._entries(name))
+
+    def __contains__(self, key) -> bool:
+        if self.want_typedef:
+            return self._has(key, None)
+        kind, name = key
+        return self._has(name, kind)
+
+
+class LazySymbols(Symbols):
+    """``Symbols`` backed by indexed queries; ``set_file``/``drop_file`` overlay a buffer."""
+
+    def __init__(self, model: Model, arch: str):
+        super().__init__(paths=model.file_paths())
+        self.foreign_ids = {fid for fid, p in self.paths.items() if is_foreign(p, arch)}
+        self.functions = _Index(lambda n: [FuncSym(f, bool(d), s, b)
+                                           for f, d, s, b in model.function_entries(n)])
+        self.macros = _Index(lambda n: [_Macro(*r) for r in model.macro_entries(n)])
+        self.variables = _Index(lambda n: [VarSym(f, s, bool(d), b, li, c, e)
+                                           for f, s, d, b, li, c, e in model.variable_entries(n)])
+        self.tags = _Types(model, want_typedef=False)
+        self.typedefs = _Types(model, want_typedef=True)
+        self.members_ready = threading.Event()
+        # until loaded, every name counts as a member: no 406_2 on uses rather than false ones
+        self.members, self.enumerators = _Everything(), _Everything()
+
+    def load_members(self, model: Model) -> None:
+        """Read every member and enumerator name (seconds on a kernel; run in a thread)."""
+        members, enumerators = set(), set()
+        for kind, text in model.member_lists():
+            try:
+                names = [m[0] for m in json.loads(text)]
+            except (ValueError, TypeError, IndexError):
+                continue
+            (enumerators if kind == "enum" else members).update(names)
+        self.members, self.enumerators = members, enumerators
+        self.members_ready.set()
+
+    def set_file(self, fid: int, rows: dict[str, list[tuple]]) -> None:
+        funcs, macros, variables = defaultdict(list), defaultdict(list), defaultdict(list)
+        for r in rows.get("functions", ()):
+            if r[17] is None:
+                funcs[r[0]].append(FuncSym(fid, bool(r[1]), r[2], r[8]))
+        for r in rows.get("macros", ()):
+            macros[r[0]].append(_Macro(fid, r[1] is not None, r[3]))
+        for r in rows.get("variables", ()):
+            variables[r[0]].append(VarSym(fid, r[1], bool(r[2]), r[5], r[6], r[7], r[8]))
+        self.functions.overlay[fid] = dict(funcs)
+        self.macros.overlay[fid] = dict(macros)
+        self.variables.overlay[fid] = dict(variables)
+        types = [(r[0], r[1], bool(r[2])) for r in rows.get("types", ())]
+        self.tags.overlay[fid] = self.typedefs.overlay[fid] = types
+        for r in rows.get("types", ()):
+            if r[3]:
+                try:
+                    names = [m[0] for m in json.loads(r[3])]
+                except (ValueError, TypeError, IndexError):
+                    continue
+                target = self.enumerators if r[1] == "enum" else self.members
+                if isinstance(target, set):
+                    target.update(names)
+
+    def drop_file(self, fid: int) -> None:
+        for table in (self.functions, self.macros, self.variables, self.tags, self.typedefs):
+            table.overlay.pop(fid, None)
+
+
+class _Everything:
+    def __contains__(self, _name) -> bool:
+        return True
+
+
+class _Macro(tuple):
+    """(file_id, function_like, start_byte), with ``file_id`` as an attribute for ``_Index``."""
+
+    def __new__(cls, fid, function_like, start):
+        return super().__new__(cls, (fid, bool(function_like), start))
+
+    @property
+    def file_id(self) -> int:
+        return self[0]
+
+
+class LazyGraph:
+    """file id -> include rows, read per file; buffers' rows set with ``graph[fid] = rows``."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.memo: dict[int, list[tuple]] = {}
+
+    def get(self, fid: int, default=()):
+        got = self.memo.get(fid)
+        if got is None:
+            got = self.memo[fid] = self.model.include_graph_of(fid)
+        return got or default
+
+    def __getitem__(self, fid: int):
+        return self.get(fid, [])
+
+    def __setitem__(self, fid: int, rows: list[tuple]) -> None:
+        self.memo[fid] = rows
+
+    def includers_of(self, fid: int) -> list[tuple[int, int]]:
+        return [tuple(r) for r in self.model.includers_of(fid, CONTEXT_INCLUDERS)]

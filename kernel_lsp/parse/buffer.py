@@ -1,0 +1,65 @@
+"""An editor buffer's text and its tree-sitter tree, reparsed incrementally after each change.
+
+The parser reads the annotation-blanked text, so the edit given to ``tree.edit`` is the
+difference between the old and new *blanked* texts (found by comparing them), not the client's
+range: a keystroke that completes ``__init`` changes more of the blanked text than it typed.
+"""
+
+from __future__ import annotations
+
+from tree_sitter import Point, Tree
+
+from kernel_lsp.parse.parser import reparse_blanked
+from kernel_lsp.parse.preprocess import blank_annotations
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:  # binary search over C-level slice comparisons
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
+    lo, hi = 0, limit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[len(a) - mid:] == b[len(b) - mid:]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _point(text: bytes, offset: int) -> Point:
+    row = text.count(b"\n", 0, offset)
+    return Point(row, offset - (text.rfind(b"\n", 0, offset) + 1))
+
+
+class Buffer:
+    """Source bytes plus an up-to-date tree of them; ``update`` reuses the old tree."""
+
+    def __init__(self, source: bytes):
+        self.source = source
+        self._blanked = blank_annotations(source)
+        self.tree: Tree = reparse_blanked(self._blanked, None)
+        self.reused = 0  # how many updates were incremental (for tests and benchmarks)
+
+    def update(self, source: bytes) -> None:
+        if source == self.source:
+            return
+        new_blanked = blank_annotations(source)
+        old = self._blanked
+        start = _common_prefix(old, new_blanked)
+        tail = _common_suffix(old, new_blanked, min(len(old), len(new_blanked)) - start)
+        old_end, new_end = len(old) - tail, len(new_blanked) - tail
+        self.tree.edit(start_byte=start, old_end_byte=old_end, new_end_byte=new_end,
+                       start_point=_point(old, start), old_end_point=_point(old, old_end),
+                       new_end_point=_point(new_blanked, new_end))
+        self.tree = reparse_blanked(new_blanked, self.tree)
+        self.source, self._blanked = source, new_blanked
+        self.reused += 1
