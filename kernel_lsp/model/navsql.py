@@ -1,11 +1,221 @@
 """SQL for navigation (hover, definitions, references, symbols, call hierarchy): part of Model.
 
 Kept apart from ``store.py`` only to keep modules small; ``Model`` inherits it, so the rule
-"one class owns the SQL" holds. Methods use ``self.conn``.
+"one class owns the SQL" holds. Methods use ``self.conn``. Rows come back as dicts keyed by
+column name (few rows) or as plain tuples (the long lists of references).
 """
 
 from __future__ import annotations
 
+import time
+
+_FUNC = ("f.file_id, fl.path, f.name, f.is_definition, f.storage, f.inline, f.signature, "
+         "f.ret_name, f.ret_kind, f.params, f.line, f.col, f.end_line, f.end_col, f.name_line, "
+         "f.name_col, f.name_end_col, f.generated_by")
+_TYPE = ("t.file_id, fl.path, t.name, t.kind, t.is_definition, t.members, t.underlying_name, "
+         "t.underlying_kind, t.line, t.col, t.end_line, t.end_col, t.name_line, t.name_col, "
+         "t.name_end_col, t.generated_by")
+_VAR = ("v.file_id, fl.path, v.name, v.storage, v.is_definition, v.type_name, v.type_kind, "
+        "v.line, v.col, v.end_col, v.generated_by")
+_MACRO = "m.file_id, fl.path, m.name, m.params, m.body, m.line, m.col, m.end_col"
+# tables searched by workspace symbols: (table, kind column or constant, definition filter)
+_SYMBOL_TABLES = (
+    ("functions", "'function'", "is_definition = 1 AND parent IS NULL",
+     "name_line, name_col, name_line, name_end_col"),
+    ("types", "kind", "is_definition = 1", "name_line, name_col, name_line, name_end_col"),
+    ("variables", "'variable'", "is_definition = 1", "line, col, line, end_col"),
+    ("macros", "'macro'", "1", "line, col, line, end_col"),
+)
+NAME_CACHE_SECONDS = 60.0  # a changed model rebuilds the substring name list at most this often
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _dicts(cur) -> list[dict]:
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur]
+
 
 class NavigationSQL:
     """Navigation queries of the Model (mixed into ``kernel_lsp.model.store.Model``)."""
+
+    # -- files and includes ------------------------------------------------------------------
+    def nav_file_id(self, path: str) -> int | None:
+        row = self.conn.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
+        return row[0] if row else None
+
+    def nav_include_closure(self, file_id: int) -> set[int]:
+        """``file_id`` and every file it includes, transitively (resolved includes only)."""
+        cur = self.conn.execute(
+            "WITH RECURSIVE inc(id) AS (SELECT ? UNION SELECT i.resolved_id FROM includes i "
+            "JOIN inc ON i.file_id = inc.id WHERE i.resolved_id IS NOT NULL) SELECT id FROM inc",
+            (file_id,))
+        return {r[0] for r in cur}
+
+    def nav_resolved_include(self, file_id: int, target: str) -> str | None:
+        """Path of the file that ``target`` resolved to when ``file_id`` included it."""
+        row = self.conn.execute(
+            "SELECT fl.path FROM includes i JOIN files fl ON fl.id = i.resolved_id "
+            "WHERE i.file_id=? AND i.target=? LIMIT 1", (file_id, target)).fetchone()
+        return row[0] if row else None
+
+    def nav_paths_among(self, paths: list[str]) -> list[str]:
+        """Which of ``paths`` are indexed files, in the given order."""
+        found = {r[0] for r in self.conn.execute(
+            f"SELECT path FROM files WHERE path IN ({','.join('?' * len(paths))})", paths)}
+        return [p for p in paths if p in found]
+
+    def nav_paths_ending(self, suffix: str, limit: int = 20) -> list[str]:
+        """Indexed paths ending with ``/suffix`` (a scan of the files table), shortest first."""
+        cur = self.conn.execute(
+            "SELECT path FROM files WHERE substr(path, -?) = ? ORDER BY length(path), path "
+            "LIMIT ?", (len(suffix) + 1, "/" + suffix, limit))
+        return [r[0] for r in cur]
+
+    def nav_include_stats(self, path: str) -> tuple[int, int]:
+        """(how many include lines ``path`` has, how many include lines resolve to it)."""
+        own = self.conn.execute("SELECT count(*) FROM includes i JOIN files fl ON fl.id = "
+                                "i.file_id WHERE fl.path=?", (path,)).fetchone()[0]
+        into = self.conn.execute("SELECT count(*) FROM includes i JOIN files fl ON fl.id = "
+                                 "i.resolved_id WHERE fl.path=?", (path,)).fetchone()[0]
+        return own, into
+
+    def nav_includers(self, path: str) -> list[tuple]:
+        """(path, line, col, target) of every include line that resolves to ``path``."""
+        return self.conn.execute(
+            "SELECT src.path, i.line, i.col, i.target FROM includes i "
+            "JOIN files dst ON dst.id = i.resolved_id JOIN files src ON src.id = i.file_id "
+            "WHERE dst.path=?", (path,)).fetchall()
+
+    # -- symbols by name ---------------------------------------------------------------------
+    def nav_functions(self, name: str) -> list[dict]:
+        """File-scope definitions and prototypes of function ``name``."""
+        return _dicts(self.conn.execute(
+            f"SELECT {_FUNC} FROM functions f JOIN files fl ON fl.id = f.file_id "
+            "WHERE f.name=? AND f.parent IS NULL", (name,)))
+
+    def nav_function_in(self, file_id: int, name: str) -> list[dict]:
+        """Definitions of function ``name`` in one file."""
+        return _dicts(self.conn.execute(
+            f"SELECT {_FUNC} FROM functions f JOIN files fl ON fl.id = f.file_id "
+            "WHERE f.name=? AND f.file_id=? AND f.is_definition=1 AND f.parent IS NULL",
+            (name, file_id)))
+
+    def nav_types(self, name: str) -> list[dict]:
+        """Every struct/union/enum/typedef declaration named ``name``."""
+        return _dicts(self.conn.execute(
+            f"SELECT {_TYPE} FROM types t JOIN files fl ON fl.id = t.file_id WHERE t.name=?",
+            (name,)))
+
+    def nav_variables(self, name: str) -> list[dict]:
+        """File-scope definitions and ``extern`` declarations of variable ``name``."""
+        return _dicts(self.conn.execute(
+            f"SELECT {_VAR} FROM variables v JOIN files fl ON fl.id = v.file_id WHERE v.name=?",
+            (name,)))
+
+    def nav_macros(self, name: str) -> list[dict]:
+        """Every ``#define`` of ``name``."""
+        return _dicts(self.conn.execute(
+            f"SELECT {_MACRO} FROM macros m JOIN files fl ON fl.id = m.file_id WHERE m.name=?",
+            (name,)))
+
+    def nav_types_with_member(self, name: str, enum: bool, limit: int = 5000) -> list[dict]:
+        """Defined enums (``enum``) or structs/unions with a member/enumerator called ``name``.
+
+        A scan of the types table for ``["name",`` in the JSON member list: entries are
+        ``[name, type, kind, is_function]`` written by ``json.dumps``, so only a member name
+        follows an opening bracket.
+        """
+        kinds = "t.kind = 'enum'" if enum else "t.kind IN ('struct', 'union')"
+        return _dicts(self.conn.execute(
+            f"SELECT {_TYPE} FROM types t JOIN files fl ON fl.id = t.file_id "
+            f"WHERE t.is_definition = 1 AND {kinds} AND instr(t.members, ?) > 0 LIMIT ?",
+            ('["' + name.replace("\\", "\\\\").replace('"', '\\"') + '",', limit)))
+
+    # -- uses --------------------------------------------------------------------------------
+    def nav_calls_to(self, name: str, kind: str = "direct") -> list[tuple]:
+        """(file_id, path, caller, line, col, end_col) of call sites of ``name``."""
+        return self.conn.execute(
+            "SELECT c.file_id, fl.path, c.caller, c.line, c.col, c.end_col FROM calls c "
+            "JOIN files fl ON fl.id = c.file_id WHERE c.callee=? AND c.kind=? "
+            "ORDER BY fl.path, c.start_byte", (name, kind)).fetchall()
+
+    def nav_call_counts(self, name: str, only_file: int | None,
+                        except_files: set[int]) -> tuple[int, int]:
+        """(call sites, distinct calling functions) of direct calls to ``name``."""
+        sql = ("SELECT count(*), count(DISTINCT c.file_id || ':' || ifnull(c.caller, '')) "
+               "FROM calls c WHERE c.callee=? AND c.kind='direct'")
+        args: list = [name]
+        if only_file is not None:
+            sql += " AND c.file_id=?"
+            args.append(only_file)
+        elif except_files:
+            sql += f" AND c.file_id NOT IN ({','.join('?' * len(except_files))})"
+            args += sorted(except_files)
+        return tuple(self.conn.execute(sql, args).fetchone())
+
+    def nav_calls_from(self, file_id: int, caller: str, first: int, last: int) -> list[tuple]:
+        """(callee, line, col, end_col) of direct calls made by ``caller`` between two lines."""
+        return self.conn.execute(
+            "SELECT callee, line, col, end_col FROM calls WHERE file_id=? AND caller=? "
+            "AND kind='direct' AND line BETWEEN ? AND ? ORDER BY start_byte",
+            (file_id, caller, first, last)).fetchall()
+
+    def nav_var_uses(self, name: str) -> list[tuple]:
+        """(path, line, col, end_col) of the recorded uses of identifier ``name``."""
+        return self.conn.execute(
+            "SELECT fl.path, u.line, u.col, u.end_col FROM var_uses u "
+            "JOIN files fl ON fl.id = u.file_id WHERE u.name=?", (name,)).fetchall()
+
+    def nav_type_uses(self, name: str, kind: str | None) -> list[tuple]:
+        """(path, line, col, end_col) of the recorded uses of type ``name`` (of ``kind``)."""
+        sql = ("SELECT fl.path, u.line, u.col, u.end_col FROM type_uses u "
+               "JOIN files fl ON fl.id = u.file_id WHERE u.name=?")
+        if kind is None:
+            return self.conn.execute(sql, (name,)).fetchall()
+        return self.conn.execute(sql + " AND u.kind=?", (name, kind)).fetchall()
+
+    # -- workspace symbols -------------------------------------------------------------------
+    def nav_symbols_prefix(self, prefix: str, limit: int) -> list[tuple]:
+        """(name, kind, path, line, col, end_line, end_col) of definitions whose name starts with
+        ``prefix`` (case-sensitive, through the name indexes), by name."""
+        out: list[tuple] = []
+        for table, kind, where, pos in _SYMBOL_TABLES:
+            out += self.conn.execute(
+                f"SELECT x.name, {kind}, fl.path, {pos} FROM {table} x "
+                f"JOIN files fl ON fl.id = x.file_id WHERE x.name >= ? AND x.name < ? "
+                f"AND {where} ORDER BY x.name LIMIT ?",
+                (prefix, prefix + "\uffff", limit)).fetchall()
+        out.sort(key=lambda r: r[0])
+        return out[:limit]
+
+    def nav_symbols_named(self, name: str, with_macros: bool = False) -> list[tuple]:
+        """Like ``nav_symbols_prefix`` for one exact name."""
+        out: list[tuple] = []
+        for table, kind, where, pos in _SYMBOL_TABLES:
+            if table == "macros" and not with_macros:
+                continue
+            out += self.conn.execute(
+                f"SELECT x.name, {kind}, fl.path, {pos} FROM {table} x "
+                f"JOIN files fl ON fl.id = x.file_id WHERE x.name=? AND {where}",
+                (name,)).fetchall()
+        return out
+
+    def nav_name_list(self) -> tuple[str, str]:
+        """(names, ASCII-lower-cased names): the distinct names of functions, types and variables,
+        newline-separated with a leading newline, for substring search.
+
+        Built once and kept on the model; a changed database rebuilds it when the list is older
+        than ``NAME_CACHE_SECONDS`` (new names are still found by prefix meanwhile).
+        """
+        key = (self.conn.execute("PRAGMA data_version").fetchone()[0], self.conn.total_changes)
+        cached = getattr(self, "_nav_names", None)
+        if cached is not None and (cached[0] == key or
+                                   time.monotonic() - cached[1] < NAME_CACHE_SECONDS):
+            return cached[2]
+        names: set[str] = set()
+        for table in ("functions", "types", "variables"):
+            names.update(r[0] for r in self.conn.execute(f"SELECT DISTINCT name FROM {table}"))
+        blob = "\n" + "\n".join(sorted(names))
+        value = (blob, blob.translate(ASCII_LOWER))  # same offsets
+        self._nav_names = (key, time.monotonic(), value)
+        return value

@@ -6,7 +6,7 @@ change to this file comes with a migration step in ``MIGRATIONS``.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 
 TABLES: dict[str, str] = {
@@ -58,6 +58,8 @@ INDEXES = [
     ("type_uses", ["file_id"]), ("var_uses", ["file_id"]), ("includes", ["file_id"]),
     ("includes", ["resolved_id"]), ("macros", ["file_id"]),
     ("exports", ["file_id"]), ("invocations", ["file_id"]),
+    # version 2: navigation (definitions of macros, references to types and variables)
+    ("macros", ["name"]), ("type_uses", ["name"]), ("var_uses", ["name"]),
 ]
 
 # The level types and relationships of the LMVM model, as views over the fact tables.
@@ -117,4 +119,9 @@ VIEWS = {
 }
 
 # version -> SQL statements that bring a database from version-1 to version.
-MIGRATIONS: dict[int, list[str]] = {}
+MIGRATIONS: dict[int, list[str]] = {
+    # 2: name indexes for navigation (same names as sqlite-utils gives the INDEXES above)
+    2: ["CREATE INDEX IF NOT EXISTS idx_macros_name ON macros(name)",
+        "CREATE INDEX IF NOT EXISTS idx_type_uses_name ON type_uses(name)",
+        "CREATE INDEX IF NOT EXISTS idx_var_uses_name ON var_uses(name)"],
+}

@@ -1,0 +1,313 @@
+"""Navigation over an indexed model of the fixture tree: hover, definitions, declarations,
+references, workspace symbols and the call hierarchy, with expectations read from the sources."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from kernel_lsp.config import load_config
+from kernel_lsp.model import schema
+from kernel_lsp.model.indexer import index
+from kernel_lsp.model.store import Model
+from kernel_lsp.navigate import (
+    SymbolAt,
+    call_item,
+    declarations,
+    definitions,
+    hover,
+    incoming_calls,
+    outgoing_calls,
+    references,
+    symbol_at,
+    workspace_symbols,
+)
+
+TREE = Path(__file__).resolve().parents[1] / "fixtures" / "linux-tree"
+MAIN = "drivers/misc/blinker/blinker_main.c"
+HEADER = "drivers/misc/blinker/blinker.h"
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+
+
+def sym(name: str, kind: str) -> SymbolAt:
+    return SymbolAt(name, kind, None)  # span is not used by the model queries
+
+
+def sources() -> dict[str, str]:
+    """Every C file of the fixture with comments blanked (line numbers kept)."""
+    out = {}
+    for p in sorted(TREE.rglob("*.[ch]")):
+        text = p.read_text()
+        out[p.relative_to(TREE).as_posix()] = _COMMENT.sub(
+            lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+    return out
+
+
+def occurrences(pattern: str) -> set[tuple[str, int, int]]:
+    """(path, line, column of group 1) of every match in the fixture sources."""
+    found = set()
+    for path, text in sources().items():
+        for m in re.finditer(pattern, text, re.M):
+            line = text.count("\n", 0, m.start(1))
+            found.add((path, line, m.start(1) - (text.rfind("\n", 0, m.start(1)) + 1)))
+    return found
+
+
+def definition_lines(name: str) -> set[tuple[str, int]]:
+    """Lines defining function ``name``: its name followed by a parameter list and, on a later
+    line, the opening brace of a body (the fixture's kernel style)."""
+    out = set()
+    for path, text in sources().items():
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            if re.match(rf"^\w[^;=(]*\b{name}\(", line) and not line.startswith("#") and (
+                    i + 1 < len(lines) and lines[i + 1].startswith("{") or line.endswith("{")):
+                out.add((path, i))
+    return out
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    root = tmp_path_factory.mktemp("nav") / "tree"
+    shutil.copytree(TREE, root)
+    config, _ = load_config(root)
+    m = index(config, jobs=1).model
+    yield m
+    m.close()
+
+
+# -- definitions, declarations, references ------------------------------------------------------
+def test_function_definition_declaration_and_references(model):
+    (def_path, def_line), = definition_lines("kfree")
+    got = definitions(model, sym("kfree", "call"), "fs/open.c")
+    assert [(x.path, x.line) for x in got] == [(def_path, def_line)]
+    protos = occurrences(r"^void (kfree)\(const void \*objp\);")
+    assert {(x.path, x.line, x.col) for x in declarations(model, sym("kfree", "call"),
+                                                          "fs/open.c")} == protos
+    calls = occurrences(r"\b(kfree)\(") - protos - {(def_path, def_line, got[0].col)}
+    refs = references(model, sym("kfree", "call"), include_declaration=False)
+    assert {(x.path, x.line, x.col) for x in refs} == calls and len(refs) == len(calls)
+    with_decl = references(model, sym("kfree", "call"), include_declaration=True)
+    assert {(x.path, x.line) for x in with_decl} == {(p, ln) for p, ln, _ in calls} | {
+        (p, ln) for p, ln, _ in protos} | {(def_path, def_line)}
+
+
+def test_struct_definition_forward_declaration_and_uses(model):
+    (path, line, col), = occurrences(r"^struct (blinker) \{")
+    got = definitions(model, sym("blinker", "type:struct"), MAIN)
+    assert [(x.path, x.line, x.col) for x in got] == [(path, line, col)]
+    fwd = occurrences(r"^struct (blinker);")
+    assert {(x.path, x.line, x.col) for x in declarations(
+        model, sym("blinker", "type:struct"), MAIN)} == fwd
+    refs = references(model, sym("blinker", "type:struct"), include_declaration=False)
+    assert {x.path for x in refs} == {p for p, _, _ in occurrences(r"struct (blinker)\b \*")}
+
+
+def test_variable_macro_and_typedef_definitions(model):
+    for name, kind, pattern in (
+            ("the_blinker", "var", r"^static struct blinker \*(the_blinker);"),
+            ("BLINKER_MAX_PERIOD", "macro", r"^#define (BLINKER_MAX_PERIOD)\b"),
+            ("blink_pattern_t", "type:typedef", r"^\} (blink_pattern_t);"),
+            ("list_for_each_entry", "call", r"^#define (list_for_each_entry)\(")):
+        expected = occurrences(pattern)
+        got = definitions(model, sym(name, kind), MAIN)
+        assert {(x.path, x.line, x.col) for x in got} == expected, name
+
+
+def test_include_resolves_to_the_indexed_header(model):
+    for target, expected in (("linux/slab.h", "include/linux/slab.h"), ("blinker.h", HEADER)):
+        got = definitions(model, sym(target, "include"), MAIN)
+        assert [(x.path, x.line, x.col) for x in got] == [(expected, 0, 0)]
+        assert f"`{expected}`" in hover(model, sym(target, "include"), MAIN)
+    includers = occurrences(r'^#include (")blinker\.h"')
+    refs = references(model, sym("blinker.h", "include"), False)
+    assert {(x.path, x.line) for x in refs} == {(p, ln) for p, ln, _ in includers}
+    assert definitions(model, sym("linux/nowhere.h", "include"), MAIN) == []
+
+
+def test_symbol_at_then_definition_from_the_buffer(model):
+    src = (TREE / MAIN).read_bytes()
+    line = src.split(b"\n").index(b"\tmutex_lock(&blinker_mutex);")
+    at = symbol_at(MAIN, src, None, line, 3)
+    assert (at.name, at.kind) == ("mutex_lock", "call")
+    (def_path, def_line), = definition_lines("mutex_lock")
+    assert [(x.path, x.line) for x in definitions(model, at, MAIN)] == [(def_path, def_line)]
+    protos = occurrences(r"^extern void (mutex_lock)\(")
+    assert {(x.path, x.line) for x in declarations(model, at, MAIN)} == {
+        (p, ln) for p, ln, _ in protos}
+
+
+# -- hover ------------------------------------------------------------------------------------
+def test_hover_of_a_function_tells_level_scope_signature_place_and_callers(model):
+    text = hover(model, sym("kfree", "call"), "fs/open.c")
+    (def_path, def_line), = definition_lines("kfree")
+    signature = sources()[def_path].split("\n")[def_line].strip()
+    assert "*func* (2)" in text and "global scope" in text
+    assert f"```c\n{signature}\n```" in text
+    assert f"`{def_path}:{def_line + 1}` (1 definition)" in text
+    calls = occurrences(r"^[ \t]+.*\b(kfree)\(")  # indented: inside a body
+    callers = incoming_calls(model, call_item(model, sym("kfree", "call"), "fs/open.c")[0])
+    assert f"Called from {len(callers)} functions at {len(calls)} call sites" in text
+
+
+def test_hover_of_a_struct_counts_its_members(model):
+    text = hover(model, sym("blinker", "type:struct"), MAIN)
+    body = sources()[HEADER].split("struct blinker {")[1].split("};")[0]
+    members = [ln for ln in body.split("\n") if ln.strip()]
+    (path, line, _), = occurrences(r"^struct (blinker) \{")
+    assert "*struct* (3)" in text and f"{len(members)} members" in text
+    assert f"`{path}:{line + 1}`" in text
+
+
+def test_hover_of_macros_variables_and_statics(model):
+    text = hover(model, sym("BLINKER_MAX_PERIOD", "macro"), MAIN)
+    value = re.search(r"#define BLINKER_MAX_PERIOD\s+(\S+)", sources()[MAIN]).group(1)
+    assert f"#define BLINKER_MAX_PERIOD {value}" in text
+    text = hover(model, sym("list_for_each_entry", "call"), MAIN)
+    assert "#define list_for_each_entry(pos, head, member)" in text
+    text = hover(model, sym("the_blinker", "var"), MAIN)
+    assert "static struct blinker *the_blinker;" in text and "file scope" in text
+    static = hover(model, sym("blinker_open", "func"), MAIN)
+    assert f"static: file scope (`{MAIN}`)" in static
+
+
+# -- call hierarchy ---------------------------------------------------------------------------
+def test_incoming_calls_are_the_enclosing_functions_of_the_call_sites(model):
+    item, = call_item(model, sym("kfree", "call"), MAIN)
+    (def_path, def_line), = definition_lines("kfree")
+    assert (item.path, item.selection.line, item.kind) == (def_path, def_line, "function")
+    callers = incoming_calls(model, item)
+    sites = {(x.path, x.line, x.col) for _, locs in callers for x in locs}
+    assert sites == occurrences(r"^[ \t]+.*\b(kfree)\(")
+    text = sources()
+    for caller, locs in callers:
+        for x in locs:  # the call sites lie inside the caller's body
+            assert caller.range.line <= x.line <= caller.range.end_line
+        # the selection is the name, or the macro invocation that generated the function
+        head = text[caller.path].split("\n")[caller.selection.line]
+        assert head.startswith(caller.detail.split("(")[0])
+        assert head[caller.selection.col:caller.selection.end_col] == caller.name or (
+            caller.detail.startswith("SYSCALL_DEFINE"))
+
+
+def test_outgoing_calls_resolve_to_definitions_and_skip_macros(model):
+    item, = call_item(model, sym("blinker_open", "func"), MAIN)
+    lines = sources()[MAIN].split("\n")[item.range.line + 1:item.range.end_line + 1]
+    called = set(re.findall(r"\b([a-z_]\w*)\(", "\n".join(lines))) - {"sizeof", "if", "return"}
+    macros = {n for t in sources().values() for n in re.findall(r"^#define (\w+)\(", t, re.M)}
+    got = outgoing_calls(model, item)
+    assert {callee.name for callee, _ in got} == called - macros
+    for callee, locs in got:
+        assert (callee.path, callee.selection.line) in definition_lines(callee.name)
+        assert all(item.range.line <= x.line <= item.range.end_line for x in locs)
+
+
+STATICS = {
+    "Kconfig": "",
+    "include/linux/helper.h": "int helper(int x);\n",
+    "lib/helper.c": "#include <linux/helper.h>\nint helper(int x)\n{\n\treturn x;\n}\n",
+    "fs/a.c": "static int helper(int x)\n{\n\treturn x + 1;\n}\n\n"
+              "int a_user(void)\n{\n\treturn helper(1);\n}\n",
+    "fs/b.c": "static int helper(int x)\n{\n\treturn x + 2;\n}\n\n"
+              "int b_user(void)\n{\n\treturn helper(2) + helper(3);\n}\n",
+    "fs/c.c": "#include <linux/helper.h>\n\nint c_user(void)\n{\n\treturn helper(4);\n}\n",
+}
+
+
+@pytest.fixture(scope="module")
+def statics(tmp_path_factory):
+    root = tmp_path_factory.mktemp("statics")
+    for rel, text in STATICS.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    config, _ = load_config(root)
+    m = index(config, jobs=1).model
+    yield m
+    m.close()
+
+
+def test_static_namesakes_resolve_to_the_same_file(statics):
+    helper = sym("helper", "call")
+    for path in ("fs/a.c", "fs/b.c"):
+        # its own first, the global one after, the other file's static not at all
+        assert [x.path for x in definitions(statics, helper, path)] == [path, "lib/helper.c"]
+        item, = call_item(statics, helper, path)
+        callers = incoming_calls(statics, item)
+        assert [c.name for c, _ in callers] == [f"{path[3]}_user"]
+        assert sum(len(locs) for _, locs in callers) == STATICS[path].count("helper(") - 1
+        assert f"`{path}`" in hover(statics, helper, path)
+    # the global one: callers in files without a static namesake only
+    item, = call_item(statics, helper, "fs/c.c")
+    assert item.path == "lib/helper.c"
+    assert [c.name for c, _ in incoming_calls(statics, item)] == ["c_user"]
+    for user, path in (("a_user", "fs/a.c"), ("c_user", "fs/c.c")):
+        caller, = call_item(statics, sym(user, "func"), path)
+        (callee, _), = outgoing_calls(statics, caller)
+        assert callee.path == (path if path != "fs/c.c" else "lib/helper.c")
+    # from a file that sees none of them the global one comes first, statics are left out
+    assert [x.path for x in definitions(statics, helper, "lib/other.c")] == ["lib/helper.c"]
+
+
+# -- workspace symbols ------------------------------------------------------------------------
+def test_workspace_symbols_prefix_then_substring(model):
+    defined = {n for t in sources().values()
+               for n in re.findall(r"^(?:static )?(?:int|void) (blinker_\w+)\(.*\)$", t, re.M)}
+    got = workspace_symbols(model, "blinker_")
+    assert defined <= {s.name for s in got}
+    assert all(s.name.lower().startswith("blinker_") for s in got)
+    exact = [s.name for s in got if s.name.startswith("blinker_")]
+    assert [s.name for s in got[:len(exact)]] == sorted(exact)  # case-sensitive prefix first
+    sub = workspace_symbols(model, "PATTERN")
+    assert {"blink_pattern_t", "blinker_apply_pattern"} <= {s.name for s in sub}
+    assert all("pattern" in s.name.lower() for s in sub)
+    first = next(s for s in sub if s.name == "blink_pattern_t")
+    (path, line, col), = occurrences(r"^\} (blink_pattern_t);")
+    assert (first.kind, first.container, first.location.line, first.location.col) == (
+        "typedef", path, line, col)
+    assert len(workspace_symbols(model, "b", limit=3)) == 3
+    assert workspace_symbols(model, "") == [] and workspace_symbols(model, "zz_no_such") == []
+
+
+# -- robustness -------------------------------------------------------------------------------
+def test_unknown_names_and_an_empty_model_give_nothing(model):
+    empty = Model(None)
+    try:
+        for m in (model, empty):
+            for kind in ("call", "func", "var", "macro", "field", "type:struct", "type:typedef",
+                         "include", "local", "enumerator", "type:base"):
+                s = sym("no_such_symbol_anywhere", kind)
+                assert definitions(m, s, MAIN) == [] and declarations(m, s, MAIN) == []
+                assert references(m, s, True) == [] and call_item(m, s, MAIN) == []
+                assert kind in ("include", "local", "type:base") or hover(m, s, MAIN) is None
+            assert workspace_symbols(m, "no_such") == []
+        for m in (model, empty):
+            assert hover(m, None, MAIN) is None and definitions(m, None, MAIN) == []
+        stale = call_item(model, sym("kfree", "call"), MAIN)[0]
+        assert incoming_calls(empty, stale) == [] and outgoing_calls(empty, stale) == []
+    finally:
+        empty.close()
+
+
+def test_schema_2_migration_adds_the_navigation_indexes(tmp_path):
+    db = tmp_path / "model.db"
+    Model(db).close()
+    conn = sqlite3.connect(db)
+    for sql in schema.MIGRATIONS[2]:
+        conn.execute("DROP INDEX " + sql.split(" IF NOT EXISTS ")[1].split(" ON ")[0])
+    conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    conn.commit()
+    conn.close()
+    m = Model(db)
+    try:
+        assert m.schema_version() == schema.SCHEMA_VERSION == 2
+        names = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert {"idx_macros_name", "idx_type_uses_name", "idx_var_uses_name"} <= names
+        plan = " ".join(str(r) for r in m.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM macros WHERE name='x'"))
+        assert "idx_macros_name" in plan
+    finally:
+        m.close()
