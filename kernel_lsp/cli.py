@@ -12,6 +12,8 @@ from kernel_lsp import __version__
 _COMMAND_MODULES = (
     "kernel_lsp.batch.commands",  # index, check
     "kernel_lsp.ebpf.cli",  # bpf check|run|dis
+    "kernel_lsp.lsp.serve_cmd",  # serve
+    "kernel_lsp.batch.fix_cmd",
 )
 
 

@@ -292,14 +292,21 @@ def apply_settings(config: Config, data: Mapping, where: str) -> list[str]:
     return messages
 
 
-def load_config(root: Path, arch: str | None = None) -> tuple[Config, list[str]]:
-    """Read every settings source at ``root``; return the config and messages (never raises)."""
+def load_config(root: Path, arch: str | None = None,
+                overrides: tuple[tuple[Mapping, str], ...] = ()) -> tuple[Config, list[str]]:
+    """Read every settings source at ``root``; return the config and messages (never raises).
+
+    ``overrides``: (settings table, origin name) pairs applied after the file, in order (the
+    language server's ``initializationOptions`` and ``workspace/configuration``).
+    """
     root = Path(os.path.abspath(root))
     config = Config(root=root, linux_like=is_linux_like(root))
     messages: list[str] = []
     data, where = _read_settings(root, messages)
     if where:
         messages += apply_settings(config, data, where)
+    for table, origin in overrides:
+        messages += apply_settings(config, table, origin)
     if arch is not None:
         if _ARCH_RE.match(arch):
             config.arch = arch

@@ -1,0 +1,105 @@
+"""Conversions between analysis results (byte columns, root-relative paths) and LSP types.
+
+Analysis positions are 0-based lines and UTF-8 byte columns; the client counts in the
+negotiated position encoding (UTF-16 unless it offered another). Columns are converted with
+the text of the line, from the open buffer when there is one, else from the file on disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.uris import from_fs_path, to_fs_path
+
+from kernel_lsp.checks.codes import CODES
+from kernel_lsp.checks.finding import Edit, Finding, Fix
+
+SOURCE = "kernel-lsp"
+_SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
+             "note": types.DiagnosticSeverity.Information}
+
+
+class Lines:
+    """Line access for one file's text, for column conversion."""
+
+    def __init__(self, text: str | bytes | None):
+        if isinstance(text, str):
+            text = text.encode("utf-8", "surrogatepass")
+        self.lines = (text or b"").split(b"\n")
+
+    def line(self, n: int) -> bytes:
+        return self.lines[n] if 0 <= n < len(self.lines) else b""
+
+    def to_client(self, line: int, byte_col: int, encoding: str) -> int:
+        prefix = self.line(line)[:max(byte_col, 0)]
+        if encoding == types.PositionEncodingKind.Utf8:
+            return len(prefix)
+        text = prefix.decode("utf-8", "replace")
+        if encoding == types.PositionEncodingKind.Utf32:
+            return len(text)
+        return len(text.encode("utf-16-le")) // 2
+
+    def to_bytes(self, line: int, col: int, encoding: str) -> int:
+        raw = self.line(line)
+        if encoding == types.PositionEncodingKind.Utf8:
+            return min(max(col, 0), len(raw))
+        text = raw.decode("utf-8", "replace")
+        if encoding == types.PositionEncodingKind.Utf32:
+            return len(text[:max(col, 0)].encode("utf-8"))
+        units = 0
+        for i, ch in enumerate(text):
+            if units >= col:
+                return len(text[:i].encode("utf-8"))
+            units += 2 if ord(ch) > 0xFFFF else 1
+        return len(raw)
+
+    def range(self, line: int, col: int, end_line: int, end_col: int, enc: str) -> types.Range:
+        return types.Range(types.Position(line, self.to_client(line, col, enc)),
+                           types.Position(end_line, self.to_client(end_line, end_col, enc)))
+
+
+def uri_of(root: Path, path: str) -> str:
+    return from_fs_path(str(root / path)) or ""
+
+
+def path_of(uri: str) -> str | None:
+    try:
+        return to_fs_path(uri)
+    except Exception:  # noqa: BLE001 - a malformed URI is just not ours
+        return None
+
+
+def diagnostic(f: Finding, lines: Lines, enc: str, severity: str | None = None) -> types.Diagnostic:
+    """The LSP diagnostic of a finding; ``data`` carries everything a code action needs."""
+    level = severity or f.severity
+    code = CODES.get(f.code)
+    return types.Diagnostic(
+        range=lines.range(f.line, f.col, f.end_line, f.end_col, enc),
+        message=f.message, severity=_SEVERITY.get(level, types.DiagnosticSeverity.Error),
+        code=f.code, source=SOURCE,
+        code_description=types.CodeDescription(href=code.docs_url) if code is not None else None,
+        data={"code": f.code, "path": f.path, "symbol": f.symbol, "line": f.line,
+              "col": f.col, "fixes": f.context.get("fixes", [])})
+
+
+def workspace_edit(fix: Fix, root: Path, text_of: Callable[[str], str | None],
+                   enc: str) -> types.WorkspaceEdit:
+    changes: dict[str, list[types.TextEdit]] = {}
+    for e in fix.edits:
+        lines = Lines(text_of(e.path))
+        changes.setdefault(uri_of(root, e.path), []).append(types.TextEdit(
+            range=lines.range(e.start_line, e.start_col, e.end_line, e.end_col, enc),
+            new_text=e.new_text))
+    return types.WorkspaceEdit(changes=changes)
+
+
+def code_action(fix: Fix, diag: types.Diagnostic, root: Path, text_of, enc: str
+                ) -> types.CodeAction:
+    return types.CodeAction(title=fix.title, kind=types.CodeActionKind.QuickFix,
+                            diagnostics=[diag], is_preferred=fix.preferred or None,
+                            edit=workspace_edit(fix, root, text_of, enc))
+
+
+__all__ = ["Edit", "Lines", "code_action", "diagnostic", "path_of", "uri_of", "workspace_edit"]

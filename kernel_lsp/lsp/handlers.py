@@ -1,0 +1,373 @@
+"""One handler per LSP method: convert the request, ask the session or navigation, convert back.
+
+Every handler is guarded: an exception becomes a logged message and an empty answer, never a
+dead server or an error the editor shows as a crash.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import asdict
+
+from lsprotocol import types
+
+from kernel_lsp import __version__, navigate
+from kernel_lsp.fixes import realize
+from kernel_lsp.lsp.convert import SOURCE, Lines, code_action, uri_of
+from kernel_lsp.lsp.server import KernelLanguageServer
+from kernel_lsp.navigate.records import CallItem, Location
+from kernel_lsp.parse.extract import extract
+
+log = logging.getLogger("kernel_lsp.lsp")
+server = KernelLanguageServer()
+REINDEX = "kernel-lsp.reindex"
+_KINDS = {"function": types.SymbolKind.Function, "struct": types.SymbolKind.Struct,
+          "union": types.SymbolKind.Struct, "enum": types.SymbolKind.Enum,
+          "typedef": types.SymbolKind.TypeParameter, "variable": types.SymbolKind.Variable,
+          "macro": types.SymbolKind.Constant, "field": types.SymbolKind.Field,
+          "enumerator": types.SymbolKind.EnumMember}
+
+
+def guarded(default=None):
+    """Wrap an async handler: log any exception and answer ``default``."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        async def run(ls: KernelLanguageServer, params):
+            try:
+                return await fn(ls, params)
+            except Exception as exc:  # noqa: BLE001 - the server must survive any request
+                log.exception("%s failed", fn.__name__)
+                ls.log_message(f"kernel-lsp: {fn.__name__} failed: {exc!r}",
+                               types.MessageType.Error)
+                return default() if callable(default) else default
+        return run
+    return wrap
+
+
+# -- lifecycle -----------------------------------------------------------------------------------
+@server.feature(types.INITIALIZE)
+def initialize(ls: KernelLanguageServer, params: types.InitializeParams) -> None:
+    ls.root = ls.choose_root(params)
+    ls.init_options = params.initialization_options
+    caps = params.capabilities
+    td = caps.text_document
+    ls.pull = td is not None and td.diagnostic is not None
+    ls.refresh = bool(caps.workspace and caps.workspace.diagnostics
+                      and caps.workspace.diagnostics.refresh_support)
+    ls.progress_ok = bool(caps.window and caps.window.work_done_progress)
+    ls.startup_messages = ls.configure()
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: KernelLanguageServer, _params) -> None:
+    try:
+        await ls.fetch_editor_settings()
+        messages = getattr(ls, "startup_messages", []) + (ls.configure() if ls.editor_table
+                                                          else [])
+        for text in dict.fromkeys(messages):
+            ls.show(f"kernel-lsp: {text}")
+        ls.log_message(f"kernel-lsp {__version__}: root {ls.root} "
+                       f"({ls.config.source}); {'pull' if ls.pull else 'push'} diagnostics, "
+                       f"{ls.encoding} positions")
+        await ls.startup()
+    except Exception as exc:  # noqa: BLE001
+        log.exception("startup failed")
+        ls.show(f"kernel-lsp: startup failed: {exc}", types.MessageType.Error)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(ls: KernelLanguageServer, params) -> None:
+    try:
+        await ls.fetch_editor_settings()
+        settings = params.settings if params is not None else None
+        if not ls.editor_table and isinstance(settings, dict):
+            ls.editor_table = settings
+        for text in ls.configure():
+            ls.show(f"kernel-lsp: {text}")
+        ls.recheck_all()
+    except Exception as exc:  # noqa: BLE001
+        ls.log_message(f"kernel-lsp: configuration change failed: {exc!r}")
+
+
+# -- documents -----------------------------------------------------------------------------------
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: KernelLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+    ls.schedule(params.text_document.uri, 0)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: KernelLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+    if params.text_document.uri in ls.workspace.text_documents:
+        ls.schedule(params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+async def did_close(ls: KernelLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    task = ls.pending.pop(uri, None)
+    if task is not None:
+        task.cancel()
+    ls.last.pop(uri, None)
+    rel = ls.relative(uri)
+    try:
+        if rel is not None and ls.session is not None:
+            await ls.on_model(ls.session.drop_buffer, rel)
+            if rel.endswith(".h"):
+                for dep in await ls.on_model(ls.session.includers_of, rel):
+                    ls.schedule(uri_of(ls.root, dep))
+    finally:
+        if not ls.pull:
+            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri,
+                                                                                diagnostics=[]))
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: KernelLanguageServer, _params) -> None:
+    if ls.phase in ("ready", "failed"):
+        ls.start_index()  # the disk changed: bring the stored model up to date
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: KernelLanguageServer, _params) -> None:
+    if ls.phase in ("ready", "failed"):
+        ls.start_index()
+
+
+@server.command(REINDEX)
+def reindex(ls: KernelLanguageServer, *args) -> str:
+    ls.start_index()
+    return "reindexing"
+
+
+# -- diagnostics (pull) --------------------------------------------------------------------------
+@server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, types.DiagnosticOptions(
+    identifier=SOURCE, inter_file_dependencies=True, workspace_diagnostics=False))
+@guarded(lambda: types.RelatedFullDocumentDiagnosticReport(items=[]))
+async def document_diagnostic(ls: KernelLanguageServer, params: types.DocumentDiagnosticParams):
+    uri = params.text_document.uri
+    doc = ls.workspace.text_documents.get(uri)
+    version = doc.version if doc is not None else None
+    got = ls.last.get(uri)
+    pending = ls.pending.get(uri)
+    if pending is not None and not pending.done():
+        ls.pending.pop(uri, None)
+        pending.cancel()
+        got = None
+    if got is None or got[0] != version:
+        await ls.check(uri, publish=False)
+        got = ls.last.get(uri, (version, []))
+    result_id = ls.result_id(uri)
+    if params.previous_result_id == result_id:
+        return types.UnchangedDocumentDiagnosticReport(result_id=result_id)
+    return types.RelatedFullDocumentDiagnosticReport(items=list(got[1]), result_id=result_id)
+
+
+# -- code actions --------------------------------------------------------------------------------
+@server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
+    code_action_kinds=[types.CodeActionKind.QuickFix]))
+@guarded(list)
+async def code_actions(ls: KernelLanguageServer, params: types.CodeActionParams):
+    uri = params.text_document.uri
+    ours = [d for d in params.context.diagnostics if d.source == SOURCE]
+    stored = {(d.range.start.line, d.range.start.character, str(d.code)): d
+              for d in ls.last.get(uri, (None, []))[1]}
+    work = []
+    for d in ours:
+        data = d.data if isinstance(d.data, dict) else None
+        if data is None:  # a client that does not echo data: use what was published
+            known = stored.get((d.range.start.line, d.range.start.character, str(d.code)))
+            data = known.data if known is not None else None
+        plans = data.get("fixes") if isinstance(data, dict) else None
+        if isinstance(plans, list):
+            work.append((d, [p for p in plans if isinstance(p, dict)]))
+    if not work or ls.root is None:
+        return []
+
+    def build():
+        enc, out = ls.encoding, []
+        for d, plans in work:
+            for plan in plans:
+                fix = realize(plan, ls.text_of)
+                if fix is not None:
+                    out.append(code_action(fix, d, ls.root, ls.text_of, enc))
+        return out
+    return await ls.on_model(build)
+
+
+# -- navigation ----------------------------------------------------------------------------------
+def _symbol(ls: KernelLanguageServer, uri: str, pos: types.Position):
+    """(root-relative path, symbol under the cursor) for a request, on the model thread."""
+    rel = ls.relative(uri)
+    if rel is None:
+        return None, None
+    text = ls.text_of(rel)
+    if text is None:
+        return rel, None
+    data = text.encode("utf-8", "surrogatepass")
+    of = ls.session.open.get(rel) if ls.session is not None else None
+    tree = of.buffer.tree if of is not None and of.buffer.source == data else None
+    byte_col = Lines(data).to_bytes(pos.line, pos.character, ls.encoding)
+    return rel, navigate.symbol_at(rel, data, tree, pos.line, byte_col)
+
+
+def _location(ls: KernelLanguageServer, loc: Location, cache: dict) -> types.Location:
+    lines = cache.get(loc.path)
+    if lines is None:
+        lines = cache[loc.path] = Lines(ls.text_of(loc.path))
+    return types.Location(uri=uri_of(ls.root, loc.path), range=lines.range(
+        loc.line, loc.col, loc.end_line, loc.end_col, ls.encoding))
+
+
+def _model(ls: KernelLanguageServer):
+    return ls.session.model if ls.session is not None else None
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+@guarded()
+async def hover(ls: KernelLanguageServer, params: types.HoverParams):
+    def work():
+        rel, sym = _symbol(ls, params.text_document.uri, params.position)
+        if sym is None:
+            return None
+        model = _model(ls)
+        text = navigate.hover(model, sym, rel) if model is not None else None
+        if ls.phase != "ready":
+            note = f"*kernel-lsp: the index is not ready ({ls.phase}); this answer may be partial.*"
+            text = f"{text}\n\n{note}" if text else note
+        if not text:
+            return None
+        return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
+                                                        value=text))
+    return await ls.on_model(work)
+
+
+def _locations(finder):
+    async def handler(ls: KernelLanguageServer, params):
+        def work():
+            rel, sym = _symbol(ls, params.text_document.uri, params.position)
+            model = _model(ls)
+            if sym is None or model is None:
+                return []
+            cache: dict = {}
+            return [_location(ls, loc, cache) for loc in finder(model, sym, rel, params)]
+        return await ls.on_model(work)
+    handler.__name__ = finder.__name__
+    return handler
+
+
+def _definitions(model, sym, rel, _params):
+    return navigate.definitions(model, sym, rel)
+
+
+def _declarations(model, sym, rel, _params):
+    return navigate.declarations(model, sym, rel)
+
+
+def _references(model, sym, _rel, params):
+    return navigate.references(model, sym, bool(params.context and
+                                                params.context.include_declaration))
+
+
+server.feature(types.TEXT_DOCUMENT_DEFINITION)(guarded(list)(_locations(_definitions)))
+server.feature(types.TEXT_DOCUMENT_DECLARATION)(guarded(list)(_locations(_declarations)))
+server.feature(types.TEXT_DOCUMENT_REFERENCES)(guarded(list)(_locations(_references)))
+
+
+def _doc_symbol(ls, s, lines: Lines) -> types.DocumentSymbol:
+    enc = ls.encoding
+    return types.DocumentSymbol(
+        name=s.name or "(anonymous)", kind=_KINDS.get(s.kind, types.SymbolKind.Variable),
+        detail=s.detail or None,
+        range=lines.range(s.range.line, s.range.col, s.range.end_line, s.range.end_col, enc),
+        selection_range=lines.range(s.selection.line, s.selection.col, s.selection.end_line,
+                                    s.selection.end_col, enc),
+        children=[_doc_symbol(ls, c, lines) for c in s.children] or None)
+
+
+@server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+@guarded(list)
+async def document_symbol(ls: KernelLanguageServer, params: types.DocumentSymbolParams):
+    def work():
+        rel = ls.relative(params.text_document.uri)
+        text = ls.text_of(rel) if rel is not None else None
+        if text is None:
+            return []
+        data = text.encode("utf-8", "surrogatepass")
+        of = ls.session.open.get(rel) if ls.session is not None else None
+        facts = of.facts if of is not None and of.buffer.source == data else extract(rel, data)
+        lines = Lines(data)
+        return [_doc_symbol(ls, s, lines) for s in navigate.document_symbols(facts, data)]
+    return await ls.on_model(work)
+
+
+@server.feature(types.WORKSPACE_SYMBOL)
+@guarded(list)
+async def workspace_symbol(ls: KernelLanguageServer, params: types.WorkspaceSymbolParams):
+    def work():
+        model = _model(ls)
+        if model is None:
+            return []
+        cache: dict = {}
+        return [types.SymbolInformation(name=s.name, kind=_KINDS.get(s.kind,
+                                                                     types.SymbolKind.Variable),
+                                        location=_location(ls, s.location, cache),
+                                        container_name=s.container)
+                for s in navigate.workspace_symbols(model, params.query)]
+    return await ls.on_model(work)
+
+
+def _call_item(ls, item: CallItem, cache: dict) -> types.CallHierarchyItem:
+    loc = _location(ls, item.range, cache)
+    sel = _location(ls, item.selection, cache)
+    return types.CallHierarchyItem(name=item.name, kind=types.SymbolKind.Function,
+                                   uri=loc.uri, range=loc.range, selection_range=sel.range,
+                                   detail=item.detail or None, data=asdict(item))
+
+
+def _item_of(data) -> CallItem | None:
+    try:
+        return CallItem(data["name"], data["kind"], data["path"], Location(**data["range"]),
+                        Location(**data["selection"]), data.get("detail") or "")
+    except (KeyError, TypeError):
+        return None
+
+
+@server.feature(types.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY)
+@guarded(list)
+async def prepare_call_hierarchy(ls: KernelLanguageServer, params):
+    def work():
+        rel, sym = _symbol(ls, params.text_document.uri, params.position)
+        model = _model(ls)
+        if sym is None or model is None:
+            return []
+        cache: dict = {}
+        return [_call_item(ls, i, cache) for i in navigate.call_item(model, sym, rel)]
+    return await ls.on_model(work)
+
+
+def _calls(direction: str):
+    async def handler(ls: KernelLanguageServer, params):
+        def work():
+            item, model = _item_of(params.item.data), _model(ls)
+            if item is None or model is None:
+                return []
+            cache: dict = {}
+            find = navigate.incoming_calls if direction == "in" else navigate.outgoing_calls
+            out = []
+            for other, sites in find(model, item):
+                ranges = [_location(ls, s, cache).range for s in sites]
+                if direction == "in":
+                    out.append(types.CallHierarchyIncomingCall(
+                        from_=_call_item(ls, other, cache), from_ranges=ranges))
+                else:
+                    out.append(types.CallHierarchyOutgoingCall(
+                        to=_call_item(ls, other, cache), from_ranges=ranges))
+            return out
+        return await ls.on_model(work)
+    handler.__name__ = f"{direction}coming_calls" if direction == "in" else "outgoing_calls"
+    return handler
+
+
+server.feature(types.CALL_HIERARCHY_INCOMING_CALLS)(guarded(list)(_calls("in")))
+server.feature(types.CALL_HIERARCHY_OUTGOING_CALLS)(guarded(list)(_calls("out")))

@@ -1,0 +1,45 @@
+"""``kernel-lsp serve``: run the language server over stdio (default) or TCP."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("serve", help="run the language server (stdio, or --tcp HOST:PORT)",
+                       description="Run the kernel-lsp language server. Editors start it with "
+                                   "stdio; --tcp serves one client on a socket.")
+    p.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP socket instead of stdio")
+    p.add_argument("--log-file", metavar="FILE", help="write the server log to FILE")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    p.set_defaults(func=serve)
+
+
+def _address(text: str) -> tuple[str, int] | None:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host or "127.0.0.1", int(port)
+
+
+def serve(args: argparse.Namespace) -> int:
+    address = None
+    if args.tcp is not None:
+        address = _address(args.tcp)
+        if address is None:
+            print(f"kernel-lsp serve: --tcp expects HOST:PORT, got {args.tcp!r}", file=sys.stderr)
+            return 2
+    handler = (logging.FileHandler(args.log_file) if args.log_file
+               else logging.StreamHandler(sys.stderr))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        handlers=[handler],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from kernel_lsp.lsp.handlers import server
+
+    if address is not None:
+        server.start_tcp(*address)
+    else:
+        server.start_io()
+    return 0

@@ -1,0 +1,318 @@
+"""The language server's state and orchestration: settings, the background index, checks.
+
+Handlers (``lsp/handlers.py``) stay thin: they convert, then call into this class. Everything
+that touches the model runs on one worker thread (``on_model``), so SQLite and the session are
+used from a single thread while the event loop keeps answering. The index runs in its own
+thread with its own database connection and reports work-done progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from kernel_lsp import __version__
+from kernel_lsp.config import Config, find_root, relative_posix
+from kernel_lsp.fixes import FIXABLE_CODES, plan_fixes
+from kernel_lsp.live.session import Session
+from kernel_lsp.lsp.convert import Lines, diagnostic, path_of, uri_of
+from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
+from kernel_lsp.model.indexer import index
+
+log = logging.getLogger("kernel_lsp.lsp")
+
+
+class KernelLanguageServer(LanguageServer):
+    """pygls server plus the session of one workspace root."""
+
+    def __init__(self) -> None:
+        super().__init__("kernel-lsp", __version__,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.worker = ThreadPoolExecutor(1, thread_name_prefix="kernel-lsp-model")
+        self.root: Path | None = None
+        self.config: Config | None = None
+        self.session: Session | None = None
+        self.settings = ServerSettings()
+        self.init_options: object = None
+        self.editor_table: object = None
+        self.pending: dict[str, asyncio.Task] = {}
+        self.last: dict[str, tuple[int | None, list[types.Diagnostic]]] = {}
+        self.generation = 0  # bumped when the model is reloaded (pull result ids)
+        self.phase = "starting"  # starting | loading | indexing | ready | failed
+        self.pull = False
+        self.refresh = False
+        self.progress_ok = False
+        self.index_lock = threading.Lock()
+        self.index_again = False
+        self.index_running = False
+
+    # -- helpers -----------------------------------------------------------------------------
+    async def on_model(self, fn, *args):
+        """Run ``fn(*args)`` on the model thread."""
+        return await asyncio.get_running_loop().run_in_executor(self.worker, fn, *args)
+
+    def log_message(self, text: str, kind=types.MessageType.Log) -> None:
+        log.info(text)
+        try:
+            self.window_log_message(types.LogMessageParams(type=kind, message=text))
+        except Exception:  # noqa: BLE001 - no client (yet): the log file has it
+            pass
+
+    def show(self, text: str, kind=types.MessageType.Warning) -> None:
+        try:
+            self.window_show_message(types.ShowMessageParams(type=kind, message=text))
+        except Exception:  # noqa: BLE001
+            log.warning(text)
+
+    def relative(self, uri: str) -> str | None:
+        """Root-relative path of a ``file:`` URI inside the root, else None."""
+        path = path_of(uri)
+        if path is None or self.root is None:
+            return None
+        rel = relative_posix(self.root, Path(path))
+        return None if rel in (None, ".") else rel
+
+    def text_of(self, rel: str) -> str | None:
+        """The open buffer of ``rel`` or the file on disk (None when unreadable)."""
+        if self.root is None:
+            return None
+        uri = uri_of(self.root, rel)
+        doc = self.workspace.text_documents.get(uri) if self.workspace else None
+        if doc is not None:
+            return doc.source
+        try:
+            return (self.root / rel).read_bytes().decode("utf-8", "replace")
+        except OSError:
+            return None
+
+    @property
+    def encoding(self) -> str:
+        return str(self.workspace.position_encoding or types.PositionEncodingKind.Utf16)
+
+    # -- settings ----------------------------------------------------------------------------
+    def choose_root(self, params: types.InitializeParams) -> Path:
+        for uri in ([f.uri for f in params.workspace_folders or ()] + [params.root_uri or ""]):
+            path = path_of(uri) if uri else None
+            if path:
+                return find_root(Path(path))
+        if params.root_path:
+            return find_root(Path(params.root_path))
+        return find_root(Path.cwd())
+
+    def configure(self) -> list[str]:
+        """(Re)build the Config from kernel-lsp.toml and the editor's two settings tables."""
+        config, settings, messages = server_config(self.root, [
+            (self.init_options, "initializationOptions"),
+            (self.editor_table, f"workspace/configuration '{SECTION}'")])
+        changed = self.config is not None and (
+            (config.include_paths, config.arch, config.exclude, config.max_file_bytes) !=
+            (self.config.include_paths, self.config.arch, self.config.exclude,
+             self.config.max_file_bytes))
+        self.config, self.settings = config, settings
+        if self.session is None:
+            self.session = Session(config)
+        else:
+            self.session.config = config
+        if changed:
+            self.start_index()
+        return messages
+
+    async def fetch_editor_settings(self) -> None:
+        caps = self.client_capabilities
+        if not (caps.workspace and caps.workspace.configuration):
+            return
+        try:
+            got = await asyncio.wait_for(self.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])), 5)
+            self.editor_table = got[0] if got else None
+        except Exception as exc:  # noqa: BLE001 - a client that fails here still gets defaults
+            self.log_message(f"workspace/configuration failed: {exc}")
+
+    # -- startup and the background index ------------------------------------------------------
+    async def startup(self) -> None:
+        self.phase = "loading"
+        problem = await self.on_model(self.session.load)
+        if problem:
+            self.log_message(f"kernel-lsp: {problem}; indexing")
+        if self.session.ready:
+            self.phase = "ready"
+            threading.Thread(target=self.session.load_members, daemon=True).start()
+            self.recheck_all()
+        self.start_index()
+
+    def start_index(self) -> None:
+        with self.index_lock:
+            if self.index_running:
+                self.index_again = True
+                return
+            self.index_running = True
+        loop = asyncio.get_running_loop()
+        threading.Thread(target=self._index_thread, args=(loop,), daemon=True,
+                         name="kernel-lsp-index").start()
+
+    def _index_thread(self, loop: asyncio.AbstractEventLoop) -> None:
+        while True:
+            self.index_again = False
+            reporter = _Progress(self, loop) if self.progress_ok else None
+            try:
+                if self.phase != "ready":
+                    self.phase = "indexing"
+                result = index(self.config, progress=reporter.report if reporter else None)
+                result.model.close()
+                stats = result.stats
+                for problem in result.problems[:20]:
+                    self.log_message(f"kernel-lsp: {problem}")
+                self.log_message(f"kernel-lsp: index of {self.root}: {stats.get('files')} files, "
+                                 f"{stats.get('parsed')} parsed in {stats.get('seconds')} s")
+                if reporter:
+                    reporter.end(f"{stats.get('files')} files")
+                asyncio.run_coroutine_threadsafe(self.after_index(), loop)
+            except Exception as exc:  # noqa: BLE001 - the server keeps serving what it has
+                log.exception("index failed")
+                if reporter:
+                    reporter.end("failed")
+                if self.phase != "ready":
+                    self.phase = "failed"
+                loop.call_soon_threadsafe(self.show, f"kernel-lsp: indexing failed: {exc}")
+            with self.index_lock:
+                if not self.index_again:
+                    self.index_running = False
+                    return
+
+    async def after_index(self) -> None:
+        problem = await self.on_model(self.session.load)
+        if problem:
+            self.show(f"kernel-lsp: {problem}")
+            return
+        self.generation += 1
+        self.phase = "ready" if self.session.ready else "failed"
+        threading.Thread(target=self.session.load_members, daemon=True).start()
+        self.recheck_all()
+        if self.pull and self.refresh:
+            try:
+                self.workspace_diagnostic_refresh(None)
+            except Exception:  # noqa: BLE001
+                pass
+
+    # -- checks ------------------------------------------------------------------------------
+    def recheck_all(self) -> None:
+        for uri in list(self.workspace.text_documents):
+            self.schedule(uri, 0)
+
+    def schedule(self, uri: str, delay_ms: int | None = None) -> None:
+        """Check ``uri`` after the debounce delay; a newer request replaces an older one."""
+        old = self.pending.pop(uri, None)
+        if old is not None:
+            old.cancel()
+        delay = self.settings.debounce_ms if delay_ms is None else delay_ms
+
+        async def later():
+            try:
+                if delay:
+                    await asyncio.sleep(delay / 1000)
+                await self.check(uri)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001
+                log.exception("check of %s failed", uri)
+                self.log_message(f"kernel-lsp: check of {uri} failed (see the server log)")
+            finally:
+                if self.pending.get(uri) is task:
+                    self.pending.pop(uri, None)
+
+        task = asyncio.ensure_future(later())
+        self.pending[uri] = task
+
+    async def check(self, uri: str, publish: bool = True) -> list[types.Diagnostic]:
+        doc = self.workspace.text_documents.get(uri)
+        rel = self.relative(uri)
+        version = doc.version if doc is not None else None
+        if rel is None or self.session is None:
+            diags, dependents = [], []
+        else:
+            text = doc.source if doc is not None else None
+            diags, dependents = await self.on_model(self._check_on_model, rel, text, version)
+        if doc is not None and doc.version != version:
+            return diags  # the buffer moved on; its own check is scheduled
+        self.last[uri] = (version, diags)
+        if publish and not self.pull and doc is not None:
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+                uri=uri, version=version, diagnostics=diags))
+        for dep in dependents:
+            dep_uri = uri_of(self.root, dep)
+            if dep_uri in self.workspace.text_documents:
+                self.schedule(dep_uri)
+        return diags
+
+    def _check_on_model(self, rel: str, text: str | None, version):
+        session, config = self.session, self.config
+        if text is not None:
+            data = text.encode("utf-8", "surrogatepass")
+            if len(data) > config.max_file_bytes:
+                self.log_message(f"kernel-lsp: {rel}: {len(data)} bytes, over max_file_bytes "
+                                 f"({config.max_file_bytes}); not checked")
+                session.drop_buffer(rel)
+                return [], []
+            session.set_buffer(rel, data, version=version)
+        findings = session.check(rel)
+        if session.model is not None and session.resolver is not None:
+            for f in findings:
+                if f.code in FIXABLE_CODES:
+                    f.context["fixes"] = plan_fixes(f, session.model, session.resolver, config)
+        lines = Lines(text if text is not None else self.text_of(rel))
+        enc = self.encoding
+        diags = [diagnostic(f, lines, enc, config.severity.get(f.code)) for f in findings]
+        dependents = sorted(session.includers_of(rel)) if rel.endswith(".h") else []
+        return diags, dependents
+
+    def result_id(self, uri: str) -> str:
+        version = self.last.get(uri, (None, []))[0]
+        return f"{self.generation}:{version}"
+
+
+class _Progress:
+    """Work-done progress of one index run, reported from the index thread."""
+
+    def __init__(self, server: KernelLanguageServer, loop):
+        self.server, self.loop = server, loop
+        self.token = f"kernel-lsp-index-{time.monotonic_ns()}"
+        self.last = 0.0
+        self.started = asyncio.run_coroutine_threadsafe(self._begin(), loop)
+
+    async def _begin(self) -> bool:
+        try:
+            await asyncio.wait_for(self.server.work_done_progress.create_async(self.token), 5)
+            self.server.work_done_progress.begin(self.token, types.WorkDoneProgressBegin(
+                title="kernel-lsp: indexing", percentage=0, cancellable=False,
+                message="reading the tree"))
+            return True
+        except Exception:  # noqa: BLE001 - a client that refuses progress just gets none
+            return False
+
+    def _ok(self) -> bool:
+        try:
+            return self.started.result(timeout=10)
+        except Exception:  # noqa: BLE001
+            return False
+
+    def report(self, done: int, total: int, path: str) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.5 or not self._ok():
+            return
+        self.last = now
+        pct = int(100 * done / total) if total else 100
+        self.loop.call_soon_threadsafe(
+            self.server.work_done_progress.report, self.token,
+            types.WorkDoneProgressReport(message=f"{done}/{total} {path}", percentage=pct))
+
+    def end(self, message: str) -> None:
+        if self._ok():
+            self.loop.call_soon_threadsafe(self.server.work_done_progress.end, self.token,
+                                           types.WorkDoneProgressEnd(message=message))
