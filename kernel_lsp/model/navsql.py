@@ -7,6 +7,7 @@ column name (few rows) or as plain tuples (the long lists of references).
 
 from __future__ import annotations
 
+import json
 import time
 
 _FUNC = ("f.file_id, fl.path, f.name, f.is_definition, f.storage, f.inline, f.signature, "
@@ -129,7 +130,7 @@ class NavigationSQL:
         return _dicts(self.conn.execute(
             f"SELECT {_TYPE} FROM types t JOIN files fl ON fl.id = t.file_id "
             f"WHERE t.is_definition = 1 AND {kinds} AND instr(t.members, ?) > 0 LIMIT ?",
-            ('["' + name.replace("\\", "\\\\").replace('"', '\\"') + '",', limit)))
+            ("[" + json.dumps(name) + ",", limit)))
 
     # -- uses --------------------------------------------------------------------------------
     def nav_calls_to(self, name: str, kind: str = "direct") -> list[tuple]:
