@@ -15,6 +15,7 @@ from kernel_lsp.checks.finding import Finding
 from kernel_lsp.checks.run import CheckContext, findings_of
 from kernel_lsp.checks.symbols import is_system_header
 from kernel_lsp.config import Config, relative_posix
+from kernel_lsp.live.incremental import body_ranges, reextract
 from kernel_lsp.live.lazy import LazyGraph, LazySymbols
 from kernel_lsp.live.overlay import OverlayModel
 from kernel_lsp.model.kbuild import kbuild_include_dirs
@@ -28,16 +29,26 @@ from kernel_lsp.parse.facts import FileFacts
 
 @dataclass
 class OpenFile:
-    """An editor buffer: its text, tree, facts and rows (``fact_rows`` shape)."""
+    """An editor buffer: its text and tree, its own rows (``fact_rows`` shape) and the rows
+    the checks see (own rows plus what cross-file macro expansion generated)."""
 
     path: str
     buffer: Buffer
-    facts: FileFacts
+    own_rows: dict[str, list[tuple]]
     rows: dict[str, list[tuple]]
     file_id: int
     version: int | None = None
     carried: dict[str, list[tuple]] = field(default_factory=dict)  # stored macro-generated rows
+    bodies: list[tuple[int, int]] = field(default_factory=list)  # function bodies (incremental)
     findings: list[Finding] = field(default_factory=list)
+    _facts: FileFacts | None = None
+
+    @property
+    def facts(self) -> FileFacts:
+        """Facts of the buffer (extracted on first use: checks only need the rows)."""
+        if self._facts is None:
+            self._facts = extract(self.path, self.buffer.source, self.buffer.tree)
+        return self._facts
 
 
 class Session:
@@ -53,6 +64,7 @@ class Session:
         self.resolver: IncludeResolver | None = None
         self.ids: dict[str, int] = {}
         self.open: dict[str, OpenFile] = {}
+        self.incremental = 0  # buffer updates served by re-extracting one function body
 
     # -- the stored model --------------------------------------------------------------------
     @property
@@ -128,9 +140,19 @@ class Session:
             if buffer is None:
                 buffer = Buffer(source)
             else:
+                buffer.last_edit = None
                 buffer.update(source)
-        facts = extract(path, buffer.source, buffer.tree)
-        rows = fact_rows(facts)
+        own, bodies = None, []
+        if of is not None and buffer.last_edit is not None and of.bodies:
+            got = reextract(path, buffer.source, buffer.tree, of.own_rows, of.bodies,
+                            buffer.last_edit)
+            if got is not None:
+                own, bodies = got
+                self.incremental += 1
+        if own is None:
+            own = fact_rows(extract(path, buffer.source, buffer.tree))
+            bodies = body_ranges(buffer.tree)
+        rows = dict(own)
         fid = self._file_id(path)
         if of is not None:
             carried = of.carried
@@ -143,7 +165,7 @@ class Session:
             rows[table] = rows[table] + [r for r in extra if r[0] not in names]
         self._swap_symbols(fid, rows)
         self._swap_includes(fid, path, rows)
-        new = OpenFile(path, buffer, facts, rows, fid, version, carried)
+        new = OpenFile(path, buffer, own, rows, fid, version, carried, bodies)
         self.open[path] = new
         return new
 
@@ -172,6 +194,8 @@ class Session:
     def _set_graph(self, fid: int, entries: list[tuple]) -> None:
         before = [(s, r) for s, r, *_ in self.graph.get(fid, ())]
         self.graph[fid] = entries
+        if isinstance(self.hosted, _Hosted):
+            self.hosted.forget(fid)
         if before == [(s, r) for s, r, *_ in entries]:
             return
         targets_changed = sorted(r for _, r in before if r is not None) != sorted(
@@ -223,6 +247,14 @@ class _Hosted:
 
     def __init__(self, graph: LazyGraph):
         self.graph = graph
+        self.memo: dict[int, bool] = {}
 
     def __contains__(self, fid: int) -> bool:
-        return any(r is None and is_system_header(t) for _s, r, t, *_ in self.graph.get(fid, ()))
+        got = self.memo.get(fid)
+        if got is None:
+            got = self.memo[fid] = any(r is None and is_system_header(t)
+                                       for _s, r, t, *_ in self.graph.get(fid, ()))
+        return got
+
+    def forget(self, fid: int) -> None:
+        self.memo.pop(fid, None)

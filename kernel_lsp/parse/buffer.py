@@ -48,6 +48,8 @@ class Buffer:
         self._blanked = blank_annotations(source)
         self.tree: Tree = reparse_blanked(self._blanked, None)
         self.reused = 0  # how many updates were incremental (for tests and benchmarks)
+        # the last update: (start, old_end, new_end, line delta), offsets in the file's bytes
+        self.last_edit: tuple[int, int, int, int] | None = None
 
     def update(self, source: bytes) -> None:
         if source == self.source:
@@ -61,5 +63,7 @@ class Buffer:
                        start_point=_point(old, start), old_end_point=_point(old, old_end),
                        new_end_point=_point(new_blanked, new_end))
         self.tree = reparse_blanked(new_blanked, self.tree)
+        lines = (source.count(b"\n", start, new_end) - self.source.count(b"\n", start, old_end))
+        self.last_edit = (start, old_end, new_end, lines)
         self.source, self._blanked = source, new_blanked
         self.reused += 1

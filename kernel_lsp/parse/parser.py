@@ -45,8 +45,19 @@ def captures(name: str, node) -> dict:
 
 
 def all_captures(node) -> dict:
-    """Captures of every query file under ``node`` in one pass."""
-    return QueryCursor(_all_queries()).captures(node)
+    """Captures of every query file under ``node`` in one pass, each list in document order.
+
+    py-tree-sitter does not promise an order when several patterns capture the same name, and
+    extraction keeps the first of duplicate uses: sorting makes it deterministic.
+    """
+    caps = QueryCursor(_all_queries()).captures(node)
+    for nodes in caps.values():
+        nodes.sort(key=_position)
+    return caps
+
+
+def _position(node) -> tuple[int, int]:
+    return node.start_byte, -node.end_byte
 
 
 @functools.cache

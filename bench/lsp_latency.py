@@ -1,0 +1,159 @@
+"""Benchmark: the language server on a real kernel tree, as an editor sees it.
+
+Run by hand (not a CI test):
+
+    python bench/lsp_latency.py /path/to/linux-source-6.1 [--file fs/btrfs/ctree.c]
+        [--edits 200] [--debounce 30] [--cold]
+
+Measures, with a real client over stdio:
+- time from ``initialize`` to the first ``publishDiagnostics`` of the opened file (warm: the
+  tree's ``.kernel-lsp/model.db`` exists; ``--cold`` moves it aside first and restores it after);
+- latency from each one-character ``didChange`` to the ``publishDiagnostics`` of that version,
+  median and p95 over ``--edits`` edits (typing a character inside a function body, then
+  deleting it, alternately), with the given debounce;
+- the server's resident memory (VmRSS and peak VmHWM from /proc) at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+from pygls.uris import from_fs_path
+
+
+def _memory(pid: int) -> dict[str, int]:
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0]) // 1024
+    return out
+
+
+def _edit_point(text: str) -> tuple[int, int]:
+    """A position inside a function body in the middle of the file: start of an indented line."""
+    lines = text.split("\n")
+    for n in range(len(lines) // 2, len(lines)):
+        if lines[n].startswith("\t") and lines[n].strip().endswith(";"):
+            return n, 1
+    raise SystemExit("no indented statement found in the second half of the file")
+
+
+async def run(args) -> int:
+    root = Path(args.tree).resolve()
+    path = root / args.file
+    text = path.read_text("utf-8", "replace")
+    db = root / ".kernel-lsp" / "model.db"
+    moved = []
+    if args.cold:
+        for suffix in ("", "-wal", "-shm"):
+            p = db.with_name(db.name + suffix)
+            if p.exists():
+                os.replace(p, p.with_name(p.name + ".bench-aside"))
+                moved.append(p)
+    client = LanguageClient("kernel-lsp-bench", "1")
+    published: dict[int | None, float] = {}
+    got_first = asyncio.Event()
+
+    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def on_diagnostics(params: types.PublishDiagnosticsParams):
+        published.setdefault(params.version, time.perf_counter())
+        if params.diagnostics is not None:
+            got_first.set()
+
+    @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+    def on_progress_create(params):
+        return None
+
+    @client.feature("$/progress")
+    def on_progress(params):
+        pass
+
+    try:
+        await client.start_io(sys.executable, "-m", "kernel_lsp", "serve")
+        pid = client._server.pid
+        t0 = time.perf_counter()
+        await client.initialize_async(types.InitializeParams(
+            capabilities=types.ClientCapabilities(
+                window=types.WindowClientCapabilities(work_done_progress=True)),
+            root_uri=from_fs_path(str(root)),
+            initialization_options={"debounceMs": args.debounce}))
+        client.initialized(types.InitializedParams())
+        uri = from_fs_path(str(path))
+        client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
+            uri=uri, language_id="c", version=0, text=text)))
+        # the first diagnostics that come from a loaded model (an empty list may come first)
+        while True:
+            await asyncio.wait_for(got_first.wait(), args.timeout)
+            if db.exists() or not args.cold:
+                break
+        first = published[0] - t0
+        # let the startup re-index finish so it does not compete with the edits
+        await asyncio.sleep(args.settle)
+        line, col = _edit_point(text)
+        latencies = []
+        for n in range(1, args.edits + 1):
+            insert = n % 2 == 1
+            rng = types.Range(types.Position(line, col),
+                              types.Position(line, col if insert else col + 1))
+            sent = time.perf_counter()
+            client.text_document_did_change(types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=n),
+                content_changes=[types.TextDocumentContentChangePartial(
+                    range=rng, text="x" if insert else "")]))
+            deadline = sent + 30
+            while n not in published and time.perf_counter() < deadline:
+                await asyncio.sleep(0.0005)
+            if n not in published:
+                raise SystemExit(f"no diagnostics for version {n} within 30 s")
+            latencies.append(published[n] - sent)
+        mem = _memory(pid)
+        latencies.sort()
+        p95 = latencies[int(0.95 * (len(latencies) - 1))]
+        print(f"file: {args.file} ({len(text.splitlines())} lines); debounce {args.debounce} ms")
+        print(f"initialize -> first diagnostics ({'cold' if args.cold else 'warm'}): "
+              f"{first:.2f} s")
+        print(f"didChange -> publishDiagnostics over {len(latencies)} edits: "
+              f"median {1000 * statistics.median(latencies):.1f} ms, p95 {1000 * p95:.1f} ms, "
+              f"max {1000 * latencies[-1]:.1f} ms")
+        print(f"server memory: VmRSS {mem.get('VmRSS')} MB, peak VmHWM {mem.get('VmHWM')} MB")
+        await client.shutdown_async(None)
+        client.exit(None)
+        await asyncio.sleep(0.5)
+        await client.stop()
+    finally:
+        for p in moved:
+            aside = p.with_name(p.name + ".bench-aside")
+            if aside.exists():
+                for suffix in ("", "-wal", "-shm"):  # drop what the cold run built
+                    q = db.with_name(db.name + suffix)
+                    if q.exists():
+                        q.unlink()
+                os.replace(aside, p)
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("tree")
+    ap.add_argument("--file", default="fs/btrfs/ctree.c")
+    ap.add_argument("--edits", type=int, default=200)
+    ap.add_argument("--debounce", type=int, default=30)
+    ap.add_argument("--cold", action="store_true")
+    ap.add_argument("--settle", type=float, default=5.0,
+                    help="seconds to wait after the first diagnostics (startup re-index)")
+    ap.add_argument("--timeout", type=float, default=1800)
+    return asyncio.run(run(ap.parse_args()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

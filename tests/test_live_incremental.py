@@ -1,0 +1,60 @@
+"""Re-extracting one edited function body gives the same rows as extracting the whole file."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kernel_lsp.config import Config
+from kernel_lsp.live.incremental import body_ranges
+from kernel_lsp.live.session import Session
+from kernel_lsp.model.store import fact_rows
+from kernel_lsp.parse.extract import extract
+
+TREE = Path(__file__).resolve().parent.parent / "fixtures" / "linux-tree"
+FILES = sorted(str(p.relative_to(TREE)) for p in TREE.rglob("*.c"))
+EDITS = ["x", " ", "\n", "foo(1);\n", "int y = bar();", "", "}", "{", "/*", "\"", "struct s *p;"]
+
+
+def _full(path: str, source: bytes) -> dict:
+    return {k: Counter(v) for k, v in fact_rows(extract(path, source)).items()}
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    return Session(Config(root=tmp_path_factory.mktemp("inc")))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(FILES), st.integers(0, 10**6), st.integers(0, 3), st.sampled_from(EDITS))
+def test_edit_anywhere_matches_full_extraction(session, path, where, cut, text):
+    source = (TREE / path).read_bytes()
+    session.set_buffer(path, source)
+    pos = where % (len(source) + 1)
+    edited = source[:pos] + text.encode() + source[min(pos + cut, len(source)):]
+    of = session.set_buffer(path, edited)
+    assert {k: Counter(v) for k, v in of.own_rows.items()} == _full(path, edited)
+    assert of.bodies == body_ranges(of.buffer.tree)
+    session.drop_buffer(path)
+    session.open.pop(path, None)
+
+
+def test_typing_inside_a_body_is_incremental(session):
+    path = "kernel/sched/core.c"
+    source = (TREE / path).read_bytes()
+    bodies = body_ranges(session.set_buffer(path, source).buffer.tree)
+    assert len(bodies) > 2
+    start, end = bodies[len(bodies) // 2]
+    before = session.incremental
+    text = source
+    for n, ch in enumerate(b"helper_call(42);\n"):
+        pos = start + 2 + n
+        text = text[:pos] + bytes([ch]) + text[pos:]
+        of = session.set_buffer(path, text)
+        assert {k: Counter(v) for k, v in of.own_rows.items()} == _full(path, text)
+    assert session.incremental - before >= 15
+    assert any(r[1] == "helper_call" for r in of.own_rows["calls"])
