@@ -143,9 +143,18 @@ class KernelLanguageServer(LanguageServer):
             self.log_message(f"kernel-lsp: {problem}; indexing")
         if self.session.ready:
             self.phase = "ready"
-            threading.Thread(target=self.session.load_members, daemon=True).start()
             self.recheck_all()
+            # first answers before the catch-up index and the member names compete for the CPU
+            await self.settle(3.0)
+            threading.Thread(target=self.session.load_members, daemon=True).start()
         self.start_index()
+
+    async def settle(self, limit: float) -> None:
+        """Wait (up to ``limit`` seconds) until no check is pending."""
+        deadline = time.monotonic() + limit
+        await asyncio.sleep(0.2)  # documents opened right after ``initialized``
+        while self.pending and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
     def start_index(self) -> None:
         with self.index_lock:
@@ -234,7 +243,9 @@ class KernelLanguageServer(LanguageServer):
         doc = self.workspace.text_documents.get(uri)
         rel = self.relative(uri)
         version = doc.version if doc is not None else None
-        if rel is None or self.session is None:
+        if rel is not None and (self.session is None or not self.session.ready):
+            return []  # no model yet: "no findings" would be a lie; after_index checks it
+        if rel is None:
             diags, dependents = [], []
         else:
             text = doc.source if doc is not None else None
