@@ -118,6 +118,19 @@ def test_variable_macro_and_typedef_definitions(model):
         assert {(x.path, x.line, x.col) for x in got} == expected, name
 
 
+def test_enumerators_and_members_go_to_their_type(model):
+    (path, line, col), = occurrences(r"^enum (blink_state) \{")
+    for name in re.findall(r"^\t(BLINK_\w+),", sources()[HEADER], re.M):
+        got = definitions(model, sym(name, "macro"), MAIN)
+        assert [(x.path, x.line, x.col) for x in got] == [(path, line, col)], name
+        assert "`enum blink_state`" in hover(model, sym(name, "enumerator"), MAIN)
+    owners = occurrences(r"^struct (\w+) \{\n(?:\t[^\n]*\n)*?\t[^\n]*\block;")
+    got = definitions(model, sym("lock", "field"), MAIN)
+    visible = {o for o in owners if o[0] in (HEADER, MAIN)}
+    assert visible and {(x.path, x.line, x.col) for x in got} >= visible
+    assert "visible here" in hover(model, sym("lock", "field"), MAIN)
+
+
 def test_include_resolves_to_the_indexed_header(model):
     for target, expected in (("linux/slab.h", "include/linux/slab.h"), ("blinker.h", HEADER)):
         got = definitions(model, sym(target, "include"), MAIN)

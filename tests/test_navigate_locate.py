@@ -76,7 +76,7 @@ def test_include_lines_give_their_target_as_written():
             assert (sym.span.col, sym.span.end_col) == (col, col + len(text))
 
 
-def test_no_symbol_in_comments_strings_numbers_blank_lines_or_outside_the_text():
+def test_no_symbol_in_comments_strings_numbers_labels_blank_lines_or_outside_the_text():
     src = source(MAIN)
     tree = parse(src)
     lines = src.split(b"\n")
@@ -84,8 +84,9 @@ def test_no_symbol_in_comments_strings_numbers_blank_lines_or_outside_the_text()
     blank = lines.index(b"")
     line, col, _ = find(src, r'(BLINKER_MMIO_BASE)\s+(0x[0-9a-f]+)', 2)
     string_line, string_col, _ = find(src, r'#define BLINKER_NAME\s+"(blinker)"')
+    label_line, label_col, _ = find(src, r"goto (out_free);")
     for ln, c in ((comment, 5), (blank, 0), (line, col + 2), (string_line, string_col + 2),
-                  (len(lines) + 5, 0), (-1, 0), (0, -3)):
+                  (label_line, label_col + 1), (len(lines) + 5, 0), (-1, 0), (0, -3)):
         assert symbol_at(MAIN, src, tree, ln, c) is None, (ln, c)
     # a column past the end of a line means its end
     line, col, name = find(src, r"^static struct blinker \*(the_blinker);")

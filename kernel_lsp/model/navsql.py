@@ -94,13 +94,6 @@ class NavigationSQL:
             f"SELECT {_FUNC} FROM functions f JOIN files fl ON fl.id = f.file_id "
             "WHERE f.name=? AND f.parent IS NULL", (name,)))
 
-    def nav_function_in(self, file_id: int, name: str) -> list[dict]:
-        """Definitions of function ``name`` in one file."""
-        return _dicts(self.conn.execute(
-            f"SELECT {_FUNC} FROM functions f JOIN files fl ON fl.id = f.file_id "
-            "WHERE f.name=? AND f.file_id=? AND f.is_definition=1 AND f.parent IS NULL",
-            (name, file_id)))
-
     def nav_types(self, name: str) -> list[dict]:
         """Every struct/union/enum/typedef declaration named ``name``."""
         return _dicts(self.conn.execute(
@@ -119,18 +112,24 @@ class NavigationSQL:
             f"SELECT {_MACRO} FROM macros m JOIN files fl ON fl.id = m.file_id WHERE m.name=?",
             (name,)))
 
-    def nav_types_with_member(self, name: str, enum: bool, limit: int = 5000) -> list[dict]:
-        """Defined enums (``enum``) or structs/unions with a member/enumerator called ``name``.
+    def nav_types_with_member(self, name: str, enum: bool, file_ids: set[int] | None = None,
+                              limit: int = 5000) -> list[dict]:
+        """Defined enums (``enum``) or structs/unions with a member/enumerator called ``name``,
+        in ``file_ids`` only when given (through the file index), else in the whole model.
 
         A scan of the types table for ``["name",`` in the JSON member list: entries are
         ``[name, type, kind, is_function]`` written by ``json.dumps``, so only a member name
         follows an opening bracket.
         """
         kinds = "t.kind = 'enum'" if enum else "t.kind IN ('struct', 'union')"
+        where, args = "", ["[" + json.dumps(name) + ","]
+        if file_ids is not None:
+            where = " AND t.file_id IN (SELECT value FROM json_each(?))"
+            args.append(json.dumps(sorted(file_ids)))
         return _dicts(self.conn.execute(
             f"SELECT {_TYPE} FROM types t JOIN files fl ON fl.id = t.file_id "
-            f"WHERE t.is_definition = 1 AND {kinds} AND instr(t.members, ?) > 0 LIMIT ?",
-            ("[" + json.dumps(name) + ",", limit)))
+            f"WHERE t.is_definition = 1 AND {kinds} AND instr(t.members, ?) > 0{where} LIMIT ?",
+            (*args, limit)))
 
     # -- uses --------------------------------------------------------------------------------
     def nav_calls_to(self, name: str, kind: str = "direct") -> list[tuple]:
@@ -139,6 +138,23 @@ class NavigationSQL:
             "SELECT c.file_id, fl.path, c.caller, c.line, c.col, c.end_col FROM calls c "
             "JOIN files fl ON fl.id = c.file_id WHERE c.callee=? AND c.kind=? "
             "ORDER BY fl.path, c.start_byte", (name, kind)).fetchall()
+
+    def nav_callers(self, name: str) -> list[tuple[tuple, dict | None]]:
+        """((file_id, path, caller, line, col, end_col), caller's definition row or None) for
+        every direct call of ``name``; a call site appears once per definition of its caller in
+        its file (``#ifdef`` variants), the caller's name index finds them."""
+        cur = self.conn.execute(
+            "SELECT c.file_id, fl.path, c.caller, c.line, c.col, c.end_col, f.name, f.signature, "
+            "f.line, f.col, f.end_line, f.end_col, f.name_line, f.name_col, f.name_end_col "
+            "FROM calls c JOIN files fl ON fl.id = c.file_id "
+            "LEFT JOIN functions f INDEXED BY idx_functions_name ON f.name = c.caller "
+            "AND f.file_id = c.file_id AND f.is_definition = 1 AND f.parent IS NULL "
+            "WHERE c.callee=? AND c.kind='direct' ORDER BY fl.path, c.start_byte", (name,))
+        keys = ("name", "signature", "line", "col", "end_line", "end_col", "name_line",
+                "name_col", "name_end_col")
+        return [(r[:6], None if r[6] is None else {"path": r[1], "file_id": r[0],
+                                                   **dict(zip(keys, r[6:], strict=True))})
+                for r in cur]
 
     def nav_call_counts(self, name: str, only_file: int | None,
                         except_files: set[int]) -> tuple[int, int]:

@@ -54,24 +54,26 @@ def incoming_calls(model, item: CallItem) -> list[tuple[CallItem, list[Location]
     static_here = own is not None and own["storage"] == "static" and not item.path.endswith(".h")
     namesakes = {r["file_id"] for r in function_rows(model, item.name, True)
                  if r["storage"] == "static" and (own is None or r["file_id"] != own["file_id"])}
-    groups: dict[tuple[int, str], list[tuple]] = {}
-    for fid, path, caller, line, col, end_col in model.nav_calls_to(item.name):
+    groups: dict[tuple[int, str], tuple[dict, dict]] = {}  # -> ({site: None}, {line: row})
+    for (fid, path, caller, line, col, end_col), row in model.nav_callers(item.name):
         if caller is None or (static_here and fid != own["file_id"]) or (
                 not static_here and fid in namesakes):
             continue
-        groups.setdefault((fid, caller), []).append((path, line, col, end_col))
+        sites, defs = groups.setdefault((fid, caller), ({}, {}))
+        sites[site_loc(path, line, col, end_col)] = None
+        if row is not None:
+            defs[row["name_line"]] = row
     out = []
-    for (fid, caller), sites in groups.items():
-        locs = [site_loc(*s) for s in sites]
-        out.append((_caller_item(model, fid, caller, locs), locs))
+    for (_, caller), (sites, defs) in groups.items():
+        locs = list(sites)
+        out.append((_caller_item(caller, locs, list(defs.values())), locs))
     out.sort(key=lambda pair: (pair[0].path, pair[0].range.line))
     return out
 
 
-def _caller_item(model, fid: int, caller: str, sites: list[Location]) -> CallItem:
-    """The definition of ``caller`` in file ``fid`` that holds the call sites; the first site
-    stands for it when the model has no such definition (a body a macro opens)."""
-    rows = model.nav_function_in(fid, caller)
+def _caller_item(caller: str, sites: list[Location], rows: list[dict]) -> CallItem:
+    """The definition among ``rows`` (the caller's in its file) that holds the call sites; the
+    first site stands for it when the model has none (a body a macro opens)."""
     first = sites[0]
     for row in rows:
         if row["line"] <= first.line <= (row["end_line"] if row["end_line"] is not None

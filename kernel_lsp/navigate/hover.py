@@ -198,7 +198,7 @@ def _macro(model, name: str, scope: Scope) -> str | None:
 
 
 def _enumerator(model, name: str, scope: Scope) -> str | None:
-    rows = scope.order(model.nav_types_with_member(name, enum=True))
+    rows = scope.order(scope.with_member(name, True))
     if not rows:
         return None
     return (f"**enumerator** `{name}` of `enum {rows[0]['name']}` · "
@@ -206,17 +206,20 @@ def _enumerator(model, name: str, scope: Scope) -> str | None:
 
 
 def _field(model, name: str, from_path: str) -> str | None:
-    every = model.nav_types_with_member(name, enum=False)
-    rows = Scope(model, from_path).order(every)
+    scope = Scope(model, from_path)
+    every = scope.with_member(name, False)
+    rows = scope.order(every)
     if not rows:
         return None
+    seen = " visible here" if scope.rank(rows[0]) <= 1 else ""
     owners = []
     for r in rows[:8]:
         member = next((m for m in json.loads(r["members"]) if m[0] == name), [name])
         owners.append(f"`{r['kind']} {r['name']}`: {_member(member)}")
     more = f"\n- … ({len(every) - len(owners)} more)" if len(every) > len(owners) else ""
-    return f"**member** `{name}` of {_count(len(every), 'struct or union', 'structs or unions')}" \
-        "\n\n" + "\n".join(f"- {o}" for o in owners) + more
+    count = _count(len(every), "struct or union", "structs or unions")
+    return f"**member** `{name}` of {count}{seen}\n\n" + "\n".join(
+        f"- {o}" for o in owners) + more
 
 
 def _include(model, target: str, from_path: str) -> str | None:

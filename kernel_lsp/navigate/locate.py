@@ -14,7 +14,7 @@ _WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _NAMES = {"identifier", "type_identifier", "field_identifier", "primitive_type"}
 _NO_SYMBOL = {"comment", "string_literal", "string_content", "char_literal", "system_lib_string",
-              "number_literal", "escape_sequence"}
+              "number_literal", "escape_sequence", "statement_identifier"}
 _SCOPES = {"compound_statement", "for_statement"}
 
 

@@ -21,6 +21,7 @@ class Scope:
     def __init__(self, model, from_path: str | None):
         self.model = model
         self.fid = model.nav_file_id(from_path) if from_path else None
+        self.header = bool(from_path) and from_path.endswith(".h")
         self._visible: set[int] | None = None
 
     @property
@@ -39,6 +40,18 @@ class Scope:
         if storage is not None:
             return 3 if storage == "static" and not row["path"].endswith(".h") else 2
         return 2 if row["path"].endswith(".h") else 3
+
+    def with_member(self, name: str, enum: bool) -> list[dict]:
+        """Types having a member (``enum``: an enumerator) ``name``: those visible from the file
+        (cheap, through the file index) or, when there are none, all of them (a table scan) —
+        for enumerators only from a header, whose includes do not show what it uses."""
+        if not name:
+            return []
+        if self.fid is not None:
+            rows = self.model.nav_types_with_member(name, enum, self.visible)
+            if rows or (enum and not self.header):
+                return rows
+        return self.model.nav_types_with_member(name, enum)
 
     def order(self, rows: list[dict]) -> list[dict]:
         """``rows`` best first; the invisible ones (rank 3) only when nothing better exists."""
@@ -87,27 +100,25 @@ def type_rows(model, name: str, kind: str | None, definition: bool) -> list[dict
     return exact or (rows if kind == "typedef" else [])
 
 
-def _functions(model, name, kind, definition):
+def _functions(model, name, kind, definition, scope):
     return [(r, name_loc(r)) for r in function_rows(model, name, definition)]
 
 
-def _types(model, name, kind, definition):
+def _types(model, name, kind, definition, scope):
     return [(r, name_loc(r)) for r in type_rows(model, name, kind, definition)]
 
 
-def _variables(model, name, kind, definition):
+def _variables(model, name, kind, definition, scope):
     return [(r, line_loc(r)) for r in model.nav_variables(name)
             if bool(r["is_definition"]) == definition]
 
 
-def _macros(model, name, kind, definition):
+def _macros(model, name, kind, definition, scope):
     return [(r, line_loc(r)) for r in model.nav_macros(name)] if definition else []
 
 
-def _enumerators(model, name, kind, definition):
-    if not definition or not name:
-        return []
-    return [(r, name_loc(r)) for r in model.nav_types_with_member(name, enum=True)]
+def _enumerators(model, name, kind, definition, scope):
+    return [(r, name_loc(r)) for r in scope.with_member(name, True)] if definition else []
 
 
 _LOOKUP = {
@@ -136,7 +147,7 @@ def _find(model, sym: SymbolAt, from_path: str, definition: bool) -> list[Locati
     tkind = type_kind(sym.kind)
     found: list[tuple[int, int, str, int, Location]] = []
     for order, lookup in enumerate(_lookups(sym.kind)):
-        for row, loc in lookup(model, sym.name, tkind, definition):
+        for row, loc in lookup(model, sym.name, tkind, definition, scope):
             found.append((scope.rank(row), order, row["path"], loc.line, loc))
         if found and min(f[0] for f in found) <= 1:
             break
@@ -169,7 +180,7 @@ def definitions(model, sym: SymbolAt | None, from_path: str) -> list[Location]:
         return []
     if sym.kind == "field":
         scope = Scope(model, from_path)
-        rows = scope.order(model.nav_types_with_member(sym.name, enum=False))
+        rows = scope.order(scope.with_member(sym.name, False))
         return _unique([name_loc(r) for r in rows])
     return _find(model, sym, from_path, True)
 
