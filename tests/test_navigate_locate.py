@@ -113,6 +113,7 @@ def _body(src: bytes, header: str) -> list[str]:
 def test_document_symbols_nest_members_under_their_struct_in_file_order():
     src = source(HEADER)
     outline = document_symbols(extract(HEADER, src), src)
+    assert document_symbols(extract(HEADER, src), src, parse(src)) == outline
     top = [(s.name, s.kind) for s in outline]
     lines = [s.range.line for s in outline]
     assert lines == sorted(lines)

@@ -21,8 +21,9 @@ def _item(row: dict) -> CallItem:
 
 
 def call_item(model, sym: SymbolAt | None, from_path: str) -> list[CallItem]:
-    """The definition(s) of the function ``sym`` names: the one in ``from_path`` if there is
-    one, else the visible/non-static ones; prototypes when the model has no definition."""
+    """The definition(s) of the function ``sym`` names, the most visible from ``from_path`` only
+    (its own, else those in headers it includes, else the non-static ones elsewhere);
+    prototypes when the model has no definition."""
     if sym is None or not sym.name or sym.kind in ("include", "local", "field", "type:base"):
         return []
     if sym.kind.startswith("type:"):
@@ -30,9 +31,9 @@ def call_item(model, sym: SymbolAt | None, from_path: str) -> list[CallItem]:
     scope = Scope(model, from_path)
     for definition in (True, False):
         rows = scope.order(function_rows(model, sym.name, definition))
-        if rows and scope.rank(rows[0]) == 0:
-            rows = [r for r in rows if scope.rank(r) == 0]
         if rows:
+            best = scope.rank(rows[0])
+            rows = [r for r in rows if scope.rank(r) == best]
             return [_item(r) for r in rows[:MAX_ITEMS]]
     return []
 

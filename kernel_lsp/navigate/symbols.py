@@ -38,13 +38,13 @@ def _type_text(t: TypeRef | None) -> str:
     return f"{t.kind} {t.name}" if t.kind in ("struct", "union", "enum") else t.name
 
 
-def document_symbols(facts: FileFacts, source: bytes | None = None) -> list[DocSymbol]:
+def document_symbols(facts: FileFacts, source: bytes | None = None, tree=None) -> list[DocSymbol]:
     """The outline of one file, in file order: functions, types, file-scope variables and macros;
     members and enumerators nested under their type, and anything defined inside another
     symbol's range (a struct inside a typedef, a macro inside a function) nested under it.
 
-    With the buffer's ``source``, members get their own positions; without it they point at
-    their type's name.
+    With the buffer's ``source`` (and its tree-sitter ``tree``, parsed here when None), members
+    get their own positions; without it they point at their type's name.
     """
     path = facts.path
     nodes: list[_Node] = []
@@ -52,7 +52,7 @@ def document_symbols(facts: FileFacts, source: bytes | None = None) -> list[DocS
         if f.parent is None:
             nodes.append(_Node(f.name, "function", f.signature, _loc(path, f.span),
                                _loc(path, f.name_span), f.span.start_byte, f.span.end_byte))
-    members = _member_spans(facts, source)
+    members = _member_spans(facts, source, tree)
     for t in facts.types:
         if not t.is_definition:
             continue
@@ -110,12 +110,12 @@ def _members(path: str, t: TypeDecl, parent: _Node, spans: dict) -> list[_Node]:
     return out
 
 
-def _member_spans(facts: FileFacts, source: bytes | None) -> dict[int, dict]:
+def _member_spans(facts: FileFacts, source: bytes | None, tree) -> dict[int, dict]:
     """id(type) -> {member name: [(declaration span, name span), ...]} read from the buffer."""
     records = [t for t in facts.types if t.is_definition and t.members and t.kind != "typedef"]
     if source is None or not records:
         return {}
-    root = parse(source).root_node
+    root = (tree if tree is not None else parse(source)).root_node
     out: dict[int, dict] = {}
     for t in records:
         node = root.descendant_for_byte_range(t.span.start_byte, t.span.end_byte)
