@@ -8,6 +8,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.lsp_helpers import (
+    REPO,
     SERVER,
     apply_text_edits,
     change,
@@ -74,3 +75,16 @@ async def test_typing_a_call_reports_020_2(client: LanguageClient, warm_tree):
     change(client, u, 2, "\tnot_defined_anywhere(1);\n", (line, 0), (line, 0))
     await wait_until(lambda: ("020_2", "not_defined_anywhere") in _codes(client, u))
     assert client.published[u][-1].version == 2
+
+
+async def test_bpf_insn_array_in_an_open_c_file(client: LanguageClient, warm_tree):
+    text = (REPO / "fixtures/ebpf/carray/sample.c").read_text()
+    u = open_doc(client, warm_tree, "drivers/bpf_sample.c", text)
+    await wait_until(lambda: u in client.published)
+    diags = [d for d in client.diagnostics[u] if str(d.code).startswith("E")]
+    assert diags, "the sample's invalid programs are reported"
+    lines = text.split("\n")
+    for d in diags:  # each one sits on a BPF_* element of the array
+        assert "BPF_" in lines[d.range.start.line]
+    bad = next(d for d in diags if d.code == "E003")  # the sample's unknown instruction macro
+    assert "BPF_NOT_A_MACRO" in lines[bad.range.start.line][bad.range.start.character:]

@@ -1,0 +1,41 @@
+"""eBPF programs written as C ``struct bpf_insn`` arrays, validated inside an editor's buffer.
+
+The language server calls ``findings_in_c`` for every checked C file that mentions
+``struct bpf_insn``; each finding sits on the ``BPF_*`` element of the offending instruction.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kernel_lsp.checks.finding import Finding
+from kernel_lsp.ebpf import helpers
+from kernel_lsp.ebpf.carray import parse_c_arrays
+from kernel_lsp.ebpf.findings import to_finding
+from kernel_lsp.ebpf.inputs import _source_findings
+from kernel_lsp.ebpf.verify import VerifyOptions, verify
+
+log = logging.getLogger(__name__)
+MARKER = b"struct bpf_insn"
+
+
+def findings_in_c(source: bytes, path: str) -> list[Finding]:
+    """Validator findings for the instruction arrays of one C buffer (``path`` root-relative)."""
+    if MARKER not in source:
+        return []
+    try:
+        programs = parse_c_arrays(source, path)
+    except Exception:  # noqa: BLE001 - a front-end bug must not break the C checks
+        log.debug("bpf_insn arrays of %s not read", path, exc_info=True)
+        return []
+    out: list[Finding] = []
+    for program in programs:
+        prog_type = (program.prog_type if program.prog_type in helpers.PROG_TYPES
+                     else helpers.DEFAULT_PROG_TYPE)
+        try:
+            found = _source_findings(program) + verify(program, VerifyOptions(prog_type=prog_type))
+        except Exception:  # noqa: BLE001
+            log.debug("verifying %s in %s failed", program.name, path, exc_info=True)
+            continue
+        out += [to_finding(f, program, path) for f in found]
+    return out
