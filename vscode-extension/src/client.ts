@@ -25,11 +25,11 @@ export function createLanguageClient(server: ServerCommand, setup: ClientSetup):
         traceOutputChannel: setup.output,
         middleware: {
             workspace: {
-                // The server asks for section "kernelLsp" and gets the same keys as initializationOptions.
+                // Section "kernelLsp" is answered with the same keys as initializationOptions.
                 configuration: async (params, token, next) => {
                     const result = await next(params, token);
                     // The rewritten values are JSON copies of the settings, so they are LSPAny.
-                    return Array.isArray(result) ? (mapConfigurationResult(params.items, result) as LSPAny[]) : result;
+                    return Array.isArray(result) ? (mapConfigurationResult(params.items, result, setup.settingsFor) as LSPAny[]) : result;
                 },
             },
         },

@@ -13,6 +13,8 @@ export interface ManagedClient extends RequestSender {
 
 export interface ClientSetup {
     initializationOptions: ServerSettings;
+    /** The server's settings for a resource (`workspace/configuration` scopeUri), or the first folder. */
+    settingsFor(scopeUri: string | undefined): ServerSettings;
     workspaceFolder: string | undefined;
     output: vscode.LogOutputChannel;
 }
@@ -113,11 +115,10 @@ export class Controller implements vscode.Disposable {
             void this.notify(found.message);
             return;
         }
-        const initializationOptions = serverSettings(
-            vscode.workspace.getConfiguration(undefined, folder?.uri).get(SECTION),
-        );
+        const initializationOptions = settingsFor(undefined);
         this.output.info(`initializationOptions: ${JSON.stringify(initializationOptions)}`);
-        const client = this.createClient(found.server, { initializationOptions, workspaceFolder, output: this.output });
+        const setup = { initializationOptions, settingsFor, workspaceFolder, output: this.output };
+        const client = this.createClient(found.server, setup);
         this.client = client;
         this.started = client.start().then(
             () => true,
@@ -153,6 +154,13 @@ export class Controller implements vscode.Disposable {
             await vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.server`);
         }
     }
+}
+
+/** The server keys the user set, for `scopeUri` or else the first workspace folder. */
+export function settingsFor(scopeUri: string | undefined): ServerSettings {
+    const scope = scopeUri ? vscode.Uri.parse(scopeUri) : vscode.workspace.workspaceFolders?.[0]?.uri;
+    const config = vscode.workspace.getConfiguration(SECTION, scope);
+    return serverSettings((key) => config.inspect<unknown>(key));
 }
 
 /** Read the discovery settings; `python.defaultInterpreterPath` counts only when the user set it. */

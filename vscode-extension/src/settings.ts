@@ -30,28 +30,45 @@ export const DOCUMENT_SELECTOR = [
     { scheme: 'file', pattern: '**/*.h' },
 ];
 
+/** One setting's values per level, as `WorkspaceConfiguration.inspect` gives them. */
+export interface InspectedSetting {
+    globalValue?: unknown;
+    workspaceValue?: unknown;
+    workspaceFolderValue?: unknown;
+}
+
 /**
- * Pick the server's keys out of the `kernelLsp` section (a plain object, as `get("kernelLsp")` returns
- * it). Values are passed through unchecked (the server validates them and reports bad ones); unset keys
- * are left out; values are deep-copied so the result is plain JSON.
+ * The server keys the user set (in user, workspace or folder settings; the most specific wins).
+ * Keys left at their default are not sent, so `kernel-lsp.toml` and the server's own defaults apply
+ * to them (an empty `includePaths` would otherwise switch off include auto-detection). Values are
+ * passed through unchecked (the server validates them and reports bad ones) as plain JSON copies.
  */
-export function serverSettings(section: unknown): ServerSettings {
+export function serverSettings(inspect: (key: ServerKey) => InspectedSetting | undefined): ServerSettings {
     const out: ServerSettings = {};
-    if (typeof section !== 'object' || section === null) {
-        return out;
-    }
-    const record = section as Record<string, unknown>;
     for (const key of SERVER_KEYS) {
-        if (record[key] !== undefined) {
-            out[key] = JSON.parse(JSON.stringify(record[key])) as unknown;
+        const levels = inspect(key);
+        const value = [levels?.workspaceFolderValue, levels?.workspaceValue, levels?.globalValue].find(
+            (item) => item !== undefined,
+        );
+        if (value !== undefined) {
+            out[key] = JSON.parse(JSON.stringify(value)) as unknown;
         }
     }
     return out;
 }
 
-/** Rewrite the client's answer to `workspace/configuration`: section `kernelLsp` gets `serverSettings`. */
-export function mapConfigurationResult(items: ReadonlyArray<{ section?: string }>, results: unknown[]): unknown[] {
-    return results.map((value, index) => (items[index]?.section === SECTION ? serverSettings(value) : value));
+/**
+ * Rewrite the client's answer to `workspace/configuration`: an item for section `kernelLsp` gets
+ * `settingsFor(scopeUri)` (the same keys as `initializationOptions`); other items are left alone.
+ */
+export function mapConfigurationResult(
+    items: ReadonlyArray<{ section?: string; scopeUri?: string }>,
+    results: unknown[],
+    settingsFor: (scopeUri: string | undefined) => ServerSettings,
+): unknown[] {
+    return results.map((value, index) =>
+        items[index]?.section === SECTION ? settingsFor(items[index].scopeUri) : value,
+    );
 }
 
 /** True when a configuration change (given as `affectsConfiguration`) must restart the server. */

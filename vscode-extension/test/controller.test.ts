@@ -50,17 +50,6 @@ function makeController(): Controller {
     return new Controller(output as unknown as vscode.LogOutputChannel, create, host);
 }
 
-const DEFAULT_OPTIONS = {
-    includePaths: [],
-    arch: 'x86',
-    exclude: [],
-    severity: {},
-    disable: [],
-    debounceMs: 30,
-    jobs: null,
-    maxFileBytes: 4194304,
-};
-
 beforeEach(() => {
     fake.reset();
     fake.state.defaults = { ...contributedDefaults(), 'python.defaultInterpreterPath': 'python' };
@@ -77,7 +66,8 @@ describe('activation', () => {
         assert.equal(clients.length, 1);
         // python.defaultInterpreterPath still has its default ("python"): it is not used.
         assert.deepEqual([clients[0].server.command, ...clients[0].server.args], ['/usr/bin/kernel-lsp', 'serve']);
-        assert.deepEqual(clients[0].setup.initializationOptions, DEFAULT_OPTIONS);
+        // Settings at their defaults are not sent: the server applies kernel-lsp.toml and its own defaults.
+        assert.deepEqual(clients[0].setup.initializationOptions, {});
         assert.equal(clients[0].setup.workspaceFolder, '/ws');
         assert.deepEqual(fake.state.errors, []);
     });
@@ -96,7 +86,8 @@ describe('activation', () => {
             args: ['-m', 'kernel_lsp', 'serve'],
             source: 'kernelLsp.server.python',
         });
-        assert.deepEqual(clients[0].setup.initializationOptions, { ...DEFAULT_OPTIONS, severity: { '504_2': 'off' }, jobs: 4 });
+        assert.deepEqual(clients[0].setup.initializationOptions, { severity: { '504_2': 'off' }, jobs: 4 });
+        assert.deepEqual(clients[0].setup.settingsFor('file:///ws/kernel/sys.c'), { severity: { '504_2': 'off' }, jobs: 4 });
     });
 
     it('registers both commands', async () => {

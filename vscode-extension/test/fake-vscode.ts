@@ -111,6 +111,12 @@ export const workspace = {
     },
 };
 
+export const Uri = {
+    parse(value: string) {
+        return { fsPath: value.replace(/^file:\/\//, ''), toString: () => value };
+    },
+};
+
 export const window = {
     showErrorMessage(message: string): Promise<string | undefined> {
         state.errors.push(message);
