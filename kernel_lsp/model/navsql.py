@@ -152,9 +152,16 @@ class NavigationSQL:
             "WHERE c.callee=? AND c.kind='direct' ORDER BY fl.path, c.start_byte", (name,))
         keys = ("name", "signature", "line", "col", "end_line", "end_col", "name_line",
                 "name_col", "name_end_col")
-        return [(r[:6], None if r[6] is None else {"path": r[1], "file_id": r[0],
-                                                   **dict(zip(keys, r[6:], strict=True))})
-                for r in cur]
+        out, defs = [], {}
+        for r in cur:
+            row = None
+            if r[6] is not None:
+                row = defs.get((r[0], r[12]))
+                if row is None:
+                    row = defs[(r[0], r[12])] = {"path": r[1], "file_id": r[0],
+                                                 **dict(zip(keys, r[6:], strict=True))}
+            out.append((r[:6], row))
+        return out
 
     def nav_call_counts(self, name: str, only_file: int | None,
                         except_files: set[int]) -> tuple[int, int]:
