@@ -2,6 +2,12 @@
 # Install the test dependencies in a fresh virtual environment and run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# tests/test_neovim_e2e.py drives a real headless Neovim (0.7+): install Debian's package if missing.
+command -v nvim >/dev/null || {
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  ($sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim) >/dev/null \
+    || echo "scripts/test.sh: could not install neovim with apt-get; the Neovim tests will fail" >&2
+}
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
