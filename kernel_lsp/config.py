@@ -222,6 +222,8 @@ def _positive_int(value, key: str, where: str, messages: list[str]) -> int | Non
 
 
 def _severities(value, where: str, messages: list[str]) -> dict[str, str]:
+    if isinstance(value, list) and not value:
+        return {}  # an empty table as some clients encode it (Neovim's ``{}``)
     if not isinstance(value, dict):
         messages.append(f"{where}: 'severity' must be a table of code = level; ignored")
         return {}
