@@ -9,6 +9,7 @@ thread with its own database connection and reports work-done progress.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 import time
@@ -45,7 +46,6 @@ class KernelLanguageServer(LanguageServer):
         self.editor_table: object = None
         self.pending: dict[str, asyncio.Task] = {}
         self.last: dict[str, tuple[int | None, list[types.Diagnostic]]] = {}
-        self.generation = 0  # bumped when the model is reloaded (pull result ids)
         self.phase = "starting"  # starting | loading | indexing | ready | failed
         self.pull = False
         self.refresh = False
@@ -147,8 +147,34 @@ class KernelLanguageServer(LanguageServer):
             self.recheck_all()
             # first answers before the catch-up index and the member names compete for the CPU
             await self.settle(3.0)
-            threading.Thread(target=self.session.load_members, daemon=True).start()
+            self.load_members()
         self.start_index()
+
+    def load_members(self) -> None:
+        """Load member names in a thread (seconds on a kernel), then check the open files again:
+        until then the session counts every name as a member, which hides some findings."""
+        loop, session = asyncio.get_running_loop(), self.session
+
+        def run():
+            try:
+                session.load_members()
+            except Exception:  # noqa: BLE001 - checks stay conservative; the log has it
+                log.exception("loading member names failed")
+                return
+            loop.call_soon_threadsafe(self.members_loaded)
+        threading.Thread(target=run, daemon=True, name="kernel-lsp-members").start()
+
+    def members_loaded(self) -> None:
+        self.recheck_all()
+        self.refresh_pull()
+
+    def refresh_pull(self) -> None:
+        """Ask a pull client to pull again (its results changed without an edit)."""
+        if self.pull and self.refresh:
+            try:
+                self.workspace_diagnostic_refresh(None)
+            except Exception:  # noqa: BLE001
+                pass
 
     async def settle(self, limit: float) -> None:
         """Wait (up to ``limit`` seconds) until no check is pending."""
@@ -197,19 +223,21 @@ class KernelLanguageServer(LanguageServer):
                     return
 
     async def after_index(self) -> None:
+        try:
+            await self._reload()
+        except Exception as exc:  # noqa: BLE001 - run from the index thread: nobody else sees it
+            log.exception("reloading the model failed")
+            self.show(f"kernel-lsp: reloading the model failed: {exc}", types.MessageType.Error)
+
+    async def _reload(self) -> None:
         problem = await self.on_model(self.session.load)
         if problem:
             self.show(f"kernel-lsp: {problem}")
             return
-        self.generation += 1
         self.phase = "ready" if self.session.ready else "failed"
-        threading.Thread(target=self.session.load_members, daemon=True).start()
+        self.load_members()
         self.recheck_all()
-        if self.pull and self.refresh:
-            try:
-                self.workspace_diagnostic_refresh(None)
-            except Exception:  # noqa: BLE001
-                pass
+        self.refresh_pull()
 
     # -- checks ------------------------------------------------------------------------------
     def recheck_all(self) -> None:
@@ -287,8 +315,10 @@ class KernelLanguageServer(LanguageServer):
         return diags, dependents
 
     def result_id(self, uri: str) -> str:
-        version = self.last.get(uri, (None, []))[0]
-        return f"{self.generation}:{version}"
+        """A pull result id that changes exactly when the document's diagnostics change."""
+        version, diags = self.last.get(uri, (None, []))
+        digest = hashlib.blake2b(repr(diags).encode(), digest_size=8).hexdigest()
+        return f"{version}:{digest}"
 
 
 class _Progress:

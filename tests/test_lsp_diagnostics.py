@@ -1,0 +1,216 @@
+"""Diagnostics end to end: push with versions (Neovim 0.7, VS Code), pull with result ids, a header
+buffer or a header on disk re-checking the files that include it, cold and warm start-up."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from tests.fixture_expect import files_with_expectations
+from tests.lsp_helpers import (
+    NEOVIM,
+    SERVER,
+    TREE,
+    VSCODE,
+    capabilities,
+    change,
+    close_doc,
+    copy_tree,
+    expected,
+    keys,
+    open_doc,
+    start,
+    uri,
+    wait_indexed,
+    wait_published,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+CONFIG = ClientServerConfig(server_command=SERVER)
+SOURCES = sorted(p for p in files_with_expectations(TREE) if p.endswith(".c"))
+
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory):
+    return copy_tree(tmp_path_factory.mktemp("diag") / "tree", indexed=True)
+
+
+@pytest_lsp.fixture(config=CONFIG, scope="module", params=[NEOVIM, VSCODE])
+async def push(lsp_client: LanguageClient, warm, request):
+    await start(lsp_client, warm, capabilities(request.param))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=CONFIG, scope="module")
+async def pull(lsp_client: LanguageClient, warm):
+    await start(lsp_client, warm, capabilities(VSCODE, pull=True))
+    yield
+    await lsp_client.shutdown_session()
+
+
+def _key(root, rel: str, symbol: str) -> tuple[str, str, int]:
+    """The expected (code, symbol, line) of ``symbol`` in the fixture file ``rel``."""
+    (key,) = [k for k in expected(root, rel) if k[1] == symbol]
+    return key
+
+
+def _prototype(root, name: str) -> str:
+    """The declaration of ``name`` as ``fs/internal.h`` writes it (one line)."""
+    text = (root / "fs/internal.h").read_text()
+    found = re.search(r"extern[^;]*\b" + name + r"\([^;]*;", text)
+    return " ".join(found.group(0).split()) + "\n"
+
+
+# -- push ----------------------------------------------------------------------------------------
+async def test_push_reports_the_fixture_expectations_with_the_version(push: LanguageClient, warm):
+    for rel in SOURCES:
+        want = expected(warm, rel)
+        u = open_doc(push, warm, rel, version=7)
+        got = await wait_published(push, u, where=lambda p, want=want: keys(p.diagnostics) == want)
+        assert got.version == 7
+        assert all(p.version == 7 for p in push.published[u]), "no publication of another version"
+        assert all(d.source == "kernel-lsp" and d.code_description.href for d in got.diagnostics)
+        await close_doc(push, u)
+        assert push.published[u][-1].version is None
+
+
+async def test_clean_file_gets_an_empty_publication_and_edits_new_versions(push, warm):
+    text = (warm / "fs/open.c").read_text()
+    u = open_doc(push, warm, "fs/open.c", text)
+    assert not (await wait_published(push, u, 1)).diagnostics
+    end = len(text.rstrip("\n").split("\n")) - 1  # the closing brace of the last function
+    change(push, u, 2, "\tnot_defined_anywhere(1);\n", (end, 0), (end, 0))
+    got = await wait_published(push, u, 2)
+    assert keys(got.diagnostics) == {("020_2", "not_defined_anywhere", end + 1)}
+    change(push, u, 3, "", (end, 0), (end + 1, 0))
+    assert not (await wait_published(push, u, 3)).diagnostics
+    await close_doc(push, u)
+
+
+async def test_header_buffer_change_rechecks_the_including_file(push, warm):
+    missing = _key(warm, "fs/stat.c", "do_sys_open")
+    stat = open_doc(push, warm, "fs/stat.c")
+    await wait_published(push, stat, 1, lambda p: missing in keys(p.diagnostics))
+    header = open_doc(push, warm, "include/linux/syscalls.h")
+    await wait_published(push, header, 1)
+    change(push, header, 2, _prototype(warm, "do_sys_open"))
+    got = await wait_published(push, stat, where=lambda p: not any(
+        d.code == "404_2" for d in p.diagnostics))
+    assert got.version == 1, "the .c itself was not touched"
+    await close_doc(push, header)  # the header on disk counts again
+    await wait_published(push, stat, 1, lambda p: missing in keys(p.diagnostics))
+    await close_doc(push, stat)
+
+
+# -- pull ----------------------------------------------------------------------------------------
+async def test_pull_reports_result_ids_and_unchanged(pull: LanguageClient, warm):
+    rel = "kernel/sys.c"
+    text = (warm / rel).read_text()
+    u = open_doc(pull, warm, rel, text)
+    ident = types.TextDocumentIdentifier(u)
+    await wait_indexed(pull)
+    report = await pull.text_document_diagnostic_async(types.DocumentDiagnosticParams(ident))
+    assert report.kind == "full" and report.result_id
+    assert keys(report.items) == expected(warm, rel)
+    again = await pull.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+        ident, previous_result_id=report.result_id))
+    assert again.kind == "unchanged" and again.result_id == report.result_id
+    line = text.split("\n").index("\tval.procs = nr_processes();\t/* expect: 020_2 nr_processes */")
+    change(pull, u, 2, "//", (line, 0), (line, 0))  # comment the call out
+    edited = await pull.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+        ident, previous_result_id=report.result_id))
+    assert edited.kind == "full" and edited.result_id != report.result_id
+    assert keys(edited.items) == expected(warm, rel) - {("020_2", "nr_processes", line + 1)}
+    await pull.text_document_hover_async(types.HoverParams(ident, types.Position(0, 0)))
+    assert not pull.published, "a pull client gets no publishDiagnostics"
+
+
+# -- header changes on disk ----------------------------------------------------------------------
+@pytest_lsp.fixture(config=CONFIG, scope="module")
+async def disk(lsp_client: LanguageClient, tmp_path_factory):
+    root = copy_tree(tmp_path_factory.mktemp("disk") / "tree", indexed=True)
+    lsp_client.root = root
+    await start(lsp_client, root, capabilities(NEOVIM))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_header_saved_on_disk_rechecks_open_files(disk: LanguageClient):
+    root = disk.root
+    stat = open_doc(disk, root, "fs/stat.c")
+    await wait_published(disk, stat, 1, lambda p: any(d.code == "404_2" for d in p.diagnostics))
+    await wait_indexed(disk)
+    header = root / "include/linux/syscalls.h"
+    header_uri = open_doc(disk, root, "include/linux/syscalls.h")
+    text = _prototype(root, "do_sys_open") + header.read_text()
+    change(disk, header_uri, 2, _prototype(root, "do_sys_open"))
+    header.write_text(text)  # the editor saves the buffer
+    disk.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(
+        header_uri)))
+    await close_doc(disk, header_uri)  # the saved file, not the buffer, must clear it now
+    await wait_indexed(disk, 2)
+    got = await wait_published(disk, stat, where=lambda p: not p.diagnostics)
+    assert got.version == 1
+
+
+async def test_header_changed_by_another_program_rechecks_open_files(disk: LanguageClient):
+    root = disk.root
+    missing = _key(root, "kernel/sys.c", "ktime_get_real_ns")
+    sys_c = open_doc(disk, root, "kernel/sys.c")
+    await wait_published(disk, sys_c, 1, lambda p: missing in keys(p.diagnostics))
+    runs = len([m for m in disk.log_messages if "index of" in m.message])
+    kernel_h = root / "include/linux/kernel.h"
+    decl = re.search(r"[^\n]*\bktime_get_real_ns\([^;]*;",
+                     (root / "include/linux/timekeeping.h").read_text()).group(0)
+    kernel_h.write_text(kernel_h.read_text() + "\n" + decl + "\n")
+    disk.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams([types.FileEvent(
+        uri(root, "include/linux/kernel.h"), types.FileChangeType.Changed)]))
+    await wait_indexed(disk, runs + 1)
+    got = await wait_published(disk, sys_c, where=lambda p: missing not in keys(p.diagnostics))
+    assert got.version == 1
+    assert keys(got.diagnostics) == expected(root, "kernel/sys.c") - {missing}
+
+
+# -- start-up ------------------------------------------------------------------------------------
+@pytest_lsp.fixture(config=CONFIG, loop_scope="module")
+async def cold(lsp_client: LanguageClient, tmp_path):
+    root = copy_tree(tmp_path / "tree", indexed=False)
+    lsp_client.root = root
+    assert not (root / ".kernel-lsp").exists()
+    await start(lsp_client, root, capabilities(VSCODE))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_cold_workspace_reports_progress_then_diagnostics(cold: LanguageClient):
+    root = cold.root
+    u = open_doc(cold, root, "fs/stat.c")
+    got = await wait_published(cold, u, 1, lambda p: bool(p.diagnostics), timeout=30)
+    assert keys(got.diagnostics) == expected(root, "fs/stat.c")
+    assert all(p.diagnostics for p in cold.published[u]), "nothing published before the index"
+    (runs,) = [r for r in cold.progress_reports.values() if r]
+    kinds = [r.kind for r in runs]
+    assert kinds[0] == "begin" and kinds[-1] == "end" and "report" in kinds
+    assert "index" in runs[0].title
+    assert (root / ".kernel-lsp/model.db").is_file()
+
+
+async def test_warm_workspace_reports_quickly(tmp_path):
+    root = copy_tree(tmp_path / "tree", indexed=True)
+    client = await CONFIG.start()
+    try:
+        await start(client, root, capabilities(NEOVIM))
+        began = time.monotonic()
+        u = open_doc(client, root, "fs/stat.c")
+        got = await wait_published(client, u, 1, lambda p: bool(p.diagnostics), timeout=30)
+        assert time.monotonic() - began < 3.0
+        assert keys(got.diagnostics) == expected(root, "fs/stat.c")
+        await client.shutdown_session()
+    finally:
+        await client.stop()
