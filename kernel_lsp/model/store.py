@@ -336,3 +336,42 @@ class Model(NavigationSQL, LiveSQL):
 
     def relationship_counts(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT kind, count(*) FROM relationships GROUP BY kind"))
+
+    # -- queries for fixes -------------------------------------------------------------------
+    def function_declarations(self, name: str) -> list[tuple]:
+        """(path, is_definition, storage, signature, generated_by, name_line) of every file-scope
+        declaration and definition of function ``name``, definitions first."""
+        return self.conn.execute(
+            "SELECT fl.path, f.is_definition, f.storage, f.signature, f.generated_by, f.name_line "
+            "FROM functions f JOIN files fl ON fl.id = f.file_id WHERE f.name=? AND "
+            "f.parent IS NULL ORDER BY f.is_definition DESC, fl.path, f.start_byte",
+            (name,)).fetchall()
+
+    def variable_declarations(self, name: str) -> list[tuple]:
+        """(path, storage, is_definition, line, col, generated_by) of file-scope variable ``name``."""
+        return self.conn.execute(
+            "SELECT fl.path, v.storage, v.is_definition, v.line, v.col, v.generated_by "
+            "FROM variables v JOIN files fl ON fl.id = v.file_id WHERE v.name=? "
+            "ORDER BY v.is_definition DESC, fl.path, v.start_byte", (name,)).fetchall()
+
+    def type_definition_paths(self, name: str, kind: str) -> list[str]:
+        """Paths of the files that define type ``name`` of ``kind`` (struct/union/enum/typedef)."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT fl.path FROM types t JOIN files fl ON fl.id = t.file_id "
+            "WHERE t.name=? AND t.kind=? AND t.is_definition=1 ORDER BY fl.path", (name, kind))]
+
+    def first_use(self, path: str, name: str, what: str) -> tuple[int, int, int] | None:
+        """(start_byte, line, col) of the first ``what`` (call/var/type) of ``name`` in ``path``."""
+        table, column = {"call": ("calls", "callee"), "var": ("var_uses", "name"),
+                         "type": ("type_uses", "name")}[what]
+        return self.conn.execute(
+            f"SELECT u.start_byte, u.line, u.col FROM {table} u JOIN files fl ON fl.id = u.file_id "
+            f"WHERE fl.path=? AND u.{column}=? ORDER BY u.start_byte LIMIT 1",
+            (path, name)).fetchone()
+
+    def resolved_includes(self, path: str) -> list[tuple[int, str]]:
+        """(start_byte, included path) of the includes of ``path`` that resolve, in file order."""
+        return self.conn.execute(
+            "SELECT i.start_byte, r.path FROM includes i JOIN files fl ON fl.id = i.file_id "
+            "JOIN files r ON r.id = i.resolved_id WHERE fl.path=? ORDER BY i.start_byte",
+            (path,)).fetchall()

@@ -1,0 +1,165 @@
+"""Subcommand ``fix``: apply the preferred quick fix of every finding, headless.
+
+Index like ``check``, plan and realize the first (preferred) fix of each selected finding against
+the files on disk, merge the edits per file (duplicates once, conflicting fixes dropped whole),
+write each changed file atomically, then re-index and re-check. Exit status: 0 every selected
+finding is fixed (or there was none), 1 some remain, 2 usage or I/O errors. ``--dry-run`` prints
+a unified diff instead and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from kernel_lsp.batch.commands import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    guarded,
+    run_index,
+    select_paths,
+    setup,
+    warn,
+)
+
+
+def register(sub) -> None:
+    """Add ``fix`` to the ``kernel-lsp`` subcommand parser."""
+    from kernel_lsp.fixes import FIXABLE_CODES
+
+    p = sub.add_parser("fix", help="apply the preferred quick fix of each finding",
+                       description="Index, check PATHS, and apply the preferred fix of each "
+                                   "finding (missing #include, prototype, non-static + header "
+                                   "declaration, type stub).")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATHS",
+                   help="files or directories to fix (default: the whole root)")
+    p.add_argument("--code", metavar="CODES",
+                   help="comma-separated codes to fix (default: " + ",".join(FIXABLE_CODES) + ")")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print a unified diff of the fixes and write nothing")
+    p.add_argument("--root", type=Path, metavar="DIR",
+                   help="tree root (default: the nearest kernel-like ancestor of the first PATH)")
+    p.add_argument("--arch", metavar="A", help="architecture under arch/ (default: x86)")
+    p.set_defaults(func=guarded(cmd_fix))
+
+
+def parse_codes(text: str | None) -> tuple[str, ...]:
+    """The codes of ``--code`` (default: the fixable ones); unknown codes are a usage error."""
+    from kernel_lsp.checks.codes import CODES
+    from kernel_lsp.fixes import FIXABLE_CODES
+
+    if text is None:
+        return FIXABLE_CODES
+    codes = tuple(dict.fromkeys(c.strip() for c in text.split(",") if c.strip()))
+    if not codes:
+        raise CommandError("--code needs at least one code, e.g. --code 404_2,020_2")
+    unknown = [c for c in codes if c not in CODES]
+    if unknown:
+        raise CommandError(f"unknown code {', '.join(unknown)} in --code "
+                           f"(known: {', '.join(sorted(CODES))})")
+    return codes
+
+
+class DiskTexts:
+    """Root-relative file texts as they are on disk, read once (the fixes' common base)."""
+
+    def __init__(self, root: Path):
+        self.root, self._cache = root, {}
+
+    def __call__(self, path: str) -> str | None:
+        if path not in self._cache:
+            try:
+                data = (self.root / path).read_bytes()
+                self._cache[path] = data.decode("utf-8", "surrogateescape")
+            except (OSError, ValueError):
+                self._cache[path] = None
+        return self._cache[path]
+
+
+def _findings(model, config, paths, codes):
+    from kernel_lsp.checks.run import run_checks
+
+    if paths == []:
+        return []
+    return [f for f in run_checks(model, config, paths) if f.code in codes]
+
+
+def _plan_all(model, config, findings, texts: DiskTexts) -> list:
+    """(finding, realized preferred fix or None) for each finding."""
+    from kernel_lsp.fixes import plan_fixes, realize, resolver_for
+
+    resolver = resolver_for(model, config)
+    out = []
+    for finding in findings:
+        plans = plan_fixes(finding, model, resolver, config)
+        out.append((finding, realize(plans[0], texts) if plans else None))
+    return out
+
+
+def _where(f) -> str:
+    return f"{f.path}:{f.line + 1}:{f.col + 1}: {f.code} {f.symbol}"
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
+    from kernel_lsp.fixes.apply import apply_edits, merge, unified_diff, write_atomic
+
+    codes = parse_codes(args.code)
+    anchor = args.paths[0] if args.paths else None
+    config = setup(args.root, anchor, args.arch, None)
+    paths, bad_paths = select_paths(config, args.paths)
+    if paths == [] and bad_paths:
+        return EXIT_USAGE
+    texts = DiskTexts(config.root)
+    result = run_index(config)
+    try:
+        findings = _findings(result.model, config, paths, codes)
+        planned = _plan_all(result.model, config, findings, texts)
+    finally:
+        result.model.close()
+    accepted, by_path = merge(fix for _, fix in planned if fix is not None)
+    new_texts = {}
+    for path, edits in sorted(by_path.items()):
+        old = texts(path)
+        new = apply_edits(old, edits) if old is not None else None
+        if new is not None and new != old:
+            new_texts[path] = new
+    taken = {id(fix) for fix in accepted}
+    fixed_here = [(f, fix) for f, fix in planned if fix is not None and id(fix) in taken]
+    if args.dry_run:
+        for path, new in new_texts.items():
+            sys.stdout.write(unified_diff(path, texts(path), new))
+        warn(f"would fix {len(fixed_here)} of {len(findings)} findings in {len(new_texts)} files")
+        status = EXIT_USAGE if bad_paths else EXIT_OK
+        return status if len(fixed_here) == len(findings) else max(status, EXIT_FINDINGS)
+    for path, new in new_texts.items():
+        try:
+            write_atomic(config.root / path, new)
+        except OSError as exc:
+            raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    for f, fix in fixed_here:
+        print(f"{_where(f)}: {fix.title}")
+    return _recheck(config, paths, codes, findings, new_texts, bad_paths)
+
+
+def _recheck(config, paths, codes, before, written: dict[str, str], bad_paths: bool) -> int:
+    """Re-index and re-check the selected and touched files; print what remains and the summary."""
+    result = run_index(config) if written else None
+    scope = paths if paths is None else sorted(set(paths) | set(written))
+    try:
+        after = _findings(result.model, config, scope, codes) if result else list(before)
+    finally:
+        if result is not None:
+            result.model.close()
+    for f in after:
+        print(f"{_where(f)}: remains")
+    was = Counter((f.code, f.path, f.symbol) for f in before)
+    now = Counter((f.code, f.path, f.symbol) for f in after)
+    fixed = sum(max(0, n - now[k]) for k, n in was.items())
+    print(f"fixed {fixed} of {len(before)} findings in {len(written)} files; {len(after)} remain")
+    if bad_paths:
+        return EXIT_USAGE
+    return EXIT_FINDINGS if after else EXIT_OK

@@ -1,0 +1,99 @@
+"""Apply realized fixes to texts: merge edits per file, drop conflicts, write files atomically.
+
+Fixes are accepted in order: identical edits (two calls to the same missing function ask for
+the same ``#include``) are kept once, and a fix with an edit that overlaps a different accepted
+edit is dropped whole, so no file ever receives half a fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from kernel_lsp.checks.finding import Edit, Fix
+from kernel_lsp.fixes.text import SourceText, decode, encode
+
+
+def _overlaps(a: Edit, b: Edit) -> bool:
+    """Whether two different edits of one file touch the same text (insertions at one point
+    do not: both are made, in acceptance order)."""
+    a0, a1 = (a.start_line, a.start_col), (a.end_line, a.end_col)
+    b0, b1 = (b.start_line, b.start_col), (b.end_line, b.end_col)
+    if a0 == a1 and b0 == b1:
+        return False
+    if a0 == a1:
+        return b0 < a0 < b1
+    if b0 == b1:
+        return a0 < b0 < a1
+    return a0 < b1 and b0 < a1
+
+
+def merge(fixes: Iterable[Fix]) -> tuple[list[Fix], dict[str, list[Edit]]]:
+    """(accepted fixes, their distinct edits by path in acceptance order)."""
+    accepted: list[Fix] = []
+    by_path: dict[str, list[Edit]] = {}
+    kept: set[Edit] = set()
+    for fix in fixes:
+        new = [e for e in dict.fromkeys(fix.edits) if e not in kept]
+        if any(_overlaps(e, old) for e in new for old in by_path.get(e.path, ())) or any(
+                _overlaps(a, b) for i, a in enumerate(new) for b in new[i + 1:]
+                if a.path == b.path):
+            continue
+        accepted.append(fix)
+        for e in new:
+            kept.add(e)
+            by_path.setdefault(e.path, []).append(e)
+    return accepted, by_path
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    """``text`` with non-overlapping ``edits`` applied (bottom-up; at one point, in list order).
+
+    :raises ValueError: an edit lies outside the text.
+    """
+    src = SourceText(text)
+    placed = []
+    for seq, e in enumerate(edits):
+        start, end = src.offset(e.start_line, e.start_col), src.offset(e.end_line, e.end_col)
+        if start is None or end is None or end < start:
+            raise ValueError(f"{e.path}: edit outside the text at {e.start_line}:{e.start_col}")
+        placed.append((start, end, seq, e.new_text))
+    data = bytearray(src.data)
+    for start, end, _seq, new_text in sorted(placed, reverse=True):
+        data[start:end] = encode(new_text)
+    return decode(bytes(data))
+
+
+def unified_diff(path: str, old: str, new: str) -> str:
+    """A unified diff with ``a/path`` and ``b/path`` headers ('' when equal)."""
+    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                 fromfile=f"a/{path}", tofile=f"b/{path}")
+    out = []
+    for line in lines:
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` by ``text`` through a temporary file in the same directory and a rename,
+    keeping the file's permission bits: a reader sees the old or the new file, never half."""
+    data = encode(text)
+    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kernel-lsp-fix", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
