@@ -95,7 +95,9 @@ class KernelLanguageServer(LanguageServer):
 
     @property
     def encoding(self) -> str:
-        return str(self.workspace.position_encoding or types.PositionEncodingKind.Utf16)
+        """The negotiated position encoding as its wire name ("utf-8", "utf-16", "utf-32")."""
+        enc = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
+        return getattr(enc, "value", enc)
 
     # -- settings ----------------------------------------------------------------------------
     def choose_root(self, params: types.InitializeParams) -> Path:
