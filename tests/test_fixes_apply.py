@@ -49,6 +49,14 @@ def test_apply_edits_bottom_up_in_list_order(edits, expected):
     assert apply_edits("l0\nl1\nl2\n", edits) == expected
 
 
+def test_blocks_inserted_at_one_point_share_one_blank_line():
+    text = "int a;\nint g(void);\n"
+    edits = [ins("a", 1, 0, "\nextern int x;\n\n"), ins("a", 1, 0, "\nextern int y;\n\n"),
+             ins("a", 1, 0, "#include <z.h>\n")]
+    assert apply_edits(text, edits) == \
+        "int a;\n\nextern int x;\nextern int y;\n#include <z.h>\nint g(void);\n"
+
+
 def test_apply_edits_counts_bytes():
     text = "/* é */ x;\n"
     col = text.encode().index(b"x")

@@ -201,6 +201,8 @@ def test_rank_headers(tmp_path):
                           "drivers/foo/bar/user.c", resolver)
     assert [r[1] for r in ranked] == ["<linux/x.h>", "<uapi/linux/x.h>", '"x.h"', "<asm/x.h>",
                                       '"../x.h"', '"../../other/x.h"']
+    # another subsystem's private header is not included through ../
+    assert rank_headers(["drivers/other/x.h"], "fs/a.c", resolver) == []
     # a kernel header is written <...> even from a file beside it
     assert rank_headers(["include/linux/x.h"], "include/linux/y.h", resolver)[0][1] == \
         "<linux/x.h>"

@@ -61,10 +61,24 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
         if start is None or end is None or end < start:
             raise ValueError(f"{e.path}: edit outside the text at {e.start_line}:{e.start_col}")
         placed.append((start, end, seq, e.new_text))
+    placed = _compact(placed, src.newline)
     data = bytearray(src.data)
     for start, end, _seq, new_text in sorted(placed, reverse=True):
         data[start:end] = encode(new_text)
     return decode(bytes(data))
+
+
+def _compact(placed: list[tuple], nl: str) -> list[tuple]:
+    """Several blocks inserted at one point share one blank line: each insertion ends with a
+    blank line of its own (and may start with one), which would separate them all."""
+    out = sorted(placed, key=lambda p: (p[0], p[1], p[2]))
+    for i in range(len(out) - 1):
+        (s1, e1, q1, t1), (s2, e2, q2, t2) = out[i], out[i + 1]
+        if s1 == e1 == s2 == e2 and t1.endswith(nl * 2) and t2.strip():
+            out[i] = (s1, e1, q1, t1[:-len(nl)])
+            if t2.startswith(nl):
+                out[i + 1] = (s2, e2, q2, t2[len(nl):])
+    return out
 
 
 def unified_diff(path: str, old: str, new: str) -> str:

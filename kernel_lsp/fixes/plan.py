@@ -113,11 +113,11 @@ class Planner:
         header = self.home_header(def_path, use_start)
         include = spellings = None
         if header is not None and header not in self.reached_headers(use_start):
-            spellings = self.resolver.header_candidates(header, self.path)
-            if not spellings:
-                header = None
+            ranked = rank_headers([header], self.path, self.resolver)
+            if ranked:
+                include, spellings = ranked[0][1], ranked[0][3]
             else:
-                include = spellings[0]
+                header = None  # not includable from here: declare it in the calling file
         where = header or self.path
         title = (f"Make {self.symbol} non-static and declare it in {where}" if definition
                  else f"Declare {self.symbol} in {where}")
@@ -163,16 +163,24 @@ def _spelling(path: str, spellings: list[str]) -> str:
     return spellings[0]
 
 
+def _crosses_subsystem(spelling: str, path: str, from_path: str) -> bool:
+    """A quoted ``../`` include reaching into another top-level directory (``kernel/`` including
+    ``"../../arch/x86/kernel/cpu/cpu.h"``): that header is private to its subsystem."""
+    return spelling.startswith('"') and "../" in spelling and \
+        path.split("/", 1)[0] != from_path.split("/", 1)[0]
+
+
 def rank_headers(paths: list[str], from_path: str, resolver: IncludeResolver) -> list[tuple]:
     """(rank, best spelling, header path, all spellings) of the includable ``.h`` files, best
-    first; headers that cannot be written in an ``#include`` of ``from_path`` are left out."""
+    first; headers that cannot be written in an ``#include`` of ``from_path``, or only through
+    another subsystem's directory, are left out."""
     out = []
     for path in dict.fromkeys(paths):
         if not path.endswith(".h") or path == from_path:
             continue
         spellings = resolver.header_candidates(path, from_path)
-        if spellings:
-            best = _spelling(path, spellings)
+        best = _spelling(path, spellings) if spellings else None
+        if best is not None and not _crosses_subsystem(best, path, from_path):
             out.append((header_rank(path, best), best, path, spellings))
     out.sort(key=lambda r: (r[0], len(r[1]), r[1]))
     return out
