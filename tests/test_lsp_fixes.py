@@ -170,9 +170,6 @@ async def test_020_2_function_and_typedef_get_no_fix(client: LanguageClient, war
     await close_doc(client, u)
 
 
-@pytest.mark.xfail(strict=True, reason="live/lazy.py _Types._has also counts the stored type rows "
-                   "of a file whose buffer is open (the rows carry no file id to leave out), so "
-                   "a struct deleted from a buffer still exists for the checks")
 async def test_020_2_type_defined_in_a_header_offers_the_include(client: LanguageClient, warm):
     rel = "include/linux/miscdevice.h"
     header = (warm / rel).read_text()

@@ -54,7 +54,6 @@ class _Types:
         self.model, self.want_typedef = model, want_typedef
         self.memo: dict[str, list[tuple]] = {}
         self.overlay: dict[int, list[tuple]] = {}  # fid -> [(name, kind, is_def)]
-        self.overlaid_stored: dict[int, set[str]] = {}
 
     def _entries(self, name: str) -> list[tuple]:
         got = self.memo.get(name)
@@ -68,7 +67,7 @@ class _Types:
                 if n == name and ((kind is None and k == "typedef") or (k == kind and is_def)):
                     return True
         return any((kind is None and k == "typedef") or (k == kind and d)
-                   for k, d in self._entries(name))
+                   for fid, k, d in self._entries(name) if fid not in self.overlay)
 
     def __contains__(self, key) -> bool:
         if self.want_typedef:

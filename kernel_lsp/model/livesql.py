@@ -63,8 +63,8 @@ class LiveSQL:
                                  "end_col FROM variables WHERE name=?", (name,)).fetchall()
 
     def type_entries(self, name: str) -> list[tuple]:
-        """(kind, is_definition) of type declarations ``name``."""
-        return self.conn.execute("SELECT kind, is_definition FROM types WHERE name=?",
+        """(file_id, kind, is_definition) of type declarations ``name``."""
+        return self.conn.execute("SELECT file_id, kind, is_definition FROM types WHERE name=?",
                                  (name,)).fetchall()
 
     def member_lists(self) -> Iterator[tuple]:
