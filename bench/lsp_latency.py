@@ -3,7 +3,7 @@
 Run by hand (not a CI test):
 
     python bench/lsp_latency.py /path/to/linux-source-6.1 [--file fs/btrfs/ctree.c]
-        [--edits 200] [--debounce 30] [--cold]
+        [--edits 200] [--debounce 10] [--cold]
 
 Measures, with a real client over stdio:
 - time from ``initialize`` to the first ``publishDiagnostics`` of the opened file (warm: the
@@ -147,7 +147,7 @@ def main() -> int:
     ap.add_argument("tree")
     ap.add_argument("--file", default="fs/btrfs/ctree.c")
     ap.add_argument("--edits", type=int, default=200)
-    ap.add_argument("--debounce", type=int, default=30)
+    ap.add_argument("--debounce", type=int, default=10)
     ap.add_argument("--cold", action="store_true")
     ap.add_argument("--settle", type=float, default=5.0,
                     help="seconds to wait after the first diagnostics (startup re-index)")

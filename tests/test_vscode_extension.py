@@ -22,7 +22,7 @@ SETTINGS = {
     "kernelLsp.exclude": ("array", []),
     "kernelLsp.severity": ("object", {}),
     "kernelLsp.disable": ("array", []),
-    "kernelLsp.debounceMs": ("integer", 30),
+    "kernelLsp.debounceMs": ("integer", 10),
     "kernelLsp.jobs": (["integer", "null"], None),
     "kernelLsp.maxFileBytes": ("integer", 4194304),
     "kernelLsp.trace.server": ("string", "off"),

@@ -16,7 +16,7 @@ from pathlib import Path
 from kernel_lsp.config import Config, load_config
 
 SECTION = "kernelLsp"
-DEFAULT_DEBOUNCE_MS = 30
+DEFAULT_DEBOUNCE_MS = 10
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 # editor-only keys the server ignores without a message (they configure the client)
 _CLIENT_KEYS = {"server", "trace"}

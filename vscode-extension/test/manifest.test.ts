@@ -39,7 +39,7 @@ describe('package.json', () => {
             'kernelLsp.exclude': [],
             'kernelLsp.severity': {},
             'kernelLsp.disable': [],
-            'kernelLsp.debounceMs': 30,
+            'kernelLsp.debounceMs': 10,
             'kernelLsp.jobs': null,
             'kernelLsp.maxFileBytes': 4194304,
             'kernelLsp.trace.server': 'off',
