@@ -101,6 +101,22 @@ async def wait_until(predicate, timeout: float = 15.0, step: float = 0.02, state
         await asyncio.sleep(step)
 
 
+async def within(awaitable, what: str, timeout: float = 15.0):
+    """``await awaitable``, failing with ``what`` after ``timeout`` seconds instead of hanging."""
+    try:
+        return await asyncio.wait_for(awaitable, timeout)
+    except TimeoutError as exc:
+        raise AssertionError(f"{what}: no answer within {timeout} s") from exc
+
+
+async def stop(client) -> None:
+    """Stop a client started by hand; kill its server if a failed test left it running."""
+    server = getattr(client, "_server", None)
+    if server is not None and server.returncode is None:
+        server.kill()
+    await within(client.stop(), "stopping the client")
+
+
 def logged(client, text: str, start: int = 0) -> list[str]:
     """Log and shown messages (from the ``start``-th log message on) that contain ``text``."""
     got = [m.message for m in client.log_messages[start:]]

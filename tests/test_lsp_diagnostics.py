@@ -25,6 +25,7 @@ from tests.lsp_helpers import (
     keys,
     open_doc,
     start,
+    stop,
     uri,
     wait_indexed,
     wait_published,
@@ -213,4 +214,4 @@ async def test_warm_workspace_reports_quickly(tmp_path):
         assert keys(got.diagnostics) == expected(root, "fs/stat.c")
         await client.shutdown_session()
     finally:
-        await client.stop()
+        await stop(client)

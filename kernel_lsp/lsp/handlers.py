@@ -6,6 +6,7 @@ dead server or an error the editor shows as a crash.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from dataclasses import asdict
@@ -29,11 +30,15 @@ _KINDS = {"function": types.SymbolKind.Function, "struct": types.SymbolKind.Stru
           "enumerator": types.SymbolKind.EnumMember}
 
 
-def guarded(default=None):
-    """Wrap an async handler: log any exception and answer ``default``."""
+def guarded(default=None, needs_model: bool = True):
+    """Wrap an async handler: log any exception and answer ``default``. A handler that
+    ``needs_model`` answers ``default`` at once while a load is stuck on the model thread (a
+    locked model.db), rather than queue behind it."""
     def wrap(fn):
         @functools.wraps(fn)
         async def run(ls: KernelLanguageServer, params):
+            if needs_model and ls.loading:
+                return default() if callable(default) else default
             try:
                 return await fn(ls, params)
             except Exception as exc:  # noqa: BLE001 - the server must survive any request
@@ -143,7 +148,7 @@ def reindex(ls: KernelLanguageServer, *args) -> str:
 # -- diagnostics (pull) --------------------------------------------------------------------------
 @server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, types.DiagnosticOptions(
     identifier=SOURCE, inter_file_dependencies=True, workspace_diagnostics=False))
-@guarded(lambda: types.RelatedFullDocumentDiagnosticReport(items=[]))
+@guarded(lambda: types.RelatedFullDocumentDiagnosticReport(items=[]), needs_model=False)
 async def document_diagnostic(ls: KernelLanguageServer, params: types.DocumentDiagnosticParams):
     uri = params.text_document.uri
     doc = ls.workspace.text_documents.get(uri)
@@ -205,10 +210,17 @@ def _symbol(ls: KernelLanguageServer, uri: str, pos: types.Position):
     if text is None:
         return rel, None
     data = text.encode("utf-8", "surrogatepass")
+    if _too_big(ls, data):
+        return rel, None
     of = ls.session.open.get(rel) if ls.session is not None else None
     tree = of.buffer.tree if of is not None and of.buffer.source == data else None
     byte_col = Lines(data).to_bytes(pos.line, pos.character, ls.encoding)
     return rel, navigate.symbol_at(rel, data, tree, pos.line, byte_col)
+
+
+def _too_big(ls: KernelLanguageServer, data: bytes) -> bool:
+    """Over ``max_file_bytes``: not parsed for navigation either (the check logged it)."""
+    return ls.config is not None and len(data) > ls.config.max_file_bytes
 
 
 def _location(ls: KernelLanguageServer, loc: Location, cache: dict) -> types.Location:
@@ -286,19 +298,24 @@ def _doc_symbol(ls, s, lines: Lines) -> types.DocumentSymbol:
 
 
 @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-@guarded(list)
+@guarded(list, needs_model=False)
 async def document_symbol(ls: KernelLanguageServer, params: types.DocumentSymbolParams):
-    def work():
-        rel = ls.relative(params.text_document.uri)
-        text = ls.text_of(rel) if rel is not None else None
-        if text is None:
-            return []
-        data = text.encode("utf-8", "surrogatepass")
-        of = ls.session.open.get(rel) if ls.session is not None else None
+    rel = ls.relative(params.text_document.uri)
+    text = ls.text_of(rel) if rel is not None else None
+    if text is None:
+        return []
+    data = text.encode("utf-8", "surrogatepass")
+    if _too_big(ls, data):
+        return []
+
+    def work(session):
+        of = session.open.get(rel) if session is not None else None
         facts = of.facts if of is not None and of.buffer.source == data else extract(rel, data)
         lines = Lines(data)
         return [_doc_symbol(ls, s, lines) for s in navigate.document_symbols(facts, data)]
-    return await ls.on_model(work)
+    if ls.loading:  # the outline needs only the text: do not wait for the model thread
+        return await asyncio.to_thread(work, None)
+    return await ls.on_model(work, ls.session)
 
 
 @server.feature(types.WORKSPACE_SYMBOL)

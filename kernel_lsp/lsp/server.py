@@ -17,7 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcServerNotInitialized
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 
 from kernel_lsp import __version__
 from kernel_lsp.config import Config, find_root, relative_posix
@@ -31,11 +33,29 @@ from kernel_lsp.model.indexer import index
 log = logging.getLogger("kernel_lsp.lsp")
 
 
+class _Protocol(LanguageServerProtocol):
+    """pygls' protocol plus the rule it leaves out: nothing but ``initialize`` (and ``exit``)
+    before ``initialize``; requests get ServerNotInitialized, notifications are dropped."""
+
+    def _handle_request(self, msg_id, method_name: str, params) -> None:
+        if self._workspace is None and method_name != types.INITIALIZE:
+            log.warning("%s before initialize: refused", method_name)
+            self._send_response(msg_id, None, JsonRpcServerNotInitialized().to_response_error())
+            return
+        super()._handle_request(msg_id, method_name, params)
+
+    def _handle_notification(self, method_name: str, params) -> None:
+        if self._workspace is None and method_name != types.EXIT:
+            log.warning("%s before initialize: dropped", method_name)
+            return
+        super()._handle_notification(method_name, params)
+
+
 class KernelLanguageServer(LanguageServer):
     """pygls server plus the session of one workspace root."""
 
     def __init__(self) -> None:
-        super().__init__("kernel-lsp", __version__,
+        super().__init__("kernel-lsp", __version__, protocol_cls=_Protocol,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.worker = ThreadPoolExecutor(1, thread_name_prefix="kernel-lsp-model")
         self.root: Path | None = None
@@ -47,6 +67,7 @@ class KernelLanguageServer(LanguageServer):
         self.pending: dict[str, asyncio.Task] = {}
         self.last: dict[str, tuple[int | None, list[types.Diagnostic]]] = {}
         self.phase = "starting"  # starting | loading | indexing | ready | failed
+        self.loading = False  # the model thread is stuck in Session.load (a locked model.db)
         self.pull = False
         self.refresh = False
         self.progress_ok = False
@@ -139,9 +160,26 @@ class KernelLanguageServer(LanguageServer):
             self.log_message(f"workspace/configuration failed: {exc}")
 
     # -- startup and the background index ------------------------------------------------------
+    async def load_model(self) -> str | None:
+        """``Session.load`` on the model thread. When it takes over two seconds (a locked
+        model.db holds the thread for SQLite's whole busy timeout), requests are answered
+        without the model until it is done."""
+        task = asyncio.ensure_future(self.on_model(self.session.load))
+        done, _ = await asyncio.wait({task}, timeout=2)
+        if done:
+            return task.result()
+        self.loading = True
+        self.log_message(f"kernel-lsp: waiting for {self.config.db_path} (locked by another "
+                         "process?); answering from the open files meanwhile",
+                         types.MessageType.Warning)
+        try:
+            return await task
+        finally:
+            self.loading = False
+
     async def startup(self) -> None:
         self.phase = "loading"
-        problem = await self.on_model(self.session.load)
+        problem = await self.load_model()
         if problem:
             self.log_message(f"kernel-lsp: {problem}; indexing")
         if self.session.ready:
@@ -163,7 +201,10 @@ class KernelLanguageServer(LanguageServer):
             except Exception:  # noqa: BLE001 - checks stay conservative; the log has it
                 log.exception("loading member names failed")
                 return
-            loop.call_soon_threadsafe(self.members_loaded)
+            try:
+                loop.call_soon_threadsafe(self.members_loaded)
+            except RuntimeError:  # the server is exiting
+                pass
         threading.Thread(target=run, daemon=True, name="kernel-lsp-members").start()
 
     def members_loaded(self) -> None:
@@ -232,7 +273,7 @@ class KernelLanguageServer(LanguageServer):
             self.show(f"kernel-lsp: reloading the model failed: {exc}", types.MessageType.Error)
 
     async def _reload(self) -> None:
-        problem = await self.on_model(self.session.load)
+        problem = await self.load_model()
         if problem:
             self.show(f"kernel-lsp: {problem}")
             return
