@@ -134,7 +134,7 @@ async def test_burst_of_changes_publishes_the_final_version(client: LanguageClie
 
 
 async def test_changes_and_closes_of_unknown_documents(client: LanguageClient, warm):
-    ghost = uri(warm, "drivers/never_opened.c")
+    ghost, start_log = uri(warm, "drivers/never_opened.c"), len(client.log_messages)
     replace_all(client, ghost, 5, "void f(void) { g(); }\n")
     client.text_document_did_change(types.DidChangeTextDocumentParams(
         text_document=types.VersionedTextDocumentIdentifier(uri=ghost, version=6),
@@ -144,8 +144,10 @@ async def test_changes_and_closes_of_unknown_documents(client: LanguageClient, w
         types.TextDocumentIdentifier(ghost)))
     client.text_document_did_save(types.DidSaveTextDocumentParams(
         types.TextDocumentIdentifier("untitled:Untitled-1")))
+    await wait_until(lambda: len(logged(client, "which is not open: ignored", start_log)) == 3)
     await _answers(client, warm)
     assert not [p for p in client.published.get(ghost, ()) if p.diagnostics]
+    assert not [m for m in client.messages if m.type == types.MessageType.Error], "no pop-ups"
 
 
 @pytest.mark.parametrize("doc", ["fs/stat.c", "drivers/not_there.c", "untitled:Untitled-1",

@@ -48,7 +48,15 @@ class _Protocol(LanguageServerProtocol):
         if self._workspace is None and method_name != types.EXIT:
             log.warning("%s before initialize: dropped", method_name)
             return
+        if method_name in _NEEDS_OPEN and (
+                params.text_document.uri not in self._workspace.text_documents):
+            self._server.log_message(f"kernel-lsp: {method_name} for "
+                                     f"{params.text_document.uri}, which is not open: ignored")
+            return
         super()._handle_notification(method_name, params)
+
+
+_NEEDS_OPEN = (types.TEXT_DOCUMENT_DID_CHANGE, types.TEXT_DOCUMENT_DID_CLOSE)
 
 
 class KernelLanguageServer(LanguageServer):
@@ -76,6 +84,12 @@ class KernelLanguageServer(LanguageServer):
         self.index_running = False
 
     # -- helpers -----------------------------------------------------------------------------
+    def report_server_error(self, error: Exception, source) -> None:
+        """pygls' own failures (outside our guarded handlers): a log line, not a pop-up."""
+        log.error("%s: %r", source.__name__, error)
+        self.log_message(f"kernel-lsp: internal error ({source.__name__}): {error!r}",
+                         types.MessageType.Error)
+
     async def on_model(self, fn, *args):
         """Run ``fn(*args)`` on the model thread."""
         return await asyncio.get_running_loop().run_in_executor(self.worker, fn, *args)
