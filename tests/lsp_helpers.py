@@ -62,6 +62,8 @@ def capabilities(name: str = VSCODE, *, encodings: list[str] | None = None,
     if pull:
         caps.text_document.diagnostic = types.DiagnosticClientCapabilities(
             related_document_support=True)
+        caps.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(
+            refresh_support=True)
     return caps
 
 

@@ -23,12 +23,14 @@ from tests.lsp_helpers import (
     copy_tree,
     expected,
     keys,
+    logged,
     open_doc,
     start,
     stop,
     uri,
     wait_indexed,
     wait_published,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -130,6 +132,15 @@ async def test_pull_reports_result_ids_and_unchanged(pull: LanguageClient, warm)
     assert keys(edited.items) == expected(warm, rel) - {("020_2", "nr_processes", line + 1)}
     await pull.text_document_hover_async(types.HoverParams(ident, types.Position(0, 0)))
     assert not pull.published, "a pull client gets no publishDiagnostics"
+
+
+async def test_pull_client_is_asked_to_refresh_after_an_index(pull: LanguageClient, warm):
+    await wait_indexed(pull)
+    runs, before = len(logged(pull, "kernel-lsp: index of ")), pull.diagnostic_refresh_count
+    assert await pull.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="kernel-lsp.reindex")) == "reindexing"
+    await wait_indexed(pull, runs + 1)
+    await wait_until(lambda: pull.diagnostic_refresh_count > before)
 
 
 # -- header changes on disk ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from tests.lsp_helpers import (
     SERVER,
     VSCODE,
     capabilities,
+    change,
     close_doc,
     copy_tree,
     logged,
@@ -79,3 +80,17 @@ async def test_hover_position_counts_in_the_negotiated_encoding(client: Language
 
 async def test_startup_log_names_the_encoding(client: LanguageClient):
     assert any(m.endswith(f"{client.encoding} positions") for m in logged(client, "kernel-lsp "))
+
+
+async def test_incremental_edit_after_wide_characters(client: LanguageClient, warm):
+    text = _text(warm)
+    u = open_doc(client, warm, "fs/stat.c", text)
+    await wait_published(client, u, 1)
+    at = position(text, f"{CALL}(", encoding=client.encoding)
+    change(client, u, 2, "x_", (at.line, at.character), (at.line, at.character))
+    got = await wait_published(client, u, 2)
+    (diag,) = [d for d in got.diagnostics if d.code == "020_2"]
+    assert diag.data["symbol"] == f"x_{CALL}"
+    assert diag.range.start == at and diag.range.end.character == at.character + len(CALL) + 2
+    assert not [d for d in got.diagnostics if d.code == "404_2"]
+    await close_doc(client, u)

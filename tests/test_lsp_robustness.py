@@ -18,6 +18,7 @@ from tests.lsp_helpers import (
     SERVER,
     VSCODE,
     capabilities,
+    change,
     close_doc,
     copy_tree,
     expected,
@@ -130,6 +131,32 @@ async def test_burst_of_changes_publishes_the_final_version(client: LanguageClie
     assert versions == sorted(versions), "never an older version after a newer one"
     for p in client.published[u]:  # whatever was published matches the text of its version
         assert keys(p.diagnostics) == {("020_2", f"call_v{p.version}", 3)}
+    await close_doc(client, u)
+
+
+async def test_typing_character_by_character(client: LanguageClient, warm):
+    rel = "fs/stat.c"
+    text = (warm / rel).read_text()
+    line = text.split("\n").index("\treturn 0;", text[:text.index("SYSCALL_DEFINE3")].count("\n"))
+    u = open_doc(client, warm, rel, text)
+    typed = "\tnot_declared_zz(fd);\n"
+    version, col = 1, 0
+    for ch in typed[:-1]:  # type the call, then mistype and take back a word
+        version += 1
+        change(client, u, version, ch, (line, col), (line, col))
+        col += 1
+    for ch in "oops":
+        version += 1
+        change(client, u, version, ch, (line, col), (line, col))
+        col += 1
+    version += 1
+    change(client, u, version, "", (line, col - 4), (line, col))
+    version += 1
+    change(client, u, version, "\n", (line, col - 4), (line, col - 4))
+    got = await wait_published(client, u, version)
+    assert keys(got.diagnostics) == expected(warm, rel) | {("020_2", "not_declared_zz", line + 1)}
+    (new,) = [d for d in got.diagnostics if d.data["symbol"] == "not_declared_zz"]
+    assert new.range.start == types.Position(line, 1)
     await close_doc(client, u)
 
 
