@@ -3,6 +3,7 @@ document and workspace symbols, call hierarchy; every expected location is read 
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -17,6 +18,7 @@ from tests.lsp_helpers import (
     close_doc,
     copy_tree,
     line_of,
+    logged,
     open_doc,
     position,
     start,
@@ -188,3 +190,44 @@ async def test_call_hierarchy(client: LanguageClient, warm):
         types.CallHierarchyIncomingCallsParams(by_name["reactivate_pages"].to))
     assert [(c.from_.name, [r.start.line for r in c.from_ranges]) for c in incoming] == [
         ("reclaim_pages", [line_of(text, r"^\treactivate_pages\(")])]
+
+
+ADDED = ("static int added_helper(void)\n{\n\treturn 0;\n}\n\n"
+         "int added_user(void)\n{\n\treturn added_helper();\n}\n")
+
+
+async def _definition_of_added_helper(client, warm, rel: str):
+    u = open_doc(client, warm, rel, ADDED)
+    pos = position(ADDED, "added_helper();")
+    got = await client.text_document_definition_async(types.DefinitionParams(
+        types.TextDocumentIdentifier(u), pos))
+    return u, [(g.uri, g.range.start.line) for g in got]
+
+
+@pytest.mark.xfail(strict=True, reason="navigate answers from the stored model only: a function "
+                   "defined in an unsaved buffer has no definition, hover or call hierarchy "
+                   "until the file is saved and re-indexed")
+async def test_definition_of_a_function_only_in_the_unsaved_buffer(client: LanguageClient, warm):
+    u, got = await _definition_of_added_helper(client, warm, "fs/unsaved.c")
+    await close_doc(client, u)
+    assert got == [(u, 0)]
+
+
+async def test_definition_of_a_function_after_save(client: LanguageClient, warm):
+    rel = "fs/added.c"
+    runs = len(logged(client, "kernel-lsp: index of "))
+    (warm / rel).write_text(ADDED)
+    client.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(
+        uri(warm, rel))))
+    await wait_indexed(client, runs + 1)
+    u = open_doc(client, warm, rel, ADDED)
+    ident, pos = types.TextDocumentIdentifier(u), position(ADDED, "added_helper();")
+
+    async def found():  # the reload follows the index run's log line
+        got = await client.text_document_definition_async(types.DefinitionParams(ident, pos))
+        return [(g.uri, g.range.start.line) for g in got] == [(u, 0)]
+    deadline = asyncio.get_running_loop().time() + 15
+    while not await found():
+        assert asyncio.get_running_loop().time() < deadline, "no definition after the save"
+        await asyncio.sleep(0.05)
+    await close_doc(client, u)

@@ -76,6 +76,7 @@ class KernelLanguageServer(LanguageServer):
         self.last: dict[str, tuple[int | None, list[types.Diagnostic]]] = {}
         self.phase = "starting"  # starting | loading | indexing | ready | failed
         self.loading = False  # the model thread is stuck in Session.load (a locked model.db)
+        self.loop: asyncio.AbstractEventLoop | None = None  # set by startup()
         self.pull = False
         self.refresh = False
         self.progress_ok = False
@@ -96,16 +97,23 @@ class KernelLanguageServer(LanguageServer):
 
     def log_message(self, text: str, kind=types.MessageType.Log) -> None:
         log.info(text)
-        try:
-            self.window_log_message(types.LogMessageParams(type=kind, message=text))
-        except Exception:  # noqa: BLE001 - no client (yet): the log file has it
-            pass
+        self._notify(self.window_log_message, types.LogMessageParams(type=kind, message=text))
 
     def show(self, text: str, kind=types.MessageType.Warning) -> None:
+        log.warning(text)
+        self._notify(self.window_show_message, types.ShowMessageParams(type=kind, message=text))
+
+    def _notify(self, send, params) -> None:
+        """Send a notification from any thread: the transport belongs to the event loop, so
+        the index and model threads hand it over instead of writing themselves."""
         try:
-            self.window_show_message(types.ShowMessageParams(type=kind, message=text))
-        except Exception:  # noqa: BLE001
-            log.warning(text)
+            loop = self.loop
+            if loop is not None and _running_loop() is not loop:
+                loop.call_soon_threadsafe(send, params)
+            else:
+                send(params)
+        except Exception:  # noqa: BLE001 - no client (yet) or a closed loop: the log has it
+            pass
 
     def relative(self, uri: str) -> str | None:
         """Root-relative path of a ``file:`` URI inside the root, else None."""
@@ -192,6 +200,7 @@ class KernelLanguageServer(LanguageServer):
             self.loading = False
 
     async def startup(self) -> None:
+        self.loop = asyncio.get_running_loop()
         self.phase = "loading"
         problem = await self.load_model()
         if problem:
@@ -376,6 +385,13 @@ class KernelLanguageServer(LanguageServer):
         version, diags = self.last.get(uri, (None, []))
         digest = hashlib.blake2b(repr(diags).encode(), digest_size=8).hexdigest()
         return f"{version}:{digest}"
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class _Progress:
