@@ -213,6 +213,17 @@ async def test_cold_workspace_reports_progress_then_diagnostics(cold: LanguageCl
     assert (root / ".kernel-lsp/model.db").is_file()
 
 
+async def test_cold_workspace_takes_a_save_made_during_the_first_index(cold: LanguageClient):
+    root = cold.root
+    u = open_doc(cold, root, "fs/stat.c")
+    header = root / "include/linux/syscalls.h"
+    header.write_text(_prototype(root, "do_sys_open") + header.read_text())
+    cold.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(
+        uri(root, "include/linux/syscalls.h"))))
+    await wait_indexed(cold)
+    await wait_published(cold, u, 1, lambda p: not p.diagnostics, timeout=30)
+
+
 async def test_warm_workspace_reports_quickly(tmp_path):
     root = copy_tree(tmp_path / "tree", indexed=True)
     client = await CONFIG.start()

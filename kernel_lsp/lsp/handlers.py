@@ -129,14 +129,14 @@ async def did_close(ls: KernelLanguageServer, params: types.DidCloseTextDocument
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: KernelLanguageServer, _params) -> None:
-    if ls.phase in ("ready", "failed"):
-        ls.start_index()  # the disk changed: bring the stored model up to date
+    # the disk changed: bring the stored model up to date (during the first index too: a run
+    # already under way may have read the file before the save, so it runs once more)
+    ls.start_index()
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_watched_files(ls: KernelLanguageServer, _params) -> None:
-    if ls.phase in ("ready", "failed"):
-        ls.start_index()
+    ls.start_index()
 
 
 @server.command(REINDEX)
