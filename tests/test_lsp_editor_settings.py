@@ -16,8 +16,10 @@ from tests.lsp_helpers import (
     copy_tree,
     expected,
     keys,
+    logged,
     open_doc,
     start,
+    uri,
     wait_published,
     wait_until,
 )
@@ -79,6 +81,21 @@ async def test_configuration_change_applies_to_open_files(tuned: LanguageClient,
     got = await wait_published(tuned, u, 2, lambda p: keys(p.diagnostics) == expected(warm, rel))
     assert _by_code(got.diagnostics) == {"404_2": {SEVERITY.Information},
                                          "020_2": {SEVERITY.Error}}
+
+
+async def test_max_file_bytes_changed_while_running(tuned: LanguageClient, warm):
+    rel = "kernel/sys.c"
+    u = uri(warm, rel)  # still open from the tests above, at version 2
+    size = len((warm / rel).read_bytes())
+    start_log = len(tuned.log_messages)
+    tuned.set_configuration({"maxFileBytes": size - 1}, section=SECTION)
+    tuned.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    await wait_until(lambda: logged(tuned, f"{rel}: {size} bytes, over max_file_bytes", start_log))
+    await wait_published(tuned, u, 2, lambda p: not p.diagnostics)
+    tuned.set_configuration({"maxFileBytes": size}, section=SECTION)
+    tuned.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    want = {k for k in expected(warm, rel) if k[0] != "404_2"}  # the options still disable it
+    await wait_published(tuned, u, 2, lambda p: keys(p.diagnostics) == want)
 
 
 async def test_bad_settings_are_shown_and_defaults_kept(bad: LanguageClient, warm):
