@@ -340,6 +340,23 @@ async def test_locked_model_answers_then_recovers(tmp_path):
         await stop(client)
 
 
+async def test_exit_is_prompt_while_the_model_is_locked(tmp_path):
+    root = copy_tree(tmp_path / "tree", indexed=True)
+    lock = sqlite3.connect(root / ".kernel-lsp/model.db", isolation_level=None)
+    lock.execute("PRAGMA locking_mode=EXCLUSIVE")
+    lock.execute("BEGIN EXCLUSIVE")
+    client = await CONFIG.start()
+    try:
+        await start(client, root, capabilities(VSCODE))
+        await wait_until(lambda: logged(client, "kernel-lsp: waiting for"), timeout=10)
+        await within(client.shutdown_async(None), "shutdown")
+        client.exit(None)
+        assert await within(client._server.wait(), "exit", timeout=5) == 0
+    finally:
+        lock.close()
+        await stop(client)
+
+
 # -- TCP -----------------------------------------------------------------------------------------
 async def test_tcp(warm):
     from pytest_lsp.client import make_test_lsp_client

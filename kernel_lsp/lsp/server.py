@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
 from lsprotocol import types
@@ -59,13 +60,38 @@ class _Protocol(LanguageServerProtocol):
 _NEEDS_OPEN = (types.TEXT_DOCUMENT_DID_CHANGE, types.TEXT_DOCUMENT_DID_CLOSE)
 
 
+class _ModelThread(Executor):
+    """One daemon thread running submitted calls in order. (A ThreadPoolExecutor's threads are
+    joined at exit, so a call stuck on a locked model.db would hold up ``exit`` for half a
+    minute; the model thread only reads, so nothing is lost by not waiting for it.)"""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._run, daemon=True, name="kernel-lsp-model").start()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        self.jobs.put((future, fn, args, kwargs))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            future, fn, args, kwargs = self.jobs.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+                future.set_exception(exc)
+
+
 class KernelLanguageServer(LanguageServer):
     """pygls server plus the session of one workspace root."""
 
     def __init__(self) -> None:
         super().__init__("kernel-lsp", __version__, protocol_cls=_Protocol,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
-        self.worker = ThreadPoolExecutor(1, thread_name_prefix="kernel-lsp-model")
+        self.worker = _ModelThread()
         self.root: Path | None = None
         self.config: Config | None = None
         self.session: Session | None = None
