@@ -312,6 +312,24 @@ async def test_deleted_model_then_reindex(tmp_path):
         await stop(client)
 
 
+async def test_corrupt_model_is_rebuilt(tmp_path):
+    root = copy_tree(tmp_path / "tree", indexed=True)
+    for stale in (root / ".kernel-lsp").glob("model.db*"):
+        stale.unlink()
+    (root / ".kernel-lsp/model.db").write_bytes(b"not a database\n" * 512)
+    client = await CONFIG.start()
+    try:
+        await start(client, root, capabilities(VSCODE))
+        u = open_doc(client, root, "fs/stat.c")
+        got = await wait_published(client, u, 1, lambda p: bool(p.diagnostics), timeout=30)
+        assert keys(got.diagnostics) == expected(root, "fs/stat.c")
+        assert logged(client, "not a usable model database")
+        await _answers(client, root)
+        await within(client.shutdown_session(), "shutdown")
+    finally:
+        await stop(client)
+
+
 async def test_locked_model_answers_then_recovers(tmp_path):
     root = copy_tree(tmp_path / "tree", indexed=True)
     lock = sqlite3.connect(root / ".kernel-lsp/model.db", isolation_level=None)
