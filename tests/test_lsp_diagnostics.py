@@ -224,6 +224,28 @@ async def test_cold_workspace_takes_a_save_made_during_the_first_index(cold: Lan
     await wait_published(cold, u, 1, lambda p: not p.diagnostics, timeout=30)
 
 
+async def test_cold_workspace_pull_client_is_refreshed(tmp_path):
+    root = copy_tree(tmp_path / "my tree é+", indexed=False)  # and a path that needs quoting
+    client = await CONFIG.start()
+    try:
+        await start(client, root, capabilities(VSCODE, pull=True))
+        u = open_doc(client, root, "fs/stat.c")
+        ident = types.TextDocumentIdentifier(u)
+        assert "%20" in u
+        await wait_until(lambda: client.diagnostic_refresh_count > 0, timeout=30)
+        report = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+            ident))
+        assert keys(report.items) == expected(root, "fs/stat.c")
+        (diag,) = report.items
+        (action, _) = await client.text_document_code_action_async(types.CodeActionParams(
+            ident, diag.range, types.CodeActionContext([diag])))
+        assert list(action.edit.changes) == [u]
+        assert not client.published
+        await client.shutdown_session()
+    finally:
+        await stop(client)
+
+
 async def test_warm_workspace_reports_quickly(tmp_path):
     root = copy_tree(tmp_path / "tree", indexed=True)
     client = await CONFIG.start()
