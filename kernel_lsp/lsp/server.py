@@ -11,16 +11,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import queue
 import threading
 import time
-from concurrent.futures import Executor, Future
 from pathlib import Path
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcServerNotInitialized
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
 
 from kernel_lsp import __version__
 from kernel_lsp.config import Config, find_root, relative_posix
@@ -28,70 +24,20 @@ from kernel_lsp.ebpf.live import findings_in_c as bpf_findings_in_c
 from kernel_lsp.fixes import FIXABLE_CODES, plan_fixes
 from kernel_lsp.live.session import Session
 from kernel_lsp.lsp.convert import Lines, diagnostic, path_of, uri_of
+from kernel_lsp.lsp.plumbing import ModelThread, Protocol, running_loop
 from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
 from kernel_lsp.model.indexer import index
 
 log = logging.getLogger("kernel_lsp.lsp")
 
 
-class _Protocol(LanguageServerProtocol):
-    """pygls' protocol plus the rule it leaves out: nothing but ``initialize`` (and ``exit``)
-    before ``initialize``; requests get ServerNotInitialized, notifications are dropped."""
-
-    def _handle_request(self, msg_id, method_name: str, params) -> None:
-        if self._workspace is None and method_name != types.INITIALIZE:
-            log.warning("%s before initialize: refused", method_name)
-            self._send_response(msg_id, None, JsonRpcServerNotInitialized().to_response_error())
-            return
-        super()._handle_request(msg_id, method_name, params)
-
-    def _handle_notification(self, method_name: str, params) -> None:
-        if self._workspace is None and method_name != types.EXIT:
-            log.warning("%s before initialize: dropped", method_name)
-            return
-        if method_name in _NEEDS_OPEN and (
-                params.text_document.uri not in self._workspace.text_documents):
-            self._server.log_message(f"kernel-lsp: {method_name} for "
-                                     f"{params.text_document.uri}, which is not open: ignored")
-            return
-        super()._handle_notification(method_name, params)
-
-
-_NEEDS_OPEN = (types.TEXT_DOCUMENT_DID_CHANGE, types.TEXT_DOCUMENT_DID_CLOSE)
-
-
-class _ModelThread(Executor):
-    """One daemon thread running submitted calls in order. (A ThreadPoolExecutor's threads are
-    joined at exit, so a call stuck on a locked model.db would hold up ``exit`` for half a
-    minute; the model thread only reads, so nothing is lost by not waiting for it.)"""
-
-    def __init__(self) -> None:
-        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
-        threading.Thread(target=self._run, daemon=True, name="kernel-lsp-model").start()
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        future: Future = Future()
-        self.jobs.put((future, fn, args, kwargs))
-        return future
-
-    def _run(self) -> None:
-        while True:
-            future, fn, args, kwargs = self.jobs.get()
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn(*args, **kwargs))
-            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
-                future.set_exception(exc)
-
-
 class KernelLanguageServer(LanguageServer):
     """pygls server plus the session of one workspace root."""
 
     def __init__(self) -> None:
-        super().__init__("kernel-lsp", __version__, protocol_cls=_Protocol,
+        super().__init__("kernel-lsp", __version__, protocol_cls=Protocol,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
-        self.worker = _ModelThread()
+        self.worker = ModelThread()
         self.root: Path | None = None
         self.config: Config | None = None
         self.session: Session | None = None
@@ -134,7 +80,7 @@ class KernelLanguageServer(LanguageServer):
         the index and model threads hand it over instead of writing themselves."""
         try:
             loop = self.loop
-            if loop is not None and _running_loop() is not loop:
+            if loop is not None and running_loop() is not loop:
                 loop.call_soon_threadsafe(send, params)
             else:
                 send(params)
@@ -411,13 +357,6 @@ class KernelLanguageServer(LanguageServer):
         version, diags = self.last.get(uri, (None, []))
         digest = hashlib.blake2b(repr(diags).encode(), digest_size=8).hexdigest()
         return f"{version}:{digest}"
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 class _Progress:
