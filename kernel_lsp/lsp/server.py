@@ -24,9 +24,9 @@ from kernel_lsp.ebpf.live import findings_in_c as bpf_findings_in_c
 from kernel_lsp.fixes import FIXABLE_CODES, plan_fixes
 from kernel_lsp.live.session import Session
 from kernel_lsp.lsp.convert import Lines, diagnostic, path_of, uri_of
+from kernel_lsp.lsp.indexproc import run_index
 from kernel_lsp.lsp.plumbing import ModelThread, Protocol, running_loop
 from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
-from kernel_lsp.model.indexer import index
 
 log = logging.getLogger("kernel_lsp.lsp")
 
@@ -238,10 +238,9 @@ class KernelLanguageServer(LanguageServer):
             try:
                 if self.phase != "ready":
                     self.phase = "indexing"
-                result = index(self.config, progress=reporter.report if reporter else None)
-                result.model.close()
-                stats = result.stats
-                for problem in result.problems[:20]:
+                stats, problems = run_index(self.config,
+                                            reporter.report if reporter else None)
+                for problem in problems[:20]:
                     self.log_message(f"kernel-lsp: {problem}")
                 self.log_message(f"kernel-lsp: index of {self.root}: {stats.get('files')} files, "
                                  f"{stats.get('parsed')} parsed in {stats.get('seconds')} s")
