@@ -94,33 +94,6 @@ class Symbols:
             names = (m[0] for m in json.loads(members))
             (self.enumerators if kind == "enum" else self.members).update(names)
 
-    # -- live overlay: swap one file's contribution (rows in ``fact_rows`` shape) -------------
-    def retract_file(self, fid: int, rows: dict[str, list[tuple]]) -> None:
-        """Remove what ``rows`` of file ``fid`` contributed (typedef and member names stay)."""
-        for table, index in (("functions", self.functions), ("macros", self.macros),
-                             ("variables", self.variables)):
-            for name in {r[0] for r in rows.get(table, ())}:
-                kept = [e for e in index.get(name, ()) if _file_of(e) != fid]
-                if kept:
-                    index[name] = kept
-                else:
-                    index.pop(name, None)
-        for r in rows.get("types", ()):
-            self._add_type(r[0], r[1], r[2], None, step=-1)
-
-    def add_file(self, fid: int, rows: dict[str, list[tuple]]) -> None:
-        """Add what ``rows`` of file ``fid`` define (see ``retract_file``)."""
-        for r in rows.get("functions", ()):
-            if r[17] is None:  # file scope only (parent)
-                self.functions.setdefault(r[0], []).append(FuncSym(fid, bool(r[1]), r[2], r[8]))
-        for r in rows.get("macros", ()):
-            self.macros.setdefault(r[0], []).append((fid, r[1] is not None, r[3]))
-        for r in rows.get("types", ()):
-            self._add_type(r[0], r[1], r[2], r[3])
-        for r in rows.get("variables", ()):
-            self.variables.setdefault(r[0], []).append(
-                VarSym(fid, r[1], bool(r[2]), r[5], r[6], r[7], r[8]))
-
     def native(self, entries: list, fid: int) -> list:
         """The ``entries`` a file can reach in this configuration (see ``is_foreign``)."""
         if not self.foreign_ids or fid in self.foreign_ids:
@@ -130,6 +103,3 @@ class Symbols:
     def is_header(self, fid: int) -> bool:
         return self.paths.get(fid, "").endswith(".h")
 
-
-def _file_of(entry) -> int:
-    return entry[0] if isinstance(entry, tuple) else entry.file_id

@@ -9,7 +9,6 @@ let an open buffer's rows replace its stored file's.
 from __future__ import annotations
 
 import json
-import threading
 from collections import defaultdict
 
 from kernel_lsp.checks.symbols import FuncSym, Symbols, VarSym, is_foreign
@@ -89,7 +88,6 @@ class LazySymbols(Symbols):
                                            for f, s, d, b, li, c, e in model.variable_entries(n)])
         self.tags = _Types(model, want_typedef=False)
         self.typedefs = _Types(model, want_typedef=True)
-        self.members_ready = threading.Event()
         # until loaded, every name counts as a member: no 406_2 on uses rather than false ones
         self.members, self.enumerators = _Everything(), _Everything()
 
@@ -103,7 +101,6 @@ class LazySymbols(Symbols):
                 continue
             (enumerators if kind == "enum" else members).update(names)
         self.members, self.enumerators = members, enumerators
-        self.members_ready.set()
 
     def set_file(self, fid: int, rows: dict[str, list[tuple]]) -> None:
         funcs, macros, variables = defaultdict(list), defaultdict(list), defaultdict(list)

@@ -40,7 +40,6 @@ class OpenFile:
     version: int | None = None
     carried: dict[str, list[tuple]] = field(default_factory=dict)  # stored macro-generated rows
     bodies: list[tuple[int, int]] = field(default_factory=list)  # function bodies (incremental)
-    findings: list[Finding] = field(default_factory=list)
     _facts: FileFacts | None = None
 
     @property
@@ -163,7 +162,8 @@ class Session:
         for table, extra in carried.items():  # what cross-file macro expansion generated
             names = {r[0] for r in rows[table]}
             rows[table] = rows[table] + [r for r in extra if r[0] not in names]
-        self._swap_symbols(fid, rows)
+        if self.symbols is not None:
+            self.symbols.set_file(fid, rows)
         self._swap_includes(fid, path, rows)
         new = OpenFile(path, buffer, own, rows, fid, version, carried, bodies)
         self.open[path] = new
@@ -177,10 +177,6 @@ class Session:
         self.symbols.drop_file(of.file_id)
         if self.model is not None:
             self._set_graph(of.file_id, self.model.include_graph_of(of.file_id))
-
-    def _swap_symbols(self, fid: int, rows) -> None:
-        if self.symbols is not None:
-            self.symbols.set_file(fid, rows)
 
     def _swap_includes(self, fid: int, path: str, rows) -> None:
         if self.graph is None:
@@ -217,10 +213,7 @@ class Session:
         overlay = OverlayModel(self.model, {of.file_id: of.rows for of in self.open.values()})
         ctx = CheckContext.from_parts(overlay, self.config, [fid], self.symbols, self.graph,
                                       self.visibility, self.hosted)
-        findings = findings_of(ctx)
-        if path in self.open:
-            self.open[path].findings = findings
-        return findings
+        return findings_of(ctx)
 
     def includers_of(self, path: str) -> set[str]:
         """Open files that include ``path``, directly or through other headers."""

@@ -254,7 +254,9 @@ async def hover(ls: KernelLanguageServer, params: types.HoverParams):
     return await ls.on_model(work)
 
 
-def _locations(finder):
+def _at_cursor(finder, convert=None):
+    """A handler answering ``finder(model, symbol under the cursor, path, params)``, each
+    result converted by ``convert(ls, result, cache)`` (default: an LSP Location)."""
     async def handler(ls: KernelLanguageServer, params):
         def work():
             rel, sym = _symbol(ls, params.text_document.uri, params.position)
@@ -262,7 +264,7 @@ def _locations(finder):
             if sym is None or model is None:
                 return []
             cache: dict = {}
-            return [_location(ls, loc, cache) for loc in finder(model, sym, rel, params)]
+            return [(convert or _location)(ls, x, cache) for x in finder(model, sym, rel, params)]
         return await ls.on_model(work)
     handler.__name__ = finder.__name__
     return handler
@@ -281,9 +283,9 @@ def _references(model, sym, _rel, params):
                                                 params.context.include_declaration))
 
 
-server.feature(types.TEXT_DOCUMENT_DEFINITION)(guarded(list)(_locations(_definitions)))
-server.feature(types.TEXT_DOCUMENT_DECLARATION)(guarded(list)(_locations(_declarations)))
-server.feature(types.TEXT_DOCUMENT_REFERENCES)(guarded(list)(_locations(_references)))
+server.feature(types.TEXT_DOCUMENT_DEFINITION)(guarded(list)(_at_cursor(_definitions)))
+server.feature(types.TEXT_DOCUMENT_DECLARATION)(guarded(list)(_at_cursor(_declarations)))
+server.feature(types.TEXT_DOCUMENT_REFERENCES)(guarded(list)(_at_cursor(_references)))
 
 
 def _doc_symbol(ls, s, lines: Lines) -> types.DocumentSymbol:
@@ -350,17 +352,12 @@ def _item_of(data) -> CallItem | None:
         return None
 
 
-@server.feature(types.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY)
-@guarded(list)
-async def prepare_call_hierarchy(ls: KernelLanguageServer, params):
-    def work():
-        rel, sym = _symbol(ls, params.text_document.uri, params.position)
-        model = _model(ls)
-        if sym is None or model is None:
-            return []
-        cache: dict = {}
-        return [_call_item(ls, i, cache) for i in navigate.call_item(model, sym, rel)]
-    return await ls.on_model(work)
+def _call_items(model, sym, rel, _params):
+    return navigate.call_item(model, sym, rel)
+
+
+server.feature(types.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY)(
+    guarded(list)(_at_cursor(_call_items, _call_item)))
 
 
 def _calls(direction: str):

@@ -2,8 +2,8 @@
 
 Handlers (``lsp/handlers.py``) stay thin: they convert, then call into this class. Everything
 that touches the model runs on one worker thread (``on_model``), so SQLite and the session are
-used from a single thread while the event loop keeps answering. The index runs in its own
-thread with its own database connection and reports work-done progress.
+used from a single thread while the event loop keeps answering. The index runs in a child
+process (``lsp/indexproc.py``), watched by a thread that reports work-done progress.
 """
 
 from __future__ import annotations
@@ -330,8 +330,8 @@ class KernelLanguageServer(LanguageServer):
 
     def _check_on_model(self, rel: str, text: str | None, version):
         session, config = self.session, self.config
-        if text is not None:
-            data = text.encode("utf-8", "surrogatepass")
+        data = text.encode("utf-8", "surrogatepass") if text is not None else None
+        if data is not None:
             if len(data) > config.max_file_bytes:
                 self.log_message(f"kernel-lsp: {rel}: {len(data)} bytes, over max_file_bytes "
                                  f"({config.max_file_bytes}); not checked")
@@ -339,8 +339,8 @@ class KernelLanguageServer(LanguageServer):
                 return [], []
             session.set_buffer(rel, data, version=version)
         findings = session.check(rel)
-        if text is not None:
-            findings = findings + bpf_findings_in_c(text.encode("utf-8", "surrogatepass"), rel)
+        if data is not None:
+            findings = findings + bpf_findings_in_c(data, rel)
         if session.model is not None and session.resolver is not None:
             for f in findings:
                 if f.code in FIXABLE_CODES:

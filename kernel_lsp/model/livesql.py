@@ -23,14 +23,6 @@ class LiveSQL:
         return self._for_files("SELECT file_id, name, storage, is_definition, start_byte, line, "
                                "col, end_col FROM variables WHERE file_id IN ({})", file_ids)
 
-    def symbol_rows(self, file_id: int) -> dict[str, list[tuple]]:
-        """A file's rows of the symbol tables, in ``fact_rows`` shape (without file_id)."""
-        out: dict[str, list[tuple]] = {}
-        for table, skip in (("functions", 2), ("types", 2), ("variables", 2), ("macros", 1)):
-            cur = self.conn.execute(f"SELECT * FROM {table} WHERE file_id=?", (file_id,))
-            out[table] = [tuple(r[skip:]) for r in cur]
-        return out
-
     def generated_rows(self, file_id: int) -> dict[str, list[tuple]]:
         """Rows a macro generated in a file, same-file or cross-file (``fact_rows`` shape)."""
         out: dict[str, list[tuple]] = {}

@@ -47,7 +47,6 @@ class Buffer:
         self.source = source
         self._blanked = blank_annotations(source)
         self.tree: Tree = reparse_blanked(self._blanked, None)
-        self.reused = 0  # how many updates were incremental (for tests and benchmarks)
         # the last update: (start, old_end, new_end, line delta), offsets in the file's bytes
         self.last_edit: tuple[int, int, int, int] | None = None
 
@@ -66,4 +65,3 @@ class Buffer:
         lines = (source.count(b"\n", start, new_end) - self.source.count(b"\n", start, old_end))
         self.last_edit = (start, old_end, new_end, lines)
         self.source, self._blanked = source, new_blanked
-        self.reused += 1
