@@ -1,4 +1,8 @@
-"""Every finding code is exercised by a fixture and documented in docs/codes.md."""
+"""Every finding code of the one table is documented on its page and exercised by a fixture.
+
+C design codes: a fixture tree expects them and docs/codes.md has their anchor. eBPF codes:
+docs/ebpf-codes.md has their section (their fixtures are kept covered by test_ebpf_structural).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from kernel_lsp.checks.codes import CODES
+from kernel_lsp.findings import CODES, codes_of
 from tests.fixture_expect import parse_tree
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs" / "codes.md"
+C_CODES = codes_of("c")
 DESIGN_TREES = sorted(
     p for p in (REPO / "fixtures").iterdir()
     if p.is_dir() and ((p / "Kconfig").exists() or (p / "include" / "linux").is_dir())
@@ -26,7 +31,7 @@ def test_there_is_a_design_fixture_tree():
     assert REPO / "fixtures" / "linux-tree" in DESIGN_TREES
 
 
-@pytest.mark.parametrize("code_id", sorted(CODES))
+@pytest.mark.parametrize("code_id", sorted(C_CODES))
 def test_every_code_is_expected_somewhere(code_id):
     codes = {e.code for e in all_expectations()}
     assert code_id in codes, f"no fixture expects {code_id}"
@@ -39,11 +44,22 @@ def test_every_expectation_names_a_known_code():
 
 @pytest.mark.parametrize("code_id", sorted(CODES))
 def test_every_code_has_a_docs_section_with_its_anchor(code_id):
-    text = DOCS.read_text(encoding="utf-8")
-    fragment = CODES[code_id].docs_url.rsplit("#", 1)[1]
-    assert fragment == code_id.replace("_", "-")
+    entry = CODES[code_id]
+    text = (REPO / "docs" / f"{entry.page}.md").read_text(encoding="utf-8")
+    fragment = entry.docs_url.rsplit("#", 1)[1]
+    assert fragment == entry.anchor == code_id.lower().replace("_", "-")
+    if entry.family == "ebpf":  # the heading is the code itself: its slug is the anchor
+        assert re.search(rf"^## {code_id}$", text, flags=re.M), f"no '## {code_id}' section"
+        return
     anchor = re.search(rf'<a id="{re.escape(fragment)}"></a>\s*\n#+ [^\n]*{code_id}', text)
     assert anchor, f'docs/codes.md lacks <a id="{fragment}"></a> before a heading naming {code_id}'
+
+
+@pytest.mark.parametrize("code_id", sorted(CODES))
+def test_every_code_has_a_severity_title_and_help(code_id):
+    entry = CODES[code_id]
+    assert entry.severity in ("error", "warning", "note")
+    assert entry.title and entry.help.endswith(".")
 
 
 def test_docs_anchors_are_unique():

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from kernel_lsp.checks.finding import Edit, Fix
+from kernel_lsp.findings import Edit, Fix
 from kernel_lsp.fixes import apply as apply_mod
 from kernel_lsp.fixes.apply import apply_edits, merge, unified_diff, write_atomic
 

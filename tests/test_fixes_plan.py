@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kernel_lsp.checks.finding import Finding
 from kernel_lsp.checks.run import run_checks
 from kernel_lsp.config import Config, load_config
+from kernel_lsp.findings import Finding
 from kernel_lsp.fixes import plan_fixes, realize, resolver_for
 from kernel_lsp.fixes.decltext import extern_variable, prototype, strip_definition_words
 from kernel_lsp.fixes.plan import rank_headers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kernel_lsp.checks.finding import Fix
+from kernel_lsp.findings import Fix
 from kernel_lsp.fixes import realize
 from kernel_lsp.fixes.apply import apply_edits
 

@@ -94,7 +94,7 @@ def test_exit_status_is_1_when_errors_are_found(runs):
 
 
 def test_json_finding_shape(runs):
-    from kernel_lsp.checks.codes import CODES
+    from kernel_lsp.findings import CODES
 
     report = json.loads(runs["json"][1])
     assert Path(report["root"]).resolve() == runs["tree"].resolve()

@@ -10,9 +10,8 @@ import pytest
 
 from kernel_lsp.batch.report import apply_config, error_count, format_json, format_text
 from kernel_lsp.batch.sarif import build_sarif, format_sarif
-from kernel_lsp.checks.codes import CODES
-from kernel_lsp.checks.finding import Finding
 from kernel_lsp.config import Config
+from kernel_lsp.findings import CODES, Finding
 
 SOURCE = "int x;\n/* é ü */ int y = foo(1);\n\tbar();\n\tbar();\n"
 

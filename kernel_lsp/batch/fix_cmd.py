@@ -49,7 +49,7 @@ def register(sub) -> None:
 
 def parse_codes(text: str | None) -> tuple[str, ...]:
     """The codes of ``--code`` (default: the fixable ones); unknown codes are a usage error."""
-    from kernel_lsp.checks.codes import CODES
+    from kernel_lsp.findings import CODES
     from kernel_lsp.fixes import FIXABLE_CODES
 
     if text is None:

@@ -12,9 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kernel_lsp.checks.codes import CODES
-from kernel_lsp.checks.finding import Finding
 from kernel_lsp.config import Config
+from kernel_lsp.findings import CODES, Finding
 
 JSON_VERSION = 1
 FALLBACK_SEVERITY = "warning"  # for a code missing from the table (should not happen)

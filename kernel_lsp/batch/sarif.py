@@ -13,8 +13,8 @@ from pathlib import Path
 
 from kernel_lsp import __version__
 from kernel_lsp.batch.report import Reported, default_severity
-from kernel_lsp.checks.codes import CODES, Code
 from kernel_lsp.config import Config
+from kernel_lsp.findings import CODES, Code
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"

@@ -6,7 +6,7 @@ other files, and a use of a variable defined in another file with no declaration
 
 from __future__ import annotations
 
-from kernel_lsp.checks.finding import Finding
+from kernel_lsp.findings import Finding
 from kernel_lsp.model.visibility import visible
 
 

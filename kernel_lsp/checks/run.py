@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from kernel_lsp.checks.access import check_access
-from kernel_lsp.checks.finding import Finding
 from kernel_lsp.checks.invocation import check_invocations
 from kernel_lsp.checks.structure import check_includes, check_types
 from kernel_lsp.checks.symbols import Symbols, is_system_header
 from kernel_lsp.config import Config
+from kernel_lsp.findings import Finding
 from kernel_lsp.model.store import Model
 from kernel_lsp.model.visibility import Visibility
 

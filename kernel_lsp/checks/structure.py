@@ -3,8 +3,8 @@ definitions whose signature or members use them, and 504_2 for includes that res
 
 from __future__ import annotations
 
-from kernel_lsp.checks.finding import Finding
 from kernel_lsp.checks.symbols import COMPILER_TYPES, is_system_header
+from kernel_lsp.findings import Finding
 from kernel_lsp.model.resolve import is_generated
 
 _KIND_WORD = {"struct": "struct", "union": "union", "enum": "enum", "typedef": "type"}

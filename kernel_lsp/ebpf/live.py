@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from kernel_lsp.checks.finding import Finding
 from kernel_lsp.ebpf import helpers
 from kernel_lsp.ebpf.carray import parse_c_arrays
 from kernel_lsp.ebpf.findings import to_finding
 from kernel_lsp.ebpf.inputs import _source_findings
 from kernel_lsp.ebpf.verify import VerifyOptions, verify
+from kernel_lsp.findings import Finding
 
 log = logging.getLogger(__name__)
 MARKER = b"struct bpf_insn"

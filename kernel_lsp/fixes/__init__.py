@@ -11,8 +11,8 @@ import logging
 import posixpath
 from collections.abc import Callable
 
-from kernel_lsp.checks.finding import Finding, Fix
 from kernel_lsp.config import Config
+from kernel_lsp.findings import Finding, Fix
 from kernel_lsp.model.resolve import IncludeResolver
 from kernel_lsp.model.store import Model
 

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from kernel_lsp.checks.finding import Edit, Fix
+from kernel_lsp.findings import Edit, Fix
 from kernel_lsp.fixes.text import SourceText, decode, encode
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import posixpath
 from pathlib import Path
 
-from kernel_lsp.checks.finding import Finding
 from kernel_lsp.checks.symbols import is_foreign
 from kernel_lsp.config import Config
+from kernel_lsp.findings import Finding
 from kernel_lsp.fixes import decltext
 from kernel_lsp.model.resolve import IncludeResolver
 from kernel_lsp.model.store import Model

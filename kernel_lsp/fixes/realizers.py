@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from kernel_lsp.checks.finding import Edit
+from kernel_lsp.findings import Edit
 from kernel_lsp.fixes import syntax
 from kernel_lsp.fixes.text import (
     SourceText,

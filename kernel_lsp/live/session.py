@@ -11,10 +11,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kernel_lsp.checks.finding import Finding
 from kernel_lsp.checks.run import CheckContext, findings_of
 from kernel_lsp.checks.symbols import is_system_header
 from kernel_lsp.config import Config, relative_posix
+from kernel_lsp.findings import Finding
 from kernel_lsp.live.incremental import body_ranges, reextract
 from kernel_lsp.live.lazy import LazyGraph, LazySymbols
 from kernel_lsp.live.overlay import OverlayModel

@@ -13,8 +13,7 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
-from kernel_lsp.checks.codes import CODES
-from kernel_lsp.checks.finding import Edit, Finding, Fix
+from kernel_lsp.findings import CODES, Edit, Finding, Fix
 
 SOURCE = "kernel-lsp"
 _SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,

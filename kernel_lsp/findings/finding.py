@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kernel_lsp.checks.codes import severity_of
+from kernel_lsp.findings.codes import severity_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class Finding:
     Positions are 0-based lines and 0-based *byte* columns in the file's UTF-8 text; consumers
     convert (the CLI to 1-based, the LSP to the negotiated encoding). ``path`` is POSIX and
     relative to the model root. ``context`` carries what a fix builder needs (e.g. the header
-    that declares the missing function), never re-analysis.
+    that declares the missing function), never re-analysis; ``plans`` the planned quick fixes.
     """
 
     code: str
@@ -47,7 +47,8 @@ class Finding:
     symbol: str
     message: str
     context: dict = field(default_factory=dict, compare=False, hash=False)
-    fixes: tuple[Fix, ...] = field(default=(), compare=False, hash=False)
+    # JSON fix plans (``kernel_lsp.fixes.plan_fixes``), best first; set by the façade when asked
+    plans: tuple[dict, ...] = field(default=(), compare=False, hash=False)
 
     @property
     def severity(self) -> str:
