@@ -27,11 +27,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from kernel_lsp.ebpf import helpers
-from kernel_lsp.ebpf.carray import collect_defines, parse_c_arrays
-from kernel_lsp.ebpf.ctxlayout import has_packet_context
 from kernel_lsp.ebpf.insn import Insn, Program
-from kernel_lsp.ebpf.interp import run
-from kernel_lsp.ebpf.maps import FIXUP_MAPS
+from kernel_lsp.ebpf.load.carray import collect_defines, parse_c_arrays
+from kernel_lsp.ebpf.run.ctxlayout import has_packet_context
+from kernel_lsp.ebpf.run.interp import run
+from kernel_lsp.ebpf.run.maps import FIXUP_MAPS
 from kernel_lsp.ebpf.verify import VerifyOptions, accepted, verify
 
 # Kernel messages of the structural tiers (ebpf-notes §5 rows 1-19): a REJECT case whose errstr

@@ -6,14 +6,16 @@ import argparse
 import sys
 
 from kernel_lsp import __version__
+from kernel_lsp.batch import bpf_cli, commands, fix_cmd
+from kernel_lsp.lsp import serve_cmd
 
 # Each module has ``register(subparsers)`` adding its subcommands; a subcommand's parser sets
-# ``func=callable(args) -> int`` (the exit status).
+# ``func=callable(args) -> int`` (the exit status). Heavy imports wait inside the commands.
 _COMMAND_MODULES = (
-    "kernel_lsp.batch.commands",  # index, check
-    "kernel_lsp.ebpf.cli",  # bpf check|run|dis
-    "kernel_lsp.lsp.serve_cmd",  # serve
-    "kernel_lsp.batch.fix_cmd",
+    commands,  # index, check
+    bpf_cli,  # bpf check|run|dis
+    serve_cmd,  # serve
+    fix_cmd,  # fix
 )
 
 
@@ -24,10 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"kernel-lsp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    import importlib
-
-    for name in _COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in _COMMAND_MODULES:
+        module.register(sub)
     return parser
 
 

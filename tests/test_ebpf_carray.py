@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kernel_lsp.ebpf.carray import parse_c_arrays
-from kernel_lsp.ebpf.interp import run
 from kernel_lsp.ebpf.isa import lookup
+from kernel_lsp.ebpf.load.carray import parse_c_arrays
+from kernel_lsp.ebpf.run.interp import run
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "ebpf" / "carray" / "sample.c"
 

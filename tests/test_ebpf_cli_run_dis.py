@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from kernel_lsp.cli import main
-from kernel_lsp.ebpf.asmtext import parse_asm
-from kernel_lsp.ebpf.inputs import load_file
+from kernel_lsp.ebpf.load import load_file
+from kernel_lsp.ebpf.load.asmtext import parse_asm
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "ebpf"
 

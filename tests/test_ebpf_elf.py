@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from kernel_lsp.cli import main
-from kernel_lsp.ebpf.elf import load_elf, prog_type_for_section
-from kernel_lsp.ebpf.inputs import LoadError
+from kernel_lsp.ebpf.load import LoadError
+from kernel_lsp.ebpf.load.elf import load_elf, prog_type_for_section
 
 ELF_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "ebpf" / "elf"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from kernel_lsp.ebpf.asmtext import parse_asm
-from kernel_lsp.ebpf.interp import run
-from kernel_lsp.ebpf.maps import MapSpec
+from kernel_lsp.ebpf.load.asmtext import parse_asm
+from kernel_lsp.ebpf.run.interp import run
+from kernel_lsp.ebpf.run.maps import MapSpec
 
 RUN_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "ebpf" / "run"
 CASES = sorted(RUN_DIR.glob("*.s"))

@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from kernel_lsp.ebpf import isa
-from kernel_lsp.ebpf.asmtext import parse_asm
-from kernel_lsp.ebpf.carray import parse_c_arrays
-from kernel_lsp.ebpf.decode import decode_raw, join_lddw
 from kernel_lsp.ebpf.disasm import disassemble
 from kernel_lsp.ebpf.insn import Insn, Program
-from kernel_lsp.ebpf.interp import run
+from kernel_lsp.ebpf.load.asmtext import parse_asm
+from kernel_lsp.ebpf.load.carray import parse_c_arrays
+from kernel_lsp.ebpf.load.raw import decode_raw, join_lddw
+from kernel_lsp.ebpf.run.interp import run
 from kernel_lsp.ebpf.verify import VerifyOptions, accepted, verify
 
 settings.register_profile("ci", max_examples=60, deadline=None,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kernel_lsp.ebpf.findings import BPF_CODES
-from kernel_lsp.ebpf.inputs import load_file
+from kernel_lsp.ebpf.load import load_file
 from kernel_lsp.ebpf.verify import VerifyOptions, verify
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernel_lsp.ebpf import isa
-from kernel_lsp.ebpf.decode import decode_raw, join_lddw
 from kernel_lsp.ebpf.findings import BPF_CODES
 from kernel_lsp.ebpf.insn import Insn, Program
+from kernel_lsp.ebpf.load.raw import decode_raw, join_lddw
 from kernel_lsp.ebpf.verify import VerifyOptions, verify
 
 _OPTIONS = st.builds(VerifyOptions, prog_type=st.sampled_from(["socket_filter", "xdp", "kprobe"]),

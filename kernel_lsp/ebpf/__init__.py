@@ -1,14 +1,16 @@
-"""The eBPF validator: ISA table, four input forms, structural verification, interpreter.
+"""The eBPF validator: ISA table, four input forms, verification, reference interpreter.
 
-Map of the package (no module here imports pygls or lsprotocol):
+Map of the package (a pipeline of phases over typed instructions; nothing here imports pygls or
+lsprotocol, and the commands live in ``kernel_lsp.batch.bpf_*``):
 
-* ``insn`` typed slots and programs; ``isa`` every legal encoding (RFC 9669 incl. v4) with
-  ``lookup``/``reserved_field_problem``; ``helpers`` helper ids/names and program types of 6.1.
-* Input forms: ``decode`` raw bytecode, ``elf`` clang objects, ``asmtext`` assembly text,
-  ``carray`` ``struct bpf_insn`` arrays in C; ``inputs.load_file`` picks one by content/extension.
-* Verification (tiers T0-T1): ``verify.verify(program, VerifyOptions)`` runs the phases in
-  ``cfg`` and ``structural``; findings are ``findings.BpfFinding`` with the codes documented in
-  ``docs/ebpf-codes.md``.
-* Execution: ``interp`` and its region ``memory``; printing: ``disasm``.
-* CLI: ``cli.register`` adds ``kernel-lsp bpf check|run|dis``.
+* Root: ``insn`` typed slots and programs; ``isa`` every legal encoding (RFC 9669 incl. v4);
+  ``helpers`` helper ids/names and program types of 6.1; ``alu`` the ISA's integer arithmetic;
+  ``ctxstructs`` UAPI context layouts; ``findings`` the validator's finding record; ``disasm``
+  the printer; ``csource`` findings of ``struct bpf_insn`` arrays in C files.
+* ``load/``: input forms — ``raw`` bytecode, ``elf`` clang objects, ``asmtext`` assembly,
+  ``carray`` C arrays; ``load.load_file`` picks one by content and extension.
+* ``verify/``: ``verify(program, VerifyOptions)`` runs the phases (``structural`` T0, ``cfg``
+  T1); codes are in ``kernel_lsp.findings.codes`` and documented in ``docs/ebpf-codes.md``.
+* ``run/``: the reference ``interp``reter over isolating region ``memory``, with ``maps`` and
+  helper emulation and ``ctxlayout`` contexts.
 """

@@ -14,8 +14,8 @@ Where LLVM prints nothing round-trippable this project uses: ``r1 = map[fd:N]`` 
 from __future__ import annotations
 
 from kernel_lsp.ebpf import isa
-from kernel_lsp.ebpf.asmforms import ALU_SYMBOLS, JMP_SYMBOLS
 from kernel_lsp.ebpf.insn import Insn, Program
+from kernel_lsp.ebpf.load.asmforms import ALU_SYMBOLS, JMP_SYMBOLS
 
 _ALU_TEXT = {v: k for k, v in ALU_SYMBOLS.items()}
 _JMP_TEXT = {v: k for k, v in JMP_SYMBOLS.items()}

@@ -20,7 +20,7 @@ from pygls.lsp.server import LanguageServer
 
 from kernel_lsp import __version__
 from kernel_lsp.config import Config, find_root, relative_posix
-from kernel_lsp.ebpf.live import findings_in_c as bpf_findings_in_c
+from kernel_lsp.ebpf.csource import findings_in_c as bpf_findings_in_c
 from kernel_lsp.fixes import FIXABLE_CODES, plan_fixes
 from kernel_lsp.live.session import Session
 from kernel_lsp.lsp.convert import Lines, diagnostic, path_of, uri_of

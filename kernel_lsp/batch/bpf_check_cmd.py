@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from kernel_lsp.ebpf import helpers
 from kernel_lsp.ebpf.findings import BpfFinding, to_finding
-from kernel_lsp.ebpf.inputs import load_file
 from kernel_lsp.ebpf.insn import Program
+from kernel_lsp.ebpf.load import load_file
 from kernel_lsp.ebpf.verify import VerifyOptions, accepted, verify
 
 

@@ -19,11 +19,11 @@ import re
 import tree_sitter_c
 from tree_sitter import Language, Parser
 
-from kernel_lsp.ebpf.bpfmacros import MACROS
-from kernel_lsp.ebpf.cconst import CEvalError, Evaluator, fold_layout_exprs
-from kernel_lsp.ebpf.decode import join_lddw
 from kernel_lsp.ebpf.insn import Insn, Program, SourceLoc
-from kernel_lsp.ebpf.srcerror import SourceError
+from kernel_lsp.ebpf.load.bpfmacros import MACROS
+from kernel_lsp.ebpf.load.cconst import CEvalError, Evaluator, fold_layout_exprs
+from kernel_lsp.ebpf.load.raw import join_lddw
+from kernel_lsp.ebpf.load.srcerror import SourceError
 
 _PARSER = Parser(Language(tree_sitter_c.language()))
 _DIRECTIVE = re.compile(rb"^[ \t]*#(?:[^\n\\]|\\.|\\\n)*", re.M)
@@ -292,7 +292,7 @@ class _Decoder:
                 fields[key] = self.eval.eval(item.child_by_field_name("value"))
             elif i < len(order):
                 fields[order[i]] = self.eval.eval(item)
-        from kernel_lsp.ebpf.bpfmacros import slot
+        from kernel_lsp.ebpf.load.bpfmacros import slot
 
         return slot(fields["code"], fields["dst_reg"], fields["src_reg"], fields["off"],
                     fields["imm"])

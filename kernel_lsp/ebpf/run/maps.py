@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kernel_lsp.ebpf import helpers
-from kernel_lsp.ebpf.memory import READ, RW, WRITE, Memory, Region
+from kernel_lsp.ebpf.run.memory import READ, RW, WRITE, Memory, Region
 
 MASK64 = (1 << 64) - 1
 EINVAL, ENOENT, E2BIG, EEXIST = 22, 2, 7, 17

@@ -28,7 +28,7 @@ def _label(name: str) -> str:
 
 def run_dis(args) -> int:
     from kernel_lsp.ebpf.disasm import disassemble
-    from kernel_lsp.ebpf.inputs import load_file
+    from kernel_lsp.ebpf.load import load_file
 
     try:
         loaded = load_file(args.file)

@@ -13,7 +13,7 @@ data pointers and XDP's ``ingress_ifindex`` (1) are filled in; other fields read
 from __future__ import annotations
 
 from kernel_lsp.ebpf.ctxstructs import struct_layout
-from kernel_lsp.ebpf.memory import RW, Memory, Region
+from kernel_lsp.ebpf.run.memory import RW, Memory, Region
 
 ETH_HLEN = 14
 LOOPBACK_IFINDEX = 1  # the kernel's test-run attaches packets to the loopback device

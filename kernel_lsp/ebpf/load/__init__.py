@@ -2,9 +2,7 @@
 
 The form is chosen by content first, then extension: ELF magic → ELF object (``elf.py``);
 ``.s``/``.asm`` → assembly text (``asmtext.parse_asm``); ``.c``/``.h`` → ``struct bpf_insn``
-arrays (``carray.parse_c_arrays``); anything else → raw 8-byte slots (``decode.py``).
-The text front ends belong to another module owner and are imported lazily: when one is
-missing, loading that form is a clean ``LoadError``.
+arrays (``carray.parse_c_arrays``); anything else → raw 8-byte slots (``raw.py``).
 
 ``load_file(path) -> Loaded``: ``programs`` each paired with front-end findings (``E001`` for a
 truncated raw slot, ``E003`` for each source error a text front end reported), or ``error`` (a
@@ -13,13 +11,18 @@ message) when the file is unreadable or holds no program — the CLI's exit stat
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kernel_lsp.ebpf.decode import decode_raw
 from kernel_lsp.ebpf.findings import BpfFinding, finding_at
 from kernel_lsp.ebpf.insn import Program
+from kernel_lsp.ebpf.load.asmtext import parse_asm
+from kernel_lsp.ebpf.load.carray import parse_c_arrays
+from kernel_lsp.ebpf.load.elf import load_elf
+from kernel_lsp.ebpf.load.raw import decode_raw
+from kernel_lsp.ebpf.load.srcerror import LoadError
+
+__all__ = ["LoadError", "Loaded", "detect_form", "load_file", "source_findings"]
 
 ELF_MAGIC = b"\x7fELF"
 ASM_SUFFIXES = (".s", ".asm")
@@ -36,10 +39,6 @@ class Loaded:
     error: str | None = None
 
 
-class LoadError(Exception):
-    """The input cannot be turned into programs (message for the user)."""
-
-
 def detect_form(path: str, data: bytes) -> str:
     """The input form of ``data`` read from ``path``."""
     if data.startswith(ELF_MAGIC):
@@ -52,15 +51,7 @@ def detect_form(path: str, data: bytes) -> str:
     return "raw"
 
 
-def _front_end(module: str, func: str):
-    try:
-        return getattr(importlib.import_module(f"kernel_lsp.ebpf.{module}"), func)
-    except (ImportError, AttributeError) as exc:
-        raise LoadError(f"this input form needs kernel_lsp.ebpf.{module}.{func}, "
-                        f"which is not available ({exc})") from exc
-
-
-def _source_findings(program: Program) -> list[BpfFinding]:
+def source_findings(program: Program) -> list[BpfFinding]:
     """Front-end source errors (``Program.meta['errors']``) as ``E003`` findings."""
     found = []
     for err in program.meta.get("errors", ()):
@@ -84,15 +75,13 @@ def _decode(path: str, data: bytes, form: str) -> list[tuple[Program, list[BpfFi
         program, found = decode_raw(data, name=name)
         return [(program, found)]
     if form == "elf":
-        from kernel_lsp.ebpf.elf import load_elf
-
         return load_elf(data, path)
     text = data.decode("utf-8", errors="replace")
     if form == "asm":
-        programs = [_front_end("asmtext", "parse_asm")(text, path)]
+        programs = [parse_asm(text, path)]
     else:
-        programs = list(_front_end("carray", "parse_c_arrays")(data, path))
-    return [(p, _source_findings(p)) for p in programs]
+        programs = list(parse_c_arrays(data, path))
+    return [(p, source_findings(p)) for p in programs]
 
 
 def load_file(path: str) -> Loaded:

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import re
 
-from kernel_lsp.ebpf import asmforms
-from kernel_lsp.ebpf.decode import join_lddw
 from kernel_lsp.ebpf.insn import Insn, Program, SourceLoc
-from kernel_lsp.ebpf.srcerror import SourceError
+from kernel_lsp.ebpf.load import asmforms
+from kernel_lsp.ebpf.load.raw import join_lddw
+from kernel_lsp.ebpf.load.srcerror import SourceError
 
 _INDEX = re.compile(r"^\s*[0-9]+:\s*")
 _BPFTOOL_OP = re.compile(r"^\([0-9a-fA-F]{2}\)\s*")

@@ -42,7 +42,7 @@ class BadInput(Exception):
 
 def select_program(path: str, section: str | None) -> Program:
     """The program of ``path`` to run or print: the first one, or the one named ``section``."""
-    from kernel_lsp.ebpf.inputs import load_file
+    from kernel_lsp.ebpf.load import load_file
 
     loaded = load_file(path)
     if loaded.error:
@@ -74,7 +74,7 @@ def _source_errors(program: Program) -> list[str]:
 
 
 def run_run(args) -> int:
-    from kernel_lsp.ebpf.interp import DEFAULT_BUDGET, run
+    from kernel_lsp.ebpf.run.interp import DEFAULT_BUDGET, run
 
     try:
         program = select_program(args.file, args.section)

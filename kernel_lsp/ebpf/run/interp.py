@@ -10,7 +10,7 @@ sign-extend, ``le``/``be``/``bswap`` act on a little-endian machine.
 Calling convention of :func:`run`: the input bytes are the context region, R1 holds its address and
 R2 its length, R10 the top of a fresh 512-byte stack. With ``packet=True`` and a program type that
 has a packet context (``__sk_buff`` / ``xdp_md``) the input is the packet instead and R1 points to
-a context built for it (:mod:`kernel_lsp.ebpf.ctxlayout`). Every run is bounded by an instruction
+a context built for it (:mod:`kernel_lsp.ebpf.run.ctxlayout`). Every run is bounded by an instruction
 budget and ends with a :class:`RunResult`: R0, or a :class:`Fault` naming the instruction.
 """
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from kernel_lsp.ebpf import isa
 from kernel_lsp.ebpf.alu import alu, byteswap, jump_taken, sext
 from kernel_lsp.ebpf.insn import Program
-from kernel_lsp.ebpf.maps import HelperFault, MapSpec, RuntimeMap, call_helper, program_maps
-from kernel_lsp.ebpf.memory import READ, RW, Memory, RegionFault
+from kernel_lsp.ebpf.run.maps import HelperFault, MapSpec, RuntimeMap, call_helper, program_maps
+from kernel_lsp.ebpf.run.memory import READ, RW, Memory, RegionFault
 
 MASK64 = (1 << 64) - 1
 MASK32 = 0xFFFFFFFF
@@ -355,7 +355,7 @@ def run(program: Program, mem: bytes = b"", *, prog_type: str | None = None,
         packet: bool = False, budget: int = DEFAULT_BUDGET,
         maps: dict[int, MapSpec] | None = None, seed: int = 0x2545F491) -> RunResult:
     """Run ``program`` on input ``mem`` (see the module docstring for the convention)."""
-    from kernel_lsp.ebpf.ctxlayout import build_context
+    from kernel_lsp.ebpf.run.ctxlayout import build_context
 
     m = Machine(program, seed)
     m.add_maps(program_maps(program) if maps is None else maps)

@@ -1,6 +1,6 @@
 """Read eBPF programs, maps and relocations from ELF objects built by ``clang -target bpf``.
 
-``load_elf(data, path) -> list[(Program, findings)]``; raises ``inputs.LoadError`` (a message)
+``load_elf(data, path) -> list[(Program, findings)]``; raises ``srcerror.LoadError`` (a message)
 for data that is not a readable eBPF ELF object.
 
 * Every executable (``SHF_EXECINSTR``) section with instructions is one program, named after the
@@ -29,10 +29,10 @@ import struct
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
-from kernel_lsp.ebpf.decode import decode_raw
 from kernel_lsp.ebpf.findings import BpfFinding
-from kernel_lsp.ebpf.inputs import LoadError
 from kernel_lsp.ebpf.insn import Insn, Program
+from kernel_lsp.ebpf.load.raw import decode_raw
+from kernel_lsp.ebpf.load.srcerror import LoadError
 
 EM_BPF = 247
 SHF_EXECINSTR = 0x4

@@ -1,7 +1,8 @@
-"""eBPF programs written as C ``struct bpf_insn`` arrays, validated inside an editor's buffer.
+"""eBPF programs written as C ``struct bpf_insn`` arrays, validated where they are written.
 
-The language server calls ``findings_in_c`` for every checked C file that mentions
-``struct bpf_insn``; each finding sits on the ``BPF_*`` element of the offending instruction.
+The findings façade calls ``findings_in_c`` for every checked C file (buffer or stored) that
+mentions ``struct bpf_insn``; each finding sits on the ``BPF_*`` element of the offending
+instruction.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 import logging
 
 from kernel_lsp.ebpf import helpers
-from kernel_lsp.ebpf.carray import parse_c_arrays
 from kernel_lsp.ebpf.findings import to_finding
-from kernel_lsp.ebpf.inputs import _source_findings
+from kernel_lsp.ebpf.load import source_findings
+from kernel_lsp.ebpf.load.carray import parse_c_arrays
 from kernel_lsp.ebpf.verify import VerifyOptions, verify
 from kernel_lsp.findings import Finding
 
@@ -33,7 +34,7 @@ def findings_in_c(source: bytes, path: str) -> list[Finding]:
         prog_type = (program.prog_type if program.prog_type in helpers.PROG_TYPES
                      else helpers.DEFAULT_PROG_TYPE)
         try:
-            found = _source_findings(program) + verify(program, VerifyOptions(prog_type=prog_type))
+            found = source_findings(program) + verify(program, VerifyOptions(prog_type=prog_type))
         except Exception:  # noqa: BLE001
             log.debug("verifying %s in %s failed", program.name, path, exc_info=True)
             continue

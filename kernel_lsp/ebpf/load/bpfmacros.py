@@ -11,8 +11,8 @@ Covers every instruction macro of ``tools/include/linux/filter.h`` (6.1), the ke
 from __future__ import annotations
 
 from kernel_lsp.ebpf import isa
-from kernel_lsp.ebpf.cconst import wrap
 from kernel_lsp.ebpf.insn import Insn
+from kernel_lsp.ebpf.load.cconst import wrap
 
 LD, LDX, ST, STX, ALU, JMP, JMP32, ALU64 = range(8)
 MOV, END, ADD = 0xB0, 0xD0, 0x00

@@ -1,4 +1,5 @@
-"""Problems a text front end (assembly, C arrays) found in its input, with their source span.
+"""Problems of an input: ``LoadError`` (no program at all), and ``SourceError``s a text front end
+(assembly, C arrays) found in its input, with their source span.
 
 Front ends never raise on bad input: each problem becomes a :class:`SourceError` stored in
 ``Program.meta["errors"]`` (and returned by the front end), and the offending element yields no
@@ -10,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kernel_lsp.ebpf.insn import SourceLoc
+
+
+class LoadError(Exception):
+    """The input cannot be turned into programs (message for the user)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kernel_lsp.ebpf import cfg, helpers, structural
+from kernel_lsp.ebpf import helpers
 from kernel_lsp.ebpf.findings import BpfFinding, finding_at
 from kernel_lsp.ebpf.insn import Insn, Program
+from kernel_lsp.ebpf.verify import cfg, structural
 
 # kernel/bpf/syscall.c: BPF_COMPLEXITY_LIMIT_INSNS for CAP_BPF, BPF_MAXINSNS otherwise.
 PRIVILEGED_MAX_INSNS = 1_000_000
