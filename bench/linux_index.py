@@ -24,8 +24,8 @@ from pathlib import Path
 import tree_sitter_c
 from tree_sitter import Language, Parser
 
-from kernel_lsp.checks.run import run_checks
 from kernel_lsp.config import load_config
+from kernel_lsp.live.workspace import open_workspace
 from kernel_lsp.model.indexer import index
 from kernel_lsp.model.walk import discover
 
@@ -95,7 +95,8 @@ def main() -> int:
     print(f"database size: {size / 2**20:.0f} MiB")
 
     start = time.perf_counter()
-    findings = run_checks(model, config, list(CHECKED_DIRS))
+    findings = [r.finding for r in
+                open_workspace(config, model, list(CHECKED_DIRS)).findings(list(CHECKED_DIRS))]
     t_check = time.perf_counter() - start
     print(f"checks on {', '.join(CHECKED_DIRS)}: {t_check:.1f} s")
     report(model, findings, args.sample)

@@ -65,13 +65,6 @@ class Config:
     def db_path(self) -> Path:
         return self.index_dir / "model.db"
 
-    def severity_of(self, code_id: str, default: str) -> str | None:
-        """The effective severity of ``code_id`` (``None`` when the code is turned off)."""
-        level = self.severity.get(code_id, default)
-        return None if level == "off" else level
-
-    def enabled(self, code_id: str) -> bool:
-        return self.severity.get(code_id) != "off"
 
 
 def is_linux_like(path: Path) -> bool:

@@ -14,6 +14,7 @@ from kernel_lsp.config import (
     load_config,
     relative_posix,
 )
+from kernel_lsp.findings import effective
 
 
 def make_linux_tree(root: Path) -> Path:
@@ -131,10 +132,9 @@ def test_severity_and_disable(tmp_path):
         'disable = ["504_2"]\nexclude = ["build/**"]\n[severity]\n"404_2" = "Note"\n')
     config, messages = load_config(tmp_path)
     assert messages == []
-    assert config.severity_of("504_2", "warning") is None
-    assert not config.enabled("504_2")
-    assert config.severity_of("404_2", "error") == "note"
-    assert config.severity_of("020_2", "error") == "error"
+    assert effective("504_2", config.severity) is None
+    assert effective("404_2", config.severity) == "note"
+    assert effective("020_2", config.severity) == "error"
     assert config.exclude == [*DEFAULT_EXCLUDE, "build/**"]
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from kernel_lsp.checks.run import run_checks
 from kernel_lsp.config import Config, load_config
 from kernel_lsp.findings import Finding
-from kernel_lsp.fixes import plan_fixes, realize, resolver_for
+from kernel_lsp.fixes import plan_fixes, realize
 from kernel_lsp.fixes.decltext import extern_variable, prototype, strip_definition_words
 from kernel_lsp.fixes.plan import rank_headers
+from kernel_lsp.live.workspace import open_workspace
 from kernel_lsp.model.indexer import index
 from kernel_lsp.model.resolve import IncludeResolver
 from kernel_lsp.model.store import Model
@@ -71,8 +71,9 @@ class Indexed:
         self.root = dest
         self.config, _ = load_config(dest)
         self.model = index(self.config, jobs=1).model
-        self.resolver = resolver_for(self.model, self.config)
-        self.findings = run_checks(self.model, self.config)
+        self.resolver = IncludeResolver.for_tree(self.config, self.model.file_paths().values())
+        self.findings = [r.finding for r in
+                         open_workspace(self.config, self.model, None).findings()]
 
     def plans(self, finding: Finding) -> list[dict]:
         return plan_fixes(finding, self.model, self.resolver, self.config)

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from kernel_lsp.config import Config
 from kernel_lsp.live.incremental import body_ranges
-from kernel_lsp.live.session import Session
-from kernel_lsp.model.store import fact_rows
+from kernel_lsp.live.workspace import Workspace
+from kernel_lsp.model.rows import fact_rows
 from kernel_lsp.parse.extract import extract
 
 TREE = Path(__file__).resolve().parent.parent / "fixtures" / "linux-tree"
@@ -26,7 +26,7 @@ def _full(path: str, source: bytes) -> dict:
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
-    return Session(Config(root=tmp_path_factory.mktemp("inc")))
+    return Workspace(Config(root=tmp_path_factory.mktemp("inc")))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kernel_lsp.checks.run import run_checks
 from kernel_lsp.config import load_config
-from kernel_lsp.live.session import Session
+from kernel_lsp.live.workspace import Workspace, open_workspace
 from kernel_lsp.model.indexer import index
 from tests.fixture_expect import SOURCE_SUFFIXES
 
@@ -23,13 +22,17 @@ def indexed(tmp_path_factory):
     shutil.copytree(TREE, root)
     config, _ = load_config(root)
     result = index(config, jobs=1)
-    batch = run_checks(result.model, config)
+    batch = [r.finding for r in open_workspace(config, result.model, None).findings()]
     result.model.close()
-    session = Session(config)
+    session = Workspace(config)
     assert session.load() is None
     session.load_members()
     yield root, config, session, batch
     session.close()
+
+
+def _check(ws, path):
+    return [r.finding for r in ws.findings([path])]
 
 
 def _key(f):
@@ -40,7 +43,7 @@ def test_stored_files_match_batch(indexed):
     root, _config, session, batch = indexed
     paths = sorted(str(p.relative_to(root)) for p in root.rglob("*")
                    if p.suffix in SOURCE_SUFFIXES and ".kernel-lsp" not in p.parts)
-    live = [f for p in paths for f in session.check(p)]
+    live = [f for p in paths for f in _check(session, p)]
     assert sorted(map(_key, live)) == sorted(map(_key, batch))
     assert batch, "the fixture tree has findings"
 
@@ -50,18 +53,18 @@ def test_buffers_match_batch_and_edits_are_followed(indexed):
     for path in sorted({f.path for f in batch if f.code == "404_2"}):
         source = (root / path).read_bytes()
         session.set_buffer(path, source)
-        assert sorted(map(_key, session.check(path))) == sorted(
+        assert sorted(map(_key, _check(session, path))) == sorted(
             _key(f) for f in batch if f.path == path)
         finding = next(f for f in batch if f.path == path and f.code == "404_2")
         lines = source.split(b"\n")
         # declare the function at the top of the buffer: the finding goes, the disk is unchanged
         edited = b"int %s();\n" % finding.symbol.encode() + source
         session.set_buffer(path, edited)
-        after = session.check(path)
+        after = _check(session, path)
         assert not [f for f in after if f.code == "404_2" and f.symbol == finding.symbol]
         assert (root / path).read_bytes() == source and len(lines) > 1
         session.drop_buffer(path)
-        assert sorted(map(_key, session.check(path))) == sorted(
+        assert sorted(map(_key, _check(session, path))) == sorted(
             _key(f) for f in batch if f.path == path)
 
 
@@ -72,7 +75,7 @@ def test_buffer_with_a_new_call_reports_it(indexed):
     body_end = source.rindex(b"}")
     edited = source[:body_end] + b"\tnowhere_defined_fn(1);\n" + source[body_end:]
     session.set_buffer(path, edited)
-    codes = {(f.code, f.symbol) for f in session.check(path)}
+    codes = {(f.code, f.symbol) for f in _check(session, path)}
     assert ("020_2", "nowhere_defined_fn") in codes
     session.drop_buffer(path)
 
@@ -93,7 +96,7 @@ def test_includers_of_a_header_are_the_open_files_that_reach_it(indexed):
 
 def test_no_model_means_no_findings(tmp_path):
     config, _ = load_config(tmp_path)
-    session = Session(config)
+    session = Workspace(config)
     assert session.load() is None and not session.ready
     session.set_buffer("a.c", b"int main(void) { return undefined_fn(); }\n")
-    assert session.check("a.c") == []
+    assert _check(session, "a.c") == []

@@ -7,7 +7,8 @@ import sqlite3
 import pytest
 
 from kernel_lsp.model import schema
-from kernel_lsp.model.store import Model, ModelError, fact_rows
+from kernel_lsp.model.rows import fact_rows
+from kernel_lsp.model.store import Model, ModelError
 from kernel_lsp.parse.extract import extract
 
 SRC = b"""#include <linux/types.h>

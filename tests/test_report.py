@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from kernel_lsp.batch.report import apply_config, error_count, format_json, format_text
+from kernel_lsp.batch.report import error_count, format_json, format_text
 from kernel_lsp.batch.sarif import build_sarif, format_sarif
 from kernel_lsp.config import Config
-from kernel_lsp.findings import CODES, Finding
+from kernel_lsp.findings import CODES, Finding, apply_severities
 
 SOURCE = "int x;\n/* é ü */ int y = foo(1);\n\tbar();\n\tbar();\n"
 
@@ -42,16 +42,16 @@ def findings() -> list[Finding]:
 
 def test_apply_config_sorts_dedups_and_overrides(root):
     config = Config(root=root, severity={"504_2": "off", "020_2": "note"})
-    items = apply_config(findings(), config)
+    items = apply_severities(findings(), config.severity)
     assert [(r.finding.line, r.finding.code, r.severity) for r in items] == [
         (1, "404_2", "error"), (2, "020_2", "note"), (3, "020_2", "note")]
     assert error_count(items) == 1
     config.severity["404_2"] = "warning"
-    assert error_count(apply_config(findings(), config)) == 0
+    assert error_count(apply_severities(findings(), config.severity)) == 0
 
 
 def test_text_lines_are_gcc_like_with_byte_columns(root):
-    items = apply_config(findings(), Config(root=root))
+    items = apply_severities(findings(), Config(root=root).severity)
     lines = format_text(items).splitlines()
     assert lines[0] == "fs/a.c:1:1: warning: 'x.h' resolves to nothing [504_2]"
     # 'foo' starts at byte 20 of the line (é and ü are two bytes each): column 21
@@ -62,7 +62,7 @@ def test_text_lines_are_gcc_like_with_byte_columns(root):
 
 
 def test_json_exact_keys_and_one_based_positions(root):
-    items = apply_config(findings(), Config(root=root))
+    items = apply_severities(findings(), Config(root=root).severity)
     doc = json.loads(format_json(items, root, {"files": 1, "seconds": 0.12345, "p": Path("x")}))
     assert list(doc) == ["version", "root", "findings", "stats"]
     assert doc["version"] == 1
@@ -88,7 +88,7 @@ def test_json_exact_keys_and_one_based_positions(root):
 @pytest.fixture
 def sarif(root) -> dict:
     config = Config(root=root, severity={"406_2": "off", "504_2": "note"})
-    items = apply_config(findings(), config)
+    items = apply_severities(findings(), config.severity)
     return json.loads(format_sarif(items, config, ["fs/b.c: binary file; skipped"]))
 
 
@@ -164,7 +164,7 @@ def test_sarif_fingerprints_are_stable_and_distinguish_repeated_lines(root, sari
     moved = [Finding(f.code, f.path, f.line + 2, f.col, f.end_line + 2, f.end_col, f.symbol,
                      f.message) for f in findings()]
     config = Config(root=root, severity={"406_2": "off", "504_2": "note"})
-    again = build_sarif(apply_config(moved, config), config)
+    again = build_sarif(apply_severities(moved, config.severity), config)
     assert [r["partialFingerprints"] for r in again["runs"][0]["results"]] == [
         r["partialFingerprints"] for r in sarif["runs"][0]["results"]]
 
@@ -172,7 +172,7 @@ def test_sarif_fingerprints_are_stable_and_distinguish_repeated_lines(root, sari
 def test_sarif_unknown_code_and_missing_file(tmp_path):
     config = Config(root=tmp_path)
     f = Finding("404_2", "gone/x.c", 4, 2, 4, 5, "f", "m")
-    doc = build_sarif(apply_config([f], config), config)
+    doc = build_sarif(apply_severities([f], config.severity), config)
     res = doc["runs"][0]["results"][0]
     assert res["locations"][0]["physicalLocation"]["region"] == {
         "startLine": 5, "startColumn": 3, "endLine": 5, "endColumn": 6}

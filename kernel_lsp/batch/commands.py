@@ -130,22 +130,14 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int, str], None] | None]
 
 
 def run_index(config: Config):
-    """Index ``config.root`` through the integrator's indexer; print its problems."""
-    try:
-        from kernel_lsp.model.indexer import index
-    except ImportError as exc:
-        raise CommandError(f"the indexer is not available: {exc}") from exc
+    """Index ``config.root`` (bring its model up to date); print the indexer's problems."""
+    from kernel_lsp.model.indexer import index
+
     with progress_bar("indexing") as progress:
         result = index(config, jobs=config.jobs, progress=progress)
     for problem in result.problems:
         warn(problem)
     return result
-
-
-def _close(model) -> None:
-    close = getattr(model, "close", None)
-    if callable(close):
-        close()
 
 
 # ---------------------------------------------------------------- index
@@ -154,7 +146,7 @@ def _close(model) -> None:
 def cmd_index(args: argparse.Namespace) -> int:
     config = setup(args.root, None, args.arch, args.jobs)
     result = run_index(config)
-    _close(result.model)
+    result.model.close()
     s = result.stats
     seconds = s.get("seconds")
     took = f" in {seconds:.1f} s" if isinstance(seconds, int | float) else ""
@@ -227,7 +219,8 @@ def write_report(text: str, output: Path | None) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from kernel_lsp.batch.report import apply_config, error_count, summary_line
+    from kernel_lsp.batch.report import error_count, summary_line
+    from kernel_lsp.live.workspace import open_workspace
 
     _check_output(args.output)
     anchor = args.paths[0] if args.paths else None
@@ -236,15 +229,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if paths == [] and bad_paths:
         return EXIT_USAGE
     result = run_index(config)
+    ws = open_workspace(config, result.model, paths)
     try:
-        from kernel_lsp.checks.run import run_checks
-    except ImportError as exc:
-        raise CommandError(f"the checks are not available: {exc}") from exc
-    try:
-        findings = run_checks(result.model, config, paths) if paths != [] else []
+        items = ws.findings(paths) if paths != [] else []
     finally:
-        _close(result.model)
-    items = apply_config(findings, config)
+        ws.close()
     stats = {**result.stats, "checked_files": len(paths) if paths is not None else
              result.stats.get("files"), "problems": len(result.problems),
              "include_paths_source": config.source}

@@ -80,24 +80,22 @@ class DiskTexts:
         return self._cache[path]
 
 
-def _findings(model, config, paths, codes):
-    from kernel_lsp.checks.run import run_checks
+def _findings(model, config, paths, codes, *, with_fixes: bool = False) -> list:
+    """The findings of ``paths`` whose code is one of ``codes`` (with fix plans if asked)."""
+    from kernel_lsp.live.workspace import open_workspace
 
     if paths == []:
         return []
-    return [f for f in run_checks(model, config, paths) if f.code in codes]
+    ws = open_workspace(config, model, paths)
+    return [r.finding for r in ws.findings(paths, with_fixes=with_fixes)
+            if r.finding.code in codes]
 
 
-def _plan_all(model, config, findings, texts: DiskTexts) -> list:
+def _realize_all(findings, texts: DiskTexts) -> list:
     """(finding, realized preferred fix or None) for each finding."""
-    from kernel_lsp.fixes import plan_fixes, realize, resolver_for
+    from kernel_lsp.fixes import realize
 
-    resolver = resolver_for(model, config)
-    out = []
-    for finding in findings:
-        plans = plan_fixes(finding, model, resolver, config)
-        out.append((finding, realize(plans[0], texts) if plans else None))
-    return out
+    return [(f, realize(f.plans[0], texts) if f.plans else None) for f in findings]
 
 
 def _where(f) -> str:
@@ -116,8 +114,8 @@ def cmd_fix(args: argparse.Namespace) -> int:
     texts = DiskTexts(config.root)
     result = run_index(config)
     try:
-        findings = _findings(result.model, config, paths, codes)
-        planned = _plan_all(result.model, config, findings, texts)
+        findings = _findings(result.model, config, paths, codes, with_fixes=True)
+        planned = _realize_all(findings, texts)
     finally:
         result.model.close()
     accepted, by_path = merge(fix for _, fix in planned if fix is not None)

@@ -1,4 +1,4 @@
-"""Batch reports: apply the configured severities to findings and render them as text or JSON.
+"""Batch reports: render reported findings (findings with their severities) as text or JSON.
 
 Positions in every report are 1-based. Columns are 1-based UTF-8 *byte* columns (as GCC
 prints them) in text and JSON; SARIF (``sarif.py``) converts them to UTF-16 code units.
@@ -9,38 +9,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-from kernel_lsp.config import Config
-from kernel_lsp.findings import CODES, Finding
+from kernel_lsp.findings import Reported
 
 JSON_VERSION = 1
-FALLBACK_SEVERITY = "warning"  # for a code missing from the table (should not happen)
 _RANK = {"error": 0, "warning": 1, "note": 2}
-
-
-@dataclass(frozen=True, slots=True)
-class Reported:
-    """A finding with the severity it is reported at (after the configured overrides)."""
-
-    finding: Finding
-    severity: str
-
-
-def default_severity(code_id: str) -> str:
-    entry = CODES.get(code_id)
-    return entry.severity if entry else FALLBACK_SEVERITY
-
-
-def apply_config(findings: Iterable[Finding], config: Config) -> list[Reported]:
-    """Drop findings whose code is ``off``, apply severity overrides, sort, de-duplicate."""
-    out: dict[Finding, Reported] = {}
-    for finding in findings:
-        level = config.severity_of(finding.code, default_severity(finding.code))
-        if level is not None and finding not in out:
-            out[finding] = Reported(finding, level)
-    return sorted(out.values(), key=lambda r: r.finding.sort_key())
 
 
 def error_count(items: Iterable[Reported]) -> int:

@@ -12,9 +12,8 @@ import re
 from pathlib import Path
 
 from kernel_lsp import __version__
-from kernel_lsp.batch.report import Reported, default_severity
 from kernel_lsp.config import Config
-from kernel_lsp.findings import CODES, Code
+from kernel_lsp.findings import CODES, Code, Reported
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -140,15 +139,9 @@ def _uri(path: str) -> str:
 
 
 def build_sarif(items: list[Reported], config: Config, problems: list[str] | None = None) -> dict:
-    """The SARIF log of one run: one rule per code in the table (plus any unknown code)."""
+    """The SARIF log of one run: one rule per code of the table (C and eBPF codes)."""
     rules = [sarif_rule(entry, config) for entry in CODES.values()]
     index = {rule["id"]: i for i, rule in enumerate(rules)}
-    for item in items:
-        code_id = item.finding.code
-        if code_id not in index:
-            entry = Code(code_id, default_severity(code_id), code_id, "Finding " + code_id)
-            index[code_id] = len(rules)
-            rules.append(sarif_rule(entry, config))
     table = LineTable(config.root)
     results = [sarif_result(item, index[item.finding.code], table) for item in items]
     run = {

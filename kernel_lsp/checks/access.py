@@ -6,11 +6,12 @@ other files, and a use of a variable defined in another file with no declaration
 
 from __future__ import annotations
 
+from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.visibility import visible
 
 
-def check_access(ctx) -> list[Finding]:
+def check_access(ctx: CheckInputs) -> list[Finding]:
     findings = _extern_of_static(ctx)
     findings += _undeclared_uses(ctx)
     return findings
@@ -25,14 +26,14 @@ def _definitions_elsewhere(ctx, name: str, fid: int):
 
 def _extern_of_static(ctx) -> list[Finding]:
     out = []
-    for fid, name, storage, is_def, _start, line, col, end_col in ctx.model.variables_in(
-            ctx.file_ids):
-        if storage != "extern" or is_def:
+    for fid, v in ctx.facts.variables_in(ctx.file_ids):
+        if v.storage != "extern" or v.is_definition:
             continue
+        name = v.name
         defs = _definitions_elsewhere(ctx, name, fid)
         if defs and all(d.storage == "static" for d in defs):
             home = ctx.path(defs[0].file_id)
-            out.append(Finding("406_2", ctx.path(fid), line, col, line, end_col, name,
+            out.append(Finding("406_2", ctx.path(fid), v.line, v.col, v.line, v.end_col, name,
                                f"variable '{name}' is static in {home}; an extern "
                                "declaration cannot reach it", {"static_in": home}))
     return out
@@ -41,9 +42,10 @@ def _extern_of_static(ctx) -> list[Finding]:
 def _undeclared_uses(ctx) -> list[Finding]:
     syms = ctx.symbols
     out = []
-    for fid, _fn, name, start, line, col, end_col in ctx.model.var_uses_in(ctx.file_ids):
+    for fid, use in ctx.facts.var_uses_in(ctx.file_ids):
         if fid in ctx.hosted:
             continue
+        name, start = use.name, use.start_byte
         entries = syms.variables.get(name)
         if not entries or name in syms.functions or name in syms.macros \
                 or name in syms.enumerators or name in syms.typedefs or name in syms.members:
@@ -61,7 +63,7 @@ def _undeclared_uses(ctx) -> list[Finding]:
             detail = f"is static in {ctx.path(defs[0].file_id)}"
         else:
             detail = f"is defined in {ctx.path(defs[0].file_id)} with no declaration in scope"
-        out.append(Finding("406_2", ctx.path(fid), line, col, line, end_col, name,
+        out.append(Finding("406_2", ctx.path(fid), use.line, use.col, use.line, use.end_col, name,
                            f"variable '{name}' {detail}",
                            {"defined_in": sorted({ctx.path(d.file_id) for d in defs})}))
     return out

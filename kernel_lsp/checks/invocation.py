@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.symbols import FuncSym
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.visibility import visible
@@ -30,13 +31,14 @@ def _macro_visible(entries, fid: int, pos: int, mask: int) -> bool:
                for f, _fl, start in entries)
 
 
-def check_invocations(ctx) -> list[Finding]:
+def check_invocations(ctx: CheckInputs) -> list[Finding]:
     syms = ctx.symbols
     local_protos: dict[tuple[int, str], list[tuple[str, int]]] = defaultdict(list)
-    for fid, parent, name, start in ctx.model.local_prototypes(ctx.file_ids):
-        local_protos[(fid, parent)].append((name, start))
+    for fid, proto in ctx.facts.local_prototypes(ctx.file_ids):
+        local_protos[(fid, proto.parent)].append((proto.name, proto.start_byte))
     findings = []
-    for fid, caller, callee, start, line, col, end_col in ctx.model.calls_in(ctx.file_ids):
+    for fid, call in ctx.facts.calls_in(ctx.file_ids):
+        caller, callee, start = call.caller, call.callee, call.start_byte
         if caller is None or fid in ctx.hosted:
             continue  # file-scope macro uses; host programs calling the C library
         if any(n == callee and s < start for n, s in local_protos.get((fid, caller), ())):
@@ -54,7 +56,7 @@ def check_invocations(ctx) -> list[Finding]:
             continue
         if callee in syms.variables:
             continue  # a call through a global function pointer
-        where = (ctx.path(fid), line, col, line, end_col)
+        where = (ctx.path(fid), call.line, call.col, call.line, call.end_col)
         if not entries:
             findings.append(_finding("020_2", where, callee,
                                      f"function '{callee}' is called but defined and declared "

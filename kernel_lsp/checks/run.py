@@ -1,48 +1,28 @@
-"""Run every check over the model for a set of files and return their findings (DESIGN §3)."""
+"""Run every check over a set of files and return their findings (DESIGN §3).
+
+The checks read a ``CheckInputs``; building one is the findings façade's job
+(``kernel_lsp.live.workspace``). ``eager_inputs`` reads a whole stored model at once, for
+whole-tree runs and tests.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from kernel_lsp.checks.access import check_access
+from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.invocation import check_invocations
 from kernel_lsp.checks.structure import check_includes, check_types
 from kernel_lsp.checks.symbols import Symbols, is_system_header
-from kernel_lsp.config import Config
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.store import Model
 from kernel_lsp.model.visibility import Visibility
 
 
-class CheckContext:
-    """What all checks share in one run: symbols, include visibility, and the files to check."""
-
-    def __init__(self, model: Model, config: Config | None, file_ids: list[int]):
-        symbols = Symbols.load(model, config.arch if config is not None else "x86")
-        graph = model.include_graph()
-        self.assemble(model, config, file_ids, symbols, graph, Visibility(graph))
-
-    @classmethod
-    def from_parts(cls, model, config: Config | None, file_ids: list[int], symbols: Symbols,
-                   graph: dict, visibility: Visibility, hosted: set[int]) -> CheckContext:
-        """A context over state kept alive between runs (the language server's session)."""
-        ctx = cls.__new__(cls)
-        ctx.assemble(model, config, file_ids, symbols, graph, visibility, hosted)
-        return ctx
-
-    def assemble(self, model, config, file_ids, symbols, graph, visibility, hosted=None) -> None:
-        self.model, self.config, self.file_ids = model, config, file_ids
-        self.symbols, self.graph, self.visibility = symbols, graph, visibility
-        self.hosted = hosted if hosted is not None else hosted_files(graph)
-
-    def path(self, fid: int) -> str:
-        return self.symbols.paths[fid]
-
-
 def hosted_files(graph: dict) -> set[int]:
     """Files that include a C library header: host programs, not kernel code."""
-    return {fid for fid, rows in graph.items()
-            if any(r is None and is_system_header(t) for _, r, t, *_ in rows)}
+    return {fid for fid, edges in graph.items()
+            if any(e.resolved_id is None and is_system_header(e.target) for e in edges)}
 
 
 def select_files(model: Model, paths: Iterable[str] | None) -> list[int]:
@@ -60,20 +40,19 @@ def select_files(model: Model, paths: Iterable[str] | None) -> list[int]:
     return sorted(out)
 
 
-def run_checks(model: Model, config: Config | None = None,
-               paths: list[str] | None = None) -> list[Finding]:
-    """Findings for the files under ``paths`` (root-relative POSIX; None = every file)."""
-    return findings_of(CheckContext(model, config, select_files(model, paths)))
+def eager_inputs(model: Model, arch: str, file_ids: list[int]) -> CheckInputs:
+    """Inputs over a stored model with every symbol and include edge loaded up front."""
+    symbols = Symbols.load(model, arch)
+    graph = model.include_graph()
+    return CheckInputs(model, symbols, graph, Visibility(graph), hosted_files(graph), file_ids)
 
 
-def findings_of(ctx: CheckContext) -> list[Finding]:
-    """Every check over ``ctx.file_ids``, filtered by the configuration, deduplicated, sorted."""
+def run_checks(inputs: CheckInputs) -> list[Finding]:
+    """Every C check over ``inputs.file_ids``, deduplicated and sorted (no settings applied)."""
     findings: list[Finding] = []
-    findings += check_invocations(ctx)
-    findings += check_types(ctx)
-    findings += check_access(ctx)
-    findings += check_includes(ctx)
-    if ctx.config is not None:
-        findings = [f for f in findings if ctx.config.enabled(f.code)]
+    findings += check_invocations(inputs)
+    findings += check_types(inputs)
+    findings += check_access(inputs)
+    findings += check_includes(inputs)
     unique = {(f.code, f.path, f.line, f.col, f.symbol): f for f in findings}
     return sorted(unique.values(), key=Finding.sort_key)

@@ -3,6 +3,7 @@ definitions whose signature or members use them, and 504_2 for includes that res
 
 from __future__ import annotations
 
+from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.symbols import COMPILER_TYPES, is_system_header
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.resolve import is_generated
@@ -16,31 +17,32 @@ def _missing(syms, name: str, kind: str) -> bool:
     return (kind, name) not in syms.tags and name not in syms.macros
 
 
-def check_types(ctx) -> list[Finding]:
+def check_types(ctx: CheckInputs) -> list[Finding]:
     syms = ctx.symbols
     findings: list[Finding] = []
     owners: dict[tuple[int, str], list[str]] = {}
-    for fid, name, kind, _fn, owner, _start, line, col, end_col in ctx.model.type_uses_in(
-            ctx.file_ids):
+    for fid, use in ctx.facts.type_uses_in(ctx.file_ids):
+        name, kind = use.name, use.kind
         if not _missing(syms, name, kind):
             continue
         spelled = f"{kind} {name}" if kind != "typedef" else name
         findings.append(Finding(
-            "020_2", ctx.path(fid), line, col, line, end_col, name,
+            "020_2", ctx.path(fid), use.line, use.col, use.line, use.end_col, name,
             f"{_KIND_WORD[kind]} '{name}' is used but defined nowhere in the model",
             {"kind": kind}))
-        if owner:
-            owners.setdefault((fid, owner), []).append(spelled)
+        if use.owner:
+            owners.setdefault((fid, use.owner), []).append(spelled)
     if owners:
         findings += _structure_findings(ctx, owners)
     return findings
 
 
-def _structure_findings(ctx, owners: dict[tuple[int, str], list[str]]) -> list[Finding]:
+def _structure_findings(ctx: CheckInputs, owners: dict[tuple[int, str], list[str]]) -> list[Finding]:
     """502_2 / 503_2 at the definition of each design type that uses a missing type."""
     out = []
     wanted_files = sorted({fid for fid, _ in owners})
-    for fid, kind, name, line, col, end_col in ctx.model.definitions_in(wanted_files):
+    for fid, d in ctx.facts.definitions_in(wanted_files):
+        kind, name, line, col, end_col = d.kind, d.name, d.line, d.col, d.end_col
         missing = owners.get((fid, name))
         if not missing:
             continue
@@ -58,13 +60,15 @@ def _structure_findings(ctx, owners: dict[tuple[int, str], list[str]]) -> list[F
     return out
 
 
-def check_includes(ctx) -> list[Finding]:
+def check_includes(ctx: CheckInputs) -> list[Finding]:
     out = []
     wanted = set(ctx.file_ids)
     for fid in sorted(wanted):
-        for _start, resolved, target, line, col, end_col in ctx.graph.get(fid, ()):
-            if resolved is None and not is_generated(target) and not (
+        for edge in ctx.graph.get(fid, ()):
+            target = edge.target
+            if edge.resolved_id is None and not is_generated(target) and not (
                     fid in ctx.hosted and is_system_header(target)):
-                out.append(Finding("504_2", ctx.path(fid), line, col, line, end_col, target,
+                out.append(Finding("504_2", ctx.path(fid), edge.line, edge.col, edge.line,
+                                   edge.end_col, target,
                                    f"#include '{target}' resolves to no file on the include path"))
     return out

@@ -3,5 +3,7 @@ one code table (C design codes and eBPF codes). Imports no other part of kernel-
 
 from kernel_lsp.findings.codes import CODES, Code, code, codes_of, severity_of
 from kernel_lsp.findings.finding import Edit, Finding, Fix
+from kernel_lsp.findings.severity import Reported, apply_severities, effective
 
-__all__ = ["CODES", "Code", "Edit", "Finding", "Fix", "code", "codes_of", "severity_of"]
+__all__ = ["CODES", "Code", "Edit", "Finding", "Fix", "Reported", "apply_severities", "code",
+           "codes_of", "effective", "severity_of"]

@@ -8,7 +8,6 @@ are plain JSON (see docs/fixes.md); edits use 0-based lines and byte columns, ro
 from __future__ import annotations
 
 import logging
-import posixpath
 from collections.abc import Callable
 
 from kernel_lsp.config import Config
@@ -61,12 +60,3 @@ def realize(plan: dict, text_of: Callable[[str], str | None]) -> Fix | None:
     except Exception:  # a malformed plan or an unexpected text: no fix, never a crash
         log.debug("realizing %r failed", plan, exc_info=True)
         return None
-
-
-def resolver_for(model: Model, config: Config) -> IncludeResolver:
-    """An include resolver over the model's files with the tree's Kbuild ``-I`` directories."""
-    from kernel_lsp.model.kbuild import kbuild_include_dirs
-
-    paths = list(model.file_paths().values())
-    dirs = {posixpath.dirname(p) for p in paths}
-    return IncludeResolver(config, paths, kbuild_include_dirs(config.root, dirs))

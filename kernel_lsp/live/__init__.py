@@ -1,1 +1,2 @@
-"""The live session: the model plus editor buffers as an in-memory overlay (no LSP types here)."""
+"""The findings façade (``workspace``): the stored model with editor buffers as an in-memory
+overlay, the checks' inputs built eagerly or lazily, incremental re-extraction (no LSP types)."""

@@ -9,21 +9,22 @@ inside the other bodies come from the previous extraction, shifted by the edit. 
 
 from __future__ import annotations
 
-from kernel_lsp.model.store import fact_rows
+from kernel_lsp.model.rows import ROW_TYPES, fact_rows
 from kernel_lsp.parse.extract import extract
 
-# per table: (start_byte index, byte indexes to shift, line indexes to shift) in fact_rows tuples
-_LAYOUT = {
-    "functions": (8, (8, 9), (10, 12, 14)),
-    "types": (6, (6,), (7, 9, 11)),
-    "variables": (5, (5,), (6,)),
-    "calls": (3, (3,), (4,)),
-    "type_uses": (4, (4,), (5,)),
-    "var_uses": (2, (2,), (3,)),
-    "includes": (2, (2,), (3,)),
-    "macros": (3, (3,), (4,)),
-    "invocations": (3, (3,), (4,)),
-}
+_BYTE_FIELDS = ("start_byte", "end_byte")
+_LINE_FIELDS = ("line", "end_line", "name_line")
+
+
+def _layout(table: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(indexes of byte offsets, indexes of line numbers) in a row of ``table``."""
+    fields = ROW_TYPES[table]._fields
+    return (tuple(i for i, f in enumerate(fields) if f in _BYTE_FIELDS),
+            tuple(i for i, f in enumerate(fields) if f in _LINE_FIELDS))
+
+
+# tables whose rows are anchored by position (``exports`` has none and is always re-extracted)
+_LAYOUT = {t: _layout(t) for t in ROW_TYPES if "start_byte" in ROW_TYPES[t]._fields}
 _BLANK = bytes(b if b == 0x0A else 0x20 for b in range(256))
 _DESCEND = ("translation_unit", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",
             "preproc_elifdef", "ERROR", "linkage_specification", "declaration_list")
@@ -83,7 +84,7 @@ def _shift(row: tuple, bytes_at, lines_at, db: int, dl: int) -> tuple:
     for i in lines_at:
         if out[i] is not None:
             out[i] += dl
-    return tuple(out)
+    return row._make(out)
 
 
 def reextract(path: str, source: bytes, tree, old_rows: dict, old_bodies: list,
@@ -105,9 +106,9 @@ def reextract(path: str, source: bytes, tree, old_rows: dict, old_bodies: list,
     others_old = [r for i, r in enumerate(old_bodies) if i != hit]
     others_new = [r for i, r in enumerate(bodies) if i != hit]
     db = new_end - old_end
-    for table, (at, bytes_at, lines_at) in _LAYOUT.items():
-        mine = [r for r in rows[table] if not _inside(others_new, r[at])]
-        kept = [r if r[at] < start else _shift(r, bytes_at, lines_at, db, dl)
-                for r in old_rows.get(table, ()) if _inside(others_old, r[at])]
-        rows[table] = sorted(mine + kept, key=lambda r, at=at: r[at])
+    for table, (bytes_at, lines_at) in _LAYOUT.items():
+        mine = [r for r in rows[table] if not _inside(others_new, r.start_byte)]
+        kept = [r if r.start_byte < start else _shift(r, bytes_at, lines_at, db, dl)
+                for r in old_rows.get(table, ()) if _inside(others_old, r.start_byte)]
+        rows[table] = sorted(mine + kept, key=lambda r: r.start_byte)
     return rows, bodies

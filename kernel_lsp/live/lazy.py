@@ -12,6 +12,7 @@ import json
 from collections import defaultdict
 
 from kernel_lsp.checks.symbols import FuncSym, Symbols, VarSym, is_foreign
+from kernel_lsp.model.rows import FactRows, IncludeEdge
 from kernel_lsp.model.store import Model
 
 # A header included by more files than this is seen in the context of the first ones only.
@@ -102,27 +103,28 @@ class LazySymbols(Symbols):
             (enumerators if kind == "enum" else members).update(names)
         self.members, self.enumerators = members, enumerators
 
-    def set_file(self, fid: int, rows: dict[str, list[tuple]]) -> None:
+    def set_file(self, fid: int, rows: FactRows) -> None:
         funcs, macros, variables = defaultdict(list), defaultdict(list), defaultdict(list)
-        for r in rows.get("functions", ()):
-            if r[17] is None:
-                funcs[r[0]].append(FuncSym(fid, bool(r[1]), r[2], r[8]))
-        for r in rows.get("macros", ()):
-            macros[r[0]].append(_Macro(fid, r[1] is not None, r[3]))
-        for r in rows.get("variables", ()):
-            variables[r[0]].append(VarSym(fid, r[1], bool(r[2]), r[5], r[6], r[7], r[8]))
+        for f in rows.get("functions", ()):
+            if f.parent is None:
+                funcs[f.name].append(FuncSym(fid, bool(f.is_definition), f.storage, f.start_byte))
+        for m in rows.get("macros", ()):
+            macros[m.name].append(_Macro(fid, m.params is not None, m.start_byte))
+        for v in rows.get("variables", ()):
+            variables[v.name].append(VarSym(fid, v.storage, bool(v.is_definition), v.start_byte,
+                                            v.line, v.col, v.end_col))
         self.functions.overlay[fid] = dict(funcs)
         self.macros.overlay[fid] = dict(macros)
         self.variables.overlay[fid] = dict(variables)
-        types = [(r[0], r[1], bool(r[2])) for r in rows.get("types", ())]
+        types = [(t.name, t.kind, bool(t.is_definition)) for t in rows.get("types", ())]
         self.tags.overlay[fid] = self.typedefs.overlay[fid] = types
-        for r in rows.get("types", ()):
-            if r[3]:
+        for t in rows.get("types", ()):
+            if t.members:
                 try:
-                    names = [m[0] for m in json.loads(r[3])]
+                    names = [m[0] for m in json.loads(t.members)]
                 except (ValueError, TypeError, IndexError):
                     continue
-                target = self.enumerators if r[1] == "enum" else self.members
+                target = self.enumerators if t.kind == "enum" else self.members
                 if isinstance(target, set):
                     target.update(names)
 
@@ -148,11 +150,11 @@ class _Macro(tuple):
 
 
 class LazyGraph:
-    """file id -> include rows, read per file; buffers' rows set with ``graph[fid] = rows``."""
+    """file id -> include edges, read per file; buffers' edges set with ``graph[fid] = edges``."""
 
     def __init__(self, model: Model):
         self.model = model
-        self.memo: dict[int, list[tuple]] = {}
+        self.memo: dict[int, list[IncludeEdge]] = {}
 
     def get(self, fid: int, default=()):
         got = self.memo.get(fid)
@@ -163,8 +165,8 @@ class LazyGraph:
     def __getitem__(self, fid: int):
         return self.get(fid, [])
 
-    def __setitem__(self, fid: int, rows: list[tuple]) -> None:
-        self.memo[fid] = rows
+    def __setitem__(self, fid: int, edges: list[IncludeEdge]) -> None:
+        self.memo[fid] = edges
 
     def includers_of(self, fid: int) -> list[tuple[int, int]]:
         return [tuple(r) for r in self.model.includers_of(fid, CONTEXT_INCLUDERS)]

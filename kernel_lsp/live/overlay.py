@@ -1,68 +1,60 @@
-"""A Model stand-in whose per-file queries answer from in-memory rows for files open in an editor.
+"""A fact source whose files open in an editor answer from their buffers' rows, the rest from
+the stored model.
 
-Editor buffers are not written to the database: their facts (``fact_rows`` shape) shadow the
-stored ones for the queries the checks make per file; everything else goes to the real Model.
+Editor buffers are never written to the database: their rows (``rows.fact_rows`` shape) shadow
+the stored file's for the per-file queries the checks make (``checks.inputs.FactSource``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
+from kernel_lsp.model.rows import Definition, FactRows
 from kernel_lsp.model.store import Model
 
 
 class OverlayModel:
-    """Per-file check queries over ``rows`` of overlaid files, the Model for the rest."""
+    """``FactSource`` over ``rows`` of overlaid files, the Model for the others."""
 
-    def __init__(self, model: Model | None, rows: dict[int, dict[str, list[tuple]]]):
+    def __init__(self, model: Model | None, rows: dict[int, FactRows]):
         self.model, self.rows = model, rows
 
-    def __getattr__(self, name: str):
-        if self.model is None:
-            raise AttributeError(name)
-        return getattr(self.model, name)
-
-    def _split(self, file_ids: Iterable[int]) -> tuple[list[int], list[int]]:
-        ids = list(file_ids)
-        return [f for f in ids if f in self.rows], [f for f in ids if f not in self.rows]
-
-    def _query(self, method: str, file_ids: Iterable[int], convert) -> Iterator[tuple]:
-        mine, stored = self._split(file_ids)
-        for fid in mine:
-            yield from convert(fid, self.rows[fid])
+    def _query(self, method: str, file_ids: Iterable[int],
+               mine: Callable[[FactRows], Iterable]) -> Iterator[tuple[int, tuple]]:
+        stored = []
+        for fid in file_ids:
+            if fid in self.rows:
+                yield from ((fid, row) for row in mine(self.rows[fid]))
+            else:
+                stored.append(fid)
         if stored and self.model is not None:
             yield from getattr(self.model, method)(stored)
 
-    def local_prototypes(self, file_ids):
-        return self._query("local_prototypes", file_ids, lambda fid, r: (
-            (fid, f[17], f[0], f[8]) for f in r["functions"] if f[17] is not None))
-
     def calls_in(self, file_ids):
-        return self._query("calls_in", file_ids, lambda fid, r: (
-            (fid, c[0], c[1], *c[3:]) for c in r["calls"] if c[2] == "direct"))
+        return self._query("calls_in", file_ids,
+                           lambda r: (c for c in r["calls"] if c.kind == "direct"))
 
     def type_uses_in(self, file_ids):
-        return self._query("type_uses_in", file_ids, lambda fid, r: (
-            (fid, *u) for u in r["type_uses"]))
+        return self._query("type_uses_in", file_ids, lambda r: r["type_uses"])
 
     def var_uses_in(self, file_ids):
-        return self._query("var_uses_in", file_ids, lambda fid, r: (
-            (fid, *u) for u in r["var_uses"]))
+        return self._query("var_uses_in", file_ids, lambda r: r["var_uses"])
 
     def variables_in(self, file_ids):
-        return self._query("variables_in", file_ids, lambda fid, r: (
-            (fid, v[0], v[1], v[2], *v[5:9]) for v in r["variables"]))
+        return self._query("variables_in", file_ids, lambda r: r["variables"])
+
+    def local_prototypes(self, file_ids):
+        return self._query("local_prototypes", file_ids,
+                           lambda r: (f for f in r["functions"] if f.parent is not None))
 
     def definitions_in(self, file_ids):
-        def convert(fid, r):
-            for f in r["functions"]:
-                if f[17] is None:
-                    yield (fid, "func", f[0], f[14], f[15], f[16])
-            for t in r["types"]:
-                if t[2]:
-                    yield (fid, t[1], t[0], t[11], t[12], t[13])
-        return self._query("definitions_in", file_ids, convert)
+        return self._query("definitions_in", file_ids, _definitions)
 
-    def invocations(self, file_ids):
-        return self._query("invocations", file_ids, lambda fid, r: (
-            (fid, *i) for i in r["invocations"]))
+
+def _definitions(rows: FactRows) -> Iterator[Definition]:
+    for f in rows["functions"]:
+        if f.parent is None:
+            yield Definition("func", f.name, f.name_line, f.name_col, f.name_end_col)
+    for t in rows["types"]:
+        if t.is_definition:
+            yield Definition(t.kind, t.name, t.name_line, t.name_col, t.name_end_col)

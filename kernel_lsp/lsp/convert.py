@@ -13,7 +13,7 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
-from kernel_lsp.findings import CODES, Edit, Finding, Fix
+from kernel_lsp.findings import CODES, Edit, Fix, Reported
 
 SOURCE = "kernel-lsp"
 _SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
@@ -70,9 +70,9 @@ def path_of(uri: str) -> str | None:
         return None
 
 
-def diagnostic(f: Finding, lines: Lines, enc: str, severity: str | None = None) -> types.Diagnostic:
-    """The LSP diagnostic of a finding; ``data`` carries everything a code action needs."""
-    level = severity or f.severity
+def diagnostic(item: Reported, lines: Lines, enc: str) -> types.Diagnostic:
+    """The LSP diagnostic of a reported finding; ``data`` carries what a code action needs."""
+    f, level = item.finding, item.severity
     code = CODES.get(f.code)
     return types.Diagnostic(
         range=lines.range(f.line, f.col, f.end_line, f.end_col, enc),
@@ -80,7 +80,7 @@ def diagnostic(f: Finding, lines: Lines, enc: str, severity: str | None = None) 
         code=f.code, source=SOURCE,
         code_description=types.CodeDescription(href=code.docs_url) if code is not None else None,
         data={"code": f.code, "path": f.path, "symbol": f.symbol, "line": f.line,
-              "col": f.col, "fixes": f.context.get("fixes", [])})
+              "col": f.col, "fixes": list(f.plans)})
 
 
 def workspace_edit(fix: Fix, root: Path, text_of: Callable[[str], str | None],

@@ -1,4 +1,4 @@
-"""One handler per LSP method: convert the request, ask the session or navigation, convert back.
+"""One handler per LSP method: convert the request, ask the findings workspace or navigation, convert back.
 
 Every handler is guarded: an exception becomes a logged message and an empty answer, never a
 dead server or an error the editor shows as a crash.
@@ -116,10 +116,10 @@ async def did_close(ls: KernelLanguageServer, params: types.DidCloseTextDocument
     ls.last.pop(uri, None)
     rel = ls.relative(uri)
     try:
-        if rel is not None and ls.session is not None:
-            await ls.on_model(ls.session.drop_buffer, rel)
+        if rel is not None and ls.ws is not None:
+            await ls.on_model(ls.ws.drop_buffer, rel)
             if rel.endswith(".h"):
-                for dep in await ls.on_model(ls.session.includers_of, rel):
+                for dep in await ls.on_model(ls.ws.includers_of, rel):
                     ls.schedule(uri_of(ls.root, dep))
     finally:
         if not ls.pull:
@@ -212,7 +212,7 @@ def _symbol(ls: KernelLanguageServer, uri: str, pos: types.Position):
     data = text.encode("utf-8", "surrogatepass")
     if _too_big(ls, data):
         return rel, None
-    of = ls.session.open.get(rel) if ls.session is not None else None
+    of = ls.ws.open.get(rel) if ls.ws is not None else None
     tree = of.buffer.tree if of is not None and of.buffer.source == data else None
     byte_col = Lines(data).to_bytes(pos.line, pos.character, ls.encoding)
     return rel, navigate.symbol_at(rel, data, tree, pos.line, byte_col)
@@ -232,7 +232,7 @@ def _location(ls: KernelLanguageServer, loc: Location, cache: dict) -> types.Loc
 
 
 def _model(ls: KernelLanguageServer):
-    return ls.session.model if ls.session is not None else None
+    return ls.ws.model if ls.ws is not None else None
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
@@ -310,14 +310,14 @@ async def document_symbol(ls: KernelLanguageServer, params: types.DocumentSymbol
     if _too_big(ls, data):
         return []
 
-    def work(session):
-        of = session.open.get(rel) if session is not None else None
+    def work(ws):
+        of = ws.open.get(rel) if ws is not None else None
         facts = of.facts if of is not None and of.buffer.source == data else extract(rel, data)
         lines = Lines(data)
         return [_doc_symbol(ls, s, lines) for s in navigate.document_symbols(facts, data)]
     if ls.loading:  # the outline needs only the text: do not wait for the model thread
         return await asyncio.to_thread(work, None)
-    return await ls.on_model(work, ls.session)
+    return await ls.on_model(work, ls.ws)
 
 
 @server.feature(types.WORKSPACE_SYMBOL)

@@ -1,7 +1,7 @@
 """The language server's state and orchestration: settings, the background index, checks.
 
 Handlers (``lsp/handlers.py``) stay thin: they convert, then call into this class. Everything
-that touches the model runs on one worker thread (``on_model``), so SQLite and the session are
+that touches the model runs on one worker thread (``on_model``), so SQLite and the workspace are
 used from a single thread while the event loop keeps answering. The index runs in a child
 process (``lsp/indexproc.py``), watched by a thread that reports work-done progress.
 """
@@ -20,9 +20,7 @@ from pygls.lsp.server import LanguageServer
 
 from kernel_lsp import __version__
 from kernel_lsp.config import Config, find_root, relative_posix
-from kernel_lsp.ebpf.csource import findings_in_c as bpf_findings_in_c
-from kernel_lsp.fixes import FIXABLE_CODES, plan_fixes
-from kernel_lsp.live.session import Session
+from kernel_lsp.live.workspace import Workspace
 from kernel_lsp.lsp.convert import Lines, diagnostic, path_of, uri_of
 from kernel_lsp.lsp.indexproc import run_index
 from kernel_lsp.lsp.plumbing import ModelThread, Protocol, running_loop
@@ -32,7 +30,7 @@ log = logging.getLogger("kernel_lsp.lsp")
 
 
 class KernelLanguageServer(LanguageServer):
-    """pygls server plus the session of one workspace root."""
+    """pygls server plus the findings workspace (``live.workspace``) of one root."""
 
     def __init__(self) -> None:
         super().__init__("kernel-lsp", __version__, protocol_cls=Protocol,
@@ -40,14 +38,14 @@ class KernelLanguageServer(LanguageServer):
         self.worker = ModelThread()
         self.root: Path | None = None
         self.config: Config | None = None
-        self.session: Session | None = None
+        self.ws: Workspace | None = None  # the kernel model (pygls' ``workspace``: the documents)
         self.settings = ServerSettings()
         self.init_options: object = None
         self.editor_table: object = None
         self.pending: dict[str, asyncio.Task] = {}
         self.last: dict[str, tuple[int | None, list[types.Diagnostic]]] = {}
         self.phase = "starting"  # starting | loading | indexing | ready | failed
-        self.loading = False  # the model thread is stuck in Session.load (a locked model.db)
+        self.loading = False  # the model thread is stuck in Workspace.load (a locked model.db)
         self.loop: asyncio.AbstractEventLoop | None = None  # set by startup()
         self.pull = False
         self.refresh = False
@@ -134,10 +132,10 @@ class KernelLanguageServer(LanguageServer):
             (self.config.include_paths, self.config.arch, self.config.exclude,
              self.config.max_file_bytes))
         self.config, self.settings = config, settings
-        if self.session is None:
-            self.session = Session(config)
+        if self.ws is None:
+            self.ws = Workspace(config)
         else:
-            self.session.config = config
+            self.ws.config = config
         if changed:
             self.start_index()
         return messages
@@ -155,10 +153,10 @@ class KernelLanguageServer(LanguageServer):
 
     # -- startup and the background index ------------------------------------------------------
     async def load_model(self) -> str | None:
-        """``Session.load`` on the model thread. When it takes over two seconds (a locked
+        """``Workspace.load`` on the model thread. When it takes over two seconds (a locked
         model.db holds the thread for SQLite's whole busy timeout), requests are answered
         without the model until it is done."""
-        task = asyncio.ensure_future(self.on_model(self.session.load))
+        task = asyncio.ensure_future(self.on_model(self.ws.load))
         done, _ = await asyncio.wait({task}, timeout=2)
         if done:
             return task.result()
@@ -177,7 +175,7 @@ class KernelLanguageServer(LanguageServer):
         problem = await self.load_model()
         if problem:
             self.log_message(f"kernel-lsp: {problem}; indexing")
-        if self.session.ready:
+        if self.ws.ready:
             self.phase = "ready"
             self.recheck_all()
             # first answers before the catch-up index and the member names compete for the CPU
@@ -187,12 +185,12 @@ class KernelLanguageServer(LanguageServer):
 
     def load_members(self) -> None:
         """Load member names in a thread (seconds on a kernel), then check the open files again:
-        until then the session counts every name as a member, which hides some findings."""
-        loop, session = asyncio.get_running_loop(), self.session
+        until then the workspace counts every name as a member, which hides some findings."""
+        loop, ws = asyncio.get_running_loop(), self.ws
 
         def run():
             try:
-                session.load_members()
+                ws.load_members()
             except Exception:  # noqa: BLE001 - checks stay conservative; the log has it
                 log.exception("loading member names failed")
                 return
@@ -271,7 +269,7 @@ class KernelLanguageServer(LanguageServer):
         if problem:
             self.show(f"kernel-lsp: {problem}")
             return
-        self.phase = "ready" if self.session.ready else "failed"
+        self.phase = "ready" if self.ws.ready else "failed"
         self.load_members()
         self.recheck_all()
         self.refresh_pull()
@@ -309,7 +307,7 @@ class KernelLanguageServer(LanguageServer):
         doc = self.workspace.text_documents.get(uri)
         rel = self.relative(uri)
         version = doc.version if doc is not None else None
-        if rel is not None and (self.session is None or not self.session.ready):
+        if rel is not None and (self.ws is None or not self.ws.ready):
             return []  # no model yet: "no findings" would be a lie; after_index checks it
         if rel is None:
             diags, dependents = [], []
@@ -329,26 +327,20 @@ class KernelLanguageServer(LanguageServer):
         return diags
 
     def _check_on_model(self, rel: str, text: str | None, version):
-        session, config = self.session, self.config
+        ws, config = self.ws, self.config
         data = text.encode("utf-8", "surrogatepass") if text is not None else None
         if data is not None:
             if len(data) > config.max_file_bytes:
                 self.log_message(f"kernel-lsp: {rel}: {len(data)} bytes, over max_file_bytes "
                                  f"({config.max_file_bytes}); not checked")
-                session.drop_buffer(rel)
+                ws.drop_buffer(rel)
                 return [], []
-            session.set_buffer(rel, data, version=version)
-        findings = session.check(rel)
-        if data is not None:
-            findings = findings + bpf_findings_in_c(data, rel)
-        if session.model is not None and session.resolver is not None:
-            for f in findings:
-                if f.code in FIXABLE_CODES:
-                    f.context["fixes"] = plan_fixes(f, session.model, session.resolver, config)
+            ws.set_buffer(rel, data, version=version)
+        reported = ws.findings([rel], with_fixes=True)
         lines = Lines(text if text is not None else self.text_of(rel))
         enc = self.encoding
-        diags = [diagnostic(f, lines, enc, config.severity.get(f.code)) for f in findings]
-        dependents = sorted(session.includers_of(rel)) if rel.endswith(".h") else []
+        diags = [diagnostic(r, lines, enc) for r in reported]
+        dependents = sorted(ws.includers_of(rel)) if rel.endswith(".h") else []
         return diags, dependents
 
     def result_id(self, uri: str) -> str:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import re
 
-from kernel_lsp.model.store import Model, fact_rows
+from kernel_lsp.model.rows import fact_rows
+from kernel_lsp.model.store import Model
 from kernel_lsp.model.visibility import Visibility, visible
 from kernel_lsp.parse.extract import Extractor
 from kernel_lsp.parse.facts import FileFacts, Span
@@ -79,11 +80,12 @@ def expand_invocations(model: Model, file_ids: set[int] | None) -> int:
     paths = model.file_paths()
     added = 0
     by_file: dict[int, FileFacts] = {}
-    for fid, name, args, has_body, start, line, col in model.invocations(file_ids):
+    for fid, inv in model.invocations(file_ids):
+        name, has_body, start, line, col = inv.name, inv.has_body, inv.start_byte, inv.line, inv.col
         if _NOT_DEFINING.match(name) or (name not in gen and not has_body):
             continue
         table = VisibleMacros(defs, fid, start, vis.own_before(fid, start), vis.context(fid))
-        expansion = Expander(table).expand(name, json.loads(args))
+        expansion = Expander(table).expand(name, json.loads(inv.args))
         if not expansion:
             continue
         if has_body:

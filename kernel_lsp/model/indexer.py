@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from kernel_lsp.config import Config
 from kernel_lsp.model.expand import expand_invocations
-from kernel_lsp.model.kbuild import kbuild_include_dirs
 from kernel_lsp.model.resolve import IncludeResolver
-from kernel_lsp.model.store import FileRow, Model, ModelError, fact_rows
+from kernel_lsp.model.rows import fact_rows
+from kernel_lsp.model.store import FileRow, Model, ModelError
 from kernel_lsp.model.walk import SourceFile, discover, read_source
 from kernel_lsp.parse.extract import EXTRACTOR_VERSION, extract
 
@@ -105,9 +105,7 @@ def _extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress
 def resolve_includes(model: Model, config: Config) -> int:
     """Resolve every include line to an indexed file; returns how many resolved."""
     paths = model.file_paths()
-    kbuild = kbuild_include_dirs(config.root, {p.rsplit("/", 1)[0] if "/" in p else ""
-                                               for p in paths.values()})
-    resolver = IncludeResolver(config, paths.values(), kbuild)
+    resolver = IncludeResolver.for_tree(config, paths.values())
     ids = {p: i for i, p in paths.items()}
     updates, resolved = [], 0
     for rowid, file_id, target, angled in list(model.include_rows()):

@@ -40,10 +40,6 @@ class NavigationSQL:
     """Navigation queries of the Model (mixed into ``kernel_lsp.model.store.Model``)."""
 
     # -- files and includes ------------------------------------------------------------------
-    def nav_file_id(self, path: str) -> int | None:
-        row = self.conn.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
-        return row[0] if row else None
-
     def nav_include_closure(self, file_id: int) -> set[int]:
         """``file_id`` and every file it includes, transitively (resolved includes only)."""
         cur = self.conn.execute(

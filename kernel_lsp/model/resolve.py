@@ -11,6 +11,7 @@ import posixpath
 from collections.abc import Iterable
 
 from kernel_lsp.config import Config
+from kernel_lsp.model.kbuild import kbuild_include_dirs
 
 # Headers that Kbuild generates (``make prepare`` / ``make headers``): absent from an unbuilt
 # tree, so an include that does not resolve to them is not an error. Names as they are written
@@ -83,6 +84,13 @@ class IncludeResolver:
         )
         self._arch_paths: dict[str, list[str]] = {config.arch: self.include_paths}
         self._memo: dict[tuple[str, str, bool], str | None] = {}
+
+    @classmethod
+    def for_tree(cls, config: Config, known_files: Iterable[str]) -> IncludeResolver:
+        """A resolver over ``known_files`` with the Kbuild ``-I`` directories of their dirs."""
+        files = list(known_files)
+        dirs = {posixpath.dirname(p) for p in files}
+        return cls(config, files, kbuild_include_dirs(config.root, dirs))
 
     @staticmethod
     def _dirs(paths: Iterable[str]) -> list[str]:

@@ -51,6 +51,18 @@ TABLES: dict[str, str] = {
 FACT_TABLES = ("functions", "types", "variables", "calls", "type_uses", "var_uses", "includes",
                "macros", "exports", "invocations")
 
+
+def columns(table: str) -> tuple[str, ...]:
+    """The column names of ``table``, in order, read from its definition above."""
+    return tuple(col.split()[0] for col in TABLES[table].split(","))
+
+
+# The one column list per fact table that every writer and reader uses: a file's fact rows
+# carry these columns (no ``id``, no ``file_id``: the store adds them). ``model/rows.py`` makes
+# a named row type of each list.
+FACT_COLUMNS: dict[str, tuple[str, ...]] = {
+    t: tuple(c for c in columns(t) if c not in ("id", "file_id")) for t in FACT_TABLES}
+
 INDEXES = [
     ("functions", ["name"]), ("functions", ["file_id"]), ("types", ["name"]),
     ("types", ["file_id"]), ("variables", ["name"]), ("variables", ["file_id"]),

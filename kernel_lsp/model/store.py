@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -11,13 +10,9 @@ from pathlib import Path
 import sqlite_utils
 
 from kernel_lsp.model import schema
-from kernel_lsp.model.livesql import LiveSQL
 from kernel_lsp.model.navsql import NavigationSQL
-from kernel_lsp.parse.facts import FileFacts
-
-# Fact tables whose first column is an ``id`` primary key (the others start with file_id).
-_TABLES_WITH_ID = frozenset(t for t in schema.FACT_TABLES
-                            if schema.TABLES[t].startswith("id INTEGER PRIMARY KEY"))
+from kernel_lsp.model.rows import ROW_TYPES, Definition, FactRows, IncludeEdge
+from kernel_lsp.model.symbolsql import SymbolSQL
 
 
 class ModelError(Exception):
@@ -33,45 +28,7 @@ class FileRow:
     sha1: str | None
 
 
-def fact_rows(facts: FileFacts) -> dict[str, list[tuple]]:
-    """Row tuples (without file_id) of each fact table for one file; cheap to pickle."""
-    def pos(s):
-        return (s.start_byte, s.line, s.col, s.end_col if s.end_line == s.line else s.col + 1)
-
-    return {
-        "functions": [(f.name, int(f.is_definition), f.storage, int(f.inline),
-                       f.ret.name if f.ret else None, f.ret.kind if f.ret else None,
-                       json.dumps([[p.name, p.type.name if p.type else None,
-                                    p.type.kind if p.type else None] for p in f.params]),
-                       f.signature, f.span.start_byte, f.span.end_byte, f.span.line, f.span.col,
-                       f.span.end_line, f.span.end_col, f.name_span.line, f.name_span.col,
-                       f.name_span.end_col, f.parent, f.generated_by) for f in facts.functions],
-        "types": [(t.name, t.kind, int(t.is_definition),
-                   json.dumps([[m.name, m.type.name if m.type else None,
-                                m.type.kind if m.type else None, int(m.is_function)]
-                               for m in t.members]) if t.members else None,
-                   t.underlying.name if t.underlying else None,
-                   t.underlying.kind if t.underlying else None, t.span.start_byte, t.span.line,
-                   t.span.col, t.span.end_line, t.span.end_col, t.name_span.line, t.name_span.col,
-                   t.name_span.end_col, t.generated_by) for t in facts.types],
-        "variables": [(v.name, v.storage, int(v.is_definition), v.type.name if v.type else None,
-                       v.type.kind if v.type else None, v.name_span.start_byte, v.name_span.line,
-                       v.name_span.col, v.name_span.end_col, v.generated_by)
-                      for v in facts.variables],
-        "calls": [(c.caller, c.callee, c.kind, *pos(c.span)) for c in facts.calls],
-        "type_uses": [(u.name, u.kind, u.function, u.owner, *pos(u.span)) for u in facts.type_uses],
-        "var_uses": [(u.function, u.name, *pos(u.span)) for u in facts.var_uses],
-        "includes": [(i.target, int(i.angled), *pos(i.span), None) for i in facts.includes],
-        "macros": [(m.name, json.dumps(list(m.params)) if m.params is not None else None,
-                    m.body[:16000] if m.params is not None else None, *pos(m.span))
-                   for m in facts.macros],
-        "exports": [(name, s.line, s.col) for name, s in facts.exports],
-        "invocations": [(i.name, json.dumps(list(i.args)), int(i.has_body), i.span.start_byte,
-                         i.span.line, i.span.col) for i in facts.invocations],
-    }
-
-
-class Model(NavigationSQL, LiveSQL):
+class Model(NavigationSQL, SymbolSQL):
     """The kernel model in SQLite (``<root>/.kernel-lsp/model.db``, or in memory for tests)."""
 
     def __init__(self, path: str | Path | None = None):
@@ -158,13 +115,17 @@ class Model(NavigationSQL, LiveSQL):
     def file_paths(self) -> dict[int, str]:
         return dict(self.conn.execute("SELECT id, path FROM files"))
 
+    def file_id(self, path: str) -> int | None:
+        row = self.conn.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
+        return row[0] if row else None
+
     def touch_file(self, path: str, size: int, mtime_ns: int) -> None:
         """Record a new size/mtime for a file whose content hash did not change."""
         with self.conn:
             self.conn.execute("UPDATE files SET size=?, mtime_ns=? WHERE path=?",
                               (size, mtime_ns, path))
 
-    def replace_file(self, path: str, rows: dict[str, list[tuple]], *, size: int, mtime_ns: int,
+    def replace_file(self, path: str, rows: FactRows, *, size: int, mtime_ns: int,
                      sha1: str | None, error_nodes: int = 0, problem: str | None = None,
                      type_use_total: int = 0) -> int:
         """Replace everything known about ``path`` by ``rows`` (see ``fact_rows``) atomically."""
@@ -196,20 +157,20 @@ class Model(NavigationSQL, LiveSQL):
             c.execute("INSERT OR IGNORE INTO dirs(path, level, father) VALUES (?, ?, ?)",
                       (path, 6 if i == 0 else 5, father))
 
-    def add_rows(self, file_id: int, rows: dict[str, list[tuple]]) -> None:
+    def add_rows(self, file_id: int, rows: FactRows) -> None:
         """Add fact rows (e.g. what cross-file macro expansion generated) to a file, atomically."""
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
             self._insert_rows(file_id, rows)
 
-    def _insert_rows(self, file_id: int, rows: dict[str, list[tuple]]) -> None:
-        """Insert ``fact_rows`` tuples for ``file_id`` (inside the caller's transaction)."""
+    def _insert_rows(self, file_id: int, rows: FactRows) -> None:
+        """Insert ``rows.fact_rows`` rows for ``file_id`` (inside the caller's transaction)."""
         for table, table_rows in rows.items():
             if table_rows:
-                width = len(table_rows[0]) + 1
-                rowid = "NULL, " if table in _TABLES_WITH_ID else ""
+                cols = schema.FACT_COLUMNS[table]
                 self.conn.executemany(
-                    f"INSERT INTO {table} VALUES ({rowid}{','.join('?' * width)})",
+                    f"INSERT INTO {table} (file_id, {', '.join(cols)}) "
+                    f"VALUES (?, {', '.join('?' * len(cols))})",
                     ((file_id, *r) for r in table_rows))
 
     def remove_files(self, paths: Iterable[str]) -> int:
@@ -240,25 +201,28 @@ class Model(NavigationSQL, LiveSQL):
             self.conn.execute("BEGIN IMMEDIATE")
             self.conn.executemany("UPDATE includes SET resolved_id=? WHERE rowid=?", resolved)
 
-    def include_graph(self) -> dict[int, list[tuple[int, int | None, str, int, int, int]]]:
-        """file id -> [(start_byte, resolved id, target, line, col, end_col)] in file order."""
+    _EDGE = "start_byte, resolved_id, target, line, col, end_col"  # IncludeEdge's fields
+
+    def include_graph(self) -> dict[int, list[IncludeEdge]]:
+        """file id -> its include edges in file order."""
         graph: dict[int, list] = {}
-        cur = self.conn.execute("SELECT file_id, start_byte, resolved_id, target, line, col, "
-                                "end_col FROM includes ORDER BY file_id, start_byte")
-        for fid, start, rid, target, line, col, end_col in cur:
-            graph.setdefault(fid, []).append((start, rid, target, line, col, end_col))
+        cur = self.conn.execute(f"SELECT file_id, {self._EDGE} FROM includes "
+                                "ORDER BY file_id, start_byte")
+        for row in cur:
+            graph.setdefault(row[0], []).append(IncludeEdge._make(row[1:]))
         return graph
+
+    def include_graph_of(self, file_id: int) -> list[IncludeEdge]:
+        """The include edges of one file, in file order."""
+        cur = self.conn.execute(f"SELECT {self._EDGE} FROM includes WHERE file_id=? "
+                                "ORDER BY start_byte", (file_id,))
+        return [IncludeEdge._make(r) for r in cur]
 
     # -- queries for the checks --------------------------------------------------------------
     def function_symbols(self) -> Iterator[tuple]:
         """(name, file_id, is_definition, storage, start_byte) of file-scope functions."""
         return self.conn.execute("SELECT name, file_id, is_definition, storage, start_byte "
                                  "FROM functions WHERE parent IS NULL")
-
-    def local_prototypes(self, file_ids: Iterable[int]) -> Iterator[tuple]:
-        """(file_id, parent function, name, start_byte) of block-scope prototypes."""
-        return self._for_files("SELECT file_id, parent, name, start_byte FROM functions "
-                               "WHERE parent IS NOT NULL AND file_id IN ({})", file_ids)
 
     def macro_symbols(self) -> Iterator[tuple]:
         """(name, file_id, function_like, start_byte) of every macro definition."""
@@ -269,13 +233,6 @@ class Model(NavigationSQL, LiveSQL):
         """(name, file_id, params JSON, body, start_byte) of every function-like macro."""
         return self.conn.execute("SELECT name, file_id, params, body, start_byte FROM macros "
                                  "WHERE params IS NOT NULL")
-
-    def invocations(self, file_ids: Iterable[int] | None) -> Iterator[tuple]:
-        """(file_id, name, args JSON, has_body, start_byte, line, col) of file-scope invocations."""
-        sql = "SELECT file_id, name, args, has_body, start_byte, line, col FROM invocations"
-        if file_ids is None:
-            return self.conn.execute(sql)
-        return self._for_files(sql + " WHERE file_id IN ({})", file_ids)
 
     def type_symbols(self) -> Iterator[tuple]:
         """(name, kind, file_id, is_definition, members) of every type declaration."""
@@ -292,29 +249,66 @@ class Model(NavigationSQL, LiveSQL):
             chunk = ids[i:i + 500]
             yield from self.conn.execute(sql.format(",".join("?" * len(chunk))), chunk)
 
-    def calls_in(self, file_ids: Iterable[int]) -> Iterator[tuple]:
-        """(file_id, caller, callee, start_byte, line, col, end_col) of direct calls."""
-        return self._for_files("SELECT file_id, caller, callee, start_byte, line, col, end_col "
-                               "FROM calls WHERE kind='direct' AND file_id IN ({})", file_ids)
+    # -- a file's facts as named rows: the checks' fact source (``checks.inputs.FactSource``) --
+    def facts_in(self, table: str, file_ids: Iterable[int], where: str = ""
+                 ) -> Iterator[tuple[int, tuple]]:
+        """(file_id, row) of the fact ``table`` rows of ``file_ids`` matching SQL ``where``."""
+        make = ROW_TYPES[table]._make
+        cond = f"{where} AND " if where else ""
+        sql = (f"SELECT file_id, {', '.join(schema.FACT_COLUMNS[table])} FROM {table} "
+               f"WHERE {cond}file_id IN ({{}})")
+        for r in self._for_files(sql, file_ids):
+            yield r[0], make(r[1:])
 
-    def type_uses_in(self, file_ids: Iterable[int]) -> Iterator[tuple]:
-        """(file_id, name, kind, function, owner, start_byte, line, col, end_col)."""
-        return self._for_files("SELECT file_id, name, kind, function, owner, start_byte, line, "
-                               "col, end_col FROM type_uses WHERE file_id IN ({})", file_ids)
+    def calls_in(self, file_ids: Iterable[int]):
+        """(file_id, Call) of the direct calls of ``file_ids``."""
+        return self.facts_in("calls", file_ids, "kind = 'direct'")
 
-    def var_uses_in(self, file_ids: Iterable[int]) -> Iterator[tuple]:
-        """(file_id, function, name, start_byte, line, col, end_col)."""
-        return self._for_files("SELECT file_id, function, name, start_byte, line, col, end_col "
-                               "FROM var_uses WHERE file_id IN ({})", file_ids)
+    def type_uses_in(self, file_ids: Iterable[int]):
+        return self.facts_in("type_uses", file_ids)
 
-    def definitions_in(self, file_ids: Iterable[int]) -> Iterator[tuple]:
-        """(file_id, kind, name, line, col, end_col) of functions and types defined there."""
-        yield from self._for_files(
-            "SELECT file_id, 'func', name, name_line, name_col, name_end_col FROM functions "
-            "WHERE parent IS NULL AND file_id IN ({})", file_ids)
-        yield from self._for_files(
-            "SELECT file_id, kind, name, name_line, name_col, name_end_col FROM types "
-            "WHERE is_definition = 1 AND file_id IN ({})", file_ids)
+    def var_uses_in(self, file_ids: Iterable[int]):
+        return self.facts_in("var_uses", file_ids)
+
+    def variables_in(self, file_ids: Iterable[int]):
+        return self.facts_in("variables", file_ids)
+
+    def local_prototypes(self, file_ids: Iterable[int]):
+        """(file_id, Function) of block-scope prototypes (``parent`` is the enclosing function)."""
+        return self.facts_in("functions", file_ids, "parent IS NOT NULL")
+
+    def invocations(self, file_ids: Iterable[int] | None):
+        """(file_id, Invocation) of file-scope macro invocations (of every file when None)."""
+        if file_ids is not None:
+            return self.facts_in("invocations", file_ids)
+        make = ROW_TYPES["invocations"]._make
+        cols = ", ".join(schema.FACT_COLUMNS["invocations"])
+        return ((r[0], make(r[1:])) for r in self.conn.execute(
+            f"SELECT file_id, {cols} FROM invocations"))
+
+    def definitions_in(self, file_ids: Iterable[int]) -> Iterator[tuple[int, Definition]]:
+        """(file_id, Definition) of the file-scope functions and the type definitions there."""
+        for sql in ("SELECT file_id, 'func', name, name_line, name_col, name_end_col FROM "
+                    "functions WHERE parent IS NULL AND file_id IN ({})",
+                    "SELECT file_id, kind, name, name_line, name_col, name_end_col FROM types "
+                    "WHERE is_definition = 1 AND file_id IN ({})"):
+            for r in self._for_files(sql, file_ids):
+                yield r[0], Definition._make(r[1:])
+
+    def files_using_type(self, name: str, kind: str) -> set[int]:
+        """Ids of the files that use type ``name`` of ``kind`` (``struct bpf_insn``...)."""
+        return {r[0] for r in self.conn.execute(
+            "SELECT DISTINCT file_id FROM type_uses WHERE name=? AND kind=?", (name, kind))}
+
+    def generated_rows(self, file_id: int) -> FactRows:
+        """The function, type and variable rows a macro generated in a file."""
+        out: FactRows = {}
+        for table in ("functions", "types", "variables"):
+            cols = ", ".join(schema.FACT_COLUMNS[table])
+            cur = self.conn.execute(f"SELECT {cols} FROM {table} WHERE file_id=? AND "
+                                    "generated_by IS NOT NULL", (file_id,))
+            out[table] = [ROW_TYPES[table]._make(r) for r in cur]
+        return out
 
     def function_definition(self, name: str) -> tuple | None:
         """(path, signature, storage, line) of a non-static definition of ``name``, if any."""

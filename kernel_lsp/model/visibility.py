@@ -9,15 +9,16 @@ files are Python ints used as bitsets indexed by file id, so unions are cheap on
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Iterator
 
 
 class Visibility:
     """Include closures of every file of a model, computed lazily and memoised."""
 
     def __init__(self, graph, includers_of=None):
-        # graph: file id -> [(start_byte, resolved id or None, ...)] in file order (a dict, or
-        # anything with ``get``); includers_of(fid) -> [(includer, start_byte)], when the inverse
-        # should not be computed from the whole graph
+        # graph: file id -> [IncludeEdge] in file order (a dict, or anything with ``get``);
+        # includers_of(fid) -> [(includer, start_byte)], when the inverse should not be
+        # computed from the whole graph
         self.graph = graph
         self._includers_of = includers_of
         self._closure: dict[int, int] = {}
@@ -39,7 +40,7 @@ class Visibility:
             node = stack[-1]
             if node not in partial:
                 partial[node] = 1 << node
-                pending = [r for _, r, *_ in self.graph.get(node, ()) if r is not None
+                pending = [r for r in _targets(self.graph.get(node, ())) if r is not None
                            and r not in self._closure and r not in partial and r not in on_stack]
                 if pending:
                     for r in pending:
@@ -50,7 +51,7 @@ class Visibility:
             if node in self._closure:
                 continue
             mask = 1 << node
-            for _, r, *_ in self.graph.get(node, ()):
+            for r in _targets(self.graph.get(node, ())):
                 if r is not None:
                     mask |= self._closure.get(r) or partial.get(r, 1 << r)
             partial[node] = mask
@@ -61,7 +62,7 @@ class Visibility:
             changed = False
             for node in order:
                 mask = self._closure[node]
-                for _, r, *_ in self.graph.get(node, ()):
+                for r in _targets(self.graph.get(node, ())):
                     if r is not None:
                         mask |= self._closure.get(r, 0)
                 if mask != self._closure[node]:
@@ -76,10 +77,10 @@ class Visibility:
         got = self._prefix.get(fid)
         if got is None:
             starts, masks, mask = [], [], 1 << fid
-            for start, r, *_ in self.graph.get(fid, ()):
-                if r is not None:
-                    mask |= self.closure(r)
-                starts.append(start)
+            for edge in self.graph.get(fid, ()):
+                if edge.resolved_id is not None:
+                    mask |= self.closure(edge.resolved_id)
+                starts.append(edge.start_byte)
                 masks.append(mask)
             got = self._prefix[fid] = (starts, masks)
         return got
@@ -126,13 +127,18 @@ class Visibility:
     def includers(self) -> dict[int, list[tuple[int, int]]]:
         if self._includers is None:
             inv: dict[int, list[tuple[int, int]]] = {}
-            for fid, rows in self.graph.items():
-                for start, r, *_ in rows:
-                    if r is not None and r != fid:
-                        inv.setdefault(r, []).append((fid, start))
+            for fid, edges in self.graph.items():
+                for e in edges:
+                    if e.resolved_id is not None and e.resolved_id != fid:
+                        inv.setdefault(e.resolved_id, []).append((fid, e.start_byte))
             self._includers = inv
         return self._includers
 
 
 def visible(mask: int, fid: int) -> bool:
     return (mask >> fid) & 1 == 1
+
+
+def _targets(edges) -> Iterator[int | None]:
+    """The included file ids of a file's include edges (None for unresolved ones)."""
+    return (e.resolved_id for e in edges)

@@ -91,7 +91,7 @@ def outgoing_calls(model, item: CallItem) -> list[tuple[CallItem, list[Location]
     definition (macros, functions the model lacks) are left out."""
     if item is None or not item.name:
         return []
-    fid = model.nav_file_id(item.path)
+    fid = model.file_id(item.path)
     if fid is None:
         return []
     sites: dict[str, list[Location]] = {}

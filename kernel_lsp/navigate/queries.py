@@ -20,7 +20,7 @@ class Scope:
 
     def __init__(self, model, from_path: str | None):
         self.model = model
-        self.fid = model.nav_file_id(from_path) if from_path else None
+        self.fid = model.file_id(from_path) if from_path else None
         self.header = bool(from_path) and from_path.endswith(".h")
         self._visible: set[int] | None = None
 
@@ -236,7 +236,7 @@ def resolve_include(model, target: str, from_path: str | None) -> str | None:
     """
     if not target:
         return None
-    fid = model.nav_file_id(from_path) if from_path else None
+    fid = model.file_id(from_path) if from_path else None
     if fid is not None:
         hit = model.nav_resolved_include(fid, target)
         if hit:

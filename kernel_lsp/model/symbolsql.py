@@ -1,42 +1,20 @@
-"""SQL the live session needs (one file's symbols, generated rows): part of Model.
+"""SQL of the by-name symbol lookups (functions, macros, variables, types): part of Model.
 
-Kept apart from ``store.py`` only to keep modules small; ``Model`` inherits it, so the rule
-"one class owns the SQL" holds. Methods use ``self.conn``.
+The lazy symbol tables (``live/lazy.py``) answer the checks' name questions with these indexed
+queries instead of loading every symbol. Kept apart from ``store.py`` only to keep modules
+small; ``Model`` inherits it, so the rule "one class owns the SQL" holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import sqlite3
+from collections.abc import Iterator
 
 
-class LiveSQL:
-    """Per-file queries used when an editor buffer replaces a file's facts in memory."""
+class SymbolSQL:
+    """By-name symbol queries of the Model (mixed into ``kernel_lsp.model.store.Model``)."""
 
-    conn = None  # set by Model
-
-    def file_id(self, path: str) -> int | None:
-        row = self.conn.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
-        return row[0] if row else None
-
-    def variables_in(self, file_ids: Iterable[int]) -> Iterator[tuple]:
-        """(file_id, name, storage, is_definition, start_byte, line, col, end_col)."""
-        return self._for_files("SELECT file_id, name, storage, is_definition, start_byte, line, "
-                               "col, end_col FROM variables WHERE file_id IN ({})", file_ids)
-
-    def generated_rows(self, file_id: int) -> dict[str, list[tuple]]:
-        """Rows a macro generated in a file, same-file or cross-file (``fact_rows`` shape)."""
-        out: dict[str, list[tuple]] = {}
-        for table in ("functions", "types", "variables"):
-            cur = self.conn.execute(f"SELECT * FROM {table} WHERE file_id=? AND generated_by "
-                                    "IS NOT NULL", (file_id,))
-            out[table] = [tuple(r[2:]) for r in cur]  # drop id, file_id
-        return out
-
-    def include_graph_of(self, file_id: int) -> list[tuple]:
-        """[(start_byte, resolved id, target, line, col, end_col)] of one file, in file order."""
-        return self.conn.execute("SELECT start_byte, resolved_id, target, line, col, end_col "
-                                 "FROM includes WHERE file_id=? ORDER BY start_byte",
-                                 (file_id,)).fetchall()
+    conn: sqlite3.Connection  # the Model's
 
     # -- by-name lookups (the session's symbol tables are lazy on big models) ----------------
     def function_entries(self, name: str) -> list[tuple]:

@@ -1,0 +1,63 @@
+"""What the checks read, declared: a fact source, a symbol table and the include visibility.
+
+Two implementations of each exist: the stored model read eagerly for a whole-tree run (``Model``,
+``Symbols``), and the live workspace's lazy ones with editor buffers on top (``OverlayModel``,
+``LazySymbols``). The checks see only these protocols, through one ``CheckInputs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from kernel_lsp.model.rows import Call, Definition, Function, IncludeEdge, TypeUse, Variable, VarUse
+from kernel_lsp.model.visibility import Visibility
+
+
+class FactSource(Protocol):
+    """Per-file facts as ``(file_id, row)`` pairs."""
+
+    def calls_in(self, file_ids: Iterable[int]) -> Iterator[tuple[int, Call]]: ...
+    def type_uses_in(self, file_ids: Iterable[int]) -> Iterator[tuple[int, TypeUse]]: ...
+    def var_uses_in(self, file_ids: Iterable[int]) -> Iterator[tuple[int, VarUse]]: ...
+    def variables_in(self, file_ids: Iterable[int]) -> Iterator[tuple[int, Variable]]: ...
+    def local_prototypes(self, file_ids: Iterable[int]) -> Iterator[tuple[int, Function]]: ...
+    def definitions_in(self, file_ids: Iterable[int]) -> Iterator[tuple[int, Definition]]: ...
+
+
+class SymbolTable(Protocol):
+    """Names the checks look up (see ``checks.symbols.Symbols`` for the entries' shapes)."""
+
+    paths: Mapping[int, str]
+    functions: Mapping  # name -> [FuncSym]
+    macros: Mapping  # name -> [(file_id, function_like, start_byte)]
+    variables: Mapping  # name -> [VarSym]
+    tags: object  # ``(kind, name) in tags``: a struct/union/enum definition exists
+    typedefs: object  # ``name in typedefs``
+    members: object  # ``name in members``: some struct/union member is named so
+    enumerators: object
+
+    def native(self, entries: list, fid: int) -> list: ...
+    def is_header(self, fid: int) -> bool: ...
+
+
+class Hosted(Protocol):
+    """``fid in hosted``: the file is a host program (it includes a C library header)."""
+
+    def __contains__(self, fid: int) -> bool: ...
+
+
+@dataclass
+class CheckInputs:
+    """Everything one check run reads, and the files it reports on."""
+
+    facts: FactSource
+    symbols: SymbolTable
+    graph: Mapping[int, list[IncludeEdge]]  # only ``get`` is used
+    visibility: Visibility
+    hosted: Hosted
+    file_ids: list[int]
+
+    def path(self, fid: int) -> str:
+        return self.symbols.paths[fid]

@@ -1,0 +1,68 @@
+"""The symbol table, include graph, visibility and host-program set the checks read, built
+eagerly (a whole stored model at once) or lazily (by name and by file, buffers on top)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kernel_lsp.checks.inputs import Hosted, SymbolTable
+from kernel_lsp.checks.run import hosted_files
+from kernel_lsp.checks.symbols import Symbols, is_system_header
+from kernel_lsp.live.lazy import LazyGraph, LazySymbols
+from kernel_lsp.model.store import Model
+from kernel_lsp.model.visibility import Visibility
+
+
+@dataclass
+class Tables:
+    """What every check run shares; ``lazy`` tables accept editor buffers on top."""
+
+    symbols: SymbolTable
+    graph: dict | LazyGraph
+    visibility: Visibility
+    hosted: Hosted
+    lazy: bool
+
+    @classmethod
+    def eager(cls, model: Model, arch: str) -> Tables:
+        """Every symbol and include edge read at once: fastest for a whole tree, seconds and
+        gigabytes on a kernel to start."""
+        graph = model.include_graph()
+        return cls(Symbols.load(model, arch), graph, Visibility(graph), hosted_files(graph),
+                   lazy=False)
+
+    @classmethod
+    def lazy_for(cls, model: Model, arch: str) -> Tables:
+        """Indexed queries per name and per file, memoised: instant to start, for few files."""
+        graph = LazyGraph(model)
+        return cls(LazySymbols(model, arch), graph,
+                   Visibility(graph, includers_of=graph.includers_of), _LazyHosted(graph),
+                   lazy=True)
+
+    @classmethod
+    def empty(cls) -> Tables:
+        return cls(Symbols(paths={}), {}, Visibility({}), set(), lazy=False)
+
+    def forget_hosted(self, fid: int) -> None:
+        if isinstance(self.hosted, _LazyHosted):
+            self.hosted.memo.pop(fid, None)
+
+    def refresh_visibility(self) -> None:
+        """Rebuild the visibility over the (changed) graph."""
+        includers = self.graph.includers_of if isinstance(self.graph, LazyGraph) else None
+        self.visibility = Visibility(self.graph, includers_of=includers)
+
+
+class _LazyHosted:
+    """``fid in hosted``: the file includes a C library header (a host program)."""
+
+    def __init__(self, graph: LazyGraph):
+        self.graph = graph
+        self.memo: dict[int, bool] = {}
+
+    def __contains__(self, fid: int) -> bool:
+        got = self.memo.get(fid)
+        if got is None:
+            got = self.memo[fid] = any(e.resolved_id is None and is_system_header(e.target)
+                                       for e in self.graph.get(fid, ()))
+        return got

@@ -1,0 +1,304 @@
+"""The findings façade: the one place that says what a file's findings are.
+
+A ``Workspace`` is the stored model of one root plus the editor buffers open on it. ``findings``
+runs the C checks and the eBPF checks of ``struct bpf_insn`` arrays, applies the configured
+severities (``off`` hides a code) and, when asked, plans the quick fixes. The language server,
+``kernel-lsp check`` and ``kernel-lsp fix`` all ask it, so they cannot disagree.
+
+Two loading strategies (``live/tables.py``): eager for a whole-tree run, lazy for a few files
+and for the editor, where a buffer's facts replace its stored file's in memory
+(``OverlayModel``), never in the database. Not thread-safe: the server calls it from one thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kernel_lsp.checks.inputs import CheckInputs
+from kernel_lsp.checks.run import run_checks, select_files
+from kernel_lsp.config import Config, relative_posix
+from kernel_lsp.ebpf.csource import MARKER, findings_in_c
+from kernel_lsp.findings import Finding, Reported, apply_severities
+from kernel_lsp.fixes import FIXABLE_CODES, plan_fixes
+from kernel_lsp.live.incremental import body_ranges, reextract
+from kernel_lsp.live.overlay import OverlayModel
+from kernel_lsp.live.tables import Tables
+from kernel_lsp.model.resolve import IncludeResolver
+from kernel_lsp.model.rows import FactRows, IncludeEdge, fact_rows
+from kernel_lsp.model.store import Model, ModelError
+from kernel_lsp.parse.buffer import Buffer
+from kernel_lsp.parse.extract import extract
+from kernel_lsp.parse.facts import FileFacts
+
+# ``findings`` of more files than this reads the whole model at once (``Tables.eager``).
+EAGER_ABOVE = 2000
+
+
+@dataclass
+class OpenFile:
+    """An editor buffer: its text and tree, its own rows and the rows the checks see (its own
+    plus what cross-file macro expansion generated for the stored file)."""
+
+    path: str
+    buffer: Buffer
+    own_rows: FactRows
+    rows: FactRows
+    file_id: int
+    version: int | None = None
+    carried: FactRows = field(default_factory=dict)  # stored macro-generated rows
+    bodies: list[tuple[int, int]] = field(default_factory=list)  # function bodies (incremental)
+    _facts: FileFacts | None = None
+
+    @property
+    def facts(self) -> FileFacts:
+        """Facts of the buffer (extracted on first use: checks only need the rows)."""
+        if self._facts is None:
+            self._facts = extract(self.path, self.buffer.source, self.buffer.tree)
+        return self._facts
+
+
+class Workspace:
+    """The model of one root, the tables the checks read, and the buffers open on it."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.model: Model | None = None
+        self.tables = Tables.empty()
+        self.resolver: IncludeResolver | None = None
+        self.ids: dict[str, int] = {}
+        self.open: dict[str, OpenFile] = {}
+        self.incremental = 0  # buffer updates served by re-extracting one function body
+
+    # -- the stored model --------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        """Whether a model with files is loaded (else findings would be noise)."""
+        return self.model is not None and bool(self.ids)
+
+    def load(self) -> str | None:
+        """(Re)load ``model.db`` lazily (the editor); returns a problem message, or None."""
+        if not self.config.db_path.exists():
+            return None
+        try:
+            model = Model(self.config.db_path)
+            if model.meta("includes_resolved") != "1":
+                model.close()
+                return "the model is incomplete (an index run was interrupted)"
+            self.adopt(model)
+        except (ModelError, OSError, Exception) as exc:  # noqa: BLE001 - a damaged db is a message
+            return f"cannot load {self.config.db_path}: {exc}"
+        return None
+
+    def adopt(self, model: Model, *, eager: bool = False) -> None:
+        """Check against ``model`` from now on (``eager``: load all its tables at once)."""
+        old = self.model
+        arch = self.config.arch
+        self.tables = Tables.eager(model, arch) if eager else Tables.lazy_for(model, arch)
+        paths = self.tables.symbols.paths
+        self.model = model
+        self.resolver = IncludeResolver.for_tree(self.config, paths.values())
+        self.ids = {p: i for i, p in paths.items()}
+        if old is not None and old is not model:
+            old.close()
+        for path, of in list(self.open.items()):  # re-apply buffers on the fresh tables
+            self.open.pop(path)
+            self.set_buffer(path, of.buffer.source, version=of.version, buffer=of.buffer)
+
+    def load_members(self, *, own_connection: bool = True) -> None:
+        """Member and enumerator names for lazy tables (406_2 needs them). Seconds on a kernel:
+        the server runs it in a thread of its own, on a connection of its own."""
+        if self.model is None or not self.tables.lazy:
+            return
+        if not own_connection:
+            self.tables.symbols.load_members(self.model)
+        elif self.config.db_path.exists():
+            reader = Model(self.config.db_path)
+            try:
+                self.tables.symbols.load_members(reader)
+            finally:
+                reader.close()
+
+    def close(self) -> None:
+        if self.model is not None:
+            self.model.close()
+            self.model = None
+
+    # -- buffers -----------------------------------------------------------------------------
+    def relative(self, abs_path: str | os.PathLike) -> str | None:
+        return relative_posix(self.config.root, Path(abs_path))
+
+    def _file_id(self, path: str) -> int:
+        fid = self.ids.get(path)
+        if fid is None:  # a file the model has not seen: a fresh id past the stored ones
+            paths = self.tables.symbols.paths
+            fid = max(paths, default=0) + 1
+            self.ids[path] = fid
+            paths[fid] = path
+        return fid
+
+    def set_buffer(self, path: str, source: bytes, *, version: int | None = None,
+                   buffer: Buffer | None = None) -> OpenFile:
+        """Make ``source`` the content of ``path`` for every later check and query."""
+        of = self.open.get(path)
+        if buffer is None:
+            buffer = of.buffer if of is not None else None
+            if buffer is None:
+                buffer = Buffer(source)
+            else:
+                buffer.last_edit = None
+                buffer.update(source)
+        own, bodies = None, []
+        if of is not None and buffer.last_edit is not None and of.bodies:
+            got = reextract(path, buffer.source, buffer.tree, of.own_rows, of.bodies,
+                            buffer.last_edit)
+            if got is not None:
+                own, bodies = got
+                self.incremental += 1
+        if own is None:
+            own = fact_rows(extract(path, buffer.source, buffer.tree))
+            bodies = body_ranges(buffer.tree)
+        fid = self._file_id(path)
+        if of is not None:
+            carried = of.carried
+        elif self.model is not None:
+            carried = self.model.generated_rows(fid)
+        else:
+            carried = {}
+        rows = dict(own)
+        for table, extra in carried.items():  # what cross-file macro expansion generated
+            names = {r.name for r in rows[table]}
+            rows[table] = rows[table] + [r for r in extra if r.name not in names]
+        if self.tables.lazy:
+            self.tables.symbols.set_file(fid, rows)
+            self._swap_includes(fid, path, rows)
+        new = OpenFile(path, buffer, own, rows, fid, version, carried, bodies)
+        self.open[path] = new
+        return new
+
+    def drop_buffer(self, path: str) -> None:
+        """Forget the buffer of ``path``: the stored file counts again."""
+        of = self.open.pop(path, None)
+        if of is None or not self.tables.lazy:
+            return
+        self.tables.symbols.drop_file(of.file_id)
+        if self.model is not None:
+            self._set_graph(of.file_id, self.model.include_graph_of(of.file_id))
+
+    def _swap_includes(self, fid: int, path: str, rows: FactRows) -> None:
+        edges = []
+        for inc in rows["includes"]:
+            hit = self.resolver.resolve(path, inc.target, bool(inc.angled)) \
+                if self.resolver else None
+            edges.append(IncludeEdge(inc.start_byte, self.ids.get(hit) if hit else None,
+                                     inc.target, inc.line, inc.col, inc.end_col))
+        self._set_graph(fid, sorted(edges))
+
+    def _set_graph(self, fid: int, edges: list[IncludeEdge]) -> None:
+        tables = self.tables
+        before = [(e.start_byte, e.resolved_id) for e in tables.graph.get(fid, ())]
+        tables.graph[fid] = edges
+        tables.forget_hosted(fid)
+        if before == [(e.start_byte, e.resolved_id) for e in edges]:
+            return
+        targets_changed = sorted(r for _, r in before if r is not None) != sorted(
+            e.resolved_id for e in edges if e.resolved_id is not None)
+        if tables.visibility.includers_for(fid):
+            tables.refresh_visibility()  # a header's includes changed: its includers see it
+        else:
+            tables.visibility.forget(fid, targets_changed)
+
+    def includers_of(self, path: str) -> set[str]:
+        """Open files that include ``path``, directly or through other headers."""
+        target = self.ids.get(path)
+        if target is None:
+            return set()
+        found = set()
+        for p, of in self.open.items():
+            if p == path:
+                continue
+            seen, todo = {of.file_id}, [of.file_id]
+            while todo and target not in seen:
+                for e in self.tables.graph.get(todo.pop(), ()):
+                    if e.resolved_id is not None and e.resolved_id not in seen:
+                        seen.add(e.resolved_id)
+                        todo.append(e.resolved_id)
+            if target in seen:
+                found.add(p)
+        return found
+
+    # -- findings ----------------------------------------------------------------------------
+    def findings(self, paths: Iterable[str] | None = None, *,
+                 with_fixes: bool = False) -> list[Reported]:
+        """The reported findings of ``paths`` (root-relative; every stored file when None), as
+        they are now: buffers where open, else the stored files. C checks and eBPF checks,
+        with the configured severities; ``with_fixes`` plans the quick fixes of each."""
+        if not self.ready:
+            return []
+        fids = self._file_ids(paths)
+        found = self._c_findings(fids) + self._bpf_findings(fids)
+        reported = apply_severities(found, self.config.severity)
+        if with_fixes:
+            reported = [self._with_plans(r) for r in reported]
+        return reported
+
+    def _file_ids(self, paths: Iterable[str] | None) -> list[int]:
+        """Ids of the files (or the files under the directories) ``paths``; all when None."""
+        if paths is None:
+            return sorted(set(self.ids.values()))
+        fids = set()
+        for p in paths:
+            p = p.strip("/")
+            if p in self.ids:
+                fids.add(self.ids[p])
+            elif p in ("", "."):
+                return sorted(set(self.ids.values()))
+            else:
+                fids.update(fid for q, fid in self.ids.items() if q.startswith(p + "/"))
+        return sorted(fids)
+
+    def _c_findings(self, fids: list[int]) -> list[Finding]:
+        t = self.tables
+        overlay = OverlayModel(self.model, {of.file_id: of.rows for of in self.open.values()})
+        return run_checks(CheckInputs(overlay, t.symbols, t.graph, t.visibility, t.hosted, fids))
+
+    def _bpf_findings(self, fids: list[int]) -> list[Finding]:
+        """Findings of the ``struct bpf_insn`` arrays in C sources (buffer or disk)."""
+        by_id = {of.file_id: of for of in self.open.values()}
+        wanted = set(fids)
+        stored = self.model.files_using_type("bpf_insn", "struct") & wanted
+        out: list[Finding] = []
+        paths = self.tables.symbols.paths
+        for fid in sorted(wanted & (stored | set(by_id))):
+            of = by_id.get(fid)
+            source = of.buffer.source if of is not None else self._disk(paths[fid])
+            if source is not None and MARKER in source:
+                out += findings_in_c(source, paths[fid])
+        return out
+
+    def _disk(self, path: str) -> bytes | None:
+        try:
+            data = (self.config.root / path).read_bytes()
+        except OSError:
+            return None
+        return data if len(data) <= self.config.max_file_bytes else None
+
+    def _with_plans(self, item: Reported) -> Reported:
+        f = item.finding
+        if f.code not in FIXABLE_CODES or self.model is None or self.resolver is None:
+            return item
+        plans = plan_fixes(f, self.model, self.resolver, self.config)
+        return dataclasses.replace(item, finding=dataclasses.replace(f, plans=tuple(plans)))
+
+
+def open_workspace(config: Config, model: Model, paths: list[str] | None) -> Workspace:
+    """A workspace over ``model`` for a batch run on ``paths``: eager tables for a whole tree,
+    lazy ones (indexed lookups, instant start) for a few files."""
+    ws = Workspace(config)
+    many = paths is None or len(select_files(model, paths)) > EAGER_ABOVE
+    ws.adopt(model, eager=many)
+    ws.load_members(own_connection=False)
+    return ws

@@ -1,0 +1,123 @@
+"""Named row types of the model: one per fact table, generated from ``schema.FACT_COLUMNS``.
+
+A file's facts travel as ``dict[table, list[Row]]`` (see ``store.fact_rows``) from the extractor
+to the database, to editor overlays and to the checks; the query methods the checks use return
+``(file_id, Row)`` pairs. Rows are tuples (cheap to pickle and insert) with field names, so no
+reader depends on a column's position: a migration that adds a column changes only the schema.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import namedtuple
+from typing import NamedTuple
+
+from kernel_lsp.model.schema import FACT_COLUMNS
+
+MACRO_BODY_LIMIT = 16000  # characters of a function-like macro's body that are stored
+
+Function = namedtuple("Function", FACT_COLUMNS["functions"])
+Type = namedtuple("Type", FACT_COLUMNS["types"])
+Variable = namedtuple("Variable", FACT_COLUMNS["variables"])
+Call = namedtuple("Call", FACT_COLUMNS["calls"])
+TypeUse = namedtuple("TypeUse", FACT_COLUMNS["type_uses"])
+VarUse = namedtuple("VarUse", FACT_COLUMNS["var_uses"])
+Include = namedtuple("Include", FACT_COLUMNS["includes"])
+Macro = namedtuple("Macro", FACT_COLUMNS["macros"])
+Export = namedtuple("Export", FACT_COLUMNS["exports"])
+Invocation = namedtuple("Invocation", FACT_COLUMNS["invocations"])
+
+ROW_TYPES = {"functions": Function, "types": Type, "variables": Variable, "calls": Call,
+             "type_uses": TypeUse, "var_uses": VarUse, "includes": Include, "macros": Macro,
+             "exports": Export, "invocations": Invocation}
+
+FactRows = dict[str, list[tuple]]  # table -> rows of ``ROW_TYPES[table]``
+
+
+class IncludeEdge(NamedTuple):
+    """One ``#include`` line of a file as the include graph holds it (in file order)."""
+
+    start_byte: int
+    resolved_id: int | None  # the included file, None when it resolves to nothing
+    target: str
+    line: int
+    col: int
+    end_col: int
+
+
+class Definition(NamedTuple):
+    """Where a file defines a design type: a file-scope function or a struct/union/enum/typedef."""
+
+    kind: str  # "func" | "struct" | "union" | "enum" | "typedef"
+    name: str
+    line: int
+    col: int
+    end_col: int
+
+
+def _pos(s) -> dict:
+    """Start byte, line and columns of a one-line span (a multi-line one is cut to one char)."""
+    return {"start_byte": s.start_byte, "line": s.line, "col": s.col,
+            "end_col": s.end_col if s.end_line == s.line else s.col + 1}
+
+
+def _typed(t) -> tuple[str | None, str | None]:
+    return (t.name, t.kind) if t is not None else (None, None)
+
+
+def _function(f) -> Function:
+    ret_name, ret_kind = _typed(f.ret)
+    params = json.dumps([[p.name, *_typed(p.type)] for p in f.params])
+    s, n = f.span, f.name_span
+    return Function(
+        name=f.name, is_definition=int(f.is_definition), storage=f.storage, inline=int(f.inline),
+        ret_name=ret_name, ret_kind=ret_kind, params=params, signature=f.signature,
+        start_byte=s.start_byte, end_byte=s.end_byte, line=s.line, col=s.col,
+        end_line=s.end_line, end_col=s.end_col, name_line=n.line, name_col=n.col,
+        name_end_col=n.end_col, parent=f.parent, generated_by=f.generated_by)
+
+
+def _type(t) -> Type:
+    members = json.dumps([[m.name, *_typed(m.type), int(m.is_function)]
+                          for m in t.members]) if t.members else None
+    under_name, under_kind = _typed(t.underlying)
+    s, n = t.span, t.name_span
+    return Type(
+        name=t.name, kind=t.kind, is_definition=int(t.is_definition), members=members,
+        underlying_name=under_name, underlying_kind=under_kind, start_byte=s.start_byte,
+        line=s.line, col=s.col, end_line=s.end_line, end_col=s.end_col, name_line=n.line,
+        name_col=n.col, name_end_col=n.end_col, generated_by=t.generated_by)
+
+
+def _variable(v) -> Variable:
+    type_name, type_kind = _typed(v.type)
+    n = v.name_span
+    return Variable(
+        name=v.name, storage=v.storage, is_definition=int(v.is_definition), type_name=type_name,
+        type_kind=type_kind, start_byte=n.start_byte, line=n.line, col=n.col,
+        end_col=n.end_col, generated_by=v.generated_by)
+
+
+def fact_rows(facts) -> FactRows:
+    """The named rows (without ``file_id``) of each fact table for one file's ``FileFacts``."""
+    return {
+        "functions": [_function(f) for f in facts.functions],
+        "types": [_type(t) for t in facts.types],
+        "variables": [_variable(v) for v in facts.variables],
+        "calls": [Call(caller=c.caller, callee=c.callee, kind=c.kind, **_pos(c.span))
+                  for c in facts.calls],
+        "type_uses": [TypeUse(name=u.name, kind=u.kind, function=u.function, owner=u.owner,
+                              **_pos(u.span)) for u in facts.type_uses],
+        "var_uses": [VarUse(function=u.function, name=u.name, **_pos(u.span))
+                     for u in facts.var_uses],
+        "includes": [Include(target=i.target, angled=int(i.angled), resolved_id=None,
+                             **_pos(i.span)) for i in facts.includes],
+        "macros": [Macro(name=m.name,
+                         params=json.dumps(list(m.params)) if m.params is not None else None,
+                         body=m.body[:MACRO_BODY_LIMIT] if m.params is not None else None,
+                         **_pos(m.span)) for m in facts.macros],
+        "exports": [Export(name=name, line=s.line, col=s.col) for name, s in facts.exports],
+        "invocations": [Invocation(name=i.name, args=json.dumps(list(i.args)),
+                                   has_body=int(i.has_body), start_byte=i.span.start_byte,
+                                   line=i.span.line, col=i.span.col) for i in facts.invocations],
+    }
