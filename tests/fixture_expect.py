@@ -20,7 +20,7 @@ from pathlib import Path
 SOURCE_SUFFIXES = (".c", ".h")
 
 _EXPECT = re.compile(r"(?:/\*|//)\s*expect:(?P<body>.*?)(?:\*/|$)")
-_ITEM = re.compile(r"^(?P<code>\d{3}_[12])\s+(?P<symbol>\S+)$")
+_ITEM = re.compile(r"^(?P<code>\d{3}_[12]|E\d{3})\s+(?P<symbol>\S+)$")
 
 
 @dataclass(frozen=True, order=True)

@@ -16,10 +16,9 @@ import pytest_lsp
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
+from tests.conftest import REPO, TREE  # noqa: F401 - re-exported to the e2e tests
 from tests.fixture_expect import parse_text
 
-REPO = Path(__file__).resolve().parent.parent
-TREE = REPO / "fixtures" / "linux-tree"
 SERVER = [sys.executable, "-m", "kernel_lsp", "serve"]
 NEOVIM = "neovim@v0.7.0"
 VSCODE = "visual-studio-code"

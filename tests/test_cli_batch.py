@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from kernel_lsp.batch.commands import guarded, progress_bar
 from kernel_lsp.cli import main
-
-
-def _model_missing() -> str | None:
-    """Why the integrator's indexer and checks cannot be imported (None when they can)."""
-    try:
-        importlib.import_module("kernel_lsp.model.indexer")
-        importlib.import_module("kernel_lsp.checks.run")
-    except ImportError as exc:
-        return f"indexer/checks not importable yet: {exc}"
-    return None
-
-
-MODEL_MISSING = _model_missing()
-needs_model = pytest.mark.skipif(MODEL_MISSING is not None, reason=str(MODEL_MISSING))
 
 
 def make_tree(root: Path, files: dict[str, str]) -> Path:
@@ -118,7 +101,6 @@ def test_no_progress_bar_when_not_a_terminal():
 # ---------------------------------------------------------------- end to end
 
 
-@needs_model
 def test_check_clean_tree_exits_0_and_prints_nothing(tmp_path):
     root = make_tree(tmp_path / "k", CLEAN)
     proc = run_cli("check", cwd=root / "fs")
@@ -127,7 +109,6 @@ def test_check_clean_tree_exits_0_and_prints_nothing(tmp_path):
     assert (root / ".kernel-lsp" / "model.db").is_file()
 
 
-@needs_model
 def test_check_finds_undeclared_call_in_all_formats(tmp_path):
     root = make_tree(tmp_path / "k", BROKEN)
     proc = run_cli("check", "--root", str(root), cwd=tmp_path)
@@ -153,14 +134,12 @@ def test_check_finds_undeclared_call_in_all_formats(tmp_path):
             for r in results] == [("404_2", "fs/bad.c")]
 
 
-@needs_model
 def test_check_only_the_given_paths(tmp_path):
     root = make_tree(tmp_path / "k", BROKEN)
     proc = run_cli("check", "fs/user.c", "lib", cwd=root)
     assert (proc.returncode, proc.stdout) == (0, ""), proc.stderr
 
 
-@needs_model
 def test_severity_override_changes_exit_status(tmp_path):
     root = make_tree(tmp_path / "k", BROKEN)
     (root / "kernel-lsp.toml").write_text('[severity]\n"404_2" = "warning"\n')
@@ -172,7 +151,6 @@ def test_severity_override_changes_exit_status(tmp_path):
     assert (proc.returncode, proc.stdout) == (0, ""), proc.stderr
 
 
-@needs_model
 def test_bad_files_are_messages_not_failures(tmp_path):
     root = make_tree(tmp_path / "k", CLEAN)
     (root / "fs" / "blob.c").write_bytes(b"\x7fELF\0\0\0")

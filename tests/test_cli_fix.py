@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 from kernel_lsp.cli import main
+from tests.conftest import GADGET_TREE, REPO
+from tests.conftest import TREE as LINUX_TREE
 from tests.gcc_tree import GCC, gcc, generate_headers
 from tests.test_fixture_gcc import CLEAN_C_FILES, ERROR_C_FILES
 
-REPO = Path(__file__).resolve().parent.parent
-LINUX_TREE = REPO / "fixtures" / "linux-tree"
-GADGET_TREE = REPO / "fixtures" / "fixes" / "gadget-tree"
 GADGET_EXPECTED = REPO / "fixtures" / "fixes" / "gadget-expected"
 FIXABLE = {"020_2", "404_2", "405_2", "406_2"}
 # What no fix can repair in fixtures/linux-tree (docs/fixes.md): functions and a typedef name

@@ -7,14 +7,13 @@ docs/ebpf-codes.md has their section (their fixtures are kept covered by test_eb
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from kernel_lsp.findings import CODES, codes_of
+from tests.conftest import REPO
 from tests.fixture_expect import parse_tree
 
-REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs" / "codes.md"
 C_CODES = codes_of("c")
 DESIGN_TREES = sorted(

@@ -17,8 +17,8 @@ import pytest
 from kernel_lsp.ebpf.findings import BPF_CODES
 from kernel_lsp.ebpf.load import load_file
 from kernel_lsp.ebpf.verify import VerifyOptions, verify
+from tests.conftest import REPO as ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "ebpf"
 DOCS = ROOT / "docs" / "ebpf-codes.md"
 _LINE = re.compile(r"^(?:;|#|//)?\s*(expect(?:\[(?P<sec>[^\]]+)\])?|prog_type|bounded_loops|"

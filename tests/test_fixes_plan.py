@@ -18,11 +18,8 @@ from kernel_lsp.fixes.plan import rank_headers
 from kernel_lsp.live.workspace import open_workspace
 from kernel_lsp.model.indexer import index
 from kernel_lsp.model.resolve import IncludeResolver
-from kernel_lsp.model.store import Model
-
-REPO = Path(__file__).resolve().parent.parent
-LINUX_TREE = REPO / "fixtures" / "linux-tree"
-GADGET_TREE = REPO / "fixtures" / "fixes" / "gadget-tree"
+from tests.conftest import GADGET_TREE
+from tests.conftest import TREE as LINUX_TREE
 
 # The preferred plan of every fixable finding of fixtures/linux-tree: (kind, title).
 LINUX_PREFERRED = {
@@ -58,6 +55,7 @@ LINUX_NO_PLAN = {
     ("502_2", "drivers/misc/blinker/ledctl.c", "ledctl_set_level"),  # fixed through its 020_2
     ("502_2", "drivers/misc/blinker/ledctl.c", "ledctl_first_pattern"),
     ("503_2", "drivers/misc/blinker/ledctl.c", "ledctl_seq"),
+    ("E101", "kernel/bpf/selftest.c", "selftest_bad_jump"),  # an eBPF program: no quick fix
     ("503_2", "drivers/misc/blinker/ledctl.c", "ledctl_level_t"),
     ("504_2", "drivers/misc/blinker/ledctl.c", "linux/leds.h"),
 }
@@ -268,10 +266,8 @@ class _Exploding:
     Finding("020_2", "x.c", 0, 0, 0, 0, "t", "m", {"kind": ["struct"]}),
     Finding("999_2", "x.c", 0, 0, 0, 0, "t", "m"),
 ])
-def test_plan_fixes_never_raises(linux, finding):
+def test_plan_fixes_never_raises(linux, finding, fresh_model):
     assert isinstance(plan_fixes(finding, linux.model, linux.resolver, linux.config), list)
     assert plan_fixes(finding, _Exploding(), linux.resolver, linux.config) == []
-    empty = Model(None)
-    assert plan_fixes(replace(finding, path="kernel/sys.c"), empty, linux.resolver,
+    assert plan_fixes(replace(finding, path="kernel/sys.c"), fresh_model, linux.resolver,
                       linux.config) == []
-    empty.close()

@@ -10,10 +10,8 @@ from urllib.parse import unquote
 
 import pytest
 
+from tests.conftest import TREE
 from tests.fixture_expect import Expected, diff_report, files_with_expectations, parse_tree
-
-REPO = Path(__file__).resolve().parent.parent
-TREE = REPO / "fixtures" / "linux-tree"
 
 # Files that carry no expectation and must give no finding, checked one by one.
 CLEAN_FILES = (
@@ -30,7 +28,7 @@ CLEAN_FILES = (
 )
 
 _TEXT_LINE = re.compile(
-    r"^(?P<path>[^:\s][^:]*):(?P<line>\d+):(?P<col>\d+): (?P<sev>\w+): .* \[(?P<code>\d{3}_\d)\]$"
+    r"^(?P<path>[^:\s][^:]*):(?P<line>\d+):(?P<col>\d+): (?P<sev>\w+): .* \[(?P<code>\d{3}_\d|E\d{3})\]$"
 )
 
 
@@ -111,15 +109,27 @@ def test_json_finding_shape(runs):
 
 
 def test_json_column_points_at_the_symbol(runs):
-    """The span starts on the name at fault (or on the #include for 504_2)."""
+    """The span starts on the name at fault (on the #include for 504_2, on the instruction's
+    ``BPF_*`` element for an eBPF code, whose symbol is the program's array)."""
     tree = runs["tree"]
     for f in json.loads(runs["json"][1])["findings"]:
         line = (tree / f["path"]).read_text(encoding="utf-8").splitlines()[f["line"] - 1]
         rest = line.encode()[f["column"] - 1:].decode(errors="replace")
         if f["code"] == "504_2":
             assert rest.startswith("#include"), (f, line)
+        elif f["code"].startswith("E"):
+            assert rest.startswith("BPF_"), (f, line)
         else:
             assert rest.startswith(f["symbol"]), (f, line)
+
+
+def test_check_reports_the_ebpf_findings_of_instruction_arrays(runs):
+    """``check`` validates ``struct bpf_insn`` arrays in C files, as the editor does."""
+    findings = json.loads(runs["json"][1])["findings"]
+    bpf = [f for f in findings if f["code"].startswith("E")]
+    assert [(f["path"], f["code"], f["symbol"]) for f in bpf] == [
+        ("kernel/bpf/selftest.c", "E101", "selftest_bad_jump")]
+    assert bpf[0]["message"] == "jump out of range from insn 1 to 7"
 
 
 def test_text_reports_the_same_findings(runs):

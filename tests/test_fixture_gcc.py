@@ -10,12 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TREE
 from tests.fixture_expect import files_with_expectations
 from tests.gcc_tree import GCC, generate_headers
 from tests.gcc_tree import gcc as compile_tree
-
-REPO = Path(__file__).resolve().parent.parent
-TREE = REPO / "fixtures" / "linux-tree"
 
 CLEAN_C_FILES = (
     "arch/x86/kernel/process.c",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,8 +13,8 @@ from kernel_lsp.live.incremental import body_ranges
 from kernel_lsp.live.workspace import Workspace
 from kernel_lsp.model.rows import fact_rows
 from kernel_lsp.parse.extract import extract
+from tests.conftest import TREE
 
-TREE = Path(__file__).resolve().parent.parent / "fixtures" / "linux-tree"
 FILES = sorted(str(p.relative_to(TREE)) for p in TREE.rglob("*.c"))
 EDITS = ["x", " ", "\n", "foo(1);\n", "int y = bar();", "", "}", "{", "/*", "\"", "struct s *p;"]
 

@@ -4,16 +4,14 @@ follows buffer edits: a fix typed into a buffer clears its finding without touch
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
 from kernel_lsp.config import load_config
 from kernel_lsp.live.workspace import Workspace, open_workspace
 from kernel_lsp.model.indexer import index
+from tests.conftest import TREE
 from tests.fixture_expect import SOURCE_SUFFIXES
-
-TREE = Path(__file__).resolve().parent.parent / "fixtures" / "linux-tree"
 
 
 @pytest.fixture(scope="module")

@@ -83,6 +83,17 @@ async def test_push_reports_the_fixture_expectations_with_the_version(push: Lang
         assert push.published[u][-1].version is None
 
 
+async def test_ebpf_diagnostics_carry_their_docs_link(push: LanguageClient, warm):
+    rel = "kernel/bpf/selftest.c"
+    u = open_doc(push, warm, rel, version=3)
+    got = await wait_published(push, u, 3, lambda p: p.diagnostics)
+    (diag,) = got.diagnostics
+    assert (diag.code, diag.source) == ("E101", "kernel-lsp")
+    assert diag.code_description.href.endswith("/ebpf-codes.html#e101")
+    assert diag.severity == types.DiagnosticSeverity.Error
+    await close_doc(push, u)
+
+
 async def test_clean_file_gets_an_empty_publication_and_edits_new_versions(push, warm):
     text = (warm / "fs/open.c").read_text()
     u = open_doc(push, warm, "fs/open.c", text)

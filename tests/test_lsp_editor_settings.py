@@ -38,7 +38,7 @@ def warm(tmp_path_factory):
 @pytest_lsp.fixture(config=CONFIG, scope="module")
 async def tuned(lsp_client: LanguageClient, warm):
     lsp_client.set_configuration({"severity": {"020_2": "warning"}}, section=SECTION)
-    await start(lsp_client, warm, capabilities(VSCODE), options={"disable": ["404_2"]})
+    await start(lsp_client, warm, capabilities(VSCODE), options={"disable": ["404_2", "E101"]})
     yield
     await lsp_client.shutdown_session()
 
@@ -69,6 +69,14 @@ async def test_options_disable_and_configuration_sets_severity(tuned: LanguageCl
     u = open_doc(tuned, warm, rel)
     got = await wait_published(tuned, u, 1, lambda p: keys(p.diagnostics) == want)
     assert _by_code(got.diagnostics) == {"020_2": {SEVERITY.Warning}}
+
+
+async def test_an_ebpf_code_switched_off_is_not_shown(tuned: LanguageClient, warm):
+    rel = "kernel/bpf/selftest.c"
+    assert {k[0] for k in expected(warm, rel)} == {"E101"}
+    u = open_doc(tuned, warm, rel)
+    got = await wait_published(tuned, u, 1)
+    assert list(got.diagnostics) == []
 
 
 async def test_configuration_change_applies_to_open_files(tuned: LanguageClient, warm):

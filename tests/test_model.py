@@ -19,10 +19,8 @@ int vfs_thing(struct inode *i) { return helper(i); }
 
 
 @pytest.fixture
-def model():
-    m = Model(None)
-    yield m
-    m.close()
+def model(fresh_model):
+    return fresh_model
 
 
 def test_fresh_model_has_schema_version_and_views(model):

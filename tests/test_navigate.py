@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
-from pathlib import Path
 
 import pytest
 
@@ -26,8 +25,8 @@ from kernel_lsp.navigate import (
     symbol_at,
     workspace_symbols,
 )
+from tests.conftest import TREE
 
-TREE = Path(__file__).resolve().parents[1] / "fixtures" / "linux-tree"
 MAIN = "drivers/misc/blinker/blinker_main.c"
 HEADER = "drivers/misc/blinker/blinker.h"
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
@@ -286,23 +285,20 @@ def test_workspace_symbols_prefix_then_substring(model):
 
 
 # -- robustness -------------------------------------------------------------------------------
-def test_unknown_names_and_an_empty_model_give_nothing(model):
-    empty = Model(None)
-    try:
-        for m in (model, empty):
-            for kind in ("call", "func", "var", "macro", "field", "type:struct", "type:typedef",
-                         "include", "local", "enumerator", "type:base"):
-                s = sym("no_such_symbol_anywhere", kind)
-                assert definitions(m, s, MAIN) == [] and declarations(m, s, MAIN) == []
-                assert references(m, s, True) == [] and call_item(m, s, MAIN) == []
-                assert kind in ("include", "local", "type:base") or hover(m, s, MAIN) is None
-            assert workspace_symbols(m, "no_such") == []
-        for m in (model, empty):
-            assert hover(m, None, MAIN) is None and definitions(m, None, MAIN) == []
-        stale = call_item(model, sym("kfree", "call"), MAIN)[0]
-        assert incoming_calls(empty, stale) == [] and outgoing_calls(empty, stale) == []
-    finally:
-        empty.close()
+def test_unknown_names_and_an_empty_model_give_nothing(model, fresh_model):
+    empty = fresh_model
+    for m in (model, empty):
+        for kind in ("call", "func", "var", "macro", "field", "type:struct", "type:typedef",
+                     "include", "local", "enumerator", "type:base"):
+            s = sym("no_such_symbol_anywhere", kind)
+            assert definitions(m, s, MAIN) == [] and declarations(m, s, MAIN) == []
+            assert references(m, s, True) == [] and call_item(m, s, MAIN) == []
+            assert kind in ("include", "local", "type:base") or hover(m, s, MAIN) is None
+        assert workspace_symbols(m, "no_such") == []
+    for m in (model, empty):
+        assert hover(m, None, MAIN) is None and definitions(m, None, MAIN) == []
+    stale = call_item(model, sym("kfree", "call"), MAIN)[0]
+    assert incoming_calls(empty, stale) == [] and outgoing_calls(empty, stale) == []
 
 
 def test_schema_2_migration_adds_the_navigation_indexes(tmp_path):

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from kernel_lsp.navigate import document_symbols, symbol_at
 from kernel_lsp.parse.extract import extract
 from kernel_lsp.parse.parser import parse
+from tests.conftest import TREE
 
-TREE = Path(__file__).resolve().parents[1] / "fixtures" / "linux-tree"
 MAIN = "drivers/misc/blinker/blinker_main.c"
 HEADER = "drivers/misc/blinker/blinker.h"
 

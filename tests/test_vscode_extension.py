@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.conftest import REPO
+
 EXTENSION = REPO / "vscode-extension"
 SCRIPT = REPO / "scripts" / "build-vsix.sh"
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from kernel_lsp.checks.inputs import CheckInputs
-from kernel_lsp.checks.symbols import FuncSym
 from kernel_lsp.findings import Finding
+from kernel_lsp.model.symbols import FuncSym
 from kernel_lsp.model.visibility import visible
 
 

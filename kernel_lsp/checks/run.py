@@ -1,4 +1,4 @@
-"""Run every check over a set of files and return their findings (DESIGN §3).
+"""Run every check over a set of files and return their findings (codes: docs/codes.md).
 
 The checks read a ``CheckInputs``; building one is the findings façade's job
 (``kernel_lsp.live.workspace``). ``eager_inputs`` reads a whole stored model at once, for
@@ -13,16 +13,10 @@ from kernel_lsp.checks.access import check_access
 from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.invocation import check_invocations
 from kernel_lsp.checks.structure import check_includes, check_types
-from kernel_lsp.checks.symbols import Symbols, is_system_header
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.store import Model
+from kernel_lsp.model.symbols import Symbols, hosted_files
 from kernel_lsp.model.visibility import Visibility
-
-
-def hosted_files(graph: dict) -> set[int]:
-    """Files that include a C library header: host programs, not kernel code."""
-    return {fid for fid, edges in graph.items()
-            if any(e.resolved_id is None and is_system_header(e.target) for e in edges)}
 
 
 def select_files(model: Model, paths: Iterable[str] | None) -> list[int]:

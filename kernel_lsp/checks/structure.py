@@ -4,10 +4,15 @@ definitions whose signature or members use them, and 504_2 for includes that res
 from __future__ import annotations
 
 from kernel_lsp.checks.inputs import CheckInputs
-from kernel_lsp.checks.symbols import COMPILER_TYPES, is_system_header
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.resolve import is_generated
+from kernel_lsp.model.symbols import is_system_header
 
+# Types the compiler provides without any declaration.
+COMPILER_TYPES = frozenset("""
+__builtin_va_list __int128 __int128_t __uint128_t _Float16 _Float32 _Float64 _Float128 __fp16
+_Bool _Complex __label__ __auto_type __gnuc_va_list va_list
+""".split())
 _KIND_WORD = {"struct": "struct", "union": "union", "enum": "enum", "typedef": "type"}
 
 

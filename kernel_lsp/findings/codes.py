@@ -1,7 +1,7 @@
 """The one code table: every stable finding code (C design and eBPF) with its severity, title,
 help text and docs anchor.
 
-C codes follow DESIGN §3: suffix ``_1`` means verified right, ``_2`` an error; the level digit is
+C codes (docs/codes.md): suffix ``_1`` means verified right, ``_2`` an error; the level digit is
 1 base, 2 func, 3 struct, 4 file, 5 dentry, 6 subsys. eBPF codes are ``E`` plus a tier digit:
 ``E0xx`` encoding (T0), ``E1xx`` control flow (T1); ``E2xx`` dataflow, ``E3xx`` types, ``E4xx``
 ranges and ``E5xx`` termination belong to the dataflow tiers. ``kernel`` is the Linux 6.1 verifier's

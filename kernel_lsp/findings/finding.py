@@ -9,7 +9,7 @@ from kernel_lsp.findings.codes import severity_of
 
 @dataclass(frozen=True, slots=True)
 class Edit:
-    """Replace bytes ``[start_byte, end_byte)`` of ``path`` (0-based line/col in bytes too)."""
+    """Replace the text of ``path`` between two 0-based (line, byte column) positions."""
 
     path: str
     start_line: int

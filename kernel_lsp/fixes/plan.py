@@ -11,12 +11,12 @@ from __future__ import annotations
 import posixpath
 from pathlib import Path
 
-from kernel_lsp.checks.symbols import is_foreign
 from kernel_lsp.config import Config
 from kernel_lsp.findings import Finding
 from kernel_lsp.fixes import decltext
 from kernel_lsp.model.resolve import IncludeResolver
 from kernel_lsp.model.store import Model
+from kernel_lsp.model.symbols import is_foreign
 
 MAX_INCLUDE_PLANS = 3
 TAG_KINDS = ("struct", "union", "enum")

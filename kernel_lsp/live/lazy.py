@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-from kernel_lsp.checks.symbols import FuncSym, Symbols, VarSym, is_foreign
 from kernel_lsp.model.rows import FactRows, IncludeEdge
 from kernel_lsp.model.store import Model
+from kernel_lsp.model.symbols import FuncSym, Symbols, VarSym, is_foreign
 
 # A header included by more files than this is seen in the context of the first ones only.
 CONTEXT_INCLUDERS = 64

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from kernel_lsp.checks.inputs import Hosted, SymbolTable
 from kernel_lsp.checks.run import hosted_files
-from kernel_lsp.checks.symbols import Symbols, is_system_header
 from kernel_lsp.live.lazy import LazyGraph, LazySymbols
 from kernel_lsp.model.store import Model
+from kernel_lsp.model.symbols import Symbols, is_system_header
 from kernel_lsp.model.visibility import Visibility
 
 

@@ -29,7 +29,7 @@ from kernel_lsp.live.overlay import OverlayModel
 from kernel_lsp.live.tables import Tables
 from kernel_lsp.model.resolve import IncludeResolver
 from kernel_lsp.model.rows import FactRows, IncludeEdge, fact_rows
-from kernel_lsp.model.store import Model, ModelError
+from kernel_lsp.model.store import Model
 from kernel_lsp.parse.buffer import Buffer
 from kernel_lsp.parse.extract import extract
 from kernel_lsp.parse.facts import FileFacts
@@ -89,7 +89,7 @@ class Workspace:
                 model.close()
                 return "the model is incomplete (an index run was interrupted)"
             self.adopt(model)
-        except (ModelError, OSError, Exception) as exc:  # noqa: BLE001 - a damaged db is a message
+        except Exception as exc:  # noqa: BLE001 - a damaged or foreign db is a message, not a crash
             return f"cannot load {self.config.db_path}: {exc}"
         return None
 
@@ -230,6 +230,12 @@ class Workspace:
                 found.add(p)
         return found
 
+    def buffer_holding(self, path: str, source: bytes) -> OpenFile | None:
+        """The open buffer of ``path`` if it holds exactly ``source`` (its tree and facts are
+        then current), else None."""
+        of = self.open.get(path)
+        return of if of is not None and of.buffer.source == source else None
+
     # -- findings ----------------------------------------------------------------------------
     def findings(self, paths: Iterable[str] | None = None, *,
                  with_fixes: bool = False) -> list[Reported]:
@@ -292,6 +298,13 @@ class Workspace:
             return item
         plans = plan_fixes(f, self.model, self.resolver, self.config)
         return dataclasses.replace(item, finding=dataclasses.replace(f, plans=tuple(plans)))
+
+
+def facts_of(ws: Workspace | None, path: str, source: bytes) -> FileFacts:
+    """The facts of ``source`` for ``path``: the open buffer's when it holds that text, else
+    extracted now (outlines need no model, so ``ws`` may be None)."""
+    of = ws.buffer_holding(path, source) if ws is not None else None
+    return of.facts if of is not None else extract(path, source)
 
 
 def open_workspace(config: Config, model: Model, paths: list[str] | None) -> Workspace:

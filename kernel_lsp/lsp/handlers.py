@@ -15,10 +15,10 @@ from lsprotocol import types
 
 from kernel_lsp import __version__, navigate
 from kernel_lsp.fixes import realize
+from kernel_lsp.live.workspace import facts_of
 from kernel_lsp.lsp.convert import SOURCE, Lines, code_action, uri_of
 from kernel_lsp.lsp.server import KernelLanguageServer
 from kernel_lsp.navigate.records import CallItem, Location
-from kernel_lsp.parse.extract import extract
 
 log = logging.getLogger("kernel_lsp.lsp")
 server = KernelLanguageServer()
@@ -212,8 +212,8 @@ def _symbol(ls: KernelLanguageServer, uri: str, pos: types.Position):
     data = text.encode("utf-8", "surrogatepass")
     if _too_big(ls, data):
         return rel, None
-    of = ls.ws.open.get(rel) if ls.ws is not None else None
-    tree = of.buffer.tree if of is not None and of.buffer.source == data else None
+    of = ls.ws.buffer_holding(rel, data) if ls.ws is not None else None
+    tree = of.buffer.tree if of is not None else None
     byte_col = Lines(data).to_bytes(pos.line, pos.character, ls.encoding)
     return rel, navigate.symbol_at(rel, data, tree, pos.line, byte_col)
 
@@ -311,8 +311,7 @@ async def document_symbol(ls: KernelLanguageServer, params: types.DocumentSymbol
         return []
 
     def work(ws):
-        of = ws.open.get(rel) if ws is not None else None
-        facts = of.facts if of is not None and of.buffer.source == data else extract(rel, data)
+        facts = facts_of(ws, rel, data)
         lines = Lines(data)
         return [_doc_symbol(ls, s, lines) for s in navigate.document_symbols(facts, data)]
     if ls.loading:  # the outline needs only the text: do not wait for the model thread

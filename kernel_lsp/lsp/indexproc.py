@@ -28,7 +28,7 @@ def _child(config: Config, out, with_progress: bool) -> None:
         out.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
-def run_index(config: Config, progress: Callable[[int, int, str], None] | None
+def index_in_child(config: Config, progress: Callable[[int, int, str], None] | None
               ) -> tuple[dict, list[str]]:
     """(stats, problems) of an index run in a fresh process; raises IndexFailed."""
     ctx = multiprocessing.get_context("spawn")

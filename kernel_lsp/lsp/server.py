@@ -22,7 +22,7 @@ from kernel_lsp import __version__
 from kernel_lsp.config import Config, find_root, relative_posix
 from kernel_lsp.live.workspace import Workspace
 from kernel_lsp.lsp.convert import Lines, diagnostic, path_of, uri_of
-from kernel_lsp.lsp.indexproc import run_index
+from kernel_lsp.lsp.indexproc import index_in_child
 from kernel_lsp.lsp.plumbing import ModelThread, Protocol, running_loop
 from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
 
@@ -236,7 +236,7 @@ class KernelLanguageServer(LanguageServer):
             try:
                 if self.phase != "ready":
                     self.phase = "indexing"
-                stats, problems = run_index(self.config,
+                stats, problems = index_in_child(self.config,
                                             reporter.report if reporter else None)
                 for problem in problems[:20]:
                     self.log_message(f"kernel-lsp: {problem}")

@@ -3,6 +3,8 @@
 The parser reads the annotation-blanked text, so the edit given to ``tree.edit`` is the
 difference between the old and new *blanked* texts (found by comparing them), not the client's
 range: a keystroke that completes ``__init`` changes more of the blanked text than it typed.
+A tree with syntax errors is parsed afresh instead: tree-sitter's error recovery depends on the
+old tree, and a buffer must yield the facts its saved text yields.
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ class Buffer:
                        start_point=_point(old, start), old_end_point=_point(old, old_end),
                        new_end_point=_point(new_blanked, new_end))
         self.tree = reparse_blanked(new_blanked, self.tree)
+        if self.tree.root_node.has_error:
+            # error recovery after an incremental reparse can differ from a fresh parse's; the
+            # buffer must give what ``check`` gives once the text is saved
+            self.tree = reparse_blanked(new_blanked, None)
         lines = (source.count(b"\n", start, new_end) - self.source.count(b"\n", start, old_end))
         self.last_edit = (start, old_end, new_end, lines)
         self.source, self._blanked = source, new_blanked

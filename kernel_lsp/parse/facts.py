@@ -2,7 +2,7 @@
 
 Every record is position-anchored by a ``Span``: 0-based lines, 0-based *byte* columns and byte
 offsets into the file's original bytes (macro blanking never shifts them). Type references are
-reduced to (name, kind): ``T *`` and ``T[]`` are ``T`` (DESIGN §2).
+reduced to (name, kind): ``T *`` and ``T[]`` are ``T`` (docs/model.md).
 """
 
 from __future__ import annotations

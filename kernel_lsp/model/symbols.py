@@ -1,4 +1,5 @@
-"""Whole-model symbol tables the checks consult: functions, macros, types, variables by name."""
+"""Symbol tables of the model (functions, macros, types, variables by name), read at once, and
+the path policies that decide which files of a tree are kernel code of this configuration."""
 
 from __future__ import annotations
 
@@ -7,19 +8,18 @@ from dataclasses import dataclass, field
 
 from kernel_lsp.model.store import Model
 
-# Types the compiler provides without any declaration.
-COMPILER_TYPES = frozenset("""
-__builtin_va_list __int128 __int128_t __uint128_t _Float16 _Float32 _Float64 _Float128 __fp16
-_Bool _Complex __label__ __auto_type __gnuc_va_list va_list
-""".split())
-
-
 _SYSTEM_DIRS = ("sys/", "bits/", "arpa/", "netinet/", "gnu/")
 
 
 def is_system_header(target: str) -> bool:
     """A C library header (``<stdio.h>``, ``<sys/types.h>``): only host programs include them."""
     return "/" not in target or target.startswith(_SYSTEM_DIRS)
+
+
+def hosted_files(graph: dict) -> set[int]:
+    """Files that include a C library header: host programs, not kernel code."""
+    return {fid for fid, edges in graph.items()
+            if any(e.resolved_id is None and is_system_header(e.target) for e in edges)}
 
 
 _FOREIGN_TOPS = ("tools/", "samples/", "scripts/", "usr/", "Documentation/")
