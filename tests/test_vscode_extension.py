@@ -8,6 +8,7 @@ started by the extension's own discovery code from the unpacked .vsix with this 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -316,3 +317,25 @@ def test_build_without_a_python_with_pip_says_so(tmp_path):
     assert f"{tmp_path / 'no-python'} was not found; set PYTHON to a Python 3 that has pip" in done.stderr
     # the check comes before anything is installed
     assert not (tmp_path / "vscode-extension" / "node_modules").exists()
+
+
+async def test_readme_screenshot_shows_what_the_server_publishes(tmp_path):
+    """The README's picture and caption: kernel/sys.c's real diagnostics, drawn where they are."""
+    script = REPO / "scripts" / "render_diagnostics.py"
+    spec = importlib.util.spec_from_file_location("render_diagnostics", script)
+    render = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render)
+    tree = copy_tree(tmp_path / "tree", indexed=False)
+    server = [sys.executable, "-m", "kernel_lsp", "serve"]
+    text, diagnostics, fixes = await render.collect(server, tree, "kernel/sys.c", 60)
+    got = {(d.code, d.range.start.line + 1) for d in diagnostics}
+    assert got == {("404_2", 28), ("020_2", 30), ("404_2", 42)}
+    assert any(f.startswith("Include <linux/timekeeping.h>") for f in fixes)
+    page = render.render_html("kernel/sys.c", text, diagnostics, fixes, 3)
+    for d in diagnostics:
+        symbol = d.data["symbol"]
+        assert f'sq-error">{symbol}</span>' in page, symbol
+    readme = (EXTENSION / "README.md").read_text()
+    assert "images/diagnostics.png" in readme and (EXTENSION / "images" / "diagnostics.png").is_file()
+    for symbol in ("ktime_get_real_ns", "kfree", "nr_processes", "404_2", "020_2"):
+        assert symbol in readme, symbol

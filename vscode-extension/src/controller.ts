@@ -94,7 +94,10 @@ export class Controller implements vscode.Disposable {
             vscode.commands.registerCommand(COMMANDS.showOutput, () => this.output.show()),
             vscode.workspace.onDidChangeConfiguration((event) => this.onConfiguration(event)),
             vscode.workspace.onDidOpenTextDocument((document) => this.onOpen(document)),
-            vscode.tasks.registerTaskProvider(TASK_TYPE, new CheckTaskProvider(() => this.serverForTask(), (m) => this.output.info(m))),
+            vscode.tasks.registerTaskProvider(
+                TASK_TYPE,
+                new CheckTaskProvider(() => this.serverForTask(), (m) => this.output.info(m), () => this.wanted),
+            ),
         );
         const documents = [...vscode.workspace.textDocuments];
         await Promise.all(documents.map((document) => this.switchHeader(document)));

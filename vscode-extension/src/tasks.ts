@@ -40,11 +40,13 @@ export class CheckTaskProvider implements vscode.TaskProvider {
         /** The server program (discovered now if need be), or why there is none. */
         private readonly server: () => Promise<ServerCommand | string>,
         private readonly log: (message: string) => void,
+        /** Whether to offer the task (a kernel workspace; not a C++ project that merely activated the extension). */
+        private readonly offered: () => boolean = () => true,
     ) {}
 
     async provideTasks(): Promise<vscode.Task[]> {
         const folder = vscode.workspace.workspaceFolders?.[0];
-        if (!folder) {
+        if (!folder || !this.offered()) {
             return [];
         }
         const task = await this.build({ type: TASK_TYPE, command: 'check' }, folder);

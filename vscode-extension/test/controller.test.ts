@@ -452,12 +452,20 @@ describe('the kernel-lsp check task', () => {
         assert.equal(task.name, 'check fs/open.c --jobs 2');
     });
 
-    it('before the server started, discovers the program itself', async () => {
+    it('is not offered in a workspace that did not start the server (a C++ project)', async () => {
+        fake.state.documents = [fake.document('/ws/src/main.cpp', 'cpp')];
+        await makeController().activate();
+        assert.equal(clients.length, 0);
+        assert.deepEqual(await provider().provideTasks(), []);
+    });
+
+    it('a tasks.json task before the server started discovers the program itself', async () => {
         fake.state.documents = [];
         await makeController().activate();
         assert.equal(clients.length, 0);
-        const [task] = await provider().provideTasks();
-        assert.equal(task.execution?.process, '/usr/bin/python3');
+        const definition = { type: 'kernel-lsp', command: 'check' };
+        const task = await provider().resolveTask(new fake.Task(definition, fake.state.workspaceFolders?.[0], 'check', 'kernel-lsp'));
+        assert.equal(task?.execution?.process, '/usr/bin/python3');
     });
 
     const bad: Array<[string, Record<string, unknown>, string]> = [
