@@ -3,6 +3,7 @@
 export const COMMANDS = {
     reindex: 'kernelLsp.reindex',
     restart: 'kernelLsp.restart',
+    showOutput: 'kernelLsp.showOutput',
 } as const;
 
 /** The server-side command (`workspace/executeCommand`) that rebuilds the model of the workspace. */

@@ -1,204 +1,146 @@
-/** Finds the command that starts the kernel-lsp server; pure (file system and environment injected, no vscode). */
+/** Finds the command that starts the kernel-lsp server; pure (file system, processes and environment injected, no vscode). */
 
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { pythonProblem, PythonProbe, ServerBundle } from './bundle';
+import { expandVariables, PathHost, resolveExecutable, which } from './paths';
+
+export { expandVariables, which } from './paths';
 
 /** The settings discovery reads, as raw values (the user may have written anything). */
 export interface DiscoverySettings {
     /** `kernelLsp.server.path`: executable path (string) or full command line (array). */
     serverPath: unknown;
-    /** `kernelLsp.server.python`. */
+    /** `kernelLsp.server.python`: the interpreter that runs the bundled server. */
     python: unknown;
-    /** `python.defaultInterpreterPath`, only when the user set it (its default, "python", is ignored). */
-    defaultInterpreterPath: unknown;
 }
 
 /** What discovery needs from the outside world. */
-export interface DiscoveryHost {
-    workspaceFolder: string | undefined;
-    homeDir: string;
-    env: Readonly<Record<string, string | undefined>>;
-    platform: string;
-    /** True when `file` exists, is a regular file and may be executed. */
-    isExecutable(file: string): boolean;
+export interface DiscoveryHost extends PathHost {
+    /** The server bundled in this build of the extension, or why there is none. */
+    bundle: ServerBundle | string;
+    /** Run `python` to learn its version (a reason string when it cannot be run). */
+    probePython(python: string): Promise<PythonProbe | string>;
     log(message: string): void;
 }
 
-export type ServerSource =
-    | 'kernelLsp.server.path'
-    | 'kernelLsp.server.python'
-    | 'python.defaultInterpreterPath'
-    | 'PATH';
+export type ServerSource = 'kernelLsp.server.path' | 'bundled' | 'PATH';
 
 export interface ServerCommand {
     command: string;
+    /** Arguments that start the language server. */
     args: string[];
     source: ServerSource;
+    /** Variables added to the environment of VS Code (the bundled server's PYTHONPATH). */
+    env?: Record<string, string>;
+    /** Arguments before a CLI subcommand (`<command> ...cli check`); absent when the command line cannot run the CLI. */
+    cli?: string[];
 }
 
-export type Discovery = { ok: true; server: ServerCommand } | { ok: false; message: string };
+export type Discovery = { ok: true; server: ServerCommand } | { ok: false; message: string; tried: string[] };
 
 export const SERVER_EXECUTABLE = 'kernel-lsp';
+/** The interpreter tried for the bundled server when `kernelLsp.server.python` is not set. */
+export const DEFAULT_PYTHON = 'python3';
 
-export const NOT_FOUND_MESSAGE =
-    'Kernel LSP: the kernel-lsp server was not found. Install it with "pip install kernel-lsp" ' +
-    '(so that "kernel-lsp" is on PATH, or into the Python environment VS Code uses), or set ' +
-    '"kernelLsp.server.path" to the kernel-lsp executable or "kernelLsp.server.python" to a Python ' +
-    'interpreter that has it. The "Kernel LSP" output channel lists what was tried.';
+/** One way of starting the server: a command, or why it cannot be used. */
+type Attempt = { what: string; run: () => Promise<ServerCommand | string> };
 
-/** Try each way of starting the server in order; the first that names an existing executable wins. */
-export function discoverServer(settings: DiscoverySettings, host: DiscoveryHost): Discovery {
-    const attempts: Array<() => ServerCommand | undefined> = [
-        () => fromServerPath(settings.serverPath, host),
-        () => fromPython('kernelLsp.server.python', settings.python, host),
-        () => fromPython('python.defaultInterpreterPath', settings.defaultInterpreterPath, host),
-        () => fromSearchPath(host),
+/**
+ * Try, in order: `kernelLsp.server.path`; the bundled server with `kernelLsp.server.python`, then
+ * with `python3` (each must be a CPython version the bundle was built for); `kernel-lsp` on PATH.
+ * The first that works wins; each one skipped is logged with its reason, and the failure message
+ * lists them all.
+ */
+export async function discoverServer(settings: DiscoverySettings, host: DiscoveryHost): Promise<Discovery> {
+    const attempts: Attempt[] = [
+        { what: 'kernelLsp.server.path', run: async () => fromServerPath(settings.serverPath, host) },
+        {
+            what: 'the bundled server with kernelLsp.server.python',
+            run: async () => (isSet(settings.python) ? fromBundle(settings.python, host) : 'not set'),
+        },
+        { what: `the bundled server with ${DEFAULT_PYTHON}`, run: () => fromBundle(DEFAULT_PYTHON, host) },
+        { what: `${SERVER_EXECUTABLE} on PATH`, run: async () => fromSearchPath(host) },
     ];
+    const tried: string[] = [];
     for (const attempt of attempts) {
-        const server = attempt();
-        if (server) {
-            host.log(`Using ${server.source}: ${[server.command, ...server.args].join(' ')}`);
-            return { ok: true, server };
+        const result = await attempt.run();
+        if (typeof result !== 'string') {
+            host.log(`Using ${attempt.what}: ${[result.command, ...result.args].join(' ')}`);
+            return { ok: true, server: result };
         }
+        host.log(`${attempt.what}: ${result}`);
+        tried.push(`${attempt.what}: ${result}`);
     }
-    return { ok: false, message: NOT_FOUND_MESSAGE };
-}
-
-function fromServerPath(value: unknown, host: DiscoveryHost): ServerCommand | undefined {
-    const source = 'kernelLsp.server.path';
-    if (value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0)) {
-        return undefined;
-    }
-    if (typeof value === 'string') {
-        const command = resolveExecutable(source, value, host);
-        return command ? { command, args: ['serve'], source } : undefined;
-    }
-    if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {
-        const [first, ...rest] = value as string[];
-        const command = resolveExecutable(source, first, host);
-        return command ? { command, args: rest.map((arg) => expandVariables(arg, host)), source } : undefined;
-    }
-    host.log(`${source} must be a string or an array of strings; ignored`);
-    return undefined;
-}
-
-function fromPython(source: ServerSource, value: unknown, host: DiscoveryHost): ServerCommand | undefined {
-    if (value === undefined || value === null || value === '') {
-        return undefined;
-    }
-    if (typeof value !== 'string') {
-        host.log(`${source} must be a string; ignored`);
-        return undefined;
-    }
-    const command = resolveExecutable(source, value, host);
-    return command ? { command, args: ['-m', 'kernel_lsp', 'serve'], source } : undefined;
-}
-
-function fromSearchPath(host: DiscoveryHost): ServerCommand | undefined {
-    const command = which(SERVER_EXECUTABLE, host);
-    if (!command) {
-        host.log(`${SERVER_EXECUTABLE} was not found on PATH`);
-        return undefined;
-    }
-    return { command, args: ['serve'], source: 'PATH' };
+    return { ok: false, message: notFoundMessage(tried), tried };
 }
 
 /**
- * Expand `${workspaceFolder}`, `${userHome}`, `${env:NAME}` and a leading `~`. A variable that cannot
- * be expanded (no folder open) is left as written, so the existence check reports it.
+ * The "no server" message: what was tried and why each failed, and what to do. It never names a
+ * package-registry install: kernel-lsp is not published on PyPI.
  */
-export function expandVariables(value: string, host: Pick<DiscoveryHost, 'workspaceFolder' | 'homeDir' | 'env'>): string {
-    let out = value.replace(/\$\{(workspaceFolder|userHome|env:([^}]*))\}/g, (match, name: string, envName?: string) => {
-        if (name === 'workspaceFolder') {
-            return host.workspaceFolder ?? match;
-        }
-        if (name === 'userHome') {
-            return host.homeDir;
-        }
-        return host.env[envName ?? ''] ?? '';
-    });
-    if (out === '~' || out.startsWith('~/') || out.startsWith('~\\')) {
-        out = host.homeDir + out.slice(1);
-    }
-    return out;
+export function notFoundMessage(tried: string[]): string {
+    const steps = tried.map((line, index) => `(${index + 1}) ${line}`).join('; ');
+    return (
+        `Kernel LSP: no kernel-lsp server could be started. Tried ${steps}. ` +
+        'Install CPython 3.11 or later (or set "kernelLsp.server.python" to one) to run the bundled server, ' +
+        'or install the kernel-lsp command from a kernel-lsp checkout ("pipx install <checkout>" or ' +
+        '"uv tool install <checkout>") and set "kernelLsp.server.path" if it is not on PATH. ' +
+        'The "kernel-lsp" output channel has the details.'
+    );
 }
 
-/** Expand, make absolute (relative paths are taken from the workspace folder), check; log why not. */
-function resolveExecutable(source: string, raw: string, host: DiscoveryHost): string | undefined {
-    const expanded = expandVariables(raw.trim(), host);
-    if (expanded === '') {
-        host.log(`${source} is empty; ignored`);
-        return undefined;
+function isSet(value: unknown): boolean {
+    return !(value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0));
+}
+
+function fromServerPath(value: unknown, host: DiscoveryHost): ServerCommand | string {
+    const source = 'kernelLsp.server.path';
+    if (!isSet(value)) {
+        return 'not set';
     }
-    if (expanded.includes('${')) {
-        host.log(`${source}: "${raw}" uses a variable that cannot be expanded here (no folder open?); trying the next option`);
-        return undefined;
+    if (typeof value === 'string') {
+        const found = resolveExecutable(value, host);
+        return typeof found === 'string' ? { command: found, args: ['serve'], source, cli: [] } : found.problem;
     }
-    const paths = pathApi(host);
-    if (!expanded.includes('/') && !expanded.includes(paths.sep)) {
-        const found = which(expanded, host);
-        if (!found) {
-            host.log(`${source}: "${expanded}" was not found on PATH; trying the next option`);
+    if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {
+        const [first, ...rest] = value as string[];
+        const found = resolveExecutable(first, host);
+        if (typeof found !== 'string') {
+            return found.problem;
         }
-        return found;
+        const args = rest.map((arg) => expandVariables(arg, host));
+        // A command line that ends in `serve` runs the CLI with the rest: `<command> ...rest check`.
+        const cli = args[args.length - 1] === 'serve' ? args.slice(0, -1) : undefined;
+        return { command: found, args, source, cli };
     }
-    if (!paths.isAbsolute(expanded) && !host.workspaceFolder) {
-        host.log(`${source}: "${expanded}" is a relative path and no folder is open; trying the next option`);
-        return undefined;
-    }
-    const absolute = paths.isAbsolute(expanded) ? expanded : paths.join(host.workspaceFolder ?? '', expanded);
-    const found = withExtensions(absolute, host).find((file) => host.isExecutable(file));
-    if (!found) {
-        host.log(`${source}: "${absolute}" does not exist or is not executable; trying the next option`);
-    }
-    return found;
+    return 'must be a string or an array of strings; ignored';
 }
 
-/** Look a command name up on PATH (with PATHEXT on Windows). */
-export function which(name: string, host: DiscoveryHost): string | undefined {
-    const paths = pathApi(host);
-    const searchPath = host.env.PATH ?? host.env.Path ?? '';
-    const delimiter = host.platform === 'win32' ? ';' : ':';
-    for (const dir of searchPath.split(delimiter)) {
-        if (dir === '') {
-            continue;
-        }
-        const found = withExtensions(paths.join(dir, name), host).find((file) => host.isExecutable(file));
-        if (found) {
-            return found;
-        }
+async function fromBundle(python: unknown, host: DiscoveryHost): Promise<ServerCommand | string> {
+    if (typeof host.bundle === 'string') {
+        return host.bundle;
     }
-    return undefined;
-}
-
-function withExtensions(file: string, host: DiscoveryHost): string[] {
-    if (host.platform !== 'win32' || pathApi(host).extname(file) !== '') {
-        return [file];
+    if (typeof python !== 'string') {
+        return 'kernelLsp.server.python must be a string; ignored';
     }
-    const exts = (host.env.PATHEXT ?? '.COM;.EXE;.BAT;.CMD').split(';').filter((ext) => ext !== '');
-    return [file, ...exts.map((ext) => file + ext.toLowerCase())];
+    const found = resolveExecutable(python, host);
+    if (typeof found !== 'string') {
+        return found.problem;
+    }
+    const probe = await host.probePython(found);
+    if (typeof probe === 'string') {
+        return `${found} could not be run (${probe})`;
+    }
+    const problem = pythonProblem(probe, host.bundle);
+    if (problem) {
+        return `${found} is ${problem}`;
+    }
+    // -P: the working directory (the workspace) is not put on sys.path, so nothing in it can
+    // stand in for the bundled packages.
+    const cli = ['-P', '-m', 'kernel_lsp'];
+    return { command: found, args: [...cli, 'serve'], source: 'bundled', env: { PYTHONPATH: host.bundle.libs }, cli };
 }
 
-function pathApi(host: Pick<DiscoveryHost, 'platform'>): path.PlatformPath {
-    return host.platform === 'win32' ? path.win32 : path.posix;
-}
-
-/** The real host: this process's environment and file system. */
-export function nodeDiscoveryHost(workspaceFolder: string | undefined, log: (message: string) => void): DiscoveryHost {
-    return {
-        workspaceFolder,
-        homeDir: os.homedir(),
-        env: process.env,
-        platform: process.platform,
-        isExecutable(file: string): boolean {
-            try {
-                fs.accessSync(file, fs.constants.X_OK);
-                return fs.statSync(file).isFile();
-            } catch {
-                return false;
-            }
-        },
-        log,
-    };
+function fromSearchPath(host: DiscoveryHost): ServerCommand | string {
+    const command = which(SERVER_EXECUTABLE, host);
+    return command ? { command, args: ['serve'], source: 'PATH', cli: [] } : 'not found';
 }

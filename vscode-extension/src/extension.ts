@@ -1,16 +1,14 @@
-/** Extension entry point: creates the "Kernel LSP" output channel and the controller. */
+/** Extension entry point: activation with the real vscode-languageclient client. */
 
 import * as vscode from 'vscode';
+import { activateExtension } from './activate';
 import { createLanguageClient } from './client';
 import { Controller } from './controller';
 
 let controller: Controller | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-    const output = vscode.window.createOutputChannel('Kernel LSP', { log: true });
-    controller = new Controller(output, createLanguageClient);
-    context.subscriptions.push(output);
-    await controller.activate();
+    controller = await activateExtension(context, createLanguageClient);
 }
 
 export async function deactivate(): Promise<void> {

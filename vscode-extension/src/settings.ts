@@ -3,7 +3,7 @@
 /** The settings section of this extension and the LSP client id (so `kernelLsp.trace.server` works). */
 export const SECTION = 'kernelLsp';
 
-/** Keys of the `kernelLsp` section that the server reads; `server.*` and `trace.*` are the client's own. */
+/** Keys of the `kernelLsp` section that the server reads; `server.*`, `trace.*` and `headerLanguage` are the client's own. */
 export const SERVER_KEYS = [
     'includePaths',
     'arch',
@@ -20,10 +20,20 @@ export type ServerKey = (typeof SERVER_KEYS)[number];
 /** `initializationOptions` and the answer to `workspace/configuration` for section `kernelLsp`. */
 export type ServerSettings = Partial<Record<ServerKey, unknown>>;
 
-/** Settings whose change restarts the server. */
-export const RESTART_SECTIONS = [SECTION, 'python.defaultInterpreterPath'] as const;
+/** Settings whose change restarts the server: what it receives, how it is found, the trace level. */
+export const RESTART_SECTIONS: readonly string[] = [
+    `${SECTION}.server`,
+    `${SECTION}.trace`,
+    ...SERVER_KEYS.map((key) => `${SECTION}.${key}`),
+];
 
-/** Documents the server is given: C files and untitled C buffers, and every `.h` file whatever its language. */
+/** The client's own setting for `.h` files opened as C++ (changing it restarts nothing). */
+export const HEADER_LANGUAGE_SECTION = `${SECTION}.headerLanguage`;
+
+/**
+ * Documents the server is given: C files and untitled C buffers, and every `.h` file whatever its
+ * language (VS Code opens `.h` as C++ unless `kernelLsp.headerLanguage` switches it to C).
+ */
 export const DOCUMENT_SELECTOR = [
     { scheme: 'file', language: 'c' },
     { scheme: 'untitled', language: 'c' },

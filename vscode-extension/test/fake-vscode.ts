@@ -40,6 +40,19 @@ function merge(base: unknown, over: unknown): unknown {
     return out;
 }
 
+/** A text document as the extension sees it. */
+export interface FakeDocument {
+    languageId: string;
+    uri: { scheme: string; fsPath: string; toString(): string };
+}
+
+/** A diagnostic as the extension reads it. */
+export interface FakeDiagnostic {
+    source?: string;
+    severity: number;
+    message: string;
+}
+
 /** Settings in two layers, like VS Code: contributed defaults and the user's values (flat dotted keys). */
 export const state = {
     defaults: {} as Record<string, unknown>,
@@ -49,6 +62,16 @@ export const state = {
     executed: [] as Array<{ command: string; args: unknown[] }>,
     errors: [] as string[],
     configListeners: [] as Array<Listener<{ affectsConfiguration(section: string): boolean }>>,
+    documents: [] as FakeDocument[],
+    openListeners: [] as Array<Listener<FakeDocument>>,
+    /** Files findFiles can find (absolute paths). */
+    files: [] as string[],
+    languageSwitches: [] as Array<{ path: string; from: string; to: string }>,
+    diagnostics: [] as Array<[{ fsPath: string }, FakeDiagnostic[]]>,
+    diagnosticListeners: [] as Array<Listener<unknown>>,
+    statusItems: [] as FakeStatusBarItem[],
+    taskProviders: new Map<string, TaskProviderLike>(),
+    outputChannels: [] as Array<{ name: string; options: unknown }>,
 };
 
 export function reset(): void {
@@ -59,6 +82,36 @@ export function reset(): void {
     state.executed = [];
     state.errors = [];
     state.configListeners = [];
+    state.documents = [];
+    state.openListeners = [];
+    state.files = [];
+    state.languageSwitches = [];
+    state.diagnostics = [];
+    state.diagnosticListeners = [];
+    state.statusItems = [];
+    state.taskProviders.clear();
+    state.outputChannels = [];
+}
+
+/** A document on disk (scheme file) or untitled. */
+export function document(fsPath: string, languageId: string, scheme = 'file'): FakeDocument {
+    return { languageId, uri: { scheme, fsPath, toString: () => `${scheme}://${fsPath}` } };
+}
+
+/** Open a document, as the editor would: it joins textDocuments and onDidOpenTextDocument fires. */
+export function openDocument(doc: FakeDocument): void {
+    state.documents.push(doc);
+    for (const listener of [...state.openListeners]) {
+        listener(doc);
+    }
+}
+
+/** Replace every file's diagnostics and fire onDidChangeDiagnostics. */
+export function setDiagnostics(entries: Array<[string, FakeDiagnostic[]]>): void {
+    state.diagnostics = entries.map(([fsPath, diagnostics]) => [{ fsPath }, diagnostics]);
+    for (const listener of [...state.diagnosticListeners]) {
+        listener({ uris: entries.map(([fsPath]) => ({ fsPath })) });
+    }
 }
 
 function tree(layer: Record<string, unknown>): Record<string, unknown> {
@@ -109,6 +162,101 @@ export const workspace = {
         state.configListeners.push(listener);
         return { dispose: () => state.configListeners.splice(state.configListeners.indexOf(listener), 1) };
     },
+    get textDocuments() {
+        return state.documents;
+    },
+    onDidOpenTextDocument(listener: Listener<FakeDocument>): Disposable {
+        state.openListeners.push(listener);
+        return { dispose: () => state.openListeners.splice(state.openListeners.indexOf(listener), 1) };
+    },
+    /** Only globs of the form "**" + "/name": the files whose base name is name. */
+    findFiles(include: string, _exclude?: string, maxResults?: number): Promise<Array<{ fsPath: string }>> {
+        const name = include.replace(/^\*\*\//, '');
+        const found = state.files.filter((file) => file.split('/').pop() === name).map((fsPath) => ({ fsPath }));
+        return Promise.resolve(found.slice(0, maxResults ?? found.length));
+    },
+};
+
+export const languages = {
+    /** Like VS Code: the document is closed and opened again with the new language. */
+    setTextDocumentLanguage(doc: FakeDocument, languageId: string): Promise<FakeDocument> {
+        state.languageSwitches.push({ path: doc.uri.fsPath, from: doc.languageId, to: languageId });
+        state.documents = state.documents.filter((item) => item !== doc);
+        const reopened = { ...doc, languageId };
+        openDocument(reopened);
+        return Promise.resolve(reopened);
+    },
+    getDiagnostics(): Array<[{ fsPath: string }, FakeDiagnostic[]]> {
+        return state.diagnostics;
+    },
+    onDidChangeDiagnostics(listener: Listener<unknown>): Disposable {
+        state.diagnosticListeners.push(listener);
+        return { dispose: () => state.diagnosticListeners.splice(state.diagnosticListeners.indexOf(listener), 1) };
+    },
+};
+
+export const StatusBarAlignment = { Left: 1, Right: 2 } as const;
+
+export class ThemeColor {
+    constructor(readonly id: string) {}
+}
+
+export class FakeStatusBarItem {
+    text = '';
+    tooltip: string | undefined = undefined;
+    command: string | undefined = undefined;
+    name: string | undefined = undefined;
+    backgroundColor: ThemeColor | undefined = undefined;
+    visible = false;
+    disposed = false;
+    constructor(
+        readonly id: string,
+        readonly alignment: number,
+        readonly priority: number,
+    ) {}
+    show(): void {
+        this.visible = true;
+    }
+    hide(): void {
+        this.visible = false;
+    }
+    dispose(): void {
+        this.disposed = true;
+        this.visible = false;
+    }
+}
+
+export const TaskScope = { Global: 1, Workspace: 2 } as const;
+
+export class ProcessExecution {
+    constructor(
+        readonly process: string,
+        readonly args: string[],
+        readonly options?: { cwd?: string; env?: Record<string, string> },
+    ) {}
+}
+
+export class Task {
+    constructor(
+        readonly definition: { type: string; [key: string]: unknown },
+        readonly scope: unknown,
+        readonly name: string,
+        readonly source: string,
+        readonly execution?: ProcessExecution,
+        readonly problemMatchers?: string | string[],
+    ) {}
+}
+
+export interface TaskProviderLike {
+    provideTasks(): Promise<Task[]> | Task[];
+    resolveTask(task: Task): Promise<Task | undefined> | Task | undefined;
+}
+
+export const tasks = {
+    registerTaskProvider(type: string, provider: TaskProviderLike): Disposable {
+        state.taskProviders.set(type, provider);
+        return { dispose: () => state.taskProviders.delete(type) };
+    },
 };
 
 export const Uri = {
@@ -121,6 +269,15 @@ export const window = {
     showErrorMessage(message: string): Promise<string | undefined> {
         state.errors.push(message);
         return Promise.resolve(undefined);
+    },
+    createStatusBarItem(id: string, alignment: number, priority: number): FakeStatusBarItem {
+        const item = new FakeStatusBarItem(id, alignment, priority);
+        state.statusItems.push(item);
+        return item;
+    },
+    createOutputChannel(name: string, options?: unknown): FakeOutput {
+        state.outputChannels.push({ name, options });
+        return new FakeOutput();
     },
 };
 
@@ -148,5 +305,9 @@ export class FakeOutput {
     error(message: string): void {
         this.lines.push(`error ${message}`);
     }
-    show(): void {}
+    shown = 0;
+    show(): void {
+        this.shown += 1;
+    }
+    dispose(): void {}
 }

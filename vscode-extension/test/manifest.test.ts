@@ -1,20 +1,24 @@
+import './vscode-hook';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { COMMANDS } from '../src/commands';
+import { DEFAULT_HEADER_LANGUAGE, HEADER_LANGUAGES } from '../src/headers';
 import { SECTION, SERVER_KEYS } from '../src/settings';
+import { PROBLEM_MATCHER, TASK_TYPE } from '../src/tasks';
 import { manifest } from './manifest';
 
 const settings = manifest.contributes.configuration.properties;
 const CODES = ['020_2', '404_2', '405_2', '406_2', '502_2', '503_2', '504_2'];
 
 describe('package.json', () => {
-    it('contributes each server key as a setting, plus server.* and trace.server', () => {
+    it('contributes each server key as a setting, plus server.*, headerLanguage and trace.server', () => {
         const expected = [
             ...SERVER_KEYS.map((key) => `${SECTION}.${key}`),
             `${SECTION}.server.path`,
             `${SECTION}.server.python`,
+            `${SECTION}.headerLanguage`,
             `${SECTION}.trace.server`,
         ];
         assert.deepEqual(Object.keys(settings).sort(), expected.sort());
@@ -34,6 +38,7 @@ describe('package.json', () => {
         assert.deepEqual(defaults, {
             'kernelLsp.server.path': '',
             'kernelLsp.server.python': '',
+            'kernelLsp.headerLanguage': 'c',
             'kernelLsp.includePaths': [],
             'kernelLsp.arch': 'x86',
             'kernelLsp.exclude': [],
@@ -61,12 +66,37 @@ describe('package.json', () => {
         assert.deepEqual(manifest.contributes.commands, [
             { command: COMMANDS.reindex, title: 'Kernel LSP: Reindex workspace' },
             { command: COMMANDS.restart, title: 'Kernel LSP: Restart server' },
+            { command: COMMANDS.showOutput, title: 'Kernel LSP: Show output' },
         ]);
     });
 
-    it('activates on C files and kernel-lsp.toml, from the bundle', () => {
-        assert.deepEqual(manifest.activationEvents, ['onLanguage:c', 'workspaceContains:**/kernel-lsp.toml']);
+    it('activates on C files, on C++ (VS Code opens .h as C++) and kernel-lsp.toml, from the bundle', () => {
+        assert.deepEqual(manifest.activationEvents, ['onLanguage:c', 'onLanguage:cpp', 'workspaceContains:**/kernel-lsp.toml']);
         assert.equal(manifest.main, './dist/extension.js');
+    });
+
+    it('kernelLsp.headerLanguage offers c and unchanged, each described', () => {
+        const schema = settings['kernelLsp.headerLanguage'];
+        assert.deepEqual(schema.enum, [...HEADER_LANGUAGES]);
+        assert.equal(schema.default, DEFAULT_HEADER_LANGUAGE);
+        assert.equal((schema as { enumDescriptions?: string[] }).enumDescriptions?.length, HEADER_LANGUAGES.length);
+    });
+
+    it('contributes the kernel-lsp task type the task provider serves', () => {
+        const [definition] = manifest.contributes.taskDefinitions;
+        assert.equal(definition.type, TASK_TYPE);
+        assert.deepEqual(definition.required, ['command']);
+        assert.deepEqual(definition.properties.command.enum, ['check']);
+        assert.deepEqual(Object.keys(definition.properties).sort(), ['args', 'command', 'paths']);
+        assert.equal(`$${manifest.contributes.problemMatchers[0].name}`, PROBLEM_MATCHER);
+    });
+
+    it('has a 128x128 PNG icon', () => {
+        assert.equal(manifest.icon, 'images/icon.png');
+        const png = fs.readFileSync(path.join(__dirname, '..', '..', manifest.icon));
+        assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+        assert.equal(png.subarray(12, 16).toString('latin1'), 'IHDR');
+        assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [128, 128]);
     });
 
     it('pins exact versions, and @types/vscode matches engines.vscode', () => {

@@ -16,9 +16,19 @@ export interface SettingSchema {
     additionalProperties?: { enum?: string[] };
 }
 
+export interface ProblemMatcher {
+    name: string;
+    label: string;
+    owner: string;
+    source: string;
+    fileLocation: string[];
+    pattern: { regexp: string; file: number; line: number; column: number; severity: number; message: number; code: number };
+}
+
 export interface Manifest {
     name: string;
     main: string;
+    icon: string;
     engines: { vscode: string };
     activationEvents: string[];
     dependencies: Record<string, string>;
@@ -26,6 +36,8 @@ export interface Manifest {
     contributes: {
         commands: Array<{ command: string; title: string }>;
         configuration: { properties: Record<string, SettingSchema> };
+        problemMatchers: ProblemMatcher[];
+        taskDefinitions: Array<{ type: string; required: string[]; properties: Record<string, { type: string; enum?: string[] }> }>;
     };
 }
 
