@@ -13,6 +13,7 @@ from kernel_lsp.live.incremental import body_ranges
 from kernel_lsp.live.workspace import Workspace
 from kernel_lsp.model.rows import fact_rows
 from kernel_lsp.parse.extract import extract
+from kernel_lsp.parse.macroenv import Configuration
 from tests.conftest import TREE
 
 FILES = sorted(str(p.relative_to(TREE)) for p in TREE.rglob("*.c"))
@@ -20,7 +21,9 @@ EDITS = ["x", " ", "\n", "foo(1);\n", "int y = bar();", "", "}", "{", "/*", "\""
 
 
 def _full(path: str, source: bytes) -> dict:
-    return {k: Counter(v) for k, v in fact_rows(extract(path, source)).items()}
+    """The rows a whole-file extraction gives (under the configuration a workspace with no
+    model uses: predefined macros only)."""
+    return {k: Counter(v) for k, v in fact_rows(extract(path, source, env=Configuration())).items()}
 
 
 @pytest.fixture(scope="module")

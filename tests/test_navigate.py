@@ -301,22 +301,36 @@ def test_unknown_names_and_an_empty_model_give_nothing(model, fresh_model):
     assert incoming_calls(empty, stale) == [] and outgoing_calls(empty, stale) == []
 
 
-def test_schema_2_migration_adds_the_navigation_indexes(tmp_path):
-    db = tmp_path / "model.db"
-    Model(db).close()
+def _downgrade(db, to_version: int) -> None:
+    """Turn a fresh model into one of schema ``to_version`` (undo the later migrations)."""
     conn = sqlite3.connect(db)
-    for sql in schema.MIGRATIONS[2]:
-        conn.execute("DROP INDEX " + sql.split(" IF NOT EXISTS ")[1].split(" ON ")[0])
-    conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    for version in range(schema.SCHEMA_VERSION, to_version, -1):
+        for sql in schema.MIGRATIONS[version]:
+            if sql.startswith("CREATE INDEX"):
+                conn.execute("DROP INDEX " + sql.split(" IF NOT EXISTS ")[1].split(" ON ")[0])
+            elif sql.startswith("ALTER TABLE"):
+                table, column = sql.split()[2], sql.split()[5]
+                conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    conn.execute(f"UPDATE meta SET value='{to_version}' WHERE key='schema_version'")
     conn.commit()
     conn.close()
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
+    db = tmp_path / "model.db"
+    Model(db).close()
+    _downgrade(db, version)
     m = Model(db)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 2
+        assert m.schema_version() == schema.SCHEMA_VERSION == 3
         names = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-        assert {"idx_macros_name", "idx_type_uses_name", "idx_var_uses_name"} <= names
+        assert {"idx_macros_name", "idx_type_uses_name", "idx_var_uses_name",
+                "idx_invocations_name"} <= names
         plan = " ".join(str(r) for r in m.conn.execute(
             "EXPLAIN QUERY PLAN SELECT * FROM macros WHERE name='x'"))
         assert "idx_macros_name" in plan
+        columns = {r[1] for r in m.conn.execute("PRAGMA table_info(files)")}
+        assert {"inactive", "expanded"} <= columns
     finally:
         m.close()

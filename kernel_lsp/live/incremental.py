@@ -88,7 +88,7 @@ def _shift(row: tuple, bytes_at, lines_at, db: int, dl: int) -> tuple:
 
 
 def reextract(path: str, source: bytes, tree, old_rows: dict, old_bodies: list,
-              edit: tuple[int, int, int, int]) -> tuple[dict, list] | None:
+              edit: tuple[int, int, int, int], env=None) -> tuple[dict, list] | None:
     """(rows, bodies) for ``source`` reusing ``old_rows`` outside the edited body, or None."""
     start, old_end, new_end, dl = edit
     bodies = body_ranges(tree)
@@ -102,7 +102,7 @@ def reextract(path: str, source: bytes, tree, old_rows: dict, old_bodies: list,
         parts += [source[pos:a + 1], source[a + 1:b - 1].translate(_BLANK)]
         pos = b - 1
     parts.append(source[pos:])
-    rows = fact_rows(extract(path, b"".join(parts)))
+    rows = fact_rows(extract(path, b"".join(parts), env=env))
     others_old = [r for i, r in enumerate(old_bodies) if i != hit]
     others_new = [r for i, r in enumerate(bodies) if i != hit]
     db = new_end - old_end

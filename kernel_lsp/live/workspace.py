@@ -33,6 +33,7 @@ from kernel_lsp.model.store import Model
 from kernel_lsp.parse.buffer import Buffer
 from kernel_lsp.parse.extract import extract
 from kernel_lsp.parse.facts import FileFacts
+from kernel_lsp.parse.macroenv import Configuration
 
 # ``findings`` of more files than this reads the whole model at once (``Tables.eager``).
 EAGER_ABOVE = 2000
@@ -44,7 +45,7 @@ class OpenFile:
     plus what cross-file macro expansion generated for the stored file)."""
 
     path: str
-    buffer: Buffer
+    buffer: Buffer  # parsed under the workspace's configuration (``buffer.env``)
     own_rows: FactRows
     rows: FactRows
     file_id: int
@@ -57,7 +58,8 @@ class OpenFile:
     def facts(self) -> FileFacts:
         """Facts of the buffer (extracted on first use: checks only need the rows)."""
         if self._facts is None:
-            self._facts = extract(self.path, self.buffer.source, self.buffer.tree)
+            self._facts = extract(self.path, self.buffer.source, self.buffer.tree,
+                                  env=self.buffer.env)
         return self._facts
 
 
@@ -67,6 +69,7 @@ class Workspace:
     def __init__(self, config: Config):
         self.config = config
         self.model: Model | None = None
+        self.env = Configuration()  # the configuration the model was extracted under
         self.tables = Tables.empty()
         self.resolver: IncludeResolver | None = None
         self.ids: dict[str, int] = {}
@@ -100,13 +103,16 @@ class Workspace:
         self.tables = Tables.eager(model, arch) if eager else Tables.lazy_for(model, arch)
         paths = self.tables.symbols.paths
         self.model = model
+        stored = model.meta("configuration")
+        self.env = Configuration.from_json(stored) if stored else Configuration()
         self.resolver = IncludeResolver.for_tree(self.config, paths.values())
         self.ids = {p: i for i, p in paths.items()}
         if old is not None and old is not model:
             old.close()
         for path, of in list(self.open.items()):  # re-apply buffers on the fresh tables
             self.open.pop(path)
-            self.set_buffer(path, of.buffer.source, version=of.version, buffer=of.buffer)
+            keep = of.buffer if of.buffer.env == self.env else None
+            self.set_buffer(path, of.buffer.source, version=of.version, buffer=keep)
 
     def load_members(self, *, own_connection: bool = True) -> None:
         """Member and enumerator names for lazy tables (406_2 needs them). Seconds on a kernel:
@@ -147,19 +153,19 @@ class Workspace:
         if buffer is None:
             buffer = of.buffer if of is not None else None
             if buffer is None:
-                buffer = Buffer(source)
+                buffer = Buffer(source, self.env)
             else:
                 buffer.last_edit = None
                 buffer.update(source)
         own, bodies = None, []
         if of is not None and buffer.last_edit is not None and of.bodies:
             got = reextract(path, buffer.source, buffer.tree, of.own_rows, of.bodies,
-                            buffer.last_edit)
+                            buffer.last_edit, buffer.env)
             if got is not None:
                 own, bodies = got
                 self.incremental += 1
         if own is None:
-            own = fact_rows(extract(path, buffer.source, buffer.tree))
+            own = fact_rows(extract(path, buffer.source, buffer.tree, env=buffer.env))
             bodies = body_ranges(buffer.tree)
         fid = self._file_id(path)
         if of is not None:
@@ -304,7 +310,9 @@ def facts_of(ws: Workspace | None, path: str, source: bytes) -> FileFacts:
     """The facts of ``source`` for ``path``: the open buffer's when it holds that text, else
     extracted now (outlines need no model, so ``ws`` may be None)."""
     of = ws.buffer_holding(path, source) if ws is not None else None
-    return of.facts if of is not None else extract(path, source)
+    if of is not None:
+        return of.facts
+    return extract(path, source, env=ws.env if ws is not None else None)
 
 
 def open_workspace(config: Config, model: Model, paths: list[str] | None) -> Workspace:

@@ -45,7 +45,7 @@ class VisibleMacros:
                 if (fid == self.fid and start < self.pos) or (fid != self.fid and
                                                                visible(mask, fid)):
                     found = (params, body)
-                    break  # the first visible definition (rowid order: file, then position)
+                    break  # the first visible definition (in path, then position order)
             if found is not None:
                 break
         self._cache[name] = found
@@ -70,8 +70,17 @@ def generative(defs: dict) -> set[str]:
     return gen
 
 
-def expand_invocations(model: Model, file_ids: set[int] | None) -> int:
-    """Expand the cross-file macro invocations of ``file_ids`` (all when None); returns defs added."""
+BATCH = 500  # files whose expansion is stored in one transaction
+
+
+def expand_invocations(model: Model) -> int:
+    """Expand the cross-file macro invocations of every file not yet covered; returns how many
+    definitions were added. (Macro definitions in ``#if`` branches the configuration drops were
+    never extracted.) Among several visible definitions, the first in path and position order
+    wins."""
+    targets = model.unexpanded_files()
+    if not targets:
+        return 0
     defs: dict[str, list] = {}
     for name, fid, params, body, start in model.function_macros():
         defs.setdefault(name, []).append((fid, start, tuple(json.loads(params)), body))
@@ -79,25 +88,37 @@ def expand_invocations(model: Model, file_ids: set[int] | None) -> int:
     vis = Visibility(model.include_graph())
     paths = model.file_paths()
     added = 0
-    by_file: dict[int, FileFacts] = {}
-    for fid, inv in model.invocations(file_ids):
-        name, has_body, start, line, col = inv.name, inv.has_body, inv.start_byte, inv.line, inv.col
-        if _NOT_DEFINING.match(name) or (name not in gen and not has_body):
-            continue
-        table = VisibleMacros(defs, fid, start, vis.own_before(fid, start), vis.context(fid))
-        expansion = Expander(table).expand(name, json.loads(inv.args))
-        if not expansion:
-            continue
-        if has_body:
-            expansion += " {}"
-        where = Span(start, start + len(name), line, col, line, col + len(name))
-        sub = Extractor(paths[fid], expansion.encode(), generated=(name, where)).run()
-        facts = by_file.setdefault(fid, FileFacts(paths[fid]))
-        facts.functions += [f for f in sub.functions if f.parent is None]
-        facts.types += sub.types
-        facts.variables += sub.variables
-    for fid, facts in by_file.items():
-        rows = fact_rows(facts)
-        added += len(rows["functions"]) + len(rows["types"]) + len(rows["variables"])
-        model.add_rows(fid, {k: rows[k] for k in ("functions", "types", "variables")})
+    for i in range(0, len(targets), BATCH):
+        chunk = targets[i:i + BATCH]
+        by_file: dict[int, FileFacts] = {}
+        for fid, inv in model.invocations(chunk):
+            facts = _expand_one(defs, gen, vis, paths[fid], fid, inv)
+            if facts is not None:
+                got = by_file.setdefault(fid, FileFacts(paths[fid]))
+                got.functions += facts.functions
+                got.types += facts.types
+                got.variables += facts.variables
+        rows = {}
+        for fid, facts in by_file.items():
+            generated = fact_rows(facts)
+            rows[fid] = {k: generated[k] for k in ("functions", "types", "variables")}
+            added += sum(len(v) for v in rows[fid].values())
+        model.add_expansions(chunk, rows)
     return added
+
+
+def _expand_one(defs: dict, gen: set, vis: Visibility, path: str, fid: int, inv
+                ) -> FileFacts | None:
+    name, has_body, start = inv.name, inv.has_body, inv.start_byte
+    if _NOT_DEFINING.match(name) or (name not in gen and not has_body):
+        return None
+    table = VisibleMacros(defs, fid, start, vis.own_before(fid, start), vis.context(fid))
+    expansion = Expander(table).expand(name, json.loads(inv.args))
+    if not expansion:
+        return None
+    if has_body:
+        expansion += " {}"
+    where = Span(start, start + len(name), inv.line, inv.col, inv.line, inv.col + len(name))
+    sub = Extractor(path, expansion.encode(), generated=(name, where)).run()
+    sub.functions = [f for f in sub.functions if f.parent is None]
+    return sub

@@ -9,6 +9,7 @@ resolution pass is redone whenever a run did not finish it).
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import time
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kernel_lsp.config import Config
+from kernel_lsp.model.configuration import Configuration, fingerprint, load_configuration
 from kernel_lsp.model.expand import expand_invocations
 from kernel_lsp.model.resolve import IncludeResolver
 from kernel_lsp.model.rows import fact_rows
@@ -48,6 +50,15 @@ def open_model(config: Config, problems: list[str]) -> Model:
     return Model(path)
 
 
+# The configuration extraction runs under, set once per worker process (``_set_env``).
+_ENV: Configuration | None = None
+
+
+def _set_env(env: Configuration | None) -> None:
+    global _ENV
+    _ENV = env
+
+
 def _work(item: tuple[str, str, int, int, str | None, int]) -> tuple:
     """Worker: read and extract one file. Returns (kind, path, payload...)."""
     path, abs_path, size, mtime_ns, old_sha, max_bytes = item
@@ -59,11 +70,11 @@ def _work(item: tuple[str, str, int, int, str | None, int]) -> tuple:
     if sha == old_sha:
         return ("same", path, size, mtime_ns)
     try:
-        facts = extract(path, data)
+        facts = extract(path, data, env=_ENV)
     except Exception as exc:  # a parser bug must not stop the run
         return ("problem", path, size, mtime_ns, f"{path}: extraction failed ({exc!r})")
     return ("facts", path, size, mtime_ns, sha, fact_rows(facts), facts.error_nodes,
-            problem, facts.type_use_total)
+            problem, facts.type_use_total, facts.inactive)
 
 
 def _store(model: Model, result: tuple, problems: list[str]) -> None:
@@ -74,23 +85,24 @@ def _store(model: Model, result: tuple, problems: list[str]) -> None:
         problems.append(result[4])
         model.replace_file(path, {}, size=size, mtime_ns=mtime_ns, sha1=None, problem=result[4])
     else:
-        sha, rows, error_nodes, problem, type_use_total = result[4:]
+        sha, rows, error_nodes, problem, type_use_total, inactive = result[4:]
         if problem:
             problems.append(problem)
         model.replace_file(path, rows, size=size, mtime_ns=mtime_ns, sha1=sha,
                            error_nodes=error_nodes, problem=problem,
-                           type_use_total=type_use_total)
+                           type_use_total=type_use_total, inactive=inactive)
 
 
 def _extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress | None,
-                 problems: list[str]) -> None:
+                 problems: list[str], env: Configuration) -> None:
     total = len(items)
     if jobs <= 1 or total < SERIAL_BELOW:
+        _set_env(env)
         results = map(_work, items)
         pool = None
     else:
         ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-        pool = ctx.Pool(jobs)
+        pool = ctx.Pool(jobs, initializer=_set_env, initargs=(env,))
         results = pool.imap_unordered(_work, items, chunksize=8)
     try:
         for done, result in enumerate(results, 1):
@@ -119,53 +131,91 @@ def resolve_includes(model: Model, config: Config) -> int:
 
 def index(config: Config, *, jobs: int | None = None, progress: Progress | None = None,
           paths=None) -> IndexResult:
-    """Bring ``<root>/.kernel-lsp/model.db`` up to date with the files under ``config.root``."""
+    """Bring ``<root>/.kernel-lsp/model.db`` up to date with the files under ``config.root``.
+
+    Every phase records what it has covered in the database (``files.sha1`` for extraction,
+    ``includes_resolved``, ``files.expanded``), so a run killed anywhere is completed by the
+    next one, which then holds exactly what a run from scratch would."""
     started = time.perf_counter()
     problems: list[str] = []
     model = open_model(config, problems)
     found, walk_problems = discover(config)
     problems += walk_problems
     known = model.files()
-    if model.meta("extractor_version") != EXTRACTOR_VERSION:
-        known = {p: FileRow(r.id, r.path, None, None, None) for p, r in known.items()}
-        model.set_meta("extractor_version", EXTRACTOR_VERSION)
-    items = []
-    for sf in found:
-        row = known.get(sf.path)
-        if row is not None and row.size == sf.size and row.mtime_ns == sf.mtime_ns:
-            continue
-        items.append((sf.path, str(sf.abs), sf.size, sf.mtime_ns, row.sha1 if row else None,
-                      config.max_file_bytes))
-    present = {sf.path for sf in found}
-    removed = model.remove_files([p for p in known if p not in present])
-    jobs = jobs or config.jobs or os.cpu_count() or 1
-    phases: dict[str, float] = {}
     t = time.perf_counter()
-    _extract_all(model, items, jobs, progress, problems)
+    configuration = current_configuration(model, config)
+    phases: dict[str, float] = {"configuration_seconds": time.perf_counter() - t}
+    # the facts depend on the extractor and on the configuration (its dropped #if branches)
+    stamp = f"{EXTRACTOR_VERSION}:{configuration.digest()}"
+    if model.meta("extractor_version") != stamp:
+        known = {p: FileRow(r.id, r.path, None, None, None) for p, r in known.items()}
+        model.set_meta("extractor_version", stamp)
+    by_path = {sf.path: sf for sf in found}
+    items = [_item(sf, known.get(sf.path), config) for sf in found
+             if not _unchanged(sf, known.get(sf.path))]
+    removed = model.remove_files([p for p in known if p not in by_path])
+    jobs = jobs or config.jobs or os.cpu_count() or 1
+    t = time.perf_counter()
+    parsed = _extract_rounds(model, items, by_path, config, jobs, progress, problems,
+                             configuration)
     phases["extract_seconds"] = time.perf_counter() - t
     resolved = generated = None
-    if items or removed or model.meta("includes_resolved") != "1":
+    if parsed or removed or model.meta("includes_resolved") != "1":
         model.set_meta("includes_resolved", "0")
         t = time.perf_counter()
         resolved = resolve_includes(model, config)
         phases["resolve_seconds"] = time.perf_counter() - t
         model.set_meta("includes_resolved", "1")
-    if items or model.meta("macros_expanded") != "1":
-        # expansion adds rows to the files extracted in this run; a run killed before the end
-        # leaves the flag at 0 and the next run re-extracts nothing but redoes this for all
-        everything = model.meta("macros_expanded") != "1" and not items
-        model.set_meta("macros_expanded", "0")
-        id_of = {path: fid for fid, path in model.file_paths().items()}
-        ids = [id_of[i[0]] for i in items if i[0] in id_of]
-        t = time.perf_counter()
-        generated = expand_invocations(model, None if everything else set(ids))
-        phases["expand_seconds"] = time.perf_counter() - t
-        model.set_meta("macros_expanded", "1")
-    stats = {"files": len(found), "parsed": len(items), "unchanged": len(found) - len(items),
+    t = time.perf_counter()
+    generated = expand_invocations(model)
+    phases["expand_seconds"] = time.perf_counter() - t
+    stats = {"files": len(found), "parsed": parsed, "unchanged": len(found) - parsed,
              "removed": removed, "seconds": round(time.perf_counter() - started, 3),
+             "configuration": configuration.source,
              **{k: round(v, 3) for k, v in phases.items()}}
     if resolved is not None:
         stats["includes_resolved"] = resolved
-    if generated is not None:
-        stats["macro_generated"] = generated
+    stats["macro_generated"] = generated
     return IndexResult(model, stats, problems)
+
+
+def _unchanged(sf: SourceFile, row: FileRow | None) -> bool:
+    return row is not None and row.size == sf.size and row.mtime_ns == sf.mtime_ns
+
+
+def _item(sf: SourceFile, row: FileRow | None, config: Config) -> tuple:
+    return (sf.path, str(sf.abs), sf.size, sf.mtime_ns, row.sha1 if row else None,
+            config.max_file_bytes)
+
+
+def _extract_rounds(model: Model, items: list[tuple], by_path: dict, config: Config,
+                    jobs: int, progress: Progress | None, problems: list[str],
+                    env: Configuration) -> int:
+    """Extract ``items``; when that changes a function-like macro that other files invoke at
+    file scope, extract those files again too (their macro-generated facts depend on it)."""
+    done: set[str] = set()
+    while items:
+        paths = [i[0] for i in items]
+        others = len(by_path) > len(done) + len(paths)  # files this round does not extract
+        before = model.function_macro_texts(paths) if others else set()
+        _extract_all(model, items, jobs, progress, problems, env)
+        done.update(paths)
+        after = model.function_macro_texts(paths) if others else set()
+        changed = {name for name, _ in before ^ after}
+        again = sorted(model.files_invoking(changed) - done) if changed else []
+        items = [_item(by_path[p], None, config) for p in again if p in by_path]
+    return len(done)
+
+
+def current_configuration(model: Model, config: Config) -> Configuration:
+    """The tree's configuration, derived again only when its inputs changed (cached in meta)."""
+    cached, stamp = model.meta("configuration"), model.meta("configuration_inputs")
+    if cached and stamp:
+        files = json.loads(stamp).get("kconfig", [])
+        if json.loads(stamp).get("fingerprint") == fingerprint(config.root, config.arch, files):
+            return Configuration.from_json(cached)
+    configuration, files = load_configuration(config.root, config.arch)
+    model.set_meta("configuration", configuration.to_json())
+    model.set_meta("configuration_inputs", json.dumps(
+        {"fingerprint": fingerprint(config.root, config.arch, files), "kconfig": files}))
+    return configuration

@@ -6,7 +6,7 @@ change to this file comes with a migration step in ``MIGRATIONS``.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 
 TABLES: dict[str, str] = {
@@ -15,7 +15,7 @@ TABLES: dict[str, str] = {
             "father TEXT",
     "files": "id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, dir TEXT NOT NULL, "
              "size INTEGER, mtime_ns INTEGER, sha1 TEXT, error_nodes INTEGER, problem TEXT, "
-             "type_use_total INTEGER DEFAULT 0",
+             "type_use_total INTEGER DEFAULT 0, inactive TEXT, expanded INTEGER DEFAULT 0",
     "functions": "id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL, name TEXT NOT NULL, "
                  "is_definition INTEGER, storage TEXT, inline INTEGER, ret_name TEXT, "
                  "ret_kind TEXT, params TEXT, signature TEXT, start_byte INTEGER, "
@@ -72,6 +72,8 @@ INDEXES = [
     ("exports", ["file_id"]), ("invocations", ["file_id"]),
     # version 2: navigation (definitions of macros, references to types and variables)
     ("macros", ["name"]), ("type_uses", ["name"]), ("var_uses", ["name"]),
+    # version 3: the files invoking a macro (re-expanded when its definition changes)
+    ("invocations", ["name"]),
 ]
 
 # The level types and relationships of the LMVM model, as views over the fact tables.
@@ -136,4 +138,8 @@ MIGRATIONS: dict[int, list[str]] = {
     2: ["CREATE INDEX IF NOT EXISTS idx_macros_name ON macros(name)",
         "CREATE INDEX IF NOT EXISTS idx_type_uses_name ON type_uses(name)",
         "CREATE INDEX IF NOT EXISTS idx_var_uses_name ON var_uses(name)"],
+    # 3: the #if branches the configuration drops; which files the cross-file expansion covered
+    3: ["ALTER TABLE files ADD COLUMN inactive TEXT",
+        "ALTER TABLE files ADD COLUMN expanded INTEGER DEFAULT 0",
+        "CREATE INDEX IF NOT EXISTS idx_invocations_name ON invocations(name)"],
 }

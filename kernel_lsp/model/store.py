@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -115,6 +116,27 @@ class Model(NavigationSQL, SymbolSQL):
     def file_paths(self) -> dict[int, str]:
         return dict(self.conn.execute("SELECT id, path FROM files"))
 
+    def inactive_of(self, path: str) -> list[tuple[int, int]]:
+        """Byte ranges of the ``#if`` branches of ``path`` the configuration drops."""
+        row = self.conn.execute("SELECT inactive FROM files WHERE path=?", (path,)).fetchone()
+        return [tuple(r) for r in json.loads(row[0])] if row and row[0] else []
+
+    def unexpanded_files(self) -> list[int]:
+        """Files the cross-file macro expansion has not covered since they were (re)written."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM files WHERE expanded = 0 ORDER BY id")]
+
+    def files_invoking(self, names: Iterable[str]) -> set[str]:
+        """Paths of the files with a file-scope invocation of one of the macros ``names``."""
+        out: set[str] = set()
+        names = list(names)
+        for i in range(0, len(names), 500):
+            chunk = names[i:i + 500]
+            out.update(r[0] for r in self.conn.execute(
+                "SELECT DISTINCT fl.path FROM invocations v JOIN files fl ON fl.id = v.file_id "
+                f"WHERE v.name IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
     def file_id(self, path: str) -> int | None:
         row = self.conn.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
         return row[0] if row else None
@@ -127,8 +149,11 @@ class Model(NavigationSQL, SymbolSQL):
 
     def replace_file(self, path: str, rows: FactRows, *, size: int, mtime_ns: int,
                      sha1: str | None, error_nodes: int = 0, problem: str | None = None,
-                     type_use_total: int = 0) -> int:
-        """Replace everything known about ``path`` by ``rows`` (see ``fact_rows``) atomically."""
+                     type_use_total: int = 0, inactive: list | None = None) -> int:
+        """Replace everything known about ``path`` by ``rows`` (see ``fact_rows``) atomically.
+
+        ``inactive``: byte ranges of the ``#if`` branches the configuration drops. The file is
+        then not yet covered by the cross-file macro expansion (``expanded`` = 0)."""
         c = self.conn
         directory = path.rsplit("/", 1)[0] if "/" in path else ""
         with c:
@@ -143,8 +168,9 @@ class Model(NavigationSQL, SymbolSQL):
                     c.execute(f"DELETE FROM {table} WHERE file_id=?", (file_id,))
             self._insert_rows(file_id, rows)
             c.execute("UPDATE files SET size=?, mtime_ns=?, sha1=?, error_nodes=?, problem=?, "
-                      "type_use_total=? WHERE id=?",
-                      (size, mtime_ns, sha1, error_nodes, problem, type_use_total, file_id))
+                      "type_use_total=?, inactive=?, expanded=0 WHERE id=?",
+                      (size, mtime_ns, sha1, error_nodes, problem, type_use_total,
+                       json.dumps(inactive) if inactive else None, file_id))
             self._ensure_dirs(c, directory)
         return file_id
 
@@ -157,11 +183,15 @@ class Model(NavigationSQL, SymbolSQL):
             c.execute("INSERT OR IGNORE INTO dirs(path, level, father) VALUES (?, ?, ?)",
                       (path, 6 if i == 0 else 5, father))
 
-    def add_rows(self, file_id: int, rows: FactRows) -> None:
-        """Add fact rows (e.g. what cross-file macro expansion generated) to a file, atomically."""
+    def add_expansions(self, file_ids: list[int], rows: dict[int, FactRows]) -> None:
+        """Add what the cross-file macro expansion generated for ``file_ids`` (``rows`` per
+        file) and mark those files as covered by it, in one transaction."""
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
-            self._insert_rows(file_id, rows)
+            for file_id, file_rows in rows.items():
+                self._insert_rows(file_id, file_rows)
+            self.conn.executemany("UPDATE files SET expanded = 1 WHERE id=?",
+                                  ((f,) for f in file_ids))
 
     def _insert_rows(self, file_id: int, rows: FactRows) -> None:
         """Insert ``rows.fact_rows`` rows for ``file_id`` (inside the caller's transaction)."""
@@ -230,9 +260,24 @@ class Model(NavigationSQL, SymbolSQL):
             "SELECT name, file_id, params IS NOT NULL, start_byte FROM macros")
 
     def function_macros(self) -> Iterator[tuple]:
-        """(name, file_id, params JSON, body, start_byte) of every function-like macro."""
-        return self.conn.execute("SELECT name, file_id, params, body, start_byte FROM macros "
-                                 "WHERE params IS NOT NULL")
+        """(name, file_id, params JSON, body, start_byte) of every function-like macro, in the
+        order of their files' paths and positions (a property of the tree, not of indexing)."""
+        return self.conn.execute(
+            "SELECT m.name, m.file_id, m.params, m.body, m.start_byte FROM macros m "
+            "JOIN files fl ON fl.id = m.file_id WHERE m.params IS NOT NULL "
+            "ORDER BY fl.path, m.start_byte")
+
+    def function_macro_texts(self, paths: list[str]) -> set[tuple[str, int]]:
+        """{(name, hash of params and body)} of the function-like macros defined in ``paths``
+        (to compare before and after a re-extraction, within one process)."""
+        out: set[tuple[str, int]] = set()
+        for i in range(0, len(paths), 500):
+            chunk = paths[i:i + 500]
+            out.update((name, hash(text)) for name, text in self.conn.execute(
+                "SELECT m.name, m.params || m.body FROM macros m JOIN files fl ON "
+                f"fl.id = m.file_id WHERE m.params IS NOT NULL AND fl.path IN "
+                f"({','.join('?' * len(chunk))})", chunk))
+        return out
 
     def type_symbols(self) -> Iterator[tuple]:
         """(name, kind, file_id, is_definition, members) of every type declaration."""
@@ -369,3 +414,4 @@ class Model(NavigationSQL, SymbolSQL):
             "SELECT i.start_byte, r.path FROM includes i JOIN files fl ON fl.id = i.file_id "
             "JOIN files r ON r.id = i.resolved_id WHERE fl.path=? ORDER BY i.start_byte",
             (path,)).fetchall()
+

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from tree_sitter import Point, Tree
 
+from kernel_lsp.parse.conditions import active_text
 from kernel_lsp.parse.parser import reparse_blanked
 from kernel_lsp.parse.preprocess import blank_annotations
 
@@ -43,11 +44,14 @@ def _point(text: bytes, offset: int) -> Point:
 
 
 class Buffer:
-    """Source bytes plus an up-to-date tree of them; ``update`` reuses the old tree."""
+    """Source bytes plus an up-to-date tree of them; ``update`` reuses the old tree.
 
-    def __init__(self, source: bytes):
-        self.source = source
-        self._blanked = blank_annotations(source)
+    ``env``: the configuration whose dropped ``#if`` branches are blanked before parsing (see
+    ``conditions.active_text``); extraction from this tree must use the same one."""
+
+    def __init__(self, source: bytes, env=None):
+        self.source, self.env = source, env
+        self._blanked = blank_annotations(active_text(source, env)[0])
         self.tree: Tree = reparse_blanked(self._blanked, None)
         # the last update: (start, old_end, new_end, line delta), offsets in the file's bytes
         self.last_edit: tuple[int, int, int, int] | None = None
@@ -55,7 +59,7 @@ class Buffer:
     def update(self, source: bytes) -> None:
         if source == self.source:
             return
-        new_blanked = blank_annotations(source)
+        new_blanked = blank_annotations(active_text(source, self.env)[0])
         old = self._blanked
         start = _common_prefix(old, new_blanked)
         tail = _common_suffix(old, new_blanked, min(len(old), len(new_blanked)) - start)

@@ -13,6 +13,7 @@ from bisect import bisect_right
 
 from kernel_lsp.parse import cnodes
 from kernel_lsp.parse.cnodes import declarator_name, function_declarator, span, text, type_ref
+from kernel_lsp.parse.conditions import active_text
 from kernel_lsp.parse.facts import (
     BASE,
     EXTERN,
@@ -45,7 +46,7 @@ from kernel_lsp.parse.preprocess import close_paren
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"
 MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
@@ -118,10 +119,13 @@ class Extractor:
     """One extraction run over one file's bytes."""
 
     def __init__(self, path: str, source: bytes, *, generated: tuple[str, Span] | None = None,
-                 tree=None):
-        self.path, self.src, self.tree = path, source, tree  # tree: a parse of ``source``
+                 tree=None, env=None):
+        # the text with the branches the configuration ``env`` drops blanked; ``tree``: a
+        # parse of that text
+        self.src, inactive = active_text(source, env)
+        self.path, self.tree = path, tree
         self.generated = generated  # (macro, invocation span) when reading a macro expansion
-        self.facts = FileFacts(path=path)
+        self.facts = FileFacts(path=path, inactive=inactive)
         self.funcs = _Ranges()  # function bodies -> name
         self.owners = _Ranges()  # signatures / members -> owning design type
         self.untrusted = _Ranges()  # ERROR regions and macro invocations: no type uses there
@@ -517,9 +521,10 @@ class Extractor:
         self.facts.var_uses = free_identifiers(self.src, bodies, self.locals)
 
 
-def extract(path: str, source: bytes, tree=None) -> FileFacts:
-    """Facts of the C file ``path`` (POSIX, root-relative) whose bytes are ``source``.
+def extract(path: str, source: bytes, tree=None, env=None) -> FileFacts:
+    """Facts of the C file ``path`` (POSIX, root-relative) whose bytes are ``source``, under the
+    configuration ``env`` (``macroenv.Configuration``; None keeps every ``#if`` branch).
 
-    ``tree``: an up-to-date ``parse(source)`` (e.g. an editor's incremental reparse), if any.
+    ``tree``: an up-to-date parse of the same text (e.g. an editor ``Buffer``'s), if any.
     """
-    return Extractor(path, source, tree=tree).run()
+    return Extractor(path, source, tree=tree, env=env).run()

@@ -176,6 +176,7 @@ class Expander:
             if p == "..." or p.endswith("..."):
                 key = "__VA_ARGS__" if p == "..." else p[:-3]
                 binding[key] = ",".join(args[i:])
+                binding[_VARIADIC] = key
                 return binding
             if i >= len(args):
                 if len(params) == 1 and not args:
@@ -186,16 +187,28 @@ class Expander:
         return binding if len(args) <= len(params) or not params else None
 
     @staticmethod
-    def _substitute(body: str, binding: dict[str, str]) -> str:
-        toks = _tokens(body)
+    def _substitute(body: str, binding: dict[str, str], toks: tuple[str, ...] | None = None
+                    ) -> str:
+        """``body`` with parameters replaced: ``#`` stringises, ``##`` pastes, GNU's
+        ``, ## __VA_ARGS__`` drops the comma when the variable arguments are empty, and
+        ``__VA_OPT__(x)`` is ``x`` only when they are not."""
+        toks = _tokens(body) if toks is None else toks
+        variadic = binding.get(_VARIADIC, "__VA_ARGS__")
+        empty_va = not binding.get(variadic, "").strip()
         out: list[str] = []
         i = 0
         while i < len(toks):
             t = toks[i]
+            if t == "__VA_OPT__":
+                j = _skip_space(toks, i + 1)
+                close = _group_end(toks, j)
+                if close > j:
+                    if not empty_va:
+                        out.append(Expander._substitute("", binding, toks[j + 1:close]))
+                    i = close + 1
+                    continue
             if t == "#" and i + 1 < len(toks):
-                j = i + 1
-                while j < len(toks) and toks[j].isspace():
-                    j += 1
+                j = _skip_space(toks, i + 1)
                 if j < len(toks) and toks[j] in binding:
                     out.append('"' + binding[toks[j]].replace('"', '\\"') + '"')
                     i = j + 1
@@ -203,10 +216,10 @@ class Expander:
             if t == "##":
                 while out and out[-1].isspace():
                     out.pop()
-                j = i + 1
-                while j < len(toks) and toks[j].isspace():
-                    j += 1
+                j = _skip_space(toks, i + 1)
                 if j < len(toks):
+                    if toks[j] == variadic and empty_va and out and out[-1] == ",":
+                        out.pop()  # GNU comma elision
                     out.append(binding.get(toks[j], toks[j]))
                 i = j + 1
                 continue
@@ -215,12 +228,15 @@ class Expander:
         return "".join(out)
 
     def _rescan(self, text: str, depth: int, active: frozenset) -> str | None:
+        """Expand the macro calls of ``text`` that stand outside braces: what a definition-
+        generating macro defines is named there; function bodies are left as written."""
         if len(text) > MAX_EXPANSION:
             return None
         pos, out = 0, []
+        braces = _BraceDepth(text)
         while (m := _CALL_NAME.search(text, pos)) is not None:
             name = m.group(1)
-            if name not in self.table or name in active:
+            if name not in self.table or name in active or braces.at(m.start()) > 0:
                 out.append(text[pos:m.end()])
                 pos = m.end()
                 continue
@@ -233,3 +249,49 @@ class Expander:
             pos = close + 1
         out.append(text[pos:])
         return "".join(out)
+
+
+_VARIADIC = "\0variadic"  # binding key naming the variadic parameter
+
+
+def _skip_space(toks: tuple[str, ...], j: int) -> int:
+    while j < len(toks) and toks[j].isspace():
+        j += 1
+    return j
+
+
+def _group_end(toks: tuple[str, ...], j: int) -> int:
+    """Index of the ``)`` closing the ``(`` at ``toks[j]`` (or ``j`` when there is none)."""
+    if j >= len(toks) or toks[j] != "(":
+        return j
+    depth = 0
+    for k in range(j, len(toks)):
+        depth += toks[k] == "("
+        depth -= toks[k] == ")"
+        if depth == 0:
+            return k
+    return j
+
+
+class _BraceDepth:
+    """Brace nesting at increasing offsets of a text (string and char literals skipped)."""
+
+    def __init__(self, text: str):
+        self.text, self.pos, self.depth = text, 0, 0
+
+    def at(self, offset: int) -> int:
+        text, i = self.text, self.pos
+        while i < offset:
+            c = text[i]
+            if c == "{":
+                self.depth += 1
+            elif c == "}":
+                self.depth = max(0, self.depth - 1)
+            elif c in "\"'":
+                j = i + 1
+                while j < len(text) and text[j] != c:
+                    j += 2 if text[j] == "\\" else 1
+                i = j
+            i += 1
+        self.pos = max(i, self.pos)
+        return self.depth

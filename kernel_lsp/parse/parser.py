@@ -66,7 +66,8 @@ def _parser() -> Parser:
 
 
 def parse(source: bytes, old_tree: Tree | None = None) -> Tree:
-    """Parse C ``source`` after blanking annotation macros (offsets unchanged)."""
+    """Parse C ``source`` after blanking annotation macros (offsets unchanged). Branches a
+    configuration drops are blanked by the caller first (``conditions.active_text``)."""
     return reparse_blanked(blank_annotations(source), old_tree)
 
 

@@ -1,0 +1,80 @@
+"""The configuration a tree is indexed and checked under: where its ``CONFIG_*`` values come
+from, in order: ``ROOT/.config``; ``include/generated/autoconf.h``; the architecture's defconfig
+(``arch/x86/configs/x86_64_defconfig``) with the Kconfig defaults (``model/kconfig.py``); else
+nothing is known about ``CONFIG_*`` (``Configuration.known`` is False).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from kernel_lsp.model.kconfig import read_config_file, read_kconfig, resolve
+from kernel_lsp.parse.macroenv import Configuration
+
+__all__ = ["Configuration", "config_inputs", "fingerprint", "load_configuration"]
+
+
+def _autoconf(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        m = re.match(r"#define CONFIG_([A-Za-z0-9_]+) (.*)$", line)
+        if not m:
+            continue
+        name, value = m.group(1), m.group(2).strip()
+        if name.endswith("_MODULE") and value == "1":
+            out[name[:-7]] = "m"
+        elif name not in out:
+            out[name] = "y" if value == "1" else value.strip('"')
+    return out
+
+
+def config_inputs(root: Path, arch: str) -> list[Path]:
+    """The files the configuration is derived from (their change invalidates a cached one)."""
+    for candidate in (root / ".config", root / "include" / "generated" / "autoconf.h"):
+        if candidate.is_file():
+            return [candidate]
+    defconfig = _defconfig(root, arch)
+    return [defconfig] if defconfig is not None and (root / "Kconfig").is_file() else []
+
+
+def fingerprint(root: Path, arch: str, kconfig_files: list[str] | None = None) -> str:
+    """A digest of the inputs' paths, sizes and mtimes (and of the Kconfig files read)."""
+    h = hashlib.blake2b(digest_size=12)
+    for p in config_inputs(root, arch) + [root / f for f in kconfig_files or ()]:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        h.update(f"{p}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return h.hexdigest()
+
+
+def _defconfig(root: Path, arch: str) -> Path | None:
+    configs = root / "arch" / arch / "configs"
+    for name in (f"{arch}_64_defconfig", "defconfig", f"{arch}_defconfig"):
+        if (configs / name).is_file():
+            return configs / name
+    return None
+
+
+def load_configuration(root: Path, arch: str) -> tuple[Configuration, list[str]]:
+    """The configuration of ``root`` and the Kconfig files read to derive it."""
+    dot = root / ".config"
+    if dot.is_file():
+        return Configuration(_clean(read_config_file(dot)), ".config", True), []
+    autoconf = root / "include" / "generated" / "autoconf.h"
+    if autoconf.is_file():
+        return Configuration(_autoconf(autoconf), "include/generated/autoconf.h", True), []
+    defconfig = _defconfig(root, arch)
+    if defconfig is None or not (root / "Kconfig").is_file():
+        return Configuration(), []
+    kc = read_kconfig(root, arch)
+    values = resolve(kc, read_config_file(defconfig))
+    source = f"{defconfig.relative_to(root)} + Kconfig defaults"
+    return Configuration(values, source, True), kc.files
+
+
+def _clean(values: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in values.items() if v not in ("n", "")}

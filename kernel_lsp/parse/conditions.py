@@ -1,0 +1,129 @@
+"""The ``#if`` branches a configuration drops, found by a line scan and blanked before parsing.
+
+A C preprocessor keeps one branch of every ``#if``/``#ifdef``/``#elif``/``#else`` group: the
+first whose condition holds. So does this scan, with three-valued conditions
+(``parse/cexpr.py``): a true branch is kept; when no branch is known to be true, the first
+unknown one is kept (unless the configuration is unknown altogether and that branch is a debug
+or profiling variant), since one branch parses where two alternatives (``#ifdef X struct {
+#else union { #endif``) do not. The other branches are *inactive*: their bytes (not their
+directive lines, nor any newline) are blanked, so offsets and lines stay those of the file.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kernel_lsp.parse.cexpr import Macros, evaluate
+
+_DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b(.*)$", re.M)
+_COMMENT = re.compile(r"/\*.*?\*/|//.*$", re.S)
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+_DEBUG = re.compile(r"DEBUG|PROFIL|TRACE_BRANCH|LOCKDEP|PROVE_|KASAN|KCSAN|KMSAN|UBSAN|"
+                    r"_SANITIZE|FAULT_INJECTION")
+_BLANK = bytes(b if b == 0x0A else 0x20 for b in range(256))
+
+
+class _Group:
+    """One ``#if`` ... ``#endif`` group: has a branch been taken, is the group itself live."""
+
+    __slots__ = ("live", "taken", "active", "start")
+
+    def __init__(self, live: bool):
+        self.live, self.taken, self.active, self.start = live, False, False, 0
+
+
+def _directive(src: bytes, m) -> tuple[str, str, int]:
+    """(kind, argument text without comments, end offset incl. continuation lines)."""
+    end = m.end()
+    while src[end - 1:end] == b"\\" or src[end - 2:end] == b"\\\r":
+        nxt = src.find(b"\n", end + 1)
+        end = len(src) if nxt < 0 else nxt
+    text = src[m.start(2):end].decode("utf-8", "replace").replace("\\\n", " ")
+    return m.group(1).decode(), " ".join(_COMMENT.sub(" ", text).split()), end
+
+
+def _clause(kind: str, arg: str) -> str:
+    if kind in ("ifdef", "ifndef"):
+        ident = _IDENT.match(arg)
+        name = ident.group() if ident else "__kernel_lsp_nothing__"
+        return f"{'!' if kind == 'ifndef' else ''}defined({name})"
+    return arg or "0"
+
+
+def _verdict(clause: str, macros: Macros, known: bool) -> bool | None:
+    v = evaluate(clause, macros)
+    if v is None and not known and _DEBUG.search(clause):
+        return False  # no configuration: prefer the branch that is not a debug variant
+    return v
+
+
+def inactive_ranges(src: bytes, macros: Macros, known: bool = True) -> list[tuple[int, int]]:
+    """``[(start, end)]`` byte ranges of the branches the configuration drops, in file order.
+
+    ``known``: whether ``macros`` knows the configuration (else debug variants are avoided)."""
+    stack: list[_Group] = []
+    out: list[tuple[int, int]] = []
+    for m in _DIRECTIVE.finditer(src):
+        kind, arg, end = _directive(src, m)
+        line_end = end + 1 if end < len(src) else end
+        if kind in ("if", "ifdef", "ifndef"):
+            group = _Group(live=all(g.active for g in stack))
+            stack.append(group)
+            _enter(group, _clause(kind, arg), macros, known, line_end)
+        elif not stack:
+            continue
+        elif kind in ("elif", "else"):
+            group = stack[-1]
+            _leave(group, m.start(), out)
+            _enter(group, _clause("if", arg) if kind == "elif" else "1", macros, known, line_end)
+        else:  # endif
+            _leave(stack.pop(), m.start(), out)
+    out.sort()
+    return _merge(out)
+
+
+def _enter(group: _Group, clause: str, macros: Macros, known: bool, start: int) -> None:
+    group.start = start
+    if not group.live or group.taken:
+        group.active = False
+        return
+    v = _verdict(clause, macros, known)
+    group.active = v is not False
+    group.taken = group.active
+
+
+def _leave(group: _Group, end: int, out: list[tuple[int, int]]) -> None:
+    """Close the current branch (up to the next directive) and record it if it is dropped."""
+    if group.live and not group.active and end > group.start:
+        out.append((group.start, end))
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in ranges:
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+def blank_ranges(src: bytes, ranges: list[tuple[int, int]]) -> bytes:
+    """``src`` with the bytes of ``ranges`` made spaces (newlines kept: lines do not move)."""
+    if not ranges:
+        return src
+    parts, pos = [], 0
+    for s, e in ranges:
+        parts += [src[pos:s], src[s:e].translate(_BLANK)]
+        pos = e
+    parts.append(src[pos:])
+    return b"".join(parts)
+
+
+def active_text(source: bytes, env) -> tuple[bytes, list[tuple[int, int]]]:
+    """``source`` with the branches ``env`` (a ``macroenv.Configuration``) drops blanked, and
+    those branches' ranges; ``source`` unchanged when there is no environment."""
+    if env is None:
+        return source, []
+    ranges = inactive_ranges(source, env, env.known)
+    return blank_ranges(source, ranges), ranges

@@ -1,0 +1,107 @@
+"""The macro environment ``#if`` conditions are evaluated in: a configuration's ``CONFIG_*``
+values and the compiler's predefined macros (GCC 12 building an x86-64 kernel object).
+
+Any other macro is unknown here (``None``): a condition on it keeps its code (see
+``parse/conditions.py``). ``Configuration`` is where the values are; ``model/configuration.py``
+derives them from a tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+# Macros GCC 12 predefines for an x86-64 kernel object (-D__KERNEL__, not a module).
+PREDEFINED: dict[str, int | None] = {
+    "__KERNEL__": 1, "__linux__": 1, "__linux": 1, "__unix__": 1, "__x86_64__": 1,
+    "__x86_64": 1, "__amd64__": 1, "__LP64__": 1, "_LP64": 1, "__GNUC__": 12,
+    "__GNUC_MINOR__": 2, "__GNUC_PATCHLEVEL__": 0, "__STDC__": 1, "__STDC_VERSION__": 201112,
+    "__STDC_HOSTED__": 0, "__CHAR_BIT__": 8, "__SIZEOF_INT__": 4, "__SIZEOF_LONG__": 8,
+    "__SIZEOF_LONG_LONG__": 8, "__SIZEOF_POINTER__": 8, "__SIZEOF_SHORT__": 2,
+    "__SIZEOF_INT128__": 16, "__ORDER_LITTLE_ENDIAN__": 1234, "__ORDER_BIG_ENDIAN__": 4321,
+    "__BYTE_ORDER__": 1234, "__OPTIMIZE__": 1, "__ELF__": 1, "__GCC_ASM_FLAG_OUTPUTS__": 1,
+    # not defined when compiling C for the kernel
+    "__ASSEMBLY__": None, "__ASSEMBLER__": None, "MODULE": None, "__clang__": None,
+    "__CHECKER__": None, "__cplusplus": None, "__i386__": None, "__i386": None,
+    "__GENKSYMS__": None, "__DISABLE_EXPORTS": None, "__aarch64__": None, "__arm__": None,
+    "__powerpc__": None, "__s390__": None, "__riscv": None, "__mips__": None,
+    "__sparc__": None, "__BIG_ENDIAN": None, "BUILD_VDSO": None, "BUILD_VDSO32": None,
+    "__BPF_TRACING__": None, "__TARGET_ARCH_x86": None,
+}
+
+
+@dataclass
+class Configuration:
+    """Configuration symbol values (``FOO`` -> ``y``/``m``/number/string; off: absent) plus
+    the predefined macros. ``known`` is False when nothing is known about ``CONFIG_*``."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    source: str = "none"
+    known: bool = False
+
+    # -- cexpr.Macros ----------------------------------------------------------------------
+    def defined(self, name: str) -> bool | None:
+        if name in PREDEFINED:
+            return PREDEFINED[name] is not None
+        if name.startswith("CONFIG_") and self.known:
+            sym = name[7:]
+            if sym.endswith("_MODULE") and self.values.get(sym[:-7]) == "m":
+                return True
+            value = self.values.get(sym)
+            return value is not None and value != "m"
+        return None
+
+    def value(self, name: str) -> int | None:
+        if name in PREDEFINED:
+            return PREDEFINED[name] or 0
+        if name.startswith("CONFIG_") and self.known:
+            d = self.defined(name)
+            if not d:
+                return 0
+            raw = self.values.get(name[7:], "y")
+            if raw == "y":
+                return 1
+            try:
+                return int(raw, 0)
+            except ValueError:
+                return None  # a string value
+        if name in ("true",):
+            return 1
+        return None
+
+    def call(self, name: str, args: list[str]) -> int | None:
+        arg = args[0].strip() if args else ""
+        if name in ("IS_ENABLED", "IS_BUILTIN", "IS_MODULE", "IS_REACHABLE") and (
+                arg.startswith("CONFIG_") and self.known):
+            value = self.values.get(arg[7:])
+            if name == "IS_BUILTIN":
+                return int(value == "y")
+            if name == "IS_MODULE":
+                return int(value == "m")
+            return int(value in ("y", "m"))
+        if name in ("__has_attribute", "__has_builtin"):
+            return 1
+        if name == "KERNEL_VERSION" and len(args) == 3:
+            try:
+                a, b, c = (int(x, 0) for x in args)
+            except ValueError:
+                return None
+            return (a << 16) + (b << 8) + min(c, 255)
+        return None
+
+    # -- persistence -------------------------------------------------------------------------
+    def digest(self) -> str:
+        """A short digest of the values (what extraction under this configuration depends on)."""
+        text = json.dumps(sorted(self.values.items())) + str(self.known)
+        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+    def to_json(self) -> str:
+        return json.dumps({"values": self.values, "source": self.source, "known": self.known})
+
+    @classmethod
+    def from_json(cls, text: str) -> Configuration:
+        data = json.loads(text)
+        return cls(dict(data["values"]), data["source"], bool(data["known"]))
+
+
