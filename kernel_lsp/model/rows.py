@@ -107,7 +107,7 @@ def fact_rows(facts) -> FactRows:
         "calls": [Call(caller=c.caller, callee=c.callee, kind=c.kind, **_pos(c.span))
                   for c in facts.calls],
         "type_uses": [TypeUse(name=u.name, kind=u.kind, function=u.function, owner=u.owner,
-                              **_pos(u.span)) for u in facts.type_uses],
+                              need=u.need, **_pos(u.span)) for u in facts.type_uses],
         "var_uses": [VarUse(function=u.function, name=u.name, **_pos(u.span))
                      for u in facts.var_uses],
         "includes": [Include(target=i.target, angled=int(i.angled), resolved_id=None,

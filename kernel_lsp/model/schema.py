@@ -34,7 +34,8 @@ TABLES: dict[str, str] = {
     "calls": "file_id INTEGER NOT NULL, caller TEXT, callee TEXT NOT NULL, kind TEXT, "
              "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
     "type_uses": "file_id INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT, function TEXT, "
-                 "owner TEXT, start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
+                 "owner TEXT, start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER, "
+                 "need INTEGER DEFAULT 0",
     "var_uses": "file_id INTEGER NOT NULL, function TEXT, name TEXT NOT NULL, "
                 "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
     "includes": "file_id INTEGER NOT NULL, target TEXT NOT NULL, angled INTEGER, "
@@ -140,6 +141,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX IF NOT EXISTS idx_var_uses_name ON var_uses(name)"],
     # 3: the #if branches the configuration drops; which files the cross-file expansion covered
     3: ["ALTER TABLE files ADD COLUMN inactive TEXT",
+        "ALTER TABLE type_uses ADD COLUMN need INTEGER DEFAULT 0",
         "ALTER TABLE files ADD COLUMN expanded INTEGER DEFAULT 0",
         "CREATE INDEX IF NOT EXISTS idx_invocations_name ON invocations(name)"],
 }

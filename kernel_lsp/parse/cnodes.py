@@ -79,6 +79,24 @@ def function_declarator(node):
     return None
 
 
+def declares_object(node) -> bool:
+    """Whether declarator ``node`` declares an object of the declaration's type itself (``x``,
+    ``x = 1``, ``x[4]``), not a pointer to it or a function returning it."""
+    for _ in range(16):
+        if node is None:
+            return False
+        if node.type == "identifier" or node.type == "field_identifier":
+            return True
+        if node.type in ("init_declarator", "array_declarator", "attributed_declarator"):
+            node = node.child_by_field_name("declarator")
+            continue
+        if node.type == "parenthesized_declarator":
+            node = node.named_children[0] if node.named_children else None
+            continue
+        return False
+    return False
+
+
 def is_function_pointer(node) -> bool:
     """Whether declarator ``node`` declares a pointer to function (a member function slot)."""
     for _ in range(16):

@@ -18,8 +18,15 @@ from kernel_lsp.parse.facts import (
     BASE,
     EXTERN,
     GLOBAL,
+    NEED_MEMBERS,
+    NEED_NAME,
+    NEED_NOTHING,
+    NEED_SIZE,
+    NEED_SIZEOF,
     STATIC,
+    STRUCT,
     TYPEDEF,
+    UNION,
     Call,
     FileFacts,
     Function,
@@ -46,7 +53,7 @@ from kernel_lsp.parse.preprocess import close_paren
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "4"
+EXTRACTOR_VERSION = "5"
 MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
@@ -131,6 +138,7 @@ class Extractor:
         self.untrusted = _Ranges()  # ERROR regions and macro invocations: no type uses there
         self.macro_uses = _Ranges()  # file-scope macro invocations: no declarations there
         self.locals: dict[str, set[str]] = {}
+        self.local_types: dict[str, dict[str, TypeRef]] = {}  # function -> name -> its type
         self.typedef_name_starts: set[int] = set()
         self.macros_so_far: dict[str, tuple[tuple[str, ...], str, int]] = {}
 
@@ -304,6 +312,7 @@ class Extractor:
         self.funcs.add(body.start_byte, body.end_byte, name)
         self.owners.add(node.start_byte, body.start_byte, ("func", name))
         self.locals[name] = {p.name for p in params if p.name}
+        self.local_types[name] = {p.name: p.type for p in params if p.name and p.type}
 
     def _signature(self, start: int, end: int) -> str:
         return " ".join(self.src[start:end].decode("utf-8", "replace").split()).rstrip(";").strip()
@@ -414,12 +423,15 @@ class Extractor:
                 continue
             names = self.locals.setdefault(fn, set())
             ttype = node.child_by_field_name("type")
+            tref = type_ref(ttype)
             for d in node.children_by_field_name("declarator"):
                 fdecl = function_declarator(d)
                 if fdecl is None:
                     ident = declarator_name(d)
                     if ident is not None:
                         names.add(text(ident))
+                        if tref is not None:
+                            self.local_types.setdefault(fn, {})[text(ident)] = tref
                     continue
                 ident = fdecl.child_by_field_name("declarator")
                 name = text(ident)
@@ -496,12 +508,23 @@ class Extractor:
                 continue  # an expression the grammar misread as a declaration (``x * y;``)
             self.facts.type_use_total += 1
             owner = self.owners.find(node.start_byte)
-            key = (name, kind, fn, owner)
-            if key in seen:
-                continue
+            need = NEED_NAME if kind is None else _need(parent)
+            self._type_use(seen, TypeUse(name, kind or TYPEDEF, span(node), fn,
+                                         owner[1] if owner else None, need))
+        for node in self.caps.get("member.base", []):
+            fn = self.funcs.find(node.start_byte)
+            tref = self.local_types.get(fn, {}).get(text(node)) if fn else None
+            if tref is not None and tref.kind in (STRUCT, UNION) and (
+                    self.untrusted.find(node.start_byte) is None):
+                self._type_use(seen, TypeUse(tref.name, tref.kind, span(node), fn, None,
+                                             NEED_MEMBERS))
+
+    def _type_use(self, seen: set, use: TypeUse) -> None:
+        """Record ``use`` unless its (name, kind, scope, owner, need) is recorded already."""
+        key = (use.name, use.kind, use.function, use.owner, use.need)
+        if key not in seen:
             seen.add(key)
-            self.facts.type_uses.append(TypeUse(
-                name, kind or TYPEDEF, span(node), fn, owner[1] if owner else None))
+            self.facts.type_uses.append(use)
 
     def _forward_declaration(self, spec, kind: str) -> bool:
         """Record ``struct foo;`` (alone, or as a declaration without declarators)."""
@@ -528,3 +551,19 @@ def extract(path: str, source: bytes, tree=None, env=None) -> FileFacts:
     ``tree``: an up-to-date parse of the same text (e.g. an editor ``Buffer``'s), if any.
     """
     return Extractor(path, source, tree=tree, env=env).run()
+
+
+def _need(spec) -> int:
+    """What a struct/union/enum tag use needs of its type, by where the specifier stands."""
+    holder = spec.parent
+    if holder is None:
+        return NEED_NOTHING
+    if holder.type == "type_descriptor" and holder.parent is not None and (
+            holder.parent.type == "sizeof_expression"):
+        return NEED_SIZEOF
+    if holder.type in ("declaration", "field_declaration"):
+        if holder.type == "declaration" and cnodes.storage(holder)[0] == EXTERN:
+            return NEED_NOTHING  # extern struct foo x; is legal with foo incomplete
+        if any(cnodes.declares_object(d) for d in holder.children_by_field_name("declarator")):
+            return NEED_SIZE
+    return NEED_NOTHING

@@ -123,6 +123,11 @@ class TypeUse:
     span: Span
     function: str | None  # enclosing function, None at file scope
     owner: str | None = None  # the function/struct/typedef whose *signature/members* hold it
+    need: int = 0  # what the use needs visible: NEED_* below (0: a declaration may be absent)
+
+
+# How much of a type a use needs (TypeUse.need): a pointer to an undeclared struct is legal.
+NEED_NOTHING, NEED_NAME, NEED_SIZE, NEED_SIZEOF, NEED_MEMBERS = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True, slots=True)
