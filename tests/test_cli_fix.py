@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 
 from kernel_lsp.cli import main
+from kernel_lsp.fixes import FIXABLE_CODES
 from tests.conftest import GADGET_TREE, REPO
 from tests.conftest import TREE as LINUX_TREE
 from tests.gcc_tree import GCC, gcc, generate_headers
 from tests.test_fixture_gcc import CLEAN_C_FILES, ERROR_C_FILES
 
 GADGET_EXPECTED = REPO / "fixtures" / "fixes" / "gadget-expected"
-FIXABLE = {"020_2", "404_2", "405_2", "406_2"}
+FIXABLE = set(FIXABLE_CODES)
 # What no fix can repair in fixtures/linux-tree (docs/fixes.md): functions and a typedef name
 # that exist nowhere.
 LINUX_UNFIXABLE = {("020_2", "kernel/sys.c", "nr_processes"),
@@ -74,7 +75,7 @@ def test_fix_removes_every_fixable_finding(linux, capsys):
     assert keys(before) - keys(after) == keys(before) - LINUX_UNFIXABLE
     fixed = len([f for f in before if f["code"] in FIXABLE]) - len(LINUX_UNFIXABLE)
     assert out.splitlines()[-1] == (f"fixed {fixed} of {fixed + len(LINUX_UNFIXABLE)} findings "
-                                    f"in 6 files; {len(LINUX_UNFIXABLE)} remain")
+                                    f"in 7 files; {len(LINUX_UNFIXABLE)} remain")
     assert status == 1  # some remain
     # the structure findings that only came from the stubbed types are gone as well
     assert keys(after, {"502_2"}) == set()
@@ -102,11 +103,11 @@ def test_dry_run_prints_a_diff_and_writes_nothing(linux, tmp_path, capsys):
     files = snapshot(linux)
     status, out, err = fix(linux, capsys, "--dry-run")
     assert snapshot(linux) == files
-    assert status == 1 and "would fix 14 of 17 findings in 6 files" in err
+    assert status == 1 and "would fix 17 of 20 findings in 7 files" in err
     headers = [line for line in out.splitlines() if line.startswith(("--- ", "+++ "))]
     assert headers[:2] == ["--- a/drivers/misc/blinker/ledctl.c",
                            "+++ b/drivers/misc/blinker/ledctl.c"]
-    assert len(headers) == 12
+    assert len(headers) == 14
     # the diff is the fix: applied to a copy, it gives what `fix` writes
     copy = tmp_path / "patched"
     shutil.copytree(linux, copy)
@@ -186,7 +187,7 @@ def test_gadget_tree_matches_its_expected_result(tmp_path, capsys):
     status, out, _ = fix(root, capsys)
     expected = snapshot(GADGET_TREE) | snapshot(GADGET_EXPECTED)
     assert snapshot(root) == expected
-    assert status == 0 and out.splitlines()[-1] == "fixed 10 of 10 findings in 6 files; 0 remain"
+    assert status == 0 and out.splitlines()[-1] == "fixed 12 of 12 findings in 6 files; 0 remain"
     assert findings(root, capsys) == []
 
 

@@ -46,6 +46,10 @@ LINUX_PREFERRED = {
         ("define_stub", "Define stub union led_hw_state"),
     ("020_2", "drivers/misc/blinker/ledctl.c", "led_default_state"):
         ("define_stub", "Define stub enum led_default_state"),
+    ("407_2", "kernel/sched/stats.c", "task_struct"):
+        ("include", "Include <linux/sched.h> for symbol task_struct"),
+    ("407_2", "kernel/sched/stats.c", "spinlock_t"):
+        ("include", "Include <linux/spinlock.h> for symbol spinlock_t"),
 }
 # Findings that get no plan, and why (see docs/fixes.md).
 LINUX_NO_PLAN = {

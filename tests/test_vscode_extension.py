@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from pytest_lsp.client import make_test_lsp_client
 
+from kernel_lsp.findings import codes_of
+from tests.conftest import REPO
 from tests.lsp_helpers import (
     VSCODE,
     capabilities,
@@ -31,8 +33,6 @@ from tests.lsp_helpers import (
     stop,
     wait_published,
 )
-
-from tests.conftest import REPO
 
 EXTENSION = REPO / "vscode-extension"
 SCRIPT = REPO / "scripts" / "build-vsix.sh"
@@ -56,7 +56,7 @@ SETTINGS = {
     "kernelLsp.maxFileBytes": ("integer", 4194304),
     "kernelLsp.trace.server": ("string", "off"),
 }
-CODES = ["020_2", "404_2", "405_2", "406_2", "502_2", "503_2", "504_2"]
+CODES = list(codes_of("c"))  # the C design codes of the one code table
 # Top-level packages of the server and its dependencies that the bundle must hold.
 PACKAGES = ["kernel_lsp", "pygls", "lsprotocol", "attrs", "cattrs", "tree_sitter", "tree_sitter_c",
             "sqlite_utils", "click", "rich", "pygments", "elftools"]

@@ -33,6 +33,7 @@ class SymbolTable(Protocol):
     functions: Mapping  # name -> [FuncSym]
     macros: Mapping  # name -> [(file_id, function_like, start_byte)]
     variables: Mapping  # name -> [VarSym]
+    types: Mapping  # name -> [TypeSym]
     tags: object  # ``(kind, name) in tags``: a struct/union/enum definition exists
     typedefs: object  # ``name in typedefs``
     members: object  # ``name in members``: some struct/union member is named so

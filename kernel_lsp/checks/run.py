@@ -13,6 +13,7 @@ from kernel_lsp.checks.access import check_access
 from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.invocation import check_invocations
 from kernel_lsp.checks.structure import check_includes, check_types
+from kernel_lsp.checks.typevis import check_type_visibility
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.store import Model
 from kernel_lsp.model.symbols import Symbols, hosted_files
@@ -46,6 +47,7 @@ def run_checks(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
     findings += check_invocations(inputs)
     findings += check_types(inputs)
+    findings += check_type_visibility(inputs)
     findings += check_access(inputs)
     findings += check_includes(inputs)
     unique = {(f.code, f.path, f.line, f.col, f.symbol): f for f in findings}

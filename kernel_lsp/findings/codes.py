@@ -69,6 +69,11 @@ _C_TABLE = [
        "A variable is used where it is not accessible: an extern declaration of a variable that "
        "is static in its defining file, or a variable defined in another file with no "
        "declaration in scope."),
+    _c("407_2", "error", "inaccessible type",
+       "A typedef name, or a struct/union/enum used by value, in sizeof or through member "
+       "access, with no declaration (typedef) or definition visible at that point although the "
+       "tree has one (GCC: unknown type name, incomplete type). Include the header that defines "
+       "it. A pointer to an undeclared struct stays legal."),
     _c("502_2", "error", "incorrect function structure",
        "A function's return or parameter type is a missing level type (see the 020_2 finding "
        "at the use site)."),

@@ -17,7 +17,7 @@ from kernel_lsp.model.store import Model
 
 log = logging.getLogger(__name__)
 
-FIXABLE_CODES = ("020_2", "404_2", "405_2", "406_2")
+FIXABLE_CODES = ("020_2", "404_2", "405_2", "406_2", "407_2")
 
 
 def plan_fixes(finding: Finding, model: Model, resolver: IncludeResolver,

@@ -7,6 +7,7 @@
 - 405_2: make the definition non-static and declare it in its file's header (+ include).
 - 406_2: static: as 405_2; else include the declaring header, Declare extern, declare it in the
   header of the defining file.
+- 407_2: include the header that defines the type.
 """
 
 from __future__ import annotations
@@ -108,9 +109,22 @@ def plan_access(p: Planner) -> list[dict]:
     return plans
 
 
+def plan_invisible_type(p: Planner) -> list[dict]:
+    """407_2: a type defined in the tree but not visible where the use needs it: include the
+    header that defines it (a typedef: that declares it)."""
+    kind = p.f.context.get("kind")
+    if kind not in (*TAG_KINDS, "typedef"):
+        return []
+    _start, use = p.use("type")
+    headers = [h for h in p.model.type_definition_paths(p.symbol, kind)
+               if p.native(h) and h.endswith(".h")]
+    return p.include_plans(headers, use)
+
+
 PLANNERS = {
     "404_2": plan_undeclared_call,
     "020_2": plan_missing_type,
     "405_2": plan_static_call,
     "406_2": plan_access,
+    "407_2": plan_invisible_type,
 }

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from kernel_lsp.model.rows import FactRows, IncludeEdge
 from kernel_lsp.model.store import Model
-from kernel_lsp.model.symbols import FuncSym, Symbols, VarSym, is_foreign
+from kernel_lsp.model.symbols import FuncSym, Symbols, TypeSym, VarSym, is_foreign
 
 # A header included by more files than this is seen in the context of the first ones only.
 CONTEXT_INCLUDERS = 64
@@ -58,7 +58,7 @@ class _Types:
     def _entries(self, name: str) -> list[tuple]:
         got = self.memo.get(name)
         if got is None:
-            got = self.memo[name] = self.model.type_entries(name)
+            got = self.memo[name] = [r[:3] for r in self.model.type_entries(name)]
         return got
 
     def _has(self, name: str, kind: str | None) -> bool:
@@ -89,6 +89,8 @@ class LazySymbols(Symbols):
                                            for f, s, d, b, li, c, e in model.variable_entries(n)])
         self.tags = _Types(model, want_typedef=False)
         self.typedefs = _Types(model, want_typedef=True)
+        self.types = _Index(lambda n: [TypeSym(f, k, bool(d), b)
+                                       for f, k, d, b in model.type_entries(n)])
         # until loaded, every name counts as a member: no 406_2 on uses rather than false ones
         self.members, self.enumerators = _Everything(), _Everything()
 
@@ -118,6 +120,10 @@ class LazySymbols(Symbols):
         self.variables.overlay[fid] = dict(variables)
         types = [(t.name, t.kind, bool(t.is_definition)) for t in rows.get("types", ())]
         self.tags.overlay[fid] = self.typedefs.overlay[fid] = types
+        by_name = defaultdict(list)
+        for t in rows.get("types", ()):
+            by_name[t.name].append(TypeSym(fid, t.kind, bool(t.is_definition), t.start_byte))
+        self.types.overlay[fid] = dict(by_name)
         for t in rows.get("types", ()):
             if t.members:
                 try:
@@ -129,7 +135,8 @@ class LazySymbols(Symbols):
                     target.update(names)
 
     def drop_file(self, fid: int) -> None:
-        for table in (self.functions, self.macros, self.variables, self.tags, self.typedefs):
+        for table in (self.functions, self.macros, self.variables, self.tags, self.typedefs,
+                      self.types):
             table.overlay.pop(fid, None)
 
 

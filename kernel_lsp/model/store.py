@@ -280,8 +280,9 @@ class Model(NavigationSQL, SymbolSQL):
         return out
 
     def type_symbols(self) -> Iterator[tuple]:
-        """(name, kind, file_id, is_definition, members) of every type declaration."""
-        return self.conn.execute("SELECT name, kind, file_id, is_definition, members FROM types")
+        """(name, kind, file_id, is_definition, members, start_byte) of every type declaration."""
+        return self.conn.execute(
+            "SELECT name, kind, file_id, is_definition, members, start_byte FROM types")
 
     def variable_symbols(self) -> Iterator[tuple]:
         """(name, file_id, storage, is_definition, start_byte, line, col, end_col)."""

@@ -53,6 +53,16 @@ class VarSym:
     end_col: int
 
 
+@dataclass(frozen=True, slots=True)
+class TypeSym:
+    """A struct/union/enum declaration or definition, or a typedef, of some name."""
+
+    file_id: int
+    kind: str
+    is_definition: bool
+    start_byte: int
+
+
 @dataclass
 class Symbols:
     """Everything the checks look up by name, loaded once per run."""
@@ -64,6 +74,7 @@ class Symbols:
     typedefs: set[str] = field(default_factory=set)
     enumerators: set[str] = field(default_factory=set)
     variables: dict[str, list[VarSym]] = field(default_factory=dict)
+    types: dict[str, list[TypeSym]] = field(default_factory=dict)
     members: set[str] = field(default_factory=set)  # every struct/union member name
     foreign_ids: set[int] = field(default_factory=set)
 
@@ -75,8 +86,9 @@ class Symbols:
             s.functions.setdefault(name, []).append(FuncSym(fid, bool(is_def), storage, start))
         for name, fid, function_like, start in model.macro_symbols():
             s.macros.setdefault(name, []).append((fid, bool(function_like), start))
-        for name, kind, _fid, is_def, members in model.type_symbols():
+        for name, kind, fid, is_def, members, start in model.type_symbols():
             s._add_type(name, kind, is_def, members)
+            s.types.setdefault(name, []).append(TypeSym(fid, kind, bool(is_def), start))
         for name, fid, storage, is_def, start, line, col, end_col in model.variable_symbols():
             s.variables.setdefault(name, []).append(
                 VarSym(fid, storage, bool(is_def), start, line, col, end_col))

@@ -33,9 +33,9 @@ class SymbolSQL:
                                  "end_col FROM variables WHERE name=?", (name,)).fetchall()
 
     def type_entries(self, name: str) -> list[tuple]:
-        """(file_id, kind, is_definition) of type declarations ``name``."""
-        return self.conn.execute("SELECT file_id, kind, is_definition FROM types WHERE name=?",
-                                 (name,)).fetchall()
+        """(file_id, kind, is_definition, start_byte) of type declarations ``name``."""
+        return self.conn.execute("SELECT file_id, kind, is_definition, start_byte FROM types "
+                                 "WHERE name=?", (name,)).fetchall()
 
     def member_lists(self) -> Iterator[tuple]:
         """(kind, members JSON) of every type with members (struct/union fields, enumerators)."""

@@ -1,0 +1,53 @@
+"""Type visibility (407_2): a type used where the use needs its declaration or its definition,
+and none is visible there although the tree has one (the method's accessible relationship for
+structs).
+
+What a use needs (``TypeUse.need``): a typedef name needs a visible typedef (GCC: ``unknown type
+name``); a struct/union/enum declared by value needs its definition (``storage size ... isn't
+known``, ``field has incomplete type``), and so do ``sizeof`` (``invalid application of
+'sizeof' to incomplete type``) and a member access through a typed local (``invalid use of
+undefined type``). A pointer to an undeclared struct stays legal. A type defined nowhere is
+020_2 (``checks/structure.py``), not this.
+"""
+
+from __future__ import annotations
+
+from kernel_lsp.checks.inputs import CheckInputs
+from kernel_lsp.findings import Finding
+from kernel_lsp.model.visibility import visible
+from kernel_lsp.parse.facts import NEED_MEMBERS, NEED_NAME, NEED_SIZE, NEED_SIZEOF
+
+_MESSAGES = {
+    NEED_NAME: "unknown type name '{spelled}': {where}",
+    NEED_SIZE: "'{spelled}' has incomplete type here: {where}",
+    NEED_SIZEOF: "invalid application of 'sizeof' to incomplete type '{spelled}': {where}",
+    NEED_MEMBERS: "invalid use of undefined type '{spelled}': {where}",
+}
+
+
+def check_type_visibility(ctx: CheckInputs) -> list[Finding]:
+    syms = ctx.symbols
+    out: list[Finding] = []
+    for fid, use in ctx.facts.type_uses_in(ctx.file_ids):
+        if not use.need or fid in ctx.hosted:
+            continue
+        typedef = use.kind == "typedef"
+        if use.name in syms.macros:
+            continue  # a macro standing for a type
+        defs = [t for t in syms.native(syms.types.get(use.name) or [], fid)
+                if (t.kind == "typedef") == typedef and (typedef or t.kind == use.kind)
+                and (typedef or t.is_definition)]
+        if not defs:
+            continue  # defined nowhere: 020_2
+        mask = ctx.visibility.before(fid, use.start_byte)
+        if any((t.file_id == fid and t.start_byte < use.start_byte)
+               or (t.file_id != fid and visible(mask, t.file_id)) for t in defs):
+            continue
+        spelled = use.name if typedef else f"{use.kind} {use.name}"
+        homes = sorted({ctx.path(t.file_id) for t in defs})
+        where = (f"{'declared' if typedef else 'defined'} in {homes[0]}, which is not included "
+                 "before this use")
+        out.append(Finding("407_2", ctx.path(fid), use.line, use.col, use.line, use.end_col,
+                           use.name, _MESSAGES[use.need].format(spelled=spelled, where=where),
+                           {"kind": use.kind, "defined_in": homes}))
+    return out
