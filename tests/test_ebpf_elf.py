@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kernel_lsp.cli import main
 from kernel_lsp.ebpf.load import LoadError, load_file
@@ -247,3 +249,22 @@ def test_prog_type_from_section_name(section, prog_type, how):
     assert prog_type_for_section(section) == prog_type
     found = section_def(section)
     assert (found.how if found else None) == how
+
+
+FIXTURE_OBJECTS = sorted(p.name for p in ELF_DIR.glob("*.o"))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(FIXTURE_OBJECTS),
+       edits=st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), max_size=8))
+def test_corrupt_objects_give_a_message_not_an_internal_error(name, edits):
+    data = bytearray((ELF_DIR / name).read_bytes())
+    for pos, value in edits:
+        data[pos % len(data)] = value
+    try:
+        programs = load_elf(bytes(data), name)
+    except LoadError as exc:
+        assert str(exc)
+        return
+    for program, found in programs:
+        assert program.name and all(f.code.startswith("E0") for f in found)

@@ -46,6 +46,7 @@ __all__ = ["load_elf", "prog_type_for_section"]
 
 EM_NONE, EM_BPF = 0, 247
 SHF_ALLOC, SHF_EXECINSTR = 0x2, 0x4
+MAX_BSS = 1 << 28  # a .bss beyond 256 MiB is a corrupt header, not a map the kernel would make
 
 
 def _open(data: bytes) -> tuple[ELFFile, bool]:
@@ -80,7 +81,8 @@ def _global(raw_symbols: list, i: int) -> bool:
 
 
 class _Object:
-    """One opened object: sections, symbols, code, maps."""
+    """One opened object, read eagerly: every pyelftools access happens in ``__init__``, so a
+    malformed object fails there (and only there) with a load error."""
 
     def __init__(self, elf: ELFFile):
         self.elf = elf
@@ -88,12 +90,19 @@ class _Object:
         self.raw_symbols = list(symtab.iter_symbols()) if symtab else []
         self.symbols = _symbols(elf)
         self.names = {i: s.name for i, s in enumerate(elf.iter_sections())}
-        self.exec = [(i, s) for i, s in enumerate(elf.iter_sections())
+        self.exec = [(i, s.name) for i, s in enumerate(elf.iter_sections())
                      if s["sh_type"] == "SHT_PROGBITS" and s["sh_flags"] & SHF_EXECINSTR
                      and s["sh_size"] > 0]
-        self.decoded = {i: decode_raw(s.data(), name=s.name, section=s.name) for i, s in self.exec}
-        self.text = next((i for i, s in self.exec if s.name == ".text"), None)
+        self.decoded = {i: decode_raw(elf.get_section(i).data(), name=n, section=n)
+                        for i, n in self.exec}
+        self.text = next((i for i, n in self.exec if n == ".text"), None)
         self.btf = self._btf()
+        self.funcs = {i: self._functions(i) for i, _ in self.exec}
+        self.relocs = {i: self._relocations(i) for i, _ in self.exec}
+        self.data = self._data_sections()
+        self.maps = self._maps()
+        self.globals = self._globals()
+        self.externs = self._extern_sections()
 
     def _btf(self) -> Btf | None:
         sec = self.elf.get_section_by_name(".BTF")
@@ -102,11 +111,11 @@ class _Object:
         except BtfError:
             return None
 
-    def functions(self, shndx: int) -> list[Func]:
+    def _functions(self, shndx: int) -> list[Func]:
         """The function symbols of an executable section, by offset (sizes 0 run to the next)."""
         count = len(self.decoded[shndx][0].insns)
-        found = sorted((s["st_value"] // 8, s.name, _global(self.raw_symbols, i),
-                        s["st_size"] // 8)
+        found = sorted((s["st_value"] // 8, s.name or f"{self.names[shndx]}@{s['st_value']}",
+                        _global(self.raw_symbols, i), s["st_size"] // 8)
                        for i, s in enumerate(self.raw_symbols)
                        if s["st_shndx"] == shndx and s["st_info"]["type"] == "STT_FUNC"
                        and s["st_value"] % 8 == 0 and s["st_value"] // 8 < count)
@@ -117,7 +126,7 @@ class _Object:
             funcs.append(Func(name, shndx, start, size, is_global))
         return funcs
 
-    def relocations(self, shndx: int) -> dict[int, Sym]:
+    def _relocations(self, shndx: int) -> dict[int, Sym]:
         out = {}
         for rel in self.elf.iter_sections():
             if rel["sh_type"] not in ("SHT_REL", "SHT_RELA") or rel["sh_info"] != shndx:
@@ -128,7 +137,7 @@ class _Object:
                     out[r["r_offset"] // 8] = self.symbols[idx]
         return out
 
-    def maps(self) -> elfmaps.ObjectMaps:
+    def _maps(self) -> elfmaps.ObjectMaps:
         maps = elfmaps.ObjectMaps()
         for i, sec in enumerate(self.elf.iter_sections()):
             in_sec = [s for s in self.raw_symbols if s["st_shndx"] == i]
@@ -136,18 +145,23 @@ class _Object:
                 elfmaps.legacy_maps(maps, i, sec.data(), in_sec)
             elif sec.name == ".maps":
                 elfmaps.btf_maps(maps, i, self.btf, in_sec)
-        elfmaps.data_maps(maps, self.data_sections())
+        elfmaps.data_maps(maps, self.data)
         return maps
 
-    def data_sections(self) -> list[tuple[int, str, bytes]]:
+    def _data_sections(self) -> list[tuple[int, str, bytes]]:
         out = []
         for i, sec in enumerate(self.elf.iter_sections()):
             if elfmaps.data_kind(sec.name) and sec["sh_flags"] & SHF_ALLOC:
-                nobits = sec["sh_type"] == "SHT_NOBITS"
-                out.append((i, sec.name, bytes(sec["sh_size"]) if nobits else sec.data()))
+                if sec["sh_type"] != "SHT_NOBITS":
+                    out.append((i, sec.name, sec.data()))
+                elif sec["sh_size"] <= MAX_BSS:
+                    out.append((i, sec.name, bytes(sec["sh_size"])))
+                else:
+                    raise LoadError(f"section {sec.name} of {sec['sh_size']} bytes is larger "
+                                    f"than {MAX_BSS} bytes")
         return out
 
-    def extern_sections(self) -> dict[str, str]:
+    def _extern_sections(self) -> dict[str, str]:
         if self.btf is None:
             return {}
         out = {}
@@ -158,8 +172,8 @@ class _Object:
                 out[sym.name] = section
         return out
 
-    def globals(self) -> dict[str, dict]:
-        data = {i for i, _, _ in self.data_sections()}
+    def _globals(self) -> dict[str, dict]:
+        data = {i for i, _, _ in self.data}
         return {s.name: {"section": self.names[s["st_shndx"]], "offset": s["st_value"],
                          "size": s["st_size"]}
                 for s in self.raw_symbols
@@ -170,20 +184,23 @@ def load_elf(data: bytes, path: str) -> list[tuple[Program, list[BpfFinding]]]:
     """All programs of an eBPF ELF object (see the module docstring)."""
     elf, em_none = _open(data)
     try:
-        return _load(_Object(elf), em_none)
-    except (ELFError, struct.error, ValueError, KeyError) as exc:
-        raise LoadError(f"malformed ELF object ({exc})") from exc
+        obj = _Object(elf)
+    except LoadError:
+        raise
+    except Exception as exc:  # pyelftools raises many kinds of errors on a corrupt object
+        raise LoadError(f"malformed ELF object ({type(exc).__name__}: {exc})") from exc
+    return _load(obj, em_none)
 
 
 def _mains(obj: _Object) -> list[Func]:
     mains = []
-    for i, sec in obj.exec:
+    for i, name in obj.exec:
         if i == obj.text:
             continue
-        funcs = obj.functions(i)
-        mains += funcs or [Func(sec.name, i, 0, len(obj.decoded[i][0].insns), True)]
+        funcs = obj.funcs[i]
+        mains += funcs or [Func(name or f"section{i}", i, 0, len(obj.decoded[i][0].insns), True)]
     if not mains and obj.text is not None:
-        funcs = obj.functions(obj.text)
+        funcs = obj.funcs[obj.text]
         mains = [f for f in funcs if f.is_global] or funcs or \
             [Func(".text", obj.text, 0, len(obj.decoded[obj.text][0].insns), True)]
     return mains
@@ -209,15 +226,13 @@ def _section_findings(section: str) -> tuple[dict, list[BpfFinding]]:
 
 
 def _load(obj: _Object, em_none: bool) -> list[tuple[Program, list[BpfFinding]]]:
-    maps = obj.maps()
     code = ObjectCode(
-        insns={i: d[0].insns for i, d in obj.decoded.items()},
-        relocs={i: obj.relocations(i) for i, _ in obj.exec},
-        text_funcs=obj.functions(obj.text) if obj.text is not None else [],
-        text_shndx=obj.text, maps=maps, section_names=obj.names,
-        extern_sections=obj.extern_sections())
-    shared = {"maps": maps.by_name(), "globals": obj.globals(),
-              "data": {name: data for _, name, data in obj.data_sections()}}
+        insns={i: d[0].insns for i, d in obj.decoded.items()}, relocs=obj.relocs,
+        text_funcs=obj.funcs[obj.text] if obj.text is not None else [],
+        text_shndx=obj.text, maps=obj.maps, section_names=obj.names,
+        extern_sections=obj.externs)
+    shared = {"maps": obj.maps.by_name(), "globals": obj.globals,
+              "data": {name: data for _, name, data in obj.data}}
     result = []
     for main in _mains(obj):
         section = obj.names[main.shndx]
