@@ -38,6 +38,7 @@ def test_every_function_of_a_section_is_a_program_with_its_subprograms():
         "xdp_a": ("xdp", "xdp", ["scale"]),
         "xdp_b": ("xdp", "xdp", ["offset", "scale"]),
         "xdp_c": ("xdp", "xdp", []),
+        "xdp_loop": ("xdp", "xdp", ["step"]),
         "tc_a": ("tc", "sched_cls", ["offset", "scale", "twice"]),
         "tc_b": ("tc", "sched_cls", ["twice"]),
     }
@@ -51,6 +52,13 @@ def test_subprograms_are_appended_depth_first_and_calls_patched():
     assert targets == {1: 5, 3: 11, 5: 8}
     assert tc_a.relocations == {1: ("offset", "call"), 3: ("twice", "call"),
                                 5: ("scale", "call")}
+
+
+def test_callback_address_is_a_pseudo_func_load_of_the_appended_subprogram():
+    prog = _programs("multi_func.o")["xdp_loop"]
+    lddw = prog.insns[1]
+    assert (lddw.opcode, lddw.src, 1 + lddw.imm + 1) == (0x18, 4, 8)  # step appended at 8
+    assert prog.relocations == {1: ("step", "func")}
 
 
 def test_program_types_attach_types_and_flags_from_section_names():

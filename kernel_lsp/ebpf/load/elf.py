@@ -72,7 +72,8 @@ def _symbols(elf: ELFFile) -> list[Sym]:
         index = shndx if isinstance(shndx, int) else -1 if shndx != "SHN_UNDEF" else 0
         extern = index == 0 and info["bind"] in ("STB_GLOBAL", "STB_WEAK") \
             and info["type"] == "STT_NOTYPE"
-        out.append(Sym(sym.name, index, sym["st_value"], info["type"], extern))
+        out.append(Sym(sym.name, index, sym["st_value"], info["type"], extern,
+                       info["bind"] in ("STB_GLOBAL", "STB_WEAK")))
     return out
 
 

@@ -1,8 +1,9 @@
 """Link one eBPF program out of an ELF object the way libbpf does: subprograms and relocations.
 
 A program starts as its function's instructions. Each bpf-to-bpf call (``call`` with src 1) and
-each function-address load (``lddw`` src 4) that reaches a ``.text`` function appends that
-function once, at the end, depth first in order of first use (libbpf's
+each function-address load (a ``lddw`` relocated against a ``.text`` function, which libbpf
+marks src 4 ``BPF_PSEUDO_FUNC``: callbacks of ``bpf_loop`` and friends) that reaches a ``.text``
+function appends that function once, at the end, depth first in order of first use (libbpf's
 ``bpf_object__reloc_code``), and its ``imm`` is patched to the appended copy. Map and global data
 loads are rewritten as libbpf rewrites them before ``BPF_PROG_LOAD``: ``lddw`` src 1
 (``BPF_PSEUDO_MAP_FD``, imm = the map's index) for a map, src 2 (``BPF_PSEUDO_MAP_VALUE``, imm =
@@ -10,8 +11,9 @@ index, second slot = offset in the value) for a global variable. A call to an un
 (``memset`` that clang emitted as a libcall, a kfunc) is left as compiled and reported once
 (``E005``); a load from a map whose definition cannot be read is reported (``E008``).
 
-``Program.relocations[slot] = (symbol, kind)``, kind ``map``, ``data``, ``call``, ``extern`` or
-``other``; ``Program.meta["slot_maps"]`` gives the ``MapSpec`` of each rewritten map/data slot.
+``Program.relocations[slot] = (symbol, kind)``, kind ``map``, ``data``, ``call``, ``func`` (a
+function address), ``extern`` or ``other``; ``Program.meta["slot_maps"]`` gives the ``MapSpec``
+of each rewritten map/data slot.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Sym:
     value: int
     kind: str  # STT_FUNC, STT_OBJECT, STT_SECTION, STT_NOTYPE ...
     extern: bool  # undefined GLOBAL/WEAK NOTYPE (libbpf's sym_is_extern)
+    is_global: bool = False  # binding GLOBAL or WEAK
 
 
 @dataclass(slots=True)
@@ -107,11 +110,20 @@ class _Linker:
         slot = base + k
         insn = self.insns[slot]
         sym = self.code.relocs.get(func.shndx, {}).get(func.start + k)
+        if insn.opcode == LDDW and sym is not None and self._is_subprog(sym):
+            insn = Insn(insn.opcode, insn.dst, PSEUDO_FUNC, insn.off, insn.imm, insn.imm64)
+            self.insns[slot] = insn  # libbpf marks a subprogram address load BPF_PSEUDO_FUNC
         if is_subprog_call(insn) or is_pseudo_func(insn):
             return self._call(func, slot, insn, sym)
         if sym is not None:
             self._data(slot, insn, sym)
         return None
+
+    def _is_subprog(self, sym: Sym) -> bool:
+        """libbpf's ``sym_is_subprog``: a global function or a section symbol of ``.text``."""
+        return sym.shndx == self.code.text_shndx and (
+            (sym.kind == "STT_SECTION" and not sym.is_global)
+            or (sym.kind == "STT_FUNC" and sym.is_global))
 
     def _call(self, func: Func, slot: int, insn: Insn, sym: Sym | None) -> Func | None:
         code = self.code
@@ -142,7 +154,7 @@ class _Linker:
             self.out.subprogs.append(sub.name)
         dest = self.placed[sub] + (target - sub.start)
         self.insns[slot] = _with(insn, imm=dest - slot - 1)
-        self.out.relocations[slot] = (sub.name, "call")
+        self.out.relocations[slot] = (sub.name, "call" if insn.opcode == CALL else "func")
         return sub if fresh else None
 
     def _data(self, slot: int, insn: Insn, sym: Sym) -> None:
