@@ -7,7 +7,8 @@ for data that is not a readable eBPF ELF object.
   with a warning on every program (``E004``). Big-endian objects (``-target bpfeb``) are refused.
 * Programs: every function symbol (``STT_FUNC``) of an executable section other than ``.text``
   is a program of its own, named after the function, in section and offset order; a section
-  without function symbols (hand-assembled code) is one program named after the section.
+  without function symbols (hand-assembled code) is one program named after the section. (A
+  static function there is a program too; libbpf refuses such an object as not supported.)
   Functions in ``.text`` are subprograms, appended to the programs that call them (see
   :mod:`kernel_lsp.ebpf.load.elflink`). An object with no program outside ``.text`` (built
   without ``SEC()``) gets one program per global ``.text`` function (every function if none is
@@ -77,8 +78,8 @@ def _symbols(elf: ELFFile) -> list[Sym]:
     return out
 
 
-def _global(raw_symbols: list, i: int) -> bool:
-    return raw_symbols[i]["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK")
+def _global(sym) -> bool:
+    return sym["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK")
 
 
 class _Object:
@@ -90,8 +91,16 @@ class _Object:
         symtab = elf.get_section_by_name(".symtab")
         self.raw_symbols = list(symtab.iter_symbols()) if symtab else []
         self.symbols = _symbols(elf)
-        self.names = {i: s.name for i, s in enumerate(elf.iter_sections())}
-        self.exec = [(i, s.name) for i, s in enumerate(elf.iter_sections())
+        self.sections = list(elf.iter_sections())
+        self.names = {i: s.name for i, s in enumerate(self.sections)}
+        self.in_section: dict[int, list] = {}
+        for sym in self.raw_symbols:
+            self.in_section.setdefault(sym["st_shndx"], []).append(sym)
+        self.rel_sections: dict[int, list] = {}
+        for sec in self.sections:
+            if sec["sh_type"] in ("SHT_REL", "SHT_RELA"):
+                self.rel_sections.setdefault(sec["sh_info"], []).append(sec)
+        self.exec = [(i, s.name) for i, s in enumerate(self.sections)
                      if s["sh_type"] == "SHT_PROGBITS" and s["sh_flags"] & SHF_EXECINSTR
                      and s["sh_size"] > 0]
         self.decoded = {i: decode_raw(elf.get_section(i).data(), name=n, section=n)
@@ -116,9 +125,9 @@ class _Object:
         """The function symbols of an executable section, by offset (sizes 0 run to the next)."""
         count = len(self.decoded[shndx][0].insns)
         found = sorted((s["st_value"] // 8, s.name or f"{self.names[shndx]}@{s['st_value']}",
-                        _global(self.raw_symbols, i), s["st_size"] // 8)
-                       for i, s in enumerate(self.raw_symbols)
-                       if s["st_shndx"] == shndx and s["st_info"]["type"] == "STT_FUNC"
+                        _global(s), s["st_size"] // 8)
+                       for s in self.in_section.get(shndx, ())
+                       if s["st_info"]["type"] == "STT_FUNC"
                        and s["st_value"] % 8 == 0 and s["st_value"] // 8 < count)
         funcs = []
         for j, (start, name, is_global, size) in enumerate(found):
@@ -129,9 +138,7 @@ class _Object:
 
     def _relocations(self, shndx: int) -> dict[int, Sym]:
         out = {}
-        for rel in self.elf.iter_sections():
-            if rel["sh_type"] not in ("SHT_REL", "SHT_RELA") or rel["sh_info"] != shndx:
-                continue
+        for rel in self.rel_sections.get(shndx, ()):
             for r in rel.iter_relocations():
                 idx = r["r_info_sym"]
                 if 0 <= idx < len(self.symbols) and r["r_offset"] % 8 == 0:
@@ -140,8 +147,8 @@ class _Object:
 
     def _maps(self) -> elfmaps.ObjectMaps:
         maps = elfmaps.ObjectMaps()
-        for i, sec in enumerate(self.elf.iter_sections()):
-            in_sec = [s for s in self.raw_symbols if s["st_shndx"] == i]
+        for i, sec in enumerate(self.sections):
+            in_sec = self.in_section.get(i, [])
             if sec.name == "maps":
                 elfmaps.legacy_maps(maps, i, sec.data(), in_sec)
             elif sec.name == ".maps":
@@ -151,7 +158,7 @@ class _Object:
 
     def _data_sections(self) -> list[tuple[int, str, bytes]]:
         out = []
-        for i, sec in enumerate(self.elf.iter_sections()):
+        for i, sec in enumerate(self.sections):
             if elfmaps.data_kind(sec.name) and sec["sh_flags"] & SHF_ALLOC:
                 if sec["sh_type"] != "SHT_NOBITS":
                     out.append((i, sec.name, sec.data()))
