@@ -2,20 +2,22 @@
 
 Fixtures live under ``fixtures/ebpf/``. A ``.bin`` or ``.o`` has a sibling ``NAME.expect``; a
 ``.s`` carries its expectations in leading ``;`` comment lines. Lines: ``expect: accept``,
-``expect: CODE at N`` (``N`` may be ``-``), ``expect[SECTION]: ...`` for one program of an ELF
-object, and options ``prog_type: T``, ``bounded_loops: true``, ``max_insns: N``.
+``expect: CODE at N`` (``N`` may be ``-``), ``expect[NAME]: ...`` for one program of an ELF
+object (its function name, or its section when no other program shares it), and options
+``prog_type: T``, ``bounded_loops: true``, ``max_insns: N``.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from kernel_lsp.ebpf.findings import BPF_CODES
-from kernel_lsp.ebpf.load import load_file
+from kernel_lsp.ebpf.load import load_file, verifiable
 from kernel_lsp.ebpf.verify import VerifyOptions, verify
 from tests.conftest import REPO as ROOT
 
@@ -75,10 +77,15 @@ def actual_findings(path: Path) -> dict[str | None, set]:
     loaded = load_file(str(path))
     assert loaded.error is None, loaded.error
     result = {}
+    per_section = Counter(p.section for p, _ in loaded.programs)
     for program, front in loaded.programs:
-        found = front + verify(program, _options(opts, program))
-        key = program.section if loaded.form == "elf" else None
-        result[key] = {(f.code, f.insn) for f in found}
+        found = front + (verify(program, _options(opts, program)) if verifiable(front) else [])
+        keys = [None] if len(loaded.programs) == 1 else []
+        if loaded.form == "elf":  # an ELF program by its name, or its section if it is alone
+            keys += [program.name] + ([program.section] if per_section[program.section] == 1
+                                      else [])
+        for key in keys:
+            result[key] = {(f.code, f.insn) for f in found}
     return result
 
 
@@ -88,8 +95,6 @@ def test_fixture(path):
     assert expects, f"{path.name}: no expect line"
     actual = actual_findings(path)
     for section, expected in expects.items():
-        if section is None and len(actual) == 1:
-            section = next(iter(actual))
         assert section in actual, f"no program {section!r} in {path.name}: {sorted(actual, key=str)}"
         assert actual[section] == expected
 

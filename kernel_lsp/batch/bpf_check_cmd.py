@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from kernel_lsp.ebpf import helpers
 from kernel_lsp.ebpf.findings import BpfFinding, to_finding
 from kernel_lsp.ebpf.insn import Program
-from kernel_lsp.ebpf.load import load_file
+from kernel_lsp.ebpf.load import load_file, verifiable
 from kernel_lsp.ebpf.verify import VerifyOptions, accepted, verify
 
 
@@ -82,7 +82,7 @@ def _check_file(path: str, args, report: _Report) -> None:
         options = VerifyOptions(prog_type=_prog_type(args, program),
                                 bounded_loops=args.bounded_loops,
                                 isa_version=3 if args.isa == "linux-6.1" else 4)
-        found = front + verify(program, options)
+        found = front + (verify(program, options) if verifiable(front) else [])
         report.programs += 1
         report.insns += len(program.insns)
         if accepted(found):

@@ -93,6 +93,25 @@ _EBPF_TABLE = [
        "More instructions than the loader accepts (1,000,000 privileged, 4,096 unprivileged)."),
     _e("E003", "input syntax error", None,
        "The input (assembly text or a C struct bpf_insn array) could not be read as instructions."),
+    _e("E004", "ELF machine EM_NONE", None,
+       "The object's ELF header says EM_NONE (old LLVM wrote that) instead of EM_BPF; it is "
+       "loaded as eBPF, as libbpf does.", severity="warning"),
+    _e("E005", "unresolved extern symbol", None,
+       "A call or load of a symbol the object does not define: a memset/memcpy/memmove/memcmp "
+       "clang could not inline, a kfunc or kernel symbol (__ksym) or a Kconfig value "
+       "(__kconfig). libbpf refuses the first kind (failed to find BTF for extern) and resolves "
+       "the others against the running kernel, which kernel-lsp does not model."),
+    _e("E006", "legacy section name", None,
+       "The section name is not one libbpf 1.x knows; the program type comes from the older "
+       "prefix convention (libbpf < 1.0, samples/bpf's bpf_load.c, iproute2).",
+       severity="note"),
+    _e("E007", "unrecognized section name", None,
+       "No loader convention gives this section a program type; the program is checked as "
+       "the default type unless --prog-type says otherwise.", severity="warning"),
+    _e("E008", "unreadable map definition", None,
+       "A program loads a map whose definition cannot be read (a BTF-defined map in .maps "
+       "without BTF, a struct member that is not __uint/__type, a truncated legacy "
+       "definition)."),
     _e("E010", "unknown opcode", "unknown opcode %02x",
        "The opcode byte is not a legal encoding of the selected ISA."),
     _e("E011", "reserved field in use", "BPF_%s uses reserved fields",

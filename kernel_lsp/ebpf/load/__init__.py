@@ -5,8 +5,11 @@ The form is chosen by content first, then extension: ELF magic → ELF object (`
 arrays (``carray.parse_c_arrays``); anything else → raw 8-byte slots (``raw.py``).
 
 ``load_file(path) -> Loaded``: ``programs`` each paired with front-end findings (``E001`` for a
-truncated raw slot, ``E003`` for each source error a text front end reported), or ``error`` (a
-message) when the file is unreadable or holds no program — the CLI's exit status 2.
+truncated raw slot, ``E003`` for each source error a text front end reported, ``E004``-``E008``
+from the ELF loader), or ``error`` (a message) when the file is unreadable or holds no program —
+the CLI's exit status 2. ``verifiable(findings)`` says whether a program with these front-end
+findings is worth verifying: not when it calls or loads an unresolved extern (``E005``), which
+no loader would hand to the kernel and whose call targets are meaningless.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from kernel_lsp.ebpf.load.elf import load_elf
 from kernel_lsp.ebpf.load.raw import decode_raw
 from kernel_lsp.ebpf.load.srcerror import LoadError
 
-__all__ = ["LoadError", "Loaded", "detect_form", "load_file", "source_findings"]
+__all__ = ["LoadError", "Loaded", "detect_form", "load_file", "source_findings", "verifiable"]
 
 ELF_MAGIC = b"\x7fELF"
 ASM_SUFFIXES = (".s", ".asm")
 C_SUFFIXES = (".c", ".h")
+UNVERIFIABLE = frozenset({"E005"})
 
 
 @dataclass(slots=True)
@@ -59,6 +63,11 @@ def source_findings(program: Program) -> list[BpfFinding]:
         insn = _slot_at_line(program, loc.line) if loc is not None else None
         found.append(finding_at("E003", insn, str(getattr(err, "message", err)), loc=loc))
     return found
+
+
+def verifiable(findings: list[BpfFinding]) -> bool:
+    """False when a front-end finding makes verification meaningless (see the docstring)."""
+    return not any(f.code in UNVERIFIABLE for f in findings)
 
 
 def _slot_at_line(program: Program, line: int) -> int | None:

@@ -1,24 +1,29 @@
-"""Read eBPF programs, maps and relocations from ELF objects built by ``clang -target bpf``.
+"""Read the programs of an eBPF ELF object (``clang -target bpf``) the way libbpf 1.x opens one.
 
 ``load_elf(data, path) -> list[(Program, findings)]``; raises ``srcerror.LoadError`` (a message)
 for data that is not a readable eBPF ELF object.
 
-* Every executable (``SHF_EXECINSTR``) section with instructions is one program, named after the
-  function symbol at offset 0 (else the section), ``section`` = the section name, ``prog_type``
-  guessed from the section name the way libbpf does (``xdp``, ``socket``, ``kprobe/...``,
-  ``tracepoint/...``, ``classifier``/``tc``, ...).
-* ``.text`` holds subprograms. When another section calls into ``.text`` (a ``call`` with a
-  relocation against a ``.text`` symbol), the whole ``.text`` is appended to that program — as
-  libbpf does with the subprograms it uses — and the call's ``imm`` is patched to the appended
-  copy. ``.text`` is a program of its own only when no other section calls into it.
-* Relocations: ``Program.relocations[slot] = (symbol, kind)`` with kind ``map`` (symbol in
-  ``maps`` or ``.maps``), ``data`` (``.rodata*``/``.data*``/``.bss*``), ``call`` (bpf-to-bpf) or
-  ``other``. Instruction bytes are left as compiled (a map load stays ``lddw src 0``; a loader
-  would turn it into ``BPF_PSEUDO_MAP_FD``/``MAP_VALUE``).
-* ``Program.meta["maps"]``: symbol -> definition (legacy ``maps``: ``type key_size value_size
-  max_entries flags`` from ``struct bpf_map_def``; BTF ``.maps``: ``{"btf": True}`` only, since
-  their sizes live in BTF, which is not read). ``meta["globals"]``: data symbol -> ``section,
-  offset, size``; ``meta["data"]``: data section name -> bytes (``.bss`` as zeros).
+* The header: ``EM_BPF``; ``EM_NONE``, which old LLVM wrote, is accepted as libbpf accepts it,
+  with a warning on every program (``E004``). Big-endian objects (``-target bpfeb``) are refused.
+* Programs: every function symbol (``STT_FUNC``) of an executable section other than ``.text``
+  is a program of its own, named after the function, in section and offset order; a section
+  without function symbols (hand-assembled code) is one program named after the section. (A
+  static function there is a program too; libbpf refuses such an object as not supported.)
+  Functions in ``.text`` are subprograms, appended to the programs that call them (see
+  :mod:`kernel_lsp.ebpf.load.elflink`). An object with no program outside ``.text`` (built
+  without ``SEC()``) gets one program per global ``.text`` function (every function if none is
+  global) — libbpf would load nothing; checking them is more useful.
+* Program type and expected attach type from the section name (:mod:`.sections`):
+  ``Program.prog_type``; ``meta["attach_type"]``, ``meta["sleepable"]``, ``meta["xdp_frags"]``,
+  ``meta["section_match"]`` (``libbpf`` | ``legacy`` | ``None``), ``meta["autoload"]`` (false for
+  ``SEC("?...")``). A name only the legacy prefix
+  convention explains gets a note (``E006``); a name nothing explains a warning (``E007``).
+* Maps (:mod:`.elfmaps`): ``meta["maps"]`` name -> ``MapSpec`` (legacy ``maps``, BTF ``.maps``,
+  global data sections), ``meta["slot_maps"]`` slot -> ``MapSpec`` for every map or data
+  ``lddw`` (rewritten to ``BPF_PSEUDO_MAP_FD``/``BPF_PSEUDO_MAP_VALUE``), so
+  ``run.maps.program_maps`` gives real maps. ``meta["globals"]``: data symbol -> ``section,
+  offset, size``; ``meta["data"]``: data section -> bytes; ``meta["subprogs"]``: appended
+  function names.
 """
 
 from __future__ import annotations
@@ -29,216 +34,227 @@ import struct
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
-from kernel_lsp.ebpf.findings import BpfFinding
-from kernel_lsp.ebpf.insn import Insn, Program
+from kernel_lsp.ebpf.findings import BpfFinding, finding_at
+from kernel_lsp.ebpf.insn import Program
+from kernel_lsp.ebpf.load import elfmaps
+from kernel_lsp.ebpf.load.btf import Btf, BtfError
+from kernel_lsp.ebpf.load.elflink import Func, ObjectCode, Sym, link_program
 from kernel_lsp.ebpf.load.raw import decode_raw
+from kernel_lsp.ebpf.load.sections import prog_type_for_section, section_def
 from kernel_lsp.ebpf.load.srcerror import LoadError
 
-EM_BPF = 247
-SHF_EXECINSTR = 0x4
-MAP_SECTIONS = ("maps", ".maps")
-DATA_PREFIXES = (".rodata", ".data", ".bss")
+__all__ = ["load_elf", "prog_type_for_section"]
 
-# Section-name prefixes -> program type (libbpf's section definitions, 6.1 era). First match wins.
-_PROG_TYPE_PREFIXES = (
-    ("socket", "socket_filter"), ("sk_reuseport", "sk_reuseport"),
-    ("kprobe", "kprobe"), ("kretprobe", "kprobe"), ("uprobe", "kprobe"), ("uretprobe", "kprobe"),
-    ("ksyscall", "kprobe"), ("kretsyscall", "kprobe"), ("usdt", "kprobe"),
-    ("tracepoint", "tracepoint"), ("tp/", "tracepoint"),
-    ("raw_tracepoint.w", "raw_tracepoint_writable"), ("raw_tp.w", "raw_tracepoint_writable"),
-    ("raw_tracepoint", "raw_tracepoint"), ("raw_tp", "raw_tracepoint"),
-    ("tp_btf", "tracing"), ("fentry", "tracing"), ("fexit", "tracing"), ("fmod_ret", "tracing"),
-    ("iter", "tracing"), ("freplace", "ext"), ("lsm", "lsm"), ("struct_ops", "struct_ops"),
-    ("xdp", "xdp"), ("perf_event", "perf_event"), ("classifier", "sched_cls"),
-    ("tc", "sched_cls"), ("action", "sched_act"), ("lwt_in", "lwt_in"), ("lwt_out", "lwt_out"),
-    ("lwt_xmit", "lwt_xmit"), ("lwt_seg6local", "lwt_seg6local"), ("sockops", "sock_ops"),
-    ("sk_skb", "sk_skb"), ("sk_msg", "sk_msg"), ("lirc_mode2", "lirc_mode2"),
-    ("flow_dissector", "flow_dissector"), ("sk_lookup", "sk_lookup"), ("syscall", "syscall"),
-    ("cgroup_skb", "cgroup_skb"), ("cgroup/skb", "cgroup_skb"),
-    ("cgroup/dev", "cgroup_device"), ("cgroup/sysctl", "cgroup_sysctl"),
-    ("cgroup/getsockopt", "cgroup_sockopt"), ("cgroup/setsockopt", "cgroup_sockopt"),
-    ("cgroup/sock", "cgroup_sock"), ("cgroup/sock_create", "cgroup_sock"),
-    ("cgroup/sock_release", "cgroup_sock"), ("cgroup/post_bind4", "cgroup_sock"),
-    ("cgroup/post_bind6", "cgroup_sock"),
-    ("cgroup/", "cgroup_sock_addr"),
-)
+EM_NONE, EM_BPF = 0, 247
+SHF_ALLOC, SHF_EXECINSTR = 0x2, 0x4
+MAX_BSS = 1 << 28  # a .bss beyond 256 MiB is a corrupt header, not a map the kernel would make
 
 
-def prog_type_for_section(section: str) -> str | None:
-    """The program type libbpf would give a section name, or ``None`` if unknown."""
-    for prefix, prog_type in _PROG_TYPE_PREFIXES:
-        if prefix.endswith("/"):
-            if section.startswith(prefix):
-                return prog_type
-        elif section == prefix or section.startswith((prefix + "/", prefix + ".")):
-            return prog_type
-    return None
-
-
-def _open(data: bytes) -> ELFFile:
+def _open(data: bytes) -> tuple[ELFFile, bool]:
+    """The parsed object and whether its machine is ``EM_NONE``."""
     try:
         elf = ELFFile(io.BytesIO(data))
         machine = elf.header["e_machine"]
     except (ELFError, struct.error, ValueError) as exc:
         raise LoadError(f"not a readable ELF object ({exc})") from exc
-    if machine not in ("EM_BPF", EM_BPF):
+    if machine not in ("EM_BPF", EM_BPF, "EM_NONE", EM_NONE):
         raise LoadError(f"not an eBPF object (ELF machine {machine})")
-    return elf
+    if not elf.little_endian:
+        raise LoadError("big-endian eBPF object (clang -target bpfeb) is not supported")
+    return elf, machine in ("EM_NONE", EM_NONE)
 
 
-def _symbols(elf: ELFFile) -> list:
+def _symbols(elf: ELFFile) -> list[Sym]:
     symtab = elf.get_section_by_name(".symtab")
-    return list(symtab.iter_symbols()) if symtab else []
-
-
-def _section_name(elf: ELFFile, index) -> str | None:
-    if not isinstance(index, int) or index <= 0 or index >= elf.num_sections():
-        return None
-    return elf.get_section(index).name
-
-
-def _map_defs(elf: ELFFile, symbols: list) -> dict[str, dict]:
-    defs: dict[str, dict] = {}
-    for sym in symbols:
-        sec = _section_name(elf, sym["st_shndx"])
-        if sec == ".maps":
-            defs[sym.name] = {"btf": True}
-        elif sec == "maps" and sym["st_info"]["type"] == "STT_OBJECT":
-            raw = elf.get_section_by_name("maps").data()[sym["st_value"]:][:20]
-            if len(raw) >= 16:
-                fields = struct.unpack_from(f"<{len(raw) // 4}I", raw)
-                names = ("type", "key_size", "value_size", "max_entries", "flags")
-                defs[sym.name] = dict(zip(names, fields, strict=False))
-    return defs
-
-
-def _data(elf: ELFFile, symbols: list) -> tuple[dict, dict]:
-    data, globals_ = {}, {}
-    for sec in elf.iter_sections():
-        if sec.name.startswith(DATA_PREFIXES) and sec["sh_flags"] & 0x2:  # SHF_ALLOC
-            data[sec.name] = bytes(sec["sh_size"]) if sec["sh_type"] == "SHT_NOBITS" \
-                else sec.data()
-    for sym in symbols:
-        sec = _section_name(elf, sym["st_shndx"])
-        if sec in data and sym.name and sym["st_info"]["type"] == "STT_OBJECT":
-            globals_[sym.name] = {"section": sec, "offset": sym["st_value"],
-                                  "size": sym["st_size"]}
-    return data, globals_
-
-
-def _reloc_kind(section: str | None) -> str:
-    if section in MAP_SECTIONS:
-        return "map"
-    if section and section.startswith(DATA_PREFIXES):
-        return "data"
-    return "other"
-
-
-def _relocs_of(elf: ELFFile, sec_index: int, symbols: list) -> list[tuple[int, object]]:
-    """``(slot, symbol)`` for each relocation applying to section ``sec_index``."""
     out = []
-    for rel in elf.iter_sections():
-        if rel["sh_type"] not in ("SHT_REL", "SHT_RELA") or rel["sh_info"] != sec_index:
-            continue
-        for r in rel.iter_relocations():
-            idx = r["r_info_sym"]
-            if 0 <= idx < len(symbols):
-                out.append((r["r_offset"] // 8, symbols[idx]))
+    for sym in (symtab.iter_symbols() if symtab else ()):
+        shndx = sym["st_shndx"]
+        info = sym["st_info"]
+        index = shndx if isinstance(shndx, int) else -1 if shndx != "SHN_UNDEF" else 0
+        extern = index == 0 and info["bind"] in ("STB_GLOBAL", "STB_WEAK") \
+            and info["type"] == "STT_NOTYPE"
+        out.append(Sym(sym.name, index, sym["st_value"], info["type"], extern,
+                       info["bind"] in ("STB_GLOBAL", "STB_WEAK")))
     return out
 
 
-def _program_sections(elf: ELFFile) -> list[tuple[int, object]]:
-    return [(i, sec) for i, sec in enumerate(elf.iter_sections())
-            if sec["sh_type"] == "SHT_PROGBITS" and sec["sh_flags"] & SHF_EXECINSTR
-            and sec["sh_size"] > 0]
+def _global(sym) -> bool:
+    return sym["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK")
 
 
-def _entry_name(elf: ELFFile, symbols: list, index: int, section: str) -> str:
-    for sym in symbols:
-        if sym["st_shndx"] == index and sym["st_value"] == 0 \
-                and sym["st_info"]["type"] == "STT_FUNC":
-            return sym.name
-    return section
+class _Object:
+    """One opened object, read eagerly: every pyelftools access happens in ``__init__``, so a
+    malformed object fails there (and only there) with a load error."""
 
+    def __init__(self, elf: ELFFile):
+        self.elf = elf
+        symtab = elf.get_section_by_name(".symtab")
+        self.raw_symbols = list(symtab.iter_symbols()) if symtab else []
+        self.symbols = _symbols(elf)
+        self.sections = list(elf.iter_sections())
+        self.names = {i: s.name for i, s in enumerate(self.sections)}
+        self.in_section: dict[int, list] = {}
+        for sym in self.raw_symbols:
+            self.in_section.setdefault(sym["st_shndx"], []).append(sym)
+        self.rel_sections: dict[int, list] = {}
+        for sec in self.sections:
+            if sec["sh_type"] in ("SHT_REL", "SHT_RELA"):
+                self.rel_sections.setdefault(sec["sh_info"], []).append(sec)
+        self.exec = [(i, s.name) for i, s in enumerate(self.sections)
+                     if s["sh_type"] == "SHT_PROGBITS" and s["sh_flags"] & SHF_EXECINSTR
+                     and s["sh_size"] > 0]
+        self.decoded = {i: decode_raw(elf.get_section(i).data(), name=n, section=n)
+                        for i, n in self.exec}
+        self.text = next((i for i, n in self.exec if n == ".text"), None)
+        self.btf = self._btf()
+        self.funcs = {i: self._functions(i) for i, _ in self.exec}
+        self.relocs = {i: self._relocations(i) for i, _ in self.exec}
+        self.data = self._data_sections()
+        self.maps = self._maps()
+        self.globals = self._globals()
+        self.externs = self._extern_sections()
 
-class _Builder:
-    """Assembles one program: its own section, optionally followed by ``.text``."""
+    def _btf(self) -> Btf | None:
+        sec = self.elf.get_section_by_name(".BTF")
+        try:
+            return Btf.parse(sec.data()) if sec is not None else None
+        except BtfError:
+            return None
 
-    def __init__(self, elf, symbols, text_index, text_insns):
-        self.elf, self.symbols = elf, symbols
-        self.text_index, self.text_insns = text_index, text_insns
+    def _functions(self, shndx: int) -> list[Func]:
+        """The function symbols of an executable section, by offset (sizes 0 run to the next)."""
+        count = len(self.decoded[shndx][0].insns)
+        found = sorted((s["st_value"] // 8, s.name or f"{self.names[shndx]}@{s['st_value']}",
+                        _global(s), s["st_size"] // 8)
+                       for s in self.in_section.get(shndx, ())
+                       if s["st_info"]["type"] == "STT_FUNC"
+                       and s["st_value"] % 8 == 0 and s["st_value"] // 8 < count)
+        funcs = []
+        for j, (start, name, is_global, size) in enumerate(found):
+            end = found[j + 1][0] if j + 1 < len(found) else count
+            size = size if 0 < size <= count - start else max(end - start, 1)
+            funcs.append(Func(name, shndx, start, size, is_global))
+        return funcs
 
-    def calls_text(self, index: int) -> bool:
-        return any(sym["st_shndx"] == self.text_index
-                   and sym["st_info"]["type"] in ("STT_FUNC", "STT_SECTION")
-                   for _, sym in _relocs_of(self.elf, index, self.symbols))
+    def _relocations(self, shndx: int) -> dict[int, Sym]:
+        out = {}
+        for rel in self.rel_sections.get(shndx, ()):
+            for r in rel.iter_relocations():
+                idx = r["r_info_sym"]
+                if 0 <= idx < len(self.symbols) and r["r_offset"] % 8 == 0:
+                    out[r["r_offset"] // 8] = self.symbols[idx]
+        return out
 
-    def _text_func(self, slot: int) -> str | None:
+    def _maps(self) -> elfmaps.ObjectMaps:
+        maps = elfmaps.ObjectMaps()
+        for i, sec in enumerate(self.sections):
+            in_sec = self.in_section.get(i, [])
+            if sec.name == "maps":
+                elfmaps.legacy_maps(maps, i, sec.data(), in_sec)
+            elif sec.name == ".maps":
+                elfmaps.btf_maps(maps, i, self.btf, in_sec)
+        elfmaps.data_maps(maps, self.data)
+        return maps
+
+    def _data_sections(self) -> list[tuple[int, str, bytes]]:
+        out = []
+        for i, sec in enumerate(self.sections):
+            if elfmaps.data_kind(sec.name) and sec["sh_flags"] & SHF_ALLOC:
+                if sec["sh_type"] != "SHT_NOBITS":
+                    out.append((i, sec.name, sec.data()))
+                elif sec["sh_size"] <= MAX_BSS:
+                    out.append((i, sec.name, bytes(sec["sh_size"])))
+                else:
+                    raise LoadError(f"section {sec.name} of {sec['sh_size']} bytes is larger "
+                                    f"than {MAX_BSS} bytes")
+        return out
+
+    def _extern_sections(self) -> dict[str, str]:
+        if self.btf is None:
+            return {}
+        out = {}
         for sym in self.symbols:
-            if sym["st_shndx"] == self.text_index and sym["st_info"]["type"] == "STT_FUNC" \
-                    and sym["st_value"] == slot * 8:
-                return sym.name
-        return None
+            hit = self.btf.by_name(sym.name, (12, 14)) if sym.extern else None  # FUNC, VAR
+            section = self.btf.datasec_of(hit[0]) if hit else None
+            if section:
+                out[sym.name] = section
+        return out
 
-    def build(self, index, sec, insns, with_text: bool) -> Program:
-        base = len(insns)
-        insns = list(insns) + (list(self.text_insns) if with_text else [])
-        relocs: dict[int, tuple[str, str]] = {}
-        parts = [(index, 0)] + ([(self.text_index, base)] if with_text else [])
-        for part_index, offset in parts:
-            for slot, sym in _relocs_of(self.elf, part_index, self.symbols):
-                self._apply(insns, relocs, slot + offset, sym, with_text, base)
-        name = _entry_name(self.elf, self.symbols, index, sec.name)
-        return Program(name=name, insns=insns, section=sec.name, relocations=relocs,
-                       prog_type=prog_type_for_section(sec.name))
-
-    def _apply(self, insns, relocs, slot, sym, with_text, base) -> None:
-        if not 0 <= slot < len(insns):
-            return
-        target_sec = _section_name(self.elf, sym["st_shndx"])
-        insn = insns[slot]
-        name = sym.name or target_sec or "?"
-        if insn.opcode == 0x85 and insn.src == 1:
-            relocs[slot] = (name, "call")
-            if with_text and sym["st_shndx"] == self.text_index:
-                offset = sym["st_value"] // 8 + insn.imm + 1  # libbpf's sub_insn_idx
-                relocs[slot] = (self._text_func(offset) or name, "call")
-                dest = base + offset
-                insns[slot] = Insn(insn.opcode, insn.dst, insn.src, insn.off, dest - slot - 1)
-            return
-        relocs[slot] = (name, _reloc_kind(target_sec))
+    def _globals(self) -> dict[str, dict]:
+        data = {i for i, _, _ in self.data}
+        return {s.name: {"section": self.names[s["st_shndx"]], "offset": s["st_value"],
+                         "size": s["st_size"]}
+                for s in self.raw_symbols
+                if s["st_shndx"] in data and s.name and s["st_info"]["type"] == "STT_OBJECT"}
 
 
 def load_elf(data: bytes, path: str) -> list[tuple[Program, list[BpfFinding]]]:
     """All programs of an eBPF ELF object (see the module docstring)."""
-    elf = _open(data)
+    elf, em_none = _open(data)
     try:
-        return _load(elf)
-    except (ELFError, struct.error, ValueError, KeyError) as exc:
-        raise LoadError(f"malformed ELF object ({exc})") from exc
+        obj = _Object(elf)
+    except LoadError:
+        raise
+    except Exception as exc:  # pyelftools raises many kinds of errors on a corrupt object
+        raise LoadError(f"malformed ELF object ({type(exc).__name__}: {exc})") from exc
+    return _load(obj, em_none)
 
 
-def _load(elf: ELFFile) -> list[tuple[Program, list[BpfFinding]]]:
-    symbols = _symbols(elf)
-    sections = _program_sections(elf)
-    decoded = {i: decode_raw(sec.data(), name=sec.name, section=sec.name) for i, sec in sections}
-    text_index = next((i for i, sec in sections if sec.name == ".text"), None)
-    text_insns = decoded[text_index][0].insns if text_index is not None else []
-    builder = _Builder(elf, symbols, text_index, text_insns)
-    maps = _map_defs(elf, symbols)
-    data, globals_ = _data(elf, symbols)
-    result, text_used = [], False
-    for i, sec in sections:
-        if i == text_index:
+def _mains(obj: _Object) -> list[Func]:
+    mains = []
+    for i, name in obj.exec:
+        if i == obj.text:
             continue
-        with_text = text_index is not None and builder.calls_text(i)
-        text_used |= with_text
-        program = builder.build(i, sec, decoded[i][0].insns, with_text)
-        result.append((program, list(decoded[i][1])))
-    if text_index is not None and not text_used:
-        sec = elf.get_section(text_index)
-        result.insert(0, (builder.build(text_index, sec, text_insns, False),
-                          list(decoded[text_index][1])))
-    for program, _ in result:
-        program.meta.update(maps=maps, globals=globals_, data=data)
+        funcs = obj.funcs[i]
+        mains += funcs or [Func(name or f"section{i}", i, 0, len(obj.decoded[i][0].insns), True)]
+    if not mains and obj.text is not None:
+        funcs = obj.funcs[obj.text]
+        mains = [f for f in funcs if f.is_global] or funcs or \
+            [Func(".text", obj.text, 0, len(obj.decoded[obj.text][0].insns), True)]
+    return mains
+
+
+def _section_findings(section: str) -> tuple[dict, list[BpfFinding]]:
+    found = section_def(section)
+    meta = {"section_match": found.how if found else None,
+            "attach_type": (found.attach_type or None) if found else None,
+            "sleepable": bool(found and found.sleepable),
+            "xdp_frags": bool(found and found.xdp_frags), "autoload": not section.startswith("?")}
+    if found is None:
+        message = (f"unrecognized ELF section name '{section}': no program type known "
+                   f"(libbpf: missing BPF prog type, check ELF section name '{section}'); "
+                   f"pass --prog-type")
+        return meta, [finding_at("E007", None, message)]
+    if found.how == "legacy":
+        message = (f"section '{section}' is not a libbpf 1.x section name; program type "
+                   f"{found.prog_type} taken from its prefix '{found.pattern.rstrip('+')}' "
+                   f"(the convention of libbpf < 1.0, bpf_load.c and iproute2)")
+        return meta, [finding_at("E006", None, message)]
+    return meta, []
+
+
+def _load(obj: _Object, em_none: bool) -> list[tuple[Program, list[BpfFinding]]]:
+    code = ObjectCode(
+        insns={i: d[0].insns for i, d in obj.decoded.items()}, relocs=obj.relocs,
+        text_funcs=obj.funcs[obj.text] if obj.text is not None else [],
+        text_shndx=obj.text, maps=obj.maps, section_names=obj.names,
+        extern_sections=obj.externs)
+    shared = {"maps": obj.maps.by_name(), "globals": obj.globals,
+              "data": {name: data for _, name, data in obj.data}}
+    result = []
+    for main in _mains(obj):
+        section = obj.names[main.shndx]
+        linked = link_program(code, main)
+        meta, found = _section_findings(section)
+        if em_none:
+            found.insert(0, finding_at("E004", None, "ELF machine is EM_NONE (written by old "
+                                       "LLVM); loaded as eBPF, as libbpf does"))
+        found += [finding_at(f.code, None, f"section '{section}': {f.message}")
+                  for f in obj.decoded[main.shndx][1]]
+        found += linked.findings
+        meta.update(shared, slot_maps=linked.slot_maps, subprogs=linked.subprogs)
+        program = Program(name=main.name, insns=linked.insns, section=section,
+                          relocations=linked.relocations,
+                          prog_type=prog_type_for_section(section), meta=meta)
+        result.append((program, found))
     return result

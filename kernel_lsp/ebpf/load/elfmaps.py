@@ -1,0 +1,149 @@
+"""The maps of an eBPF ELF object, in libbpf's order: legacy ``maps``, BTF ``.maps``, global data.
+
+* Legacy ``maps`` section (``struct bpf_map_def``, also iproute2's ``struct bpf_elf_map``, whose
+  first five fields are the same): each map symbol's definition is ``section size / number of
+  map symbols`` bytes, of which the first 20 are ``type key_size value_size max_entries
+  map_flags`` (libbpf < 1.0 read them so; libbpf 1.x refuses the section, old loaders need it).
+* BTF-defined maps in ``.maps``: the variable of the same name in BTF's ``.maps`` data section is
+  a struct whose members ``type``, ``max_entries``, ``map_flags``, ``key_size``/``key``,
+  ``value_size``/``value`` give the definition (see :mod:`kernel_lsp.ebpf.load.btf`).
+* Global data: every ``.data``, ``.data.*``, ``.rodata``, ``.rodata.*`` (non-empty, allocated)
+  section and ``.bss`` is a one-element array map of the section's size, key 4 bytes, as libbpf
+  creates them; ``.rodata*`` maps are read-only for programs (``BPF_F_RDONLY_PROG``). Their
+  ``MapSpec.init`` is the section's bytes (``.bss``: zeros).
+
+``MapSpec.kind`` is the kernel's map type name without ``BPF_MAP_TYPE_`` in lower case
+(``hash``, ``array``, ``perf_event_array``, ``ringbuf`` ...). A map whose definition cannot be
+read is listed in ``ObjectMaps.problems`` (name -> libbpf-style message) instead.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from kernel_lsp.ebpf.load.btf import STRUCT, UNION, Btf
+from kernel_lsp.ebpf.run.maps import MapSpec
+
+MAP_TYPES: tuple[str, ...] = (
+    "unspec", "hash", "array", "prog_array", "perf_event_array", "percpu_hash", "percpu_array",
+    "stack_trace", "cgroup_array", "lru_hash", "lru_percpu_hash", "lpm_trie", "array_of_maps",
+    "hash_of_maps", "devmap", "sockmap", "cpumap", "xskmap", "sockhash", "cgroup_storage",
+    "reuseport_sockarray", "percpu_cgroup_storage", "queue", "stack", "sk_storage",
+    "devmap_hash", "struct_ops", "ringbuf", "inode_storage", "task_storage", "bloom_filter",
+    "user_ringbuf",
+)
+BPF_F_RDONLY_PROG, BPF_F_MMAPABLE = 0x80, 0x400
+LEGACY_FIELDS = ("type", "key_size", "value_size", "max_entries", "flags")
+_BTF_INT_FIELDS = {"type": "type", "max_entries": "max_entries", "map_flags": "flags",
+                   "key_size": "key_size", "value_size": "value_size"}
+
+
+def map_kind(map_type: int) -> str:
+    """The map type's kernel name (``hash``), or ``type_N`` for an id Linux 6.1 does not have."""
+    return MAP_TYPES[map_type] if 0 <= map_type < len(MAP_TYPES) else f"type_{map_type}"
+
+
+def data_kind(section: str) -> str | None:
+    """``data``/``rodata``/``bss`` for a section libbpf turns into a global data map."""
+    if section == ".bss":
+        return "bss"
+    for prefix in (".data", ".rodata"):
+        if section == prefix or section.startswith(prefix + "."):
+            return prefix[1:]
+    return None
+
+
+@dataclass(slots=True)
+class ObjectMaps:
+    """Every map of one object; ``index`` is the map's position (used as its fd in ``lddw``)."""
+
+    specs: list[MapSpec] = field(default_factory=list)
+    at: dict[tuple[int, int], int] = field(default_factory=dict)  # (shndx, offset) -> index
+    data: dict[int, int] = field(default_factory=dict)  # data section index -> map index
+    problems: dict[tuple[int, int], str] = field(default_factory=dict)  # (shndx, off) -> why
+
+    def add(self, spec: MapSpec) -> int:
+        self.specs.append(spec)
+        return len(self.specs) - 1
+
+    def by_name(self) -> dict[str, MapSpec]:
+        return {spec.name: spec for spec in self.specs}
+
+
+def _spec(name: str, d: dict) -> MapSpec:
+    return MapSpec(name, map_kind(d.get("type", 0)), d.get("key_size", 0),
+                   d.get("value_size", 0), d.get("max_entries", 0), d.get("flags", 0))
+
+
+def legacy_maps(maps: ObjectMaps, shndx: int, data: bytes, symbols: list) -> None:
+    """Definitions from a legacy ``maps`` section (``symbols`` are the ELF symbols in it)."""
+    syms = sorted((s for s in symbols if s["st_info"]["type"] != "STT_SECTION" and s.name),
+                  key=lambda s: s["st_value"])
+    if not syms:
+        return
+    size = len(data) // len(syms)
+    for sym in syms:
+        off = sym["st_value"]
+        raw = data[off: off + min(size, 20)]
+        if size < 4 or len(raw) < min(size, 20):
+            maps.problems[(shndx, off)] = (f"map '{sym.name}': legacy map definition of "
+                                           f"{size} bytes cannot be read")
+            continue
+        raw = raw + bytes(20 - len(raw))
+        fields = dict(zip(LEGACY_FIELDS, struct.unpack("<5I", raw), strict=True))
+        maps.at[(shndx, off)] = maps.add(_spec(sym.name, fields))
+
+
+def btf_maps(maps: ObjectMaps, shndx: int, btf: Btf | None, symbols: list) -> None:
+    """BTF-defined maps of the ``.maps`` section, matched to BTF by variable name."""
+    types = dict(btf.datasec_vars(".maps")) if btf is not None else {}
+    for sym in sorted(symbols, key=lambda s: s["st_value"]):
+        if sym["st_info"]["type"] == "STT_SECTION" or not sym.name:
+            continue
+        where = (shndx, sym["st_value"])
+        if btf is None or sym.name not in types:
+            why = "DATASEC '.maps' not found" if not types else "no BTF variable for it"
+            maps.problems[where] = f"map '{sym.name}': {why} (BTF-defined map without BTF)"
+            continue
+        fields, problem = btf_map_def(btf, types[sym.name])
+        if problem:
+            maps.problems[where] = f"map '{sym.name}': {problem}"
+        else:
+            maps.at[where] = maps.add(_spec(sym.name, fields))
+
+
+def btf_map_def(btf: Btf, type_id: int) -> tuple[dict, str | None]:
+    """The definition fields of a BTF map struct, or a message saying why there are none."""
+    _, t = btf.skip_mods(type_id)
+    if t is None or t.kind not in (STRUCT, UNION):
+        return {}, "map definition is not a struct"
+    fields: dict[str, int] = {}
+    for name, member_type, _off in t.members:
+        if name in _BTF_INT_FIELDS:
+            value, why = btf.map_field_int(member_type)
+            if value is None:
+                return {}, f"attr '{name}': {why}"
+            key = _BTF_INT_FIELDS[name]
+            if key in ("key_size", "value_size") and fields.get(key, value) != value:
+                return {}, f"conflicting {key[:-5]} size {fields[key]} != {value}"
+            fields[key] = value
+        elif name in ("key", "value"):
+            size = btf.map_field_type_size(member_type)
+            if size is None:
+                return {}, f"can't determine {name} size for type [{member_type}]"
+            if fields.get(f"{name}_size", size) != size:
+                return {}, f"conflicting {name} size {fields[name + '_size']} != {size}"
+            fields[f"{name}_size"] = size
+    return fields, None
+
+
+def data_maps(maps: ObjectMaps, sections: list[tuple[int, str, bytes]]) -> None:
+    """One array map per global data section: ``(index, name, contents)``."""
+    for index, name, contents in sections:
+        kind = data_kind(name)
+        if kind is None or not contents:
+            continue
+        flags = BPF_F_MMAPABLE | (BPF_F_RDONLY_PROG if kind == "rodata" else 0)
+        spec = MapSpec(name, "array", 4, len(contents), 1, flags, bytes(contents))
+        maps.data[index] = maps.add(spec)
