@@ -10,7 +10,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from kernel_lsp.model.kconfig import read_config_file, read_kconfig, resolve
+from kernel_lsp.model.kconfig import optional_symbols, read_config_file, read_kconfig, resolve
 from kernel_lsp.parse.macroenv import Configuration
 
 __all__ = ["Configuration", "config_inputs", "fingerprint", "load_configuration"]
@@ -71,9 +71,11 @@ def load_configuration(root: Path, arch: str) -> tuple[Configuration, list[str]]
     if defconfig is None or not (root / "Kconfig").is_file():
         return Configuration(), []
     kc = read_kconfig(root, arch)
-    values = resolve(kc, read_config_file(defconfig))
+    explicit = read_config_file(defconfig)
+    values = resolve(kc, explicit)
+    optional = optional_symbols(kc, values, explicit)
     source = f"{defconfig.relative_to(root)} + Kconfig defaults"
-    return Configuration(values, source, True), kc.files
+    return Configuration(values, source, True, frozenset(optional)), kc.files
 
 
 def _clean(values: dict[str, str]) -> dict[str, str]:

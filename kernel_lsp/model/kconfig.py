@@ -31,6 +31,7 @@ class Symbol:
     depends: list[str] = field(default_factory=list)
     selects: list[tuple[str, str]] = field(default_factory=list)  # (target, condition)
     choice: int | None = None
+    prompt: bool = False  # a user can set it (it has a prompt)
 
 
 @dataclass
@@ -153,6 +154,9 @@ def _read(root: Path, path: Path, kc: Kconfig, outer: list[str], arch: str, seen
 def _symbol_line(sym: Symbol, word: str, rest: str) -> None:
     if word in ("bool", "tristate", "int", "hex", "string"):
         sym.type = word
+        sym.prompt = sym.prompt or rest.startswith('"')
+    elif word == "prompt":
+        sym.prompt = True
     elif word in ("def_bool", "def_tristate"):
         sym.type = "bool" if word == "def_bool" else "tristate"
         sym.defaults.append(_split_if(rest))
@@ -325,6 +329,24 @@ def _resolve_choices(kc: Kconfig, explicit: dict, values: dict, ev: _Eval) -> bo
                 values[m] = new
                 changed = True
     return changed
+
+
+def optional_symbols(kc: Kconfig, values: dict[str, str], explicit: dict[str, str]) -> set[str]:
+    """Symbols that are off here but that a user could turn on: they have a prompt, the
+    defconfig does not turn them off, and their dependencies can hold when the other
+    user-settable symbols are undecided (``depends on ARM64`` or ``!X86`` cannot on x86)."""
+    prompted = {n for n, s in kc.symbols.items() if s.prompt}
+    # undecided symbols are "m" (tristate's middle): ``X``, ``!X`` and ``X && Y`` may all hold
+    all_on = {**dict.fromkeys(prompted - set(values), "m"), **values}
+    ev = _Eval(all_on)
+    out = set()
+    for name in prompted:
+        sym = kc.symbols[name]
+        if name in values or explicit.get(name) == "n" or sym.type not in ("bool", "tristate"):
+            continue
+        if all(ev.tri(d) for d in sym.depends):
+            out.add(name)
+    return out
 
 
 def read_config_file(path: Path) -> dict[str, str]:

@@ -3,9 +3,8 @@
 A C preprocessor keeps one branch of every ``#if``/``#ifdef``/``#elif``/``#else`` group: the
 first whose condition holds. So does this scan, with three-valued conditions
 (``parse/cexpr.py``): a true branch is kept; when no branch is known to be true, the first
-unknown one is kept (unless the configuration is unknown altogether and that branch is a debug
-or profiling variant), since one branch parses where two alternatives (``#ifdef X struct {
-#else union { #endif``) do not. The other branches are *inactive*: their bytes (not their
+unknown one is kept (unless that branch is a debug or profiling variant), since one branch parses
+where two alternatives (``#ifdef X struct { #else union { #endif``) do not. The other branches are *inactive*: their bytes (not their
 directive lines, nor any newline) are blanked, so offsets and lines stay those of the file.
 """
 
@@ -52,8 +51,8 @@ def _clause(kind: str, arg: str) -> str:
 
 def _verdict(clause: str, macros: Macros, known: bool) -> bool | None:
     v = evaluate(clause, macros)
-    if v is None and not known and _DEBUG.search(clause):
-        return False  # no configuration: prefer the branch that is not a debug variant
+    if v is None and _DEBUG.search(clause) and not clause.lstrip().startswith("!"):
+        return False  # undecided: prefer the branch that is not a debug or profiling variant
     return v
 
 

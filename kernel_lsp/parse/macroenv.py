@@ -39,6 +39,10 @@ class Configuration:
     values: dict[str, str] = field(default_factory=dict)
     source: str = "none"
     known: bool = False
+    # off, but a user could turn them on (a defconfig derivation): their conditions are unknown,
+    # so the code under them is kept (the files a default configuration does not build are
+    # checked as their own options would have them), except debug and profiling variants
+    optional: frozenset[str] = frozenset()
 
     # -- cexpr.Macros ----------------------------------------------------------------------
     def defined(self, name: str) -> bool | None:
@@ -49,6 +53,8 @@ class Configuration:
             if sym.endswith("_MODULE") and self.values.get(sym[:-7]) == "m":
                 return True
             value = self.values.get(sym)
+            if value is None and sym in self.optional:
+                return None
             return value is not None and value != "m"
         return None
 
@@ -57,6 +63,8 @@ class Configuration:
             return PREDEFINED[name] or 0
         if name.startswith("CONFIG_") and self.known:
             d = self.defined(name)
+            if d is None:
+                return None
             if not d:
                 return 0
             raw = self.values.get(name[7:], "y")
@@ -75,6 +83,8 @@ class Configuration:
         if name in ("IS_ENABLED", "IS_BUILTIN", "IS_MODULE", "IS_REACHABLE") and (
                 arg.startswith("CONFIG_") and self.known):
             value = self.values.get(arg[7:])
+            if value is None and arg[7:] in self.optional:
+                return None
             if name == "IS_BUILTIN":
                 return int(value == "y")
             if name == "IS_MODULE":
@@ -93,15 +103,17 @@ class Configuration:
     # -- persistence -------------------------------------------------------------------------
     def digest(self) -> str:
         """A short digest of the values (what extraction under this configuration depends on)."""
-        text = json.dumps(sorted(self.values.items())) + str(self.known)
+        text = json.dumps([sorted(self.values.items()), self.known, sorted(self.optional)])
         return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
     def to_json(self) -> str:
-        return json.dumps({"values": self.values, "source": self.source, "known": self.known})
+        return json.dumps({"values": self.values, "source": self.source, "known": self.known,
+                           "optional": sorted(self.optional)})
 
     @classmethod
     def from_json(cls, text: str) -> Configuration:
         data = json.loads(text)
-        return cls(dict(data["values"]), data["source"], bool(data["known"]))
+        return cls(dict(data["values"]), data["source"], bool(data["known"]),
+                   frozenset(data.get("optional", ())))
 
 
