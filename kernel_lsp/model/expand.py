@@ -20,7 +20,6 @@ from kernel_lsp.parse.extract import Extractor
 from kernel_lsp.parse.facts import FileFacts, Span
 from kernel_lsp.parse.macros import Expander
 
-_CALLS = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 _NOT_DEFINING = re.compile(r"^(?:MODULE_|EXPORT_SYMBOL|__setup$|early_param$)")
 
 
@@ -55,21 +54,6 @@ class VisibleMacros:
         return self.get(name) is not None
 
 
-def generative(defs: dict) -> set[str]:
-    """Macros whose expansion can create names: their body pastes (``##``) or calls one that does."""
-    calls = {name: {c for _, _, _, body in entries for c in _CALLS.findall(body or "")}
-             for name, entries in defs.items()}
-    gen = {name for name, entries in defs.items() if any("##" in (b or "") for *_, b in entries)}
-    changed = True
-    while changed:
-        changed = False
-        for name, called in calls.items():
-            if name not in gen and not called.isdisjoint(gen):
-                gen.add(name)
-                changed = True
-    return gen
-
-
 BATCH = 500  # files whose expansion is stored in one transaction
 
 
@@ -84,7 +68,6 @@ def expand_invocations(model: Model) -> int:
     defs: dict[str, list] = {}
     for name, fid, params, body, start in model.function_macros():
         defs.setdefault(name, []).append((fid, start, tuple(json.loads(params)), body))
-    gen = generative(defs)
     vis = Visibility(model.include_graph())
     paths = model.file_paths()
     added = 0
@@ -92,7 +75,7 @@ def expand_invocations(model: Model) -> int:
         chunk = targets[i:i + BATCH]
         by_file: dict[int, FileFacts] = {}
         for fid, inv in model.invocations(chunk):
-            facts = _expand_one(defs, gen, vis, paths[fid], fid, inv)
+            facts = _expand_one(defs, vis, paths[fid], fid, inv)
             if facts is not None:
                 got = by_file.setdefault(fid, FileFacts(paths[fid]))
                 got.functions += facts.functions
@@ -107,16 +90,16 @@ def expand_invocations(model: Model) -> int:
     return added
 
 
-def _expand_one(defs: dict, gen: set, vis: Visibility, path: str, fid: int, inv
-                ) -> FileFacts | None:
-    name, has_body, start = inv.name, inv.has_body, inv.start_byte
-    if _NOT_DEFINING.match(name) or (name not in gen and not has_body):
+def _expand_one(defs: dict, vis: Visibility, path: str, fid: int, inv) -> FileFacts | None:
+    """What one file-scope invocation defines (at file scope, a macro use can only declare)."""
+    name, start = inv.name, inv.start_byte
+    if _NOT_DEFINING.match(name):
         return None
     table = VisibleMacros(defs, fid, start, vis.own_before(fid, start), vis.context(fid))
     expansion = Expander(table).expand(name, json.loads(inv.args))
     if not expansion:
         return None
-    if has_body:
+    if inv.has_body:
         expansion += " {}"
     where = Span(start, start + len(name), inv.line, inv.col, inv.line, inv.col + len(name))
     sub = Extractor(path, expansion.encode(), generated=(name, where)).run()

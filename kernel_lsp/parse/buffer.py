@@ -13,7 +13,7 @@ from tree_sitter import Point, Tree
 
 from kernel_lsp.parse.conditions import active_text
 from kernel_lsp.parse.parser import reparse_blanked
-from kernel_lsp.parse.preprocess import blank_annotations
+from kernel_lsp.parse.preprocess import parser_text
 
 
 def _common_prefix(a: bytes, b: bytes) -> int:
@@ -51,7 +51,7 @@ class Buffer:
 
     def __init__(self, source: bytes, env=None):
         self.source, self.env = source, env
-        self._blanked = blank_annotations(active_text(source, env)[0])
+        self._blanked = parser_text(active_text(source, env)[0])
         self.tree: Tree = reparse_blanked(self._blanked, None)
         # the last update: (start, old_end, new_end, line delta), offsets in the file's bytes
         self.last_edit: tuple[int, int, int, int] | None = None
@@ -59,7 +59,7 @@ class Buffer:
     def update(self, source: bytes) -> None:
         if source == self.source:
             return
-        new_blanked = blank_annotations(active_text(source, self.env)[0])
+        new_blanked = parser_text(active_text(source, self.env)[0])
         old = self._blanked
         start = _common_prefix(old, new_blanked)
         tail = _common_suffix(old, new_blanked, min(len(old), len(new_blanked)) - start)

@@ -4,8 +4,9 @@ A C preprocessor keeps one branch of every ``#if``/``#ifdef``/``#elif``/``#else`
 first whose condition holds. So does this scan, with three-valued conditions
 (``parse/cexpr.py``): a true branch is kept; when no branch is known to be true, the first
 unknown one is kept (unless that branch is a debug or profiling variant), since one branch parses
-where two alternatives (``#ifdef X struct { #else union { #endif``) do not. The other branches are *inactive*: their bytes (not their
-directive lines, nor any newline) are blanked, so offsets and lines stay those of the file.
+where two alternatives (``#ifdef X struct { #else union { #endif``) do not. The other branches
+are *inactive*: their bytes (not their directive lines, nor any newline) are blanked, so offsets
+and lines stay those of the file.
 """
 
 from __future__ import annotations

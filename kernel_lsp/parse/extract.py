@@ -53,7 +53,7 @@ from kernel_lsp.parse.preprocess import close_paren
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "5"
+EXTRACTOR_VERSION = "6"
 MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
@@ -98,7 +98,7 @@ class _Ranges:
 
 _NOT_TYPES = frozenset("else typeof __typeof__ __typeof return sizeof case goto do".split())
 _LOCAL_DEFINER = re.compile(r"^(?:DEFINE|DECLARE)_[A-Z0-9_]+$|^H?LIST_HEAD$")
-_INVOCATION = re.compile(rb"^(static\s+)?([A-Z_][A-Z0-9_]*)[ \t]*\(", re.M)
+_INVOCATION = re.compile(rb"^([ \t]*)(static\s+)?([A-Z_][A-Z0-9_]*)[ \t]*\(", re.M)
 
 
 def _point(src: bytes, pos: int) -> tuple[int, int]:
@@ -210,21 +210,26 @@ class Extractor:
 
     # -- file-scope macro invocations --------------------------------------------------------
     def _scan_invocations(self, root) -> None:
-        """Find ``[static] NAME(args)`` at column 0 outside function bodies: file-scope macro uses.
+        """Find ``[static] NAME(args)`` at column 0 outside function bodies: file-scope macro uses
+        (and indented ones right after such a use: ``PAGEFLAG(...)`` continued by
+        ``\t__CLEARPAGEFLAG(...)``).
 
         A text scan, because the grammar folds such lines into neighbouring declarations.
         """
         src = self.src
+        last_end = -2
         for m in _INVOCATION.finditer(src):
-            start = m.start()
-            if start >= 2 and src[start - 2] == 0x5C:  # continuation line of a #define
+            start = m.start() + len(m.group(1))
+            if m.start() >= 2 and src[m.start() - 2] == 0x5C:  # continuation line of a #define
                 continue
-            if self.funcs.find(start) is not None or _in_comment(root, m.start(2)):
+            if m.group(1) and src[last_end + 1:m.start()].strip():
+                continue  # indented, and not right after a file-scope invocation
+            if self.funcs.find(start) is not None or _in_comment(root, m.start(3)):
                 continue
             close = close_paren(src, m.end() - 1)
             if close < 0:
                 continue
-            name = m.group(2).decode()
+            name = m.group(3).decode()
             args = split_args(src[m.end():close].decode("utf-8", "replace"))
             after = close + 1
             while after < len(src) and src[after] in b" \t\r\n":
@@ -233,7 +238,8 @@ class Extractor:
             self.macro_uses.add(start, close + 1)
             self.untrusted.add(start, close + 1)
             header = Span(start, close + 1, *_point(src, start), *_point(src, close + 1))
-            self._handle_invocation(name, args, header, bool(m.group(1)), body)
+            self._handle_invocation(name, args, header, bool(m.group(2)), body)
+            last_end = close
 
     def _handle_invocation(self, name: str, args: list[str], where: Span, is_static: bool,
                            body) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import tree_sitter_c
 from tree_sitter import Language, Parser, Query, QueryCursor, Tree
 
-from kernel_lsp.parse.preprocess import blank_annotations
+from kernel_lsp.parse.preprocess import parser_text
 
 C_LANGUAGE = Language(tree_sitter_c.language())
 
@@ -68,7 +68,7 @@ def _parser() -> Parser:
 def parse(source: bytes, old_tree: Tree | None = None) -> Tree:
     """Parse C ``source`` after blanking annotation macros (offsets unchanged). Branches a
     configuration drops are blanked by the caller first (``conditions.active_text``)."""
-    return reparse_blanked(blank_annotations(source), old_tree)
+    return reparse_blanked(parser_text(source), old_tree)
 
 
 def reparse_blanked(blanked: bytes, old_tree: Tree | None) -> Tree:

@@ -1,7 +1,10 @@
-"""Blank kernel annotation macros with spaces so tree-sitter-c parses the declarations around them.
+"""Blank what tree-sitter-c cannot parse around kernel declarations, with spaces.
 
-Byte offsets never move: every replaced byte becomes a space (newlines inside a blanked
-``__attribute__((...))`` are kept), so spans found in the blanked text are spans of the original.
+Two kinds: annotation macros (``__init``, ``__user``, ``__attribute__((...))``), and *bare*
+file-scope macro invocations, lines such as ``BTF_ID(func, x)`` with no ``;`` after them, which
+the grammar glues onto the next declaration. Byte offsets never move: every replaced byte
+becomes a space (newlines are kept), so spans found in the blanked text are spans of the
+original. (The extractor reads invocations from the original text, not from this one.)
 """
 
 from __future__ import annotations
@@ -115,3 +118,42 @@ def blank_annotations(src: bytes) -> bytes:
         buf[m.start():end] = _NOT_NEWLINE.sub(b" ", bytes(buf[m.start():end]))
         pos = end
     return bytes(buf)
+
+
+_BARE_START = re.compile(rb"^([ \t]*)[A-Z_][A-Z0-9_]*[ \t]*\(", re.M)
+_AFTER_BARE = re.compile(rb"[ \t]*(?://[^\n]*)?\n(?:[ \t]*(?:/\*.*?\*/|//[^\n]*)?[ \t]*\n)*[ \t]*",
+                         re.S)
+
+
+def blank_bare_invocations(src: bytes) -> bytes:
+    """Blank ``NAME(args)`` lines at column 0 that end without ``;``, ``{`` or ``,`` (a macro
+    used as a statement of its own at file scope), and the indented ones that continue such a
+    line; the call of a definition-generating macro (``SYSCALL_DEFINE3(...)`` then ``{``) stays."""
+    buf = None
+    last_end = -2
+    for m in _BARE_START.finditer(src):
+        if m.start() >= 2 and src[m.start() - 2] == 0x5C:
+            continue  # a continuation line of a #define
+        if m.group(1) and src[last_end + 1:m.start()].strip():
+            continue  # indented, and not right after a bare invocation
+        start = m.start() + len(m.group(1))
+        close = close_paren(src, m.end() - 1, 8192)
+        if close < 0:
+            continue
+        after = _AFTER_BARE.match(src, close + 1)
+        if after is None or after.end() > len(src):
+            continue
+        nxt = src[after.end():after.end() + 1]
+        if nxt in (b"{", b";", b",", b"=", b")", b"(", b"[") or src[close + 1:close + 2] in (
+                b";", b","):
+            continue
+        if buf is None:
+            buf = bytearray(src)
+        buf[start:close + 1] = _NOT_NEWLINE.sub(b" ", src[start:close + 1])
+        last_end = close
+    return bytes(buf) if buf is not None else src
+
+
+def parser_text(src: bytes) -> bytes:
+    """What the parser reads for ``src``: annotations and bare invocations blanked."""
+    return blank_bare_invocations(blank_annotations(src))
