@@ -75,7 +75,7 @@ def test_fix_removes_every_fixable_finding(linux, capsys):
     assert keys(before) - keys(after) == keys(before) - LINUX_UNFIXABLE
     fixed = len([f for f in before if f["code"] in FIXABLE]) - len(LINUX_UNFIXABLE)
     assert out.splitlines()[-1] == (f"fixed {fixed} of {fixed + len(LINUX_UNFIXABLE)} findings "
-                                    f"in 7 files; {len(LINUX_UNFIXABLE)} remain")
+                                    f"in 8 files; {len(LINUX_UNFIXABLE)} remain")
     assert status == 1  # some remain
     # the structure findings that only came from the stubbed types are gone as well
     assert keys(after, {"502_2"}) == set()
@@ -103,11 +103,11 @@ def test_dry_run_prints_a_diff_and_writes_nothing(linux, tmp_path, capsys):
     files = snapshot(linux)
     status, out, err = fix(linux, capsys, "--dry-run")
     assert snapshot(linux) == files
-    assert status == 1 and "would fix 17 of 20 findings in 7 files" in err
+    assert status == 1 and "would fix 20 of 23 findings in 8 files" in err
     headers = [line for line in out.splitlines() if line.startswith(("--- ", "+++ "))]
     assert headers[:2] == ["--- a/drivers/misc/blinker/ledctl.c",
                            "+++ b/drivers/misc/blinker/ledctl.c"]
-    assert len(headers) == 14
+    assert len(headers) == 16
     # the diff is the fix: applied to a copy, it gives what `fix` writes
     copy = tmp_path / "patched"
     shutil.copytree(linux, copy)
@@ -132,7 +132,7 @@ def test_code_filter(linux, capsys):
     after = findings(linux, capsys)
     assert keys(after, {"404_2"}) == set()
     assert keys(after, FIXABLE - {"404_2"}) == keys(before, FIXABLE - {"404_2"})
-    assert status == 0 and out.splitlines()[-1] == "fixed 4 of 4 findings in 3 files; 0 remain"
+    assert status == 0 and out.splitlines()[-1] == "fixed 6 of 6 findings in 4 files; 0 remain"
 
 
 def test_paths_limit_the_fix(linux, capsys):

@@ -46,6 +46,12 @@ LINUX_PREFERRED = {
         ("define_stub", "Define stub union led_hw_state"),
     ("020_2", "drivers/misc/blinker/ledctl.c", "led_default_state"):
         ("define_stub", "Define stub enum led_default_state"),
+    ("405_2", "kernel/locking/lockstat.c", "__free_one_page"):  # mm/internal.h is mm's own
+        ("export", "Make __free_one_page non-static and declare it in kernel/locking/lockstat.c"),
+    ("404_2", "kernel/locking/lockstat.c", "task_tgid_nr"):
+        ("include", "Include <linux/sched.h> for symbol task_tgid_nr"),
+    ("404_2", "kernel/locking/lockstat.c", "__free_page"):
+        ("include", "Include <linux/gfp.h> for symbol __free_page"),
     ("407_2", "kernel/sched/stats.c", "task_struct"):
         ("include", "Include <linux/sched.h> for symbol task_struct"),
     ("407_2", "kernel/sched/stats.c", "spinlock_t"):

@@ -1,9 +1,12 @@
 """Invocation checks: 020_2 (function defined nowhere), 404_2 (undeclared), 405_2 (static elsewhere).
 
 A direct call ``f(...)`` inside a function is an invocation unless ``f`` is a local or parameter
-(dropped at extraction), a builtin, or a macro. It is right when a declaration or definition of
-``f`` is visible at the call: earlier in the same file, in a block-scope prototype of the calling
-function, or in a header included (transitively) before the call.
+(dropped at extraction) or a builtin. It is right when a declaration or definition of ``f`` is
+visible at the call (earlier in the same file, in a block-scope prototype of the calling
+function, or in a header included, transitively, before the call), or when ``f`` is a
+function-like macro whose definition is visible there. Being declared is not being invocable:
+a function whose only definitions are ``static`` in other ``.c`` files is 405_2 whatever
+prototypes are in scope (the method's invocable relationship; the linker agrees).
 """
 
 from __future__ import annotations
@@ -16,23 +19,12 @@ from kernel_lsp.model.symbols import FuncSym
 from kernel_lsp.model.visibility import visible
 
 
-def _declared_here(syms: list[FuncSym], fid: int, pos: int, mask: int) -> bool:
-    for s in syms:
-        if s.file_id == fid:
-            if s.start_byte < pos:
-                return True
-        elif visible(mask, s.file_id):
-            return True
-    return False
-
-
-def _macro_visible(entries, fid: int, pos: int, mask: int) -> bool:
-    return any((f == fid and start < pos) or (f != fid and visible(mask, f))
-               for f, _fl, start in entries)
+def _seen(file_id: int, start: int, fid: int, pos: int, mask: int) -> bool:
+    """Whether a declaration at (``file_id``, ``start``) is visible at ``pos`` of ``fid``."""
+    return (file_id == fid and start < pos) or (file_id != fid and visible(mask, file_id))
 
 
 def check_invocations(ctx: CheckInputs) -> list[Finding]:
-    syms = ctx.symbols
     local_protos: dict[tuple[int, str], list[tuple[str, int]]] = defaultdict(list)
     for fid, proto in ctx.facts.local_prototypes(ctx.file_ids):
         local_protos[(fid, proto.parent)].append((proto.name, proto.start_byte))
@@ -43,41 +35,60 @@ def check_invocations(ctx: CheckInputs) -> list[Finding]:
             continue  # file-scope macro uses; host programs calling the C library
         if any(n == callee and s < start for n, s in local_protos.get((fid, caller), ())):
             continue
-        mask = ctx.visibility.before(fid, start)
-        entries = syms.functions.get(callee)
-        if entries and _declared_here(entries, fid, start, mask):
-            continue
-        if entries:
-            entries = syms.native(entries, fid)
-            if not entries:
-                continue  # only other architectures or user-space tools define it
-        if callee in syms.macros:
-            # a macro use, visible or hidden behind configuration we do not evaluate
-            continue
-        if callee in syms.variables:
-            continue  # a call through a global function pointer
-        where = (ctx.path(fid), call.line, call.col, call.line, call.end_col)
-        if not entries:
-            findings.append(_finding("020_2", where, callee,
-                                     f"function '{callee}' is called but defined and declared "
-                                     "nowhere in the model"))
-            continue
-        others = [e for e in entries if e.file_id != fid]
-        if others and all(e.storage == "static" for e in others):
-            home = ctx.path(others[0].file_id)
-            findings.append(_finding("405_2", where, callee,
-                                     f"function '{callee}' is static in {home} and cannot be "
-                                     "invoked from here",
-                                     {"static_in": sorted({ctx.path(e.file_id) for e in others})}))
-            continue
-        findings.append(_undeclared(ctx, where, callee, entries))
+        found = _check_call(ctx, fid, call, ctx.visibility.before(fid, start))
+        if found is not None:
+            findings.append(found)
     return findings
 
 
-def _undeclared(ctx, where, callee: str, entries: list[FuncSym]) -> Finding:
+def _check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
+    syms, callee, start = ctx.symbols, call.callee, call.start_byte
+    where = (ctx.path(fid), call.line, call.col, call.line, call.end_col)
+    entries = syms.native(syms.functions.get(callee) or [], fid)
+    declared = [e for e in entries if _seen(e.file_id, e.start_byte, fid, start, mask)]
+    if declared:
+        return _static_elsewhere(ctx, where, callee, fid, entries, declared, mask)
+    macros = syms.native(syms.macros.get(callee) or [], fid)
+    if any(_seen(f, s, fid, start, mask) for f, _function_like, s in macros):
+        return None  # a macro use
+    if callee in syms.variables:
+        return None  # a call through a global function pointer
+    if not entries and not macros:
+        if syms.functions.get(callee) or syms.macros.get(callee):
+            return None  # only other architectures or user-space tools define it
+        return _finding("020_2", where, callee, f"function '{callee}' is called but defined and "
+                        "declared nowhere in the model")
+    if not entries:
+        return _undeclared_macro(ctx, where, callee, macros)
+    static_only = _static_elsewhere(ctx, where, callee, fid, entries, [], mask)
+    return static_only if static_only is not None else _undeclared(ctx, where, callee, entries)
+
+
+def _static_elsewhere(ctx: CheckInputs, where, callee: str, fid: int, entries: list[FuncSym],
+                      declared: list[FuncSym], mask: int) -> Finding | None:
+    """405_2 when every definition of ``callee`` is ``static`` in a ``.c`` file other than the
+    caller's and not included by it, whatever prototypes the caller's own file writes. A
+    prototype in a header is trusted: the function may be defined where the model does not
+    look (assembly, a generated file)."""
+    defs = [e for e in entries if e.is_definition]
+    if not defs or any(e.storage != "static" for e in defs):
+        return None
+    if any(ctx.symbols.is_header(e.file_id) and not e.is_definition for e in declared):
+        return None
+    reachable = [e for e in defs if e.file_id == fid or ctx.symbols.is_header(e.file_id)
+                 or visible(mask, e.file_id)]
+    if reachable:
+        return None  # defined in this file, or in a header (a static inline): visible or 404_2
+    if not declared and any(ctx.symbols.is_header(e.file_id) for e in entries):
+        return None
+    homes = sorted({ctx.path(e.file_id) for e in defs})
+    return _finding("405_2", where, callee, f"function '{callee}' is static in {homes[0]} and "
+                    "cannot be invoked from here", {"static_in": homes})
+
+
+def _undeclared(ctx: CheckInputs, where, callee: str, entries: list[FuncSym]) -> Finding:
     syms = ctx.symbols
-    headers = sorted({ctx.path(e.file_id) for e in entries
-                      if syms.is_header(e.file_id) and e.storage != "static"})
+    headers = sorted({ctx.path(e.file_id) for e in entries if syms.is_header(e.file_id)})
     defined = sorted({ctx.path(e.file_id) for e in entries
                       if e.is_definition and e.storage != "static"})
     if headers:
@@ -88,6 +99,15 @@ def _undeclared(ctx, where, callee: str, entries: list[FuncSym]) -> Finding:
     return _finding("404_2", where, callee,
                     f"implicit declaration of function '{callee}': {detail}",
                     {"declared_in": headers, "defined_in": defined})
+
+
+def _undeclared_macro(ctx: CheckInputs, where, callee: str, macros: list) -> Finding:
+    """A function-like macro that exists, with no definition visible at the call."""
+    headers = sorted({ctx.path(f) for f, _fl, _s in macros if ctx.symbols.is_header(f)})
+    detail = (f"a macro defined in {headers[0]}, which is not included before the call" if headers
+              else f"a macro defined only in {ctx.path(macros[0][0])}")
+    return _finding("404_2", where, callee, f"implicit declaration of function '{callee}': "
+                    f"{detail}", {"declared_in": headers, "defined_in": [], "macro": True})
 
 
 def _finding(code: str, where, symbol: str, message: str, context: dict | None = None) -> Finding:

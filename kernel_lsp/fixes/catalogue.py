@@ -17,8 +17,12 @@ from kernel_lsp.fixes.plan import TAG_KINDS, Planner
 
 
 def plan_undeclared_call(p: Planner) -> list[dict]:
-    """404_2: a function of another file called with no declaration in scope."""
+    """404_2: a function of another file called with no declaration in scope (or a function-like
+    macro of a header that is not included)."""
     start, use = p.use("call")
+    if p.f.context.get("macro"):
+        return p.include_plans([h for h in p.f.context.get("declared_in", []) if p.native(h)],
+                               use)
     rows = [r for r in p.model.function_declarations(p.symbol) if p.native(r[0])]
     # any header that declares it, or defines it (a static inline header function)
     headers = [r[0] for r in rows if r[0].endswith(".h") and (r[2] != "static" or r[1])]
