@@ -113,7 +113,7 @@ async def test_declaration_goes_to_the_prototype(client: LanguageClient, warm):
 
 async def test_references_list_every_call_site(client: LanguageClient, warm):
     doc, pos = _at(warm, VMSCAN, "__free_one_page(")
-    sites = {(uri(warm, rel), n) for rel in ("mm/page_alloc.c", VMSCAN)
+    sites = {(uri(warm, rel), n) for rel in ("mm/page_alloc.c", VMSCAN, "kernel/locking/lockstat.c")
              for n in _lines(warm, rel, r"\b__free_one_page\(")}
     (definition,) = _lines(warm, "mm/page_alloc.c", r"^static void __free_one_page\(")
     with_decl = await client.text_document_references_async(types.ReferenceParams(
@@ -121,7 +121,9 @@ async def test_references_list_every_call_site(client: LanguageClient, warm):
     assert _where(with_decl) == sites
     without = await client.text_document_references_async(types.ReferenceParams(
         text_document=doc, position=pos, context=types.ReferenceContext(False)))
-    assert _where(without) == sites - {(uri(warm, "mm/page_alloc.c"), definition)}
+    (proto,) = _lines(warm, "kernel/locking/lockstat.c", r"^extern void __free_one_page\(")
+    assert _where(without) == sites - {(uri(warm, "mm/page_alloc.c"), definition),
+                                       (uri(warm, "kernel/locking/lockstat.c"), proto)}
 
 
 async def test_document_symbols_nest_members(client: LanguageClient, warm):

@@ -44,13 +44,14 @@ def check_invocations(ctx: CheckInputs) -> list[Finding]:
 def _check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
     syms, callee, start = ctx.symbols, call.callee, call.start_byte
     where = (ctx.path(fid), call.line, call.col, call.line, call.end_col)
-    entries = syms.native(syms.functions.get(callee) or [], fid)
-    declared = [e for e in entries if _seen(e.file_id, e.start_byte, fid, start, mask)]
+    every = syms.functions.get(callee) or []
+    declared = [e for e in every if _seen(e.file_id, e.start_byte, fid, start, mask)]
+    entries = syms.native(every, fid)
     if declared:
         return _static_elsewhere(ctx, where, callee, fid, entries, declared, mask)
-    macros = syms.native(syms.macros.get(callee) or [], fid)
-    if any(_seen(f, s, fid, start, mask) for f, _function_like, s in macros):
+    if any(_seen(f, s, fid, start, mask) for f, _fl, s in syms.macros.get(callee) or []):
         return None  # a macro use
+    macros = syms.native(syms.macros.get(callee) or [], fid)
     if callee in syms.variables:
         return None  # a call through a global function pointer
     if not entries and not macros:

@@ -11,9 +11,18 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+from kernel_lsp.model.programs import Programs
 from kernel_lsp.model.rows import FactRows, IncludeEdge
 from kernel_lsp.model.store import Model
-from kernel_lsp.model.symbols import FuncSym, Symbols, TypeSym, VarSym, is_foreign
+from kernel_lsp.model.symbols import (
+    FuncSym,
+    MacroSym,
+    Symbols,
+    TypeSym,
+    VarSym,
+    is_foreign,
+    model_host_sources,
+)
 
 # A header included by more files than this is seen in the context of the first ones only.
 CONTEXT_INCLUDERS = 64
@@ -82,9 +91,11 @@ class LazySymbols(Symbols):
     def __init__(self, model: Model, arch: str):
         super().__init__(paths=model.file_paths())
         self.foreign_ids = {fid for fid, p in self.paths.items() if is_foreign(p, arch)}
+        self.host = model_host_sources(model)
+        self.programs = Programs(self.paths, self.host)
         self.functions = _Index(lambda n: [FuncSym(f, bool(d), s, b)
                                            for f, d, s, b in model.function_entries(n)])
-        self.macros = _Index(lambda n: [_Macro(*r) for r in model.macro_entries(n)])
+        self.macros = _Index(lambda n: [MacroSym(*r) for r in model.macro_entries(n)])
         self.variables = _Index(lambda n: [VarSym(f, s, bool(d), b, li, c, e)
                                            for f, s, d, b, li, c, e in model.variable_entries(n)])
         self.tags = _Types(model, want_typedef=False)
@@ -111,7 +122,7 @@ class LazySymbols(Symbols):
             if f.parent is None:
                 funcs[f.name].append(FuncSym(fid, bool(f.is_definition), f.storage, f.start_byte))
         for m in rows.get("macros", ()):
-            macros[m.name].append(_Macro(fid, m.params is not None, m.start_byte))
+            macros[m.name].append(MacroSym(fid, m.params is not None, m.start_byte))
         for v in rows.get("variables", ()):
             variables[v.name].append(VarSym(fid, v.storage, bool(v.is_definition), v.start_byte,
                                             v.line, v.col, v.end_col))
@@ -143,17 +154,6 @@ class LazySymbols(Symbols):
 class _Everything:
     def __contains__(self, _name) -> bool:
         return True
-
-
-class _Macro(tuple):
-    """(file_id, function_like, start_byte), with ``file_id`` as an attribute for ``_Index``."""
-
-    def __new__(cls, fid, function_like, start):
-        return super().__new__(cls, (fid, bool(function_like), start))
-
-    @property
-    def file_id(self) -> int:
-        return self[0]
 
 
 class LazyGraph:

@@ -140,10 +140,11 @@ class Workspace:
     def _file_id(self, path: str) -> int:
         fid = self.ids.get(path)
         if fid is None:  # a file the model has not seen: a fresh id past the stored ones
-            paths = self.tables.symbols.paths
-            fid = max(paths, default=0) + 1
+            symbols = self.tables.symbols
+            fid = max(symbols.paths, default=0) + 1
             self.ids[path] = fid
-            paths[fid] = path
+            symbols.paths[fid] = path
+            symbols.programs.set(fid, path, symbols.host)
         return fid
 
     def set_buffer(self, path: str, source: bytes, *, version: int | None = None,

@@ -12,6 +12,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import posixpath
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from kernel_lsp.config import Config
 from kernel_lsp.model.configuration import Configuration, fingerprint, load_configuration
 from kernel_lsp.model.expand import expand_invocations
+from kernel_lsp.model.programs import host_sources
 from kernel_lsp.model.resolve import IncludeResolver
 from kernel_lsp.model.rows import fact_rows
 from kernel_lsp.model.store import FileRow, Model, ModelError
@@ -164,6 +166,8 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
         model.set_meta("includes_resolved", "0")
         t = time.perf_counter()
         resolved = resolve_includes(model, config)
+        dirs = {posixpath.dirname(p) for p in by_path}
+        model.set_meta("host_sources", json.dumps(sorted(host_sources(config.root, dirs))))
         phases["resolve_seconds"] = time.perf_counter() - t
         model.set_meta("includes_resolved", "1")
     t = time.perf_counter()

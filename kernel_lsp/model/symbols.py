@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from kernel_lsp.model.programs import Programs
 from kernel_lsp.model.store import Model
 
 _SYSTEM_DIRS = ("sys/", "bits/", "arpa/", "netinet/", "gnu/")
@@ -20,6 +22,12 @@ def hosted_files(graph: dict) -> set[int]:
     """Files that include a C library header: host programs, not kernel code."""
     return {fid for fid, edges in graph.items()
             if any(e.resolved_id is None and is_system_header(e.target) for e in edges)}
+
+
+def model_host_sources(model: Model) -> set[str]:
+    """The host programs' ``.c`` files the indexer found in the Kbuild files."""
+    stored = model.meta("host_sources")
+    return set(json.loads(stored)) if stored else set()
 
 
 _FOREIGN_TOPS = ("tools/", "samples/", "scripts/", "usr/", "Documentation/")
@@ -53,6 +61,14 @@ class VarSym:
     end_col: int
 
 
+class MacroSym(NamedTuple):
+    """A ``#define`` of some name."""
+
+    file_id: int
+    function_like: bool
+    start_byte: int
+
+
 @dataclass(frozen=True, slots=True)
 class TypeSym:
     """A struct/union/enum declaration or definition, or a typedef, of some name."""
@@ -69,7 +85,7 @@ class Symbols:
 
     paths: dict[int, str]
     functions: dict[str, list[FuncSym]] = field(default_factory=dict)
-    macros: dict[str, list[tuple[int, bool, int]]] = field(default_factory=dict)
+    macros: dict[str, list[MacroSym]] = field(default_factory=dict)
     tags: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, name) -> definitions
     typedefs: set[str] = field(default_factory=set)
     enumerators: set[str] = field(default_factory=set)
@@ -77,15 +93,19 @@ class Symbols:
     types: dict[str, list[TypeSym]] = field(default_factory=dict)
     members: set[str] = field(default_factory=set)  # every struct/union member name
     foreign_ids: set[int] = field(default_factory=set)
+    programs: Programs = field(default_factory=lambda: Programs({}))
+    host: set[str] = field(default_factory=set)  # .c files of host programs (Kbuild hostprogs)
 
     @classmethod
     def load(cls, model: Model, arch: str = "x86") -> Symbols:
         s = cls(paths=model.file_paths())
         s.foreign_ids = {fid for fid, p in s.paths.items() if is_foreign(p, arch)}
+        s.host = model_host_sources(model)
+        s.programs = Programs(s.paths, s.host)
         for name, fid, is_def, storage, start in model.function_symbols():
             s.functions.setdefault(name, []).append(FuncSym(fid, bool(is_def), storage, start))
         for name, fid, function_like, start in model.macro_symbols():
-            s.macros.setdefault(name, []).append((fid, bool(function_like), start))
+            s.macros.setdefault(name, []).append(MacroSym(fid, bool(function_like), start))
         for name, kind, fid, is_def, members, start in model.type_symbols():
             s._add_type(name, kind, is_def, members)
             s.types.setdefault(name, []).append(TypeSym(fid, kind, bool(is_def), start))
@@ -107,10 +127,12 @@ class Symbols:
             (self.enumerators if kind == "enum" else self.members).update(names)
 
     def native(self, entries: list, fid: int) -> list:
-        """The ``entries`` a file can reach in this configuration (see ``is_foreign``)."""
-        if not self.foreign_ids or fid in self.foreign_ids:
-            return entries
-        return [e for e in entries if e.file_id not in self.foreign_ids]
+        """The ``entries`` a file can reach in this configuration (see ``is_foreign``) and
+        program (a ``.c`` file of the decompressor does not link with the kernel's)."""
+        foreign = self.foreign_ids if self.foreign_ids and fid not in self.foreign_ids else ()
+        program, of = self.programs(fid), self.programs
+        return [e for e in entries if e.file_id not in foreign and (
+            of(e.file_id) == program or self.is_header(e.file_id))]
 
     def is_header(self, fid: int) -> bool:
         return self.paths.get(fid, "").endswith(".h")
