@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kernel_lsp.ebpf import helpers
+from kernel_lsp.ebpf import helpers, isa
 from kernel_lsp.ebpf.findings import BpfFinding, finding_at
 from kernel_lsp.ebpf.insn import Insn, Program
 from kernel_lsp.ebpf.verify import cfg, structural
@@ -52,9 +52,9 @@ def check_size(insns: list[Insn], options: VerifyOptions) -> list[BpfFinding]:
 def check_helper_calls(insns: list[Insn], prog_type: str) -> list[BpfFinding]:
     """Helper ids in range (``E108``) and available for ``prog_type`` (``E109``)."""
     found = []
-    for i in structural.slot_starts(insns):
+    for i in isa.slot_starts(insns):
         insn = insns[i]
-        if insn.opcode != 0x85 or insn.src != 0:
+        if not isa.is_helper_call(insn):
             continue
         fid, name = insn.imm, helpers.helper_name(insn.imm)
         if not 0 <= fid < helpers.MAX_HELPER_ID:

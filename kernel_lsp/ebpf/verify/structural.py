@@ -8,8 +8,6 @@ The second slot of a well-formed lddw is skipped; an orphan opcode-0 slot is ``u
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from kernel_lsp.ebpf import isa
 from kernel_lsp.ebpf.findings import BpfFinding, finding_at
 from kernel_lsp.ebpf.insn import Insn
@@ -83,7 +81,7 @@ def check_insn(insns: list[Insn], i: int, version: int = 4) -> BpfFinding | None
     loads and ``gotol``.
     """
     insn = insns[i]
-    if insn.opcode == isa.LD | isa.MODE_IMM | 0x18:
+    if isa.is_lddw(insn):
         pair = _lddw_pair_problem(insns, i)
         if pair:
             return pair
@@ -99,21 +97,10 @@ def check_insn(insns: list[Insn], i: int, version: int = 4) -> BpfFinding | None
             or _constants(info, insn, i))
 
 
-def slot_starts(insns: list[Insn]) -> Iterator[int]:
-    """Indices of instruction starts: every slot except the second slot of a lddw pair."""
-    i = 0
-    while i < len(insns):
-        yield i
-        if insns[i].opcode == 0x18 and i + 1 < len(insns):
-            i += 2
-        else:
-            i += 1
-
-
 def check_encoding(insns: list[Insn], version: int = 4) -> list[BpfFinding]:
     """Run ``check_insn`` over every instruction start."""
     found = []
-    for i in slot_starts(insns):
+    for i in isa.slot_starts(insns):
         problem = check_insn(insns, i, version)
         if problem:
             found.append(problem)
