@@ -1,0 +1,96 @@
+"""Tiers T2-T5: the dataflow verifier, abstract interpretation in the Linux 6.1 verifier's terms.
+
+Entry points (pure functions; nothing here imports the language server):
+
+``check(program, options) -> DataflowResult``
+    Walk every path of ``program`` (which must have passed the structural tiers) and return the
+    first violation as a :class:`~kernel_lsp.ebpf.findings.BpfFinding` (``at insn N``, the
+    kernel's wording), the number of processed instructions and, with ``options.log``, a log
+    like the kernel's verifier log at level 2.
+``abstract_states(program, options) -> dict[int, list[str]]``
+    The abstract states (``R1=ctx(off=0,imm=0) R10=fp0`` ...) reached before each instruction,
+    one text per distinct state, for hovers and explanations.
+
+Modules: ``tnum``/``bounds``/``scalar_alu`` the scalar domain; ``regs``/``state`` registers,
+stack slots and frames; ``alu``/``ptralu``/``branch``/``mem``/``stack``/``ctxaccess`` transfer
+functions; ``protos``/``protodata``/``helpercall``/``maps``/``calls`` helpers, maps, calls and
+exits; ``prune``/``walk`` the path walk with state pruning; ``log`` the log format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kernel_lsp.ebpf import isa
+from kernel_lsp.ebpf.findings import BpfFinding, finding_at
+from kernel_lsp.ebpf.insn import Program
+from kernel_lsp.ebpf.verify.dataflow import maps
+from kernel_lsp.ebpf.verify.dataflow.env import DataflowOptions, Env, Reject
+from kernel_lsp.ebpf.verify.dataflow.walk import Walker
+
+__all__ = ["DataflowOptions", "DataflowResult", "abstract_states", "check"]
+
+
+@dataclass(slots=True)
+class DataflowResult:
+    findings: list[BpfFinding]
+    processed: int
+    log: list[str] = field(default_factory=list)
+    states: dict[int, list[str]] = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> bool:
+        return not any(f.is_error for f in self.findings)
+
+
+def _subprog_starts(program: Program) -> list[int]:
+    starts = {0}
+    for i in isa.slot_starts(program.insns):
+        insn = program.insns[i]
+        if isa.is_local_call(insn) or isa.is_func_ref(insn):
+            starts.add(i + insn.imm + 1)
+    return sorted(starts)
+
+
+def _resolve_maps(env: Env) -> None:
+    """``resolve_pseudo_ldimm64``: every map reference must name a map (before the walk)."""
+    from kernel_lsp.ebpf.verify.dataflow.state import initial_state
+
+    st = initial_state()
+    for i in isa.slot_starts(env.insns):
+        insn = env.insns[i]
+        if isa.is_lddw(insn) and insn.src in (1, 2, 5, 6):
+            env.insn_idx = i
+            maps.load_map(env, st, insn, i)
+
+
+def check(program: Program, options: DataflowOptions | None = None,
+          states: bool = False) -> DataflowResult:
+    """Run the path walk; see the module docstring."""
+    options = options or DataflowOptions()
+    infos = options.maps if options.maps is not None else maps.map_infos(program)
+    env = Env(list(program.insns), options, infos, _subprog_starts(program))
+    if options.log:
+        env.log = []
+    if states:
+        env.states_at = {}
+    findings: list[BpfFinding] = []
+    try:
+        _resolve_maps(env)
+        Walker(env, program).run()
+    except Reject as exc:
+        findings.append(finding_at(exc.code, env.insn_idx, exc.message))
+        if env.log is not None:
+            env.log.append(exc.message)
+    except RecursionError:
+        findings.append(finding_at("E299", env.insn_idx, "program too complex for kernel-lsp's "
+                                                          "verifier"))
+    if env.log is not None:
+        env.log.append(f"processed {env.processed} insns")
+    return DataflowResult(findings, env.processed, env.log or [], env.states_at or {})
+
+
+def abstract_states(program: Program,
+                    options: DataflowOptions | None = None) -> dict[int, list[str]]:
+    """The distinct abstract states reached before each instruction (see module docstring)."""
+    return check(program, options, states=True).states
