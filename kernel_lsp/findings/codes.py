@@ -138,6 +138,8 @@ _EBPF_TABLE = [
     _e("E206", "variable-offset stack access", "variable offset stack pointer cannot be passed "
        "into helper function", "A stack access whose offset is not a constant, where the kernel "
        "requires one."),
+    _e("E207", "combined stack too large", "combined stack size of %d calls is %d. Too large",
+       "The stacks of the frames of a chain of bpf-to-bpf calls exceed 512 bytes together."),
     _e("E299", "not modelled", None,
        "The program uses a feature that kernel-lsp's dataflow tier does not model (BTF types, "
        "kfuncs, dynptrs, some callbacks); it is rejected to stay sound, not because Linux would."),

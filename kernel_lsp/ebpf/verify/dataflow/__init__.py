@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from kernel_lsp.ebpf import isa
 from kernel_lsp.ebpf.findings import BpfFinding, finding_at
 from kernel_lsp.ebpf.insn import Program
-from kernel_lsp.ebpf.verify.dataflow import maps
+from kernel_lsp.ebpf.verify.dataflow import calls, maps
 from kernel_lsp.ebpf.verify.dataflow.env import DataflowOptions, Env, Reject
 from kernel_lsp.ebpf.verify.dataflow.walk import Walker
 
@@ -52,16 +52,23 @@ def _subprog_starts(program: Program) -> list[int]:
     return sorted(starts)
 
 
-def _resolve_maps(env: Env) -> None:
-    """``resolve_pseudo_ldimm64``: every map reference must name a map (before the walk)."""
-    from kernel_lsp.ebpf.verify.dataflow.state import initial_state
-
-    st = initial_state()
+def _prepare(env: Env) -> None:
+    """The checks Linux makes before the walk: calls need CAP_BPF (``add_subprog_and_kfunc``),
+    every map reference names a usable map (``resolve_pseudo_ldimm64``)."""
+    cgroup_storage: dict[str, object] = {}
     for i in isa.slot_starts(env.insns):
         insn = env.insns[i]
+        env.insn_idx = i
+        if (isa.is_local_call(insn) or isa.is_func_ref(insn)
+                or (isa.is_helper_call(insn) is False and insn.opcode == isa.CALL_OPCODE
+                    and insn.src == isa.CALL_KFUNC)) and not env.bpf_capable:
+            raise Reject("E315", "loading/calling other bpf or kernel functions are allowed "
+                                 "for CAP_BPF and CAP_SYS_ADMIN")
         if isa.is_lddw(insn) and insn.src in (1, 2, 5, 6):
-            env.insn_idx = i
-            maps.load_map(env, st, insn, i)
+            m = maps.resolve(env, insn, i)
+            if m.kind in ("cgroup_storage", "percpu_cgroup_storage"):
+                if cgroup_storage.setdefault(m.kind, m) != m:
+                    raise Reject("E313", "only one cgroup storage of each type is allowed")
 
 
 def check(program: Program, options: DataflowOptions | None = None,
@@ -76,8 +83,9 @@ def check(program: Program, options: DataflowOptions | None = None,
         env.states_at = {}
     findings: list[BpfFinding] = []
     try:
-        _resolve_maps(env)
+        _prepare(env)
         Walker(env, program).run()
+        calls.check_stack_depth(env)
     except Reject as exc:
         findings.append(finding_at(exc.code, env.insn_idx, exc.message))
         if env.log is not None:

@@ -17,11 +17,14 @@ from kernel_lsp.ebpf.verify.dataflow.regs import (
     AT_PKT_END,
     BEYOND_PKT_END,
     MAYBE_NULL,
+    PTR_TO_MAP_KEY,
     PTR_TO_MAP_VALUE,
     PTR_TO_PACKET,
     PTR_TO_PACKET_END,
     PTR_TO_PACKET_META,
+    PTR_TO_SOCK_COMMON,
     PTR_TO_SOCKET,
+    PTR_TO_TCP_SOCK,
     PTR_TO_XDP_SOCK,
     SCALAR,
     Reg,
@@ -36,6 +39,8 @@ from kernel_lsp.ebpf.verify.dataflow.state import VState
 from kernel_lsp.ebpf.verify.dataflow.tnum import M32, M64, Tnum, intersect, t_and, t_or
 from kernel_lsp.ebpf.verify.dataflow.tnum import const as tconst
 
+NOT_NULL = (PTR_TO_SOCKET, PTR_TO_TCP_SOCK, PTR_TO_MAP_VALUE, PTR_TO_MAP_KEY,
+            PTR_TO_SOCK_COMMON)  # reg_type_not_null
 FLIP = {"jeq": "jeq", "jne": "jne", "jset": "jset", "jge": "jle", "jgt": "jlt", "jle": "jge",
         "jlt": "jgt", "jsge": "jsle", "jsgt": "jslt", "jsle": "jsge", "jslt": "jsgt"}
 
@@ -85,7 +90,7 @@ def _cmp(op: str, umin: int, umax: int, smin: int, smax: int, val: int, sval: in
 def branch_taken(r: Reg, val: int, op: str, jmp32: bool) -> int:
     """``is_branch_taken``: 1 taken, 0 not taken, -1 unknown."""
     if r.type != SCALAR:
-        if r.type & MAYBE_NULL or val != 0:
+        if r.type not in NOT_NULL or val != 0:
             return -1
         return {"jeq": 0, "jne": 1}.get(op, -1)
     val &= M32 if jmp32 else M64

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from kernel_lsp.ebpf import isa
 from kernel_lsp.ebpf.verify.dataflow import maps
 from kernel_lsp.ebpf.verify.dataflow.alu import read_reg
 from kernel_lsp.ebpf.verify.dataflow.env import Env, reject
@@ -115,11 +116,32 @@ def exit_frame(env: Env, st: VState) -> int | None:
             raise reject("E404", _invalid_scalar(r0, trange(lo, hi), "callback return"))
         caller.regs[0] = unknown()
     else:
-        read_reg(st, 0)
         caller.regs[0] = r0.copy()
         caller.refs = list(callee.refs)
     st.frames.pop()
     return callee.callsite + 1
+
+
+def check_stack_depth(env: Env) -> None:
+    """``check_max_stack_depth``: the frames of any call chain share 512 bytes of stack."""
+    calls_of: dict[int, list[int]] = {k: [] for k in range(len(env.subprog_starts))}
+    for i, insn in enumerate(env.insns):
+        if isa.is_local_call(insn) or isa.is_func_ref(insn):
+            calls_of[env.subprog_of(i)].append(env.subprog_of(i + insn.imm + 1))
+
+    def size(k: int) -> int:
+        return (max(env.stack_depth.get(k, 0), 1) + 31) // 32 * 32
+
+    def walk(k: int, depth: int, frame: int, seen: frozenset) -> None:
+        depth += size(k)
+        if depth > 512:
+            raise reject("E207", f"combined stack size of {frame + 1} calls is {depth}. Too "
+                                 "large")
+        for callee in calls_of[k]:
+            if callee not in seen:
+                walk(callee, depth, frame + 1, seen | {callee})
+
+    walk(0, 0, 0, frozenset({0}))
 
 
 def _invalid_scalar(reg: Reg, rng: Tnum, where: str) -> str:

@@ -219,8 +219,9 @@ def _sock_addr(env: Env, off: int, size: int, write: bool) -> int | None:
         raise _NotValid
     if any(_in(lay, off, m) for m in ("user_ip4", "user_ip6", "msg_src_ip4", "msg_src_ip6",
                                       "user_port")):
-        wide = size == 8 and off % 8 == 0 and (_in(lay, off, "user_ip6")
-                                               or _in(lay, off, "msg_src_ip6"))
+        wide = size == 8 and off % 8 == 0 and any(
+            _in(lay, off, m) and off + size <= lay.offsetof(m) + lay.member_size(m)
+            for m in ("user_ip6", "msg_src_ip6"))
         if not wide and not (_narrow(size, 4) if not write else size == 4):
             raise _NotValid
         return None

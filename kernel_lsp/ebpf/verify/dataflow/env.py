@@ -68,6 +68,7 @@ class Env:
     log: list[str] | None = None
     states_at: dict[int, list[str]] | None = None  # insn -> abstract state texts (explain)
     seen: set[int] = field(default_factory=set)
+    stack_depth: dict[int, int] = field(default_factory=dict)  # subprog -> allocated bytes
     # speculative paths to explore after the current instruction: (insn, regno, value)
     spec_pushes: list = field(default_factory=list)
 

@@ -96,22 +96,41 @@ def type_id(m: MapInfo) -> int:
     return MAP_TYPES.index(m.kind) if m.kind in MAP_TYPES else 0
 
 
-def load_map(env: Env, st: VState, insn, idx: int) -> Reg:
-    """The register a ``lddw`` of a map (src 1, 2, 5 or 6) produces."""
+_TRACING = ("kprobe", "tracepoint", "perf_event", "raw_tracepoint", "raw_tracepoint_writable")
+
+
+def resolve(env: Env, insn, idx: int) -> MapInfo:
+    """``resolve_pseudo_ldimm64`` for one map reference (before the path walk)."""
     m = env.maps.get(idx)
     if m is None:
         raise reject("E313", f"fd {insn.imm} is not pointing to valid bpf_map")
+    t = env.prog_type
+    if m.spin_lock_off >= 0:
+        if t == "socket_filter":
+            raise reject("E314", "socket filter progs cannot use bpf_spin_lock yet")
+        if t in _TRACING:
+            raise reject("E314", "tracing progs cannot use bpf_spin_lock yet")
+        if env.options.sleepable:
+            raise reject("E314", "sleepable progs cannot use bpf_spin_lock yet")
+    if m.timer_off >= 0 and t in _TRACING:
+        raise reject("E314", "tracing progs cannot use bpf_timer yet")
     if insn.src in (2, 6):
         off = env.insns[idx + 1].imm & 0xFFFFFFFF
-        if m.kind not in ("array",) or m.max_entries != 1:
-            raise reject("E313", "map has to have exactly one element and a direct value "
-                                 "address (array) for BPF_PSEUDO_MAP_VALUE")
         if off >= 1 << 29:
             raise reject("E313", f"direct value offset of {off} is not allowed")
-        if off >= m.value_size:
+        if m.kind != "array":
+            raise reject("E313", "no direct value access support for this map type")
+        if m.max_entries != 1 or off >= m.value_size:
             raise reject("E313", f"invalid access to map value pointer, value_size="
                                  f"{m.value_size} off={off}")
-        r = pointer(PTR_TO_MAP_VALUE, map=m, off=off)
+    return m
+
+
+def load_map(env: Env, st: VState, insn, idx: int) -> Reg:
+    """The register a ``lddw`` of a map (src 1, 2, 5 or 6) produces (``check_ld_imm``)."""
+    m = env.maps[idx]
+    if insn.src in (2, 6):
+        r = pointer(PTR_TO_MAP_VALUE, map=m, off=env.insns[idx + 1].imm & 0xFFFFFFFF)
         if m.spin_lock_off >= 0:
             r.id = env.new_id()
         return r

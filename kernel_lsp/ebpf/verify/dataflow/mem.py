@@ -237,6 +237,9 @@ def mem_access(env: Env, st: VState, regno: int, off: int, size: int, write: boo
         raise reject("E299", f"R{regno} access through {type_str(t)}{reg.btf_name} needs the "
                              "kernel's BTF, which kernel-lsp does not model")
     elif t == CONST_PTR_TO_MAP:
+        if not env.priv and reg.map.kind == "array":
+            raise reject("E308", "bpf_array access is allowed only to CAP_PERFMON and "
+                                 "CAP_SYS_ADMIN")
         raise reject("E299", f"R{regno} access to the fields of a map object needs the "
                              "kernel's BTF (struct bpf_map), which kernel-lsp does not model")
     else:

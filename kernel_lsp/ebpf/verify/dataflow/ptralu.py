@@ -10,7 +10,7 @@ Spectre-v1 sanitation rules (bounded offsets that stay inside the object).
 from __future__ import annotations
 
 from kernel_lsp.ebpf.verify.dataflow import bounds, mem
-from kernel_lsp.ebpf.verify.dataflow.env import MAX_VAR_OFF, Env, reject
+from kernel_lsp.ebpf.verify.dataflow.env import MAX_VAR_OFF, Env, Reject, reject
 from kernel_lsp.ebpf.verify.dataflow.regs import (
     CONST_PTR_TO_MAP,
     MAYBE_NULL,
@@ -117,9 +117,9 @@ def _check_bounds(env: Env, st: VState, dst: Reg, regno: int) -> None:
     elif dst.type == PTR_TO_MAP_VALUE:
         try:
             mem.map_access(dst, regno, dst.off, 1, False)
-        except Exception:
-            raise reject("E312", f"R{regno} pointer arithmetic of map value goes out of range, "
-                                 "prohibited for !root") from None
+        except Reject as exc:
+            raise reject("E312", f"{exc.message}; R{regno} pointer arithmetic of map value goes "
+                                 "out of range, prohibited for !root") from None
 
 
 def ptr_op(env: Env, st: VState, insn, op: str, alu64: bool, ptr: Reg, off: Reg,

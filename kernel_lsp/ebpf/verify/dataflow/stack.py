@@ -56,7 +56,10 @@ def within_bounds(env: Env, st: VState, regno: int, off: int, size: int, helper:
             raise reject("E202", f"invalid{extra} stack R{regno} off={off} size={size}")
         raise reject("E202", f"invalid variable-offset{extra} stack R{regno} "
                              f"var_off={reg.var.text()} size={size}")
-    frame.grow((-lo + REG_SIZE - 1) // REG_SIZE * REG_SIZE)
+    need = (-lo + REG_SIZE - 1) // REG_SIZE * REG_SIZE
+    frame.grow(need)
+    if env.stack_depth.get(frame.subprogno, 0) < need:
+        env.stack_depth[frame.subprogno] = need
 
 
 def _slot(frame: FuncState, byte: int) -> tuple[Slot, int]:
