@@ -51,6 +51,7 @@ class VerifyOptions:
     expected_attach_type: str | None = None
     func_info: bool = False  # the loader passes BTF func_info
     test_state_freq: bool = False  # BPF_F_TEST_STATE_FREQ
+    max_processed: int = 1_000_000  # the path walk's budget (BPF_COMPLEXITY_LIMIT_INSNS)
     maps: dict | None = field(default=None, hash=False, compare=False)  # slot -> MapInfo
 
     @property
@@ -66,7 +67,7 @@ class VerifyOptions:
                                strict_alignment=self.strict_alignment,
                                expected_attach_type=self.expected_attach_type,
                                func_info=self.func_info, test_state_freq=self.test_state_freq,
-                               log=log, maps=self.maps)
+                               max_processed=self.max_processed, log=log, maps=self.maps)
 
 
 def check_size(insns: list[Insn], options: VerifyOptions) -> list[BpfFinding]:

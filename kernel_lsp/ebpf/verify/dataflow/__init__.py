@@ -64,7 +64,8 @@ def _prepare(env: Env) -> None:
                     and insn.src == isa.CALL_KFUNC)) and not env.bpf_capable:
             raise Reject("E315", "loading/calling other bpf or kernel functions are allowed "
                                  "for CAP_BPF and CAP_SYS_ADMIN")
-        if isa.is_lddw(insn) and insn.src in (1, 2, 5, 6):
+        if isa.is_lddw(insn) and (insn.src in (1, 2, 5, 6) or i in env.maps
+                                  or i in env.unknown_maps):
             m = maps.resolve(env, insn, i)
             if m.kind in ("cgroup_storage", "percpu_cgroup_storage"):
                 if cgroup_storage.setdefault(m.kind, m) != m:
@@ -75,8 +76,11 @@ def check(program: Program, options: DataflowOptions | None = None,
           states: bool = False) -> DataflowResult:
     """Run the path walk; see the module docstring."""
     options = options or DataflowOptions()
-    infos = options.maps if options.maps is not None else maps.map_infos(program)
+    infos, offsets, unknown = maps.map_infos(program)
+    if options.maps is not None:
+        infos = options.maps
     env = Env(list(program.insns), options, infos, _subprog_starts(program))
+    env.value_off, env.unknown_maps = offsets, unknown
     if options.log:
         env.log = []
     if states:
@@ -85,6 +89,7 @@ def check(program: Program, options: DataflowOptions | None = None,
     try:
         _prepare(env)
         Walker(env, program).run()
+        env.insn_idx = None
         calls.check_stack_depth(env)
     except Reject as exc:
         findings.append(finding_at(exc.code, env.insn_idx, exc.message))

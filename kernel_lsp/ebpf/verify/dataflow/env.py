@@ -67,6 +67,8 @@ class Env:
     explore_alu_limits: bool = False
     log: list[str] | None = None
     states_at: dict[int, list[str]] | None = None  # insn -> abstract state texts (explain)
+    value_off: dict[int, int] = field(default_factory=dict)  # ELF data relocations: offset
+    unknown_maps: dict[int, str] = field(default_factory=dict)  # slot -> map symbol
     seen: set[int] = field(default_factory=set)
     stack_depth: dict[int, int] = field(default_factory=dict)  # subprog -> allocated bytes
     # speculative paths to explore after the current instruction: (insn, regno, value)

@@ -86,10 +86,57 @@ def from_spec(spec) -> MapInfo:
                    spec.flags, init=spec.init)
 
 
-def map_infos(program) -> dict[int, MapInfo]:
+def map_infos(program) -> tuple[dict[int, MapInfo], dict[int, int], dict[int, str]]:
+    """``(maps, value_offsets, unknown)`` of a program's ``lddw`` slots.
+
+    ``maps``: slot -> map, from the harness fixups and ``meta["slot_maps"]`` (through
+    ``run.maps.program_maps``) and from ELF map definitions with known sizes (their type number
+    kept, so a ring buffer stays a ring buffer); relocations against global data become the
+    array map libbpf makes of the section (``.rodata`` read-only and frozen), with
+    ``value_offsets[slot]`` the symbol's offset. ``unknown``: slot -> symbol of a map whose
+    key/value sizes the loader did not read (BTF-defined maps).
+    """
     from kernel_lsp.ebpf.run.maps import program_maps
 
-    return {slot: from_spec(spec) for slot, spec in program_maps(program).items()}
+    meta = program.meta or {}
+    defs = meta.get("maps") or {}
+    relocs = program.relocations or {}
+    out = {slot: from_spec(spec) for slot, spec in program_maps(program).items()
+           if relocs.get(slot, ("", ""))[0] not in defs}
+    offsets: dict[int, int] = {}
+    unknown: dict[int, str] = {}
+    sections = meta.get("data") if isinstance(meta.get("data"), dict) else {}
+    symbols = meta.get("globals") if isinstance(meta.get("globals"), dict) else {}
+    for slot, (symbol, kind) in relocs.items():
+        if kind == "map" and symbol in defs and slot not in (meta.get("slot_maps") or {}):
+            info = _from_def(symbol, defs[symbol])
+            if info is None:
+                unknown[slot] = symbol
+            else:
+                out[slot] = info
+        elif kind == "data":
+            where = symbols.get(symbol, {"section": symbol, "offset": 0})
+            data = sections.get(where.get("section"))
+            if data is None:
+                unknown[slot] = symbol
+                continue
+            name = where["section"]
+            ro = name.startswith(".rodata")
+            out[slot] = MapInfo(name, "array", 4, max(len(data), 1), 1,
+                                0x80 if ro else 0, frozen=ro, init=bytes(data))
+            offsets[slot] = int(where.get("offset", 0))
+    return out, offsets, unknown
+
+
+def _from_def(name: str, d) -> MapInfo | None:
+    if not isinstance(d, dict):
+        return from_spec(d)
+    if "key_size" not in d or "value_size" not in d:
+        return None
+    t = int(d.get("type", 1))
+    kind = MAP_TYPES[t] if 0 <= t < len(MAP_TYPES) else "unspec"
+    return MapInfo(name, kind, int(d["key_size"]), int(d["value_size"]),
+                   int(d.get("max_entries", 1)), int(d.get("flags", 0)))
 
 
 def type_id(m: MapInfo) -> int:
@@ -102,6 +149,9 @@ _TRACING = ("kprobe", "tracepoint", "perf_event", "raw_tracepoint", "raw_tracepo
 def resolve(env: Env, insn, idx: int) -> MapInfo:
     """``resolve_pseudo_ldimm64`` for one map reference (before the path walk)."""
     m = env.maps.get(idx)
+    if m is None and idx in env.unknown_maps:
+        raise reject("E299", f"map '{env.unknown_maps[idx]}' is described by BTF that the "
+                             "loader did not read (key and value sizes unknown)")
     if m is None:
         raise reject("E313", f"fd {insn.imm} is not pointing to valid bpf_map")
     t = env.prog_type
@@ -129,6 +179,15 @@ def resolve(env: Env, insn, idx: int) -> MapInfo:
 def load_map(env: Env, st: VState, insn, idx: int) -> Reg:
     """The register a ``lddw`` of a map (src 1, 2, 5 or 6) produces (``check_ld_imm``)."""
     m = env.maps[idx]
+    if insn.src == 0:  # an ELF relocation the loader turns into a map or a map value
+        if idx not in env.value_off:
+            return pointer(CONST_PTR_TO_MAP, map=m)
+        off = env.value_off[idx] + ((env.insns[idx + 1].imm & 0xFFFFFFFF) << 32
+                                    | insn.imm & 0xFFFFFFFF)
+        if not 0 <= off < m.value_size:
+            raise reject("E313", f"invalid access to map value pointer, value_size="
+                                 f"{m.value_size} off={off}")
+        return pointer(PTR_TO_MAP_VALUE, map=m, off=off)
     if insn.src in (2, 6):
         r = pointer(PTR_TO_MAP_VALUE, map=m, off=env.insns[idx + 1].imm & 0xFFFFFFFF)
         if m.spin_lock_off >= 0:

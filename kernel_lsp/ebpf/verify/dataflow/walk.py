@@ -66,12 +66,12 @@ class Walker:
             env.processed += 1
             if env.processed > limit:
                 raise reject("E502", f"BPF program is too large. Processed {env.processed} insn")
+            env.insn_idx = idx
             if idx in points and self._visited(st, idx):
                 self._note(f"{idx}: safe")
                 nxt = self._path_done(st)
             else:
                 self._record(st, idx)
-                env.insn_idx = idx
                 nxt = self._step(st, idx)
                 if env.spec_pushes:
                     self._speculate(st)
