@@ -22,8 +22,8 @@ import pytest
 from kernel_lsp.ebpf.findings import BPF_CODES
 from kernel_lsp.ebpf.load import load_file
 from kernel_lsp.ebpf.run.maps import MapSpec
-from kernel_lsp.ebpf.verify.dataflow.maps import from_spec
 from kernel_lsp.ebpf.verify import VerifyOptions, verify
+from kernel_lsp.ebpf.verify.dataflow.maps import from_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "ebpf"
