@@ -18,7 +18,12 @@ from kernel_lsp.ebpf import isa
 from kernel_lsp.ebpf.disasm import format_insn
 from kernel_lsp.ebpf.insn import Program
 from kernel_lsp.ebpf.verify.dataflow import alu, branch, calls, helpercall, log, mem, prune
-from kernel_lsp.ebpf.verify.dataflow.env import COMPLEXITY_LIMIT_JMP_SEQ, Env, reject
+from kernel_lsp.ebpf.verify.dataflow.env import (
+    COMPLEXITY_LIMIT_INSNS,
+    COMPLEXITY_LIMIT_JMP_SEQ,
+    Env,
+    reject,
+)
 from kernel_lsp.ebpf.verify.dataflow.regs import (
     PTR_TO_BTF_ID,
     PTR_TO_CTX,
@@ -65,7 +70,7 @@ class Walker:
         while True:
             env.processed += 1
             if env.processed > limit:
-                raise reject("E502", f"BPF program is too large. Processed {env.processed} insn")
+                raise _too_large(env.processed, limit)
             env.insn_idx = idx
             if idx in points and self._visited(st, idx):
                 self._note(f"{idx}: safe")
@@ -270,6 +275,13 @@ class Walker:
     def _note(self, line: str) -> None:
         if self.env.log is not None:
             self.env.log.append(line)
+
+
+def _too_large(processed: int, limit: int):
+    if limit >= COMPLEXITY_LIMIT_INSNS:
+        return reject("E502", f"BPF program is too large. Processed {processed} insn")
+    return reject("E299", f"verification stopped after {limit} processed instructions (a "
+                          f"budget below the kernel's {COMPLEXITY_LIMIT_INSNS}): not proven safe")
 
 
 def _prune_points(env: Env) -> set[int]:
