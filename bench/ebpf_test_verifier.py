@@ -1,27 +1,29 @@
 #!/usr/bin/env python3
-"""Benchmark (not a CI test): the Linux 6.1 ``test_verifier`` cases against kernel-lsp's eBPF code.
+"""Benchmark (not a CI test): the Linux 6.1 ``test_verifier`` cases against kernel-lsp's verifier.
 
 Reads ``tools/testing/selftests/bpf/verifier/*.c`` of a Linux source tree (``--linux DIR``; the
 files are bare case bodies, wrapped here as ``test_verifier.c`` includes them inside
 ``struct bpf_test tests[] = {...}``; the helper macros of ``test_verifier.c`` itself are read
-from the same tree) through the C-array decoder, then prints per file and overall:
+from the same tree) through the C-array decoder, loads each case the way the harness does
+(``bench/ebpf_tv_harness.py``: the maps of its ``fixup_map_*`` lists, program type, expected
+attach type, flags) and prints per file and overall:
 
-* kernel ACCEPT/REJECT (privileged run, ``#N/p``) against the structural validator (T0-T1),
-  in default mode (back-edges rejected) and in bounded-loop mode (back-edges allowed, as the
-  privileged kernel does);
-* the structural rejects: cases whose kernel ``errstr`` is a T0-T1 reason (``T01_PATTERNS``),
-  and whether we reject them with the same reason (the ``errstr`` pieces appear, in order, in
-  our messages, as the harness's ``cmp_str_seq`` matches the kernel log);
-* for accepted cases with ``.retval``: whether the reference interpreter returns the same value
-  (compared as the 32-bit ``retval`` of ``BPF_PROG_TEST_RUN``; ``POINTER_VALUE`` matches anything).
+* verdict agreement with Linux 6.1, privileged (``#N/p``) and unprivileged (``#N/u``: cases of
+  socket-filter and cgroup-skb type, with ``.result_unpriv``/``.errstr_unpriv`` when set);
+* unsafe accepts: kernel rejects for memory safety (invalid memory access, out of bounds,
+  uninitialised read, NULL dereference, pointer leak; ``ebpf_tv_harness.SAFETY``) that we accept;
+* the kernel's ``errstr`` matched on rejects (the harness's ``cmp_str_seq``: TAB-separated
+  pieces found in order in our messages);
+* for kernel-accepted cases with ``.retval``: whether the reference interpreter returns the same
+  value (as the 32-bit ``retval`` of ``BPF_PROG_TEST_RUN``; ``POINTER_VALUE`` matches anything);
+* the whole suite's time and the slowest case; the excluded cases, with the reason.
 
-Run:  python bench/ebpf_test_verifier.py --linux /path/to/linux-source-6.1 [-v]
+Run:  python bench/ebpf_test_verifier.py --linux /path/to/linux-source-6.1 [-v] [--only FILE]
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from collections import Counter, defaultdict
@@ -30,7 +32,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ebpf_tv_harness as harness  # noqa: E402
 
-from kernel_lsp.ebpf import helpers
 from kernel_lsp.ebpf.insn import Insn, Program
 from kernel_lsp.ebpf.load.carray import collect_defines, parse_c_arrays
 from kernel_lsp.ebpf.run.ctxlayout import has_packet_context
@@ -38,16 +39,6 @@ from kernel_lsp.ebpf.run.interp import run
 from kernel_lsp.ebpf.run.maps import FIXUP_MAPS
 from kernel_lsp.ebpf.verify import accepted, verify
 
-# Kernel messages of the structural tiers (ebpf-notes §5 rows 1-19): a REJECT case whose errstr
-# contains one of these is a T0-T1 reject.
-T01_PATTERNS = [
-    r"unknown opcode", r"uses reserved fields", r"R\d+ is invalid", r"frame pointer is read only",
-    r"invalid bpf_ld_imm64 insn", r"unrecognized bpf_ld_imm64", r"invalid BPF_LD_IMM",
-    r"jump out of range", r"last insn is not an exit or jmp", r"^not an exit$",
-    r"jump into the middle of ldimm64", r"unreachable insn", r"back-edge", r"div by zero",
-    r"invalid shift", r"call to invalid destination", r"invalid func", r"unknown func",
-    r"frames is too deep", r"invalid atomic opcode", r"BPF program is too large",
-]
 POINTER_VALUE = 0xCAFE4A  # test_verifier.c: 0xcafe4all (0xcafe4a, suffix ll)
 TEST_DATA_LEN = 64
 # BPF_PROG_TEST_RUN in 6.1 returns -ENOTSUPP for these: the harness never checks their retval.
@@ -84,17 +75,6 @@ def errstr_matches(errstr: str, messages: str) -> bool:
             return False
         pos = found + len(piece)
     return True
-
-
-def is_t01(errstr: str | None) -> bool:
-    return bool(errstr) and any(re.search(p, piece) for piece in errstr.split("\t")
-                                for p in T01_PATTERNS)
-
-
-def prog_type_of(program: Program) -> str:
-    ptype = program.meta.get("prog_type")
-    return ptype if isinstance(ptype, str) and ptype in helpers.PROG_TYPES \
-        else helpers.DEFAULT_PROG_TYPE
 
 
 def run_skip_reason(program: Program) -> str | None:
