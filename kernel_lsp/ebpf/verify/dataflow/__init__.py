@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from kernel_lsp.ebpf import isa
 from kernel_lsp.ebpf.findings import BpfFinding, finding_at
 from kernel_lsp.ebpf.insn import Program
-from kernel_lsp.ebpf.verify.dataflow import calls, maps
+from kernel_lsp.ebpf.verify.dataflow import calls, helpercall, maps
 from kernel_lsp.ebpf.verify.dataflow.env import DataflowOptions, Env, Reject
 from kernel_lsp.ebpf.verify.dataflow.walk import Walker
 
@@ -91,6 +91,7 @@ def check(program: Program, options: DataflowOptions | None = None,
         Walker(env, program).run()
         env.insn_idx = None
         calls.check_stack_depth(env)
+        helpercall.check_poisoned_tail_calls(env)
     except Reject as exc:
         findings.append(finding_at(exc.code, env.insn_idx, exc.message))
         if env.log is not None:

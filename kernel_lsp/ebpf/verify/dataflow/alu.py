@@ -124,6 +124,9 @@ def _adjust(env: Env, st: VState, insn, op: str, alu64: bool) -> None:
             regs[insn.dst] = ptralu.ptr_op(env, st, insn, op, alu64, dst, src, insn.dst,
                                            insn.src, ptr_is_dst=True)
             return
+    if op in ("add", "sub") and insn.opcode & isa.X and not env.bypass_spec_v1 \
+            and not bounds.is_inconsistent(src, not alu64):
+        ptralu.record_alu_state(env, ("scalar",), 0, op, insn.dst)  # sanitize_val_alu
     new = dst.copy()
     scalar_op(new, src, op, not alu64)
     regs[insn.dst] = new

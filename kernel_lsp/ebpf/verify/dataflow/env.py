@@ -70,6 +70,7 @@ class Env:
     value_off: dict[int, int] = field(default_factory=dict)  # ELF data relocations: offset
     unknown_maps: dict[int, str] = field(default_factory=dict)  # slot -> map symbol
     seen: set[int] = field(default_factory=set)
+    call_maps: dict[int, object] = field(default_factory=dict)  # helper call -> map or poison
     stack_depth: dict[int, int] = field(default_factory=dict)  # subprog -> allocated bytes
     # speculative paths to explore after the current instruction: (insn, regno, value)
     spec_pushes: list = field(default_factory=list)

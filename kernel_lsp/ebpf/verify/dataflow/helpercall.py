@@ -293,6 +293,10 @@ def helper_call(env: Env, st: VState, insn, idx: int) -> int | None:
     for i, arg in enumerate(proto.args):
         check_arg(env, st, i, arg, meta, proto)
     name, fid = proto.name, insn.imm
+    if name in _RECORD_MAP and meta.map is not None:  # record_func_map
+        seen = env.call_maps.setdefault(idx, meta.map)
+        if seen is not meta.map and seen != meta.map:
+            env.call_maps[idx] = _POISON
     if meta.map is not None and meta.map.flags & mem.BPF_F_RDONLY_PROG and name in (
             "map_delete_elem", "map_update_elem", "map_push_elem", "map_pop_elem"):
         raise reject("E308", "write into map forbidden")
@@ -332,6 +336,23 @@ def helper_call(env: Env, st: VState, insn, idx: int) -> int | None:
     if name in protos.CHANGES_PKT_DATA:
         st.replace_regs(lambda r: unknown() if r.is_pkt_any else None)
     return callback
+
+
+_RECORD_MAP = frozenset({"tail_call", "map_lookup_elem", "map_update_elem", "map_delete_elem",
+                         "map_push_elem", "map_pop_elem", "map_peek_elem", "for_each_map_elem",
+                         "redirect_map", "map_lookup_percpu_elem"})
+_POISON = "poison"
+
+
+def check_poisoned_tail_calls(env: Env) -> None:
+    """``do_misc_fixups``: an unprivileged tail call must always use the same program array."""
+    if env.bypass_spec_v1:
+        return
+    for idx, m in sorted(env.call_maps.items()):
+        insn = env.insns[idx]
+        if m == _POISON and insn.imm == helpers.HELPER_IDS["tail_call"]:
+            env.insn_idx = idx
+            raise reject("E309", "tail_call abusing map_ptr")
 
 
 def _func_target(env: Env, st: VState, caller, meta: Meta) -> int:

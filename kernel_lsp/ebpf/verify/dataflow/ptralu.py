@@ -75,31 +75,44 @@ def _s(v: int) -> int:
     return v - (1 << 64) if v >> 63 else v
 
 
-def _sanitize(env: Env, st: VState, insn, op: str, ptr: Reg, off: Reg, ptr_is_dst: bool,
-              dst_regno: int, src_regno: int) -> bool:
-    """``sanitize_ptr_alu`` (check phase); returns ``mask_to_left``."""
-    err = "pointer arithmetic with it prohibited for !root"
+_ERR = "pointer arithmetic with it prohibited for !root"
+
+
+def _sanitize(env: Env, st: VState, op: str, ptr: Reg, off: Reg, ptr_is_dst: bool,
+              dst_regno: int, src_regno: int) -> tuple[bool, tuple, int]:
+    """``sanitize_ptr_alu``'s check phase: ``(mask_to_left, alu_state, limit)``."""
     off_is_neg = off.smin < 0
     if not off.var.is_const and (off.smin < 0) != (off.smax < 0):
         regno = dst_regno if not ptr_is_dst else src_regno
-        raise reject("E312", f"R{regno} has unknown scalar with mixed signed bounds, {err}")
+        raise reject("E312", f"R{regno} has unknown scalar with mixed signed bounds, {_ERR}")
     mask_to_left = (op == "add" and off_is_neg) or (op == "sub" and not off_is_neg)
     limit = _limit(ptr, mask_to_left)
     if limit is None:
         regno = src_regno if not ptr_is_dst else dst_regno
-        raise reject("E312", f"R{regno} has pointer with unsupported alu operation, {err}")
+        raise reject("E312", f"R{regno} has pointer with unsupported alu operation, {_ERR}")
     if limit < 0:
-        raise reject("E312", f"R{dst_regno} tried to {op} beyond pointer bounds, {err}")
-    key = (off_is_neg, off.var.is_const, ptr_is_dst)
-    seen = env.alu_state.get(env.insn_idx)
-    if seen is not None and seen != (key, limit) and not st.speculative:
-        raise reject("E312", f"R{dst_regno} tried to {op} from different maps, paths or "
-                             f"scalars, {err}")
-    if not st.speculative:
-        env.alu_state[env.insn_idx] = (key, limit)
+        raise reject("E312", f"R{dst_regno} tried to {op} beyond pointer bounds, {_ERR}")
     if not off.var.is_const:
         env.explore_alu_limits = True
-    return mask_to_left
+    return mask_to_left, ("ptr", off_is_neg, off.var.is_const, ptr_is_dst), limit
+
+
+def _sanitize_commit(env: Env, op: str, dst: Reg, dst_regno: int, mask_to_left: bool,
+                     state: tuple, limit: int) -> None:
+    """``sanitize_ptr_alu``'s commit phase: the masking window must agree on every path."""
+    after = _limit(dst, mask_to_left)
+    if after is None or after < 0:
+        raise reject("E312", f"R{dst_regno} tried to {op} beyond pointer bounds, {_ERR}")
+    record_alu_state(env, state, abs(limit - after), op, dst_regno)
+
+
+def record_alu_state(env: Env, state: tuple, limit: int, op: str, dst_regno: int) -> None:
+    """``update_alu_sanitation_state``: one instruction, one masking (all paths)."""
+    seen = env.alu_state.get(env.insn_idx)
+    if seen is not None and seen != (state, limit):
+        raise reject("E312", f"R{dst_regno} tried to {op} from different maps, paths or "
+                             f"scalars, {_ERR}")
+    env.alu_state[env.insn_idx] = (state, limit)
 
 
 def _check_bounds(env: Env, st: VState, dst: Reg, regno: int) -> None:
@@ -151,9 +164,9 @@ def ptr_op(env: Env, st: VState, insn, op: str, alu64: bool, ptr: Reg, off: Reg,
     _sane(ptr, t)
     set_unbounded32(dst)
     need_sanitize = op in ("add", "sub") and not env.bypass_spec_v1 and insn.opcode & 0x08
-    mask_to_left = False
-    if need_sanitize:
-        mask_to_left = _sanitize(env, st, insn, op, ptr, off, ptr_is_dst, dst_regno, src_regno)
+    sanitation = None
+    if need_sanitize and not st.speculative:
+        sanitation = _sanitize(env, st, op, ptr, off, ptr_is_dst, dst_regno, src_regno)
     if op == "add":
         _add(env, dst, ptr, off, known)
     elif op == "sub":
@@ -171,12 +184,14 @@ def ptr_op(env: Env, st: VState, insn, op: str, alu64: bool, ptr: Reg, off: Reg,
     _sane(dst, t)
     bounds.sync(dst)
     _check_bounds(env, st, dst, dst_regno)
-    if need_sanitize and not off.var.is_const and not st.speculative:
-        _push_speculative(env, st, ptr, dst_regno, mask_to_left)
+    if sanitation is not None:
+        _sanitize_commit(env, op, dst, dst_regno, *sanitation)
+    if need_sanitize and not off.var.is_const:
+        _push_speculative(env, st, ptr, dst_regno)
     return dst
 
 
-def _push_speculative(env: Env, st: VState, ptr: Reg, dst_regno: int, mask: bool) -> None:
+def _push_speculative(env: Env, st: VState, ptr: Reg, dst_regno: int) -> None:
     """Simulate the masked (truncated-to-zero offset) pointer on a speculative path."""
     env.spec_pushes.append((env.insn_idx + 1, dst_regno, ptr.copy()))
 
