@@ -136,4 +136,38 @@ def stack_program(draw) -> Program:
     return Program("stack", join_lddw(slots), prog_type="socket_filter")
 
 
-pointer_program = st.one_of(packet_program(), map_program(), stack_program())
+@st.composite
+def ctx_program(draw) -> Program:
+    """Loads and stores of the context at random offsets and sizes, maybe through a moved R1."""
+    ptype = draw(st.sampled_from(["socket_filter", "sched_cls", "xdp", "cgroup_skb"]))
+    slots = [mov(0, 0)]
+    if draw(st.integers(0, 4)) == 0:
+        slots.append(addi(1, draw(st.sampled_from([-4, 4, 8]))))
+    for _ in range(draw(st.integers(1, 3))):
+        size, off = draw(sizes), draw(st.sampled_from([0, 4, 8, 36, 48, 60, 64, 76, 80, 140,
+                                                       168, 184, 188, 190, 196, 20, 24, -4]))
+        if draw(st.booleans()):
+            slots.append(st_imm(size, 1, off, draw(st.integers(-3, 3))))
+        else:
+            slots.append(ldx(size, 2, 1, off))
+    slots += [mov(0, 0), EXIT]
+    return Program("ctx", join_lddw(slots), prog_type=ptype)
+
+
+@st.composite
+def helper_buffer_program(draw) -> Program:
+    """bpf_skb_load_bytes(ctx, off, fp + k, len) into a stack buffer of random place and size."""
+    k = draw(st.integers(-40, 8))
+    length = draw(st.integers(-1, 48))
+    slots = [movr(6, 1), mov(2, draw(st.integers(0, 20))), movr(3, 10), addi(3, k)]
+    if draw(st.booleans()):
+        slots += [call(7), andi(0, draw(st.sampled_from([7, 15, 63]))), movr(4, 0),
+                  movr(1, 6), mov(2, 0), movr(3, 10), addi(3, k)]
+    else:
+        slots += [mov(4, length)]
+    slots += [call(26), ldx(8, 0, 10, draw(st.sampled_from([-8, -16, -40]))), mov(0, 0), EXIT]
+    return Program("helper", join_lddw(slots), prog_type="socket_filter")
+
+
+pointer_program = st.one_of(packet_program(), map_program(), stack_program(), ctx_program(),
+                            helper_buffer_program())

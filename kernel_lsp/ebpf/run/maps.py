@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kernel_lsp.ebpf import helpers
-from kernel_lsp.ebpf.run.memory import READ, RW, WRITE, Memory, Region
+from kernel_lsp.ebpf.run.memory import READ, RW, WRITE, Memory, Region, RegionFault
 
 MASK64 = (1 << 64) - 1
 EINVAL, ENOENT, E2BIG, EEXIST = 22, 2, 7, 17
@@ -186,6 +186,9 @@ def _words(data: bytes) -> list[int]:
 def _skb_load_bytes(vm, r1, r2, r3, r4, r5):
     """bpf_skb_load_bytes(skb, offset, to, len): copy packet bytes, -EFAULT outside it."""
     pkt = vm.packet
+    r2, r4 = r2 & 0xFFFFFFFF, r4 & 0xFFFFFFFF  # u32 offset and len
+    if r4 and vm.mem.find(r3, r4) is None:
+        raise RegionFault(f"write of {r4} bytes at {r3:#x} outside any writable region")
     if pkt is None or r4 == 0 or r2 + r4 > pkt.size or r2 >= 1 << 31:
         if r4:
             vm.mem.write_bytes(r3, bytes(r4))  # the kernel zeroes the buffer on failure
