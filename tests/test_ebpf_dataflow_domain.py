@@ -127,7 +127,8 @@ def test_refine_unsigned_compare_on_both_branches():
 def _states(text: str, prog_type: str = "socket_filter", **meta) -> dict[int, list[str]]:
     program = parse_asm(text, "t.s")
     program.meta.update(meta)
-    return abstract_states(program, DataflowOptions(prog_type=prog_type))
+    found = abstract_states(program, DataflowOptions(prog_type=prog_type))
+    return {i: [s.text for s in states] for i, states in found.items()}
 
 
 def test_spill_and_fill_keep_the_pointer():
@@ -151,9 +152,10 @@ def test_null_check_makes_every_copy_a_pointer_or_zero():
     program = parse_asm(text, "t.s")
     program.meta["slot_maps"] = {3: MapSpec("m", "hash", 8, 8, 4)}
     result = check(program, DataflowOptions(log=True), states=True)
-    assert "R6=map_value_or_null(id=1,off=0,ks=8,vs=8,imm=0)" in result.states[7][0]
-    assert result.states[8] == ["R0=map_value(off=0,ks=8,vs=8,imm=0) "
-                                "R6=map_value(off=0,ks=8,vs=8,imm=0) R10=fp0 fp-8=mmmmmmmm"]
+    assert result.states[7][0].registers["R6"] == "map_value_or_null(id=1,off=0,ks=8,vs=8,imm=0)"
+    assert [s.text for s in result.states[8]] == [
+        "R0=map_value(off=0,ks=8,vs=8,imm=0) R6=map_value(off=0,ks=8,vs=8,imm=0) R10=fp0 "
+        "fp-8=mmmmmmmm"]
     # the NULL branch: both copies are the constant 0; nothing at 9 reads them, so it is pruned
     assert "from 7 to 9: R0=0 R6=0 R10=fp0 fp-8=mmmmmmmm" in result.log
     assert "9: safe" in result.log
@@ -165,11 +167,21 @@ def test_packet_range_from_data_end_comparison():
     program = parse_asm(text, "t.s")
     result = check(program, DataflowOptions(prog_type="xdp"), states=True)
     assert result.accepted
-    assert "R2=pkt(off=0,r=14,imm=0)" in result.states[5][0]
+    assert result.states[5][0].registers["R2"] == "pkt(off=0,r=14,imm=0)"
     bad = parse_asm(text.replace("+ 12)", "+ 13)"), "t.s")
     finding = check(bad, DataflowOptions(prog_type="xdp")).findings[0]
     assert finding.message.startswith("invalid access to packet, off=13 size=2, R2(id=0,off=13,"
                                       "r=14); R2 offset is outside of the packet")
+
+
+def test_abstract_states_for_hovers():
+    from kernel_lsp.ebpf.verify import abstract_states as states_of
+
+    program = parse_asm("r0 = 0\n*(u64 *)(r10 - 8) = r1\nexit\n", "t.s")
+    found = states_of(program)
+    assert found[2][0].registers == {"R0": "0", "R1": "ctx(off=0,imm=0)", "R10": "fp0",
+                                     "fp-8": "ctx"}
+    assert states_of(parse_asm("r0 = r11\nexit\n", "t.s")) == {}
 
 
 def test_bounded_loop_is_walked_and_infinite_loop_found():

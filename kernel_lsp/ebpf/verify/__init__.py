@@ -137,6 +137,18 @@ def explain(program: Program, options: VerifyOptions | None = None) -> tuple[lis
     return _sorted(found + result.findings), result.log
 
 
+def abstract_states(program: Program, options: VerifyOptions | None = None) -> dict:
+    """The dataflow tier's abstract states before each instruction (``{insn: [AbstractState]}``,
+    see :func:`kernel_lsp.ebpf.verify.dataflow.abstract_states`); empty when T0-T1 reject.
+    Meant for hovers on the instructions of ``struct bpf_insn`` arrays."""
+    options = options or VerifyOptions()
+    if not accepted(verify(program, VerifyOptions(**{**_fields(options), "dataflow": False}))):
+        return {}
+    from kernel_lsp.ebpf.verify import dataflow
+
+    return dataflow.abstract_states(program, options.dataflow_options())
+
+
 def _fields(options: VerifyOptions) -> dict:
     return {f.name: getattr(options, f.name) for f in fields(options)}
 

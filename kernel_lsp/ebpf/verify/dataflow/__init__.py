@@ -7,9 +7,10 @@ Entry points (pure functions; nothing here imports the language server):
     first violation as a :class:`~kernel_lsp.ebpf.findings.BpfFinding` (``at insn N``, the
     kernel's wording), the number of processed instructions and, with ``options.log``, a log
     like the kernel's verifier log at level 2.
-``abstract_states(program, options) -> dict[int, list[str]]``
-    The abstract states (``R1=ctx(off=0,imm=0) R10=fp0`` ...) reached before each instruction,
-    one text per distinct state, for hovers and explanations.
+``abstract_states(program, options) -> dict[int, list[AbstractState]]``
+    The distinct abstract states reached before each instruction, each as the log's text
+    (``R1=ctx(off=0,imm=0) R10=fp0``) and as ``registers`` (``{"R1": "ctx(off=0,imm=0)",
+    "R10": "fp0", "fp-8": "mmmmmmmm"}``), for hovers and explanations.
 
 Modules: ``tnum``/``bounds``/``scalar_alu`` the scalar domain; ``regs``/``state`` registers,
 stack slots and frames; ``alu``/``ptralu``/``branch``/``mem``/``stack``/``ctxaccess`` transfer
@@ -26,9 +27,9 @@ from kernel_lsp.ebpf.findings import BpfFinding, finding_at
 from kernel_lsp.ebpf.insn import Program
 from kernel_lsp.ebpf.verify.dataflow import calls, helpercall, maps
 from kernel_lsp.ebpf.verify.dataflow.env import DataflowOptions, Env, Reject
-from kernel_lsp.ebpf.verify.dataflow.walk import Walker
+from kernel_lsp.ebpf.verify.dataflow.walk import AbstractState, Walker
 
-__all__ = ["DataflowOptions", "DataflowResult", "abstract_states", "check"]
+__all__ = ["AbstractState", "DataflowOptions", "DataflowResult", "abstract_states", "check"]
 
 
 @dataclass(slots=True)
@@ -36,7 +37,7 @@ class DataflowResult:
     findings: list[BpfFinding]
     processed: int
     log: list[str] = field(default_factory=list)
-    states: dict[int, list[str]] = field(default_factory=dict)
+    states: dict[int, list[AbstractState]] = field(default_factory=dict)
 
     @property
     def accepted(self) -> bool:
@@ -105,6 +106,6 @@ def check(program: Program, options: DataflowOptions | None = None,
 
 
 def abstract_states(program: Program,
-                    options: DataflowOptions | None = None) -> dict[int, list[str]]:
+                    options: DataflowOptions | None = None) -> dict[int, list[AbstractState]]:
     """The distinct abstract states reached before each instruction (see module docstring)."""
     return check(program, options, states=True).states

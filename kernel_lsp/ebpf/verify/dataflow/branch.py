@@ -10,6 +10,7 @@ operands' bounds allow (``is_branch_taken``), otherwise splits the state into th
 
 from __future__ import annotations
 
+from kernel_lsp.ebpf import isa
 from kernel_lsp.ebpf.verify.dataflow import bounds
 from kernel_lsp.ebpf.verify.dataflow.alu import read_reg
 from kernel_lsp.ebpf.verify.dataflow.env import MAX_PACKET_OFF, Env, reject
@@ -280,7 +281,7 @@ def _init_pkt(r: Reg, kind: int) -> bool:
 
 def _match_pkt(insn, op: str, dst: Reg, src: Reg, this: VState, other: VState) -> bool:
     """``try_match_pkt_pointers``: ``this`` is the fall-through, ``other`` the taken state."""
-    if not insn.opcode & 0x08 or insn.cls == 6 or op not in ("jgt", "jlt", "jge", "jle"):
+    if not insn.opcode & isa.X or insn.cls == isa.JMP32 or op not in ("jgt", "jlt", "jge", "jle"):
         return False
     left = ((dst.type == PTR_TO_PACKET and src.type == PTR_TO_PACKET_END)
             or (dst.type == PTR_TO_PACKET_META and _init_pkt(src, PTR_TO_PACKET)))
@@ -306,7 +307,7 @@ def cond_jump(env: Env, st: VState, insn, op: str, jmp32: bool) -> tuple[VState 
     """``(taken, fallthrough, speculative_other)``; ``st`` is reused for one of them."""
     dst = read_reg(st, insn.dst)
     src = None
-    if insn.opcode & 0x08:
+    if insn.opcode & isa.X:
         src = read_reg(st, insn.src)
         if not (dst.is_pkt_any and src.is_pkt_any) and pointer_value(src, env.allow_ptr_leaks):
             raise reject("E307", f"R{insn.src} pointer comparison prohibited")

@@ -110,6 +110,19 @@ def frame_text(f: FuncState) -> str:
     return "".join(out)
 
 
+def state_fields(st: VState) -> dict[str, str]:
+    """The current frame's live registers and stack slots, ``{"R1": "ctx(off=0,imm=0)", ...}``
+    (slots as ``fp-8``; an outer frame's entries are prefixed ``frameN:``)."""
+    out: dict[str, str] = {}
+    for f in st.frames:
+        prefix = "" if f is st.frames[-1] else f"frame{f.frameno}:"
+        for item in frame_text(f).split():
+            if "=" in item and not item.startswith(("refs=",)):
+                key, value = item.split("=", 1)
+                out[prefix + key] = value
+    return out
+
+
 def state_text(st: VState) -> str:
     """Every frame of a path state, innermost last (the kernel prints the current frame)."""
     return "".join(frame_text(f) for f in st.frames).strip()

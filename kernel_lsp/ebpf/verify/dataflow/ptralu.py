@@ -9,6 +9,7 @@ Spectre-v1 sanitation rules (bounded offsets that stay inside the object).
 
 from __future__ import annotations
 
+from kernel_lsp.ebpf import isa
 from kernel_lsp.ebpf.verify.dataflow import bounds, mem
 from kernel_lsp.ebpf.verify.dataflow.env import MAX_VAR_OFF, Env, Reject, reject
 from kernel_lsp.ebpf.verify.dataflow.regs import (
@@ -163,7 +164,7 @@ def ptr_op(env: Env, st: VState, insn, op: str, alu64: bool, ptr: Reg, off: Reg,
     _sane(off, t)
     _sane(ptr, t)
     set_unbounded32(dst)
-    need_sanitize = op in ("add", "sub") and not env.bypass_spec_v1 and insn.opcode & 0x08
+    need_sanitize = op in ("add", "sub") and not env.bypass_spec_v1 and insn.opcode & isa.X
     sanitation = None
     if need_sanitize and not st.speculative:
         sanitation = _sanitize(env, st, op, ptr, off, ptr_is_dst, dst_regno, src_regno)

@@ -12,6 +12,7 @@ from kernel_lsp.ebpf.verify.dataflow import bounds
 from kernel_lsp.ebpf.verify.dataflow.env import MAX_VAR_OFF, Env, reject
 from kernel_lsp.ebpf.verify.dataflow.regs import (
     NOT_INIT,
+    PTR_TO_STACK,
     SCALAR,
     Reg,
     const,
@@ -85,7 +86,7 @@ def write_fixed(env: Env, frame: FuncState, st: VState, off: int, size: int,
     elif value is not None and is_spillable(value.type):
         if size != REG_SIZE:
             raise reject("E204", "invalid size of register spill")
-        if frame is not st.cur and value.base == 6:  # PTR_TO_STACK
+        if frame is not st.cur and value.base == PTR_TO_STACK:
             raise reject("E204", "cannot spill pointers to stack into stack frame of the caller")
         _save(slot, value, size)
     else:

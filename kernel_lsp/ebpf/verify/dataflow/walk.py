@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from kernel_lsp.ebpf import isa
 from kernel_lsp.ebpf.disasm import format_insn
+from kernel_lsp.ebpf.helpers import HELPER_IDS
 from kernel_lsp.ebpf.insn import Program
 from kernel_lsp.ebpf.verify.dataflow import alu, branch, calls, helpercall, log, mem, prune
 from kernel_lsp.ebpf.verify.dataflow.env import (
@@ -44,6 +45,14 @@ from kernel_lsp.ebpf.verify.dataflow.state import VState, initial_state
 _NO_MIX = (PTR_TO_CTX, PTR_TO_SOCKET, PTR_TO_SOCK_COMMON, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK,
            PTR_TO_BTF_ID)
 COMPLEXITY_LIMIT_STATES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class AbstractState:
+    """One abstract state before an instruction: the log text and register -> value."""
+
+    text: str
+    registers: dict[str, str]
 
 
 @dataclass(slots=True)
@@ -229,7 +238,7 @@ class Walker:
             if insn.src == isa.CALL_KFUNC:
                 raise reject("E299", "kfunc calls need the kernel's BTF, which kernel-lsp does "
                                      "not model")
-            if st.active_spin_lock and insn.imm != 94:  # bpf_spin_unlock
+            if st.active_spin_lock and insn.imm != HELPER_IDS["spin_unlock"]:
                 raise reject("E505", "function calls are not allowed while holding a lock")
             target = helpercall.helper_call(env, st, insn, idx)
             return idx + 1 if target is None else target
@@ -267,8 +276,8 @@ class Walker:
         text = log.state_text(st)
         if env.states_at is not None:
             seen = env.states_at.setdefault(idx, [])
-            if text not in seen:
-                seen.append(text)
+            if all(text != s.text for s in seen):
+                seen.append(AbstractState(text, log.state_fields(st)))
         self._note(f"{idx}: {text}")
         self._note(f"{idx}: ({env.insns[idx].opcode:02x}) {format_insn(self.program, idx)}")
 
@@ -297,7 +306,7 @@ def _prune_points(env: Env) -> set[int]:
             points.add(i + 1)
             if insn.src == isa.CALL_PSEUDO:
                 points |= {i, i + insn.imm + 1}
-            if insn.src == 0 and insn.imm == 170:  # bpf_timer_set_callback
+            if insn.src == 0 and insn.imm == HELPER_IDS["timer_set_callback"]:
                 points.add(i)
         elif info.kind == "ja":
             points.add(i + 1 + (insn.imm if info.op == "gotol" else insn.off))
