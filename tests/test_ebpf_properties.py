@@ -22,6 +22,7 @@ from kernel_lsp.ebpf.load.carray import parse_c_arrays
 from kernel_lsp.ebpf.load.raw import decode_raw, join_lddw
 from kernel_lsp.ebpf.run.interp import run
 from kernel_lsp.ebpf.verify import VerifyOptions, accepted, verify
+from kernel_lsp.ebpf.verify.dataflow import INTERNAL_ERROR
 
 settings.register_profile("ci", max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -132,9 +133,10 @@ def test_macro_soup_never_crashes(body):
 
 @given(legal_program(), st.binary(max_size=64))
 def test_legal_programs_never_crash(program, mem):
-    verify(program)
-    verify(program, VerifyOptions(unprivileged=True))
-    verify(program, VerifyOptions(bounded_loops=False, prog_type="xdp"))
+    for options in (VerifyOptions(), VerifyOptions(unprivileged=True),
+                    VerifyOptions(bounded_loops=False, prog_type="xdp")):
+        found = verify(program, options)
+        assert not any(INTERNAL_ERROR in f.message for f in found), found
     result = run(program, mem, budget=BUDGET)
     assert (result.r0 is None) != (result.fault is None)
 

@@ -20,6 +20,7 @@ import tests.test_ebpf_properties  # noqa: F401  (registers and loads the hypoth
 from kernel_lsp.ebpf.disasm import disassemble
 from kernel_lsp.ebpf.run.interp import run
 from kernel_lsp.ebpf.verify import VerifyOptions, accepted, verify
+from kernel_lsp.ebpf.verify.dataflow import INTERNAL_ERROR
 from tests.ebpf_stress import pointer_program
 
 BUDGET = 5000
@@ -31,8 +32,9 @@ def _faults(program, data: bytes):
 
 
 def _verdict(program, unprivileged: bool) -> bool:
-    return accepted(verify(program, VerifyOptions(prog_type=program.prog_type,
-                                                  unprivileged=unprivileged)))
+    found = verify(program, VerifyOptions(prog_type=program.prog_type, unprivileged=unprivileged))
+    assert not any(INTERNAL_ERROR in f.message for f in found), found
+    return accepted(found)
 
 
 @given(pointer_program, st.lists(st.binary(max_size=64), min_size=1, max_size=4),

@@ -29,7 +29,8 @@ from kernel_lsp.ebpf.verify.dataflow import calls, helpercall, maps
 from kernel_lsp.ebpf.verify.dataflow.env import DataflowOptions, Env, Reject
 from kernel_lsp.ebpf.verify.dataflow.walk import AbstractState, Walker
 
-__all__ = ["AbstractState", "DataflowOptions", "DataflowResult", "abstract_states", "check"]
+INTERNAL_ERROR = "internal error of kernel-lsp's dataflow tier (rejected to stay sound)"
+__all__ = ["INTERNAL_ERROR", "AbstractState", "DataflowOptions", "DataflowResult", "abstract_states", "check"]
 
 
 @dataclass(slots=True)
@@ -97,9 +98,9 @@ def check(program: Program, options: DataflowOptions | None = None,
         findings.append(finding_at(exc.code, env.insn_idx, exc.message))
         if env.log is not None:
             env.log.append(exc.message)
-    except RecursionError:
-        findings.append(finding_at("E299", env.insn_idx, "program too complex for kernel-lsp's "
-                                                          "verifier"))
+    except Exception as exc:  # noqa: BLE001 - a verifier bug must reject, never crash
+        findings.append(finding_at("E299", env.insn_idx, f"{INTERNAL_ERROR}: "
+                                                          f"{type(exc).__name__}: {exc}"))
     if env.log is not None:
         env.log.append(f"processed {env.processed} insns")
     return DataflowResult(findings, env.processed, env.log or [], env.states_at or {})
