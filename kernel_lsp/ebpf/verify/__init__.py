@@ -8,9 +8,8 @@
 3. ``encoding``  — per-slot T0 checks (``structural.check_encoding``);
 4. ``cfg``       — back-edges (``E105``), unreachable slots (``E104``), jumps into lddw (``E102``);
 5. ``calls``     — helper ids and their availability for the program type (``E108``/``E109``),
-   call depth (``E107``).
-
-6. ``dataflow`` — the path walk of :mod:`kernel_lsp.ebpf.verify.dataflow` (T2-T5), only when the
+   call depth (``E107``);
+6. ``dataflow``  — the path walk of :mod:`kernel_lsp.ebpf.verify.dataflow` (T2-T5), only when the
    structural phases found no error (like the kernel, it reports the first violation it meets).
 
 Phases 4–5 need a trustworthy slot layout, so they run only when phase 3 found nothing fatal
