@@ -169,5 +169,31 @@ def helper_buffer_program(draw) -> Program:
     return Program("helper", join_lddw(slots), prog_type="socket_filter")
 
 
-pointer_program = st.one_of(packet_program(), map_program(), stack_program(), ctx_program(),
-                            helper_buffer_program())
+@st.composite
+def diamond_program(draw) -> Program:
+    """Branches that give registers different constants, then one of them used as an index.
+
+    Pruning may only merge paths whose differing scalars can no longer matter; an index that
+    is out of bounds on one path must not be pruned away.
+    """
+    slots = [st_imm(4, 10, -4, 0), movr(2, 10), addi(2, -4), Insn(0x18, 1, 1, 0, 1),
+             Insn(0, 0, 0, 0, 0), call(1), jmp_imm("jne", 0, 0, 2), mov(0, 0), EXIT,
+             movr(6, 0)]
+    regs = draw(st.lists(st.sampled_from([7, 8, 9]), min_size=1, max_size=4))
+    for reg in regs:
+        lo, hi = draw(st.integers(0, 20)), draw(st.integers(0, 20))
+        slots += [call(7), andi(0, 1 << draw(st.integers(0, 3))), jmp_imm("jeq", 0, 0, 2),
+                  mov(reg, lo), Insn(0x05, 0, 0, 1, 0), mov(reg, hi)]
+    used = draw(st.sampled_from(regs))
+    if draw(st.booleans()):
+        slots += [movr(1, 6), addr(1, used), ldx(draw(sizes), 0, 1, 0)]
+    else:
+        slots += [jmp_imm("jgt", used, draw(st.integers(0, 20)), 1), ldx(4, 0, 6, 12)]
+    slots += [mov(0, 0), EXIT]
+    program = Program("diamond", join_lddw(slots), prog_type="socket_filter")
+    program.meta["slot_maps"] = {3: ARRAY}
+    return program
+
+
+pointer_program = st.one_of(diamond_program(), packet_program(), map_program(), stack_program(),
+                            ctx_program(), helper_buffer_program())

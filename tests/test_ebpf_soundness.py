@@ -26,8 +26,10 @@ from tests.ebpf_stress import pointer_program
 BUDGET = 5000
 
 
-def _faults(program, data: bytes):
-    result = run(program, data, prog_type=program.prog_type, packet=True, budget=BUDGET)
+def _faults(program, data: bytes, seed: int = 1):
+    """The region fault of one run (``seed`` drives bpf_get_prandom_u32), or None."""
+    result = run(program, data, prog_type=program.prog_type, packet=True, budget=BUDGET,
+                 seed=seed)
     return result.fault if result.fault is not None and result.fault.kind == "region" else None
 
 
@@ -37,19 +39,23 @@ def _verdict(program, unprivileged: bool) -> bool:
     return accepted(found)
 
 
-@given(pointer_program, st.lists(st.binary(max_size=64), min_size=1, max_size=4),
-       st.booleans())
+seeds = st.integers(1, 2**32 - 1)
+
+
+@given(pointer_program, st.lists(st.tuples(st.binary(max_size=64), seeds), min_size=1,
+                                 max_size=4), st.booleans())
 def test_accepted_pointer_programs_never_region_fault(program, inputs, unprivileged):
     if not _verdict(program, unprivileged):
         return
-    for data in inputs:
-        fault = _faults(program, data)
+    for data, seed in inputs:
+        fault = _faults(program, data, seed)
         assert fault is None, f"{fault.message}\n{disassemble(program, numbered=True)}"
 
 
-@given(pointer_program, st.binary(max_size=64), st.booleans())
-def test_never_accepts_a_program_the_interpreter_shows_faulting(program, data, unprivileged):
-    fault = _faults(program, data)
+@given(pointer_program, st.binary(max_size=64), seeds, st.booleans())
+def test_never_accepts_a_program_the_interpreter_shows_faulting(program, data, seed,
+                                                               unprivileged):
+    fault = _faults(program, data, seed)
     if fault is not None:
         assert not _verdict(program, unprivileged), (
             f"accepted, but {fault.message}\n{disassemble(program, numbered=True)}")

@@ -119,6 +119,8 @@ def regsafe(env: Env, old: Reg, cur: Reg, idmap: dict) -> bool:
     if base == SCALAR:
         if env.explore_alu_limits or cur.type != SCALAR:
             return False
+        if old.id and not _ids(idmap, old.id, cur.id):
+            return False  # linked scalars must stay linked (Linux 6.4's fix of regsafe)
         return range_within(old, cur) and old.var.contains(cur.var)
     if base in (PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE):
         if old.type & MAYBE_NULL:
@@ -159,12 +161,15 @@ def stacksafe(env: Env, old: FuncState, cur: FuncState, idmap: dict) -> bool:
     return True
 
 
-def func_equal(env: Env, old: FuncState, cur: FuncState, live) -> bool:
+def func_equal(env: Env, old: FuncState, cur: FuncState, live, relevant) -> bool:
     idmap: dict = {}
     for i in range(11):
         if i < 10 and i not in live:
             continue
-        if not regsafe(env, old.regs[i], cur.regs[i], idmap):
+        o, c = old.regs[i], cur.regs[i]
+        if i < 10 and i not in relevant and o.type == SCALAR and c.type == SCALAR:
+            continue  # an imprecise scalar: its value cannot matter from here on
+        if not regsafe(env, o, c, idmap):
             return False
     return stacksafe(env, old, cur, idmap) and old.refs == cur.refs
 
@@ -179,7 +184,8 @@ def frame_live(live: list[frozenset], st: VState, insn_idx: int, frame: int) -> 
 
 
 def states_equal(env: Env, old: VState, cur: VState, live: list[frozenset],
-                 insn_idx: int) -> bool:
+                 insn_idx: int, relevant: list[frozenset] | None = None) -> bool:
+    """``states_equal``; ``relevant`` (from :mod:`relevance`) names the scalars that matter."""
     if old.curframe != cur.curframe:
         return False
     if old.speculative and not cur.speculative:
@@ -189,7 +195,8 @@ def states_equal(env: Env, old: VState, cur: VState, live: list[frozenset],
     for i, (fo, fc) in enumerate(zip(old.frames, cur.frames, strict=True)):
         if fo.callsite != fc.callsite:
             return False
-        if not func_equal(env, fo, fc, frame_live(live, cur, insn_idx, i)):
+        rel = ALL_REGS if relevant is None else frame_live(relevant, cur, insn_idx, i)
+        if not func_equal(env, fo, fc, frame_live(live, cur, insn_idx, i), rel):
             return False
     return True
 

@@ -18,7 +18,16 @@ from kernel_lsp.ebpf import isa
 from kernel_lsp.ebpf.disasm import format_insn
 from kernel_lsp.ebpf.helpers import HELPER_IDS
 from kernel_lsp.ebpf.insn import Program
-from kernel_lsp.ebpf.verify.dataflow import alu, branch, calls, helpercall, log, mem, prune
+from kernel_lsp.ebpf.verify.dataflow import (
+    alu,
+    branch,
+    calls,
+    helpercall,
+    log,
+    mem,
+    prune,
+    relevance,
+)
 from kernel_lsp.ebpf.verify.dataflow.env import (
     COMPLEXITY_LIMIT_INSNS,
     COMPLEXITY_LIMIT_JMP_SEQ,
@@ -67,6 +76,7 @@ class Walker:
         self.env = env
         self.program = program
         self.live = prune.live_regs(env)
+        self.relevant = relevance.relevant_regs(env)
         self.prune_points = _prune_points(env)
         self.explored: dict[int, list[Checkpoint]] = defaultdict(list)
         self.stack: list[tuple[VState, int, int]] = []
@@ -133,13 +143,13 @@ class Walker:
         for n, cp in enumerate(checkpoints):
             old = cp.state
             if old.branches:
-                if prune.maybe_looping(old, st) and prune.states_equal(env, old, st, self.live,
-                                                                       idx):
+                if prune.maybe_looping(old, st) and prune.states_equal(
+                        env, old, st, self.live, idx, self.relevant):
                     raise reject("E501", f"infinite loop detected at insn {idx}")
                 if (env.jmps_processed - env.prev_jmps < 20
                         and env.processed - env.prev_processed < 100):
                     add_new = False
-            elif prune.states_equal(env, old, st, self.live, idx):
+            elif prune.states_equal(env, old, st, self.live, idx, self.relevant):
                 cp.hit += 1
                 self.explored[idx] = kept + checkpoints[n:]
                 return True
