@@ -179,12 +179,25 @@ def diamond_program(draw) -> Program:
     slots = [st_imm(4, 10, -4, 0), movr(2, 10), addi(2, -4), Insn(0x18, 1, 1, 0, 1),
              Insn(0, 0, 0, 0, 0), call(1), jmp_imm("jne", 0, 0, 2), mov(0, 0), EXIT,
              movr(6, 0)]
-    regs = draw(st.lists(st.sampled_from([7, 8, 9]), min_size=1, max_size=4))
-    for reg in regs:
+    regs = draw(st.lists(st.sampled_from([7, 8, 9, -8, -16]), min_size=1, max_size=4))
+    for reg in regs:  # a register, or a stack slot (negative: its offset from R10)
         lo, hi = draw(st.integers(0, 20)), draw(st.integers(0, 20))
+        set_lo, set_hi = ((mov(reg, lo), mov(reg, hi)) if reg > 0 else
+                          (st_imm(8, 10, reg, lo), st_imm(8, 10, reg, hi)))
         slots += [call(7), andi(0, 1 << draw(st.integers(0, 3))), jmp_imm("jeq", 0, 0, 2),
-                  mov(reg, lo), Insn(0x05, 0, 0, 1, 0), mov(reg, hi)]
+                  set_lo, Insn(0x05, 0, 0, 1, 0), set_hi]
     used = draw(st.sampled_from(regs))
+    if used < 0:  # the index kept in a stack slot: load it back
+        slots.append(ldx(8, 7, 10, used))
+        used = 7
+    if draw(st.booleans()):  # keep the index in a stack slot across a call (a spill)
+        off = draw(st.sampled_from([-8, -16, -24]))
+        base = draw(st.sampled_from(["r10", "moved"]))
+        if base == "r10":
+            slots += [stx(8, 10, used, off), call(7), ldx(8, used, 10, off)]
+        else:
+            slots += [movr(5, 10), addi(5, off), stx(8, 5, used, 0), call(7),
+                      movr(5, 10), ldx(8, used, 5, off)]
     if draw(st.booleans()):
         slots += [movr(1, 6), addr(1, used), ldx(draw(sizes), 0, 1, 0)]
     else:

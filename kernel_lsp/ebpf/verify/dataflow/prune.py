@@ -142,9 +142,13 @@ def regsafe(env: Env, old: Reg, cur: Reg, idmap: dict) -> bool:
     return False
 
 
-def stacksafe(env: Env, old: FuncState, cur: FuncState, idmap: dict) -> bool:
+def stacksafe(env: Env, old: FuncState, cur: FuncState, idmap: dict,
+              slots: frozenset | None = None) -> bool:
+    """``stacksafe``; ``slots`` (when known) are the only slots the rest may observe."""
     for i in range(old.allocated):
         spi, j = divmod(i, REG_SIZE)
+        if slots is not None and spi not in slots:
+            continue
         kind = old.stack[spi].types[j]
         if kind == INVALID or (env.allow_uninit_stack and kind == MISC):
             continue
@@ -161,7 +165,8 @@ def stacksafe(env: Env, old: FuncState, cur: FuncState, idmap: dict) -> bool:
     return True
 
 
-def func_equal(env: Env, old: FuncState, cur: FuncState, live, relevant) -> bool:
+def func_equal(env: Env, old: FuncState, cur: FuncState, live, relevant,
+               slots: frozenset | None = None) -> bool:
     idmap: dict = {}
     for i in range(11):
         if i < 10 and i not in live:
@@ -171,7 +176,7 @@ def func_equal(env: Env, old: FuncState, cur: FuncState, live, relevant) -> bool
             continue  # an imprecise scalar: its value cannot matter from here on
         if not regsafe(env, o, c, idmap):
             return False
-    return stacksafe(env, old, cur, idmap) and old.refs == cur.refs
+    return stacksafe(env, old, cur, idmap, slots) and old.refs == cur.refs
 
 
 def frame_live(live: list[frozenset], st: VState, insn_idx: int, frame: int) -> frozenset:
@@ -184,8 +189,9 @@ def frame_live(live: list[frozenset], st: VState, insn_idx: int, frame: int) -> 
 
 
 def states_equal(env: Env, old: VState, cur: VState, live: list[frozenset],
-                 insn_idx: int, relevant: list[frozenset] | None = None) -> bool:
-    """``states_equal``; ``relevant`` (from :mod:`relevance`) names the scalars that matter."""
+                 insn_idx: int, relevant: tuple | None = None) -> bool:
+    """``states_equal``; ``relevant`` (:func:`relevance.relevant_regs`: registers, slots) names
+    the scalars and the current frame's stack slots that can still matter."""
     if old.curframe != cur.curframe:
         return False
     if old.speculative and not cur.speculative:
@@ -195,8 +201,11 @@ def states_equal(env: Env, old: VState, cur: VState, live: list[frozenset],
     for i, (fo, fc) in enumerate(zip(old.frames, cur.frames, strict=True)):
         if fo.callsite != fc.callsite:
             return False
-        rel = ALL_REGS if relevant is None else frame_live(relevant, cur, insn_idx, i)
-        if not func_equal(env, fo, fc, frame_live(live, cur, insn_idx, i), rel):
+        rel = ALL_REGS if relevant is None else frame_live(relevant[0], cur, insn_idx, i)
+        slots = None
+        if relevant is not None and i == cur.curframe and insn_idx < len(relevant[1]):
+            slots = relevant[1][insn_idx]
+        if not func_equal(env, fo, fc, frame_live(live, cur, insn_idx, i), rel, slots):
             return False
     return True
 
