@@ -190,3 +190,26 @@ def test_bounded_loop_is_walked_and_infinite_loop_found():
     spin = check(parse_asm("r0 = 0\nif r0 == 0 goto -2\nexit\n", "t.s"),
                  DataflowOptions(prog_type="tracepoint"))
     assert [f.code for f in spin.findings] == ["E501"]
+
+
+# ---- pruning: what may be merged ------------------------------------------------------------
+def _diamonds(n: int, use: str) -> str:
+    """``n`` branches on fresh random numbers, each giving r6 (and fp-8) one of two values."""
+    body = ["*(u64 *)(r10 - 8) = 0"]
+    for i in range(n):
+        body += ["call bpf_get_prandom_u32", "r0 &= 1", "if r0 == 0 goto +3",
+                 f"r6 = {i}", f"*(u64 *)(r10 - 8) = {i + 1}", "goto +2", f"r6 = {i + 40}",
+                 f"*(u64 *)(r10 - 8) = {i + 50}"]
+    return "\n".join(body + use.splitlines() + ["r0 = 0", "exit"]) + "\n"
+
+
+def test_paths_differing_only_in_values_that_cannot_matter_are_merged():
+    text = _diamonds(12, "r1 = r6\nr2 = *(u64 *)(r10 - 8)")
+    result = check(parse_asm(text, "t.s"), DataflowOptions())
+    assert result.accepted and result.processed < 500  # 2**12 paths without merging
+
+
+def test_paths_whose_value_reaches_a_decision_are_kept_apart():
+    text = _diamonds(6, "r1 = *(u64 *)(r10 - 8)\nif r1 > 49 goto +1\nr0 = *(u64 *)(r10 - 16)")
+    result = check(parse_asm(text, "t.s"), DataflowOptions(unprivileged=False))
+    assert result.accepted and result.processed > 2 ** 6
