@@ -1,49 +1,44 @@
 #!/usr/bin/env python3
-"""Benchmark (not a CI test): the Linux 6.1 ``test_verifier`` cases against kernel-lsp's eBPF code.
+"""Benchmark (not a CI test): the Linux 6.1 ``test_verifier`` cases against kernel-lsp's verifier.
 
 Reads ``tools/testing/selftests/bpf/verifier/*.c`` of a Linux source tree (``--linux DIR``; the
 files are bare case bodies, wrapped here as ``test_verifier.c`` includes them inside
 ``struct bpf_test tests[] = {...}``; the helper macros of ``test_verifier.c`` itself are read
-from the same tree) through the C-array decoder, then prints per file and overall:
+from the same tree) through the C-array decoder, loads each case the way the harness does
+(``bench/ebpf_tv_harness.py``: the maps of its ``fixup_map_*`` lists, program type, expected
+attach type, flags) and prints per file and overall:
 
-* kernel ACCEPT/REJECT (privileged run, ``#N/p``) against the structural validator (T0-T1),
-  in default mode (back-edges rejected) and in bounded-loop mode (back-edges allowed, as the
-  privileged kernel does);
-* the structural rejects: cases whose kernel ``errstr`` is a T0-T1 reason (``T01_PATTERNS``),
-  and whether we reject them with the same reason (the ``errstr`` pieces appear, in order, in
-  our messages, as the harness's ``cmp_str_seq`` matches the kernel log);
-* for accepted cases with ``.retval``: whether the reference interpreter returns the same value
-  (compared as the 32-bit ``retval`` of ``BPF_PROG_TEST_RUN``; ``POINTER_VALUE`` matches anything).
+* verdict agreement with Linux 6.1, privileged (``#N/p``) and unprivileged (``#N/u``: cases of
+  socket-filter and cgroup-skb type, with ``.result_unpriv``/``.errstr_unpriv`` when set);
+* unsafe accepts: kernel rejects for memory safety (invalid memory access, out of bounds,
+  uninitialised read, NULL dereference, pointer leak; ``ebpf_tv_harness.SAFETY``) that we accept;
+* the kernel's ``errstr`` matched on rejects (the harness's ``cmp_str_seq``: TAB-separated
+  pieces found in order in our messages);
+* for kernel-accepted cases with ``.retval``: whether the reference interpreter returns the same
+  value (as the 32-bit ``retval`` of ``BPF_PROG_TEST_RUN``; ``POINTER_VALUE`` matches anything);
+* the whole suite's time and the slowest case; the excluded cases, with the reason.
 
-Run:  python bench/ebpf_test_verifier.py --linux /path/to/linux-source-6.1 [-v]
+Run:  python bench/ebpf_test_verifier.py --linux /path/to/linux-source-6.1 [-v] [--only FILE]
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
+import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from kernel_lsp.ebpf import helpers
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import ebpf_tv_harness as harness  # noqa: E402
+
 from kernel_lsp.ebpf.insn import Insn, Program
 from kernel_lsp.ebpf.load.carray import collect_defines, parse_c_arrays
 from kernel_lsp.ebpf.run.ctxlayout import has_packet_context
 from kernel_lsp.ebpf.run.interp import run
 from kernel_lsp.ebpf.run.maps import FIXUP_MAPS
-from kernel_lsp.ebpf.verify import VerifyOptions, accepted, verify
+from kernel_lsp.ebpf.verify import accepted, verify
 
-# Kernel messages of the structural tiers (ebpf-notes §5 rows 1-19): a REJECT case whose errstr
-# contains one of these is a T0-T1 reject.
-T01_PATTERNS = [
-    r"unknown opcode", r"uses reserved fields", r"R\d+ is invalid", r"frame pointer is read only",
-    r"invalid bpf_ld_imm64 insn", r"unrecognized bpf_ld_imm64", r"invalid BPF_LD_IMM",
-    r"jump out of range", r"last insn is not an exit or jmp", r"^not an exit$",
-    r"jump into the middle of ldimm64", r"unreachable insn", r"back-edge", r"div by zero",
-    r"invalid shift", r"call to invalid destination", r"invalid func", r"unknown func",
-    r"frames is too deep", r"invalid atomic opcode", r"BPF program is too large",
-]
 POINTER_VALUE = 0xCAFE4A  # test_verifier.c: 0xcafe4all (0xcafe4a, suffix ll)
 TEST_DATA_LEN = 64
 # BPF_PROG_TEST_RUN in 6.1 returns -ENOTSUPP for these: the harness never checks their retval.
@@ -82,17 +77,6 @@ def errstr_matches(errstr: str, messages: str) -> bool:
     return True
 
 
-def is_t01(errstr: str | None) -> bool:
-    return bool(errstr) and any(re.search(p, piece) for piece in errstr.split("\t")
-                                for p in T01_PATTERNS)
-
-
-def prog_type_of(program: Program) -> str:
-    ptype = program.meta.get("prog_type")
-    return ptype if isinstance(ptype, str) and ptype in helpers.PROG_TYPES \
-        else helpers.DEFAULT_PROG_TYPE
-
-
 def run_skip_reason(program: Program) -> str | None:
     """Why the retval of this case is not compared (None: compare it)."""
     meta = program.meta
@@ -128,49 +112,64 @@ class Stats:
         self.c[key] += n
 
 
-def evaluate(file: str, program: Program, stats: Stats, notes: dict, budget: int) -> None:
+def evaluate(file: str, program: Program, stats: Stats, notes: dict, budget: int,
+             times: list) -> None:
     meta = program.meta
     name = f"{file}: {program.name}"
-    if meta.get("fill_helper") is not None:
-        stats.add("skip")
-        notes["skipped: generated by fill_helper (no static insns)"].append(name)
-        return
+    ptype = harness.prog_type_of(meta)
     if meta.get("errors"):
         stats.add("skip")
-        notes["skipped: decode error"].append(f"{name}: {meta['errors'][0].message}")
+        notes["excluded: decode error"].append(f"{name}: {meta['errors'][0].message}")
+        return
+    why = harness.exclusion(meta, ptype)
+    if why:
+        stats.add("skip")
+        notes[f"excluded: {why}"].append(name)
         return
     stats.add("cases")
-    result = meta.get("result", "UNDEF")
-    kernel_accepts = result in ("ACCEPT", "VERBOSE_ACCEPT")
-    insns = harness_length(program)
-    prog = Program(program.name, insns, prog_type=prog_type_of(program), meta=meta)
-    ptype = prog_type_of(program)
-    for mode, loops in (("default", False), ("bounded", True)):
-        found = verify(prog, VerifyOptions(prog_type=ptype, bounded_loops=loops, isa_version=3))
-        ours = accepted(found)
-        key = ("K_acc" if kernel_accepts else "K_rej") + ("_ours_acc" if ours else "_ours_rej")
-        stats.add(f"{mode}:{key}")
-        if mode == "default" and kernel_accepts and not ours:
-            codes = sorted({f.code for f in found if f.is_error})
-            notes[f"ACCEPT rejected in default mode ({', '.join(codes)})"].append(name)
-        if mode == "default" and not kernel_accepts and is_t01(meta.get("errstr")):
-            messages = "\n".join(f.message for f in found if f.is_error)
-            _structural(stats, notes, name, meta.get("errstr"), ours, messages)
-    if kernel_accepts and "retval" in meta or "retvals" in meta and kernel_accepts:
+    prog = Program(program.name, harness_length(program), prog_type=ptype, meta=meta)
+    runs = [False] + ([True] if harness.runs_unprivileged(meta) else [])
+    for unpriv in runs:
+        _judge(prog, unpriv, stats, notes, name, times)
+    kernel_accepts, _ = harness.expected(meta, False)
+    if kernel_accepts and ("retval" in meta or "retvals" in meta):
         _retval(prog, ptype, stats, notes, name, budget)
 
 
-def _structural(stats, notes, name, errstr, ours_accepts, messages) -> None:
-    stats.add("t01")
-    if ours_accepts:
-        stats.add("t01_missed")
-        notes["T0-T1 REJECT that we accept"].append(f"{name}  [{errstr}]")
-    elif errstr_matches(errstr, messages):
-        stats.add("t01_same")
+def _judge(prog: Program, unpriv: bool, stats: Stats, notes: dict, name: str,
+           times: list) -> None:
+    mode = "u" if unpriv else "p"
+    want, errstr = harness.expected(prog.meta, unpriv)
+    t0 = time.perf_counter()
+    found = verify(prog, harness.options_of(prog.meta, unpriv))
+    times.append((time.perf_counter() - t0, f"{name} /{mode}"))
+    ours = accepted(found)
+    messages = "\n".join(f.message for f in found if f.is_error)
+    stats.add(f"{mode}:cases")
+    stats.add(f"{mode}:agree" if ours == want else f"{mode}:disagree")
+    if want and not ours:
+        first = next(f for f in found if f.is_error)
+        notes[f"/{mode} ACCEPT rejected ({first.code})"].append(
+            f"{name}  [{first.message[:110]}]")
+        return
+    if want:
+        return
+    stats.add(f"{mode}:rejects")
+    category = harness.safety_category(errstr)
+    if category:
+        stats.add(f"{mode}:safety")
+    if ours:
+        stats.add(f"{mode}:missed")
+        if category:
+            stats.add(f"{mode}:unsafe")
+            notes[f"/{mode} UNSAFE ACCEPT ({category})"].append(f"{name}  [{errstr}]")
+        else:
+            notes[f"/{mode} REJECT accepted"].append(f"{name}  [{errstr}]")
+    elif errstr is None or errstr_matches(errstr, messages):
+        stats.add(f"{mode}:errstr")
     else:
-        stats.add("t01_other")
-        notes["T0-T1 REJECT rejected for another reason"].append(
-            f"{name}  [kernel: {errstr!r}; ours: {messages.splitlines()[0]!r}]")
+        notes[f"/{mode} REJECT with another message"].append(
+            f"{name}  [kernel: {errstr!r}; ours: {messages.splitlines()[0][:100]!r}]")
 
 
 def _retval(prog, ptype, stats, notes, name, budget) -> None:
@@ -184,9 +183,12 @@ def _retval(prog, ptype, stats, notes, name, budget) -> None:
         stats.add("ret_skip")
         notes["retval skipped: retval not a constant"].append(name)
         return
-    stats.add("ret_total")
     if ptype in NOT_RUN_BY_KERNEL:
-        stats.add("ret_not_run_by_kernel")
+        stats.add("ret_skip")
+        notes[f"retval skipped: BPF_PROG_TEST_RUN does not run {ptype} programs (the kernel "
+              "never checks it)"].append(name)
+        return
+    stats.add("ret_total")
     res = run(prog, test_data(prog.meta), prog_type=ptype,
               packet=has_packet_context(ptype), budget=budget)
     ok = res.fault is None and (want & 0xFFFFFFFF == POINTER_VALUE
@@ -199,13 +201,11 @@ def _retval(prog, ptype, stats, notes, name, budget) -> None:
 
 
 def _row(label: str, c: Counter) -> str:
-    d = lambda k: c[f"default:{k}"]  # noqa: E731
-    b = lambda k: c[f"bounded:{k}"]  # noqa: E731
-    return (f"{label:32s} {c['cases']:5d} {d('K_acc_ours_acc'):5d}/{d('K_acc_ours_rej'):<4d}"
-            f" {b('K_acc_ours_acc'):5d}/{b('K_acc_ours_rej'):<4d}"
-            f" {d('K_rej_ours_rej'):5d}/{d('K_rej_ours_acc'):<4d}"
-            f" {c['t01_same']:4d}/{c['t01']:<4d}{c['t01_other']:5d}{c['t01_missed']:6d}"
-            f" {c['ret_same']:5d}/{c['ret_total']:<5d}{c['ret_skip']:5d} {c['skip']:5d}")
+    return (f"{label:32s} {c['cases']:5d} {c['p:agree']:5d}/{c['p:cases']:<5d}"
+            f" {c['u:agree']:5d}/{c['u:cases']:<5d}"
+            f" {c['p:errstr'] + c['u:errstr']:5d}/{c['p:rejects'] + c['u:rejects']:<5d}"
+            f" {c['p:unsafe'] + c['u:unsafe']:6d} {c['ret_same']:5d}/{c['ret_total']:<5d}"
+            f" {c['skip']:5d}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -213,41 +213,53 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--linux", default="/usr/src/linux-source-6.1", type=Path,
                     help="root of an extracted Linux 6.1 source tree")
     ap.add_argument("--budget", type=int, default=200_000, help="interpreter budget per case")
+    ap.add_argument("--only", default=None, help="only files whose name contains this")
     ap.add_argument("-v", "--verbose", action="store_true", help="list every case in notes")
     args = ap.parse_args(argv)
     if not (args.linux / "tools/testing/selftests/bpf/verifier").is_dir():
         print(f"no tools/testing/selftests/bpf/verifier under {args.linux}", file=sys.stderr)
         return 2
     per_file: dict[str, Stats] = defaultdict(Stats)
-    total, notes = Stats(), defaultdict(list)
+    total, notes, times = Stats(), defaultdict(list), []
+    t0 = time.perf_counter()
     for file, program in load_cases(args.linux):
-        evaluate(file, program, per_file[file], notes, args.budget)
-    print(f"{'file':32s} {'cases':>5s} {'K-ACC dflt':>10s} {'K-ACC bnd':>10s} "
-          f"{'K-REJ':>10s} {'T01 same/all':>10s} {'other':>5s} {'missed':>6s} "
-          f"{'retval':>11s} {'rskip':>5s} {'skip':>5s}")
-    print(f"{'':32s} {'':5s} {'acc/rej':>10s} {'acc/rej':>10s} {'rej/acc':>10s}")
+        if args.only and args.only not in file:
+            continue
+        evaluate(file, program, per_file[file], notes, args.budget, times)
+    elapsed = time.perf_counter() - t0
+    print(f"{'file':32s} {'cases':>5s} {'priv agree':>11s} {'unpriv agree':>11s} "
+          f"{'errstr':>11s} {'unsafe':>6s} {'retval':>11s} {'excl':>5s}")
     for file in sorted(per_file):
         print(_row(file, per_file[file].c))
         total.c.update(per_file[file].c)
     print(_row("TOTAL", total.c))
-    _summary(total.c, notes, args.verbose)
+    _summary(total.c, notes, args.verbose, times, elapsed)
     return 0
 
 
-def _summary(c: Counter, notes: dict, verbose: bool) -> None:
+def _summary(c: Counter, notes: dict, verbose: bool, times: list, elapsed: float) -> None:
     pct = lambda a, b: f"{100.0 * a / b:.1f}%" if b else "n/a"  # noqa: E731
-    k_acc = c["default:K_acc_ours_acc"] + c["default:K_acc_ours_rej"]
+    rejects = c["p:rejects"] + c["u:rejects"]
+    errstr = c["p:errstr"] + c["u:errstr"]
     print()
-    print(f"cases decoded and compared: {c['cases']}  (skipped: {c['skip']})")
-    print(f"kernel ACCEPT wrongly rejected, default mode: {c['default:K_acc_ours_rej']}/{k_acc};"
-          f" bounded-loop mode: {c['bounded:K_acc_ours_rej']}/{k_acc}")
-    print(f"T0-T1 REJECT cases: {c['t01']}; rejected with the same reason: {c['t01_same']} "
-          f"({pct(c['t01_same'], c['t01'])}); other reason: {c['t01_other']}; "
-          f"accepted: {c['t01_missed']}")
-    print(f"retval agreement: {c['ret_same']}/{c['ret_total']} ({pct(c['ret_same'], c['ret_total'])})"
-          f"; of the compared, {c['ret_not_run_by_kernel']} have a prog type the kernel's "
-          f"test-run does not run; retval cases skipped: {c['ret_skip']}")
-    print("T0-T1 errstr patterns:", ", ".join(T01_PATTERNS))
+    print(f"cases judged: {c['cases']} (excluded: {c['skip']}, listed below with the reason)")
+    print(f"verdict agreement, privileged:   {c['p:agree']}/{c['p:cases']} "
+          f"({pct(c['p:agree'], c['p:cases'])})   goal >= 90%")
+    print(f"verdict agreement, unprivileged: {c['u:agree']}/{c['u:cases']} "
+          f"({pct(c['u:agree'], c['u:cases'])})   goal >= 85%")
+    print(f"unsafe accepts among the kernel's memory-safety rejects: "
+          f"{c['p:unsafe']} privileged of {c['p:safety']}, {c['u:unsafe']} unprivileged of "
+          f"{c['u:safety']}   goal 0")
+    print(f"kernel errstr matched on rejects: {errstr}/{rejects} ({pct(errstr, rejects)})   "
+          f"goal >= 80%  (rejects we accept: {c['p:missed'] + c['u:missed']})")
+    print(f"retval agreement (interpreter): {c['ret_same']}/{c['ret_total']} "
+          f"({pct(c['ret_same'], c['ret_total'])}); retval cases skipped: {c['ret_skip']}")
+    slowest = max(times, default=(0.0, "-"))
+    print(f"time: whole suite {elapsed:.1f} s ({len(times)} verifier runs); slowest case "
+          f"{slowest[0] * 1000:.0f} ms ({slowest[1]})   goals < 60 s, every case < 1 s")
+    slow = sorted((t for t in times if t[0] >= 0.2), reverse=True)
+    print(f"cases over 1 s: {sum(1 for t, _ in slow if t >= 1.0)}; over 0.2 s: " + "; ".join(
+        f"{name} {t:.2f} s" for t, name in slow[:6]))
     for title in sorted(notes):
         items = notes[title]
         print(f"\n{title}: {len(items)}")

@@ -37,14 +37,15 @@ def test_rejected_program_exits_1_with_kernel_wording(capsys):
 
 
 def test_text_line_uses_the_assembly_line(capsys):
-    status, out, _ = _run(capsys, ASM / "e105_loop.s")
+    status, out, _ = _run(capsys, "--no-bounded-loops", ASM / "e105_loop.s")
     assert status == 1
     m = _TEXT.match(out.strip())
-    assert (m["line"], m["code"], m["insn"]) == ("5", "E105", "2")
+    assert (m["line"], m["code"], m["insn"]) == ("6", "E105", "2")
 
 
 def test_json_shape(capsys):
-    status, out, _ = _run(capsys, "--format", "json", RAW / "e016_shift.bin", RAW / "ok_calls.bin")
+    status, out, _ = _run(capsys, "--format", "json", "--isa", "linux-6.1", RAW / "e016_shift.bin",
+                          RAW / "ok_return0.bin")
     assert status == 1
     doc = json.loads(out)
     assert doc["version"] == 1
@@ -66,9 +67,39 @@ def test_prog_type_changes_the_helper_verdict(capsys):
     assert status == 1 and "unknown func bpf_xdp_adjust_head#44 [E109]" in out
 
 
-def test_bounded_loops_flag(capsys):
-    assert _run(capsys, RAW / "e105_cond_loop.bin")[0] == 1
+def test_bounded_loops_are_privileged_default(capsys):
+    """A loop counting to 4: walked by default, E105 in loop-free mode and for unprivileged."""
+    assert _run(capsys, RAW / "e105_cond_loop.bin")[0] == 0
     assert _run(capsys, "--bounded-loops", RAW / "e105_cond_loop.bin")[0] == 0
+    status, out, _ = _run(capsys, "--no-bounded-loops", RAW / "e105_cond_loop.bin")
+    assert status == 1 and "back-edge from insn 2 to 1 [E105]" in out
+    status, out, _ = _run(capsys, "--unprivileged", RAW / "e105_cond_loop.bin")
+    assert status == 1 and "back-edge from insn 2 to 1 [E105]" in out
+
+
+def test_unprivileged_rejects_a_pointer_leak(capsys):
+    leak = RAW.parent / "dataflow" / "e306_leak.s"  # r0 = r10; exit
+    assert _run(capsys, leak)[0] == 0
+    status, out, _ = _run(capsys, "--unprivileged", leak)
+    assert status == 1 and "R0 leaks addr as return value [E306] (at insn 1)" in out
+
+
+def test_log_prints_the_abstract_state_per_instruction(capsys):
+    status, out, _ = _run(capsys, "--log", RAW.parent / "dataflow" / "e301_scalar.s")
+    assert status == 1
+    lines = out.splitlines()
+    assert lines[1:5] == ["0: R1=ctx(off=0,imm=0) R10=fp0", "0: (b7) r1 = 64",
+                          "1: R1=64 R10=fp0", "1: (61) r0 = *(u32 *)(r1 + 0)"]
+    assert "R1 invalid mem access 'scalar'" in lines
+    assert "processed 2 insns" in lines
+
+
+def test_policy_finding_names_itself(capsys):
+    """RFC 9669 masks shift amounts; the rejection is Linux's policy and says so."""
+    status, out, _ = _run(capsys, RAW / "e016_policy.bin")
+    assert status == 1
+    assert "invalid shift 64 (Linux 6.1 verifier policy; RFC 9669 masks the shift amount)" in out
+    assert _run(capsys, "--structural-only", RAW / "e016_policy.bin")[0] == 0
 
 
 @pytest.mark.parametrize("argv", [
@@ -105,8 +136,9 @@ def test_isa_linux_6_1_rejects_v4_encodings(tmp_path, capsys):
     from kernel_lsp.cli import main
 
     prog = tmp_path / "bswap.bin"
-    # r0 = bswap64 r0 ; exit
-    prog.write_bytes(bytes([0xD7, 0x00, 0, 0, 64, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]))
+    # r0 = 1 ; r0 = bswap64 r0 ; exit
+    prog.write_bytes(bytes([0xB7, 0, 0, 0, 1, 0, 0, 0, 0xD7, 0x00, 0, 0, 64, 0, 0, 0,
+                            0x95, 0, 0, 0, 0, 0, 0, 0]))
     assert main(["bpf", "check", str(prog)]) == 0
     capsys.readouterr()
     assert main(["bpf", "check", "--isa", "linux-6.1", str(prog)]) == 1

@@ -224,7 +224,7 @@ def test_section_filter_and_section_prog_type(capsys):
     status = main(["bpf", "check", "--section", "tracepoint/sched/sched_switch",
                    str(ELF_DIR / "loop.o")])
     assert status == 1
-    assert "back-edge from insn 4 to 2 [E105] (at insn 4)" in capsys.readouterr().out
+    assert "invalid bpf_context access off=0 size=8 [E304] (at insn 3)" in capsys.readouterr().out
 
 
 def test_prog_type_reaches_the_checker_unless_overridden(capsys):

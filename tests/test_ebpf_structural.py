@@ -1,10 +1,14 @@
-"""Fixture corpus of the structural validator: each fixture's expected (code, insn) set, exactly.
+"""Fixture corpus of the verifier (all tiers): each fixture's expected (code, insn) set, exactly.
 
 Fixtures live under ``fixtures/ebpf/``. A ``.bin`` or ``.o`` has a sibling ``NAME.expect``; a
 ``.s`` carries its expectations in leading ``;`` comment lines. Lines: ``expect: accept``,
 ``expect: CODE at N`` (``N`` may be ``-``), ``expect[NAME]: ...`` for one program of an ELF
 object (its function name, or its section when no other program shares it), and options
-``prog_type: T``, ``bounded_loops: true``, ``max_insns: N``.
+``prog_type: T``, ``bounded_loops: false``, ``max_insns: N``,
+``unprivileged: true``, ``dataflow: false`` (structural tiers only), ``isa: linux-6.1``,
+``attach_type: A``, ``max_processed: N`` (the path walk's budget) and
+``map: SLOT KIND KEY VALUE MAX [FLAGS] [spin_lock=OFF] [timer=OFF]`` (a map bound to a lddw slot;
+the last two say where the value's BTF would place a ``bpf_spin_lock`` or ``bpf_timer``).
 """
 
 from __future__ import annotations
@@ -12,19 +16,22 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from kernel_lsp.ebpf.findings import BPF_CODES
 from kernel_lsp.ebpf.load import load_file, verifiable
+from kernel_lsp.ebpf.run.maps import MapSpec
 from kernel_lsp.ebpf.verify import VerifyOptions, verify
+from kernel_lsp.ebpf.verify.dataflow.maps import from_spec
 from tests.conftest import REPO as ROOT
 
 FIXTURES = ROOT / "fixtures" / "ebpf"
 DOCS = ROOT / "docs" / "ebpf-codes.md"
 _LINE = re.compile(r"^(?:;|#|//)?\s*(expect(?:\[(?P<sec>[^\]]+)\])?|prog_type|bounded_loops|"
-                   r"max_insns)\s*:\s*(?P<val>.+?)\s*$")
+                   r"max_insns|unprivileged|dataflow|isa|attach_type|map|max_processed)\s*:\s*(?P<val>.+?)\s*$")
 
 
 _VERDICT = re.compile(r"^(accept|E\d{3} at (\d+|-))$")
@@ -49,6 +56,9 @@ def parse_expectations(text: str) -> tuple[dict, dict[str | None, set]]:
         if not m:
             continue
         key, value = m.group(1).split("[")[0], m.group("val")
+        if key == "map":
+            options.setdefault("map", []).append(value)
+            continue
         if key != "expect":
             options[key] = {"true": True, "false": False}.get(value, value)
             continue
@@ -67,9 +77,42 @@ def _fixture_paths() -> list[Path]:
 
 
 def _options(opts: dict, program) -> VerifyOptions:
+    max_insns = opts.get("max_insns")
     return VerifyOptions(prog_type=opts.get("prog_type", program.prog_type or "socket_filter"),
-                         bounded_loops=bool(opts.get("bounded_loops", False)),
-                         max_insns=int(opts.get("max_insns", 1_000_000)))
+                         bounded_loops=bool(opts.get("bounded_loops", True)),
+                         max_insns=None if max_insns is None else int(max_insns),
+                         unprivileged=bool(opts.get("unprivileged", False)),
+                         dataflow=bool(opts.get("dataflow", True)),
+                         isa_version=3 if opts.get("isa") == "linux-6.1" else 4,
+                         expected_attach_type=opts.get("attach_type"),
+                         max_processed=int(opts.get("max_processed", 1_000_000)),
+                         maps=_map_infos(opts))
+
+
+def _map_lines(opts: dict):
+    for line in opts.get("map", []):
+        slot, kind, key, value, max_entries, *rest = line.split()
+        attrs = dict(r.split("=") for r in rest if "=" in r)
+        flags = [r for r in rest if "=" not in r]
+        yield (int(slot), MapSpec(f"m{slot}", kind, int(key), int(value), int(max_entries),
+                                  int(flags[0], 0) if flags else 0), attrs)
+
+
+def _bind_maps(opts: dict, program) -> None:
+    """``map:`` lines become the program's slot maps (seen by the verifier and interpreter)."""
+    slot_maps = {slot: spec for slot, spec, _ in _map_lines(opts)}
+    if slot_maps:
+        program.meta["slot_maps"] = slot_maps
+
+
+def _map_infos(opts: dict):
+    """Maps with BTF-described fields need the verifier's own MapInfo (None: from the program)."""
+    lines = list(_map_lines(opts))
+    if not any(attrs for _, _, attrs in lines):
+        return None
+    return {slot: replace(from_spec(spec), spin_lock_off=int(attrs.get("spin_lock", -1)),
+                          timer_off=int(attrs.get("timer", -1)))
+            for slot, spec, attrs in lines}
 
 
 def actual_findings(path: Path) -> dict[str | None, set]:
@@ -79,6 +122,7 @@ def actual_findings(path: Path) -> dict[str | None, set]:
     result = {}
     per_section = Counter(p.section for p, _ in loaded.programs)
     for program, front in loaded.programs:
+        _bind_maps(opts, program)
         found = front + (verify(program, _options(opts, program)) if verifiable(front) else [])
         keys = [None] if len(loaded.programs) == 1 else []
         if loaded.form == "elf":  # an ELF program by its name, or its section if it is alone

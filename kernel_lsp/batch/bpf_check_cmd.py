@@ -1,9 +1,11 @@
-"""``kernel-lsp bpf check``: validate eBPF programs structurally and print findings.
+"""``kernel-lsp bpf check``: verify eBPF programs (T0-T5, Linux 6.1 rules) and print findings.
 
 Text output, one finding a line: ``path:line:col: severity: message [code] (at insn N)``
 (1-based line/column from the instruction's source when known, else ``1:1``; ``in NAME`` is added
 when a file holds several programs). JSON: ``{"version": 1, "findings": [...], "stats": {...}}``
 with the keys of ``kernel-lsp check`` plus ``insn``. Exit 0 accepted, 1 rejected, 2 bad input.
+``--log`` prints, per program, the dataflow tier's per-instruction abstract states in the format
+of the kernel's verifier log at level 2 (text output only).
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from kernel_lsp.ebpf import helpers
 from kernel_lsp.ebpf.findings import BpfFinding, to_finding
 from kernel_lsp.ebpf.insn import Program
 from kernel_lsp.ebpf.load import load_file, verifiable
-from kernel_lsp.ebpf.verify import VerifyOptions, accepted, verify
+from kernel_lsp.ebpf.verify import VerifyOptions, accepted, explain, verify
 
 
 def add_check(sub) -> None:
     """Add the ``check`` subcommand to the ``bpf`` subparsers."""
-    p = sub.add_parser("check", help="validate eBPF programs (structural tiers T0-T1)")
+    p = sub.add_parser("check", help="verify eBPF programs (structural and dataflow tiers)")
     p.add_argument("files", nargs="+", metavar="FILE",
                    help=".o (ELF), .bin (raw), .s/.asm (assembly), .c/.h (struct bpf_insn)")
     p.add_argument("--prog-type", default=None, metavar="T",
@@ -36,7 +38,20 @@ def add_check(sub) -> None:
                    "(default), or Linux 6.1, which rejects bswap, sdiv/smod, movsx, "
                    "sign-extending loads and gotol")
     p.add_argument("--bounded-loops", action="store_true",
-                   help="allow back-edges of jumps (loops are left to a later tier)")
+                   help="allow bounded loops (the default for a privileged loader; kept for "
+                        "compatibility)")
+    p.add_argument("--no-bounded-loops", action="store_true",
+                   help="reject every back-edge (E105), as a loop-free validator would")
+    p.add_argument("--unprivileged", action="store_true",
+                   help="verify as Linux does for a loader without CAP_BPF/CAP_PERFMON: no "
+                        "loops or bpf-to-bpf calls, no pointer leaks or pointer comparisons, "
+                        "Spectre-safe pointer arithmetic, 4,096 instructions")
+    p.add_argument("--attach-type", default=None, metavar="A",
+                   help="expected attach type (e.g. cgroup_inet_egress, cgroup_inet4_bind)")
+    p.add_argument("--structural-only", action="store_true",
+                   help="run only the structural tiers T0-T1")
+    p.add_argument("--log", action="store_true",
+                   help="print the dataflow tier's verifier log (abstract state per insn)")
     p.set_defaults(func=run_check)
 
 
@@ -49,6 +64,7 @@ class _Report:
     rejected: int = 0
     insns: int = 0
     bad_input: int = 0
+    logs: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
 
 def _prog_type(args, program: Program) -> str:
@@ -80,9 +96,20 @@ def _check_file(path: str, args, report: _Report) -> None:
     chosen = [(p, f) for p, f in loaded.programs if _selected(p, args.section)]
     for program, front in chosen:
         options = VerifyOptions(prog_type=_prog_type(args, program),
-                                bounded_loops=args.bounded_loops,
-                                isa_version=3 if args.isa == "linux-6.1" else 4)
-        found = front + (verify(program, options) if verifiable(front) else [])
+                                bounded_loops=not args.no_bounded_loops,
+                                isa_version=3 if args.isa == "linux-6.1" else 4,
+                                unprivileged=args.unprivileged,
+                                expected_attach_type=args.attach_type
+                                or program.meta.get("attach_type"),
+                                dataflow=not args.structural_only)
+        if not verifiable(front):
+            found = []  # an undefined extern: the loader would refuse it (E005)
+        elif args.log and not args.structural_only:
+            found, log = explain(program, options)
+            report.logs.append((path, program.name, log))
+        else:
+            found = verify(program, options)
+        found = front + found
         report.programs += 1
         report.insns += len(program.insns)
         if accepted(found):
@@ -116,6 +143,10 @@ def _emit(report: _Report, fmt: str) -> None:
         json.dump({"version": 1, "findings": rows, "stats": stats}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
+    for path, name, log in report.logs:
+        print(f"--- verifier log: {path} {name}")
+        for line in log:
+            print(line)
     for row in report.rows:
         print(_text_line(row))
     print(f"{report.programs} program(s) checked: {report.accepted} accepted, "

@@ -18,6 +18,9 @@ from kernel_lsp.findings import Finding
 
 log = logging.getLogger(__name__)
 MARKER = b"struct bpf_insn"
+# The editor re-checks on every change: walk at most this many instructions per program (the
+# kernel's limit is 1,000,000; a longer walk is reported as not proven, E299).
+EDITOR_BUDGET = 100_000
 
 
 def findings_in_c(source: bytes, path: str) -> list[Finding]:
@@ -34,7 +37,8 @@ def findings_in_c(source: bytes, path: str) -> list[Finding]:
         prog_type = (program.prog_type if program.prog_type in helpers.PROG_TYPES
                      else helpers.DEFAULT_PROG_TYPE)
         try:
-            found = source_findings(program) + verify(program, VerifyOptions(prog_type=prog_type))
+            options = VerifyOptions(prog_type=prog_type, max_processed=EDITOR_BUDGET)
+            found = source_findings(program) + verify(program, options)
         except Exception:  # noqa: BLE001
             log.debug("verifying %s in %s failed", program.name, path, exc_info=True)
             continue

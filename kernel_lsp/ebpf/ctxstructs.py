@@ -49,6 +49,12 @@ _STRUCTS_SRC: dict[str, str] = {
         u32 total_retrans; u32 segs_in; u32 data_segs_in; u32 segs_out; u32 data_segs_out;
         u32 lost_out; u32 sacked_out; u32 sk_txhash; u64 bytes_received; u64 bytes_acked;
         ptr sk; ptr skb_data; ptr skb_data_end; u32 skb_len; u32 skb_tcp_flags""",
+    "bpf_sockopt": "ptr sk; ptr optval; ptr optval_end; s32 level; s32 optname; s32 optlen; "
+                   "s32 retval",
+    "bpf_sysctl": "u32 write; u32 file_pos",
+    "bpf_cgroup_dev_ctx": "u32 access_type; u32 major; u32 minor",
+    "sk_reuseport_md": """ptr data; ptr data_end; u32 len; u32 eth_protocol; u32 ip_protocol;
+        u32 bind_inany; u32 hash; ptr sk; ptr migrating_sk""",
     # test_verifier.c's map value types
     "test_val": "u32 index; u32 foo[11]",
     "other_val": "u64 foo; u64 bar",

@@ -132,7 +132,7 @@ def _is_second_slot(program: Program, index: int) -> bool:
     i = 0
     insns = program.insns
     while i < index:
-        i += 2 if insns[i].opcode == 0x18 and i + 1 < len(insns) else 1
+        i += 2 if isa.is_lddw(insns[i]) and i + 1 < len(insns) else 1
     return i != index
 
 
@@ -175,7 +175,7 @@ def disassemble(program: Program, *, numbered: bool = False) -> str:
     while i < len(insns):
         text = format_insn(program, i, _paired=False)
         lines.append(f"{i:5d}:\t{text}" if numbered else text)
-        pair = insns[i].opcode == 0x18 and i + 1 < len(insns)
+        pair = isa.is_lddw(insns[i]) and i + 1 < len(insns)
         if pair and text.startswith(".insn"):
             lines.append(f"{i + 1:5d}:\t{_raw(insns[i + 1])}" if numbered else _raw(insns[i + 1]))
         i += 2 if pair else 1

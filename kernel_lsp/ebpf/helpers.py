@@ -145,10 +145,23 @@ def helper_name(helper_id: int) -> str:
     return "unknown"
 
 
-def helper_allowed(prog_type: str, helper_id: int) -> bool | None:
-    """Whether ``prog_type`` may call helper ``helper_id``; ``None`` when not modelled."""
+def helper_allowed(prog_type: str, helper_id: int, privileged: bool = True) -> bool | None:
+    """Whether ``prog_type`` may call helper ``helper_id``; ``None`` when not modelled.
+
+    Answers from the generated ``helperavail`` table (every program type's ``get_func_proto``
+    of Linux 6.1, with the capability each helper needs) where it knows the type, else from the
+    hand-written ``HELPER_RULES``/``HELPER_DENY`` above.
+    """
+    from kernel_lsp.ebpf import helperavail
+
     if not 0 < helper_id < MAX_HELPER_ID:
         return False
+    masks = helperavail.AVAIL.get(prog_type)
+    if masks is not None:
+        bits = int(masks[0], 16)
+        if privileged:
+            bits |= int(masks[1], 16) | int(masks[2], 16)
+        return bool(bits >> helper_id & 1)
     allowed = HELPER_RULES.get(prog_type)
     if allowed is None:
         return False if helper_id in HELPER_DENY.get(prog_type, ()) else None

@@ -19,6 +19,9 @@ Public API (stable; used by decoder, validator, interpreter and printer):
     not reported here (the validator says ``R%d is invalid``); a non-zero reserved register is.
 ``TABLE``
     The tuple of all rows, in a stable order.
+``LDDW_OPCODE``/``CALL_OPCODE``/``EXIT_OPCODE``, ``is_lddw``, ``is_helper_call``,
+``is_local_call``, ``is_func_ref``, ``slot_starts(insns)``
+    The opcodes every phase names, and the one definition of where instructions start.
 
 ``OpInfo`` fields: ``opcode``; ``mnemonic`` (ubpf-style name, shared only by the K and X
 forms of one operation, e.g. ``add32``, ``sdiv``, ``ldxsh``, ``atomic_fetch_add``, ``lddw_map_fd``;
@@ -33,6 +36,7 @@ conformance group; ``reserved_msg`` the kernel message for a reserved-field viol
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
@@ -55,6 +59,13 @@ JA, CALL, EXIT = 0x00, 0x80, 0x90
 FETCH = 0x01
 ATOMIC_OPS = {"add": 0x00, "or": 0x40, "and": 0x50, "xor": 0xA0}
 XCHG, CMPXCHG = 0xE0 | FETCH, 0xF0 | FETCH
+
+# The opcodes every phase names: the 64-bit immediate load (two slots), call and exit.
+LDDW_OPCODE = LD | MODE_IMM | 0x18  # 0x18
+CALL_OPCODE = JMP | CALL | K  # 0x85
+EXIT_OPCODE = JMP | EXIT | K  # 0x95
+JA_OPCODE = JMP | JA | K  # 0x05
+GOTOL_OPCODE = JMP32 | JA | K  # 0x06
 
 # Pseudo sources of call (src field) and lddw (src field).
 CALL_HELPER, CALL_PSEUDO, CALL_KFUNC = 0, 1, 2
@@ -271,6 +282,33 @@ def lookup(insn: Insn) -> OpInfo | None:
         if info.key is None or getattr(insn, info.key[0]) in info.key[1]:
             return info
     return None
+
+
+def is_lddw(insn: Insn) -> bool:
+    """The first slot of a 64-bit immediate load (the second slot follows it)."""
+    return insn.opcode == LDDW_OPCODE
+
+
+def is_helper_call(insn: Insn) -> bool:
+    return insn.opcode == CALL_OPCODE and insn.src == CALL_HELPER
+
+
+def is_local_call(insn: Insn) -> bool:
+    """bpf-to-bpf call (``call`` with src 1)."""
+    return insn.opcode == CALL_OPCODE and insn.src == CALL_PSEUDO
+
+
+def is_func_ref(insn: Insn) -> bool:
+    """``lddw`` of a function address (src 4, ``BPF_PSEUDO_FUNC``)."""
+    return insn.opcode == LDDW_OPCODE and insn.src == 4
+
+
+def slot_starts(insns: list[Insn]) -> Iterator[int]:
+    """Indices of instruction starts: every slot except the second slot of a lddw pair."""
+    i = 0
+    while i < len(insns):
+        yield i
+        i += 2 if insns[i].opcode == LDDW_OPCODE and i + 1 < len(insns) else 1
 
 
 def _field_ok(info: OpInfo, insn: Insn, field: str) -> bool:

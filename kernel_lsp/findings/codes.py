@@ -146,6 +146,94 @@ _EBPF_TABLE = [
     _e("E108", "invalid helper id", "invalid func %s#%d", "A call to a helper id that does not exist."),
     _e("E109", "helper not available", "unknown func %s#%d",
        "A helper that exists but is not available to this program type."),
+    _e("E201", "uninitialised register", "R%d !read_ok",
+       "A register is read on some path before anything was written to it (R0 at exit, R1-R5 "
+       "after a call, R2-R9 at entry)."),
+    _e("E202", "stack access out of bounds", "invalid%s stack R%d off=%d size=%d",
+       "A stack access outside the 512 bytes below the frame pointer (or above it)."),
+    _e("E203", "uninitialised stack read", "invalid%s read from stack R%d off %d+%d size %d",
+       "Stack bytes read (by the program or a helper) that no path wrote before."),
+    _e("E204", "invalid spill or fill", "invalid size of register fill",
+       "A pointer spilled to the stack is read back, or overwritten, with a size other than "
+       "8 bytes, or a spill crosses stack frames."),
+    _e("E205", "misaligned access", "misaligned %saccess off %s+%d+%d size %d",
+       "An access whose address is not a multiple of its size where alignment is required "
+       "(always on the stack; everywhere with BPF_F_STRICT_ALIGNMENT)."),
+    _e("E206", "variable-offset stack access", "variable offset stack pointer cannot be passed "
+       "into helper function", "A stack access whose offset is not a constant, where the kernel "
+       "requires one."),
+    _e("E207", "combined stack too large", "combined stack size of %d calls is %d. Too large",
+       "The stacks of the frames of a chain of bpf-to-bpf calls exceed 512 bytes together."),
+    _e("E299", "not modelled", None,
+       "The program uses a feature that kernel-lsp's dataflow tier does not model (BTF types, "
+       "kfuncs, dynptrs, some callbacks); it is rejected to stay sound, not because Linux would."),
+    _e("E301", "invalid memory access", "R%d invalid mem access '%s'",
+       "A load or store through a register that is not a pointer to memory: a scalar, or a "
+       "pointer that may be NULL (map_value_or_null, sock_or_null...) before its NULL check."),
+    _e("E302", "prohibited pointer arithmetic",
+       "R%d pointer arithmetic on %s prohibited, null-check it first",
+       "Arithmetic that produces no valid pointer: on a possibly-NULL pointer, on pkt_end or "
+       "socket pointers, 32-bit or bitwise operations on pointers, pointer minus pointer, or an "
+       "offset out of range."),
+    _e("E303", "helper argument type", "R%d type=%s expected=%s",
+       "A helper argument is not of a type its prototype accepts."),
+    _e("E304", "invalid context access", "invalid bpf_context access off=%d size=%d",
+       "A load or store of the context (R1 at entry) outside the fields, sizes or permissions "
+       "of the program type's context struct."),
+    _e("E305", "modified pointer dereference", "dereference of modified %s ptr R%d off=%d "
+       "disallowed", "A context (or similar) pointer is dereferenced after arithmetic moved it."),
+    _e("E306", "pointer leak", "R%d leaks addr into %s",
+       "An unprivileged program stores a pointer where user space can read it (map, context, "
+       "packet, helper argument) or returns it."),
+    _e("E307", "pointer comparison", "R%d pointer comparison prohibited",
+       "An unprivileged program compares a pointer (other than a NULL check or packet bounds)."),
+    _e("E308", "forbidden write or read", "R%d cannot write into %s",
+       "A store into read-only memory (sockets, rdonly memory, a read-only map, a packet the "
+       "program type may not write, the context through BPF_ST or atomics), or a read of a "
+       "write-only map."),
+    _e("E309", "helper not allowed here", "cannot pass map_type %d into func %s#%d",
+       "A helper called with a map it cannot use, or in a context its program type forbids."),
+    _e("E310", "invalid socket access", "R%d invalid %s access off=%d size=%d",
+       "A load through a socket pointer outside the fields of struct bpf_sock/bpf_tcp_sock."),
+    _e("E311", "pointer types mixed", "same insn cannot be used with different pointers",
+       "One load or store instruction is reached with pointers of incompatible types."),
+    _e("E312", "unprivileged pointer arithmetic",
+       "R%d pointer arithmetic of map value goes out of range, prohibited for !root",
+       "An unprivileged program's pointer arithmetic that the kernel cannot mask against "
+       "speculative execution (Spectre v1)."),
+    _e("E313", "invalid map reference", "fd %d is not pointing to valid bpf_map",
+       "A lddw of a map (src 1, 2, 5 or 6) that names no map, or an out-of-range direct value."),
+    _e("E314", "map field rules", "bpf_spin_lock cannot be accessed directly by load/store",
+       "A bpf_spin_lock or bpf_timer inside a map value used other than through its helpers."),
+    _e("E315", "call and return rules", "cannot return stack pointer to the caller",
+       "A subprogram or callback returns something its caller may not receive."),
+    _e("E316", "legacy packet load rules",
+       "BPF_LD_[ABS|IND] instructions not allowed for this program type",
+       "LD_ABS/LD_IND outside socket filters and tc programs, or without R6 = context."),
+    _e("E401", "memory region bounds", "invalid access to map value, value_size=%d off=%d size=%d",
+       "An access outside a map value, map key, flow keys or memory region."),
+    _e("E402", "packet bounds", "invalid access to packet, off=%d size=%d, R%d(id=%d,off=%d,r=%d)",
+       "A packet access not proven to end before data_end by a preceding comparison."),
+    _e("E403", "unbounded or negative offset",
+       "R%d min value is negative, either use unsigned index or do a if (index >=0) check.",
+       "A variable offset (or size) that may be negative or has no upper bound."),
+    _e("E404", "return value out of range",
+       "At program exit the register R0 has value %s should have been in %s",
+       "R0 at exit is outside the values the program type (or callback) may return."),
+    _e("E405", "zero-sized access", "invalid zero-sized read",
+       "A helper reads a buffer of size 0 where the prototype needs at least one byte."),
+    _e("E501", "infinite loop", "infinite loop detected at insn %d",
+       "A loop that comes back to an identical state: it never terminates."),
+    _e("E502", "too complex", "BPF program is too large. Processed %d insn",
+       "The path walk processed more than 1,000,000 instructions (or pending branches)."),
+    _e("E503", "unreleased reference", "Unreleased reference id=%d alloc_insn=%d",
+       "A socket or ring-buffer reference acquired on some path is not released at exit."),
+    _e("E504", "invalid release", "R%d must be referenced when passed to release function",
+       "A release helper gets something never acquired, or a reference would leak through "
+       "a tail call or LD_ABS."),
+    _e("E505", "spin lock rules", "bpf_spin_unlock is missing",
+       "A bpf_spin_lock held at exit, taken twice, released without being held, or held "
+       "across a call."),
 ]
 
 CODES: dict[str, Code] = {c.id: c for c in (*_C_TABLE, *_EBPF_TABLE)}

@@ -8,7 +8,8 @@ arrays (``carray.parse_c_arrays``); anything else → raw 8-byte slots (``raw.py
 truncated raw slot, ``E003`` for each source error a text front end reported, ``E004``-``E008``
 from the ELF loader), or ``error`` (a message) when the file is unreadable or holds no program —
 the CLI's exit status 2. ``verifiable(findings)`` says whether a program with these front-end
-findings is worth verifying: not when it calls or loads an unresolved extern (``E005``), which
+findings is worth verifying: not when it calls or loads an unresolved extern (``E005``) or an
+unreadable map (``E008``), which
 no loader would hand to the kernel and whose call targets are meaningless.
 """
 
@@ -30,7 +31,7 @@ __all__ = ["LoadError", "Loaded", "detect_form", "load_file", "source_findings",
 ELF_MAGIC = b"\x7fELF"
 ASM_SUFFIXES = (".s", ".asm")
 C_SUFFIXES = (".c", ".h")
-UNVERIFIABLE = frozenset({"E005"})
+UNVERIFIABLE = frozenset({"E005", "E008"})  # an undefined extern, an unreadable map
 
 
 @dataclass(slots=True)

@@ -20,7 +20,7 @@ ALU_SYMBOLS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "|": "or", "&": "
                "s%": "smod"}
 JMP_SYMBOLS = {"==": "jeq", "!=": "jne", ">": "jgt", ">=": "jge", "<": "jlt", "<=": "jle",
                "s>": "jsgt", "s>=": "jsge", "s<": "jslt", "s<=": "jsle", "&": "jset"}
-LDDW = isa.LD | isa.MODE_IMM | 0x18
+LDDW = isa.LDDW_OPCODE
 
 
 class AsmError(ValueError):

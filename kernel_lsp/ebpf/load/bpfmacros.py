@@ -36,7 +36,7 @@ def _src(x: int) -> int:
 
 
 def _ld_imm64_full(dst, src, off1, off2, imm1, imm2) -> list[Insn]:
-    return [slot(LD | 0x18 | isa.MODE_IMM, dst, src, off1, imm1), slot(0, 0, 0, off2, imm2)]
+    return [slot(isa.LDDW_OPCODE, dst, src, off1, imm1), slot(0, 0, 0, off2, imm2)]
 
 
 def _ld_imm64_raw(dst, src, imm) -> list[Insn]:

@@ -240,7 +240,9 @@ def _load(obj: _Object, em_none: bool) -> list[tuple[Program, list[BpfFinding]]]
         text_shndx=obj.text, maps=obj.maps, section_names=obj.names,
         extern_sections=obj.externs)
     shared = {"maps": obj.maps.by_name(), "globals": obj.globals,
-              "data": {name: data for _, name, data in obj.data}}
+              "data": {name: data for _, name, data in obj.data},
+              # libbpf passes BTF func_info when the object has .BTF.ext (clang -g)
+              "func_info": obj.elf.get_section_by_name(".BTF.ext") is not None}
     result = []
     for main in _mains(obj):
         section = obj.names[main.shndx]

@@ -9,11 +9,11 @@ slots (the validator reports ``E000``). Every ``lddw`` first slot whose next slo
 
 from __future__ import annotations
 
+from kernel_lsp.ebpf import isa
 from kernel_lsp.ebpf.findings import BpfFinding, finding_at
 from kernel_lsp.ebpf.insn import Insn, Program
 
 SLOT_SIZE = 8
-LDDW_OPCODE = 0x18
 
 
 def join_lddw(insns: list[Insn]) -> list[Insn]:
@@ -26,7 +26,7 @@ def join_lddw(insns: list[Insn]) -> list[Insn]:
     i = 0
     while i < len(out):
         insn = out[i]
-        if insn.opcode == LDDW_OPCODE and i + 1 < len(out):
+        if isa.is_lddw(insn) and i + 1 < len(out):
             hi = out[i + 1].imm & 0xFFFFFFFF
             imm64 = (hi << 32) | (insn.imm & 0xFFFFFFFF)
             out[i] = Insn(insn.opcode, insn.dst, insn.src, insn.off, insn.imm, imm64)

@@ -92,6 +92,8 @@ class Machine:
         self.clock = 1_000_000
         self.rand_state = seed or 1
         self.packet = None  # region read by LD_ABS / LD_IND
+        self.ctx = None  # the context region
+        self.frame: tuple[bytes, int] | None = None  # packet mode: whole frame, network offset
         self.pc = 0
 
     # ---- setup -----------------------------------------------------------------------------
@@ -334,12 +336,23 @@ def _do_lddw(m: Machine, insn, info) -> bool:
     return False
 
 
+SKF_NET_OFF, SKF_LL_OFF = -0x100000, -0x200000  # negative LD_ABS offsets: network, link layer
+
+
 def _do_ld_packet(m: Machine, insn, info) -> bool:
     offset = insn.imm + (m.reg(insn.src) if info.kind == "ld_ind" else 0)
+    offset = sext(offset, 32)
     pkt, size = m.packet, info.size
-    if pkt is None or offset < 0 or offset + size > pkt.size:
+    data = bytes(pkt.data) if pkt is not None else b""
+    if SKF_LL_OFF <= offset < 0 and m.frame is not None:
+        # the kernel's bpf_internal_load_pointer_neg_helper: relative to the network or the
+        # link-layer header of the frame
+        frame, net = m.frame
+        data = frame
+        offset = (offset - SKF_NET_OFF + net) if offset >= SKF_NET_OFF else offset - SKF_LL_OFF
+    if pkt is None or offset < 0 or offset + size > len(data):
         raise _Stop("exit", "LD_ABS/LD_IND outside the packet ends the program", r0=0)
-    m.regs[0] = int.from_bytes(pkt.data[offset : offset + size], "big")
+    m.regs[0] = int.from_bytes(data[offset : offset + size], "big")
     m.pc += 1
     return False
 
@@ -361,6 +374,9 @@ def run(program: Program, mem: bytes = b"", *, prog_type: str | None = None,
     m.add_maps(program_maps(program) if maps is None else maps)
     m.add_data(program)
     ctx, m.packet = build_context(m.mem, bytes(mem), prog_type or program.prog_type, packet)
+    m.ctx = ctx
+    if packet and ctx is not m.packet:
+        m.frame = (bytes(mem), 14)  # ETH_HLEN: the network header follows the MAC header
     m.new_stack()
     m.regs[1], m.regs[2] = ctx.base, ctx.size
     if not program.insns:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kernel_lsp.ebpf import helpers
-from kernel_lsp.ebpf.run.memory import READ, RW, WRITE, Memory, Region
+from kernel_lsp.ebpf.run.memory import READ, RW, WRITE, Memory, Region, RegionFault
 
 MASK64 = (1 << 64) - 1
 EINVAL, ENOENT, E2BIG, EEXIST = 22, 2, 7, 17
@@ -186,11 +186,39 @@ def _words(data: bytes) -> list[int]:
 def _skb_load_bytes(vm, r1, r2, r3, r4, r5):
     """bpf_skb_load_bytes(skb, offset, to, len): copy packet bytes, -EFAULT outside it."""
     pkt = vm.packet
+    r2, r4 = r2 & 0xFFFFFFFF, r4 & 0xFFFFFFFF  # u32 offset and len
+    if r4 and vm.mem.find(r3, r4) is None:
+        raise RegionFault(f"write of {r4} bytes at {r3:#x} outside any writable region")
     if pkt is None or r4 == 0 or r2 + r4 > pkt.size or r2 >= 1 << 31:
         if r4:
             vm.mem.write_bytes(r3, bytes(r4))  # the kernel zeroes the buffer on failure
         return -EFAULT
     vm.mem.write_bytes(r3, bytes(pkt.data[r2:r2 + r4]))
+    return 0
+
+
+def _no_socket(vm, *args):
+    """bpf_sk_lookup_tcp/udp, bpf_skc_lookup_tcp: the test run has no socket to find (NULL)."""
+    return 0
+
+
+def _skb_vlan_push(vm, r1, r2, r3, r4, r5):
+    """bpf_skb_vlan_push(skb, proto, tci): insert an 802.1Q tag after the MAC addresses.
+
+    The packet moves to a new region (pointers into the old one fault, as the verifier makes
+    them unusable after this helper); the context's data/data_end/len follow it.
+    """
+    pkt, ctx = vm.packet, getattr(vm, "ctx", None)
+    if pkt is None or ctx is None or pkt is ctx or pkt.size < 12:
+        return -EINVAL
+    tag = (r2 & 0xFFFF).to_bytes(2, "big") + (r3 & 0xFFFF).to_bytes(2, "big")
+    data = bytes(pkt.data[:12]) + tag + bytes(pkt.data[12:])
+    vm.mem.remove(pkt)
+    new = vm.mem.add(pkt.name, data, RW)
+    for off, value in list(ctx.pointer_fields.items()):
+        ctx.pointer_fields[off] = new.end if value == pkt.end else new.base
+    ctx.data[0:4] = len(data).to_bytes(4, "little")
+    vm.packet = new
     return 0
 
 
@@ -203,9 +231,14 @@ HELPERS = {
     7: ("get_prandom_u32", _prandom),
     8: ("get_smp_processor_id", _zero),
     14: ("get_current_pid_tgid", _pid_tgid),
+    18: ("skb_vlan_push", _skb_vlan_push),
     26: ("skb_load_bytes", _skb_load_bytes),
     28: ("csum_diff", _csum_diff),
     118: ("jiffies64", _ktime),
+    84: ("sk_lookup_tcp", _no_socket),
+    85: ("sk_lookup_udp", _no_socket),
+    86: ("sk_release", _zero),
+    99: ("skc_lookup_tcp", _no_socket),
     125: ("ktime_get_boot_ns", _ktime),
 }
 

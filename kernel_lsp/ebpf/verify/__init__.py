@@ -1,4 +1,4 @@
-"""Structural verification (tiers T0–T1): a pipeline of pure phases over a ``Program``'s slots.
+"""Verification: structural tiers T0-T1, then the dataflow tiers T2-T5, as pure phases.
 
 ``verify(program, options) -> list[BpfFinding]`` runs, in the Linux 6.1 order:
 
@@ -8,18 +8,25 @@
 3. ``encoding``  — per-slot T0 checks (``structural.check_encoding``);
 4. ``cfg``       — back-edges (``E105``), unreachable slots (``E104``), jumps into lddw (``E102``);
 5. ``calls``     — helper ids and their availability for the program type (``E108``/``E109``),
-   call depth (``E107``).
+   call depth (``E107``);
+6. ``dataflow``  — the path walk of :mod:`kernel_lsp.ebpf.verify.dataflow` (T2-T5), only when the
+   structural phases found no error (like the kernel, it reports the first violation it meets).
 
 Phases 4–5 need a trustworthy slot layout, so they run only when phase 3 found nothing fatal
 (an unknown opcode or a broken lddw pair) and phase 2 no out-of-range jump or call.
+The default is a privileged Linux 6.1 loader: bounded loops are left to the path walk; with
+``unprivileged`` every back-edge is ``E105`` and the walk applies the unprivileged rules.
+ISA legality and kernel policy are kept apart: with ``isa_version=4`` (RFC 9669) a shift by an
+out-of-range constant or a division by the constant 0 is legal encoding, and only the dataflow
+tier reports it, worded as Linux 6.1 policy; ``isa_version=3`` (Linux 6.1) rejects it in T0.
 There is no global state: options travel as a frozen dataclass.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
-from kernel_lsp.ebpf import helpers
+from kernel_lsp.ebpf import helpers, isa
 from kernel_lsp.ebpf.findings import BpfFinding, finding_at
 from kernel_lsp.ebpf.insn import Insn, Program
 from kernel_lsp.ebpf.verify import cfg, structural
@@ -31,35 +38,62 @@ UNPRIVILEGED_MAX_INSNS = 4096
 
 @dataclass(frozen=True, slots=True)
 class VerifyOptions:
-    """What the loader would know: program type, loop policy, size limit."""
+    """What the loader would know: program type, privilege, loop policy, size limit, flags."""
 
     prog_type: str = helpers.DEFAULT_PROG_TYPE
-    bounded_loops: bool = False  # True: back-edges of jumps are left to a later dataflow tier
-    max_insns: int = PRIVILEGED_MAX_INSNS
+    bounded_loops: bool = True  # False: every back-edge is E105 (a loop-free mode)
+    max_insns: int | None = None  # None: 1,000,000 privileged, 4,096 unprivileged
     isa_version: int = 4  # 3: reject the v4 additions as Linux 6.1 does
+    unprivileged: bool = False  # a loader without CAP_BPF/CAP_PERFMON (Linux's unpriv rules)
+    dataflow: bool = True  # run the dataflow tiers T2-T5 after T0-T1
+    strict_alignment: bool = False  # BPF_F_STRICT_ALIGNMENT
+    expected_attach_type: str | None = None
+    func_info: bool = False  # the loader passes BTF func_info
+    test_state_freq: bool = False  # BPF_F_TEST_STATE_FREQ
+    max_processed: int = 1_000_000  # the path walk's budget (BPF_COMPLEXITY_LIMIT_INSNS)
+    maps: dict | None = field(default=None, hash=False, compare=False)  # slot -> MapInfo
+
+    @property
+    def insn_limit(self) -> int:
+        if self.max_insns is not None:
+            return self.max_insns
+        return UNPRIVILEGED_MAX_INSNS if self.unprivileged else PRIVILEGED_MAX_INSNS
+
+    def dataflow_options(self, program: Program, log: bool = False):
+        """The dataflow tier's options; what the loader knows of ``program`` fills the gaps
+        (BTF func_info from an ELF object's ``.BTF.ext``)."""
+        from kernel_lsp.ebpf.verify.dataflow import DataflowOptions
+
+        func_info = self.func_info or bool((program.meta or {}).get("func_info"))
+        return DataflowOptions(prog_type=self.prog_type, unprivileged=self.unprivileged,
+                               strict_alignment=self.strict_alignment,
+                               expected_attach_type=self.expected_attach_type,
+                               func_info=func_info, test_state_freq=self.test_state_freq,
+                               max_processed=self.max_processed, log=log, maps=self.maps)
 
 
 def check_size(insns: list[Insn], options: VerifyOptions) -> list[BpfFinding]:
     if not insns:
         return [finding_at("E000", None, "program has no instructions")]
-    if len(insns) > options.max_insns:
+    if len(insns) > options.insn_limit:
         return [finding_at("E002", None,
                            f"BPF program is too large. {len(insns)} insns, "
-                           f"limit {options.max_insns}")]
+                           f"limit {options.insn_limit}")]
     return []
 
 
-def check_helper_calls(insns: list[Insn], prog_type: str) -> list[BpfFinding]:
+def check_helper_calls(insns: list[Insn], prog_type: str,
+                       privileged: bool = True) -> list[BpfFinding]:
     """Helper ids in range (``E108``) and available for ``prog_type`` (``E109``)."""
     found = []
-    for i in structural.slot_starts(insns):
+    for i in isa.slot_starts(insns):
         insn = insns[i]
-        if insn.opcode != 0x85 or insn.src != 0:
+        if not isa.is_helper_call(insn):
             continue
         fid, name = insn.imm, helpers.helper_name(insn.imm)
         if not 0 <= fid < helpers.MAX_HELPER_ID:
             found.append(finding_at("E108", i, f"invalid func {name}#{fid}"))
-        elif helpers.helper_allowed(prog_type, fid) is False:
+        elif helpers.helper_allowed(prog_type, fid, privileged) is False:
             found.append(finding_at("E109", i, f"unknown func {name}#{fid}"))
     return found
 
@@ -73,17 +107,52 @@ def verify(program: Program, options: VerifyOptions | None = None) -> list[BpfFi
         return found
     subs, call_found = cfg.find_subprogs(insns)
     layout = call_found + cfg.check_subprogs(insns, subs)
-    encoding = structural.check_encoding(insns, options.isa_version)
+    encoding = structural.check_encoding(insns, options.isa_version,
+                                         kernel_constants=options.isa_version < 4)
     found = layout + encoding
     if any(f.code in structural.FATAL_CODES for f in encoding):
         return _sorted(found)
     if not any(f.code in ("E101", "E106") for f in layout):
-        state, loops = cfg.depth_first(insns, options.bounded_loops)
+        loops_ok = options.bounded_loops and not options.unprivileged
+        state, loops = cfg.depth_first(insns, loops_ok)
         found += loops + cfg.check_reachability(insns, state)
         if not loops:
             found += cfg.check_call_depth(insns, subs)
-    found += check_helper_calls(insns, options.prog_type)
+    found += check_helper_calls(insns, options.prog_type, not options.unprivileged)
+    if options.dataflow and accepted(found):
+        from kernel_lsp.ebpf.verify import dataflow
+
+        found += dataflow.check(program, options.dataflow_options(program)).findings
     return _sorted(found)
+
+
+def explain(program: Program, options: VerifyOptions | None = None) -> tuple[list[BpfFinding],
+                                                                               list[str]]:
+    """Findings plus the dataflow tier's verifier log (empty when T0-T1 reject)."""
+    options = options or VerifyOptions()
+    found = verify(program, VerifyOptions(**{**_fields(options), "dataflow": False}))
+    if not accepted(found):
+        return found, []
+    from kernel_lsp.ebpf.verify import dataflow
+
+    result = dataflow.check(program, options.dataflow_options(program, log=True))
+    return _sorted(found + result.findings), result.log
+
+
+def abstract_states(program: Program, options: VerifyOptions | None = None) -> dict:
+    """The dataflow tier's abstract states before each instruction (``{insn: [AbstractState]}``,
+    see :func:`kernel_lsp.ebpf.verify.dataflow.abstract_states`); empty when T0-T1 reject.
+    Meant for hovers on the instructions of ``struct bpf_insn`` arrays."""
+    options = options or VerifyOptions()
+    if not accepted(verify(program, VerifyOptions(**{**_fields(options), "dataflow": False}))):
+        return {}
+    from kernel_lsp.ebpf.verify import dataflow
+
+    return dataflow.abstract_states(program, options.dataflow_options(program))
+
+
+def _fields(options: VerifyOptions) -> dict:
+    return {f.name: getattr(options, f.name) for f in fields(options)}
 
 
 def accepted(findings: list[BpfFinding]) -> bool:

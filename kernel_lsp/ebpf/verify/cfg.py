@@ -14,34 +14,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kernel_lsp.ebpf import isa
 from kernel_lsp.ebpf.findings import BpfFinding, finding_at
 from kernel_lsp.ebpf.insn import Insn
 
 JMP, JMP32 = 0x05, 0x06
-EXIT_OPS = (0x95, 0x05, 0x06)  # exit, ja, gotol
+EXIT_OPS = (isa.EXIT_OPCODE, isa.JA_OPCODE, isa.GOTOL_OPCODE)
 MAX_CALL_FRAMES = 8
 _DISCOVERED, _EXPLORED = 1, 2
 
 
-def is_lddw(insn: Insn) -> bool:
-    return insn.opcode == 0x18
-
-
-def is_local_call(insn: Insn) -> bool:
-    """bpf-to-bpf call (``call`` with src 1)."""
-    return insn.opcode == 0x85 and insn.src == 1
-
-
-def is_func_ref(insn: Insn) -> bool:
-    """``lddw`` of a function address (src 4, ``BPF_PSEUDO_FUNC``)."""
-    return insn.opcode == 0x18 and insn.src == 4
+is_lddw, is_local_call, is_func_ref = isa.is_lddw, isa.is_local_call, isa.is_func_ref
 
 
 def jump_target(insn: Insn, i: int) -> int | None:
     """Target slot of a jump at ``i`` (``gotol`` uses imm), ``None`` if not a jump."""
-    if insn.cls not in (JMP, JMP32) or (insn.opcode & 0xF0) in (0x80, 0x90):
+    if insn.cls not in (JMP, JMP32) or (insn.opcode & 0xF0) in (isa.CALL, isa.EXIT):
         return None
-    return i + (insn.imm if insn.opcode == 0x06 else insn.off) + 1
+    return i + (insn.imm if insn.opcode == isa.GOTOL_OPCODE else insn.off) + 1
 
 
 @dataclass(slots=True)

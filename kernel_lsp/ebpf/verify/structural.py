@@ -8,8 +8,6 @@ The second slot of a well-formed lddw is skipped; an orphan opcode-0 slot is ``u
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from kernel_lsp.ebpf import isa
 from kernel_lsp.ebpf.findings import BpfFinding, finding_at
 from kernel_lsp.ebpf.insn import Insn
@@ -56,6 +54,7 @@ def _registers(info: isa.OpInfo, insn: Insn, i: int) -> BpfFinding | None:
 
 
 def _constants(info: isa.OpInfo, insn: Insn, i: int) -> BpfFinding | None:
+    """Linux's constant checks (``div by zero``, ``invalid shift``): kernel policy, not ISA."""
     if info.kind != "alu" or info.src is not isa.Use.NONE:
         return None
     if info.op in ("div", "mod", "sdiv", "smod") and insn.imm == 0:
@@ -75,7 +74,8 @@ def _newer_than(info: isa.OpInfo, insn: Insn, i: int, version: int) -> BpfFindin
     return finding_at("E011", i, older[0].reserved_msg)
 
 
-def check_insn(insns: list[Insn], i: int, version: int = 4) -> BpfFinding | None:
+def check_insn(insns: list[Insn], i: int, version: int = 4,
+               kernel_constants: bool = True) -> BpfFinding | None:
     """The first encoding problem of slot ``i`` (a lddw is checked as a pair).
 
     ``version`` is the ISA version the loader implements: 4 for RFC 9669 with its v4 additions,
@@ -83,7 +83,7 @@ def check_insn(insns: list[Insn], i: int, version: int = 4) -> BpfFinding | None
     loads and ``gotol``.
     """
     insn = insns[i]
-    if insn.opcode == isa.LD | isa.MODE_IMM | 0x18:
+    if isa.is_lddw(insn):
         pair = _lddw_pair_problem(insns, i)
         if pair:
             return pair
@@ -96,25 +96,20 @@ def check_insn(insns: list[Insn], i: int, version: int = 4) -> BpfFinding | None
         return problem
     info = isa.lookup(insn)
     return (_newer_than(info, insn, i, version) or _registers(info, insn, i)
-            or _constants(info, insn, i))
+            or (_constants(info, insn, i) if kernel_constants else None))
 
 
-def slot_starts(insns: list[Insn]) -> Iterator[int]:
-    """Indices of instruction starts: every slot except the second slot of a lddw pair."""
-    i = 0
-    while i < len(insns):
-        yield i
-        if insns[i].opcode == 0x18 and i + 1 < len(insns):
-            i += 2
-        else:
-            i += 1
+def check_encoding(insns: list[Insn], version: int = 4,
+                   kernel_constants: bool = True) -> list[BpfFinding]:
+    """Run ``check_insn`` over every instruction start.
 
-
-def check_encoding(insns: list[Insn], version: int = 4) -> list[BpfFinding]:
-    """Run ``check_insn`` over every instruction start."""
+    ``kernel_constants``: also apply Linux's constant checks (shift range, division by the
+    constant 0), which RFC 9669 does not make encoding errors (v4 callers pass False and leave
+    them to the dataflow tier, which reports them as Linux policy).
+    """
     found = []
-    for i in slot_starts(insns):
-        problem = check_insn(insns, i, version)
+    for i in isa.slot_starts(insns):
+        problem = check_insn(insns, i, version, kernel_constants)
         if problem:
             found.append(problem)
     return found

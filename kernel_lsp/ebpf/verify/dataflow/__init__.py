@@ -1,0 +1,112 @@
+"""Tiers T2-T5: the dataflow verifier, abstract interpretation in the Linux 6.1 verifier's terms.
+
+Entry points (pure functions; nothing here imports the language server):
+
+``check(program, options) -> DataflowResult``
+    Walk every path of ``program`` (which must have passed the structural tiers) and return the
+    first violation as a :class:`~kernel_lsp.ebpf.findings.BpfFinding` (``at insn N``, the
+    kernel's wording), the number of processed instructions and, with ``options.log``, a log
+    like the kernel's verifier log at level 2.
+``abstract_states(program, options) -> dict[int, list[AbstractState]]``
+    The distinct abstract states reached before each instruction, each as the log's text
+    (``R1=ctx(off=0,imm=0) R10=fp0``) and as ``registers`` (``{"R1": "ctx(off=0,imm=0)",
+    "R10": "fp0", "fp-8": "mmmmmmmm"}``), for hovers and explanations.
+
+Modules: ``tnum``/``bounds``/``scalar_alu`` the scalar domain; ``regs``/``state`` registers,
+stack slots and frames; ``alu``/``ptralu``/``branch``/``mem``/``stack``/``ctxaccess`` transfer
+functions; ``protos``/``protodata``/``helpercall``/``maps``/``calls`` helpers, maps, calls and
+exits; ``prune``/``walk`` the path walk with state pruning; ``log`` the log format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kernel_lsp.ebpf import isa
+from kernel_lsp.ebpf.findings import BpfFinding, finding_at
+from kernel_lsp.ebpf.insn import Program
+from kernel_lsp.ebpf.verify.dataflow import calls, helpercall, maps
+from kernel_lsp.ebpf.verify.dataflow.env import DataflowOptions, Env, Reject
+from kernel_lsp.ebpf.verify.dataflow.walk import AbstractState, Walker
+
+INTERNAL_ERROR = "internal error of kernel-lsp's dataflow tier (rejected to stay sound)"
+__all__ = ["INTERNAL_ERROR", "AbstractState", "DataflowOptions", "DataflowResult", "abstract_states", "check"]
+
+
+@dataclass(slots=True)
+class DataflowResult:
+    findings: list[BpfFinding]
+    processed: int
+    log: list[str] = field(default_factory=list)
+    states: dict[int, list[AbstractState]] = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> bool:
+        return not any(f.is_error for f in self.findings)
+
+
+def _subprog_starts(program: Program) -> list[int]:
+    starts = {0}
+    for i in isa.slot_starts(program.insns):
+        insn = program.insns[i]
+        if isa.is_local_call(insn) or isa.is_func_ref(insn):
+            starts.add(i + insn.imm + 1)
+    return sorted(starts)
+
+
+def _prepare(env: Env) -> None:
+    """The checks Linux makes before the walk: calls need CAP_BPF (``add_subprog_and_kfunc``),
+    every map reference names a usable map (``resolve_pseudo_ldimm64``)."""
+    cgroup_storage: dict[str, object] = {}
+    for i in isa.slot_starts(env.insns):
+        insn = env.insns[i]
+        env.insn_idx = i
+        if (isa.is_local_call(insn) or isa.is_func_ref(insn)
+                or (isa.is_helper_call(insn) is False and insn.opcode == isa.CALL_OPCODE
+                    and insn.src == isa.CALL_KFUNC)) and not env.bpf_capable:
+            raise Reject("E315", "loading/calling other bpf or kernel functions are allowed "
+                                 "for CAP_BPF and CAP_SYS_ADMIN")
+        if isa.is_lddw(insn) and (insn.src in (1, 2, 5, 6) or i in env.maps
+                                  or i in env.unknown_maps):
+            m = maps.resolve(env, insn, i)
+            if m.kind in ("cgroup_storage", "percpu_cgroup_storage"):
+                if cgroup_storage.setdefault(m.kind, m) != m:
+                    raise Reject("E313", "only one cgroup storage of each type is allowed")
+
+
+def check(program: Program, options: DataflowOptions | None = None,
+          states: bool = False) -> DataflowResult:
+    """Run the path walk; see the module docstring."""
+    options = options or DataflowOptions()
+    infos, offsets, unknown = maps.map_infos(program)
+    if options.maps is not None:
+        infos = options.maps
+    env = Env(list(program.insns), options, infos, _subprog_starts(program))
+    env.value_off, env.unknown_maps = offsets, unknown
+    if options.log:
+        env.log = []
+    if states:
+        env.states_at = {}
+    findings: list[BpfFinding] = []
+    try:
+        _prepare(env)
+        Walker(env, program).run()
+        env.insn_idx = None
+        calls.check_stack_depth(env)
+        helpercall.check_poisoned_tail_calls(env)
+    except Reject as exc:
+        findings.append(finding_at(exc.code, env.insn_idx, exc.message))
+        if env.log is not None:
+            env.log.append(exc.message)
+    except Exception as exc:  # noqa: BLE001 - a verifier bug must reject, never crash
+        findings.append(finding_at("E299", env.insn_idx, f"{INTERNAL_ERROR}: "
+                                                          f"{type(exc).__name__}: {exc}"))
+    if env.log is not None:
+        env.log.append(f"processed {env.processed} insns")
+    return DataflowResult(findings, env.processed, env.log or [], env.states_at or {})
+
+
+def abstract_states(program: Program,
+                    options: DataflowOptions | None = None) -> dict[int, list[AbstractState]]:
+    """The distinct abstract states reached before each instruction (see module docstring)."""
+    return check(program, options, states=True).states

@@ -1,0 +1,238 @@
+"""Calls, exits and the other instructions that end or redirect a frame.
+
+* ``local_call``: a bpf-to-bpf call pushes a frame whose R1-R5 are the caller's (``check_func_call``);
+  the callback helpers (``bpf_loop``, ``bpf_for_each_map_elem``, ``bpf_timer_set_callback``) verify
+  their callback the same way, with the arguments the kernel passes it.
+* ``exit``: reference leaks, return to the caller or the program's return-value range per type
+  (``prepare_func_exit``, ``check_return_code``).
+* ``ld_abs``: the legacy packet loads (``check_ld_abs``); ``ld_imm``: 64-bit immediates, map
+  references and function pointers (``check_ld_imm``).
+"""
+
+from __future__ import annotations
+
+from kernel_lsp.ebpf import isa
+from kernel_lsp.ebpf.verify.dataflow import maps
+from kernel_lsp.ebpf.verify.dataflow.alu import read_reg
+from kernel_lsp.ebpf.verify.dataflow.env import Env, reject
+from kernel_lsp.ebpf.verify.dataflow.regs import (
+    CONST_PTR_TO_MAP,
+    PTR_TO_CTX,
+    PTR_TO_FUNC,
+    PTR_TO_MAP_KEY,
+    PTR_TO_MAP_VALUE,
+    PTR_TO_STACK,
+    SCALAR,
+    Reg,
+    const,
+    not_init,
+    pointer,
+    pointer_value,
+    type_str,
+    unknown,
+)
+from kernel_lsp.ebpf.verify.dataflow.state import CALLER_SAVED, FuncState, VState
+from kernel_lsp.ebpf.verify.dataflow.tnum import Tnum, trange
+
+MAX_CALL_FRAMES = 8
+_LD_ABS_TYPES = ("socket_filter", "sched_cls", "sched_act")
+
+
+def check_reference_leak(st: VState) -> None:
+    frame = st.cur
+    if frame.frameno and not frame.in_callback_fn:
+        return
+    for rid, insn, cb in frame.refs:
+        if frame.in_callback_fn and cb != frame.frameno:
+            continue
+        raise reject("E503", f"Unreleased reference id={rid} alloc_insn={insn}")
+
+
+def push_frame(env: Env, st: VState, call_idx: int, target: int) -> FuncState:
+    """``__check_func_call``'s frame set-up (the caller's R1-R5 are cleared by the caller)."""
+    if st.curframe + 1 >= MAX_CALL_FRAMES:
+        raise reject("E107", f"the call stack of {st.curframe + 2} frames is too deep")
+    callee = FuncState(call_idx, st.curframe + 1, env.subprog_of(target))
+    callee.refs = list(st.cur.refs)
+    return callee
+
+
+def local_call(env: Env, st: VState, insn, idx: int) -> int:
+    """``check_func_call``; returns the next instruction (the callee's first)."""
+    if st.active_spin_lock:
+        raise reject("E505", "function calls are not allowed while holding a lock")
+    target = idx + insn.imm + 1
+    callee = push_frame(env, st, idx, target)
+    for i in range(1, 6):
+        callee.regs[i] = st.regs[i].copy()
+    for i in CALLER_SAVED:
+        st.regs[i] = not_init()
+    st.frames.append(callee)
+    return target
+
+
+def callback_call(env: Env, st: VState, func: str, subprog_target: int, idx: int) -> int:
+    """Verify a helper's callback as a call into ``subprog_target`` (bpf_loop & co)."""
+    caller = st.cur
+    callee = push_frame(env, st, idx, subprog_target)
+    r = caller.regs
+    if func == "loop":
+        callee.regs[1] = unknown()
+        callee.regs[2] = r[3].copy()
+    elif func == "for_each_map_elem":
+        m = r[1].map
+        callee.regs[1] = r[1].copy()
+        callee.regs[2] = pointer(PTR_TO_MAP_KEY, map=m)
+        callee.regs[3] = pointer(PTR_TO_MAP_VALUE, map=m)
+        callee.regs[4] = r[3].copy()
+    else:
+        raise reject("E299", f"callbacks of bpf_{func} are not modelled by kernel-lsp")
+    callee.in_callback_fn = True
+    callee.callback_ret = (0, 1)
+    for i in CALLER_SAVED:
+        caller.regs[i] = not_init()
+    st.frames.append(callee)
+    return subprog_target
+
+
+def exit_frame(env: Env, st: VState) -> int | None:
+    """``BPF_EXIT``: return into the caller (the next instruction) or None at program exit."""
+    if st.active_spin_lock:
+        raise reject("E505", "bpf_spin_unlock is missing")
+    check_reference_leak(st)
+    if st.curframe == 0:
+        check_return(env, st)
+        return None
+    callee = st.frames[-1]
+    r0 = callee.regs[0]
+    if r0.type == PTR_TO_STACK:
+        raise reject("E315", "cannot return stack pointer to the caller")
+    caller = st.frames[-2]
+    if callee.in_callback_fn:
+        if r0.type != SCALAR:
+            raise reject("E315", "R0 not a scalar value")
+        lo, hi = callee.callback_ret
+        if not trange(lo, hi).contains(r0.var):
+            raise reject("E404", _invalid_scalar(r0, trange(lo, hi), "callback return"))
+        caller.regs[0] = unknown()
+    else:
+        caller.regs[0] = r0.copy()
+        caller.refs = list(callee.refs)
+    st.frames.pop()
+    return callee.callsite + 1
+
+
+def check_stack_depth(env: Env) -> None:
+    """``check_max_stack_depth``: the frames of any call chain share 512 bytes of stack."""
+    calls_of: dict[int, list[int]] = {k: [] for k in range(len(env.subprog_starts))}
+    for i, insn in enumerate(env.insns):
+        if isa.is_local_call(insn) or isa.is_func_ref(insn):
+            calls_of[env.subprog_of(i)].append(env.subprog_of(i + insn.imm + 1))
+
+    def size(k: int) -> int:
+        return (max(env.stack_depth.get(k, 0), 1) + 31) // 32 * 32
+
+    def walk(k: int, depth: int, frame: int, seen: frozenset) -> None:
+        depth += size(k)
+        if depth > 512:
+            raise reject("E207", f"combined stack size of {frame + 1} calls is {depth}. Too "
+                                 "large")
+        for callee in calls_of[k]:
+            if callee not in seen:
+                walk(callee, depth, frame + 1, seen | {callee})
+
+    walk(0, 0, 0, frozenset({0}))
+
+
+def _invalid_scalar(reg: Reg, rng: Tnum, where: str) -> str:
+    value = f"has value {reg.var.text()}" if not reg.var.is_unknown else \
+        "has unknown scalar value"
+    return f"At {where} the register R0 {value} should have been in {rng.text()}"
+
+
+def _return_range(env: Env) -> Tnum | None:
+    t, attach = env.prog_type, env.options.expected_attach_type or ""
+    if t == "cgroup_sock_addr":
+        if attach.endswith(("recvmsg", "getpeername", "getsockname")):
+            return trange(1, 1)
+        if attach.endswith("_bind"):
+            return trange(0, 3)
+        return trange(0, 1)
+    if t == "cgroup_skb":
+        return trange(0, 3) if attach == "cgroup_inet_egress" else trange(0, 1)
+    if t in ("cgroup_sock", "sock_ops", "cgroup_device", "cgroup_sysctl", "cgroup_sockopt",
+             "sk_lookup"):
+        return trange(0, 1)
+    if t == "tracing" and attach in ("trace_fentry", "trace_fexit"):
+        return trange(0, 0)
+    return None
+
+
+def check_return(env: Env, st: VState) -> None:
+    """``check_return_code`` at the main program's exit."""
+    r0 = read_reg(st, 0)
+    if pointer_value(r0, env.allow_ptr_leaks):
+        raise reject("E306", "R0 leaks addr as return value")
+    frame = st.frames[0]
+    if frame.in_async_callback_fn:
+        return
+    if frame.subprogno:
+        if r0.type != SCALAR:
+            raise reject("E315", f"At subprogram exit the register R0 is not a scalar value "
+                                 f"({type_str(r0.type)})")
+        return
+    rng = _return_range(env)
+    if rng is None:
+        return
+    if r0.type != SCALAR:
+        raise reject("E404", f"At program exit the register R0 is not a known value "
+                             f"({type_str(r0.type)})")
+    if not rng.contains(r0.var):
+        raise reject("E404", _invalid_scalar(r0, rng, "program exit"))
+
+
+def ld_abs(env: Env, st: VState, insn, info) -> bool:
+    """``check_ld_abs``; True when the state must also explore the hidden ``exit`` (subprog)."""
+    if env.prog_type not in _LD_ABS_TYPES:
+        raise reject("E316", "BPF_LD_[ABS|IND] instructions not allowed for this program type")
+    read_reg(st, 6)
+    try:
+        check_reference_leak(st)
+    except Exception:
+        raise reject("E504", "BPF_LD_[ABS|IND] cannot be mixed with socket references") from None
+    if st.active_spin_lock:
+        raise reject("E505", "BPF_LD_[ABS|IND] cannot be used inside bpf_spin_lock-ed region")
+    if st.regs[6].type != PTR_TO_CTX:
+        raise reject("E316", "at the time of BPF_LD_ABS|IND R6 != pointer to skb")
+    if info.kind == "ld_ind":
+        read_reg(st, insn.src)
+    from kernel_lsp.ebpf.verify.dataflow.mem import ptr_off_check
+    ptr_off_check(st.regs[6], 6)
+    for i in CALLER_SAVED:
+        st.regs[i] = not_init()
+    st.regs[0] = unknown()
+    return st.curframe > 0
+
+
+def ld_imm(env: Env, st: VState, insn, idx: int) -> None:
+    """``check_ld_imm``."""
+    if insn.src == 0 and idx not in env.maps:
+        st.regs[insn.dst] = const((env.insns[idx + 1].imm & 0xFFFFFFFF) << 32
+                                  | insn.imm & 0xFFFFFFFF)
+        return
+    if insn.src == 3:
+        raise reject("E299", "ld_imm64 of a kernel BTF object needs the kernel's BTF, which "
+                             "kernel-lsp does not model")
+    if insn.src == 4:
+        if not env.options.func_info:
+            raise reject("E315", "missing btf func_info")
+        sub = env.subprog_of(idx + insn.imm + 1)
+        if sub == 0:
+            raise reject("E315", "callback function cannot be the main program")
+        st.regs[insn.dst] = pointer(PTR_TO_FUNC, subprogno=sub)
+        return
+    st.regs[insn.dst] = maps.load_map(env, st, insn, idx)
+
+
+__all__ = ["CONST_PTR_TO_MAP", "callback_call", "check_return", "exit_frame", "ld_abs",
+           "ld_imm", "local_call"]
