@@ -57,11 +57,11 @@ class VisibleMacros:
 BATCH = 500  # files whose expansion is stored in one transaction
 
 
-def expand_invocations(model: Model) -> int:
+def expand_invocations(model: Model, progress=None) -> int:
     """Expand the cross-file macro invocations of every file not yet covered; returns how many
     definitions were added. (Macro definitions in ``#if`` branches the configuration drops were
     never extracted.) Among several visible definitions, the first in path and position order
-    wins."""
+    wins. ``progress(done, total, path)`` is called after each file."""
     targets = model.unexpanded_files()
     if not targets:
         return 0
@@ -74,13 +74,19 @@ def expand_invocations(model: Model) -> int:
     for i in range(0, len(targets), BATCH):
         chunk = targets[i:i + BATCH]
         by_file: dict[int, FileFacts] = {}
+        invocations: dict[int, list] = {}
         for fid, inv in model.invocations(chunk):
-            facts = _expand_one(defs, vis, paths[fid], fid, inv)
-            if facts is not None:
-                got = by_file.setdefault(fid, FileFacts(paths[fid]))
-                got.functions += facts.functions
-                got.types += facts.types
-                got.variables += facts.variables
+            invocations.setdefault(fid, []).append(inv)
+        for n, fid in enumerate(chunk, i + 1):
+            for inv in invocations.get(fid, ()):
+                facts = _expand_one(defs, vis, paths[fid], fid, inv)
+                if facts is not None:
+                    got = by_file.setdefault(fid, FileFacts(paths[fid]))
+                    got.functions += facts.functions
+                    got.types += facts.types
+                    got.variables += facts.variables
+            if progress is not None:
+                progress(n, len(targets), paths[fid])
         rows = {}
         for fid, facts in by_file.items():
             generated = fact_rows(facts)

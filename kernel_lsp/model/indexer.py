@@ -171,7 +171,7 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
         phases["resolve_seconds"] = time.perf_counter() - t
         model.set_meta("includes_resolved", "1")
     t = time.perf_counter()
-    generated = expand_invocations(model)
+    generated = expand_invocations(model, progress)
     phases["expand_seconds"] = time.perf_counter() - t
     stats = {"files": len(found), "parsed": parsed, "unchanged": len(found) - parsed,
              "removed": removed, "seconds": round(time.perf_counter() - started, 3),

@@ -222,7 +222,7 @@ class Extractor:
             start = m.start() + len(m.group(1))
             if m.start() >= 2 and src[m.start() - 2] == 0x5C:  # continuation line of a #define
                 continue
-            if m.group(1) and src[last_end + 1:m.start()].strip():
+            if m.group(1) and (last_end < 0 or src[last_end + 1:m.start()].strip()):
                 continue  # indented, and not right after a file-scope invocation
             if self.funcs.find(start) is not None or _in_comment(root, m.start(3)):
                 continue

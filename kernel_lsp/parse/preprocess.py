@@ -134,7 +134,7 @@ def blank_bare_invocations(src: bytes) -> bytes:
     for m in _BARE_START.finditer(src):
         if m.start() >= 2 and src[m.start() - 2] == 0x5C:
             continue  # a continuation line of a #define
-        if m.group(1) and src[last_end + 1:m.start()].strip():
+        if m.group(1) and (last_end < 0 or src[last_end + 1:m.start()].strip()):
             continue  # indented, and not right after a bare invocation
         start = m.start() + len(m.group(1))
         close = close_paren(src, m.end() - 1, 8192)

@@ -1,0 +1,88 @@
+"""Deterministic, crash-consistent models: the findings of a tree do not depend on how it was
+indexed — with one or two worker processes, or by a run killed at any point (extraction,
+include resolution, macro expansion) and completed by the next one."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+
+import pytest
+
+from kernel_lsp.cli import main
+from kernel_lsp.config import load_config
+from kernel_lsp.model.indexer import index
+from tests.conftest import TREE
+
+
+def _findings(root, capsys) -> list[dict]:
+    capsys.readouterr()
+    assert main(["check", "--root", str(root), "--format", "json"]) in (0, 1)
+    return json.loads(capsys.readouterr().out)["findings"]
+
+
+def _copy(tmp_path, name: str):
+    root = tmp_path / name
+    shutil.copytree(TREE, root)
+    return root
+
+
+def _index_then_die(root: str, jobs: int, kill_at: int) -> None:
+    """Child process: index, and die like ``kill -9`` at the ``kill_at``-th progress step."""
+    steps = [0]
+
+    def progress(_done, _total, _path):
+        steps[0] += 1
+        if steps[0] == kill_at:
+            os._exit(137)  # no cleanup: an open SQLite transaction is simply lost
+
+    config, _ = load_config(root)
+    index(config, jobs=jobs, progress=progress).model.close()
+    os._exit(0)
+
+
+def _steps(root) -> int:
+    """How many progress steps a cold index of ``root`` takes (extraction plus expansion)."""
+    calls = []
+    config, _ = load_config(root)
+    index(config, jobs=1, progress=lambda *a: calls.append(a)).model.close()
+    shutil.rmtree(root / ".kernel-lsp")
+    return len(calls)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The findings of a cold single-process index of the fixture tree."""
+    root = _copy(tmp_path_factory.mktemp("ref"), "tree")
+    config, _ = load_config(root)
+    index(config, jobs=1).model.close()
+    return root
+
+
+def test_one_or_two_workers_give_identical_findings(reference, tmp_path, capsys):
+    expected = _findings(reference, capsys)
+    assert expected, "the fixture tree has findings"
+    root = _copy(tmp_path, "two")
+    config, _ = load_config(root)
+    result = index(config, jobs=2)
+    result.model.close()
+    assert result.stats["parsed"] == len(list(TREE.rglob("*.[ch]")))
+    assert _findings(root, capsys) == expected
+
+
+@pytest.mark.parametrize("where", [0.05, 0.5, 0.95, 1.02, 1.5])
+def test_a_run_killed_anywhere_is_completed_by_the_next(reference, tmp_path, capsys, where):
+    """``where``: the fraction of the extraction steps done at the kill (> 1: into expansion)."""
+    expected = _findings(reference, capsys)
+    root = _copy(tmp_path, "killed")
+    files = len(list(TREE.rglob("*.[ch]")))
+    total = _steps(root)
+    kill_at = max(1, min(total, round(files * where)))
+    child = multiprocessing.get_context("fork").Process(
+        target=_index_then_die, args=(str(root), 1, kill_at))
+    child.start()
+    child.join(120)
+    assert child.exitcode == 137, "the index was not killed mid-run"
+    assert _findings(root, capsys) == expected
