@@ -293,7 +293,7 @@ def _value(sym: Symbol, explicit: dict, selectors: dict, ev: _Eval) -> str:
     if sym.type not in ("bool", "tristate"):
         if deps == 0:
             return "n"
-        if sym.name in explicit:
+        if explicit.get(sym.name, "n") != "n":  # "is not set" means nothing for a number
             return explicit[sym.name]
         for value, cond in sym.defaults:
             if ev.tri(cond):
@@ -342,7 +342,8 @@ def optional_symbols(kc: Kconfig, values: dict[str, str], explicit: dict[str, st
     out = set()
     for name in prompted:
         sym = kc.symbols[name]
-        if name in values or explicit.get(name) == "n" or sym.type not in ("bool", "tristate"):
+        if name in values or explicit.get(name) == "n" or sym.type not in ("bool", "tristate") \
+                or sym.choice is not None:  # a choice has chosen its member
             continue
         if all(ev.tri(d) for d in sym.depends):
             out.add(name)

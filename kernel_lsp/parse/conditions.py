@@ -15,7 +15,8 @@ import re
 
 from kernel_lsp.parse.cexpr import Macros, evaluate
 
-_DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b(.*)$", re.M)
+_DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif|define|undef)\b(.*)$",
+                        re.M)
 _COMMENT = re.compile(r"/\*.*?\*/|//.*$", re.S)
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 _DEBUG = re.compile(r"DEBUG|PROFIL|TRACE_BRANCH|LOCKDEP|PROVE_|KASAN|KCSAN|KMSAN|UBSAN|"
@@ -57,15 +58,38 @@ def _verdict(clause: str, macros: Macros, known: bool) -> bool | None:
     return v
 
 
+class _Local:
+    """The environment plus what the file itself ``#define``s and ``#undef``s above a point."""
+
+    def __init__(self, env: Macros):
+        self.env, self.names = env, {}
+
+    def defined(self, name: str) -> bool | None:
+        got = self.names.get(name)
+        return got if got is not None else self.env.defined(name)
+
+    def value(self, name: str) -> int | None:
+        return None if self.names.get(name) else self.env.value(name)
+
+    def call(self, name: str, args: list[str]) -> int | None:
+        return self.env.call(name, args)
+
+
 def inactive_ranges(src: bytes, macros: Macros, known: bool = True) -> list[tuple[int, int]]:
     """``[(start, end)]`` byte ranges of the branches the configuration drops, in file order.
 
     ``known``: whether ``macros`` knows the configuration (else debug variants are avoided)."""
     stack: list[_Group] = []
     out: list[tuple[int, int]] = []
+    macros = _Local(macros)
     for m in _DIRECTIVE.finditer(src):
         kind, arg, end = _directive(src, m)
         line_end = end + 1 if end < len(src) else end
+        if kind in ("define", "undef"):
+            name = _IDENT.match(arg)
+            if name is not None and all(g.active for g in stack):
+                macros.names[name.group()] = kind == "define"
+            continue
         if kind in ("if", "ifdef", "ifndef"):
             group = _Group(live=all(g.active for g in stack))
             stack.append(group)

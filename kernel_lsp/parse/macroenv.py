@@ -28,6 +28,9 @@ PREDEFINED: dict[str, int | None] = {
     "__powerpc__": None, "__s390__": None, "__riscv": None, "__mips__": None,
     "__sparc__": None, "__BIG_ENDIAN": None, "BUILD_VDSO": None, "BUILD_VDSO32": None,
     "__BPF_TRACING__": None, "__TARGET_ARCH_x86": None,
+    # defined by the one .c file that instantiates a trace header's events, before including it
+    # (there the file's own #define counts): absent in every other includer
+    "CREATE_TRACE_POINTS": None,
 }
 
 

@@ -1,0 +1,225 @@
+"""Configuration-aware preprocessing: #if expressions in three values, the branches a
+configuration drops, the configuration derived from Kconfig and a defconfig, Kbuild flags and
+the programs built apart from the kernel."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from kernel_lsp.model.configuration import load_configuration
+from kernel_lsp.model.kbuild import read_makefile
+from kernel_lsp.model.programs import KERNEL, host_sources, program_of
+from kernel_lsp.parse.cexpr import evaluate
+from kernel_lsp.parse.conditions import active_text, inactive_ranges
+from kernel_lsp.parse.macroenv import Configuration
+
+ENV = Configuration({"SMP": "y", "E1000": "m", "HZ": "250", "NR_CPUS": "64"}, "test", True,
+                    frozenset({"MEMCG", "DEBUG_FOO"}))
+
+EXPRESSIONS = [
+    ("defined(CONFIG_SMP)", True),
+    ("!defined(CONFIG_SMP)", False),
+    ("defined CONFIG_SMP && CONFIG_HZ == 250", True),
+    ("CONFIG_NR_CPUS > 32 && CONFIG_NR_CPUS <= 0x40", True),
+    ("defined(CONFIG_E1000)", False),  # a module: only CONFIG_E1000_MODULE is defined
+    ("defined(CONFIG_E1000_MODULE)", True),
+    ("IS_ENABLED(CONFIG_E1000)", True),
+    ("IS_BUILTIN(CONFIG_E1000)", False),
+    ("IS_MODULE(CONFIG_E1000)", True),
+    ("defined(CONFIG_ARM64)", False),  # off and not undecided
+    ("defined(CONFIG_MEMCG)", None),  # a user could turn it on
+    ("defined(CONFIG_MEMCG) && 0", False),
+    ("defined(CONFIG_MEMCG) || 1", True),
+    ("defined(__KERNEL__) && !defined(__ASSEMBLY__)", True),
+    ("defined(MODULE)", False),
+    ("BITS_PER_LONG == 64", None),  # a header's macro: unknown
+    ("__GNUC__ >= 5 ? 1 : UNKNOWN", True),
+    ("KERNEL_VERSION(6, 1, 0) > KERNEL_VERSION(5, 19, 0)", True),
+    ("(1 << 3) + 010 == 16", True),
+    ("1 / 0", None),
+    ("defined(", None),  # malformed: unknown, never an exception
+    ("'A' == 65", True),
+]
+
+
+@pytest.mark.parametrize("expr, expected", EXPRESSIONS)
+def test_if_expressions_in_three_values(expr, expected):
+    assert evaluate(expr, ENV) is expected
+
+
+SOURCE = b"""#ifndef _X_H
+#define _X_H
+struct box {
+#ifdef CONFIG_SMP
+	int per_cpu;
+#else
+	int single;
+#endif
+};
+#if defined(CONFIG_MEMCG)
+int memcg_kept;
+#else
+int memcg_stub;
+#endif
+#ifdef CONFIG_DEBUG_FOO
+int debug_variant;
+#else
+int plain_variant;
+#endif
+#ifdef CONFIG_ARM64
+int arm;
+#elif IS_ENABLED(CONFIG_E1000)
+int e1000;
+#ifdef __ASSEMBLY__
+asm;
+#endif
+#else
+int neither;
+#endif
+#define LOCAL_FLAG
+#ifdef LOCAL_FLAG
+int local_kept;
+#endif
+#ifdef CREATE_TRACE_POINTS
+int trace_instances;
+#endif
+#endif
+"""
+
+
+def test_one_branch_of_each_group_is_kept():
+    text, ranges = active_text(SOURCE, ENV)
+    assert len(text) == len(SOURCE) and text.count(b"\n") == SOURCE.count(b"\n")
+    kept = {w.decode() for w in text.split() if w.endswith(b";")}
+    assert kept == {"per_cpu;", "memcg_kept;", "plain_variant;", "e1000;", "local_kept;", "};"}
+    dropped = b"".join(SOURCE[s:e] for s, e in ranges)
+    for name in (b"single", b"memcg_stub", b"debug_variant", b"arm", b"asm", b"neither",
+                 b"trace_instances"):
+        assert name in dropped
+    assert b"#else" in text and b"#endif" in text  # directive lines stay
+
+
+def test_no_configuration_keeps_first_branches_but_not_debug_variants():
+    ranges = inactive_ranges(b"#ifdef CONFIG_DEBUG_X\nint d;\n#else\nint n;\n#endif\n"
+                             b"#ifdef CONFIG_FOO\nint f;\n#else\nint g;\n#endif\n",
+                             Configuration(), known=False)
+    assert len(ranges) == 2
+    assert active_text(b"int x;\n", None) == (b"int x;\n", [])
+
+
+KCONFIG = {
+    "Kconfig": """
+        source "arch/$(SRCARCH)/Kconfig"
+        source "mm/Kconfig"
+        """,
+    "arch/x86/Kconfig": """
+        config X86
+        \tdef_bool y
+        \tselect HAVE_THING
+        config 64BIT
+        \tbool "64-bit kernel"
+        \tdefault y
+        config X86_32
+        \tdef_bool y
+        \tdepends on !64BIT
+        config HAVE_THING
+        \tbool
+        """,
+    "mm/Kconfig": """
+        menu "Memory"
+        config MMU
+        \tdef_bool y
+        config MEMCG
+        \tbool "Memory controller"
+        \tdepends on MMU && !X86_32
+        \thelp
+        \t  config INSIDE_HELP is only text
+        config ARM_ONLY
+        \tbool "Only on arm"
+        \tdepends on ARM
+        config HZ
+        \tint "Timer frequency"
+        \tdefault 250
+        choice
+        \tprompt "Allocator"
+        \tdefault SLUB
+        config SLAB
+        \tbool "SLAB"
+        config SLUB
+        \tbool "SLUB"
+        endchoice
+        config NEEDS_THING
+        \tbool "Needs thing"
+        \tdepends on HAVE_THING
+        endmenu
+        """,
+    "arch/x86/configs/x86_64_defconfig": "CONFIG_NEEDS_THING=y\n# CONFIG_HZ is not set\n",
+}
+
+
+def _tree(root, files: dict[str, str]):
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root
+
+
+def test_configuration_from_defconfig_and_kconfig(tmp_path):
+    env, files = load_configuration(_tree(tmp_path, KCONFIG), "x86")
+    assert env.known and "x86_64_defconfig" in env.source
+    assert set(files) == {"Kconfig", "arch/x86/Kconfig", "mm/Kconfig"}
+    assert env.values["X86"] == "y" and env.values["64BIT"] == "y" and env.values["MMU"] == "y"
+    assert "X86_32" not in env.values  # its dependency fails
+    assert env.values["HAVE_THING"] == "y" and env.values["NEEDS_THING"] == "y"  # select, set
+    assert env.values["SLUB"] == "y" and "SLAB" not in env.values  # the choice's default
+    assert env.defined("CONFIG_MEMCG") is None  # undecided: a user could turn it on
+    assert env.defined("CONFIG_ARM_ONLY") is False and env.defined("CONFIG_INSIDE_HELP") is False
+    assert env.value("CONFIG_HZ") == 250
+
+
+def test_dot_config_and_autoconf_win(tmp_path):
+    root = _tree(tmp_path, {**KCONFIG, ".config": "CONFIG_SLAB=y\n# CONFIG_SLUB is not set\n"})
+    env, _ = load_configuration(root, "x86")
+    assert env.source == ".config" and env.defined("CONFIG_SLAB") and not env.defined(
+        "CONFIG_SLUB") and env.defined("CONFIG_MEMCG") is False
+    (root / ".config").unlink()
+    _tree(root, {"include/generated/autoconf.h": "#define CONFIG_E1000_MODULE 1\n"
+                                                 "#define CONFIG_HZ 100\n"})
+    env, _ = load_configuration(root, "x86")
+    assert env.source.endswith("autoconf.h") and env.call("IS_MODULE", ["CONFIG_E1000"]) == 1
+    assert env.value("CONFIG_HZ") == 100
+    assert load_configuration(tmp_path / "nowhere", "x86")[0].known is False
+
+
+MAKEFILES = [
+    ("NOUVEAU_PATH ?= $(srctree)\nccflags-y += -I $(NOUVEAU_PATH)/$(src)/include\n"
+     "include $(src)/nvkm/Kbuild\n", "drivers/gpu/drm/nouveau",
+     ([], ["drivers/gpu/drm/nouveau/include"])),
+    ("ccflags-y += -I $(srctree)/$(src)/libxfs\nxfs-y += libxfs/xfs_ag.o\n", "fs/xfs",
+     ([], ["fs/xfs/libxfs"])),
+    ("ccflags-y := -I$(src)/inc\nobj-y += a.o\n", "drivers/x", (["drivers/x/inc"], [])),
+    ("subdir-ccflags-y += -I $(srctree)/include/x\n", "drivers/y", ([], ["include/x"])),
+    ("ccflags-y += -I/usr/include -I$(UNKNOWN)/x\n", "drivers/z", ([], [])),
+]
+
+
+@pytest.mark.parametrize("text, directory, expected", MAKEFILES)
+def test_kbuild_include_dirs(text, directory, expected):
+    assert read_makefile(text, directory) == expected
+
+
+def test_programs_built_apart_from_the_kernel(tmp_path):
+    _tree(tmp_path, {"arch/x86/tools/Makefile": "hostprogs += relocs\n"
+                                                "relocs-objs := relocs_32.o relocs_64.o\n",
+                     "lib/Makefile": "hostprogs := gen_crc32table\n"})
+    host = host_sources(tmp_path, ["arch/x86/tools", "lib"])
+    assert host == {"arch/x86/tools/relocs_32.c", "arch/x86/tools/relocs_64.c",
+                    "lib/gen_crc32table.c"}
+    assert program_of("lib/gen_crc32table.c", host).startswith("host program")
+    assert program_of("arch/x86/boot/compressed/misc.c") == "x86 decompressor"
+    assert program_of("arch/x86/boot/main.c") == "x86 setup"
+    assert program_of("arch/x86/boot/boot.h") == KERNEL  # headers belong to every program
+    assert program_of("fs/open.c", host) == KERNEL
