@@ -7,6 +7,7 @@ whole-tree runs and tests.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from kernel_lsp.checks.access import check_access
@@ -42,13 +43,24 @@ def eager_inputs(model: Model, arch: str, file_ids: list[int]) -> CheckInputs:
     return CheckInputs(model, symbols, graph, Visibility(graph), hosted_files(graph), file_ids)
 
 
+CHUNK = 512  # files checked together; what visibility computed for them is dropped after
+
+
 def run_checks(inputs: CheckInputs) -> list[Finding]:
-    """Every C check over ``inputs.file_ids``, deduplicated and sorted (no settings applied)."""
+    """Every C check over ``inputs.file_ids``, deduplicated and sorted (no settings applied).
+
+    Files are checked a chunk at a time, every check over the chunk, so that the per-position
+    visibility computed for a chunk can be dropped before the next (whole-tree memory)."""
     findings: list[Finding] = []
-    findings += check_invocations(inputs)
-    findings += check_types(inputs)
-    findings += check_type_visibility(inputs)
-    findings += check_access(inputs)
-    findings += check_includes(inputs)
+    ids = inputs.file_ids
+    for i in range(0, len(ids), CHUNK):
+        chunk = dataclasses.replace(inputs, file_ids=ids[i:i + CHUNK])
+        findings += check_invocations(chunk)
+        findings += check_types(chunk)
+        findings += check_type_visibility(chunk)
+        findings += check_access(chunk)
+        findings += check_includes(chunk)
+        if len(ids) > CHUNK:
+            inputs.visibility.trim()
     unique = {(f.code, f.path, f.line, f.col, f.symbol): f for f in findings}
     return sorted(unique.values(), key=Finding.sort_key)

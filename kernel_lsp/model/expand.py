@@ -93,6 +93,7 @@ def expand_invocations(model: Model, progress=None) -> int:
             rows[fid] = {k: generated[k] for k in ("functions", "types", "variables")}
             added += sum(len(v) for v in rows[fid].values())
         model.add_expansions(chunk, rows)
+        vis.trim()  # the per-line bitsets of this batch's files are not needed again
     return added
 
 

@@ -74,16 +74,29 @@ class Visibility:
 
     # -- position-aware visibility ---------------------------------------------------------
     def _prefixes(self, fid: int) -> tuple[list[int], list[int]]:
+        """(start of each include line, what the file sees after it): an include that adds no
+        file shares the previous line's bitset, so most of these cost nothing."""
         got = self._prefix.get(fid)
         if got is None:
             starts, masks, mask = [], [], 1 << fid
             for edge in self.graph.get(fid, ()):
                 if edge.resolved_id is not None:
-                    mask |= self.closure(edge.resolved_id)
+                    closure = self.closure(edge.resolved_id)
+                    if closure & ~mask:
+                        mask |= closure
                 starts.append(edge.start_byte)
                 masks.append(mask)
             got = self._prefix[fid] = (starts, masks)
         return got
+
+    def trim(self, keep: set[int] = frozenset()) -> None:
+        """Drop the per-line bitsets of files no other file includes (all but ``keep``): a
+        whole-tree run checks a file once, and they are most of the memory."""
+        includers = self._includers
+        for fid in [f for f in self._prefix if f not in keep]:
+            if includers is not None and fid in includers:
+                continue  # a header: its includers' contexts need it again
+            del self._prefix[fid]
 
     def before(self, fid: int, pos: int) -> int:
         """Bitset of files whose declarations ``fid`` sees at byte ``pos`` (own file included)."""
