@@ -270,7 +270,10 @@ def test_workspace_symbols_prefix_then_substring(model):
                for n in re.findall(r"^(?:static )?(?:int|void) (blinker_\w+)\(.*\)$", t, re.M)}
     got = workspace_symbols(model, "blinker_")
     assert defined <= {s.name for s in got}
-    assert all(s.name.lower().startswith("blinker_") for s in got)
+    assert all("blinker_" in s.name.lower() for s in got)
+    starts = [s.name.lower().startswith("blinker_") for s in got]
+    assert starts == sorted(starts, reverse=True)  # prefix matches, then substring matches
+    assert "trace_blinker_toggle" in {s.name for s in got}
     exact = [s.name for s in got if s.name.startswith("blinker_")]
     assert [s.name for s in got[:len(exact)]] == sorted(exact)  # case-sensitive prefix first
     sub = workspace_symbols(model, "PATTERN")

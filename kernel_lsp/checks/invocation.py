@@ -51,12 +51,14 @@ def _check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
         return _static_elsewhere(ctx, where, callee, fid, entries, declared, mask)
     if any(_seen(f, s, fid, start, mask) for f, _fl, s in syms.macros.get(callee) or []):
         return None  # a macro use
-    macros = syms.native(syms.macros.get(callee) or [], fid)
+    # a macro of another .c file is private to it: only a header's can be included
+    macros = [m for m in syms.native(syms.macros.get(callee) or [], fid)
+              if syms.is_header(m.file_id)]
     if callee in syms.variables:
         return None  # a call through a global function pointer
     if not entries and not macros:
         if syms.functions.get(callee) or syms.macros.get(callee):
-            return None  # only other architectures or user-space tools define it
+            return None  # only other architectures, user-space tools or other programs do
         return _finding("020_2", where, callee, f"function '{callee}' is called but defined and "
                         "declared nowhere in the model")
     if not entries:

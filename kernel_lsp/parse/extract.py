@@ -14,6 +14,7 @@ from bisect import bisect_right
 from kernel_lsp.parse import cnodes
 from kernel_lsp.parse.cnodes import declarator_name, function_declarator, span, text, type_ref
 from kernel_lsp.parse.conditions import active_text
+from kernel_lsp.parse.directives import directives
 from kernel_lsp.parse.facts import (
     BASE,
     EXTERN,
@@ -30,9 +31,7 @@ from kernel_lsp.parse.facts import (
     Call,
     FileFacts,
     Function,
-    Include,
     Invocation,
-    Macro,
     Member,
     Param,
     Span,
@@ -98,7 +97,7 @@ class _Ranges:
 
 _NOT_TYPES = frozenset("else typeof __typeof__ __typeof return sizeof case goto do".split())
 _LOCAL_DEFINER = re.compile(r"^(?:DEFINE|DECLARE)_[A-Z0-9_]+$|^H?LIST_HEAD$")
-_INVOCATION = re.compile(rb"^([ \t]*)(static\s+)?([A-Z_][A-Z0-9_]*)[ \t]*\(", re.M)
+_INVOCATION = re.compile(rb"^([ \t]*)(static\s+)?([A-Za-z_]\w*)[ \t]*\(", re.M)
 
 
 def _point(src: bytes, pos: int) -> tuple[int, int]:
@@ -186,33 +185,19 @@ class Extractor:
 
     # -- preprocessor ------------------------------------------------------------------------
     def _preproc(self, root) -> None:
-        caps = self.caps
-        for node in caps.get("include.path", []):
-            raw = text(node)
-            if node.type == "system_lib_string":
-                self.facts.includes.append(Include(raw[1:-1], True, span(node.parent)))
-            elif node.type == "string_literal":
-                self.facts.includes.append(Include(raw.strip('"'), False, span(node.parent)))
-        for node in caps.get("macro.object", []):
-            value = node.parent.child_by_field_name("value")
-            self.facts.macros.append(Macro(text(node), None, text(value) if value else "",
-                                           span(node)))
-        for node in caps.get("macro.function", []):
-            d = node.parent
-            params = d.child_by_field_name("parameters")
-            names = tuple(text(p) for p in params.children if p.type in ("identifier", "..."))
-            if params is not None and "..." in text(params) and "..." not in names:
-                names = tuple(n if n != names[-1] else n + "..." for n in names) if names else ("...",)
-            value = d.child_by_field_name("value")
-            body = text(value) if value else ""
-            self.facts.macros.append(Macro(text(node), names, body, span(node)))
-            self.macros_so_far[text(node)] = (names, body, node.start_byte)
+        includes, macros = directives(self.src)
+        self.facts.includes += includes
+        self.facts.macros += macros
+        for m in macros:
+            if m.params is not None:
+                self.macros_so_far[m.name] = (m.params, m.body, m.span.start_byte)
 
     # -- file-scope macro invocations --------------------------------------------------------
     def _scan_invocations(self, root) -> None:
         """Find ``[static] NAME(args)`` at column 0 outside function bodies: file-scope macro uses
         (and indented ones right after such a use: ``PAGEFLAG(...)`` continued by
-        ``\t__CLEARPAGEFLAG(...)``).
+        ``\t__CLEARPAGEFLAG(...)``). A lower-case name counts when the file defines it as a
+        function-like macro above (``build_mmio_read(readb, ...)``).
 
         A text scan, because the grammar folds such lines into neighbouring declarations.
         """
@@ -226,10 +211,13 @@ class Extractor:
                 continue  # indented, and not right after a file-scope invocation
             if self.funcs.find(start) is not None or _in_comment(root, m.start(3)):
                 continue
+            name = m.group(3).decode()
+            if not MACRO_NAME.match(name) and (
+                    name not in self.macros_so_far or self.macros_so_far[name][2] > start):
+                continue  # lower case: only a function-like macro this file defined above
             close = close_paren(src, m.end() - 1)
             if close < 0:
                 continue
-            name = m.group(3).decode()
             args = split_args(src[m.end():close].decode("utf-8", "replace"))
             after = close + 1
             while after < len(src) and src[after] in b" \t\r\n":

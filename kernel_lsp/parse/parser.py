@@ -22,7 +22,7 @@ def _queries_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "queries"
 
 
-QUERY_FILES = ("definitions", "calls", "types", "preproc", "locals", "errors")
+QUERY_FILES = ("definitions", "calls", "types", "locals", "errors")
 
 
 @functools.cache

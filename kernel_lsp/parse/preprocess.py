@@ -120,7 +120,9 @@ def blank_annotations(src: bytes) -> bytes:
     return bytes(buf)
 
 
-_BARE_START = re.compile(rb"^([ \t]*)[A-Z_][A-Z0-9_]*[ \t]*\(", re.M)
+_BARE_START = re.compile(rb"^([ \t]*)([A-Za-z_]\w*)[ \t]*\(", re.M)
+_LOCAL_FUNCTION_MACRO = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(", re.M)
+_MACRO_CASE = re.compile(rb"^[A-Z_][A-Z0-9_]*$")
 _AFTER_BARE = re.compile(rb"[ \t]*(?://[^\n]*)?\n(?:[ \t]*(?:/\*.*?\*/|//[^\n]*)?[ \t]*\n)*[ \t]*",
                          re.S)
 
@@ -128,10 +130,16 @@ _AFTER_BARE = re.compile(rb"[ \t]*(?://[^\n]*)?\n(?:[ \t]*(?:/\*.*?\*/|//[^\n]*)
 def blank_bare_invocations(src: bytes) -> bytes:
     """Blank ``NAME(args)`` lines at column 0 that end without ``;``, ``{`` or ``,`` (a macro
     used as a statement of its own at file scope), and the indented ones that continue such a
-    line; the call of a definition-generating macro (``SYSCALL_DEFINE3(...)`` then ``{``) stays."""
+    line; the call of a definition-generating macro (``SYSCALL_DEFINE3(...)`` then ``{``) stays.
+    A lower-case name counts only when the file defined it as a function-like macro above
+    (``build_mmio_read(readb, ...)`` in ``asm/io.h``)."""
     buf = None
     last_end = -2
+    local = {m.group(1): m.start() for m in _LOCAL_FUNCTION_MACRO.finditer(src)}
     for m in _BARE_START.finditer(src):
+        name = m.group(2)
+        if not _MACRO_CASE.match(name) and local.get(name, len(src)) >= m.start():
+            continue
         if m.start() >= 2 and src[m.start() - 2] == 0x5C:
             continue  # a continuation line of a #define
         if m.group(1) and (last_end < 0 or src[last_end + 1:m.start()].strip()):

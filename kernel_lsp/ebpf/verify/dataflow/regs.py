@@ -118,9 +118,8 @@ class Reg:
     def __eq__(self, other) -> bool:
         return isinstance(other, Reg) and self.key() == other.key()
 
-    def __repr__(self) -> str:
-        from kernel_lsp.ebpf.verify.dataflow.log import reg_text
-        return f"Reg({reg_text(self)})"
+    def __repr__(self) -> str:  # the verifier log's form is ``log.reg_text``
+        return f"Reg(type={self.type:#x}, off={self.off}, var={self.var!r})"
 
     # ---- queries ------------------------------------------------------------------------------
     @property

@@ -1,0 +1,103 @@
+"""``#include`` and ``#define`` lines of a file, found by a text scan.
+
+The grammar loses the directives that stand inside a region it cannot parse (an ``ERROR`` node
+around a kernel idiom swallows the ``#define ioremap ioremap`` after it), and a lost include or
+macro becomes a false finding in every file that relies on it. A line scan does not depend on
+the parse: a directive is a line whose first non-blank character is ``#``, outside comments,
+with its continuation lines; the text it reads has the configuration's dropped branches blanked.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+
+from kernel_lsp.parse.facts import Include, Macro, Span
+
+_LINE = re.compile(rb"^[ \t]*#[ \t]*(include|define)\b", re.M)
+_INCLUDE = re.compile(rb"[ \t]*([<\"])([^>\"\n]+)[>\"]")
+_NAME = re.compile(rb"[ \t]+([A-Za-z_]\w*)(\()?")
+_COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
+_PARAM = re.compile(r"^(?:[A-Za-z_]\w*(?:\.\.\.)?|\.\.\.)$")
+
+
+def _point(src: bytes, pos: int) -> tuple[int, int]:
+    row = src.count(b"\n", 0, pos)
+    return row, pos - (src.rfind(b"\n", 0, pos) + 1)
+
+
+class _Comments:
+    """Which offsets lie inside a block comment (a directive there is text, not a directive)."""
+
+    def __init__(self, src: bytes):
+        spans = [m.span() for m in _COMMENT.finditer(src) if m.group().startswith(b"/*")]
+        self.starts = [s for s, _ in spans]
+        self.ends = [e for _, e in spans]
+
+    def inside(self, pos: int) -> bool:
+        i = bisect_right(self.starts, pos) - 1
+        return i >= 0 and pos < self.ends[i]
+
+
+def _logical_end(src: bytes, end: int) -> int:
+    """End of the line at ``end`` with its backslash-continued lines."""
+    while True:
+        nl = src.find(b"\n", end)
+        if nl < 0:
+            return len(src)
+        line_end = nl - 1 if nl > 0 and src[nl - 1:nl] == b"\r" else nl
+        if line_end > 0 and src[line_end - 1:line_end] == b"\\":
+            end = nl + 1
+            continue
+        return nl
+
+
+def directives(src: bytes) -> tuple[list[Include], list[Macro]]:
+    """The includes and macro definitions of ``src``, in file order."""
+    comments = _Comments(src)
+    includes: list[Include] = []
+    macros: list[Macro] = []
+    for m in _LINE.finditer(src):
+        if comments.inside(m.start()):
+            continue
+        end = _logical_end(src, m.end())
+        if m.group(1) == b"include":
+            inc = _INCLUDE.match(src, m.end())
+            if inc is not None and inc.end() <= end:
+                target = inc.group(2).decode("utf-8", "replace").strip()
+                hash_at = src.index(b"#", m.start())
+                includes.append(Include(target, inc.group(1) == b"<", _span(src, hash_at, end)))
+            continue
+        name = _NAME.match(src, m.end())
+        if name is None or name.end() > end:
+            continue
+        macro = _macro(src, name, end)
+        if macro is not None:
+            macros.append(macro)
+    return includes, macros
+
+
+def _macro(src: bytes, name, end: int) -> Macro | None:
+    ident = name.group(1).decode()
+    where = _span(src, name.start(1), name.end(1))
+    if name.group(2) is None:  # object-like: ``#define X body`` (a space before any parenthesis)
+        return Macro(ident, None, _body(src[name.end():end]), where)
+    close = src.find(b")", name.end(), end)
+    if close < 0:
+        return None
+    raw = src[name.end():close].decode("utf-8", "replace").replace("\\\n", " ")
+    params = [p.strip() for p in raw.split(",")] if raw.strip() else []
+    if not all(_PARAM.match(p) for p in params):
+        return None
+    return Macro(ident, tuple(params), _body(src[close + 1:end]), where)
+
+
+def _body(raw: bytes) -> str:
+    text = _COMMENT.sub(b" ", raw).decode("utf-8", "replace").replace("\\\r\n", "\n")
+    return text.replace("\\\n", "\n").strip()
+
+
+def _span(src: bytes, start: int, end: int) -> Span:
+    line, col = _point(src, start)
+    end_line, end_col = _point(src, end)
+    return Span(start, end, line, col, end_line, end_col)
