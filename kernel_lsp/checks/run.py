@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from kernel_lsp.checks.access import check_access
 from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.invocation import check_invocations
+from kernel_lsp.checks.layers import check_layers
 from kernel_lsp.checks.structure import check_includes, check_types
 from kernel_lsp.checks.typevis import check_type_visibility
 from kernel_lsp.findings import Finding
@@ -50,5 +51,6 @@ def run_checks(inputs: CheckInputs) -> list[Finding]:
     findings += check_type_visibility(inputs)
     findings += check_access(inputs)
     findings += check_includes(inputs)
+    findings += check_layers(inputs)
     unique = {(f.code, f.path, f.line, f.col, f.symbol): f for f in findings}
     return sorted(unique.values(), key=Finding.sort_key)

@@ -272,10 +272,32 @@ class Workspace:
                 fids.update(fid for q, fid in self.ids.items() if q.startswith(p + "/"))
         return sorted(fids)
 
-    def _c_findings(self, fids: list[int]) -> list[Finding]:
+    def check_inputs(self, fids: list[int]) -> CheckInputs:
+        """What the checks read for ``fids``: buffers where open, else the stored files."""
         t = self.tables
         overlay = OverlayModel(self.model, {of.file_id: of.rows for of in self.open.values()})
-        return run_checks(CheckInputs(overlay, t.symbols, t.graph, t.visibility, t.hosted, fids))
+        return CheckInputs(overlay, t.symbols, t.graph, t.visibility, t.hosted, fids,
+                           self.config.policies)
+
+    def _c_findings(self, fids: list[int]) -> list[Finding]:
+        return run_checks(self.check_inputs(fids))
+
+    def layer_findings(self, paths: Iterable[str] | None = None) -> list[Reported]:
+        """The layer findings (408_2) alone of ``paths`` (every file when None), with the
+        configured severities: what ``kernel-lsp verify POLICY`` reports."""
+        from kernel_lsp.checks.layers import check_layers
+
+        if not self.ready:
+            return []
+        found = check_layers(self.check_inputs(self._file_ids(paths)))
+        return apply_severities(found, self.config.severity)
+
+    def verify(self, demands: list) -> object:
+        """Verify demands (``design.verify.Verifier``): the design's Algorithm 1 over the
+        findings of this workspace."""
+        from kernel_lsp.design.verify import Verifier
+
+        return Verifier(self).verify(demands)
 
     def _bpf_findings(self, fids: list[int]) -> list[Finding]:
         """Findings of the ``struct bpf_insn`` arrays in C sources (buffer or disk)."""
