@@ -107,9 +107,8 @@ def _accesses(ctx: CheckInputs, policy, fids: list[int]) -> list[Finding]:
 
 def _finding(ctx, policy, fid: int, row, name: str, what: str, got: tuple) -> Finding:
     src, dst, reason, target = got
-    verb = "calls" if what == "call" else "accesses"
-    message = (f"layer violation: {src or 'code outside every domain'} {verb} '{name}' of "
-               f"{dst or 'code outside every domain'} ({target}): {reason} "
+    noun = "call" if what == "call" else "access"
+    message = (f"layer violation ({noun} of '{name}', defined in {target}): {reason} "
                f"[policy {policy.name}]")
     return Finding("408_2", ctx.path(fid), row.line, row.col, row.line, row.end_col, name,
                    message, {"policy": policy.origin, "from": src, "to": dst,

@@ -129,7 +129,8 @@ class Verifier:
         target = self.elements.rows[callee_key]
         name, subject = inv.callee.name, f"{inv.caller.label} -> {inv.callee.label}"
         sites = self._sites(caller_key, name, "direct")
-        if target["storage"] == "static" and target["path"] != row["path"]:
+        if target["storage"] == "static" and target["path"] != row["path"] \
+                and not target["path"].endswith(".h"):
             at = sites[0] if sites else None
             return [Item("405_2", subject, f"{inv.callee.label} is static in {target['path']} "
                          f"and cannot be invoked from {row['path']}", row["path"],
