@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from kernel_lsp import __version__
-from kernel_lsp.batch import bpf_cli, commands, fix_cmd, verify_cmd
+from kernel_lsp.batch import bpf_cli, commands, design_cmds, fix_cmd, verify_cmd
 from kernel_lsp.lsp import serve_cmd
 
 # Each module has ``register(subparsers)`` adding its subcommands; a subcommand's parser sets
@@ -17,6 +17,7 @@ _COMMAND_MODULES = (
     serve_cmd,  # serve
     fix_cmd,  # fix
     verify_cmd,  # verify
+    design_cmds,  # demand extract, selfcheck
 )
 
 

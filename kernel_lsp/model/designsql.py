@@ -191,3 +191,27 @@ class DesignSQL:
         return self.conn.execute(
             "SELECT name, line, col, end_col FROM var_uses WHERE file_id=? AND function=? "
             "ORDER BY start_byte", (file_id, function)).fetchall()
+
+    def design_type_names(self) -> dict[str, set[str]]:
+        """kind -> the distinct names of its definitions (typedefs: every typedef)."""
+        out: dict[str, set[str]] = {}
+        for name, kind in self.design_defined_type_names():
+            out.setdefault(kind, set()).add(name)
+        return out
+
+    def design_names_in_files(self, table: str, file_ids: list[int],
+                              kind: str | None = None) -> set[str]:
+        """Distinct names of file-scope functions, or of types (of ``kind``), declared in
+        ``file_ids``."""
+        assert table in ("functions", "types")
+        where = " AND parent IS NULL" if table == "functions" else ""
+        if table == "types" and kind is not None:
+            where = f" AND kind = '{kind}'" if kind in ("struct", "union", "enum",
+                                                        "typedef") else " AND 0"
+        out: set[str] = set()
+        for i in range(0, len(file_ids), 500):
+            chunk = file_ids[i:i + 500]
+            out.update(r[0] for r in self.conn.execute(
+                f"SELECT DISTINCT name FROM {table} WHERE file_id IN "
+                f"({','.join('?' * len(chunk))}){where}", chunk))
+        return out
