@@ -25,7 +25,14 @@ from kernel_lsp.batch.commands import (
     warn,
     write_report,
 )
-from kernel_lsp.config import Config, load_policies, relative_posix
+from kernel_lsp.config import (
+    TOML_NAME,
+    Config,
+    find_root,
+    is_linux_like,
+    load_policies,
+    relative_posix,
+)
 from kernel_lsp.design import is_demand_file, is_policy_file
 
 FORMATS = ("text", "json", "html", "sarif")
@@ -52,6 +59,18 @@ def label(config: Config, path: Path) -> str:
     """A specification file's name in reports: root-relative inside the root, else as given."""
     rel = relative_posix(config.root, path)
     return rel if rel not in (None, ".") else path.as_posix()
+
+
+def root_for(root: Path | None, files: list[Path]) -> Path:
+    """``--root``, else the kernel-like ancestor (or one with settings) of the first FILE,
+    else that of the working directory: a demand kept outside the tree verifies the tree the
+    command runs in."""
+    if root is not None:
+        return root
+    found = find_root(files[0])
+    if is_linux_like(found) or (found / TOML_NAME).is_file():
+        return found
+    return find_root(Path.cwd())
 
 
 def split_files(files: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -92,7 +111,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     demand_files, policy_files = split_files(args.files)
     if not demand_files and args.format == "html":
         raise CommandError("the HTML report is for demands; give a *.demand.yaml file")
-    config = setup(args.root, args.files[0], args.arch, args.jobs)
+    config = setup(root_for(args.root, args.files), None, args.arch, args.jobs)
     messages = load_policies(config, tuple(policy_files))
     for m in messages:
         warn(m)

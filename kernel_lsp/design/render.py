@@ -120,9 +120,9 @@ def _reasons(codes) -> str:
     return f"  [{', '.join(codes)}]" if codes else ""
 
 
-def text_invocation(inv: InvocationResult, run: Run) -> list[str]:
+def text_invocation(inv: InvocationResult, run: Run, width: int = 14) -> list[str]:
     els = run.elements
-    lines = [f"{inv.id.ljust(14)} {inv.code}  {inv.caller};{inv.callee}  {verdict(inv.code)}"
+    lines = [f"{inv.id.ljust(width)} {inv.code}  {inv.caller};{inv.callee}  {verdict(inv.code)}"
              f"{_reasons(inv.reasons)}"]
     lines.append(f"      {inv.require}, demanded at line {inv.line + 1}")
     lines.append("      functions:")
@@ -165,11 +165,12 @@ def format_text(run: Run) -> str:
                 f"  {d.name} ({d.file})"]
         out += [f"  {d.file}:{p.line + 1}:{p.col + 1}: error: {p.message}" for p in d.problems]
         for p in d.paths:
+            width = max([len(i.id) for i in p.invocations] + [2])
             out += ["", f"  PATH {p.id} {p.code} {verdict(p.code)}{_reasons(p.reasons)}",
                     f"    {p.name} (line {p.line + 1})", "",
-                    f"    {'ID'.ljust(14)} CODE   caller;callee  RESULT"]
+                    f"    {'ID'.ljust(width)} CODE   caller;callee  RESULT"]
             for inv in p.invocations:
-                out += ["    " + line for line in text_invocation(inv, run)]
+                out += ["    " + line for line in text_invocation(inv, run, width)]
     out += ["", "DEPENDENT LEVEL TYPES"]
     for el in run.dependent_elements():
         out.append(_element_line(el, "  "))

@@ -36,13 +36,15 @@ class NameIndex:
     def close(self, name: str, kind: str) -> list[str]:
         return close_names(name, sorted(self.buckets.get((kind, name[:2]), ())))
 
-    def suggest(self, name: str, kind: str) -> list[str]:
-        """Repairs in words, best first."""
+    def suggest(self, name: str, kind: str, prototype: str | None = None) -> list[str]:
+        """Repairs in words, best first (``prototype``: derived from a call of a function)."""
         spelled = (lambda n: n) if kind in ("function", "typedef") else (lambda n: f"{kind} {n}")
         out = [f"did you mean {spelled(c)}?" for c in self.close(name, kind)]
-        if kind == "function":
-            out.append("declare it with the argument types of its calls "
-                       "(kernel-lsp fix --code 020_2), or define a stub")
+        if kind == "function" and prototype:
+            out += [f"declare it as derived from its first call: {prototype}",
+                    "define a stub with that signature"]
+        elif kind == "function":
+            out.append("declare it (the argument types of its first call are not known)")
         else:
             out.append(f"define a stub {spelled(name)}" if kind != "typedef"
                        else "define the typedef (its underlying type is unknown)")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from kernel_lsp.checks.structure import COMPILER_TYPES
 from kernel_lsp.config import Config
 from kernel_lsp.design.repair import NameIndex
+from kernel_lsp.fixes.derive import derived_prototype
 from kernel_lsp.model.store import Model
 
 JSON_VERSION = 1
@@ -62,6 +63,15 @@ def _missing_functions(model: Model, declared: set[str], defined: set[str]) -> l
             if n not in skip and not n.startswith("__builtin")]
 
 
+def _prototype(config: Config, m: Missing) -> str | None:
+    """The prototype derived from the first call of a missing function."""
+    try:
+        source = (config.root / m.path).read_bytes().decode("utf-8", "surrogateescape")
+    except OSError:
+        return None
+    return derived_prototype(source, m.line, m.col, m.name)
+
+
 def selfcheck(model: Model, config: Config) -> SelfCheck:
     size = model.design_model_size()
     defined = model.design_function_names(True)
@@ -80,7 +90,8 @@ def selfcheck(model: Model, config: Config) -> SelfCheck:
     missing.sort(key=lambda m: (-m.uses, m.name, m.kind))
     index = NameIndex(defined | declared, model.design_type_names())
     for m in missing[:REPAIRS_FOR]:
-        m.repairs = index.suggest(m.name, m.kind)
+        proto = _prototype(config, m) if m.kind == "function" else None
+        m.repairs = index.suggest(m.name, m.kind, proto)
     never = sorted(declared - defined - model.design_names("macros"))
     sites = model.design_declaration_sites(never)
     undefined = [(n, *sites.get(n, ("", 0))) for n in never]

@@ -253,35 +253,39 @@ class Verifier:
         callee = self.run.elements[callee_key]
         if row is None:
             return []
-        wanted = {self.run.elements[t].name: t for t in callee.types
+        wanted = {self.run.elements[t].name for t in callee.types
                   if t[0] == "type" and self.run.elements[t].existence.ok}
-        bare = {k.split(" ", 1)[-1]: k for k in wanted}
-        found = {(f.line, f.col): f for f in self._findings_of(row["path"])
-                 if f.code in ("406_2", "407_2")}
-        out, seen = [], set()
+        found: dict[tuple[int, int], list] = {}
+        for f in self._findings_of(row["path"]):
+            if f.code in ("406_2", "407_2", "408_2"):
+                found.setdefault((f.line, f.col), []).append(f)
+        uses: dict[str, list] = {}
         for name, kind, line, col, _need in self.model.design_type_uses(row["file_id"],
                                                                         row["name"]):
-            spelled = bare.get(name)
-            if spelled is None or spelled in seen or (kind != "typedef") != (" " in spelled):
-                continue
-            seen.add(spelled)
-            f = found.get((line, col))
-            if f is not None:
-                out.append(Item("407_2", spelled, f.message, f.path, line, col, f.end_col,
+            spelled = name if kind == "typedef" else f"{kind} {name}"
+            if spelled in wanted:
+                uses.setdefault(spelled, []).append((line, col))
+        out = []
+        for spelled, sites in uses.items():
+            bad = [f for s in sites for f in found.get(s, ()) if f.code == "407_2"]
+            if bad:
+                f = bad[0]
+                out.append(Item("407_2", spelled, f.message, f.path, f.line, f.col, f.end_col,
                                 ("407_2",)))
             else:
                 out.append(Item("407_1", spelled, f"visible where {row['name']} uses it",
-                                row["path"], line, col))
-        out += self._variables(row, found)
-        return out
+                                row["path"], *sites[0]))
+        return out + self._variables(row, found)
 
     def _variables(self, row: dict, found: dict) -> list[Item]:
         out = []
         syms = self.ctx.symbols
         for name, line, col, end_col in self.model.design_var_uses(row["file_id"], row["name"]):
-            f = found.get((line, col))
-            if f is not None and f.code == "406_2":
-                out.append(Item("406_2", name, f.message, f.path, line, col, end_col, ("406_2",)))
+            bad = [f for f in found.get((line, col), ()) if f.code in ("406_2", "408_2")
+                   and f.symbol == name]
+            if bad:
+                out += [Item(f.code, name, f.message, f.path, line, col, end_col, (f.code,))
+                        for f in bad]
             elif any(v.is_definition or v.storage == "extern" for v in syms.variables.get(name)
                      or ()) and name not in syms.functions:
                 out.append(Item("406_1", name, f"accessible in {row['name']}", row["path"],
@@ -315,7 +319,8 @@ class Verifier:
             el = els.get(k)
             if el is not None and el.file:
                 files[("file", el.file)] = None
-        bad_files = [k[1] for k in files if els[k].structure and not els[k].structure.ok]
+        bad_files = [k[1] for k in files
+                     if els[k].structure and not els[k].structure.code.endswith("_1")]
         dirs: dict[str, None] = {}
         for k in list(files):
             dirs.update((d, None) for d in ancestors(k[1]))
