@@ -11,6 +11,7 @@ import json
 import posixpath
 
 from kernel_lsp.design.demand import Ref
+from kernel_lsp.design.repair import close_names
 from kernel_lsp.design.result import Element, Item
 from kernel_lsp.model.resolve import is_generated
 from kernel_lsp.model.store import Model
@@ -48,6 +49,15 @@ class Elements:
         return (is_foreign(row["path"], self.arch), row.get("storage") == "static",
                 row["path"].endswith(".h"), row["path"])
 
+    def _hint(self, name: str, table: str, kind: str | None) -> str:
+        """``; did you mean X?`` for close names of the model (same first two characters)."""
+        names = self.model.design_names_like(name[:2], table, kind=kind)
+        close = close_names(name, names, n=1)
+        if not close:
+            return ""
+        spelled = close[0] if kind in (None, "typedef") else f"{kind} {close[0]}"
+        return f"; did you mean {spelled}?"
+
     # -- functions ---------------------------------------------------------------------------
     def function(self, ref: Ref) -> tuple[str, str]:
         key = ("func", ref.label)
@@ -73,8 +83,9 @@ class Elements:
                 self._missing(key, ref, f"'{ref.name}' is declared in {rows[0]['path']} but "
                               "defined nowhere in the model", ())
             else:
+                hint = self._hint(ref.name, "functions", None)
                 self._missing(key, ref, f"'{ref.name}' is defined and declared nowhere in the "
-                              "model", ("020_2",))
+                              f"model{hint}", ("020_2",))
             return
         row = defs[0]
         self.rows[key] = row
@@ -160,8 +171,10 @@ class Elements:
             if self.model.design_is_macro(name):
                 el = Element(key, 3, key[1], Item("003_1", key[1], "a macro stands for it"))
             else:
+                hint = self._hint(name, "types", kind)
                 el = Element(key, 3, key[1], Item("003_2", key[1], f"'{key[1]}' is defined "
-                                                  "nowhere in the model", reasons=("020_2",)))
+                                                  f"nowhere in the model{hint}",
+                                                  reasons=("020_2",)))
             self.all[key] = el
             return el
         row = cands[0]

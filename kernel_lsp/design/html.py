@@ -3,7 +3,7 @@
 Summary, the model's size, bar charts of the dependent level types by level and of the
 dependent relationships by kind (inline SVG), then collapsible demands -> paths -> invocations
 (``<details>``), each item with its code, verdict and a link to ``path:line``. The JSON report
-is embedded (``<script type="application/json" id="report-data">``) for tools.
+summary is embedded (``<script type="application/json" id="report-data">``) for tools.
 """
 
 from __future__ import annotations
@@ -150,7 +150,10 @@ def _table(counts: dict) -> str:
 
 def format_html(run: Run, root: Path) -> str:
     s = run.summary()
-    data = json.dumps(report_dict(run, root), ensure_ascii=False).replace("</", "<\\/")
+    full = report_dict(run, root)
+    data = json.dumps({k: full[k] for k in ("version", "code", "verdict", "reasons", "summary",
+                                            "policies", "model", "dependent")},
+                      ensure_ascii=False).replace("</", "<\\/")
     levels = run.level_counts()
     model = run.model_size or {}
     title = f"kernel-lsp verification: {verdict(run.code)}"

@@ -59,8 +59,20 @@ def _failing(inv) -> list[Item]:
     return [i for i in (*inv.dirs, *inv.relation) if not i.code.endswith("_1")]
 
 
+def _used_codes(run: Run) -> set[str]:
+    used = {run.code, "401_2"}
+    for d in run.demands:
+        used |= {d.code, *(p.code for p in d.paths)}
+        for inv in (i for p in d.paths for i in p.invocations):
+            used.add(inv.code)
+            used |= {i.code for i in (*_failing(inv), *_bad_elements(run, inv))}
+    return used
+
+
 def build_run_sarif(run: Run, config: Config) -> dict:
-    rules = [sarif_rule(entry, config) for entry in CODES.values()]
+    """The SARIF log of a verification run; its rules are the codes the run uses."""
+    used = _used_codes(run)
+    rules = [sarif_rule(entry, config) for entry in CODES.values() if entry.id in used]
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     res = _Results(config, index)
     elements_seen: set = set()

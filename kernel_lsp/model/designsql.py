@@ -178,13 +178,19 @@ class DesignSQL:
             "SELECT path FROM files WHERE path LIKE '%.h' AND id NOT IN (SELECT resolved_id "
             "FROM includes WHERE resolved_id IS NOT NULL) ORDER BY path")]
 
-    def design_names_like(self, prefix: str, table: str, limit: int = 2000) -> list[str]:
-        """Distinct names of definitions in ``functions`` or ``types`` that start with
-        ``prefix`` (through the name index)."""
+    def design_names_like(self, prefix: str, table: str, limit: int = 5000,
+                          kind: str | None = None) -> list[str]:
+        """Distinct names in ``functions`` (file scope) or ``types`` (of ``kind``) that start
+        with ``prefix`` (through the name index)."""
         assert table in ("functions", "types")
+        where = " AND parent IS NULL" if table == "functions" else ""
+        args: list = [prefix, prefix + "\uffff"]
+        if table == "types" and kind is not None:
+            where = " AND kind = ?"
+            args.append(kind)
         return [r[0] for r in self.conn.execute(
-            f"SELECT DISTINCT name FROM {table} WHERE name >= ? AND name < ? LIMIT ?",
-            (prefix, prefix + "\uffff", limit))]
+            f"SELECT DISTINCT name FROM {table} WHERE name >= ? AND name < ?{where} LIMIT ?",
+            (*args, limit))]
 
     def design_var_uses(self, file_id: int, function: str) -> list[tuple]:
         """(name, line, col, end_col) of the free identifiers one function uses."""
