@@ -28,11 +28,29 @@ def check_layers(ctx: CheckInputs) -> list[Finding]:
     return out
 
 
+_USER_SPACE = ("tools/", "samples/", "scripts/", "usr/", "Documentation/")
+
+
+def _arch(path: str) -> str | None:
+    return path.split("/", 2)[1] if path.startswith("arch/") and path.count("/") >= 2 else None
+
+
+def compatible(from_path: str, to_path: str) -> bool:
+    """Whether code of ``from_path`` can be linked with a definition in ``to_path``: never with
+    user-space programs (tools/, samples/, ...), nor with another architecture's code."""
+    if to_path.startswith(_USER_SPACE):
+        return from_path.startswith(_USER_SPACE)
+    mine, theirs = _arch(from_path), _arch(to_path)
+    return mine is None or theirs is None or mine == theirs
+
+
 def reachable_definitions(ctx: CheckInputs, entries: list, fid: int, pos: int) -> list:
     """The definitions among ``entries`` (function or variable symbols) that a use in ``fid``
     at byte ``pos`` reaches."""
+    here = ctx.path(fid)
     defs = [e for e in ctx.symbols.native(entries, fid) if e.is_definition
-            and getattr(e, "storage", None) != "extern"]
+            and getattr(e, "storage", None) != "extern"
+            and compatible(here, ctx.path(e.file_id))]
     own = [e for e in defs if e.file_id == fid]
     if own:
         return own
@@ -94,10 +112,9 @@ def _accesses(ctx: CheckInputs, policy, fids: list[int]) -> list[Finding]:
     for fid, use in ctx.facts.var_uses_in(fids):
         name = use.name
         entries = syms.variables.get(name)
-        if not entries or fid in ctx.hosted or name in syms.functions or name in syms.enumerators:
-            continue
-        if _macro_here(ctx, name, fid, use.start_byte):
-            continue
+        if not entries or fid in ctx.hosted or name in syms.functions or name in syms.macros \
+                or name in syms.enumerators or name in syms.typedefs or name in syms.members:
+            continue  # as 406_2 does: a member name is more often a field than a global
         targets = reachable_definitions(ctx, entries, fid, use.start_byte)
         got = judge(ctx, policy, fid, name, targets) if targets else None
         if got is not None:
