@@ -7,6 +7,7 @@ and subsystems; each gets its existence (``00L``) and structure (``50L``) verdic
 
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 
@@ -242,7 +243,8 @@ class Elements:
                                     path=path)
 
 
-def ancestors(path: str) -> list[str]:
+@functools.lru_cache(maxsize=65536)
+def ancestors(path: str) -> tuple[str, ...]:
     """The directories above a root-relative file path, the top-level one first."""
     parts = posixpath.dirname(path).split("/") if "/" in path else []
-    return ["/".join(parts[:i + 1]) for i in range(len(parts))]
+    return tuple("/".join(parts[:i + 1]) for i in range(len(parts)))

@@ -107,15 +107,18 @@ def _invocation(root: Path, run: Run, inv) -> str:
     rows = ["<h4>Participating functions</h4><table>"]
     for k in inv.functions:
         rows += [_item_row(root, i) for i in els[k].items]
+    types, files, dirs, hidden = inv.shown(els)
     rows.append(f"</table><h4>Dependent types ({len(inv.types)})</h4><table>")
-    for k in inv.types:
-        if k in els:
-            rows += [_item_row(root, i) for i in els[k].items]
+    for k in types:
+        rows += [_item_row(root, i) for i in els[k].items]
     rows.append("</table><h4>Files, dentries and subsystems</h4><table>")
-    for k in inv.files:
-        if k in els and els[k].level == 4:
-            rows += [_item_row(root, i) for i in els[k].items]
-    rows += [_item_row(root, i) for i in inv.dirs]
+    for k in files:
+        rows += [_item_row(root, i) for i in els[k].items]
+    rows += [_item_row(root, i) for i in dirs]
+    if hidden:
+        rows.append(f'<tr><td colspan=4 class=msg>{hidden} more types and files, right '
+                    '(members, recursively: see <a href="#elements">the dependent level '
+                    "types</a>)</td></tr>")
     rows.append("</table><h4>Relation</h4><table>")
     rows += [_item_row(root, i) for i in inv.relation] or [
         "<tr><td colspan=4>not checked: a participating function does not exist</td></tr>"]
@@ -140,6 +143,23 @@ def _demands(root: Path, run: Run) -> str:
             out += [_invocation(root, run, inv) for inv in p.invocations]
             out.append("</details>")
         out.append("</details>")
+    return "".join(out)
+
+
+def _elements(root: Path, run: Run) -> str:
+    """Every dependent level type once, by level, each level collapsible."""
+    out = []
+    by_level: dict[int, list] = {}
+    for el in run.dependent_elements():
+        by_level.setdefault(el.level, []).append(el)
+    for level, els in sorted(by_level.items()):
+        bad = sum(1 for e in els if any(not i.code.endswith("_1") for i in e.items))
+        note = f", {bad} not right" if bad else ""
+        out.append(f'<details class="level"><summary>{LEVEL_NAMES[level]} ({len(els)}{note})'
+                   "</summary><table>")
+        for el in els:
+            out += [_item_row(root, i) for i in el.items]
+        out.append("</table></details>")
     return "".join(out)
 
 
@@ -187,5 +207,6 @@ def format_html(run: Run, root: Path) -> str:
         '<button id="collapse">Collapse all</button><label><input type="checkbox" '
         'id="errors"> only wrong invocations</label></p>'
         f"{_demands(root, run)}"
+        f'<h2 id="elements">Dependent level types</h2>{_elements(root, run)}'
         f'<script type="application/json" id="report-data">{data}</script>'
         f"<script>{_JS}</script></body></html>\n")

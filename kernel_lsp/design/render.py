@@ -127,21 +127,14 @@ def text_invocation(inv: InvocationResult, run: Run, width: int = 14) -> list[st
     lines.append(f"      {inv.require}, demanded at line {inv.line + 1}")
     lines.append("      functions:")
     lines += [_element_line(els[k], "        ") for k in inv.functions]
-    direct = list(dict.fromkeys(t for k in inv.functions for t in els[k].types if t in els))
-    more = len([t for t in inv.types if t not in direct])
+    types, files, dirs, hidden = inv.shown(els)
     lines.append(f"      dependent types ({len(inv.types)}):")
-    lines += [_element_line(els[k], "        ") for k in direct]
-    bad = [els[k] for k in inv.types if k not in direct and k in els and
-           any(not i.ok for i in els[k].items)]
-    lines += [_element_line(e, "        ") for e in bad]
-    if more - len(bad) > 0:
-        lines.append(f"        ... {more - len(bad)} more, right (members, recursively)")
+    lines += [_element_line(els[k], "        ") for k in types]
     lines.append("      files:")
-    for k in inv.files:
-        el = els[k]
-        if el.level == 4:
-            lines.append(_element_line(el, "        "))
-    lines += [_item_line(d, "        ") for d in inv.dirs]
+    lines += [_element_line(els[k], "        ") for k in files]
+    lines += [_item_line(d, "        ") for d in dirs]
+    if hidden:
+        lines.append(f"      ... {hidden} more types and files, right (members, recursively)")
     lines.append("      relation:")
     if inv.relation:
         lines += [_item_line(i, "        ") for i in inv.relation]

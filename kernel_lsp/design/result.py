@@ -82,6 +82,26 @@ class InvocationResult:
     def ok(self) -> bool:
         return self.code == "403_1"
 
+    def shown(self, elements: dict) -> tuple[list, list, list, int]:
+        """What a report lists of this invocation: (types, files, directory items, how many
+        dependent elements are right and left out). The types of the two functions' signatures
+        and the files of the functions and those types are always listed; of the rest (members,
+        recursively) only what is not right."""
+        def bad(k) -> bool:
+            return any(not i.code.endswith("_1") for i in elements[k].items)
+
+        direct = list(dict.fromkeys(t for k in self.functions for t in elements[k].types
+                                    if t in elements))
+        types = direct + [k for k in self.types if k not in direct and k in elements and bad(k)]
+        near = {elements[k].file for k in (*self.functions, *direct) if elements[k].file}
+        files = [k for k in self.files if k in elements and elements[k].level == 4
+                 and (k[1] in near or bad(k))]
+        dirs = [i for i in self.dirs if not i.code.endswith("_1")
+                or any(f[1].startswith(i.subject + "/") for f in files)]
+        hidden = (len(self.types) - len(types)) + (
+            sum(1 for k in self.files if k in elements and elements[k].level == 4) - len(files))
+        return types, files, dirs, hidden
+
 
 @dataclass(slots=True)
 class PathResult:

@@ -46,21 +46,24 @@ class SelfCheck:
 def _missing_types(model: Model) -> list[tuple[str, str]]:
     defined = set(model.design_defined_type_names())
     typedefs = {n for n, k in defined if k == "typedef"}
-    macros = model.design_names("macros")
     out = []
     for name, kind in model.design_used_type_names():
-        if name in macros or name in COMPILER_TYPES or not kind or kind == "base":
+        if name in COMPILER_TYPES or not kind or kind == "base":
             continue
         if (kind == "typedef" and name not in typedefs) or \
                 (kind != "typedef" and (name, kind) not in defined):
             out.append((name, kind))
-    return out
+    macros = model.design_names_among("macros", sorted({n for n, _ in out}))
+    return [(n, k) for n, k in out if n not in macros]
 
 
-def _missing_functions(model: Model, declared: set[str], defined: set[str]) -> list[str]:
-    skip = model.design_names("macros") | model.design_names("variables") | declared | defined
-    return [n for n in model.design_called_names()
-            if n not in skip and not n.startswith("__builtin")]
+def _missing_functions(model: Model, known: set[str]) -> list[str]:
+    """Names called (directly) that are no function, macro or variable of the model."""
+    names = [n for n in model.design_called_names()
+             if n not in known and not n.startswith("__builtin")]
+    skip = model.design_names_among("macros", names) | model.design_names_among("variables",
+                                                                                 names)
+    return [n for n in names if n not in skip]
 
 
 def _prototype(config: Config, m: Missing) -> str | None:
@@ -74,25 +77,26 @@ def _prototype(config: Config, m: Missing) -> str | None:
 
 def selfcheck(model: Model, config: Config) -> SelfCheck:
     size = model.design_model_size()
-    defined = model.design_function_names(True)
-    declared = model.design_function_names(False)
+    defined, declared = model.design_function_names()
     missing: list[Missing] = []
-    funcs = _missing_functions(model, declared, defined)
+    funcs = _missing_functions(model, declared | defined)
     uses = model.design_first_uses("calls", funcs)
     for name in funcs:
-        n, path, line, col = uses.get(name, (0, "", 0, 0))
-        missing.append(Missing(name, "function", 2, n, path, line, col))
+        if name in uses:  # a direct call (a member call's name is no function)
+            missing.append(Missing(name, "function", 2, *uses[name]))
     types = _missing_types(model)
-    uses = model.design_first_uses("type_uses", sorted({n for n, _ in types}))
+    uses = model.design_first_uses("type_uses", types)
     for name, kind in types:
-        n, path, line, col = uses.get(name, (0, "", 0, 0))
+        n, path, line, col = uses.get((name, kind), (0, "", 0, 0))
         missing.append(Missing(name, kind, 3, n, path, line, col))
     missing.sort(key=lambda m: (-m.uses, m.name, m.kind))
     index = NameIndex(defined | declared, model.design_type_names())
     for m in missing[:REPAIRS_FOR]:
         proto = _prototype(config, m) if m.kind == "function" else None
         m.repairs = index.suggest(m.name, m.kind, proto)
-    never = sorted(declared - defined - model.design_names("macros"))
+    never = sorted(declared - defined)
+    macros = model.design_names_among("macros", never)
+    never = [n for n in never if n not in macros]
     sites = model.design_declaration_sites(never)
     undefined = [(n, *sites.get(n, ("", 0))) for n in never]
     return SelfCheck(size["levels"], size["relationships"], missing, undefined,

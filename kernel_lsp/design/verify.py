@@ -54,11 +54,13 @@ class Verifier:
         self.run = Run(policies=[p.origin for p in ws.config.policies])
         self.elements = Elements(self.model, ws.config.arch, self.run.elements)
         self._findings: dict[str, list] = {}
-        self._closures: dict[tuple, list] = {}
+        self._closures: dict[tuple, dict] = {}
+        self._bad: dict[tuple, tuple] = {}
 
     # -- the run -----------------------------------------------------------------------------
     def verify(self, demands: list[tuple[Demand | None, str, list]]) -> Run:
         """``demands``: (demand or None, its file, its schema problems) per demand file."""
+        self._prefetch([d for d, _f, _p in demands if d is not None])
         for demand, file, problems in demands:
             self.run.demands.append(self._demand(demand, file, problems))
         self.elements.finish_types()
@@ -111,6 +113,21 @@ class Verifier:
         row = self.elements.rows[caller_key]
         return [Site(li, c, e, b) for b, li, c, e in self.model.design_call_sites(
             row["file_id"], row["name"], name, kind)]
+
+    def _prefetch(self, demands: list[Demand]) -> None:
+        """The findings of every demanded caller's body, in one run of the checks."""
+        wanted: dict[str, set[str]] = {}
+        for d in demands:
+            for p in d.paths:
+                for inv in p.invocations:
+                    key = self.elements.function(inv.caller)
+                    row = self.elements.rows.get(key)
+                    if row is not None and not inv.caller.struct:
+                        wanted.setdefault(row["path"], set()).add(row["name"])
+        for path in wanted:
+            self._findings[path] = []
+        for r in self.ws.body_findings(wanted):
+            self._findings.setdefault(r.finding.path, []).append(r.finding)
 
     def _findings_of(self, path: str) -> list:
         got = self._findings.get(path)
@@ -293,42 +310,64 @@ class Verifier:
         return out
 
     # -- verdicts ----------------------------------------------------------------------------
-    def _closure(self, keys: list) -> list:
-        """Every type the elements ``keys`` depend on, transitively."""
-        out: dict = {}
-        todo = list(keys)
+    def _closure(self, key) -> tuple[dict, dict, set]:
+        """(every type element ``key`` depends on, transitively; the files of those types and
+        of ``key``; the codes that make any of them wrong), memoised per element."""
+        got = self._closures.get(key)
+        if got is not None:
+            return got
+        els = self.run.elements
+        types: dict = {}
+        todo = [key]
         while todo:
-            k = todo.pop()
-            el = self.run.elements.get(k)
+            el = els.get(todo.pop())
             if el is None:
                 continue
             for t in el.types:
-                if t not in out:
-                    out[t] = None
+                if t not in types:
+                    types[t] = None
                     todo.append(t)
-        return list(out)
+        files: dict = {}
+        reasons: set = set()
+        for k in (key, *types):
+            el = els.get(k)
+            if el is None:
+                continue
+            reasons.update(self._failing(k))
+            if el.file:
+                files[("file", el.file)] = None
+        for f in files:
+            reasons.update(self._failing(f))
+        got = self._closures[key] = (types, files, reasons)
+        return got
+
+    def _failing(self, key) -> tuple[str, ...]:
+        """The codes that make element ``key`` wrong (memoised)."""
+        got = self._bad.get(key)
+        if got is None:
+            el = self.run.elements.get(key)
+            got = self._bad[key] = () if el is None else tuple(
+                c for it in el.items if not it.ok for c in it.failing)
+        return got
 
     def _conclude(self, inv: InvocationResult) -> None:
         els = self.run.elements
-        key = tuple(inv.functions)
-        if key not in self._closures:
-            self._closures[key] = self._closure(inv.functions)
-        inv.types = self._closures[key]
-        files: dict[tuple[str, str], None] = {}
-        for k in (*inv.functions, *inv.types):
-            el = els.get(k)
-            if el is not None and el.file:
-                files[("file", el.file)] = None
+        (t1, f1, r1), (t2, f2, r2) = (self._closure(k) for k in inv.functions)
+        types = dict(t1)
+        types.update(t2)
+        inv.types = list(types)
+        files = dict(f1)
+        files.update(f2)
         bad_files = [k[1] for k in files
                      if els[k].structure and not els[k].structure.code.endswith("_1")]
         dirs: dict[str, None] = {}
-        for k in list(files):
+        for k in files:
             dirs.update((d, None) for d in ancestors(k[1]))
         inv.files = list(files) + [("subsys" if "/" not in d else "dentry", d) for d in dirs]
         inv.dirs = [self._dir_structure(d, bad_files) for d in dirs]
-        items = [it for k in (*inv.functions, *inv.types, *files) for it in els[k].items]
-        items += inv.dirs + inv.relation
-        inv.reasons = merge_reasons(*(it.failing for it in items if not it.ok))
+        reasons = r1 | r2
+        reasons.update(c for it in (*inv.dirs, *inv.relation) if not it.ok for c in it.failing)
+        inv.reasons = tuple(sorted(reasons))
         inv.code = "403_2" if inv.reasons else "403_1"
 
     @staticmethod

@@ -126,36 +126,49 @@ class DesignSQL:
         ).fetchall()
 
     def design_called_names(self) -> list[str]:
-        """Distinct callee names of direct calls."""
-        return [r[0] for r in self.conn.execute(
-            "SELECT DISTINCT callee FROM calls WHERE kind = 'direct'")]
+        """Distinct callee names of every call (through the callee index; member calls too)."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT callee FROM calls")]
 
-    def design_function_names(self, definitions: bool) -> set[str]:
-        """Names of file-scope function definitions (or of declarations that are not)."""
-        return {r[0] for r in self.conn.execute(
-            "SELECT DISTINCT name FROM functions WHERE parent IS NULL AND is_definition = ?",
-            (1 if definitions else 0,))}
+    def design_function_names(self) -> tuple[set[str], set[str]]:
+        """(names of file-scope function definitions, names of file-scope declarations)."""
+        defined: set[str] = set()
+        declared: set[str] = set()
+        for name, is_def in self.conn.execute(
+                "SELECT DISTINCT name, is_definition FROM functions WHERE parent IS NULL"):
+            (defined if is_def else declared).add(name)
+        return defined, declared
 
-    def design_names(self, table: str) -> set[str]:
-        """Distinct names of ``macros`` or ``variables``."""
+    def design_names_among(self, table: str, names: list[str]) -> set[str]:
+        """Which of ``names`` are names of ``macros`` or ``variables`` (batched, indexed)."""
         assert table in ("macros", "variables")
-        return {r[0] for r in self.conn.execute(f"SELECT DISTINCT name FROM {table}")}
+        out: set[str] = set()
+        for i in range(0, len(names), 500):
+            chunk = names[i:i + 500]
+            out.update(r[0] for r in self.conn.execute(
+                f"SELECT DISTINCT name FROM {table} WHERE name IN "
+                f"({','.join('?' * len(chunk))})", chunk))
+        return out
 
-    def design_first_uses(self, table: str, names: list[str]) -> dict[str, tuple]:
-        """name -> (uses, path, line, col) of the first use (by path) of each of ``names`` in
-        ``calls`` (direct calls) or ``type_uses``."""
+    def design_first_uses(self, table: str, keys: list) -> dict:
+        """key -> (uses, path, line, col) of the first use (by path) of each key: a callee name
+        of direct ``calls``, or a (name, kind) of ``type_uses``."""
+        out: dict = {}
+        names = sorted({k if table == "calls" else k[0] for k in keys})
+        wanted = set(keys)
         column = "callee" if table == "calls" else "name"
         extra = " AND u.kind = 'direct'" if table == "calls" else ""
-        out: dict[str, tuple] = {}
+        group = "u.callee" if table == "calls" else "u.name, u.kind"
         for i in range(0, len(names), 500):
             chunk = names[i:i + 500]
             cur = self.conn.execute(
-                f"SELECT u.{column}, count(*), min(fl.path || char(0) || u.line || char(0) || "
+                f"SELECT {group}, count(*), min(fl.path || char(0) || u.line || char(0) || "
                 f"u.col) FROM {table} u JOIN files fl ON fl.id = u.file_id WHERE u.{column} IN "
-                f"({','.join('?' * len(chunk))}){extra} GROUP BY u.{column}", chunk)
-            for name, count, first in cur:
-                path, line, col = first.split("\0")
-                out[name] = (count, path, int(line), int(col))
+                f"({','.join('?' * len(chunk))}){extra} GROUP BY {group}", chunk)
+            for row in cur:
+                key = row[0] if table == "calls" else (row[0], row[1])
+                if key in wanted:
+                    path, line, col = row[-1].split("\0")
+                    out[key] = (row[-2], path, int(line), int(col))
         return out
 
     def design_declaration_sites(self, names: list[str]) -> dict[str, tuple]:
