@@ -107,7 +107,7 @@ class Elements:
         for t in el.types:
             self.type(t)
         el.structure = self._structure("502", el, f"function '{ref.label}'",
-                                       "its parameter and return types")
+                                       "its parameter and return types exist")
 
     def _missing(self, key, ref: Ref, message: str, reasons: tuple[str, ...]) -> None:
         self.all[key] = Element(key, 2, ref.label, Item("002_2", ref.label, message,
@@ -135,7 +135,7 @@ class Elements:
         self.all[key] = el
         if item.ok:
             el.structure = self._structure("502", el, f"member function '{label}'",
-                                           "its struct")
+                                           "its struct exists")
 
     def _members_of(self, el: Element) -> list:
         row = self.rows.get(el.key)
@@ -199,7 +199,7 @@ class Elements:
             if el.level == 3 and el.structure is None and el.existence.ok and el.path:
                 for t in el.types:
                     self.type(t)
-                el.structure = self._structure("503", el, el.name, "its member types")
+                el.structure = self._structure("503", el, el.name, "its member types exist")
 
     def _structure(self, prefix: str, el: Element, what: str, parts: str) -> Item:
         missing = [self.all[t].name for t in el.types
@@ -208,7 +208,7 @@ class Elements:
             listed = ", ".join(f"'{m}'" for m in missing)
             return Item(f"{prefix}_2", el.name, f"{what} is built on a missing type: {listed}",
                         el.path, el.line, reasons=("003_2", "020_2"))
-        return Item(f"{prefix}_1", el.name, f"{parts} exist", el.path, el.line)
+        return Item(f"{prefix}_1", el.name, parts, el.path, el.line)
 
     # -- files, dentries, subsystems ---------------------------------------------------------
     def file(self, path: str) -> tuple[str, str]:

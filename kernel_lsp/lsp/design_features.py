@@ -113,8 +113,8 @@ def register(server) -> None:
                 return []
             return [types.CodeLens(
                 range=types.Range(types.Position(0, 0), types.Position(0, 0)),
-                command=types.Command("Verify demand", VERIFY_DEMAND,
-                                      [params.text_document.uri]))]
+                command=types.Command(title="Verify demand", command=VERIFY_DEMAND,
+                                      arguments=[params.text_document.uri]))]
         except Exception:  # noqa: BLE001 - a code lens is never worth a crash
             log.exception("code lens failed")
             return []
