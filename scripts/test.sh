@@ -12,7 +12,7 @@ command -v nvim >/dev/null || {
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null || {
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   ($sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
-    || echo "scripts/test.sh: could not install chromium with apt-get; the HTML report tests will be skipped" >&2
+    || echo "scripts/test.sh: could not install chromium with apt-get; the HTML report tests will fail" >&2
 }
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip

@@ -13,9 +13,7 @@ from kernel_lsp.cli import main
 from tests.cdp import CHROMIUM, Browser, png_pixels
 from tests.design_cases import CASES
 
-pytestmark = [pytest.mark.e2e,
-              pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed "
-                                 "(scripts/test.sh installs it)")]
+pytestmark = [pytest.mark.e2e]
 BROKEN = next(c for c in CASES if c.name == "broken")
 
 
@@ -31,6 +29,7 @@ def report(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser(report):
+    assert CHROMIUM is not None, "chromium is not installed (scripts/test.sh installs it)"
     b = Browser()
     b.open(report.as_uri())
     yield b
