@@ -171,3 +171,18 @@ def test_derived_prototypes(call, name, prototype):
     line = 6
     col = source.splitlines()[line].index(name)
     assert derived_prototype(source, line, col, name) == prototype
+
+
+def test_fix_applies_did_you_mean(tmp_path, capsys):
+    from tests.design_cases import CASES
+
+    case = next(c for c in CASES if c.name == "missing-type")
+    root = case.build(tmp_path / "tree")
+    status, out, err = run(capsys, "fix", str(root / "fs"), "--code", "020_2", "--dry-run")
+    assert "-static int do_dentry_open(struct file *f, struct inod *inode)" in out
+    assert "+static int do_dentry_open(struct file *f, struct inode *inode)" in out
+    status, out, err = run(capsys, "fix", str(root / "fs"), "--code", "020_2")
+    assert status == 0, (out, err)
+    assert "struct inode *inode)" in (root / "fs" / "open.c").read_text()
+    status, out, _ = run(capsys, "check", str(root / "fs" / "open.c"))
+    assert status == 0 and out == ""
