@@ -186,3 +186,35 @@ def test_fix_applies_did_you_mean(tmp_path, capsys):
     assert "struct inode *inode)" in (root / "fs" / "open.c").read_text()
     status, out, _ = run(capsys, "check", str(root / "fs" / "open.c"))
     assert status == 0 and out == ""
+
+
+def test_a_type_defined_under_another_configuration(tmp_path, capsys):
+    """A struct defined only in an #if branch the configuration drops: selfcheck says where and
+    under which condition; verification says it in the missing type's item."""
+    root = tmp_path / "tree"
+    shutil.copytree(TREE, root, ignore=shutil.ignore_patterns(".kernel-lsp"))
+    (root / "include" / "linux" / "leds.h").write_text(
+        "#ifndef _LINUX_LEDS_H\n#define _LINUX_LEDS_H\nstruct led_trigger;\n"
+        "#ifdef CONFIG_LEDS_TRIGGERS\nstruct led_trigger {\n\tconst char *name;\n};\n#endif\n"
+        "#endif\n")
+    (root / ".config").write_text("CONFIG_MMU=y\n")  # a known configuration: unset is off
+    status, out, _ = run(capsys, "selfcheck", "--root", str(root), "--format", "json")
+    items = {(m["name"], m["kind"]): m for m in json.loads(out)["missing"]["items"]}
+    assert items[("led_trigger", "struct")]["repairs"] == [
+        "defined in include/linux/leds.h:5 in a branch this configuration drops "
+        "(#ifdef CONFIG_LEDS_TRIGGERS): enable that configuration, or guard the use",
+        "define a stub struct led_trigger"]
+    (root / "drivers" / "char" / "trig.c").write_text(
+        "#include <linux/kernel.h>\n\nstruct led_trigger *default_trigger;\n")
+    status, out, _ = run(capsys, "fix", str(root / "drivers" / "char" / "trig.c"), "--code",
+                         "020_2", "--dry-run")
+    assert "+#include <linux/leds.h>\n" in out  # the header that defines it elsewhere first
+    demand = root / "led.demand.yaml"
+    demand.write_text("id: led\npaths:\n  - [ledctl_run, "
+                      "ledctl_set_level@drivers/misc/blinker/ledctl.c]\n")
+    status, out, _ = run(capsys, "verify", str(demand), "--format", "json")
+    elements = {e["id"]: e for e in json.loads(out)["elements"]}
+    assert elements["type:struct led_trigger"]["existence"]["message"] == (
+        "'struct led_trigger' is defined nowhere in the model; defined in "
+        "include/linux/leds.h:5 in a branch this configuration drops "
+        "(#ifdef CONFIG_LEDS_TRIGGERS)")

@@ -12,6 +12,7 @@ import json
 import posixpath
 
 from kernel_lsp.design.demand import Ref
+from kernel_lsp.design.hidden import find_hidden
 from kernel_lsp.design.repair import close_names
 from kernel_lsp.design.result import Element, Item
 from kernel_lsp.model.resolve import is_generated
@@ -42,8 +43,8 @@ def _split(key: tuple[str, str]) -> tuple[str, str]:
 class Elements:
     """Every element of one run, computed on first use."""
 
-    def __init__(self, model: Model, arch: str, registry: dict):
-        self.model, self.arch, self.all = model, arch, registry
+    def __init__(self, model: Model, arch: str, registry: dict, root=None):
+        self.model, self.arch, self.all, self.root = model, arch, registry, root
         self.rows: dict[tuple[str, str], dict] = {}  # function key -> its model row
 
     def _rank(self, row: dict) -> tuple:
@@ -172,7 +173,9 @@ class Elements:
             if self.model.design_is_macro(name):
                 el = Element(key, 3, key[1], Item("003_1", key[1], "a macro stands for it"))
             else:
-                hint = self._hint(name, "types", kind)
+                hidden = find_hidden(self.model, self.root, name, kind, None) if self.root \
+                    else None
+                hint = f"; {hidden}" if hidden else self._hint(name, "types", kind)
                 el = Element(key, 3, key[1], Item("003_2", key[1], f"'{key[1]}' is defined "
                                                   f"nowhere in the model{hint}",
                                                   reasons=("020_2",)))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from kernel_lsp.checks.structure import COMPILER_TYPES
 from kernel_lsp.config import Config
+from kernel_lsp.design.hidden import find_hidden
 from kernel_lsp.design.repair import NameIndex
 from kernel_lsp.fixes.derive import derived_prototype
 from kernel_lsp.model.store import Model
@@ -94,6 +95,10 @@ def selfcheck(model: Model, config: Config) -> SelfCheck:
     for m in missing[:REPAIRS_FOR]:
         proto = _prototype(config, m) if m.kind == "function" else None
         m.repairs = index.suggest(m.name, m.kind, proto)
+        hidden = find_hidden(model, config.root, m.name, m.kind, m.path or None)
+        if hidden is not None:
+            close = sum(1 for r in m.repairs if r.startswith("did you mean"))
+            m.repairs.insert(close, f"{hidden}: enable that configuration, or guard the use")
     never = sorted(declared - defined)
     macros = model.design_names_among("macros", never)
     never = [n for n in never if n not in macros]

@@ -52,7 +52,7 @@ class Verifier:
         self.ws, self.model = ws, ws.model
         self.ctx = ws.check_inputs([])
         self.run = Run(policies=[p.origin for p in ws.config.policies])
-        self.elements = Elements(self.model, ws.config.arch, self.run.elements)
+        self.elements = Elements(self.model, ws.config.arch, self.run.elements, ws.config.root)
         self._findings: dict[str, list] = {}
         self._closures: dict[tuple, dict] = {}
         self._bad: dict[tuple, tuple] = {}

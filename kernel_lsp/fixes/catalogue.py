@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from kernel_lsp.design.hidden import find_hidden
 from kernel_lsp.design.repair import close_names
 from kernel_lsp.fixes import decltext
 from kernel_lsp.fixes.derive import derived_prototype
@@ -57,7 +58,7 @@ def plan_missing_type(p: Planner) -> list[dict]:
        unknown.
     """
     kind = p.f.context.get("kind") or "function"
-    plans = rename_plans(p, kind)
+    plans = rename_plans(p, kind) + hidden_plans(p, kind)
     if kind == "function":
         return plans + function_plans(p)
     if kind not in (*TAG_KINDS, "typedef"):
@@ -88,6 +89,16 @@ def rename_plans(p: Planner, kind: str) -> list[dict]:
     spelled = (lambda n: n) if kind in ("function", "typedef") else (lambda n: f"{kind} {n}")
     return [p.base("rename", f"Did you mean {spelled(name)}?", to=name,
                    use=[p.f.line, p.f.col]) for name in close_names(p.symbol, names)]
+
+
+def hidden_plans(p: Planner, kind: str) -> list[dict]:
+    """Include the header that defines the name in an ``#if`` branch this configuration drops,
+    when the file does not include it yet (the configuration is the user's to change)."""
+    hidden = find_hidden(p.model, p.config.root, p.symbol, kind, p.path)
+    if hidden is None or not hidden.path.endswith(".h") or hidden.path in p.reached_headers(-1):
+        return []
+    _start, use = p.use("call" if kind == "function" else "type")
+    return p.include_plans([hidden.path], use)
 
 
 def function_plans(p: Planner) -> list[dict]:
