@@ -144,3 +144,12 @@ def test_a_toml_table_is_the_same_schema():
     assert messages == ["t [layers]: layers: domain 'a': paths: every item must be a non-empty "
                         "string", "t [layers]: layers: domain 'a': 'paths' must list at least "
                         "one glob"]
+
+
+def test_aliases_neither_recurse_nor_multiply():
+    _d, problems = parse_demand("id: x\npaths: &a\n  - *a\n", "x")
+    assert [(p.line + 1, p.message) for p in problems] == [
+        (2, "path 1: 'chain' must list at least two functions (caller, callee)")]
+    laughs = "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 12))
+    _d, problems = parse_demand("l0: &l0 [x]\n" + laughs + "id: y\npaths: [[a, b]]\n", "x")
+    assert len(problems) == 12 and all("unknown key" in p.message for p in problems)

@@ -57,19 +57,27 @@ class Node:
         return Problem(self.line, self.col, message, self.end_col)
 
 
-def _convert(node: yaml.Node) -> Node:
+def _convert(node: yaml.Node, seen: dict[int, Node] | None = None) -> Node:
+    """A ``Node`` of a composed YAML node; an alias is converted once (``seen``), so anchors
+    neither multiply the work nor recurse forever."""
+    seen = {} if seen is None else seen
+    if id(node) in seen:
+        return seen[id(node)]
     start, end = node.start_mark, node.end_mark
     end_col = end.column if end.line == start.line else start.column + 1
     if isinstance(node, yaml.MappingNode):
-        out = Node("map", start.line, start.column, end_col)
-        out.items = [(_convert(k), _convert(v)) for k, v in node.value]
+        out = seen[id(node)] = Node("map", start.line, start.column, end_col)
+        out.items = [(_convert(k, seen), _convert(v, seen)) for k, v in node.value]
         return out
     if isinstance(node, yaml.SequenceNode):
-        return Node("seq", start.line, start.column, end_col, [_convert(v) for v in node.value])
+        out = seen[id(node)] = Node("seq", start.line, start.column, end_col, [])
+        out.value = [_convert(v, seen) for v in node.value]
+        return out
     value = node.value
     if node.tag == "tag:yaml.org,2002:null" or (node.style is None and value in ("", "~", "null")):
         value = None
-    return Node("scalar", start.line, start.column, end_col, value)
+    out = seen[id(node)] = Node("scalar", start.line, start.column, end_col, value)
+    return out
 
 
 def load(text: str) -> tuple[Node | None, list[Problem]]:
