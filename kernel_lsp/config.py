@@ -23,6 +23,7 @@ DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
 SEVERITIES = ("error", "warning", "note", "off")
 INDEX_DIR = ".kernel-lsp"
 TOML_NAME = "kernel-lsp.toml"
+DEFAULT_LAYER_FILES = ("*.layers.yaml",)  # layer policy files, globs relative to the root
 
 # Include directories of an unconfigured Linux-like tree, in the order Kbuild passes them
 # (``{arch}`` is replaced by the architecture).
@@ -56,6 +57,10 @@ class Config:
     source: str = "default"  # where the include paths came from
     quote_paths: list[str] = field(default_factory=list)  # -iquote: quoted includes only
     forced_includes: list[str] = field(default_factory=list)  # -include FILE
+    # layer policies (docs/design.md): ``[layers]`` of the settings, then the policy files
+    layer_files: list[str] = field(default_factory=lambda: list(DEFAULT_LAYER_FILES))
+    layers_table: tuple | None = None  # (table, origin) of ``[layers]``
+    policies: list = field(default_factory=list)  # kernel_lsp.design.policy.Policy
 
     @property
     def index_dir(self) -> Path:
@@ -277,6 +282,15 @@ def apply_settings(config: Config, data: Mapping, where: str) -> list[str]:
         elif key == "disable":
             for code_id in _str_list(value, key, where, messages) or ():
                 config.severity[code_id] = "off"
+        elif key == "layers":
+            if isinstance(value, Mapping):
+                config.layers_table = (value, where)
+            else:
+                messages.append(f"{where}: 'layers' must be a table of domains; ignored")
+        elif key == "layer_files":
+            items = _str_list(value, key, where, messages)
+            if items is not None:
+                config.layer_files = items
         elif key == "linux_like":
             if isinstance(value, bool):
                 config.linux_like = value
@@ -313,7 +327,37 @@ def load_config(root: Path, arch: str | None = None,
         config.include_paths = [p.replace("{arch}", config.arch) for p in config.include_paths]
     if config.linux_like and not (root / "arch" / config.arch).is_dir():
         messages.append(f"arch '{config.arch}': no directory arch/{config.arch} under the root")
+    messages += load_policies(config)
     return config, messages
+
+
+def load_policies(config: Config, extra: tuple[Path, ...] = ()) -> list[str]:
+    """Read the layer policies of ``config`` (``[layers]``, the ``layer_files`` globs and the
+    ``extra`` policy files) into ``config.policies``; messages for the bad ones."""
+    from kernel_lsp.design.policy import load_policy_file, policy_from_table
+
+    messages: list[str] = []
+    config.policies = []
+    if config.layers_table is not None:
+        table, where = config.layers_table
+        policy, problems = policy_from_table(table, f"{where} [layers]")
+        messages += problems
+        if policy is not None:
+            config.policies.append(policy)
+    files: dict[Path, None] = {}
+    for pattern in config.layer_files:
+        try:
+            files.update((p, None) for p in sorted(config.root.glob(pattern)) if p.is_file())
+        except (OSError, ValueError) as exc:
+            messages.append(f"layer_files: '{pattern}': {exc}; ignored")
+    files.update((Path(os.path.abspath(p)), None) for p in extra)
+    for path in files:
+        rel = relative_posix(config.root, path) or str(path)
+        policy, problems = load_policy_file(path, rel)
+        messages += [f"{rel}:{p}" for p in problems]
+        if policy is not None:
+            config.policies.append(policy)
+    return messages
 
 
 def _default_include_paths(config: Config, messages: list[str]) -> None:

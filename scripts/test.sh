@@ -8,6 +8,12 @@ command -v nvim >/dev/null || {
   ($sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim) >/dev/null \
     || echo "scripts/test.sh: could not install neovim with apt-get; the Neovim tests will fail" >&2
 }
+# tests/test_design_html_browser.py renders the HTML report in a real headless chromium.
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null || {
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  ($sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
+    || echo "scripts/test.sh: could not install chromium with apt-get; the HTML report tests will fail" >&2
+}
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'

@@ -1,7 +1,10 @@
 """Every finding code of the one table is documented on its page and exercised by a fixture.
 
-C design codes: a fixture tree expects them and docs/codes.md has their anchor. eBPF codes:
-docs/ebpf-codes.md has their section (their fixtures are kept covered by test_ebpf_structural).
+C design codes: a fixture tree expects them and docs/codes.md has their anchor; the report
+codes of verification (``REPORT_CODES``: never in ``check`` output) appear instead in an
+expected report of the design fixtures (fixtures/design/*/expected/report.json, asserted whole
+by tests/test_design_reports.py). eBPF codes: docs/ebpf-codes.md has their section (their
+fixtures are kept covered by test_ebpf_structural).
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import re
 import pytest
 
 from kernel_lsp.findings import CODES, codes_of
+from kernel_lsp.findings.codes import REPORT_CODES
 from tests.conftest import REPO
+from tests.design_cases import expected_codes
 from tests.fixture_expect import parse_tree
 
 DOCS = REPO / "docs" / "codes.md"
@@ -32,8 +37,15 @@ def test_there_is_a_design_fixture_tree():
 
 @pytest.mark.parametrize("code_id", sorted(C_CODES))
 def test_every_code_is_expected_somewhere(code_id):
+    if code_id in REPORT_CODES:
+        assert code_id in expected_codes(), f"no expected design report contains {code_id}"
+        return
     codes = {e.code for e in all_expectations()}
     assert code_id in codes, f"no fixture expects {code_id}"
+
+
+def test_design_reports_name_only_known_codes():
+    assert expected_codes() and expected_codes() <= set(CODES)
 
 
 def test_every_expectation_names_a_known_code():

@@ -7,7 +7,7 @@ Two implementations of each exist: the stored model read eagerly for a whole-tre
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -59,6 +59,7 @@ class CheckInputs:
     visibility: Visibility
     hosted: Hosted
     file_ids: list[int]
+    policies: Sequence = ()  # layer policies (``kernel_lsp.design.policy.Policy``), for 408_2
 
     def path(self, fid: int) -> str:
         return self.symbols.paths[fid]

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from kernel_lsp.checks.access import check_access
 from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.invocation import check_invocations
+from kernel_lsp.checks.layers import check_layers
 from kernel_lsp.checks.structure import check_includes, check_types
 from kernel_lsp.checks.typevis import check_type_visibility
 from kernel_lsp.findings import Finding
@@ -60,6 +61,7 @@ def run_checks(inputs: CheckInputs) -> list[Finding]:
         findings += check_type_visibility(chunk)
         findings += check_access(chunk)
         findings += check_includes(chunk)
+        findings += check_layers(chunk)
         if len(ids) > CHUNK:
             inputs.visibility.trim()
     unique = {(f.code, f.path, f.line, f.col, f.symbol): f for f in findings}

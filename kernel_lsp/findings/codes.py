@@ -74,6 +74,11 @@ _C_TABLE = [
        "access, with no declaration (typedef) or definition visible at that point although the "
        "tree has one (GCC: unknown type name, incomplete type). Include the header that defines "
        "it. A pointer to an undeclared struct stays legal."),
+    _c("408_2", "error", "layer violation",
+       "An invocation or a variable access crosses a domain boundary that the layer policy "
+       "forbids: the calling domain may not call the target's domain, the target is not in "
+       "its domain's interface, or a lower layer calls a higher one. Call through the "
+       "domain's interface, move the code, or change the policy."),
     _c("502_2", "error", "incorrect function structure",
        "A function's return or parameter type is a missing level type (see the 020_2 finding "
        "at the use site)."),
@@ -84,6 +89,69 @@ _C_TABLE = [
        "An #include names a file that resolves to nothing on the include path (generated "
        "headers of an unbuilt tree are not reported)."),
 ]
+
+# Verification report codes (``kernel-lsp verify``): ``_1`` twins of the checks and the method's
+# existence (00L), structure (50L) and verdict (400-403) codes. They appear in reports only.
+_REPORT_TABLE = [
+    _c("001_1", "note", "base type exists", "A base type (int, char, void, ...) is known."),
+    _c("002_1", "note", "function exists",
+       "The function (or member function) is defined in the model."),
+    _c("002_2", "error", "function does not exist",
+       "The demand names a function that the model does not define (020_2 at a call site), a "
+       "static function in a file that does not define it, or a member function that its "
+       "struct does not have."),
+    _c("003_1", "note", "struct type exists",
+       "The struct, union, enum or typedef is defined in the model."),
+    _c("003_2", "error", "struct type does not exist",
+       "A type the verified functions depend on is defined nowhere in the model (020_2)."),
+    _c("004_1", "note", "file exists", "The file is in the model."),
+    _c("004_2", "error", "file does not exist",
+       "The demand names a file (name@path/file.c) that is not in the model."),
+    _c("005_1", "note", "dentry exists", "The directory is in the model."),
+    _c("006_1", "note", "subsystem exists", "The top-level directory is in the model."),
+    _c("501_1", "note", "correct base structure", "A base type has no structure to check."),
+    _c("502_1", "note", "correct function structure",
+       "Every parameter and return type of the function exists."),
+    _c("503_1", "note", "correct struct structure",
+       "Every member type (or the underlying type of a typedef) exists."),
+    _c("504_1", "note", "correct file structure", "Every #include of the file resolves."),
+    _c("505_1", "note", "correct dentry structure",
+       "Every file of the directory that the verification depends on has a correct structure."),
+    _c("505_2", "warning", "incorrect dentry structure",
+       "A file of the directory that the verification depends on has an incorrect structure "
+       "(504_2)."),
+    _c("506_1", "note", "correct subsystem structure",
+       "Every file and directory of the subsystem that the verification depends on has a "
+       "correct structure."),
+    _c("506_2", "warning", "incorrect subsystem structure",
+       "A file or directory of the subsystem that the verification depends on has an "
+       "incorrect structure (504_2, 505_2)."),
+    _c("404_1", "note", "declared invocation",
+       "A declaration of the callee is visible at the call (or, for a designed invocation, "
+       "in the caller's file)."),
+    _c("405_1", "note", "accessible invocation",
+       "The callee is not static in another file, or is a member function reached through an "
+       "accessible struct."),
+    _c("406_1", "note", "accessible access", "The variable is accessible where it is used."),
+    _c("407_1", "note", "accessible type",
+       "The type's declaration or definition is visible where the caller needs it."),
+    _c("408_1", "note", "layer respected", "The invocation is allowed by every layer policy."),
+    _c("400_1", "note", "verification right", "Every verified demand is right."),
+    _c("400_2", "error", "verification wrong", "At least one verified demand is wrong."),
+    _c("401_1", "note", "demand right", "Every demanding path of the demand is right."),
+    _c("401_2", "error", "demand wrong", "At least one demanding path of the demand is wrong."),
+    _c("402_1", "note", "demanding path right", "Every invocation of the path is right."),
+    _c("402_2", "error", "demanding path wrong",
+       "At least one invocation of the path is wrong."),
+    _c("403_1", "note", "demanding invocation right",
+       "Both functions, every type they depend on and the invocation itself are right."),
+    _c("403_2", "error", "demanding invocation wrong",
+       "A participating function or a dependent type does not exist or has an incorrect "
+       "structure, the invocation is not implemented although required, or it is not allowed "
+       "(undeclared, static elsewhere, inaccessible, against a layer policy)."),
+]
+
+REPORT_CODES = frozenset(c.id for c in _REPORT_TABLE)
 
 _EBPF_TABLE = [
     _e("E000", "empty program", None, "The program has no instructions."),
@@ -236,7 +304,7 @@ _EBPF_TABLE = [
        "across a call."),
 ]
 
-CODES: dict[str, Code] = {c.id: c for c in (*_C_TABLE, *_EBPF_TABLE)}
+CODES: dict[str, Code] = {c.id: c for c in (*_C_TABLE, *_REPORT_TABLE, *_EBPF_TABLE)}
 
 
 def code(code_id: str) -> Code:

@@ -2,8 +2,9 @@
 
 - 404_2: include the declaring header (up to 3); Declare the prototype; declare it in the
   header of the defining file (when no header declares it).
-- 020_2: a type: include the defining header, else Define stub and (struct/union) a forward
-  declaration; a function or typedef name: none.
+- 020_2: Did you mean (a close visible name); a type: include the defining header, else Define
+  stub and (struct/union) a forward declaration; a function: Declare the prototype derived from
+  the call's arguments, then Define stub.
 - 405_2: make the definition non-static and declare it in its file's header (+ include).
 - 406_2: static: as 405_2; else include the declaring header, Declare extern, declare it in the
   header of the defining file.
@@ -12,7 +13,10 @@
 
 from __future__ import annotations
 
+from kernel_lsp.design.hidden import find_hidden
+from kernel_lsp.design.repair import close_names
 from kernel_lsp.fixes import decltext
+from kernel_lsp.fixes.derive import derived_prototype
 from kernel_lsp.fixes.plan import TAG_KINDS, Planner
 
 
@@ -47,20 +51,26 @@ def _prototype(p: Planner, rows: list[tuple]) -> str | None:
 
 
 def plan_missing_type(p: Planner) -> list[dict]:
-    """020_2: a type (or function) defined nowhere in the model.
+    """020_2: a type or a function defined nowhere in the model, candidate repairs best first.
 
-    A function gets no plan: nothing declares it, so no prototype can be built. A type gets the
-    header that defines it when there is one (a model that changed since the check); otherwise a
-    stub definition (the design-time refactor that makes the type exist) and, for struct/union, a
-    forward declaration. A typedef name gets nothing: its underlying type is unknown.
+    1. ``Did you mean filp_open?``: a close name visible at the use (the file and what it
+       includes), replacing the misspelt one at this use;
+    2. a type: the header that defines it (a model that changed since the check);
+    3. a function: ``Declare`` the prototype derived from the call's argument types, then
+       ``Define stub`` with the same signature; a struct/union/enum: ``Define stub`` and (not an
+       enum) a forward declaration. A typedef name gets nothing more: its underlying type is
+       unknown.
     """
-    kind = p.f.context.get("kind")
+    kind = p.f.context.get("kind") or "function"
+    plans = rename_plans(p, kind) + hidden_plans(p, kind)
+    if kind == "function":
+        return plans + function_plans(p)
     if kind not in (*TAG_KINDS, "typedef"):
-        return []
+        return plans
     _start, use = p.use("type")
     headers = [h for h in p.model.type_definition_paths(p.symbol, kind) if p.native(h)]
-    plans = p.include_plans(headers, use)
-    if plans or kind == "typedef":
+    plans += p.include_plans(headers, use)
+    if any(pl["kind"] == "include" for pl in plans) or kind == "typedef":
         return plans
     plans.append(p.declare_plan(decltext.stub_definition(kind, p.symbol), kind, use,
                                 title=f"Define stub {kind} {p.symbol}", kind="define_stub"))
@@ -68,6 +78,46 @@ def plan_missing_type(p: Planner) -> list[dict]:
         plans.append(p.declare_plan(decltext.forward_declaration(kind, p.symbol), kind, use,
                                     title=f"Declare {kind} {p.symbol}", kind="forward_declare"))
     return plans
+
+
+def rename_plans(p: Planner, kind: str) -> list[dict]:
+    """``Did you mean X?`` for the close names declared in the file or the files it includes."""
+    fid = p.model.file_id(p.path)
+    if fid is None:
+        return []
+    files = sorted(p.model.nav_include_closure(fid))
+    if kind == "function":
+        names = p.model.design_names_in_files("functions", files)
+    else:
+        names = p.model.design_names_in_files("types", files, kind)
+    spelled = (lambda n: n) if kind in ("function", "typedef") else (lambda n: f"{kind} {n}")
+    return [p.base("rename", f"Did you mean {spelled(name)}?", to=name,
+                   use=[p.f.line, p.f.col]) for name in close_names(p.symbol, names)]
+
+
+def hidden_plans(p: Planner, kind: str) -> list[dict]:
+    """Include the header that defines the name in an ``#if`` branch this configuration drops,
+    when the file does not include it yet (the configuration is the user's to change)."""
+    hidden = find_hidden(p.model, p.config.root, p.symbol, kind, p.path)
+    if hidden is None or not hidden.path.endswith(".h") or hidden.path in p.reached_headers(-1):
+        return []
+    _start, use = p.use("call" if kind == "function" else "type")
+    return p.include_plans([hidden.path], use)
+
+
+def function_plans(p: Planner) -> list[dict]:
+    """Declare the function with the argument types of the call, or define a stub of it."""
+    source = p.read(p.path)
+    proto = derived_prototype(source, p.f.line, p.f.col, p.symbol) if source else None
+    if proto is None:
+        return []
+    _start, use = p.use("call")
+    head = proto[:-1]
+    ret = head.split(p.symbol + "(", 1)[0].strip()
+    body = "\n\t/* TODO */\n" if ret == "void" else "\n\t/* TODO */\n\treturn 0;\n"
+    stub = f"{head}\n{{{body}}}"
+    return [p.declare_plan(proto, "function", use, title=f"Declare {proto}"),
+            p.declare_plan(stub, "function", use, title=f"Define stub {p.symbol}")]
 
 
 def plan_static_call(p: Planner) -> list[dict]:

@@ -198,7 +198,20 @@ def realize_export(plan: dict, texts: Texts) -> list[Edit]:
     return edits
 
 
+def realize_rename(plan: dict, texts: Texts) -> list[Edit]:
+    """``Did you mean X?``: the misspelt name at the use becomes ``to``."""
+    _require(plan, to=lambda v: isinstance(v, str) and bool(_IDENTIFIER.fullmatch(v)))
+    use = plan.get("use")
+    src = texts.source(plan["path"])
+    if not (isinstance(use, list) and len(use) == 2 and all(isinstance(v, int) for v in use)
+            and src.word_at(use[0], use[1], plan["symbol"])):
+        raise NotApplicable(f"{plan['symbol']} is no longer at the use")
+    end = use[1] + len(plan["symbol"].encode("utf-8"))
+    return [Edit(plan["path"], use[0], use[1], use[0], end, plan["to"])]
+
+
 REALIZERS: dict[str, Callable[[dict, Texts], list[Edit]]] = {
+    "rename": realize_rename,
     "include": realize_include,
     "declare": realize_declare,
     "forward_declare": realize_declare,

@@ -273,10 +273,43 @@ class Workspace:
                 fids.update(fid for q, fid in self.ids.items() if q.startswith(p + "/"))
         return sorted(fids)
 
-    def _c_findings(self, fids: list[int]) -> list[Finding]:
+    def check_inputs(self, fids: list[int]) -> CheckInputs:
+        """What the checks read for ``fids``: buffers where open, else the stored files."""
         t = self.tables
         overlay = OverlayModel(self.model, {of.file_id: of.rows for of in self.open.values()})
-        return run_checks(CheckInputs(overlay, t.symbols, t.graph, t.visibility, t.hosted, fids))
+        return CheckInputs(overlay, t.symbols, t.graph, t.visibility, t.hosted, fids,
+                           self.config.policies)
+
+    def _c_findings(self, fids: list[int]) -> list[Finding]:
+        return run_checks(self.check_inputs(fids))
+
+    def layer_findings(self, paths: Iterable[str] | None = None) -> list[Reported]:
+        """The layer findings (408_2) alone of ``paths`` (every file when None), with the
+        configured severities: what ``kernel-lsp verify POLICY`` reports."""
+        from kernel_lsp.checks.layers import check_layers
+
+        if not self.ready:
+            return []
+        found = check_layers(self.check_inputs(self._file_ids(paths)))
+        return apply_severities(found, self.config.severity)
+
+    def body_findings(self, functions: dict[str, set[str]]) -> list[Reported]:
+        """The findings of the bodies of some functions only (``functions``: path -> names),
+        with the configured severities: the same checks, on those functions' call sites, type
+        uses and variable uses (what a demand's invocations need)."""
+        if not self.ready:
+            return []
+        wanted = {self.ids[p]: names for p, names in functions.items() if p in self.ids}
+        inputs = self.check_inputs(sorted(wanted))
+        inputs.facts = FunctionFacts(inputs.facts, wanted)
+        return apply_severities(run_checks(inputs), self.config.severity)
+
+    def verify(self, demands: list) -> object:
+        """Verify demands (``design.verify.Verifier``): the design's Algorithm 1 over the
+        findings of this workspace."""
+        from kernel_lsp.design.verify import Verifier
+
+        return Verifier(self).verify(demands)
 
     def _bpf_findings(self, fids: list[int]) -> list[Finding]:
         """Findings of the ``struct bpf_insn`` arrays in C sources (buffer or disk)."""
@@ -305,6 +338,35 @@ class Workspace:
             return item
         plans = plan_fixes(f, self.model, self.resolver, self.config)
         return dataclasses.replace(item, finding=dataclasses.replace(f, plans=tuple(plans)))
+
+
+class FunctionFacts:
+    """A fact source restricted to the bodies of some functions (file id -> names): their
+    calls, type uses and variable uses; prototypes and definitions as they are."""
+
+    def __init__(self, facts, wanted: dict[int, set[str]]):
+        self.facts, self.wanted = facts, wanted
+
+    def _inside(self, rows, attr: str):
+        return ((f, r) for f, r in rows if getattr(r, attr) in self.wanted.get(f, ()))
+
+    def calls_in(self, file_ids):
+        return self._inside(self.facts.calls_in(file_ids), "caller")
+
+    def type_uses_in(self, file_ids):
+        return self._inside(self.facts.type_uses_in(file_ids), "function")
+
+    def var_uses_in(self, file_ids):
+        return self._inside(self.facts.var_uses_in(file_ids), "function")
+
+    def variables_in(self, file_ids):
+        return iter(())
+
+    def local_prototypes(self, file_ids):
+        return self.facts.local_prototypes(file_ids)
+
+    def definitions_in(self, file_ids):
+        return self.facts.definitions_in(file_ids)
 
 
 def facts_of(ws: Workspace | None, path: str, source: bytes) -> FileFacts:

@@ -16,12 +16,15 @@ from lsprotocol import types
 from kernel_lsp import __version__, navigate
 from kernel_lsp.fixes import realize
 from kernel_lsp.live.workspace import facts_of
+from kernel_lsp.lsp import design_features
 from kernel_lsp.lsp.convert import SOURCE, Lines, code_action, uri_of
+from kernel_lsp.lsp.design_features import design_hover, design_symbol, is_design_file
 from kernel_lsp.lsp.server import KernelLanguageServer
 from kernel_lsp.navigate.records import CallItem, Location
 
 log = logging.getLogger("kernel_lsp.lsp")
 server = KernelLanguageServer()
+design_features.register(server)  # demand files: the "Verify demand" code lens and command
 REINDEX = "kernel-lsp.reindex"
 _KINDS = {"function": types.SymbolKind.Function, "struct": types.SymbolKind.Struct,
           "union": types.SymbolKind.Struct, "enum": types.SymbolKind.Enum,
@@ -206,6 +209,8 @@ def _symbol(ls: KernelLanguageServer, uri: str, pos: types.Position):
     rel = ls.relative(uri)
     if rel is None:
         return None, None
+    if is_design_file(rel):
+        return design_symbol(ls, rel, pos)
     text = ls.text_of(rel)
     if text is None:
         return rel, None
@@ -240,10 +245,15 @@ def _model(ls: KernelLanguageServer):
 async def hover(ls: KernelLanguageServer, params: types.HoverParams):
     def work():
         rel, sym = _symbol(ls, params.text_document.uri, params.position)
-        if sym is None:
+        spec = ls.relative(params.text_document.uri)
+        verdict = design_hover(ls, spec, params.position) if spec and is_design_file(spec) \
+            else None
+        if sym is None and verdict is None:
             return None
         model = _model(ls)
-        text = navigate.hover(model, sym, rel) if model is not None else None
+        text = navigate.hover(model, sym, rel) if model is not None and sym else None
+        if verdict:
+            text = f"{verdict}\n\n---\n\n{text}" if text else verdict
         if ls.phase != "ready":
             note = f"*kernel-lsp: the index is not ready ({ls.phase}); this answer may be partial.*"
             text = f"{text}\n\n{note}" if text else note

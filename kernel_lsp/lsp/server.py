@@ -22,6 +22,7 @@ from kernel_lsp import __version__
 from kernel_lsp.config import Config, find_root, relative_posix
 from kernel_lsp.live.workspace import Workspace
 from kernel_lsp.lsp.convert import Lines, diagnostic, path_of, uri_of
+from kernel_lsp.lsp.design_features import design_check, is_design_file
 from kernel_lsp.lsp.indexproc import index_in_child
 from kernel_lsp.lsp.plumbing import ModelThread, Protocol, running_loop
 from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
@@ -327,6 +328,8 @@ class KernelLanguageServer(LanguageServer):
         return diags
 
     def _check_on_model(self, rel: str, text: str | None, version):
+        if is_design_file(rel):  # a demand or a layer policy, not C
+            return design_check(self, rel, text), []
         ws, config = self.ws, self.config
         data = text.encode("utf-8", "surrogatepass") if text is not None else None
         if data is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import sqlite_utils
 
 from kernel_lsp.model import schema
+from kernel_lsp.model.designsql import DesignSQL
 from kernel_lsp.model.navsql import NavigationSQL
 from kernel_lsp.model.rows import ROW_TYPES, Definition, FactRows, IncludeEdge
 from kernel_lsp.model.symbolsql import SymbolSQL
@@ -29,7 +30,7 @@ class FileRow:
     sha1: str | None
 
 
-class Model(NavigationSQL, SymbolSQL):
+class Model(NavigationSQL, SymbolSQL, DesignSQL):
     """The kernel model in SQLite (``<root>/.kernel-lsp/model.db``, or in memory for tests)."""
 
     def __init__(self, path: str | Path | None = None):

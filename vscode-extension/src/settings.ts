@@ -38,6 +38,9 @@ export const DOCUMENT_SELECTOR = [
     { scheme: 'file', language: 'c' },
     { scheme: 'untitled', language: 'c' },
     { scheme: 'file', pattern: '**/*.h' },
+    // design specifications (docs/design.md): diagnostics, hover, definition, "Verify demand"
+    { scheme: 'file', pattern: '**/*.demand.yaml' },
+    { scheme: 'file', pattern: '**/*.layers.yaml' },
 ];
 
 /** One setting's values per level, as `WorkspaceConfiguration.inspect` gives them. */

@@ -10,7 +10,7 @@ import { PROBLEM_MATCHER, TASK_TYPE } from '../src/tasks';
 import { manifest } from './manifest';
 
 const settings = manifest.contributes.configuration.properties;
-const CODES = ['020_2', '404_2', '405_2', '406_2', '407_2', '502_2', '503_2', '504_2'];
+const CODES = ['020_2', '404_2', '405_2', '406_2', '407_2', '408_2', '502_2', '503_2', '504_2'];
 
 describe('package.json', () => {
     it('contributes each server key as a setting, plus server.*, headerLanguage and trace.server', () => {

@@ -1,0 +1,236 @@
+"""SQL of design verification, demand extraction and the model self-check: part of Model.
+
+Kept apart from ``store.py`` only to keep modules small; ``Model`` inherits it, so the rule
+"one class owns the SQL" holds. Rows come back as dicts keyed by column name (few rows) or as
+plain tuples (long lists).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+_FUNC = ("f.file_id, fl.path, f.name, f.is_definition, f.storage, f.ret_name, f.ret_kind, "
+         "f.params, f.signature, f.start_byte, f.end_byte, f.line, f.name_line, f.name_col, "
+         "f.name_end_col, f.generated_by")
+_TYPE = ("t.file_id, fl.path, t.name, t.kind, t.is_definition, t.members, t.underlying_name, "
+         "t.underlying_kind, t.name_line, t.name_col, t.name_end_col")
+_SIZE_VERSION = 1
+
+
+def _dicts(cur) -> list[dict]:
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur]
+
+
+class DesignSQL:
+    """Design queries of the Model (mixed into ``kernel_lsp.model.store.Model``)."""
+
+    conn: sqlite3.Connection  # the Model's
+
+    # -- level types by name -------------------------------------------------------------------
+    def design_functions(self, name: str) -> list[dict]:
+        """File-scope definitions and declarations of function ``name``, by path."""
+        return _dicts(self.conn.execute(
+            f"SELECT {_FUNC} FROM functions f JOIN files fl ON fl.id = f.file_id "
+            "WHERE f.name=? AND f.parent IS NULL ORDER BY fl.path, f.start_byte", (name,)))
+
+    def design_types(self, name: str) -> list[dict]:
+        """Declarations and definitions of the struct/union/enum/typedef ``name``, by path."""
+        return _dicts(self.conn.execute(
+            f"SELECT {_TYPE} FROM types t JOIN files fl ON fl.id = t.file_id WHERE t.name=? "
+            "ORDER BY fl.path, t.start_byte", (name,)))
+
+    def design_is_macro(self, name: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM macros WHERE name=? LIMIT 1",
+                                 (name,)).fetchone() is not None
+
+    def design_file(self, path: str) -> dict | None:
+        """(id, path, dir) of an indexed file."""
+        rows = _dicts(self.conn.execute("SELECT id, path, dir FROM files WHERE path=?", (path,)))
+        return rows[0] if rows else None
+
+    def design_dir(self, path: str) -> dict | None:
+        """(path, level, father) of a directory of the model."""
+        rows = _dicts(self.conn.execute("SELECT path, level, father FROM dirs WHERE path=?",
+                                        (path,)))
+        return rows[0] if rows else None
+
+    def design_unresolved_includes(self, file_id: int) -> list[tuple]:
+        """(target, line, col, end_col) of the includes of a file that resolve to nothing."""
+        return self.conn.execute(
+            "SELECT target, line, col, end_col FROM includes WHERE file_id=? AND resolved_id "
+            "IS NULL ORDER BY start_byte", (file_id,)).fetchall()
+
+    # -- calls ---------------------------------------------------------------------------------
+    def design_call_sites(self, file_id: int, caller: str, callee: str, kind: str) -> list[tuple]:
+        """(start_byte, line, col, end_col) of the calls of ``callee`` made by ``caller``."""
+        return self.conn.execute(
+            "SELECT start_byte, line, col, end_col FROM calls WHERE file_id=? AND caller=? "
+            "AND callee=? AND kind=? ORDER BY start_byte", (file_id, caller, callee, kind)
+        ).fetchall()
+
+    def design_callees(self, file_id: int, caller: str) -> list[tuple]:
+        """(callee, kind, line, col) of the first call of each function ``caller`` calls."""
+        return self.conn.execute(
+            "SELECT callee, kind, min(line), col FROM calls WHERE file_id=? AND caller=? "
+            "GROUP BY callee, kind ORDER BY min(start_byte)", (file_id, caller)).fetchall()
+
+    def design_type_uses(self, file_id: int, function: str) -> list[tuple]:
+        """(name, kind, line, col, need) of the type uses inside one function's body."""
+        return self.conn.execute(
+            "SELECT name, kind, line, col, need FROM type_uses WHERE file_id=? AND function=? "
+            "ORDER BY start_byte", (file_id, function)).fetchall()
+
+    # -- the model's size ----------------------------------------------------------------------
+    def _stamp(self) -> str:
+        """A value that changes whenever an index run changed the model."""
+        parts = [self.conn.execute(f"SELECT max(rowid) FROM {t}").fetchone()[0]
+                 for t in ("functions", "types", "calls", "files")]
+        parts.append(self.conn.execute("SELECT count(*) FROM files").fetchone()[0])
+        return json.dumps([_SIZE_VERSION, *parts])
+
+    def design_model_size(self) -> dict:
+        """Level types by level and relationships by kind of the whole model; computed once per
+        index run and kept in ``meta`` (the relationship view scans every table)."""
+        stamp = self._stamp()
+        row = self.conn.execute("SELECT value FROM meta WHERE key='design_size'").fetchone()
+        if row:
+            try:
+                cached = json.loads(row[0])
+                if cached.get("stamp") == stamp:
+                    return {"levels": cached["levels"], "relationships": cached["relationships"]}
+            except (ValueError, AttributeError, KeyError):
+                pass
+        levels = dict(self.conn.execute(
+            "SELECT level, count(*) FROM level_types GROUP BY level ORDER BY min(digit)"))
+        rels = dict(self.conn.execute(
+            "SELECT kind, count(*) FROM relationships GROUP BY kind ORDER BY kind"))
+        value = {"stamp": stamp, "levels": levels, "relationships": rels}
+        try:
+            self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('design_size', ?)",
+                              (json.dumps(value),))
+        except sqlite3.OperationalError:  # a read-only or locked database: compute next time
+            pass
+        return {"levels": levels, "relationships": rels}
+
+    # -- the self-check ------------------------------------------------------------------------
+    def design_used_type_names(self) -> list[tuple[str, str]]:
+        """Distinct (name, kind) of every type use."""
+        return self.conn.execute("SELECT DISTINCT name, kind FROM type_uses").fetchall()
+
+    def design_defined_type_names(self) -> list[tuple[str, str]]:
+        """Distinct (name, kind) of the type definitions (a typedef counts as defined)."""
+        return self.conn.execute(
+            "SELECT DISTINCT name, kind FROM types WHERE is_definition = 1 OR kind = 'typedef'"
+        ).fetchall()
+
+    def design_called_names(self) -> list[str]:
+        """Distinct callee names of every call (through the callee index; member calls too)."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT callee FROM calls")]
+
+    def design_function_names(self) -> tuple[set[str], set[str]]:
+        """(names of file-scope function definitions, names of file-scope declarations)."""
+        defined: set[str] = set()
+        declared: set[str] = set()
+        for name, is_def in self.conn.execute(
+                "SELECT DISTINCT name, is_definition FROM functions WHERE parent IS NULL"):
+            (defined if is_def else declared).add(name)
+        return defined, declared
+
+    def design_names_among(self, table: str, names: list[str]) -> set[str]:
+        """Which of ``names`` are names of ``macros`` or ``variables`` (batched, indexed)."""
+        assert table in ("macros", "variables")
+        out: set[str] = set()
+        for i in range(0, len(names), 500):
+            chunk = names[i:i + 500]
+            out.update(r[0] for r in self.conn.execute(
+                f"SELECT DISTINCT name FROM {table} WHERE name IN "
+                f"({','.join('?' * len(chunk))})", chunk))
+        return out
+
+    def design_first_uses(self, table: str, keys: list) -> dict:
+        """key -> (uses, path, line, col) of the first use (by path) of each key: a callee name
+        of direct ``calls``, or a (name, kind) of ``type_uses``."""
+        out: dict = {}
+        names = sorted({k if table == "calls" else k[0] for k in keys})
+        wanted = set(keys)
+        column = "callee" if table == "calls" else "name"
+        extra = " AND u.kind = 'direct'" if table == "calls" else ""
+        group = "u.callee" if table == "calls" else "u.name, u.kind"
+        for i in range(0, len(names), 500):
+            chunk = names[i:i + 500]
+            cur = self.conn.execute(
+                f"SELECT {group}, count(*), min(fl.path || char(0) || u.line || char(0) || "
+                f"u.col) FROM {table} u JOIN files fl ON fl.id = u.file_id WHERE u.{column} IN "
+                f"({','.join('?' * len(chunk))}){extra} GROUP BY {group}", chunk)
+            for row in cur:
+                key = row[0] if table == "calls" else (row[0], row[1])
+                if key in wanted:
+                    path, line, col = row[-1].split("\0")
+                    out[key] = (row[-2], path, int(line), int(col))
+        return out
+
+    def design_declaration_sites(self, names: list[str]) -> dict[str, tuple]:
+        """name -> (path, line) of the first declaration (by path) of each function."""
+        out: dict[str, tuple] = {}
+        for i in range(0, len(names), 500):
+            chunk = names[i:i + 500]
+            cur = self.conn.execute(
+                "SELECT f.name, min(fl.path || char(0) || f.name_line) FROM functions f JOIN "
+                f"files fl ON fl.id = f.file_id WHERE f.name IN ({','.join('?' * len(chunk))}) "
+                "AND f.parent IS NULL GROUP BY f.name", chunk)
+            for name, first in cur:
+                path, line = first.split("\0")
+                out[name] = (path, int(line))
+        return out
+
+    def design_unincluded_headers(self) -> list[str]:
+        """Paths of the ``.h`` files that no include line of the model resolves to."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT path FROM files WHERE path LIKE '%.h' AND id NOT IN (SELECT resolved_id "
+            "FROM includes WHERE resolved_id IS NOT NULL) ORDER BY path")]
+
+    def design_names_like(self, prefix: str, table: str, limit: int = 5000,
+                          kind: str | None = None) -> list[str]:
+        """Distinct names in ``functions`` (file scope) or ``types`` (of ``kind``) that start
+        with ``prefix`` (through the name index)."""
+        assert table in ("functions", "types")
+        where = " AND parent IS NULL" if table == "functions" else ""
+        args: list = [prefix, prefix + "\uffff"]
+        if table == "types" and kind is not None:
+            where = " AND kind = ?"
+            args.append(kind)
+        return [r[0] for r in self.conn.execute(
+            f"SELECT DISTINCT name FROM {table} WHERE name >= ? AND name < ?{where} LIMIT ?",
+            (*args, limit))]
+
+    def design_var_uses(self, file_id: int, function: str) -> list[tuple]:
+        """(name, line, col, end_col) of the free identifiers one function uses."""
+        return self.conn.execute(
+            "SELECT name, line, col, end_col FROM var_uses WHERE file_id=? AND function=? "
+            "ORDER BY start_byte", (file_id, function)).fetchall()
+
+    def design_type_names(self) -> dict[str, set[str]]:
+        """kind -> the distinct names of its definitions (typedefs: every typedef)."""
+        out: dict[str, set[str]] = {}
+        for name, kind in self.design_defined_type_names():
+            out.setdefault(kind, set()).add(name)
+        return out
+
+    def design_names_in_files(self, table: str, file_ids: list[int],
+                              kind: str | None = None) -> set[str]:
+        """Distinct names of file-scope functions, or of types (of ``kind``), declared in
+        ``file_ids``."""
+        assert table in ("functions", "types")
+        where = " AND parent IS NULL" if table == "functions" else ""
+        if table == "types" and kind is not None:
+            where = f" AND kind = '{kind}'" if kind in ("struct", "union", "enum",
+                                                        "typedef") else " AND 0"
+        out: set[str] = set()
+        for i in range(0, len(file_ids), 500):
+            chunk = file_ids[i:i + 500]
+            out.update(r[0] for r in self.conn.execute(
+                f"SELECT DISTINCT name FROM {table} WHERE file_id IN "
+                f"({','.join('?' * len(chunk))}){where}", chunk))
+        return out
