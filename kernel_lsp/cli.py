@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from kernel_lsp import __version__
-from kernel_lsp.batch import bpf_cli, commands, fix_cmd
+from kernel_lsp.batch import bpf_cli, commands, explain_cmd, fix_cmd
 from kernel_lsp.lsp import serve_cmd
 
 # Each module has ``register(subparsers)`` adding its subcommands; a subcommand's parser sets
@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     bpf_cli,  # bpf check|run|dis
     serve_cmd,  # serve
     fix_cmd,  # fix
+    explain_cmd,  # explain
 )
 
 

@@ -56,6 +56,7 @@ class Config:
     source: str = "default"  # where the include paths came from
     quote_paths: list[str] = field(default_factory=list)  # -iquote: quoted includes only
     forced_includes: list[str] = field(default_factory=list)  # -include FILE
+    docs_url: str | None = None  # where docs/ is published: findings link to their code's section
 
     @property
     def index_dir(self) -> Path:
@@ -241,6 +242,19 @@ def _extensions(value, where: str, messages: list[str]) -> tuple[str, ...] | Non
     return tuple(items)
 
 
+_URL_RE = re.compile(r"^(https?|file)://[^\s]+$")
+
+
+def _docs_url(value, where: str, messages: list[str]) -> str | None | bool:
+    """The docs URL setting: an http(s) or file URL, "" or null for none; False when bad."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and _URL_RE.match(value.strip()):
+        return value.strip().rstrip("/")
+    messages.append(f"{where}: 'docs_url' must be an http(s):// or file:// URL; ignored")
+    return False
+
+
 def apply_settings(config: Config, data: Mapping, where: str) -> list[str]:
     """Apply a settings table to ``config`` in place; return messages for bad or unknown keys.
 
@@ -277,6 +291,10 @@ def apply_settings(config: Config, data: Mapping, where: str) -> list[str]:
         elif key == "disable":
             for code_id in _str_list(value, key, where, messages) or ():
                 config.severity[code_id] = "off"
+        elif key == "docs_url":
+            url = _docs_url(value, where, messages)
+            if url is not False:
+                config.docs_url = url
         elif key == "linux_like":
             if isinstance(value, bool):
                 config.linux_like = value

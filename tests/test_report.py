@@ -100,7 +100,8 @@ def test_sarif_top_level_and_driver(sarif):
     driver = run["tool"]["driver"]
     assert driver["name"] == "kernel-lsp"
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", driver["version"])
-    assert driver["informationUri"].startswith("https://")
+    assert "informationUri" not in driver  # no docs URL configured: no link at all
+    assert ".invalid" not in json.dumps(sarif)
     assert run["columnKind"] == "utf16CodeUnits"
     base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
     assert base.startswith("file:///") and base.endswith("/")
@@ -116,7 +117,8 @@ def test_sarif_rules_cover_the_code_table(sarif):
         for key in ("shortDescription", "fullDescription"):
             assert rule[key]["text"].strip()
         assert rule["help"]["text"].strip() and rule["help"]["markdown"].strip()
-        assert rule["helpUri"] == CODES[rule["id"]].docs_url
+        assert "helpUri" not in rule
+        assert f"kernel-lsp explain {rule['id']}" in rule["help"]["text"]
         assert rule["defaultConfiguration"]["level"] in ("note", "warning", "error")
     by_id = {r["id"]: r for r in rules}
     assert by_id["406_2"]["defaultConfiguration"] == {"enabled": False, "level": "error"}
@@ -177,6 +179,17 @@ def test_sarif_unknown_code_and_missing_file(tmp_path):
     assert res["locations"][0]["physicalLocation"]["region"] == {
         "startLine": 5, "startColumn": 3, "endLine": 5, "endColumn": 6}
     assert re.fullmatch(r"[0-9a-f]{16}:1", res["partialFingerprints"]["primaryLocationLineHash"])
+
+
+def test_sarif_links_to_the_configured_docs(root):
+    config = Config(root=root, docs_url="https://example.org/kl/docs")
+    doc = build_sarif(apply_severities(findings(), config.severity), config)
+    driver = doc["runs"][0]["tool"]["driver"]
+    assert driver["informationUri"] == "https://example.org/kl/docs"
+    by_id = {r["id"]: r for r in driver["rules"]}
+    assert by_id["404_2"]["helpUri"] == "https://example.org/kl/docs/codes.md#404-2"
+    assert by_id["E101"]["helpUri"] == "https://example.org/kl/docs/ebpf-codes.md#e101"
+    assert "(https://example.org/kl/docs/codes.md#404-2)" in by_id["404_2"]["help"]["markdown"]
 
 
 def test_sarif_with_no_results_is_valid(tmp_path):

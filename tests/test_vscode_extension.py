@@ -54,6 +54,7 @@ SETTINGS = {
     "kernelLsp.debounceMs": ("integer", 10),
     "kernelLsp.jobs": (["integer", "null"], None),
     "kernelLsp.maxFileBytes": ("integer", 4194304),
+    "kernelLsp.docsUrl": ("string", ""),
     "kernelLsp.trace.server": ("string", "off"),
 }
 CODES = list(codes_of("c"))  # the C design codes of the one code table
@@ -200,6 +201,8 @@ def test_vsix_bundles_the_server_and_its_dependencies(build):
     queries = sorted(p.name for p in (REPO / "queries").glob("*.scm"))
     assert queries and {f"kernel_lsp/queries/{q}" for q in queries} <= libs
     assert {"kernel_lsp/__main__.py", "kernel_lsp/cli.py", "kernel_lsp/lsp/server.py"} <= libs
+    # the code documentation `kernel-lsp explain` prints, as the wheel ships it
+    assert {"kernel_lsp/docs/codes.md", "kernel_lsp/docs/ebpf-codes.md"} <= libs
     # tree-sitter has one compiled module per CPython version; tree-sitter-c one abi3 module.
     for py in PYTHONS:
         assert f"tree_sitter/_binding.cpython-{py.replace('.', '')}-x86_64-linux-gnu.so" in libs, py

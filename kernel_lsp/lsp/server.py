@@ -339,7 +339,7 @@ class KernelLanguageServer(LanguageServer):
         reported = ws.findings([rel], with_fixes=True)
         lines = Lines(text if text is not None else self.text_of(rel))
         enc = self.encoding
-        diags = [diagnostic(r, lines, enc) for r in reported]
+        diags = [diagnostic(r, lines, enc, config.docs_url) for r in reported]
         dependents = sorted(ws.includers_of(rel)) if rel.endswith(".h") else []
         return diags, dependents
 
