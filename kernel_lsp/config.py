@@ -90,6 +90,17 @@ def _has_settings(path: Path) -> bool:
         return False
 
 
+def root_kind(path: Path) -> str | None:
+    """Why ``path`` is a root: ``"kernel tree"``, the settings file it holds, or None."""
+    if is_linux_like(path):
+        return "kernel tree"
+    if (path / TOML_NAME).is_file():
+        return TOML_NAME
+    if _has_settings(path):
+        return "pyproject.toml [tool.kernel-lsp]"
+    return None
+
+
 def find_root(start: Path) -> Path:
     """The nearest ancestor of ``start`` that is kernel-like or holds settings, else ``start``."""
     start = Path(os.path.abspath(start))

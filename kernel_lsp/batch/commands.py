@@ -11,12 +11,15 @@ import argparse
 import functools
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kernel_lsp.config import Config, find_root, load_config, relative_posix
+from kernel_lsp.batch.paths import Shown, choose_root, locate
+from kernel_lsp.config import Config, load_config, relative_posix
+from kernel_lsp.messages import condense
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 FORMATS = ("text", "json", "sarif")
@@ -74,12 +77,16 @@ def register(sub) -> None:
     c = sub.add_parser("check", help="report findings for files or directories",
                        description="Index what is needed and report findings for PATHS.")
     c.add_argument("paths", nargs="*", type=Path, metavar="PATHS",
-                   help="files or directories to report on (default: the whole root)")
+                   help="files or directories to report on, relative to the current directory "
+                        "or to the root (default: the whole root)")
     c.add_argument("--root", type=Path, metavar="DIR",
-                   help="tree root (default: the nearest kernel-like ancestor of the first PATH)")
+                   help="tree root (default: the nearest kernel tree or kernel-lsp.toml above "
+                        "the first PATH, or above the current directory)")
     c.add_argument("--format", choices=FORMATS, default="text", help="report format")
     c.add_argument("--output", "-o", type=Path, metavar="FILE",
                    help="write the report to FILE instead of standard output")
+    c.add_argument("--absolute-paths", action="store_true",
+                   help="print absolute paths (default: relative to the current directory)")
     _common(c)
     c.set_defaults(func=guarded(cmd_check))
 
@@ -88,19 +95,31 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arch", metavar="A", help="architecture under arch/ (default: x86)")
     parser.add_argument("--jobs", "-j", type=_jobs, metavar="N",
                         help="parser processes (default: the CPU count)")
+    verbose(parser)
+
+
+def verbose(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="say how the root was chosen and list every skipped symlink")
 
 
 # ---------------------------------------------------------------- shared steps
 
 
-def setup(root: Path | None, anchor: Path | None, arch: str | None, jobs: int | None) -> Config:
-    """Find the root, load its settings (messages to stderr), apply the command-line overrides."""
-    if root is None:
-        root = find_root(anchor if anchor is not None else Path.cwd())
-    root = Path(os.path.abspath(root))
+def setup(root: Path | None, given: list[Path], arch: str | None, jobs: int | None,
+          verbose: bool = False) -> Config:
+    """Choose the root (and say how, unless it is a kernel tree found by walking up), load its
+    settings (messages to stderr), apply the command-line overrides."""
+    choice = choose_root(root, given, Path.cwd())
+    root = choice.root
     if not root.is_dir():
         what = "is not a directory" if root.exists() else "does not exist"
         raise CommandError(f"root {root} {what}")
+    message = choice.message()
+    if message is not None:
+        warn(message)
+    elif verbose:
+        warn(f"root {root} ({'from --root, ' if choice.explicit else ''}{choice.why})")
     config, messages = load_config(root, arch)
     for message in messages:
         warn(message)
@@ -129,12 +148,14 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int, str], None] | None]
         yield update
 
 
-def run_index(config: Config):
-    """Index ``config.root`` (bring its model up to date); print the indexer's problems."""
+def run_index(config: Config, verbose: bool = False):
+    """Index ``config.root`` (bring its model up to date); print the indexer's problems (the
+    kinds that repeat on every run counted in one line unless ``verbose``)."""
     from kernel_lsp.model.indexer import index
 
     with progress_bar("indexing") as progress:
         result = index(config, jobs=config.jobs, progress=progress)
+    result.problems = condense(result.problems, verbose)
     for problem in result.problems:
         warn(problem)
     return result
@@ -144,8 +165,8 @@ def run_index(config: Config):
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    config = setup(args.root, None, args.arch, args.jobs)
-    result = run_index(config)
+    config = setup(args.root, [], args.arch, args.jobs, args.verbose)
+    result = run_index(config, args.verbose)
     result.model.close()
     s = result.stats
     seconds = s.get("seconds")
@@ -169,22 +190,25 @@ def _check_output(output: Path | None) -> None:
 
 
 def select_paths(config: Config, given: list[Path]) -> tuple[list[str] | None, bool]:
-    """Root-relative files to report on (None = everything) and whether a PATH was bad."""
+    """Root-relative files to report on (None = everything) and whether a PATH was bad. A PATH
+    is relative to the current directory, or to the root when nothing is there."""
     if not given:
         return None, False
     from kernel_lsp.model.walk import discover
 
     good: list[Path] = []
     bad = False
+    cwd = Path.cwd()
     for path in given:
-        if not path.exists():
+        found = locate(path, config.root, cwd)
+        if not found.exists():
             warn(f"{path}: no such file or directory")
             bad = True
-        elif relative_posix(config.root, path) is None:
+        elif relative_posix(config.root, found) is None:
             warn(f"{path}: outside the root {config.root}; skipped")
             bad = True
         else:
-            good.append(path)
+            good.append(found)
     if not good:
         return [], bad
     files, messages = discover(config, good)
@@ -195,16 +219,18 @@ def select_paths(config: Config, given: list[Path]) -> tuple[list[str] | None, b
     return [sf.path for sf in files], bad
 
 
-def render(fmt: str, items, config: Config, stats: dict, problems: list[str]) -> str:
+def render(fmt: str, items, config: Config, stats: dict, problems: list[str],
+           shown: Shown) -> str:
+    """The report in ``fmt``; text and JSON print paths with ``shown``, SARIF root-relative."""
     from kernel_lsp.batch import report
 
     if fmt == "json":
-        return report.format_json(items, config.root, stats)
+        return report.format_json(items, config.root, stats, shown)
     if fmt == "sarif":
         from kernel_lsp.batch.sarif import format_sarif
 
         return format_sarif(items, config, problems)
-    return report.format_text(items)
+    return report.format_text(items, shown)
 
 
 def write_report(text: str, output: Path | None) -> None:
@@ -222,13 +248,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     from kernel_lsp.batch.report import error_count, summary_line
     from kernel_lsp.live.workspace import open_workspace
 
+    started = time.perf_counter()
     _check_output(args.output)
-    anchor = args.paths[0] if args.paths else None
-    config = setup(args.root, anchor, args.arch, args.jobs)
+    config = setup(args.root, args.paths, args.arch, args.jobs, args.verbose)
     paths, bad_paths = select_paths(config, args.paths)
     if paths == [] and bad_paths:
         return EXIT_USAGE
-    result = run_index(config)
+    result = run_index(config, args.verbose)
     ws = open_workspace(config, result.model, paths)
     try:
         items = ws.findings(paths) if paths != [] else []
@@ -237,9 +263,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     stats = {**result.stats, "checked_files": len(paths) if paths is not None else
              result.stats.get("files"), "problems": len(result.problems),
              "include_paths_source": config.source}
-    write_report(render(args.format, items, config, stats, list(result.problems)), args.output)
-    if sys.stderr.isatty():
-        warn(summary_line(items, stats.get("checked_files")))
+    shown = Shown(config.root, Path.cwd(), args.absolute_paths)
+    write_report(render(args.format, items, config, stats, list(result.problems), shown),
+                 args.output)
+    warn(f"{summary_line(items, stats.get('checked_files'))} "
+         f"({time.perf_counter() - started:.1f} s)")
     if bad_paths:
         return EXIT_USAGE
     return EXIT_FINDINGS if error_count(items) else EXIT_OK

@@ -65,7 +65,13 @@ def initialize(ls: KernelLanguageServer, params: types.InitializeParams) -> None
 
 
 @server.feature(types.INITIALIZED)
-async def initialized(ls: KernelLanguageServer, _params) -> None:
+def initialized(ls: KernelLanguageServer, _params) -> None:
+    # the start-up (settings, the stored model, the first index) runs as a task of its own, so
+    # a session that ends during it (an editor quitting in the first seconds) cancels only that
+    ls.startup_task = asyncio.ensure_future(_startup(ls))
+
+
+async def _startup(ls: KernelLanguageServer) -> None:
     try:
         await ls.fetch_editor_settings()
         messages = getattr(ls, "startup_messages", []) + (ls.configure() if ls.editor_table
@@ -77,8 +83,20 @@ async def initialized(ls: KernelLanguageServer, _params) -> None:
                        f"{ls.encoding} positions")
         await ls.startup()
     except Exception as exc:  # noqa: BLE001
+        if ls.closing:
+            return
         log.exception("startup failed")
         ls.show(f"kernel-lsp: startup failed: {exc}", types.MessageType.Error)
+
+
+@server.feature(types.SHUTDOWN)
+def shutdown(ls: KernelLanguageServer, _params) -> None:
+    ls.stop()
+
+
+@server.feature(types.EXIT)
+def exit_(ls: KernelLanguageServer, _params) -> None:
+    ls.stop()
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)

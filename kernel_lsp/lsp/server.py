@@ -22,9 +22,10 @@ from kernel_lsp import __version__
 from kernel_lsp.config import Config, find_root, relative_posix
 from kernel_lsp.live.workspace import Workspace
 from kernel_lsp.lsp.convert import Lines, diagnostic, path_of, uri_of
-from kernel_lsp.lsp.indexproc import index_in_child
+from kernel_lsp.lsp.indexproc import IndexChild
 from kernel_lsp.lsp.plumbing import ModelThread, Protocol, running_loop
 from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
+from kernel_lsp.messages import condense
 
 log = logging.getLogger("kernel_lsp.lsp")
 
@@ -53,6 +54,8 @@ class KernelLanguageServer(LanguageServer):
         self.index_lock = threading.Lock()
         self.index_again = False
         self.index_running = False
+        self.indexer = IndexChild()
+        self.closing = False  # shutdown or exit received, or the client went away
 
     # -- helpers -----------------------------------------------------------------------------
     def report_server_error(self, error: Exception, source) -> None:
@@ -62,8 +65,44 @@ class KernelLanguageServer(LanguageServer):
                          types.MessageType.Error)
 
     async def on_model(self, fn, *args):
-        """Run ``fn(*args)`` on the model thread."""
-        return await asyncio.get_running_loop().run_in_executor(self.worker, fn, *args)
+        """Run ``fn(*args)`` on the model thread. Its result is handed to the loop with
+        ``to_loop``, so a call that ends after the loop closed (the editor quit) is dropped
+        instead of raising in the model thread."""
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+
+        def copy(done) -> None:  # on the loop
+            if waiter.done():
+                return
+            if done.exception() is not None:
+                waiter.set_exception(done.exception())
+            else:
+                waiter.set_result(done.result())
+        self.worker.submit(fn, *args).add_done_callback(lambda done: self.to_loop(copy, done))
+        return await waiter
+
+    def to_loop(self, callback, *args) -> bool:
+        """Run ``callback(*args)`` on the event loop, from any thread; False (and nothing run)
+        when the loop has stopped or is closed, as it is once the editor quits."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return False
+        try:
+            loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # closed between the check and the call
+            return False
+        return True
+
+    def stop(self) -> None:
+        """The session ends (shutdown, exit, or the client's end of stdin closed): stop the
+        index child now (the model stays consistent) and hand nothing more to the loop."""
+        self.closing = True
+        self.indexer.stop()
+
+    def shutdown(self) -> None:
+        """pygls' end of the server (after the loop stopped): stop what is still running."""
+        self.stop()
+        super().shutdown()
 
     def log_message(self, text: str, kind=types.MessageType.Log) -> None:
         log.info(text)
@@ -76,13 +115,19 @@ class KernelLanguageServer(LanguageServer):
     def _notify(self, send, params) -> None:
         """Send a notification from any thread: the transport belongs to the event loop, so
         the index and model threads hand it over instead of writing themselves."""
+        if self.closing:
+            return
+        loop = self.loop
+        if loop is not None and running_loop() is not loop:
+            self.to_loop(self._send, send, params)
+        else:
+            self._send(send, params)
+
+    @staticmethod
+    def _send(send, params) -> None:
         try:
-            loop = self.loop
-            if loop is not None and running_loop() is not loop:
-                loop.call_soon_threadsafe(send, params)
-            else:
-                send(params)
-        except Exception:  # noqa: BLE001 - no client (yet) or a closed loop: the log has it
+            send(params)
+        except Exception:  # noqa: BLE001 - no client (yet) or a closed transport: the log has it
             pass
 
     def relative(self, uri: str) -> str | None:
@@ -171,6 +216,7 @@ class KernelLanguageServer(LanguageServer):
 
     async def startup(self) -> None:
         self.loop = asyncio.get_running_loop()
+        self.loop.set_exception_handler(_quiet_cancellation)
         self.phase = "loading"
         problem = await self.load_model()
         if problem:
@@ -186,7 +232,7 @@ class KernelLanguageServer(LanguageServer):
     def load_members(self) -> None:
         """Load member names in a thread (seconds on a kernel), then check the open files again:
         until then the workspace counts every name as a member, which hides some findings."""
-        loop, ws = asyncio.get_running_loop(), self.ws
+        ws = self.ws
 
         def run():
             try:
@@ -194,10 +240,7 @@ class KernelLanguageServer(LanguageServer):
             except Exception:  # noqa: BLE001 - checks stay conservative; the log has it
                 log.exception("loading member names failed")
                 return
-            try:
-                loop.call_soon_threadsafe(self.members_loaded)
-            except RuntimeError:  # the server is exiting
-                pass
+            self.to_loop(self.members_loaded)
         threading.Thread(target=run, daemon=True, name="kernel-lsp-members").start()
 
     def members_loaded(self) -> None:
@@ -221,41 +264,48 @@ class KernelLanguageServer(LanguageServer):
 
     def start_index(self) -> None:
         with self.index_lock:
+            if self.closing:
+                return
             if self.index_running:
                 self.index_again = True
                 return
             self.index_running = True
-        loop = asyncio.get_running_loop()
-        threading.Thread(target=self._index_thread, args=(loop,), daemon=True,
+        threading.Thread(target=self._index_thread, daemon=True,
                          name="kernel-lsp-index").start()
 
-    def _index_thread(self, loop: asyncio.AbstractEventLoop) -> None:
-        while True:
+    def _index_thread(self) -> None:
+        while not self.closing:
             self.index_again = False
-            reporter = _Progress(self, loop) if self.progress_ok else None
-            try:
-                if self.phase != "ready":
-                    self.phase = "indexing"
-                stats, problems = index_in_child(self.config,
-                                            reporter.report if reporter else None)
-                for problem in problems[:20]:
-                    self.log_message(f"kernel-lsp: {problem}")
-                self.log_message(f"kernel-lsp: index of {self.root}: {stats.get('files')} files, "
-                                 f"{stats.get('parsed')} parsed in {stats.get('seconds')} s")
-                if reporter:
-                    reporter.end(f"{stats.get('files')} files")
-                asyncio.run_coroutine_threadsafe(self.after_index(), loop)
-            except Exception as exc:  # noqa: BLE001 - the server keeps serving what it has
-                log.exception("index failed")
-                if reporter:
-                    reporter.end("failed")
-                if self.phase != "ready":
-                    self.phase = "failed"
-                loop.call_soon_threadsafe(self.show, f"kernel-lsp: indexing failed: {exc}")
+            self._index_once()
             with self.index_lock:
-                if not self.index_again:
+                if not self.index_again or self.closing:
                     self.index_running = False
                     return
+
+    def _index_once(self) -> None:
+        """One index run in the child, then the model is reloaded on the loop."""
+        reporter = _Progress(self) if self.progress_ok else None
+        try:
+            if self.phase != "ready":
+                self.phase = "indexing"
+            stats, problems = self.indexer.run(self.config,
+                                               reporter.report if reporter else None)
+            for problem in condense(problems, hint=" (kernel-lsp index -v lists them)")[:20]:
+                self.log_message(f"kernel-lsp: {problem}")
+            self.log_message(f"kernel-lsp: index of {self.root}: {stats.get('files')} files, "
+                             f"{stats.get('parsed')} parsed in {stats.get('seconds')} s")
+            if reporter:
+                reporter.end(f"{stats.get('files')} files")
+            self.to_loop(lambda: asyncio.ensure_future(self.after_index()))
+        except Exception as exc:  # noqa: BLE001 - the server keeps serving what it has
+            if reporter:
+                reporter.end("failed")
+            if self.closing:
+                return  # stopped because the session ended: nothing to report to anyone
+            log.exception("index failed")
+            if self.phase != "ready":
+                self.phase = "failed"
+            self.to_loop(self.show, f"kernel-lsp: indexing failed: {exc}")
 
     async def after_index(self) -> None:
         try:
@@ -350,14 +400,25 @@ class KernelLanguageServer(LanguageServer):
         return f"{version}:{digest}"
 
 
+def _quiet_cancellation(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """The loop's exception handler: a handler task cancelled because the session ended (the
+    editor quit while it ran) is no error; anything else goes to the default handler."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
+
+
 class _Progress:
     """Work-done progress of one index run, reported from the index thread."""
 
-    def __init__(self, server: KernelLanguageServer, loop):
-        self.server, self.loop = server, loop
+    def __init__(self, server: KernelLanguageServer):
+        self.server, self.loop = server, server.loop
         self.token = f"kernel-lsp-index-{time.monotonic_ns()}"
         self.last = 0.0
-        self.started = asyncio.run_coroutine_threadsafe(self._begin(), loop)
+        try:
+            self.started = asyncio.run_coroutine_threadsafe(self._begin(), self.loop)
+        except RuntimeError:  # the loop closed: the session is over
+            self.started = None
 
     async def _begin(self) -> bool:
         try:
@@ -370,6 +431,8 @@ class _Progress:
             return False
 
     def _ok(self) -> bool:
+        if self.started is None or self.server.closing:
+            return False
         try:
             return self.started.result(timeout=10)
         except Exception:  # noqa: BLE001
@@ -381,11 +444,11 @@ class _Progress:
             return
         self.last = now
         pct = int(100 * done / total) if total else 100
-        self.loop.call_soon_threadsafe(
+        self.server.to_loop(
             self.server.work_done_progress.report, self.token,
             types.WorkDoneProgressReport(message=f"{done}/{total} {path}", percentage=pct))
 
     def end(self, message: str) -> None:
         if self._ok():
-            self.loop.call_soon_threadsafe(self.server.work_done_progress.end, self.token,
-                                           types.WorkDoneProgressEnd(message=message))
+            self.server.to_loop(self.server.work_done_progress.end, self.token,
+                                types.WorkDoneProgressEnd(message=message))
