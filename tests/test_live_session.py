@@ -24,7 +24,6 @@ def indexed(tmp_path_factory):
     result.model.close()
     session = Workspace(config)
     assert session.load() is None
-    session.load_members()
     yield root, config, session, batch
     session.close()
 

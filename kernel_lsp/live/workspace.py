@@ -114,20 +114,6 @@ class Workspace:
             keep = of.buffer if of.buffer.env == self.env else None
             self.set_buffer(path, of.buffer.source, version=of.version, buffer=keep)
 
-    def load_members(self, *, own_connection: bool = True) -> None:
-        """Member and enumerator names for lazy tables (406_2 needs them). Seconds on a kernel:
-        the server runs it in a thread of its own, on a connection of its own."""
-        if self.model is None or not self.tables.lazy:
-            return
-        if not own_connection:
-            self.tables.symbols.load_members(self.model)
-        elif self.config.db_path.exists():
-            reader = Model(self.config.db_path)
-            try:
-                self.tables.symbols.load_members(reader)
-            finally:
-                reader.close()
-
     def close(self) -> None:
         if self.model is not None:
             self.model.close()
@@ -321,5 +307,4 @@ def open_workspace(config: Config, model: Model, paths: list[str] | None) -> Wor
     ws = Workspace(config)
     many = paths is None or len(select_files(model, paths)) > EAGER_ABOVE
     ws.adopt(model, eager=many)
-    ws.load_members(own_connection=False)
     return ws

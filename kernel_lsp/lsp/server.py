@@ -224,28 +224,9 @@ class KernelLanguageServer(LanguageServer):
         if self.ws.ready:
             self.phase = "ready"
             self.recheck_all()
-            # first answers before the catch-up index and the member names compete for the CPU
+            # first answers before the catch-up index competes for the CPU
             await self.settle(3.0)
-            self.load_members()
         self.start_index()
-
-    def load_members(self) -> None:
-        """Load member names in a thread (seconds on a kernel), then check the open files again:
-        until then the workspace counts every name as a member, which hides some findings."""
-        ws = self.ws
-
-        def run():
-            try:
-                ws.load_members()
-            except Exception:  # noqa: BLE001 - checks stay conservative; the log has it
-                log.exception("loading member names failed")
-                return
-            self.to_loop(self.members_loaded)
-        threading.Thread(target=run, daemon=True, name="kernel-lsp-members").start()
-
-    def members_loaded(self) -> None:
-        self.recheck_all()
-        self.refresh_pull()
 
     def refresh_pull(self) -> None:
         """Ask a pull client to pull again (its results changed without an edit)."""
@@ -320,7 +301,6 @@ class KernelLanguageServer(LanguageServer):
             self.show(f"kernel-lsp: {problem}")
             return
         self.phase = "ready" if self.ws.ready else "failed"
-        self.load_members()
         self.recheck_all()
         self.refresh_pull()
 

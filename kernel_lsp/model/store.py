@@ -77,6 +77,8 @@ class Model(NavigationSQL, SymbolSQL):
                 self.db[table].create_index(cols, if_not_exists=True)
             for name, sql in schema.VIEWS.items():
                 self.db.create_view(name, sql, replace=True)
+            for sql in schema.TRIGGERS.values():
+                self.conn.execute(sql)
             self.conn.execute(f"PRAGMA application_id={schema.APPLICATION_ID}")
             self.set_meta("schema_version", str(schema.SCHEMA_VERSION))
 
