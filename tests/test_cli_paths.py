@@ -111,3 +111,28 @@ def test_index_counts_symlinks_too(tree):
     assert proc.returncode == 0, proc.stderr
     assert ("kernel-lsp: 1 symbolic link to already visited directories not followed "
             "(-v lists them)") in proc.stderr.splitlines()
+
+
+def test_no_index_checks_the_named_files_as_on_disk_against_the_stored_model(tree):
+    proc = run("check", "--no-index", "fs/bad.c", cwd=tree)
+    assert proc.returncode == 2 and "no model at" in proc.stderr
+    assert run("index", cwd=tree).returncode == 0
+    db = tree / ".kernel-lsp" / "model.db"
+
+    def stored() -> tuple:
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT size, mtime_ns, sha1 FROM files WHERE path = "
+                                "'fs/bad.c'").fetchone()
+    stamp = stored()
+    (tree / "fs/bad.c").write_text("#include <linux/helper.h>\nint bad(void)\n{\n"
+                                   "\treturn helper(2) + missing(1);\n}\n")
+    proc = run("check", "--no-index", "fs/bad.c", cwd=tree)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "fs/bad.c:4:21: error: function 'missing' is called but defined and declared nowhere "
+        "in the model [020_2]"], "the file as it is now; helper is declared by its include"
+    assert stored() == stamp, "the model was not written"
+    proc = run("check", "fs/bad.c", cwd=tree)  # the default brings the model up to date
+    assert proc.returncode == 1 and "missing" in proc.stdout

@@ -87,6 +87,9 @@ def register(sub) -> None:
                    help="write the report to FILE instead of standard output")
     c.add_argument("--absolute-paths", action="store_true",
                    help="print absolute paths (default: relative to the current directory)")
+    c.add_argument("--no-index", action="store_true",
+                   help="do not bring the model up to date first (a language server keeps it "
+                        "so): check against it as it is, with PATHS read as they are on disk")
     _common(c)
     c.set_defaults(func=guarded(cmd_check))
 
@@ -159,6 +162,41 @@ def run_index(config: Config, verbose: bool = False):
     for problem in result.problems:
         warn(problem)
     return result
+
+
+def stored_model(config: Config):
+    """The root's model as it is (``--no-index``), as an index result with no run behind it."""
+    from kernel_lsp.model.indexer import IndexResult
+    from kernel_lsp.model.store import Model, ModelError
+
+    if not config.db_path.is_file():
+        raise CommandError(f"no model at {config.db_path}: run `kernel-lsp index` first, or "
+                           "check without --no-index")
+    try:
+        model = Model(config.db_path)
+    except ModelError as exc:
+        raise CommandError(str(exc)) from exc
+    if model.meta("includes_resolved") != "1":
+        model.close()
+        raise CommandError(f"the model at {config.db_path} is incomplete (an index run was "
+                           "interrupted): check without --no-index")
+    return IndexResult(model, {"indexed": False})
+
+
+def read_from_disk(ws, paths: list[str]) -> None:
+    """Give the workspace the disk text of each of ``paths`` that the model has not seen as it
+    is now (changed since the last index, or new), as an editor buffer: the rest of the model
+    stays as stored."""
+    for rel in paths:
+        full = ws.config.root / rel
+        try:
+            st = full.stat()
+            stamp = ws.model.nav_file_stamp(rel)
+            if stamp == (st.st_size, st.st_mtime_ns) or st.st_size > ws.config.max_file_bytes:
+                continue
+            ws.set_buffer(rel, full.read_bytes())
+        except OSError as exc:
+            warn(f"{rel}: cannot read ({exc.strerror or exc}); its stored facts are used")
 
 
 # ---------------------------------------------------------------- index
@@ -254,9 +292,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     paths, bad_paths = select_paths(config, args.paths)
     if paths == [] and bad_paths:
         return EXIT_USAGE
-    result = run_index(config, args.verbose)
+    result = stored_model(config) if args.no_index else run_index(config, args.verbose)
     ws = open_workspace(config, result.model, paths)
     try:
+        if args.no_index:
+            read_from_disk(ws, paths or [])
         items = ws.findings(paths) if paths != [] else []
     finally:
         ws.close()

@@ -16,6 +16,7 @@ from lsprotocol import types
 from kernel_lsp import __version__, navigate
 from kernel_lsp.fixes import realize
 from kernel_lsp.live.workspace import facts_of
+from kernel_lsp.lsp import intel
 from kernel_lsp.lsp.convert import SOURCE, Lines, code_action, uri_of
 from kernel_lsp.lsp.server import KernelLanguageServer
 from kernel_lsp.navigate.records import CallItem, Location
@@ -30,10 +31,11 @@ _KINDS = {"function": types.SymbolKind.Function, "struct": types.SymbolKind.Stru
           "enumerator": types.SymbolKind.EnumMember}
 
 
-def guarded(default=None, needs_model: bool = True):
+def guarded(default=None, needs_model: bool = True, passing: type | tuple = ()):
     """Wrap an async handler: log any exception and answer ``default``. A handler that
     ``needs_model`` answers ``default`` at once while a load is stuck on the model thread (a
-    locked model.db), rather than queue behind it."""
+    locked model.db), rather than queue behind it. Exceptions of the ``passing`` types are
+    meant for the client (an error response whose message it shows)."""
     def wrap(fn):
         @functools.wraps(fn)
         async def run(ls: KernelLanguageServer, params):
@@ -41,6 +43,8 @@ def guarded(default=None, needs_model: bool = True):
                 return default() if callable(default) else default
             try:
                 return await fn(ls, params)
+            except passing:
+                raise
             except Exception as exc:  # noqa: BLE001 - the server must survive any request
                 log.exception("%s failed", fn.__name__)
                 ls.log_message(f"kernel-lsp: {fn.__name__} failed: {exc!r}",
@@ -402,3 +406,7 @@ def _calls(direction: str):
 
 server.feature(types.CALL_HIERARCHY_INCOMING_CALLS)(guarded(list)(_calls("in")))
 server.feature(types.CALL_HIERARCHY_OUTGOING_CALLS)(guarded(list)(_calls("out")))
+
+
+# completion, signature help, rename, semantic tokens (``lsp/intel.py``)
+intel.register(server, guarded)

@@ -350,11 +350,23 @@ class KernelLanguageServer(LanguageServer):
         if publish and not self.pull and doc is not None:
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
                 uri=uri, version=version, diagnostics=diags))
+        if self.protocol.inactive_regions and doc is not None:
+            self.send_inactive_regions(uri, doc.source)
         for dep in dependents:
             dep_uri = uri_of(self.root, dep)
             if dep_uri in self.workspace.text_documents:
                 self.schedule(dep_uri)
         return diags
+
+    def send_inactive_regions(self, uri: str, text: str) -> None:
+        """clangd's ``textDocument/inactiveRegions`` for clients that asked for it."""
+        from kernel_lsp.lsp.intel import INACTIVE_REGIONS, inactive_regions
+
+        data = text.encode("utf-8", "surrogatepass")
+        regions = inactive_regions(self, data, Lines(data))
+        self.protocol.notify(INACTIVE_REGIONS, {
+            "textDocument": {"uri": uri},
+            "regions": [self.protocol._converter.unstructure(r) for r in regions]})
 
     def _check_on_model(self, rel: str, text: str | None, version):
         ws, config = self.ws, self.config

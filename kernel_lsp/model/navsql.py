@@ -239,3 +239,57 @@ class NavigationSQL:
         value = (blob, blob.translate(ASCII_LOWER))  # same offsets
         self._nav_names = (key, time.monotonic(), value)
         return value
+
+    # -- completion, signature help and rename -----------------------------------------------
+    def nav_file_names(self, file_ids: list[int]) -> list[tuple]:
+        """(file_id, name, kind, detail, start_byte) of every file-scope declaration of
+        ``file_ids``: functions (detail: the signature), struct/union/enum tags and typedefs,
+        variables (detail: the type), macros (``macro`` or ``macro()``) and enumerators (detail:
+        the enum), through the file indexes."""
+        out: list[tuple] = []
+        for sql in (
+            "SELECT file_id, name, 'function', signature, start_byte FROM functions "
+            "WHERE parent IS NULL AND file_id IN ({})",
+            "SELECT file_id, name, kind, underlying_name, start_byte FROM types "
+            "WHERE file_id IN ({})",
+            "SELECT file_id, name, 'variable', type_name, start_byte FROM variables "
+            "WHERE file_id IN ({})",
+            "SELECT file_id, name, CASE WHEN params IS NULL THEN 'macro' ELSE 'macro()' END, "
+            "params, start_byte FROM macros WHERE file_id IN ({})",
+            "SELECT t.file_id, json_extract(m.value, '$[0]'), 'enumerator', t.name, t.start_byte "
+            "FROM types t, json_each(t.members) m WHERE t.kind = 'enum' AND t.members IS NOT "
+            "NULL AND t.file_id IN ({})",
+        ):
+            out += self._for_files(sql, file_ids)
+        return out
+
+    def nav_files_naming(self, name: str, tag: str | None) -> list[str]:
+        """Paths of the files whose facts name function ``name`` (``tag`` None) or the
+        struct/union/enum ``tag`` ``name``: declarations, calls, uses, exports, file-scope macro
+        invocations and function-like macro bodies (the candidates a rename reads)."""
+        if tag is None:
+            sources = [
+                ("SELECT file_id FROM functions WHERE name=? AND parent IS NULL", (name,)),
+                ("SELECT file_id FROM functions WHERE name=?", (name,)),
+                ("SELECT file_id FROM calls WHERE callee=? AND kind='direct'", (name,)),
+                ("SELECT file_id FROM var_uses WHERE name=?", (name,)),
+                ("SELECT file_id FROM variables WHERE name=?", (name,)),
+                ("SELECT file_id FROM exports WHERE name=?", (name,))]
+        else:
+            sources = [("SELECT file_id FROM types WHERE name=? AND kind=?", (name, tag)),
+                       ("SELECT file_id FROM type_uses WHERE name=? AND kind=?", (name, tag))]
+        sources += [("SELECT file_id FROM macros WHERE instr(body, ?) > 0", (name,)),
+                    ("SELECT file_id FROM invocations WHERE instr(args, ?) > 0", (name,))]
+        ids: set[int] = set()
+        for sql, args in sources:
+            ids.update(r[0] for r in self.conn.execute(sql, args))
+        if not ids:
+            return []
+        return sorted(r[0] for r in self._for_files("SELECT path FROM files WHERE id IN ({})",
+                                                    sorted(ids)))
+
+    def nav_file_stamp(self, path: str) -> tuple[int | None, int | None] | None:
+        """(size, mtime_ns) the model recorded for ``path``; None when it is not indexed."""
+        row = self.conn.execute("SELECT size, mtime_ns FROM files WHERE path=?",
+                                (path,)).fetchone()
+        return tuple(row) if row else None
