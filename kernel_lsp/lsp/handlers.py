@@ -136,6 +136,7 @@ async def did_close(ls: KernelLanguageServer, params: types.DidCloseTextDocument
     if task is not None:
         task.cancel()
     ls.last.pop(uri, None)
+    ls.warmed.discard(uri)
     rel = ls.relative(uri)
     try:
         if rel is not None and ls.ws is not None:

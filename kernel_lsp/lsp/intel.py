@@ -13,7 +13,7 @@ from pygls.exceptions import JsonRpcException
 from kernel_lsp.lsp.convert import Lines, uri_of
 from kernel_lsp.navigate import complete, rename, signature, tokens
 from kernel_lsp.navigate.locate import symbol_at
-from kernel_lsp.navigate.scope import Point
+from kernel_lsp.navigate.scope import Point, older_offset
 from kernel_lsp.parse.conditions import active_text
 
 INACTIVE_REGIONS = "textDocument/inactiveRegions"  # clangd's extension (notification)
@@ -31,9 +31,11 @@ LEGEND = types.SemanticTokensLegend(token_types=list(tokens.TOKEN_TYPES),
                                     token_modifiers=list(tokens.TOKEN_MODIFIERS))
 
 
-def buffer_of(ls, uri: str):
+def buffer_of(ls, uri: str, current: bool = True):
     """(path, bytes, OpenFile or None) of a document inside the root, on the model thread.
-    An open document's buffer is brought up to date (as a check would)."""
+    An open document's buffer is brought up to date (as a check would) when ``current``;
+    otherwise the buffer of its last check is given as it is (completion reads the text as it
+    is now, and that buffer's tree and rows for the declarations above the point)."""
     rel = ls.relative(uri)
     text = ls.text_of(rel) if rel is not None else None
     if text is None:
@@ -43,21 +45,24 @@ def buffer_of(ls, uri: str):
         return None
     ws = ls.ws
     doc = ls.workspace.text_documents.get(uri)
-    of = ws.buffer_holding(rel, data) if ws is not None else None
+    of = None
+    if ws is not None:
+        of = ws.buffer_holding(rel, data) or (None if current else ws.open.get(rel))
     if of is None and ws is not None and ws.ready and doc is not None:
         of = ws.set_buffer(rel, data, version=doc.version)
     return rel, data, of
 
 
 def point_at(ls, uri: str, pos: types.Position) -> tuple[Point, Lines] | None:
-    """The ``Point`` of a request: the document's buffer and what is visible at the position."""
-    got = buffer_of(ls, uri)
+    """The ``Point`` of a request: the document as it is now, and what is visible there from
+    its last checked buffer (no re-extraction while one types)."""
+    got = buffer_of(ls, uri, current=False)
     if got is None:
         return None
     rel, data, of = got
     lines = Lines(data)
     line_start = sum(len(x) + 1 for x in lines.lines[:pos.line])
-    offset = min(line_start + lines.to_bytes(pos.line, pos.character, ls.encoding), len(data))
+    cursor = min(line_start + lines.to_bytes(pos.line, pos.character, ls.encoding), len(data))
     ws = ls.ws
     if of is None:  # no model (yet), or a file that is not open: its own text only
         from kernel_lsp.model.rows import fact_rows
@@ -70,15 +75,18 @@ def point_at(ls, uri: str, pos: types.Position) -> tuple[Point, Lines] | None:
         model = ws.model if ws is not None and ws.ready else None
         fid = ws.ids.get(rel) if model is not None else None
         vis = ws.tables.visibility if model is not None else None
-        return Point(model, rel, fid, data, tree, offset, rows,
+        return Point(model, rel, fid, data, cursor, tree, cursor, rows,
                      lambda p: vis.before(fid, p) if vis is not None else 0), lines
     fid, vis = of.file_id, ws.tables.visibility
-    return Point(ws.model, rel, fid, data, of.buffer.tree, offset, of.rows,
+    offset = older_offset(of.buffer.source, data, cursor)
+    return Point(ws.model, rel, fid, data, cursor, of.buffer.tree, offset, of.rows,
                  lambda p: vis.before(fid, p)), lines
 
 
 # -- completion ------------------------------------------------------------------------------
 async def completion(ls, params: types.CompletionParams):
+    ls.note_typing()
+
     def work():
         got = point_at(ls, params.text_document.uri, params.position)
         if got is None:
@@ -100,6 +108,8 @@ async def completion(ls, params: types.CompletionParams):
 
 # -- signature help --------------------------------------------------------------------------
 async def signature_help(ls, params: types.SignatureHelpParams):
+    ls.note_typing()
+
     def work():
         got = point_at(ls, params.text_document.uri, params.position)
         if got is None:

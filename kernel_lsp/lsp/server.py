@@ -56,6 +56,8 @@ class KernelLanguageServer(LanguageServer):
         self.index_running = False
         self.indexer = IndexChild()
         self.closing = False  # shutdown or exit received, or the client went away
+        self.quiet_until = 0.0  # checks wait until then (completion requests are coming)
+        self.warmed: set[str] = set()  # documents whose visible names are loaded
 
     # -- helpers -----------------------------------------------------------------------------
     def report_server_error(self, error: Exception, source) -> None:
@@ -301,6 +303,7 @@ class KernelLanguageServer(LanguageServer):
             self.show(f"kernel-lsp: {problem}")
             return
         self.phase = "ready" if self.ws.ready else "failed"
+        self.warmed.clear()  # a new model: its names are read again
         self.recheck_all()
         self.refresh_pull()
 
@@ -320,6 +323,10 @@ class KernelLanguageServer(LanguageServer):
             try:
                 if delay:
                     await asyncio.sleep(delay / 1000)
+                # while completion requests come (the user is typing a word), the check waits:
+                # the model thread answers them first, diagnostics follow the pause
+                while (wait := self.quiet_until - time.monotonic()) > 0:
+                    await asyncio.sleep(wait)
                 await self.check(uri)
             except asyncio.CancelledError:
                 raise
@@ -350,6 +357,9 @@ class KernelLanguageServer(LanguageServer):
         if publish and not self.pull and doc is not None:
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
                 uri=uri, version=version, diagnostics=diags))
+        if rel is not None and uri not in self.warmed and doc is not None:
+            self.warmed.add(uri)
+            asyncio.ensure_future(self.on_model(self._warm_names, rel))
         if self.protocol.inactive_regions and doc is not None:
             self.send_inactive_regions(uri, doc.source)
         for dep in dependents:
@@ -357,6 +367,24 @@ class KernelLanguageServer(LanguageServer):
             if dep_uri in self.workspace.text_documents:
                 self.schedule(dep_uri)
         return diags
+
+    TYPING_PAUSE = 0.3  # seconds after a completion request during which checks wait
+
+    def note_typing(self) -> None:
+        """A completion or signature request came: hold checks back for a moment."""
+        self.quiet_until = time.monotonic() + self.TYPING_PAUSE
+
+    def _warm_names(self, rel: str) -> None:
+        """Read the names of every file an open document can see (its first completion would
+        otherwise read them: a few hundred milliseconds on a kernel file)."""
+        from kernel_lsp.navigate.scope import bits, file_names
+
+        ws = self.ws
+        of = ws.open.get(rel) if ws is not None and ws.ready else None
+        if of is None:
+            return
+        mask = ws.tables.visibility.before(of.file_id, len(of.buffer.source))
+        file_names(ws.model).load([f for f in bits(mask) if f != of.file_id])
 
     def send_inactive_regions(self, uri: str, text: str) -> None:
         """clangd's ``textDocument/inactiveRegions`` for clients that asked for it."""

@@ -39,30 +39,28 @@ class Completion:
 class Completions:
     items: list[Completion]
     incomplete: bool
-    start: int  # byte offset where the word being completed starts
+    start: int  # byte offset (in the current text) where the word being completed starts
 
 
 def complete(point: Point) -> Completions:
     """The completions at ``point`` (empty in comments, strings and numbers)."""
-    src, off = point.source, point.offset
-    line_start = src.rfind(b"\n", 0, off) + 1
-    before = src[line_start:off]
+    before, cursor = point.line_before, point.cursor
     if _silent(point, before):
-        return Completions([], False, off)
+        return Completions([], False, cursor)
     member = _MEMBER.search(before)
     if member is not None:
         word = member.group(3)
         chain = re.split(rb"\s*(?:->|\.)\s*", member.group(1))
         items = member_completions(point, [c.decode() for c in chain], word.decode())
-        return _finish(items, off - len(word))
+        return _finish(items, cursor - len(word))
     tag = _TAG.search(before)
     word = (tag.group(2) if tag else _WORD.search(before).group()).decode()
     if word[:1].isdigit():
-        return Completions([], False, off)
+        return Completions([], False, cursor)
     names = visible_names(point, word)
     if tag is not None:
         names = [n for n in names if n.kind == tag.group(1).decode()]
-    return _finish(_proposals(point, names), off - len(word.encode()))
+    return _finish(_proposals(point, names), cursor - len(word.encode()))
 
 
 def _silent(point: Point, before: bytes) -> bool:

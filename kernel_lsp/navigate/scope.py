@@ -85,16 +85,19 @@ def bits(mask: int) -> list[int]:
 class Point:
     """A point in a file, with everything needed to say what is visible there.
 
-    ``rows``: the file's own fact rows (``rows.fact_rows`` shape: the open buffer's, or those
-    extracted from ``source``); ``visible(pos)``: bitset of the files whose
-    declarations are visible at byte ``pos`` (the file itself included)."""
+    ``source`` is the text as it is now and ``cursor`` the point in it. ``tree`` and ``rows``
+    (the file's own fact rows, ``rows.fact_rows`` shape) may be those of a slightly older text
+    (the editor's last check, before the word being typed): ``offset`` is the point in *their*
+    coordinates, the same as ``cursor`` when they are current. ``visible(pos)`` gives the
+    bitset of the files whose declarations are visible at ``pos`` (file itself included)."""
 
     model: object
     path: str
     file_id: int | None
     source: bytes
-    tree: object  # tree-sitter tree of ``source`` (as the buffer parsed it)
-    offset: int  # byte offset of the point
+    cursor: int
+    tree: object  # tree-sitter tree (of the text ``rows`` and ``offset`` belong to)
+    offset: int
     rows: dict | None
     visible: Callable[[int], int]
     _mask: int | None = field(default=None, repr=False)
@@ -105,9 +108,41 @@ class Point:
             self._mask = self.visible(self.offset) if self.file_id is not None else 0
         return self._mask
 
+    @property
+    def line_before(self) -> bytes:
+        """The text of the cursor's line before the cursor (as it is now)."""
+        return self.source[self.source.rfind(b"\n", 0, self.cursor) + 1:self.cursor]
+
     def visible_files(self) -> list[int]:
         """Visible files other than this one (their whole file-scope declarations count)."""
         return [f for f in bits(self.mask) if f != self.file_id]
+
+
+def older_offset(old: bytes, new: bytes, cursor: int) -> int:
+    """Where ``cursor`` (an offset in ``new``) falls in ``old``, the text before one edit: the
+    same before the edit, shifted after it, the edit's start inside it."""
+    if old == new:
+        return cursor
+    limit = min(len(old), len(new))
+    lo, hi = 0, limit
+    while lo < hi:  # common prefix, by halving (C-speed slice compares)
+        mid = (lo + hi + 1) // 2
+        if old[:mid] == new[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    start = lo
+    if cursor <= start:
+        return cursor
+    lo, hi = 0, limit - start
+    while lo < hi:  # common suffix
+        mid = (lo + hi + 1) // 2
+        if old[len(old) - mid:] == new[len(new) - mid:]:
+            lo = mid
+        else:
+            hi = mid - 1
+    new_end = len(new) - lo
+    return cursor - (len(new) - len(old)) if cursor >= new_end else start
 
 
 def own_names(point: Point) -> Iterator[Name]:

@@ -93,7 +93,7 @@ def parameter_ranges(label: str, name: str) -> list[tuple[int, int]]:
 
 def signature_help(point: Point) -> Signature | None:
     """The signature of the call around the point, None outside any call or for unknown names."""
-    call = call_at(point.source, point.offset)
+    call = call_at(point.source, point.cursor)
     if call is None:
         return None
     name, index = call
