@@ -87,6 +87,9 @@ def register(sub) -> None:
                    help="write the report to FILE instead of standard output")
     c.add_argument("--absolute-paths", action="store_true",
                    help="print absolute paths (default: relative to the current directory)")
+    c.add_argument("--since", metavar="REV",
+                   help="report only the findings the working tree introduces against the git "
+                        "revision REV (patch review; matched by symbol and context)")
     c.add_argument("--no-index", action="store_true",
                    help="do not bring the model up to date first (a language server keeps it "
                         "so): check against it as it is, with PATHS read as they are on disk")
@@ -162,6 +165,15 @@ def run_index(config: Config, verbose: bool = False):
     for problem in result.problems:
         warn(problem)
     return result
+
+
+def _patch(config: Config, rev: str):
+    from kernel_lsp.batch.since import GitError, read_patch
+
+    try:
+        return read_patch(config, rev)
+    except GitError as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def stored_model(config: Config):
@@ -289,24 +301,37 @@ def cmd_check(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     _check_output(args.output)
     config = setup(args.root, args.paths, args.arch, args.jobs, args.verbose)
+    if args.since and args.no_index:
+        raise CommandError("--since and --no-index exclude each other")
     paths, bad_paths = select_paths(config, args.paths)
     if paths == [] and bad_paths:
         return EXIT_USAGE
+    patch = _patch(config, args.since) if args.since else None
     result = stored_model(config) if args.no_index else run_index(config, args.verbose)
-    ws = open_workspace(config, result.model, paths)
+    since: dict = {}
     try:
-        if args.no_index:
-            read_from_disk(ws, paths or [])
-        items = ws.findings(paths) if paths != [] else []
+        if patch is not None:
+            from kernel_lsp.batch.since import since_findings
+
+            items, since = since_findings(config, result.model, patch, paths)
+        else:
+            ws = open_workspace(config, result.model, paths)
+            if args.no_index:
+                read_from_disk(ws, paths or [])
+            items = ws.findings(paths) if paths != [] else []
     finally:
-        ws.close()
-    stats = {**result.stats, "checked_files": len(paths) if paths is not None else
-             result.stats.get("files"), "problems": len(result.problems),
-             "include_paths_source": config.source}
+        result.model.close()
+    checked = (since["touched_files"] + since["dependent_files"] if since else
+               len(paths) if paths is not None else result.stats.get("files"))
+    stats = {**result.stats, "checked_files": checked, "problems": len(result.problems),
+             "include_paths_source": config.source, **({"since": since} if since else {})}
     shown = Shown(config.root, Path.cwd(), args.absolute_paths)
     write_report(render(args.format, items, config, stats, list(result.problems), shown),
                  args.output)
-    warn(f"{summary_line(items, stats.get('checked_files'))} "
+    what = f" introduced since {args.since}" if since else ""
+    before = (f"; {since['findings_now']} now, {since['findings_at_rev']} at {args.since}"
+              if since else "")
+    warn(f"{summary_line(items, stats.get('checked_files'), what)}{before} "
          f"({time.perf_counter() - started:.1f} s)")
     if bad_paths:
         return EXIT_USAGE

@@ -32,14 +32,15 @@ def summary(items: list[Reported]) -> dict:
     }
 
 
-def summary_line(items: list[Reported], files_checked: int | None = None) -> str:
-    """``3 errors, 1 warning in 2 files`` (for humans, on the terminal)."""
+def summary_line(items: list[Reported], files_checked: int | None = None, what: str = "") -> str:
+    """``3 errors, 1 warning in 2 of 5 files checked`` (for humans); ``what`` follows the
+    counts (``introduced since v6.1``)."""
     counts = Counter(r.severity for r in items)
     parts = [f"{counts[s]} {s}{'' if counts[s] == 1 else 's'}" for s in ("error", "warning", "note")
              if counts[s] or s == "error"]
     where = f" in {len({r.finding.path for r in items})} of {files_checked} files checked" if (
         files_checked is not None) else ""
-    return ", ".join(parts) + where
+    return ", ".join(parts) + what + where
 
 
 # ---------------------------------------------------------------- text

@@ -293,3 +293,28 @@ class NavigationSQL:
         row = self.conn.execute("SELECT size, mtime_ns FROM files WHERE path=?",
                                 (path,)).fetchone()
         return tuple(row) if row else None
+
+    # -- patch review ----------------------------------------------------------------------
+    def nav_function_at(self, path: str, line: int) -> str | None:
+        """Name of the function definition of ``path`` whose lines hold 0-based ``line``."""
+        row = self.conn.execute(
+            "SELECT f.name FROM functions f JOIN files fl ON fl.id = f.file_id WHERE fl.path=? "
+            "AND f.is_definition = 1 AND f.line <= ? AND f.end_line >= ? ORDER BY f.line DESC "
+            "LIMIT 1", (path, line, line)).fetchone()
+        return row[0] if row else None
+
+    def nav_includer_closure(self, paths: list[str], limit: int) -> list[str]:
+        """Paths of the files that include one of ``paths`` directly or through other headers
+        (at most ``limit``; ``paths`` themselves excluded)."""
+        ids = {r[0] for r in self._for_files("SELECT id FROM files WHERE path IN ({})", paths)}
+        seen, todo = set(ids), list(ids)
+        while todo and len(seen) - len(ids) < limit:
+            batch, todo = todo[:500], todo[500:]
+            for (fid,) in self._for_files("SELECT DISTINCT file_id FROM includes WHERE "
+                                          "resolved_id IN ({})", batch):
+                if fid not in seen:
+                    seen.add(fid)
+                    todo.append(fid)
+        found = sorted(seen - ids)[:limit]
+        return sorted(r[0] for r in self._for_files("SELECT path FROM files WHERE id IN ({})",
+                                                    found))
