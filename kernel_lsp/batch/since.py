@@ -117,7 +117,8 @@ def texts_at(patch: Patch, config: Config, paths: list[str]) -> dict[str, bytes]
 
 # -- which files to check ------------------------------------------------------------------------
 def declared_names(rows: dict) -> dict[str, set]:
-    """What a file declares at file scope, for comparing two versions of it."""
+    """What a file declares at file scope (name -> its declarations' shapes, each tagged with
+    its kind: ``f`` function, ``t`` type, ``v`` variable, ``m`` macro), to compare versions."""
     out: dict[str, set] = {}
     for f in rows.get("functions", ()):
         if f.parent is None:
@@ -131,20 +132,22 @@ def declared_names(rows: dict) -> dict[str, set]:
     return out
 
 
-def changed_names(before: dict, after: dict) -> set[str]:
-    return {n for n in set(before) | set(after) if before.get(n) != after.get(n)}
+def changed_names(before: dict, after: dict) -> dict[str, set[str]]:
+    """name -> the kinds (``f`` ``t`` ``v`` ``m``) of the declarations that differ."""
+    out: dict[str, set[str]] = {}
+    for name in set(before) | set(after):
+        old, new = before.get(name, set()), after.get(name, set())
+        if old != new:
+            out[name] = {d[0] for d in old ^ new}
+    return out
 
 
-def dependents(model, touched: list[str], names: set[str]) -> list[str]:
-    """Files including a touched header, or naming one of ``names`` (capped)."""
+def dependents(model, touched: list[str], names: dict[str, set[str]]) -> list[str]:
+    """Files including a touched header, or using one of ``names`` (indexed lookups; capped)."""
     headers = [p for p in touched if p.endswith(".h")]
     found = set(model.nav_includer_closure(headers, MAX_DEPENDENTS)) if headers else set()
-    for name in sorted(names):
-        if len(found) >= MAX_DEPENDENTS:
-            break
-        found.update(model.nav_files_naming(name, None))
-        for tag in ("struct", "union", "enum"):
-            found.update(model.nav_files_naming(name, tag))
+    if names and len(found) < MAX_DEPENDENTS:
+        found.update(model.nav_files_using(names, MAX_DEPENDENTS))
     return sorted(found - set(touched))[:MAX_DEPENDENTS]
 
 
@@ -208,7 +211,7 @@ def since_findings(config: Config, model, patch: Patch, only: list[str] | None
                                           | set(patch.deleted)))
     base = Workspace(config)
     base.adopt(model)  # lazy: REV's text of the touched files is laid over it
-    names: set[str] = set()
+    names: dict[str, set[str]] = {}
     disk: dict[str, bytes] = {}
     for path, old in sorted(patch.changed.items()):
         try:
@@ -217,10 +220,14 @@ def since_findings(config: Config, model, patch: Patch, only: list[str] | None
             continue
         then = base.set_buffer(path, olds.get(old, b"") if old else b"")
         now_rows = fact_rows(extract(path, disk[path], env=base.env))
-        names |= changed_names(declared_names(then.rows), declared_names(now_rows))
+        for name, kinds in changed_names(declared_names(then.own_rows),
+                                         declared_names(now_rows)).items():
+            names.setdefault(name, set()).update(kinds)
     for path in patch.deleted:
         if path in olds:
-            names |= set(declared_names(base.set_buffer(path, olds[path]).rows))
+            gone = declared_names(base.set_buffer(path, olds[path]).own_rows)
+            for name, kinds in changed_names(gone, {}).items():
+                names.setdefault(name, set()).update(kinds)
     touched = sorted(p for p in disk if model.nav_file_stamp(p) is not None)
     checked = [p for p in touched + dependents(model, touched, names) if wanted(p)]
     # both sides read the one model (the caller closes it)

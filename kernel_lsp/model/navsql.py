@@ -318,3 +318,29 @@ class NavigationSQL:
         found = sorted(seen - ids)[:limit]
         return sorted(r[0] for r in self._for_files("SELECT path FROM files WHERE id IN ({})",
                                                     found))
+
+    def nav_files_using(self, names: dict[str, set[str]], limit: int) -> set[str]:
+        """Paths of the files that declare or use the ``names`` (name -> kinds: ``f``
+        function, ``v`` variable, ``t`` type, ``m`` macro), through the name indexes only."""
+        by_kind = {
+            "f": ("SELECT file_id FROM functions WHERE name IN ({})",
+                  "SELECT file_id FROM calls WHERE callee IN ({})",
+                  "SELECT file_id FROM var_uses WHERE name IN ({})"),
+            "v": ("SELECT file_id FROM variables WHERE name IN ({})",
+                  "SELECT file_id FROM var_uses WHERE name IN ({})"),
+            "t": ("SELECT file_id FROM types WHERE name IN ({})",
+                  "SELECT file_id FROM type_uses WHERE name IN ({})"),
+            "m": ("SELECT file_id FROM macros WHERE name IN ({})",
+                  "SELECT file_id FROM calls WHERE callee IN ({})",
+                  "SELECT file_id FROM invocations WHERE name IN ({})",
+                  "SELECT file_id FROM type_uses WHERE name IN ({})"),
+        }
+        ids: set[int] = set()
+        for kind, queries in by_kind.items():
+            wanted = sorted(n for n, kinds in names.items() if kind in kinds)
+            for sql in queries if wanted else ():
+                ids.update(r[0] for r in self._for_files(sql, wanted))
+                if len(ids) >= limit:
+                    break
+        return {r[0] for r in self._for_files("SELECT path FROM files WHERE id IN ({})",
+                                              sorted(ids)[:limit])}
