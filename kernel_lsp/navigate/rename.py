@@ -84,22 +84,34 @@ def check_new_name(model, t: Target, new: str) -> None:
 
 
 def occurrences(source: bytes, name: str, tag: str | None) -> list[tuple[int, int, int]]:
-    """(line, byte column, end column) of every occurrence of ``name`` to rename in ``source``."""
+    """(line, byte column, end column) of every occurrence of ``name`` to rename in ``source``.
+    A function's name is never a member: not after ``.``/``->``, not inside the braces of a
+    struct/union/enum body (where a tag's name, after its keyword, still is one)."""
     wanted = name.encode()
+    keywords = {t.encode() for t in _TAGS}
     out = []
     prev: bytes = b""
+    before_prev: bytes = b""
+    records: list[bool] = []  # per open brace: is it a struct/union/enum body?
     for m in _TOKEN.finditer(source):
         if m.lastgroup == "skip":
             continue
         token = m.group()
-        if m.lastgroup == "ident" and token == wanted:
-            if (prev == tag.encode()) if tag else (prev not in (b".", b"->", *(
-                    t.encode() for t in _TAGS))):
+        if token == b"{":
+            records.append(prev in keywords or before_prev in keywords)
+        elif token == b"}" and records:
+            records.pop()
+        elif m.lastgroup == "ident" and token == wanted:
+            if tag:
+                hit = prev == tag.encode()
+            else:
+                hit = prev not in (b".", b"->", *keywords) and not any(records)
+            if hit:
                 start = m.start()
                 line = source.count(b"\n", 0, start)
                 col = start - (source.rfind(b"\n", 0, start) + 1)
                 out.append((line, col, col + len(wanted)))
-        prev = token
+        before_prev, prev = prev, token
     return out
 
 
