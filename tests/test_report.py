@@ -65,14 +65,15 @@ def test_json_exact_keys_and_one_based_positions(root):
     items = apply_severities(findings(), Config(root=root).severity)
     doc = json.loads(format_json(items, root, {"files": 1, "seconds": 0.12345, "p": Path("x")}))
     assert list(doc) == ["version", "root", "findings", "stats"]
-    assert doc["version"] == 1
+    assert doc["version"] == 2
     assert doc["root"] == str(root)
     assert len(doc["findings"]) == 4
     for f in doc["findings"]:
-        assert list(f) == ["code", "severity", "path", "line", "column", "end_line",
-                           "end_column", "symbol", "message"]
+        assert list(f) == ["code", "severity", "path", "root_path", "line", "column",
+                           "end_line", "end_column", "symbol", "message"]
     assert doc["findings"][1] == {
-        "code": "404_2", "severity": "error", "path": "fs/a.c", "line": 2, "column": 21,
+        "code": "404_2", "severity": "error", "path": "fs/a.c", "root_path": "fs/a.c",
+        "line": 2, "column": 21,
         "end_line": 2, "end_column": 24, "symbol": "foo",
         "message": "call to 'foo' with no declaration visible"}
     stats = doc["stats"]

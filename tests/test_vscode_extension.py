@@ -74,6 +74,9 @@ def _clean_copy(dest: Path) -> Path:
         shutil.copytree(REPO / name, dest / name, ignore=ignore)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, dest / name)
+    (dest / "docs").mkdir()
+    for name in ("codes.md", "ebpf-codes.md"):  # shipped in the wheel (kernel-lsp explain)
+        shutil.copy2(REPO / "docs" / name, dest / "docs" / name)
     (dest / "scripts").mkdir()
     shutil.copy2(SCRIPT, dest / "scripts" / "build-vsix.sh")
     return dest / "scripts" / "build-vsix.sh"

@@ -57,6 +57,7 @@ def guarded(default=None, needs_model: bool = True, passing: type | tuple = ()):
 # -- lifecycle -----------------------------------------------------------------------------------
 @server.feature(types.INITIALIZE)
 def initialize(ls: KernelLanguageServer, params: types.InitializeParams) -> None:
+    ls.loop = asyncio.get_running_loop()  # threads hand their results over to it from now on
     ls.root = ls.choose_root(params)
     ls.init_options = params.initialization_options
     caps = params.capabilities

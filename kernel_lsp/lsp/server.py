@@ -392,9 +392,9 @@ class KernelLanguageServer(LanguageServer):
 
         data = text.encode("utf-8", "surrogatepass")
         regions = inactive_regions(self, data, Lines(data))
-        self.protocol.notify(INACTIVE_REGIONS, {
-            "textDocument": {"uri": uri},
-            "regions": [self.protocol._converter.unstructure(r) for r in regions]})
+        self.protocol.notify(INACTIVE_REGIONS, {"textDocument": {"uri": uri}, "regions": [
+            {"start": {"line": r.start.line, "character": r.start.character},
+             "end": {"line": r.end.line, "character": r.end.character}} for r in regions]})
 
     def _check_on_model(self, rel: str, text: str | None, version):
         ws, config = self.ws, self.config

@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from kernel_lsp.navigate.scope import Name, Point, declared_type, locals_at, visible_names
+from kernel_lsp.navigate.scope import Name, Point, declared_type, visible_names
 
 MAX_ITEMS = 300  # a longer list is cut and marked incomplete: the client asks again as one types
 _MEMBER = re.compile(rb"([A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)*)\s*(->|\.)\s*(\w*)$")
@@ -164,5 +164,3 @@ def _members(text: str) -> list[list]:
     except (ValueError, TypeError):
         return []
 
-
-__all__ = ["Completion", "Completions", "complete", "locals_at", "member_completions"]

@@ -10,6 +10,7 @@ count, not its stored file's).
 
 from __future__ import annotations
 
+import json
 import weakref
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
@@ -168,8 +169,6 @@ def own_names(point: Point) -> Iterator[Name]:
 
 
 def _enumerators(t, fid) -> Iterator[Name]:
-    import json
-
     try:
         for m in json.loads(t.members):
             yield Name(m[0], "enumerator", t.name, fid)
