@@ -79,7 +79,7 @@ async def test_completion_offers_what_is_visible_at_the_point(client: LanguageCl
     at2 = position(typed, "\tk\n")
     items = await _complete(client, u, types.Position(at2.line, at2.character + 1))
     assert {"local_count", "f", "flags", "sysctl_nr_open"} <= set(items)
-    assert items["flags"].sort_text < items["kzalloc"].sort_text
+    assert items["flags"].sort_text < items["GFP_KERNEL"].sort_text
     assert "do_dentry_open" not in items, "defined below the point"
     assert "GFP_KERNEL" in items and items["GFP_KERNEL"].kind == types.CompletionItemKind.Constant
 

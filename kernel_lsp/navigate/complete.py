@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from kernel_lsp.navigate.scope import Name, Point, declared_type, visible_names
 
-MAX_ITEMS = 300  # a longer list is cut and marked incomplete: the client asks again as one types
+MAX_ITEMS = 100  # a longer list is cut and marked incomplete: the client asks again as one
+# types (clangd's default limit too)
 _MEMBER = re.compile(rb"([A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)*)\s*(->|\.)\s*(\w*)$")
 _TAG = re.compile(rb"\b(struct|union|enum)\s+(\w*)$")
 _WORD = re.compile(rb"\w*$")
@@ -57,9 +58,13 @@ def complete(point: Point) -> Completions:
     word = (tag.group(2) if tag else _WORD.search(before).group()).decode()
     if word[:1].isdigit():
         return Completions([], False, cursor)
-    names = visible_names(point, word)
+    keep = None
     if tag is not None:
-        names = [n for n in names if n.kind == tag.group(1).decode()]
+        kind = tag.group(1).decode()
+
+        def keep(n: Name) -> bool:
+            return n.kind == kind
+    names = visible_names(point, word, MAX_ITEMS, keep)
     return _finish(_proposals(point, names), cursor - len(word.encode()))
 
 

@@ -10,6 +10,7 @@ count, not its stored file's).
 
 from __future__ import annotations
 
+import heapq
 import json
 import weakref
 from bisect import bisect_left
@@ -51,14 +52,13 @@ class FileNames:
             names.sort(key=lambda n: n.name)
             self.files[fid] = ([n.name for n in names], names)
 
-    def with_prefix(self, fid: int, prefix: str) -> list[Name]:
+    def iter_prefix(self, fid: int, prefix: str) -> Iterator[Name]:
+        """The names of file ``fid`` starting with ``prefix``, in name order."""
         keys, names = self.files.get(fid, ((), ()))
         i = bisect_left(keys, prefix)
-        out = []
         while i < len(keys) and keys[i].startswith(prefix):
-            out.append(names[i])
+            yield names[i]
             i += 1
-        return out
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -176,18 +176,33 @@ def _enumerators(t, fid) -> Iterator[Name]:
         return
 
 
-def visible_names(point: Point, prefix: str) -> list[Name]:
-    """Every name starting with ``prefix`` visible at the point: locals and parameters in
-    scope, the file's own declarations above the point, then the included headers'."""
-    out = [n for n in locals_at(point) if n.name.startswith(prefix)]
-    out += [n for n in own_names(point) if n.name.startswith(prefix)]
-    if point.model is not None:
-        others = point.visible_files()
-        names = file_names(point.model)
-        names.load(others)
-        for fid in others:
-            out += names.with_prefix(fid, prefix)
+def visible_names(point: Point, prefix: str, limit: int | None = None,
+                  keep: Callable[[Name], bool] | None = None) -> list[Name]:
+    """The names starting with ``prefix`` visible at the point (and ``keep`` accepts): locals
+    and parameters in scope, the file's own declarations above the point, then the included
+    headers' in name order; with ``limit``, the headers' stop after ``limit + 1`` distinct
+    names (a short prefix matches tens of thousands on a kernel file)."""
+    out = [n for n in (*locals_at(point), *own_names(point))
+           if n.name.startswith(prefix) and (keep is None or keep(n))]
+    if point.model is None:
+        return out
+    others = point.visible_files()
+    names = file_names(point.model)
+    names.load(others)
+    distinct: set[str] = set()
+    for n in heapq.merge(*(names.iter_prefix(f, prefix) for f in others), key=_by_name):
+        if keep is not None and not keep(n):
+            continue
+        if limit is not None and n.name not in distinct:
+            if len(distinct) > limit:
+                break
+            distinct.add(n.name)
+        out.append(n)
     return out
+
+
+def _by_name(n: Name) -> str:
+    return n.name
 
 
 # -- locals and parameters from the syntax tree --------------------------------------------------
