@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from kernel_lsp import __version__
-from kernel_lsp.batch import bpf_cli, commands, design_cmds, fix_cmd, verify_cmd
+from kernel_lsp.batch import bpf_cli, commands, design_cmds, explain_cmd, fix_cmd, verify_cmd
 from kernel_lsp.lsp import serve_cmd
 
 # Each module has ``register(subparsers)`` adding its subcommands; a subcommand's parser sets
@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     fix_cmd,  # fix
     verify_cmd,  # verify
     design_cmds,  # demand extract, selfcheck
+    explain_cmd,  # explain
 )
 
 

@@ -61,6 +61,7 @@ class Config:
     layer_files: list[str] = field(default_factory=lambda: list(DEFAULT_LAYER_FILES))
     layers_table: tuple | None = None  # (table, origin) of ``[layers]``
     policies: list = field(default_factory=list)  # kernel_lsp.design.policy.Policy
+    docs_url: str | None = None  # where docs/ is published: findings link to their code's section
 
     @property
     def index_dir(self) -> Path:
@@ -92,6 +93,17 @@ def _has_settings(path: Path) -> bool:
         return "kernel-lsp" in tomllib.loads(pyproject.read_text("utf-8")).get("tool", {})
     except (OSError, ValueError):
         return False
+
+
+def root_kind(path: Path) -> str | None:
+    """Why ``path`` is a root: ``"kernel tree"``, the settings file it holds, or None."""
+    if is_linux_like(path):
+        return "kernel tree"
+    if (path / TOML_NAME).is_file():
+        return TOML_NAME
+    if _has_settings(path):
+        return "pyproject.toml [tool.kernel-lsp]"
+    return None
 
 
 def find_root(start: Path) -> Path:
@@ -246,6 +258,19 @@ def _extensions(value, where: str, messages: list[str]) -> tuple[str, ...] | Non
     return tuple(items)
 
 
+_URL_RE = re.compile(r"^(https?|file)://[^\s]+$")
+
+
+def _docs_url(value, where: str, messages: list[str]) -> str | None | bool:
+    """The docs URL setting: an http(s) or file URL, "" or null for none; False when bad."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and _URL_RE.match(value.strip()):
+        return value.strip().rstrip("/")
+    messages.append(f"{where}: 'docs_url' must be an http(s):// or file:// URL; ignored")
+    return False
+
+
 def apply_settings(config: Config, data: Mapping, where: str) -> list[str]:
     """Apply a settings table to ``config`` in place; return messages for bad or unknown keys.
 
@@ -291,6 +316,10 @@ def apply_settings(config: Config, data: Mapping, where: str) -> list[str]:
             items = _str_list(value, key, where, messages)
             if items is not None:
                 config.layer_files = items
+        elif key == "docs_url":
+            url = _docs_url(value, where, messages)
+            if url is not False:
+                config.docs_url = url
         elif key == "linux_like":
             if isinstance(value, bool):
                 config.linux_like = value

@@ -113,15 +113,16 @@ def test_check_finds_undeclared_call_in_all_formats(tmp_path):
     root = make_tree(tmp_path / "k", BROKEN)
     proc = run_cli("check", "--root", str(root), cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
-    assert proc.stdout.splitlines() == [
-        line for line in proc.stdout.splitlines() if line.startswith("fs/bad.c:3:9: error: ")]
+    assert proc.stdout.splitlines() == [  # paths relative to the current directory
+        line for line in proc.stdout.splitlines() if line.startswith("k/fs/bad.c:3:9: error: ")]
     assert proc.stdout.rstrip().endswith("[404_2]")
 
     proc = run_cli("check", "--format", "json", str(root / "fs"), cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(proc.stdout)
-    assert [(f["code"], f["path"], f["line"], f["column"], f["symbol"])
-            for f in doc["findings"]] == [("404_2", "fs/bad.c", 3, 9, "helper")]
+    assert [(f["code"], f["path"], f["root_path"], f["line"], f["column"], f["symbol"])
+            for f in doc["findings"]] == [("404_2", "k/fs/bad.c", "fs/bad.c", 3, 9, "helper")]
+    assert doc["version"] == 2
     assert doc["root"] == str(root)
     assert doc["stats"]["include_paths_source"].startswith("auto-detected Linux-like tree")
     assert doc["stats"]["by_code"] == {"404_2": 1}

@@ -41,7 +41,7 @@ def findings(root: Path, capsys) -> list[dict]:
 
 
 def keys(items: list[dict], codes=FIXABLE) -> set[tuple[str, str, str]]:
-    return {(f["code"], f["path"], f["symbol"]) for f in items if f["code"] in codes}
+    return {(f["code"], f["root_path"], f["symbol"]) for f in items if f["code"] in codes}
 
 
 def fix(root: Path, capsys, *args: str) -> tuple[int, str, str]:
@@ -90,10 +90,10 @@ def test_gcc_accepts_the_fixed_tree(linux, objtree, capsys):
         result = gcc(linux, rel, objtree)
         if accepted:
             assert result.returncode == 0, f"{rel} no longer compiles:\n{result.stderr}"
-        fixed = {f["symbol"] for f in had if f["path"] == rel and f["code"] == "404_2"}
+        fixed = {f["symbol"] for f in had if f["root_path"] == rel and f["code"] == "404_2"}
         for symbol in fixed:
             assert f"function '{symbol}'" not in result.stderr, result.stderr
-        if fixed and not [f for f in remaining if f["path"] == rel]:
+        if fixed and not [f for f in remaining if f["root_path"] == rel]:
             # the undeclared calls were the only problems of the file
             assert result.returncode == 0, f"{rel}:\n{result.stderr}"
 

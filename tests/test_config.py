@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from kernel_lsp.config import (
     DEFAULT_EXCLUDE,
     DEFAULT_MAX_FILE_BYTES,
@@ -179,3 +181,15 @@ def test_relative_posix(tmp_path):
     assert relative_posix(tmp_path, tmp_path) == "."
     assert relative_posix(tmp_path / "a", tmp_path / "ab" / "x.c") is None
     assert relative_posix(tmp_path / "a", tmp_path / "a" / ".." / "x.c") is None
+
+
+@pytest.mark.parametrize("value, url, bad", [
+    ("https://example.org/kl/docs/", "https://example.org/kl/docs", False),
+    ("file:///opt/kernel-lsp/docs", "file:///opt/kernel-lsp/docs", False),
+    ("", None, False), (None, None, False),
+    ("kernel-lsp.invalid/docs", None, True), (42, None, True)])
+def test_docs_url_is_a_url_or_nothing(tmp_path, value, url, bad):
+    config, _ = load_config(tmp_path)
+    messages = apply_settings(config, {"docs_url": value}, "kernel-lsp.toml")
+    assert config.docs_url == url
+    assert bool(messages) == bad and all("docs_url" in m for m in messages)

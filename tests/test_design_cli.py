@@ -121,7 +121,7 @@ def test_verify_policies_alone_reports_layer_findings(tree, capsys):
     status, out, _ = run(capsys, "verify", str(tree / "mm.layers.yaml"), "--format", "json")
     doc = json.loads(out)
     assert status == 1
-    assert [(f["code"], f["path"], f["line"], f["symbol"]) for f in doc["findings"]] == [
+    assert [(f["code"], f["root_path"], f["line"], f["symbol"]) for f in doc["findings"]] == [
         ("408_2", "mm/vmscan.c", 29, "activate_page"),
         ("408_2", "mm/vmscan.c", 54, "watermark_scale_factor")]
     extra = tree / "core.layers.yaml"

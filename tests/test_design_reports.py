@@ -73,7 +73,7 @@ def test_check_reports_the_seeded_errors(reports, case, capsys):
     overlaid tree: the verifier and the checks agree on what is wrong."""
     tree = reports[(case.name, "json")][2]
     main(["check", "--root", str(tree), "--format", "json"])
-    got = {Expected(f["path"], f["line"], f["code"], f["symbol"])
+    got = {Expected(f["root_path"], f["line"], f["code"], f["symbol"])
            for f in json.loads(capsys.readouterr().out)["findings"]}
     want = parse_tree(tree)
     assert got == want, diff_report(want, got)

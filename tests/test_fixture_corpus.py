@@ -63,14 +63,14 @@ def expected() -> set[Expected]:
 
 
 def json_findings(report: dict) -> list[dict]:
-    assert report.get("version") == 1, report.get("version")
+    assert report.get("version") == 2, report.get("version")
     assert isinstance(report.get("findings"), list)
     assert isinstance(report.get("stats"), dict)
     return report["findings"]
 
 
 def as_expected(findings: list[dict]) -> set[Expected]:
-    return {Expected(f["path"], f["line"], f["code"], f["symbol"]) for f in findings}
+    return {Expected(f["root_path"], f["line"], f["code"], f["symbol"]) for f in findings}
 
 
 def test_expectations_cover_the_error_files(expected):
@@ -97,12 +97,14 @@ def test_json_finding_shape(runs):
     report = json.loads(runs["json"][1])
     assert Path(report["root"]).resolve() == runs["tree"].resolve()
     for f in report["findings"]:
-        assert set(f) >= {"code", "severity", "path", "line", "column", "end_line",
+        assert set(f) >= {"code", "severity", "path", "root_path", "line", "column", "end_line",
                           "end_column", "symbol", "message"}, f
         assert f["code"] in CODES
         assert f["severity"] == CODES[f["code"]].severity
-        assert "\\" not in f["path"] and not f["path"].startswith("/")
-        assert (runs["tree"] / f["path"]).is_file(), f["path"]
+        assert "\\" not in f["root_path"] and not f["root_path"].startswith("/")
+        assert (runs["tree"] / f["root_path"]).is_file(), f["root_path"]
+        # ``path`` is relative to the current directory (here the tree is elsewhere)
+        assert Path(f["path"]).resolve() == (runs["tree"] / f["root_path"]).resolve()
         assert f["line"] >= 1 and f["column"] >= 1
         assert (f["end_line"], f["end_column"]) >= (f["line"], f["column"])
         assert f["message"].strip()
@@ -114,7 +116,7 @@ def test_json_column_points_at_the_symbol(runs):
     ``->`` for a member access that needs an invisible struct)."""
     tree = runs["tree"]
     for f in json.loads(runs["json"][1])["findings"]:
-        line = (tree / f["path"]).read_text(encoding="utf-8").splitlines()[f["line"] - 1]
+        line = (tree / f["root_path"]).read_text(encoding="utf-8").splitlines()[f["line"] - 1]
         rest = line.encode()[f["column"] - 1:].decode(errors="replace")
         if f["code"] == "504_2":
             assert rest.startswith("#include"), (f, line)
@@ -130,7 +132,7 @@ def test_check_reports_the_ebpf_findings_of_instruction_arrays(runs):
     """``check`` validates ``struct bpf_insn`` arrays in C files, as the editor does."""
     findings = json.loads(runs["json"][1])["findings"]
     bpf = [f for f in findings if f["code"].startswith("E")]
-    assert [(f["path"], f["code"], f["symbol"]) for f in bpf] == [
+    assert [(f["root_path"], f["code"], f["symbol"]) for f in bpf] == [
         ("kernel/bpf/selftest.c", "E101", "selftest_bad_jump")]
     assert bpf[0]["message"] == "jump out of range from insn 1 to 7"
 

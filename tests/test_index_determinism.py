@@ -20,12 +20,14 @@ from tests.conftest import TREE
 def _findings(root, capsys) -> list[dict]:
     capsys.readouterr()
     assert main(["check", "--root", str(root), "--format", "json"]) in (0, 1)
-    return json.loads(capsys.readouterr().out)["findings"]
+    # "path" is relative to the current directory (each copy lives elsewhere); "root_path" is not
+    return [{k: v for k, v in f.items() if k != "path"}
+            for f in json.loads(capsys.readouterr().out)["findings"]]
 
 
 def _copy(tmp_path, name: str):
     root = tmp_path / name
-    shutil.copytree(TREE, root)
+    shutil.copytree(TREE, root, ignore=shutil.ignore_patterns(".kernel-lsp"))
     return root
 
 

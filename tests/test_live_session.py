@@ -17,14 +17,13 @@ from tests.fixture_expect import SOURCE_SUFFIXES
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
     root = tmp_path_factory.mktemp("live") / "tree"
-    shutil.copytree(TREE, root)
+    shutil.copytree(TREE, root, ignore=shutil.ignore_patterns(".kernel-lsp"))
     config, _ = load_config(root)
     result = index(config, jobs=1)
     batch = [r.finding for r in open_workspace(config, result.model, None).findings()]
     result.model.close()
     session = Workspace(config)
     assert session.load() is None
-    session.load_members()
     yield root, config, session, batch
     session.close()
 

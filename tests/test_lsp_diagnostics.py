@@ -36,6 +36,7 @@ from tests.lsp_helpers import (
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 CONFIG = ClientServerConfig(server_command=SERVER)
 SOURCES = sorted(p for p in files_with_expectations(TREE) if p.endswith(".c"))
+DOCS = "https://example.org/kernel-lsp/docs"  # the VS Code session configures a docs URL
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,9 @@ def warm(tmp_path_factory):
 
 @pytest_lsp.fixture(config=CONFIG, scope="module", params=[NEOVIM, VSCODE])
 async def push(lsp_client: LanguageClient, warm, request):
-    await start(lsp_client, warm, capabilities(request.param))
+    options = {"docsUrl": DOCS} if request.param == VSCODE else None
+    await start(lsp_client, warm, capabilities(request.param), options)
+    lsp_client.docs = options is not None
     yield
     await lsp_client.shutdown_session()
 
@@ -78,18 +81,27 @@ async def test_push_reports_the_fixture_expectations_with_the_version(push: Lang
         got = await wait_published(push, u, where=lambda p, want=want: keys(p.diagnostics) == want)
         assert got.version == 7
         assert all(p.version == 7 for p in push.published[u]), "no publication of another version"
-        assert all(d.source == "kernel-lsp" and d.code_description.href for d in got.diagnostics)
+        assert all(d.source == "kernel-lsp" for d in got.diagnostics)
+        for d in got.diagnostics:  # a docs link only when a docs URL is configured
+            link = d.code_description.href if d.code_description else None
+            page = "ebpf-codes" if d.code.startswith("E") else "codes"
+            want = f"{DOCS}/{page}.md#{d.code.lower().replace('_', '-')}"
+            assert link == (want if push.docs else None)
         await close_doc(push, u)
         assert push.published[u][-1].version is None
 
 
-async def test_ebpf_diagnostics_carry_their_docs_link(push: LanguageClient, warm):
+async def test_ebpf_diagnostics_carry_their_docs_link_when_configured(push: LanguageClient,
+                                                                       warm):
     rel = "kernel/bpf/selftest.c"
     u = open_doc(push, warm, rel, version=3)
     got = await wait_published(push, u, 3, lambda p: p.diagnostics)
     (diag,) = got.diagnostics
     assert (diag.code, diag.source) == ("E101", "kernel-lsp")
-    assert diag.code_description.href.endswith("/ebpf-codes.html#e101")
+    if push.docs:
+        assert diag.code_description.href == f"{DOCS}/ebpf-codes.md#e101"
+    else:
+        assert diag.code_description is None
     assert diag.severity == types.DiagnosticSeverity.Error
     await close_doc(push, u)
 

@@ -72,7 +72,7 @@ def definition_lines(name: str) -> set[tuple[str, int]]:
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     root = tmp_path_factory.mktemp("nav") / "tree"
-    shutil.copytree(TREE, root)
+    shutil.copytree(TREE, root, ignore=shutil.ignore_patterns(".kernel-lsp"))
     config, _ = load_config(root)
     m = index(config, jobs=1).model
     yield m
@@ -309,8 +309,13 @@ def _downgrade(db, to_version: int) -> None:
     conn = sqlite3.connect(db)
     for version in range(schema.SCHEMA_VERSION, to_version, -1):
         for sql in schema.MIGRATIONS[version]:
+            words = sql.split()
             if sql.startswith("CREATE INDEX"):
                 conn.execute("DROP INDEX " + sql.split(" IF NOT EXISTS ")[1].split(" ON ")[0])
+            elif words[:2] == ["CREATE", "TRIGGER"]:
+                conn.execute(f"DROP TRIGGER {words[5]}")
+            elif words[:2] == ["CREATE", "TABLE"]:
+                conn.execute(f"DROP TABLE {words[5]}")
             elif sql.startswith("ALTER TABLE"):
                 table, column = sql.split()[2], sql.split()[5]
                 conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
@@ -319,14 +324,14 @@ def _downgrade(db, to_version: int) -> None:
     conn.close()
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
     db = tmp_path / "model.db"
     Model(db).close()
     _downgrade(db, version)
     m = Model(db)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 3
+        assert m.schema_version() == schema.SCHEMA_VERSION == 4
         names = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"idx_macros_name", "idx_type_uses_name", "idx_var_uses_name",
                 "idx_invocations_name"} <= names
@@ -335,5 +340,7 @@ def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
         assert "idx_macros_name" in plan
         columns = {r[1] for r in m.conn.execute("PRAGMA table_info(files)")}
         assert {"inactive", "expanded"} <= columns
+        tables = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master")}
+        assert {"member_names", "member_names_insert", "member_names_delete"} <= tables
     finally:
         m.close()

@@ -75,7 +75,7 @@ def run_nvim(script: str, tree: Path, tmp_path: Path, **env: str) -> NvimRun:
 def tree(tmp_path):
     """An indexed copy of the fixture tree with a Kconfig in subdirectories, as a kernel has."""
     root = tmp_path / "linux"
-    shutil.copytree(TREE, root)
+    shutil.copytree(TREE, root, ignore=shutil.ignore_patterns(".kernel-lsp"))
     for sub in ("fs", "drivers"):
         (root / sub / "Kconfig").write_text("# subdirectory Kconfig\n")
     subprocess.run([sys.executable, "-m", "kernel_lsp", "index", str(root)], check=True,
@@ -184,3 +184,26 @@ def test_definition_hover_and_gd_in_neovim(tree: Path, tmp_path: Path):
 def test_docs_show_the_tested_neovim_07_setup():
     """docs/neovim.md carries the exact snippet the Neovim tests run."""
     assert SNIPPET.read_text().strip() in DOC.read_text()
+
+
+def test_completion_in_neovim(tree: Path, tmp_path: Path):
+    """<C-x><C-o> in Insert mode: a header's function by prefix, then struct members after ->."""
+    rel = "fs/open.c"
+    text = (tree / rel).read_text()
+    line = text.split("\n").index("\tstruct file *f;")  # in alloc_empty_file, after its local
+    run = run_nvim("completion.lua", tree, tmp_path, KERNEL_LSP_FILE=str(tree / rel),
+                   KERNEL_LSP_LINE=str(line), KERNEL_LSP_WORD="kz", KERNEL_LSP_MEMBER="f->f_")
+    ev = run.events
+    assert ev["attached"]["omnifunc"] == "v:lua.vim.lsp.omnifunc"
+    word = ev["word"]
+    words = {i["word"] for i in word["items"]}
+    # the server's answer filled the popup menu (vim.lsp.omnifunc calls complete(): mode eval)
+    assert "kzalloc" in words and word["mode"] in ("omni", "eval"), word
+    assert all(w.startswith("kz") for w in words), words
+    kz = next(i for i in word["items"] if i["word"] == "kzalloc")
+    assert kz["kind"] == "Function" and "kzalloc(" in kz["menu"], kz
+    member = ev["member"]
+    assert {i["word"] for i in member["items"]} == {"f_inode", "f_op", "f_lock", "f_flags",
+                                                    "f_pos", "f_list"}, member
+    assert all(i["kind"] == "Field" for i in member["items"])
+    assert ev["stopped"]["clean"]

@@ -65,14 +65,15 @@ def test_json_exact_keys_and_one_based_positions(root):
     items = apply_severities(findings(), Config(root=root).severity)
     doc = json.loads(format_json(items, root, {"files": 1, "seconds": 0.12345, "p": Path("x")}))
     assert list(doc) == ["version", "root", "findings", "stats"]
-    assert doc["version"] == 1
+    assert doc["version"] == 2
     assert doc["root"] == str(root)
     assert len(doc["findings"]) == 4
     for f in doc["findings"]:
-        assert list(f) == ["code", "severity", "path", "line", "column", "end_line",
-                           "end_column", "symbol", "message"]
+        assert list(f) == ["code", "severity", "path", "root_path", "line", "column",
+                           "end_line", "end_column", "symbol", "message"]
     assert doc["findings"][1] == {
-        "code": "404_2", "severity": "error", "path": "fs/a.c", "line": 2, "column": 21,
+        "code": "404_2", "severity": "error", "path": "fs/a.c", "root_path": "fs/a.c",
+        "line": 2, "column": 21,
         "end_line": 2, "end_column": 24, "symbol": "foo",
         "message": "call to 'foo' with no declaration visible"}
     stats = doc["stats"]
@@ -100,7 +101,8 @@ def test_sarif_top_level_and_driver(sarif):
     driver = run["tool"]["driver"]
     assert driver["name"] == "kernel-lsp"
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", driver["version"])
-    assert driver["informationUri"].startswith("https://")
+    assert "informationUri" not in driver  # no docs URL configured: no link at all
+    assert ".invalid" not in json.dumps(sarif)
     assert run["columnKind"] == "utf16CodeUnits"
     base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
     assert base.startswith("file:///") and base.endswith("/")
@@ -116,7 +118,8 @@ def test_sarif_rules_cover_the_code_table(sarif):
         for key in ("shortDescription", "fullDescription"):
             assert rule[key]["text"].strip()
         assert rule["help"]["text"].strip() and rule["help"]["markdown"].strip()
-        assert rule["helpUri"] == CODES[rule["id"]].docs_url
+        assert "helpUri" not in rule
+        assert f"kernel-lsp explain {rule['id']}" in rule["help"]["text"]
         assert rule["defaultConfiguration"]["level"] in ("note", "warning", "error")
     by_id = {r["id"]: r for r in rules}
     assert by_id["406_2"]["defaultConfiguration"] == {"enabled": False, "level": "error"}
@@ -177,6 +180,17 @@ def test_sarif_unknown_code_and_missing_file(tmp_path):
     assert res["locations"][0]["physicalLocation"]["region"] == {
         "startLine": 5, "startColumn": 3, "endLine": 5, "endColumn": 6}
     assert re.fullmatch(r"[0-9a-f]{16}:1", res["partialFingerprints"]["primaryLocationLineHash"])
+
+
+def test_sarif_links_to_the_configured_docs(root):
+    config = Config(root=root, docs_url="https://example.org/kl/docs")
+    doc = build_sarif(apply_severities(findings(), config.severity), config)
+    driver = doc["runs"][0]["tool"]["driver"]
+    assert driver["informationUri"] == "https://example.org/kl/docs"
+    by_id = {r["id"]: r for r in driver["rules"]}
+    assert by_id["404_2"]["helpUri"] == "https://example.org/kl/docs/codes.md#404-2"
+    assert by_id["E101"]["helpUri"] == "https://example.org/kl/docs/ebpf-codes.md#e101"
+    assert "(https://example.org/kl/docs/codes.md#404-2)" in by_id["404_2"]["help"]["markdown"]
 
 
 def test_sarif_with_no_results_is_valid(tmp_path):

@@ -55,6 +55,7 @@ SETTINGS = {
     "kernelLsp.debounceMs": ("integer", 10),
     "kernelLsp.jobs": (["integer", "null"], None),
     "kernelLsp.maxFileBytes": ("integer", 4194304),
+    "kernelLsp.docsUrl": ("string", ""),
     "kernelLsp.trace.server": ("string", "off"),
 }
 CODES = [c for c in codes_of("c") if c not in REPORT_CODES]  # the C codes checks report
@@ -74,6 +75,9 @@ def _clean_copy(dest: Path) -> Path:
         shutil.copytree(REPO / name, dest / name, ignore=ignore)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, dest / name)
+    (dest / "docs").mkdir()
+    for name in ("codes.md", "ebpf-codes.md"):  # shipped in the wheel (kernel-lsp explain)
+        shutil.copy2(REPO / "docs" / name, dest / "docs" / name)
     (dest / "scripts").mkdir()
     shutil.copy2(SCRIPT, dest / "scripts" / "build-vsix.sh")
     return dest / "scripts" / "build-vsix.sh"
@@ -201,6 +205,8 @@ def test_vsix_bundles_the_server_and_its_dependencies(build):
     queries = sorted(p.name for p in (REPO / "queries").glob("*.scm"))
     assert queries and {f"kernel_lsp/queries/{q}" for q in queries} <= libs
     assert {"kernel_lsp/__main__.py", "kernel_lsp/cli.py", "kernel_lsp/lsp/server.py"} <= libs
+    # the code documentation `kernel-lsp explain` prints, as the wheel ships it
+    assert {"kernel_lsp/docs/codes.md", "kernel_lsp/docs/ebpf-codes.md"} <= libs
     # tree-sitter has one compiled module per CPython version; tree-sitter-c one abi3 module.
     for py in PYTHONS:
         assert f"tree_sitter/_binding.cpython-{py.replace('.', '')}-x86_64-linux-gnu.so" in libs, py

@@ -37,7 +37,7 @@ def test_discovers_c_files_minus_default_excludes(tree):
     assert paths(files) == ["build/out.c", "drivers/foo.mod.c", "fs/a.c", "fs/a.h",
                             "fs/ext4/b.c", "include/linux/x.h"]
     sf = files[2]
-    assert sf.abs == tree / "fs" / "a.c"
+    assert Path(sf.abs) == tree / "fs" / "a.c"
     assert sf.size == len("int x;\n")
     assert sf.mtime_ns == os.stat(tree / "fs" / "a.c").st_mtime_ns
 

@@ -14,12 +14,13 @@ import json
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kernel_lsp.ebpf import helpers
 from kernel_lsp.ebpf.findings import BpfFinding, to_finding
-from kernel_lsp.ebpf.insn import Program
-from kernel_lsp.ebpf.load import load_file, verifiable
-from kernel_lsp.ebpf.verify import VerifyOptions, accepted, explain, verify
+
+if TYPE_CHECKING:  # the validator itself is imported when a check runs, not by `kernel-lsp`
+    from kernel_lsp.ebpf.insn import Program
 
 
 def add_check(sub) -> None:
@@ -87,6 +88,9 @@ def _selected(program: Program, section: str | None) -> bool:
 
 
 def _check_file(path: str, args, report: _Report) -> None:
+    from kernel_lsp.ebpf.load import load_file, verifiable  # the ELF reader: only when used
+    from kernel_lsp.ebpf.verify import VerifyOptions, accepted, explain, verify
+
     loaded = load_file(path)
     report.files += 1
     if loaded.error:

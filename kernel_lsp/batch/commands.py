@@ -11,12 +11,15 @@ import argparse
 import functools
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kernel_lsp.config import Config, find_root, load_config, relative_posix
+from kernel_lsp.batch.paths import Shown, choose_root, locate
+from kernel_lsp.config import Config, load_config, relative_posix
+from kernel_lsp.messages import condense
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 FORMATS = ("text", "json", "sarif")
@@ -74,12 +77,22 @@ def register(sub) -> None:
     c = sub.add_parser("check", help="report findings for files or directories",
                        description="Index what is needed and report findings for PATHS.")
     c.add_argument("paths", nargs="*", type=Path, metavar="PATHS",
-                   help="files or directories to report on (default: the whole root)")
+                   help="files or directories to report on, relative to the current directory "
+                        "or to the root (default: the whole root)")
     c.add_argument("--root", type=Path, metavar="DIR",
-                   help="tree root (default: the nearest kernel-like ancestor of the first PATH)")
+                   help="tree root (default: the nearest kernel tree or kernel-lsp.toml above "
+                        "the first PATH, or above the current directory)")
     c.add_argument("--format", choices=FORMATS, default="text", help="report format")
     c.add_argument("--output", "-o", type=Path, metavar="FILE",
                    help="write the report to FILE instead of standard output")
+    c.add_argument("--absolute-paths", action="store_true",
+                   help="print absolute paths (default: relative to the current directory)")
+    c.add_argument("--since", metavar="REV",
+                   help="report only the findings the working tree introduces against the git "
+                        "revision REV (patch review; matched by symbol and context)")
+    c.add_argument("--no-index", action="store_true",
+                   help="do not bring the model up to date first (a language server keeps it "
+                        "so): check against it as it is, with PATHS read as they are on disk")
     _common(c)
     c.set_defaults(func=guarded(cmd_check))
 
@@ -88,19 +101,31 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arch", metavar="A", help="architecture under arch/ (default: x86)")
     parser.add_argument("--jobs", "-j", type=_jobs, metavar="N",
                         help="parser processes (default: the CPU count)")
+    verbose(parser)
+
+
+def verbose(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="say how the root was chosen and list every skipped symlink")
 
 
 # ---------------------------------------------------------------- shared steps
 
 
-def setup(root: Path | None, anchor: Path | None, arch: str | None, jobs: int | None) -> Config:
-    """Find the root, load its settings (messages to stderr), apply the command-line overrides."""
-    if root is None:
-        root = find_root(anchor if anchor is not None else Path.cwd())
-    root = Path(os.path.abspath(root))
+def setup(root: Path | None, given: list[Path], arch: str | None, jobs: int | None,
+          verbose: bool = False) -> Config:
+    """Choose the root (and say how, unless it is a kernel tree found by walking up), load its
+    settings (messages to stderr), apply the command-line overrides."""
+    choice = choose_root(root, given, Path.cwd())
+    root = choice.root
     if not root.is_dir():
         what = "is not a directory" if root.exists() else "does not exist"
         raise CommandError(f"root {root} {what}")
+    message = choice.message()
+    if message is not None:
+        warn(message)
+    elif verbose:
+        warn(f"root {root} ({'from --root, ' if choice.explicit else ''}{choice.why})")
     config, messages = load_config(root, arch)
     for message in messages:
         warn(message)
@@ -129,23 +154,69 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int, str], None] | None]
         yield update
 
 
-def run_index(config: Config):
-    """Index ``config.root`` (bring its model up to date); print the indexer's problems."""
+def run_index(config: Config, verbose: bool = False):
+    """Index ``config.root`` (bring its model up to date); print the indexer's problems (the
+    kinds that repeat on every run counted in one line unless ``verbose``)."""
     from kernel_lsp.model.indexer import index
 
     with progress_bar("indexing") as progress:
         result = index(config, jobs=config.jobs, progress=progress)
+    result.problems = condense(result.problems, verbose)
     for problem in result.problems:
         warn(problem)
     return result
+
+
+def _patch(config: Config, rev: str):
+    from kernel_lsp.batch.since import GitError, read_patch
+
+    try:
+        return read_patch(config, rev)
+    except GitError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def stored_model(config: Config):
+    """The root's model as it is (``--no-index``), as an index result with no run behind it."""
+    from kernel_lsp.model.indexer import IndexResult
+    from kernel_lsp.model.store import Model, ModelError
+
+    if not config.db_path.is_file():
+        raise CommandError(f"no model at {config.db_path}: run `kernel-lsp index` first, or "
+                           "check without --no-index")
+    try:
+        model = Model(config.db_path)
+    except ModelError as exc:
+        raise CommandError(str(exc)) from exc
+    if model.meta("includes_resolved") != "1":
+        model.close()
+        raise CommandError(f"the model at {config.db_path} is incomplete (an index run was "
+                           "interrupted): check without --no-index")
+    return IndexResult(model, {"indexed": False})
+
+
+def read_from_disk(ws, paths: list[str]) -> None:
+    """Give the workspace the disk text of each of ``paths`` that the model has not seen as it
+    is now (changed since the last index, or new), as an editor buffer: the rest of the model
+    stays as stored."""
+    for rel in paths:
+        full = ws.config.root / rel
+        try:
+            st = full.stat()
+            stamp = ws.model.nav_file_stamp(rel)
+            if stamp == (st.st_size, st.st_mtime_ns) or st.st_size > ws.config.max_file_bytes:
+                continue
+            ws.set_buffer(rel, full.read_bytes())
+        except OSError as exc:
+            warn(f"{rel}: cannot read ({exc.strerror or exc}); its stored facts are used")
 
 
 # ---------------------------------------------------------------- index
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    config = setup(args.root, None, args.arch, args.jobs)
-    result = run_index(config)
+    config = setup(args.root, [], args.arch, args.jobs, args.verbose)
+    result = run_index(config, args.verbose)
     result.model.close()
     s = result.stats
     seconds = s.get("seconds")
@@ -169,22 +240,25 @@ def _check_output(output: Path | None) -> None:
 
 
 def select_paths(config: Config, given: list[Path]) -> tuple[list[str] | None, bool]:
-    """Root-relative files to report on (None = everything) and whether a PATH was bad."""
+    """Root-relative files to report on (None = everything) and whether a PATH was bad. A PATH
+    is relative to the current directory, or to the root when nothing is there."""
     if not given:
         return None, False
     from kernel_lsp.model.walk import discover
 
     good: list[Path] = []
     bad = False
+    cwd = Path.cwd()
     for path in given:
-        if not path.exists():
+        found = locate(path, config.root, cwd)
+        if not found.exists():
             warn(f"{path}: no such file or directory")
             bad = True
-        elif relative_posix(config.root, path) is None:
+        elif relative_posix(config.root, found) is None:
             warn(f"{path}: outside the root {config.root}; skipped")
             bad = True
         else:
-            good.append(path)
+            good.append(found)
     if not good:
         return [], bad
     files, messages = discover(config, good)
@@ -195,16 +269,18 @@ def select_paths(config: Config, given: list[Path]) -> tuple[list[str] | None, b
     return [sf.path for sf in files], bad
 
 
-def render(fmt: str, items, config: Config, stats: dict, problems: list[str]) -> str:
+def render(fmt: str, items, config: Config, stats: dict, problems: list[str],
+           shown: Shown) -> str:
+    """The report in ``fmt``; text and JSON print paths with ``shown``, SARIF root-relative."""
     from kernel_lsp.batch import report
 
     if fmt == "json":
-        return report.format_json(items, config.root, stats)
+        return report.format_json(items, config.root, stats, shown)
     if fmt == "sarif":
         from kernel_lsp.batch.sarif import format_sarif
 
         return format_sarif(items, config, problems)
-    return report.format_text(items)
+    return report.format_text(items, shown)
 
 
 def write_report(text: str, output: Path | None) -> None:
@@ -222,24 +298,41 @@ def cmd_check(args: argparse.Namespace) -> int:
     from kernel_lsp.batch.report import error_count, summary_line
     from kernel_lsp.live.workspace import open_workspace
 
+    started = time.perf_counter()
     _check_output(args.output)
-    anchor = args.paths[0] if args.paths else None
-    config = setup(args.root, anchor, args.arch, args.jobs)
+    config = setup(args.root, args.paths, args.arch, args.jobs, args.verbose)
+    if args.since and args.no_index:
+        raise CommandError("--since and --no-index exclude each other")
     paths, bad_paths = select_paths(config, args.paths)
     if paths == [] and bad_paths:
         return EXIT_USAGE
-    result = run_index(config)
-    ws = open_workspace(config, result.model, paths)
+    patch = _patch(config, args.since) if args.since else None
+    result = stored_model(config) if args.no_index else run_index(config, args.verbose)
+    since: dict = {}
     try:
-        items = ws.findings(paths) if paths != [] else []
+        if patch is not None:
+            from kernel_lsp.batch.since import since_findings
+
+            items, since = since_findings(config, result.model, patch, paths)
+        else:
+            ws = open_workspace(config, result.model, paths)
+            if args.no_index:
+                read_from_disk(ws, paths or [])
+            items = ws.findings(paths) if paths != [] else []
     finally:
-        ws.close()
-    stats = {**result.stats, "checked_files": len(paths) if paths is not None else
-             result.stats.get("files"), "problems": len(result.problems),
-             "include_paths_source": config.source}
-    write_report(render(args.format, items, config, stats, list(result.problems)), args.output)
-    if sys.stderr.isatty():
-        warn(summary_line(items, stats.get("checked_files")))
+        result.model.close()
+    checked = (since["touched_files"] + since["dependent_files"] if since else
+               len(paths) if paths is not None else result.stats.get("files"))
+    stats = {**result.stats, "checked_files": checked, "problems": len(result.problems),
+             "include_paths_source": config.source, **({"since": since} if since else {})}
+    shown = Shown(config.root, Path.cwd(), args.absolute_paths)
+    write_report(render(args.format, items, config, stats, list(result.problems), shown),
+                 args.output)
+    what = f" introduced since {args.since}" if since else ""
+    before = (f"; {since['findings_now']} now, {since['findings_at_rev']} at {args.since}"
+              if since else "")
+    warn(f"{summary_line(items, stats.get('checked_files'), what)}{before} "
+         f"({time.perf_counter() - started:.1f} s)")
     if bad_paths:
         return EXIT_USAGE
     return EXIT_FINDINGS if error_count(items) else EXIT_OK

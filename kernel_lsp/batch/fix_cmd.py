@@ -23,8 +23,10 @@ from kernel_lsp.batch.commands import (
     run_index,
     select_paths,
     setup,
+    verbose,
     warn,
 )
+from kernel_lsp.batch.paths import Shown
 
 
 def register(sub) -> None:
@@ -44,6 +46,9 @@ def register(sub) -> None:
     p.add_argument("--root", type=Path, metavar="DIR",
                    help="tree root (default: the nearest kernel-like ancestor of the first PATH)")
     p.add_argument("--arch", metavar="A", help="architecture under arch/ (default: x86)")
+    p.add_argument("--absolute-paths", action="store_true",
+                   help="print absolute paths (default: relative to the current directory)")
+    verbose(p)
     p.set_defaults(func=guarded(cmd_fix))
 
 
@@ -98,21 +103,21 @@ def _realize_all(findings, texts: DiskTexts) -> list:
     return [(f, realize(f.plans[0], texts) if f.plans else None) for f in findings]
 
 
-def _where(f) -> str:
-    return f"{f.path}:{f.line + 1}:{f.col + 1}: {f.code} {f.symbol}"
+def _where(f, shown) -> str:
+    return f"{shown(f.path)}:{f.line + 1}:{f.col + 1}: {f.code} {f.symbol}"
 
 
 def cmd_fix(args: argparse.Namespace) -> int:
     from kernel_lsp.fixes.apply import apply_edits, merge, unified_diff, write_atomic
 
     codes = parse_codes(args.code)
-    anchor = args.paths[0] if args.paths else None
-    config = setup(args.root, anchor, args.arch, None)
+    config = setup(args.root, args.paths, args.arch, None, args.verbose)
+    shown = Shown(config.root, Path.cwd(), args.absolute_paths)
     paths, bad_paths = select_paths(config, args.paths)
     if paths == [] and bad_paths:
         return EXIT_USAGE
     texts = DiskTexts(config.root)
-    result = run_index(config)
+    result = run_index(config, args.verbose)
     try:
         findings = _findings(result.model, config, paths, codes, with_fixes=True)
         planned = _realize_all(findings, texts)
@@ -139,11 +144,12 @@ def cmd_fix(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from exc
     for f, fix in fixed_here:
-        print(f"{_where(f)}: {fix.title}")
-    return _recheck(config, paths, codes, findings, new_texts, bad_paths)
+        print(f"{_where(f, shown)}: {fix.title}")
+    return _recheck(config, paths, codes, findings, new_texts, bad_paths, shown)
 
 
-def _recheck(config, paths, codes, before, written: dict[str, str], bad_paths: bool) -> int:
+def _recheck(config, paths, codes, before, written: dict[str, str], bad_paths: bool,
+             shown: Shown) -> int:
     """Re-index and re-check the selected and touched files; print what remains and the summary."""
     result = run_index(config) if written else None
     scope = paths if paths is None else sorted(set(paths) | set(written))
@@ -153,7 +159,7 @@ def _recheck(config, paths, codes, before, written: dict[str, str], bad_paths: b
         if result is not None:
             result.model.close()
     for f in after:
-        print(f"{_where(f)}: remains")
+        print(f"{_where(f, shown)}: remains")
     was = Counter((f.code, f.path, f.symbol) for f in before)
     now = Counter((f.code, f.path, f.symbol) for f in after)
     fixed = sum(max(0, n - now[k]) for k, n in was.items())

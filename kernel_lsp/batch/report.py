@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from kernel_lsp.findings import Reported
 
-JSON_VERSION = 1
+JSON_VERSION = 2  # 2: ``path`` as printed (relative to the current directory), ``root_path``
 _RANK = {"error": 0, "warning": 1, "note": 2}
 
 
@@ -32,38 +32,45 @@ def summary(items: list[Reported]) -> dict:
     }
 
 
-def summary_line(items: list[Reported], files_checked: int | None = None) -> str:
-    """``3 errors, 1 warning in 2 files`` (for humans, on the terminal)."""
+def summary_line(items: list[Reported], files_checked: int | None = None, what: str = "") -> str:
+    """``3 errors, 1 warning in 2 of 5 files checked`` (for humans); ``what`` follows the
+    counts (``introduced since v6.1``)."""
     counts = Counter(r.severity for r in items)
     parts = [f"{counts[s]} {s}{'' if counts[s] == 1 else 's'}" for s in ("error", "warning", "note")
              if counts[s] or s == "error"]
     where = f" in {len({r.finding.path for r in items})} of {files_checked} files checked" if (
         files_checked is not None) else ""
-    return ", ".join(parts) + where
+    return ", ".join(parts) + what + where
 
 
 # ---------------------------------------------------------------- text
 
 
-def text_line(item: Reported) -> str:
-    """``path:line:col: severity: message [code]`` with 1-based line and byte column."""
+def _as_is(path: str) -> str:
+    return path
+
+
+def text_line(item: Reported, shown: Callable[[str], str] = _as_is) -> str:
+    """``path:line:col: severity: message [code]`` with 1-based line and byte column; ``shown``
+    prints the root-relative path (relative to the current directory, or absolute)."""
     f = item.finding
-    return f"{f.path}:{f.line + 1}:{f.col + 1}: {item.severity}: {f.message} [{f.code}]"
+    return f"{shown(f.path)}:{f.line + 1}:{f.col + 1}: {item.severity}: {f.message} [{f.code}]"
 
 
-def format_text(items: list[Reported]) -> str:
-    return "".join(text_line(item) + "\n" for item in items)
+def format_text(items: list[Reported], shown: Callable[[str], str] = _as_is) -> str:
+    return "".join(text_line(item, shown) + "\n" for item in items)
 
 
 # ---------------------------------------------------------------- JSON
 
 
-def json_finding(item: Reported) -> dict:
+def json_finding(item: Reported, shown: Callable[[str], str] = _as_is) -> dict:
     f = item.finding
     return {
         "code": f.code,
         "severity": item.severity,
-        "path": f.path,
+        "path": shown(f.path),
+        "root_path": f.path,
         "line": f.line + 1,
         "column": f.col + 1,
         "end_line": f.end_line + 1,
@@ -73,12 +80,13 @@ def json_finding(item: Reported) -> dict:
     }
 
 
-def format_json(items: list[Reported], root: Path, stats: dict) -> str:
+def format_json(items: list[Reported], root: Path, stats: dict,
+                shown: Callable[[str], str] = _as_is) -> str:
     """The JSON report: version, root, findings (1-based positions) and stats."""
     doc = {
         "version": JSON_VERSION,
         "root": str(root),
-        "findings": [json_finding(item) for item in items],
+        "findings": [json_finding(item, shown) for item in items],
         "stats": {**_jsonable(stats), **summary(items)},
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

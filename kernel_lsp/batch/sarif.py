@@ -18,7 +18,6 @@ from kernel_lsp.findings import CODES, Code, Reported
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 TOOL_NAME = "kernel-lsp"
-INFORMATION_URI = "https://kernel-lsp.invalid/"
 SRCROOT = "%SRCROOT%"
 
 
@@ -35,17 +34,18 @@ def _sentence(text: str) -> str:
 def sarif_rule(entry: Code, config: Config) -> dict:
     """One ``reportingDescriptor`` with everything GitHub displays for a rule."""
     level = config.severity.get(entry.id, entry.severity)
-    return {
+    url = entry.docs_url(config.docs_url)
+    more = f"See {url}" if url else f"`kernel-lsp explain {entry.id}` prints its documentation."
+    rule = {
         "id": entry.id,
         "name": rule_name(entry),
         "shortDescription": {"text": _sentence(entry.title)},
         "fullDescription": {"text": _sentence(entry.help)},
         "help": {
-            "text": f"{_sentence(entry.help)} See {entry.docs_url}",
-            "markdown": f"**{entry.id}: {entry.title}**\n\n{_sentence(entry.help)}\n\n"
-                        f"[Documentation of {entry.id}]({entry.docs_url})",
+            "text": f"{_sentence(entry.help)} {more}",
+            "markdown": f"**{entry.id}: {entry.title}**\n\n{_sentence(entry.help)}\n\n" + (
+                f"[Documentation of {entry.id}]({url})" if url else more),
         },
-        "helpUri": entry.docs_url,
         "defaultConfiguration": {
             "enabled": level != "off",
             "level": entry.severity if level == "off" else level,
@@ -56,6 +56,9 @@ def sarif_rule(entry: Code, config: Config) -> dict:
             "problem.severity": {"note": "recommendation"}.get(entry.severity, entry.severity),
         },
     }
+    if url:  # only a configured docs URL: never a placeholder
+        rule["helpUri"] = url
+    return rule
 
 
 class LineTable:
@@ -138,6 +141,15 @@ def _uri(path: str) -> str:
     return quote(path, safe="/-._~")
 
 
+def sarif_driver(config: Config, rules: list[dict]) -> dict:
+    """The ``tool.driver`` object: our name and version, the docs site only when one is configured."""
+    driver = {"name": TOOL_NAME, "version": __version__, "semanticVersion": __version__}
+    if config.docs_url:
+        driver["informationUri"] = config.docs_url
+    driver["rules"] = rules
+    return driver
+
+
 def build_sarif(items: list[Reported], config: Config, problems: list[str] | None = None) -> dict:
     """The SARIF log of one run: one rule per code of the table (C and eBPF codes)."""
     rules = [sarif_rule(entry, config) for entry in CODES.values()]
@@ -145,13 +157,7 @@ def build_sarif(items: list[Reported], config: Config, problems: list[str] | Non
     table = LineTable(config.root)
     results = [sarif_result(item, index[item.finding.code], table) for item in items]
     run = {
-        "tool": {"driver": {
-            "name": TOOL_NAME,
-            "version": __version__,
-            "semanticVersion": __version__,
-            "informationUri": INFORMATION_URI,
-            "rules": rules,
-        }},
+        "tool": {"driver": sarif_driver(config, rules)},
         "originalUriBaseIds": {SRCROOT: {"uri": config.root.resolve().as_uri() + "/"}},
         "invocations": [{
             "executionSuccessful": True,

@@ -159,7 +159,9 @@ def render_run(fmt: str, run, config: Config) -> str:
 
 def render_findings(fmt: str, items, config: Config, result) -> str:
     from kernel_lsp.batch.commands import render
+    from kernel_lsp.batch.paths import Shown
 
     stats = {**result.stats, "checked_files": result.stats.get("files"),
              "policies": [p.origin for p in config.policies]}
-    return render(fmt, items, config, stats, list(result.problems))
+    return render(fmt, items, config, stats, list(result.problems),
+                  Shown(config.root, Path.cwd(), False))

@@ -44,7 +44,8 @@ class SymbolTable(Protocol):
 
 
 class Hosted(Protocol):
-    """``fid in hosted``: the file is a host program (it includes a C library header)."""
+    """``fid in hosted``: the file is not kernel code of this architecture: a host program (it
+    includes a C library header), or a file only another architecture builds."""
 
     def __contains__(self, fid: int) -> bool: ...
 

@@ -18,7 +18,7 @@ from kernel_lsp.checks.structure import check_includes, check_types
 from kernel_lsp.checks.typevis import check_type_visibility
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.store import Model
-from kernel_lsp.model.symbols import Symbols, hosted_files
+from kernel_lsp.model.symbols import Symbols, hosted_files, other_arch_headers
 from kernel_lsp.model.visibility import Visibility
 
 
@@ -41,7 +41,8 @@ def eager_inputs(model: Model, arch: str, file_ids: list[int]) -> CheckInputs:
     """Inputs over a stored model with every symbol and include edge loaded up front."""
     symbols = Symbols.load(model, arch)
     graph = model.include_graph()
-    return CheckInputs(model, symbols, graph, Visibility(graph), hosted_files(graph), file_ids)
+    hosted = hosted_files(graph, other_arch_headers(symbols.paths.values(), arch))
+    return CheckInputs(model, symbols, graph, Visibility(graph), hosted, file_ids)
 
 
 CHUNK = 512  # files checked together; what visibility computed for them is dropped after

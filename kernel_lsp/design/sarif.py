@@ -7,15 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 
-from kernel_lsp import __version__
 from kernel_lsp.batch.sarif import (
-    INFORMATION_URI,
     SARIF_SCHEMA,
     SARIF_VERSION,
     SRCROOT,
-    TOOL_NAME,
     LineTable,
     _uri,
+    sarif_driver,
     sarif_rule,
 )
 from kernel_lsp.config import Config
@@ -98,10 +96,8 @@ def build_run_sarif(run: Run, config: Config) -> dict:
                         res.add(item.code, f"{item.subject}: {item.message}",
                                 res.location(item.path, item.line, item.col, item.end_col),
                                 invocation=inv.id)
-    driver = {"name": TOOL_NAME, "version": __version__, "semanticVersion": __version__,
-              "informationUri": INFORMATION_URI, "rules": rules}
     sarif_run = {
-        "tool": {"driver": driver},
+        "tool": {"driver": sarif_driver(config, rules)},
         "originalUriBaseIds": {SRCROOT: {"uri": config.root.resolve().as_uri() + "/"}},
         "invocations": [{"executionSuccessful": True,
                          "properties": {"code": run.code, "verdict": verdict(run.code),

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DOCS_URL = "https://kernel-lsp.invalid/docs"
-
 
 @dataclass(frozen=True, slots=True)
 class Code:
@@ -40,9 +38,12 @@ class Code:
         """The section anchor on :attr:`page` (GitHub's slug of the heading's first word)."""
         return self.id.lower().replace("_", "-")
 
-    @property
-    def docs_url(self) -> str:
-        return f"{DOCS_URL}/{self.page}.html#{self.anchor}"
+    def docs_url(self, base: str | None) -> str | None:
+        """The link to this code's section under ``base``, the URL where the ``docs/``
+        directory is published (``docs_url`` setting); None when no URL is configured."""
+        if not base:
+            return None
+        return f"{base.rstrip('/')}/{self.page}.md#{self.anchor}"
 
 
 def _c(id_: str, severity: str, title: str, help_: str) -> Code:

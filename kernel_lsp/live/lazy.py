@@ -102,19 +102,8 @@ class LazySymbols(Symbols):
         self.typedefs = _Types(model, want_typedef=True)
         self.types = _Index(lambda n: [TypeSym(f, k, bool(d), b)
                                        for f, k, d, b in model.type_entries(n)])
-        # until loaded, every name counts as a member: no 406_2 on uses rather than false ones
-        self.members, self.enumerators = _Everything(), _Everything()
-
-    def load_members(self, model: Model) -> None:
-        """Read every member and enumerator name (seconds on a kernel; run in a thread)."""
-        members, enumerators = set(), set()
-        for kind, text in model.member_lists():
-            try:
-                names = [m[0] for m in json.loads(text)]
-            except (ValueError, TypeError, IndexError):
-                continue
-            (enumerators if kind == "enum" else members).update(names)
-        self.members, self.enumerators = members, enumerators
+        self.members = _Names(lambda n: model.is_member_name(n, False))
+        self.enumerators = _Names(lambda n: model.is_member_name(n, True))
 
     def set_file(self, fid: int, rows: FactRows) -> None:
         funcs, macros, variables = defaultdict(list), defaultdict(list), defaultdict(list)
@@ -135,25 +124,39 @@ class LazySymbols(Symbols):
         for t in rows.get("types", ()):
             by_name[t.name].append(TypeSym(fid, t.kind, bool(t.is_definition), t.start_byte))
         self.types.overlay[fid] = dict(by_name)
+        members: dict[bool, set[str]] = {False: set(), True: set()}
         for t in rows.get("types", ()):
             if t.members:
                 try:
-                    names = [m[0] for m in json.loads(t.members)]
+                    members[t.kind == "enum"].update(m[0] for m in json.loads(t.members))
                 except (ValueError, TypeError, IndexError):
                     continue
-                target = self.enumerators if t.kind == "enum" else self.members
-                if isinstance(target, set):
-                    target.update(names)
+        self.members.overlay[fid] = members[False]
+        self.enumerators.overlay[fid] = members[True]
 
     def drop_file(self, fid: int) -> None:
         for table in (self.functions, self.macros, self.variables, self.tags, self.typedefs,
-                      self.types):
+                      self.types, self.members, self.enumerators):
             table.overlay.pop(fid, None)
 
 
-class _Everything:
-    def __contains__(self, _name) -> bool:
-        return True
+class _Names:
+    """``name in names``: a member (or enumerator) name of the stored model (an indexed query,
+    memoised) or of an overlaid buffer. A name the buffer dropped may still count while its
+    stored file has it: that hides a 406_2 at worst, never invents one."""
+
+    def __init__(self, fetch):
+        self.fetch = fetch
+        self.memo: dict[str, bool] = {}
+        self.overlay: dict[int, set[str]] = {}
+
+    def __contains__(self, name: str) -> bool:
+        if any(name in names for names in self.overlay.values()):
+            return True
+        got = self.memo.get(name)
+        if got is None:
+            got = self.memo[name] = self.fetch(name)
+        return got
 
 
 class LazyGraph:

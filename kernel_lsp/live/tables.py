@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kernel_lsp.checks.inputs import Hosted, SymbolTable
-from kernel_lsp.checks.run import hosted_files
 from kernel_lsp.live.lazy import LazyGraph, LazySymbols
 from kernel_lsp.model.store import Model
-from kernel_lsp.model.symbols import Symbols, is_system_header
+from kernel_lsp.model.symbols import Symbols, hosted_files, not_built_here, other_arch_headers
 from kernel_lsp.model.visibility import Visibility
 
 
@@ -28,16 +27,18 @@ class Tables:
         """Every symbol and include edge read at once: fastest for a whole tree, seconds and
         gigabytes on a kernel to start."""
         graph = model.include_graph()
-        return cls(Symbols.load(model, arch), graph, Visibility(graph), hosted_files(graph),
-                   lazy=False)
+        symbols = Symbols.load(model, arch)
+        foreign = other_arch_headers(symbols.paths.values(), arch)
+        return cls(symbols, graph, Visibility(graph), hosted_files(graph, foreign), lazy=False)
 
     @classmethod
     def lazy_for(cls, model: Model, arch: str) -> Tables:
         """Indexed queries per name and per file, memoised: instant to start, for few files."""
         graph = LazyGraph(model)
-        return cls(LazySymbols(model, arch), graph,
-                   Visibility(graph, includers_of=graph.includers_of), _LazyHosted(graph),
-                   lazy=True)
+        symbols = LazySymbols(model, arch)
+        foreign = other_arch_headers(symbols.paths.values(), arch)
+        return cls(symbols, graph, Visibility(graph, includers_of=graph.includers_of),
+                   _LazyHosted(graph, foreign), lazy=True)
 
     @classmethod
     def empty(cls) -> Tables:
@@ -54,15 +55,14 @@ class Tables:
 
 
 class _LazyHosted:
-    """``fid in hosted``: the file includes a C library header (a host program)."""
+    """``fid in hosted``: the file is not kernel code of this architecture (``not_built_here``)."""
 
-    def __init__(self, graph: LazyGraph):
-        self.graph = graph
+    def __init__(self, graph: LazyGraph, foreign_headers: set[str]):
+        self.graph, self.foreign = graph, foreign_headers
         self.memo: dict[int, bool] = {}
 
     def __contains__(self, fid: int) -> bool:
         got = self.memo.get(fid)
         if got is None:
-            got = self.memo[fid] = any(e.resolved_id is None and is_system_header(e.target)
-                                       for e in self.graph.get(fid, ()))
+            got = self.memo[fid] = not_built_here(self.graph.get(fid, ()), self.foreign)
         return got

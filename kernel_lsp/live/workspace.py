@@ -21,7 +21,6 @@ from pathlib import Path
 from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.run import run_checks, select_files
 from kernel_lsp.config import Config, relative_posix
-from kernel_lsp.ebpf.csource import MARKER, findings_in_c
 from kernel_lsp.findings import Finding, Reported, apply_severities
 from kernel_lsp.fixes import FIXABLE_CODES, plan_fixes
 from kernel_lsp.live.incremental import body_ranges, reextract
@@ -37,6 +36,7 @@ from kernel_lsp.parse.macroenv import Configuration
 
 # ``findings`` of more files than this reads the whole model at once (``Tables.eager``).
 EAGER_ABOVE = 2000
+MARKER = b"struct bpf_insn"  # C files holding eBPF programs mention it (``ebpf/csource.py``)
 
 
 @dataclass
@@ -71,7 +71,8 @@ class Workspace:
         self.model: Model | None = None
         self.env = Configuration()  # the configuration the model was extracted under
         self.tables = Tables.empty()
-        self.resolver: IncludeResolver | None = None
+        self._resolver: IncludeResolver | None = None
+        self._stored_paths: list[str] = []
         self.ids: dict[str, int] = {}
         self.open: dict[str, OpenFile] = {}
         self.incremental = 0  # buffer updates served by re-extracting one function body
@@ -81,6 +82,15 @@ class Workspace:
     def ready(self) -> bool:
         """Whether a model with files is loaded (else findings would be noise)."""
         return self.model is not None and bool(self.ids)
+
+    @property
+    def resolver(self) -> IncludeResolver | None:
+        """The include resolver over the stored files (their paths and the Kbuild Makefiles of
+        their directories: most of a second on a kernel, so only when a buffer's includes or a
+        fix plan need it)."""
+        if self._resolver is None and self.model is not None:
+            self._resolver = IncludeResolver.for_tree(self.config, self._stored_paths)
+        return self._resolver
 
     def load(self) -> str | None:
         """(Re)load ``model.db`` lazily (the editor); returns a problem message, or None."""
@@ -105,7 +115,8 @@ class Workspace:
         self.model = model
         stored = model.meta("configuration")
         self.env = Configuration.from_json(stored) if stored else Configuration()
-        self.resolver = IncludeResolver.for_tree(self.config, paths.values())
+        self._resolver = None  # built on first use (a buffer's includes, fix plans)
+        self._stored_paths = list(paths.values())
         self.ids = {p: i for i, p in paths.items()}
         if old is not None and old is not model:
             old.close()
@@ -113,20 +124,6 @@ class Workspace:
             self.open.pop(path)
             keep = of.buffer if of.buffer.env == self.env else None
             self.set_buffer(path, of.buffer.source, version=of.version, buffer=keep)
-
-    def load_members(self, *, own_connection: bool = True) -> None:
-        """Member and enumerator names for lazy tables (406_2 needs them). Seconds on a kernel:
-        the server runs it in a thread of its own, on a connection of its own."""
-        if self.model is None or not self.tables.lazy:
-            return
-        if not own_connection:
-            self.tables.symbols.load_members(self.model)
-        elif self.config.db_path.exists():
-            reader = Model(self.config.db_path)
-            try:
-                self.tables.symbols.load_members(reader)
-            finally:
-                reader.close()
 
     def close(self) -> None:
         if self.model is not None:
@@ -322,6 +319,8 @@ class Workspace:
             of = by_id.get(fid)
             source = of.buffer.source if of is not None else self._disk(paths[fid])
             if source is not None and MARKER in source:
+                from kernel_lsp.ebpf.csource import findings_in_c  # the eBPF loaders: rarely
+
                 out += findings_in_c(source, paths[fid])
         return out
 
@@ -382,7 +381,8 @@ def open_workspace(config: Config, model: Model, paths: list[str] | None) -> Wor
     """A workspace over ``model`` for a batch run on ``paths``: eager tables for a whole tree,
     lazy ones (indexed lookups, instant start) for a few files."""
     ws = Workspace(config)
-    many = paths is None or len(select_files(model, paths)) > EAGER_ABOVE
+    files_only = paths is not None and all(p.endswith(config.extensions) for p in paths)
+    many = paths is None or (len(paths) > EAGER_ABOVE if files_only else
+                             len(select_files(model, paths)) > EAGER_ABOVE)
     ws.adopt(model, eager=many)
-    ws.load_members(own_connection=False)
     return ws

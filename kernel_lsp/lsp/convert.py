@@ -70,15 +70,18 @@ def path_of(uri: str) -> str | None:
         return None
 
 
-def diagnostic(item: Reported, lines: Lines, enc: str) -> types.Diagnostic:
-    """The LSP diagnostic of a reported finding; ``data`` carries what a code action needs."""
+def diagnostic(item: Reported, lines: Lines, enc: str, docs_url: str | None = None
+               ) -> types.Diagnostic:
+    """The LSP diagnostic of a reported finding; ``data`` carries what a code action needs.
+    It links to the code's docs section only when ``docs_url`` (the setting) is configured."""
     f, level = item.finding, item.severity
     code = CODES.get(f.code)
+    href = code.docs_url(docs_url) if code is not None else None
     return types.Diagnostic(
         range=lines.range(f.line, f.col, f.end_line, f.end_col, enc),
         message=f.message, severity=_SEVERITY.get(level, types.DiagnosticSeverity.Error),
         code=f.code, source=SOURCE,
-        code_description=types.CodeDescription(href=code.docs_url) if code is not None else None,
+        code_description=types.CodeDescription(href=href) if href else None,
         data={"code": f.code, "path": f.path, "symbol": f.symbol, "line": f.line,
               "col": f.col, "fixes": list(f.plans)})
 

@@ -42,12 +42,14 @@ def design_check(ls, rel: str, text: str | None) -> list[types.Diagnostic]:
         _adopt_policy(ls, rel, got)
     lines, enc = Lines(text), ls.encoding
     out = []
+    docs_url = ls.config.docs_url if ls.config is not None else None
     for n in notes:
         code = CODES.get(n.code) if n.code else None
+        href = code.docs_url(docs_url) if code is not None else None
         out.append(types.Diagnostic(
             range=lines.range(n.line, n.col, n.line, n.end_col, enc), message=n.message,
             severity=_SEVERITY[n.severity], code=n.code, source=SOURCE,
-            code_description=types.CodeDescription(href=code.docs_url) if code else None))
+            code_description=types.CodeDescription(href=href) if href else None))
     return out
 
 

@@ -16,7 +16,7 @@ from lsprotocol import types
 from kernel_lsp import __version__, navigate
 from kernel_lsp.fixes import realize
 from kernel_lsp.live.workspace import facts_of
-from kernel_lsp.lsp import design_features
+from kernel_lsp.lsp import design_features, intel
 from kernel_lsp.lsp.convert import SOURCE, Lines, code_action, uri_of
 from kernel_lsp.lsp.design_features import design_hover, design_symbol, is_design_file
 from kernel_lsp.lsp.server import KernelLanguageServer
@@ -33,10 +33,11 @@ _KINDS = {"function": types.SymbolKind.Function, "struct": types.SymbolKind.Stru
           "enumerator": types.SymbolKind.EnumMember}
 
 
-def guarded(default=None, needs_model: bool = True):
+def guarded(default=None, needs_model: bool = True, passing: type | tuple = ()):
     """Wrap an async handler: log any exception and answer ``default``. A handler that
     ``needs_model`` answers ``default`` at once while a load is stuck on the model thread (a
-    locked model.db), rather than queue behind it."""
+    locked model.db), rather than queue behind it. Exceptions of the ``passing`` types are
+    meant for the client (an error response whose message it shows)."""
     def wrap(fn):
         @functools.wraps(fn)
         async def run(ls: KernelLanguageServer, params):
@@ -44,6 +45,8 @@ def guarded(default=None, needs_model: bool = True):
                 return default() if callable(default) else default
             try:
                 return await fn(ls, params)
+            except passing:
+                raise
             except Exception as exc:  # noqa: BLE001 - the server must survive any request
                 log.exception("%s failed", fn.__name__)
                 ls.log_message(f"kernel-lsp: {fn.__name__} failed: {exc!r}",
@@ -56,6 +59,7 @@ def guarded(default=None, needs_model: bool = True):
 # -- lifecycle -----------------------------------------------------------------------------------
 @server.feature(types.INITIALIZE)
 def initialize(ls: KernelLanguageServer, params: types.InitializeParams) -> None:
+    ls.loop = asyncio.get_running_loop()  # threads hand their results over to it from now on
     ls.root = ls.choose_root(params)
     ls.init_options = params.initialization_options
     caps = params.capabilities
@@ -68,7 +72,13 @@ def initialize(ls: KernelLanguageServer, params: types.InitializeParams) -> None
 
 
 @server.feature(types.INITIALIZED)
-async def initialized(ls: KernelLanguageServer, _params) -> None:
+def initialized(ls: KernelLanguageServer, _params) -> None:
+    # the start-up (settings, the stored model, the first index) runs as a task of its own, so
+    # a session that ends during it (an editor quitting in the first seconds) cancels only that
+    ls.startup_task = asyncio.ensure_future(_startup(ls))
+
+
+async def _startup(ls: KernelLanguageServer) -> None:
     try:
         await ls.fetch_editor_settings()
         messages = getattr(ls, "startup_messages", []) + (ls.configure() if ls.editor_table
@@ -80,8 +90,20 @@ async def initialized(ls: KernelLanguageServer, _params) -> None:
                        f"{ls.encoding} positions")
         await ls.startup()
     except Exception as exc:  # noqa: BLE001
+        if ls.closing:
+            return
         log.exception("startup failed")
         ls.show(f"kernel-lsp: startup failed: {exc}", types.MessageType.Error)
+
+
+@server.feature(types.SHUTDOWN)
+def shutdown(ls: KernelLanguageServer, _params) -> None:
+    ls.stop()
+
+
+@server.feature(types.EXIT)
+def exit_(ls: KernelLanguageServer, _params) -> None:
+    ls.stop()
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -117,6 +139,7 @@ async def did_close(ls: KernelLanguageServer, params: types.DidCloseTextDocument
     if task is not None:
         task.cancel()
     ls.last.pop(uri, None)
+    ls.warmed.discard(uri)
     rel = ls.relative(uri)
     try:
         if rel is not None and ls.ws is not None:
@@ -394,3 +417,7 @@ def _calls(direction: str):
 
 server.feature(types.CALL_HIERARCHY_INCOMING_CALLS)(guarded(list)(_calls("in")))
 server.feature(types.CALL_HIERARCHY_OUTGOING_CALLS)(guarded(list)(_calls("out")))
+
+
+# completion, signature help, rename, semantic tokens (``lsp/intel.py``)
+intel.register(server, guarded)

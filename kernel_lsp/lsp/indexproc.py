@@ -1,49 +1,92 @@
 """Run the indexer in a child process: its peak memory (gigabytes on a whole kernel) is given
-back when it ends, so the server's own footprint stays that of its lazy tables."""
+back when it ends, so the server's own footprint stays that of its lazy tables.
+
+The child is a plain ``python -m kernel_lsp.lsp.indexproc`` reading its settings as JSON on
+stdin and writing one JSON line per progress step and a last line with the result. It can be
+stopped at any moment (the server exiting): SIGTERM unwinds it like an interrupt, its parser
+pool is terminated and SQLite rolls back the one file being written, so the model stays
+consistent and the next run completes it. Its stderr is kept for the error message, never
+passed on to the editor's log.
+"""
 
 from __future__ import annotations
 
-import multiprocessing
-import queue
+import dataclasses
+import json
+import signal
+import subprocess
+import sys
+import threading
+from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 
 from kernel_lsp.config import Config
 
+STOP_WAIT = 3.0  # seconds a stopped child gets to unwind before it is killed
+
 
 class IndexFailed(Exception):
-    """The child reported an error, or died."""
+    """The child reported an error, died, or was stopped."""
 
 
-def _child(config: Config, out, with_progress: bool) -> None:
-    from kernel_lsp.model.indexer import index
-
-    def progress(done: int, total: int, path: str) -> None:
-        out.put(("progress", done, total, path))
-
-    try:
-        result = index(config, progress=progress if with_progress else None)
-        result.model.close()
-        out.put(("done", result.stats, result.problems[:50]))
-    except Exception as exc:  # noqa: BLE001 - reported to the server, which shows it
-        out.put(("error", f"{type(exc).__name__}: {exc}"))
+# What indexing does not read: the layer policies (parsed objects) stay in the server.
+_NOT_FOR_INDEXING = ("policies", "layers_table")
 
 
-def index_in_child(config: Config, progress: Callable[[int, int, str], None] | None
-              ) -> tuple[dict, list[str]]:
-    """(stats, problems) of an index run in a fresh process; raises IndexFailed."""
-    ctx = multiprocessing.get_context("spawn")
-    out = ctx.Queue()
-    child = ctx.Process(target=_child, args=(config, out, progress is not None),
-                        name="kernel-lsp-indexer")
-    child.start()
-    try:
-        while True:
+def config_json(config: Config) -> str:
+    data = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+            if f.name not in _NOT_FOR_INDEXING}
+    data["root"] = str(config.root)
+    return json.dumps(data, default=lambda v: sorted(v) if isinstance(v, set | frozenset)
+                      else str(v))
+
+
+def config_from_json(text: str) -> Config:
+    data = json.loads(text)
+    data["root"] = Path(data["root"])
+    data["extensions"] = tuple(data["extensions"])
+    return Config(**data)
+
+
+class IndexChild:
+    """One index run at a time in a child process; ``stop`` ends it (and refuses new runs)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.proc: subprocess.Popen | None = None
+        self.stopping = False
+
+    def run(self, config: Config, progress: Callable[[int, int, str], None] | None
+            ) -> tuple[dict, list[str]]:
+        """(stats, problems) of an index run in a fresh process; raises IndexFailed."""
+        flags = ["-P"] if sys.flags.safe_path else []
+        with self.lock:
+            if self.stopping:
+                raise IndexFailed("the server is exiting")
+            proc = self.proc = subprocess.Popen(
+                [sys.executable, *flags, "-m", "kernel_lsp.lsp.indexproc"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True, encoding="utf-8", errors="replace")
+        errors: deque[str] = deque(maxlen=20)
+        drain = threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True)
+        drain.start()
+        try:
+            proc.stdin.write(config_json(config))
+            proc.stdin.close()
+            return self._read(proc, progress, errors, drain)
+        except (OSError, ValueError) as exc:
+            raise IndexFailed(f"the indexer process failed ({exc})") from None
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+    def _read(self, proc, progress, errors: deque, drain: threading.Thread):
+        for line in proc.stdout:
             try:
-                msg = out.get(timeout=0.5)
-            except queue.Empty:
-                if not child.is_alive():
-                    raise IndexFailed(
-                        f"the indexer process ended (exit code {child.exitcode})") from None
+                msg = json.loads(line)
+            except ValueError:
                 continue
             if msg[0] == "progress" and progress is not None:
                 progress(*msg[1:])
@@ -51,7 +94,49 @@ def index_in_child(config: Config, progress: Callable[[int, int, str], None] | N
                 return msg[1], msg[2]
             elif msg[0] == "error":
                 raise IndexFailed(msg[1])
-    finally:
-        child.join(timeout=10)
-        if child.is_alive():
-            child.kill()
+        code = proc.wait()
+        drain.join(timeout=2)
+        if self.stopping:
+            raise IndexFailed("stopped: the server is exiting")
+        last = errors[-1].strip() if errors else ""
+        raise IndexFailed(f"the indexer process ended (exit code {code})"
+                          + (f": {last}" if last else ""))
+
+    def stop(self) -> None:
+        """End the running child, if any (SIGTERM, then SIGKILL after ``STOP_WAIT``)."""
+        with self.lock:
+            self.stopping = True
+            proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=STOP_WAIT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _emit(*msg) -> None:
+    sys.stdout.write(json.dumps(msg) + "\n")
+    sys.stdout.flush()
+
+
+def main() -> int:
+    """The child: index the root of the config read from stdin, report on stdout."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: pool.terminate, rollback
+    from kernel_lsp.model.indexer import index
+
+    try:
+        config = config_from_json(sys.stdin.read())
+        result = index(config, progress=lambda done, total, path: _emit(
+            "progress", done, total, path))
+        result.model.close()
+        _emit("done", result.stats, result.problems[:200])
+    except Exception as exc:  # noqa: BLE001 - reported to the server, which shows it
+        _emit("error", f"{type(exc).__name__}: {exc}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,6 +20,18 @@ class Protocol(LanguageServerProtocol):
     before ``initialize`` (requests get ServerNotInitialized, notifications are dropped), and a
     change or close of a document that is not open is a log line, not a KeyError pop-up."""
 
+    inactive_regions = False  # the client takes clangd's textDocument/inactiveRegions
+
+    def structure_message(self, data):
+        """pygls' parsing, after noting a client capability its types do not know: clangd's
+        ``textDocument.inactiveRegionsCapabilities.inactiveRegions``."""
+        if isinstance(data, dict) and data.get("method") == types.INITIALIZE:
+            caps = (data.get("params") or {}).get("capabilities") or {}
+            td = caps.get("textDocument") if isinstance(caps, dict) else None
+            flag = td.get("inactiveRegionsCapabilities") if isinstance(td, dict) else None
+            self.inactive_regions = isinstance(flag, dict) and flag.get("inactiveRegions") is True
+        return super().structure_message(data)
+
     def _handle_request(self, msg_id, method_name: str, params) -> None:
         if self._workspace is None and method_name != types.INITIALIZE:
             log.warning("%s before initialize: refused", method_name)

@@ -11,6 +11,9 @@ def register(sub) -> None:
     p = sub.add_parser("serve", help="run the language server (stdio, or --tcp HOST:PORT)",
                        description="Run the kernel-lsp language server. Editors start it with "
                                    "stdio; --tcp serves one client on a socket.")
+    p.add_argument("--stdio", action="store_true",
+                   help="talk over stdin/stdout (the default; accepted because "
+                        "vscode-languageclient and other clients pass it)")
     p.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP socket instead of stdio")
     p.add_argument("--log-file", metavar="FILE", help="write the server log to FILE")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -26,6 +29,9 @@ def _address(text: str) -> tuple[str, int] | None:
 
 def serve(args: argparse.Namespace) -> int:
     address = None
+    if args.tcp is not None and args.stdio:
+        print("kernel-lsp serve: --stdio and --tcp exclude each other", file=sys.stderr)
+        return 2
     if args.tcp is not None:
         address = _address(args.tcp)
         if address is None:

@@ -23,9 +23,10 @@ from kernel_lsp.config import Config, find_root, relative_posix
 from kernel_lsp.live.workspace import Workspace
 from kernel_lsp.lsp.convert import Lines, diagnostic, path_of, uri_of
 from kernel_lsp.lsp.design_features import design_check, is_design_file
-from kernel_lsp.lsp.indexproc import index_in_child
+from kernel_lsp.lsp.indexproc import IndexChild
 from kernel_lsp.lsp.plumbing import ModelThread, Protocol, running_loop
 from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
+from kernel_lsp.messages import condense
 
 log = logging.getLogger("kernel_lsp.lsp")
 
@@ -54,6 +55,10 @@ class KernelLanguageServer(LanguageServer):
         self.index_lock = threading.Lock()
         self.index_again = False
         self.index_running = False
+        self.indexer = IndexChild()
+        self.closing = False  # shutdown or exit received, or the client went away
+        self.quiet_until = 0.0  # checks wait until then (completion requests are coming)
+        self.warmed: set[str] = set()  # documents whose visible names are loaded
 
     # -- helpers -----------------------------------------------------------------------------
     def report_server_error(self, error: Exception, source) -> None:
@@ -63,8 +68,44 @@ class KernelLanguageServer(LanguageServer):
                          types.MessageType.Error)
 
     async def on_model(self, fn, *args):
-        """Run ``fn(*args)`` on the model thread."""
-        return await asyncio.get_running_loop().run_in_executor(self.worker, fn, *args)
+        """Run ``fn(*args)`` on the model thread. Its result is handed to the loop with
+        ``to_loop``, so a call that ends after the loop closed (the editor quit) is dropped
+        instead of raising in the model thread."""
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+
+        def copy(done) -> None:  # on the loop
+            if waiter.done():
+                return
+            if done.exception() is not None:
+                waiter.set_exception(done.exception())
+            else:
+                waiter.set_result(done.result())
+        self.worker.submit(fn, *args).add_done_callback(lambda done: self.to_loop(copy, done))
+        return await waiter
+
+    def to_loop(self, callback, *args) -> bool:
+        """Run ``callback(*args)`` on the event loop, from any thread; False (and nothing run)
+        when the loop has stopped or is closed, as it is once the editor quits."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return False
+        try:
+            loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # closed between the check and the call
+            return False
+        return True
+
+    def stop(self) -> None:
+        """The session ends (shutdown, exit, or the client's end of stdin closed): stop the
+        index child now (the model stays consistent) and hand nothing more to the loop."""
+        self.closing = True
+        self.indexer.stop()
+
+    def shutdown(self) -> None:
+        """pygls' end of the server (after the loop stopped): stop what is still running."""
+        self.stop()
+        super().shutdown()
 
     def log_message(self, text: str, kind=types.MessageType.Log) -> None:
         log.info(text)
@@ -77,13 +118,19 @@ class KernelLanguageServer(LanguageServer):
     def _notify(self, send, params) -> None:
         """Send a notification from any thread: the transport belongs to the event loop, so
         the index and model threads hand it over instead of writing themselves."""
+        if self.closing:
+            return
+        loop = self.loop
+        if loop is not None and running_loop() is not loop:
+            self.to_loop(self._send, send, params)
+        else:
+            self._send(send, params)
+
+    @staticmethod
+    def _send(send, params) -> None:
         try:
-            loop = self.loop
-            if loop is not None and running_loop() is not loop:
-                loop.call_soon_threadsafe(send, params)
-            else:
-                send(params)
-        except Exception:  # noqa: BLE001 - no client (yet) or a closed loop: the log has it
+            send(params)
+        except Exception:  # noqa: BLE001 - no client (yet) or a closed transport: the log has it
             pass
 
     def relative(self, uri: str) -> str | None:
@@ -172,6 +219,7 @@ class KernelLanguageServer(LanguageServer):
 
     async def startup(self) -> None:
         self.loop = asyncio.get_running_loop()
+        self.loop.set_exception_handler(_quiet_cancellation)
         self.phase = "loading"
         problem = await self.load_model()
         if problem:
@@ -179,31 +227,9 @@ class KernelLanguageServer(LanguageServer):
         if self.ws.ready:
             self.phase = "ready"
             self.recheck_all()
-            # first answers before the catch-up index and the member names compete for the CPU
+            # first answers before the catch-up index competes for the CPU
             await self.settle(3.0)
-            self.load_members()
         self.start_index()
-
-    def load_members(self) -> None:
-        """Load member names in a thread (seconds on a kernel), then check the open files again:
-        until then the workspace counts every name as a member, which hides some findings."""
-        loop, ws = asyncio.get_running_loop(), self.ws
-
-        def run():
-            try:
-                ws.load_members()
-            except Exception:  # noqa: BLE001 - checks stay conservative; the log has it
-                log.exception("loading member names failed")
-                return
-            try:
-                loop.call_soon_threadsafe(self.members_loaded)
-            except RuntimeError:  # the server is exiting
-                pass
-        threading.Thread(target=run, daemon=True, name="kernel-lsp-members").start()
-
-    def members_loaded(self) -> None:
-        self.recheck_all()
-        self.refresh_pull()
 
     def refresh_pull(self) -> None:
         """Ask a pull client to pull again (its results changed without an edit)."""
@@ -222,41 +248,48 @@ class KernelLanguageServer(LanguageServer):
 
     def start_index(self) -> None:
         with self.index_lock:
+            if self.closing:
+                return
             if self.index_running:
                 self.index_again = True
                 return
             self.index_running = True
-        loop = asyncio.get_running_loop()
-        threading.Thread(target=self._index_thread, args=(loop,), daemon=True,
+        threading.Thread(target=self._index_thread, daemon=True,
                          name="kernel-lsp-index").start()
 
-    def _index_thread(self, loop: asyncio.AbstractEventLoop) -> None:
-        while True:
+    def _index_thread(self) -> None:
+        while not self.closing:
             self.index_again = False
-            reporter = _Progress(self, loop) if self.progress_ok else None
-            try:
-                if self.phase != "ready":
-                    self.phase = "indexing"
-                stats, problems = index_in_child(self.config,
-                                            reporter.report if reporter else None)
-                for problem in problems[:20]:
-                    self.log_message(f"kernel-lsp: {problem}")
-                self.log_message(f"kernel-lsp: index of {self.root}: {stats.get('files')} files, "
-                                 f"{stats.get('parsed')} parsed in {stats.get('seconds')} s")
-                if reporter:
-                    reporter.end(f"{stats.get('files')} files")
-                asyncio.run_coroutine_threadsafe(self.after_index(), loop)
-            except Exception as exc:  # noqa: BLE001 - the server keeps serving what it has
-                log.exception("index failed")
-                if reporter:
-                    reporter.end("failed")
-                if self.phase != "ready":
-                    self.phase = "failed"
-                loop.call_soon_threadsafe(self.show, f"kernel-lsp: indexing failed: {exc}")
+            self._index_once()
             with self.index_lock:
-                if not self.index_again:
+                if not self.index_again or self.closing:
                     self.index_running = False
                     return
+
+    def _index_once(self) -> None:
+        """One index run in the child, then the model is reloaded on the loop."""
+        reporter = _Progress(self) if self.progress_ok else None
+        try:
+            if self.phase != "ready":
+                self.phase = "indexing"
+            stats, problems = self.indexer.run(self.config,
+                                               reporter.report if reporter else None)
+            for problem in condense(problems, hint=" (kernel-lsp index -v lists them)")[:20]:
+                self.log_message(f"kernel-lsp: {problem}")
+            self.log_message(f"kernel-lsp: index of {self.root}: {stats.get('files')} files, "
+                             f"{stats.get('parsed')} parsed in {stats.get('seconds')} s")
+            if reporter:
+                reporter.end(f"{stats.get('files')} files")
+            self.to_loop(lambda: asyncio.ensure_future(self.after_index()))
+        except Exception as exc:  # noqa: BLE001 - the server keeps serving what it has
+            if reporter:
+                reporter.end("failed")
+            if self.closing:
+                return  # stopped because the session ended: nothing to report to anyone
+            log.exception("index failed")
+            if self.phase != "ready":
+                self.phase = "failed"
+            self.to_loop(self.show, f"kernel-lsp: indexing failed: {exc}")
 
     async def after_index(self) -> None:
         try:
@@ -271,7 +304,7 @@ class KernelLanguageServer(LanguageServer):
             self.show(f"kernel-lsp: {problem}")
             return
         self.phase = "ready" if self.ws.ready else "failed"
-        self.load_members()
+        self.warmed.clear()  # a new model: its names are read again
         self.recheck_all()
         self.refresh_pull()
 
@@ -291,6 +324,10 @@ class KernelLanguageServer(LanguageServer):
             try:
                 if delay:
                     await asyncio.sleep(delay / 1000)
+                # while completion requests come (the user is typing a word), the check waits:
+                # the model thread answers them first, diagnostics follow the pause
+                while (wait := self.quiet_until - time.monotonic()) > 0:
+                    await asyncio.sleep(wait)
                 await self.check(uri)
             except asyncio.CancelledError:
                 raise
@@ -321,11 +358,44 @@ class KernelLanguageServer(LanguageServer):
         if publish and not self.pull and doc is not None:
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
                 uri=uri, version=version, diagnostics=diags))
+        if rel is not None and uri not in self.warmed and doc is not None:
+            self.warmed.add(uri)
+            asyncio.ensure_future(self.on_model(self._warm_names, rel))
+        if self.protocol.inactive_regions and doc is not None:
+            self.send_inactive_regions(uri, doc.source)
         for dep in dependents:
             dep_uri = uri_of(self.root, dep)
             if dep_uri in self.workspace.text_documents:
                 self.schedule(dep_uri)
         return diags
+
+    TYPING_PAUSE = 0.3  # seconds after a completion request during which checks wait
+
+    def note_typing(self) -> None:
+        """A completion or signature request came: hold checks back for a moment."""
+        self.quiet_until = time.monotonic() + self.TYPING_PAUSE
+
+    def _warm_names(self, rel: str) -> None:
+        """Read the names of every file an open document can see (its first completion would
+        otherwise read them: a few hundred milliseconds on a kernel file)."""
+        from kernel_lsp.navigate.scope import bits, file_names
+
+        ws = self.ws
+        of = ws.open.get(rel) if ws is not None and ws.ready else None
+        if of is None:
+            return
+        mask = ws.tables.visibility.before(of.file_id, len(of.buffer.source))
+        file_names(ws.model).load([f for f in bits(mask) if f != of.file_id])
+
+    def send_inactive_regions(self, uri: str, text: str) -> None:
+        """clangd's ``textDocument/inactiveRegions`` for clients that asked for it."""
+        from kernel_lsp.lsp.intel import INACTIVE_REGIONS, inactive_regions
+
+        data = text.encode("utf-8", "surrogatepass")
+        regions = inactive_regions(self, data, Lines(data))
+        self.protocol.notify(INACTIVE_REGIONS, {"textDocument": {"uri": uri}, "regions": [
+            {"start": {"line": r.start.line, "character": r.start.character},
+             "end": {"line": r.end.line, "character": r.end.character}} for r in regions]})
 
     def _check_on_model(self, rel: str, text: str | None, version):
         if is_design_file(rel):  # a demand or a layer policy, not C
@@ -342,7 +412,7 @@ class KernelLanguageServer(LanguageServer):
         reported = ws.findings([rel], with_fixes=True)
         lines = Lines(text if text is not None else self.text_of(rel))
         enc = self.encoding
-        diags = [diagnostic(r, lines, enc) for r in reported]
+        diags = [diagnostic(r, lines, enc, config.docs_url) for r in reported]
         dependents = sorted(ws.includers_of(rel)) if rel.endswith(".h") else []
         return diags, dependents
 
@@ -353,14 +423,25 @@ class KernelLanguageServer(LanguageServer):
         return f"{version}:{digest}"
 
 
+def _quiet_cancellation(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """The loop's exception handler: a handler task cancelled because the session ended (the
+    editor quit while it ran) is no error; anything else goes to the default handler."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
+
+
 class _Progress:
     """Work-done progress of one index run, reported from the index thread."""
 
-    def __init__(self, server: KernelLanguageServer, loop):
-        self.server, self.loop = server, loop
+    def __init__(self, server: KernelLanguageServer):
+        self.server, self.loop = server, server.loop
         self.token = f"kernel-lsp-index-{time.monotonic_ns()}"
         self.last = 0.0
-        self.started = asyncio.run_coroutine_threadsafe(self._begin(), loop)
+        try:
+            self.started = asyncio.run_coroutine_threadsafe(self._begin(), self.loop)
+        except RuntimeError:  # the loop closed: the session is over
+            self.started = None
 
     async def _begin(self) -> bool:
         try:
@@ -373,6 +454,8 @@ class _Progress:
             return False
 
     def _ok(self) -> bool:
+        if self.started is None or self.server.closing:
+            return False
         try:
             return self.started.result(timeout=10)
         except Exception:  # noqa: BLE001
@@ -384,11 +467,11 @@ class _Progress:
             return
         self.last = now
         pct = int(100 * done / total) if total else 100
-        self.loop.call_soon_threadsafe(
+        self.server.to_loop(
             self.server.work_done_progress.report, self.token,
             types.WorkDoneProgressReport(message=f"{done}/{total} {path}", percentage=pct))
 
     def end(self, message: str) -> None:
         if self._ok():
-            self.loop.call_soon_threadsafe(self.server.work_done_progress.end, self.token,
-                                           types.WorkDoneProgressEnd(message=message))
+            self.server.to_loop(self.server.work_done_progress.end, self.token,
+                                types.WorkDoneProgressEnd(message=message))

@@ -332,22 +332,16 @@ def _resolve_choices(kc: Kconfig, explicit: dict, values: dict, ev: _Eval) -> bo
 
 
 def optional_symbols(kc: Kconfig, values: dict[str, str], explicit: dict[str, str]) -> set[str]:
-    """Symbols that are off here but that a user could turn on: they have a prompt, the
-    defconfig does not turn them off, and their dependencies can hold when the other
-    user-settable symbols are undecided (``depends on ARM64`` or ``!X86`` cannot on x86)."""
-    prompted = {n for n, s in kc.symbols.items() if s.prompt}
-    # undecided symbols are "m" (tristate's middle): ``X``, ``!X`` and ``X && Y`` may all hold
-    all_on = {**dict.fromkeys(prompted - set(values), "m"), **values}
-    ev = _Eval(all_on)
-    out = set()
-    for name in prompted:
-        sym = kc.symbols[name]
-        if name in values or explicit.get(name) == "n" or sym.type not in ("bool", "tristate") \
-                or sym.choice is not None:  # a choice has chosen its member
-            continue
-        if all(ev.tri(d) for d in sym.depends):
-            out.add(name)
-    return out
+    """Symbols that are off here but that a user could turn on: what an *all-yes*
+    configuration (every prompt answered yes, the defconfig's explicit "no"s kept, dependencies
+    respected, as ``make allyesconfig`` resolves them) turns on and this one does not. Choice
+    members are not among them: a choice has chosen. ``depends on ARM64`` cannot hold on x86."""
+    all_yes = {n: "y" for n, sym in kc.symbols.items() if sym.prompt and sym.choice is None}
+    all_yes.update((n, v) for n, v in explicit.items() if v == "n")
+    reachable = resolve(kc, all_yes)
+    return {n for n, v in reachable.items() if v in ("y", "m") and n not in values
+            and n in kc.symbols and kc.symbols[n].choice is None
+            and kc.symbols[n].type in ("bool", "tristate")}
 
 
 def read_config_file(path: Path) -> dict[str, str]:

@@ -239,3 +239,108 @@ class NavigationSQL:
         value = (blob, blob.translate(ASCII_LOWER))  # same offsets
         self._nav_names = (key, time.monotonic(), value)
         return value
+
+    # -- completion, signature help and rename -----------------------------------------------
+    def nav_file_names(self, file_ids: list[int]) -> list[tuple]:
+        """(file_id, name, kind, detail, start_byte) of every file-scope declaration of
+        ``file_ids``: functions (detail: the signature), struct/union/enum tags and typedefs,
+        variables (detail: the type), macros (``macro`` or ``macro()``) and enumerators (detail:
+        the enum), through the file indexes."""
+        out: list[tuple] = []
+        for sql in (
+            "SELECT file_id, name, 'function', signature, start_byte FROM functions "
+            "WHERE parent IS NULL AND file_id IN ({})",
+            "SELECT file_id, name, kind, underlying_name, start_byte FROM types "
+            "WHERE file_id IN ({})",
+            "SELECT file_id, name, 'variable', type_name, start_byte FROM variables "
+            "WHERE file_id IN ({})",
+            "SELECT file_id, name, CASE WHEN params IS NULL THEN 'macro' ELSE 'macro()' END, "
+            "params, start_byte FROM macros WHERE file_id IN ({})",
+            "SELECT t.file_id, json_extract(m.value, '$[0]'), 'enumerator', t.name, t.start_byte "
+            "FROM types t, json_each(t.members) m WHERE t.kind = 'enum' AND t.members IS NOT "
+            "NULL AND t.file_id IN ({})",
+        ):
+            out += self._for_files(sql, file_ids)
+        return out
+
+    def nav_files_naming(self, name: str, tag: str | None) -> list[str]:
+        """Paths of the files whose facts name function ``name`` (``tag`` None) or the
+        struct/union/enum ``tag`` ``name``: declarations, calls, uses, exports, file-scope macro
+        invocations and function-like macro bodies (the candidates a rename reads)."""
+        if tag is None:
+            sources = [
+                ("SELECT file_id FROM functions WHERE name=? AND parent IS NULL", (name,)),
+                ("SELECT file_id FROM functions WHERE name=?", (name,)),
+                ("SELECT file_id FROM calls WHERE callee=? AND kind='direct'", (name,)),
+                ("SELECT file_id FROM var_uses WHERE name=?", (name,)),
+                ("SELECT file_id FROM variables WHERE name=?", (name,)),
+                ("SELECT file_id FROM exports WHERE name=?", (name,))]
+        else:
+            sources = [("SELECT file_id FROM types WHERE name=? AND kind=?", (name, tag)),
+                       ("SELECT file_id FROM type_uses WHERE name=? AND kind=?", (name, tag))]
+        sources += [("SELECT file_id FROM macros WHERE instr(body, ?) > 0", (name,)),
+                    ("SELECT file_id FROM invocations WHERE instr(args, ?) > 0", (name,))]
+        ids: set[int] = set()
+        for sql, args in sources:
+            ids.update(r[0] for r in self.conn.execute(sql, args))
+        if not ids:
+            return []
+        return sorted(r[0] for r in self._for_files("SELECT path FROM files WHERE id IN ({})",
+                                                    sorted(ids)))
+
+    def nav_file_stamp(self, path: str) -> tuple[int | None, int | None] | None:
+        """(size, mtime_ns) the model recorded for ``path``; None when it is not indexed."""
+        row = self.conn.execute("SELECT size, mtime_ns FROM files WHERE path=?",
+                                (path,)).fetchone()
+        return tuple(row) if row else None
+
+    # -- patch review ----------------------------------------------------------------------
+    def nav_function_at(self, path: str, line: int) -> str | None:
+        """Name of the function definition of ``path`` whose lines hold 0-based ``line``."""
+        row = self.conn.execute(
+            "SELECT f.name FROM functions f JOIN files fl ON fl.id = f.file_id WHERE fl.path=? "
+            "AND f.is_definition = 1 AND f.line <= ? AND f.end_line >= ? ORDER BY f.line DESC "
+            "LIMIT 1", (path, line, line)).fetchone()
+        return row[0] if row else None
+
+    def nav_includer_closure(self, paths: list[str], limit: int) -> list[str]:
+        """Paths of the files that include one of ``paths`` directly or through other headers
+        (at most ``limit``; ``paths`` themselves excluded)."""
+        ids = {r[0] for r in self._for_files("SELECT id FROM files WHERE path IN ({})", paths)}
+        seen, todo = set(ids), list(ids)
+        while todo and len(seen) - len(ids) < limit:
+            batch, todo = todo[:500], todo[500:]
+            for (fid,) in self._for_files("SELECT DISTINCT file_id FROM includes WHERE "
+                                          "resolved_id IN ({})", batch):
+                if fid not in seen:
+                    seen.add(fid)
+                    todo.append(fid)
+        found = sorted(seen - ids)[:limit]
+        return sorted(r[0] for r in self._for_files("SELECT path FROM files WHERE id IN ({})",
+                                                    found))
+
+    def nav_files_using(self, names: dict[str, set[str]], limit: int) -> set[str]:
+        """Paths of the files that declare or use the ``names`` (name -> kinds: ``f``
+        function, ``v`` variable, ``t`` type, ``m`` macro), through the name indexes only."""
+        by_kind = {
+            "f": ("SELECT file_id FROM functions WHERE name IN ({})",
+                  "SELECT file_id FROM calls WHERE callee IN ({})",
+                  "SELECT file_id FROM var_uses WHERE name IN ({})"),
+            "v": ("SELECT file_id FROM variables WHERE name IN ({})",
+                  "SELECT file_id FROM var_uses WHERE name IN ({})"),
+            "t": ("SELECT file_id FROM types WHERE name IN ({})",
+                  "SELECT file_id FROM type_uses WHERE name IN ({})"),
+            "m": ("SELECT file_id FROM macros WHERE name IN ({})",
+                  "SELECT file_id FROM calls WHERE callee IN ({})",
+                  "SELECT file_id FROM invocations WHERE name IN ({})",
+                  "SELECT file_id FROM type_uses WHERE name IN ({})"),
+        }
+        ids: set[int] = set()
+        for kind, queries in by_kind.items():
+            wanted = sorted(n for n, kinds in names.items() if kind in kinds)
+            for sql in queries if wanted else ():
+                ids.update(r[0] for r in self._for_files(sql, wanted))
+                if len(ids) >= limit:
+                    break
+        return {r[0] for r in self._for_files("SELECT path FROM files WHERE id IN ({})",
+                                              sorted(ids)[:limit])}

@@ -6,7 +6,7 @@ change to this file comes with a migration step in ``MIGRATIONS``.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 
 TABLES: dict[str, str] = {
@@ -46,6 +46,10 @@ TABLES: dict[str, str] = {
     "exports": "file_id INTEGER NOT NULL, name TEXT NOT NULL, line INTEGER, col INTEGER",
     "invocations": "file_id INTEGER NOT NULL, name TEXT NOT NULL, args TEXT, has_body INTEGER, "
                    "start_byte INTEGER, line INTEGER, col INTEGER",
+    # version 4: derived from types.members by the triggers below (never written directly):
+    # how many member lists name ``name`` (``enum`` 1: enumerators, 0: struct/union fields)
+    "member_names": "name TEXT NOT NULL, enum INTEGER NOT NULL, n INTEGER NOT NULL, "
+                    "UNIQUE (name, enum)",
 }
 
 # Tables holding one file's facts: replaced together when the file changes.
@@ -133,6 +137,28 @@ VIEWS = {
     """,
 }
 
+# Triggers that keep derived tables exact whenever fact rows are inserted or deleted (one file's
+# replacement, a removal, the cross-file expansion), inside the writer's own transaction.
+_MEMBER = "json_extract(m.value, '$[0]')"
+TRIGGERS = {
+    "member_names_insert": f"""
+        CREATE TRIGGER IF NOT EXISTS member_names_insert AFTER INSERT ON types
+        WHEN NEW.members IS NOT NULL BEGIN
+          INSERT INTO member_names(name, enum, n)
+            SELECT {_MEMBER}, NEW.kind = 'enum', count(*) FROM json_each(NEW.members) m
+             WHERE {_MEMBER} IS NOT NULL GROUP BY 1
+          ON CONFLICT(name, enum) DO UPDATE SET n = n + excluded.n;
+        END""",
+    "member_names_delete": f"""
+        CREATE TRIGGER IF NOT EXISTS member_names_delete AFTER DELETE ON types
+        WHEN OLD.members IS NOT NULL BEGIN
+          UPDATE member_names SET n = n - (SELECT count(*) FROM json_each(OLD.members) m
+                                           WHERE {_MEMBER} = member_names.name)
+           WHERE enum = (OLD.kind = 'enum')
+             AND name IN (SELECT {_MEMBER} FROM json_each(OLD.members) m);
+        END""",
+}
+
 # version -> SQL statements that bring a database from version-1 to version.
 MIGRATIONS: dict[int, list[str]] = {
     # 2: name indexes for navigation (same names as sqlite-utils gives the INDEXES above)
@@ -144,4 +170,10 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE type_uses ADD COLUMN need INTEGER DEFAULT 0",
         "ALTER TABLE files ADD COLUMN expanded INTEGER DEFAULT 0",
         "CREATE INDEX IF NOT EXISTS idx_invocations_name ON invocations(name)"],
+    # 4: member and enumerator names by name (406_2 of a few files without reading them all)
+    4: [f"CREATE TABLE IF NOT EXISTS member_names ({TABLES['member_names']})",
+        *TRIGGERS.values(),
+        f"INSERT INTO member_names(name, enum, n) SELECT {_MEMBER}, t.kind = 'enum', count(*) "
+        f"FROM types t, json_each(t.members) m WHERE t.members IS NOT NULL "
+        f"AND {_MEMBER} IS NOT NULL GROUP BY 1, 2"],
 }

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -21,8 +21,9 @@ class ModelError(Exception):
     """The database cannot be used (corrupt, foreign, newer schema)."""
 
 
-@dataclass(frozen=True, slots=True)
-class FileRow:
+class FileRow(NamedTuple):
+    """One ``files`` row (a named tuple: a warm index run reads every one of them)."""
+
     id: int
     path: str
     size: int | None
@@ -78,6 +79,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
                 self.db[table].create_index(cols, if_not_exists=True)
             for name, sql in schema.VIEWS.items():
                 self.db.create_view(name, sql, replace=True)
+            for sql in schema.TRIGGERS.values():
+                self.conn.execute(sql)
             self.conn.execute(f"PRAGMA application_id={schema.APPLICATION_ID}")
             self.set_meta("schema_version", str(schema.SCHEMA_VERSION))
 
@@ -112,7 +115,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
     def files(self) -> dict[str, FileRow]:
         """Every indexed file by root-relative path."""
         cur = self.conn.execute("SELECT id, path, size, mtime_ns, sha1 FROM files")
-        return {r[1]: FileRow(*r) for r in cur}
+        make = FileRow._make
+        return {r[1]: make(r) for r in cur}
 
     def file_paths(self) -> dict[int, str]:
         return dict(self.conn.execute("SELECT id, path FROM files"))

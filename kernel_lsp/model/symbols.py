@@ -4,6 +4,7 @@ the path policies that decide which files of a tree are kernel code of this conf
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -18,10 +19,26 @@ def is_system_header(target: str) -> bool:
     return "/" not in target or target.startswith(_SYSTEM_DIRS)
 
 
-def hosted_files(graph: dict) -> set[int]:
-    """Files that include a C library header: host programs, not kernel code."""
-    return {fid for fid, edges in graph.items()
-            if any(e.resolved_id is None and is_system_header(e.target) for e in edges)}
+def other_arch_headers(paths: Iterable[str], arch: str) -> set[str]:
+    """Include targets (``asm/ps3.h``) that only other architectures' include dirs hold."""
+    out = set()
+    for p in paths:
+        if p.startswith("arch/") and not p.startswith(f"arch/{arch}/") and "/include/" in p:
+            out.add(p.split("/include/", 1)[1])
+    return out
+
+
+def not_built_here(edges, foreign_headers: set[str]) -> bool:
+    """Whether a file with these include lines is not kernel code of this architecture: a host
+    program (it includes a C library header) or a file only another architecture builds (it
+    includes a header that only another architecture has, such as ``<asm/ps3.h>``)."""
+    return any(e.resolved_id is None and (is_system_header(e.target) or e.target in foreign_headers)
+               for e in edges)
+
+
+def hosted_files(graph: dict, foreign_headers: set[str] = frozenset()) -> set[int]:
+    """Files that are not kernel code of this architecture (see ``not_built_here``)."""
+    return {fid for fid, edges in graph.items() if not_built_here(edges, foreign_headers)}
 
 
 def model_host_sources(model: Model) -> set[str]:

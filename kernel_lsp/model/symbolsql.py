@@ -37,6 +37,11 @@ class SymbolSQL:
         return self.conn.execute("SELECT file_id, kind, is_definition, start_byte FROM types "
                                  "WHERE name=?", (name,)).fetchall()
 
+    def is_member_name(self, name: str, enum: bool) -> bool:
+        """Whether some struct/union has a member (``enum``: some enum an enumerator) ``name``."""
+        return self.conn.execute("SELECT 1 FROM member_names WHERE name=? AND enum=? AND n > 0",
+                                 (name, int(enum))).fetchone() is not None
+
     def member_lists(self) -> Iterator[tuple]:
         """(kind, members JSON) of every type with members (struct/union fields, enumerators)."""
         return self.conn.execute("SELECT kind, members FROM types WHERE members IS NOT NULL")

@@ -9,21 +9,21 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from kernel_lsp.config import Config, relative_posix
 
 BINARY_PROBE_BYTES = 8192
 
 
-@dataclass(frozen=True, slots=True)
-class SourceFile:
-    """One file to index: root-relative POSIX ``path``, absolute ``abs``, size and mtime."""
+class SourceFile(NamedTuple):
+    """One file to index: root-relative POSIX ``path``, absolute ``abs``, size and mtime (a
+    named tuple: a warm index run makes one per file of the tree)."""
 
     path: str
-    abs: Path
+    abs: str | Path
     size: int
     mtime_ns: int
 
@@ -104,6 +104,7 @@ class _Walker:
         self.found: dict[str, SourceFile] = {}
         self.messages: list[str] = []
         self.deferred: list[tuple[str, str]] = []  # directory symlinks, walked last
+        self.file_re, self.dir_re = _matchers(tuple(config.exclude))
 
     def walk(self, top: Path, top_rel: str) -> None:
         """Walk ``top``, then the directory symlinks found in it (so real paths win)."""
@@ -140,16 +141,27 @@ class _Walker:
                 self.messages.append(f"{rel_dir or '.'}: cannot read directory "
                                      f"({_reason(exc)}); skipped")
                 continue
+            prefix = f"{rel_dir}/" if rel_dir else ""
+            exts, file_re, found = self.exts, self.file_re, self.found
             for entry in entries:
-                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                name = entry.name
+                rel = prefix + name
                 try:
-                    self._entry(entry, rel, stack)
+                    # the common case first: a regular C file (d_type answers, one lstat)
+                    if name.endswith(exts) and entry.is_file(follow_symlinks=False):
+                        if not (file_re and file_re.match(rel)):
+                            st = entry.stat(follow_symlinks=False)
+                            found[rel] = SourceFile(rel, entry.path, st.st_size, st.st_mtime_ns)
+                    else:
+                        self._entry(entry, rel, stack)
                 except OSError as exc:
                     self.messages.append(f"{rel}: cannot read ({_reason(exc)}); skipped")
 
     def _entry(self, entry: os.DirEntry, rel: str, stack: list) -> None:
+        # the hot loop of every index run (a warm no-op run walks the whole tree): no Path
+        # objects, the exclude matchers compiled once, d_type answers without a syscall
         if entry.is_dir(follow_symlinks=False):
-            if not is_excluded(self.config, rel, is_dir=True):
+            if not (self.dir_re and self.dir_re.match(rel)):
                 st = entry.stat(follow_symlinks=False)
                 if (st.st_dev, st.st_ino) not in self.visited:
                     self.visited.add((st.st_dev, st.st_ino))
@@ -159,8 +171,8 @@ class _Walker:
             self._symlink(entry, rel)
             return
         if entry.name.endswith(self.exts) and entry.is_file(follow_symlinks=False):
-            if not is_excluded(self.config, rel):
-                self._add(rel, Path(entry.path), entry.stat(follow_symlinks=False))
+            if not (self.file_re and self.file_re.match(rel)):
+                self._add(rel, entry.path, entry.stat(follow_symlinks=False))
 
     def _symlink(self, entry: os.DirEntry, rel: str) -> None:
         try:
@@ -176,7 +188,7 @@ class _Walker:
             if not is_excluded(self.config, rel):
                 self._add(rel, Path(entry.path), st)
 
-    def _add(self, rel: str, abs_path: Path, st: os.stat_result) -> None:
+    def _add(self, rel: str, abs_path: str | Path, st: os.stat_result) -> None:
         self.found[rel] = SourceFile(rel, abs_path, st.st_size, st.st_mtime_ns)
 
     def explicit(self, given: Path) -> None:

@@ -18,6 +18,7 @@ local function kernel_lsp_root(file)
 end
 
 local function kernel_lsp_on_attach(_, bufnr)
+  vim.bo[bufnr].omnifunc = "v:lua.vim.lsp.omnifunc" -- <C-x><C-o>: completion from the model
   local map = function(lhs, rhs) vim.keymap.set("n", lhs, rhs, { buffer = bufnr, silent = true }) end
   map("gd", vim.lsp.buf.definition)
   map("gD", vim.lsp.buf.declaration)

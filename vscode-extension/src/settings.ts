@@ -13,6 +13,7 @@ export const SERVER_KEYS = [
     'debounceMs',
     'jobs',
     'maxFileBytes',
+    'docsUrl',
 ] as const;
 
 export type ServerKey = (typeof SERVER_KEYS)[number];

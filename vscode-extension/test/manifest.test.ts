@@ -47,6 +47,7 @@ describe('package.json', () => {
             'kernelLsp.debounceMs': 10,
             'kernelLsp.jobs': null,
             'kernelLsp.maxFileBytes': 4194304,
+            'kernelLsp.docsUrl': '',
             'kernelLsp.trace.server': 'off',
         });
         assert.deepEqual([settings['kernelLsp.debounceMs'].minimum, settings['kernelLsp.debounceMs'].maximum], [0, 5000]);

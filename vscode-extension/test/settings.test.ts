@@ -72,7 +72,7 @@ describe('serverSettings', () => {
     it('knows exactly the keys the server reads', () => {
         assert.deepEqual(
             [...SERVER_KEYS].sort(),
-            ['arch', 'debounceMs', 'disable', 'exclude', 'includePaths', 'jobs', 'maxFileBytes', 'severity'],
+            ['arch', 'debounceMs', 'disable', 'docsUrl', 'exclude', 'includePaths', 'jobs', 'maxFileBytes', 'severity'],
         );
     });
 });

@@ -1,0 +1,157 @@
+"""The server ends cleanly in every state: an editor that quits during the first index, while
+the stored model loads, or once it is ready, with ``shutdown``/``exit`` or by closing the pipe,
+leaves no traceback on stderr (no ``Event loop is closed``) and no index process behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.lsp_helpers import SERVER, TREE, copy_tree
+
+pytestmark = pytest.mark.e2e
+
+
+class Session:
+    """A server on stdio driven by raw JSON-RPC, its stderr kept whole."""
+
+    def __init__(self, root: Path, *extra: str):
+        self.proc = subprocess.Popen([*SERVER, *extra], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root)
+        self.root = root
+        self.err = b""
+        self.reader = threading.Thread(target=self._drain_err, daemon=True)
+        self.reader.start()
+
+    def _drain_err(self) -> None:
+        self.err = self.proc.stderr.read()
+
+    def send(self, **message) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        self.proc.stdin.flush()
+
+    def receive(self) -> dict:
+        length = None
+        while (line := self.proc.stdout.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        assert length is not None, "the server closed its output"
+        return json.loads(self.proc.stdout.read(length))
+
+    def until(self, pred) -> dict:
+        while not pred(got := self.receive()):
+            pass
+        return got
+
+    def start(self, progress: bool = True) -> None:
+        caps = {"window": {"workDoneProgress": progress}}
+        self.send(id=1, method="initialize", params={"processId": None, "capabilities": caps,
+                                                     "rootUri": self.root.as_uri()})
+        self.until(lambda m: m.get("id") == 1)
+        self.send(method="initialized", params={})
+        rel = "fs/stat.c"
+        self.send(method="textDocument/didOpen", params={"textDocument": {
+            "uri": (self.root / rel).as_uri(), "languageId": "c", "version": 1,
+            "text": (self.root / rel).read_text()}})
+
+    def children(self) -> set[int]:
+        """Pids of the server's child processes (the indexer)."""
+        out: set[int] = set()
+        for task in Path(f"/proc/{self.proc.pid}/task").glob("*/children"):
+            out.update(int(p) for p in task.read_text().split())
+        return out
+
+    def finish(self, how: str) -> float:
+        """End the session (``exit``: shutdown + exit; ``close``: the pipe), the seconds it took."""
+        started = time.monotonic()
+        if how == "exit":
+            self.send(id=99, method="shutdown")
+            self.send(method="exit")
+        else:
+            self.proc.stdin.close()
+        threading.Thread(target=lambda: self.proc.stdout.read(), daemon=True).start()
+        try:
+            self.proc.wait(timeout=30)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+        self.reader.join(timeout=5)
+        return time.monotonic() - started
+
+
+def _gone(pids: set[int], within: float = 5.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not [p for p in pids if Path(f"/proc/{p}").exists()
+                and "Z" not in Path(f"/proc/{p}/stat").read_text().split()[2]]:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("how", ["exit", "close"])
+@pytest.mark.parametrize("wait", [0.0, 0.4, 1.5])
+def test_quit_during_the_first_index(tmp_path, how, wait):
+    """A cold tree: the first index runs in a child process when the editor quits."""
+    root = tmp_path / "tree"
+    shutil.copytree(TREE, root, ignore=shutil.ignore_patterns(".kernel-lsp"))
+    session = Session(root)
+    session.start()
+    time.sleep(wait)
+    children = session.children()
+    took = session.finish(how)
+    err = session.err.decode("utf-8", "replace")
+    assert session.proc.returncode == 0, err
+    assert "Traceback" not in err and "Event loop is closed" not in err, err
+    assert took < 15, f"exit took {took:.1f} s"
+    assert _gone(children), "the index process outlived the server"
+
+
+@pytest.mark.parametrize("how", ["exit", "close"])
+def test_quit_once_ready_and_with_stdio_flag(tmp_path, how):
+    """A warm tree, ``serve --stdio`` (vscode-languageclient passes it): the diagnostics come,
+    then the editor quits."""
+    root = copy_tree(tmp_path / "tree", indexed=True)
+    session = Session(root, "--stdio")
+    session.start(progress=False)
+    session.until(lambda m: m.get("method") == "textDocument/publishDiagnostics")
+    session.finish(how)
+    err = session.err.decode("utf-8", "replace")
+    assert session.proc.returncode == 0 and "Traceback" not in err, err
+
+
+def test_the_index_child_alone_stops_cleanly_on_sigterm(tmp_path):
+    """What ``stop`` relies on: SIGTERM unwinds the index child (its parser pool terminated,
+    the file being written rolled back) and the next run completes the model."""
+    from kernel_lsp.config import load_config
+    from kernel_lsp.lsp.indexproc import config_json
+    from kernel_lsp.model.store import Model
+
+    root = tmp_path / "tree"
+    shutil.copytree(TREE, root, ignore=shutil.ignore_patterns(".kernel-lsp"))
+    config, _ = load_config(root)
+    child = subprocess.Popen([sys.executable, "-m", "kernel_lsp.lsp.indexproc"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env={**os.environ})
+    child.stdin.write(config_json(config))
+    child.stdin.close()
+    child.stdout.readline()  # the first progress line: it is indexing
+    child.terminate()
+    assert child.wait(timeout=10) in (143, -15)
+    subprocess.run([*SERVER[:-1], "index", str(root)], check=True, capture_output=True)
+    model = Model(root / ".kernel-lsp" / "model.db")
+    try:
+        assert model.meta("includes_resolved") == "1"
+        assert len(model.file_paths()) == sum(1 for p in TREE.rglob("*.[ch]"))
+    finally:
+        model.close()
