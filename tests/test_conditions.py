@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from kernel_lsp.model.configuration import load_configuration
-from kernel_lsp.model.kbuild import read_makefile
+from kernel_lsp.model.kbuild import kbuild_include_dirs, read_makefile
 from kernel_lsp.model.programs import KERNEL, host_sources, program_of
 from kernel_lsp.parse.cexpr import evaluate
 from kernel_lsp.parse.conditions import active_text, inactive_ranges
@@ -209,6 +209,23 @@ MAKEFILES = [
 @pytest.mark.parametrize("text, directory, expected", MAKEFILES)
 def test_kbuild_include_dirs(text, directory, expected):
     assert read_makefile(text, directory) == expected
+
+
+def test_a_makefile_included_from_another_directory_gets_the_includers_flags(tmp_path):
+    """amdgpu/Makefile sets FULL_AMD_DISPLAY_PATH and includes ../display/Makefile, whose
+    subdir-ccflags use it; display/'s files are built by amdgpu with both sets of flags."""
+    _tree(tmp_path, {
+        "drm/amd/amdgpu/Makefile": "FULL_AMD_PATH=$(srctree)/$(src)/..\nDISPLAY=display\n"
+                                   "FULL_DISPLAY = $(FULL_AMD_PATH)/$(DISPLAY)\n"
+                                   "ccflags-y := -I$(FULL_AMD_PATH)/include -I$(FULL_DISPLAY)/dc\n"
+                                   "include $(FULL_DISPLAY)/Makefile\n",
+        "drm/amd/display/Makefile": "subdir-ccflags-y += -I$(FULL_DISPLAY)/dc/inc/\n",
+        "drm/amd/display/dc/calcs/x.c": ""})
+    local, subdir = kbuild_include_dirs(tmp_path, ["drm/amd/amdgpu", "drm/amd/display/dc/calcs"])
+    assert local["drm/amd/amdgpu"] == ["drm/amd/include", "drm/amd/display/dc"]
+    assert subdir["drm/amd/display"] == ["drm/amd/include", "drm/amd/display/dc",
+                                         "drm/amd/display/dc/inc"]
+    assert "drm/amd/display/dc/inc" in subdir["drm/amd/amdgpu"]
 
 
 def test_programs_built_apart_from_the_kernel(tmp_path):

@@ -21,9 +21,11 @@ CASES = [
         {"defs": {"bpf_thing"}, "calls": {("bpf_thing", "helper")}}, id="bpf-call"),
     pytest.param(
         "static DEFINE_PER_CPU(int, hits);\nDEFINE_MUTEX(big_lock);\nLIST_HEAD(all_things);\n"
-        "DECLARE_PER_CPU(long, other);\n",
+        "DECLARE_PER_CPU(long, other);\n"
+        "torture_param(int, onoff_interval, 0, \"Time between CPU hotplugs (jiffies)\");\n",
         {"vars": {("hits", "static"), ("big_lock", "global"), ("all_things", "global"),
-                  ("other", "extern")}, "type_uses": set()}, id="variable-definers"),
+                  ("other", "extern"), ("onoff_interval", "static")}, "type_uses": set()},
+        id="variable-definers"),
     pytest.param(
         "void f(struct list_head *h)\n{\n\tstruct item *pos;\n"
         "\tlist_for_each_entry(pos, h, node) {\n\t\tvisit(pos);\n\t}\n"
@@ -51,6 +53,13 @@ CASES = [
         {"types": {("fwd", "struct", False), ("anon_t", "typedef", True),
                    ("handler_t", "typedef", True), ("s", "struct", True)},
          "type_uses": {("ctx", "handler_t"), ("missing", "s")}}, id="types"),
+    pytest.param(
+        "enum sub_type {\n#define LAYOUT(t, ...) t,\n#include <core/layout.h>\n#undef LAYOUT\n"
+        "\tSUB_NR\n};\nstruct sub { enum sub_type type; };\n"
+        "#ifdef CONFIG_X\nstatic void g(int a) {\n#else\nstatic void g(void) {\n#endif\n}\n"
+        "#define AFTER 1\nint h(enum sub_type t) { return t; }\n",
+        {"types": {("sub_type", "enum", True), ("sub", "struct", True)},
+         "defs": {"g", "h"}}, id="directives-inside-an-enum-and-branches-opening-a-brace"),
     pytest.param(
         "EXPORT_SYMBOL_GPL(thing);\nmodule_init(thing_init);\n",
         {"defs": set(), "calls": set(), "exports": {"thing"}}, id="exports"),

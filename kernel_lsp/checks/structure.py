@@ -7,6 +7,7 @@ from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.resolve import is_generated
 from kernel_lsp.model.symbols import is_system_header
+from kernel_lsp.parse.facts import NEED_SIZE
 
 # Types the compiler provides without any declaration.
 COMPILER_TYPES = frozenset("""
@@ -22,6 +23,12 @@ def _missing(syms, name: str, kind: str) -> bool:
     return (kind, name) not in syms.tags and name not in syms.macros
 
 
+def _opaque(syms, name: str, kind: str) -> bool:
+    """A struct/union/enum the tree declares (``struct dm_block;``) and never defines: an opaque
+    handle by design, legal wherever only a pointer to it is used."""
+    return kind != "typedef" and any(t.kind == kind for t in syms.types.get(name, ()))
+
+
 def check_types(ctx: CheckInputs) -> list[Finding]:
     syms = ctx.symbols
     findings: list[Finding] = []
@@ -30,6 +37,8 @@ def check_types(ctx: CheckInputs) -> list[Finding]:
         name, kind = use.name, use.kind
         if fid in ctx.hosted or not _missing(syms, name, kind):
             continue  # (a host program's types come from the C library's headers)
+        if use.need < NEED_SIZE and _opaque(syms, name, kind):
+            continue
         spelled = f"{kind} {name}" if kind != "typedef" else name
         findings.append(Finding(
             "020_2", ctx.path(fid), use.line, use.col, use.line, use.end_col, name,

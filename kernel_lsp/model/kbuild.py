@@ -5,7 +5,10 @@ Kbuild compiles each directory with the flags of its own Makefile (``ccflags-y``
 are read; ``$(srctree)``/``$(objtree)`` are the root and ``$(src)``/``$(obj)`` the directory, and
 simple variables the Makefile sets (``NOUVEAU_PATH ?= $(srctree)``) are substituted. A Makefile
 that builds objects of its subdirectories itself (``nouveau-y += nvkm/core/engine.o``, or
-``include $(src)/nvkm/Kbuild``) compiles them with its own ``ccflags-y`` too.
+``include $(src)/nvkm/Kbuild``) compiles them with its own ``ccflags-y`` too. A Makefile that
+includes another directory's Makefile (``amdgpu/Makefile`` includes ``../display/Makefile``
+and builds its objects) reads it with its own variables, and that directory's files are compiled
+with the flags of both.
 """
 
 from __future__ import annotations
@@ -19,13 +22,17 @@ _ASSIGN = re.compile(r"^\s*(subdir-ccflags|ccflags|EXTRA_CFLAGS|CFLAGS_[\w.-]+|a
                      r"(?:-[\w$()]+)?\s*[:+?]?=(.*)$")
 _INCLUDE = re.compile(r"-I\s*(\S+)")
 _VARIABLE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*[:?]?=\s*(\S*)\s*$")
+_MAKE_INCLUDE = re.compile(r"^-?include\s+(\S+)\s*$", re.M)
 _SUBDIR_OBJECTS = re.compile(r"^\s*(?:[\w$()-]+-(?:y|objs|\$\([\w]+\))\s*[:+]?=.*\b[\w-]+/[\w/.-]+\.o\b"
                              r"|include\s+\$\((?:src|srctree)\)/[\w/.-]+/Kbuild)", re.M)
 
 
 def _expand(value: str, directory: str, variables: dict[str, str] | None = None) -> str | None:
-    for name, repl in (variables or {}).items():
-        value = value.replace(f"$({name})", repl)
+    for _ in range(4):  # variables defined through other variables
+        if "$(" not in value:
+            break
+        for name, repl in (variables or {}).items():
+            value = value.replace(f"$({name})", repl)
     for var, repl in (("$(srctree)/", ""), ("$(objtree)/", ""), ("$(src)", directory),
                       ("$(obj)", directory), ("$(srctree)", "."), ("$(objtree)", ".")):
         value = value.replace(var, repl)
@@ -35,19 +42,44 @@ def _expand(value: str, directory: str, variables: dict[str, str] | None = None)
     return None if norm.startswith("..") else ("" if norm == "." else norm)
 
 
-def read_makefile(text: str, directory: str) -> tuple[list[str], list[str]]:
-    """(-I dirs for this directory, -I dirs for it and every subdirectory) of one Makefile."""
+def _variables(joined: str) -> dict[str, str]:
+    """Simple one-word variables a Makefile sets (the first value wins)."""
+    variables: dict[str, str] = {}
+    for line in joined.splitlines():
+        var = _VARIABLE.match(line.split("#", 1)[0])
+        if var is not None and var.group(2) and not var.group(1).startswith(
+                ("ccflags", "subdir", "obj", "EXTRA", "CFLAGS", "asflags")):
+            variables.setdefault(var.group(1), var.group(2))
+    return variables
+
+
+def included_makefiles(text: str, directory: str) -> list[str]:
+    """Root-relative paths of the Makefiles that ``text`` includes by a path it can resolve
+    (``include $(FULL_AMD_DISPLAY_PATH)/Makefile``; not the ``$(src)/.../Kbuild`` of its own
+    subdirectories, which ``_SUBDIR_OBJECTS`` covers)."""
+    joined = re.sub(r"\\\n", " ", text)
+    variables = _variables(joined)
+    out = []
+    for m in _MAKE_INCLUDE.finditer(joined):
+        path = _expand(m.group(1), directory, variables)
+        if not path or posixpath.basename(path) not in ("Makefile", "Kbuild"):
+            continue
+        where = posixpath.dirname(path)
+        if where != directory and not where.startswith(directory + "/") and path not in out:
+            out.append(path)
+    return out
+
+
+def read_makefile(text: str, directory: str, inherited: str = "") -> tuple[list[str], list[str]]:
+    """(-I dirs for this directory, -I dirs for it and every subdirectory) of one Makefile;
+    ``inherited``: the text of the Makefile that includes this one (its variables count)."""
     local: list[str] = []
     subdir: list[str] = []
     joined = re.sub(r"\\\n", " ", text)
-    variables: dict[str, str] = {}
+    variables = _variables(re.sub(r"\\\n", " ", inherited) + "\n" + joined)
     builds_subdirs = bool(_SUBDIR_OBJECTS.search(joined))
     for line in joined.splitlines():
         line = line.split("#", 1)[0]
-        var = _VARIABLE.match(line)
-        if var is not None and var.group(2).startswith("$(") and not var.group(1).startswith(
-                ("ccflags", "subdir", "obj", "EXTRA")):
-            variables.setdefault(var.group(1), var.group(2))
         m = _ASSIGN.match(line)
         if m is None:
             continue
@@ -68,15 +100,33 @@ def kbuild_include_dirs(root: Path, directories: Iterable[str]) -> tuple[dict, d
         while d and d not in wanted:
             wanted.add(d)
             d = posixpath.dirname(d)
-    for d in wanted:
+    def add(table: dict[str, list[str]], d: str, dirs: list[str]) -> None:
+        if dirs:
+            have = table.setdefault(d, [])
+            have.extend(x for x in dirs if x not in have)
+
+    for d in sorted(wanted):
         for name in ("Makefile", "Kbuild"):
-            try:
-                text = (root / d / name).read_text(errors="replace")
-            except OSError:
+            text = _read(root / d / name)
+            if text is None:
                 continue
             lo, sub = read_makefile(text, d)
-            if lo:
-                local.setdefault(d, []).extend(x for x in lo if x not in local.get(d, []))
-            if sub:
-                subdir.setdefault(d, []).extend(x for x in sub if x not in subdir.get(d, []))
+            add(local, d, lo)
+            add(subdir, d, sub)
+            for path in included_makefiles(text, d):
+                other = _read(root / path)
+                if other is None:
+                    continue
+                # the included Makefile's flags are the includer's; its directory's files are
+                # built by the includer, with the includer's flags
+                ilo, isub = read_makefile(other, d, inherited=text)
+                add(subdir, d, ilo + isub)
+                add(subdir, posixpath.dirname(path), lo + sub + ilo + isub)
     return local, subdir
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return None

@@ -41,6 +41,7 @@ from kernel_lsp.parse.facts import (
     Variable,
 )
 from kernel_lsp.parse.macros import (
+    STATIC_VARIABLE_DEFINERS,
     VARIABLE_DEFINERS,
     Expander,
     definer_params,
@@ -52,7 +53,7 @@ from kernel_lsp.parse.preprocess import close_paren
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "6"
+EXTRACTOR_VERSION = "7"
 MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
@@ -212,7 +213,7 @@ class Extractor:
             if self.funcs.find(start) is not None or _in_comment(root, m.start(3)):
                 continue
             name = m.group(3).decode()
-            if not MACRO_NAME.match(name) and (
+            if not MACRO_NAME.match(name) and name not in VARIABLE_DEFINERS and (
                     name not in self.macros_so_far or self.macros_so_far[name][2] > start):
                 continue  # lower case: only a function-like macro this file defined above
             close = close_paren(src, m.end() - 1)
@@ -237,7 +238,8 @@ class Extractor:
         if name in VARIABLE_DEFINERS:
             index, is_extern = VARIABLE_DEFINERS[name]
             if index < len(args) and re.fullmatch(r"\s*[A-Za-z_]\w*\s*", args[index]):
-                st = EXTERN if is_extern else (STATIC if is_static else GLOBAL)
+                st = EXTERN if is_extern else (
+                    STATIC if is_static or name in STATIC_VARIABLE_DEFINERS else GLOBAL)
                 self.facts.variables.append(Variable(
                     args[index].strip(), st, not is_extern, None, where, where, name))
             return

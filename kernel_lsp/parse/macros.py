@@ -49,7 +49,10 @@ VARIABLE_DEFINERS: dict[str, tuple[int, bool]] = {
         "DECLARE_STATIC_KEY_FALSE", "DECLARE_STATIC_KEY_TRUE", "DECLARE_STATIC_CALL",
         "DECLARE_SRCU",
     )},
+    "torture_param": (1, False),  # static type name = init; module_param(name, ...)
 }
+# Lower-case definers whose expansion starts with ``static``.
+STATIC_VARIABLE_DEFINERS = frozenset({"torture_param"})
 
 
 @dataclass(frozen=True, slots=True)

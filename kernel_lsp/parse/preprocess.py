@@ -162,6 +162,50 @@ def blank_bare_invocations(src: bytes) -> bytes:
     return bytes(buf) if buf is not None else src
 
 
+# What brace depth sees: comments, string and character literals and whole directive lines (with
+# their continuations) are skipped as one token each, so braces inside them do not count.
+_DEPTH_TOKEN = re.compile(
+    rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'"
+    rb"|^[ \t]*#[ \t]*(\w*)(?:[^\n]*\\\n)*[^\n]*|[{}]", re.S | re.M)
+_NESTED_BLANKED = {b"define", b"undef", b"include", b"include_next", b"pragma", b"error",
+                   b"warning", b"line"}
+
+
+def blank_nested_directives(src: bytes) -> bytes:
+    """Blank ``#define``/``#undef``/``#include``... lines inside braces: the grammar cannot place
+    them in an enumerator or initializer list (``enum nvkm_subdev_type { #define ... #include
+    <core/layout.h> ... }`` became an ``ERROR`` and the enum was lost). The extractor reads
+    directives by a text scan, so the parser needs none of them. Across ``#if``/``#else``
+    branches each branch starts at the depth of the ``#if``."""
+    if b"#" not in src or b"{" not in src:
+        return src
+    buf = None
+    depth = 0
+    at_if: list[int] = []
+    for m in _DEPTH_TOKEN.finditer(src):
+        tok = m.group()
+        if tok == b"{":
+            depth += 1
+        elif tok == b"}":
+            depth = max(0, depth - 1)
+        elif m.group(1) is not None:
+            word = m.group(1)
+            if word in (b"if", b"ifdef", b"ifndef"):
+                at_if.append(depth)
+            elif word in (b"elif", b"else", b"elifdef", b"elifndef"):
+                if at_if:
+                    depth = at_if[-1]
+            elif word == b"endif":
+                if at_if:
+                    at_if.pop()
+            elif depth > 0 and word in _NESTED_BLANKED:
+                if buf is None:
+                    buf = bytearray(src)
+                buf[m.start():m.end()] = _NOT_NEWLINE.sub(b" ", tok)
+    return bytes(buf) if buf is not None else src
+
+
 def parser_text(src: bytes) -> bytes:
-    """What the parser reads for ``src``: annotations and bare invocations blanked."""
-    return blank_bare_invocations(blank_annotations(src))
+    """What the parser reads for ``src``: annotations, bare invocations and directives inside
+    braces blanked."""
+    return blank_nested_directives(blank_bare_invocations(blank_annotations(src)))
