@@ -63,6 +63,7 @@ def parse_args(argv=None):
                     help="pristine Linux 6.1 tree (read only)")
     ap.add_argument("--batch", type=int, default=8,
                     help="faults per kernel-lsp check (1: every fault alone)")
+    ap.add_argument("--results", type=Path, help="results file (default: WORK/results.jsonl)")
     ap.add_argument("--fresh", action="store_true", help="forget the results of earlier runs")
     ap.add_argument("--report-only", action="store_true", help="print the tables and stop")
     args = ap.parse_args(argv)
@@ -301,7 +302,7 @@ class Run:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    results = args.work / "results.jsonl"
+    results = args.results or args.work / "results.jsonl"
     if args.report_only:
         recall_report.print_report(load_rows(results), args.kinds, args.seed)
         return 0
