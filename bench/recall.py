@@ -74,13 +74,18 @@ def parse_args(argv=None):
 
 
 def kernel_lsp_stamp() -> str:
-    """kernel-lsp's version and the commit of its checkout (results of runs can be told apart)."""
+    """kernel-lsp's version and the last commit of its package (results of runs can be told
+    apart; ``+dirty`` when the package has uncommitted changes)."""
     version = subprocess.run(cmp.kernel_lsp_command() + ["--version"], capture_output=True,
                              text=True).stdout.strip()
     import kernel_lsp
-    head = subprocess.run(["git", "-C", str(Path(kernel_lsp.__file__).parent), "rev-parse",
-                           "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    return f"{version} {head}".strip()
+    package = Path(kernel_lsp.__file__).parent
+    git = ["git", "-C", str(package)]
+    head = subprocess.run(git + ["log", "-1", "--format=%h", "--", "."], capture_output=True,
+                          text=True).stdout.strip()
+    dirty = subprocess.run(git + ["status", "--porcelain", "--", "."], capture_output=True,
+                           text=True).stdout.strip()
+    return f"{version} {head}{'+dirty' if dirty else ''}".strip()
 
 
 # ---------------------------------------------------------------- the journal of live edits
@@ -311,7 +316,7 @@ def main(argv=None) -> int:
     if args.fresh and results.exists():
         results.unlink()
     stamp = kernel_lsp_stamp()
-    print(f"kernel-lsp {stamp}; indexing {tree.root}", flush=True)
+    print(f"{stamp}; indexing {tree.root}", flush=True)
     start = time.perf_counter()
     print(f"  {cmp.index(tree.root, args.jobs)} ({time.perf_counter() - start:.0f} s)", flush=True)
     src = faults_mod.Sources(tree, args.seed)
