@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -49,7 +50,7 @@ import recall_report  # noqa: E402
 from recall_setup import Tree, gcc_before, prepare, run_gcc  # noqa: E402
 
 MAX_ATTEMPTS_FACTOR = 10  # give up on a kind after this many faults per counted fault
-MAX_KEPT = 200  # GCC diagnostics kept per fault in the results file
+MAX_KEPT = 5000  # GCC diagnostics kept per fault in the results file
 
 
 def parse_args(argv=None):
@@ -307,6 +308,8 @@ class Run:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    # a kill (SIGTERM) unwinds like Ctrl-C: the copy is restored by the ``edited`` blocks
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results = args.results or args.work / "results.jsonl"
     if args.report_only:
         recall_report.print_report(load_rows(results), args.kinds, args.seed)

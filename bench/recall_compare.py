@@ -25,7 +25,7 @@ from pathlib import Path
 
 ACCEPT = {"implicit": {"404_2", "020_2", "405_2"}, "type": {"020_2", "407_2"}}
 _IMPLICIT = re.compile(r"^implicit declaration of function '([^']+)'")
-_TAG = r"'(?:(?:struct|union|enum) )?([A-Za-z_]\w*)'"
+_TAG = r"'(?:(?:const|volatile) )*(?:(?:struct|union|enum) )?([A-Za-z_]\w*)'"
 _TYPE_NAMED = [re.compile(p) for p in (
     r"^unknown type name " + _TAG,
     r"invalid use of undefined type " + _TAG,
@@ -185,7 +185,10 @@ def _expected(f: dict, expect: dict | None) -> bool:
 
 
 def compare(gcc_new: list[dict], klsp_new: list[dict], expect: dict | None) -> dict:
-    """Matched and missed GCC diagnostics, noise findings, and the required finding (kind e)."""
+    """Matched and missed GCC diagnostics, noise findings, and the required finding (kind e).
+    Categories are taken from the messages again, so stored results follow these rules."""
+    gcc_new = [{**d, **dict(zip(("cat", "symbol"), categorize(d["message"]), strict=True))}
+               for d in gcc_new]
     matched, missed = [], []
     for d in gcc_new:
         if d["cat"] not in ACCEPT:
