@@ -154,8 +154,8 @@ def _status(fault, gcc_new: list[dict]) -> str:
 
 
 def _check_paths(tree: Tree, fault, gcc_new: list[dict]) -> list[str]:
-    """The units, plus the in-tree files where GCC reported something new (e.g. headers)."""
-    paths = dict.fromkeys(fault.units)
+    """The units, the edited files, and the in-tree files where GCC reported something new."""
+    paths = dict.fromkeys(fault.units + [e["path"] for e in fault.edits])
     for d in gcc_new:
         if not d["file"].startswith("..") and (tree.root / d["file"]).is_file():
             paths[d["file"]] = None
