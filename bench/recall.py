@@ -201,9 +201,14 @@ def kernel_lsp_phase(tree: Tree, batch: list[Pending], jobs: int) -> list[dict]:
     the files restored after the previous batch."""
     start = time.perf_counter()
     paths = sorted({p for b in batch for p in b.paths})
-    before = cmp.check(tree.root, paths, jobs)
-    with edited(tree, [e for b in batch for e in b.fault.edits]):
-        after = cmp.check(tree.root, paths, jobs)
+    try:
+        before = cmp.check(tree.root, paths, jobs)
+        with edited(tree, [e for b in batch for e in b.fault.edits]):
+            after = cmp.check(tree.root, paths, jobs)
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:  # recorded, not counted
+        print(f"kernel-lsp failed on a batch: {exc}", flush=True)
+        return [{**b.row(), "status": "kernel-lsp error", "error": str(exc)[-2000:],
+                 "seconds": round(b.seconds, 2)} for b in batch]
     share = (time.perf_counter() - start) / len(batch)
     rows = []
     for b in batch:
