@@ -10,8 +10,9 @@ and message; edits keep line numbers).
 A GCC diagnostic of the first two categories is *matched* when a new kernel-lsp finding with an
 accepted code sits at one of its lines and, when the message names a function or type, names the
 same symbol. A new kernel-lsp finding is *noise* when no new GCC diagnostic of any category sits
-at its line (with the same symbol when both name one), and it is not the finding the fault
-requires (kind e: ``405_2`` at the call).
+at its line (with the same symbol when both name one), it is not a later call of a function GCC
+reported as implicitly declared (GCC reports the first call of each only), and it is not the
+finding the fault requires (kind e: ``405_2`` at the call).
 """
 
 from __future__ import annotations
@@ -196,7 +197,10 @@ def compare(gcc_new: list[dict], klsp_new: list[dict], expect: dict | None) -> d
         hit = any(f["code"] in ACCEPT[d["cat"]] and _at(d, f) and _same_symbol(d, f)
                   for f in klsp_new)
         (matched if hit else missed).append(d)
-    noise = [f for f in klsp_new if not _expected(f, expect) and not any(
+    # GCC reports an implicit declaration at the first call only: later calls are not noise
+    implicit = {d["symbol"] for d in gcc_new if d["cat"] == "implicit"}
+    noise = [f for f in klsp_new if not _expected(f, expect) and not (
+        f["code"] in ACCEPT["implicit"] and f["symbol"] in implicit) and not any(
         _at(d, f) and (d["cat"] == "other" or _same_symbol(d, f)) for d in gcc_new)]
     found = None if expect is None else any(_expected(f, expect) for f in klsp_new)
     return {"matched": matched, "missed": missed, "noise": noise, "expect_found": found}
