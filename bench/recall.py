@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -51,6 +52,7 @@ from recall_setup import Tree, gcc_before, prepare, run_gcc  # noqa: E402
 
 MAX_ATTEMPTS_FACTOR = 10  # give up on a kind after this many faults per counted fault
 MAX_KEPT = 5000  # GCC diagnostics kept per fault in the results file
+BROKEN = "unit does not compile"
 
 
 def parse_args(argv=None):
@@ -175,10 +177,34 @@ def edited(tree: Tree, edits: list[dict]):
         journal(tree).unlink()
 
 
+def broken(diags: list[dict]) -> bool:
+    """A unit GCC cannot compile as it is (a header the build generates late is missing, such
+    as security/selinux/flask.h or init/utsversion-tmp.h): its faults are not counted."""
+    return any(d["kind"] in ("error", "fatal error") for d in diags)
+
+
+def requalify(tree: Tree, rows: list[dict], results: Path) -> None:
+    """Rows of faults in units that do not compile (recorded by an older harness) are marked."""
+    changed = 0
+    for row in rows:
+        if row["status"] != BROKEN and any(
+                broken(cmp.flatten(gcc_before(tree, u))) for u in row["units"]):
+            row["status"] = BROKEN
+            changed += 1
+    if changed:
+        tmp = results.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        os.replace(tmp, results)
+        print(f"{changed} fault(s) marked as in a unit that does not compile", flush=True)
+
+
 def gcc_phase(tree: Tree, fault, jobs: int) -> Pending | dict:
     """GCC before and after the fault: a Pending fault, or the row of a fault not counted."""
     start = time.perf_counter()
     before = _gcc_all(tree, fault.units, gcc_before, jobs)
+    if any(broken(diags) for diags in before.values()):
+        return {**fault.to_json(), "status": BROKEN, "gcc_new": [], "gcc_new_total": 0,
+                "seconds": round(time.perf_counter() - start, 2)}
     with edited(tree, fault.edits):
         gcc_new = _gcc_new(before, _gcc_all(tree, fault.units, run_gcc, jobs))
     status = _status(fault, gcc_new)
@@ -329,6 +355,7 @@ def main(argv=None) -> int:
     print(f"  {cmp.index(tree.root, args.jobs)} ({time.perf_counter() - start:.0f} s)", flush=True)
     src = faults_mod.Sources(tree, args.seed)
     rows = load_rows(results)
+    requalify(tree, rows, results)
     with results.open("a") as out:
         for kind in args.kinds:
             Run(tree, src, kind, args, rows, out, stamp).run()
