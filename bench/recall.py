@@ -25,7 +25,8 @@ says what "new", "matched" and "noise" mean.
 
 Results are appended to ``WORK/results.jsonl``: a rerun skips the faults already done (``--fresh``
 starts over; ``--report-only`` prints the tables). Faults of kinds c and d that GCC does not see
-(code that defconfig leaves out) and faults of kinds b and c whose edit broke the syntax are
+(code that defconfig leaves out), faults of kinds b and c whose edit broke the syntax, and faults
+in units that GCC cannot compile as they are (a header the build generates late is missing) are
 recorded but not counted.
 """
 
