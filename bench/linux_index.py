@@ -24,6 +24,10 @@ from pathlib import Path
 import tree_sitter_c
 from tree_sitter import Language, Parser
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import kstats  # noqa: E402
+
 from kernel_lsp.config import load_config
 from kernel_lsp.live.workspace import open_workspace
 from kernel_lsp.model.indexer import index
@@ -99,35 +103,30 @@ def main() -> int:
                 open_workspace(config, model, list(CHECKED_DIRS)).findings(list(CHECKED_DIRS))]
     t_check = time.perf_counter() - start
     print(f"checks on {', '.join(CHECKED_DIRS)}: {t_check:.1f} s")
-    report(model, findings, args.sample)
+    report(config.db_path, findings, args.sample)
     me, kids = peak_rss_mb()
     print(f"peak RSS: main process {me:.0f} MiB, largest worker {kids:.0f} MiB")
     return 0
 
 
-def report(model, findings, sample: int) -> None:
-    conn = model.conn
+def report(db: Path, findings, sample: int) -> None:
     by_dir: dict[str, collections.Counter] = {d: collections.Counter() for d in CHECKED_DIRS}
     for f in findings:
         by_dir[f.path.split("/", 1)[0]][f.code] += 1
+    counts = kstats.per_file_counts(db)
     tot_calls = tot_uses = 0
     for d in CHECKED_DIRS:
-        calls = conn.execute(
-            "SELECT count(*) FROM calls c JOIN files f ON f.id = c.file_id "
-            "WHERE c.kind = 'direct' AND f.path LIKE ?", (d + "/%",)).fetchone()[0]
-        uses = conn.execute("SELECT coalesce(sum(type_use_total), 0) FROM files WHERE path LIKE ?",
-                            (d + "/%",)).fetchone()[0]
+        calls, uses = kstats.totals(counts, lambda p, d=d: p.startswith(d + "/"))
         tot_calls += calls
         tot_uses += uses
         print(f"  {d}/: call sites {calls}, type uses {uses}, findings {dict(by_dir[d])}")
     total = collections.Counter(f.code for f in findings)
-    n404, n020 = total["404_2"], sum(1 for f in findings
-                                     if f.code == "020_2" and f.context.get("kind"))
-    n020f = total["020_2"] - n020
+    classes = collections.Counter(kstats.rate_class(f.code, f.message) for f in findings)
+    n404, n020, n020f = total["404_2"], classes["020_2 types"], classes["020_2 functions"]
     print(f"  total: {dict(total)}")
-    print(f"  404_2 per 1,000 call sites: {1000 * n404 / max(tot_calls, 1):.2f} (goal < 1)")
-    print(f"  020_2 (types) per 1,000 type uses: {1000 * n020 / max(tot_uses, 1):.2f} (goal < 1)")
-    print(f"  020_2 (functions) per 1,000 call sites: {1000 * n020f / max(tot_calls, 1):.2f}")
+    print(f"  404_2 per 1,000 call sites: {kstats.per_1000(n404, tot_calls):.2f} (goal < 1)")
+    print(f"  020_2 (types) per 1,000 type uses: {kstats.per_1000(n020, tot_uses):.2f} (goal < 1)")
+    print(f"  020_2 (functions) per 1,000 call sites: {kstats.per_1000(n020f, tot_calls):.2f}")
     for code in ("404_2", "020_2", "405_2", "406_2"):
         shown = [f for f in findings if f.code == code][:sample]
         if shown:

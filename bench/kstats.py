@@ -1,0 +1,58 @@
+"""Shared bench counting: call sites and type uses from a model database, and finding classes.
+
+Rates of findings are per 1,000 call sites (``calls`` rows of kind ``direct``) for function
+findings and per 1,000 type uses (``files.type_use_total``) for type findings, counted over the
+same files as the findings (see docs/model.md for the schema).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+# The part of Linux that x86 does not build (issue "Real-kernel precision and recall").
+NOT_X86 = ("tools/", "samples/", "scripts/", "Documentation/", "rust/", "drivers/s390/")
+_FUNCTION_MESSAGE = re.compile(r"^(implicit declaration of )?function\b|\bis called\b")
+
+
+def in_x86_tree(path: str) -> bool:
+    """Whether a root-relative path is in the tree that x86 builds."""
+    if path.startswith("arch/") and not path.startswith("arch/x86/"):
+        return False
+    return not path.startswith(NOT_X86)
+
+
+def rate_class(code: str, message: str) -> str:
+    """The finding's class for rates: ``020_2`` splits into functions and types."""
+    if code != "020_2":
+        return code
+    return "020_2 functions" if _FUNCTION_MESSAGE.search(message) else "020_2 types"
+
+
+def per_file_counts(db: Path) -> dict[str, tuple[int, int]]:
+    """path -> (direct call sites, type uses) of every indexed file (read-only access)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        calls = dict(conn.execute(
+            "SELECT f.path, count(*) FROM calls c JOIN files f ON f.id = c.file_id "
+            "WHERE c.kind = 'direct' GROUP BY f.id"))
+        uses = dict(conn.execute("SELECT path, coalesce(type_use_total, 0) FROM files"))
+    finally:
+        conn.close()
+    return {path: (calls.get(path, 0), uses.get(path, 0)) for path in uses}
+
+
+def totals(counts: dict[str, tuple[int, int]], keep: Callable[[str], bool]) -> tuple[int, int]:
+    """(call sites, type uses) summed over the files ``keep`` accepts."""
+    calls = uses = 0
+    for path, (c, u) in counts.items():
+        if keep(path):
+            calls += c
+            uses += u
+    return calls, uses
+
+
+def per_1000(count: int, base: int) -> float:
+    return 1000 * count / base if base else 0.0
