@@ -7,6 +7,7 @@ other files, and a use of a variable defined in another file with no declaration
 from __future__ import annotations
 
 from kernel_lsp.checks.inputs import CheckInputs
+from kernel_lsp.checks.invocation import same_unit
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.visibility import visible
 
@@ -31,7 +32,7 @@ def _extern_of_static(ctx) -> list[Finding]:
             continue
         name = v.name
         defs = _definitions_elsewhere(ctx, name, fid)
-        if defs and all(d.storage == "static" for d in defs):
+        if defs and all(d.storage == "static" for d in defs) and not same_unit(ctx, fid, defs):
             home = ctx.path(defs[0].file_id)
             out.append(Finding("406_2", ctx.path(fid), v.line, v.col, v.line, v.end_col, name,
                                f"variable '{name}' is static in {home}; an extern "
@@ -54,7 +55,7 @@ def _undeclared_uses(ctx) -> list[Finding]:
         seen = [v for v in entries if (v.file_id == fid and v.start_byte < start) or
                 (v.file_id != fid and visible(mask, v.file_id))]
         defs = _definitions_elsewhere(ctx, name, fid)
-        if not defs:
+        if not defs or same_unit(ctx, fid, defs):
             continue
         all_static = all(d.storage == "static" for d in defs)
         if seen and not (all_static and all(v.storage == "extern" for v in seen)):

@@ -84,9 +84,20 @@ def _static_elsewhere(ctx: CheckInputs, where, callee: str, fid: int, entries: l
         return None  # defined in this file, or in a header (a static inline): visible or 404_2
     if not declared and any(ctx.symbols.is_header(e.file_id) for e in entries):
         return None
+    if same_unit(ctx, fid, defs):
+        return None
     homes = sorted({ctx.path(e.file_id) for e in defs})
     return _finding("405_2", where, callee, f"function '{callee}' is static in {homes[0]} and "
                     "cannot be invoked from here", {"static_in": homes})
+
+
+def same_unit(ctx: CheckInputs, fid: int, defs: list) -> bool:
+    """Whether one of ``defs`` is in a translation unit ``fid`` is part of: a ``.c`` file that
+    another ``.c`` file includes (``wl.c`` includes ``fastmap-wl.c``) shares its statics."""
+    if ctx.symbols.is_header(fid):
+        return False
+    unit = ctx.visibility.unit(fid)
+    return any(e.file_id != fid and visible(unit, e.file_id) for e in defs)
 
 
 def _undeclared(ctx: CheckInputs, where, callee: str, entries: list[FuncSym]) -> Finding:

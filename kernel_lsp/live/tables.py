@@ -6,9 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kernel_lsp.checks.inputs import Hosted, SymbolTable
-from kernel_lsp.live.lazy import LazyGraph, LazySymbols
+from kernel_lsp.live.lazy import CONTEXT_INCLUDERS, LazyGraph, LazySymbols
 from kernel_lsp.model.store import Model
-from kernel_lsp.model.symbols import Symbols, hosted_files, not_built_here, other_arch_headers
+from kernel_lsp.model.symbols import (
+    HOSTED_INCLUDERS_MAX,
+    Symbols,
+    hosted_files,
+    not_built_here,
+    other_arch_headers,
+)
 from kernel_lsp.model.visibility import Visibility
 
 
@@ -55,7 +61,8 @@ class Tables:
 
 
 class _LazyHosted:
-    """``fid in hosted``: the file is not kernel code of this architecture (``not_built_here``)."""
+    """``fid in hosted``: the file is not kernel code of this architecture (``not_built_here``),
+    or only such files include it (``hosted_files``)."""
 
     def __init__(self, graph: LazyGraph, foreign_headers: set[str]):
         self.graph, self.foreign = graph, foreign_headers
@@ -64,5 +71,13 @@ class _LazyHosted:
     def __contains__(self, fid: int) -> bool:
         got = self.memo.get(fid)
         if got is None:
-            got = self.memo[fid] = not_built_here(self.graph.get(fid, ()), self.foreign)
+            self.memo[fid] = False  # an include cycle: not hosted through itself
+            got = not_built_here(self.graph.get(fid, ()), self.foreign)
+            if not got:
+                rows = self.graph.includers_of(fid)
+                by = {f for f, _pos in rows if f != fid}
+                # (a capped list is a widely included header: never hosted through its includers)
+                cap = min(CONTEXT_INCLUDERS, HOSTED_INCLUDERS_MAX)
+                got = bool(by) and len(rows) < cap and all(f in self for f in by)
+            self.memo[fid] = got
         return got

@@ -36,9 +36,27 @@ def not_built_here(edges, foreign_headers: set[str]) -> bool:
                for e in edges)
 
 
+# A file included by this many files or more is never hosted through its includers.
+HOSTED_INCLUDERS_MAX = 64
+
+
 def hosted_files(graph: dict, foreign_headers: set[str] = frozenset()) -> set[int]:
-    """Files that are not kernel code of this architecture (see ``not_built_here``)."""
-    return {fid for fid, edges in graph.items() if not_built_here(edges, foreign_headers)}
+    """Files that are not kernel code of this architecture (see ``not_built_here``), and the
+    files that only such files include (``arch/x86/entry/vdso/vdso2c.h``, a host program's)."""
+    hosted = {fid for fid, edges in graph.items() if not_built_here(edges, foreign_headers)}
+    includers: dict[int, set[int]] = {}
+    for fid, edges in graph.items():
+        for e in edges:
+            if e.resolved_id is not None and e.resolved_id != fid:
+                includers.setdefault(e.resolved_id, set()).add(fid)
+    changed = True
+    while changed:
+        changed = False
+        for fid, by in includers.items():
+            if fid not in hosted and len(by) < HOSTED_INCLUDERS_MAX and by <= hosted:
+                hosted.add(fid)
+                changed = True
+    return hosted
 
 
 def model_host_sources(model: Model) -> set[str]:

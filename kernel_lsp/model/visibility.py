@@ -25,6 +25,7 @@ class Visibility:
         self._prefix: dict[int, tuple[list[int], list[int]]] = {}
         self._ctx: dict[int, int] = {}
         self._includers: dict[int, list[tuple[int, int]]] | None = None
+        self._unit: dict[int, int] = {}
 
     # -- transitive closure of a file's includes ---------------------------------------------
     def closure(self, fid: int) -> int:
@@ -122,6 +123,33 @@ class Visibility:
         self._ctx[fid] = mask
         return mask
 
+    def unit(self, fid: int, limit: int = 64) -> int:
+        """Bitset of the translation units ``fid`` is part of: the include closures of the files
+        that include it, transitively, that no file includes (a ``.c`` file
+        included by another ``.c`` file shares its statics). Walks at most ``limit`` includers;
+        past that (a widely included header), just its own closure."""
+        got = self._unit.get(fid)
+        if got is not None:
+            return got
+        roots, seen, stack = [], {fid}, [fid]
+        while stack:
+            f = stack.pop()
+            incl = self.includers_for(f)
+            if not incl:
+                roots.append(f)
+            for g, _pos in incl:
+                if g not in seen:
+                    seen.add(g)
+                    stack.append(g)
+            if len(seen) > limit:
+                roots = [fid]
+                break
+        mask = 0
+        for r in roots:
+            mask |= self.closure(r)
+        self._unit[fid] = mask
+        return mask
+
     def forget(self, fid: int, targets_changed: bool = True) -> None:
         """Drop what depends on the includes of ``fid``, a file no other file includes
         (``targets_changed`` False: the same files are included, only at other offsets)."""
@@ -129,6 +157,7 @@ class Visibility:
         self._prefix.pop(fid, None)
         if targets_changed:
             self._ctx.clear()
+            self._unit.clear()
             self._includers = None
 
     def includers_for(self, fid: int) -> list[tuple[int, int]]:

@@ -1,0 +1,60 @@
+"""Translation units: a ``.c`` file that another ``.c`` file includes (``echo3g.c`` includes
+``echo3g_dsp.c`` then ``echoaudio_3g.c``) shares that unit's statics, even those of a sibling
+included after it; a file outside the unit does not."""
+
+from __future__ import annotations
+
+import json
+
+from kernel_lsp.cli import main
+
+TREE = {
+    "Kconfig": "",
+    "drivers/ubi/wl.c": 'static int wl_count;\n#include "fastmap-wl.c"\n#include "wl-core.c"\n',
+    "drivers/ubi/wl-core.c": (
+        "static int find_entry(int a)\n{\n\treturn a + wl_count + fm_entry(a);\n}\n"),
+    # its own static prototype; the definition is in a sibling included later (echo3g_dsp.c)
+    "drivers/ubi/fastmap-wl.c": (
+        "static int find_entry(int a);\n"
+        "static int fm_entry(int a)\n{\n\treturn a ? find_entry(a - 1) + wl_count : 0;\n}\n"),
+    "drivers/ubi/other.c": (
+        "extern int find_entry(int a);\nextern int wl_count;\n"
+        "int other(void)\n{\n\treturn find_entry(1) + wl_count;\n}\n"),
+}
+# (path, 1-based line, code, symbol): only the file outside the unit is wrong
+EXPECTED = {
+    ("drivers/ubi/other.c", 2, "406_2", "wl_count"),  # an extern of a static
+    ("drivers/ubi/other.c", 5, "406_2", "wl_count"),
+    ("drivers/ubi/other.c", 5, "405_2", "find_entry"),
+}
+
+
+def test_statics_are_shared_inside_a_unit_only(tmp_path, capsys):
+    for rel, text in TREE.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    assert main(["check", "--root", str(tmp_path), "--format", "json"]) == 1
+    got = {(f["root_path"], f["line"], f["code"], f["symbol"])
+           for f in json.loads(capsys.readouterr().out)["findings"] if f["severity"] == "error"}
+    assert got == EXPECTED
+
+
+HOST_TREE = {
+    "Kconfig": "",
+    # a host program (it includes the C library) and a header only it includes
+    "arch/x86/tools/gen.c": '#include <stdio.h>\n#include "gen.h"\nint main(void)\n{\n'
+                            "\treturn emit(stdout);\n}\n",
+    "arch/x86/tools/gen.h": "static int emit(FILE *f)\n{\n\treturn fprintf(f, \"x\\n\");\n}\n",
+    # the kernel's own header keeps its findings
+    "include/linux/k.h": "static inline int k(void)\n{\n\treturn undefined_k();\n}\n",
+}
+
+
+def test_a_header_only_host_programs_include_is_theirs(tmp_path, capsys):
+    for rel, text in HOST_TREE.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    assert main(["check", "--root", str(tmp_path), "--format", "json"]) == 1
+    got = {(f["root_path"], f["line"], f["code"], f["symbol"])
+           for f in json.loads(capsys.readouterr().out)["findings"] if f["severity"] == "error"}
+    assert got == {("include/linux/k.h", 3, "020_2", "undefined_k")}
