@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kernel_lsp.parse.extract import extract
-from kernel_lsp.parse.preprocess import blank_annotations
+from kernel_lsp.parse.preprocess import blank_annotations, blank_in_braces
 
 CASES = [
     pytest.param(
@@ -61,6 +61,10 @@ CASES = [
         {"types": {("sub_type", "enum", True), ("sub", "struct", True)},
          "defs": {"g", "h"}}, id="directives-inside-an-enum-and-branches-opening-a-brace"),
     pytest.param(
+        "#define FIELDS(t) t a; t b;\nstruct regs {\n\tFIELDS(u8)\n\tFIELDS(u32)\n};\n"
+        "static inline int after(struct regs *r)\n{\n\treturn 0;\n}\n",
+        {"types": {("regs", "struct", True)}, "defs": {"after"}}, id="member-list-macros"),
+    pytest.param(
         "EXPORT_SYMBOL_GPL(thing);\nmodule_init(thing_init);\n",
         {"defs": set(), "calls": set(), "exports": {"thing"}}, id="exports"),
 ]
@@ -90,6 +94,15 @@ def test_blanking_keeps_offsets_and_macro_names():
     assert len(out) == len(src) and out.count(b"\n") == src.count(b"\n")
     assert out.startswith(b"#define __init")
     assert b"__user" not in out and b"__attribute__" not in out and b" f(const char" in out
+
+
+@pytest.mark.parametrize("src", [
+    "enum e {\n\tMASK =\n\t\t  BIT(A_BIT)\n\t\t| BIT(B_BIT),\n};\n",  # an expression goes on
+    "static const struct p pins[] = {\n\tPIN(\n\t\tNAME(0),\n\t\tFUNC(7)\n\t),\n};\n",  # an argument
+    "void f(void)\n{\n\tWARN_ON(x)\n\t\t;\n}\n",  # code, not a list
+])
+def test_what_is_not_a_member_list_macro_stays(src):
+    assert blank_in_braces(src.encode()) == src.encode()
 
 
 def test_garbage_never_raises():

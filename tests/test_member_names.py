@@ -64,11 +64,13 @@ def test_an_older_model_is_migrated_with_its_names(tmp_path):
     m.conn.execute("DROP TRIGGER member_names_insert")
     m.conn.execute("DROP TRIGGER member_names_delete")
     m.conn.execute("DROP TABLE member_names")
+    m.conn.execute("DROP TABLE hidden")  # schema 5
     m.set_meta("schema_version", "3")
     m.close()
     m = Model(path)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 4
+        assert m.schema_version() == schema.SCHEMA_VERSION == 5
+        assert m.hidden_kinds("anything") == set()  # the table of version 5 exists
         assert _table(m) == _from_scratch(m) and m.is_member_name("i_size", False)
         _put(m, "b.h", B)  # and the triggers work from now on
         assert _table(m) == _from_scratch(m)

@@ -38,6 +38,7 @@ class SymbolTable(Protocol):
     typedefs: object  # ``name in typedefs``
     members: object  # ``name in members``: some struct/union member is named so
     enumerators: object
+    hidden: object  # ``hidden.get(name)``: its kinds in dropped #if branches (or None)
 
     def native(self, entries: list, fid: int) -> list: ...
     def is_header(self, fid: int) -> bool: ...

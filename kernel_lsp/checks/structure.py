@@ -39,6 +39,9 @@ def check_types(ctx: CheckInputs) -> list[Finding]:
             continue  # (a host program's types come from the C library's headers)
         if use.need < NEED_SIZE and _opaque(syms, name, kind):
             continue
+        if kind in (syms.hidden.get(name) or ()) or (kind == "typedef" and "macro" in (
+                syms.hidden.get(name) or ())):
+            continue  # defined in a branch this configuration drops
         spelled = f"{kind} {name}" if kind != "typedef" else name
         findings.append(Finding(
             "020_2", ctx.path(fid), use.line, use.col, use.line, use.end_col, name,

@@ -104,6 +104,7 @@ class LazySymbols(Symbols):
                                        for f, k, d, b in model.type_entries(n)])
         self.members = _Names(lambda n: model.is_member_name(n, False))
         self.enumerators = _Names(lambda n: model.is_member_name(n, True))
+        self.hidden = _HiddenKinds(model)
 
     def set_file(self, fid: int, rows: FactRows) -> None:
         funcs, macros, variables = defaultdict(list), defaultdict(list), defaultdict(list)
@@ -138,6 +139,22 @@ class LazySymbols(Symbols):
         for table in (self.functions, self.macros, self.variables, self.tags, self.typedefs,
                       self.types, self.members, self.enumerators):
             table.overlay.pop(fid, None)
+
+
+class _HiddenKinds:
+    """``hidden.get(name)``: the kinds ``name`` has in the stored files' dropped ``#if``
+    branches (a buffer's own dropped branches count as stored until it is saved and indexed:
+    they can only remove a finding)."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.memo: dict[str, set[str]] = {}
+
+    def get(self, name: str, default=None):
+        got = self.memo.get(name)
+        if got is None:
+            got = self.memo[name] = self.model.hidden_kinds(name)
+        return got or default
 
 
 class _Names:

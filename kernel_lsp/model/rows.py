@@ -26,10 +26,11 @@ Include = namedtuple("Include", FACT_COLUMNS["includes"])
 Macro = namedtuple("Macro", FACT_COLUMNS["macros"])
 Export = namedtuple("Export", FACT_COLUMNS["exports"])
 Invocation = namedtuple("Invocation", FACT_COLUMNS["invocations"])
+Hidden = namedtuple("Hidden", FACT_COLUMNS["hidden"])
 
 ROW_TYPES = {"functions": Function, "types": Type, "variables": Variable, "calls": Call,
              "type_uses": TypeUse, "var_uses": VarUse, "includes": Include, "macros": Macro,
-             "exports": Export, "invocations": Invocation}
+             "exports": Export, "invocations": Invocation, "hidden": Hidden}
 
 FactRows = dict[str, list[tuple]]  # table -> rows of ``ROW_TYPES[table]``
 
@@ -120,4 +121,5 @@ def fact_rows(facts) -> FactRows:
         "invocations": [Invocation(name=i.name, args=json.dumps(list(i.args)),
                                    has_body=int(i.has_body), start_byte=i.span.start_byte,
                                    line=i.span.line, col=i.span.col) for i in facts.invocations],
+        "hidden": [Hidden(name=name, kind=kind, **_pos(span)) for name, kind, span in facts.hidden],
     }

@@ -6,7 +6,7 @@ change to this file comes with a migration step in ``MIGRATIONS``.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 
 TABLES: dict[str, str] = {
@@ -46,6 +46,9 @@ TABLES: dict[str, str] = {
     "exports": "file_id INTEGER NOT NULL, name TEXT NOT NULL, line INTEGER, col INTEGER",
     "invocations": "file_id INTEGER NOT NULL, name TEXT NOT NULL, args TEXT, has_body INTEGER, "
                    "start_byte INTEGER, line INTEGER, col INTEGER",
+    # version 5: names defined in the #if branches the configuration drops (``parse/hidden.py``)
+    "hidden": "file_id INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, "
+              "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
     # version 4: derived from types.members by the triggers below (never written directly):
     # how many member lists name ``name`` (``enum`` 1: enumerators, 0: struct/union fields)
     "member_names": "name TEXT NOT NULL, enum INTEGER NOT NULL, n INTEGER NOT NULL, "
@@ -54,7 +57,7 @@ TABLES: dict[str, str] = {
 
 # Tables holding one file's facts: replaced together when the file changes.
 FACT_TABLES = ("functions", "types", "variables", "calls", "type_uses", "var_uses", "includes",
-               "macros", "exports", "invocations")
+               "macros", "exports", "invocations", "hidden")
 
 
 def columns(table: str) -> tuple[str, ...]:
@@ -79,6 +82,8 @@ INDEXES = [
     ("macros", ["name"]), ("type_uses", ["name"]), ("var_uses", ["name"]),
     # version 3: the files invoking a macro (re-expanded when its definition changes)
     ("invocations", ["name"]),
+    # version 5: names of dropped branches, by name
+    ("hidden", ["name"]), ("hidden", ["file_id"]),
 ]
 
 # The level types and relationships of the LMVM model, as views over the fact tables.
@@ -176,4 +181,9 @@ MIGRATIONS: dict[int, list[str]] = {
         f"INSERT INTO member_names(name, enum, n) SELECT {_MEMBER}, t.kind = 'enum', count(*) "
         f"FROM types t, json_each(t.members) m WHERE t.members IS NOT NULL "
         f"AND {_MEMBER} IS NOT NULL GROUP BY 1, 2"],
+    # 5: names defined in dropped #if branches (filled as files are re-extracted: the
+    # extractor version changed with it)
+    5: [f"CREATE TABLE IF NOT EXISTS hidden ({TABLES['hidden']})",
+        "CREATE INDEX IF NOT EXISTS idx_hidden_name ON hidden(name)",
+        "CREATE INDEX IF NOT EXISTS idx_hidden_file_id ON hidden(file_id)"],
 }

@@ -264,6 +264,10 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
         return self.conn.execute(
             "SELECT name, file_id, params IS NOT NULL, start_byte FROM macros")
 
+    def hidden_symbols(self) -> Iterator[tuple]:
+        """(name, kind) of every name defined in a dropped ``#if`` branch (``parse/hidden.py``)."""
+        return self.conn.execute("SELECT DISTINCT name, kind FROM hidden")
+
     def function_macros(self) -> Iterator[tuple]:
         """(name, file_id, params JSON, body, start_byte) of every function-like macro, in the
         order of their files' paths and positions (a property of the tree, not of indexing)."""

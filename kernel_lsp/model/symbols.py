@@ -130,6 +130,8 @@ class Symbols:
     foreign_ids: set[int] = field(default_factory=set)
     programs: Programs = field(default_factory=lambda: Programs({}))
     host: set[str] = field(default_factory=set)  # .c files of host programs (Kbuild hostprogs)
+    # name -> kinds it has in dropped #if branches (defined under another configuration)
+    hidden: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, model: Model, arch: str = "x86") -> Symbols:
@@ -144,6 +146,8 @@ class Symbols:
         for name, kind, fid, is_def, members, start in model.type_symbols():
             s._add_type(name, kind, is_def, members)
             s.types.setdefault(name, []).append(TypeSym(fid, kind, bool(is_def), start))
+        for name, kind in model.hidden_symbols():
+            s.hidden.setdefault(name, set()).add(kind)
         for name, fid, storage, is_def, start, line, col, end_col in model.variable_symbols():
             s.variables.setdefault(name, []).append(
                 VarSym(fid, storage, bool(is_def), start, line, col, end_col))

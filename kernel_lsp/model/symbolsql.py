@@ -32,6 +32,11 @@ class SymbolSQL:
         return self.conn.execute("SELECT file_id, storage, is_definition, start_byte, line, col, "
                                  "end_col FROM variables WHERE name=?", (name,)).fetchall()
 
+    def hidden_kinds(self, name: str) -> set[str]:
+        """The kinds (macro, function, struct, ..., typedef) ``name`` has in dropped branches."""
+        return {k for (k,) in self.conn.execute("SELECT DISTINCT kind FROM hidden WHERE name=?",
+                                                (name,))}
+
     def type_entries(self, name: str) -> list[tuple]:
         """(file_id, kind, is_definition, start_byte) of type declarations ``name``."""
         return self.conn.execute("SELECT file_id, kind, is_definition, start_byte FROM types "

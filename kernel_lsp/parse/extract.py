@@ -40,6 +40,7 @@ from kernel_lsp.parse.facts import (
     TypeUse,
     Variable,
 )
+from kernel_lsp.parse.hidden import hidden_names
 from kernel_lsp.parse.macros import (
     STATIC_VARIABLE_DEFINERS,
     VARIABLE_DEFINERS,
@@ -53,7 +54,7 @@ from kernel_lsp.parse.preprocess import close_paren
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "7"
+EXTRACTOR_VERSION = "8"
 MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
@@ -132,7 +133,8 @@ class Extractor:
         self.src, inactive = active_text(source, env)
         self.path, self.tree = path, tree
         self.generated = generated  # (macro, invocation span) when reading a macro expansion
-        self.facts = FileFacts(path=path, inactive=inactive)
+        self.facts = FileFacts(path=path, inactive=inactive,
+                               hidden=hidden_names(source, inactive) if not generated else [])
         self.funcs = _Ranges()  # function bodies -> name
         self.owners = _Ranges()  # signatures / members -> owning design type
         self.untrusted = _Ranges()  # ERROR regions and macro invocations: no type uses there

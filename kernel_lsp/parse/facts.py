@@ -167,5 +167,7 @@ class FileFacts:
     type_use_total: int = 0  # type-name uses before de-duplication (type_uses keeps one per scope)
     # byte ranges of the #if branches the configuration drops (``parse/conditions.py``)
     inactive: list[tuple[int, int]] = field(default_factory=list)
+    # (name, kind, span) of what those branches define (``parse/hidden.py``)
+    hidden: list[tuple[str, str, Span]] = field(default_factory=list)
     error_nodes: int = 0  # ERROR nodes left after macro handling
     problem: str | None = None  # why the file could not be (fully) read, if it could not

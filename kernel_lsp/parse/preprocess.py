@@ -163,49 +163,95 @@ def blank_bare_invocations(src: bytes) -> bytes:
 
 
 # What brace depth sees: comments, string and character literals and whole directive lines (with
-# their continuations) are skipped as one token each, so braces inside them do not count.
+# their continuations) are skipped as one token each, so braces inside them do not count; an
+# upper-case ``NAME(`` at the start of a line may be a bare invocation.
 _DEPTH_TOKEN = re.compile(
     rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'"
-    rb"|^[ \t]*#[ \t]*(\w*)(?:[^\n]*\\\n)*[^\n]*|[{}]", re.S | re.M)
+    rb"|^[ \t]*#[ \t]*(\w*)(?:[^\n]*\\\n)*[^\n]*"
+    rb"|^[ \t]*([A-Z_][A-Z0-9_]*)[ \t]*\(|[{}]", re.S | re.M)
 _NESTED_BLANKED = {b"define", b"undef", b"include", b"include_next", b"pragma", b"error",
                    b"warning", b"line"}
+# Text before a ``{`` that opens a member, enumerator or initializer list (not code).
+_LIST_OPENER = re.compile(rb"(?:\b(?:struct|union|enum)\b[\w \t\n]*|=[ \t\n]*)$")
+_LIST_ITEM_START = re.compile(rb"[{,][ \t\n]*$")
+_LINE_REST = re.compile(rb"[ \t]*(?:/\*[^\n]*?\*/|//[^\n]*)?[ \t]*(?:\n|$)")
+_NEXT_CHAR = re.compile(rb"[ \t\n]*(.)", re.S)
+_CONTINUES = frozenset(b"|&+-*/?:^%<>=.)]")
 
 
-def blank_nested_directives(src: bytes) -> bytes:
-    """Blank ``#define``/``#undef``/``#include``... lines inside braces: the grammar cannot place
-    them in an enumerator or initializer list (``enum nvkm_subdev_type { #define ... #include
-    <core/layout.h> ... }`` became an ``ERROR`` and the enum was lost). The extractor reads
-    directives by a text scan, so the parser needs none of them. Across ``#if``/``#else``
-    branches each branch starts at the depth of the ``#if``."""
-    if b"#" not in src or b"{" not in src:
+def _own_line(src: bytes, start: int, close: int) -> bool:
+    """Whether ``NAME(args)`` at ``start``..``close`` is an item of its own: the text before
+    ends a member or item, and the next line does not continue an expression."""
+    before = src[max(0, start - 200):start].rstrip()
+    if before.endswith(b"*/"):
+        before = before[:before.rfind(b"/*")].rstrip()
+    if not before or before[-1:] not in (b"{", b",", b";", b")", b"}"):
+        return False
+    rest = _LINE_REST.match(src, close + 1)
+    if rest is None:
+        return False
+    nxt = _NEXT_CHAR.match(src, rest.end())
+    return nxt is None or nxt.group(1)[0] not in _CONTINUES
+
+
+def _list_brace(src: bytes, pos: int, inside_list: bool) -> bool:
+    """Whether the ``{`` at ``pos`` opens a list (members, enumerators, an initializer)."""
+    before = src[max(0, pos - 160):pos]
+    return bool(_LIST_OPENER.search(before)) or (inside_list and bool(
+        _LIST_ITEM_START.search(before)))
+
+
+def blank_in_braces(src: bytes) -> bytes:
+    """Blank, inside braces, what the grammar cannot place there:
+
+    * ``#define``/``#undef``/``#include``... lines (``enum nvkm_subdev_type { #define ...
+      #include <core/layout.h> ... }`` became an ``ERROR`` and the enum was lost; the extractor
+      reads directives by a text scan, so the parser needs none of them);
+    * in a member, enumerator or initializer list, a line that is only an upper-case
+      ``NAME(args)`` with no ``;`` or ``,`` after it, a macro that expands to members or items
+      (``struct clk_mgr_shift { CLK_REG_FIELD_LIST(uint8_t) ... }``).
+
+    Across ``#if``/``#else`` branches each branch starts with the braces open at the ``#if``."""
+    if b"{" not in src:
         return src
     buf = None
-    depth = 0
-    at_if: list[int] = []
+    stack: list[bool] = []  # per open brace: does it open a list
+    at_if: list[list[bool]] = []
+    skip = 0
     for m in _DEPTH_TOKEN.finditer(src):
+        if m.start() < skip:
+            continue
         tok = m.group()
         if tok == b"{":
-            depth += 1
+            stack.append(_list_brace(src, m.start(), bool(stack) and stack[-1]))
         elif tok == b"}":
-            depth = max(0, depth - 1)
+            if stack:
+                stack.pop()
         elif m.group(1) is not None:
             word = m.group(1)
             if word in (b"if", b"ifdef", b"ifndef"):
-                at_if.append(depth)
+                at_if.append(list(stack))
             elif word in (b"elif", b"else", b"elifdef", b"elifndef"):
                 if at_if:
-                    depth = at_if[-1]
+                    stack = list(at_if[-1])
             elif word == b"endif":
                 if at_if:
                     at_if.pop()
-            elif depth > 0 and word in _NESTED_BLANKED:
-                if buf is None:
-                    buf = bytearray(src)
+            elif stack and word in _NESTED_BLANKED:
+                buf = buf if buf is not None else bytearray(src)
                 buf[m.start():m.end()] = _NOT_NEWLINE.sub(b" ", tok)
+        elif m.group(2) is not None and stack and stack[-1]:
+            close = close_paren(src, m.end() - 1, 8192)
+            start = m.start(2)
+            if close < 0 or not _own_line(src, start, close):
+                continue
+            buf = buf if buf is not None else bytearray(src)
+            buf[start:close + 1] = _NOT_NEWLINE.sub(b" ", src[start:close + 1])
+            skip = close + 1
     return bytes(buf) if buf is not None else src
 
 
 def parser_text(src: bytes) -> bytes:
-    """What the parser reads for ``src``: annotations, bare invocations and directives inside
-    braces blanked."""
-    return blank_nested_directives(blank_bare_invocations(blank_annotations(src)))
+    """What the parser reads for ``src``: annotations, bare invocations, and directives and
+    member-list macros inside braces blanked."""
+    return blank_in_braces(blank_bare_invocations(blank_annotations(src)))

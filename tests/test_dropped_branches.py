@@ -1,0 +1,45 @@
+"""Names defined only in ``#if`` branches the configuration drops are not "defined nowhere":
+the code using them may be built only where that branch is kept. A name defined nowhere at all
+is still 020_2."""
+
+from __future__ import annotations
+
+import json
+
+from kernel_lsp.cli import main
+from kernel_lsp.parse.hidden import hidden_names
+
+HEADER = (
+    "#ifdef CONFIG_DEBUG_THING\n"
+    "#define DBG_LEVEL(x) ((x) + 1)\n"
+    "struct dbg_state {\n\tint depth;\n};\n"
+    "typedef struct {\n\tint n;\n} dbg_count_t;\n"
+    "void dbg_dump(struct dbg_state *s);\n"
+    "#endif\n")
+
+TREE = {
+    "Kconfig": "config DEBUG_THING\n\tbool \"debug\"\n",
+    "include/linux/thing.h": HEADER,
+    "drivers/thing/thing.c": (
+        "#include <linux/thing.h>\n"
+        "#ifdef CONFIG_DEBUG_THING\n#endif\n"
+        "int thing(void)\n{\n\tstruct dbg_state s;\n\tdbg_count_t c;\n"
+        "\tdbg_dump(&s);\n\treturn DBG_LEVEL(1) + thing_typo();\n}\n"),
+}
+
+
+def test_what_a_dropped_branch_defines():
+    start = HEADER.index("#define")
+    got = {(n, k, s.line) for n, k, s in hidden_names(HEADER.encode(), [(start, len(HEADER) - 7)])}
+    assert got == {("DBG_LEVEL", "macro", 1), ("dbg_state", "struct", 2),
+                   ("dbg_count_t", "typedef", 7), ("dbg_dump", "function", 8)}
+
+
+def test_a_name_of_a_dropped_branch_is_no_020_2(tmp_path, capsys):
+    for rel, text in TREE.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    assert main(["check", "--root", str(tmp_path), "--format", "json"]) == 1
+    got = {(f["root_path"], f["line"], f["code"], f["symbol"])
+           for f in json.loads(capsys.readouterr().out)["findings"] if f["severity"] == "error"}
+    assert got == {("drivers/thing/thing.c", 9, "020_2", "thing_typo")}
