@@ -1,0 +1,167 @@
+"""File-scope macro uses of one file, for the extractor: ``#include``/``#define`` lines (a text
+scan, ``parse/directives.py``), and ``NAME(args)`` lines outside function bodies: exports,
+variable definers (``DEFINE_PER_CPU``), function definers (``SYSCALL_DEFINE3``), macros the file
+defines above (expanded here) and the rest (recorded as invocations, expanded across files by
+``model/expand.py``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from kernel_lsp.parse.cnodes import span
+from kernel_lsp.parse.directives import directives
+from kernel_lsp.parse.facts import (
+    BASE,
+    EXTERN,
+    GLOBAL,
+    STATIC,
+    TYPEDEF,
+    Function,
+    Invocation,
+    Param,
+    Span,
+    TypeRef,
+    Variable,
+)
+from kernel_lsp.parse.macros import (
+    STATIC_VARIABLE_DEFINERS,
+    VARIABLE_DEFINERS,
+    Expander,
+    definer_params,
+    function_definers,
+    split_args,
+)
+from kernel_lsp.parse.preprocess import close_paren
+
+MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_INVOCATION = re.compile(rb"^([ \t]*)(static\s+)?([A-Za-z_]\w*)[ \t]*\(", re.M)
+
+
+def _point(src: bytes, pos: int) -> tuple[int, int]:
+    line = src.count(b"\n", 0, pos)
+    return line, pos - (src.rfind(b"\n", 0, pos) + 1)
+
+
+def _in_comment(root, pos: int) -> bool:
+    node = root.descendant_for_byte_range(pos, pos + 1)
+    return node is not None and node.type == "comment"
+
+
+def _body_at(root, pos: int):
+    node = root.descendant_for_byte_range(pos, pos + 1)
+    while node is not None and not (node.type == "compound_statement" and node.start_byte == pos):
+        node = node.parent
+    return node
+
+
+def _join(a: Span, b: Span) -> Span:
+    return Span(a.start_byte, b.end_byte, a.line, a.col, b.end_line, b.end_col)
+
+
+class FileScopeMacros:
+    """The extractor's file-scope macro handling (a mixin of ``extract.Extractor``, whose
+    ``src``, ``facts``, ``funcs``, ``macro_uses``, ``untrusted``, ``locals``, ``macros_so_far``
+    and ``_signature`` it uses)."""
+
+    # -- preprocessor ------------------------------------------------------------------------
+    def _preproc(self, root) -> None:
+        includes, macros = directives(self.src)
+        self.facts.includes += includes
+        self.facts.macros += macros
+        for m in macros:
+            if m.params is not None:
+                self.macros_so_far[m.name] = (m.params, m.body, m.span.start_byte)
+
+    # -- file-scope macro invocations --------------------------------------------------------
+    def _scan_invocations(self, root) -> None:
+        """Find ``[static] NAME(args)`` at column 0 outside function bodies: file-scope macro uses
+        (and indented ones right after such a use: ``PAGEFLAG(...)`` continued by
+        ``\t__CLEARPAGEFLAG(...)``). A lower-case name counts when the file defines it as a
+        function-like macro above (``build_mmio_read(readb, ...)``).
+
+        A text scan, because the grammar folds such lines into neighbouring declarations.
+        """
+        src = self.src
+        last_end = -2
+        for m in _INVOCATION.finditer(src):
+            start = m.start() + len(m.group(1))
+            if m.start() >= 2 and src[m.start() - 2] == 0x5C:  # continuation line of a #define
+                continue
+            if m.group(1) and (last_end < 0 or src[last_end + 1:m.start()].strip()):
+                continue  # indented, and not right after a file-scope invocation
+            if self.funcs.find(start) is not None or _in_comment(root, m.start(3)):
+                continue
+            name = m.group(3).decode()
+            if not MACRO_NAME.match(name) and name not in VARIABLE_DEFINERS and (
+                    name not in self.macros_so_far or self.macros_so_far[name][2] > start):
+                continue  # lower case: only a function-like macro this file defined above
+            close = close_paren(src, m.end() - 1)
+            if close < 0:
+                continue
+            args = split_args(src[m.end():close].decode("utf-8", "replace"))
+            after = close + 1
+            while after < len(src) and src[after] in b" \t\r\n":
+                after += 1
+            body = _body_at(root, after) if src[after:after + 1] == b"{" else None
+            self.macro_uses.add(start, close + 1)
+            self.untrusted.add(start, close + 1)
+            header = Span(start, close + 1, *_point(src, start), *_point(src, close + 1))
+            self._handle_invocation(name, args, header, bool(m.group(2)), body)
+            last_end = close
+
+    def _handle_invocation(self, name: str, args: list[str], where: Span, is_static: bool,
+                           body) -> None:
+        if name.startswith("EXPORT_SYMBOL") and args:
+            self.facts.exports.append((args[0].strip(), where))
+            return
+        if name in VARIABLE_DEFINERS:
+            index, is_extern = VARIABLE_DEFINERS[name]
+            if index < len(args) and re.fullmatch(r"\s*[A-Za-z_]\w*\s*", args[index]):
+                st = EXTERN if is_extern else (
+                    STATIC if is_static or name in STATIC_VARIABLE_DEFINERS else GLOBAL)
+                self.facts.variables.append(Variable(
+                    args[index].strip(), st, not is_extern, None, where, where, name))
+            return
+        if function_definers(name, args):
+            if body is not None:
+                self._definer_body(name, args, where, body)
+            return
+        entry = self.macros_so_far.get(name)
+        if entry is not None and entry[2] < where.start_byte:
+            if self._expand_here(name, args, where, body):
+                return
+        if body is not None:
+            self.funcs.add(body.start_byte, body.end_byte, name)
+        self.facts.invocations.append(Invocation(name, tuple(a.strip() for a in args), where,
+                                                 body is not None))
+
+    def _expand_here(self, name: str, args: list[str], where: Span, body) -> bool:
+        table = {n: (p, b) for n, (p, b, start) in self.macros_so_far.items()
+                 if start < where.start_byte}
+        expansion = Expander(table).expand(name, args)
+        if not expansion:
+            return False
+        if body is not None:
+            expansion += " {}"  # the invocation is a function header; its body follows
+        sub = type(self)(self.path, expansion.encode(), generated=(name, where)).run()
+        self.facts.functions += sub.functions
+        self.facts.types += sub.types
+        self.facts.variables += sub.variables
+        if body is not None:
+            defined = [f.name for f in sub.functions if f.is_definition]
+            self.funcs.add(body.start_byte, body.end_byte, defined[-1] if defined else name)
+        return bool(sub.functions or sub.types or sub.variables)
+
+    def _definer_body(self, name: str, args: list[str], node: Span, body) -> None:
+        generated = function_definers(name, args)
+        params = tuple(Param(n, TypeRef(t.split()[-1].strip("*"), TYPEDEF) if t else None)
+                       for t, n in definer_params(name, args))
+        sig = self._signature(node.start_byte, node.end_byte)
+        for i, g in enumerate(generated):
+            self.facts.functions.append(Function(
+                g.name, True, g.storage, False, TypeRef(g.ret, BASE if g.ret == "long" else TYPEDEF),
+                params, sig, _join(node, span(body)), node, None, name))
+            if i == 0:
+                self.funcs.add(body.start_byte, body.end_byte, g.name)
+                self.locals[g.name] = {n for _, n in definer_params(name, args)}
