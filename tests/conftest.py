@@ -29,3 +29,25 @@ def fresh_model():
 
 def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Write ``files`` (root-relative path -> text) under ``root``; returns ``root``."""
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def checked_errors(root: Path, capsys) -> set[tuple[str, int, str, str]]:
+    """``kernel-lsp check --root ROOT --format json``: its errors as (path, 1-based line, code,
+    symbol)."""
+    import json
+
+    from kernel_lsp.cli import main
+
+    capsys.readouterr()
+    assert main(["check", "--root", str(root), "--format", "json"]) in (0, 1)
+    return {(f["root_path"], f["line"], f["code"], f["symbol"])
+            for f in json.loads(capsys.readouterr().out)["findings"] if f["severity"] == "error"}
+

@@ -4,10 +4,8 @@ is still 020_2."""
 
 from __future__ import annotations
 
-import json
-
-from kernel_lsp.cli import main
 from kernel_lsp.parse.hidden import hidden_names
+from tests.conftest import checked_errors, write_tree
 
 HEADER = (
     "#ifdef CONFIG_DEBUG_THING\n"
@@ -36,10 +34,5 @@ def test_what_a_dropped_branch_defines():
 
 
 def test_a_name_of_a_dropped_branch_is_no_020_2(tmp_path, capsys):
-    for rel, text in TREE.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
-    assert main(["check", "--root", str(tmp_path), "--format", "json"]) == 1
-    got = {(f["root_path"], f["line"], f["code"], f["symbol"])
-           for f in json.loads(capsys.readouterr().out)["findings"] if f["severity"] == "error"}
+    got = checked_errors(write_tree(tmp_path, TREE), capsys)
     assert got == {("drivers/thing/thing.c", 9, "020_2", "thing_typo")}

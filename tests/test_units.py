@@ -4,9 +4,7 @@ included after it; a file outside the unit does not."""
 
 from __future__ import annotations
 
-import json
-
-from kernel_lsp.cli import main
+from tests.conftest import checked_errors, write_tree
 
 TREE = {
     "Kconfig": "",
@@ -30,12 +28,7 @@ EXPECTED = {
 
 
 def test_statics_are_shared_inside_a_unit_only(tmp_path, capsys):
-    for rel, text in TREE.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
-    assert main(["check", "--root", str(tmp_path), "--format", "json"]) == 1
-    got = {(f["root_path"], f["line"], f["code"], f["symbol"])
-           for f in json.loads(capsys.readouterr().out)["findings"] if f["severity"] == "error"}
+    got = checked_errors(write_tree(tmp_path, TREE), capsys)
     assert got == EXPECTED
 
 
@@ -51,10 +44,5 @@ HOST_TREE = {
 
 
 def test_a_header_only_host_programs_include_is_theirs(tmp_path, capsys):
-    for rel, text in HOST_TREE.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
-    assert main(["check", "--root", str(tmp_path), "--format", "json"]) == 1
-    got = {(f["root_path"], f["line"], f["code"], f["symbol"])
-           for f in json.loads(capsys.readouterr().out)["findings"] if f["severity"] == "error"}
+    got = checked_errors(write_tree(tmp_path, HOST_TREE), capsys)
     assert got == {("include/linux/k.h", 3, "020_2", "undefined_k")}
