@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from kernel_lsp.model.configuration import load_configuration
-from kernel_lsp.model.kbuild import kbuild_include_dirs, read_makefile
+from kernel_lsp.model.kbuild import kbuild_defines, kbuild_include_dirs, read_makefile
 from kernel_lsp.model.programs import KERNEL, host_sources, program_of
 from kernel_lsp.parse.cexpr import evaluate
 from kernel_lsp.parse.conditions import active_text, inactive_ranges
@@ -107,6 +107,23 @@ def test_no_configuration_keeps_first_branches_but_not_debug_variants():
                              Configuration(), known=False)
     assert len(ranges) == 2
     assert active_text(b"int x;\n", None) == (b"int x;\n", [])
+
+
+def _kept(src: bytes, env) -> set[str]:
+    text, _ = active_text(src, env)
+    return {w.decode().rstrip(";") for w in text.split() if w.endswith(b";") and w != b"};"}
+
+
+def test_a_name_defined_nowhere_takes_the_alternative():
+    """``#ifdef __ECOS`` / ``#else``: the compiler takes the #else; a name Kbuild passes with
+    -D, one the file defines above, or a group with no alternative keep the first branch."""
+    src = (b"#ifdef __ECOS\nint ecos;\n#else\nint linux_os;\n#endif\n"
+           b"#if defined(PCI)\nint pci;\n#else\nint isa;\n#endif\n"
+           b"#define LOCAL_FLAG\n#ifdef LOCAL_FLAG\nint local;\n#else\nint not_local;\n#endif\n"
+           b"#ifdef HASH_MIX\nint arch_mix;\n#elif defined(CONFIG_SMP)\nint smp_mix;\n#endif\n"
+           b"#ifdef HAVE_THING\nint only_branch;\n#endif\n")
+    env = Configuration({"SMP": "y"}, "test", True, command_line=frozenset({"PCI"}))
+    assert _kept(src, env) == {"linux_os", "pci", "local", "smp_mix", "only_branch"}
 
 
 KCONFIG = {
@@ -226,6 +243,15 @@ def test_a_makefile_included_from_another_directory_gets_the_includers_flags(tmp
     assert subdir["drm/amd/display"] == ["drm/amd/include", "drm/amd/display/dc",
                                          "drm/amd/display/dc/inc"]
     assert "drm/amd/display/dc/inc" in subdir["drm/amd/amdgpu"]
+
+
+def test_kbuild_command_line_defines(tmp_path):
+    _tree(tmp_path, {"drivers/skfp/Makefile": "ccflags-y := -DPCI -DMEM_MAPPED_IO -Wno-x\n",
+                     "fs/Kbuild": "CFLAGS_a.o += -D FOO=1 -I$(src)\n",
+                     "tools/Makefile": "CFLAGS += -DTOOLS_ONLY\n"})
+    names, files = kbuild_defines(tmp_path)
+    assert names == {"PCI", "MEM_MAPPED_IO", "FOO"}
+    assert files == ["drivers/skfp/Makefile", "fs/Kbuild"]
 
 
 def test_programs_built_apart_from_the_kernel(tmp_path):

@@ -211,15 +211,23 @@ def _extract_rounds(model: Model, items: list[tuple], by_path: dict, config: Con
     return len(done)
 
 
+# Bump when the derived configuration gains information (2: Kbuild -D names): a cached one is
+# derived again.
+CONFIGURATION_FORMAT = 2
+
+
 def current_configuration(model: Model, config: Config) -> Configuration:
     """The tree's configuration, derived again only when its inputs changed (cached in meta)."""
     cached, stamp = model.meta("configuration"), model.meta("configuration_inputs")
     if cached and stamp:
-        files = json.loads(stamp).get("kconfig", [])
-        if json.loads(stamp).get("fingerprint") == fingerprint(config.root, config.arch, files):
+        inputs = json.loads(stamp)
+        files = inputs.get("kconfig", [])
+        if inputs.get("format") == CONFIGURATION_FORMAT and inputs.get("fingerprint") == \
+                fingerprint(config.root, config.arch, files):
             return Configuration.from_json(cached)
     configuration, files = load_configuration(config.root, config.arch)
     model.set_meta("configuration", configuration.to_json())
     model.set_meta("configuration_inputs", json.dumps(
-        {"fingerprint": fingerprint(config.root, config.arch, files), "kconfig": files}))
+        {"fingerprint": fingerprint(config.root, config.arch, files), "kconfig": files,
+         "format": CONFIGURATION_FORMAT}))
     return configuration

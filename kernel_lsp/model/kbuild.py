@@ -13,6 +13,7 @@ with the flags of both.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Iterable
@@ -130,3 +131,28 @@ def _read(path: Path) -> str | None:
         return path.read_text(errors="replace")
     except OSError:
         return None
+
+
+_DEFINE = re.compile(r"(?<![\w-])-D\s*([A-Za-z_]\w*)")
+_NOT_KERNEL_TOPS = {".git", ".kernel-lsp", "tools", "scripts", "samples", "Documentation", "usr"}
+
+
+def kbuild_defines(root: Path) -> tuple[frozenset[str], list[str]]:
+    """Names some Kbuild file of the tree defines on the compiler's command line
+    (``ccflags-y := -DPCI``), and the root-relative paths of the Makefiles/Kbuild files read."""
+    names: set[str] = set()
+    files: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = os.path.relpath(dirpath, root)
+        if rel == ".":
+            dirnames[:] = [d for d in dirnames if d not in _NOT_KERNEL_TOPS]
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name in ("Makefile", "Kbuild") or name.startswith("Makefile."):
+                path = os.path.join(dirpath, name)
+                text = _read(Path(path))
+                if text is not None:
+                    files.append(posixpath.normpath(os.path.join(rel, name)).replace(os.sep, "/"))
+                    names.update(_DEFINE.findall(text))
+    return frozenset(names), files
+

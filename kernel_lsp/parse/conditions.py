@@ -51,11 +51,26 @@ def _clause(kind: str, arg: str) -> str:
     return arg or "0"
 
 
-def _verdict(clause: str, macros: Macros, known: bool) -> bool | None:
+_DEFINED = re.compile(r"defined\s*\(?\s*([A-Za-z_]\w*)\s*\)?")
+
+
+def _verdict(clause: str, macros, known: bool, has_alternative: bool = False) -> bool | None:
     v = evaluate(clause, macros)
     if v is None and _DEBUG.search(clause) and not clause.lstrip().startswith("!"):
         return False  # undecided: prefer the branch that is not a debug or profiling variant
+    if v is None and has_alternative:
+        # ``#ifdef __ECOS ... #else ... #endif``: a name no configuration, no predefined macro,
+        # no line of this file above and no Kbuild -D defines is undefined for the compiler:
+        # the alternative is what builds
+        m = _DEFINED.fullmatch(clause.strip())
+        if m is not None and not m.group(1).startswith("CONFIG_") and m.group(1) not in (
+                getattr(_env(macros), "command_line", None) or ()):
+            return False
     return v
+
+
+def _env(macros):
+    return macros.env if isinstance(macros, _Local) else macros
 
 
 class _Local:
@@ -82,6 +97,7 @@ def inactive_ranges(src: bytes, macros: Macros, known: bool = True) -> list[tupl
     stack: list[_Group] = []
     out: list[tuple[int, int]] = []
     macros = _Local(macros)
+    alternatives = _with_alternatives(src)
     for m in _DIRECTIVE.finditer(src):
         kind, arg, end = _directive(src, m)
         line_end = end + 1 if end < len(src) else end
@@ -93,7 +109,7 @@ def inactive_ranges(src: bytes, macros: Macros, known: bool = True) -> list[tupl
         if kind in ("if", "ifdef", "ifndef"):
             group = _Group(live=all(g.active for g in stack))
             stack.append(group)
-            _enter(group, _clause(kind, arg), macros, known, line_end)
+            _enter(group, _clause(kind, arg), macros, known, line_end, m.start() in alternatives)
         elif not stack:
             continue
         elif kind in ("elif", "else"):
@@ -106,12 +122,29 @@ def inactive_ranges(src: bytes, macros: Macros, known: bool = True) -> list[tupl
     return _merge(out)
 
 
-def _enter(group: _Group, clause: str, macros: Macros, known: bool, start: int) -> None:
+def _with_alternatives(src: bytes) -> set[int]:
+    """Offsets of the ``#if``/``#ifdef``/``#ifndef`` lines whose group has an ``#elif`` or
+    ``#else``."""
+    out: set[int] = set()
+    opened: list[int] = []
+    for m in _DIRECTIVE.finditer(src):
+        kind = m.group(1)
+        if kind in (b"if", b"ifdef", b"ifndef"):
+            opened.append(m.start())
+        elif kind in (b"elif", b"else") and opened:
+            out.add(opened[-1])
+        elif kind == b"endif" and opened:
+            opened.pop()
+    return out
+
+
+def _enter(group: _Group, clause: str, macros: Macros, known: bool, start: int,
+           has_alternative: bool = False) -> None:
     group.start = start
     if not group.live or group.taken:
         group.active = False
         return
-    v = _verdict(clause, macros, known)
+    v = _verdict(clause, macros, known, has_alternative)
     group.active = v is not False
     group.taken = group.active
 

@@ -46,6 +46,8 @@ class Configuration:
     # so the code under them is kept (the files a default configuration does not build are
     # checked as their own options would have them), except debug and profiling variants
     optional: frozenset[str] = frozenset()
+    # names some Kbuild file defines with -D (``ccflags-y := -DPCI``): never taken as undefined
+    command_line: frozenset[str] = frozenset()
 
     # -- cexpr.Macros ----------------------------------------------------------------------
     def defined(self, name: str) -> bool | None:
@@ -106,17 +108,19 @@ class Configuration:
     # -- persistence -------------------------------------------------------------------------
     def digest(self) -> str:
         """A short digest of the values (what extraction under this configuration depends on)."""
-        text = json.dumps([sorted(self.values.items()), self.known, sorted(self.optional)])
+        text = json.dumps([sorted(self.values.items()), self.known, sorted(self.optional),
+                           sorted(self.command_line)])
         return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
     def to_json(self) -> str:
         return json.dumps({"values": self.values, "source": self.source, "known": self.known,
-                           "optional": sorted(self.optional)})
+                           "optional": sorted(self.optional),
+                           "command_line": sorted(self.command_line)})
 
     @classmethod
     def from_json(cls, text: str) -> Configuration:
         data = json.loads(text)
         return cls(dict(data["values"]), data["source"], bool(data["known"]),
-                   frozenset(data.get("optional", ())))
+                   frozenset(data.get("optional", ())), frozenset(data.get("command_line", ())))
 
 
