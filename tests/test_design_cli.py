@@ -58,6 +58,19 @@ def test_an_extracted_demand_verifies(tree, capsys):
     assert status == 0 and doc["code"] == "400_1" and doc["summary"]["invocations"] == 4
 
 
+def test_commands_run_inside_the_tree_without_root(tree, capsys, monkeypatch):
+    """As a user types them in a kernel checkout: the root is found from the directory."""
+    monkeypatch.chdir(tree / "fs")
+    status, out, err = run(capsys, "demand", "extract", "sys_open", "--depth", "2")
+    assert status == 0 and "sys_open" in out, err
+    (tree / "here.demand.yaml").write_text(out)
+    status, out, err = run(capsys, "verify", str(tree / "here.demand.yaml"), "--format", "json")
+    assert status in (0, 1) and json.loads(out)["demands"], err
+    status, out, err = run(capsys, "selfcheck", "--format", "json")
+    assert status in (0, 1) and json.loads(out), err
+    (tree / "here.demand.yaml").unlink()
+
+
 def test_extract_bad_start(tree, capsys):
     status, _, err = run(capsys, "demand", "extract", "no_such_fn", "--root", str(tree))
     assert status == 2 and err == "kernel-lsp: no definition of no_such_fn in the model\n"

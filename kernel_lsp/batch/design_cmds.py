@@ -69,7 +69,7 @@ def register(sub) -> None:
 def cmd_extract(args: argparse.Namespace) -> int:
     from kernel_lsp.design.extract import ExtractError, extract_demand
 
-    config = setup(args.root, None, args.arch, None)
+    config = setup(args.root, [], args.arch, None)
     result = run_index(config)
     try:
         text, edges = extract_demand(result.model, config.arch, args.function, args.depth,
@@ -87,7 +87,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 def cmd_selfcheck(args: argparse.Namespace) -> int:
     from kernel_lsp.design.selfcheck import format_json, format_text, selfcheck
 
-    config = setup(args.root, None, args.arch, None)
+    config = setup(args.root, [], args.arch, None)
     result = run_index(config)
     try:
         report = selfcheck(result.model, config)

@@ -111,7 +111,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     demand_files, policy_files = split_files(args.files)
     if not demand_files and args.format == "html":
         raise CommandError("the HTML report is for demands; give a *.demand.yaml file")
-    config = setup(root_for(args.root, args.files), None, args.arch, args.jobs)
+    config = setup(root_for(args.root, args.files), [], args.arch, args.jobs)
     messages = load_policies(config, tuple(policy_files))
     for m in messages:
         warn(m)
