@@ -36,3 +36,12 @@ def test_what_a_dropped_branch_defines():
 def test_a_name_of_a_dropped_branch_is_no_020_2(tmp_path, capsys):
     got = checked_errors(write_tree(tmp_path, TREE), capsys)
     assert got == {("drivers/thing/thing.c", 9, "020_2", "thing_typo")}
+
+
+def test_with_the_users_config_a_dropped_definition_is_missing(tmp_path, capsys):
+    """A ``.config`` is not a guess: what it drops is not compiled, so the uses are reported."""
+    got = checked_errors(write_tree(tmp_path, {**TREE, ".config": "# CONFIG_DEBUG_THING is not set\n"}),
+                         capsys)
+    assert {(code, sym) for _p, _l, code, sym in got} >= {
+        ("020_2", "dbg_state"), ("020_2", "dbg_count_t"), ("020_2", "dbg_dump"),
+        ("020_2", "thing_typo")}

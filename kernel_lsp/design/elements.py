@@ -15,9 +15,10 @@ from kernel_lsp.design.demand import Ref
 from kernel_lsp.design.hidden import find_hidden
 from kernel_lsp.design.repair import close_names
 from kernel_lsp.design.result import Element, Item
+from kernel_lsp.model.programs import KERNEL, program_of
 from kernel_lsp.model.resolve import is_generated
 from kernel_lsp.model.store import Model
-from kernel_lsp.model.symbols import is_foreign
+from kernel_lsp.model.symbols import is_foreign, model_host_sources
 
 _BASE_WORDS = frozenset("void char short int long float double signed unsigned _Bool bool "
                         "_Complex __int128".split())
@@ -45,11 +46,22 @@ class Elements:
 
     def __init__(self, model: Model, arch: str, registry: dict, root=None):
         self.model, self.arch, self.all, self.root = model, arch, registry, root
+        self._host_sources: set[str] | None = None
         self.rows: dict[tuple[str, str], dict] = {}  # function key -> its model row
 
     def _rank(self, row: dict) -> tuple:
-        return (is_foreign(row["path"], self.arch), row.get("storage") == "static",
-                row["path"].endswith(".h"), row["path"])
+        """Kernel code of this architecture first (not another architecture's, not a host
+        program's such as ``mkregtable.c``'s own ``struct list_head``), then global before
+        static, a function's ``.c`` definition before a header's, a type's header first."""
+        path = row["path"]
+        is_type = "storage" not in row
+        return (is_foreign(path, self.arch), program_of(path, self._host()) != KERNEL,
+                row.get("storage") == "static", path.endswith(".h") != is_type, path)
+
+    def _host(self) -> set[str]:
+        if self._host_sources is None:
+            self._host_sources = model_host_sources(self.model)
+        return self._host_sources
 
     def _hint(self, name: str, table: str, kind: str | None) -> str:
         """``; did you mean X?`` for close names of the model (same first two characters)."""

@@ -20,6 +20,7 @@ from kernel_lsp.model.symbols import (
     Symbols,
     TypeSym,
     VarSym,
+    configuration_is_derived,
     is_foreign,
     model_host_sources,
 )
@@ -143,14 +144,18 @@ class LazySymbols(Symbols):
 
 class _HiddenKinds:
     """``hidden.get(name)``: the kinds ``name`` has in the stored files' dropped ``#if``
-    branches (a buffer's own dropped branches count as stored until it is saved and indexed:
-    they can only remove a finding)."""
+    branches, when the configuration is derived (``configuration_is_derived``); a buffer's own
+    dropped branches count as stored until it is saved and indexed (they can only remove a
+    finding)."""
 
     def __init__(self, model: Model):
         self.model = model
         self.memo: dict[str, set[str]] = {}
+        self.derived = configuration_is_derived(model)
 
     def get(self, name: str, default=None):
+        if not self.derived:
+            return default
         got = self.memo.get(name)
         if got is None:
             got = self.memo[name] = self.model.hidden_kinds(name)

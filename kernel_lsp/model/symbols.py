@@ -59,6 +59,15 @@ def hosted_files(graph: dict, foreign_headers: set[str] = frozenset()) -> set[in
     return hosted
 
 
+def configuration_is_derived(model: Model) -> bool:
+    """Whether the model's configuration is a guess (a defconfig with undecided options) rather
+    than the user's ``.config``/``autoconf.h``: only then is a name defined in a dropped branch
+    given the benefit of the doubt (``Symbols.hidden``)."""
+    stored = model.meta("configuration")
+    source = json.loads(stored).get("source", "") if stored else ""
+    return source not in (".config", "include/generated/autoconf.h")
+
+
 def model_host_sources(model: Model) -> set[str]:
     """The host programs' ``.c`` files the indexer found in the Kbuild files."""
     stored = model.meta("host_sources")
@@ -146,8 +155,9 @@ class Symbols:
         for name, kind, fid, is_def, members, start in model.type_symbols():
             s._add_type(name, kind, is_def, members)
             s.types.setdefault(name, []).append(TypeSym(fid, kind, bool(is_def), start))
-        for name, kind in model.hidden_symbols():
-            s.hidden.setdefault(name, set()).add(kind)
+        if configuration_is_derived(model):
+            for name, kind in model.hidden_symbols():
+                s.hidden.setdefault(name, set()).add(kind)
         for name, fid, storage, is_def, start, line, col, end_col in model.variable_symbols():
             s.variables.setdefault(name, []).append(
                 VarSym(fid, storage, bool(is_def), start, line, col, end_col))
