@@ -308,7 +308,7 @@ def _downgrade(db, to_version: int) -> None:
     """Turn a fresh model into one of schema ``to_version`` (undo the later migrations)."""
     conn = sqlite3.connect(db)
     for version in range(schema.SCHEMA_VERSION, to_version, -1):
-        for sql in schema.MIGRATIONS[version]:
+        for sql in reversed(schema.MIGRATIONS[version]):  # undo in reverse order
             words = sql.split()
             if sql.startswith("CREATE INDEX"):
                 conn.execute("DROP INDEX " + sql.split(" IF NOT EXISTS ")[1].split(" ON ")[0])
@@ -324,23 +324,23 @@ def _downgrade(db, to_version: int) -> None:
     conn.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
     db = tmp_path / "model.db"
     Model(db).close()
     _downgrade(db, version)
     m = Model(db)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 4
+        assert m.schema_version() == schema.SCHEMA_VERSION == 5
         names = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"idx_macros_name", "idx_type_uses_name", "idx_var_uses_name",
-                "idx_invocations_name"} <= names
+                "idx_invocations_name", "idx_hidden_name", "idx_hidden_file_id"} <= names
         plan = " ".join(str(r) for r in m.conn.execute(
             "EXPLAIN QUERY PLAN SELECT * FROM macros WHERE name='x'"))
         assert "idx_macros_name" in plan
         columns = {r[1] for r in m.conn.execute("PRAGMA table_info(files)")}
         assert {"inactive", "expanded"} <= columns
         tables = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master")}
-        assert {"member_names", "member_names_insert", "member_names_delete"} <= tables
+        assert {"member_names", "member_names_insert", "member_names_delete", "hidden"} <= tables
     finally:
         m.close()
