@@ -9,7 +9,7 @@ function tree(paths: string[]): TreeHost {
 }
 
 const linux = tree(['/src/linux/Kconfig', '/src/linux/include/linux/', '/src/linux/fs/Kconfig', '/src/linux/fs/ext4/Kconfig']);
-const custom = tree(['/work/os/kernel-lsp.toml', '/work/os/sub/Kconfig']);
+const custom = tree(['/home/dev/os/kernel-lsp.toml', '/home/dev/os/sub/Kconfig']);
 
 function doc(fsPath: string, languageId: string, scheme = 'file'): DocumentLike {
     return { languageId, uri: { scheme, fsPath } };
@@ -21,7 +21,7 @@ describe('kernelRoot', () => {
         [linux, '/src/linux/include/linux/fs.h', '/src/linux'],
         [linux, '/src/linux/Makefile', '/src/linux'],
         [linux, '/src/other/a.h', undefined],
-        [custom, '/work/os/sub/x.h', '/work/os'],
+        [custom, '/home/dev/os/sub/x.h', '/home/dev/os'],
         [tree(['/a/Kconfig', '/a/include/']), '/a/b.h', undefined],
         [tree(['/a/Kbuild', '/a/include/linux/']), '/a/b/c.h', '/a'],
     ];
