@@ -55,11 +55,13 @@ def _undeclared_uses(ctx) -> list[Finding]:
         seen = [v for v in entries if (v.file_id == fid and v.start_byte < start) or
                 (v.file_id != fid and visible(mask, v.file_id))]
         defs = _definitions_elsewhere(ctx, name, fid)
-        if not defs or same_unit(ctx, fid, defs):
+        if not defs:
             continue
         all_static = all(d.storage == "static" for d in defs)
         if seen and not (all_static and all(v.storage == "extern" for v in seen)):
             continue  # declared in scope (an extern of a static is no declaration of it)
+        if same_unit(ctx, fid, defs):
+            continue
         if all_static:
             detail = f"is static in {ctx.path(defs[0].file_id)}"
         else:
