@@ -65,6 +65,13 @@ CASES = [
         "static inline int after(struct regs *r)\n{\n\treturn 0;\n}\n",
         {"types": {("regs", "struct", True)}, "defs": {"after"}}, id="member-list-macros"),
     pytest.param(
+        "struct qdisc {\n\tunsigned int flags;\n#define F_ONE 0x10 /* dequeue_skb() can assume\n"
+        "\t\t\t* q->dev_queue : It can test\n\t\t\t* netif_xmit_frozen() before\n"
+        "\t\t\t* Its true for MQ slaves, or non\n\t\t\t* multiqueue device.\n\t\t\t*/\n"
+        "\tstruct netdev_queue *dev_queue;\n};\n",
+        {"types": {("qdisc", "struct", True)}, "type_uses": {("netdev_queue", "qdisc")}},
+        id="a-define-in-a-struct-with-a-comment-going-on-below"),
+    pytest.param(
         "EXPORT_SYMBOL_GPL(thing);\nmodule_init(thing_init);\n",
         {"defs": set(), "calls": set(), "exports": {"thing"}}, id="exports"),
 ]

@@ -238,8 +238,13 @@ def blank_in_braces(src: bytes) -> bytes:
                 if at_if:
                     at_if.pop()
             elif stack and word in _NESTED_BLANKED:
+                end = m.end()
+                if tok.rfind(b"/*") > tok.rfind(b"*/"):  # a comment that goes on below
+                    close = src.find(b"*/", end)
+                    end = len(src) if close < 0 else close + 2
+                    skip = end
                 buf = buf if buf is not None else bytearray(src)
-                buf[m.start():m.end()] = _NOT_NEWLINE.sub(b" ", tok)
+                buf[m.start():end] = _NOT_NEWLINE.sub(b" ", src[m.start():end])
         elif m.group(2) is not None and stack and stack[-1]:
             close = close_paren(src, m.end() - 1, 8192)
             start = m.start(2)
