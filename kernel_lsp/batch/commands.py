@@ -55,7 +55,8 @@ def guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
     return run
 
 
-def _jobs(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: a positive integer (``--jobs``, ``--depth``, ``--limit``)."""
     try:
         value = int(text)
     except ValueError:
@@ -99,7 +100,7 @@ def register(sub) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arch", metavar="A", help="architecture under arch/ (default: x86)")
-    parser.add_argument("--jobs", "-j", type=_jobs, metavar="N",
+    parser.add_argument("--jobs", "-j", type=positive_int, metavar="N",
                         help="parser processes (default: the CPU count)")
     verbose(parser)
 

@@ -12,21 +12,12 @@ from kernel_lsp.batch.commands import (
     EXIT_OK,
     CommandError,
     guarded,
+    positive_int,
     run_index,
     setup,
     warn,
     write_report,
 )
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
-    return value
 
 
 def register(sub) -> None:
@@ -39,9 +30,9 @@ def register(sub) -> None:
                                     "first, each function once) and write them as a demand.")
     e.add_argument("function", metavar="FUNC",
                    help="the start function: name, or name@path/file.c for a static one")
-    e.add_argument("--depth", type=_positive, default=3, metavar="N",
+    e.add_argument("--depth", type=positive_int, default=3, metavar="N",
                    help="levels of calls to follow (default: 3)")
-    e.add_argument("--limit", type=_positive, metavar="N",
+    e.add_argument("--limit", type=positive_int, metavar="N",
                    help="stop after N invocations")
     e.add_argument("--output", "-o", type=Path, metavar="FILE",
                    help="write the demand to FILE (default: standard output)")
@@ -60,7 +51,7 @@ def register(sub) -> None:
     s.add_argument("--format", choices=("text", "json"), default="text", help="report format")
     s.add_argument("--output", "-o", type=Path, metavar="FILE",
                    help="write the report to FILE instead of standard output")
-    s.add_argument("--limit", type=_positive, default=20, metavar="N",
+    s.add_argument("--limit", type=positive_int, default=20, metavar="N",
                    help="entries listed per section in the text report (default: 20)")
     s.add_argument("--arch", metavar="A", help="architecture under arch/ (default: x86)")
     s.set_defaults(func=guarded(cmd_selfcheck))

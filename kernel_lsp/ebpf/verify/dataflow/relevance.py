@@ -184,24 +184,33 @@ def relevant_regs(env: Env) -> tuple[list[frozenset], list[frozenset]]:
 def _fp_offsets(env: Env) -> list[dict]:
     """Forward: for each register that may point into the current frame's stack, the set of
     its possible constant offsets from R10 (or ``TOP``)."""
+    before = _forward(env, lambda s: {10: frozenset({0})} | (
+        {r: TOP for r in range(1, 6)} if s else {}), _fp_transfer, _fp_join)
+    return [b if b is not None else {r: TOP for r in range(11)} for b in before]
+
+
+def _forward(env: Env, entry, transfer, join) -> list[dict | None]:
+    """A forward fixpoint over the instructions: ``entry(start)`` at each subprogram start,
+    ``transfer(env, i, state)`` through instruction ``i``, ``join(old, new)`` where paths
+    meet; None where no path reaches."""
     n = len(env.insns)
     starts = list(isa.slot_starts(env.insns))
     before: list[dict | None] = [None] * n
     for s in env.subprog_starts:
-        before[s] = {10: frozenset({0})} | ({r: TOP for r in range(1, 6)} if s else {})
+        before[s] = entry(s)
     changed = True
     while changed:
         changed = False
         for i in starts:
             if before[i] is None:
                 continue
-            after = _fp_transfer(env, i, before[i])
+            after = transfer(env, i, before[i])
             for s in _successors(env, i):
                 if 0 <= s < n:
-                    new = after if before[s] is None else _fp_join(before[s], after)
+                    new = after if before[s] is None else join(before[s], after)
                     if new != before[s]:
                         before[s], changed = new, True
-    return [b if b is not None else {r: TOP for r in range(11)} for b in before]
+    return before
 
 
 def _fp_join(a: dict, b: dict) -> dict:
@@ -311,24 +320,8 @@ def _helper_spis(env: Env, insn, proto, fps: dict, consts: dict) -> frozenset:
 
 def _consts(env: Env) -> list[dict]:
     """Forward: registers known to hold one constant (for helpers' size arguments)."""
-    n = len(env.insns)
-    starts = list(isa.slot_starts(env.insns))
-    before: list[dict | None] = [None] * n
-    for s in env.subprog_starts:
-        before[s] = {}
-    changed = True
-    while changed:
-        changed = False
-        for i in starts:
-            if before[i] is None:
-                continue
-            after = _const_transfer(env, i, before[i])
-            for s in _successors(env, i):
-                if 0 <= s < n:
-                    new = after if before[s] is None else {
-                        r: v for r, v in before[s].items() if after.get(r) == v}
-                    if new != before[s]:
-                        before[s], changed = new, True
+    before = _forward(env, lambda s: {}, _const_transfer,
+                      lambda old, new: {r: v for r, v in old.items() if new.get(r) == v})
     return [b if b is not None else {} for b in before]
 
 
