@@ -37,6 +37,12 @@ class SymbolSQL:
         return {k for (k,) in self.conn.execute("SELECT DISTINCT kind FROM hidden WHERE name=?",
                                                 (name,))}
 
+    def hidden_definitions(self, name: str, kind: str) -> list[tuple[str, int]]:
+        """(path, start_byte) of the dropped-branch definitions of ``name`` as ``kind``."""
+        return self.conn.execute(
+            "SELECT fl.path, h.start_byte FROM hidden h JOIN files fl ON fl.id = h.file_id "
+            "WHERE h.name=? AND h.kind=? ORDER BY fl.path, h.start_byte", (name, kind)).fetchall()
+
     def type_entries(self, name: str) -> list[tuple]:
         """(file_id, kind, is_definition, start_byte) of type declarations ``name``."""
         return self.conn.execute("SELECT file_id, kind, is_definition, start_byte FROM types "
