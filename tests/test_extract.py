@@ -72,6 +72,20 @@ CASES = [
         {"types": {("qdisc", "struct", True)}, "type_uses": {("netdev_queue", "qdisc")}},
         id="a-define-in-a-struct-with-a-comment-going-on-below"),
     pytest.param(
+        "#define COMMON \\\n\tvoid *next; \\\n\tu8 flags;\n\nstruct a {\nCOMMON};\n\n"
+        "struct b {\n\tCOMMON u32 index;\n\tunion x *o;\n};\n\nstruct c {\n\tu16 size;\n"
+        "\tstruct x inner;\n};\ntypedef u64 big;\n",
+        {"types": {("a", "struct", True), ("b", "struct", True), ("c", "struct", True),
+                   ("big", "typedef", True)},
+         "type_uses": {("u32", "b"), ("x", "b"), ("u16", "c"), ("x", "c"), ("u64", "big")}},
+        id="a-macro-defined-as-a-run-of-members"),
+    pytest.param(  # the same, the macro defined elsewhere: one ERROR node swallows the rest;
+        # the complete declarations inside it still give their type uses
+        "struct a {\nCOMMON};\n\nstruct b {\n\tCOMMON u32 index;\n\tunion x *o;\n};\n\n"
+        "struct c {\n\tu16 size;\n\tstruct x inner;\n};\ntypedef u64 big;\n",
+        {"type_uses": {("x", "b"), ("u16", "c"), ("x", "c")}},
+        id="declarations-inside-an-error-node"),
+    pytest.param(
         "EXPORT_SYMBOL_GPL(thing);\nmodule_init(thing_init);\n",
         {"defs": set(), "calls": set(), "exports": {"thing"}}, id="exports"),
 ]

@@ -335,7 +335,12 @@ class Workspace:
         f = item.finding
         if f.code not in FIXABLE_CODES or self.model is None or self.resolver is None:
             return item
-        plans = plan_fixes(f, self.model, self.resolver, self.config)
+        at = f
+        if "unit" in f.context:  # a header use a unit sees without its type: fix the unit
+            c = f.context
+            at = dataclasses.replace(f, path=c["unit"], line=c["unit_line"], col=c["unit_col"],
+                                     end_line=c["unit_line"], end_col=c["unit_end_col"])
+        plans = plan_fixes(at, self.model, self.resolver, self.config)
         return dataclasses.replace(item, finding=dataclasses.replace(f, plans=tuple(plans)))
 
 
