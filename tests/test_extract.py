@@ -86,6 +86,13 @@ CASES = [
         {"type_uses": {("x", "b"), ("u16", "c"), ("x", "c")}},
         id="declarations-inside-an-error-node"),
     pytest.param(
+        "int walk(struct task_struct *g)\n{\n\tstruct task_struct *t = g;\n\tdo {\n"
+        "\t\tvisit(t);\n\t} while_each_thread(g, t);\n\treturn 0;\n}\n"
+        "static int after(void)\n{\n\tpid_t pid = 0;\n\treturn later(pid);\n}\n",
+        {"defs": {"walk", "after"}, "calls": {("walk", "visit"), ("after", "later")},
+         "type_uses": {("task_struct", "walk"), ("task_struct", None), ("pid_t", None)}},
+        id="a-do-loop-closed-by-a-macro"),
+    pytest.param(
         "EXPORT_SYMBOL_GPL(thing);\nmodule_init(thing_init);\n",
         {"defs": set(), "calls": set(), "exports": {"thing"}}, id="exports"),
 ]

@@ -46,7 +46,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "11"
+EXTRACTOR_VERSION = "12"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -57,7 +57,11 @@ __extension__ __builtin_offsetof return if while for switch
 
 TRUSTED = "trusted"  # an error-free construct inside an ERROR node: its type uses count
 _ISLANDS = frozenset({"field_declaration", "declaration", "type_definition",
-                      "function_definition", "parameter_declaration"})
+                      "function_definition"})
+# where a statement-like macro (``container_of(p, struct s, m)``, ``for_each_cpu(i)``) reads as a
+# declaration: no islands inside
+_NO_ISLANDS = frozenset({"compound_statement", "argument_list", "parameter_list",
+                         "parenthesized_expression", "call_expression"})
 
 
 def _islands(err) -> list:
@@ -69,7 +73,7 @@ def _islands(err) -> list:
         node = stack.pop()
         if node.type in _ISLANDS and not node.has_error:
             out.append(node)
-        else:
+        elif node.type not in _NO_ISLANDS:
             stack.extend(node.named_children)
     return out
 

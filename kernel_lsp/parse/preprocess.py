@@ -282,7 +282,21 @@ def member_macros(src: bytes) -> set[bytes]:
     return out
 
 
+_DO_WHILE_MACRO = re.compile(rb"\}[ \t\n]*(while_\w+)(?=[ \t]*\()")
+
+
+def plain_do_while(src: bytes) -> bytes:
+    """``do { ... } while_each_thread(g, t);``: a macro standing for the ``while (...)`` of a
+    do-loop reads as ``while (g, t);`` (same length), or the grammar loses the rest of the
+    function and a few thousand lines after it (``kernel/cgroup/cgroup.c``)."""
+    if b"while_" not in src:
+        return src
+    return _DO_WHILE_MACRO.sub(
+        lambda m: m.group(0)[:m.start(1) - m.start(0)] + b"while" + b" " * (len(m.group(1)) - 5),
+        src)
+
+
 def parser_text(src: bytes) -> bytes:
     """What the parser reads for ``src``: annotations, bare invocations, and directives and
-    member-list macros inside braces blanked."""
-    return blank_in_braces(blank_bare_invocations(blank_annotations(src)))
+    member-list macros inside braces blanked; do-loops closed by a macro made plain."""
+    return plain_do_while(blank_in_braces(blank_bare_invocations(blank_annotations(src))))
