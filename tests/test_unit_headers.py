@@ -28,7 +28,7 @@ from tests.lsp_helpers import (
 TREE = {
     "Kconfig": "",
     "include/linux/types.h": "#ifndef _T\n#define _T\ntypedef unsigned int u32;\n#endif\n",
-    "include/linux/dev.h": "struct dev {\n\tint id;\n};\n",
+    "include/linux/dev.h": "struct dev {\n\tint id;\n};\nint dev_id(struct dev *d);\n",
     # relies on its includers for u32 and struct dev (not self-contained, as many are)
     "drivers/regs/regs.h": (
         "struct regs {\n"
@@ -36,7 +36,8 @@ TREE = {
         "\tstruct dev owner;\n"
         "\tstruct dev *peer;\n"  # a pointer: legal without the definition
         "};\n"
-        "static inline u32 regs_ctrl(struct regs *r)\n{\n\treturn r->ctrl;\n}\n"),
+        "static inline u32 regs_ctrl(struct regs *r)\n{\n\treturn r->ctrl;\n}\n"
+        "static inline int regs_id(struct regs *r)\n{\n\treturn dev_id(&r->owner);\n}\n"),
     # provides both first: nothing to report
     "drivers/regs/good.c": ('#include <linux/types.h>\n#include <linux/dev.h>\n'
                             '#include "regs.h"\n'
@@ -59,6 +60,7 @@ EXPECTED = {
     ("drivers/regs/regs.h", 2, "407_2", "u32"),
     ("drivers/regs/regs.h", 6, "407_2", "u32"),
     ("drivers/regs/regs.h", 3, "407_2", "dev"),  # user.c: struct dev by value, undefined there
+    ("drivers/regs/regs.h", 12, "404_2", "dev_id"),  # user.c: dev_id undeclared there
 }
 
 
@@ -89,7 +91,7 @@ def test_a_macro_stands_for_the_type_only_where_it_is_visible(tmp_path, capsys):
     assert main(["check", "drivers/other/user.c", "--root", str(root), "--format", "json"]) == 1
     found = json.loads(capsys.readouterr().out)["findings"]
     assert {(f["root_path"], f["line"], f["symbol"]) for f in found} == {
-        ("drivers/regs/regs.h", 3, "dev")}
+        ("drivers/regs/regs.h", 3, "dev"), ("drivers/regs/regs.h", 12, "dev_id")}
 
 
 # -- in the editor: one diagnostic at the include line of the unit, the fix above it ----------

@@ -17,14 +17,18 @@ an approximated order.
 
 from __future__ import annotations
 
+import dataclasses
 from bisect import bisect_left
 
 from kernel_lsp.checks.inputs import CheckInputs
+from kernel_lsp.checks.invocation import check_call
 from kernel_lsp.checks.typevis import MESSAGES
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.visibility import visible
 
-_Need = tuple  # (TypeUse, [TypeSym] defining it, [file ids of macros of that name])
+# ("type", TypeUse, [TypeSym] defining it, [file ids of macros of that name]) or
+# ("call", Call, what the header sees there itself)
+_Need = tuple
 
 
 def check_unit_headers(ctx: CheckInputs) -> list[Finding]:
@@ -50,10 +54,12 @@ def check_unit_headers(ctx: CheckInputs) -> list[Finding]:
             k = _first_including(masks, header)
             if k is None:
                 continue
-            seen = masks[k]
-            for use, defs, macros in needs[header]:
-                if not any(visible(seen, f) for f in (*macros, *(t.file_id for t in defs))):
-                    out.append(_finding(ctx, unit, header, ctx.graph.get(unit)[k], use, defs))
+            seen, edge = masks[k], ctx.graph.get(unit)[k]
+            for need in needs[header]:
+                if need[0] == "call":
+                    out += _call_finding(ctx, unit, header, edge, need[1], need[2] | seen)
+                elif not any(visible(seen, f) for f in (*need[3], *(t.file_id for t in need[2]))):
+                    out.append(_finding(ctx, unit, header, edge, need[1], need[2]))
     return out
 
 
@@ -78,7 +84,30 @@ def _load_needs(ctx: CheckInputs, headers: list[int], needs: dict[int, list[_Nee
         macros = [m[0] for m in syms.macros.get(use.name) or ()
                   if m[0] != fid or m[2] < use.start_byte]
         if not any(visible(own, f) for f in (*macros, *(t.file_id for t in defs))):
-            needs[fid].append((use, defs, macros))
+            needs[fid].append(("type", use, defs, macros))
+    for fid, call in ctx.facts.calls_in(headers):
+        if call.caller is None or fid in ctx.hosted:
+            continue
+        own = vis.own_before(fid, call.start_byte)
+        found = check_call(ctx, fid, call, own)
+        if found is not None and found.code == "404_2":
+            needs[fid].append(("call", call, own))
+
+
+def _call_finding(ctx: CheckInputs, unit: int, header: int, edge, call, mask: int) -> list:
+    """404_2 in ``header`` when the unit does not declare ``call``'s callee before ``edge``."""
+    found = check_call(ctx, header, call, mask)
+    if found is None or found.code != "404_2":
+        return []
+    message = (f"{found.message} (nor does {ctx.path(unit)} before line {edge.line + 1}, "
+               f"#include {edge.target}, the include that brings this header in)")
+    return [dataclasses.replace(found, message=message, context={
+        **found.context, **_unit_context(ctx, unit, edge)})]
+
+
+def _unit_context(ctx: CheckInputs, unit: int, edge) -> dict:
+    return {"unit": ctx.path(unit), "unit_line": edge.line, "unit_col": edge.col,
+            "unit_end_col": edge.end_col}
 
 
 def _first_including(masks: list[int], header: int) -> int | None:
@@ -98,9 +127,7 @@ def _finding(ctx: CheckInputs, unit: int, header: int, edge, use, defs) -> Findi
              f"(#include {edge.target}), the include that brings this header in")
     return Finding("407_2", ctx.path(header), use.line, use.col, use.line, use.end_col,
                    use.name, MESSAGES[use.need].format(spelled=spelled, where=where),
-                   {"kind": use.kind, "defined_in": homes, "unit": unit_path,
-                    "unit_line": edge.line, "unit_col": edge.col,
-                    "unit_end_col": edge.end_col})
+                   {"kind": use.kind, "defined_in": homes, **_unit_context(ctx, unit, edge)})
 
 
 def _bits(mask: int) -> list[int]:

@@ -169,12 +169,9 @@ def plan_invisible_type(p: Planner) -> list[dict]:
     kind = p.f.context.get("kind")
     if kind not in (*TAG_KINDS, "typedef"):
         return []
+    _start, use = p.use("type")
     headers = [h for h in p.model.type_definition_paths(p.symbol, kind)
                if p.native(h) and h.endswith(".h")]
-    if "unit" in p.f.context:  # a header this include line brings in needs it: above the line
-        return [dict(plan, via_include=True)
-                for plan in p.include_plans(headers, [p.f.line, p.f.col])]
-    _start, use = p.use("type")
     return p.include_plans(headers, use)
 
 

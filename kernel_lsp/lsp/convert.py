@@ -99,7 +99,7 @@ def unit_diagnostics(items: list[Reported], lines: Lines, enc: str, root: Path,
     for (line, col), group in sorted(groups.items()):
         first = group[0].finding
         names = sorted({g.finding.symbol for g in group})
-        homes = {g.finding.symbol: g.finding.context["defined_in"][0] for g in group}
+        homes = {g.finding.symbol: _home(g.finding.context) for g in group}
         missing = ", ".join(f"'{n}' ({homes[n]})" for n in names[:6])
         more = f" and {len(names) - 6} more" if len(names) > 6 else ""
         fixes, titles = [], set()
@@ -119,13 +119,19 @@ def unit_diagnostics(items: list[Reported], lines: Lines, enc: str, root: Path,
             range=lines.range(line, col, line, first.context["unit_end_col"], enc),
             message=(f"a header this line brings in ({first.path}:{first.line + 1}"
                      f"{f' and {len(group) - 1} more uses' if len(group) > 1 else ''}) needs "
-                     f"types not visible here: {missing}{more}"),
+                     f"declarations not visible here: {missing}{more}"),
             severity=_SEVERITY.get(group[0].severity, types.DiagnosticSeverity.Error),
             code=first.code, source=SOURCE, related_information=related,
             code_description=types.CodeDescription(href=href) if href else None,
             data={"code": first.code, "path": first.context["unit"], "symbol": first.symbol,
                   "line": line, "col": col, "fixes": fixes[:8]}))
     return out
+
+
+def _home(context: dict) -> str:
+    """Where a unit-header finding's symbol is declared (a type's or a function's header)."""
+    homes = context.get("declared_in") or context.get("defined_in") or ["?"]
+    return homes[0]
 
 
 def workspace_edit(fix: Fix, root: Path, text_of: Callable[[str], str | None],
