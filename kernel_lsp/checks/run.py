@@ -67,5 +67,9 @@ def run_checks(inputs: CheckInputs) -> list[Finding]:
         findings += check_layers(chunk)
         if len(ids) > CHUNK:
             inputs.visibility.trim()
-    unique = {(f.code, f.path, f.line, f.col, f.symbol): f for f in findings}
+    unique: dict[tuple, Finding] = {}
+    for f in findings:  # a header's own finding wins over the same one seen from a unit
+        key = (f.code, f.path, f.line, f.col, f.symbol)
+        if key not in unique or ("unit" in unique[key].context and "unit" not in f.context):
+            unique[key] = f
     return sorted(unique.values(), key=Finding.sort_key)
