@@ -268,6 +268,10 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
         """(name, kind) of every name defined in a dropped ``#if`` branch (``parse/hidden.py``)."""
         return self.conn.execute("SELECT DISTINCT name, kind FROM hidden")
 
+    def dropped_c_includes(self) -> Iterator[tuple]:
+        """(file_id, target as written) of every ``#include "x.c"`` in a dropped ``#if`` branch."""
+        return self.conn.execute("SELECT file_id, name FROM hidden WHERE kind = 'include'")
+
     def function_macros(self) -> Iterator[tuple]:
         """(name, file_id, params JSON, body, start_byte) of every function-like macro, in the
         order of their files' paths and positions (a property of the tree, not of indexing)."""

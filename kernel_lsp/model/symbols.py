@@ -4,6 +4,7 @@ the path policies that decide which files of a tree are kernel code of this conf
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -141,6 +142,10 @@ class Symbols:
     host: set[str] = field(default_factory=set)  # .c files of host programs (Kbuild hostprogs)
     # name -> kinds it has in dropped #if branches (defined under another configuration)
     hidden: dict[str, set[str]] = field(default_factory=dict)
+    # .c file -> the .c files it includes, or is included by, in a dropped #if branch: one
+    # translation unit in the configuration that keeps the branch (``ohci-hcd.c`` and
+    # ``ohci-ps3.c``); never a unit of its own
+    dropped_units: dict[int, set[int]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, model: Model, arch: str = "x86") -> Symbols:
@@ -158,6 +163,7 @@ class Symbols:
         if configuration_is_derived(model):
             for name, kind in model.hidden_symbols():
                 s.hidden.setdefault(name, set()).add(kind)
+        s._add_dropped_units(model.dropped_c_includes())
         for name, fid, storage, is_def, start, line, col, end_col in model.variable_symbols():
             s.variables.setdefault(name, []).append(
                 VarSym(fid, storage, bool(is_def), start, line, col, end_col))
@@ -174,6 +180,17 @@ class Symbols:
         if members and step > 0:
             names = (m[0] for m in json.loads(members))
             (self.enumerators if kind == "enum" else self.members).update(names)
+
+    def _add_dropped_units(self, rows) -> None:
+        by_path = None
+        for fid, target in rows:
+            if by_path is None:
+                by_path = {p: i for i, p in self.paths.items()}
+            here = posixpath.dirname(self.paths.get(fid, ""))
+            other = by_path.get(posixpath.normpath(posixpath.join(here, target)))
+            if other is not None and other != fid:
+                self.dropped_units.setdefault(fid, set()).add(other)
+                self.dropped_units.setdefault(other, set()).add(fid)
 
     def native(self, entries: list, fid: int) -> list:
         """The ``entries`` a file can reach in this configuration (see ``is_foreign``) and

@@ -35,7 +35,10 @@ from kernel_lsp.parse.macros import (
 from kernel_lsp.parse.preprocess import close_paren
 
 MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-_INVOCATION = re.compile(rb"^([ \t]*)(static\s+)?([A-Za-z_]\w*)[ \t]*\(", re.M)
+# ``[static] [const] [__annotations] NAME(``: annotations are blanked in the parser's text
+# only, so the scan skips them itself (``static __read_mostly DEFINE_HASHTABLE(h, 7);``).
+_INVOCATION = re.compile(
+    rb"^([ \t]*)(static\s+)?(?:(?:const|__[a-z]\w*)\s+)*([A-Za-z_]\w*)[ \t]*\(", re.M)
 
 
 def _point(src: bytes, pos: int) -> tuple[int, int]:
@@ -86,6 +89,8 @@ class FileScopeMacros:
         last_end = -2
         for m in _INVOCATION.finditer(src):
             start = m.start() + len(m.group(1))
+            if m.start() <= last_end:
+                continue  # inside the arguments of the invocation before
             if m.start() >= 2 and src[m.start() - 2] == 0x5C:  # continuation line of a #define
                 continue
             if m.group(1) and (last_end < 0 or src[last_end + 1:m.start()].strip()):

@@ -1,0 +1,114 @@
+"""Kernel idioms that produced false findings on the whole Linux tree, each in a few lines of
+its own, with the findings expected beside them (``/* expect: CODE SYMBOL */``). Every tree also
+holds a true error of the same family, so that the rule that silences the idiom keeps recall."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import checked_errors, write_tree
+from tests.fixture_expect import parse_text
+
+# A defconfig that leaves SOC_PLAT out: its branches are dropped (not merely undecided).
+KCONFIG = {"Kconfig": "config SOC_PLAT\n\tbool \"platform glue\"\n",
+           "arch/x86/configs/x86_64_defconfig": "# CONFIG_SOC_PLAT is not set\n"}
+
+# ``static MACRO(name, "string", 0x10, BIT(3));`` at file scope: the grammar reads a prototype
+# whose parameters are strings and expressions, and the ERROR it makes swallowed the array
+# below (its ``&bus_clk.common`` items became type names). Likewise an attribute macro before
+# ``struct`` or between ``struct`` and the tag, an upper-case macro between the declarators of
+# a typedef, a comment inside a multi-line ``#define``, and an ``enum`` whose body a macro writes.
+DECLARATION_MACROS = {
+    "include/linux/socclk.h": (
+        "#ifndef SOCCLK_H\n#define SOCCLK_H\n"
+        "struct soc_common { unsigned long reg; };\n"
+        "struct soc_gate { struct soc_common common; const char *name; };\n"
+        "#define SOC_GATE(_n, _s, _r, _b) struct soc_gate _n = { .name = _s }\n"
+        "#define PTRTO *\n#define _packed\n#define __soc_align4\n#endif\n"),
+    "include/linux/socmsg.h": (
+        "#include <linux/socclk.h>\n"
+        "typedef struct _MSG_HEADER\n{\n\tunsigned char len;\n"
+        "} MSG_HEADER, PTRTO PTR_MSG_HEADER,\n  MsgHeader_t, PTRTO pMsgHeader_t;\n"
+        "_packed struct smt_frame {\n\tMsgHeader_t head;\n};\n"
+        "struct __soc_align4 soc_param {\n\tint mode;\n};\n"
+        "#define STATE_NAME(s) SOC_##s\n"
+        "#define SOC_STATES {\\\n\tSTATE_NAME(IDLE),\\\n\tSTATE_NAME(BUSY),\\\n}\n"
+        "enum soc_states SOC_STATES;\n"
+        "#define SOC_FIFO_OF(type) {\\\n\tunsigned int in, out;\\\n\ttype *data;\\\n}\n"
+        "struct soc_fifo SOC_FIFO_OF(unsigned char);\n"
+        "#define SOC_TREE_DEFINE(T, P)\t\t\t\\\n/* the insert half */\t\t\t\\\n"
+        "P void T##_insert(T *node)\t\t\t\\\n{\t\t\t\t\t\\\n}\n"),
+    "drivers/soc/clocks.c": (
+        "#include <linux/socmsg.h>\n#define BIT(n) (1UL << (n))\n\n"
+        "static SOC_GATE(bus_clk, \"bus\", 0x10,\n\t\tBIT(3));\n"
+        "static const SOC_GATE(dram_clk, \"dram\", 0x14, BIT(31));\n\n"
+        "static struct soc_common *clks[] = {\n\t&bus_clk.common,\n\t&dram_clk.common,\n};\n\n"
+        "int soc_state(struct smt_frame *f, struct soc_param *p, enum soc_states s,\n"
+        "\t      struct soc_fifo fifo)\n{\n"
+        "\tMsgHeader_t *h = &f->head;\n\tpMsgHeader_t q = h;\n"
+        "\treturn q->len + p->mode + s + (clks[0] != 0) + fifo.in;\n}\n\n"
+        "int soc_typo(MsgHeadr_t *h)\t/* expect: 020_2 MsgHeadr_t, 502_2 soc_typo */\n"
+        "{\n\treturn h != 0;\n}\n"),
+}
+
+# Variables: an ``extern`` in a branch this configuration drops; an ``extern`` in a header
+# of a name that is ``static`` in an unrelated file (the header's program defines it, e.g. in
+# assembly); a variable an X-macro list declares (``#define SUBSYS(x) extern ...`` then
+# ``#include`` of the list); a ``static __read_mostly DEFINE_HASHTABLE(...)``.
+VARIABLES = {
+    **KCONFIG,
+    "include/linux/soclimits.h": (
+        "#ifdef CONFIG_SOC_PLAT\nextern unsigned int soc_limit;\n#endif\n"
+        "extern int boot_flags;\n"),
+    "include/linux/soc_list.h": "SUBSYS(io)\nSUBSYS(mem)\n",
+    "include/linux/socsubsys.h": (
+        "struct soc_subsys { int id; };\n"
+        "#define SUBSYS(_x) _x ## _soc_id,\nenum soc_subsys_id {\n"
+        "#include <linux/soc_list.h>\n\tSOC_SUBSYS_COUNT\n};\n#undef SUBSYS\n"
+        "#define SUBSYS(_x) extern struct soc_subsys _x ## _soc_subsys;\n"
+        "#include <linux/soc_list.h>\n#undef SUBSYS\n"),
+    "include/linux/hashtable.h": (
+        "#define DEFINE_HASHTABLE(name, bits) struct hlist_head name[1 << (bits)]\n"
+        "struct hlist_head { void *first; };\n"),
+    "drivers/soc/limits.c": (
+        "unsigned int soc_limit = 4;\nint soc_undeclared = 1;\n"
+        "static int soc_private = 2;\nstatic int boot_flags;\n"
+        "struct soc_subsys { int id; };\nstruct soc_subsys io_soc_subsys = { 1 };\n"
+        "int soc_touch(void)\n{\n\treturn soc_private + boot_flags;\n}\n"),
+    "drivers/soc/user.c": (
+        "#include <linux/soclimits.h>\n#include <linux/socsubsys.h>\n"
+        "#include <linux/hashtable.h>\n"
+        "static __read_mostly DEFINE_HASHTABLE(soc_slots, 4);\n"
+        "extern int soc_private;\t/* expect: 406_2 soc_private */\n"
+        "int soc_use(void)\n{\n"
+        "\treturn soc_limit + boot_flags + io_soc_subsys.id + (soc_slots[0].first != 0)\n"
+        "\t\t+ soc_undeclared;\t/* expect: 406_2 soc_undeclared */\n}\n"),
+    "drivers/soc/other.c": "static struct { int n; } soc_slots;\nint soc_n(void) { return soc_slots.n; }\n",
+}
+
+# A ``.c`` file included by another ``.c`` file under an option this configuration leaves out
+# is built only inside its includer: it shares the includer's statics (both ways), also those
+# of the other files the includer includes. A third file calling them is still 405_2.
+DROPPED_UNIT = {
+    **KCONFIG,
+    "drivers/soc/hcd-mem.c": "static int hcd_alloc(void)\n{\n\treturn 1;\n}\n",
+    "drivers/soc/hcd.c": (
+        "#include \"hcd-mem.c\"\n"
+        "static int hcd_start(void)\n{\n\treturn hcd_alloc();\n}\n"
+        "#ifdef CONFIG_SOC_PLAT\n#include \"hcd-plat.c\"\n#define PLAT_DRIVER plat_register\n#endif\n"
+        "int hcd_init(void)\n{\n#ifdef PLAT_DRIVER\n\treturn PLAT_DRIVER();\n#else\n"
+        "\treturn hcd_start();\n#endif\n}\n"),
+    "drivers/soc/hcd-plat.c": (
+        "static int plat_register(void)\n{\n\treturn hcd_start() + hcd_alloc();\n}\n"),
+    "drivers/soc/outsider.c": (
+        "int outsider(void)\n{\n\treturn hcd_start();\t/* expect: 405_2 hcd_start */\n}\n"),
+}
+
+
+@pytest.mark.parametrize("files", [DECLARATION_MACROS, VARIABLES, DROPPED_UNIT],
+                         ids=["declaration-macros", "variables", "dropped-unit"])
+def test_idioms_give_only_the_expected_findings(tmp_path, capsys, files):
+    expected = {(e.path, e.line, e.code, e.symbol)
+                for rel, text in files.items() for e in parse_text(text, rel)}
+    got = checked_errors(write_tree(tmp_path, {**KCONFIG, **files}), capsys)
+    assert got == expected
