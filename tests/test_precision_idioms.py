@@ -17,7 +17,9 @@ KCONFIG = {"Kconfig": "config SOC_PLAT\n\tbool \"platform glue\"\n",
 # whose parameters are strings and expressions, and the ERROR it makes swallowed the array
 # below (its ``&bus_clk.common`` items became type names). Likewise an attribute macro before
 # ``struct`` or between ``struct`` and the tag, an upper-case macro between the declarators of
-# a typedef, a comment inside a multi-line ``#define``, and an ``enum`` whose body a macro writes.
+# a typedef, a comment inside a multi-line ``#define``, a struct or enum whose body a macro
+# writes, and a call the grammar reads as a declaration (``soc_write(min_t(unsigned char, ...``:
+# ``soc_write`` is a function there, not a missing type).
 DECLARATION_MACROS = {
     "include/linux/socclk.h": (
         "#ifndef SOCCLK_H\n#define SOCCLK_H\n"
@@ -47,6 +49,10 @@ DECLARATION_MACROS = {
         "\t      struct soc_fifo fifo)\n{\n"
         "\tMsgHeader_t *h = &f->head;\n\tpMsgHeader_t q = h;\n"
         "\treturn q->len + p->mode + s + (clks[0] != 0) + fifo.in;\n}\n\n"
+        "void soc_write(unsigned char b);\n"
+        "#define min_t(t, a, b) ((t)(a) < (t)(b) ? (t)(a) : (t)(b))\n"
+        "void soc_page(unsigned char page)\n{\n"
+        "\tsoc_write(min_t(unsigned char, page, 7) | BIT(3) |\n\t\t  BIT(4));\n}\n\n"
         "int soc_typo(MsgHeadr_t *h)\t/* expect: 020_2 MsgHeadr_t, 502_2 soc_typo */\n"
         "{\n\treturn h != 0;\n}\n"),
 }
@@ -102,6 +108,13 @@ DROPPED_UNIT = {
         "static int plat_register(void)\n{\n\treturn hcd_start() + hcd_alloc();\n}\n"),
     "drivers/soc/outsider.c": (
         "int outsider(void)\n{\n\treturn hcd_start();\t/* expect: 405_2 hcd_start */\n}\n"),
+    # a file's own static prototype, or its own definition in a dropped branch, names a
+    # function of its own unit, whatever other files define static under that name
+    "drivers/soc/own_proto.c": (
+        "static int hcd_alloc(void);\nint own_proto(void)\n{\n\treturn hcd_alloc();\n}\n"),
+    "drivers/soc/own_debug.c": (
+        "#ifdef CONFIG_SOC_PLAT\nstatic int hcd_start(void)\n{\n\treturn 0;\n}\n#endif\n"
+        "int own_debug(void)\n{\n\treturn hcd_start();\n}\n"),
 }
 
 

@@ -66,7 +66,8 @@ def _undeclared_uses(ctx) -> list[Finding]:
             continue  # a header's extern is trusted (``_extern_of_static``)
         if same_unit(ctx, fid, defs):
             continue
-        if not all_static and "variable" in (syms.hidden.get(name) or ()):
+        if (not all_static and "variable" in (syms.hidden.get(name) or ())) or (
+                fid in syms.hidden_in.get(name, ())):
             continue  # declared in a branch this configuration drops: built only with it?
         if all_static:
             detail = f"is static in {ctx.path(defs[0].file_id)}"

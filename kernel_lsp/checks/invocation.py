@@ -68,8 +68,8 @@ def _check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
     static_only = _static_elsewhere(ctx, where, callee, fid, entries, [], mask)
     if static_only is not None:
         return static_only
-    if dropped_unit(ctx, fid, entries):
-        return None  # the includer declares it above the #include, where that is built
+    if dropped_unit(ctx, fid, entries) or fid in ctx.symbols.hidden_in.get(callee, ()):
+        return None  # declared above, in the configuration that builds this
     return _undeclared(ctx, where, callee, entries)
 
 
@@ -82,8 +82,9 @@ def _static_elsewhere(ctx: CheckInputs, where, callee: str, fid: int, entries: l
     defs = [e for e in entries if e.is_definition]
     if not defs or any(e.storage != "static" for e in defs):
         return None
-    if any(e.file_id == fid and e.storage == "static" for e in declared):
-        return None  # the file's own static prototype names the function of its own unit
+    if any(e.file_id == fid and e.storage == "static" for e in declared) or (
+            fid in ctx.symbols.hidden_in.get(callee, ())):
+        return None  # the file's own function (a static prototype; a dropped #if branch)
     if any(ctx.symbols.is_header(e.file_id) and not e.is_definition for e in declared):
         return None
     reachable = [e for e in defs if e.file_id == fid or ctx.symbols.is_header(e.file_id)

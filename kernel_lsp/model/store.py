@@ -268,6 +268,11 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
         """(name, kind) of every name defined in a dropped ``#if`` branch (``parse/hidden.py``)."""
         return self.conn.execute("SELECT DISTINCT name, kind FROM hidden")
 
+    def hidden_by_file(self) -> Iterator[tuple]:
+        """(name, file_id) of the functions and variables declared in a dropped ``#if`` branch."""
+        return self.conn.execute(
+            "SELECT DISTINCT name, file_id FROM hidden WHERE kind IN ('function', 'variable')")
+
     def dropped_c_includes(self) -> Iterator[tuple]:
         """(file_id, target as written) of every ``#include "x.c"`` in a dropped ``#if`` branch."""
         return self.conn.execute("SELECT file_id, name FROM hidden WHERE kind = 'include'")

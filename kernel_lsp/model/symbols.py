@@ -146,6 +146,8 @@ class Symbols:
     # translation unit in the configuration that keeps the branch (``ohci-hcd.c`` and
     # ``ohci-ps3.c``); never a unit of its own
     dropped_units: dict[int, set[int]] = field(default_factory=dict)
+    # function or variable name -> the files that declare it in a dropped #if branch
+    hidden_in: dict[str, set[int]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, model: Model, arch: str = "x86") -> Symbols:
@@ -164,6 +166,8 @@ class Symbols:
             for name, kind in model.hidden_symbols():
                 s.hidden.setdefault(name, set()).add(kind)
         s._add_dropped_units(model.dropped_c_includes())
+        for name, fid in model.hidden_by_file():
+            s.hidden_in.setdefault(name, set()).add(fid)
         for name, fid, storage, is_def, start, line, col, end_col in model.variable_symbols():
             s.variables.setdefault(name, []).append(
                 VarSym(fid, storage, bool(is_def), start, line, col, end_col))
