@@ -118,8 +118,31 @@ DROPPED_UNIT = {
 }
 
 
-@pytest.mark.parametrize("files", [DECLARATION_MACROS, VARIABLES, DROPPED_UNIT],
-                         ids=["declaration-macros", "variables", "dropped-unit"])
+# A list header read several times through a computed ``#include NAME`` (``#define NAME
+# <header>`` in the includer's includer), each time after other definitions of its macros:
+# the second reading defines the structs the list names.
+COMPUTED_INCLUDE = {
+    "include/linux/soc_nl_list.h": (
+        "SOC_STRUCT(soc_net_conf,\n\tSOC_FIELD(int, timeout)\n\tSOC_FIELD(int, retries)\n)\n"
+        "SOC_STRUCT(soc_disk_conf,\n\tSOC_FIELD(long, size)\n)\n"),
+    "include/linux/soc_nl_magic.h": (
+        "#define SOC_FIELD(t, n)\n#define SOC_STRUCT(name, fields)\n#include SOC_NL_FILE\n"
+        "#undef SOC_FIELD\n#undef SOC_STRUCT\n"
+        "#define SOC_FIELD(t, n) t n;\n#define SOC_STRUCT(name, fields) struct name { fields };\n"
+        "#include SOC_NL_FILE\n#undef SOC_FIELD\n#undef SOC_STRUCT\n"),
+    "include/linux/soc_nl_api.h": (
+        "#define SOC_NL_FILE <linux/soc_nl_list.h>\n#include <linux/soc_nl_magic.h>\n"),
+    "drivers/soc/nl.c": (
+        "#include <linux/soc_nl_api.h>\n"
+        "int nl_conf(struct soc_net_conf c, struct soc_disk_conf *d)\n{\n"
+        "\treturn c.timeout + (int)d->size;\n}\n"
+        "int nl_typo(struct soc_net_cnf c)\t/* expect: 020_2 soc_net_cnf, 502_2 nl_typo */\n"
+        "{\n\treturn 0;\n}\n"),
+}
+
+
+@pytest.mark.parametrize("files", [DECLARATION_MACROS, VARIABLES, DROPPED_UNIT, COMPUTED_INCLUDE],
+                         ids=["declaration-macros", "variables", "dropped-unit", "computed-include"])
 def test_idioms_give_only_the_expected_findings(tmp_path, capsys, files):
     expected = {(e.path, e.line, e.code, e.symbol)
                 for rel, text in files.items() for e in parse_text(text, rel)}

@@ -226,6 +226,16 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
         return n
 
     # -- includes --------------------------------------------------------------------------
+    def object_macro_bodies(self, names: Iterable[str]) -> Iterator[tuple[str, str]]:
+        """(name, body) of the object-like definitions of ``names``, in path order."""
+        names = sorted(set(names))
+        for i in range(0, len(names), 500):
+            chunk = names[i:i + 500]
+            yield from self.conn.execute(
+                "SELECT m.name, m.body FROM macros m JOIN files fl ON fl.id = m.file_id "
+                f"WHERE m.params IS NULL AND m.name IN ({','.join('?' * len(chunk))}) "
+                "ORDER BY fl.path, m.start_byte", chunk)
+
     def include_rows(self) -> Iterator[tuple[int, int, str, int]]:
         """(rowid, file_id, target, angled) of every include line."""
         return self.conn.execute("SELECT rowid, file_id, target, angled FROM includes")

@@ -16,8 +16,9 @@ _SYSTEM_DIRS = ("sys/", "bits/", "arpa/", "netinet/", "gnu/")
 
 
 def is_system_header(target: str) -> bool:
-    """A C library header (``<stdio.h>``, ``<sys/types.h>``): only host programs include them."""
-    return "/" not in target or target.startswith(_SYSTEM_DIRS)
+    """A C library header (``<stdio.h>``, ``<sys/types.h>``): only host programs include them.
+    (A bare macro name is a computed include, ``#include GENL_MAGIC_INCLUDE_FILE``.)"""
+    return ("/" not in target and "." in target) or target.startswith(_SYSTEM_DIRS)
 
 
 def other_arch_headers(paths: Iterable[str], arch: str) -> set[str]:
