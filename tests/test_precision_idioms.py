@@ -60,7 +60,8 @@ DECLARATION_MACROS = {
 # Variables: an ``extern`` in a branch this configuration drops; an ``extern`` in a header
 # of a name that is ``static`` in an unrelated file (the header's program defines it, e.g. in
 # assembly); a variable an X-macro list declares (``#define SUBSYS(x) extern ...`` then
-# ``#include`` of the list); a ``static __read_mostly DEFINE_HASHTABLE(...)``.
+# ``#include`` of the list); a ``static __read_mostly DEFINE_HASHTABLE(...)``; a variable a
+# local macro defines through another file's macro.
 VARIABLES = {
     **KCONFIG,
     "include/linux/soclimits.h": (
@@ -90,6 +91,16 @@ VARIABLES = {
         "\treturn soc_limit + boot_flags + io_soc_subsys.id + (soc_slots[0].first != 0)\n"
         "\t\t+ soc_undeclared;\t/* expect: 406_2 soc_undeclared */\n}\n"),
     "drivers/soc/other.c": "static struct { int n; } soc_slots;\nint soc_n(void) { return soc_slots.n; }\n",
+    # a local macro writing a function and then invoking another file's variable definer
+    "include/linux/socdev.h": (
+        "struct soc_attr { const char *name; };\n"
+        "#define SOC_ATTR_RO(_name) struct soc_attr dev_attr_##_name = { .name = #_name }\n"),
+    "drivers/soc/sysfs.c": (
+        "#include <linux/socdev.h>\n#define soc_string_attr(name) \\\n"
+        "static int name##_show(char *buf) \\\n{ \\\n\treturn buf[0]; \\\n} \\\n"
+        "static SOC_ATTR_RO(name)\n\nsoc_string_attr(product);\n\n"
+        "int soc_attr_name(void)\n{\n\treturn dev_attr_product.name[0];\n}\n"),
+    "drivers/soc/attrs.c": "#include <linux/socdev.h>\nSOC_ATTR_RO(product);\n",
 }
 
 # A ``.c`` file included by another ``.c`` file under an option this configuration leaves out

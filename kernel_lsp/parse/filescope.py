@@ -62,6 +62,48 @@ def _join(a: Span, b: Span) -> Span:
     return Span(a.start_byte, b.end_byte, a.line, a.col, b.end_line, b.end_col)
 
 
+_NESTED = re.compile(r"(static\s+)?(?:const\s+)?([A-Z_][A-Z0-9_]*)\s*\(")
+
+
+def _nested_invocations(expansion: str, local: dict) -> list[tuple[str, list[str], bool]]:
+    """``[static] NAME(args)`` items at the top level of a same-file macro's expansion whose
+    macro this file does not define (``static DEVICE_ATTR_RO(name)`` after the ``name_show``
+    function a local macro writes): the cross-file pass expands them as the file's own."""
+    out, depth, i = [], 0, 0
+    item_start = True
+    while i < len(expansion):
+        c = expansion[i]
+        if c in "({[":
+            depth += 1
+        elif c in ")}]":
+            depth -= 1
+            item_start = depth == 0 and c == "}"
+        elif c == ";" and depth == 0:
+            item_start = True
+        elif depth == 0 and item_start and not c.isspace():
+            m = _NESTED.match(expansion, i)
+            item_start = False
+            if m is not None and m.group(2) not in local:
+                close = _close(expansion, m.end() - 1)
+                if close > 0:
+                    out.append((m.group(2), split_args(expansion[m.end():close]), bool(m.group(1))))
+                    i = close + 1
+                    item_start = True
+                    continue
+        i += 1
+    return out
+
+
+def _close(text: str, open_idx: int) -> int:
+    """Index of the ``)`` closing the ``(`` at ``open_idx`` of an expansion (-1 if none)."""
+    depth = 0
+    for i in range(open_idx, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            return i
+    return -1
+
+
 class FileScopeMacros:
     """The extractor's file-scope macro handling (a mixin of ``extract.Extractor``, whose
     ``src``, ``facts``, ``funcs``, ``macro_uses``, ``untrusted``, ``locals``, ``macros_so_far``
@@ -153,6 +195,8 @@ class FileScopeMacros:
         self.facts.functions += sub.functions
         self.facts.types += sub.types
         self.facts.variables += sub.variables
+        for inner, inner_args, is_static in _nested_invocations(expansion, table):
+            self._handle_invocation(inner, inner_args, where, is_static, None)
         if body is not None:
             defined = [f.name for f in sub.functions if f.is_definition]
             self.funcs.add(body.start_byte, body.end_byte, defined[-1] if defined else name)
