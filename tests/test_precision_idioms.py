@@ -17,7 +17,8 @@ KCONFIG = {"Kconfig": "config SOC_PLAT\n\tbool \"platform glue\"\n",
 # whose parameters are strings and expressions, and the ERROR it makes swallowed the array
 # below (its ``&bus_clk.common`` items became type names). Likewise an attribute macro before
 # ``struct`` or between ``struct`` and the tag, an upper-case macro between the declarators of
-# a typedef, a comment inside a multi-line ``#define``, a struct or enum whose body a macro
+# a typedef, a comment inside a multi-line ``#define``, a ``#define`` whose body is all
+# annotation (the grammar took the next line for its body), a struct or enum whose body a macro
 # writes, and a call the grammar reads as a declaration (``soc_write(min_t(unsigned char, ...``:
 # ``soc_write`` is a function there, not a missing type).
 DECLARATION_MACROS = {
@@ -26,7 +27,9 @@ DECLARATION_MACROS = {
         "struct soc_common { unsigned long reg; };\n"
         "struct soc_gate { struct soc_common common; const char *name; };\n"
         "#define SOC_GATE(_n, _s, _r, _b) struct soc_gate _n = { .name = _s }\n"
-        "#define PTRTO *\n#define _packed\n#define __soc_align4\n#endif\n"),
+        "#define PTRTO *\n#define _packed\n#define __soc_align4\n"
+        "#define __soc_head __attribute__((section(\".head.text\")))\n\n"
+        "struct soc_map {\n\tint flags;\n};\n#endif\n"),
     "include/linux/socmsg.h": (
         "#include <linux/socclk.h>\n"
         "typedef struct _MSG_HEADER\n{\n\tunsigned char len;\n"
@@ -46,9 +49,9 @@ DECLARATION_MACROS = {
         "static const SOC_GATE(dram_clk, \"dram\", 0x14, BIT(31));\n\n"
         "static struct soc_common *clks[] = {\n\t&bus_clk.common,\n\t&dram_clk.common,\n};\n\n"
         "int soc_state(struct smt_frame *f, struct soc_param *p, enum soc_states s,\n"
-        "\t      struct soc_fifo fifo)\n{\n"
+        "\t      struct soc_fifo fifo, struct soc_map map)\n{\n"
         "\tMsgHeader_t *h = &f->head;\n\tpMsgHeader_t q = h;\n"
-        "\treturn q->len + p->mode + s + (clks[0] != 0) + fifo.in;\n}\n\n"
+        "\treturn q->len + p->mode + s + (clks[0] != 0) + fifo.in + map.flags;\n}\n\n"
         "void soc_write(unsigned char b);\n"
         "#define min_t(t, a, b) ((t)(a) < (t)(b) ? (t)(a) : (t)(b))\n"
         "void soc_page(unsigned char page)\n{\n"

@@ -239,7 +239,10 @@ def _list_brace(src: bytes, pos: int, inside_list: bool) -> bool:
 
 
 def blank_in_braces(src: bytes) -> bytes:
-    """Blank, inside braces, what the grammar cannot place there:
+    """Blank every ``#define``/``#undef`` (the extractor reads them by a text scan; the grammar
+    ends a ``#define`` at a comment inside its body, or reads the next line as the body of one
+    left empty by the blanking of its annotations, and takes the rest for code), and, inside
+    braces, what the grammar cannot place there:
 
     * ``#define``/``#undef``/``#include``... lines (``enum nvkm_subdev_type { #define ...
       #include <core/layout.h> ... }`` became an ``ERROR`` and the enum was lost; the extractor
@@ -287,7 +290,7 @@ def blank_in_braces(src: bytes) -> bytes:
                         buf = buf if buf is not None else bytearray(src)
                         for start, end in group.lines:
                             buf[start:end] = _NOT_NEWLINE.sub(b" ", src[start:end])
-            elif stack and word in _NESTED_BLANKED:
+            elif word in _NESTED_BLANKED and (stack or word in (b"define", b"undef")):
                 end = m.end()
                 if tok.rfind(b"/*") > tok.rfind(b"*/"):  # a comment that goes on below
                     close = src.find(b"*/", end)
@@ -326,8 +329,6 @@ _TAG_ATTRIBUTE = re.compile(rb"\b(?:struct|union|enum)[ \t]+(" + _IDENT + rb")[ 
 _DECLARATOR_LIST = re.compile(rb"\}[ \t]*(" + _IDENT + rb"[^;{}()]*);")
 _LIST_MACRO = re.compile(rb"(?:^|,)[ \t\n]*([A-Z_][A-Z0-9_]*)[ \t\n]+(?=\**[ \t\n]*" + _IDENT
                          + rb"[ \t\n]*(?:,|$))")
-_DEFINE_COMMENT = re.compile(rb"^[ \t]*#[ \t]*define\b(?:[^\n]*\\\n)+[^\n]*", re.M)
-_BLOCK_COMMENT = re.compile(rb"/\*.*?\*/", re.S)
 
 
 def _blank(buf: bytearray, start: int, end: int) -> None:
@@ -336,8 +337,7 @@ def _blank(buf: bytearray, start: int, end: int) -> None:
 
 def blank_declaration_macros(src: bytes) -> bytes:
     """Blank the attribute macros the grammar takes for names in a declaration (see
-    ``_BEFORE_TAG``), and block comments inside multi-line ``#define``s (the grammar ends the
-    directive at such a comment and reads the rest of the body as code)."""
+    ``_BEFORE_TAG``)."""
     buf = None
     for m in _BEFORE_TAG.finditer(src):
         for w in re.finditer(_IDENT, m.group(1)):
@@ -351,10 +351,6 @@ def blank_declaration_macros(src: bytes) -> bytes:
         for w in _LIST_MACRO.finditer(m.group(1)):
             buf = buf if buf is not None else bytearray(src)
             _blank(buf, m.start(1) + w.start(1), m.start(1) + w.end(1))
-    for m in _DEFINE_COMMENT.finditer(src):
-        for c in _BLOCK_COMMENT.finditer(m.group()):
-            buf = buf if buf is not None else bytearray(src)
-            _blank(buf, m.start() + c.start(), m.start() + c.end())
     return bytes(buf) if buf is not None else src
 
 
