@@ -18,7 +18,8 @@ KCONFIG = {"Kconfig": "config SOC_PLAT\n\tbool \"platform glue\"\n",
 # below (its ``&bus_clk.common`` items became type names). Likewise an attribute macro before
 # ``struct`` or between ``struct`` and the tag, an upper-case macro between the declarators of
 # a typedef, a comment inside a multi-line ``#define``, a ``#define`` whose body is all
-# annotation (the grammar took the next line for its body), a struct or enum whose body a macro
+# annotation (the grammar took the next line for its body), a struct whose tag a macro renames
+# (``#define __tag tag`` then ``struct __tag {``), a struct or enum whose body a macro
 # writes, and a call the grammar reads as a declaration (``soc_write(min_t(unsigned char, ...``:
 # ``soc_write`` is a function there, not a missing type).
 DECLARATION_MACROS = {
@@ -29,7 +30,9 @@ DECLARATION_MACROS = {
         "#define SOC_GATE(_n, _s, _r, _b) struct soc_gate _n = { .name = _s }\n"
         "#define PTRTO *\n#define _packed\n#define __soc_align4\n"
         "#define __soc_head __attribute__((section(\".head.text\")))\n\n"
-        "struct soc_map {\n\tint flags;\n};\n#endif\n"),
+        "struct soc_map {\n\tint flags;\n};\n"
+        "#define __soc_mmap_status soc_mmap_status\nstruct __soc_mmap_status {\n\tint state;\n};\n"
+        "#endif\n"),
     "include/linux/socmsg.h": (
         "#include <linux/socclk.h>\n"
         "typedef struct _MSG_HEADER\n{\n\tunsigned char len;\n"
@@ -49,9 +52,9 @@ DECLARATION_MACROS = {
         "static const SOC_GATE(dram_clk, \"dram\", 0x14, BIT(31));\n\n"
         "static struct soc_common *clks[] = {\n\t&bus_clk.common,\n\t&dram_clk.common,\n};\n\n"
         "int soc_state(struct smt_frame *f, struct soc_param *p, enum soc_states s,\n"
-        "\t      struct soc_fifo fifo, struct soc_map map)\n{\n"
+        "\t      struct soc_fifo fifo, struct soc_map map, struct soc_mmap_status st)\n{\n"
         "\tMsgHeader_t *h = &f->head;\n\tpMsgHeader_t q = h;\n"
-        "\treturn q->len + p->mode + s + (clks[0] != 0) + fifo.in + map.flags;\n}\n\n"
+        "\treturn q->len + p->mode + s + (clks[0] != 0) + fifo.in + map.flags\n\t\t+ st.state;\n}\n\n"
         "void soc_write(unsigned char b);\n"
         "#define min_t(t, a, b) ((t)(a) < (t)(b) ? (t)(a) : (t)(b))\n"
         "void soc_page(unsigned char page)\n{\n"

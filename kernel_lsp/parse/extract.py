@@ -221,8 +221,18 @@ class Extractor(FileScopeMacros):
         name = text(name_node)
         self.facts.types.append(TypeDecl(name, kind, True, members, self._span(node),
                                          self._span(name_node), None, self._gen_name()))
+        for alias in self._renamed(name, node.start_byte):  # ``#define __tag tag`` above
+            self.facts.types.append(TypeDecl(alias, kind, True, members, self._span(node),
+                                             self._span(name_node), None, self._gen_name()))
         if body is not None:
             self.owners.add(body.start_byte, body.end_byte, ("type", name))
+
+    def _renamed(self, name: str, before: int) -> set[str]:
+        """What object-like macros of this file defined above ``before`` rename ``name`` to
+        (``#define __snd_pcm_mmap_status snd_pcm_mmap_status``: ``struct __snd_pcm_mmap_status
+        { ... }`` defines ``struct snd_pcm_mmap_status``)."""
+        return {m.body for m in self.facts.macros if m.name == name and m.params is None
+                and m.span.start_byte < before and m.body.isidentifier() and m.body != name}
 
     def _members(self, body) -> tuple[Member, ...]:
         out = []
