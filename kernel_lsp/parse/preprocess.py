@@ -208,8 +208,18 @@ class _Group:
         """The branch before ``directive`` (an ``#elif``/``#else``/``#endif``) ends there."""
         if src[self.branch_start:directive.start()].strip():
             self.filled += 1
-        self.lines.append((directive.start(), directive.end()))
+        self.lines.append((directive.start(), _directive_end(src, directive)))
         self.branch_start = directive.end()
+
+
+def _directive_end(src: bytes, directive: re.Match) -> int:
+    """End of a directive line, or of the block comment that starts on it and goes on below
+    (``#if 0 /* Why ...`` then ``* since ... */``)."""
+    tok = directive.group()
+    if tok.rfind(b"/*") > tok.rfind(b"*/"):
+        close = src.find(b"*/", directive.end())
+        return len(src) if close < 0 else close + 2
+    return directive.end()
 
 
 def _file_scope_item(src: bytes, start: int, close: int) -> int:
@@ -276,7 +286,9 @@ def blank_in_braces(src: bytes) -> bytes:
             word = m.group(1)
             if word in (b"if", b"ifdef", b"ifndef"):
                 at_if.append(list(stack))
-                groups.append(_Group(len(stack), m.end(), [(m.start(), m.end())]))
+                # only in code: a list's ``#ifdef PAD`` / ``PAD`` / ``#endif`` would be glued on
+                groups.append(_Group(len(stack) if stack and not stack[-1] else 0, m.end(),
+                                     [(m.start(), _directive_end(src, m))]))
             elif word in (b"elif", b"else", b"elifdef", b"elifndef"):
                 if at_if:
                     stack = list(at_if[-1])
