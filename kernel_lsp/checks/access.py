@@ -30,6 +30,8 @@ def _extern_of_static(ctx) -> list[Finding]:
     for fid, v in ctx.facts.variables_in(ctx.file_ids):
         if v.storage != "extern" or v.is_definition:
             continue
+        if ctx.symbols.is_header(fid):
+            continue  # trusted: it may be defined where the model does not look (assembly)
         name = v.name
         defs = _definitions_elsewhere(ctx, name, fid)
         if defs and all(d.storage == "static" for d in defs) and not same_unit(ctx, fid, defs):
@@ -60,8 +62,13 @@ def _undeclared_uses(ctx) -> list[Finding]:
         all_static = all(d.storage == "static" for d in defs)
         if seen and not (all_static and all(v.storage == "extern" for v in seen)):
             continue  # declared in scope (an extern of a static is no declaration of it)
+        if any(syms.is_header(v.file_id) for v in seen):
+            continue  # a header's extern is trusted (``_extern_of_static``)
         if same_unit(ctx, fid, defs):
             continue
+        if (not all_static and "variable" in (syms.hidden.get(name) or ())) or (
+                fid in syms.hidden_in.get(name, ())):
+            continue  # declared in a branch this configuration drops: built only with it?
         if all_static:
             detail = f"is static in {ctx.path(defs[0].file_id)}"
         else:

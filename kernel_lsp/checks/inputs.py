@@ -39,6 +39,8 @@ class SymbolTable(Protocol):
     members: object  # ``name in members``: some struct/union member is named so
     enumerators: object
     hidden: object  # ``hidden.get(name)``: its kinds in dropped #if branches (or None)
+    dropped_units: Mapping  # .c file -> .c files it shares a unit with through a dropped #include
+    hidden_in: Mapping  # function/variable name -> files declaring it in a dropped #if branch
 
     def native(self, entries: list, fid: int) -> list: ...
     def is_header(self, fid: int) -> bool: ...

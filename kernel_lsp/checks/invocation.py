@@ -67,7 +67,11 @@ def check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
     if not entries:
         return _undeclared_macro(ctx, where, callee, macros)
     static_only = _static_elsewhere(ctx, where, callee, fid, entries, [], mask)
-    return static_only if static_only is not None else _undeclared(ctx, where, callee, entries)
+    if static_only is not None:
+        return static_only
+    if dropped_unit(ctx, fid, entries) or fid in ctx.symbols.hidden_in.get(callee, ()):
+        return None  # declared above, in the configuration that builds this
+    return _undeclared(ctx, where, callee, entries)
 
 
 def _static_elsewhere(ctx: CheckInputs, where, callee: str, fid: int, entries: list[FuncSym],
@@ -79,6 +83,9 @@ def _static_elsewhere(ctx: CheckInputs, where, callee: str, fid: int, entries: l
     defs = [e for e in entries if e.is_definition]
     if not defs or any(e.storage != "static" for e in defs):
         return None
+    if any(e.file_id == fid and e.storage == "static" for e in declared) or (
+            fid in ctx.symbols.hidden_in.get(callee, ())):
+        return None  # the file's own function (a static prototype; a dropped #if branch)
     if any(ctx.symbols.is_header(e.file_id) and not e.is_definition for e in declared):
         return None
     reachable = [e for e in defs if e.file_id == fid or ctx.symbols.is_header(e.file_id)
@@ -96,11 +103,23 @@ def _static_elsewhere(ctx: CheckInputs, where, callee: str, fid: int, entries: l
 
 def same_unit(ctx: CheckInputs, fid: int, defs: list) -> bool:
     """Whether one of ``defs`` is in a translation unit ``fid`` is part of: a ``.c`` file that
-    another ``.c`` file includes (``wl.c`` includes ``fastmap-wl.c``) shares its statics."""
+    another ``.c`` file includes (``wl.c`` includes ``fastmap-wl.c``) shares its statics, also
+    when the ``#include`` sits in a branch this configuration drops (the included file is then
+    built only inside its includer, never on its own)."""
     if ctx.symbols.is_header(fid):
         return False
     unit = ctx.visibility.unit(fid)
-    return any(e.file_id != fid and visible(unit, e.file_id) for e in defs)
+    return any(e.file_id != fid and visible(unit, e.file_id) for e in defs) or dropped_unit(
+        ctx, fid, defs)
+
+
+def dropped_unit(ctx: CheckInputs, fid: int, defs: list) -> bool:
+    """Whether one of ``defs`` is in the unit of a ``.c`` file that includes ``fid``, or that
+    ``fid`` includes, in a branch this configuration drops."""
+    unit = 0
+    for other in ctx.symbols.dropped_units.get(fid, ()):
+        unit |= ctx.visibility.unit(other)
+    return bool(unit) and any(e.file_id != fid and visible(unit, e.file_id) for e in defs)
 
 
 def _undeclared(ctx: CheckInputs, where, callee: str, entries: list[FuncSym]) -> Finding:

@@ -7,6 +7,7 @@ from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.resolve import is_generated
 from kernel_lsp.model.symbols import is_system_header
+from kernel_lsp.model.visibility import visible
 from kernel_lsp.parse.facts import NEED_SIZE
 
 # Types the compiler provides without any declaration.
@@ -29,6 +30,18 @@ def _opaque(syms, name: str, kind: str) -> bool:
     return kind != "typedef" and any(t.kind == kind for t in syms.types.get(name, ()))
 
 
+def _object_in_scope(ctx: CheckInputs, fid: int, use) -> bool:
+    """Whether ``use``'s name is declared as a function or variable where it stands: then it
+    is no type name there (typedef names share the namespace of functions and objects)."""
+    syms, start = ctx.symbols, use.start_byte
+    entries = [(e.file_id, e.start_byte) for e in syms.functions.get(use.name, ())]
+    entries += [(v.file_id, v.start_byte) for v in syms.variables.get(use.name, ())]
+    if not entries:
+        return False
+    mask = ctx.visibility.before(fid, start)
+    return any((f == fid and s < start) or (f != fid and visible(mask, f)) for f, s in entries)
+
+
 def check_types(ctx: CheckInputs) -> list[Finding]:
     syms = ctx.symbols
     findings: list[Finding] = []
@@ -42,6 +55,8 @@ def check_types(ctx: CheckInputs) -> list[Finding]:
         if kind in (syms.hidden.get(name) or ()) or (kind == "typedef" and "macro" in (
                 syms.hidden.get(name) or ())):
             continue  # defined in a branch this configuration drops
+        if kind == "typedef" and _object_in_scope(ctx, fid, use):
+            continue  # an expression the grammar misread as a declaration (``f(min_t(...))``)
         spelled = f"{kind} {name}" if kind != "typedef" else name
         findings.append(Finding(
             "020_2", ctx.path(fid), use.line, use.col, use.line, use.end_col, name,
@@ -84,7 +99,8 @@ def check_includes(ctx: CheckInputs) -> list[Finding]:
         for edge in ctx.graph.get(fid, ()):
             target = edge.target
             if edge.resolved_id is None and not is_generated(target) and not (
-                    fid in ctx.hosted and is_system_header(target)):
+                    fid in ctx.hosted and is_system_header(target)) and not (
+                    target.isidentifier()):  # a computed include whose macro names no header
                 out.append(Finding("504_2", ctx.path(fid), edge.line, edge.col, edge.line,
                                    edge.end_col, target,
                                    f"#include '{target}' resolves to no file on the include path"))

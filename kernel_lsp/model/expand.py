@@ -54,6 +54,20 @@ class VisibleMacros:
         return self.get(name) is not None
 
 
+class IncluderMacros(VisibleMacros):
+    """The macros an ``#include`` line of an includer gives the included file's invocations:
+    the includer's own last definition above the line first (``#define SUBSYS(x) extern
+    struct cgroup_subsys x##_cgrp_subsys;`` then ``#include <linux/cgroup_subsys.h>``: an
+    X-macro list, read again with each definition), then what is visible there."""
+
+    def get(self, name: str):
+        last = None
+        for fid, start, params, body in self.defs.get(name, ()):
+            if fid == self.fid and start < self.pos:
+                last = (params, body)
+        return last if last is not None else super().get(name)
+
+
 BATCH = 500  # files whose expansion is stored in one transaction
 
 
@@ -70,6 +84,11 @@ def expand_invocations(model: Model, progress=None) -> int:
         defs.setdefault(name, []).append((fid, start, tuple(json.loads(params)), body))
     vis = Visibility(model.include_graph())
     paths = model.file_paths()
+    listed: dict[int, list] = {}  # included file -> its invocations (X-macro lists)
+    own: dict[int, dict[str, int]] = {}  # file -> function-like macro -> its first #define
+    for name, entries in defs.items():
+        for f, start, *_ in entries:
+            own.setdefault(f, {}).setdefault(name, start)
     added = 0
     for i in range(0, len(targets), BATCH):
         chunk = targets[i:i + BATCH]
@@ -78,8 +97,12 @@ def expand_invocations(model: Model, progress=None) -> int:
         for fid, inv in model.invocations(chunk):
             invocations.setdefault(fid, []).append(inv)
         for n, fid in enumerate(chunk, i + 1):
-            for inv in invocations.get(fid, ()):
-                facts = _expand_one(defs, vis, paths[fid], fid, inv)
+            generated = [_expand_one(defs, vis, paths[fid], fid, inv)
+                         for inv in invocations.get(fid, ())]
+            if fid in own:
+                generated += _expand_included(model, defs, vis, paths[fid], fid,
+                                              own[fid], listed)
+            for facts in generated:
                 if facts is not None:
                     got = by_file.setdefault(fid, FileFacts(paths[fid]))
                     got.functions += facts.functions
@@ -110,5 +133,38 @@ def _expand_one(defs: dict, vis: Visibility, path: str, fid: int, inv) -> FileFa
         expansion += " {}"
     where = Span(start, start + len(name), inv.line, inv.col, inv.line, inv.col + len(name))
     sub = Extractor(path, expansion.encode(), generated=(name, where)).run()
+    sub.functions = [f for f in sub.functions if f.parent is None]
+    return sub
+
+
+def _expand_included(model: Model, defs: dict, vis: Visibility, path: str, fid: int,
+                     own: dict[str, int], listed: dict[int, list]) -> list[FileFacts | None]:
+    """What the invocations of each file ``fid`` includes define when ``fid`` itself defines
+    their macro above the ``#include`` line (an X-macro list included after a ``#define``;
+    ``own``: the function-like macros ``fid`` defines, with the offset of the first):
+    facts of ``fid``, placed at the ``#include`` line."""
+    out = []
+    for edge in vis.graph.get(fid, ()):
+        target = edge.resolved_id
+        if target is None or target == fid:
+            continue
+        if target not in listed:
+            listed[target] = [inv for _f, inv in model.invocations([target])]
+        for inv in listed[target]:
+            if own.get(inv.name, edge.start_byte) < edge.start_byte:
+                out.append(_expand_at(defs, vis, path, fid, inv, edge))
+    return out
+
+
+def _expand_at(defs: dict, vis: Visibility, path: str, fid: int, inv, edge) -> FileFacts | None:
+    """One invocation of an included file, expanded with what the includer defines above the
+    ``#include`` line ``edge``."""
+    pos = edge.start_byte
+    table = IncluderMacros(defs, fid, pos, vis.own_before(fid, pos), vis.context(fid))
+    expansion = Expander(table).expand(inv.name, json.loads(inv.args))
+    if not expansion:
+        return None
+    where = Span(pos, pos + 1, edge.line, edge.col, edge.line, edge.end_col)
+    sub = Extractor(path, expansion.encode(), generated=(inv.name, where)).run()
     sub.functions = [f for f in sub.functions if f.parent is None]
     return sub

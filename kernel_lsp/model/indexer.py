@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import posixpath
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -122,13 +123,33 @@ def resolve_includes(model: Model, config: Config) -> int:
     resolver = IncludeResolver.for_tree(config, paths.values())
     ids = {p: i for i, p in paths.items()}
     updates, resolved = [], 0
-    for rowid, file_id, target, angled in list(model.include_rows()):
-        hit = resolver.resolve(paths[file_id], target, bool(angled))
+    rows = list(model.include_rows())
+    computed = _computed_targets(model, {t for _r, _f, t, _a in rows if _MACRO_NAME.match(t)})
+    for rowid, file_id, target, angled in rows:
+        hit = None
+        for inner, inner_angled in computed.get(target, [(target, bool(angled))]):
+            hit = hit or resolver.resolve(paths[file_id], inner, inner_angled)
         rid = ids.get(hit) if hit else None
         resolved += rid is not None
         updates.append((rid, rowid))
     model.set_resolved_includes(updates)
     return resolved
+
+
+_MACRO_NAME = re.compile(r"^[A-Za-z_]\w*$")
+_HEADER_NAME = re.compile(r"^\s*([<\"])([^>\"]+)[>\"]\s*$")
+
+
+def _computed_targets(model: Model, names: set[str]) -> dict[str, list[tuple[str, bool]]]:
+    """The headers each macro of a computed ``#include NAME`` names (``#define NAME <x.h>``
+    anywhere in the tree), as (target, angled)."""
+    out: dict[str, list[tuple[str, bool]]] = {}
+    if names:
+        for name, body in model.object_macro_bodies(names):
+            m = _HEADER_NAME.match(body or "")
+            if m is not None:
+                out.setdefault(name, []).append((m.group(2).strip(), m.group(1) == "<"))
+    return out
 
 
 def index(config: Config, *, jobs: int | None = None, progress: Progress | None = None,

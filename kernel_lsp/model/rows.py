@@ -9,12 +9,15 @@ reader depends on a column's position: a migration that adds a column changes on
 from __future__ import annotations
 
 import json
+import re
 from collections import namedtuple
 from typing import NamedTuple
 
 from kernel_lsp.model.schema import FACT_COLUMNS
 
 MACRO_BODY_LIMIT = 16000  # characters of a function-like macro's body that are stored
+# An object-like macro's body is stored only when it names a header (a computed include's).
+_HEADER_NAME = re.compile(r"^\s*[<\"][^>\"]+[>\"]\s*$")
 
 Function = namedtuple("Function", FACT_COLUMNS["functions"])
 Type = namedtuple("Type", FACT_COLUMNS["types"])
@@ -115,7 +118,8 @@ def fact_rows(facts) -> FactRows:
                              **_pos(i.span)) for i in facts.includes],
         "macros": [Macro(name=m.name,
                          params=json.dumps(list(m.params)) if m.params is not None else None,
-                         body=m.body[:MACRO_BODY_LIMIT] if m.params is not None else None,
+                         body=m.body[:MACRO_BODY_LIMIT] if m.params is not None or (
+                             _HEADER_NAME.match(m.body)) else None,
                          **_pos(m.span)) for m in facts.macros],
         "exports": [Export(name=name, line=s.line, col=s.col) for name, s in facts.exports],
         "invocations": [Invocation(name=i.name, args=json.dumps(list(i.args)),

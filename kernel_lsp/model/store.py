@@ -226,6 +226,16 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
         return n
 
     # -- includes --------------------------------------------------------------------------
+    def object_macro_bodies(self, names: Iterable[str]) -> Iterator[tuple[str, str]]:
+        """(name, body) of the object-like definitions of ``names``, in path order."""
+        names = sorted(set(names))
+        for i in range(0, len(names), 500):
+            chunk = names[i:i + 500]
+            yield from self.conn.execute(
+                "SELECT m.name, m.body FROM macros m JOIN files fl ON fl.id = m.file_id "
+                f"WHERE m.params IS NULL AND m.name IN ({','.join('?' * len(chunk))}) "
+                "ORDER BY fl.path, m.start_byte", chunk)
+
     def include_rows(self) -> Iterator[tuple[int, int, str, int]]:
         """(rowid, file_id, target, angled) of every include line."""
         return self.conn.execute("SELECT rowid, file_id, target, angled FROM includes")
@@ -267,6 +277,15 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
     def hidden_symbols(self) -> Iterator[tuple]:
         """(name, kind) of every name defined in a dropped ``#if`` branch (``parse/hidden.py``)."""
         return self.conn.execute("SELECT DISTINCT name, kind FROM hidden")
+
+    def hidden_by_file(self) -> Iterator[tuple]:
+        """(name, file_id) of the functions and variables declared in a dropped ``#if`` branch."""
+        return self.conn.execute(
+            "SELECT DISTINCT name, file_id FROM hidden WHERE kind IN ('function', 'variable')")
+
+    def dropped_c_includes(self) -> Iterator[tuple]:
+        """(file_id, target as written) of every ``#include "x.c"`` in a dropped ``#if`` branch."""
+        return self.conn.execute("SELECT file_id, name FROM hidden WHERE kind = 'include'")
 
     def function_macros(self) -> Iterator[tuple]:
         """(name, file_id, params JSON, body, start_byte) of every function-like macro, in the

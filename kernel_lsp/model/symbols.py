@@ -4,6 +4,7 @@ the path policies that decide which files of a tree are kernel code of this conf
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -15,8 +16,9 @@ _SYSTEM_DIRS = ("sys/", "bits/", "arpa/", "netinet/", "gnu/")
 
 
 def is_system_header(target: str) -> bool:
-    """A C library header (``<stdio.h>``, ``<sys/types.h>``): only host programs include them."""
-    return "/" not in target or target.startswith(_SYSTEM_DIRS)
+    """A C library header (``<stdio.h>``, ``<sys/types.h>``): only host programs include them.
+    (A bare macro name is a computed include, ``#include GENL_MAGIC_INCLUDE_FILE``.)"""
+    return ("/" not in target and "." in target) or target.startswith(_SYSTEM_DIRS)
 
 
 def other_arch_headers(paths: Iterable[str], arch: str) -> set[str]:
@@ -141,6 +143,12 @@ class Symbols:
     host: set[str] = field(default_factory=set)  # .c files of host programs (Kbuild hostprogs)
     # name -> kinds it has in dropped #if branches (defined under another configuration)
     hidden: dict[str, set[str]] = field(default_factory=dict)
+    # .c file -> the .c files it includes, or is included by, in a dropped #if branch: one
+    # translation unit in the configuration that keeps the branch (``ohci-hcd.c`` and
+    # ``ohci-ps3.c``); never a unit of its own
+    dropped_units: dict[int, set[int]] = field(default_factory=dict)
+    # function or variable name -> the files that declare it in a dropped #if branch
+    hidden_in: dict[str, set[int]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, model: Model, arch: str = "x86") -> Symbols:
@@ -158,6 +166,9 @@ class Symbols:
         if configuration_is_derived(model):
             for name, kind in model.hidden_symbols():
                 s.hidden.setdefault(name, set()).add(kind)
+        s._add_dropped_units(model.dropped_c_includes())
+        for name, fid in model.hidden_by_file():
+            s.hidden_in.setdefault(name, set()).add(fid)
         for name, fid, storage, is_def, start, line, col, end_col in model.variable_symbols():
             s.variables.setdefault(name, []).append(
                 VarSym(fid, storage, bool(is_def), start, line, col, end_col))
@@ -174,6 +185,17 @@ class Symbols:
         if members and step > 0:
             names = (m[0] for m in json.loads(members))
             (self.enumerators if kind == "enum" else self.members).update(names)
+
+    def _add_dropped_units(self, rows) -> None:
+        by_path = None
+        for fid, target in rows:
+            if by_path is None:
+                by_path = {p: i for i, p in self.paths.items()}
+            here = posixpath.dirname(self.paths.get(fid, ""))
+            other = by_path.get(posixpath.normpath(posixpath.join(here, target)))
+            if other is not None and other != fid:
+                self.dropped_units.setdefault(fid, set()).add(other)
+                self.dropped_units.setdefault(other, set()).add(fid)
 
     def native(self, entries: list, fid: int) -> list:
         """The ``entries`` a file can reach in this configuration (see ``is_foreign``) and

@@ -16,6 +16,9 @@ from kernel_lsp.parse.facts import Include, Macro, Span
 
 _LINE = re.compile(rb"^[ \t]*#[ \t]*(include|define)\b", re.M)
 _INCLUDE = re.compile(rb"[ \t]*([<\"])([^>\"\n]+)[>\"]")
+# ``#include GENL_MAGIC_INCLUDE_FILE``: a computed include, the target a macro names; recorded
+# with the macro's name as target (``model/indexer.py`` resolves it through the macro's body).
+_COMPUTED_INCLUDE = re.compile(rb"[ \t]+([A-Za-z_]\w*)[ \t]*(?:/\*.*?\*/[ \t]*|//[^\n]*)?(?=\n|$)")
 _NAME = re.compile(rb"[ \t]+([A-Za-z_]\w*)(\()?")
 _COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
 _PARAM = re.compile(r"^(?:[A-Za-z_]\w*(?:\.\.\.)?|\.\.\.)$")
@@ -67,6 +70,10 @@ def directives(src: bytes) -> tuple[list[Include], list[Macro]]:
                 target = inc.group(2).decode("utf-8", "replace").strip()
                 hash_at = src.index(b"#", m.start())
                 includes.append(Include(target, inc.group(1) == b"<", _span(src, hash_at, end)))
+            elif (computed := _COMPUTED_INCLUDE.match(src, m.end())) is not None:
+                hash_at = src.index(b"#", m.start())
+                includes.append(Include(computed.group(1).decode(), False,
+                                        _span(src, hash_at, end)))
             continue
         name = _NAME.match(src, m.end())
         if name is None or name.end() > end:

@@ -46,7 +46,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "12"
+EXTRACTOR_VERSION = "13"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -246,8 +246,18 @@ class Extractor(FileScopeMacros):
         name = text(name_node)
         self.facts.types.append(TypeDecl(name, kind, True, members, self._span(node),
                                          self._span(name_node), None, self._gen_name()))
+        for alias in self._renamed(name, node.start_byte):  # ``#define __tag tag`` above
+            self.facts.types.append(TypeDecl(alias, kind, True, members, self._span(node),
+                                             self._span(name_node), None, self._gen_name()))
         if body is not None:
             self.owners.add(body.start_byte, body.end_byte, ("type", name))
+
+    def _renamed(self, name: str, before: int) -> set[str]:
+        """What object-like macros of this file defined above ``before`` rename ``name`` to
+        (``#define __snd_pcm_mmap_status snd_pcm_mmap_status``: ``struct __snd_pcm_mmap_status
+        { ... }`` defines ``struct snd_pcm_mmap_status``)."""
+        return {m.body for m in self.facts.macros if m.name == name and m.params is None
+                and m.span.start_byte < before and m.body.isidentifier() and m.body != name}
 
     def _members(self, body) -> tuple[Member, ...]:
         out = []
@@ -279,8 +289,33 @@ class Extractor(FileScopeMacros):
         st, inline = cnodes.storage(node)
         if not declarators:
             return  # ``struct foo;`` is recorded with the type uses
+        if self._body_from_macro(ttype, declarators):
+            return
         for d in declarators:
             self._file_scope_declarator(node, ttype, d, st, inline)
+
+    def _body_from_macro(self, ttype, declarators) -> bool:
+        """``enum port_states PORT_STATES;`` with ``#define PORT_STATES { C(STOPPED), ... }``
+        above, or ``struct kfifo __STRUCT_KFIFO_PTR(char, 0, void);`` with a function-like
+        macro whose body is ``{ ... }``: a definition whose body a macro of this file writes,
+        not a variable or a prototype."""
+        if ttype is None or cnodes.record_kind(ttype.type) is None or len(declarators) != 1 or (
+                ttype.child_by_field_name("body")):
+            return False
+        d = declarators[0]
+        if d.type == "function_declarator":
+            d = d.child_by_field_name("declarator")
+        tag = ttype.child_by_field_name("name")
+        if tag is None or d is None or d.type != "identifier":
+            return False
+        macro, like = text(d), declarators[0].type == "function_declarator"
+        if not any(m.name == macro and (m.params is not None) == like and m.body.startswith("{")
+                   and m.span.start_byte < ttype.start_byte for m in self.facts.macros):
+            return False
+        self.facts.types.append(TypeDecl(text(tag), cnodes.record_kind(ttype.type), True, (),
+                                         self._span(ttype), self._span(tag), None,
+                                         self._gen_name()))
+        return True
 
     def _file_scope_declarator(self, node, ttype, d, st: str, inline: bool) -> None:
         fdecl = function_declarator(d)

@@ -35,7 +35,10 @@ from kernel_lsp.parse.macros import (
 from kernel_lsp.parse.preprocess import close_paren
 
 MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-_INVOCATION = re.compile(rb"^([ \t]*)(static\s+)?([A-Za-z_]\w*)[ \t]*\(", re.M)
+# ``[static] [const] [__annotations] NAME(``: annotations are blanked in the parser's text
+# only, so the scan skips them itself (``static __read_mostly DEFINE_HASHTABLE(h, 7);``).
+_INVOCATION = re.compile(
+    rb"^([ \t]*)(static\s+)?(?:(?:const|__[a-z]\w*)\s+)*([A-Za-z_]\w*)[ \t]*\(", re.M)
 
 
 def _point(src: bytes, pos: int) -> tuple[int, int]:
@@ -57,6 +60,48 @@ def _body_at(root, pos: int):
 
 def _join(a: Span, b: Span) -> Span:
     return Span(a.start_byte, b.end_byte, a.line, a.col, b.end_line, b.end_col)
+
+
+_NESTED = re.compile(r"(static\s+)?(?:const\s+)?([A-Z_][A-Z0-9_]*)\s*\(")
+
+
+def _nested_invocations(expansion: str, local: dict) -> list[tuple[str, list[str], bool]]:
+    """``[static] NAME(args)`` items at the top level of a same-file macro's expansion whose
+    macro this file does not define (``static DEVICE_ATTR_RO(name)`` after the ``name_show``
+    function a local macro writes): the cross-file pass expands them as the file's own."""
+    out, depth, i = [], 0, 0
+    item_start = True
+    while i < len(expansion):
+        c = expansion[i]
+        if c in "({[":
+            depth += 1
+        elif c in ")}]":
+            depth -= 1
+            item_start = depth == 0 and c == "}"
+        elif c == ";" and depth == 0:
+            item_start = True
+        elif depth == 0 and item_start and not c.isspace():
+            m = _NESTED.match(expansion, i)
+            item_start = False
+            if m is not None and m.group(2) not in local:
+                close = _close(expansion, m.end() - 1)
+                if close > 0:
+                    out.append((m.group(2), split_args(expansion[m.end():close]), bool(m.group(1))))
+                    i = close + 1
+                    item_start = True
+                    continue
+        i += 1
+    return out
+
+
+def _close(text: str, open_idx: int) -> int:
+    """Index of the ``)`` closing the ``(`` at ``open_idx`` of an expansion (-1 if none)."""
+    depth = 0
+    for i in range(open_idx, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            return i
+    return -1
 
 
 class FileScopeMacros:
@@ -86,6 +131,8 @@ class FileScopeMacros:
         last_end = -2
         for m in _INVOCATION.finditer(src):
             start = m.start() + len(m.group(1))
+            if m.start() <= last_end:
+                continue  # inside the arguments of the invocation before
             if m.start() >= 2 and src[m.start() - 2] == 0x5C:  # continuation line of a #define
                 continue
             if m.group(1) and (last_end < 0 or src[last_end + 1:m.start()].strip()):
@@ -148,6 +195,8 @@ class FileScopeMacros:
         self.facts.functions += sub.functions
         self.facts.types += sub.types
         self.facts.variables += sub.variables
+        for inner, inner_args, is_static in _nested_invocations(expansion, table):
+            self._handle_invocation(inner, inner_args, where, is_static, None)
         if body is not None:
             defined = [f.name for f in sub.functions if f.is_definition]
             self.funcs.add(body.start_byte, body.end_byte, defined[-1] if defined else name)

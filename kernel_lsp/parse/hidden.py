@@ -23,12 +23,18 @@ _TYPEDEF = re.compile(
     rb"|\btypedef\b[^;{}()]*?\b([A-Za-z_]\w*)\s*(?:\[[^\];{}]*\])?\s*;"  # typedef T name;
     rb"|\btypedef\b[^;{}]*\(\s*\*\s*([A-Za-z_]\w*)\s*\)")  # typedef int (*name)(...);
 _FUNCTION = re.compile(rb"^(?:[A-Za-z_][\w \t*]*?[ \t*])?([A-Za-z_]\w*)[ \t]*\(", re.M)
+# ``extern struct ops *ops;`` / ``extern unsigned int limit[4];``: a variable declared there.
+_EXTERN_VARIABLE = re.compile(
+    rb"^[ \t]*extern\b[^;(){}=#]*?\b([A-Za-z_]\w*)[ \t]*(?:\[[^\];{}]*\][ \t]*)*;", re.M)
+# ``#include "ohci-ps3.c"``: a .c file built only as part of this one, in that configuration.
+_INCLUDE_C = re.compile(rb'^[ \t]*#[ \t]*include[ \t]+"([^"\n]+\.c)"', re.M)
 _NOT_FUNCTIONS = frozenset(b"if while for switch return sizeof do else case".split())
 
 
 def hidden_names(source: bytes, inactive: list[tuple[int, int]]) -> list[tuple[str, str, Span]]:
     """``(name, kind, span)`` of what the dropped ranges ``inactive`` of ``source`` define:
-    kind ``macro``, ``function``, ``struct``/``union``/``enum`` or ``typedef``; in file order,
+    kind ``macro``, ``function``, ``variable`` (an ``extern`` declaration), ``struct``/``union``/
+    ``enum``, ``typedef`` or ``include`` (a ``.c`` file included as written); in file order,
     one entry per (name, kind) and range."""
     out: list[tuple[int, str, str]] = []
     for start, end in inactive:
@@ -41,6 +47,10 @@ def hidden_names(source: bytes, inactive: list[tuple[int, int]]) -> list[tuple[s
         found += [(m.start(1), m.group(1), "function") for m in _FUNCTION.finditer(source, start, end)
                   if m.group(1) not in _NOT_FUNCTIONS
                   and not source.startswith((b"#", b"typedef"), m.start())]
+        found += [(m.start(1), m.group(1), "include")
+                  for m in _INCLUDE_C.finditer(source, start, end)]
+        found += [(m.start(1), m.group(1), "variable")
+                  for m in _EXTERN_VARIABLE.finditer(source, start, end)]
         seen: set[tuple[bytes, str]] = set()
         for pos, name, kind in sorted(found):
             if (name, kind) not in seen:

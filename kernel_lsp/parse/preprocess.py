@@ -164,11 +164,12 @@ def blank_bare_invocations(src: bytes) -> bytes:
 
 # What brace depth sees: comments, string and character literals and whole directive lines (with
 # their continuations) are skipped as one token each, so braces inside them do not count; an
-# upper-case ``NAME(`` at the start of a line may be a bare invocation.
+# upper-case ``NAME(`` at the start of a line (after ``static``/``const`` at file scope) may be a
+# bare invocation.
 _DEPTH_TOKEN = re.compile(
     rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'"
     rb"|^[ \t]*#[ \t]*(\w*)(?:[^\n]*\\\n)*[^\n]*"
-    rb"|^[ \t]*([A-Z_][A-Z0-9_]*)[ \t]*\(|[{}]"
+    rb"|^([ \t]*(?:(?:static|const)[ \t]+)*)([A-Z_][A-Z0-9_]*)[ \t]*\(|[{}]"
     rb"|^[ \t]*([A-Z_][A-Z0-9_]*)\b(?![ \t]*\()", re.S | re.M)
 # An object-like ``#define NAME body`` (continuation lines included) of the same text.
 _OBJECT_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)(?![\w(])((?:[^\n]*\\\n)*[^\n]*)",
@@ -181,6 +182,8 @@ _LIST_OPENER = re.compile(rb"(?:\b(?:struct|union|enum)\b[\w \t\n]*|=[ \t\n]*)$"
 _LIST_ITEM_START = re.compile(rb"[{,][ \t\n]*$")
 _LINE_REST = re.compile(rb"[ \t]*(?:/\*[^\n]*?\*/|//[^\n]*)?[ \t]*(?:\n|$)")
 _NEXT_CHAR = re.compile(rb"[ \t\n]*(.)", re.S)
+_SEMICOLON = re.compile(rb"[ \t]*;")
+_TRAILING_COMMENT = re.compile(rb"(?:/\*(?:(?!\*/).)*\*/|//[^\n]*)[ \t\n]*$", re.S)
 _CONTINUES = frozenset(b"|&+-*/?:^%<>=.)]")
 
 
@@ -199,6 +202,50 @@ def _own_line(src: bytes, start: int, close: int) -> bool:
     return nxt is None or nxt.group(1)[0] not in _CONTINUES
 
 
+class _Group:
+    """An ``#if`` group seen by ``blank_in_braces``: the brace depth at its ``#if``, its
+    directive lines, and how many of its branches hold text."""
+
+    def __init__(self, depth: int, branch_start: int, lines: list[tuple[int, int]]):
+        self.depth, self.branch_start, self.lines, self.filled = depth, branch_start, lines, 0
+
+    def branch(self, src: bytes, directive: re.Match) -> None:
+        """The branch before ``directive`` (an ``#elif``/``#else``/``#endif``) ends there."""
+        if src[self.branch_start:directive.start()].strip():
+            self.filled += 1
+        self.lines.append((directive.start(), _directive_end(src, directive)))
+        self.branch_start = directive.end()
+
+
+def _directive_end(src: bytes, directive: re.Match) -> int:
+    """End of a directive line, or of the block comment that starts on it and goes on below
+    (``#if 0 /* Why ...`` then ``* since ... */``)."""
+    tok = directive.group()
+    if tok.rfind(b"/*") > tok.rfind(b"*/"):
+        close = src.find(b"*/", directive.end())
+        return len(src) if close < 0 else close + 2
+    return directive.end()
+
+
+def _file_scope_item(src: bytes, start: int, close: int) -> int:
+    """End (after its ``;``) of ``[static] [const] NAME(args);`` at ``start``..``close`` when it
+    stands at file scope as an item of its own (``static SOC_CLK(pll, "pll", 0x10, BIT(3));``):
+    a macro that expands to a definition, which the grammar reads as a prototype and, with
+    strings or expressions for parameters, as an ERROR swallowing the definitions below. The
+    invocation scan reads it from the original text. 0 when it is something else."""
+    semi = _SEMICOLON.match(src, close + 1)
+    if semi is None:
+        return 0
+    before = src[max(0, start - 400):start]
+    while (c := _TRAILING_COMMENT.search(before)) is not None and c.start() < len(before):
+        before = before[:c.start()]
+    before = before.rstrip()
+    last_line = before[before.rfind(b"\n") + 1:].lstrip()
+    if before and before[-1:] not in (b";", b"}", b")") and not last_line.startswith(b"#"):
+        return 0  # the macro continues a declaration (``int x =``, ``static int``)
+    return semi.end()
+
+
 def _list_brace(src: bytes, pos: int, inside_list: bool) -> bool:
     """Whether the ``{`` at ``pos`` opens a list (members, enumerators, an initializer)."""
     before = src[max(0, pos - 160):pos]
@@ -207,7 +254,10 @@ def _list_brace(src: bytes, pos: int, inside_list: bool) -> bool:
 
 
 def blank_in_braces(src: bytes) -> bytes:
-    """Blank, inside braces, what the grammar cannot place there:
+    """Blank every ``#define``/``#undef`` (the extractor reads them by a text scan; the grammar
+    ends a ``#define`` at a comment inside its body, or reads the next line as the body of one
+    left empty by the blanking of its annotations, and takes the rest for code), and, inside
+    braces, what the grammar cannot place there:
 
     * ``#define``/``#undef``/``#include``... lines (``enum nvkm_subdev_type { #define ...
       #include <core/layout.h> ... }`` became an ``ERROR`` and the enum was lost; the extractor
@@ -216,15 +266,20 @@ def blank_in_braces(src: bytes) -> bytes:
       ``NAME(args)`` with no ``;`` or ``,`` after it, a macro that expands to members or items
       (``struct clk_mgr_shift { CLK_REG_FIELD_LIST(uint8_t) ... }``);
     * in such a list, an upper-case ``NAME`` starting a line that the text defines as a run of
-      members (``member_macros``).
+      members (``member_macros``);
 
-    Across ``#if``/``#else`` branches each branch starts with the braces open at the ``#if``."""
-    if b"{" not in src:
-        return src
+    and, at file scope, ``[static] [const] NAME(args);`` items (``_file_scope_item``).
+
+    Across ``#if``/``#else`` branches each branch starts with the braces open at the ``#if``.
+    Inside braces, the lines of an ``#if`` group with at most one branch left that holds text
+    (the configuration blanked the others) are blanked too: the grammar cannot place a
+    directive between ``if (...) ...;`` and its ``else`` (the rest of the file became an
+    ``ERROR``)."""
     buf = None
     stack: list[bool] = []  # per open brace: does it open a list
     members: set[bytes] | None = None  # the text's member-run macros, found when first needed
     at_if: list[list[bool]] = []
+    groups: list[_Group] = []
     skip = 0
     for m in _DEPTH_TOKEN.finditer(src):
         if m.start() < skip:
@@ -239,13 +294,23 @@ def blank_in_braces(src: bytes) -> bytes:
             word = m.group(1)
             if word in (b"if", b"ifdef", b"ifndef"):
                 at_if.append(list(stack))
+                # only in code: a list's ``#ifdef PAD`` / ``PAD`` / ``#endif`` would be glued on
+                groups.append(_Group(len(stack) if stack and not stack[-1] else 0, m.end(),
+                                     [(m.start(), _directive_end(src, m))]))
             elif word in (b"elif", b"else", b"elifdef", b"elifndef"):
                 if at_if:
                     stack = list(at_if[-1])
+                    groups[-1].branch(src, m)
             elif word == b"endif":
                 if at_if:
                     at_if.pop()
-            elif stack and word in _NESTED_BLANKED:
+                    group = groups.pop()
+                    group.branch(src, m)
+                    if group.depth and group.depth == len(stack) and group.filled <= 1:
+                        buf = buf if buf is not None else bytearray(src)
+                        for start, end in group.lines:
+                            buf[start:end] = _NOT_NEWLINE.sub(b" ", src[start:end])
+            elif word in _NESTED_BLANKED and (stack or word in (b"define", b"undef")):
                 end = m.end()
                 if tok.rfind(b"/*") > tok.rfind(b"*/"):  # a comment that goes on below
                     close = src.find(b"*/", end)
@@ -253,20 +318,65 @@ def blank_in_braces(src: bytes) -> bytes:
                     skip = end
                 buf = buf if buf is not None else bytearray(src)
                 buf[m.start():end] = _NOT_NEWLINE.sub(b" ", src[m.start():end])
-        elif m.group(2) is not None and stack and stack[-1]:
+        elif m.group(3) is not None and stack and stack[-1] and not m.group(2).strip():
             close = close_paren(src, m.end() - 1, 8192)
-            start = m.start(2)
+            start = m.start(3)
             if close < 0 or not _own_line(src, start, close):
                 continue
             buf = buf if buf is not None else bytearray(src)
             buf[start:close + 1] = _NOT_NEWLINE.sub(b" ", src[start:close + 1])
             skip = close + 1
-        elif m.group(3) is not None and stack and stack[-1]:
+        elif m.group(3) is not None and not stack and not src[m.start():m.start() + 1].isspace():
+            close = close_paren(src, m.end() - 1, 8192)
+            end = _file_scope_item(src, m.start(), close) if close >= 0 else 0
+            if end:
+                buf = buf if buf is not None else bytearray(src)
+                buf[m.start():end] = _NOT_NEWLINE.sub(b" ", src[m.start():end])
+                skip = end
+        elif m.group(4) is not None and stack and stack[-1]:
             if members is None:
                 members = member_macros(src)
-            if m.group(3) in members:
+            if m.group(4) in members:
                 buf = buf if buf is not None else bytearray(src)
-                buf[m.start(3):m.end(3)] = b" " * (m.end(3) - m.start(3))
+                buf[m.start(4):m.end(4)] = b" " * (m.end(4) - m.start(4))
+    return bytes(buf) if buf is not None else src
+
+
+# Words that may stand before ``struct``/``union``/``enum`` in a declaration.
+_DECL_KEYWORDS = frozenset(b"typedef static extern const volatile register auto inline".split())
+_IDENT = rb"[A-Za-z_]\w*"
+# ``_packed struct smt_header {`` / ``struct __ec_align4 ec_param {``: the words that cannot be
+# the tag are macros (attributes), as is an upper-case word between two declarators of a list
+# after ``}`` (``} PAGE_HEADER, MPI_POINTER PTR_PAGE_HEADER;``).
+_BEFORE_TAG = re.compile(rb"^((?:" + _IDENT + rb"[ \t]+)+)(?=(?:struct|union|enum)[ \t]+"
+                         + _IDENT + rb"[ \t\n]*\{)", re.M)
+_TAG_ATTRIBUTE = re.compile(rb"\b(?:struct|union|enum)[ \t]+(" + _IDENT + rb")[ \t\n]+"
+                            + _IDENT + rb"[ \t\n]*\{")
+_DECLARATOR_LIST = re.compile(rb"\}[ \t]*(" + _IDENT + rb"[^;{}()]*);")
+_LIST_MACRO = re.compile(rb"(?:^|,)[ \t\n]*([A-Z_][A-Z0-9_]*)[ \t\n]+(?=\**[ \t\n]*" + _IDENT
+                         + rb"[ \t\n]*(?:,|$))")
+
+
+def _blank(buf: bytearray, start: int, end: int) -> None:
+    buf[start:end] = _NOT_NEWLINE.sub(b" ", bytes(buf[start:end]))
+
+
+def blank_declaration_macros(src: bytes) -> bytes:
+    """Blank the attribute macros the grammar takes for names in a declaration (see
+    ``_BEFORE_TAG``)."""
+    buf = None
+    for m in _BEFORE_TAG.finditer(src):
+        for w in re.finditer(_IDENT, m.group(1)):
+            if w.group() not in _DECL_KEYWORDS:
+                buf = buf if buf is not None else bytearray(src)
+                _blank(buf, m.start(1) + w.start(), m.start(1) + w.end())
+    for m in _TAG_ATTRIBUTE.finditer(src):
+        buf = buf if buf is not None else bytearray(src)
+        _blank(buf, m.start(1), m.end(1))
+    for m in _DECLARATOR_LIST.finditer(src):
+        for w in _LIST_MACRO.finditer(m.group(1)):
+            buf = buf if buf is not None else bytearray(src)
+            _blank(buf, m.start(1) + w.start(1), m.start(1) + w.end(1))
     return bytes(buf) if buf is not None else src
 
 
@@ -297,6 +407,8 @@ def plain_do_while(src: bytes) -> bytes:
 
 
 def parser_text(src: bytes) -> bytes:
-    """What the parser reads for ``src``: annotations, bare invocations, and directives and
-    member-list macros inside braces blanked; do-loops closed by a macro made plain."""
-    return plain_do_while(blank_in_braces(blank_bare_invocations(blank_annotations(src))))
+    """What the parser reads for ``src``: annotations, bare invocations, attribute macros of
+    declarations, and directives and member-list macros inside braces blanked; do-loops closed
+    by a macro made plain."""
+    return plain_do_while(blank_in_braces(blank_declaration_macros(
+        blank_bare_invocations(blank_annotations(src)))))

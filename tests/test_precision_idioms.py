@@ -1,0 +1,169 @@
+"""Kernel idioms that produced false findings on the whole Linux tree, each in a few lines of
+its own, with the findings expected beside them (``/* expect: CODE SYMBOL */``). Every tree also
+holds a true error of the same family, so that the rule that silences the idiom keeps recall."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import checked_errors, write_tree
+from tests.fixture_expect import parse_text
+
+# A defconfig that leaves SOC_PLAT out: its branches are dropped (not merely undecided).
+KCONFIG = {"Kconfig": "config SOC_PLAT\n\tbool \"platform glue\"\n",
+           "arch/x86/configs/x86_64_defconfig": "# CONFIG_SOC_PLAT is not set\n"}
+
+# ``static MACRO(name, "string", 0x10, BIT(3));`` at file scope: the grammar reads a prototype
+# whose parameters are strings and expressions, and the ERROR it makes swallowed the array
+# below (its ``&bus_clk.common`` items became type names). Likewise an attribute macro before
+# ``struct`` or between ``struct`` and the tag, an upper-case macro between the declarators of
+# a typedef, a comment inside a multi-line ``#define``, a ``#define`` whose body is all
+# annotation (the grammar took the next line for its body), a struct whose tag a macro renames
+# (``#define __tag tag`` then ``struct __tag {``), a struct or enum whose body a macro
+# writes, and a call the grammar reads as a declaration (``soc_write(min_t(unsigned char, ...``:
+# ``soc_write`` is a function there, not a missing type).
+DECLARATION_MACROS = {
+    "include/linux/socclk.h": (
+        "#ifndef SOCCLK_H\n#define SOCCLK_H\n"
+        "struct soc_common { unsigned long reg; };\n"
+        "struct soc_gate { struct soc_common common; const char *name; };\n"
+        "#define SOC_GATE(_n, _s, _r, _b) struct soc_gate _n = { .name = _s }\n"
+        "#define PTRTO *\n#define _packed\n#define __soc_align4\n"
+        "#define __soc_head __attribute__((section(\".head.text\")))\n\n"
+        "struct soc_map {\n\tint flags;\n#ifdef SOC_MAP_PAD\n\tSOC_MAP_PAD\n#endif\n};\n"
+        "#define __soc_mmap_status soc_mmap_status\nstruct __soc_mmap_status {\n\tint state;\n};\n"
+        "#endif\n"),
+    "include/linux/socmsg.h": (
+        "#include <linux/socclk.h>\n"
+        "typedef struct _MSG_HEADER\n{\n\tunsigned char len;\n"
+        "} MSG_HEADER, PTRTO PTR_MSG_HEADER,\n  MsgHeader_t, PTRTO pMsgHeader_t;\n"
+        "_packed struct smt_frame {\n\tMsgHeader_t head;\n};\n"
+        "struct __soc_align4 soc_param {\n\tint mode;\n};\n"
+        "#define STATE_NAME(s) SOC_##s\n"
+        "#define SOC_STATES {\\\n\tSTATE_NAME(IDLE),\\\n\tSTATE_NAME(BUSY),\\\n}\n"
+        "enum soc_states SOC_STATES;\n"
+        "#define SOC_FIFO_OF(type) {\\\n\tunsigned int in, out;\\\n\ttype *data;\\\n}\n"
+        "struct soc_fifo SOC_FIFO_OF(unsigned char);\n"
+        "#define SOC_TREE_DEFINE(T, P)\t\t\t\\\n/* the insert half */\t\t\t\\\n"
+        "P void T##_insert(T *node)\t\t\t\\\n{\t\t\t\t\t\\\n}\n"),
+    "include/linux/socpad.h": "#define SOC_MAP_PAD int pad;\n",  # another build's padding
+    "drivers/soc/clocks.c": (
+        "#include <linux/socmsg.h>\n#define BIT(n) (1UL << (n))\n\n"
+        "static SOC_GATE(bus_clk, \"bus\", 0x10,\n\t\tBIT(3));\n"
+        "static const SOC_GATE(dram_clk, \"dram\", 0x14, BIT(31));\n\n"
+        "static struct soc_common *clks[] = {\n\t&bus_clk.common,\n\t&dram_clk.common,\n};\n\n"
+        "int soc_state(struct smt_frame *f, struct soc_param *p, enum soc_states s,\n"
+        "\t      struct soc_fifo fifo, struct soc_map map, struct soc_mmap_status st)\n{\n"
+        "\tMsgHeader_t *h = &f->head;\n\tpMsgHeader_t q = h;\n"
+        "\treturn q->len + p->mode + s + (clks[0] != 0) + fifo.in + map.flags\n\t\t+ st.state;\n}\n\n"
+        "void soc_write(unsigned char b);\n"
+        "#define min_t(t, a, b) ((t)(a) < (t)(b) ? (t)(a) : (t)(b))\n"
+        "void soc_page(unsigned char page)\n{\n#if 0\t/* the page register;\n"
+        "\t * the next one\n\t */\n\tsoc_write(0);\n#endif\n"
+        "\tsoc_write(min_t(unsigned char, page, 7) | BIT(3) |\n\t\t  BIT(4));\n}\n\n"
+        "int soc_typo(MsgHeadr_t *h)\t/* expect: 020_2 MsgHeadr_t, 502_2 soc_typo */\n"
+        "{\n\treturn h != 0;\n}\n"),
+}
+
+# Variables: an ``extern`` in a branch this configuration drops; an ``extern`` in a header
+# of a name that is ``static`` in an unrelated file (the header's program defines it, e.g. in
+# assembly); a variable an X-macro list declares (``#define SUBSYS(x) extern ...`` then
+# ``#include`` of the list); a ``static __read_mostly DEFINE_HASHTABLE(...)``; a variable a
+# local macro defines through another file's macro.
+VARIABLES = {
+    **KCONFIG,
+    "include/linux/soclimits.h": (
+        "#ifdef CONFIG_SOC_PLAT\nextern unsigned int soc_limit;\n#endif\n"
+        "extern int boot_flags;\n"),
+    "include/linux/soc_list.h": "SUBSYS(io)\nSUBSYS(mem)\n",
+    "include/linux/socsubsys.h": (
+        "struct soc_subsys { int id; };\n"
+        "#define SUBSYS(_x) _x ## _soc_id,\nenum soc_subsys_id {\n"
+        "#include <linux/soc_list.h>\n\tSOC_SUBSYS_COUNT\n};\n#undef SUBSYS\n"
+        "#define SUBSYS(_x) extern struct soc_subsys _x ## _soc_subsys;\n"
+        "#include <linux/soc_list.h>\n#undef SUBSYS\n"),
+    "include/linux/hashtable.h": (
+        "#define DEFINE_HASHTABLE(name, bits) struct hlist_head name[1 << (bits)]\n"
+        "struct hlist_head { void *first; };\n"),
+    "drivers/soc/limits.c": (
+        "unsigned int soc_limit = 4;\nint soc_undeclared = 1;\n"
+        "static int soc_private = 2;\nstatic int boot_flags;\n"
+        "struct soc_subsys { int id; };\nstruct soc_subsys io_soc_subsys = { 1 };\n"
+        "int soc_touch(void)\n{\n\treturn soc_private + boot_flags;\n}\n"),
+    "drivers/soc/user.c": (
+        "#include <linux/soclimits.h>\n#include <linux/socsubsys.h>\n"
+        "#include <linux/hashtable.h>\n"
+        "static __read_mostly DEFINE_HASHTABLE(soc_slots, 4);\n"
+        "extern int soc_private;\t/* expect: 406_2 soc_private */\n"
+        "int soc_use(void)\n{\n"
+        "\treturn soc_limit + boot_flags + io_soc_subsys.id + (soc_slots[0].first != 0)\n"
+        "\t\t+ soc_undeclared;\t/* expect: 406_2 soc_undeclared */\n}\n"),
+    "drivers/soc/other.c": "static struct { int n; } soc_slots;\nint soc_n(void) { return soc_slots.n; }\n",
+    # a local macro writing a function and then invoking another file's variable definer
+    "include/linux/socdev.h": (
+        "struct soc_attr { const char *name; };\n"
+        "#define SOC_ATTR_RO(_name) struct soc_attr dev_attr_##_name = { .name = #_name }\n"),
+    "drivers/soc/sysfs.c": (
+        "#include <linux/socdev.h>\n#define soc_string_attr(name) \\\n"
+        "static int name##_show(char *buf) \\\n{ \\\n\treturn buf[0]; \\\n} \\\n"
+        "static SOC_ATTR_RO(name)\n\nsoc_string_attr(product);\n\n"
+        "int soc_attr_name(void)\n{\n\treturn dev_attr_product.name[0];\n}\n"),
+    "drivers/soc/attrs.c": "#include <linux/socdev.h>\nSOC_ATTR_RO(product);\n",
+}
+
+# A ``.c`` file included by another ``.c`` file under an option this configuration leaves out
+# is built only inside its includer: it shares the includer's statics (both ways), also those
+# of the other files the includer includes. A third file calling them is still 405_2.
+DROPPED_UNIT = {
+    **KCONFIG,
+    "drivers/soc/hcd-mem.c": "static int hcd_alloc(void)\n{\n\treturn 1;\n}\n",
+    "drivers/soc/hcd.c": (
+        "#include \"hcd-mem.c\"\n"
+        "static int hcd_start(void)\n{\n\treturn hcd_alloc();\n}\n"
+        "#ifdef CONFIG_SOC_PLAT\n#include \"hcd-plat.c\"\n#define PLAT_DRIVER plat_register\n#endif\n"
+        "int hcd_init(void)\n{\n#ifdef PLAT_DRIVER\n\treturn PLAT_DRIVER();\n#else\n"
+        "\treturn hcd_start();\n#endif\n}\n"),
+    "drivers/soc/hcd-plat.c": (
+        "static int plat_register(void)\n{\n\treturn hcd_start() + hcd_alloc();\n}\n"),
+    "drivers/soc/outsider.c": (
+        "int outsider(void)\n{\n\treturn hcd_start();\t/* expect: 405_2 hcd_start */\n}\n"),
+    # a file's own static prototype, or its own definition in a dropped branch, names a
+    # function of its own unit, whatever other files define static under that name
+    "drivers/soc/own_proto.c": (
+        "static int hcd_alloc(void);\nint own_proto(void)\n{\n\treturn hcd_alloc();\n}\n"),
+    "drivers/soc/own_debug.c": (
+        "#ifdef CONFIG_SOC_PLAT\nstatic int hcd_start(void)\n{\n\treturn 0;\n}\n#endif\n"
+        "int own_debug(void)\n{\n\treturn hcd_start();\n}\n"),
+}
+
+
+# A list header read several times through a computed ``#include NAME`` (``#define NAME
+# <header>`` in the includer's includer), each time after other definitions of its macros:
+# the second reading defines the structs the list names.
+COMPUTED_INCLUDE = {
+    "include/linux/soc_nl_list.h": (
+        "SOC_STRUCT(soc_net_conf,\n\tSOC_FIELD(int, timeout)\n\tSOC_FIELD(int, retries)\n)\n"
+        "SOC_STRUCT(soc_disk_conf,\n\tSOC_FIELD(long, size)\n)\n"),
+    "include/linux/soc_nl_magic.h": (
+        "#define SOC_FIELD(t, n)\n#define SOC_STRUCT(name, fields)\n#include SOC_NL_FILE\n"
+        "#undef SOC_FIELD\n#undef SOC_STRUCT\n"
+        "#define SOC_FIELD(t, n) t n;\n#define SOC_STRUCT(name, fields) struct name { fields };\n"
+        "#include SOC_NL_FILE\n#undef SOC_FIELD\n#undef SOC_STRUCT\n"),
+    "include/linux/soc_nl_api.h": (
+        "#define SOC_NL_FILE <linux/soc_nl_list.h>\n#include <linux/soc_nl_magic.h>\n"),
+    "drivers/soc/nl.c": (
+        "#include <linux/soc_nl_api.h>\n"
+        "int nl_conf(struct soc_net_conf c, struct soc_disk_conf *d)\n{\n"
+        "\treturn c.timeout + (int)d->size;\n}\n"
+        "int nl_typo(struct soc_net_cnf c)\t/* expect: 020_2 soc_net_cnf, 502_2 nl_typo */\n"
+        "{\n\treturn 0;\n}\n"),
+}
+
+
+@pytest.mark.parametrize("files", [DECLARATION_MACROS, VARIABLES, DROPPED_UNIT, COMPUTED_INCLUDE],
+                         ids=["declaration-macros", "variables", "dropped-unit", "computed-include"])
+def test_idioms_give_only_the_expected_findings(tmp_path, capsys, files):
+    expected = {(e.path, e.line, e.code, e.symbol)
+                for rel, text in files.items() for e in parse_text(text, rel)}
+    got = checked_errors(write_tree(tmp_path, {**KCONFIG, **files}), capsys)
+    assert got == expected
