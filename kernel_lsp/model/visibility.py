@@ -124,8 +124,9 @@ class Visibility:
     def _own_at(self, fid: int, pos: int) -> int:
         """``own_before(fid, pos)`` without memoising the per-line bitsets of a file no other
         file includes: the context of a widely included header reaches tens of thousands of
-        ``.c`` files, and keeping their lines would take gigabytes for one use each."""
-        if fid in self._prefix or self.includers_for(fid):
+        ``.c`` files, and keeping their lines would take gigabytes for one use each. (A lazy
+        graph reads a few includers per header: their lines are kept, as a header's are.)"""
+        if fid in self._prefix or self._includers_of is not None or self.includers_for(fid):
             return self.own_before(fid, pos)
         mask = 1 << fid
         for edge in self.graph.get(fid, ()):
