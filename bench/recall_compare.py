@@ -12,7 +12,9 @@ accepted code sits at one of its lines and, when the message names a function or
 same symbol. A new kernel-lsp finding is *noise* when no new GCC diagnostic of any category sits
 at its line (with the same symbol when both name one), it is not a later call of a function GCC
 reported as implicitly declared (GCC reports the first call of each only), and it is not the
-finding the fault requires (kind e: ``405_2`` at the call).
+finding the fault requires (kind e: ``405_2`` at the call). When GCC stopped at a fatal error
+(an include of a file that does not exist), such findings are *unjudged* instead: GCC never
+reached the code they are about.
 """
 
 from __future__ import annotations
@@ -205,4 +207,9 @@ def compare(gcc_new: list[dict], klsp_new: list[dict], expect: dict | None) -> d
         f["code"] in ACCEPT["implicit"] and f["symbol"] in implicit) and not any(
         _at(d, f) and (d["cat"] == "other" or _same_symbol(d, f)) for d in gcc_new)]
     found = None if expect is None else any(_expected(f, expect) for f in klsp_new)
-    return {"matched": matched, "missed": missed, "noise": noise, "expect_found": found}
+    if any(d.get("kind") == "fatal error" for d in gcc_new):
+        # GCC stopped there (a missing header): what it never reached, it cannot deny
+        return {"matched": matched, "missed": missed, "noise": [], "unjudged": noise,
+                "expect_found": found}
+    return {"matched": matched, "missed": missed, "noise": noise, "unjudged": [],
+            "expect_found": found}

@@ -64,7 +64,10 @@ def kind_line(kind: str, rows: list[dict], skipped: Counter) -> str:
              f"{cats[1]:>10}", f"{f'{dm}/{dt}':>9}", f"{f'{caught}/{len(with_diag)}':>7}",
              f"{noise / n if n else 0:>7.2f}"]
     skip = ", ".join(f"{v} {k}" for k, v in sorted(skipped.items()))
-    return "  ".join(cells) + (f"  (not counted: {skip})" if skip else "")
+    stopped = [r for r in rows if r.get("unjudged")]
+    unjudged = (f"  (unjudged: {sum(len(r['unjudged']) for r in stopped)} findings of "
+                f"{len(stopped)} faults where GCC stopped at a fatal error)") if stopped else ""
+    return "  ".join(cells) + unjudged + (f"  (not counted: {skip})" if skip else "")
 
 
 def print_table(rows: list[dict], kinds: str, seed: int) -> None:

@@ -72,6 +72,27 @@ CASES = [
         {"types": {("qdisc", "struct", True)}, "type_uses": {("netdev_queue", "qdisc")}},
         id="a-define-in-a-struct-with-a-comment-going-on-below"),
     pytest.param(
+        "#define COMMON \\\n\tvoid *next; \\\n\tu8 flags;\n\nstruct a {\nCOMMON};\n\n"
+        "struct b {\n\tCOMMON u32 index;\n\tunion x *o;\n};\n\nstruct c {\n\tu16 size;\n"
+        "\tstruct x inner;\n};\ntypedef u64 big;\n",
+        {"types": {("a", "struct", True), ("b", "struct", True), ("c", "struct", True),
+                   ("big", "typedef", True)},
+         "type_uses": {("u32", "b"), ("x", "b"), ("u16", "c"), ("x", "c"), ("u64", "big")}},
+        id="a-macro-defined-as-a-run-of-members"),
+    pytest.param(  # the same, the macro defined elsewhere: one ERROR node swallows the rest;
+        # the complete declarations inside it still give their type uses
+        "struct a {\nCOMMON};\n\nstruct b {\n\tCOMMON u32 index;\n\tunion x *o;\n};\n\n"
+        "struct c {\n\tu16 size;\n\tstruct x inner;\n};\ntypedef u64 big;\n",
+        {"type_uses": {("x", "b"), ("u16", "c"), ("x", "c")}},
+        id="declarations-inside-an-error-node"),
+    pytest.param(
+        "int walk(struct task_struct *g)\n{\n\tstruct task_struct *t = g;\n\tdo {\n"
+        "\t\tvisit(t);\n\t} while_each_thread(g, t);\n\treturn 0;\n}\n"
+        "static int after(void)\n{\n\tpid_t pid = 0;\n\treturn later(pid);\n}\n",
+        {"defs": {"walk", "after"}, "calls": {("walk", "visit"), ("after", "later")},
+         "type_uses": {("task_struct", "walk"), ("task_struct", None), ("pid_t", None)}},
+        id="a-do-loop-closed-by-a-macro"),
+    pytest.param(
         "EXPORT_SYMBOL_GPL(thing);\nmodule_init(thing_init);\n",
         {"defs": set(), "calls": set(), "exports": {"thing"}}, id="exports"),
 ]

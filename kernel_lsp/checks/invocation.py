@@ -35,13 +35,14 @@ def check_invocations(ctx: CheckInputs) -> list[Finding]:
             continue  # file-scope macro uses; host programs calling the C library
         if any(n == callee and s < start for n, s in local_protos.get((fid, caller), ())):
             continue
-        found = _check_call(ctx, fid, call, ctx.visibility.before(fid, start))
+        found = check_call(ctx, fid, call, ctx.visibility.before(fid, start))
         if found is not None:
             findings.append(found)
     return findings
 
 
-def _check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
+def check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
+    """The finding of one direct call of ``fid`` seeing the files of ``mask`` there, or None."""
     syms, callee, start = ctx.symbols, call.callee, call.start_byte
     where = (ctx.path(fid), call.line, call.col, call.line, call.end_col)
     every = syms.functions.get(callee) or []

@@ -16,6 +16,7 @@ from kernel_lsp.checks.invocation import check_invocations
 from kernel_lsp.checks.layers import check_layers
 from kernel_lsp.checks.structure import check_includes, check_types
 from kernel_lsp.checks.typevis import check_type_visibility
+from kernel_lsp.checks.unitvis import check_unit_headers
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.store import Model
 from kernel_lsp.model.symbols import Symbols, hosted_files, other_arch_headers
@@ -60,10 +61,15 @@ def run_checks(inputs: CheckInputs) -> list[Finding]:
         findings += check_invocations(chunk)
         findings += check_types(chunk)
         findings += check_type_visibility(chunk)
+        findings += check_unit_headers(chunk)
         findings += check_access(chunk)
         findings += check_includes(chunk)
         findings += check_layers(chunk)
         if len(ids) > CHUNK:
             inputs.visibility.trim()
-    unique = {(f.code, f.path, f.line, f.col, f.symbol): f for f in findings}
+    unique: dict[tuple, Finding] = {}
+    for f in findings:  # a header's own finding wins over the same one seen from a unit
+        key = (f.code, f.path, f.line, f.col, f.symbol)
+        if key not in unique or ("unit" in unique[key].context and "unit" not in f.context):
+            unique[key] = f
     return sorted(unique.values(), key=Finding.sort_key)

@@ -17,7 +17,7 @@ from kernel_lsp.findings import Finding
 from kernel_lsp.model.visibility import visible
 from kernel_lsp.parse.facts import NEED_MEMBERS, NEED_NAME, NEED_SIZE, NEED_SIZEOF
 
-_MESSAGES = {
+MESSAGES = {
     NEED_NAME: "unknown type name '{spelled}': {where}",
     NEED_SIZE: "'{spelled}' has incomplete type here: {where}",
     NEED_SIZEOF: "invalid application of 'sizeof' to incomplete type '{spelled}': {where}",
@@ -32,8 +32,6 @@ def check_type_visibility(ctx: CheckInputs) -> list[Finding]:
         if not use.need or fid in ctx.hosted:
             continue
         typedef = use.kind == "typedef"
-        if use.name in syms.macros:
-            continue  # a macro standing for a type
         defs = [t for t in syms.native(syms.types.get(use.name) or [], fid)
                 if (t.kind == "typedef") == typedef and (typedef or t.kind == use.kind)
                 and (typedef or t.is_definition)]
@@ -43,11 +41,14 @@ def check_type_visibility(ctx: CheckInputs) -> list[Finding]:
         if any((t.file_id == fid and t.start_byte < use.start_byte)
                or (t.file_id != fid and visible(mask, t.file_id)) for t in defs):
             continue
+        if any((m[0] == fid and m[2] < use.start_byte) or (m[0] != fid and visible(mask, m[0]))
+               for m in syms.macros.get(use.name) or ()):
+            continue  # a visible macro standing for a type
         spelled = use.name if typedef else f"{use.kind} {use.name}"
         homes = sorted({ctx.path(t.file_id) for t in defs})
         where = (f"{'declared' if typedef else 'defined'} in {homes[0]}, which is not included "
                  "before this use")
         out.append(Finding("407_2", ctx.path(fid), use.line, use.col, use.line, use.end_col,
-                           use.name, _MESSAGES[use.need].format(spelled=spelled, where=where),
+                           use.name, MESSAGES[use.need].format(spelled=spelled, where=where),
                            {"kind": use.kind, "defined_in": homes}))
     return out

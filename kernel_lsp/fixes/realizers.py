@@ -75,11 +75,15 @@ def include_edits(texts: Texts, path: str, spelling: str, spellings, use: int) -
     src = texts.source(path)
     use_line = src.point(use)[0]
     names = set(spellings) if isinstance(spellings, list) and spellings else {spelling}
-    if any(arg in names and line < use_line for line, arg in existing_includes(src)):
+    includes = existing_includes(src)
+    if any(arg in names and line < use_line for line, arg in includes):
         return []
     line, col, prefix, suffix = include_insertion(src)
     if line > use_line:
-        raise NotApplicable("the include block comes after the use")
+        if not any(at == use_line for at, _arg in includes):
+            raise NotApplicable("the include block comes after the use")
+        # the use is an include line (a header it brings in needs the type): just above it
+        line, col, prefix, suffix = use_line, 0, "", ""
     return [insert(path, line, col, f"{prefix}#include {spelling}{src.newline}{suffix}")]
 
 
@@ -141,6 +145,12 @@ def header_declaration_edits(texts: Texts, header: str, symbol: str, function: b
 
 # -- plans ------------------------------------------------------------------------------------
 def _use(texts: Texts, plan: dict) -> int:
+    anchor = plan.get("use")
+    if plan.get("via_include") is True and isinstance(anchor, list) and len(anchor) == 2:
+        src = texts.source(plan["path"])  # the use is the include line of a needy header
+        if any(line == anchor[0] for line, _arg in existing_includes(src)):
+            return src.offset(anchor[0], 0)
+        raise NotApplicable("the include line moved")
     tag = plan.get("entity") in ("struct", "union", "enum")
     return locate_use(texts, plan["path"], plan["symbol"], plan.get("use"), tag)
 

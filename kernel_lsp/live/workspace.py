@@ -335,7 +335,15 @@ class Workspace:
         f = item.finding
         if f.code not in FIXABLE_CODES or self.model is None or self.resolver is None:
             return item
-        plans = plan_fixes(f, self.model, self.resolver, self.config)
+        c = f.context
+        if "unit" in c:  # a header use a unit sees undeclared: include above the unit's line
+            at = dataclasses.replace(f, path=c["unit"], line=c["unit_line"], col=c["unit_col"],
+                                     end_line=c["unit_line"], end_col=c["unit_end_col"])
+            plans = [dict(plan, use=[c["unit_line"], c["unit_col"]], via_include=True)
+                     for plan in plan_fixes(at, self.model, self.resolver, self.config)
+                     if plan.get("kind") == "include"]
+        else:
+            plans = plan_fixes(f, self.model, self.resolver, self.config)
         return dataclasses.replace(item, finding=dataclasses.replace(f, plans=tuple(plans)))
 
 

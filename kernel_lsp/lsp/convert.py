@@ -86,6 +86,54 @@ def diagnostic(item: Reported, lines: Lines, enc: str, docs_url: str | None = No
               "col": f.col, "fixes": list(f.plans)})
 
 
+def unit_diagnostics(items: list[Reported], lines: Lines, enc: str, root: Path,
+                     docs_url: str | None = None) -> list[types.Diagnostic]:
+    """The findings a unit's check reports inside the headers it includes (``checks/unitvis``),
+    as one diagnostic per include line of the unit that brings such a header in: the header
+    uses, as related information; the fixes (an include before that line), as data."""
+    groups: dict[tuple[int, int], list[Reported]] = {}
+    for item in items:
+        ctx = item.finding.context
+        groups.setdefault((ctx["unit_line"], ctx["unit_col"]), []).append(item)
+    out = []
+    for (line, col), group in sorted(groups.items()):
+        first = group[0].finding
+        names = sorted({g.finding.symbol for g in group})
+        homes = {g.finding.symbol: _home(g.finding.context) for g in group}
+        missing = ", ".join(f"'{n}' ({homes[n]})" for n in names[:6])
+        more = f" and {len(names) - 6} more" if len(names) > 6 else ""
+        fixes, titles = [], set()
+        for g in group:
+            for plan in g.finding.plans:
+                if plan.get("title") not in titles:
+                    titles.add(plan.get("title"))
+                    fixes.append(plan)
+        code = CODES.get(first.code)
+        href = code.docs_url(docs_url) if code is not None else None
+        related = [types.DiagnosticRelatedInformation(
+            types.Location(uri_of(root, g.finding.path), types.Range(
+                types.Position(g.finding.line, g.finding.col),
+                types.Position(g.finding.end_line, g.finding.end_col))), g.finding.message)
+            for g in group[:20]]
+        out.append(types.Diagnostic(
+            range=lines.range(line, col, line, first.context["unit_end_col"], enc),
+            message=(f"a header this line brings in ({first.path}:{first.line + 1}"
+                     f"{f' and {len(group) - 1} more uses' if len(group) > 1 else ''}) needs "
+                     f"declarations not visible here: {missing}{more}"),
+            severity=_SEVERITY.get(group[0].severity, types.DiagnosticSeverity.Error),
+            code=first.code, source=SOURCE, related_information=related,
+            code_description=types.CodeDescription(href=href) if href else None,
+            data={"code": first.code, "path": first.context["unit"], "symbol": first.symbol,
+                  "line": line, "col": col, "fixes": fixes[:8]}))
+    return out
+
+
+def _home(context: dict) -> str:
+    """Where a unit-header finding's symbol is declared (a type's or a function's header)."""
+    homes = context.get("declared_in") or context.get("defined_in") or ["?"]
+    return homes[0]
+
+
 def workspace_edit(fix: Fix, root: Path, text_of: Callable[[str], str | None],
                    enc: str) -> types.WorkspaceEdit:
     changes: dict[str, list[types.TextEdit]] = {}
@@ -104,4 +152,5 @@ def code_action(fix: Fix, diag: types.Diagnostic, root: Path, text_of, enc: str
                             edit=workspace_edit(fix, root, text_of, enc))
 
 
-__all__ = ["Edit", "Lines", "code_action", "diagnostic", "path_of", "uri_of", "workspace_edit"]
+__all__ = ["Edit", "Lines", "code_action", "diagnostic", "path_of", "unit_diagnostics", "uri_of",
+           "workspace_edit"]

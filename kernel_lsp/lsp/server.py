@@ -21,7 +21,7 @@ from pygls.lsp.server import LanguageServer
 from kernel_lsp import __version__
 from kernel_lsp.config import Config, find_root, relative_posix
 from kernel_lsp.live.workspace import Workspace
-from kernel_lsp.lsp.convert import Lines, diagnostic, path_of, uri_of
+from kernel_lsp.lsp.convert import Lines, diagnostic, path_of, unit_diagnostics, uri_of
 from kernel_lsp.lsp.design_features import design_check, is_design_file
 from kernel_lsp.lsp.indexproc import IndexChild
 from kernel_lsp.lsp.plumbing import ModelThread, Protocol, running_loop
@@ -412,7 +412,11 @@ class KernelLanguageServer(LanguageServer):
         reported = ws.findings([rel], with_fixes=True)
         lines = Lines(text if text is not None else self.text_of(rel))
         enc = self.encoding
-        diags = [diagnostic(r, lines, enc, config.docs_url) for r in reported]
+        diags = [diagnostic(r, lines, enc, config.docs_url) for r in reported
+                 if r.finding.path == rel]
+        diags += unit_diagnostics([r for r in reported if r.finding.path != rel
+                                   and r.finding.context.get("unit") == rel],
+                                  lines, enc, self.root, config.docs_url)
         dependents = sorted(ws.includers_of(rel)) if rel.endswith(".h") else []
         return diags, dependents
 

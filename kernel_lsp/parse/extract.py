@@ -46,13 +46,36 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "10"
+EXTRACTOR_VERSION = "12"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
 _Static_assert static_assert defined asm __asm__ __asm _Generic __auto_type va_arg
 __extension__ __builtin_offsetof return if while for switch
 """.split())
+
+
+TRUSTED = "trusted"  # an error-free construct inside an ERROR node: its type uses count
+_ISLANDS = frozenset({"field_declaration", "declaration", "type_definition",
+                      "function_definition"})
+# where a statement-like macro (``container_of(p, struct s, m)``, ``for_each_cpu(i)``) reads as a
+# declaration: no islands inside
+_NO_ISLANDS = frozenset({"compound_statement", "argument_list", "parameter_list",
+                         "parenthesized_expression", "call_expression"})
+
+
+def _islands(err) -> list:
+    """The complete, error-free declarations inside an ERROR node (a macro the grammar cannot
+    read, ``ACPI_STATE_COMMON u32 index;``, makes the whole rest of a header one ERROR node;
+    the members and declarations around it are still read right)."""
+    out, stack = [], list(err.named_children)
+    while stack:
+        node = stack.pop()
+        if node.type in _ISLANDS and not node.has_error:
+            out.append(node)
+        elif node.type not in _NO_ISLANDS:
+            stack.extend(node.named_children)
+    return out
 
 
 class _Ranges:
@@ -123,6 +146,8 @@ class Extractor(FileScopeMacros):
         for err in caps.get("error", []):
             self.untrusted.add(err.start_byte, err.end_byte)
             self.facts.error_nodes += 1
+            for island in _islands(err):
+                self.untrusted.add(island.start_byte, island.end_byte, TRUSTED)
         defs = caps
         for node in defs.get("func.def", []):
             self._function_definition(node)
@@ -365,7 +390,7 @@ class Extractor(FileScopeMacros):
             elif parent is not None and parent.type == "type_descriptor" and (
                     parent.parent is not None and parent.parent.type == "macro_type_specifier"):
                 continue
-            if self.untrusted.find(node.start_byte) is not None:
+            if self.untrusted.find(node.start_byte) not in (None, TRUSTED):
                 continue
             name = text(node)
             fn = self.funcs.find(node.start_byte)
@@ -380,13 +405,14 @@ class Extractor(FileScopeMacros):
             fn = self.funcs.find(node.start_byte)
             tref = self.local_types.get(fn, {}).get(text(node)) if fn else None
             if tref is not None and tref.kind in (STRUCT, UNION) and (
-                    self.untrusted.find(node.start_byte) is None):
+                    self.untrusted.find(node.start_byte) in (None, TRUSTED)):
                 self._type_use(seen, TypeUse(tref.name, tref.kind, span(node), fn, None,
                                              NEED_MEMBERS))
 
     def _type_use(self, seen: set, use: TypeUse) -> None:
-        """Record ``use`` unless its (name, kind, scope, owner, need) is recorded already."""
-        key = (use.name, use.kind, use.function, use.owner, use.need)
+        """Record ``use`` unless its (name, kind, scope, owner, need) is recorded already on
+        the same line (a compiler reports every line: so does a finding)."""
+        key = (use.name, use.kind, use.function, use.owner, use.need, use.span.line)
         if key not in seen:
             seen.add(key)
             self.facts.type_uses.append(use)

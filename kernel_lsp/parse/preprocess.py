@@ -168,7 +168,12 @@ def blank_bare_invocations(src: bytes) -> bytes:
 _DEPTH_TOKEN = re.compile(
     rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'"
     rb"|^[ \t]*#[ \t]*(\w*)(?:[^\n]*\\\n)*[^\n]*"
-    rb"|^[ \t]*([A-Z_][A-Z0-9_]*)[ \t]*\(|[{}]", re.S | re.M)
+    rb"|^[ \t]*([A-Z_][A-Z0-9_]*)[ \t]*\(|[{}]"
+    rb"|^[ \t]*([A-Z_][A-Z0-9_]*)\b(?![ \t]*\()", re.S | re.M)
+# An object-like ``#define NAME body`` (continuation lines included) of the same text.
+_OBJECT_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)(?![\w(])((?:[^\n]*\\\n)*[^\n]*)",
+                            re.M)
+_COMMENTS = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
 _NESTED_BLANKED = {b"define", b"undef", b"include", b"include_next", b"pragma", b"error",
                    b"warning", b"line"}
 # Text before a ``{`` that opens a member, enumerator or initializer list (not code).
@@ -209,13 +214,16 @@ def blank_in_braces(src: bytes) -> bytes:
       reads directives by a text scan, so the parser needs none of them);
     * in a member, enumerator or initializer list, a line that is only an upper-case
       ``NAME(args)`` with no ``;`` or ``,`` after it, a macro that expands to members or items
-      (``struct clk_mgr_shift { CLK_REG_FIELD_LIST(uint8_t) ... }``).
+      (``struct clk_mgr_shift { CLK_REG_FIELD_LIST(uint8_t) ... }``);
+    * in such a list, an upper-case ``NAME`` starting a line that the text defines as a run of
+      members (``member_macros``).
 
     Across ``#if``/``#else`` branches each branch starts with the braces open at the ``#if``."""
     if b"{" not in src:
         return src
     buf = None
     stack: list[bool] = []  # per open brace: does it open a list
+    members: set[bytes] | None = None  # the text's member-run macros, found when first needed
     at_if: list[list[bool]] = []
     skip = 0
     for m in _DEPTH_TOKEN.finditer(src):
@@ -253,10 +261,42 @@ def blank_in_braces(src: bytes) -> bytes:
             buf = buf if buf is not None else bytearray(src)
             buf[start:close + 1] = _NOT_NEWLINE.sub(b" ", src[start:close + 1])
             skip = close + 1
+        elif m.group(3) is not None and stack and stack[-1]:
+            if members is None:
+                members = member_macros(src)
+            if m.group(3) in members:
+                buf = buf if buf is not None else bytearray(src)
+                buf[m.start(3):m.end(3)] = b" " * (m.end(3) - m.start(3))
     return bytes(buf) if buf is not None else src
+
+
+def member_macros(src: bytes) -> set[bytes]:
+    """Object-like macros the text defines as a run of members (their body ends with ``;``):
+    ``#define ACPI_STATE_COMMON void *next; u8 flags;`` then ``struct s { ACPI_STATE_COMMON
+    u32 index; }``, where the grammar reads the name as a type and loses the struct."""
+    out = set()
+    for m in _OBJECT_DEFINE.finditer(src):
+        body = _COMMENTS.sub(b" ", m.group(2).replace(b"\\\n", b" ")).strip()
+        if body.endswith(b";"):
+            out.add(m.group(1))
+    return out
+
+
+_DO_WHILE_MACRO = re.compile(rb"\}[ \t\n]*(while_\w+)(?=[ \t]*\()")
+
+
+def plain_do_while(src: bytes) -> bytes:
+    """``do { ... } while_each_thread(g, t);``: a macro standing for the ``while (...)`` of a
+    do-loop reads as ``while (g, t);`` (same length), or the grammar loses the rest of the
+    function and a few thousand lines after it (``kernel/cgroup/cgroup.c``)."""
+    if b"while_" not in src:
+        return src
+    return _DO_WHILE_MACRO.sub(
+        lambda m: m.group(0)[:m.start(1) - m.start(0)] + b"while" + b" " * (len(m.group(1)) - 5),
+        src)
 
 
 def parser_text(src: bytes) -> bytes:
     """What the parser reads for ``src``: annotations, bare invocations, and directives and
-    member-list macros inside braces blanked."""
-    return blank_in_braces(blank_bare_invocations(blank_annotations(src)))
+    member-list macros inside braces blanked; do-loops closed by a macro made plain."""
+    return plain_do_while(blank_in_braces(blank_bare_invocations(blank_annotations(src))))

@@ -1,0 +1,140 @@
+"""Headers as each translation unit sees them (407_2 inside headers).
+
+Many kernel headers use types they do not include themselves and rely on their includers
+(``accommon.h`` expects ``<acpi/acpi.h>`` before it). ``typevis`` accepts such a use when *some*
+includer provides the type; a unit that includes the header without it does not compile, and
+the compiler reports in the header ("In file included from ..."). This check reports those
+uses, in the header, for each unit checked.
+
+A header's *context needs* are its type uses with a definition elsewhere in the tree and none
+in the header above the use nor in what the header includes above it. For a unit (a file no
+other file includes), a header of its include closure is seen after the unit's include line
+that first brings it in: what the unit sees there, that include's whole closure included, must
+provide each need. Taking the whole closure of that include as visible is lenient on purpose
+(the order of headers inside one include's closure is not checked): no false finding from
+an approximated order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from bisect import bisect_left
+
+from kernel_lsp.checks.inputs import CheckInputs
+from kernel_lsp.checks.invocation import check_call
+from kernel_lsp.checks.typevis import MESSAGES
+from kernel_lsp.findings import Finding
+from kernel_lsp.model.visibility import visible
+
+# ("type", TypeUse, [TypeSym] defining it, [file ids of macros of that name]) or
+# ("call", Call, what the header sees there itself)
+_Need = tuple
+
+
+def check_unit_headers(ctx: CheckInputs) -> list[Finding]:
+    vis, syms = ctx.visibility, ctx.symbols
+    units = [fid for fid in ctx.file_ids if fid not in ctx.hosted and not syms.is_header(fid)
+             and not vis.includers_for(fid)]
+    if not units:
+        return []
+    needs: dict[int, list[_Need]] = {}
+    loaded = needy = 0  # bitsets: headers whose needs are known; those with some
+    out: list[Finding] = []
+    for unit in units:
+        starts, masks = vis.prefixes(unit)
+        closure = vis.closure(unit) & ~(1 << unit)
+        fresh = _bits(closure & ~loaded)
+        if fresh:
+            _load_needs(ctx, fresh, needs)
+            loaded |= closure
+            for h in fresh:
+                if needs[h]:
+                    needy |= 1 << h
+        for header in _bits(closure & needy):
+            k = _first_including(masks, header)
+            if k is None:
+                continue
+            seen, edge = masks[k], ctx.graph.get(unit)[k]
+            for need in needs[header]:
+                if need[0] == "call":
+                    out += _call_finding(ctx, unit, header, edge, need[1], need[2] | seen)
+                elif not any(visible(seen, f) for f in (*need[3], *(t.file_id for t in need[2]))):
+                    out.append(_finding(ctx, unit, header, edge, need[1], need[2]))
+    return out
+
+
+def _load_needs(ctx: CheckInputs, headers: list[int], needs: dict[int, list[_Need]]) -> None:
+    """The context needs of ``headers`` (see the module docstring), into ``needs``."""
+    syms, vis = ctx.symbols, ctx.visibility
+    for fid in headers:
+        needs[fid] = []
+    if not headers:
+        return
+    for fid, use in ctx.facts.type_uses_in(headers):
+        if not use.need or fid in ctx.hosted:
+            continue
+        typedef = use.kind == "typedef"
+        defs = [t for t in syms.native(syms.types.get(use.name) or [], fid)
+                if (t.kind == "typedef") == typedef and (typedef or t.kind == use.kind)
+                and (typedef or t.is_definition)]
+        if not defs or any(t.file_id == fid for t in defs):
+            continue  # defined nowhere (020_2), or the header's own business (typevis)
+        own = vis.own_before(fid, use.start_byte)
+        # a macro of that name standing for a type counts where it is visible, not anywhere
+        macros = [m[0] for m in syms.macros.get(use.name) or ()
+                  if m[0] != fid or m[2] < use.start_byte]
+        if not any(visible(own, f) for f in (*macros, *(t.file_id for t in defs))):
+            needs[fid].append(("type", use, defs, macros))
+    for fid, call in ctx.facts.calls_in(headers):
+        if call.caller is None or fid in ctx.hosted:
+            continue
+        own = vis.own_before(fid, call.start_byte)
+        found = check_call(ctx, fid, call, own)
+        if found is not None and found.code == "404_2":
+            needs[fid].append(("call", call, own))
+
+
+def _call_finding(ctx: CheckInputs, unit: int, header: int, edge, call, mask: int) -> list:
+    """404_2 in ``header`` when the unit does not declare ``call``'s callee before ``edge``."""
+    found = check_call(ctx, header, call, mask)
+    if found is None or found.code != "404_2":
+        return []
+    message = (f"{found.message} (nor does {ctx.path(unit)} before line {edge.line + 1}, "
+               f"#include {edge.target}, the include that brings this header in)")
+    return [dataclasses.replace(found, message=message, context={
+        **found.context, **_unit_context(ctx, unit, edge)})]
+
+
+def _unit_context(ctx: CheckInputs, unit: int, edge) -> dict:
+    return {"unit": ctx.path(unit), "unit_line": edge.line, "unit_col": edge.col,
+            "unit_end_col": edge.end_col}
+
+
+def _first_including(masks: list[int], header: int) -> int | None:
+    """Index of the first include line after which the unit sees ``header`` (the bitsets grow
+    along the file, so a bisection finds it)."""
+    lo = bisect_left(range(len(masks)), True, key=lambda i: visible(masks[i], header))
+    return lo if lo < len(masks) else None
+
+
+def _finding(ctx: CheckInputs, unit: int, header: int, edge, use, defs) -> Finding:
+    typedef = use.kind == "typedef"
+    spelled = use.name if typedef else f"{use.kind} {use.name}"
+    homes = sorted({ctx.path(t.file_id) for t in defs})
+    unit_path = ctx.path(unit)
+    where = (f"{'declared' if typedef else 'defined'} in {homes[0]}, which "
+             f"{unit_path} does not include before line {edge.line + 1} "
+             f"(#include {edge.target}), the include that brings this header in")
+    return Finding("407_2", ctx.path(header), use.line, use.col, use.line, use.end_col,
+                   use.name, MESSAGES[use.need].format(spelled=spelled, where=where),
+                   {"kind": use.kind, "defined_in": homes, **_unit_context(ctx, unit, edge)})
+
+
+def _bits(mask: int) -> list[int]:
+    """The set bits of ``mask``, ascending (through its binary text: fast on wide masks)."""
+    text = bin(mask)[:1:-1]
+    out, i = [], text.find("1")
+    while i >= 0:
+        out.append(i)
+        i = text.find("1", i + 1)
+    return out

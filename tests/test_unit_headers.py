@@ -1,0 +1,134 @@
+"""Headers as each unit sees them: a header that relies on its includer for a type (``u32``,
+``struct dev``) is fine where the includer provides it first and wrong where it does not; the
+finding sits in the header, as the compiler reports it, and the fix goes into the unit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from kernel_lsp.cli import main
+from tests.conftest import checked_errors, write_tree
+from tests.lsp_helpers import (
+    SERVER,
+    VSCODE,
+    apply_text_edits,
+    capabilities,
+    open_doc,
+    replace_all,
+    start,
+    uri,
+    wait_published,
+)
+
+TREE = {
+    "Kconfig": "",
+    "include/linux/types.h": "#ifndef _T\n#define _T\ntypedef unsigned int u32;\n#endif\n",
+    "include/linux/dev.h": "struct dev {\n\tint id;\n};\nint dev_id(struct dev *d);\n",
+    # relies on its includers for u32 and struct dev (not self-contained, as many are)
+    "drivers/regs/regs.h": (
+        "struct regs {\n"
+        "\tu32 ctrl;\n"
+        "\tstruct dev owner;\n"
+        "\tstruct dev *peer;\n"  # a pointer: legal without the definition
+        "};\n"
+        "static inline u32 regs_ctrl(struct regs *r)\n{\n\treturn r->ctrl;\n}\n"
+        "static inline int regs_id(struct regs *r)\n{\n\treturn dev_id(&r->owner);\n}\n"),
+    # provides both first: nothing to report
+    "drivers/regs/good.c": ('#include <linux/types.h>\n#include <linux/dev.h>\n'
+                            '#include "regs.h"\n'
+                            "u32 good(struct regs *r)\n{\n\treturn regs_ctrl(r);\n}\n"),
+    # includes the header without <linux/types.h> before it (the one it provides comes after)
+    "drivers/regs/bad.c": ('#include <linux/dev.h>\n#include "regs.h"\n'
+                           '#include <linux/types.h>\n'
+                           "u32 bad(struct regs *r)\n{\n\treturn regs_ctrl(r);\n}\n"),
+    # a header that includes what it needs is fine in any order
+    "drivers/regs/whole.h": '#include <linux/types.h>\nstatic inline u32 whole(void)\n{\n'
+                            "\treturn 0;\n}\n",
+    "drivers/regs/alone.c": '#include "whole.h"\nint alone(void)\n{\n\treturn whole();\n}\n',
+    # a macro of the same name elsewhere stands for the type only where it is visible
+    "drivers/other/compat.h": "#define u32 unsigned int\n",
+    "drivers/other/user.c": '#include "compat.h"\n#include "../regs/regs.h"\n'
+                            "int user(struct regs *r)\n{\n\treturn regs_ctrl(r);\n}\n",
+}
+# (path, 1-based line, code, symbol): the uses of u32 in regs.h as bad.c includes it
+EXPECTED = {
+    ("drivers/regs/regs.h", 2, "407_2", "u32"),
+    ("drivers/regs/regs.h", 6, "407_2", "u32"),
+    ("drivers/regs/regs.h", 3, "407_2", "dev"),  # user.c: struct dev by value, undefined there
+    ("drivers/regs/regs.h", 12, "404_2", "dev_id"),  # user.c: dev_id undeclared there
+}
+
+
+def test_a_header_is_checked_as_each_unit_includes_it(tmp_path, capsys):
+    assert checked_errors(write_tree(tmp_path, TREE), capsys) == EXPECTED
+
+
+def test_checking_the_unit_alone_reports_in_the_header_and_fixes_the_unit(tmp_path, capsys):
+    root = write_tree(tmp_path, TREE)
+    capsys.readouterr()
+    assert main(["check", "drivers/regs/bad.c", "drivers/regs/good.c", "--root", str(root),
+                 "--format", "json"]) == 1
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert {(f["root_path"], f["line"], f["code"], f["symbol"]) for f in found} == {
+        e for e in EXPECTED if e[3] == "u32"}
+    assert all("drivers/regs/bad.c does not include" in f["message"] for f in found)
+    assert main(["fix", "drivers/regs/bad.c", "--root", str(root)]) in (0, 1)
+    text = (root / "drivers/regs/bad.c").read_text()
+    assert text.index("#include <linux/types.h>") < text.index('#include "regs.h"')
+    capsys.readouterr()
+    assert main(["check", "drivers/regs", "--root", str(root), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["findings"] == []
+
+
+def test_a_macro_stands_for_the_type_only_where_it_is_visible(tmp_path, capsys):
+    root = write_tree(tmp_path, TREE)
+    capsys.readouterr()
+    assert main(["check", "drivers/other/user.c", "--root", str(root), "--format", "json"]) == 1
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert {(f["root_path"], f["line"], f["symbol"]) for f in found} == {
+        ("drivers/regs/regs.h", 3, "dev"), ("drivers/regs/regs.h", 12, "dev_id")}
+
+
+# -- in the editor: one diagnostic at the include line of the unit, the fix above it ----------
+@pytest.fixture(scope="module")
+def lsp_tree(tmp_path_factory):
+    root = write_tree(tmp_path_factory.mktemp("unit-headers"), TREE)
+    assert main(["index", str(root)]) == 0
+    return root
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER), scope="module")
+async def client(lsp_client: LanguageClient, lsp_tree):
+    await start(lsp_client, lsp_tree, capabilities(VSCODE))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.e2e
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_editor_shows_the_include_line_and_fixes_above_it(client, lsp_tree):
+    text = (lsp_tree / "drivers/regs/bad.c").read_text()
+    u = open_doc(client, lsp_tree, "drivers/regs/bad.c", text)
+    got = await wait_published(client, u, 1, lambda p: bool(p.diagnostics))
+    (diag,) = got.diagnostics
+    assert (diag.code, diag.range.start.line) == ("407_2", 1)  # the line of #include "regs.h"
+    assert "'u32'" in diag.message and "drivers/regs/regs.h:2" in diag.message
+    assert [r.location.range.start.line for r in diag.related_information] == [1, 5]
+    assert all(r.location.uri == uri(lsp_tree, "drivers/regs/regs.h")
+               for r in diag.related_information)
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(u), range=diag.range,
+        context=types.CodeActionContext(diagnostics=[diag])))
+    (edits,) = [a.edit.changes[u] for a in actions if "<linux/types.h>" in a.title]
+    new = apply_text_edits(text, edits)
+    assert new.splitlines()[:3] == ["#include <linux/dev.h>", "#include <linux/types.h>",
+                                    '#include "regs.h"']
+    replace_all(client, u, 2, new)
+    await wait_published(client, u, 2, lambda p: not p.diagnostics)
+    good = open_doc(client, lsp_tree, "drivers/regs/good.c")
+    assert not (await wait_published(client, good, 1)).diagnostics
