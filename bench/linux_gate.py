@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -109,9 +110,22 @@ def x86_paths(tree: Path) -> list[str]:
 # ---------------------------------------------------------------- kernel-lsp
 
 
+PEAK_RSS_MB: dict[str, float] = {}  # step -> peak resident set of its kernel-lsp process
+
+
 def kernel_lsp(*args: str) -> subprocess.CompletedProcess:
+    """Run ``kernel-lsp ARGS``; its peak RSS (``wait4``) goes to ``PEAK_RSS_MB[args[0]]``."""
     cmd = [sys.executable, "-m", "kernel_lsp", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _pid, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        proc = subprocess.CompletedProcess(
+            cmd, child.returncode, out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"))
+    PEAK_RSS_MB[args[0]] = usage.ru_maxrss / 1024
     if proc.returncode not in (0, 1):
         tail = "\n".join(proc.stderr.strip().splitlines()[-20:])
         raise GateError(f"kernel-lsp {args[0]} exited with {proc.returncode}:\n{tail}")
@@ -270,6 +284,10 @@ def run(args) -> int:
     failed = verdict(classes, calls, uses, args)
     print(f"\ntime: extract {t_extract:.0f} s, {'cold' if cold else 'warm'} index {t_index:.0f} s, "
           f"check {t_check:.0f} s, total {time.perf_counter() - start:.0f} s")
+    db = tree / ".kernel-lsp" / "model.db"
+    print(f"memory: peak RSS index {PEAK_RSS_MB.get('index', 0):.0f} MB, check "
+          f"{PEAK_RSS_MB.get('check', 0):.0f} MB (main process); database "
+          f"{db.stat().st_size / 2**20:.0f} MB")
     if failed:
         print("linux gate: FAILED: " + "; ".join(failed))
         return 1

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from kernel_lsp.model.packed import Packed
 from kernel_lsp.model.programs import Programs
 from kernel_lsp.model.store import Model
 
@@ -125,18 +126,25 @@ class TypeSym:
     start_byte: int
 
 
+# The fields of each entry type, as ``Packed`` stores them.
+_FUNC = ("int", "bool", "str", "int")
+_MACRO = ("int", "bool", "int")
+_VAR = ("int", "str", "bool", "int", "int", "int", "int")
+_TYPE = ("int", "str", "bool", "int")
+
+
 @dataclass
 class Symbols:
     """Everything the checks look up by name, loaded once per run."""
 
     paths: dict[int, str]
-    functions: dict[str, list[FuncSym]] = field(default_factory=dict)
-    macros: dict[str, list[MacroSym]] = field(default_factory=dict)
+    functions: Packed = field(default_factory=lambda: Packed(FuncSym, _FUNC))  # [FuncSym]
+    macros: Packed = field(default_factory=lambda: Packed(MacroSym, _MACRO))  # [MacroSym]
     tags: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, name) -> definitions
     typedefs: set[str] = field(default_factory=set)
     enumerators: set[str] = field(default_factory=set)
-    variables: dict[str, list[VarSym]] = field(default_factory=dict)
-    types: dict[str, list[TypeSym]] = field(default_factory=dict)
+    variables: Packed = field(default_factory=lambda: Packed(VarSym, _VAR))  # [VarSym]
+    types: Packed = field(default_factory=lambda: Packed(TypeSym, _TYPE))  # [TypeSym]
     members: set[str] = field(default_factory=set)  # every struct/union member name
     foreign_ids: set[int] = field(default_factory=set)
     programs: Programs = field(default_factory=lambda: Programs({}))
@@ -157,12 +165,12 @@ class Symbols:
         s.host = model_host_sources(model)
         s.programs = Programs(s.paths, s.host)
         for name, fid, is_def, storage, start in model.function_symbols():
-            s.functions.setdefault(name, []).append(FuncSym(fid, bool(is_def), storage, start))
+            s.functions.add(name, fid, is_def, storage, start)
         for name, fid, function_like, start in model.macro_symbols():
-            s.macros.setdefault(name, []).append(MacroSym(fid, bool(function_like), start))
+            s.macros.add(name, fid, function_like, start)
         for name, kind, fid, is_def, members, start in model.type_symbols():
             s._add_type(name, kind, is_def, members)
-            s.types.setdefault(name, []).append(TypeSym(fid, kind, bool(is_def), start))
+            s.types.add(name, fid, kind, is_def, start)
         if configuration_is_derived(model):
             for name, kind in model.hidden_symbols():
                 s.hidden.setdefault(name, set()).add(kind)
@@ -170,8 +178,7 @@ class Symbols:
         for name, fid in model.hidden_by_file():
             s.hidden_in.setdefault(name, set()).add(fid)
         for name, fid, storage, is_def, start, line, col, end_col in model.variable_symbols():
-            s.variables.setdefault(name, []).append(
-                VarSym(fid, storage, bool(is_def), start, line, col, end_col))
+            s.variables.add(name, fid, storage, is_def, start, line, col, end_col)
         return s
 
     def _add_type(self, name: str, kind: str, is_def, members: str | None, step: int = 1) -> None:

@@ -117,10 +117,25 @@ class Visibility:
         self._ctx[fid] = 0  # cycle guard
         mask = 0
         for includer, pos in self.includers_for(fid):
-            starts, masks = self.prefixes(includer)
-            i = bisect_left(starts, pos)
-            mask |= (masks[i - 1] if i else 1 << includer) | self.context(includer)
+            mask |= self._own_at(includer, pos) | self.context(includer)
         self._ctx[fid] = mask
+        return mask
+
+    def _own_at(self, fid: int, pos: int) -> int:
+        """``own_before(fid, pos)`` without memoising the per-line bitsets of a file no other
+        file includes: the context of a widely included header reaches tens of thousands of
+        ``.c`` files, and keeping their lines would take gigabytes for one use each. (A lazy
+        graph reads a few includers per header: their lines are kept, as a header's are.)"""
+        if fid in self._prefix or self._includers_of is not None or self.includers_for(fid):
+            return self.own_before(fid, pos)
+        mask = 1 << fid
+        for edge in self.graph.get(fid, ()):
+            if edge.start_byte >= pos:
+                break
+            if edge.resolved_id is not None:
+                closure = self.closure(edge.resolved_id)
+                if closure & ~mask:
+                    mask |= closure
         return mask
 
     def unit(self, fid: int, limit: int = 64) -> int:
