@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ from kernel_lsp.config import Config, relative_posix
 from kernel_lsp.findings import Finding, Reported, apply_severities
 from kernel_lsp.fixes import FIXABLE_CODES, plan_fixes
 from kernel_lsp.live.incremental import body_ranges, reextract
+from kernel_lsp.live.keystroke import BodyIndex, LocalEdit, local_update, rows_changed_symbols
+from kernel_lsp.live.keystroke_checks import BodyFacts, findings_outside, inside_body
 from kernel_lsp.live.overlay import OverlayModel
 from kernel_lsp.live.tables import Tables
 from kernel_lsp.model.resolve import IncludeResolver
@@ -52,13 +55,16 @@ class OpenFile:
     version: int | None = None
     carried: FactRows = field(default_factory=dict)  # stored macro-generated rows
     bodies: list[tuple[int, int]] = field(default_factory=list)  # function bodies (incremental)
+    index: BodyIndex | None = None  # bodies a keystroke may be served from alone
+    serial: int = 0  # which rows these are (the findings cache names them)
+    local: LocalEdit | None = None  # set when these rows came from one body (``keystroke``)
     _facts: FileFacts | None = None
 
     @property
     def facts(self) -> FileFacts:
         """Facts of the buffer (extracted on first use: checks only need the rows)."""
         if self._facts is None:
-            self._facts = extract(self.path, self.buffer.source, self.buffer.tree,
+            self._facts = extract(self.path, self.buffer.source, self.buffer.exact_tree(),
                                   env=self.buffer.env)
         return self._facts
 
@@ -76,6 +82,11 @@ class Workspace:
         self.ids: dict[str, int] = {}
         self.open: dict[str, OpenFile] = {}
         self.incremental = 0  # buffer updates served by re-extracting one function body
+        self.local = 0  # buffer updates served from the edited body alone (``keystroke``)
+        self.generation = 0  # bumped whenever what other rows' findings depend on may change
+        self._serials = 0
+        self._found: dict[int, tuple[int, int, list[Finding]]] = {}  # fid -> (gen, serial, C)
+        self.timings: dict[str, float] = {}  # seconds per phase of the last update and check
 
     # -- the stored model --------------------------------------------------------------------
     @property
@@ -116,6 +127,7 @@ class Workspace:
         stored = model.meta("configuration")
         self.env = Configuration.from_json(stored) if stored else Configuration()
         self._resolver = None  # built on first use (a buffer's includes, fix plans)
+        self.generation += 1
         self._stored_paths = list(paths.values())
         self.ids = {p: i for i, p in paths.items()}
         if old is not None and old is not model:
@@ -147,7 +159,15 @@ class Workspace:
     def set_buffer(self, path: str, source: bytes, *, version: int | None = None,
                    buffer: Buffer | None = None) -> OpenFile:
         """Make ``source`` the content of ``path`` for every later check and query."""
+        self.timings = {}
+        t0 = time.perf_counter()
         of = self.open.get(path)
+        if buffer is None and of is not None and of.index is not None:
+            got = local_update(path, of.buffer, of.index, of.own_rows, source)
+            self.timings["local"] = time.perf_counter() - t0
+            if got is not None:
+                return self._set_local(of, version, *got)
+        self.generation += 1
         if buffer is None:
             buffer = of.buffer if of is not None else None
             if buffer is None:
@@ -155,6 +175,8 @@ class Workspace:
             else:
                 buffer.last_edit = None
                 buffer.update(source)
+        t1 = time.perf_counter()
+        self.timings["parse"] = t1 - t0
         own, bodies = None, []
         if of is not None and buffer.last_edit is not None and of.bodies:
             got = reextract(path, buffer.source, buffer.tree, of.own_rows, of.bodies,
@@ -163,8 +185,11 @@ class Workspace:
                 own, bodies = got
                 self.incremental += 1
         if own is None:
-            own = fact_rows(extract(path, buffer.source, buffer.tree, env=buffer.env))
+            own = fact_rows(extract(path, buffer.source, buffer.exact_tree(), env=buffer.env))
             bodies = body_ranges(buffer.tree)
+        index = BodyIndex.build(buffer.exact_tree(), buffer.active, buffer.blanked, own)
+        t2 = time.perf_counter()
+        self.timings["extract"] = t2 - t1
         fid = self._file_id(path)
         if of is not None:
             carried = of.carried
@@ -172,20 +197,51 @@ class Workspace:
             carried = self.model.generated_rows(fid)
         else:
             carried = {}
+        rows = self._with_carried(own, carried)
+        if self.tables.lazy:
+            self.tables.symbols.set_file(fid, rows)
+            self._swap_includes(fid, path, rows)
+        self._serials += 1
+        new = OpenFile(path, buffer, own, rows, fid, version, carried, bodies, index,
+                       self._serials)
+        self.open[path] = new
+        self.timings["tables"] = time.perf_counter() - t2
+        return new
+
+    @staticmethod
+    def _with_carried(own: FactRows, carried: FactRows) -> FactRows:
         rows = dict(own)
         for table, extra in carried.items():  # what cross-file macro expansion generated
             names = {r.name for r in rows[table]}
             rows[table] = rows[table] + [r for r in extra if r.name not in names]
+        return rows
+
+    def _set_local(self, of: OpenFile, version, own: FactRows, index: BodyIndex,
+                   edit: LocalEdit) -> OpenFile:
+        """Take rows served from one body (``keystroke.local_update``)."""
+        t0 = time.perf_counter()
+        self.local += 1
+        if rows_changed_symbols(edit):
+            self.generation += 1  # a type defined in the body: other rows may read it
+        rows = self._with_carried(own, of.carried)
         if self.tables.lazy:
-            self.tables.symbols.set_file(fid, rows)
-            self._swap_includes(fid, path, rows)
-        new = OpenFile(path, buffer, own, rows, fid, version, carried, bodies)
-        self.open[path] = new
+            self.tables.symbols.set_file(of.file_id, rows)
+            self._swap_includes(of.file_id, of.path, rows)
+        self._serials += 1
+        edit.prev_serial = of.serial
+        a, d = edit.body.start, edit.delta
+        bodies = [(s, e) if s < a else (s, e + d) if s == a else (s + d, e + d)
+                  for s, e in of.bodies]
+        new = OpenFile(of.path, of.buffer, own, rows, of.file_id, version, of.carried, bodies,
+                       index, self._serials, edit)
+        self.open[of.path] = new
+        self.timings["tables"] = time.perf_counter() - t0
         return new
 
     def drop_buffer(self, path: str) -> None:
         """Forget the buffer of ``path``: the stored file counts again."""
         of = self.open.pop(path, None)
+        self.generation += 1
         if of is None or not self.tables.lazy:
             return
         self.tables.symbols.drop_file(of.file_id)
@@ -249,10 +305,15 @@ class Workspace:
         if not self.ready:
             return []
         fids = self._file_ids(paths)
-        found = self._c_findings(fids) + self._bpf_findings(fids)
+        t0 = time.perf_counter()
+        found = self._c_findings(fids)
+        t1 = time.perf_counter()
+        found += self._bpf_findings(fids)
         reported = apply_severities(found, self.config.severity)
+        t2 = time.perf_counter()
         if with_fixes:
             reported = [self._with_plans(r) for r in reported]
+        self.timings.update(checks=t1 - t0, bpf=t2 - t1, fixes=time.perf_counter() - t2)
         return reported
 
     def _file_ids(self, paths: Iterable[str] | None) -> list[int]:
@@ -278,7 +339,32 @@ class Workspace:
                            self.config.policies)
 
     def _c_findings(self, fids: list[int]) -> list[Finding]:
-        return run_checks(self.check_inputs(fids))
+        """The C findings of ``fids``; one open file after a keystroke served from one body:
+        its other findings as they were (moved with the edit), the body's checked afresh."""
+        of = self._open_by_id(fids[0]) if len(fids) == 1 else None
+        found = self._body_findings(of) if of is not None else None
+        if found is None:
+            found = run_checks(self.check_inputs(fids))
+        if of is not None:
+            self._found[of.file_id] = (self.generation, of.serial, found)
+        return found
+
+    def _open_by_id(self, fid: int) -> OpenFile | None:
+        return next((of for of in self.open.values() if of.file_id == fid), None)
+
+    def _body_findings(self, of: OpenFile) -> list[Finding] | None:
+        edit, cached = of.local, self._found.get(of.file_id)
+        if edit is None or cached is None or cached[:2] != (self.generation, edit.prev_serial):
+            return None
+        if any(u.owner for u in edit.new_rows.get("type_uses", ())):
+            return None  # a type defined in the body uses a missing type: 503_2 is per owner
+        source = of.buffer.source
+        kept = findings_outside(cached[2], source, edit)
+        inputs = self.check_inputs([of.file_id])
+        inputs.facts = BodyFacts(of.file_id, edit.new_rows)
+        fresh = [f for f in run_checks(inputs) if inside_body(f, source, edit.body)]
+        unique = {(f.code, f.path, f.line, f.col, f.symbol): f for f in kept + fresh}
+        return sorted(unique.values(), key=Finding.sort_key)
 
     def layer_findings(self, paths: Iterable[str] | None = None) -> list[Reported]:
         """The layer findings (408_2) alone of ``paths`` (every file when None), with the

@@ -1,0 +1,395 @@
+"""Serve a keystroke inside one function body from that body alone: no full-length pass.
+
+An edit strictly inside the body of a file-scope function ``F`` changes only the facts of that
+body when the body stays *self-contained*: no directive line in it, its braces, parentheses and
+comments balanced inside it, no macro-invocation-looking line at column 0, and nothing pending
+(an open parenthesis, a brace) where it starts. Then the text the parser reads differs from the
+old one inside the body only, and ``F`` alone (its header plus body, padded to its column) is
+blanked, parsed and extracted; rows before the body stay, rows after it move by the edit's byte
+and line deltas. Anything else returns None and the caller does the full update.
+
+``BodyIndex`` (built on every full update) says which bodies qualify and what the text state
+at their start is; ``local_update`` is the per-keystroke path.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from kernel_lsp.model.rows import ROW_TYPES, FactRows, fact_rows
+from kernel_lsp.parse.extract import Extractor
+from kernel_lsp.parse.filescope import MACRO_NAME
+from kernel_lsp.parse.parser import reparse_blanked
+from kernel_lsp.parse.preprocess import parser_text
+
+_DIRECTIVE_LINE = re.compile(rb"^[ \t]*#", re.M)
+_COLUMN0_CALL = re.compile(rb"^(?:static\s+)?[A-Za-z_]\w*[ \t]*\(", re.M)
+# what ``preprocess.close_paren`` skips (quotes up to the closing one or the end of the line)
+_PAREN_TOKEN = re.compile(rb"\"(?:\\[\s\S]|[^\"\\\n])*\"?|'(?:\\[\s\S]|[^'\\\n])*'?|[()]")
+# comments, literals and whole directive lines are one token each (``blank_in_braces``)
+_BRACE_TOKEN = re.compile(rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'"
+                          rb"|^[ \t]*#(?:[^\n]*\\\n)*[^\n]*|[{}]", re.S | re.M)
+_UNCLOSED_COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'"
+                               rb"|(/\*)", re.S)
+_DESCEND = ("translation_unit", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",
+            "preproc_elifdef")
+_BYTE_FIELDS = ("start_byte", "end_byte")
+_LINE_FIELDS = ("line", "end_line", "name_line")
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """The body ``[start, end)`` of file-scope function ``name`` whose definition starts at
+    ``item``; ``ok``: the text state at ``start`` lets an edit inside be served alone."""
+
+    start: int
+    end: int
+    item: int
+    name: str
+    ok: bool
+    top: bool = False  # a child of the translation unit itself (not of a preprocessor block)
+
+
+def _paren_pending(text: bytes, points: list[int]) -> list[bool]:
+    """Per sorted offset of ``points``: whether a ``(`` before it is still open there."""
+    out, depth, i = [], 0, 0
+    for m in _PAREN_TOKEN.finditer(text):
+        while i < len(points) and points[i] <= m.start():
+            out.append(depth > 0)
+            i += 1
+        tok = m.group()
+        if tok == b"(":
+            depth += 1
+        elif tok == b")":
+            depth = max(0, depth - 1)
+    out += [depth > 0] * (len(points) - i)
+    return out
+
+
+def _brace_depths(text: bytes, points: list[int]) -> list[int]:
+    out, depth, i = [], 0, 0
+    for m in _BRACE_TOKEN.finditer(text):
+        while i < len(points) and points[i] <= m.start():
+            out.append(depth)
+            i += 1
+        tok = m.group()
+        if tok == b"{":
+            depth += 1
+        elif tok == b"}":
+            depth -= 1
+    out += [depth] * (len(points) - i)
+    return out
+
+
+def _top_level_functions(tree) -> list:
+    """``function_definition`` nodes outside any ERROR (preprocessor blocks descended)."""
+    out, stack = [], [tree.root_node]
+    while stack:
+        node = stack.pop()
+        for child in node.children:
+            if child.type == "function_definition":
+                out.append(child)
+            elif child.type in _DESCEND:
+                stack.append(child)
+    return out
+
+
+class BodyIndex:
+    """The file-scope function bodies of a buffer that a keystroke may be served from alone."""
+
+    def __init__(self, bodies: list[Body], items: list[tuple[int, int, str]]):
+        self.bodies = bodies
+        self.starts = [b.start for b in bodies]
+        self.items = items  # (start, end, type) of the translation unit's children
+
+    def following(self, body: Body, count: int = 2) -> list[tuple[int, int, str]]:
+        """The ``count`` top-level items after the function of ``body`` (a top one)."""
+        i = bisect_right(self.items, (body.end, -1, ""))
+        return self.items[i:i + count]
+
+    @classmethod
+    def build(cls, tree, active: bytes, blanked: bytes, rows: FactRows) -> BodyIndex:
+        names: dict[str, int] = {}
+        for f in rows["functions"]:
+            if f.parent is None and f.is_definition:
+                names[f.name] = names.get(f.name, 0) + 1
+        for i in rows["invocations"]:
+            names[i.name] = names.get(i.name, 0) + 2  # a macro-made function: never alone
+        found = []
+        root = tree.root_node
+        items = [(c.start_byte, c.end_byte, c.type) for c in root.children]
+        for node in _top_level_functions(tree):
+            body = node.child_by_field_name("body")
+            if body is None or body.type != "compound_statement":
+                continue
+            name = _declared_name(node)
+            found.append((body.start_byte, body.end_byte, node.start_byte, name,
+                          node.parent == root))
+        found.sort()
+        points = [f[0] for f in found]
+        pending = _paren_pending(active, points)
+        depths = _brace_depths(blanked, points)
+        out = []
+        for (s, e, item, name, top), p, d in zip(found, pending, depths, strict=True):
+            ok = (name is not None and names.get(name) == 1 and not MACRO_NAME.match(name)
+                  and not p and d == 0 and _rest_of_line_blank(active, e))
+            out.append(Body(s, e, item, name or "", ok, top))
+        return cls(out, items)
+
+    def holding(self, start: int, old_end: int) -> Body | None:
+        """The body whose inside holds ``[start, old_end)`` (its braces excluded), if any."""
+        i = bisect_right(self.starts, start) - 1
+        if i < 0:
+            return None
+        b = self.bodies[i]
+        return b if b.start < start and old_end < b.end else None
+
+    def shifted(self, body: Body, delta: int) -> BodyIndex:
+        """The index after an edit of ``delta`` bytes inside ``body``."""
+        out = []
+        for b in self.bodies:
+            if b.start > body.start:
+                b = Body(b.start + delta, b.end + delta, b.item + delta, b.name, b.ok, b.top)
+            elif b is body:
+                b = Body(b.start, b.end + delta, b.item, b.name, b.ok, b.top)
+            out.append(b)
+        items = [(s + delta, e + delta, t) if s > body.start else
+                 (s, e + delta, t) if e >= body.end else (s, e, t) for s, e, t in self.items]
+        return BodyIndex(out, items)
+
+
+def _declared_name(node) -> str | None:
+    from kernel_lsp.parse.cnodes import function_declarator, text
+
+    fdecl = function_declarator(node.child_by_field_name("declarator"))
+    ident = fdecl.child_by_field_name("declarator") if fdecl is not None else None
+    return text(ident) if ident is not None and ident.type == "identifier" else None
+
+
+def _rest_of_line_blank(text: bytes, end: int) -> bool:
+    nl = text.find(b"\n", end)
+    return not text[end:nl if nl >= 0 else len(text)].strip()
+
+
+def self_contained(piece: bytes) -> bool:
+    """Whether a body's text ``{ ... }`` can be blanked and parsed on its own."""
+    if _DIRECTIVE_LINE.search(piece) or _COLUMN0_CALL.search(piece, 1):
+        return False
+    depth = 0
+    for m in _PAREN_TOKEN.finditer(piece):  # balanced, no stray ``)``: an error stays inside
+        tok = m.group()
+        if tok == b"(":
+            depth += 1
+        elif tok == b")":
+            depth -= 1
+            if depth < 0:
+                return False
+    if depth or piece.count(b"[") != piece.count(b"]"):
+        return False
+    if any(m.group(1) for m in _UNCLOSED_COMMENT.finditer(piece)):
+        return False
+    depth, last = 0, len(piece) - 1
+    for m in _BRACE_TOKEN.finditer(piece):
+        tok = m.group()
+        if tok == b"{":
+            depth += 1
+        elif tok == b"}":
+            depth -= 1
+            if depth == 0 and m.start() != last:
+                return False
+        elif m.end() > last:
+            return False
+        if depth <= 0 and m.start() != last:
+            return False
+    return depth == 0
+
+
+@dataclass
+class LocalEdit:
+    """What a keystroke served alone changed: the body (new offsets), the byte and line deltas
+    and the rows of the body before and after."""
+
+    body: Body  # after the edit
+    old_end: int  # the body's end before the edit
+    delta: int
+    lines: int
+    old_rows: FactRows  # rows inside the body, before
+    new_rows: FactRows  # rows inside the body, after
+    edit: tuple[int, int, int]  # (start, old_end, new_end) in the file's bytes
+    prev_serial: int = 0  # the rows this edit was applied to (``OpenFile.serial``)
+
+
+def diff(old: bytes, new: bytes) -> tuple[int, int, int]:
+    """(start, old_end, new_end) of the one region where ``old`` and ``new`` differ."""
+    from kernel_lsp.parse.buffer import _common_prefix, _common_suffix
+
+    start = _common_prefix(old, new)
+    tail = _common_suffix(old, new, min(len(old), len(new)) - start)
+    return start, len(old) - tail, len(new) - tail
+
+
+def local_update(path: str, buffer, index: BodyIndex, rows: FactRows, source: bytes):
+    """(rows, index, LocalEdit) for ``source`` served from the edited body alone, or None.
+    ``buffer`` (a ``parse.buffer.Buffer``) is updated only when the answer is not None."""
+    old = buffer.source
+    start, old_end, new_end = diff(old, source)
+    body = index.holding(start, old_end)
+    if body is None or not body.ok:
+        return None
+    delta = new_end - old_end
+    new_body_end = body.end + delta
+    old_piece, new_piece = old[body.start:body.end], source[body.start:new_body_end]
+    if not (self_contained(old_piece) and self_contained(new_piece)):
+        return None
+    if _DIRECTIVE_LINE.search(source, body.item, body.start):
+        return None
+    old_blanked = buffer.blanked
+    if parser_text(old_piece) != old_blanked[body.start:body.end]:
+        return None  # the body's blanking depends on its context
+    blanked_piece = parser_text(new_piece)
+    got = _extract_item(path, source, old_blanked, body, new_body_end, blanked_piece,
+                        index.following(body), delta)
+    if got is None:
+        return None
+    mine, item_row = got
+    lines = source.count(b"\n", start, new_end) - old.count(b"\n", start, old_end)
+    new_rows, inside_old = _splice(rows, body, delta, lines, mine, item_row)
+    if new_rows is None:
+        return None
+    buffer.splice(source, (start, old_end, new_end, lines), body.start, body.end, blanked_piece)
+    new_body = Body(body.start, new_body_end, body.item, body.name, True)
+    edit = LocalEdit(new_body, body.end, delta, lines, inside_old, mine, (start, old_end, new_end))
+    return new_rows, index.shifted(body, delta), edit
+
+
+def _extract_item(path: str, source: bytes, blanked: bytes, body: Body, body_end: int,
+                  blanked_piece: bytes, following: list[tuple[int, int, str]], delta: int):
+    """(rows inside the new body in file coordinates, the function's own row) or None.
+
+    The function alone is parsed; when that parse has errors, tree-sitter's recovery may reach
+    past the body, so the next top-level items are parsed with it and must come out as
+    before."""
+    item = body.item
+    line_start = source.rfind(b"\n", 0, item) + 1
+    col = item - line_start
+    pad = b" " * col
+    parsed = pad + blanked[item:body.start] + blanked_piece
+    tree = reparse_blanked(parsed, None)
+    end = body_end
+    if tree.root_node.has_error:
+        if not body.top or not following:
+            return None
+        end = following[-1][1] + delta
+        parsed += blanked[body_end - delta:end - delta]
+        tree = reparse_blanked(parsed, None)
+    shift = item - col
+    root = tree.root_node
+    expect = [(item, body_end, "function_definition")] + [
+        (s + delta, e + delta, t) for s, e, t in (following if end != body_end else ())]
+    if [(c.start_byte + shift, c.end_byte + shift, c.type) for c in root.children] != expect:
+        return None
+    if any(c.has_error for c in root.children[1:]):
+        return None
+    fbody = root.children[0].child_by_field_name("body")
+    if fbody is None or (fbody.start_byte + shift, fbody.end_byte + shift) != (body.start,
+                                                                               body_end):
+        return None
+    facts = Extractor(path, pad + source[item:end], tree=tree, env=None).run()
+    got = fact_rows(facts)
+    db, dl = shift, source.count(b"\n", 0, item)
+    a, b = body.start, body_end
+    for table in ("invocations", "variables", "macros", "includes", "hidden"):
+        if any(r.start_byte + db < b for r in got[table]):
+            return None
+    if any(r.line + dl <= _line_of(source, b) for r in got["exports"]):
+        return None
+    mine: FactRows = {}
+    own = [f for f in got["functions"] if f.parent is None and f.start_byte + db < b]
+    if len(own) != 1 or own[0].name != body.name or not own[0].is_definition:
+        return None
+    for table, rws in got.items():
+        if table not in _LAYOUT:
+            continue
+        moved = [_shift(r, table, db, dl) for r in rws]
+        mine[table] = [r for r in moved if a < r.start_byte < b]
+    return mine, _shift(own[0], "functions", db, dl)
+
+
+def _line_of(source: bytes, offset: int) -> int:
+    return source.count(b"\n", 0, offset)
+
+
+def _layout(table: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    fields = ROW_TYPES[table]._fields
+    return (tuple(i for i, f in enumerate(fields) if f in _BYTE_FIELDS),
+            tuple(i for i, f in enumerate(fields) if f in _LINE_FIELDS))
+
+
+_LAYOUT = {t: _layout(t) for t in ROW_TYPES if "start_byte" in ROW_TYPES[t]._fields}
+
+
+def _shift(row, table: str, db: int, dl: int):
+    bytes_at, lines_at = _LAYOUT[table]
+    out = list(row)
+    for i in bytes_at:
+        if out[i] is not None:
+            out[i] += db
+    for i in lines_at:
+        if out[i] is not None:
+            out[i] += dl
+    return tuple.__new__(type(row), out)
+
+
+def _splice(rows: FactRows, body: Body, delta: int, lines: int, mine: FactRows, item_row):
+    """(new rows of the file, old rows inside the body) or (None, None) when the function's
+    own row does not match its old one."""
+    a, b = body.start, body.end
+    functions = rows["functions"]
+    hit = [i for i, r in enumerate(functions) if r.parent is None and r.is_definition
+           and r.name == body.name and r.end_byte == b and r.start_byte == body.item]
+    if len(hit) != 1:
+        return None, None
+    old_row = functions[hit[0]]
+    if old_row._replace(end_byte=b + delta, end_line=old_row.end_line + lines) != item_row:
+        return None, None
+    out: FactRows = {}
+    inside: FactRows = {}
+    for table, rws in rows.items():
+        if table not in _LAYOUT:  # exports: lines only, at file scope (none after ``}``)
+            last = old_row.end_line
+            out[table] = [r._replace(line=r.line + lines) if r.line > last else r
+                          for r in rws] if lines else list(rws)
+            continue
+        new, old_in, placed = [], [], False
+        new_in = mine.get(table, [])
+        for r in rws:
+            s = r.start_byte
+            if a < s < b:
+                old_in.append(r)
+                if not placed:
+                    new += new_in
+                    placed = True
+                continue
+            if s >= b:
+                if not placed:  # the body had none: its rows go before the first one after it
+                    new += new_in
+                    placed = True
+                if delta or lines:
+                    r = _shift(r, table, delta, lines)
+            elif r is old_row:
+                r = item_row
+            new.append(r)
+        if not placed:
+            new += new_in
+        inside[table] = old_in
+        out[table] = new
+    return out, inside
+
+
+def rows_changed_symbols(edit: LocalEdit) -> bool:
+    """Whether the body's type definitions changed (they enter the symbol tables)."""
+    def key(rws):
+        return sorted((t.name, t.kind, t.is_definition, t.members) for t in rws)
+    return key(edit.old_rows.get("types", [])) != key(edit.new_rows.get("types", []))
