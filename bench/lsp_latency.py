@@ -11,7 +11,11 @@ Measures, with a real client over stdio:
 - latency from each one-character ``didChange`` to the ``publishDiagnostics`` of that version,
   median and p95 over ``--edits`` edits (typing a character inside a function body, then
   deleting it, alternately), with the given debounce;
-- the server's resident memory (VmRSS and peak VmHWM from /proc) at the end.
+- the server's resident memory (VmRSS and peak VmHWM from /proc) at the end;
+- where a check's time goes: the server runs with ``KERNEL_LSP_TIMINGS`` set and logs each
+  check's phases (``local``: serving the keystroke from the edited body; ``parse``/``extract``:
+  the full update when it cannot; ``tables``, ``checks``, ``bpf``, ``fixes``; ``total``: the
+  whole check on the model thread), printed as median / p95 / max over the edits.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ async def run(args) -> int:
                 moved.append(p)
     client = LanguageClient("kernel-lsp-bench", "1")
     published: dict[int | None, float] = {}
+    phases: dict[int, dict[str, float]] = {}
     got_first = asyncio.Event()
 
     @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
@@ -69,6 +74,15 @@ async def run(args) -> int:
         published.setdefault(params.version, time.perf_counter())
         if params.diagnostics is not None:
             got_first.set()
+
+    @client.feature(types.WINDOW_LOG_MESSAGE)
+    def on_log(params: types.LogMessageParams):
+        words = params.message.split()
+        if words[1:2] == ["timings"] and words[3].startswith("v="):
+            version = words[3][2:]
+            if version.isdigit():
+                phases[int(version)] = {k: float(v) for k, v in
+                                        (w.split("=") for w in words[4:])}
 
     @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
     def on_progress_create(params):
@@ -78,6 +92,7 @@ async def run(args) -> int:
     def on_progress(params):
         pass
 
+    os.environ["KERNEL_LSP_TIMINGS"] = "1"
     try:
         await client.start_io(sys.executable, "-m", "kernel_lsp", "serve")
         pid = client._server.pid
@@ -126,6 +141,7 @@ async def run(args) -> int:
               f"median {1000 * statistics.median(latencies):.1f} ms, p95 {1000 * p95:.1f} ms, "
               f"max {1000 * latencies[-1]:.1f} ms")
         print(f"server memory: VmRSS {mem.get('VmRSS')} MB, peak VmHWM {mem.get('VmHWM')} MB")
+        _print_phases([phases[n] for n in range(1, args.edits + 1) if n in phases])
         await client.shutdown_async(None)
         client.exit(None)
         await asyncio.sleep(0.5)
@@ -140,6 +156,18 @@ async def run(args) -> int:
                         q.unlink()
                 os.replace(aside, p)
     return 0
+
+
+def _print_phases(rows: list[dict[str, float]]) -> None:
+    """Median / p95 / max of each phase the server logged, over the checks that ran it."""
+    names = sorted({k for r in rows for k in r}, key=lambda k: (k != "total", k))
+    print(f"server phases over {len(rows)} checks (ms: median / p95 / max; n = checks "
+          "that ran the phase):")
+    for name in names:
+        values = sorted(r[name] for r in rows if name in r)
+        p95 = values[int(0.95 * (len(values) - 1))]
+        print(f"  {name:8} {statistics.median(values):7.2f} / {p95:7.2f} / {values[-1]:7.2f}"
+              f"   n={len(values)}")
 
 
 def main() -> int:

@@ -26,6 +26,7 @@ def _layout(table: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
 # tables whose rows are anchored by position (``exports`` has none and is always re-extracted)
 _LAYOUT = {t: _layout(t) for t in ROW_TYPES if "start_byte" in ROW_TYPES[t]._fields}
 _BLANK = bytes(b if b == 0x0A else 0x20 for b in range(256))
+
 _DESCEND = ("translation_unit", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",
             "preproc_elifdef", "ERROR", "linkage_specification", "declaration_list")
 
@@ -99,6 +100,8 @@ def reextract(path: str, source: bytes, tree, old_rows: dict, old_bodies: list,
     for i, (a, b) in enumerate(bodies):
         if i == hit:
             continue
+        if source.find(b"#", a + 1, b - 1) >= 0:
+            return None  # a directive blanked with a body can change how the rest parses
         parts += [source[pos:a + 1], source[a + 1:b - 1].translate(_BLANK)]
         pos = b - 1
     parts.append(source[pos:])

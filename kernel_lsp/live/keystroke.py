@@ -99,14 +99,14 @@ def _top_level_functions(tree) -> list:
 class BodyIndex:
     """The file-scope function bodies of a buffer that a keystroke may be served from alone."""
 
-    def __init__(self, bodies: list[Body], items: list[tuple[int, int, str]]):
+    def __init__(self, bodies: list[Body], items: list[tuple[int, int, str, bool]]):
         self.bodies = bodies
         self.starts = [b.start for b in bodies]
-        self.items = items  # (start, end, type) of the translation unit's children
+        self.items = items  # (start, end, type, has_error) of the translation unit's children
 
-    def following(self, body: Body, count: int = 2) -> list[tuple[int, int, str]]:
+    def following(self, body: Body, count: int = 2) -> list[tuple[int, int, str, bool]]:
         """The ``count`` top-level items after the function of ``body`` (a top one)."""
-        i = bisect_right(self.items, (body.end, -1, ""))
+        i = bisect_right(self.items, (body.end, -1, "", False))
         return self.items[i:i + count]
 
     @classmethod
@@ -119,7 +119,7 @@ class BodyIndex:
             names[i.name] = names.get(i.name, 0) + 2  # a macro-made function: never alone
         found = []
         root = tree.root_node
-        items = [(c.start_byte, c.end_byte, c.type) for c in root.children]
+        items = [(c.start_byte, c.end_byte, c.type, c.has_error) for c in root.children]
         for node in _top_level_functions(tree):
             body = node.child_by_field_name("body")
             if body is None or body.type != "compound_statement":
@@ -155,8 +155,9 @@ class BodyIndex:
             elif b is body:
                 b = Body(b.start, b.end + delta, b.item, b.name, b.ok, b.top)
             out.append(b)
-        items = [(s + delta, e + delta, t) if s > body.start else
-                 (s, e + delta, t) if e >= body.end else (s, e, t) for s, e, t in self.items]
+        items = [(s + delta, e + delta, t, x) if s > body.start else
+                 (s, e + delta, t, x) if e >= body.end else (s, e, t, x)
+                 for s, e, t, x in self.items]
         return BodyIndex(out, items)
 
 
@@ -265,7 +266,8 @@ def local_update(path: str, buffer, index: BodyIndex, rows: FactRows, source: by
 
 
 def _extract_item(path: str, source: bytes, blanked: bytes, body: Body, body_end: int,
-                  blanked_piece: bytes, following: list[tuple[int, int, str]], delta: int):
+                  blanked_piece: bytes, following: list[tuple[int, int, str, bool]],
+                  delta: int):
     """(rows inside the new body in file coordinates, the function's own row) or None.
 
     The function alone is parsed; when that parse has errors, tree-sitter's recovery may reach
@@ -286,11 +288,13 @@ def _extract_item(path: str, source: bytes, blanked: bytes, body: Body, body_end
         tree = reparse_blanked(parsed, None)
     shift = item - col
     root = tree.root_node
+    # the next items come out as in the last full parse (errors and all): the body's error
+    # did not reach them
     expect = [(item, body_end, "function_definition")] + [
-        (s + delta, e + delta, t) for s, e, t in (following if end != body_end else ())]
-    if [(c.start_byte + shift, c.end_byte + shift, c.type) for c in root.children] != expect:
-        return None
-    if any(c.has_error for c in root.children[1:]):
+        (s + delta, e + delta, t, x) for s, e, t, x in (following if end != body_end else ())]
+    got = [(c.start_byte + shift, c.end_byte + shift, c.type, c.has_error)
+           for c in root.children]
+    if [got[0][:3]] + got[1:] != expect:
         return None
     fbody = root.children[0].child_by_field_name("body")
     if fbody is None or (fbody.start_byte + shift, fbody.end_byte + shift) != (body.start,
@@ -312,8 +316,7 @@ def _extract_item(path: str, source: bytes, blanked: bytes, body: Body, body_end
     for table, rws in got.items():
         if table not in _LAYOUT:
             continue
-        moved = [_shift(r, table, db, dl) for r in rws]
-        mine[table] = [r for r in moved if a < r.start_byte < b]
+        mine[table] = [r for r in _MOVERS[table](rws, db, dl) if a < r.start_byte < b]
     return mine, _shift(own[0], "functions", db, dl)
 
 
@@ -330,16 +333,25 @@ def _layout(table: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
 _LAYOUT = {t: _layout(t) for t in ROW_TYPES if "start_byte" in ROW_TYPES[t]._fields}
 
 
-def _shift(row, table: str, db: int, dl: int):
+def _mover(table: str):
+    """A function ``(rows, db, dl) -> rows`` moving every position of ``table``'s rows (a
+    generated comprehension: thousands of rows move on every keystroke)."""
     bytes_at, lines_at = _LAYOUT[table]
-    out = list(row)
-    for i in bytes_at:
-        if out[i] is not None:
-            out[i] += db
-    for i in lines_at:
-        if out[i] is not None:
-            out[i] += dl
-    return tuple.__new__(type(row), out)
+    width = len(ROW_TYPES[table]._fields)
+    parts = [f"r[{i}] + db" if i in bytes_at else f"r[{i}] + dl" if i in lines_at else f"r[{i}]"
+             for i in range(width)]
+    nullable = {i for i in bytes_at + lines_at if ROW_TYPES[table]._fields[i] != "start_byte"}
+    parts = [f"(None if r[{i}] is None else {p})" if i in nullable else p
+             for i, p in enumerate(parts)]
+    code = f"lambda rows, db, dl: [new(cls, ({', '.join(parts)},)) for r in rows]"
+    return eval(code, {"new": tuple.__new__, "cls": ROW_TYPES[table]})  # noqa: S307
+
+
+_MOVERS = {t: _mover(t) for t in _LAYOUT}
+
+
+def _shift(row, table: str, db: int, dl: int):
+    return _MOVERS[table]((row,), db, dl)[0]
 
 
 def _splice(rows: FactRows, body: Body, delta: int, lines: int, mine: FactRows, item_row):
@@ -362,30 +374,47 @@ def _splice(rows: FactRows, body: Body, delta: int, lines: int, mine: FactRows, 
             out[table] = [r._replace(line=r.line + lines) if r.line > last else r
                           for r in rws] if lines else list(rws)
             continue
-        new, old_in, placed = [], [], False
-        new_in = mine.get(table, [])
-        for r in rws:
-            s = r.start_byte
-            if a < s < b:
-                old_in.append(r)
-                if not placed:
-                    new += new_in
-                    placed = True
-                continue
-            if s >= b:
-                if not placed:  # the body had none: its rows go before the first one after it
-                    new += new_in
-                    placed = True
-                if delta or lines:
-                    r = _shift(r, table, delta, lines)
-            elif r is old_row:
-                r = item_row
-            new.append(r)
-        if not placed:
-            new += new_in
+        first = next((i for i, r in enumerate(rws) if r.start_byte > a), len(rws))
+        after = next((i for i in range(first, len(rws)) if rws[i].start_byte >= b), len(rws))
+        if all(r.start_byte > a for r in rws[first:]) and all(
+                r.start_byte >= b for r in rws[after:]):  # in file order: three slices
+            old_in = rws[first:after]
+            moved = _MOVERS[table](rws[after:], delta, lines) if delta or lines else rws[after:]
+            new = rws[:first] + mine.get(table, []) + moved
+        else:
+            new, old_in = _splice_unordered(table, rws, a, b, delta, lines, mine)
+        if table == "functions":
+            new = [item_row if r is old_row else r for r in new]
         inside[table] = old_in
         out[table] = new
     return out, inside
+
+
+def _splice_unordered(table: str, rws: list, a: int, b: int, delta: int, lines: int,
+                      mine: FactRows) -> tuple[list, list]:
+    """``_splice`` of a table not in file order: the body's new rows where its first old one
+    was (or before the first row after it), the others in place."""
+    new, old_in, placed = [], [], False
+    new_in = mine.get(table, [])
+    move = _MOVERS[table]
+    for r in rws:
+        s = r.start_byte
+        if a < s < b:
+            old_in.append(r)
+            if not placed:
+                new += new_in
+                placed = True
+            continue
+        if s >= b:
+            if not placed:
+                new += new_in
+                placed = True
+            if delta or lines:
+                r = move((r,), delta, lines)[0]
+        new.append(r)
+    if not placed:
+        new += new_in
+    return new, old_in
 
 
 def rows_changed_symbols(edit: LocalEdit) -> bool:

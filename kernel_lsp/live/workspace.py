@@ -87,6 +87,7 @@ class Workspace:
         self._serials = 0
         self._found: dict[int, tuple[int, int, list[Finding]]] = {}  # fid -> (gen, serial, C)
         self.timings: dict[str, float] = {}  # seconds per phase of the last update and check
+        self._bpf_users: set[int] | None = None  # stored files using ``struct bpf_insn``
 
     # -- the stored model --------------------------------------------------------------------
     @property
@@ -128,6 +129,7 @@ class Workspace:
         self.env = Configuration.from_json(stored) if stored else Configuration()
         self._resolver = None  # built on first use (a buffer's includes, fix plans)
         self.generation += 1
+        self._bpf_users = None
         self._stored_paths = list(paths.values())
         self.ids = {p: i for i, p in paths.items()}
         if old is not None and old is not model:
@@ -398,7 +400,9 @@ class Workspace:
         """Findings of the ``struct bpf_insn`` arrays in C sources (buffer or disk)."""
         by_id = {of.file_id: of for of in self.open.values()}
         wanted = set(fids)
-        stored = self.model.files_using_type("bpf_insn", "struct") & wanted
+        if self._bpf_users is None:
+            self._bpf_users = self.model.files_using_type("bpf_insn", "struct")
+        stored = self._bpf_users & wanted
         out: list[Finding] = []
         paths = self.tables.symbols.paths
         for fid in sorted(wanted & (stored | set(by_id))):

@@ -9,8 +9,10 @@ process (``lsp/indexproc.py``), watched by a thread that reports work-done progr
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -29,6 +31,8 @@ from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
 from kernel_lsp.messages import condense
 
 log = logging.getLogger("kernel_lsp.lsp")
+# set (to anything) in the server's environment: each check logs its phases (``bench/``)
+TIMINGS_ENV = "KERNEL_LSP_TIMINGS"
 
 
 class KernelLanguageServer(LanguageServer):
@@ -205,6 +209,7 @@ class KernelLanguageServer(LanguageServer):
         model.db holds the thread for SQLite's whole busy timeout), requests are answered
         without the model until it is done."""
         task = asyncio.ensure_future(self.on_model(self.ws.load))
+        task.add_done_callback(lambda _task: _freeze_heap())
         done, _ = await asyncio.wait({task}, timeout=2)
         if done:
             return task.result()
@@ -401,6 +406,7 @@ class KernelLanguageServer(LanguageServer):
         if is_design_file(rel):  # a demand or a layer policy, not C
             return design_check(self, rel, text), []
         ws, config = self.ws, self.config
+        t0 = time.perf_counter()
         data = text.encode("utf-8", "surrogatepass") if text is not None else None
         if data is not None:
             if len(data) > config.max_file_bytes:
@@ -414,6 +420,10 @@ class KernelLanguageServer(LanguageServer):
         enc = self.encoding
         diags = [diagnostic(r, lines, enc, config.docs_url) for r in reported]
         dependents = sorted(ws.includers_of(rel)) if rel.endswith(".h") else []
+        if os.environ.get(TIMINGS_ENV):
+            phases = " ".join(f"{k}={1000 * v:.2f}" for k, v in ws.timings.items())
+            self.log_message(f"kernel-lsp: timings {rel} v={version} "
+                             f"total={1000 * (time.perf_counter() - t0):.2f} {phases}")
         return diags, dependents
 
     def result_id(self, uri: str) -> str:
@@ -421,6 +431,15 @@ class KernelLanguageServer(LanguageServer):
         version, diags = self.last.get(uri, (None, []))
         digest = hashlib.blake2b(repr(diags).encode(), digest_size=8).hexdigest()
         return f"{version}:{digest}"
+
+
+def _freeze_heap() -> None:
+    """After a model load: collect once, then keep what is alive out of later collections.
+    A full collection walks every object (the model's memoised rows, the server's state):
+    tens of milliseconds in the middle of a keystroke's check otherwise."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _quiet_cancellation(loop: asyncio.AbstractEventLoop, context: dict) -> None:

@@ -1,0 +1,75 @@
+"""Typing inside a function body over stdio (pytest-lsp): each keystroke is served from the
+edited body alone, and the published diagnostics are those of the text: the typed call's
+finding appears at its place, the findings below move with the new line, and deleting the
+line again gives back the findings of the file as it was."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from kernel_lsp.lsp.server import TIMINGS_ENV
+from tests.lsp_helpers import SERVER, change, copy_tree, open_doc, record_versions, wait_until
+
+pytestmark = pytest.mark.e2e
+PATH = "mm/vmscan.c"
+TYPED = "\n\tnot_declared_here(page);"
+
+
+@pytest.fixture(scope="module")
+def warm_tree(tmp_path_factory):
+    return copy_tree(tmp_path_factory.mktemp("keys") / "tree", indexed=True)
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER,
+                                              server_env={TIMINGS_ENV: "1"}))
+async def client(lsp_client: LanguageClient, warm_tree):
+    lsp_client.published = record_versions(lsp_client)
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=pytest_lsp.client_capabilities("neovim@v0.7.0"),
+        root_uri=warm_tree.as_uri(), initialization_options={"debounceMs": 0}))
+    yield
+    await lsp_client.shutdown_session()
+
+
+def _found(client, u: str, version: int) -> set[tuple[str, str, int, int]]:
+    last = client.published[u][-1]
+    assert last.version == version
+    return {(d.code, d.data["symbol"], d.range.start.line, d.range.start.character)
+            for d in last.diagnostics}
+
+
+async def _published(client, u: str, version: int) -> None:
+    await wait_until(lambda: client.published.get(u) and client.published[u][-1].version
+                     == version)
+
+
+async def test_typing_in_a_body_then_deleting_it(client: LanguageClient, warm_tree):
+    text = (warm_tree / PATH).read_text()
+    u = open_doc(client, warm_tree, PATH, text)
+    await _published(client, u, 1)
+    before = _found(client, u, 1)
+    line = text.split("\n").index("\treturn !PageLocked(page) && !PageActive(page);")
+    assert ("404_2", "activate_page", 28, 3) in before and line < 28
+    end = len(text.split("\n")[line])  # typed at the end of the line, as a new statement
+    version = 1
+    for n, ch in enumerate(TYPED):  # one keystroke at a time, waiting for each check
+        version += 1
+        at = (line, end) if n == 0 else (line + 1, n - 1)
+        change(client, u, version, ch, at, at)
+        await _published(client, u, version)
+    typed = _found(client, u, version)
+    moved = {(c, s, ln + 1 if ln > line else ln, col) for c, s, ln, col in before}
+    assert typed == moved | {("020_2", "not_declared_here", line + 1, 1)}
+    for n in range(len(TYPED) - 1, -1, -1):  # and backspace it away
+        version += 1
+        at = (line, end) if n == 0 else (line + 1, n - 1)
+        change(client, u, version, "", at, (line + 1, 0) if n == 0 else (line + 1, n))
+        await _published(client, u, version)
+    assert _found(client, u, version) == before
+    served = [m.message for m in client.log_messages if "timings" in m.message
+              and " local=" in m.message and " extract=" not in m.message]
+    # the name's keystrokes at least; an open parenthesis goes through the full update
+    assert len(served) >= 2 * len("not_declared_here")
