@@ -88,6 +88,7 @@ class Workspace:
         self._found: dict[int, tuple[int, int, list[Finding]]] = {}  # fid -> (gen, serial, C)
         self.timings: dict[str, float] = {}  # seconds per phase of the last update and check
         self._bpf_users: set[int] | None = None  # stored files using ``struct bpf_insn``
+        self._plans: dict[tuple, tuple[dict, ...]] = {}  # finding -> its plans (this model)
 
     # -- the stored model --------------------------------------------------------------------
     @property
@@ -129,7 +130,7 @@ class Workspace:
         self.env = Configuration.from_json(stored) if stored else Configuration()
         self._resolver = None  # built on first use (a buffer's includes, fix plans)
         self.generation += 1
-        self._bpf_users = None
+        self._bpf_users, self._plans = None, {}
         self._stored_paths = list(paths.values())
         self.ids = {p: i for i, p in paths.items()}
         if old is not None and old is not model:
@@ -425,8 +426,17 @@ class Workspace:
         f = item.finding
         if f.code not in FIXABLE_CODES or self.model is None or self.resolver is None:
             return item
-        plans = plan_fixes(f, self.model, self.resolver, self.config)
-        return dataclasses.replace(item, finding=dataclasses.replace(f, plans=tuple(plans)))
+        # plans read the finding, the stored model and the saved files: the same finding
+        # (position included) gets the same plans until the model is reloaded
+        key = (f.code, f.path, f.line, f.col, f.end_line, f.end_col, f.symbol, f.message,
+               repr(f.context))
+        plans = self._plans.get(key)
+        if plans is None:
+            if len(self._plans) > 4096:
+                self._plans.clear()
+            plans = self._plans[key] = tuple(plan_fixes(f, self.model, self.resolver,
+                                                        self.config))
+        return dataclasses.replace(item, finding=dataclasses.replace(f, plans=plans))
 
 
 class FunctionFacts:
