@@ -24,8 +24,8 @@ from tests.conftest import TREE
 FILES = sorted(str(p.relative_to(TREE)) for p in TREE.rglob("*.c"))
 TEXTS = ["x", " ", "\n", "\t", ";", "", "}", "{", "(", ")", "/*", "*/", "\"", "'", "#define Q 1\n",
          "\n#if 0\n", "\n#endif\n", "helper_call(42);\n", "int y = bar();", "struct s *p;",
-         "struct local { int a; } l;", "FOO(x)\n", "__init ", "__attribute__((unused)) ",
-         "misc_register(0);", "typedef int t_t;", "kfree(p);", "return 0;"]
+         "struct local { int a; } l;", "struct odd { missing_t m; } o;", "FOO(x)\n", "__init ",
+         "__attribute__((unused)) ", "misc_register(0);", "typedef int t_t;", "kfree(p);", "return 0;"]
 
 
 @pytest.fixture(scope="module")

@@ -85,6 +85,8 @@ def _brace_depths(text: bytes, points: list[int]) -> list[int]:
 
 def _top_level_functions(tree) -> list:
     """``function_definition`` nodes outside any ERROR (preprocessor blocks descended)."""
+    if tree.root_node.type != "translation_unit":
+        return []  # the whole file is an ERROR node
     out, stack = [], [tree.root_node]
     while stack:
         node = stack.pop()
@@ -260,7 +262,7 @@ def local_update(path: str, buffer, index: BodyIndex, rows: FactRows, source: by
     if new_rows is None:
         return None
     buffer.splice(source, (start, old_end, new_end, lines), body.start, body.end, blanked_piece)
-    new_body = Body(body.start, new_body_end, body.item, body.name, True)
+    new_body = Body(body.start, new_body_end, body.item, body.name, True, body.top)
     edit = LocalEdit(new_body, body.end, delta, lines, inside_old, mine, (start, old_end, new_end))
     return new_rows, index.shifted(body, delta), edit
 

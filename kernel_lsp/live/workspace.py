@@ -359,8 +359,9 @@ class Workspace:
         edit, cached = of.local, self._found.get(of.file_id)
         if edit is None or cached is None or cached[:2] != (self.generation, edit.prev_serial):
             return None
-        if any(u.owner for u in edit.new_rows.get("type_uses", ())):
-            return None  # a type defined in the body uses a missing type: 503_2 is per owner
+        if any(u.owner for rows in (edit.old_rows, edit.new_rows)
+               for u in rows.get("type_uses", ())):
+            return None  # a type defined in the body: its 503_2 is per owner, maybe elsewhere
         source = of.buffer.source
         kept = findings_outside(cached[2], source, edit)
         inputs = self.check_inputs([of.file_id])
