@@ -15,6 +15,7 @@ at their start is; ``local_update`` is the per-keystroke path.
 from __future__ import annotations
 
 import re
+import time
 from bisect import bisect_right
 from dataclasses import dataclass
 
@@ -31,8 +32,10 @@ _PAREN_TOKEN = re.compile(rb"\"(?:\\[\s\S]|[^\"\\\n])*\"?|'(?:\\[\s\S]|[^'\\\n])
 # comments, literals and whole directive lines are one token each (``blank_in_braces``)
 _BRACE_TOKEN = re.compile(rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'"
                           rb"|^[ \t]*#(?:[^\n]*\\\n)*[^\n]*|[{}]", re.S | re.M)
+# an unclosed ``/*``, or a ``*/`` that would close one opened before the body (tree-sitter
+# reads an unclosed ``/*`` as operators: a ``*/`` typed later turns it into a comment)
 _UNCLOSED_COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'"
-                               rb"|(/\*)", re.S)
+                               rb"|(/\*|\*/)", re.S)
 _DESCEND = ("translation_unit", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",
             "preproc_elifdef")
 _BYTE_FIELDS = ("start_byte", "end_byte")
@@ -233,9 +236,20 @@ def diff(old: bytes, new: bytes) -> tuple[int, int, int]:
     return start, len(old) - tail, len(new) - tail
 
 
-def local_update(path: str, buffer, index: BodyIndex, rows: FactRows, source: bytes):
+def local_update(path: str, buffer, index: BodyIndex, rows: FactRows, source: bytes,
+                 timings: dict[str, float] | None = None):
     """(rows, index, LocalEdit) for ``source`` served from the edited body alone, or None.
-    ``buffer`` (a ``parse.buffer.Buffer``) is updated only when the answer is not None."""
+    ``buffer`` (a ``parse.buffer.Buffer``) is updated only when the answer is not None;
+    ``timings`` gets the seconds of its phases (``blank``, ``item``: parse and extraction of
+    the function, ``splice``)."""
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        if timings is not None:
+            timings[name] = now - clock[0]
+        clock[0] = now
+
     old = buffer.source
     start, old_end, new_end = diff(old, source)
     body = index.holding(start, old_end)
@@ -252,8 +266,10 @@ def local_update(path: str, buffer, index: BodyIndex, rows: FactRows, source: by
     if parser_text(old_piece) != old_blanked[body.start:body.end]:
         return None  # the body's blanking depends on its context
     blanked_piece = parser_text(new_piece)
+    lap("blank")
     got = _extract_item(path, source, old_blanked, body, new_body_end, blanked_piece,
                         index.following(body), delta)
+    lap("item")
     if got is None:
         return None
     mine, item_row = got
@@ -264,7 +280,9 @@ def local_update(path: str, buffer, index: BodyIndex, rows: FactRows, source: by
     buffer.splice(source, (start, old_end, new_end, lines), body.start, body.end, blanked_piece)
     new_body = Body(body.start, new_body_end, body.item, body.name, True, body.top)
     edit = LocalEdit(new_body, body.end, delta, lines, inside_old, mine, (start, old_end, new_end))
-    return new_rows, index.shifted(body, delta), edit
+    index = index.shifted(body, delta)
+    lap("splice")
+    return new_rows, index, edit
 
 
 def _extract_item(path: str, source: bytes, blanked: bytes, body: Body, body_end: int,

@@ -13,6 +13,7 @@ and for the editor, where a buffer's facts replace its stored file's in memory
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import time
 from collections.abc import Iterable
@@ -24,7 +25,6 @@ from kernel_lsp.checks.run import run_checks, select_files
 from kernel_lsp.config import Config, relative_posix
 from kernel_lsp.findings import Finding, Reported, apply_severities
 from kernel_lsp.fixes import FIXABLE_CODES, plan_fixes
-from kernel_lsp.live.incremental import body_ranges, reextract
 from kernel_lsp.live.keystroke import BodyIndex, LocalEdit, local_update, rows_changed_symbols
 from kernel_lsp.live.keystroke_checks import BodyFacts, findings_outside, inside_body
 from kernel_lsp.live.overlay import OverlayModel
@@ -37,6 +37,7 @@ from kernel_lsp.parse.extract import extract
 from kernel_lsp.parse.facts import FileFacts
 from kernel_lsp.parse.macroenv import Configuration
 
+log = logging.getLogger(__name__)
 # ``findings`` of more files than this reads the whole model at once (``Tables.eager``).
 EAGER_ABOVE = 2000
 MARKER = b"struct bpf_insn"  # C files holding eBPF programs mention it (``ebpf/csource.py``)
@@ -54,7 +55,6 @@ class OpenFile:
     file_id: int
     version: int | None = None
     carried: FactRows = field(default_factory=dict)  # stored macro-generated rows
-    bodies: list[tuple[int, int]] = field(default_factory=list)  # function bodies (incremental)
     index: BodyIndex | None = None  # bodies a keystroke may be served from alone
     serial: int = 0  # which rows these are (the findings cache names them)
     local: LocalEdit | None = None  # set when these rows came from one body (``keystroke``)
@@ -81,7 +81,6 @@ class Workspace:
         self._stored_paths: list[str] = []
         self.ids: dict[str, int] = {}
         self.open: dict[str, OpenFile] = {}
-        self.incremental = 0  # buffer updates served by re-extracting one function body
         self.local = 0  # buffer updates served from the edited body alone (``keystroke``)
         self.generation = 0  # bumped whenever what other rows' findings depend on may change
         self._serials = 0
@@ -166,7 +165,7 @@ class Workspace:
         t0 = time.perf_counter()
         of = self.open.get(path)
         if buffer is None and of is not None and of.index is not None:
-            got = local_update(path, of.buffer, of.index, of.own_rows, source)
+            got = self._local_update(of, source)
             self.timings["local"] = time.perf_counter() - t0
             if got is not None:
                 return self._set_local(of, version, *got)
@@ -180,16 +179,7 @@ class Workspace:
                 buffer.update(source)
         t1 = time.perf_counter()
         self.timings["parse"] = t1 - t0
-        own, bodies = None, []
-        if of is not None and buffer.last_edit is not None and of.bodies:
-            got = reextract(path, buffer.source, buffer.tree, of.own_rows, of.bodies,
-                            buffer.last_edit, buffer.env)
-            if got is not None:
-                own, bodies = got
-                self.incremental += 1
-        if own is None:
-            own = fact_rows(extract(path, buffer.source, buffer.exact_tree(), env=buffer.env))
-            bodies = body_ranges(buffer.tree)
+        own = fact_rows(extract(path, buffer.source, buffer.exact_tree(), env=buffer.env))
         index = BodyIndex.build(buffer.exact_tree(), buffer.active, buffer.blanked, own)
         t2 = time.perf_counter()
         self.timings["extract"] = t2 - t1
@@ -205,11 +195,19 @@ class Workspace:
             self.tables.symbols.set_file(fid, rows)
             self._swap_includes(fid, path, rows)
         self._serials += 1
-        new = OpenFile(path, buffer, own, rows, fid, version, carried, bodies, index,
-                       self._serials)
+        new = OpenFile(path, buffer, own, rows, fid, version, carried, index, self._serials)
         self.open[path] = new
         self.timings["tables"] = time.perf_counter() - t2
         return new
+
+    def _local_update(self, of: OpenFile, source: bytes):
+        """``keystroke.local_update`` (None when the edit is not one body's); a failure there
+        is logged and the full update serves the edit."""
+        try:
+            return local_update(of.path, of.buffer, of.index, of.own_rows, source, self.timings)
+        except Exception:  # noqa: BLE001 - the full update is always right
+            log.exception("serving an edit of %s from one body failed", of.path)
+            return None
 
     @staticmethod
     def _with_carried(own: FactRows, carried: FactRows) -> FactRows:
@@ -232,11 +230,8 @@ class Workspace:
             self._swap_includes(of.file_id, of.path, rows)
         self._serials += 1
         edit.prev_serial = of.serial
-        a, d = edit.body.start, edit.delta
-        bodies = [(s, e) if s < a else (s, e + d) if s == a else (s + d, e + d)
-                  for s, e in of.bodies]
-        new = OpenFile(of.path, of.buffer, own, rows, of.file_id, version, of.carried, bodies,
-                       index, self._serials, edit)
+        new = OpenFile(of.path, of.buffer, own, rows, of.file_id, version, of.carried, index,
+                       self._serials, edit)
         self.open[of.path] = new
         self.timings["tables"] = time.perf_counter() - t0
         return new
@@ -245,6 +240,8 @@ class Workspace:
         """Forget the buffer of ``path``: the stored file counts again."""
         of = self.open.pop(path, None)
         self.generation += 1
+        if of is not None:
+            self._found.pop(of.file_id, None)
         if of is None or not self.tables.lazy:
             return
         self.tables.symbols.drop_file(of.file_id)
