@@ -33,9 +33,10 @@ _PAREN_TOKEN = re.compile(rb"\"(?:\\[\s\S]|[^\"\\\n])*\"?|'(?:\\[\s\S]|[^'\\\n])
 _BRACE_TOKEN = re.compile(rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'"
                           rb"|^[ \t]*#(?:[^\n]*\\\n)*[^\n]*|[{}]", re.S | re.M)
 # an unclosed ``/*``, or a ``*/`` that would close one opened before the body (tree-sitter
-# reads an unclosed ``/*`` as operators: a ``*/`` typed later turns it into a comment)
+# reads an unclosed ``/*`` as operators: a ``*/`` typed later turns it into a comment), or a
+# quote that opens no literal closed on its line (the lexer's recovery may run past the body)
 _UNCLOSED_COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'"
-                               rb"|(/\*|\*/)", re.S)
+                               rb"|(/\*|\*/|[\"'])", re.S)
 _DESCEND = ("translation_unit", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",
             "preproc_elifdef")
 _BYTE_FIELDS = ("start_byte", "end_byte")
@@ -113,6 +114,12 @@ class BodyIndex:
         """The ``count`` top-level items after the function of ``body`` (a top one)."""
         i = bisect_right(self.items, (body.end, -1, "", False))
         return self.items[i:i + count]
+
+    def clean_before(self, body: Body) -> bool:
+        """Whether the top-level item before the function of ``body`` parsed without error
+        (error recovery in the function could otherwise join the two)."""
+        i = bisect_right(self.items, (body.item, -1, "", False)) - 1
+        return i < 0 or not self.items[i][3]
 
     @classmethod
     def build(cls, tree, active: bytes, blanked: bytes, rows: FactRows) -> BodyIndex:
@@ -267,8 +274,9 @@ def local_update(path: str, buffer, index: BodyIndex, rows: FactRows, source: by
         return None  # the body's blanking depends on its context
     blanked_piece = parser_text(new_piece)
     lap("blank")
+    following = index.following(body) if index.clean_before(body) else []
     got = _extract_item(path, source, old_blanked, body, new_body_end, blanked_piece,
-                        index.following(body), delta)
+                        following, delta)
     lap("item")
     if got is None:
         return None
