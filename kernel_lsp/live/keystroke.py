@@ -111,9 +111,13 @@ class BodyIndex:
         self.items = items  # (start, end, type, has_error) of the translation unit's children
 
     def following(self, body: Body, count: int = 2) -> list[tuple[int, int, str, bool]]:
-        """The ``count`` top-level items after the function of ``body`` (a top one)."""
-        i = bisect_right(self.items, (body.end, -1, "", False))
-        return self.items[i:i + count]
+        """The top-level items after the function of ``body`` (a top one), up to the
+        ``count``-th one that is not a comment."""
+        i = j = bisect_right(self.items, (body.end, -1, "", False))
+        while j < len(self.items) and count:
+            count -= self.items[j][2] != "comment"
+            j += 1
+        return self.items[i:j]
 
     def clean_before(self, body: Body) -> bool:
         """Whether the top-level item before the function of ``body`` parsed without error
@@ -309,15 +313,15 @@ def _extract_item(path: str, source: bytes, blanked: bytes, body: Body, body_end
     tree = reparse_blanked(parsed, None)
     end = body_end
     if tree.root_node.has_error:
-        if not body.top or not following:
+        # the next items must come out as in the last full parse, without error: the body's
+        # error did not reach them (an item with errors of its own may recover differently)
+        if not body.top or not following or any(x for _s, _e, _t, x in following):
             return None
         end = following[-1][1] + delta
         parsed += blanked[body_end - delta:end - delta]
         tree = reparse_blanked(parsed, None)
     shift = item - col
     root = tree.root_node
-    # the next items come out as in the last full parse (errors and all): the body's error
-    # did not reach them
     expect = [(item, body_end, "function_definition")] + [
         (s + delta, e + delta, t, x) for s, e, t, x in (following if end != body_end else ())]
     got = [(c.start_byte + shift, c.end_byte + shift, c.type, c.has_error)
