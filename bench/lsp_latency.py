@@ -83,9 +83,9 @@ async def run(args) -> int:
         words = params.message.split()
         if words[1:2] == ["timings"] and words[3].startswith("v="):
             version = words[3][2:]
-            if version.isdigit():
-                phases[int(version)] = {k: float(v) for k, v in
-                                        (w.split("=") for w in words[4:])}
+            if version.isdigit():  # the first check of a version (not a later exact one)
+                phases.setdefault(int(version), {k: float(v) for k, v in
+                                                 (w.split("=") for w in words[4:] if "=" in w)})
 
     @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
     def on_progress_create(params):

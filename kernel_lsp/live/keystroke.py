@@ -8,6 +8,12 @@ old one inside the body only, and ``F`` alone (its header plus body, padded to i
 blanked, parsed and extracted; rows before the body stay, rows after it move by the edit's byte
 and line deltas. Anything else returns None and the caller does the full update.
 
+When the function has a syntax error after the keystroke, tree-sitter's error recovery in a
+parse of the whole file can depend on text far from it (measured: an ``#include`` sixty lines
+above changed how an error inside a body was read). The keystroke is then still served from the
+body (parsed with the next items, which must come out as before), but the result is marked
+*approximate*: the caller checks the whole file again when typing pauses.
+
 ``BodyIndex`` (built on every full update) says which bodies qualify and what the text state
 at their start is; ``local_update`` is the per-keystroke path.
 """
@@ -236,6 +242,7 @@ class LocalEdit:
     new_rows: FactRows  # rows inside the body, after
     edit: tuple[int, int, int]  # (start, old_end, new_end) in the file's bytes
     prev_serial: int = 0  # the rows this edit was applied to (``OpenFile.serial``)
+    approximate: bool = False  # the function has a syntax error: a full parse may differ
 
 
 def diff(old: bytes, new: bytes) -> tuple[int, int, int]:
@@ -284,14 +291,15 @@ def local_update(path: str, buffer, index: BodyIndex, rows: FactRows, source: by
     lap("item")
     if got is None:
         return None
-    mine, item_row = got
+    mine, item_row, approximate = got
     lines = source.count(b"\n", start, new_end) - old.count(b"\n", start, old_end)
     new_rows, inside_old = _splice(rows, body, delta, lines, mine, item_row)
     if new_rows is None:
         return None
     buffer.splice(source, (start, old_end, new_end, lines), body.start, body.end, blanked_piece)
     new_body = Body(body.start, new_body_end, body.item, body.name, True, body.top)
-    edit = LocalEdit(new_body, body.end, delta, lines, inside_old, mine, (start, old_end, new_end))
+    edit = LocalEdit(new_body, body.end, delta, lines, inside_old, mine, (start, old_end, new_end),
+                     approximate=approximate)
     index = index.shifted(body, delta)
     lap("splice")
     return new_rows, index, edit
@@ -300,7 +308,8 @@ def local_update(path: str, buffer, index: BodyIndex, rows: FactRows, source: by
 def _extract_item(path: str, source: bytes, blanked: bytes, body: Body, body_end: int,
                   blanked_piece: bytes, following: list[tuple[int, int, str, bool]],
                   delta: int):
-    """(rows inside the new body in file coordinates, the function's own row) or None.
+    """(rows inside the new body in file coordinates, the function's own row, whether the
+    function has a syntax error) or None.
 
     The function alone is parsed; when that parse has errors, tree-sitter's recovery may reach
     past the body, so the next top-level items are parsed with it and must come out as
@@ -312,7 +321,8 @@ def _extract_item(path: str, source: bytes, blanked: bytes, body: Body, body_end
     parsed = pad + blanked[item:body.start] + blanked_piece
     tree = reparse_blanked(parsed, None)
     end = body_end
-    if tree.root_node.has_error:
+    broken = tree.root_node.has_error
+    if broken:
         # the next items must come out as in the last full parse, without error: the body's
         # error did not reach them (an item with errors of its own may recover differently)
         if not body.top or not following or any(x for _s, _e, _t, x in following):
@@ -349,7 +359,7 @@ def _extract_item(path: str, source: bytes, blanked: bytes, body: Body, body_end
         if table not in _LAYOUT:
             continue
         mine[table] = [r for r in _MOVERS[table](rws, db, dl) if a < r.start_byte < b]
-    return mine, _shift(own[0], "functions", db, dl)
+    return mine, _shift(own[0], "functions", db, dl), broken
 
 
 def _line_of(source: bytes, offset: int) -> int:

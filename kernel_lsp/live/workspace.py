@@ -58,6 +58,12 @@ class OpenFile:
     index: BodyIndex | None = None  # bodies a keystroke may be served from alone
     serial: int = 0  # which rows these are (the findings cache names them)
     local: LocalEdit | None = None  # set when these rows came from one body (``keystroke``)
+
+    @property
+    def approximate(self) -> bool:
+        """Whether a full update might give other rows (a syntax error in the edited body:
+        ``keystroke``); ``set_buffer(..., exact=True)`` then gives the exact ones."""
+        return self.local is not None and self.local.approximate
     _facts: FileFacts | None = None
 
     @property
@@ -159,12 +165,13 @@ class Workspace:
         return fid
 
     def set_buffer(self, path: str, source: bytes, *, version: int | None = None,
-                   buffer: Buffer | None = None) -> OpenFile:
-        """Make ``source`` the content of ``path`` for every later check and query."""
+                   buffer: Buffer | None = None, exact: bool = False) -> OpenFile:
+        """Make ``source`` the content of ``path`` for every later check and query
+        (``exact``: never from the edited body alone, see ``OpenFile.approximate``)."""
         self.timings = {}
         t0 = time.perf_counter()
         of = self.open.get(path)
-        if buffer is None and of is not None and of.index is not None:
+        if buffer is None and of is not None and of.index is not None and not exact:
             got = self._local_update(of, source)
             self.timings["local"] = time.perf_counter() - t0
             if got is not None:

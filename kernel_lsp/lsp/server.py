@@ -31,8 +31,7 @@ from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
 from kernel_lsp.messages import condense
 
 log = logging.getLogger("kernel_lsp.lsp")
-# set (to anything) in the server's environment: each check logs its phases (``bench/``)
-TIMINGS_ENV = "KERNEL_LSP_TIMINGS"
+TIMINGS_ENV = "KERNEL_LSP_TIMINGS"  # set: each check logs its phases (``bench/``)
 
 
 class KernelLanguageServer(LanguageServer):
@@ -318,8 +317,9 @@ class KernelLanguageServer(LanguageServer):
         for uri in list(self.workspace.text_documents):
             self.schedule(uri, 0)
 
-    def schedule(self, uri: str, delay_ms: int | None = None) -> None:
-        """Check ``uri`` after the debounce delay; a newer request replaces an older one."""
+    def schedule(self, uri: str, delay_ms: int | None = None, exact: bool = False) -> None:
+        """Check ``uri`` after the debounce delay; a newer request replaces an older one
+        (``exact``: the whole file again, see ``OpenFile.approximate``)."""
         old = self.pending.pop(uri, None)
         if old is not None:
             old.cancel()
@@ -333,7 +333,7 @@ class KernelLanguageServer(LanguageServer):
                 # the model thread answers them first, diagnostics follow the pause
                 while (wait := self.quiet_until - time.monotonic()) > 0:
                     await asyncio.sleep(wait)
-                await self.check(uri)
+                await self.check(uri, exact=exact)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001
@@ -346,17 +346,18 @@ class KernelLanguageServer(LanguageServer):
         task = asyncio.ensure_future(later())
         self.pending[uri] = task
 
-    async def check(self, uri: str, publish: bool = True) -> list[types.Diagnostic]:
+    async def check(self, uri: str, publish: bool = True,
+                    exact: bool = False) -> list[types.Diagnostic]:
         doc = self.workspace.text_documents.get(uri)
         rel = self.relative(uri)
         version = doc.version if doc is not None else None
         if rel is not None and (self.ws is None or not self.ws.ready):
             return []  # no model yet: "no findings" would be a lie; after_index checks it
-        if rel is None:
-            diags, dependents = [], []
-        else:
+        diags, dependents, approximate = [], [], False
+        if rel is not None:
             text = doc.source if doc is not None else None
-            diags, dependents = await self.on_model(self._check_on_model, rel, text, version)
+            diags, dependents, approximate = await self.on_model(self._check_on_model, rel,
+                                                                 text, version, exact)
         if doc is not None and doc.version != version:
             return diags  # the buffer moved on; its own check is scheduled
         self.last[uri] = (version, diags)
@@ -372,9 +373,12 @@ class KernelLanguageServer(LanguageServer):
             dep_uri = uri_of(self.root, dep)
             if dep_uri in self.workspace.text_documents:
                 self.schedule(dep_uri)
+        if approximate:  # served from a body with a syntax error: the whole file at a pause
+            self.schedule(uri, self.EXACT_AFTER_MS, exact=True)
         return diags
 
     TYPING_PAUSE = 0.3  # seconds after a completion request during which checks wait
+    EXACT_AFTER_MS = 150  # pause after which an approximate check is made exact
 
     def note_typing(self) -> None:
         """A completion or signature request came: hold checks back for a moment."""
@@ -402,9 +406,9 @@ class KernelLanguageServer(LanguageServer):
             {"start": {"line": r.start.line, "character": r.start.character},
              "end": {"line": r.end.line, "character": r.end.character}} for r in regions]})
 
-    def _check_on_model(self, rel: str, text: str | None, version):
+    def _check_on_model(self, rel: str, text: str | None, version, exact: bool = False):
         if is_design_file(rel):  # a demand or a layer policy, not C
-            return design_check(self, rel, text), []
+            return design_check(self, rel, text), [], False
         ws, config = self.ws, self.config
         t0 = time.perf_counter()
         data = text.encode("utf-8", "surrogatepass") if text is not None else None
@@ -413,8 +417,8 @@ class KernelLanguageServer(LanguageServer):
                 self.log_message(f"kernel-lsp: {rel}: {len(data)} bytes, over max_file_bytes "
                                  f"({config.max_file_bytes}); not checked")
                 ws.drop_buffer(rel)
-                return [], []
-            ws.set_buffer(rel, data, version=version)
+                return [], [], False
+            ws.set_buffer(rel, data, version=version, exact=exact)
         reported = ws.findings([rel], with_fixes=True)
         lines = Lines(text if text is not None else self.text_of(rel))
         enc = self.encoding
@@ -422,9 +426,10 @@ class KernelLanguageServer(LanguageServer):
         dependents = sorted(ws.includers_of(rel)) if rel.endswith(".h") else []
         if os.environ.get(TIMINGS_ENV):
             phases = " ".join(f"{k}={1000 * v:.2f}" for k, v in ws.timings.items())
-            self.log_message(f"kernel-lsp: timings {rel} v={version} "
+            self.log_message(f"kernel-lsp: timings {rel} v={version}{' exact' * exact} "
                              f"total={1000 * (time.perf_counter() - t0):.2f} {phases}")
-        return diags, dependents
+        of = ws.open.get(rel)
+        return diags, dependents, of is not None and of.approximate
 
     def result_id(self, uri: str) -> str:
         """A pull result id that changes exactly when the document's diagnostics change."""
@@ -434,9 +439,8 @@ class KernelLanguageServer(LanguageServer):
 
 
 def _freeze_heap() -> None:
-    """After a model load: collect once, then keep what is alive out of later collections.
-    A full collection walks every object (the model's memoised rows, the server's state):
-    tens of milliseconds in the middle of a keystroke's check otherwise."""
+    """After a model load: collect, then keep what lives out of later collections (a full
+    collection walks every object: tens of milliseconds in the middle of a keystroke)."""
     gc.unfreeze()
     gc.collect()
     gc.freeze()

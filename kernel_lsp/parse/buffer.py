@@ -4,7 +4,9 @@ The parser reads the annotation-blanked text, so the edit given to ``tree.edit``
 difference between the old and new *blanked* texts (found by comparing them), not the client's
 range: a keystroke that completes ``__init`` changes more of the blanked text than it typed.
 A tree with syntax errors is parsed afresh instead: tree-sitter's error recovery depends on the
-old tree, and a buffer must yield the facts its saved text yields.
+old tree, and a buffer must yield the facts its saved text yields. ``splice`` takes a keystroke
+that ``live/keystroke.py`` served from one function body: the tree is only edited then, and
+reparsed (incrementally, so not ``exact``) when someone reads it.
 """
 
 from __future__ import annotations
