@@ -80,3 +80,20 @@ async def test_typing_in_a_body_then_deleting_it(client: LanguageClient, warm_tr
     # the name's keystrokes, typed and deleted, at least (inside the parentheses the text is
     # not balanced: those go through the full update)
     assert len(served) >= 2 * len(NAME)
+
+
+async def test_a_syntax_error_in_a_body_is_checked_again_at_a_pause(client: LanguageClient,
+                                                                    warm_tree):
+    text = (warm_tree / PATH).read_text()
+    u = open_doc(client, warm_tree, PATH, text)
+    await _published(client, u, 1)
+    line = text.split("\n").index("\tstruct file *f;")
+    change(client, u, 2, "x", (line, 1), (line, 1))  # "xstruct file *f;": a syntax error
+    exact = f"timings {PATH} v=2 exact"
+    await wait_until(lambda: any(exact in m.message for m in client.log_messages))
+    await wait_until(lambda: [p.version for p in client.published[u]].count(2) == 2)
+    _first, again = [p for p in client.published[u] if p.version == 2]
+    served = [m.message for m in client.log_messages if f"{PATH} v=2 " in m.message]
+    assert " local=" in served[0] and " extract=" not in served[0]  # from the body alone
+    assert " extract=" in served[1]  # then the whole file
+    assert {d.data["symbol"] for d in again.diagnostics} >= {"xstruct"}
