@@ -342,7 +342,9 @@ def _extract_item(path: str, source: bytes, blanked: bytes, body: Body, body_end
     if fbody is None or (fbody.start_byte + shift, fbody.end_byte + shift) != (body.start,
                                                                                body_end):
         return None
-    facts = Extractor(path, pad + source[item:end], tree=tree, env=None).run()
+    # the function's own subtree only (the next items of a window are not extracted)
+    facts = Extractor(path, pad + source[item:body_end], tree=_Subtree(root.children[0]),
+                      env=None).run()
     got = fact_rows(facts)
     db, dl = shift, source.count(b"\n", 0, item)
     a, b = body.start, body_end
@@ -360,6 +362,13 @@ def _extract_item(path: str, source: bytes, blanked: bytes, body: Body, body_end
             continue
         mine[table] = [r for r in _MOVERS[table](rws, db, dl) if a < r.start_byte < b]
     return mine, _shift(own[0], "functions", db, dl), broken
+
+
+class _Subtree:
+    """A tree whose root is one node of another tree (what ``Extractor`` reads of a tree)."""
+
+    def __init__(self, node):
+        self.root_node = node
 
 
 def _line_of(source: bytes, offset: int) -> int:
