@@ -29,7 +29,7 @@ from kernel_lsp.model.rows import ROW_TYPES, FactRows, fact_rows
 from kernel_lsp.parse.extract import Extractor
 from kernel_lsp.parse.filescope import MACRO_NAME
 from kernel_lsp.parse.parser import reparse_blanked
-from kernel_lsp.parse.preprocess import parser_text
+from kernel_lsp.parse.preprocess import _PAREN_RE, close_paren, parser_text
 
 _DIRECTIVE_LINE = re.compile(rb"^[ \t]*#", re.M)
 _COLUMN0_CALL = re.compile(rb"^(?:static\s+)?[A-Za-z_]\w*[ \t]*\(", re.M)
@@ -62,19 +62,24 @@ class Body:
     top: bool = False  # a child of the translation unit itself (not of a preprocessor block)
 
 
+# where the blanking and extraction passes start a ``close_paren`` scan: a macro-like call at
+# the start of a line (any name at column 0, an upper-case one indented), an annotation
+_SCAN_START = re.compile(rb"^(?:[ \t]+[A-Z_][A-Z0-9_]*|(?:static\s+)?[A-Za-z_]\w*)[ \t]*\(",
+                         re.M)
+
+
 def _paren_pending(text: bytes, points: list[int]) -> list[bool]:
-    """Per sorted offset of ``points``: whether a ``(`` before it is still open there."""
-    out, depth, i = [], 0, 0
-    for m in _PAREN_TOKEN.finditer(text):
-        while i < len(points) and points[i] <= m.start():
-            out.append(depth > 0)
+    """Per sorted offset of ``points``: whether a parenthesis scan started before it reaches
+    it (the scan's result then depends on the text there)."""
+    starts = sorted({m.end() - 1 for m in _SCAN_START.finditer(text)}
+                    | {m.end() - 1 for m in _PAREN_RE.finditer(text)})
+    out, i, reach = [], 0, -1
+    for point in points:
+        while i < len(starts) and starts[i] < point:
+            close = close_paren(text, starts[i])
+            reach = max(reach, close if close >= 0 else len(text))
             i += 1
-        tok = m.group()
-        if tok == b"(":
-            depth += 1
-        elif tok == b")":
-            depth = max(0, depth - 1)
-    out += [depth > 0] * (len(points) - i)
+        out.append(reach >= point)
     return out
 
 
@@ -94,9 +99,8 @@ def _brace_depths(text: bytes, points: list[int]) -> list[int]:
 
 
 def _top_level_functions(tree) -> list:
-    """``function_definition`` nodes outside any ERROR (preprocessor blocks descended)."""
-    if tree.root_node.type != "translation_unit":
-        return []  # the whole file is an ERROR node
+    """``function_definition`` nodes outside any ERROR but the root (preprocessor blocks
+    descended): a file tree-sitter reads as one ERROR node still has its functions."""
     out, stack = [], [tree.root_node]
     while stack:
         node = stack.pop()
@@ -111,10 +115,13 @@ def _top_level_functions(tree) -> list:
 class BodyIndex:
     """The file-scope function bodies of a buffer that a keystroke may be served from alone."""
 
-    def __init__(self, bodies: list[Body], items: list[tuple[int, int, str, bool]]):
+    def __init__(self, bodies: list[Body], items: list[tuple[int, int, str, bool]],
+                 untrusted: bool = False):
         self.bodies = bodies
         self.starts = [b.start for b in bodies]
         self.items = items  # (start, end, type, has_error) of the translation unit's children
+        # the root is an ERROR node: extraction trusts no type name anywhere in the file
+        self.untrusted = untrusted
 
     def following(self, body: Body, count: int = 2) -> list[tuple[int, int, str, bool]]:
         """The top-level items after the function of ``body`` (a top one), up to the
@@ -158,7 +165,7 @@ class BodyIndex:
             ok = (name is not None and names.get(name) == 1 and not MACRO_NAME.match(name)
                   and not p and d == 0 and _rest_of_line_blank(active, e))
             out.append(Body(s, e, item, name or "", ok, top))
-        return cls(out, items)
+        return cls(out, items, root.type == "ERROR")
 
     def holding(self, start: int, old_end: int) -> Body | None:
         """The body whose inside holds ``[start, old_end)`` (its braces excluded), if any."""
@@ -180,7 +187,7 @@ class BodyIndex:
         items = [(s + delta, e + delta, t, x) if s > body.start else
                  (s, e + delta, t, x) if e >= body.end else (s, e, t, x)
                  for s, e, t, x in self.items]
-        return BodyIndex(out, items)
+        return BodyIndex(out, items, self.untrusted)
 
 
 def _declared_name(node) -> str | None:
@@ -292,6 +299,8 @@ def local_update(path: str, buffer, index: BodyIndex, rows: FactRows, source: by
     if got is None:
         return None
     mine, item_row, approximate = got
+    if index.untrusted:
+        mine["type_uses"] = []  # inside the root ERROR node, as ``Extractor`` reads it
     lines = source.count(b"\n", start, new_end) - old.count(b"\n", start, old_end)
     new_rows, inside_old = _splice(rows, body, delta, lines, mine, item_row)
     if new_rows is None:
