@@ -3,7 +3,7 @@
 Run by hand (not a CI test):
 
     python bench/lsp_latency.py /path/to/linux-source-6.1 [--file fs/btrfs/ctree.c]
-        [--edits 200] [--debounce 10] [--cold]
+        [--edits 200] [--debounce 10] [--cold] [--line N]
 
 Measures, with a real client over stdio:
 - time from ``initialize`` to the first ``publishDiagnostics`` of the opened file (warm: the
@@ -117,7 +117,7 @@ async def run(args) -> int:
         first = published[0] - t0
         # let the startup re-index finish so it does not compete with the edits
         await asyncio.sleep(args.settle)
-        line, col = _edit_point(text)
+        line, col = (args.line - 1, 1) if args.line else _edit_point(text)
         latencies = []
         for n in range(1, args.edits + 1):
             insert = n % 2 == 1
@@ -187,6 +187,9 @@ def main() -> int:
     ap.add_argument("--edits", type=int, default=200)
     ap.add_argument("--debounce", type=int, default=10)
     ap.add_argument("--cold", action="store_true")
+    ap.add_argument("--line", type=int, default=None,
+                    help="1-based line to type on (after its first character; default: the "
+                         "first indented statement of the second half of the file)")
     ap.add_argument("--settle", type=float, default=5.0,
                     help="seconds to wait after the first diagnostics (startup re-index)")
     ap.add_argument("--timeout", type=float, default=1800)
