@@ -3,7 +3,7 @@
 Run by hand (not a CI test):
 
     python bench/lsp_latency.py /path/to/linux-source-6.1 [--file fs/btrfs/ctree.c]
-        [--edits 200] [--debounce 10] [--cold]
+        [--edits 200] [--debounce 10] [--cold] [--line N]
 
 Measures, with a real client over stdio:
 - time from ``initialize`` to the first ``publishDiagnostics`` of the opened file (warm: the
@@ -11,7 +11,11 @@ Measures, with a real client over stdio:
 - latency from each one-character ``didChange`` to the ``publishDiagnostics`` of that version,
   median and p95 over ``--edits`` edits (typing a character inside a function body, then
   deleting it, alternately), with the given debounce;
-- the server's resident memory (VmRSS and peak VmHWM from /proc) at the end.
+- the server's resident memory (VmRSS and peak VmHWM from /proc) at the end;
+- where a check's time goes: the server runs with ``KERNEL_LSP_TIMINGS`` set and logs each
+  check's phases (``local``: serving the keystroke from the edited body; ``parse``/``extract``:
+  the full update when it cannot; ``tables``, ``checks``, ``bpf``, ``fixes``; ``total``: the
+  whole check on the model thread), printed as median / p95 / max over the edits.
 """
 
 from __future__ import annotations
@@ -62,13 +66,26 @@ async def run(args) -> int:
                 moved.append(p)
     client = LanguageClient("kernel-lsp-bench", "1")
     published: dict[int | None, float] = {}
+    phases: dict[int, dict[str, float]] = {}
     got_first = asyncio.Event()
+
+    arrived = asyncio.Event()
 
     @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     def on_diagnostics(params: types.PublishDiagnosticsParams):
         published.setdefault(params.version, time.perf_counter())
+        arrived.set()
         if params.diagnostics is not None:
             got_first.set()
+
+    @client.feature(types.WINDOW_LOG_MESSAGE)
+    def on_log(params: types.LogMessageParams):
+        words = params.message.split()
+        if words[1:2] == ["timings"] and words[3].startswith("v="):
+            version = words[3][2:]
+            if version.isdigit():  # the first check of a version (not a later exact one)
+                phases.setdefault(int(version), {k: float(v) for k, v in
+                                                 (w.split("=") for w in words[4:] if "=" in w)})
 
     @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
     def on_progress_create(params):
@@ -78,6 +95,7 @@ async def run(args) -> int:
     def on_progress(params):
         pass
 
+    os.environ["KERNEL_LSP_TIMINGS"] = "1"
     try:
         await client.start_io(sys.executable, "-m", "kernel_lsp", "serve")
         pid = client._server.pid
@@ -99,7 +117,7 @@ async def run(args) -> int:
         first = published[0] - t0
         # let the startup re-index finish so it does not compete with the edits
         await asyncio.sleep(args.settle)
-        line, col = _edit_point(text)
+        line, col = (args.line - 1, 1) if args.line else _edit_point(text)
         latencies = []
         for n in range(1, args.edits + 1):
             insert = n % 2 == 1
@@ -112,7 +130,11 @@ async def run(args) -> int:
                     range=rng, text="x" if insert else "")]))
             deadline = sent + 30
             while n not in published and time.perf_counter() < deadline:
-                await asyncio.sleep(0.0005)
+                arrived.clear()  # wait for the next publication without polling (no CPU)
+                try:
+                    await asyncio.wait_for(arrived.wait(), max(0.0, deadline - time.perf_counter()))
+                except TimeoutError:
+                    break
             if n not in published:
                 raise SystemExit(f"no diagnostics for version {n} within 30 s")
             latencies.append(published[n] - sent)
@@ -126,6 +148,7 @@ async def run(args) -> int:
               f"median {1000 * statistics.median(latencies):.1f} ms, p95 {1000 * p95:.1f} ms, "
               f"max {1000 * latencies[-1]:.1f} ms")
         print(f"server memory: VmRSS {mem.get('VmRSS')} MB, peak VmHWM {mem.get('VmHWM')} MB")
+        _print_phases([phases[n] for n in range(1, args.edits + 1) if n in phases])
         await client.shutdown_async(None)
         client.exit(None)
         await asyncio.sleep(0.5)
@@ -142,6 +165,21 @@ async def run(args) -> int:
     return 0
 
 
+def _print_phases(rows: list[dict[str, float]]) -> None:
+    """Median / p95 / max of each phase the server logged, over the checks that ran it."""
+    if not rows:
+        print("server phases: none logged (a server without KERNEL_LSP_TIMINGS support)")
+        return
+    names = sorted({k for r in rows for k in r}, key=lambda k: (k != "total", k))
+    print(f"server phases over {len(rows)} checks (ms: median / p95 / max; n = checks "
+          "that ran the phase):")
+    for name in names:
+        values = sorted(r[name] for r in rows if name in r)
+        p95 = values[int(0.95 * (len(values) - 1))]
+        print(f"  {name:8} {statistics.median(values):7.2f} / {p95:7.2f} / {values[-1]:7.2f}"
+              f"   n={len(values)}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("tree")
@@ -149,6 +187,9 @@ def main() -> int:
     ap.add_argument("--edits", type=int, default=200)
     ap.add_argument("--debounce", type=int, default=10)
     ap.add_argument("--cold", action="store_true")
+    ap.add_argument("--line", type=int, default=None,
+                    help="1-based line to type on (after its first character; default: the "
+                         "first indented statement of the second half of the file)")
     ap.add_argument("--settle", type=float, default=5.0,
                     help="seconds to wait after the first diagnostics (startup re-index)")
     ap.add_argument("--timeout", type=float, default=1800)

@@ -13,7 +13,9 @@ and for the editor, where a buffer's facts replace its stored file's in memory
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +25,8 @@ from kernel_lsp.checks.run import run_checks, select_files
 from kernel_lsp.config import Config, relative_posix
 from kernel_lsp.findings import Finding, Reported, apply_severities
 from kernel_lsp.fixes import FIXABLE_CODES, plan_fixes
-from kernel_lsp.live.incremental import body_ranges, reextract
+from kernel_lsp.live.keystroke import BodyIndex, LocalEdit, local_update, rows_changed_symbols
+from kernel_lsp.live.keystroke_checks import BodyFacts, findings_outside, inside_body
 from kernel_lsp.live.overlay import OverlayModel
 from kernel_lsp.live.tables import Tables
 from kernel_lsp.model.resolve import IncludeResolver
@@ -34,6 +37,7 @@ from kernel_lsp.parse.extract import extract
 from kernel_lsp.parse.facts import FileFacts
 from kernel_lsp.parse.macroenv import Configuration
 
+log = logging.getLogger(__name__)
 # ``findings`` of more files than this reads the whole model at once (``Tables.eager``).
 EAGER_ABOVE = 2000
 MARKER = b"struct bpf_insn"  # C files holding eBPF programs mention it (``ebpf/csource.py``)
@@ -51,14 +55,22 @@ class OpenFile:
     file_id: int
     version: int | None = None
     carried: FactRows = field(default_factory=dict)  # stored macro-generated rows
-    bodies: list[tuple[int, int]] = field(default_factory=list)  # function bodies (incremental)
+    index: BodyIndex | None = None  # bodies a keystroke may be served from alone
+    serial: int = 0  # which rows these are (the findings cache names them)
+    local: LocalEdit | None = None  # set when these rows came from one body (``keystroke``)
+
+    @property
+    def approximate(self) -> bool:
+        """Whether a full update might give other rows (a syntax error in the edited body:
+        ``keystroke``); ``set_buffer(..., exact=True)`` then gives the exact ones."""
+        return self.local is not None and self.local.approximate
     _facts: FileFacts | None = None
 
     @property
     def facts(self) -> FileFacts:
         """Facts of the buffer (extracted on first use: checks only need the rows)."""
         if self._facts is None:
-            self._facts = extract(self.path, self.buffer.source, self.buffer.tree,
+            self._facts = extract(self.path, self.buffer.source, self.buffer.exact_tree(),
                                   env=self.buffer.env)
         return self._facts
 
@@ -75,7 +87,13 @@ class Workspace:
         self._stored_paths: list[str] = []
         self.ids: dict[str, int] = {}
         self.open: dict[str, OpenFile] = {}
-        self.incremental = 0  # buffer updates served by re-extracting one function body
+        self.local = 0  # buffer updates served from the edited body alone (``keystroke``)
+        self.generation = 0  # bumped whenever what other rows' findings depend on may change
+        self._serials = 0
+        self._found: dict[int, tuple[int, int, list[Finding]]] = {}  # fid -> (gen, serial, C)
+        self.timings: dict[str, float] = {}  # seconds per phase of the last update and check
+        self._bpf_users: set[int] | None = None  # stored files using ``struct bpf_insn``
+        self._plans: dict[tuple, tuple[dict, ...]] = {}  # finding -> its plans (this model)
 
     # -- the stored model --------------------------------------------------------------------
     @property
@@ -116,6 +134,8 @@ class Workspace:
         stored = model.meta("configuration")
         self.env = Configuration.from_json(stored) if stored else Configuration()
         self._resolver = None  # built on first use (a buffer's includes, fix plans)
+        self.generation += 1
+        self._bpf_users, self._plans = None, {}
         self._stored_paths = list(paths.values())
         self.ids = {p: i for i, p in paths.items()}
         if old is not None and old is not model:
@@ -145,9 +165,18 @@ class Workspace:
         return fid
 
     def set_buffer(self, path: str, source: bytes, *, version: int | None = None,
-                   buffer: Buffer | None = None) -> OpenFile:
-        """Make ``source`` the content of ``path`` for every later check and query."""
+                   buffer: Buffer | None = None, exact: bool = False) -> OpenFile:
+        """Make ``source`` the content of ``path`` for every later check and query
+        (``exact``: never from the edited body alone, see ``OpenFile.approximate``)."""
+        self.timings = {}
+        t0 = time.perf_counter()
         of = self.open.get(path)
+        if buffer is None and of is not None and of.index is not None and not exact:
+            got = self._local_update(of, source)
+            self.timings["local"] = time.perf_counter() - t0
+            if got is not None:
+                return self._set_local(of, version, *got)
+        self.generation += 1
         if buffer is None:
             buffer = of.buffer if of is not None else None
             if buffer is None:
@@ -155,16 +184,12 @@ class Workspace:
             else:
                 buffer.last_edit = None
                 buffer.update(source)
-        own, bodies = None, []
-        if of is not None and buffer.last_edit is not None and of.bodies:
-            got = reextract(path, buffer.source, buffer.tree, of.own_rows, of.bodies,
-                            buffer.last_edit, buffer.env)
-            if got is not None:
-                own, bodies = got
-                self.incremental += 1
-        if own is None:
-            own = fact_rows(extract(path, buffer.source, buffer.tree, env=buffer.env))
-            bodies = body_ranges(buffer.tree)
+        t1 = time.perf_counter()
+        self.timings["parse"] = t1 - t0
+        own = fact_rows(extract(path, buffer.source, buffer.exact_tree(), env=buffer.env))
+        index = BodyIndex.build(buffer.exact_tree(), buffer.active, buffer.blanked, own)
+        t2 = time.perf_counter()
+        self.timings["extract"] = t2 - t1
         fid = self._file_id(path)
         if of is not None:
             carried = of.carried
@@ -172,20 +197,58 @@ class Workspace:
             carried = self.model.generated_rows(fid)
         else:
             carried = {}
+        rows = self._with_carried(own, carried)
+        if self.tables.lazy:
+            self.tables.symbols.set_file(fid, rows)
+            self._swap_includes(fid, path, rows)
+        self._serials += 1
+        new = OpenFile(path, buffer, own, rows, fid, version, carried, index, self._serials)
+        self.open[path] = new
+        self.timings["tables"] = time.perf_counter() - t2
+        return new
+
+    def _local_update(self, of: OpenFile, source: bytes):
+        """``keystroke.local_update`` (None when the edit is not one body's); a failure there
+        is logged and the full update serves the edit."""
+        try:
+            return local_update(of.path, of.buffer, of.index, of.own_rows, source, self.timings)
+        except Exception:  # noqa: BLE001 - the full update is always right
+            log.exception("serving an edit of %s from one body failed", of.path)
+            return None
+
+    @staticmethod
+    def _with_carried(own: FactRows, carried: FactRows) -> FactRows:
         rows = dict(own)
         for table, extra in carried.items():  # what cross-file macro expansion generated
             names = {r.name for r in rows[table]}
             rows[table] = rows[table] + [r for r in extra if r.name not in names]
+        return rows
+
+    def _set_local(self, of: OpenFile, version, own: FactRows, index: BodyIndex,
+                   edit: LocalEdit) -> OpenFile:
+        """Take rows served from one body (``keystroke.local_update``)."""
+        t0 = time.perf_counter()
+        self.local += 1
+        if rows_changed_symbols(edit):
+            self.generation += 1  # a type defined in the body: other rows may read it
+        rows = self._with_carried(own, of.carried)
         if self.tables.lazy:
-            self.tables.symbols.set_file(fid, rows)
-            self._swap_includes(fid, path, rows)
-        new = OpenFile(path, buffer, own, rows, fid, version, carried, bodies)
-        self.open[path] = new
+            self.tables.symbols.set_file(of.file_id, rows)
+            self._swap_includes(of.file_id, of.path, rows)
+        self._serials += 1
+        edit.prev_serial = of.serial
+        new = OpenFile(of.path, of.buffer, own, rows, of.file_id, version, of.carried, index,
+                       self._serials, edit)
+        self.open[of.path] = new
+        self.timings["tables"] = time.perf_counter() - t0
         return new
 
     def drop_buffer(self, path: str) -> None:
         """Forget the buffer of ``path``: the stored file counts again."""
         of = self.open.pop(path, None)
+        self.generation += 1
+        if of is not None:
+            self._found.pop(of.file_id, None)
         if of is None or not self.tables.lazy:
             return
         self.tables.symbols.drop_file(of.file_id)
@@ -249,10 +312,15 @@ class Workspace:
         if not self.ready:
             return []
         fids = self._file_ids(paths)
-        found = self._c_findings(fids) + self._bpf_findings(fids)
+        t0 = time.perf_counter()
+        found = self._c_findings(fids)
+        t1 = time.perf_counter()
+        found += self._bpf_findings(fids)
         reported = apply_severities(found, self.config.severity)
+        t2 = time.perf_counter()
         if with_fixes:
             reported = [self._with_plans(r) for r in reported]
+        self.timings.update(checks=t1 - t0, bpf=t2 - t1, fixes=time.perf_counter() - t2)
         return reported
 
     def _file_ids(self, paths: Iterable[str] | None) -> list[int]:
@@ -278,7 +346,33 @@ class Workspace:
                            self.config.policies)
 
     def _c_findings(self, fids: list[int]) -> list[Finding]:
-        return run_checks(self.check_inputs(fids))
+        """The C findings of ``fids``; one open file after a keystroke served from one body:
+        its other findings as they were (moved with the edit), the body's checked afresh."""
+        of = self._open_by_id(fids[0]) if len(fids) == 1 else None
+        found = self._body_findings(of) if of is not None else None
+        if found is None:
+            found = run_checks(self.check_inputs(fids))
+        if of is not None:
+            self._found[of.file_id] = (self.generation, of.serial, found)
+        return found
+
+    def _open_by_id(self, fid: int) -> OpenFile | None:
+        return next((of for of in self.open.values() if of.file_id == fid), None)
+
+    def _body_findings(self, of: OpenFile) -> list[Finding] | None:
+        edit, cached = of.local, self._found.get(of.file_id)
+        if edit is None or cached is None or cached[:2] != (self.generation, edit.prev_serial):
+            return None
+        if any(u.owner for rows in (edit.old_rows, edit.new_rows)
+               for u in rows.get("type_uses", ())):
+            return None  # a type defined in the body: its 503_2 is per owner, maybe elsewhere
+        source = of.buffer.source
+        kept = findings_outside(cached[2], source, edit)
+        inputs = self.check_inputs([of.file_id])
+        inputs.facts = BodyFacts(of.file_id, edit.new_rows)
+        fresh = [f for f in run_checks(inputs) if inside_body(f, source, edit.body)]
+        unique = {(f.code, f.path, f.line, f.col, f.symbol): f for f in kept + fresh}
+        return sorted(unique.values(), key=Finding.sort_key)
 
     def layer_findings(self, paths: Iterable[str] | None = None) -> list[Reported]:
         """The layer findings (408_2) alone of ``paths`` (every file when None), with the
@@ -312,7 +406,9 @@ class Workspace:
         """Findings of the ``struct bpf_insn`` arrays in C sources (buffer or disk)."""
         by_id = {of.file_id: of for of in self.open.values()}
         wanted = set(fids)
-        stored = self.model.files_using_type("bpf_insn", "struct") & wanted
+        if self._bpf_users is None:
+            self._bpf_users = self.model.files_using_type("bpf_insn", "struct")
+        stored = self._bpf_users & wanted
         out: list[Finding] = []
         paths = self.tables.symbols.paths
         for fid in sorted(wanted & (stored | set(by_id))):
@@ -335,16 +431,25 @@ class Workspace:
         f = item.finding
         if f.code not in FIXABLE_CODES or self.model is None or self.resolver is None:
             return item
-        c = f.context
-        if "unit" in c:  # a header use a unit sees undeclared: include above the unit's line
-            at = dataclasses.replace(f, path=c["unit"], line=c["unit_line"], col=c["unit_col"],
-                                     end_line=c["unit_line"], end_col=c["unit_end_col"])
-            plans = [dict(plan, use=[c["unit_line"], c["unit_col"]], via_include=True)
-                     for plan in plan_fixes(at, self.model, self.resolver, self.config)
-                     if plan.get("kind") == "include"]
-        else:
-            plans = plan_fixes(f, self.model, self.resolver, self.config)
-        return dataclasses.replace(item, finding=dataclasses.replace(f, plans=tuple(plans)))
+        # plans read the finding, the stored model and the saved files: the same finding
+        # (position included) gets the same plans until the model is reloaded
+        key = (f.code, f.path, f.line, f.col, f.end_line, f.end_col, f.symbol, f.message,
+               repr(f.context))
+        plans = self._plans.get(key)
+        if plans is None:
+            if len(self._plans) > 4096:
+                self._plans.clear()
+            plans = self._plans[key] = tuple(self._plan(f))
+        return dataclasses.replace(item, finding=dataclasses.replace(f, plans=plans))
+
+    def _plan(self, f: Finding) -> list[dict]:
+        c = f.context  # a header use a unit sees undeclared: include above the unit's line
+        at = f if "unit" not in c else dataclasses.replace(
+            f, path=c["unit"], line=c["unit_line"], col=c["unit_col"], end_line=c["unit_line"],
+            end_col=c["unit_end_col"])
+        plans = plan_fixes(at, self.model, self.resolver, self.config)
+        return plans if at is f else [dict(p, use=[c["unit_line"], c["unit_col"]], via_include=True)
+                                      for p in plans if p.get("kind") == "include"]
 
 
 class FunctionFacts:

@@ -86,6 +86,16 @@ def diagnostic(item: Reported, lines: Lines, enc: str, docs_url: str | None = No
               "col": f.col, "fixes": list(f.plans)})
 
 
+def file_diagnostics(reported: list[Reported], rel: str, lines: Lines, enc: str, root: Path,
+                     docs_url: str | None = None) -> list[types.Diagnostic]:
+    """The diagnostics of file ``rel``: its own findings, then those of the headers it
+    includes as this unit sees them (``unit_diagnostics``)."""
+    own = [diagnostic(r, lines, enc, docs_url) for r in reported if r.finding.path == rel]
+    return own + unit_diagnostics([r for r in reported if r.finding.path != rel
+                                   and r.finding.context.get("unit") == rel],
+                                  lines, enc, root, docs_url)
+
+
 def unit_diagnostics(items: list[Reported], lines: Lines, enc: str, root: Path,
                      docs_url: str | None = None) -> list[types.Diagnostic]:
     """The findings a unit's check reports inside the headers it includes (``checks/unitvis``),
@@ -152,5 +162,6 @@ def code_action(fix: Fix, diag: types.Diagnostic, root: Path, text_of, enc: str
                             edit=workspace_edit(fix, root, text_of, enc))
 
 
-__all__ = ["Edit", "Lines", "code_action", "diagnostic", "path_of", "unit_diagnostics", "uri_of",
+__all__ = ["Edit", "Lines", "code_action", "diagnostic", "file_diagnostics", "path_of",
+           "unit_diagnostics", "uri_of",
            "workspace_edit"]

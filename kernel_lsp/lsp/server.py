@@ -9,8 +9,10 @@ process (``lsp/indexproc.py``), watched by a thread that reports work-done progr
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -21,7 +23,7 @@ from pygls.lsp.server import LanguageServer
 from kernel_lsp import __version__
 from kernel_lsp.config import Config, find_root, relative_posix
 from kernel_lsp.live.workspace import Workspace
-from kernel_lsp.lsp.convert import Lines, diagnostic, path_of, unit_diagnostics, uri_of
+from kernel_lsp.lsp.convert import Lines, file_diagnostics, path_of, uri_of
 from kernel_lsp.lsp.design_features import design_check, is_design_file
 from kernel_lsp.lsp.indexproc import IndexChild
 from kernel_lsp.lsp.plumbing import ModelThread, Protocol, running_loop
@@ -29,6 +31,7 @@ from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
 from kernel_lsp.messages import condense
 
 log = logging.getLogger("kernel_lsp.lsp")
+TIMINGS_ENV = "KERNEL_LSP_TIMINGS"  # set: each check logs its phases (``bench/``)
 
 
 class KernelLanguageServer(LanguageServer):
@@ -205,6 +208,7 @@ class KernelLanguageServer(LanguageServer):
         model.db holds the thread for SQLite's whole busy timeout), requests are answered
         without the model until it is done."""
         task = asyncio.ensure_future(self.on_model(self.ws.load))
+        task.add_done_callback(lambda _task: _freeze_heap())
         done, _ = await asyncio.wait({task}, timeout=2)
         if done:
             return task.result()
@@ -313,8 +317,9 @@ class KernelLanguageServer(LanguageServer):
         for uri in list(self.workspace.text_documents):
             self.schedule(uri, 0)
 
-    def schedule(self, uri: str, delay_ms: int | None = None) -> None:
-        """Check ``uri`` after the debounce delay; a newer request replaces an older one."""
+    def schedule(self, uri: str, delay_ms: int | None = None, exact: bool = False) -> None:
+        """Check ``uri`` after the debounce delay; a newer request replaces an older one
+        (``exact``: the whole file again, see ``OpenFile.approximate``)."""
         old = self.pending.pop(uri, None)
         if old is not None:
             old.cancel()
@@ -328,7 +333,7 @@ class KernelLanguageServer(LanguageServer):
                 # the model thread answers them first, diagnostics follow the pause
                 while (wait := self.quiet_until - time.monotonic()) > 0:
                     await asyncio.sleep(wait)
-                await self.check(uri)
+                await self.check(uri, exact=exact)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001
@@ -341,17 +346,18 @@ class KernelLanguageServer(LanguageServer):
         task = asyncio.ensure_future(later())
         self.pending[uri] = task
 
-    async def check(self, uri: str, publish: bool = True) -> list[types.Diagnostic]:
+    async def check(self, uri: str, publish: bool = True,
+                    exact: bool = False) -> list[types.Diagnostic]:
         doc = self.workspace.text_documents.get(uri)
         rel = self.relative(uri)
         version = doc.version if doc is not None else None
         if rel is not None and (self.ws is None or not self.ws.ready):
             return []  # no model yet: "no findings" would be a lie; after_index checks it
-        if rel is None:
-            diags, dependents = [], []
-        else:
+        diags, dependents, approximate = [], [], False
+        if rel is not None:
             text = doc.source if doc is not None else None
-            diags, dependents = await self.on_model(self._check_on_model, rel, text, version)
+            diags, dependents, approximate = await self.on_model(self._check_on_model, rel,
+                                                                 text, version, exact)
         if doc is not None and doc.version != version:
             return diags  # the buffer moved on; its own check is scheduled
         self.last[uri] = (version, diags)
@@ -367,9 +373,12 @@ class KernelLanguageServer(LanguageServer):
             dep_uri = uri_of(self.root, dep)
             if dep_uri in self.workspace.text_documents:
                 self.schedule(dep_uri)
+        if approximate:  # served from a body with a syntax error: the whole file at a pause
+            self.schedule(uri, self.EXACT_AFTER_MS, exact=True)
         return diags
 
     TYPING_PAUSE = 0.3  # seconds after a completion request during which checks wait
+    EXACT_AFTER_MS = 150  # pause after which an approximate check is made exact
 
     def note_typing(self) -> None:
         """A completion or signature request came: hold checks back for a moment."""
@@ -397,34 +406,44 @@ class KernelLanguageServer(LanguageServer):
             {"start": {"line": r.start.line, "character": r.start.character},
              "end": {"line": r.end.line, "character": r.end.character}} for r in regions]})
 
-    def _check_on_model(self, rel: str, text: str | None, version):
+    def _check_on_model(self, rel: str, text: str | None, version, exact: bool = False):
         if is_design_file(rel):  # a demand or a layer policy, not C
-            return design_check(self, rel, text), []
+            return design_check(self, rel, text), [], False
         ws, config = self.ws, self.config
+        t0 = time.perf_counter()
         data = text.encode("utf-8", "surrogatepass") if text is not None else None
         if data is not None:
             if len(data) > config.max_file_bytes:
                 self.log_message(f"kernel-lsp: {rel}: {len(data)} bytes, over max_file_bytes "
                                  f"({config.max_file_bytes}); not checked")
                 ws.drop_buffer(rel)
-                return [], []
-            ws.set_buffer(rel, data, version=version)
+                return [], [], False
+            ws.set_buffer(rel, data, version=version, exact=exact)
         reported = ws.findings([rel], with_fixes=True)
         lines = Lines(text if text is not None else self.text_of(rel))
         enc = self.encoding
-        diags = [diagnostic(r, lines, enc, config.docs_url) for r in reported
-                 if r.finding.path == rel]
-        diags += unit_diagnostics([r for r in reported if r.finding.path != rel
-                                   and r.finding.context.get("unit") == rel],
-                                  lines, enc, self.root, config.docs_url)
+        diags = file_diagnostics(reported, rel, lines, enc, self.root, config.docs_url)
         dependents = sorted(ws.includers_of(rel)) if rel.endswith(".h") else []
-        return diags, dependents
+        if os.environ.get(TIMINGS_ENV):
+            phases = " ".join(f"{k}={1000 * v:.2f}" for k, v in ws.timings.items())
+            self.log_message(f"kernel-lsp: timings {rel} v={version}{' exact' * exact} "
+                             f"total={1000 * (time.perf_counter() - t0):.2f} {phases}")
+        of = ws.open.get(rel)
+        return diags, dependents, of is not None and of.approximate
 
     def result_id(self, uri: str) -> str:
         """A pull result id that changes exactly when the document's diagnostics change."""
         version, diags = self.last.get(uri, (None, []))
         digest = hashlib.blake2b(repr(diags).encode(), digest_size=8).hexdigest()
         return f"{version}:{digest}"
+
+
+def _freeze_heap() -> None:
+    """After a model load: collect, then keep what lives out of later collections (a full
+    collection walks every object: tens of milliseconds in the middle of a keystroke)."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _quiet_cancellation(loop: asyncio.AbstractEventLoop, context: dict) -> None:

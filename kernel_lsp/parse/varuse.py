@@ -35,7 +35,8 @@ def free_identifiers(src: bytes, bodies, locals_: dict[str, set[str]]) -> list[V
     """First use per function of each free identifier, for the (start, end, name) ``bodies``."""
     if not bodies:
         return []
-    clean = _NOISE.sub(_blank, src) if (b"/*" in src or b"//" in src or b'"' in src) else src
+    clean = _NOISE.sub(_blank, src) if (b"/*" in src or b"//" in src or b'"' in src
+                                         or b"'" in src or b"#" in src) else src
     line_starts: list[int] | None = None
     out: list[VarUse] = []
     for start, end, fn in bodies:

@@ -1,0 +1,127 @@
+"""A keystroke served from the edited body alone gives the rows and findings of a fresh check.
+
+Random edit sequences (inside bodies mostly, anywhere sometimes; braces, parentheses, comments,
+directives, calls and local types among the texts) are applied to the fixture tree's files
+in one workspace, and after every edit its rows and findings are compared with those of a
+workspace that reads the edited text afresh. A keystroke that leaves a syntax error in its body
+is *approximate* (``live/keystroke.py``): it is compared after the exact update the server runs
+when typing pauses.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kernel_lsp.config import load_config
+from kernel_lsp.live.incremental import body_ranges
+from kernel_lsp.live.workspace import Workspace, open_workspace
+from kernel_lsp.model.indexer import index
+from tests.conftest import TREE
+
+FILES = sorted(str(p.relative_to(TREE)) for p in TREE.rglob("*.c"))
+TEXTS = ["x", " ", "\n", "\t", ";", "", "}", "{", "(", ")", "/*", "*/", "\"", "'", "#define Q 1\n",
+         "\n#if 0\n", "\n#endif\n", "helper_call(42);\n", "int y = bar();", "struct s *p;",
+         "struct local { int a; } l;", "struct odd { missing_t m; } o;", "FOO(x)\n", "__init ",
+         "__attribute__((unused)) ", "misc_register(0);", "typedef int t_t;", "kfree(p);", "return 0;"]
+
+
+@pytest.fixture(scope="module")
+def workspaces(tmp_path_factory):
+    root = tmp_path_factory.mktemp("keystroke") / "tree"
+    shutil.copytree(TREE, root, ignore=shutil.ignore_patterns(".kernel-lsp"))
+    config, _ = load_config(root)
+    result = index(config, jobs=1)
+    symbols = sorted({r.finding.symbol for r in open_workspace(config, result.model, None)
+                      .findings()})
+    result.model.close()
+    live, fresh = Workspace(config), Workspace(config)
+    assert live.load() is None and fresh.load() is None
+    yield root, live, fresh, symbols
+    live.close()
+    fresh.close()
+
+
+def _state(ws: Workspace, path: str):
+    of = ws.open[path]
+    rows = {table: Counter(rows) for table, rows in of.own_rows.items()}
+    return rows, [(r.finding, r.severity, r.finding.context, r.finding.plans)
+                  for r in ws.findings([path], with_fixes=True)]
+
+
+def _fresh_state(fresh: Workspace, path: str, text: bytes):
+    fresh.drop_buffer(path)
+    fresh.set_buffer(path, text)
+    try:
+        return _state(fresh, path)
+    finally:
+        fresh.drop_buffer(path)
+
+
+def _position(text: bytes, choice: int, inside: bool) -> int:
+    bodies = body_ranges(_parse(text))
+    if inside and bodies:
+        start, end = bodies[choice % len(bodies)]
+        return start + 1 + (choice // len(bodies)) % max(1, end - start - 1)
+    return choice % (len(text) + 1)
+
+
+def _parse(text: bytes):
+    from kernel_lsp.parse.buffer import Buffer
+
+    return Buffer(text).tree
+
+
+edits = st.lists(st.tuples(st.integers(0, 10**6), st.booleans(), st.integers(0, 3),
+                           st.one_of(st.sampled_from(TEXTS), st.sampled_from(["%s(1);", "%s x;"]))),
+                 min_size=1, max_size=8)
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(FILES), edits, st.data())
+def test_edit_sequences_match_a_fresh_check(workspaces, path, sequence, data):
+    root, live, fresh, symbols = workspaces
+    text = (root / path).read_bytes()
+    for ws in (live, fresh):  # a failed example may have left its buffer open
+        for open_path in list(ws.open):
+            ws.drop_buffer(open_path)
+    live.set_buffer(path, text)
+    live.findings([path])
+    for choice, outside, cut, snippet in sequence:
+        if "%s" in snippet:
+            snippet = snippet % data.draw(st.sampled_from(symbols or ["x"]))
+        pos = _position(text, choice, not (outside and choice % 5 == 0))
+        text = text[:pos] + snippet.encode() + text[min(pos + cut, len(text)):]
+        if live.set_buffer(path, text).approximate:  # a syntax error in the body: the server
+            live.set_buffer(path, text, exact=True)  # checks the whole file at a pause
+        assert _state(live, path) == _fresh_state(fresh, path, text)
+    live.drop_buffer(path)
+
+
+def test_typing_a_call_in_a_body_is_served_from_the_body(workspaces):
+    root, live, fresh, symbols = workspaces
+    path = "kernel/sched/core.c"
+    text = (root / path).read_bytes()
+    live.drop_buffer(path)
+    live.set_buffer(path, text)
+    before = _state(live, path)[1]
+    bodies = body_ranges(live.open[path].buffer.tree)
+    start, _end = bodies[len(bodies) // 2]
+    served = live.local
+    for n, ch in enumerate(b"nowhere_defined(42);\n\t"):
+        pos = start + 2 + n
+        text = text[:pos] + bytes([ch]) + text[pos:]
+        live.set_buffer(path, text)
+        live.findings([path])
+    # the name's keystrokes at least (an open parenthesis is served by the full update)
+    assert live.local - served >= len("nowhere_defined")
+    after = _state(live, path)
+    assert after == _fresh_state(fresh, path, text)
+    added = [f for f, *_ in after[1] if f not in {g for g, *_ in before}]
+    assert [(f.code, f.symbol) for f in added] == [("020_2", "nowhere_defined")]
+    live.drop_buffer(path)
