@@ -431,8 +431,7 @@ class Workspace:
         f = item.finding
         if f.code not in FIXABLE_CODES or self.model is None or self.resolver is None:
             return item
-        # plans read the finding, the stored model and the saved files: the same finding
-        # (position included) gets the same plans until the model is reloaded
+        # the same finding (position included) gets the same plans until the model reloads
         key = (f.code, f.path, f.line, f.col, f.end_line, f.end_col, f.symbol, f.message,
                repr(f.context))
         plans = self._plans.get(key)
