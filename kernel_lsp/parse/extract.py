@@ -46,7 +46,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "13"
+EXTRACTOR_VERSION = "14"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -445,9 +445,10 @@ class Extractor(FileScopeMacros):
                                              NEED_MEMBERS))
 
     def _type_use(self, seen: set, use: TypeUse) -> None:
-        """Record ``use`` unless its (name, kind, scope, owner, need) is recorded already on
-        the same line (a compiler reports every line: so does a finding)."""
-        key = (use.name, use.kind, use.function, use.owner, use.need, use.span.line)
+        """Record ``use`` unless its (name, kind, scope, owner, need) is recorded already."""
+        if not use.name:
+            return  # a name the parser inserted to recover from an error
+        key = (use.name, use.kind, use.function, use.owner, use.need)
         if key not in seen:
             seen.add(key)
             self.facts.type_uses.append(use)
