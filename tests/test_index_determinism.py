@@ -88,3 +88,32 @@ def test_a_run_killed_anywhere_is_completed_by_the_next(reference, tmp_path, cap
     child.join(120)
     assert child.exitcode == 137, "the index was not killed mid-run"
     assert _findings(root, capsys) == expected
+
+
+def _restamp_then_die(root: str, kill_at: int) -> None:
+    """Child process: a new extractor version re-indexes a complete model; die at ``kill_at``."""
+    import kernel_lsp.model.indexer as indexer
+
+    indexer.EXTRACTOR_VERSION = "next"
+    _index_then_die(root, 1, kill_at)
+
+
+@pytest.mark.parametrize("where", [0.5, 1.0])
+def test_a_killed_reindex_under_a_new_extractor_is_completed(reference, tmp_path, capsys,
+                                                              monkeypatch, where):
+    """A complete model, then a new extractor version whose re-index is killed: the next run
+    re-extracts every file the killed run did not (it cannot trust the old facts by size and
+    mtime) and resolves the includes of those it did (the old "resolved" mark is stale)."""
+    expected = _findings(reference, capsys)
+    root = _copy(tmp_path, "restamped")
+    config, _ = load_config(root)
+    index(config, jobs=1).model.close()
+    files = len(list(TREE.rglob("*.[ch]")))
+    child = multiprocessing.get_context("fork").Process(
+        target=_restamp_then_die, args=(str(root), max(1, round(files * where))))
+    child.start()
+    child.join(120)
+    assert child.exitcode == 137, "the re-index was not killed mid-run"
+    monkeypatch.setattr("kernel_lsp.model.indexer.EXTRACTOR_VERSION", "next")
+    index(config, jobs=1).model.close()
+    assert _findings(root, capsys) == expected

@@ -171,20 +171,21 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
     # the facts depend on the extractor and on the configuration (its dropped #if branches)
     stamp = f"{EXTRACTOR_VERSION}:{configuration.digest()}"
     if model.meta("extractor_version") != stamp:
-        known = {p: FileRow(r.id, r.path, None, None, None) for p, r in known.items()}
-        model.set_meta("extractor_version", stamp)
+        model.restamp(stamp)
+        known = model.files()
     by_path = {sf.path: sf for sf in found}
     items = [_item(sf, known.get(sf.path), config) for sf in found
              if not _unchanged(sf, known.get(sf.path))]
     removed = model.remove_files([p for p in known if p not in by_path])
     jobs = jobs or config.jobs or os.cpu_count() or 1
+    if items or removed:  # before the first row changes: a kill from here on re-resolves
+        model.set_meta("includes_resolved", "0")
     t = time.perf_counter()
     parsed = _extract_rounds(model, items, by_path, config, jobs, progress, problems,
                              configuration)
     phases["extract_seconds"] = time.perf_counter() - t
     resolved = generated = None
     if parsed or removed or model.meta("includes_resolved") != "1":
-        model.set_meta("includes_resolved", "0")
         t = time.perf_counter()
         resolved = resolve_includes(model, config)
         dirs = {posixpath.dirname(p) for p in by_path}

@@ -108,6 +108,16 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
+    def restamp(self, stamp: str) -> None:
+        """Record a new extractor stamp and forget every file's size, mtime and hash in the same
+        transaction, so a run killed after this re-extracts every file instead of trusting facts
+        the old extractor wrote."""
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.execute("UPDATE files SET size = NULL, mtime_ns = NULL, sha1 = NULL")
+            self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES "
+                              "('extractor_version', ?)", (stamp,))
+
     def close(self) -> None:
         self.conn.close()
 
