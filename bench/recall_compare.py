@@ -161,7 +161,9 @@ def check(root: Path, paths: list[str], jobs: int) -> list[dict]:
         raise RuntimeError(f"kernel-lsp check failed ({proc.returncode}): {proc.stderr[-2000:]}")
     # JSON report v2: "path" is relative to the current directory, "root_path" to the root
     return [{"path": f.get("root_path", f["path"]),
-             **{k: f[k] for k in ("line", "column", "code", "symbol", "message")}}
+             **{k: f[k] for k in ("line", "column", "code", "symbol", "message")},
+             # the later lines of the same use that the finding names (type findings)
+             "also": [a["line"] for a in f.get("also", ())]}
             for f in json.loads(proc.stdout)["findings"]]
 
 
@@ -181,7 +183,10 @@ def _same_symbol(d: dict, f: dict) -> bool:
 
 
 def _at(d: dict, f: dict) -> bool:
-    return (f["path"], f["line"]) in {tuple(x) for x in d["lines"]}
+    """Whether finding ``f`` sits at a line of diagnostic ``d`` (at its own line or at one of
+    the later lines of the same use it names)."""
+    at = {tuple(x) for x in d["lines"]}
+    return any((f["path"], line) in at for line in (f["line"], *f.get("also", ())))
 
 
 def _expected(f: dict, expect: dict | None) -> bool:

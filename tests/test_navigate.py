@@ -324,14 +324,14 @@ def _downgrade(db, to_version: int) -> None:
     conn.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
 def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
     db = tmp_path / "model.db"
     Model(db).close()
     _downgrade(db, version)
     m = Model(db)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 5
+        assert m.schema_version() == schema.SCHEMA_VERSION == 6
         names = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"idx_macros_name", "idx_type_uses_name", "idx_var_uses_name",
                 "idx_invocations_name", "idx_hidden_name", "idx_hidden_file_id"} <= names
@@ -340,6 +340,7 @@ def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
         assert "idx_macros_name" in plan
         columns = {r[1] for r in m.conn.execute("PRAGMA table_info(files)")}
         assert {"inactive", "expanded"} <= columns
+        assert "more" in {r[1] for r in m.conn.execute("PRAGMA table_info(type_uses)")}
         tables = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master")}
         assert {"member_names", "member_names_insert", "member_names_delete", "hidden"} <= tables
     finally:

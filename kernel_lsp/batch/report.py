@@ -54,7 +54,10 @@ def text_line(item: Reported, shown: Callable[[str], str] = _as_is) -> str:
     """``path:line:col: severity: message [code]`` with 1-based line and byte column; ``shown``
     prints the root-relative path (relative to the current directory, or absolute)."""
     f = item.finding
-    return f"{shown(f.path)}:{f.line + 1}:{f.col + 1}: {item.severity}: {f.message} [{f.code}]"
+    head = f"{shown(f.path)}:{f.line + 1}:{f.col + 1}: {item.severity}: {f.message} [{f.code}]"
+    # the same use on later lines of its scope: one note line each, as a compiler lists them
+    return "\n".join([head, *(f"{shown(f.path)}:{line + 1}:{col + 1}: note: '{f.symbol}' "
+                              f"used here too [{f.code}]" for line, col, _end in also(f))])
 
 
 def format_text(items: list[Reported], shown: Callable[[str], str] = _as_is) -> str:
@@ -77,7 +80,15 @@ def json_finding(item: Reported, shown: Callable[[str], str] = _as_is) -> dict:
         "end_column": f.end_col + 1,
         "symbol": f.symbol,
         "message": f.message,
+        # later lines of the same use in its scope (``Finding.context["also"]``), if any
+        **({"also": [{"line": line + 1, "column": col + 1, "end_column": end + 1}
+                     for line, col, end in also(f)]} if also(f) else {}),
     }
+
+
+def also(f) -> list:
+    """[line, col, end_col] (0-based) of the later sites a finding names (``context["also"]``)."""
+    return f.context.get("also") or []
 
 
 def format_json(items: list[Reported], root: Path, stats: dict,

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from kernel_lsp import __version__
+from kernel_lsp.batch.report import also
 from kernel_lsp.config import Config
 from kernel_lsp.findings import CODES, Code, Reported
 
@@ -129,6 +130,17 @@ def sarif_result(item: Reported, index: int, table: LineTable) -> dict:
                            "endLine": end_line + 1, "endColumn": end},
             }
         }],
+        **({"relatedLocations": [{
+            "id": n,
+            "physicalLocation": {
+                "artifactLocation": {"uri": _uri(f.path), "uriBaseId": SRCROOT},
+                "region": {"startLine": line + 1,
+                           "startColumn": table.utf16_col(f.path, line, col) + 1,
+                           "endLine": line + 1,
+                           "endColumn": table.utf16_col(f.path, line, end) + 1},
+            },
+            "message": {"text": f"'{f.symbol}' used here too"},
+        } for n, (line, col, end) in enumerate(also(f), 1)]} if also(f) else {}),
         "partialFingerprints": {"primaryLocationLineHash": fingerprint},
         "properties": {"symbol": f.symbol},
     }

@@ -4,6 +4,7 @@ definitions whose signature or members use them, and 504_2 for includes that res
 from __future__ import annotations
 
 from kernel_lsp.checks.inputs import CheckInputs
+from kernel_lsp.checks.typevis import also
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.resolve import is_generated
 from kernel_lsp.model.symbols import is_system_header
@@ -61,7 +62,7 @@ def check_types(ctx: CheckInputs) -> list[Finding]:
         findings.append(Finding(
             "020_2", ctx.path(fid), use.line, use.col, use.line, use.end_col, name,
             f"{_KIND_WORD[kind]} '{name}' is used but defined nowhere in the model",
-            {"kind": kind}))
+            {"kind": kind, **also(use)}))
         if use.owner:
             owners.setdefault((fid, use.owner), []).append(spelled)
     if owners:

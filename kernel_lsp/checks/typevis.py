@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.findings import Finding
+from kernel_lsp.model.rows import more_sites
 from kernel_lsp.model.visibility import visible
 from kernel_lsp.parse.facts import NEED_MEMBERS, NEED_NAME, NEED_SIZE, NEED_SIZEOF
 
@@ -50,5 +51,14 @@ def check_type_visibility(ctx: CheckInputs) -> list[Finding]:
                  "before this use")
         out.append(Finding("407_2", ctx.path(fid), use.line, use.col, use.line, use.end_col,
                            use.name, MESSAGES[use.need].format(spelled=spelled, where=where),
-                           {"kind": use.kind, "defined_in": homes}))
+                           {"kind": use.kind, "defined_in": homes, **also(use)}))
     return out
+
+
+def also(use) -> dict:
+    """``{"also": [[line, col, end_col], ...]}``: the later lines of ``use`` in its scope (one
+    use per scope is stored and checked; the finding names each line, as a compiler reports
+    each), or nothing."""
+    width = use.end_col - use.col
+    sites = [[line, col, col + width] for line, col in more_sites(use)]
+    return {"also": sites} if sites else {}

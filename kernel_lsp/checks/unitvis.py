@@ -22,7 +22,7 @@ from bisect import bisect_left
 
 from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.invocation import check_call
-from kernel_lsp.checks.typevis import MESSAGES
+from kernel_lsp.checks.typevis import MESSAGES, also
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.visibility import visible
 
@@ -127,7 +127,8 @@ def _finding(ctx: CheckInputs, unit: int, header: int, edge, use, defs) -> Findi
              f"(#include {edge.target}), the include that brings this header in")
     return Finding("407_2", ctx.path(header), use.line, use.col, use.line, use.end_col,
                    use.name, MESSAGES[use.need].format(spelled=spelled, where=where),
-                   {"kind": use.kind, "defined_in": homes, **_unit_context(ctx, unit, edge)})
+                   {"kind": use.kind, "defined_in": homes, **_unit_context(ctx, unit, edge),
+                    **also(use)})
 
 
 def _bits(mask: int) -> list[int]:

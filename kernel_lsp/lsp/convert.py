@@ -7,6 +7,7 @@ the text of the line, from the open buffer when there is one, else from the file
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -90,10 +91,20 @@ def file_diagnostics(reported: list[Reported], rel: str, lines: Lines, enc: str,
                      docs_url: str | None = None) -> list[types.Diagnostic]:
     """The diagnostics of file ``rel``: its own findings, then those of the headers it
     includes as this unit sees them (``unit_diagnostics``)."""
-    own = [diagnostic(r, lines, enc, docs_url) for r in reported if r.finding.path == rel]
+    own = [diagnostic(s, lines, enc, docs_url) for r in reported if r.finding.path == rel
+           for s in sites(r)]
     return own + unit_diagnostics([r for r in reported if r.finding.path != rel
                                    and r.finding.context.get("unit") == rel],
                                   lines, enc, root, docs_url)
+
+
+def sites(item: Reported) -> list[Reported]:
+    """``item``, then one copy at each later line of the same use that its finding names
+    (``context["also"]``): an editor marks every line, as a compiler reports every line."""
+    f = item.finding
+    extra = f.context.get("also") or ()
+    return [item, *(dataclasses.replace(item, finding=dataclasses.replace(
+        f, line=line, col=col, end_line=line, end_col=end)) for line, col, end in extra)]
 
 
 def unit_diagnostics(items: list[Reported], lines: Lines, enc: str, root: Path,
@@ -124,7 +135,7 @@ def unit_diagnostics(items: list[Reported], lines: Lines, enc: str, root: Path,
             types.Location(uri_of(root, g.finding.path), types.Range(
                 types.Position(g.finding.line, g.finding.col),
                 types.Position(g.finding.end_line, g.finding.end_col))), g.finding.message)
-            for g in group[:20]]
+            for g in [s for item in group for s in sites(item)][:20]]
         out.append(types.Diagnostic(
             range=lines.range(line, col, line, first.context["unit_end_col"], enc),
             message=(f"a header this line brings in ({first.path}:{first.line + 1}"

@@ -65,6 +65,21 @@ def _pos(s) -> dict:
             "end_col": s.end_col if s.end_line == s.line else s.col + 1}
 
 
+def _more(first: int, sites) -> str | None:
+    """``TypeUse.more`` as stored: ``lines-below:col`` per site (relative: a row moved by an
+    edit above it keeps its sites right)."""
+    return " ".join(f"{line - first}:{col}" for line, col in sites) or None
+
+
+def more_sites(use) -> list[tuple[int, int]]:
+    """The later (line, col) of a stored type use in the same scope (``TypeUse.more``)."""
+    out = []
+    for site in (use.more or "").split():
+        below, col = site.split(":")
+        out.append((use.line + int(below), int(col)))
+    return out
+
+
 def _typed(t) -> tuple[str | None, str | None]:
     return (t.name, t.kind) if t is not None else (None, None)
 
@@ -111,7 +126,8 @@ def fact_rows(facts) -> FactRows:
         "calls": [Call(caller=c.caller, callee=c.callee, kind=c.kind, **_pos(c.span))
                   for c in facts.calls],
         "type_uses": [TypeUse(name=u.name, kind=u.kind, function=u.function, owner=u.owner,
-                              need=u.need, **_pos(u.span)) for u in facts.type_uses],
+                              need=u.need, more=_more(u.span.line, u.more), **_pos(u.span))
+                      for u in facts.type_uses],
         "var_uses": [VarUse(function=u.function, name=u.name, **_pos(u.span))
                      for u in facts.var_uses],
         "includes": [Include(target=i.target, angled=int(i.angled), resolved_id=None,

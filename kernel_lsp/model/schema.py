@@ -6,7 +6,7 @@ change to this file comes with a migration step in ``MIGRATIONS``.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 
 TABLES: dict[str, str] = {
@@ -35,7 +35,7 @@ TABLES: dict[str, str] = {
              "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
     "type_uses": "file_id INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT, function TEXT, "
                  "owner TEXT, start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER, "
-                 "need INTEGER DEFAULT 0",
+                 "need INTEGER DEFAULT 0, more TEXT",
     "var_uses": "file_id INTEGER NOT NULL, function TEXT, name TEXT NOT NULL, "
                 "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
     "includes": "file_id INTEGER NOT NULL, target TEXT NOT NULL, angled INTEGER, "
@@ -186,4 +186,7 @@ MIGRATIONS: dict[int, list[str]] = {
     5: [f"CREATE TABLE IF NOT EXISTS hidden ({TABLES['hidden']})",
         "CREATE INDEX IF NOT EXISTS idx_hidden_name ON hidden(name)",
         "CREATE INDEX IF NOT EXISTS idx_hidden_file_id ON hidden(file_id)"],
+    # 6: the later lines of a type use in its scope, "lines-below:col ..." (``rows.more_sites``;
+    # filled as files are re-extracted: the extractor version changed with it)
+    6: ["ALTER TABLE type_uses ADD COLUMN more TEXT"],
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from dataclasses import replace
 
 from kernel_lsp.parse import cnodes
 from kernel_lsp.parse.cnodes import declarator_name, function_declarator, span, text, type_ref
@@ -46,7 +47,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "14"
+EXTRACTOR_VERSION = "15"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -92,6 +93,13 @@ class _Ranges:
 
     def find(self, pos: int):
         """Payload of the innermost range holding byte ``pos`` (True if it has none), or None."""
+        item = self.innermost(pos)
+        if item is None:
+            return None
+        return item[2] if item[2] is not None else True
+
+    def innermost(self, pos: int) -> tuple[int, int, object] | None:
+        """The innermost (start, end, payload) holding byte ``pos``, or None."""
         if self._starts is None:
             self._items.sort(key=lambda r: (r[0], -r[1]))
             self._starts = [r[0] for r in self._items]
@@ -101,9 +109,8 @@ class _Ranges:
                 self._reach.append(reach)
         i = bisect_right(self._starts, pos) - 1
         while i >= 0 and self._reach[i] > pos:
-            start, end, payload = self._items[i]
-            if pos < end:
-                return payload if payload is not None else True
+            if pos < self._items[i][1]:
+                return self._items[i]
             i -= 1
         return None
 
@@ -411,7 +418,8 @@ class Extractor(FileScopeMacros):
             self.locals.setdefault(fn, set()).add(text(args.named_children[index]))
 
     def _type_uses(self, root) -> None:
-        seen: set[tuple] = set()
+        seen: dict[tuple, list] = {}
+        self._more: dict[int, list] = {}
         for node in self.caps.get("type.name", []):
             if node.start_byte in self.typedef_name_starts:
                 continue
@@ -443,15 +451,36 @@ class Extractor(FileScopeMacros):
                     self.untrusted.find(node.start_byte) in (None, TRUSTED)):
                 self._type_use(seen, TypeUse(tref.name, tref.kind, span(node), fn, None,
                                              NEED_MEMBERS))
+        self._attach_more()
 
-    def _type_use(self, seen: set, use: TypeUse) -> None:
-        """Record ``use`` unless its (name, kind, scope, owner, need) is recorded already."""
+    def _type_use(self, seen: dict, use: TypeUse) -> None:
+        """Record ``use`` unless its (name, kind, scope, owner, need) is recorded already; a
+        recorded one gains the line of ``use`` (``TypeUse.more``) when it is a new line."""
         if not use.name:
             return  # a name the parser inserted to recover from an error
         key = (use.name, use.kind, use.function, use.owner, use.need)
-        if key not in seen:
-            seen.add(key)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = [len(self.facts.type_uses), self._region(use), use.span.line]
             self.facts.type_uses.append(use)
+        elif use.span.line != first[-1] and first[1] is not None and (
+                first[1] == self._region(use)):
+            first.append(use.span.line)
+            self._more.setdefault(first[0], []).append((use.span.line, use.span.col))
+
+    def _region(self, use: TypeUse) -> int | None:
+        """Start of the one body, member list or signature that holds ``use`` (None at file
+        scope): later lines join a use of the same region only, so the rows of a body that an
+        edit re-extracts alone never name lines of other bodies."""
+        ranges = self.funcs if use.function else self.owners if use.owner else None
+        item = ranges.innermost(use.span.start_byte) if ranges is not None else None
+        return item[0] if item is not None else None
+
+    def _attach_more(self) -> None:
+        uses = self.facts.type_uses
+        for i, more in self._more.items():
+            line = uses[i].span.line
+            uses[i] = replace(uses[i], more=tuple(sorted({m for m in more if m[0] != line})))
 
     def _forward_declaration(self, spec, kind: str) -> bool:
         """Record ``struct foo;`` (alone, or as a declaration without declarators)."""

@@ -124,6 +124,10 @@ class TypeUse:
     function: str | None  # enclosing function, None at file scope
     owner: str | None = None  # the function/struct/typedef whose *signature/members* hold it
     need: int = 0  # what the use needs visible: NEED_* below (0: a declaration may be absent)
+    # later lines of the same (name, kind, function, owner, need) in this scope, as (line, col):
+    # one use per scope is stored and checked, and a finding on it names every line (a compiler
+    # reports each); empty at file scope outside any declaration owner (includes may intervene)
+    more: tuple[tuple[int, int], ...] = ()
 
 
 # How much of a type a use needs (TypeUse.need): a pointer to an undeclared struct is legal.
