@@ -25,6 +25,11 @@ def _definitions_elsewhere(ctx, name: str, fid: int):
             and not ctx.symbols.is_header(v.file_id)]
 
 
+def _first_home(ctx, defs) -> str:
+    """The first path defining ``defs`` (by path: not by the order files were indexed in)."""
+    return min(ctx.path(d.file_id) for d in defs)
+
+
 def _extern_of_static(ctx) -> list[Finding]:
     out = []
     for fid, v in ctx.facts.variables_in(ctx.file_ids):
@@ -35,7 +40,7 @@ def _extern_of_static(ctx) -> list[Finding]:
         name = v.name
         defs = _definitions_elsewhere(ctx, name, fid)
         if defs and all(d.storage == "static" for d in defs) and not same_unit(ctx, fid, defs):
-            home = ctx.path(defs[0].file_id)
+            home = _first_home(ctx, defs)
             out.append(Finding("406_2", ctx.path(fid), v.line, v.col, v.line, v.end_col, name,
                                f"variable '{name}' is static in {home}; an extern "
                                "declaration cannot reach it", {"static_in": home}))
@@ -70,9 +75,9 @@ def _undeclared_uses(ctx) -> list[Finding]:
                 fid in syms.hidden_in.get(name, ())):
             continue  # declared in a branch this configuration drops: built only with it?
         if all_static:
-            detail = f"is static in {ctx.path(defs[0].file_id)}"
+            detail = f"is static in {_first_home(ctx, defs)}"
         else:
-            detail = f"is defined in {ctx.path(defs[0].file_id)} with no declaration in scope"
+            detail = f"is defined in {_first_home(ctx, defs)} with no declaration in scope"
         out.append(Finding("406_2", ctx.path(fid), use.line, use.col, use.line, use.end_col, name,
                            f"variable '{name}' {detail}",
                            {"defined_in": sorted({ctx.path(d.file_id) for d in defs})}))

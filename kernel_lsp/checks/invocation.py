@@ -130,7 +130,7 @@ def _undeclared(ctx: CheckInputs, where, callee: str, entries: list[FuncSym]) ->
     if headers:
         detail = f"declared in {headers[0]}, which is not included before the call"
     else:
-        detail = f"defined in {defined[0] if defined else ctx.path(entries[0].file_id)} " \
+        detail = f"defined in {defined[0] if defined else min(ctx.path(e.file_id) for e in entries)} " \
                  "with no declaration in scope"
     return _finding("404_2", where, callee,
                     f"implicit declaration of function '{callee}': {detail}",
@@ -141,7 +141,7 @@ def _undeclared_macro(ctx: CheckInputs, where, callee: str, macros: list) -> Fin
     """A function-like macro that exists, with no definition visible at the call."""
     headers = sorted({ctx.path(f) for f, _fl, _s in macros if ctx.symbols.is_header(f)})
     detail = (f"a macro defined in {headers[0]}, which is not included before the call" if headers
-              else f"a macro defined only in {ctx.path(macros[0][0])}")
+              else f"a macro defined only in {min(ctx.path(m[0]) for m in macros)}")
     return _finding("404_2", where, callee, f"implicit declaration of function '{callee}': "
                     f"{detail}", {"declared_in": headers, "defined_in": [], "macro": True})
 
