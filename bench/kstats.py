@@ -56,3 +56,16 @@ def totals(counts: dict[str, tuple[int, int]], keep: Callable[[str], bool]) -> t
 
 def per_1000(count: int, base: int) -> float:
     return 1000 * count / base if base else 0.0
+
+
+def extracted_files(db: Path) -> int:
+    """How many files of the model are extracted (0 when there is no model yet)."""
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT count(*) FROM files WHERE sha1 IS NOT NULL").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+    finally:
+        conn.close()
