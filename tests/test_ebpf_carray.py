@@ -65,3 +65,41 @@ def test_garbage_never_raises():
                 b"#define A(x) A(x)\nstruct bpf_insn a[] = { A(1) };"):
         for p in parse_c_arrays(src, "x.c"):
             assert isinstance(p.meta["errors"], list)
+
+
+# A kernel file holds instruction arrays that are not programs: other structs whose name starts
+# with bpf_insn, scratch buffers, and templates a function fills from its variables. Arrays of
+# constant instructions stay programs wherever they are written, and a file-scope array with a
+# name nobody defines stays an error.
+KERNEL_LIKE = b"""
+struct bpf_insn_cbs cbs = { .cb_call = disasm_kfunc_name, .private_data = env };
+int patch(struct bpf_prog *prog)
+{
+\tstruct bpf_insn insn_buf[16];
+\tstruct bpf_insn tmp[32] = { };
+\tstruct bpf_insn ld_addrs[2] = {
+\t\tBPF_LD_IMM64(BPF_REG_3, (long)prog->aux),
+\t};
+\tstruct bpf_insn chk[] = {
+\t\tBPF_ALU64_REG(BPF_MOV, BPF_REG_0, BPF_REG_0),
+\t\tBPF_JMP_IMM(BPF_JA, 0, 0, is64 ? 1 : 2),
+\t};
+\tstruct bpf_insn local[] = {
+\t\tBPF_MOV64_IMM(BPF_REG_0, 0),
+\t\tBPF_EXIT_INSN(),
+\t};
+\treturn 0;
+}
+struct bpf_insn typo[] = {
+\tBPF_MOV64_IMM(BPF_REG_0, UNDEFINED_CONSTANT),
+\tBPF_EXIT_INSN(),
+};
+"""
+
+
+def test_buffers_and_runtime_templates_are_not_programs():
+    found = {p.name: p for p in parse_c_arrays(KERNEL_LIKE, "kernel/bpf/x.c")}
+    assert sorted(found) == ["local", "typo"]
+    assert [lookup(i).mnemonic for i in found["local"].insns] == ["mov", "exit"]
+    (error,) = found["typo"].meta["errors"]
+    assert "UNDEFINED_CONSTANT" in error.message

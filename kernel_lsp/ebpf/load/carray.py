@@ -29,6 +29,8 @@ _PARSER = Parser(Language(tree_sitter_c.language()))
 _DIRECTIVE = re.compile(rb"^[ \t]*#(?:[^\n\\]|\\.|\\\n)*", re.M)
 _RESULTS = {"ACCEPT", "REJECT", "VERBOSE_ACCEPT", "UNDEF"}
 _MAX_DEPTH = 16
+# what a block-scope array holds when its values are known only at run time
+_RUNTIME = ("unknown name '", "unknown instruction macro '", "cannot evaluate ")
 
 
 class FuncMacro:
@@ -224,6 +226,13 @@ class _Decoder:
                       if n.type == "identifier"), None)
         name = ident.text.decode() if ident is not None else "insns"
         self._emit(name, value, {}, loc_override, depth, decl)
+        program = self.programs[-1]
+        if _in_body(decl) and (not program.insns and not program.meta["errors"] or any(
+                e.message.startswith(_RUNTIME) for e in program.meta["errors"])):
+            # a buffer (``tmp[32] = { }``) or an array a function fills from its variables
+            # (the kernel's own patch templates, ``{ BPF_LD_IMM64(BPF_REG_3, (long)prog->aux) }``):
+            # not a program
+            self.programs.pop()
 
     def _program_from_case(self, case, value, loc_override, depth) -> None:
         meta = self.case_meta(case)
@@ -337,9 +346,24 @@ def _designator(pair) -> str | None:
 
 
 def _is_insn_array(decl) -> bool:
+    """``struct bpf_insn NAME[...] = ...`` (not ``struct bpf_insn_cbs``, not one instruction)."""
     parent = decl.parent
     type_node = parent.child_by_field_name("type") if parent is not None else None
-    return type_node is not None and b"bpf_insn" in type_node.text
+    name = type_node.child_by_field_name("name") if type_node is not None else None
+    declarator = decl.child_by_field_name("declarator")
+    return (type_node.type == "struct_specifier" and name is not None
+            and name.text == b"bpf_insn" and declarator is not None
+            and declarator.type == "array_declarator")
+
+
+def _in_body(node) -> bool:
+    """Whether ``node`` sits inside a function body (a block-scope declaration)."""
+    node = node.parent
+    while node is not None:
+        if node.type == "compound_statement":
+            return True
+        node = node.parent
+    return False
 
 
 def _walk(node):
