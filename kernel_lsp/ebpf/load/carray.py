@@ -351,7 +351,7 @@ def _is_insn_array(decl) -> bool:
     type_node = parent.child_by_field_name("type") if parent is not None else None
     name = type_node.child_by_field_name("name") if type_node is not None else None
     declarator = decl.child_by_field_name("declarator")
-    return (type_node.type == "struct_specifier" and name is not None
+    return (type_node is not None and type_node.type == "struct_specifier" and name is not None
             and name.text == b"bpf_insn" and declarator is not None
             and declarator.type == "array_declarator")
 
