@@ -240,12 +240,17 @@ def kernel_lsp_phase(tree: Tree, batch: list[Pending], jobs: int) -> list[dict]:
     rows = []
     for b in batch:
         mine = set(b.paths)
-        klsp_new = cmp.new_items([f for f in before if f["path"] in mine],
-                                 [f for f in after if f["path"] in mine], cmp.klsp_key)
+        klsp_new = cmp.new_items([f for f in before if _ours(f, mine)],
+                                 [f for f in after if _ours(f, mine)], cmp.klsp_key)
         result = cmp.compare(b.gcc_new, klsp_new, b.fault.expect)
         rows.append({**b.row(), "klsp_new": klsp_new, **result, "batch": len(batch),
                      "seconds": round(b.seconds + share, 2)})
     return rows
+
+
+def _ours(f: dict, mine: set[str]) -> bool:
+    """Whether finding ``f`` is in the fault's files, or in a header as one of them sees it."""
+    return f["path"] in mine or f.get("unit") in mine
 
 
 def progress(row: dict, counted: int, wanted: int) -> str:

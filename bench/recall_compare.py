@@ -163,7 +163,9 @@ def check(root: Path, paths: list[str], jobs: int) -> list[dict]:
     return [{"path": f.get("root_path", f["path"]),
              **{k: f[k] for k in ("line", "column", "code", "symbol", "message")},
              # the later lines of the same use that the finding names (type findings)
-             "also": [a["line"] for a in f.get("also", ())]}
+             "also": [a["line"] for a in f.get("also", ())],
+             # a header's finding as this unit includes it: the unit
+             **({"unit": f["unit"]} if f.get("unit") else {})}
             for f in json.loads(proc.stdout)["findings"]]
 
 

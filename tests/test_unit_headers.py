@@ -77,6 +77,7 @@ def test_checking_the_unit_alone_reports_in_the_header_and_fixes_the_unit(tmp_pa
     assert {(f["root_path"], f["line"], f["code"], f["symbol"]) for f in found} == {
         e for e in EXPECTED if e[3] == "u32"}
     assert all("drivers/regs/bad.c does not include" in f["message"] for f in found)
+    assert {f["unit"] for f in found} == {"drivers/regs/bad.c"}  # JSON names the unit
     assert main(["fix", "drivers/regs/bad.c", "--root", str(root)]) in (0, 1)
     text = (root / "drivers/regs/bad.c").read_text()
     assert text.index("#include <linux/types.h>") < text.index('#include "regs.h"')

@@ -80,6 +80,8 @@ def json_finding(item: Reported, shown: Callable[[str], str] = _as_is) -> dict:
         "end_column": f.end_col + 1,
         "symbol": f.symbol,
         "message": f.message,
+        # a header's finding as a unit includes it (``checks/unitvis``): that unit, root-relative
+        **({"unit": f.context["unit"]} if f.context.get("unit") else {}),
         # later lines of the same use in its scope (``Finding.context["also"]``), if any
         **({"also": [{"line": line + 1, "column": col + 1, "end_column": end + 1}
                      for line, col, end in also(f)]} if also(f) else {}),
