@@ -35,6 +35,11 @@ USER = ("struct pkt {\n"          # 1
         "{\n"
         "\tu8 r = 3;\n"           # 17 407_2 u8 alone: another body, another finding
         "\treturn r;\n"
+        "}\n"
+        "int deref(void)\n"       # 20
+        "{\n"
+        "\tstruct ghost *g = 0;\n"  # 22 020_2 ghost: the pointer and (23) what the compiler
+        "\treturn g->n;\n"        # 23 reports, the dereference, are one finding
         "}\n")
 TREE = {
     "Kconfig": "",
@@ -43,14 +48,16 @@ TREE = {
 }
 # (1-based line, code, symbol) -> the later lines the finding names
 EXPECTED = {(2, "407_2", "u8"): [3, 5], (9, "407_2", "u8"): [10],
-            (11, "020_2", "bogus_t"): [12], (17, "407_2", "u8"): []}
+            (11, "020_2", "bogus_t"): [12], (17, "407_2", "u8"): [], (22, "020_2", "ghost"): [23]}
 
 
 def test_one_use_per_scope_remembers_its_later_lines():
     facts = extract("drivers/pkt/pkt.c", USER.encode())
     uses = {(u.span.line + 1, u.name): [line + 1 for line, _col in u.more]
             for u in facts.type_uses}
-    assert uses == {(line, symbol): also for (line, _code, symbol), also in EXPECTED.items()}
+    # the pointer to struct ghost and the access through it are two uses (two needs)
+    assert uses == {**{(line, symbol): also for (line, _code, symbol), also in EXPECTED.items()},
+                    (22, "ghost"): [], (23, "ghost"): []}
 
 
 def test_file_scope_uses_name_no_later_lines():

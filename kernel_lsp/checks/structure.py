@@ -47,6 +47,7 @@ def check_types(ctx: CheckInputs) -> list[Finding]:
     syms = ctx.symbols
     findings: list[Finding] = []
     owners: dict[tuple[int, str], list[str]] = {}
+    scopes: dict[tuple, list] = {}  # (file, type, scope) -> its uses: one finding names them all
     for fid, use in ctx.facts.type_uses_in(ctx.file_ids):
         name, kind = use.name, use.kind
         if fid in ctx.hosted or not _missing(syms, name, kind):
@@ -59,15 +60,30 @@ def check_types(ctx: CheckInputs) -> list[Finding]:
         if kind == "typedef" and _object_in_scope(ctx, fid, use):
             continue  # an expression the grammar misread as a declaration (``f(min_t(...))``)
         spelled = f"{kind} {name}" if kind != "typedef" else name
-        findings.append(Finding(
-            "020_2", ctx.path(fid), use.line, use.col, use.line, use.end_col, name,
-            f"{_KIND_WORD[kind]} '{name}' is used but defined nowhere in the model",
-            {"kind": kind, **also(use)}))
+        scopes.setdefault((fid, name, kind, use.function, use.owner), []).append(use)
         if use.owner:
             owners.setdefault((fid, use.owner), []).append(spelled)
+    for (fid, name, kind, _fn, _owner), uses in scopes.items():
+        findings.append(_defined_nowhere(ctx.path(fid), name, kind, uses))
     if owners:
         findings += _structure_findings(ctx, owners)
     return findings
+
+
+def _defined_nowhere(path: str, name: str, kind: str, uses: list) -> Finding:
+    """020_2 at the first use of ``name`` in one scope, naming every later line there: a
+    pointer declared on one line and dereferenced on the next are one missing type (the
+    compiler reports the dereference)."""
+    sites = sorted({(u.line, u.col, u.end_col) for u in uses} | {
+        (line, col, end) for u in uses for line, col, end in also(u).get("also", ())})
+    first, later, seen = sites[0], [], {sites[0][0]}
+    for line, col, end in sites[1:]:
+        if line not in seen:  # one site a line, its first
+            seen.add(line)
+            later.append([line, col, end])
+    return Finding("020_2", path, first[0], first[1], first[0], first[2], name,
+                   f"{_KIND_WORD[kind]} '{name}' is used but defined nowhere in the model",
+                   {"kind": kind, **({"also": later} if later else {})})
 
 
 def _structure_findings(ctx: CheckInputs, owners: dict[tuple[int, str], list[str]]) -> list[Finding]:
