@@ -125,3 +125,25 @@ def test_typing_a_call_in_a_body_is_served_from_the_body(workspaces):
     added = [f for f, *_ in after[1] if f not in {g for g, *_ in before}]
     assert [(f.code, f.symbol) for f in added] == [("020_2", "nowhere_defined")]
     live.drop_buffer(path)
+
+
+def test_a_new_line_above_moves_the_later_lines_a_finding_names(workspaces):
+    """A type defined nowhere, used on two lines of the last body: a line added in the first
+    function moves both, the finding's ``also`` too."""
+    root, live, fresh, _symbols = workspaces
+    path = "fs/read_write.c"
+    text = (root / path).read_bytes() + (b"int twice(void)\n{\n\tnowhere_t a = 0;\n"
+                                         b"\tnowhere_t b = 0;\n\treturn a == b;\n}\n")
+    for ws in (live, fresh):
+        for open_path in list(ws.open):
+            ws.drop_buffer(open_path)
+    live.set_buffer(path, text)
+    before = {f.symbol: f.context.get("also") for f, *_ in _state(live, path)[1]}
+    assert before["nowhere_t"] and len(before["nowhere_t"]) == 1
+    start, _end = body_ranges(_parse(text))[0]
+    text = text[:start + 1] + b"\n" + text[start + 1:]
+    assert live.set_buffer(path, text).approximate is False
+    assert _state(live, path) == _fresh_state(fresh, path, text)
+    after = {f.symbol: f.context.get("also") for f, *_ in _state(live, path)[1]}
+    assert after["nowhere_t"] == [[line + 1, col, end] for line, col, end in before["nowhere_t"]]
+    live.drop_buffer(path)

@@ -26,22 +26,37 @@ def inside_body(f: Finding, source: bytes, body: Body) -> bool:
     return (f.line, f.col) > open_at and f.line <= last_line
 
 
-def findings_outside(found: list[Finding], source: bytes, edit: LocalEdit) -> list[Finding]:
+def findings_outside(found: list[Finding], source: bytes, edit: LocalEdit,
+                     path: str) -> list[Finding]:
     """The findings of ``found`` (before the edit) outside the edited body, moved by it.
     Nothing follows a served body's ``}`` on its line (``BodyIndex``), so a finding below the
-    body only moves by whole lines."""
+    body only moves by whole lines, with the later lines it names (``context["also"]``). The
+    findings of headers as this unit includes them (``checks/unitvis``) stay: a body edit
+    changes no include; the unit's include line they name moves if it is below."""
     open_at = _position(source, edit.body.start)
     last_old = source.count(b"\n", 0, edit.body.end - 1) - edit.lines
     out = []
     for f in found:
-        if f.line > last_old:
-            if edit.lines:
-                f = dataclasses.replace(f, line=f.line + edit.lines,
-                                        end_line=f.end_line + edit.lines)
+        if f.path != path:
+            unit_line = f.context.get("unit_line")
+            if edit.lines and unit_line is not None and unit_line > last_old:
+                f = dataclasses.replace(f, context={**f.context,
+                                                    "unit_line": unit_line + edit.lines})
             out.append(f)
+        elif f.line > last_old:
+            out.append(_moved(f, edit.lines) if edit.lines else f)
         elif (f.line, f.col) <= open_at:
             out.append(f)
     return out
+
+
+def _moved(f: Finding, lines: int) -> Finding:
+    context = f.context
+    if context.get("also"):
+        context = {**context, "also": [[line + lines, col, end] for line, col, end
+                                       in context["also"]]}
+    return dataclasses.replace(f, line=f.line + lines, end_line=f.end_line + lines,
+                               context=context)
 
 
 class BodyFacts:

@@ -367,7 +367,7 @@ class Workspace:
                for u in rows.get("type_uses", ())):
             return None  # a type defined in the body: its 503_2 is per owner, maybe elsewhere
         source = of.buffer.source
-        kept = findings_outside(cached[2], source, edit)
+        kept = findings_outside(cached[2], source, edit, of.path)
         inputs = self.check_inputs([of.file_id])
         inputs.facts = BodyFacts(of.file_id, edit.new_rows)
         fresh = [f for f in run_checks(inputs) if inside_body(f, source, edit.body)]
