@@ -51,3 +51,39 @@ def test_functions_generated_by_other_files_macros_exist(tmp_path, capsys):
     # only the call to a tracepoint that no TRACE_EVENT declares is missing
     assert got == {("020_2", "trace_demo_tock")}, findings
     assert status == 1
+
+
+# A trace header that picks its event macro by configuration, as include/trace/events/rcu.h
+# does (``#define TRACE_EVENT_RCU TRACE_EVENT`` or ``TRACE_EVENT_NOP``): an object-like alias of
+# a macro of another file, invoked with arguments.
+ALIASED = {
+    **HEADERS,
+    "include/linux/tracepoint.h": HEADERS["include/linux/tracepoint.h"] + (
+        "#define DECLARE_EVENT_NOP(name, proto, args) \\\n"
+        "\tstatic inline void trace_##name(proto) { }\n"
+        "#define TRACE_EVENT_NOP(name, proto, args, struct, assign, print) \\\n"
+        "\tDECLARE_EVENT_NOP(name, PARAMS(proto), PARAMS(args))\n"),
+    "include/trace/events/rcu.h": (
+        "#include <linux/tracepoint.h>\n"
+        "#ifdef CONFIG_RCU_TRACE\n#define TRACE_EVENT_RCU TRACE_EVENT\n#else\n"
+        "#define TRACE_EVENT_RCU TRACE_EVENT_NOP\n#endif\n"
+        "TRACE_EVENT_RCU(rcu_wake,\n\tTP_PROTO(int cpu),\n\tTP_ARGS(cpu),\n"
+        "\tTP_STRUCT__entry(), TP_fast_assign(), TP_printk(\"\")\n);\n"
+        "#define LOOP_A LOOP_B\n#define LOOP_B LOOP_A\nLOOP_A(rcu_never);\n"),
+    "kernel/rcu.c": (
+        "#include <trace/events/rcu.h>\n"
+        "void f(void)\n{\n\ttrace_rcu_wake(1);\n\ttrace_rcu_never();\n}\n"),
+}
+
+
+def test_an_alias_of_another_files_macro_generates_its_functions(tmp_path, capsys):
+    for rel, text in ALIASED.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    out = tmp_path / "out.json"
+    main(["check", "--root", str(tmp_path), "--format", "json", "--output", str(out)])
+    got = {(f["path"].split("/")[-1], f["code"], f["symbol"])
+           for f in json.loads(out.read_text())["findings"]}
+    # trace_rcu_wake exists; an alias loop expands to nothing (and does not hang)
+    assert ("rcu.c", "020_2", "trace_rcu_wake") not in got
+    assert ("rcu.c", "020_2", "trace_rcu_never") in got

@@ -79,11 +79,15 @@ def expand_invocations(model: Model, progress=None) -> int:
     targets = model.unexpanded_files()
     if not targets:
         return 0
+    paths = model.file_paths()
     defs: dict[str, list] = {}
     for name, fid, params, body, start in model.function_macros():
         defs.setdefault(name, []).append((fid, start, tuple(json.loads(params)), body))
+    for name, fid, body, start in model.alias_macros():  # params None: ``Expander`` follows
+        defs.setdefault(name, []).append((fid, start, None, body))
+    for entries in defs.values():  # both kinds in path and position order again
+        entries.sort(key=lambda e: (paths.get(e[0], ""), e[1]))
     vis = Visibility(model.include_graph())
-    paths = model.file_paths()
     listed: dict[int, list] = {}  # included file -> its invocations (X-macro lists)
     own: dict[int, dict[str, int]] = {}  # file -> function-like macro -> its first #define
     for name, entries in defs.items():

@@ -18,6 +18,9 @@ from kernel_lsp.model.schema import FACT_COLUMNS
 MACRO_BODY_LIMIT = 16000  # characters of a function-like macro's body that are stored
 # An object-like macro's body is stored only when it names a header (a computed include's).
 _HEADER_NAME = re.compile(r"^\s*[<\"][^>\"]+[>\"]\s*$")
+# ... and when it is one identifier: an alias of another macro (``#define TRACE_EVENT_RCU
+# TRACE_EVENT_NOP``), expanded as that macro where it is invoked with arguments.
+_ALIAS = re.compile(r"^\s*[A-Za-z_]\w*\s*$")
 
 Function = namedtuple("Function", FACT_COLUMNS["functions"])
 Type = namedtuple("Type", FACT_COLUMNS["types"])
@@ -135,7 +138,7 @@ def fact_rows(facts) -> FactRows:
         "macros": [Macro(name=m.name,
                          params=json.dumps(list(m.params)) if m.params is not None else None,
                          body=m.body[:MACRO_BODY_LIMIT] if m.params is not None or (
-                             _HEADER_NAME.match(m.body)) else None,
+                             _HEADER_NAME.match(m.body) or _ALIAS.match(m.body)) else None,
                          **_pos(m.span)) for m in facts.macros],
         "exports": [Export(name=name, line=s.line, col=s.col) for name, s in facts.exports],
         "invocations": [Invocation(name=i.name, args=json.dumps(list(i.args)),

@@ -305,6 +305,14 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
             "JOIN files fl ON fl.id = m.file_id WHERE m.params IS NOT NULL "
             "ORDER BY fl.path, m.start_byte")
 
+    def alias_macros(self) -> Iterator[tuple]:
+        """(name, file_id, body, start_byte) of every object-like macro that names another
+        (its stored body is one identifier), in path and position order."""
+        return self.conn.execute(
+            "SELECT m.name, m.file_id, trim(m.body), m.start_byte FROM macros m "
+            "JOIN files fl ON fl.id = m.file_id WHERE m.params IS NULL AND m.body IS NOT NULL "
+            "AND m.body NOT LIKE '%<%' AND m.body NOT LIKE '%\"%' ORDER BY fl.path, m.start_byte")
+
     def function_macro_texts(self, paths: list[str]) -> set[tuple[str, int]]:
         """{(name, hash of params and body)} of the function-like macros defined in ``paths``
         (to compare before and after a re-extraction, within one process)."""

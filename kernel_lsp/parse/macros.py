@@ -161,6 +161,10 @@ class Expander:
         if entry is None or depth > MAX_DEPTH:
             return None
         params, body = entry
+        if params is None:  # an object-like alias of another macro: ``#define A B``, ``A(x)``
+            target = body.strip()
+            return None if target in active or target == name else self.expand(
+                target, args, depth + 1, active | {name})
         binding = self._bind(params, args)
         if binding is None:
             return None
