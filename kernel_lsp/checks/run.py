@@ -20,7 +20,7 @@ from kernel_lsp.checks.unitvis import check_unit_headers
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.store import Model
 from kernel_lsp.model.symbols import Symbols, hosted_files, other_arch_headers
-from kernel_lsp.model.visibility import Visibility
+from kernel_lsp.model.visibility import Visibility, forced_ids
 
 
 def select_files(model: Model, paths: Iterable[str] | None) -> list[int]:
@@ -43,7 +43,8 @@ def eager_inputs(model: Model, arch: str, file_ids: list[int]) -> CheckInputs:
     symbols = Symbols.load(model, arch)
     graph = model.include_graph()
     hosted = hosted_files(graph, other_arch_headers(symbols.paths.values(), arch))
-    return CheckInputs(model, symbols, graph, Visibility(graph), hosted, file_ids)
+    return CheckInputs(model, symbols, graph, Visibility(graph, forced=forced_ids(symbols.paths)),
+                       hosted, file_ids)
 
 
 CHUNK = 512  # files checked together; what visibility computed for them is dropped after

@@ -15,7 +15,7 @@ from kernel_lsp.model.symbols import (
     not_built_here,
     other_arch_headers,
 )
-from kernel_lsp.model.visibility import Visibility
+from kernel_lsp.model.visibility import Visibility, forced_ids
 
 
 @dataclass
@@ -35,7 +35,8 @@ class Tables:
         graph = model.include_graph()
         symbols = Symbols.load(model, arch)
         foreign = other_arch_headers(symbols.paths.values(), arch)
-        return cls(symbols, graph, Visibility(graph), hosted_files(graph, foreign), lazy=False)
+        return cls(symbols, graph, Visibility(graph, forced=forced_ids(symbols.paths)),
+                   hosted_files(graph, foreign), lazy=False)
 
     @classmethod
     def lazy_for(cls, model: Model, arch: str) -> Tables:
@@ -43,7 +44,8 @@ class Tables:
         graph = LazyGraph(model)
         symbols = LazySymbols(model, arch)
         foreign = other_arch_headers(symbols.paths.values(), arch)
-        return cls(symbols, graph, Visibility(graph, includers_of=graph.includers_of),
+        return cls(symbols, graph, Visibility(graph, includers_of=graph.includers_of,
+                                              forced=forced_ids(symbols.paths)),
                    _LazyHosted(graph, foreign), lazy=True)
 
     @classmethod
@@ -57,7 +59,8 @@ class Tables:
     def refresh_visibility(self) -> None:
         """Rebuild the visibility over the (changed) graph."""
         includers = self.graph.includers_of if isinstance(self.graph, LazyGraph) else None
-        self.visibility = Visibility(self.graph, includers_of=includers)
+        self.visibility = Visibility(self.graph, includers_of=includers,
+                                     forced=forced_ids(self.symbols.paths))
 
 
 class _LazyHosted:

@@ -11,16 +11,30 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator
 
+# What Kbuild puts before every kernel unit (``-include`` in ``c_flags``): ``IS_ENABLED()``,
+# ``__iomem``, ``__user`` are visible in every file although few include them.
+KBUILD_FORCED = ("include/linux/compiler-version.h", "include/linux/kconfig.h",
+                 "include/linux/compiler_types.h")
+
+
+def forced_ids(paths: dict[int, str], extra: tuple[str, ...] = ()) -> list[int]:
+    """The ids of the headers the compiler reads before every file (``KBUILD_FORCED`` when the
+    tree has them; ``extra``: the ``-include`` files of ``compile_commands.json``)."""
+    wanted = set(KBUILD_FORCED) | set(extra)
+    return sorted(fid for fid, path in paths.items() if path in wanted)
+
 
 class Visibility:
     """Include closures of every file of a model, computed lazily and memoised."""
 
-    def __init__(self, graph, includers_of=None):
+    def __init__(self, graph, includers_of=None, forced=()):
         # graph: file id -> [IncludeEdge] in file order (a dict, or anything with ``get``);
         # includers_of(fid) -> [(includer, start_byte)], when the inverse should not be
-        # computed from the whole graph
+        # computed from the whole graph; forced: ids of the files read before every file
         self.graph = graph
         self._includers_of = includers_of
+        self._forced_ids = tuple(forced)
+        self._forced: int | None = None
         self._closure: dict[int, int] = {}
         self._prefix: dict[int, tuple[list[int], list[int]]] = {}
         self._ctx: dict[int, int] = {}
@@ -79,7 +93,7 @@ class Visibility:
         file shares the previous line's bitset, so most of these cost nothing."""
         got = self._prefix.get(fid)
         if got is None:
-            starts, masks, mask = [], [], 1 << fid
+            starts, masks, mask = [], [], (1 << fid) | self.forced()
             for edge in self.graph.get(fid, ()):
                 if edge.resolved_id is not None:
                     closure = self.closure(edge.resolved_id)
@@ -107,7 +121,15 @@ class Visibility:
         """Like ``before`` but without what the files including ``fid`` saw."""
         starts, masks = self.prefixes(fid)
         i = bisect_left(starts, pos)
-        return masks[i - 1] if i else 1 << fid
+        return masks[i - 1] if i else (1 << fid) | self.forced()
+
+    def forced(self) -> int:
+        """Bitset of the files read before every file, with what they include."""
+        if self._forced is None:
+            self._forced = 0
+            for fid in self._forced_ids:
+                self._forced |= self.closure(fid)
+        return self._forced
 
     def context(self, fid: int) -> int:
         """What every file including ``fid`` sees where it includes it (0 for a .c file)."""
@@ -128,7 +150,7 @@ class Visibility:
         graph reads a few includers per header: their lines are kept, as a header's are.)"""
         if fid in self._prefix or self._includers_of is not None or self.includers_for(fid):
             return self.own_before(fid, pos)
-        mask = 1 << fid
+        mask = (1 << fid) | self.forced()
         for edge in self.graph.get(fid, ()):
             if edge.start_byte >= pos:
                 break
