@@ -133,27 +133,3 @@ async def test_the_editor_shows_the_include_line_and_fixes_above_it(client, lsp_
     await wait_published(client, u, 2, lambda p: not p.diagnostics)
     good = open_doc(client, lsp_tree, "drivers/regs/good.c")
     assert not (await wait_published(client, good, 1)).diagnostics
-
-
-def test_a_header_is_read_where_the_chain_of_includes_reaches_it(tmp_path, capsys):
-    """``late.c`` includes ``late.h``, which includes ``regs.h`` before ``<linux/types.h>``:
-    GCC reads regs.h with no u32 (the order inside one include counts); ``early.h`` has them
-    the other way round."""
-    root = write_tree(tmp_path, {
-        **TREE,
-        "drivers/regs/late.h": '#include <linux/dev.h>\n#include "regs.h"\n'
-                               '#include <linux/types.h>\n',
-        "drivers/regs/late.c": '#include "late.h"\nint late(struct regs *r)\n{\n'
-                               "\treturn regs_ctrl(r);\n}\n",
-        "drivers/regs/early.h": '#include <linux/types.h>\n#include <linux/dev.h>\n'
-                                '#include "regs.h"\n',
-        "drivers/regs/early.c": '#include "early.h"\nint early(struct regs *r)\n{\n'
-                                "\treturn regs_ctrl(r);\n}\n",
-    })
-    capsys.readouterr()
-    assert main(["check", "drivers/regs/late.c", "drivers/regs/early.c", "--root", str(root),
-                 "--format", "json"]) == 1
-    found = json.loads(capsys.readouterr().out)["findings"]
-    assert {(f["root_path"], f["line"], f["symbol"], f["unit"]) for f in found} == {
-        ("drivers/regs/regs.h", 2, "u32", "drivers/regs/late.c"),
-        ("drivers/regs/regs.h", 6, "u32", "drivers/regs/late.c")}

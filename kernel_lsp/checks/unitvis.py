@@ -9,9 +9,10 @@ uses, in the header, for each unit checked.
 A header's *context needs* are its type uses with a definition elsewhere in the tree and none
 in the header above the use nor in what the header includes above it. For a unit (a file no
 other file includes), a header of its include closure is seen after the unit's include line
-that first brings it in, down the chain of first includes to the header: what the unit sees
-before that line plus what each header of the chain sees of its own before it includes the
-next must provide each need (GCC reads in that order).
+that first brings it in: what the unit sees there, that include's whole closure included, must
+provide each need. Taking the whole closure of that include as visible is lenient on purpose
+(the order of headers inside one include's closure is not checked): no false finding from
+an approximated order.
 """
 
 from __future__ import annotations
@@ -53,8 +54,7 @@ def check_unit_headers(ctx: CheckInputs) -> list[Finding]:
             k = _first_including(masks, header)
             if k is None:
                 continue
-            edge = ctx.graph.get(unit)[k]
-            seen = _seen_at(ctx, unit, header, k, masks)
+            seen, edge = masks[k], ctx.graph.get(unit)[k]
             for need in needs[header]:
                 if need[0] == "call":
                     out += _call_finding(ctx, unit, header, edge, need[1], need[2] | seen)
@@ -108,26 +108,6 @@ def _call_finding(ctx: CheckInputs, unit: int, header: int, edge, call, mask: in
 def _unit_context(ctx: CheckInputs, unit: int, edge) -> dict:
     return {"unit": ctx.path(unit), "unit_line": edge.line, "unit_col": edge.col,
             "unit_end_col": edge.end_col}
-
-
-def _seen_at(ctx: CheckInputs, unit: int, header: int, k: int, masks: list[int]) -> int:
-    """What the unit sees where it first reads ``header``: what it sees before its include line
-    ``k``, then down the chain of first includes that leads to the header, what each header
-    of the chain sees of its own before it includes the next (``accommon.h`` includes
-    ``aclocal.h`` before ``acglobal.h``: what comes after does not count)."""
-    vis = ctx.visibility
-    seen = masks[k - 1] if k else 1 << unit
-    fid = ctx.graph.get(unit)[k].resolved_id
-    for _depth in range(64):
-        if fid is None or fid == header:
-            break
-        nxt = next((e for e in ctx.graph.get(fid, ()) if e.resolved_id is not None
-                    and visible(vis.closure(e.resolved_id), header)), None)
-        if nxt is None:
-            return masks[k]  # (no chain found: the include's whole closure, as before)
-        seen |= vis.own_before(fid, nxt.start_byte)
-        fid = nxt.resolved_id
-    return seen
 
 
 def _first_including(masks: list[int], header: int) -> int | None:
