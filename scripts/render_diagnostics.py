@@ -63,7 +63,8 @@ async def collect(server: list[str], root: Path, rel: str, timeout: float):
             types.TextDocumentItem(uri=uri, language_id="c", version=1, text=text)))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while not (uri in published and published[uri].diagnostics):
+        while not (uri in published and published[uri].diagnostics) or any(
+                "(provisional:" in d.message for d in published[uri].diagnostics):
             if loop.time() > deadline:
                 raise SystemExit(f"render_diagnostics: no diagnostics for {rel} within {timeout} s")
             await asyncio.sleep(0.05)

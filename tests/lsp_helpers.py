@@ -147,6 +147,11 @@ async def wait_published(client, u: str, version: int | None = None, where=None,
     return await wait_until(ready, timeout, state=state)
 
 
+def settled(p: types.PublishDiagnosticsParams) -> bool:
+    """Diagnostics of the whole tree's model, not the first model's provisional ones."""
+    return bool(p.diagnostics) and not any("(provisional:" in d.message for d in p.diagnostics)
+
+
 def keys(diags) -> set[tuple[str, str, int]]:
     """(code, symbol, 1-based line) of diagnostics, as the fixture's expectations write them."""
     return {(d.code, d.data["symbol"], d.range.start.line + 1) for d in diags}

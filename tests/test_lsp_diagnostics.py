@@ -3,6 +3,7 @@ buffer or a header on disk re-checking the files that include it, cold and warm 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
@@ -25,6 +26,7 @@ from tests.lsp_helpers import (
     keys,
     logged,
     open_doc,
+    settled,
     start,
     stop,
     uri,
@@ -223,17 +225,53 @@ async def cold(lsp_client: LanguageClient, tmp_path):
     await lsp_client.shutdown_session()
 
 
-async def test_cold_workspace_reports_progress_then_diagnostics(cold: LanguageClient):
+WHOLE = "kernel-lsp: indexing"  # the title of the whole-tree index's progress
+
+
+def _whole_index_ended(client) -> bool:
+    return any(r[0].title == WHOLE and r[-1].kind == "end"
+               for r in client.progress_reports.values() if r)
+
+
+async def test_cold_workspace_shows_what_the_includes_prove_then_the_whole_tree(
+        cold: LanguageClient):
+    """Before the whole tree is indexed, only what the open files' include closures prove
+    (a call or a type with nothing visible) is shown, marked provisional; never a finding the
+    whole tree does not confirm. Then the whole tree's findings, with their fixes."""
     root = cold.root
-    u = open_doc(cold, root, "fs/stat.c")
-    got = await wait_published(cold, u, 1, lambda p: bool(p.diagnostics), timeout=30)
-    assert keys(got.diagnostics) == expected(root, "fs/stat.c")
-    assert all(p.diagnostics for p in cold.published[u]), "nothing published before the index"
-    (runs,) = [r for r in cold.progress_reports.values() if r]
-    kinds = [r.kind for r in runs]
-    assert kinds[0] == "begin" and kinds[-1] == "end" and "report" in kinds
-    assert "index" in runs[0].title
+    fm = cold.protocol.fm
+    seen = fm.features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+    early: dict[str, list] = {}
+
+    def before_whole(params: types.PublishDiagnosticsParams):
+        if not _whole_index_ended(cold):
+            early.setdefault(params.uri, []).append(params)
+        return seen(params)
+
+    fm.features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = before_whole
+    files = ["fs/stat.c", "kernel/sys.c", "kernel/sched/stats.c", "mm/vmscan.c"]
+    uris = {rel: open_doc(cold, root, rel) for rel in files}
+    await wait_until(lambda: _whole_index_ended(cold), timeout=60)
+    for rel, u in uris.items():
+        await wait_published(cold, u, 1, lambda p, rel=rel: keys(p.diagnostics) == expected(
+            root, rel) and all("provisional" not in d.message for d in p.diagnostics),
+            timeout=30)
+    shown = {rel: [d for p in early.get(u, ()) for d in p.diagnostics] for rel, u in uris.items()}
+    for rel, diags in shown.items():
+        assert all("provisional" in d.message for d in diags), rel
+        assert keys(diags) <= expected(root, rel), rel  # nothing the whole tree takes back
+    assert keys(shown["kernel/sys.c"]) == expected(root, "kernel/sys.c")  # 020_2 and 404_2
+    assert {d.code for d in shown["kernel/sched/stats.c"]} == {"407_2"}
+    assert keys(shown["fs/stat.c"]) == expected(root, "fs/stat.c")
+    # 405_2, 406_2 and 408_2 need the whole tree: none of them came early
+    assert {d.code for d in shown["mm/vmscan.c"]} == {"404_2"}
+    assert {"405_2", "406_2", "408_2"} <= {code for code, _s, _l in expected(root, "mm/vmscan.c")}
+    runs = [r for r in cold.progress_reports.values() if r]
+    assert [r[0].title for r in runs] == ["kernel-lsp: indexing what the open files include",
+                                          WHOLE]
+    assert all(r[0].kind == "begin" and r[-1].kind == "end" for r in runs)
     assert (root / ".kernel-lsp/model.db").is_file()
+    await wait_until(lambda: not (root / ".kernel-lsp/first.db").exists())
 
 
 async def test_cold_workspace_takes_a_save_made_during_the_first_index(cold: LanguageClient):
@@ -256,8 +294,18 @@ async def test_cold_workspace_pull_client_is_refreshed(tmp_path):
         ident = types.TextDocumentIdentifier(u)
         assert "%20" in u
         await wait_until(lambda: client.diagnostic_refresh_count > 0, timeout=30)
-        report = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
-            ident))
+        pulled: list = []
+
+        async def pull_settled() -> bool:  # the first model's provisional answer may come first
+            pulled.append(await client.text_document_diagnostic_async(
+                types.DocumentDiagnosticParams(ident)))
+            return settled(types.PublishDiagnosticsParams(u, pulled[-1].items))
+
+        deadline = time.monotonic() + 30
+        while not await pull_settled():
+            assert time.monotonic() < deadline, "no pull answered from the whole model"
+            await asyncio.sleep(0.05)
+        report = pulled[-1]
         assert keys(report.items) == expected(root, "fs/stat.c")
         (diag,) = report.items
         (action, _) = await client.text_document_code_action_async(types.CodeActionParams(

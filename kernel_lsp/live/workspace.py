@@ -94,6 +94,9 @@ class Workspace:
         self.timings: dict[str, float] = {}  # seconds per phase of the last update and check
         self._bpf_users: set[int] | None = None  # stored files using ``struct bpf_insn``
         self._plans: dict[tuple, tuple[dict, ...]] = {}  # finding -> its plans (this model)
+        # set while the model is the first one of a cold tree (``live/first.py``): only what it
+        # proves is reported
+        self.provisional = None
 
     # -- the stored model --------------------------------------------------------------------
     @property
@@ -120,6 +123,7 @@ class Workspace:
                 model.close()
                 return "the model is incomplete (an index run was interrupted)"
             self.adopt(model)
+            self.provisional = None
         except Exception as exc:  # noqa: BLE001 - a damaged or foreign db is a message, not a crash
             return f"cannot load {self.config.db_path}: {exc}"
         return None
@@ -318,10 +322,25 @@ class Workspace:
         found += self._bpf_findings(fids)
         reported = apply_severities(found, self.config.severity)
         t2 = time.perf_counter()
+        if self.provisional is not None:
+            reported = self.provisional.shown(reported, self._covered(fids))
+            with_fixes = False  # a fix needs the whole tree (which header declares it)
         if with_fixes:
             reported = [self._with_plans(r) for r in reported]
         self.timings.update(checks=t1 - t0, bpf=t2 - t1, fixes=time.perf_counter() - t2)
         return reported
+
+    def _covered(self, fids: list[int]) -> set[str]:
+        """The paths of ``fids`` the provisional model covers, as their buffers are now."""
+        paths = {i: p for p, i in self.ids.items()}
+        out = set()
+        for fid in fids:
+            of = self._open_by_id(fid)
+            path = of.path if of is not None else paths.get(fid)
+            includes = [inc.target for inc in of.rows["includes"]] if of is not None else None
+            if path is not None and self.provisional.covers(path, includes):
+                out.add(path)
+        return out
 
     def _file_ids(self, paths: Iterable[str] | None) -> list[int]:
         """Ids of the files (or the files under the directories) ``paths``; all when None."""

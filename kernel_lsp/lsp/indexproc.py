@@ -32,18 +32,24 @@ class IndexFailed(Exception):
 
 # What indexing does not read: the layer policies (parsed objects) stay in the server.
 _NOT_FOR_INDEXING = ("policies", "layers_table")
+_FIRST = "__first__"
 
 
-def config_json(config: Config) -> str:
+def config_json(config: Config, first: dict | None = None) -> str:
+    """The settings the child reads; ``first``: run ``live.first.first_run`` with these
+    arguments (``paths``, ``names``) instead of indexing the whole root."""
     data = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
             if f.name not in _NOT_FOR_INDEXING}
     data["root"] = str(config.root)
+    if first is not None:
+        data[_FIRST] = first
     return json.dumps(data, default=lambda v: sorted(v) if isinstance(v, set | frozenset)
                       else str(v))
 
 
 def config_from_json(text: str) -> Config:
     data = json.loads(text)
+    data.pop(_FIRST, None)
     data["root"] = Path(data["root"])
     data["extensions"] = tuple(data["extensions"])
     return Config(**data)
@@ -57,9 +63,10 @@ class IndexChild:
         self.proc: subprocess.Popen | None = None
         self.stopping = False
 
-    def run(self, config: Config, progress: Callable[[int, int, str], None] | None
-            ) -> tuple[dict, list[str]]:
-        """(stats, problems) of an index run in a fresh process; raises IndexFailed."""
+    def run(self, config: Config, progress: Callable[[int, int, str], None] | None,
+            first: dict | None = None) -> tuple[dict, list[str]]:
+        """(stats, problems) of an index run in a fresh process (``first``: the first model of
+        a cold tree, see ``config_json``); raises IndexFailed."""
         flags = ["-P"] if sys.flags.safe_path else []
         with self.lock:
             if self.stopping:
@@ -72,7 +79,7 @@ class IndexChild:
         drain = threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True)
         drain.start()
         try:
-            proc.stdin.write(config_json(config))
+            proc.stdin.write(config_json(config, first))
             proc.stdin.close()
             return self._read(proc, progress, errors, drain)
         except (OSError, ValueError) as exc:
@@ -124,12 +131,20 @@ def _emit(*msg) -> None:
 def main() -> int:
     """The child: index the root of the config read from stdin, report on stdout."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: pool.terminate, rollback
+    from kernel_lsp.live.first import first_run
     from kernel_lsp.model.indexer import index
 
+    def progress(done, total, path):
+        _emit("progress", done, total, path)
+
     try:
-        config = config_from_json(sys.stdin.read())
-        result = index(config, progress=lambda done, total, path: _emit(
-            "progress", done, total, path))
+        text = sys.stdin.read()
+        config, first = config_from_json(text), json.loads(text).get(_FIRST)
+        if first is not None:
+            stats = first_run(config, first["paths"], first.get("names", ()), progress=progress)
+            _emit("done", stats, [])
+            return 0
+        result = index(config, progress=progress)
         result.model.close()
         _emit("done", result.stats, result.problems[:200])
     except Exception as exc:  # noqa: BLE001 - reported to the server, which shows it

@@ -25,6 +25,7 @@ from kernel_lsp.config import Config, find_root, relative_posix
 from kernel_lsp.live.workspace import Workspace
 from kernel_lsp.lsp.convert import Lines, file_diagnostics, path_of, uri_of
 from kernel_lsp.lsp.design_features import design_check, is_design_file
+from kernel_lsp.lsp.first import FirstRuns
 from kernel_lsp.lsp.indexproc import IndexChild
 from kernel_lsp.lsp.plumbing import ModelThread, Protocol, running_loop
 from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
@@ -59,6 +60,7 @@ class KernelLanguageServer(LanguageServer):
         self.index_again = False
         self.index_running = False
         self.indexer = IndexChild()
+        self.first = FirstRuns(self)  # the first model of a cold tree (``lsp/first.py``)
         self.closing = False  # shutdown or exit received, or the client went away
         self.quiet_until = 0.0  # checks wait until then (completion requests are coming)
         self.warmed: set[str] = set()  # documents whose visible names are loaded
@@ -104,6 +106,7 @@ class KernelLanguageServer(LanguageServer):
         index child now (the model stays consistent) and hand nothing more to the loop."""
         self.closing = True
         self.indexer.stop()
+        self.first.child.stop()
 
     def shutdown(self) -> None:
         """pygls' end of the server (after the loop stopped): stop what is still running."""
@@ -230,10 +233,16 @@ class KernelLanguageServer(LanguageServer):
             self.log_message(f"kernel-lsp: {problem}; indexing")
         if self.ws.ready:
             self.phase = "ready"
+            self.first.finish()  # a first.db left by an earlier session
             self.recheck_all()
             # first answers before the catch-up index competes for the CPU
             await self.settle(3.0)
-        self.start_index()
+            self.start_index()
+            return
+        # a cold tree: what the open files include first, then the whole tree
+        self.phase = "indexing"
+        await asyncio.sleep(0.3)  # documents opened right after ``initialized``
+        self.first.request(then=self.start_index)
 
     def refresh_pull(self) -> None:
         """Ask a pull client to pull again (its results changed without an edit)."""
@@ -270,9 +279,13 @@ class KernelLanguageServer(LanguageServer):
                     self.index_running = False
                     return
 
+    def progress_reporter(self, title: str) -> _Progress | None:
+        """Work-done progress of one run (None when the client does not take it)."""
+        return _Progress(self, title) if self.progress_ok else None
+
     def _index_once(self) -> None:
         """One index run in the child, then the model is reloaded on the loop."""
-        reporter = _Progress(self) if self.progress_ok else None
+        reporter = self.progress_reporter("kernel-lsp: indexing")
         try:
             if self.phase != "ready":
                 self.phase = "indexing"
@@ -308,12 +321,17 @@ class KernelLanguageServer(LanguageServer):
             self.show(f"kernel-lsp: {problem}")
             return
         self.phase = "ready" if self.ws.ready else "failed"
+        if self.ws.ready:
+            self.first.finish()
         self.warmed.clear()  # a new model: its names are read again
         self.recheck_all()
         self.refresh_pull()
 
     # -- checks ------------------------------------------------------------------------------
     def recheck_all(self) -> None:
+        """Check every open document again (a new model: every cached answer is stale, also
+        one a pull request keyed by a URI spelled differently from the open document's)."""
+        self.last.clear()
         for uri in list(self.workspace.text_documents):
             self.schedule(uri, 0)
 
@@ -352,12 +370,16 @@ class KernelLanguageServer(LanguageServer):
         rel = self.relative(uri)
         version = doc.version if doc is not None else None
         if rel is not None and (self.ws is None or not self.ws.ready):
+            if self.phase == "indexing":
+                self.first.request()  # what this file includes, ahead of the whole tree
             return []  # no model yet: "no findings" would be a lie; after_index checks it
         diags, dependents, approximate = [], [], False
         if rel is not None:
             text = doc.source if doc is not None else None
             diags, dependents, approximate = await self.on_model(self._check_on_model, rel,
                                                                  text, version, exact)
+        if self.ws.provisional is not None and self.ws.provisional.wanted:
+            self.first.request()  # a file or a name the first model has not covered yet
         if doc is not None and doc.version != version:
             return diags  # the buffer moved on; its own check is scheduled
         self.last[uri] = (version, diags)
@@ -457,8 +479,8 @@ def _quiet_cancellation(loop: asyncio.AbstractEventLoop, context: dict) -> None:
 class _Progress:
     """Work-done progress of one index run, reported from the index thread."""
 
-    def __init__(self, server: KernelLanguageServer):
-        self.server, self.loop = server, server.loop
+    def __init__(self, server: KernelLanguageServer, title: str):
+        self.server, self.loop, self.title = server, server.loop, title
         self.token = f"kernel-lsp-index-{time.monotonic_ns()}"
         self.last = 0.0
         try:
@@ -470,7 +492,7 @@ class _Progress:
         try:
             await asyncio.wait_for(self.server.work_done_progress.create_async(self.token), 5)
             self.server.work_done_progress.begin(self.token, types.WorkDoneProgressBegin(
-                title="kernel-lsp: indexing", percentage=0, cancellable=False,
+                title=self.title, percentage=0, cancellable=False,
                 message="reading the tree"))
             return True
         except Exception:  # noqa: BLE001 - a client that refuses progress just gets none

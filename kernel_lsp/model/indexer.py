@@ -15,8 +15,9 @@ import os
 import posixpath
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from kernel_lsp.config import Config
 from kernel_lsp.model.configuration import Configuration, fingerprint, load_configuration
@@ -39,9 +40,10 @@ class IndexResult:
     problems: list[str] = field(default_factory=list)
 
 
-def open_model(config: Config, problems: list[str]) -> Model:
-    """Open the root's model; a corrupt or foreign database is set aside and rebuilt."""
-    path = config.db_path
+def open_model(config: Config, problems: list[str], path: Path | None = None) -> Model:
+    """Open the root's model (or the one at ``path``); a corrupt or foreign database is set
+    aside and rebuilt."""
+    path = path or config.db_path
     try:
         return Model(path)
     except ModelError as exc:
@@ -96,7 +98,7 @@ def _store(model: Model, result: tuple, problems: list[str]) -> None:
                            type_use_total=type_use_total, inactive=inactive)
 
 
-def _extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress | None,
+def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress | None,
                  problems: list[str], env: Configuration) -> None:
     total = len(items)
     if jobs <= 1 or total < SERIAL_BELOW:
@@ -117,23 +119,34 @@ def _extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress
             pool.terminate()
 
 
-def resolve_includes(model: Model, config: Config) -> int:
-    """Resolve every include line to an indexed file; returns how many resolved."""
+def resolve_includes(model: Model, config: Config,
+                     resolver: IncludeResolver | None = None) -> int:
+    """Resolve every include line to an indexed file; returns how many resolved. ``resolver``:
+    one over a wider file list (the whole tree, when the model holds part of it)."""
     paths = model.file_paths()
-    resolver = IncludeResolver.for_tree(config, paths.values())
+    resolver = resolver or IncludeResolver.for_tree(config, paths.values())
     ids = {p: i for i, p in paths.items()}
     updates, resolved = [], 0
+    for rowid, _file_id, hit in included_paths(model, resolver):
+        rid = ids.get(hit) if hit else None
+        resolved += rid is not None
+        updates.append((rid, rowid))
+    model.set_resolved_includes(updates)
+    return resolved
+
+
+def included_paths(model: Model, resolver: IncludeResolver
+                   ) -> Iterator[tuple[int, int, str | None]]:
+    """(include rowid, file id, the path ``resolver`` resolves it to or None) of every include
+    line of ``model``."""
+    paths = model.file_paths()
     rows = list(model.include_rows())
     computed = _computed_targets(model, {t for _r, _f, t, _a in rows if _MACRO_NAME.match(t)})
     for rowid, file_id, target, angled in rows:
         hit = None
         for inner, inner_angled in computed.get(target, [(target, bool(angled))]):
             hit = hit or resolver.resolve(paths[file_id], inner, inner_angled)
-        rid = ids.get(hit) if hit else None
-        resolved += rid is not None
-        updates.append((rid, rowid))
-    model.set_resolved_includes(updates)
-    return resolved
+        yield rowid, file_id, hit
 
 
 _MACRO_NAME = re.compile(r"^[A-Za-z_]\w*$")
@@ -168,14 +181,11 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
     t = time.perf_counter()
     configuration = current_configuration(model, config)
     phases: dict[str, float] = {"configuration_seconds": time.perf_counter() - t}
-    # the facts depend on the extractor and on the configuration (its dropped #if branches)
-    stamp = f"{EXTRACTOR_VERSION}:{configuration.digest()}"
-    if model.meta("extractor_version") != stamp:
-        model.restamp(stamp)
+    if stamp_model(model, configuration):
         known = model.files()
     by_path = {sf.path: sf for sf in found}
-    items = [_item(sf, known.get(sf.path), config) for sf in found
-             if not _unchanged(sf, known.get(sf.path))]
+    items = [work_item(sf, known.get(sf.path), config) for sf in found
+             if not is_unchanged(sf, known.get(sf.path))]
     removed = model.remove_files([p for p in known if p not in by_path])
     jobs = jobs or config.jobs or os.cpu_count() or 1
     if items or removed:  # before the first row changes: a kill from here on re-resolves
@@ -205,11 +215,21 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
     return IndexResult(model, stats, problems)
 
 
-def _unchanged(sf: SourceFile, row: FileRow | None) -> bool:
+def stamp_model(model: Model, configuration: Configuration) -> bool:
+    """Record the stamp the facts depend on (the extractor, the configuration's dropped
+    ``#if`` branches); True when it changed (every file is then extracted again)."""
+    stamp = f"{EXTRACTOR_VERSION}:{configuration.digest()}"
+    if model.meta("extractor_version") == stamp:
+        return False
+    model.restamp(stamp)
+    return True
+
+
+def is_unchanged(sf: SourceFile, row: FileRow | None) -> bool:
     return row is not None and row.size == sf.size and row.mtime_ns == sf.mtime_ns
 
 
-def _item(sf: SourceFile, row: FileRow | None, config: Config) -> tuple:
+def work_item(sf: SourceFile, row: FileRow | None, config: Config) -> tuple:
     return (sf.path, str(sf.abs), sf.size, sf.mtime_ns, row.sha1 if row else None,
             config.max_file_bytes)
 
@@ -224,12 +244,12 @@ def _extract_rounds(model: Model, items: list[tuple], by_path: dict, config: Con
         paths = [i[0] for i in items]
         others = len(by_path) > len(done) + len(paths)  # files this round does not extract
         before = model.function_macro_texts(paths) if others else set()
-        _extract_all(model, items, jobs, progress, problems, env)
+        extract_all(model, items, jobs, progress, problems, env)
         done.update(paths)
         after = model.function_macro_texts(paths) if others else set()
         changed = {name for name, _ in before ^ after}
         again = sorted(model.files_invoking(changed) - done) if changed else []
-        items = [_item(by_path[p], None, config) for p in again if p in by_path]
+        items = [work_item(by_path[p], None, config) for p in again if p in by_path]
     return len(done)
 
 

@@ -1,0 +1,133 @@
+"""What the first seconds of a cold tree can prove, and only that.
+
+``model/first.py`` indexes the open files' include closures into ``first.db``. That is enough to
+know what is visible at every line of an open file, so a call with no declaration visible and a
+type used with no definition visible are errors whatever the rest of the tree holds. Which code
+they end with (``404_2`` declared elsewhere, ``020_2`` nowhere) and whether a whole-tree rule
+excuses the use (a global variable of that name, a definition in a dropped ``#if`` branch or
+for another architecture only) depend on the files that mention the name: one ``grep -rowF``
+over the tree finds them, and they are indexed too. A finding is shown only when its code is one
+of ``PROVABLE``, its file's whole closure is in the model, and every file mentioning its name is
+there as well; it says it is provisional and carries no quick fix. Everything else waits for the
+whole tree. (What the grep cannot see: a name pasted together by a macro in a file outside the
+closure; it is then settled when the whole-tree index completes.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import posixpath
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kernel_lsp.config import Config
+from kernel_lsp.findings import Reported
+from kernel_lsp.live.workspace import Workspace
+from kernel_lsp.model.first import covered_paths, index_closure
+from kernel_lsp.model.indexer import Progress
+from kernel_lsp.model.store import Model
+
+PROVABLE = frozenset({"020_2", "404_2", "407_2"})
+MAX_FILES_PER_NAME = 40  # a name mentioned by more files outside the closure is not settled
+MAX_NAMES = 200  # names scanned per run (one grep)
+GREP_SECONDS = 120
+NOTE = " (provisional: kernel-lsp is still indexing the tree)"
+
+
+@dataclass
+class Provisional:
+    """What the editor may show while the root's model is incomplete (``Workspace.provisional``)."""
+
+    covered: set[str]  # files whose whole include closure is in the first model
+    scanned: dict[str, bool]  # name -> every file of the tree mentioning it is in the model
+    targets: dict[str, set[str]]  # covered file -> the include targets its stored text has
+    wanted: set[str] = field(default_factory=set)  # names and files a next run should add
+
+    @classmethod
+    def of(cls, model: Model) -> Provisional:
+        covered = covered_paths(model)
+        ids = {p: i for i, p in model.file_paths().items()}
+        targets = {p: {e.target for e in model.include_graph_of(ids[p])}
+                   for p in covered if p in ids}
+        return cls(covered, json.loads(model.meta("first_scanned") or "{}"), targets)
+
+    def covers(self, path: str, includes: Iterable[str] | None) -> bool:
+        """Whether ``path`` (with a buffer's ``includes`` targets, when open) is covered."""
+        if path not in self.covered or not (
+                includes is None or set(includes) <= self.targets.get(path, set())):
+            self.wanted.add(path)  # taken again once saved (``lsp/first.py``)
+            return False
+        return True
+
+    def shown(self, reported: list[Reported], covered: set[str]) -> list[Reported]:
+        """The findings of ``reported`` a partial model proves, marked provisional; the names
+        it has not scanned yet are added to ``wanted``."""
+        out = []
+        for r in reported:
+            f = r.finding
+            if f.code not in PROVABLE or f.path not in covered or not f.symbol:
+                continue
+            state = self.scanned.get(f.symbol)
+            if state is None:
+                self.wanted.add(f.symbol)
+            if state:
+                out.append(Reported(dataclasses.replace(f, message=f.message + NOTE), r.severity))
+        return out
+
+
+def first_run(config: Config, paths: list[str], names: Iterable[str] = (), *,
+              progress: Progress | None = None) -> dict:
+    """Index ``paths``' closures into ``first.db``, then the files of the tree that mention the
+    names of their provable findings (and ``names``); returns the run's stats."""
+    result = index_closure(config, paths, progress=progress)
+    ws = Workspace(config)
+    ws.adopt(result.model)
+    candidates = {r.finding.symbol for r in ws.findings(paths)
+                  if r.finding.code in PROVABLE and r.finding.symbol} | set(names)
+    scanned = json.loads(result.model.meta("first_scanned") or "{}")
+    todo = sorted(candidates - set(scanned))[:MAX_NAMES]
+    stats = dict(result.stats, scanned=len(todo))
+    if not todo:
+        ws.close()
+        return stats
+    have = set(result.model.file_paths().values())
+    units = {posixpath.basename(p) for p in covered_paths(result.model) if p.endswith(".c")}
+    hits = mentions(config, todo + sorted(units))
+    extra: set[str] = set()
+    for name in todo:
+        files = hits.get(name, set()) - have if hits is not None else None
+        scanned[name] = files is not None and len(files) <= MAX_FILES_PER_NAME
+        if scanned[name]:
+            extra |= files
+    for unit in units:  # a .c file including an open .c file shares its unit
+        extra |= (hits or {}).get(unit, set()) - have
+    ws.close()
+    result = index_closure(config, paths, sorted(extra), progress=progress)
+    result.model.set_meta("first_scanned", json.dumps(scanned, sort_keys=True))
+    result.model.close()
+    return dict(stats, extra=len(extra), settled=sum(scanned[n] for n in todo))
+
+
+def mentions(config: Config, words: list[str]) -> dict[str, set[str]] | None:
+    """word -> the root-relative source files mentioning it as a whole word (``grep``); None
+    when grep is not there or fails."""
+    cmd = ["grep", "-rowHFZ", "--exclude-dir=.kernel-lsp", "--exclude-dir=.git"]
+    cmd += [f"--include=*{ext}" for ext in config.extensions]
+    for w in words:
+        cmd += ["-e", w]
+    try:
+        done = subprocess.run([*cmd, "."], cwd=config.root, capture_output=True,
+                              timeout=GREP_SECONDS, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode not in (0, 1):  # 1: nothing matched
+        return None
+    out: dict[str, set[str]] = {}
+    for line in done.stdout.split(b"\n"):
+        path, sep, word = line.partition(b"\0")
+        if sep:
+            out.setdefault(word.decode("utf-8", "replace"), set()).add(
+                posixpath.normpath(path.decode("utf-8", "replace")))
+    return out

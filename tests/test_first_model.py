@@ -1,0 +1,131 @@
+"""The first model of a cold tree (``model/first.py``, ``live/first.py``): the open files'
+include closures plus the files mentioning their findings' names, in ``first.db``; what it
+shows is a subset of what the whole tree's model reports, marked provisional."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kernel_lsp.config import load_config
+from kernel_lsp.live.first import NOTE, PROVABLE, Provisional, first_run
+from kernel_lsp.live.workspace import Workspace
+from kernel_lsp.model.first import first_db_path, index_closure
+from kernel_lsp.model.indexer import index
+from kernel_lsp.model.store import Model
+from tests.conftest import TREE, write_tree
+
+
+def _config(root: Path):
+    return load_config(root)[0]
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("first") / "tree"
+    shutil.copytree(TREE, root, ignore=shutil.ignore_patterns(".kernel-lsp"))
+    return root
+
+
+def _key(r) -> tuple:
+    f = r.finding
+    return (f.code, f.path, f.line, f.symbol)
+
+
+def _provisional(config, paths: list[str], buffers: dict[str, bytes] | None = None):
+    ws = Workspace(config)
+    model = Model(first_db_path(config))
+    ws.adopt(model)
+    ws.provisional = Provisional.of(model)
+    for path, text in (buffers or {}).items():
+        ws.set_buffer(path, text)
+    try:
+        return ws.findings(paths), ws.provisional
+    finally:
+        ws.close()
+
+
+def test_each_file_shows_early_only_what_the_whole_tree_reports(tmp_path):
+    """Every C file of the fixture tree, opened one after the other on a cold tree: what the
+    first model shows is the whole tree's findings of the provable codes, to the line; nothing
+    else, and nothing from the root's model.db (which does not exist yet)."""
+    root = tmp_path / "tree"
+    shutil.copytree(TREE, root, ignore=shutil.ignore_patterns(".kernel-lsp"))
+    config = _config(root)
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*.c"))
+    early = {}
+    for rel in files:
+        first_run(config, [rel])
+        shown, _ = _provisional(config, [rel])
+        assert all(r.finding.message.endswith(NOTE) for r in shown)
+        early[rel] = {_key(r) for r in shown}
+    assert not config.db_path.exists()
+    whole = Workspace(config)
+    whole.adopt(index(config).model)
+    compared = 0
+    for rel in files:
+        final = {_key(r) for r in whole.findings([rel]) if r.finding.code in PROVABLE
+                 and r.finding.path == rel}
+        assert early[rel] == final, rel
+        compared += len(final)
+    assert compared >= 15  # the corpus has 18 of them
+    whole.close()
+
+
+def test_a_name_not_scanned_waits_and_is_asked_for(tree):
+    config = _config(tree)
+    first_run(config, ["fs/stat.c"])
+    text = (tree / "fs/stat.c").read_bytes().replace(
+        b"\treturn ", b"\tnr_processes();\n\treturn ", 1)
+    shown, prov = _provisional(config, ["fs/stat.c"], {"fs/stat.c": text})
+    assert "nr_processes" not in {r.finding.symbol for r in shown}
+    assert "nr_processes" in prov.wanted
+    first_run(config, ["fs/stat.c"], ["nr_processes"])  # the run the server then asks for
+    shown, prov = _provisional(config, ["fs/stat.c"], {"fs/stat.c": text})
+    assert ("020_2", "nr_processes") in {(r.finding.code, r.finding.symbol) for r in shown}
+    assert not prov.wanted
+
+
+def test_a_file_outside_the_closures_and_a_new_include_line_show_nothing(tree):
+    config = _config(tree)
+    first_run(config, ["fs/stat.c"])
+    shown, prov = _provisional(config, ["kernel/sys.c"])
+    assert "kernel/sys.c" not in prov.covered  # only fs/stat.c was asked for
+    assert not shown and "kernel/sys.c" in prov.wanted
+    text = b'#include <linux/not_indexed_yet.h>\n' + (tree / "fs/stat.c").read_bytes()
+    shown, _ = _provisional(config, ["fs/stat.c"], {"fs/stat.c": text})
+    assert not shown  # what that header declares is not known yet
+
+
+def test_a_name_mentioned_by_too_many_files_is_not_settled(tmp_path, monkeypatch):
+    import kernel_lsp.live.first as first
+
+    files = {"include/a.h": "int helper(int);\n",
+             "main.c": "int run(void) { return helper(1) + missing_fn(2); }\n"}
+    files |= {f"lib/u{i}.c": "int helper(int x) { return x; }\n" if i == 0
+              else "/* helper */\n" for i in range(4)}
+    root = write_tree(tmp_path / "t", files)
+    monkeypatch.setattr(first, "MAX_FILES_PER_NAME", 2)
+    config = _config(root)
+    stats = first_run(config, ["main.c"])
+    assert stats["scanned"] == 2 and stats["settled"] == 1  # missing_fn: no file mentions it
+    shown, _ = _provisional(config, ["main.c"])
+    assert {r.finding.symbol for r in shown} == {"missing_fn"}
+
+
+def test_the_closure_follows_includes_and_only_them(tmp_path):
+    root = write_tree(tmp_path / "t", {
+        "include/a.h": '#include "b.h"\nint a(void);\n',
+        "include/b.h": "int b(void);\n",
+        "include/c.h": "int c(void);\n",
+        "main.c": "#include <a.h>\nint main(void) { return a() + b(); }\n",
+        "other.c": "#include <c.h>\n"})
+    config = _config(root)
+    config.include_paths = ["include"]
+    result = index_closure(config, ["main.c"])
+    assert sorted(result.model.file_paths().values()) == ["include/a.h", "include/b.h",
+                                                          "main.c"]
+    assert result.stats["closure"] == 3 and result.model.meta("includes_resolved") == "1"
+    result.model.close()
