@@ -148,7 +148,8 @@ def agree(args) -> int:
                     | set(rng.sample(c_files, args.sample - min(half, len(flagged)))))
     moved = _aside([first_db_path(config)])
     totals = dict(files=0, shown=0, confirmed=0, other_code=0, false=0, final=0, early=0)
-    seconds, false_rows, code_rows = [], [], []
+    seconds, false_rows, code_rows, miss_rows = [], [], [], []
+    misses: dict[str, int] = {}
     try:
         for n, rel in enumerate(sample, 1):
             remove_first_db(config)
@@ -160,6 +161,7 @@ def agree(args) -> int:
             ws.adopt(model)
             ws.provisional = Provisional.of(model)
             shown = [r.finding for r in ws.findings([rel])]
+            scanned = dict(ws.provisional.scanned)
             ws.close()
             final = [r.finding for r in whole.findings([rel]) if r.finding.path == rel]
             final_keys = {_key(f): f.code for f in final}
@@ -179,7 +181,16 @@ def agree(args) -> int:
                 else:
                     totals["false"] += 1
                     false_rows.append(f"{rel}:{f.line}: {f.code} {f.symbol}")
-            totals["early"] += sum((f.code, *_key(f)) in shown_keys for f in provable)
+            for f in provable:
+                if (f.code, *_key(f)) in shown_keys:
+                    totals["early"] += 1
+                else:
+                    state = scanned.get(f.symbol)
+                    why = {None: "name not scanned", False: "name in too many files"}.get(
+                        state, "name settled, not shown")
+                    misses[why] = misses.get(why, 0) + 1
+                    if state:
+                        miss_rows.append(f"{rel}:{f.line}: {f.code} {f.symbol}")
             if n % 25 == 0:
                 print(f"  {n}/{len(sample)} files ...", flush=True)
     finally:
@@ -193,10 +204,13 @@ def agree(args) -> int:
           f"{totals['other_code']}, not reported by the whole model {totals['false']}")
     print(f"  whole model's 404_2/020_2/407_2 in these files: {totals['final']}, shown early "
           f"{totals['early']} ({100 * totals['early'] / max(1, totals['final']):.1f} %)")
+    print("  not shown early: " + ", ".join(f"{k} {v}" for k, v in sorted(misses.items())))
     print(f"  first run per file (fresh first.db): median {statistics.median(seconds):.2f} s, "
           f"p95 {p95:.2f} s, max {seconds[-1]:.2f} s")
     for row in false_rows[:20]:
         print(f"  false: {row}")
+    for row in miss_rows[:20]:
+        print(f"  missed: {row}")
     for row in code_rows[:20]:
         print(f"  code: {row}")
     whole.close()

@@ -129,3 +129,24 @@ def test_the_closure_follows_includes_and_only_them(tmp_path):
                                                           "main.c"]
     assert result.stats["closure"] == 3 and result.model.meta("includes_resolved") == "1"
     result.model.close()
+
+
+def test_a_c_file_included_by_another_sees_what_its_includer_included(tmp_path):
+    """``debug_hw_1x06.c`` is compiled inside ``debug_hw.c``, inside ``host1x06.c``, after the
+    headers those include: their closures are indexed too, as the whole model sees them."""
+    root = write_tree(tmp_path / "t", {
+        "include/m.h": "#define HELPER(x) ((x) + 1)\n",
+        "hw/host.c": '#include <m.h>\n#include "debug.c"\n',
+        "hw/debug.c": '#include "debug_one.c"\n',
+        "hw/debug_one.c": "static int use(int v)\n{\n\treturn HELPER(v) + missing_call(v);\n}\n",
+    })
+    config = _config(root)
+    config.include_paths = ["include"]
+    stats = first_run(config, ["hw/debug_one.c"])
+    assert stats["includers"] == 2
+    shown, _ = _provisional(config, ["hw/debug_one.c"])
+    assert {(r.finding.code, r.finding.symbol) for r in shown} == {("020_2", "missing_call")}
+    whole = Workspace(config)
+    whole.adopt(index(config).model)
+    assert {_key(r) for r in whole.findings(["hw/debug_one.c"])} == {_key(r) for r in shown}
+    whole.close()

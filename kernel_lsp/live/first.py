@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import posixpath
+import re
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from kernel_lsp.model.store import Model
 PROVABLE = frozenset({"020_2", "404_2", "407_2"})
 MAX_FILES_PER_NAME = 40  # a name mentioned by more files outside the closure is not settled
 MAX_NAMES = 200  # names scanned per run (one grep)
+MAX_INCLUDERS = 8  # .c files including an open .c file whose closures are indexed too
 GREP_SECONDS = 120
 NOTE = " (provisional: kernel-lsp is still indexing the tree)"
 
@@ -101,13 +103,41 @@ def first_run(config: Config, paths: list[str], names: Iterable[str] = (), *,
         scanned[name] = files is not None and len(files) <= MAX_FILES_PER_NAME
         if scanned[name]:
             extra |= files
-    for unit in units:  # a .c file including an open .c file shares its unit
-        extra |= (hits or {}).get(unit, set()) - have
+    includers: set[str] = set()
+    for _depth in range(3):  # debug_hw_1x06.c in debug_hw.c in host1x06.c
+        found = _includers(config, hits or {}, units) - includers - set(paths)
+        if not found:
+            break
+        includers |= found
+        units = {posixpath.basename(p) for p in found}
+        hits = mentions(config, sorted(units))
     ws.close()
-    result = index_closure(config, paths, sorted(extra), progress=progress)
+    result = index_closure(config, sorted(set(paths) | includers), sorted(extra),
+                           progress=progress)
     result.model.set_meta("first_scanned", json.dumps(scanned, sort_keys=True))
     result.model.close()
-    return dict(stats, extra=len(extra), settled=sum(scanned[n] for n in todo))
+    return dict(stats, extra=len(extra), includers=len(includers),
+                settled=sum(scanned[n] for n in todo))
+
+
+def _includers(config: Config, hits: dict[str, set[str]], units: set[str]) -> set[str]:
+    """The ``.c`` files that ``#include`` one of the ``.c`` files named ``units``: the included
+    file is compiled inside them, after what they include first, so their closures count
+    (``drivers/gpu/host1x/hw/host1x06.c`` includes ``debug_hw_1x06.c``)."""
+    out: set[str] = set()
+    for unit in sorted(units):
+        line = re.compile(r'^\s*#\s*include\s*[<"](?:[^>"]*/)?' + re.escape(unit) + r'[>"]',
+                          re.MULTILINE)
+        for path in sorted(hits.get(unit, ())):
+            if len(out) >= MAX_INCLUDERS:
+                return out
+            try:
+                text = (config.root / path).read_text("utf-8", "replace")
+            except OSError:
+                continue
+            if path.endswith(".c") and line.search(text):
+                out.add(path)
+    return out
 
 
 def mentions(config: Config, words: list[str]) -> dict[str, set[str]] | None:
