@@ -15,7 +15,8 @@ or from checking ``--pool`` random files, half at random), the
 file alone is opened on a fresh ``first.db`` built next to the model (``first_run``); its
 provisional findings are compared with the model's findings of that file: shown and confirmed
 (same code, line and symbol), shown with another code, shown and not reported at all (false),
-and the whole model's provable findings shown early (recall). Also the time per first run.
+and the whole model's provable findings shown early (recall); after the first run and again
+after the deep run that follows it (``deep_run``). Also the time each run takes.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.linux_gate import x86_paths  # noqa: E402
 from kernel_lsp.config import load_config  # noqa: E402
-from kernel_lsp.live.first import PROVABLE, Provisional, first_run  # noqa: E402
+from kernel_lsp.live.first import PROVABLE, Provisional, deep_run, first_run  # noqa: E402
 from kernel_lsp.live.workspace import Workspace  # noqa: E402
 from kernel_lsp.model.first import first_db_path, remove_first_db  # noqa: E402
 from kernel_lsp.model.store import Model  # noqa: E402
@@ -147,74 +148,87 @@ def agree(args) -> int:
     sample = sorted(set(rng.sample(flagged, min(half, len(flagged))))
                     | set(rng.sample(c_files, args.sample - min(half, len(flagged)))))
     moved = _aside([first_db_path(config)])
-    totals = dict(files=0, shown=0, confirmed=0, other_code=0, false=0, final=0, early=0)
-    seconds, false_rows, code_rows, miss_rows = [], [], [], []
-    misses: dict[str, int] = {}
+    stages = {stage: dict(shown=0, confirmed=0, other_code=0, false=0, early=0, seconds=[],
+                          misses={}, rows=[]) for stage in ("first run", "after the deep run")}
+    files = final_total = 0
     try:
         for n, rel in enumerate(sample, 1):
             remove_first_db(config)
-            t = time.perf_counter()
-            first_run(config, [rel])
-            seconds.append(time.perf_counter() - t)
-            ws = Workspace(config)
-            model = Model(first_db_path(config))
-            ws.adopt(model)
-            ws.provisional = Provisional.of(model)
-            shown = [r.finding for r in ws.findings([rel])]
-            scanned = dict(ws.provisional.scanned)
-            ws.close()
             final = [r.finding for r in whole.findings([rel]) if r.finding.path == rel]
-            final_keys = {_key(f): f.code for f in final}
-            provable = [f for f in final if f.code in PROVABLE]
-            totals["files"] += 1
-            totals["shown"] += len(shown)
-            totals["final"] += len(provable)
-            shown_keys = set()
-            for f in shown:
-                shown_keys.add((f.code, *_key(f)))
-                code = final_keys.get(_key(f))
-                if code == f.code:
-                    totals["confirmed"] += 1
-                elif code is not None:
-                    totals["other_code"] += 1
-                    code_rows.append(f"{rel}:{f.line}: {f.code} -> {code} {f.symbol}")
+            files += 1
+            final_total += sum(f.code in PROVABLE for f in final)
+            for stage in stages:
+                t = time.perf_counter()
+                if stage == "first run":
+                    first_run(config, [rel])
                 else:
-                    totals["false"] += 1
-                    false_rows.append(f"{rel}:{f.line}: {f.code} {f.symbol}")
-            for f in provable:
-                if (f.code, *_key(f)) in shown_keys:
-                    totals["early"] += 1
-                else:
-                    state = scanned.get(f.symbol)
-                    why = {None: "name not scanned", False: "name in too many files"}.get(
-                        state, "name settled, not shown")
-                    misses[why] = misses.get(why, 0) + 1
-                    if state:
-                        miss_rows.append(f"{rel}:{f.line}: {f.code} {f.symbol}")
+                    deep_run(config)
+                stages[stage]["seconds"].append(time.perf_counter() - t)
+                _tally(stages[stage], rel, *_shown(config, rel), final)
             if n % 25 == 0:
                 print(f"  {n}/{len(sample)} files ...", flush=True)
     finally:
         remove_first_db(config)
         _restore(moved, [first_db_path(config)])
-    seconds.sort()
-    p95 = seconds[int(0.95 * (len(seconds) - 1))]
-    print(f"first model vs whole model, {totals['files']} C files of the x86 tree "
-          f"({min(half, len(flagged))} with a provable finding in the whole model)")
-    print(f"  shown early: {totals['shown']}: confirmed {totals['confirmed']}, another code "
-          f"{totals['other_code']}, not reported by the whole model {totals['false']}")
-    print(f"  whole model's 404_2/020_2/407_2 in these files: {totals['final']}, shown early "
-          f"{totals['early']} ({100 * totals['early'] / max(1, totals['final']):.1f} %)")
-    print("  not shown early: " + ", ".join(f"{k} {v}" for k, v in sorted(misses.items())))
-    print(f"  first run per file (fresh first.db): median {statistics.median(seconds):.2f} s, "
-          f"p95 {p95:.2f} s, max {seconds[-1]:.2f} s")
-    for row in false_rows[:20]:
-        print(f"  false: {row}")
-    for row in miss_rows[:20]:
-        print(f"  missed: {row}")
-    for row in code_rows[:20]:
-        print(f"  code: {row}")
+    print(f"first model vs whole model, {files} C files of the x86 tree "
+          f"({min(half, len(flagged))} with a provable finding in the whole model); the whole "
+          f"model's 404_2/020_2/407_2 in these files: {final_total}")
+    for stage, t in stages.items():
+        seconds = sorted(t["seconds"])
+        p95 = seconds[int(0.95 * (len(seconds) - 1))]
+        print(f"{stage}: median {statistics.median(seconds):.2f} s, p95 {p95:.2f} s, max "
+              f"{seconds[-1]:.2f} s per file (fresh first.db)")
+        print(f"  shown: {t['shown']}: confirmed {t['confirmed']}, another code "
+              f"{t['other_code']}, not reported by the whole model {t['false']}")
+        print(f"  of the whole model's: {t['early']} ({100 * t['early'] / max(1, final_total):.1f}"
+              " %); not shown: " + ", ".join(f"{k} {v}" for k, v in sorted(t["misses"].items())))
+        for row in t["rows"][:20]:
+            print(f"  {row}")
     whole.close()
     return 0
+
+
+def _shown(config, rel: str) -> tuple[list, dict]:
+    """The provisional findings of ``rel`` on ``first.db`` as it is, and the scanned names."""
+    ws = Workspace(config)
+    model = Model(first_db_path(config))
+    ws.adopt(model)
+    ws.provisional = Provisional.of(model)
+    try:
+        return [r.finding for r in ws.findings([rel])], dict(ws.provisional.scanned)
+    finally:
+        ws.close()
+
+
+def _tally(t: dict, rel: str, shown: list, scanned: dict, final: list) -> None:
+    final_keys: dict[tuple, set[str]] = {}
+    for f in final:
+        final_keys.setdefault(_key(f), set()).add(f.code)
+    shown_keys = set()
+    t["shown"] += len(shown)
+    for f in shown:
+        shown_keys.add((f.code, *_key(f)))
+        codes = final_keys.get(_key(f))
+        if codes and f.code in codes:
+            t["confirmed"] += 1
+        elif codes:
+            t["other_code"] += 1
+            t["rows"].append(f"code: {rel}:{f.line}: {f.code} -> {sorted(codes)} {f.symbol}")
+        else:
+            t["false"] += 1
+            t["rows"].append(f"false: {rel}:{f.line}: {f.code} {f.symbol}")
+    for f in final:
+        if f.code not in PROVABLE:
+            continue
+        if (f.code, *_key(f)) in shown_keys:
+            t["early"] += 1
+            continue
+        state = scanned.get(f.symbol)
+        why = {None: "name not scanned", False: "name in too many files"}.get(
+            state, "name settled, not shown")
+        t["misses"][why] = t["misses"].get(why, 0) + 1
+        if state:
+            t["rows"].append(f"missed: {rel}:{f.line}: {f.code} {f.symbol}")
 
 
 def _flagged(whole: Workspace, pool: list[str]) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kernel_lsp.config import load_config
-from kernel_lsp.live.first import NOTE, PROVABLE, Provisional, first_run
+from kernel_lsp.live.first import NOTE, PROVABLE, Provisional, deep_run, first_run
 from kernel_lsp.live.workspace import Workspace
 from kernel_lsp.model.first import first_db_path, index_closure
 from kernel_lsp.model.indexer import index
@@ -99,7 +99,7 @@ def test_a_file_outside_the_closures_and_a_new_include_line_show_nothing(tree):
     assert not shown  # what that header declares is not known yet
 
 
-def test_a_name_mentioned_by_too_many_files_is_not_settled(tmp_path, monkeypatch):
+def test_a_name_mentioned_by_many_files_waits_for_a_deep_run(tmp_path, monkeypatch):
     import kernel_lsp.live.first as first
 
     files = {"include/a.h": "int helper(int);\n",
@@ -111,8 +111,31 @@ def test_a_name_mentioned_by_too_many_files_is_not_settled(tmp_path, monkeypatch
     config = _config(root)
     stats = first_run(config, ["main.c"])
     assert stats["scanned"] == 2 and stats["settled"] == 1  # missing_fn: no file mentions it
+    assert stats["deferred"] == 1  # helper: its 4 files after the first answer
     shown, _ = _provisional(config, ["main.c"])
     assert {r.finding.symbol for r in shown} == {"missing_fn"}
+    assert deep_run(config) == {"deep": 1, "extra": 5}  # a.h and lib/u*.c
+    shown, _ = _provisional(config, ["main.c"])
+    assert {(r.finding.code, r.finding.symbol) for r in shown} == {
+        ("020_2", "missing_fn"), ("404_2", "helper")}
+    assert deep_run(config) == {"deep": 0}
+
+
+def test_a_name_in_more_files_than_a_deep_run_takes_waits_for_the_whole_tree(tmp_path,
+                                                                           monkeypatch):
+    import kernel_lsp.live.first as first
+
+    files = {"include/a.h": "int helper(int);\n",
+             "main.c": "int run(void) { return helper(1); }\n"}
+    files |= {f"lib/u{i}.c": "/* helper */\n" for i in range(5)}
+    root = write_tree(tmp_path / "t", files)
+    monkeypatch.setattr(first, "MAX_FILES_PER_NAME", 2)
+    monkeypatch.setattr(first, "DEEP_FILES_PER_NAME", 4)
+    config = _config(root)
+    assert first_run(config, ["main.c"])["deferred"] == 0
+    assert deep_run(config) == {"deep": 0}
+    shown, _ = _provisional(config, ["main.c"])
+    assert not shown
 
 
 def test_the_closure_follows_includes_and_only_them(tmp_path):

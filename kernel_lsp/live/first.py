@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from kernel_lsp.config import Config
 from kernel_lsp.findings import Reported
 from kernel_lsp.live.workspace import Workspace
-from kernel_lsp.model.first import covered_paths, index_closure
-from kernel_lsp.model.indexer import Progress
+from kernel_lsp.model.first import covered_paths, first_db_path, index_closure
+from kernel_lsp.model.indexer import Progress, open_model
 from kernel_lsp.model.store import Model
 
 PROVABLE = frozenset({"020_2", "404_2", "407_2"})
-MAX_FILES_PER_NAME = 40  # a name mentioned by more files outside the closure is not settled
+MAX_FILES_PER_NAME = 40  # a name mentioned by more files outside the closure waits (deep_run)
+DEEP_FILES_PER_NAME = 400  # ... and by more than this, for the whole tree
 MAX_NAMES = 200  # names scanned per run (one grep)
 MAX_INCLUDERS = 8  # .c files including an open .c file whose closures are indexed too
 GREP_SECONDS = 120
@@ -98,11 +99,14 @@ def first_run(config: Config, paths: list[str], names: Iterable[str] = (), *,
     units = {posixpath.basename(p) for p in covered_paths(result.model) if p.endswith(".c")}
     hits = mentions(config, todo + sorted(units))
     extra: set[str] = set()
+    deferred = json.loads(result.model.meta("first_deferred") or "{}")
     for name in todo:
         files = hits.get(name, set()) - have if hits is not None else None
         scanned[name] = files is not None and len(files) <= MAX_FILES_PER_NAME
         if scanned[name]:
             extra |= files
+        elif files is not None and len(files) <= DEEP_FILES_PER_NAME:
+            deferred[name] = sorted(files)  # for ``deep_run``, after the first answer
     includers: set[str] = set()
     for _depth in range(3):  # debug_hw_1x06.c in debug_hw.c in host1x06.c
         found = _includers(config, hits or {}, units) - includers - set(paths)
@@ -115,9 +119,30 @@ def first_run(config: Config, paths: list[str], names: Iterable[str] = (), *,
     result = index_closure(config, sorted(set(paths) | includers), sorted(extra),
                            progress=progress)
     result.model.set_meta("first_scanned", json.dumps(scanned, sort_keys=True))
+    result.model.set_meta("first_deferred", json.dumps(deferred, sort_keys=True))
     result.model.close()
     return dict(stats, extra=len(extra), includers=len(includers),
-                settled=sum(scanned[n] for n in todo))
+                settled=sum(scanned[n] for n in todo), deferred=len(deferred))
+
+
+def deep_run(config: Config, *, progress: Progress | None = None) -> dict:
+    """Index the files mentioning the names a first run found in too many files to wait for
+    (up to ``DEEP_FILES_PER_NAME`` each); those names are then settled."""
+    model = open_model(config, [], first_db_path(config))
+    deferred = json.loads(model.meta("first_deferred") or "{}")
+    model.close()
+    if not deferred:
+        return {"deep": 0}
+    files = sorted(set().union(*map(set, deferred.values())))
+    result = index_closure(config, [], files, progress=progress)
+    scanned = json.loads(result.model.meta("first_scanned") or "{}")
+    scanned.update(dict.fromkeys(deferred, True))
+    with result.model.conn:  # both or neither: a killed run leaves the names deferred
+        result.model.conn.execute("BEGIN")
+        result.model.set_meta("first_scanned", json.dumps(scanned, sort_keys=True))
+        result.model.set_meta("first_deferred", "{}")
+    result.model.close()
+    return {"deep": len(deferred), "extra": result.stats["extra"]}
 
 
 def _includers(config: Config, hits: dict[str, set[str]], units: set[str]) -> set[str]:

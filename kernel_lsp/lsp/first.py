@@ -37,6 +37,7 @@ class FirstRuns:
         self.then: Callable[[], None] | None = None  # after the next run (the whole index)
         self.tried: dict[str, int | None] = {}  # path -> its mtime when a run last took it
         self.tried_names: set[str] = set()
+        self.deep = False  # names wait for a deep run
 
     def request(self, then: Callable[[], None] | None = None) -> None:
         """Run (again) for the open files and the names wanted; ``then`` after the run."""
@@ -115,12 +116,16 @@ class FirstRuns:
     def _run_once(self) -> None:
         server = self.server
         paths, names = self._wanted()
-        if not paths and not names:
+        if paths or names:
+            job, title = {"paths": paths, "names": names}, "what the open files include"
+        elif self.deep:
+            job, title = {"deep": True}, "the files that name the open files' findings"
+        else:
             return  # nothing new: the model stays as it is
-        reporter = server.progress_reporter("kernel-lsp: indexing what the open files include")
+        self.deep = False
+        reporter = server.progress_reporter(f"kernel-lsp: indexing {title}")
         try:
-            stats, _ = self.child.run(server.config, reporter.report if reporter else None,
-                                      {"paths": paths, "names": names})
+            stats, _ = self.child.run(server.config, reporter.report if reporter else None, job)
         except IndexFailed as exc:
             if reporter:
                 reporter.end("failed")
@@ -128,7 +133,10 @@ class FirstRuns:
                 server.log_message(f"kernel-lsp: the first index failed: {exc}")
             return
         if reporter:
-            reporter.end(f"{stats.get('closure')} files")
+            reporter.end(f"{stats.get('closure', 0) + stats.get('extra', 0)} files")
+        if stats.get("deferred"):
+            with self.lock:  # a deep run next (``live.first.deep_run``)
+                self.deep = self.again = True
         server.log_message(f"kernel-lsp: first model: {stats}")
         server.to_loop(lambda: asyncio.ensure_future(self._adopt()))
 

@@ -37,7 +37,8 @@ _FIRST = "__first__"
 
 def config_json(config: Config, first: dict | None = None) -> str:
     """The settings the child reads; ``first``: run ``live.first.first_run`` with these
-    arguments (``paths``, ``names``) instead of indexing the whole root."""
+    arguments (``paths``, ``names``), or ``deep_run`` (``{"deep": true}``), instead of indexing
+    the whole root."""
     data = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
             if f.name not in _NOT_FOR_INDEXING}
     data["root"] = str(config.root)
@@ -131,7 +132,7 @@ def _emit(*msg) -> None:
 def main() -> int:
     """The child: index the root of the config read from stdin, report on stdout."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: pool.terminate, rollback
-    from kernel_lsp.live.first import first_run
+    from kernel_lsp.live.first import deep_run, first_run
     from kernel_lsp.model.indexer import index
 
     def progress(done, total, path):
@@ -140,6 +141,9 @@ def main() -> int:
     try:
         text = sys.stdin.read()
         config, first = config_from_json(text), json.loads(text).get(_FIRST)
+        if first is not None and first.get("deep"):
+            _emit("done", deep_run(config, progress=progress), [])
+            return 0
         if first is not None:
             stats = first_run(config, first["paths"], first.get("names", ()), progress=progress)
             _emit("done", stats, [])
