@@ -30,6 +30,7 @@ from kernel_lsp.lsp.indexproc import IndexChild
 from kernel_lsp.lsp.plumbing import ModelThread, Protocol, running_loop
 from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
 from kernel_lsp.messages import condense
+from kernel_lsp.model.first import remove_first_db
 
 log = logging.getLogger("kernel_lsp.lsp")
 TIMINGS_ENV = "KERNEL_LSP_TIMINGS"  # set: each check logs its phases (``bench/``)
@@ -239,7 +240,9 @@ class KernelLanguageServer(LanguageServer):
             await self.settle(3.0)
             self.start_index()
             return
-        # a cold tree: what the open files include first, then the whole tree
+        # a cold tree: what the open files include first, then the whole tree; a first.db an
+        # earlier session left may name files changed since (no run can be going yet)
+        remove_first_db(self.config)
         self.phase = "indexing"
         await asyncio.sleep(0.3)  # documents opened right after ``initialized``
         self.first.request(then=self.start_index)
