@@ -173,3 +173,26 @@ def test_a_c_file_included_by_another_sees_what_its_includer_included(tmp_path):
     whole.adopt(index(config).model)
     assert {_key(r) for r in whole.findings(["hw/debug_one.c"])} == {_key(r) for r in shown}
     whole.close()
+
+
+def test_a_name_only_a_dropped_branch_declares_is_looked_up_in_the_tree(tmp_path):
+    """``setup_fault_attr`` in ``block/blk-core.c``: its prototype sits under an ``#ifdef`` the
+    configuration drops, its definition in a file outside the closure. With the closure alone
+    the dropped prototype excuses the call; the file defining it is indexed too, and the first
+    model reports what the whole one does."""
+    root = write_tree(tmp_path / "t", {
+        ".config": "CONFIG_BLOCK=y\n",  # no CONFIG_FAULT_THING: its branch is dropped
+        "include/linux/fi.h": "#ifdef CONFIG_FAULT_THING\nint setup_x(int v);\n#endif\n",
+        "lib/x.c": "int setup_x(int v)\n{\n\treturn v;\n}\n",
+        "block/main.c": "#include <linux/fi.h>\nint run(void)\n{\n\treturn setup_x(1);\n}\n"})
+    config = _config(root)
+    config.include_paths = ["include"]
+    whole = Workspace(config)
+    whole.adopt(index(config).model)
+    final = {_key(r) for r in whole.findings(["block/main.c"])}
+    whole.close()
+    assert ("404_2", "block/main.c", 3, "setup_x") in final
+    stats = first_run(config, ["block/main.c"])
+    assert stats["closure"] == 2 and stats["extra"] == 1  # lib/x.c
+    shown, _ = _provisional(config, ["block/main.c"])
+    assert {_key(r) for r in shown} == final
