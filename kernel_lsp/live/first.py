@@ -185,7 +185,7 @@ def _includers(config: Config, hits: dict[str, set[str]], units: set[str]) -> se
 def mentions(config: Config, words: list[str]) -> dict[str, set[str]] | None:
     """word -> the root-relative source files mentioning it as a whole word (``grep``); None
     when grep is not there or fails."""
-    cmd = ["grep", "-rowHFZ", "--exclude-dir=.kernel-lsp", "--exclude-dir=.git"]
+    cmd = ["grep", "-rowHF", "--null", "--exclude-dir=.kernel-lsp", "--exclude-dir=.git"]
     cmd += [f"--include=*{ext}" for ext in config.extensions]
     for w in words:
         cmd += ["-e", w]
