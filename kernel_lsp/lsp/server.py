@@ -244,8 +244,16 @@ class KernelLanguageServer(LanguageServer):
         # earlier session left may name files changed since (no run can be going yet)
         remove_first_db(self.config)
         self.phase = "indexing"
-        await asyncio.sleep(0.3)  # documents opened right after ``initialized``
+        await self.first_documents(2.0)
         self.first.request(then=self.start_index)
+
+    async def first_documents(self, limit: float) -> None:
+        """Wait (up to ``limit`` seconds) for the documents an editor opens right after
+        ``initialized``: their closures go first, before the whole index takes the CPU."""
+        deadline = time.monotonic() + limit
+        while not self.workspace.text_documents and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)  # the rest of a session's restored tabs
 
     def refresh_pull(self) -> None:
         """Ask a pull client to pull again (its results changed without an edit)."""
