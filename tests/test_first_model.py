@@ -196,3 +196,23 @@ def test_a_name_only_a_dropped_branch_declares_is_looked_up_in_the_tree(tmp_path
     assert stats["closure"] == 2 and stats["extra"] == 1  # lib/x.c
     shown, _ = _provisional(config, ["block/main.c"])
     assert {_key(r) for r in shown} == final
+
+
+def test_a_host_program_stays_one_when_another_file_is_opened(tmp_path):
+    """A host tool (``hostprogs``, ``arch/x86/tools/relocs.c``) is a program of its own: a
+    function only the kernel defines is no concern of it, in the whole model as in the first
+    one, also after a later run for another file."""
+    root = write_tree(tmp_path / "t", {
+        "drivers/gen/Makefile": "hostprogs := tool\n",
+        "drivers/gen/tool.c": "int main(void)\n{\n\treturn kernel_fn(1);\n}\n",
+        "lib/k.c": "int kernel_fn(int v)\n{\n\treturn v;\n}\n",
+        "lib/x.c": "int run(void)\n{\n\treturn missing_fn(1);\n}\n"})
+    config = _config(root)
+    whole = Workspace(config)
+    whole.adopt(index(config).model)
+    assert not whole.findings(["drivers/gen/tool.c"])
+    whole.close()
+    first_run(config, ["drivers/gen/tool.c"])
+    first_run(config, ["lib/x.c"])
+    shown, _ = _provisional(config, ["drivers/gen/tool.c", "lib/x.c"])
+    assert {(r.finding.path, r.finding.symbol) for r in shown} == {("lib/x.c", "missing_fn")}

@@ -79,15 +79,16 @@ def index_closure(config: Config, wanted: Iterable[str], extra: Iterable[str] = 
         closure.update(frontier)
         parsed += _extract(model, config, [by_path[p] for p in frontier], jobs, progress,
                            problems, configuration)
-        ids = model.file_paths()
-        names = {i for i, p in ids.items() if p in set(frontier)}
+        now = set(frontier)
+        now_ids = {i for i, p in model.file_paths().items() if p in now}
         frontier = sorted({hit for _row, fid, hit in included_paths(model, resolver)
-                           if fid in names and hit in by_path and hit not in closure})
+                           if fid in now_ids and hit in by_path and hit not in closure})
     others = [by_path[p] for p in sorted(set(extra) - closure) if p in by_path]
     parsed += _extract(model, config, others, jobs, progress, problems, configuration)
     resolve_includes(model, config, resolver)
     dirs = {posixpath.dirname(p) for p in wanted}
-    model.set_meta("host_sources", json.dumps(sorted(host_sources(config.root, dirs))))
+    hosted = set(json.loads(model.meta("host_sources") or "[]"))  # earlier runs' files too
+    model.set_meta("host_sources", json.dumps(sorted(hosted | host_sources(config.root, dirs))))
     model.set_meta("includes_resolved", "1")
     model.set_meta("first_paths", json.dumps(sorted(covered_paths(model) | set(wanted))))
     expand_invocations(model)
