@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from kernel_lsp.config import Config
 from kernel_lsp.findings import Reported
 from kernel_lsp.live.workspace import Workspace
-from kernel_lsp.model.first import covered_paths, first_db_path, index_closure
+from kernel_lsp.model.first import FirstIndex, covered_paths, first_db_path, index_closure
 from kernel_lsp.model.indexer import Progress, open_model
 from kernel_lsp.model.store import Model
 
@@ -84,8 +84,10 @@ def first_run(config: Config, paths: list[str], names: Iterable[str] = (), *,
               progress: Progress | None = None) -> dict:
     """Index ``paths``' closures into ``first.db``, then the files of the tree that mention the
     names of their provable findings (and ``names``); returns the run's stats."""
-    result = index_closure(config, paths, progress=progress)
-    ws = Workspace(config)
+    first = FirstIndex(config, progress=progress)
+    first.close_over(paths)
+    result = first.finish()
+    ws = Workspace(config)  # over the model ``first`` keeps open (not closed here)
     ws.adopt(result.model)
     candidates = {r.finding.symbol for r in ws.findings(paths)
                   if r.finding.code in PROVABLE and r.finding.symbol} | set(names) | _unknown(
@@ -94,7 +96,7 @@ def first_run(config: Config, paths: list[str], names: Iterable[str] = (), *,
     todo = sorted(candidates - set(scanned))[:MAX_NAMES]
     stats = dict(result.stats, scanned=len(todo))
     if not todo:
-        ws.close()
+        result.model.close()
         return stats
     have = set(result.model.file_paths().values())
     units = {posixpath.basename(p) for p in paths if p.endswith(".c")}
@@ -116,13 +118,13 @@ def first_run(config: Config, paths: list[str], names: Iterable[str] = (), *,
         includers |= found
         units = {posixpath.basename(p) for p in found}
         hits = mentions(config, sorted(units))
-    ws.close()
-    result = index_closure(config, sorted(set(paths) | includers), sorted(extra),
-                           progress=progress)
+    first.close_over(includers)
+    first.add(extra)
+    result = first.finish()
     result.model.set_meta("first_scanned", json.dumps(scanned, sort_keys=True))
     result.model.set_meta("first_deferred", json.dumps(deferred, sort_keys=True))
     result.model.close()
-    return dict(stats, extra=len(extra), includers=len(includers),
+    return dict(result.stats, scanned=len(todo), includers=len(includers),
                 settled=sum(scanned[n] for n in todo), deferred=len(deferred))
 
 

@@ -35,7 +35,7 @@ from kernel_lsp.model.indexer import (
 )
 from kernel_lsp.model.programs import host_sources
 from kernel_lsp.model.resolve import IncludeResolver
-from kernel_lsp.model.walk import SourceFile, discover
+from kernel_lsp.model.walk import discover
 
 FIRST_DB = "first.db"
 
@@ -56,52 +56,79 @@ def covered_paths(model) -> set[str]:
     return set(json.loads(model.meta("first_paths") or "[]"))
 
 
+class FirstIndex:
+    """``first.db`` being brought up to date: the tree is walked and its include resolver built
+    once, however many closures and files a run adds."""
+
+    def __init__(self, config: Config, *, jobs: int = 2, progress: Progress | None = None):
+        self.config, self.jobs, self.progress = config, jobs, progress
+        self.problems: list[str] = []
+        self.model = open_model(config, self.problems, first_db_path(config))
+        found, walk_problems = discover(config)
+        self.problems += walk_problems
+        self.by_path = {sf.path: sf for sf in found}
+        self.configuration = current_configuration(self.model, config)
+        stamp_model(self.model, self.configuration)
+        self.model.set_meta("includes_resolved", "0")  # until this run's rows are resolved
+        self.resolver = IncludeResolver.for_tree(config, self.by_path)
+        self.wanted: set[str] = set()
+        self.stats = {"files": len(found), "closure": 0, "extra": 0, "parsed": 0}
+
+    def close_over(self, wanted: Iterable[str]) -> set[str]:
+        """Extract ``wanted`` and every file they include transitively, as the whole tree's
+        resolver resolves each include line; returns that closure."""
+        frontier = sorted({p for p in wanted if p in self.by_path})
+        self.wanted.update(frontier)
+        closure: set[str] = set()
+        while frontier:
+            closure.update(frontier)
+            self._extract(frontier)
+            now = set(frontier)
+            now_ids = {i for i, p in self.model.file_paths().items() if p in now}
+            frontier = sorted({hit for _row, fid, hit in included_paths(self.model, self.resolver)
+                               if fid in now_ids and hit in self.by_path and hit not in closure})
+        self.stats["closure"] += len(closure)
+        return closure
+
+    def add(self, paths: Iterable[str]) -> None:
+        """Extract ``paths`` (their includes not followed)."""
+        have = set(self.model.file_paths().values())
+        paths = sorted({p for p in paths if p in self.by_path and p not in have})
+        self.stats["extra"] += len(paths)
+        self._extract(paths)
+
+    def finish(self) -> IndexResult:
+        """Resolve, expand and record what the model now covers; the model stays open (a
+        run may add more, then ``finish`` again)."""
+        config, model = self.config, self.model
+        resolve_includes(model, config, self.resolver)
+        dirs = {posixpath.dirname(p) for p in self.wanted}
+        hosted = set(json.loads(model.meta("host_sources") or "[]"))  # earlier runs' files too
+        model.set_meta("host_sources", json.dumps(sorted(hosted | host_sources(config.root,
+                                                                               dirs))))
+        model.set_meta("includes_resolved", "1")
+        model.set_meta("first_paths", json.dumps(sorted(covered_paths(model) | self.wanted)))
+        expand_invocations(model)
+        return IndexResult(model, dict(self.stats), self.problems)
+
+    def _extract(self, paths: list[str]) -> None:
+        known = self.model.files()
+        items = [work_item(self.by_path[p], known.get(p), self.config) for p in paths
+                 if not is_unchanged(self.by_path[p], known.get(p))]
+        if items:
+            extract_all(self.model, items, self.jobs, self.progress, self.problems,
+                        self.configuration)
+        self.stats["parsed"] += len(items)
+
+
 def index_closure(config: Config, wanted: Iterable[str], extra: Iterable[str] = (), *,
                   jobs: int = 2, progress: Progress | None = None) -> IndexResult:
     """Bring ``first.db`` up to date with ``wanted`` (root-relative paths), every file they
-    include transitively as the whole tree's resolver resolves the include lines, and ``extra``.
-    The stats name the closure's size; ``meta('first_paths')`` accumulates the ``wanted``
+    include transitively, and ``extra``. ``meta('first_paths')`` accumulates the ``wanted``
     files of every run (their closures are complete)."""
-    problems: list[str] = []
-    model = open_model(config, problems, first_db_path(config))
-    found, walk_problems = discover(config)
-    problems += walk_problems
-    by_path = {sf.path: sf for sf in found}
-    configuration = current_configuration(model, config)
-    stamp_model(model, configuration)
-    model.set_meta("includes_resolved", "0")  # until this run's rows are resolved again
-    resolver = IncludeResolver.for_tree(config, by_path)
-    wanted = sorted({p for p in wanted if p in by_path})
-    closure: set[str] = set()
-    parsed = 0
-    frontier = wanted
-    while frontier:
-        closure.update(frontier)
-        parsed += _extract(model, config, [by_path[p] for p in frontier], jobs, progress,
-                           problems, configuration)
-        now = set(frontier)
-        now_ids = {i for i, p in model.file_paths().items() if p in now}
-        frontier = sorted({hit for _row, fid, hit in included_paths(model, resolver)
-                           if fid in now_ids and hit in by_path and hit not in closure})
-    others = [by_path[p] for p in sorted(set(extra) - closure) if p in by_path]
-    parsed += _extract(model, config, others, jobs, progress, problems, configuration)
-    resolve_includes(model, config, resolver)
-    dirs = {posixpath.dirname(p) for p in wanted}
-    hosted = set(json.loads(model.meta("host_sources") or "[]"))  # earlier runs' files too
-    model.set_meta("host_sources", json.dumps(sorted(hosted | host_sources(config.root, dirs))))
-    model.set_meta("includes_resolved", "1")
-    model.set_meta("first_paths", json.dumps(sorted(covered_paths(model) | set(wanted))))
-    expand_invocations(model)
-    stats = {"files": len(found), "closure": len(closure), "extra": len(others),
-             "parsed": parsed}
-    return IndexResult(model, stats, problems)
+    first = FirstIndex(config, jobs=jobs, progress=progress)
+    first.close_over(wanted)
+    first.add(extra)
+    return first.finish()
 
 
-def _extract(model, config: Config, files: list[SourceFile], jobs: int,
-             progress: Progress | None, problems: list[str], configuration) -> int:
-    known = model.files()
-    items = [work_item(sf, known.get(sf.path), config) for sf in files
-             if not is_unchanged(sf, known.get(sf.path))]
-    if items:
-        extract_all(model, items, jobs, progress, problems, configuration)
-    return len(items)
