@@ -133,3 +133,34 @@ async def test_the_editor_shows_the_include_line_and_fixes_above_it(client, lsp_
     await wait_published(client, u, 2, lambda p: not p.diagnostics)
     good = open_doc(client, lsp_tree, "drivers/regs/good.c")
     assert not (await wait_published(client, good, 1)).diagnostics
+
+
+def test_of_several_units_the_finding_names_the_first_by_path_whatever_the_file_ids():
+    """File ids follow the order files were indexed in (1 or 2 processes): which unit a header's
+    finding names must not."""
+    from kernel_lsp.checks.run import _before
+    from kernel_lsp.findings import Finding
+
+    def seen_from(unit):
+        return Finding("407_2", "h.h", 1, 0, 1, 3, "u32", "m", {"unit": unit} if unit else {})
+    assert _before(seen_from("a.c"), seen_from("b.c"))
+    assert not _before(seen_from("b.c"), seen_from("a.c"))
+    assert _before(seen_from(None), seen_from("a.c"))  # the header's own finding wins
+    assert not _before(seen_from("a.c"), seen_from(None))
+
+
+def test_a_type_is_said_to_come_from_a_shared_header_before_a_driver_s_or_a_program_s():
+    """``u16`` is typedef'd by the kernel's headers and by host tools' ``.c`` files: the message
+    names the kernel header (``sorted`` paths named ``crypto/jitterentropy.c``)."""
+    from kernel_lsp.checks.typevis import home_order
+
+    class Paths:
+        paths = {1: "crypto/jitterentropy.c", 2: "drivers/comedi/tools/convert.c",
+                 3: "include/asm-generic/int-ll64.h", 4: "drivers/acpi/acpica/local.h",
+                 5: "arch/x86/include/asm/types.h"}
+
+        def path(self, fid):
+            return self.paths[fid]
+    assert home_order(Paths(), [1, 2, 4, 3, 5, 3]) == [
+        "arch/x86/include/asm/types.h", "include/asm-generic/int-ll64.h",
+        "drivers/acpi/acpica/local.h", "crypto/jitterentropy.c", "drivers/comedi/tools/convert.c"]

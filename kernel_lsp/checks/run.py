@@ -69,8 +69,16 @@ def run_checks(inputs: CheckInputs) -> list[Finding]:
         if len(ids) > CHUNK:
             inputs.visibility.trim()
     unique: dict[tuple, Finding] = {}
-    for f in findings:  # a header's own finding wins over the same one seen from a unit
+    for f in findings:  # a header's own finding wins over the same one seen from a unit,
+        # and of several units the first by path (not by file id: ids follow indexing order)
         key = (f.code, f.path, f.line, f.col, f.symbol)
-        if key not in unique or ("unit" in unique[key].context and "unit" not in f.context):
+        if key not in unique or _before(f, unique[key]):
             unique[key] = f
     return sorted(unique.values(), key=Finding.sort_key)
+
+
+def _before(f: Finding, kept: Finding) -> bool:
+    """Whether ``f`` should replace ``kept``, the same finding reported first."""
+    if "unit" not in kept.context:
+        return False
+    return "unit" not in f.context or f.context["unit"] < kept.context["unit"]

@@ -46,13 +46,23 @@ def check_type_visibility(ctx: CheckInputs) -> list[Finding]:
                for m in syms.macros.get(use.name) or ()):
             continue  # a visible macro standing for a type
         spelled = use.name if typedef else f"{use.kind} {use.name}"
-        homes = sorted({ctx.path(t.file_id) for t in defs})
+        homes = home_order(ctx, [t.file_id for t in defs])
         where = (f"{'declared' if typedef else 'defined'} in {homes[0]}, which is not included "
                  "before this use")
         out.append(Finding("407_2", ctx.path(fid), use.line, use.col, use.line, use.end_col,
                            use.name, MESSAGES[use.need].format(spelled=spelled, where=where),
                            {"kind": use.kind, "defined_in": homes, **also(use)}))
     return out
+
+
+def home_order(ctx: CheckInputs, fids) -> list[str]:
+    """The paths of ``fids``, the one to name first: headers before ``.c`` files (a host tool's
+    ``typedef ... u16;`` is no home for the kernel's ``u16``), the shared include directories
+    (``include/``, ``arch/*/include/``) before a driver's own, then by path."""
+    def key(path: str) -> tuple:
+        shared = path.startswith("include/") or (path.startswith("arch/") and "/include/" in path)
+        return (not path.endswith(".h"), not shared, path)
+    return sorted({ctx.path(f) for f in fids}, key=key)
 
 
 def also(use) -> dict:

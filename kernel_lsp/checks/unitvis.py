@@ -22,7 +22,7 @@ from bisect import bisect_left
 
 from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.invocation import check_call
-from kernel_lsp.checks.typevis import MESSAGES, also
+from kernel_lsp.checks.typevis import MESSAGES, also, home_order
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.visibility import visible
 
@@ -120,7 +120,7 @@ def _first_including(masks: list[int], header: int) -> int | None:
 def _finding(ctx: CheckInputs, unit: int, header: int, edge, use, defs) -> Finding:
     typedef = use.kind == "typedef"
     spelled = use.name if typedef else f"{use.kind} {use.name}"
-    homes = sorted({ctx.path(t.file_id) for t in defs})
+    homes = home_order(ctx, [t.file_id for t in defs])
     unit_path = ctx.path(unit)
     where = (f"{'declared' if typedef else 'defined'} in {homes[0]}, which "
              f"{unit_path} does not include before line {edge.line + 1} "
