@@ -288,8 +288,10 @@ def determinism(tree: Path) -> int:
         step(f"determinism: identical findings ({len(reports[1])}) with 1 and 2 jobs")
         shutil.rmtree(base, ignore_errors=True)
         return 0
+    full = base / "findings.diff"
+    full.write_text("\n".join(diff) + "\n")
     print(f"determinism: the findings differ ({len(reports[1])} with 1 job, {len(reports[2])} "
-          f"with 2); models kept in {base}; first differences:")
+          f"with 2); models kept in {base}, the whole difference in {full}; the first lines:")
     for line in diff[2:42]:
         print("  " + line)
     return 1
