@@ -147,3 +147,23 @@ def test_a_new_line_above_moves_the_later_lines_a_finding_names(workspaces):
     after = {f.symbol: f.context.get("also") for f, *_ in _state(live, path)[1]}
     assert after["nowhere_t"] == [[line + 1, col, end] for line, col, end in before["nowhere_t"]]
     live.drop_buffer(path)
+
+
+def test_an_if_typed_without_its_endif_keeps_later_bodies_from_being_served_alone(workspaces):
+    """``#if 0`` typed in a body runs to the end of the file: an edit in a later body then
+    changes how the parser recovers around the earlier one (found by the sequences above)."""
+    root, live, fresh, _symbols = workspaces
+    path = "kernel/printk/printk.c"
+    text = (root / path).read_bytes()
+    for ws in (live, fresh):
+        for open_path in list(ws.open):
+            ws.drop_buffer(open_path)
+    live.set_buffer(path, text)
+    live.findings([path])
+    for choice, snippet in [(0, "x")] * 5 + [(2, "\n#if 0\n"), (1799, "FOO(x)\n")]:
+        pos = _position(text, choice, True)
+        text = text[:pos] + snippet.encode() + text[pos:]
+        if live.set_buffer(path, text).approximate:
+            live.set_buffer(path, text, exact=True)
+        assert _state(live, path) == _fresh_state(fresh, path, text)
+    live.drop_buffer(path)

@@ -45,6 +45,8 @@ _UNCLOSED_COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:
                                rb"|(/\*|\*/|[\"'])", re.S)
 _DESCEND = ("translation_unit", "preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif",
             "preproc_elifdef")
+# the directive lines that open and close a conditional block
+_CONDITIONAL = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|endif)\b", re.M)
 _BYTE_FIELDS = ("start_byte", "end_byte")
 _LINE_FIELDS = ("line", "end_line", "name_line")
 
@@ -98,17 +100,30 @@ def _brace_depths(text: bytes, points: list[int]) -> list[int]:
     return out
 
 
-def _top_level_functions(tree) -> list:
-    """``function_definition`` nodes outside any ERROR but the root (preprocessor blocks
-    descended): a file tree-sitter reads as one ERROR node still has its functions."""
-    out, stack = [], [tree.root_node]
+def _conditional_depths(text: bytes, points: list[int]) -> list[int]:
+    """How many ``#if``/``#ifdef``/``#ifndef`` are open at each of ``points`` (ascending)."""
+    out, depth, i = [], 0, 0
+    for m in _CONDITIONAL.finditer(text):
+        while i < len(points) and points[i] <= m.start():
+            out.append(depth)
+            i += 1
+        depth += 1 if m.group(1) != b"endif" else -1
+    out += [depth] * (len(points) - i)
+    return out
+
+
+def _top_level_functions(tree) -> list[tuple]:
+    """(``function_definition`` node, how many ``#if`` blocks of the tree hold it), outside
+    any ERROR but the root (preprocessor blocks descended): a file tree-sitter reads as one
+    ERROR node still has its functions."""
+    out, stack = [], [(tree.root_node, 0)]
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
         for child in node.children:
             if child.type == "function_definition":
-                out.append(child)
+                out.append((child, depth))
             elif child.type in _DESCEND:
-                stack.append(child)
+                stack.append((child, depth + (child.type in ("preproc_if", "preproc_ifdef"))))
     return out
 
 
@@ -149,21 +164,25 @@ class BodyIndex:
         found = []
         root = tree.root_node
         items = [(c.start_byte, c.end_byte, c.type, c.has_error) for c in root.children]
-        for node in _top_level_functions(tree):
+        for node, blocks in _top_level_functions(tree):
             body = node.child_by_field_name("body")
             if body is None or body.type != "compound_statement":
                 continue
             name = _declared_name(node)
             found.append((body.start_byte, body.end_byte, node.start_byte, name,
-                          node.parent == root))
+                          node.parent == root, blocks))
         found.sort()
         points = [f[0] for f in found]
         pending = _paren_pending(active, points)
         depths = _brace_depths(blanked, points)
+        # an ``#if`` typed with no ``#endif`` yet (open here, though no block of the tree holds
+        # the function): the parser's recovery inside that region changes with any later edit
+        opened = _conditional_depths(active, points)
         out = []
-        for (s, e, item, name, top), p, d in zip(found, pending, depths, strict=True):
+        for (s, e, item, name, top, blocks), p, d, c in zip(found, pending, depths, opened,
+                                                             strict=True):
             ok = (name is not None and names.get(name) == 1 and not MACRO_NAME.match(name)
-                  and not p and d == 0 and _rest_of_line_blank(active, e))
+                  and not p and d == 0 and c == blocks and _rest_of_line_blank(active, e))
             out.append(Body(s, e, item, name or "", ok, top))
         return cls(out, items, root.type == "ERROR")
 
