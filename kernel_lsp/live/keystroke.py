@@ -85,31 +85,28 @@ def _paren_pending(text: bytes, points: list[int]) -> list[bool]:
     return out
 
 
-def _brace_depths(text: bytes, points: list[int]) -> list[int]:
+def _depths(steps, points: list[int]) -> list[int]:
+    """The running sum of ``steps`` ((offset, +1/-1/0), ascending) at each of ``points``."""
     out, depth, i = [], 0, 0
-    for m in _BRACE_TOKEN.finditer(text):
-        while i < len(points) and points[i] <= m.start():
+    for at, step in steps:
+        while i < len(points) and points[i] <= at:
             out.append(depth)
             i += 1
-        tok = m.group()
-        if tok == b"{":
-            depth += 1
-        elif tok == b"}":
-            depth -= 1
+        depth += step
     out += [depth] * (len(points) - i)
     return out
+
+
+def _brace_depths(text: bytes, points: list[int]) -> list[int]:
+    step = {b"{": 1, b"}": -1}
+    return _depths(((m.start(), step.get(m.group(), 0)) for m in _BRACE_TOKEN.finditer(text)),
+                   points)
 
 
 def _conditional_depths(text: bytes, points: list[int]) -> list[int]:
     """How many ``#if``/``#ifdef``/``#ifndef`` are open at each of ``points`` (ascending)."""
-    out, depth, i = [], 0, 0
-    for m in _CONDITIONAL.finditer(text):
-        while i < len(points) and points[i] <= m.start():
-            out.append(depth)
-            i += 1
-        depth += 1 if m.group(1) != b"endif" else -1
-    out += [depth] * (len(points) - i)
-    return out
+    return _depths(((m.start(), 1 if m.group(1) != b"endif" else -1)
+                    for m in _CONDITIONAL.finditer(text)), points)
 
 
 def _top_level_functions(tree) -> list[tuple]:
