@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kernel_lsp.model import schema
 from kernel_lsp.model.store import Model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,6 +30,23 @@ def fresh_model():
 
 def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
+def unintern(conn) -> None:
+    """Undo version 7: each interned table becomes the plain table of version 6 again, with its
+    rows and indexes."""
+    conn.execute("PRAGMA legacy_alter_table=ON")  # the views name tables that come and go
+    for table in schema.INTERNED:
+        conn.execute(f"CREATE TABLE plain ({schema.TABLES[table]})")
+        conn.execute(f"INSERT INTO plain {schema.interned_view(table)} "
+                     "ORDER BY t.file_id, t.seq")  # each file's rows in their order
+        conn.execute(f"DROP VIEW {table}")
+        conn.execute(f"DROP TABLE {schema.stored(table)}")
+        conn.execute(f"ALTER TABLE plain RENAME TO {table}")
+        for t, cols in schema.INDEXES:
+            if t == table:
+                conn.execute(f"CREATE INDEX idx_{t}_{'_'.join(cols)} ON {t}({', '.join(cols)})")
+    conn.execute("DROP TABLE names")
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:

@@ -9,6 +9,7 @@ from kernel_lsp.model import schema
 from kernel_lsp.model.rows import fact_rows
 from kernel_lsp.model.store import Model
 from kernel_lsp.parse.extract import extract
+from tests.conftest import unintern
 
 A = b"""struct inode { int i_mode; long i_size; };
 struct file { int f_mode; struct inode *f_inode; };
@@ -61,6 +62,7 @@ def test_an_older_model_is_migrated_with_its_names(tmp_path):
     m = Model(path)
     _put(m, "a.h", A)
     # make it look like a schema 3 database: no table, no triggers
+    unintern(m.conn)  # schema 7
     m.conn.execute("DROP TRIGGER member_names_insert")
     m.conn.execute("DROP TRIGGER member_names_delete")
     m.conn.execute("DROP TABLE member_names")
@@ -70,7 +72,7 @@ def test_an_older_model_is_migrated_with_its_names(tmp_path):
     m.close()
     m = Model(path)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 6
+        assert m.schema_version() == schema.SCHEMA_VERSION == 7
         assert m.hidden_kinds("anything") == set()  # the table of version 5 exists
         assert _table(m) == _from_scratch(m) and m.is_member_name("i_size", False)
         _put(m, "b.h", B)  # and the triggers work from now on

@@ -62,6 +62,65 @@ def test_failed_write_leaves_previous_content(model, monkeypatch):
     assert model.counts()["functions"] == 2
 
 
+OTHER = b"int other(void) { return vfs_thing(0) + new_name_here(); }\n"
+
+
+def _callees(db) -> set[tuple[str, str]]:
+    """(path, callee) of every call, read by a connection of its own (what is committed)."""
+    conn = sqlite3.connect(db)
+    try:
+        return set(conn.execute("SELECT f.path, c.callee FROM calls c JOIN files f "
+                                "ON f.id = c.file_id"))
+    finally:
+        conn.close()
+
+
+def test_a_batch_commits_its_files_together_and_a_failed_file_alone_is_undone(tmp_path):
+    db = tmp_path / "model.db"
+    m = Model(db)
+    rows = fact_rows(extract("fs/inode.c", SRC))
+    bad = {**fact_rows(extract("fs/bad.c", OTHER)), "calls": [("x",)]}
+    with m.batched(seconds=3600):
+        m.replace_file("fs/inode.c", rows, size=1, mtime_ns=1, sha1="a")
+        with pytest.raises(sqlite3.Error):
+            m.replace_file("fs/bad.c", bad, size=1, mtime_ns=1, sha1="b")
+        m.replace_file("fs/other.c", fact_rows(extract("fs/other.c", OTHER)), size=1,
+                       mtime_ns=1, sha1="c")
+        assert _callees(db) == set()  # nothing committed inside the batch
+    assert set(m.files()) == {"fs/inode.c", "fs/other.c"}
+    assert _callees(db) == {("fs/inode.c", "helper"), ("fs/other.c", "vfs_thing"),
+                            ("fs/other.c", "new_name_here")}
+    m.close()
+
+
+def test_a_batch_that_fails_leaves_nothing_and_forgets_the_names_it_made(tmp_path):
+    db = tmp_path / "model.db"
+    m = Model(db)
+    with pytest.raises(RuntimeError), m.batched(seconds=3600):
+        m.replace_file("fs/other.c", fact_rows(extract("fs/other.c", OTHER)), size=1,
+                       mtime_ns=1, sha1="c")
+        raise RuntimeError("killed")
+    assert m.files() == {} and _callees(db) == set()
+    # the ids of the names the failed batch inserted are not reused from memory
+    m.replace_file("fs/inode.c", fact_rows(extract("fs/inode.c", SRC)), size=1, mtime_ns=1,
+                   sha1="a")
+    m.replace_file("fs/other.c", fact_rows(extract("fs/other.c", OTHER)), size=1,
+                   mtime_ns=1, sha1="c")
+    assert _callees(db) == {("fs/inode.c", "helper"), ("fs/other.c", "vfs_thing"),
+                            ("fs/other.c", "new_name_here")}
+    m.close()
+
+
+def test_a_short_batch_commits_as_it_goes(tmp_path):
+    db = tmp_path / "model.db"
+    m = Model(db)
+    with m.batched(seconds=0):
+        m.replace_file("fs/inode.c", fact_rows(extract("fs/inode.c", SRC)), size=1,
+                       mtime_ns=1, sha1="a")
+        assert _callees(db) == {("fs/inode.c", "helper")}
+    m.close()
+
+
 def test_foreign_database_is_refused(tmp_path):
     path = tmp_path / "model.db"
     conn = sqlite3.connect(path)

@@ -25,7 +25,7 @@ from kernel_lsp.navigate import (
     symbol_at,
     workspace_symbols,
 )
-from tests.conftest import TREE
+from tests.conftest import TREE, unintern
 
 MAIN = "drivers/misc/blinker/blinker_main.c"
 HEADER = "drivers/misc/blinker/blinker.h"
@@ -308,6 +308,9 @@ def _downgrade(db, to_version: int) -> None:
     """Turn a fresh model into one of schema ``to_version`` (undo the later migrations)."""
     conn = sqlite3.connect(db)
     for version in range(schema.SCHEMA_VERSION, to_version, -1):
+        if version == 7:
+            unintern(conn)
+            continue
         for sql in reversed(schema.MIGRATIONS[version]):  # undo in reverse order
             words = sql.split()
             if sql.startswith("CREATE INDEX"):
@@ -324,14 +327,56 @@ def _downgrade(db, to_version: int) -> None:
     conn.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
+def _use_rows(m: Model) -> dict[str, list[tuple]]:
+    """Every row of the interned tables, each file's in the order the checks read them."""
+    ids = sorted(m.file_paths())
+    return {t: list(m.facts_in(t, ids)) for t in schema.INTERNED}
+
+
+def _kfree_callers(m: Model) -> list[tuple]:
+    return m.conn.execute("SELECT file_id, caller, line FROM calls WHERE callee='kfree' "
+                          "ORDER BY 1, 3").fetchall()
+
+
+def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path):
+    root = tmp_path / "tree"
+    shutil.copytree(TREE, root)
+    index(load_config(root)[0], jobs=1).model.close()
+    db = root / ".kernel-lsp/model.db"
+    m = Model(db)
+    before, callers = _use_rows(m), _kfree_callers(m)
+    m.close()
+    assert all(before.values()) and callers
+    _downgrade(db, 6)
+    plain = sqlite3.connect(db)
+    assert {r[0] for r in plain.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            } >= {"calls", "type_uses", "var_uses"}
+    plain.close()
+    m = Model(db)
+    try:
+        assert m.schema_version() == 7
+        assert _use_rows(m) == before and _kfree_callers(m) == callers
+        plan = " ".join(str(r) for r in m.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT file_id FROM calls WHERE callee='kfree'"))
+        assert "idx_calls_callee" in plan
+    finally:
+        m.close()
+    index(load_config(root)[0], jobs=1).model.close()  # the migrated model is indexed on as usual
+    m = Model(db)
+    try:
+        assert _use_rows(m) == before
+    finally:
+        m.close()
+
+
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6])
 def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
     db = tmp_path / "model.db"
     Model(db).close()
     _downgrade(db, version)
     m = Model(db)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 6
+        assert m.schema_version() == schema.SCHEMA_VERSION == 7
         names = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"idx_macros_name", "idx_type_uses_name", "idx_var_uses_name",
                 "idx_invocations_name", "idx_hidden_name", "idx_hidden_file_id"} <= names

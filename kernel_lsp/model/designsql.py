@@ -86,7 +86,7 @@ class DesignSQL:
     def _stamp(self) -> str:
         """A value that changes whenever an index run changed the model."""
         parts = [self.conn.execute(f"SELECT max(rowid) FROM {t}").fetchone()[0]
-                 for t in ("functions", "types", "calls", "files")]
+                 for t in ("functions", "types", "files")]
         parts.append(self.conn.execute("SELECT count(*) FROM files").fetchone()[0])
         return json.dumps([_SIZE_VERSION, *parts])
 
@@ -116,8 +116,11 @@ class DesignSQL:
 
     # -- the self-check ------------------------------------------------------------------------
     def design_used_type_names(self) -> list[tuple[str, str]]:
-        """Distinct (name, kind) of every type use."""
-        return self.conn.execute("SELECT DISTINCT name, kind FROM type_uses").fetchall()
+        """Distinct (name, kind) of every type use, by name and kind."""
+        return self.conn.execute(
+            "SELECT n.name, k.name FROM (SELECT DISTINCT name, kind FROM type_uses_interned) u "
+            "JOIN names n ON n.id = u.name LEFT JOIN names k ON k.id = u.kind "
+            "ORDER BY 1, 2").fetchall()
 
     def design_defined_type_names(self) -> list[tuple[str, str]]:
         """Distinct (name, kind) of the type definitions (a typedef counts as defined)."""
@@ -127,7 +130,9 @@ class DesignSQL:
 
     def design_called_names(self) -> list[str]:
         """Distinct callee names of every call (through the callee index; member calls too)."""
-        return [r[0] for r in self.conn.execute("SELECT DISTINCT callee FROM calls")]
+        return [r[0] for r in self.conn.execute(
+            "SELECT n.name FROM (SELECT DISTINCT callee FROM calls_interned) c "
+            "JOIN names n ON n.id = c.callee ORDER BY 1")]
 
     def design_function_names(self) -> tuple[set[str], set[str]]:
         """(names of file-scope function definitions, names of file-scope declarations)."""

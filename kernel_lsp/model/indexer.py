@@ -110,10 +110,11 @@ def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress 
         pool = ctx.Pool(jobs, initializer=_set_env, initargs=(env,))
         results = pool.imap_unordered(_work, items, chunksize=8)
     try:
-        for done, result in enumerate(results, 1):
-            _store(model, result, problems)
-            if progress is not None:
-                progress(done, total, result[1])
+        with model.batched():  # a transaction every ~2 s, not one per file
+            for done, result in enumerate(results, 1):
+                _store(model, result, problems)
+                if progress is not None:
+                    progress(done, total, result[1])
     finally:
         if pool is not None:
             pool.terminate()

@@ -6,7 +6,7 @@ change to this file comes with a migration step in ``MIGRATIONS``.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 
 TABLES: dict[str, str] = {
@@ -55,6 +55,55 @@ TABLES: dict[str, str] = {
                     "UNIQUE (name, enum)",
 }
 
+# version 7: the three biggest tables (a whole kernel has millions of calls and uses) hold their
+# name-like columns as ids into ``names``; each is stored as ``<table>_interned`` and read through
+# a view of its own name that gives the texts back, so every reader sees the columns above. The
+# stored tables are clustered by file (``WITHOUT ROWID``, key ``(file_id, seq)``, ``seq`` the
+# row's place among its file's rows): a file's rows are one range, with no index of their own.
+NAMES_TABLE = "id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE"
+INTERNED: dict[str, tuple[str, ...]] = {
+    "calls": ("caller", "callee", "kind"),
+    "type_uses": ("name", "kind", "function", "owner"),
+    "var_uses": ("function", "name"),
+}
+
+
+def stored(table: str) -> str:
+    """The table that stores the rows of ``table`` (itself, or its interned table)."""
+    return f"{table}_interned" if table in INTERNED else table
+
+
+def create_table_sql(table: str) -> str:
+    """CREATE TABLE of the table that stores ``table``'s rows (interned columns hold ids)."""
+    if table not in INTERNED:
+        return f"CREATE TABLE IF NOT EXISTS {table} ({TABLES[table]})"
+    cols = []
+    for col in TABLES[table].split(","):
+        name, *rest = col.split()
+        if name in INTERNED[table]:
+            rest = ["INTEGER", *rest[1:]]
+        cols.append(" ".join([name, *rest]))
+        if name == "file_id":
+            cols.append("seq INTEGER NOT NULL")
+    return (f"CREATE TABLE IF NOT EXISTS {stored(table)} ({', '.join(cols)}, "
+            "PRIMARY KEY (file_id, seq)) WITHOUT ROWID")
+
+
+def interned_view(table: str) -> str:
+    """The SELECT of the view ``table`` over ``stored(table)``: ids turned back into names
+    (a nullable column through a LEFT JOIN, which SQLite drops when the column is not read)."""
+    select, joins = [], []
+    for col in TABLES[table].split(","):
+        name, *rest = col.split()
+        if name in INTERNED[table]:
+            join = "JOIN" if "NOT NULL" in " ".join(rest) else "LEFT JOIN"
+            select.append(f"n_{name}.name AS {name}")
+            joins.append(f"{join} names n_{name} ON n_{name}.id = t.{name}")
+        else:
+            select.append(f"t.{name} AS {name}")
+    return f"SELECT {', '.join(select)} FROM {stored(table)} t {' '.join(joins)}"
+
+
 # Tables holding one file's facts: replaced together when the file changes.
 FACT_TABLES = ("functions", "types", "variables", "calls", "type_uses", "var_uses", "includes",
                "macros", "exports", "invocations", "hidden")
@@ -85,6 +134,15 @@ INDEXES = [
     # version 5: names of dropped branches, by name
     ("hidden", ["name"]), ("hidden", ["file_id"]),
 ]
+
+
+def index_sql(table: str, cols: list[str]) -> str | None:
+    """CREATE INDEX of ``INDEXES``: named after ``table`` (``idx_calls_callee``), built on the
+    table that stores its rows; None for the ``file_id`` index of an interned table (its key)."""
+    if table in INTERNED and cols == ["file_id"]:
+        return None
+    return (f"CREATE INDEX IF NOT EXISTS idx_{table}_{'_'.join(cols)} "
+            f"ON {stored(table)}({', '.join(cols)})")
 
 # The level types and relationships of the LMVM model, as views over the fact tables.
 VIEWS = {
@@ -190,3 +248,26 @@ MIGRATIONS: dict[int, list[str]] = {
     # filled as files are re-extracted: the extractor version changed with it)
     6: ["ALTER TABLE type_uses ADD COLUMN more TEXT"],
 }
+
+
+def _intern_migration() -> list[str]:
+    """Version 7: move the rows of the ``INTERNED`` tables into their interned tables (same
+    order, so rowid order is kept) and put views in their place."""
+    out = [f"CREATE TABLE IF NOT EXISTS names ({NAMES_TABLE})"]
+    for table, cols in INTERNED.items():
+        out += [f"INSERT OR IGNORE INTO names(name) SELECT {c} FROM {table} WHERE {c} IS NOT NULL"
+                for c in cols]
+        all_cols = columns(table)
+        values = [f"(SELECT id FROM names WHERE name = t.{c})" if c in cols else f"t.{c}"
+                  for c in all_cols]
+        seq = "row_number() OVER (PARTITION BY t.file_id ORDER BY t.rowid) - 1"
+        out += [create_table_sql(table),
+                f"INSERT INTO {stored(table)} (seq, {', '.join(all_cols)}) "
+                f"SELECT {seq}, {', '.join(values)} FROM {table} t ORDER BY t.file_id, t.rowid",
+                f"DROP TABLE {table}",
+                f"CREATE VIEW {table} AS {interned_view(table)}"]
+        out += [sql for t, c in INDEXES if t == table and (sql := index_sql(t, c))]
+    return out
+
+
+MIGRATIONS[7] = _intern_migration()
