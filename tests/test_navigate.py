@@ -355,6 +355,7 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
     m = Model(db)
     try:
         assert m.schema_version() == 7
+        assert m.conn.execute("PRAGMA freelist_count").fetchone()[0] == 0  # compacted
         assert _use_rows(m) == before and _kfree_callers(m) == callers
         plan = " ".join(str(r) for r in m.conn.execute(
             "EXPLAIN QUERY PLAN SELECT file_id FROM calls WHERE callee='kfree'"))

@@ -271,3 +271,5 @@ def _intern_migration() -> list[str]:
 
 
 MIGRATIONS[7] = _intern_migration()
+# Migrations that copy whole tables: the file is compacted after them (``VACUUM``).
+REWRITING_MIGRATIONS = frozenset({7})
