@@ -11,6 +11,7 @@ import time
 
 from kernel_lsp.config import load_config
 from kernel_lsp.model.indexer import index
+from kernel_lsp.model.store import Model
 
 C_FILE = "#include <linux/x.h>\nint f{n}(void) {{ return g(); }}\n"
 
@@ -70,13 +71,20 @@ def test_corrupt_database_is_rebuilt_with_a_message(tmp_path):
     assert (tmp_path / ".kernel-lsp/model.db.corrupt").exists()
 
 
+def _indexes(conn) -> set[tuple[str, str]]:
+    """(name, SQL) of the secondary indexes of a model."""
+    return set(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                            "AND name LIKE 'idx_%'"))
+
+
 def test_killed_run_leaves_a_consistent_database_that_the_next_run_completes(tmp_path):
     make_tree(tmp_path, 0)
     body = "".join(f"static int s{j}(int a) {{ return a + {j}; }}\n" for j in range(300))
     for i in range(120):
         (tmp_path / f"fs/big{i}.c").write_text(f"int big{i}(void) {{ return 0; }}\n" + body)
     proc = subprocess.Popen([sys.executable, "-m", "kernel_lsp", "index", str(tmp_path),
-                             "--jobs", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--jobs", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "KERNEL_LSP_COMMIT_SECONDS": "0.05"})
     db = tmp_path / ".kernel-lsp/model.db"
     deadline = time.time() + 60
     while time.time() < deadline:  # kill once some, but not all, files are stored
@@ -97,9 +105,16 @@ def test_killed_run_leaves_a_consistent_database_that_the_next_run_completes(tmp
     partial = conn.execute("SELECT count(*) FROM files f WHERE f.path LIKE 'fs/big%' AND NOT "
                            "EXISTS (SELECT 1 FROM functions WHERE file_id = f.id)").fetchone()[0]
     assert partial == 0
+    # a cold index loads without its secondary indexes, and says so
+    assert conn.execute("SELECT value FROM meta WHERE key='bulk_load'").fetchone()[0] == "1"
+    assert _indexes(conn) == set()
     conn.close()
     result = run(tmp_path)
     assert result.stats["files"] == 121
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(DISTINCT file_id) FROM functions").fetchone()[0] == 121
     assert conn.execute("SELECT value FROM meta WHERE key='includes_resolved'").fetchone()[0] == "1"
+    assert conn.execute("SELECT value FROM meta WHERE key='bulk_load'").fetchone()[0] == "0"
+    fresh = tmp_path / "fresh.db"
+    Model(fresh).close()
+    assert _indexes(conn) == _indexes(sqlite3.connect(fresh)) != set()

@@ -30,6 +30,9 @@ from kernel_lsp.model.walk import SourceFile, discover, read_source
 from kernel_lsp.parse.extract import EXTRACTOR_VERSION, extract
 
 SERIAL_BELOW = 48  # fewer changed files than this are extracted in-process
+# Seconds of extraction per transaction (``Model.batched``); the tests that kill the indexer
+# set it lower through the environment so that a kill lands between commits.
+COMMIT_SECONDS = float(os.environ.get("KERNEL_LSP_COMMIT_SECONDS", "2"))
 Progress = Callable[[int, int, str], None]
 
 
@@ -110,7 +113,7 @@ def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress 
         pool = ctx.Pool(jobs, initializer=_set_env, initargs=(env,))
         results = pool.imap_unordered(_work, items, chunksize=8)
     try:
-        with model.batched():  # a transaction every ~2 s, not one per file
+        with model.batched(COMMIT_SECONDS):  # a transaction every ~2 s, not one per file
             for done, result in enumerate(results, 1):
                 _store(model, result, problems)
                 if progress is not None:
@@ -192,8 +195,9 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
     if items or removed:  # before the first row changes: a kill from here on re-resolves
         model.set_meta("includes_resolved", "0")
     t = time.perf_counter()
-    parsed = _extract_rounds(model, items, by_path, config, jobs, progress, problems,
-                             configuration)
+    with model.bulk_load():  # a model with no file yet: its indexes are built at the end
+        parsed = _extract_rounds(model, items, by_path, config, jobs, progress, problems,
+                                 configuration)
     phases["extract_seconds"] = time.perf_counter() - t
     resolved = generated = None
     if parsed or removed or model.meta("includes_resolved") != "1":

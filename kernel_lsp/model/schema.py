@@ -119,6 +119,9 @@ def columns(table: str) -> tuple[str, ...]:
 # a named row type of each list.
 FACT_COLUMNS: dict[str, tuple[str, ...]] = {
     t: tuple(c for c in columns(t) if c not in ("id", "file_id")) for t in FACT_TABLES}
+# The writer turns names into ids by position: the interned columns come first in each table.
+if any(FACT_COLUMNS[t][:len(c)] != c for t, c in INTERNED.items()):
+    raise ValueError("the interned columns of a table must be its first fact columns")
 
 INDEXES = [
     ("functions", ["name"]), ("functions", ["file_id"]), ("types", ["name"]),
