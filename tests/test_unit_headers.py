@@ -164,3 +164,21 @@ def test_a_type_is_said_to_come_from_a_shared_header_before_a_driver_s_or_a_prog
     assert home_order(Paths(), [1, 2, 4, 3, 5, 3]) == [
         "arch/x86/include/asm/types.h", "include/asm-generic/int-ll64.h",
         "drivers/acpi/acpica/local.h", "crypto/jitterentropy.c", "drivers/comedi/tools/convert.c"]
+
+
+def test_an_undeclared_call_names_the_shared_header_before_a_programs_own(tmp_path, capsys):
+    import json
+
+    from kernel_lsp.cli import main
+    from tests.conftest import write_tree
+
+    proto = "void *memcpy(void *d, const void *s, unsigned long n);\n"
+    write_tree(tmp_path, {
+        "Kconfig": "", "include/linux/string.h": proto, "arch/x86/boot/string.h": proto,
+        "fs/a.c": "int f(void)\n{\n\tchar a[2], b[2];\n\tmemcpy(a, b, 2);\n\treturn 0;\n}\n"})
+    capsys.readouterr()
+    assert main(["check", "--root", str(tmp_path), "--format", "json"]) == 1
+    found = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["code"] == "404_2"]
+    assert [(f["root_path"], f["line"], f["symbol"]) for f in found] == [("fs/a.c", 4, "memcpy")]
+    # by path, arch/x86/boot/string.h (the real-mode setup code's own header) would come first
+    assert "declared in include/linux/string.h, which is not included" in found[0]["message"]

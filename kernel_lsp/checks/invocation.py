@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from kernel_lsp.checks.inputs import CheckInputs
+from kernel_lsp.checks.typevis import home_order
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.symbols import FuncSym
 from kernel_lsp.model.visibility import visible
@@ -124,7 +125,8 @@ def dropped_unit(ctx: CheckInputs, fid: int, defs: list) -> bool:
 
 def _undeclared(ctx: CheckInputs, where, callee: str, entries: list[FuncSym]) -> Finding:
     syms = ctx.symbols
-    headers = sorted({ctx.path(e.file_id) for e in entries if syms.is_header(e.file_id)})
+    # the header to name first: a shared one (include/...) before a program's own
+    headers = home_order(ctx, [e.file_id for e in entries if syms.is_header(e.file_id)])
     defined = sorted({ctx.path(e.file_id) for e in entries
                       if e.is_definition and e.storage != "static"})
     if headers:
@@ -139,7 +141,7 @@ def _undeclared(ctx: CheckInputs, where, callee: str, entries: list[FuncSym]) ->
 
 def _undeclared_macro(ctx: CheckInputs, where, callee: str, macros: list) -> Finding:
     """A function-like macro that exists, with no definition visible at the call."""
-    headers = sorted({ctx.path(f) for f, _fl, _s in macros if ctx.symbols.is_header(f)})
+    headers = home_order(ctx, [f for f, _fl, _s in macros if ctx.symbols.is_header(f)])
     detail = (f"a macro defined in {headers[0]}, which is not included before the call" if headers
               else f"a macro defined only in {min(ctx.path(m[0]) for m in macros)}")
     return _finding("404_2", where, callee, f"implicit declaration of function '{callee}': "
