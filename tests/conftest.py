@@ -43,7 +43,7 @@ def unintern(conn) -> None:
         conn.execute(f"DROP VIEW {table}")
         conn.execute(f"DROP TABLE {schema.stored(table)}")
         conn.execute(f"ALTER TABLE plain RENAME TO {table}")
-        for t, cols in schema.INDEXES:
+        for t, cols in schema.INDEXES:  # version 6's: on the plain table, file_id too
             if t == table:
                 conn.execute(f"CREATE INDEX idx_{t}_{'_'.join(cols)} ON {t}({', '.join(cols)})")
     conn.execute("DROP TABLE names")

@@ -75,6 +75,14 @@ def _callees(db) -> set[tuple[str, str]]:
         conn.close()
 
 
+OTHER_CALLEES = {("fs/inode.c", "helper"), ("fs/other.c", "vfs_thing"),
+                 ("fs/other.c", "new_name_here")}
+
+
+def _put(m: Model, path: str, src: bytes) -> None:
+    m.replace_file(path, fact_rows(extract(path, src)), size=1, mtime_ns=1, sha1=path)
+
+
 def test_a_batch_commits_its_files_together_and_a_failed_file_alone_is_undone(tmp_path):
     db = tmp_path / "model.db"
     m = Model(db)
@@ -84,12 +92,10 @@ def test_a_batch_commits_its_files_together_and_a_failed_file_alone_is_undone(tm
         m.replace_file("fs/inode.c", rows, size=1, mtime_ns=1, sha1="a")
         with pytest.raises(sqlite3.Error):
             m.replace_file("fs/bad.c", bad, size=1, mtime_ns=1, sha1="b")
-        m.replace_file("fs/other.c", fact_rows(extract("fs/other.c", OTHER)), size=1,
-                       mtime_ns=1, sha1="c")
+        _put(m, "fs/other.c", OTHER)
         assert _callees(db) == set()  # nothing committed inside the batch
     assert set(m.files()) == {"fs/inode.c", "fs/other.c"}
-    assert _callees(db) == {("fs/inode.c", "helper"), ("fs/other.c", "vfs_thing"),
-                            ("fs/other.c", "new_name_here")}
+    assert _callees(db) == OTHER_CALLEES
     m.close()
 
 
@@ -97,17 +103,13 @@ def test_a_batch_that_fails_leaves_nothing_and_forgets_the_names_it_made(tmp_pat
     db = tmp_path / "model.db"
     m = Model(db)
     with pytest.raises(RuntimeError), m.batched(seconds=3600):
-        m.replace_file("fs/other.c", fact_rows(extract("fs/other.c", OTHER)), size=1,
-                       mtime_ns=1, sha1="c")
+        _put(m, "fs/other.c", OTHER)
         raise RuntimeError("killed")
     assert m.files() == {} and _callees(db) == set()
     # the ids of the names the failed batch inserted are not reused from memory
-    m.replace_file("fs/inode.c", fact_rows(extract("fs/inode.c", SRC)), size=1, mtime_ns=1,
-                   sha1="a")
-    m.replace_file("fs/other.c", fact_rows(extract("fs/other.c", OTHER)), size=1,
-                   mtime_ns=1, sha1="c")
-    assert _callees(db) == {("fs/inode.c", "helper"), ("fs/other.c", "vfs_thing"),
-                            ("fs/other.c", "new_name_here")}
+    _put(m, "fs/inode.c", SRC)
+    _put(m, "fs/other.c", OTHER)
+    assert _callees(db) == OTHER_CALLEES
     m.close()
 
 
@@ -115,8 +117,7 @@ def test_a_short_batch_commits_as_it_goes(tmp_path):
     db = tmp_path / "model.db"
     m = Model(db)
     with m.batched(seconds=0):
-        m.replace_file("fs/inode.c", fact_rows(extract("fs/inode.c", SRC)), size=1,
-                       mtime_ns=1, sha1="a")
+        _put(m, "fs/inode.c", SRC)
         assert _callees(db) == {("fs/inode.c", "helper")}
     m.close()
 

@@ -139,13 +139,15 @@ INDEXES = [
 ]
 
 
-def index_sql(table: str, cols: list[str]) -> str | None:
-    """CREATE INDEX of ``INDEXES``: named after ``table`` (``idx_calls_callee``), built on the
-    table that stores its rows; None for the ``file_id`` index of an interned table (its key)."""
-    if table in INTERNED and cols == ["file_id"]:
-        return None
-    return (f"CREATE INDEX IF NOT EXISTS idx_{table}_{'_'.join(cols)} "
-            f"ON {stored(table)}({', '.join(cols)})")
+def index_statements(only: str | None = None) -> list[str]:
+    """CREATE INDEX IF NOT EXISTS of the indexes of ``INDEXES`` (of table ``only``): named after
+    the table (``idx_calls_callee``), built on the table that stores its rows; an interned
+    table's ``file_id`` index is its key and has none."""
+    return [f"CREATE INDEX IF NOT EXISTS idx_{t}_{'_'.join(cols)} "
+            f"ON {stored(t)}({', '.join(cols)})"
+            for t, cols in INDEXES
+            if only in (None, t) and not (t in INTERNED and cols == ["file_id"])]
+
 
 # The level types and relationships of the LMVM model, as views over the fact tables.
 VIEWS = {
@@ -269,7 +271,7 @@ def _intern_migration() -> list[str]:
                 f"SELECT {seq}, {', '.join(values)} FROM {table} t ORDER BY t.file_id, t.rowid",
                 f"DROP TABLE {table}",
                 f"CREATE VIEW {table} AS {interned_view(table)}"]
-        out += [sql for t, c in INDEXES if t == table and (sql := index_sql(t, c))]
+        out += index_statements(table)
     return out
 
 

@@ -86,9 +86,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
                 self.conn.execute(schema.create_table_sql(name))
                 if name in schema.INTERNED:
                     self.db.create_view(name, schema.interned_view(name), replace=True)
-            for table, cols in schema.INDEXES:
-                if sql := schema.index_sql(table, cols):
-                    self.conn.execute(sql)
+            for sql in schema.index_statements():
+                self.conn.execute(sql)
             for name, sql in schema.VIEWS.items():
                 self.db.create_view(name, sql, replace=True)
             for sql in schema.TRIGGERS.values():
@@ -121,12 +120,9 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
 
     def build_indexes(self) -> None:
         """Create the secondary indexes that are missing and clear ``meta.bulk_load``."""
-        have = self._index_names()
         with self.conn:
-            for table, cols in schema.INDEXES:
-                sql = schema.index_sql(table, cols)
-                if sql and f"idx_{table}_{'_'.join(cols)}" not in have:
-                    self.conn.execute(sql)
+            for sql in schema.index_statements():
+                self.conn.execute(sql)
             self.set_meta("bulk_load", "0")
 
     def _migrate(self) -> None:
