@@ -13,6 +13,7 @@ import re
 from bisect import bisect_right
 
 from kernel_lsp.parse.facts import Include, Macro, Span
+from kernel_lsp.parse.lines import Lines
 
 _LINE = re.compile(rb"^[ \t]*#[ \t]*(include|define)\b", re.M)
 _INCLUDE = re.compile(rb"[ \t]*([<\"])([^>\"\n]+)[>\"]")
@@ -22,11 +23,6 @@ _COMPUTED_INCLUDE = re.compile(rb"[ \t]+([A-Za-z_]\w*)[ \t]*(?:/\*.*?\*/[ \t]*|/
 _NAME = re.compile(rb"[ \t]+([A-Za-z_]\w*)(\()?")
 _COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
 _PARAM = re.compile(r"^(?:[A-Za-z_]\w*(?:\.\.\.)?|\.\.\.)$")
-
-
-def _point(src: bytes, pos: int) -> tuple[int, int]:
-    row = src.count(b"\n", 0, pos)
-    return row, pos - (src.rfind(b"\n", 0, pos) + 1)
 
 
 class _Comments:
@@ -58,6 +54,7 @@ def _logical_end(src: bytes, end: int) -> int:
 def directives(src: bytes) -> tuple[list[Include], list[Macro]]:
     """The includes and macro definitions of ``src``, in file order."""
     comments = _Comments(src)
+    lines = Lines(src)
     includes: list[Include] = []
     macros: list[Macro] = []
     for m in _LINE.finditer(src):
@@ -69,24 +66,24 @@ def directives(src: bytes) -> tuple[list[Include], list[Macro]]:
             if inc is not None and inc.end() <= end:
                 target = inc.group(2).decode("utf-8", "replace").strip()
                 hash_at = src.index(b"#", m.start())
-                includes.append(Include(target, inc.group(1) == b"<", _span(src, hash_at, end)))
+                includes.append(Include(target, inc.group(1) == b"<", _span(lines, hash_at, end)))
             elif (computed := _COMPUTED_INCLUDE.match(src, m.end())) is not None:
                 hash_at = src.index(b"#", m.start())
                 includes.append(Include(computed.group(1).decode(), False,
-                                        _span(src, hash_at, end)))
+                                        _span(lines, hash_at, end)))
             continue
         name = _NAME.match(src, m.end())
         if name is None or name.end() > end:
             continue
-        macro = _macro(src, name, end)
+        macro = _macro(src, lines, name, end)
         if macro is not None:
             macros.append(macro)
     return includes, macros
 
 
-def _macro(src: bytes, name, end: int) -> Macro | None:
+def _macro(src: bytes, lines: Lines, name, end: int) -> Macro | None:
     ident = name.group(1).decode()
-    where = _span(src, name.start(1), name.end(1))
+    where = _span(lines, name.start(1), name.end(1))
     if name.group(2) is None:  # object-like: ``#define X body`` (a space before any parenthesis)
         return Macro(ident, None, _body(src[name.end():end]), where)
     close = src.find(b")", name.end(), end)
@@ -104,7 +101,7 @@ def _body(raw: bytes) -> str:
     return text.replace("\\\n", "\n").strip()
 
 
-def _span(src: bytes, start: int, end: int) -> Span:
-    line, col = _point(src, start)
-    end_line, end_col = _point(src, end)
+def _span(lines: Lines, start: int, end: int) -> Span:
+    line, col = lines.point(start)
+    end_line, end_col = lines.point(end)
     return Span(start, end, line, col, end_line, end_col)

@@ -9,9 +9,9 @@ after ``struct``, labels, ALL-CAPS macro-style names, keywords) are skipped.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 
 from kernel_lsp.parse.facts import Span, VarUse
+from kernel_lsp.parse.lines import Lines
 
 _NOISE = re.compile(rb'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\''
                     rb"|^[ \t]*#(?:[^\n]*\\\n)*[^\n]*", re.S | re.M)
@@ -37,7 +37,7 @@ def free_identifiers(src: bytes, bodies, locals_: dict[str, set[str]]) -> list[V
         return []
     clean = _NOISE.sub(_blank, src) if (b"/*" in src or b"//" in src or b'"' in src
                                          or b"'" in src or b"#" in src) else src
-    line_starts: list[int] | None = None
+    lines = Lines(src)
     out: list[VarUse] = []
     for start, end, fn in bodies:
         body = clean[start:end]
@@ -49,11 +49,8 @@ def free_identifiers(src: bytes, bodies, locals_: dict[str, set[str]]) -> list[V
             m = re.search(rb"(?<![\w.>#])(?<!->)" + name + rb"\b", body)
             if m is None:
                 continue
-            if line_starts is None:
-                line_starts = [0] + [m.end() for m in re.finditer(rb"\n", src)]
             pos = start + m.start()
-            line = bisect_right(line_starts, pos) - 1
-            col = pos - line_starts[line]
+            line, col = lines.point(pos)
             out.append(VarUse(name.decode(), fn, Span(pos, pos + len(name), line, col, line,
                                                       col + len(name))))
     return out
