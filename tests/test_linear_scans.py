@@ -1,10 +1,14 @@
-"""Offsets to (row, column): ``parse/lines.Lines`` against counting the newlines before each."""
+"""Linear replacements of quadratic scans, against the scans they replace: offsets to (row,
+column) (``parse/lines.Lines``) and the first site of each free identifier of a body."""
+
+import re
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kernel_lsp.parse.directives import directives
 from kernel_lsp.parse.lines import Lines
+from kernel_lsp.parse.varuse import _first_sites
 
 
 def _counted(src: bytes, pos: int) -> tuple[int, int]:
@@ -32,3 +36,25 @@ def test_directive_spans_in_a_long_header_name_their_lines():
     assert len(macros) == 5000
     last = macros[-1].span
     assert (last.line, last.col, last.end_line, last.end_col) == (4999, 8, 4999, 16)
+
+
+# -- the first site of each free identifier in a body (``parse/varuse._first_sites``) ---------
+
+_PIECES = [b"foo", b"bar", b"foo_b", b"x", b".", b"->", b"#", b" ", b"(", b")", b"1", b"\n", b";"]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=40))
+def test_first_sites_equal_a_search_for_each_name(parts):
+    body = b"".join(parts)
+    wanted = [b"foo", b"bar", b"x"]
+    expected = {}
+    for name in wanted:
+        m = re.search(rb"(?<![\w.>#])(?<!->)" + name + rb"\b", body)
+        if m is not None:
+            expected[name] = m.start()
+    assert _first_sites(body, wanted) == expected
+
+
+def test_members_and_directive_words_are_not_sites():
+    body = b"{ s.count = p->count; #count\n return count; }"
+    assert _first_sites(body, [b"count"]) == {b"count": body.rindex(b"count")}
