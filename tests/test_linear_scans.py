@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kernel_lsp.parse.directives import directives
-from kernel_lsp.parse.lines import Lines
+from kernel_lsp.parse.lines import Lines, blank
 from kernel_lsp.parse.varuse import _first_sites
 
 
@@ -58,3 +58,9 @@ def test_first_sites_equal_a_search_for_each_name(parts):
 def test_members_and_directive_words_are_not_sites():
     body = b"{ s.count = p->count; #count\n return count; }"
     assert _first_sites(body, [b"count"]) == {b"count": body.rindex(b"count")}
+
+
+@given(st.lists(st.sampled_from([b"a", b"\n", b"\r", b" ", b"\t", b"\xff"]), max_size=40))
+def test_blanking_makes_every_byte_but_newlines_a_space(parts):
+    text = b"".join(parts)
+    assert blank(text) == re.sub(rb"[^\n]", b" ", text) == blank(bytearray(text))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from kernel_lsp.parse.cexpr import Macros, evaluate
+from kernel_lsp.parse.lines import blank
 
 _DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif|define|undef)\b(.*)$",
                         re.M)
@@ -21,7 +22,6 @@ _COMMENT = re.compile(r"/\*.*?\*/|//.*$", re.S)
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 _DEBUG = re.compile(r"DEBUG|PROFIL|TRACE_BRANCH|LOCKDEP|PROVE_|KASAN|KCSAN|KMSAN|UBSAN|"
                     r"_SANITIZE|FAULT_INJECTION")
-_BLANK = bytes(b if b == 0x0A else 0x20 for b in range(256))
 
 
 class _Group:
@@ -171,7 +171,7 @@ def blank_ranges(src: bytes, ranges: list[tuple[int, int]]) -> bytes:
         return src
     parts, pos = [], 0
     for s, e in ranges:
-        parts += [src[pos:s], src[s:e].translate(_BLANK)]
+        parts += [src[pos:s], blank(src[s:e])]
         pos = e
     parts.append(src[pos:])
     return b"".join(parts)

@@ -97,7 +97,9 @@ def _macro(src: bytes, lines: Lines, name, end: int) -> Macro | None:
 
 
 def _body(raw: bytes) -> str:
-    text = _COMMENT.sub(b" ", raw).decode("utf-8", "replace").replace("\\\r\n", "\n")
+    if b"/" in raw:  # most bodies have no comment: no regex pass for them
+        raw = _COMMENT.sub(b" ", raw)
+    text = raw.decode("utf-8", "replace").replace("\\\r\n", "\n")
     return text.replace("\\\n", "\n").strip()
 
 

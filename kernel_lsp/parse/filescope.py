@@ -24,6 +24,7 @@ from kernel_lsp.parse.facts import (
     TypeRef,
     Variable,
 )
+from kernel_lsp.parse.lines import Lines
 from kernel_lsp.parse.macros import (
     STATIC_VARIABLE_DEFINERS,
     VARIABLE_DEFINERS,
@@ -39,11 +40,6 @@ MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # only, so the scan skips them itself (``static __read_mostly DEFINE_HASHTABLE(h, 7);``).
 _INVOCATION = re.compile(
     rb"^([ \t]*)(static\s+)?(?:(?:const|__[a-z]\w*)\s+)*([A-Za-z_]\w*)[ \t]*\(", re.M)
-
-
-def _point(src: bytes, pos: int) -> tuple[int, int]:
-    line = src.count(b"\n", 0, pos)
-    return line, pos - (src.rfind(b"\n", 0, pos) + 1)
 
 
 def _in_comment(root, pos: int) -> bool:
@@ -128,6 +124,7 @@ class FileScopeMacros:
         A text scan, because the grammar folds such lines into neighbouring declarations.
         """
         src = self.src
+        lines = Lines(src)
         last_end = -2
         for m in _INVOCATION.finditer(src):
             start = m.start() + len(m.group(1))
@@ -153,7 +150,7 @@ class FileScopeMacros:
             body = _body_at(root, after) if src[after:after + 1] == b"{" else None
             self.macro_uses.add(start, close + 1)
             self.untrusted.add(start, close + 1)
-            header = Span(start, close + 1, *_point(src, start), *_point(src, close + 1))
+            header = Span(start, close + 1, *lines.point(start), *lines.point(close + 1))
             self._handle_invocation(name, args, header, bool(m.group(2)), body)
             last_end = close
 

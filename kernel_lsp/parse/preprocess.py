@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from kernel_lsp.parse.lines import blank
+
 # Identifiers that only annotate a declaration (section, address-space, checker, optimisation
 # hints). Kernel headers define them to attributes or nothing; for design extraction they are
 # noise that makes tree-sitter-c split declarations.
@@ -65,7 +67,6 @@ _PAREN_RE = re.compile(
     rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(set(PAREN_ANNOTATIONS)))
     + rb")\s*\("
 )
-_NOT_NEWLINE = re.compile(rb"[^\n]")
 
 
 _DIRECTIVE_NAME = re.compile(rb"^[ \t]*#[ \t]*(?:define|undef|ifdef|ifndef)[ \t]+$", re.M)
@@ -115,7 +116,7 @@ def blank_annotations(src: bytes) -> bytes:
     while (m := _PAREN_RE.search(buf, pos)) is not None:
         close = close_paren(buf, m.end() - 1, 4096)
         end = close + 1 if close >= 0 else m.end()
-        buf[m.start():end] = _NOT_NEWLINE.sub(b" ", bytes(buf[m.start():end]))
+        buf[m.start():end] = blank(buf[m.start():end])
         pos = end
     return bytes(buf)
 
@@ -157,7 +158,7 @@ def blank_bare_invocations(src: bytes) -> bytes:
             continue
         if buf is None:
             buf = bytearray(src)
-        buf[start:close + 1] = _NOT_NEWLINE.sub(b" ", src[start:close + 1])
+        buf[start:close + 1] = blank(src[start:close + 1])
         last_end = close
     return bytes(buf) if buf is not None else src
 
@@ -309,7 +310,7 @@ def blank_in_braces(src: bytes) -> bytes:
                     if group.depth and group.depth == len(stack) and group.filled <= 1:
                         buf = buf if buf is not None else bytearray(src)
                         for start, end in group.lines:
-                            buf[start:end] = _NOT_NEWLINE.sub(b" ", src[start:end])
+                            buf[start:end] = blank(src[start:end])
             elif word in _NESTED_BLANKED and (stack or word in (b"define", b"undef")):
                 end = m.end()
                 if tok.rfind(b"/*") > tok.rfind(b"*/"):  # a comment that goes on below
@@ -317,21 +318,21 @@ def blank_in_braces(src: bytes) -> bytes:
                     end = len(src) if close < 0 else close + 2
                     skip = end
                 buf = buf if buf is not None else bytearray(src)
-                buf[m.start():end] = _NOT_NEWLINE.sub(b" ", src[m.start():end])
+                buf[m.start():end] = blank(src[m.start():end])
         elif m.group(3) is not None and stack and stack[-1] and not m.group(2).strip():
             close = close_paren(src, m.end() - 1, 8192)
             start = m.start(3)
             if close < 0 or not _own_line(src, start, close):
                 continue
             buf = buf if buf is not None else bytearray(src)
-            buf[start:close + 1] = _NOT_NEWLINE.sub(b" ", src[start:close + 1])
+            buf[start:close + 1] = blank(src[start:close + 1])
             skip = close + 1
         elif m.group(3) is not None and not stack and not src[m.start():m.start() + 1].isspace():
             close = close_paren(src, m.end() - 1, 8192)
             end = _file_scope_item(src, m.start(), close) if close >= 0 else 0
             if end:
                 buf = buf if buf is not None else bytearray(src)
-                buf[m.start():end] = _NOT_NEWLINE.sub(b" ", src[m.start():end])
+                buf[m.start():end] = blank(src[m.start():end])
                 skip = end
         elif m.group(4) is not None and stack and stack[-1]:
             if members is None:
@@ -358,7 +359,7 @@ _LIST_MACRO = re.compile(rb"(?:^|,)[ \t\n]*([A-Z_][A-Z0-9_]*)[ \t\n]+(?=\**[ \t\
 
 
 def _blank(buf: bytearray, start: int, end: int) -> None:
-    buf[start:end] = _NOT_NEWLINE.sub(b" ", bytes(buf[start:end]))
+    buf[start:end] = blank(buf[start:end])
 
 
 def blank_declaration_macros(src: bytes) -> bytes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from kernel_lsp.parse.facts import Span, VarUse
-from kernel_lsp.parse.lines import Lines
+from kernel_lsp.parse.lines import Lines, blank
 
 _NOISE = re.compile(rb'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\''
                     rb"|^[ \t]*#(?:[^\n]*\\\n)*[^\n]*", re.S | re.M)
@@ -31,7 +31,7 @@ __typeof__ _Alignof alignof _Static_assert static_assert _Generic __auto_type __
 
 
 def _blank(m: re.Match) -> bytes:
-    return re.sub(rb"[^\n]", b" ", m.group(0))
+    return blank(m.group(0))
 
 
 def free_identifiers(src: bytes, bodies, locals_: dict[str, set[str]]) -> list[VarUse]:
