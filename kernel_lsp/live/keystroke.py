@@ -304,9 +304,9 @@ def local_update(path: str, buffer, index: BodyIndex, rows: FactRows, source: by
     if _DIRECTIVE_LINE.search(source, body.item, body.start):
         return None
     old_blanked = buffer.blanked
-    if parser_text(old_piece) != old_blanked[body.start:body.end]:
+    if _parser_text(old_piece) != old_blanked[body.start:body.end]:
         return None  # the body's blanking depends on its context
-    blanked_piece = parser_text(new_piece)
+    blanked_piece = _parser_text(new_piece)
     lap("blank")
     following = index.following(body) if index.clean_before(body) else []
     got = _extract_item(path, source, old_blanked, body, new_body_end, blanked_piece,
@@ -328,6 +328,21 @@ def local_update(path: str, buffer, index: BodyIndex, rows: FactRows, source: by
     index = index.shifted(body, delta)
     lap("splice")
     return new_rows, index, edit
+
+
+# The last body blanked: typing in one function blanks its text as the new piece of one
+# keystroke and again as the old piece of the next (about 1 ms each for a 6 KB body).
+_last_blanked: tuple[bytes, bytes] = (b"", b"")
+
+
+def _parser_text(piece: bytes) -> bytes:
+    global _last_blanked
+    last = _last_blanked
+    if len(last[0]) == len(piece) and last[0] == piece:
+        return last[1]
+    blanked = parser_text(piece)
+    _last_blanked = (piece, blanked)
+    return blanked
 
 
 def _extract_item(path: str, source: bytes, blanked: bytes, body: Body, body_end: int,
