@@ -2,7 +2,8 @@
 blanking that keeps every byte where it was (``blank``).
 
 Counting the newlines before each offset is quadratic in a file's length: on the amdgpu
-register headers (tens of thousands of ``#define`` lines each) it took 90 % of a cold index.
+register headers (tens of thousands of ``#define`` lines each) it took 91 % of the workers'
+time while a cold index went through ``drivers/gpu``.
 """
 
 from __future__ import annotations
@@ -35,4 +36,3 @@ _BLANK = bytes(b if b == 0x0A else 0x20 for b in range(256))
 def blank(text: bytes | bytearray) -> bytes:
     """``text`` with every byte but newlines made a space (one C-level pass)."""
     return bytes(text).translate(_BLANK)
-
