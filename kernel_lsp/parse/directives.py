@@ -51,10 +51,11 @@ def _logical_end(src: bytes, end: int) -> int:
         return nl
 
 
-def directives(src: bytes) -> tuple[list[Include], list[Macro]]:
-    """The includes and macro definitions of ``src``, in file order."""
+def directives(src: bytes, lines: Lines | None = None) -> tuple[list[Include], list[Macro]]:
+    """The includes and macro definitions of ``src``, in file order (``lines``: its ``Lines``,
+    when the caller has them)."""
     comments = _Comments(src)
-    lines = Lines(src)
+    lines = lines or Lines(src)
     includes: list[Include] = []
     macros: list[Macro] = []
     for m in _LINE.finditer(src):

@@ -40,6 +40,7 @@ from kernel_lsp.parse.facts import (
 )
 from kernel_lsp.parse.filescope import MACRO_NAME, FileScopeMacros
 from kernel_lsp.parse.hidden import hidden_names
+from kernel_lsp.parse.lines import Lines
 from kernel_lsp.parse.macros import (
     VARIABLE_DEFINERS,
 )
@@ -130,6 +131,7 @@ class Extractor(FileScopeMacros):
         # the text with the branches the configuration ``env`` drops blanked; ``tree``: a
         # parse of that text
         self.src, inactive = active_text(source, env)
+        self.lines = Lines(self.src)  # rows and columns for the text scans, found once
         self.path, self.tree = path, tree
         self.generated = generated  # (macro, invocation span) when reading a macro expansion
         self.facts = FileFacts(path=path, inactive=inactive,
@@ -497,7 +499,7 @@ class Extractor(FileScopeMacros):
 
     def _var_uses(self) -> None:
         bodies = self.funcs.items()
-        self.facts.var_uses = free_identifiers(self.src, bodies, self.locals)
+        self.facts.var_uses = free_identifiers(self.src, bodies, self.locals, self.lines)
 
 
 def extract(path: str, source: bytes, tree=None, env=None) -> FileFacts:

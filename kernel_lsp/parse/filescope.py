@@ -24,7 +24,6 @@ from kernel_lsp.parse.facts import (
     TypeRef,
     Variable,
 )
-from kernel_lsp.parse.lines import Lines
 from kernel_lsp.parse.macros import (
     STATIC_VARIABLE_DEFINERS,
     VARIABLE_DEFINERS,
@@ -102,12 +101,12 @@ def _close(text: str, open_idx: int) -> int:
 
 class FileScopeMacros:
     """The extractor's file-scope macro handling (a mixin of ``extract.Extractor``, whose
-    ``src``, ``facts``, ``funcs``, ``macro_uses``, ``untrusted``, ``locals``, ``macros_so_far``
-    and ``_signature`` it uses)."""
+    ``src``, ``lines``, ``facts``, ``funcs``, ``macro_uses``, ``untrusted``, ``locals``,
+    ``macros_so_far`` and ``_signature`` it uses)."""
 
     # -- preprocessor ------------------------------------------------------------------------
     def _preproc(self, root) -> None:
-        includes, macros = directives(self.src)
+        includes, macros = directives(self.src, self.lines)
         self.facts.includes += includes
         self.facts.macros += macros
         for m in macros:
@@ -124,7 +123,7 @@ class FileScopeMacros:
         A text scan, because the grammar folds such lines into neighbouring declarations.
         """
         src = self.src
-        lines = Lines(src)
+        lines = self.lines
         last_end = -2
         for m in _INVOCATION.finditer(src):
             start = m.start() + len(m.group(1))

@@ -34,13 +34,15 @@ def _blank(m: re.Match) -> bytes:
     return blank(m.group(0))
 
 
-def free_identifiers(src: bytes, bodies, locals_: dict[str, set[str]]) -> list[VarUse]:
-    """First use per function of each free identifier, for the (start, end, name) ``bodies``."""
+def free_identifiers(src: bytes, bodies, locals_: dict[str, set[str]],
+                     lines: Lines | None = None) -> list[VarUse]:
+    """First use per function of each free identifier, for the (start, end, name) ``bodies``
+    (``lines``: the ``Lines`` of ``src``, when the caller has them)."""
     if not bodies:
         return []
     clean = _NOISE.sub(_blank, src) if (b"/*" in src or b"//" in src or b'"' in src
                                          or b"'" in src or b"#" in src) else src
-    lines = Lines(src)
+    lines = lines or Lines(src)
     out: list[VarUse] = []
     for start, end, fn in bodies:
         body = clean[start:end]
