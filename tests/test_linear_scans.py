@@ -1,5 +1,7 @@
 """Linear replacements of quadratic scans, against the scans they replace: offsets to (row,
-column) (``parse/lines.Lines``) and the first site of each free identifier of a body."""
+column) (``parse/lines.Lines``), the first site of each free identifier of a body, and the
+macro expander's brace depth, closing parenthesis and parameter substitution (regex jumps and
+a per-token lookup in place of per-character loops)."""
 
 import re
 
@@ -8,6 +10,7 @@ from hypothesis import strategies as st
 
 from kernel_lsp.parse.directives import directives
 from kernel_lsp.parse.lines import Lines, blank
+from kernel_lsp.parse.macros import _VARIADIC, Expander, _BraceDepth, _close_paren
 from kernel_lsp.parse.varuse import _first_sites
 
 
@@ -64,3 +67,60 @@ def test_members_and_directive_words_are_not_sites():
 def test_blanking_makes_every_byte_but_newlines_a_space(parts):
     text = b"".join(parts)
     assert blank(text) == re.sub(rb"[^\n]", b" ", text) == blank(bytearray(text))
+
+
+# -- the macro expander's scans (``parse/macros``) ----------------------------------------------
+
+_MACRO_TEXT = st.text(alphabet="{}()\"'\\ax,# ", max_size=40)
+
+
+def _depth_by_char(text: str, offsets: list[int]) -> list[int]:
+    """Brace depth before each offset, literals skipped, one character at a time."""
+    out, depth, i = [], 0, 0
+    for offset in offsets:
+        while i < offset:
+            c = text[i]
+            if c in "\"'":
+                i += 1
+                while i < len(text) and text[i] != c:
+                    i += 2 if text[i] == "\\" else 1
+            elif c == "{":
+                depth += 1
+            elif c == "}":
+                depth = max(0, depth - 1)
+            i += 1
+        out.append(depth)
+    return out
+
+
+@given(_MACRO_TEXT, st.data())
+def test_brace_depth_equals_a_walk_over_each_character(text, data):
+    offsets = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=5)))
+    braces = _BraceDepth(text)
+    assert [braces.at(o) for o in offsets] == _depth_by_char(text, offsets)
+
+
+def test_braces_inside_literals_do_not_count():
+    text = 'x = "{\\"{"; c = \'{\'; { y'
+    assert _BraceDepth(text).at(len(text)) == 1
+
+
+@given(_MACRO_TEXT)
+def test_the_closing_parenthesis_is_the_first_at_depth_zero(text):
+    if "(" not in text:
+        return
+    start, depth, expected = text.index("("), 0, -1
+    for i in range(start, len(text)):
+        depth += (text[i] == "(") - (text[i] == ")")
+        if depth == 0:
+            expected = i
+            break
+    assert _close_paren(text, start) == expected
+
+
+@given(st.text(alphabet="ax_ #,()", max_size=30))
+def test_a_body_without_paste_or_stringise_substitutes_each_token(body):
+    binding = {"a": "A1", "x": "", "__VA_ARGS__": "", _VARIADIC: "__VA_ARGS__"}
+    expected = Expander._substitute(body, dict(binding), toks=tuple(
+        re.findall(r"##|#|[A-Za-z_]\w*|\s+|.", body, re.S)))
+    assert Expander._substitute(body, dict(binding)) == expected

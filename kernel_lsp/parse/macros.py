@@ -131,21 +131,32 @@ def _tokens(body: str) -> tuple[str, ...]:
 _PASTED = re.compile(r"(?:##|#)\s*([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*##")
 
 
-def _pasted_params(body: str) -> set[str]:
+@functools.lru_cache(maxsize=8192)
+def _pasted_params(body: str) -> frozenset[str]:
     """Parameter names the body pastes (``##``) or stringises (``#``): not pre-expanded."""
-    return {a or b for a, b in _PASTED.findall(body)}
+    return frozenset(a or b for a, b in _PASTED.findall(body))
+
+
+@functools.lru_cache(maxsize=8192)
+def _plain(toks: tuple[str, ...]) -> bool:
+    """True when a body's tokens hold no ``#``, ``##`` or ``__VA_OPT__``: substituting its
+    parameters is then a lookup per token."""
+    return "#" not in toks and "##" not in toks and "__VA_OPT__" not in toks
+
+
+_PARENS = re.compile(r"[()]")
 
 
 def _close_paren(text: str, open_idx: int) -> int:
     """Index of the parenthesis closing ``text[open_idx]``, or -1."""
     depth = 0
-    for i in range(open_idx, len(text)):
-        if text[i] == "(":
+    for m in _PARENS.finditer(text, open_idx):
+        if m.group() == "(":
             depth += 1
-        elif text[i] == ")":
+        else:
             depth -= 1
             if depth == 0:
-                return i
+                return m.start()
     return -1
 
 
@@ -199,7 +210,11 @@ class Expander:
         """``body`` with parameters replaced: ``#`` stringises, ``##`` pastes, GNU's
         ``, ## __VA_ARGS__`` drops the comma when the variable arguments are empty, and
         ``__VA_OPT__(x)`` is ``x`` only when they are not."""
-        toks = _tokens(body) if toks is None else toks
+        if toks is None:
+            toks = _tokens(body)
+            if _plain(toks):
+                get = binding.get
+                return "".join([get(t, t) for t in toks])
         variadic = binding.get(_VARIADIC, "__VA_ARGS__")
         empty_va = not binding.get(variadic, "").strip()
         out: list[str] = []
@@ -280,6 +295,11 @@ def _group_end(toks: tuple[str, ...], j: int) -> int:
     return j
 
 
+_BRACE_OR_QUOTE = re.compile(r"[{}\"']")
+_LITERAL_TAIL = {'"': re.compile(r'(?:[^"\\]|\\.)*', re.S),  # a literal's text up to its quote
+                 "'": re.compile(r"(?:[^'\\]|\\.)*", re.S)}
+
+
 class _BraceDepth:
     """Brace nesting at increasing offsets of a text (string and char literals skipped)."""
 
@@ -287,18 +307,19 @@ class _BraceDepth:
         self.text, self.pos, self.depth = text, 0, 0
 
     def at(self, offset: int) -> int:
-        text, i = self.text, self.pos
+        text, i, search = self.text, self.pos, _BRACE_OR_QUOTE.search
         while i < offset:
-            c = text[i]
+            m = search(text, i, offset)
+            if m is None:
+                i = offset
+                break
+            c, j = m.group(), m.start()
             if c == "{":
                 self.depth += 1
             elif c == "}":
                 self.depth = max(0, self.depth - 1)
-            elif c in "\"'":
-                j = i + 1
-                while j < len(text) and text[j] != c:
-                    j += 2 if text[j] == "\\" else 1
-                i = j
-            i += 1
+            else:  # a literal: on to its closing quote (which may lie past ``offset``)
+                j = _LITERAL_TAIL[c].match(text, j + 1).end()
+            i = j + 1
         self.pos = max(i, self.pos)
         return self.depth
