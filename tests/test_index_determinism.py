@@ -74,6 +74,36 @@ def test_one_or_two_workers_give_identical_findings(reference, tmp_path, capsys)
     assert _findings(root, capsys) == expected
 
 
+def _generated(model) -> dict[str, dict]:
+    """Every file's macro-generated rows, by path."""
+    return {path: model.generated_rows(fid) for fid, path in model.file_paths().items()}
+
+
+def test_expansion_in_two_processes_stores_the_rows_of_one(reference, tmp_path, capsys,
+                                                            monkeypatch):
+    import kernel_lsp.model.expand as expand
+
+    monkeypatch.setattr(expand, "BATCH", 3)  # several batches, in both workers, on a small tree
+    monkeypatch.setattr(expand, "PARALLEL_FROM", 1)
+    root = _copy(tmp_path, "two")
+    config, _ = load_config(root)
+    steps = []
+    result = index(config, jobs=2, progress=lambda *a: steps.append(a))
+    assert result.stats["expand_processes"] == 2
+    got = _generated(result.model)
+    result.model.close()
+    config, _ = load_config(reference)
+    serial = index(config, jobs=1)  # warm: nothing to expand again
+    assert serial.stats["expand_processes"] == 0
+    expected = _generated(serial.model)
+    serial.model.close()
+    assert sum(len(v) for rows in expected.values() for v in rows.values()) > 10
+    assert got == expected
+    assert [s[:2] for s in steps[-3:]] == [(n, steps[-1][1]) for n in range(
+        steps[-1][1] - 2, steps[-1][1] + 1)], "expansion progress counts every file in order"
+    assert _findings(root, capsys) == _findings(reference, capsys)
+
+
 @pytest.mark.parametrize("where", [0.05, 0.5, 0.95, 1.02, 1.5])
 def test_a_run_killed_anywhere_is_completed_by_the_next(reference, tmp_path, capsys, where):
     """``where``: the fraction of the extraction steps done at the kill (> 1: into expansion)."""

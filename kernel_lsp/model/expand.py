@@ -11,7 +11,10 @@ and stores what the expansion defines as facts of the invoking file.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import re
+from typing import NamedTuple
 
 from kernel_lsp.model.rows import fact_rows
 from kernel_lsp.model.store import Model
@@ -69,59 +72,113 @@ class IncluderMacros(VisibleMacros):
 
 
 BATCH = 500  # files whose expansion is stored in one transaction
+PARALLEL_FROM = 4 * BATCH  # fewer files than this are expanded in this process
 
 
-def expand_invocations(model: Model, progress=None) -> int:
-    """Expand the cross-file macro invocations of every file not yet covered; returns how many
-    definitions were added. (Macro definitions in ``#if`` branches the configuration drops were
-    never extracted.) Among several visible definitions, the first in path and position order
-    wins. ``progress(done, total, path)`` is called after each file."""
+class Expanded(NamedTuple):
+    added: int  # definitions the expansion generated
+    processes: int  # how many expanded them (0: nothing to expand)
+
+
+def expand_invocations(model: Model, progress=None, jobs: int = 1) -> Expanded:
+    """Expand the cross-file macro invocations of every file not yet covered. (Macro
+    definitions in ``#if`` branches the configuration drops were never extracted.) Among
+    several visible definitions, the first in path and position order wins.
+    ``progress(done, total, path)`` is called after each file. With ``jobs`` > 1 and enough
+    files, batches are expanded by that many processes reading the model's file, and stored
+    here in the order of the batches: the rows are the same as with one process."""
     targets = model.unexpanded_files()
     if not targets:
-        return 0
-    paths = model.file_paths()
-    defs: dict[str, list] = {}
-    for name, fid, params, body, start in model.function_macros():
-        defs.setdefault(name, []).append((fid, start, tuple(json.loads(params)), body))
-    for name, fid, body, start in model.alias_macros():  # params None: ``Expander`` follows
-        defs.setdefault(name, []).append((fid, start, None, body))
-    for entries in defs.values():  # both kinds in path and position order again
-        entries.sort(key=lambda e: (paths.get(e[0], ""), e[1]))
-    vis = Visibility(model.include_graph())
-    listed: dict[int, list] = {}  # included file -> its invocations (X-macro lists)
-    own: dict[int, dict[str, int]] = {}  # file -> function-like macro -> its first #define
-    for name, entries in defs.items():
-        for f, start, *_ in entries:
-            own.setdefault(f, {}).setdefault(name, start)
-    added = 0
-    for i in range(0, len(targets), BATCH):
-        chunk = targets[i:i + BATCH]
+        return Expanded(0, 0)
+    batches = [targets[i:i + BATCH] for i in range(0, len(targets), BATCH)]
+    pool, processes = None, 1
+    if jobs > 1 and len(targets) >= PARALLEL_FROM and model.path is not None:
+        processes = min(jobs, len(batches))
+        ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+        pool = ctx.Pool(processes, initializer=_open_pass, initargs=(str(model.path),))
+        results = pool.imap(_expand_batch, batches)
+        paths = model.file_paths()
+    else:
+        expansion = Expansion(model)
+        results = map(expansion.batch, batches)
+        paths = expansion.paths
+    added, done = 0, 0
+    try:
+        for batch, rows in zip(batches, results, strict=True):
+            model.add_expansions(batch, rows)
+            added += sum(len(v) for file_rows in rows.values() for v in file_rows.values())
+            for fid in batch:
+                done += 1
+                if progress is not None:
+                    progress(done, len(targets), paths[fid])
+    finally:
+        if pool is not None:
+            pool.terminate()
+    return Expanded(added, processes)
+
+
+class Expansion:
+    """What expanding a model's files needs: every function-like and alias macro in path and
+    position order, the include graph, and the invocations of included X-macro lists."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.paths = paths = model.file_paths()
+        defs: dict[str, list] = {}
+        for name, fid, params, body, start in model.function_macros():
+            defs.setdefault(name, []).append((fid, start, tuple(json.loads(params)), body))
+        for name, fid, body, start in model.alias_macros():  # params None: ``Expander`` follows
+            defs.setdefault(name, []).append((fid, start, None, body))
+        for entries in defs.values():  # both kinds in path and position order again
+            entries.sort(key=lambda e: (paths.get(e[0], ""), e[1]))
+        self.defs = defs
+        self.vis = Visibility(model.include_graph())
+        self.listed: dict[int, list] = {}  # included file -> its invocations (X-macro lists)
+        # file -> function-like macro -> its first #define
+        self.own: dict[int, dict[str, int]] = {}
+        for name, entries in defs.items():
+            for f, start, *_ in entries:
+                self.own.setdefault(f, {}).setdefault(name, start)
+
+    def batch(self, file_ids: list[int]) -> dict[int, dict[str, list]]:
+        """The function, type and variable rows the invocations of ``file_ids`` generate, per
+        file (files generating nothing left out)."""
+        defs, vis, paths = self.defs, self.vis, self.paths
         by_file: dict[int, FileFacts] = {}
         invocations: dict[int, list] = {}
-        for fid, inv in model.invocations(chunk):
+        for fid, inv in self.model.invocations(file_ids):
             invocations.setdefault(fid, []).append(inv)
-        for n, fid in enumerate(chunk, i + 1):
+        for fid in file_ids:
             generated = [_expand_one(defs, vis, paths[fid], fid, inv)
                          for inv in invocations.get(fid, ())]
-            if fid in own:
-                generated += _expand_included(model, defs, vis, paths[fid], fid,
-                                              own[fid], listed)
+            if fid in self.own:
+                generated += _expand_included(self.model, defs, vis, paths[fid], fid,
+                                              self.own[fid], self.listed)
             for facts in generated:
                 if facts is not None:
                     got = by_file.setdefault(fid, FileFacts(paths[fid]))
                     got.functions += facts.functions
                     got.types += facts.types
                     got.variables += facts.variables
-            if progress is not None:
-                progress(n, len(targets), paths[fid])
         rows = {}
         for fid, facts in by_file.items():
             generated = fact_rows(facts)
             rows[fid] = {k: generated[k] for k in ("functions", "types", "variables")}
-            added += sum(len(v) for v in rows[fid].values())
-        model.add_expansions(chunk, rows)
-        vis.trim()  # the per-line bitsets of this batch's files are not needed again
-    return added
+        vis.trim()  # the per-line bitsets of these files are not needed again
+        return rows
+
+
+_WORKER: Expansion | None = None  # a pool worker's own, over its own connection
+
+
+def _open_pass(path: str) -> None:
+    global _WORKER
+    _WORKER = Expansion(Model(path))
+
+
+def _expand_batch(file_ids: list[int]) -> dict[int, dict[str, list]]:
+    assert _WORKER is not None, "initializer not run"
+    return _WORKER.batch(file_ids)
 
 
 def _expand_one(defs: dict, vis: Visibility, path: str, fid: int, inv) -> FileFacts | None:

@@ -199,7 +199,7 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
         parsed = _extract_rounds(model, items, by_path, config, jobs, progress, problems,
                                  configuration)
     phases["extract_seconds"] = time.perf_counter() - t
-    resolved = generated = None
+    resolved = None
     if parsed or removed or model.meta("includes_resolved") != "1":
         t = time.perf_counter()
         resolved = resolve_includes(model, config)
@@ -208,7 +208,7 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
         phases["resolve_seconds"] = time.perf_counter() - t
         model.set_meta("includes_resolved", "1")
     t = time.perf_counter()
-    generated = expand_invocations(model, progress)
+    expanded = expand_invocations(model, progress, jobs)
     phases["expand_seconds"] = time.perf_counter() - t
     stats = {"files": len(found), "parsed": parsed, "unchanged": len(found) - parsed,
              "removed": removed, "seconds": round(time.perf_counter() - started, 3),
@@ -216,7 +216,8 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
              **{k: round(v, 3) for k, v in phases.items()}}
     if resolved is not None:
         stats["includes_resolved"] = resolved
-    stats["macro_generated"] = generated
+    stats["macro_generated"] = expanded.added
+    stats["expand_processes"] = expanded.processes
     return IndexResult(model, stats, problems)
 
 

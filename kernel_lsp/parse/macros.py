@@ -256,7 +256,9 @@ class Expander:
             return None
         pos, out = 0, []
         braces = _BraceDepth(text)
-        while (m := _CALL_NAME.search(text, pos)) is not None:
+        for m in _CALL_NAME.finditer(text):
+            if m.start() < pos:
+                continue  # inside the arguments of the call just expanded
             name = m.group(1)
             if name not in self.table or name in active or braces.at(m.start()) > 0:
                 out.append(text[pos:m.end()])
