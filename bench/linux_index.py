@@ -15,9 +15,12 @@ from __future__ import annotations
 import argparse
 import collections
 import multiprocessing
+import os
+import re
 import resource
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -59,6 +62,44 @@ def peak_rss_mb() -> tuple[float, float]:
     return me, kids
 
 
+class TreeMemory(threading.Thread):
+    """Samples the resident memory of this process and all its descendants (pool workers of
+    a forkserver are its grandchildren, which ``RUSAGE_CHILDREN`` does not see) twice a
+    second: the largest sum and the largest single process, in MiB."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak_sum = self.peak_one = 0.0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.5):
+            rss = [kib / 1024 for kib in _tree_rss_kib(os.getpid())]
+            self.peak_sum = max(self.peak_sum, sum(rss))
+            self.peak_one = max(self.peak_one, max(rss, default=0.0))
+
+
+def _tree_rss_kib(root: int) -> list[int]:
+    parent, rss = {}, {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            status = (d / "status").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        parent[int(d.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        m = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+        rss[int(d.name)] = int(m.group(1)) if m else 0
+    out, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        out.append(rss.get(pid, 0))
+        stack.extend(c for c, p in parent.items() if p == pid)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("tree", type=Path)
@@ -78,14 +119,19 @@ def main() -> int:
     t_bare = bare_parse_seconds(files, args.jobs)
     print(f"bare tree-sitter parse, {args.jobs} processes: {t_bare:.1f} s")
 
+    memory = TreeMemory()
+    memory.start()
     start = time.perf_counter()
     result = index(config, jobs=args.jobs)
     t_cold = time.perf_counter() - start
+    memory.stopped.set()
     print(f"cold index: {t_cold:.1f} s  (ratio to bare parse: {t_cold / t_bare:.2f}x, goal <= 2.0x)")
     phases = {k: v for k, v in result.stats.items() if k.endswith("_seconds")}
     print("  phases:", ", ".join(f"{k.removesuffix('_seconds')} {v:.1f} s" for k, v in phases.items()),
           "(bench/extract_profile.py: where the extraction's time goes)")
     print(f"problems reported while indexing: {len(result.problems)}")
+    print(f"  memory of the cold index (every process, sampled): largest process "
+          f"{memory.peak_one:.0f} MiB, all processes together {memory.peak_sum:.0f} MiB")
     result.model.close()
 
     start = time.perf_counter()

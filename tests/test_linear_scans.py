@@ -1,7 +1,9 @@
 """Linear replacements of quadratic scans, against the scans they replace: offsets to (row,
 column) (``parse/lines.Lines``), the first site of each free identifier of a body, and the
 macro expander's brace depth, closing parenthesis and parameter substitution (regex jumps and
-a per-token lookup in place of per-character loops)."""
+a per-token lookup in place of per-character loops), and the brace-depth tokens and list braces
+of ``blank_in_braces`` (a regex with a literal first byte, byte stripping in place of searches
+anchored at the end)."""
 
 import re
 
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 from kernel_lsp.parse.directives import directives
 from kernel_lsp.parse.lines import Lines, blank
 from kernel_lsp.parse.macros import _VARIADIC, Expander, _BraceDepth, _close_paren
+from kernel_lsp.parse.preprocess import _DEPTH_TOKEN, _depth_tokens, _list_brace
 from kernel_lsp.parse.varuse import _first_sites
 
 
@@ -124,3 +127,27 @@ def test_a_body_without_paste_or_stringise_substitutes_each_token(body):
     expected = Expander._substitute(body, dict(binding), toks=tuple(
         re.findall(r"##|#|[A-Za-z_]\w*|\s+|.", body, re.S)))
     assert Expander._substitute(body, dict(binding)) == expected
+
+
+# -- brace depth tokens and list braces (``parse/preprocess.blank_in_braces``) -----------------
+
+_TOKEN_PIECES = ["\n", " ", "\t", "#", "if", "define", "{", "}", "/*", "*/", "//", '"', "'",
+                 "\\", "FOO", "static ", "(", ")", "x", ";", "=", ","]
+
+
+@given(st.lists(st.sampled_from(_TOKEN_PIECES), max_size=40))
+def test_depth_tokens_equal_the_line_anchored_regex(parts):
+    src = "".join(parts).encode()
+    expected = [(m.start(), m.end(), m.group(1), m.group(2), m.group(3), m.start(3), m.group(4),
+                 m.start(4)) for m in _DEPTH_TOKEN.finditer(src)]
+    assert list(_depth_tokens(src)) == expected
+
+
+@given(st.lists(st.sampled_from(["struct", "enum", " ", "\n", "=", ",", "{", "x1", "(", "*",
+                                 "_"]), max_size=30), st.booleans())
+def test_list_braces_equal_the_anchored_search(parts, inside):
+    src = "".join(parts).encode() + b"{"
+    before = src[max(0, len(src) - 1 - 160):-1]
+    expected = bool(re.search(rb"(?:\b(?:struct|union|enum)\b[\w \t\n]*|=[ \t\n]*)$", before)) or (
+        inside and bool(re.search(rb"[{,][ \t\n]*$", before)))
+    assert _list_brace(src, len(src) - 1, inside) == expected

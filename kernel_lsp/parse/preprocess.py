@@ -172,6 +172,41 @@ _DEPTH_TOKEN = re.compile(
     rb"|^[ \t]*#[ \t]*(\w*)(?:[^\n]*\\\n)*[^\n]*"
     rb"|^([ \t]*(?:(?:static|const)[ \t]+)*)([A-Z_][A-Z0-9_]*)[ \t]*\(|[{}]"
     rb"|^[ \t]*([A-Z_][A-Z0-9_]*)\b(?![ \t]*\()", re.S | re.M)
+# The same tokens past the first line, with the line-start ones matched from the newline
+# before them: every alternative then starts with a literal byte, and the regex engine skips
+# to the next candidate byte instead of trying each alternative at every offset (2.4x faster).
+_DEPTH_TOKEN_AFTER_NEWLINE = re.compile(
+    rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|\{|\}"
+    rb"|\n(?:([ \t]*#[ \t]*(\w*)(?:[^\n]*\\\n)*[^\n]*)"
+    rb"|(([ \t]*(?:(?:static|const)[ \t]+)*)([A-Z_][A-Z0-9_]*)[ \t]*\()"
+    rb"|([ \t]*([A-Z_][A-Z0-9_]*)\b(?![ \t]*\()))", re.S)
+
+
+def _depth_tokens(src: bytes):
+    """``_DEPTH_TOKEN``'s matches as (start, end, directive word, ``NAME(``'s prefix, its name,
+    the name's start, bare ``NAME``, its start): the first line's from that regex, the rest
+    from the faster one (where a line-start token begins after its newline)."""
+    first_newline = src.find(b"\n")
+    pos = 0
+    for m in _DEPTH_TOKEN.finditer(src):
+        if first_newline >= 0 and m.start() >= first_newline:
+            break
+        yield (m.start(), m.end(), m.group(1), m.group(2), m.group(3), m.start(3), m.group(4),
+               m.start(4))
+        pos = m.end()
+    if first_newline < 0:
+        return
+    for m in _DEPTH_TOKEN_AFTER_NEWLINE.finditer(src, max(pos, first_newline)):
+        if m.group(1) is not None:
+            yield (m.start(1), m.end(), m.group(2), None, None, -1, None, -1)
+        elif m.group(3) is not None:
+            yield (m.start(3), m.end(), None, m.group(4), m.group(5), m.start(5), None, -1)
+        elif m.group(6) is not None:
+            yield (m.start(6), m.end(), None, None, None, -1, m.group(7), m.start(7))
+        else:
+            yield (m.start(), m.end(), None, None, None, -1, None, -1)
+
+
 # An object-like ``#define NAME body`` (continuation lines included) of the same text.
 _OBJECT_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)(?![\w(])((?:[^\n]*\\\n)*[^\n]*)",
                             re.M)
@@ -179,8 +214,9 @@ _COMMENTS = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
 _NESTED_BLANKED = {b"define", b"undef", b"include", b"include_next", b"pragma", b"error",
                    b"warning", b"line"}
 # Text before a ``{`` that opens a member, enumerator or initializer list (not code).
-_LIST_OPENER = re.compile(rb"(?:\b(?:struct|union|enum)\b[\w \t\n]*|=[ \t\n]*)$")
-_LIST_ITEM_START = re.compile(rb"[{,][ \t\n]*$")
+_WORDS_AND_SPACE = bytes(sorted(set(
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ \t\n")))
+_RECORD_KEYWORD = re.compile(rb"\b(?:struct|union|enum)\b")
 _LINE_REST = re.compile(rb"[ \t]*(?:/\*[^\n]*?\*/|//[^\n]*)?[ \t]*(?:\n|$)")
 _NEXT_CHAR = re.compile(rb"[ \t\n]*(.)", re.S)
 _SEMICOLON = re.compile(rb"[ \t]*;")
@@ -210,22 +246,23 @@ class _Group:
     def __init__(self, depth: int, branch_start: int, lines: list[tuple[int, int]]):
         self.depth, self.branch_start, self.lines, self.filled = depth, branch_start, lines, 0
 
-    def branch(self, src: bytes, directive: re.Match) -> None:
-        """The branch before ``directive`` (an ``#elif``/``#else``/``#endif``) ends there."""
-        if src[self.branch_start:directive.start()].strip():
+    def branch(self, src: bytes, start: int, end: int) -> None:
+        """The branch before the directive at ``start``..``end`` (an ``#elif``/``#else``/
+        ``#endif``) ends there."""
+        if src[self.branch_start:start].strip():
             self.filled += 1
-        self.lines.append((directive.start(), _directive_end(src, directive)))
-        self.branch_start = directive.end()
+        self.lines.append((start, _directive_end(src, start, end)))
+        self.branch_start = end
 
 
-def _directive_end(src: bytes, directive: re.Match) -> int:
-    """End of a directive line, or of the block comment that starts on it and goes on below
-    (``#if 0 /* Why ...`` then ``* since ... */``)."""
-    tok = directive.group()
+def _directive_end(src: bytes, start: int, end: int) -> int:
+    """End of the directive line at ``start``..``end``, or of the block comment that starts
+    on it and goes on below (``#if 0 /* Why ...`` then ``* since ... */``)."""
+    tok = src[start:end]
     if tok.rfind(b"/*") > tok.rfind(b"*/"):
-        close = src.find(b"*/", directive.end())
+        close = src.find(b"*/", end)
         return len(src) if close < 0 else close + 2
-    return directive.end()
+    return end
 
 
 def _file_scope_item(src: bytes, start: int, close: int) -> int:
@@ -248,10 +285,15 @@ def _file_scope_item(src: bytes, start: int, close: int) -> int:
 
 
 def _list_brace(src: bytes, pos: int, inside_list: bool) -> bool:
-    """Whether the ``{`` at ``pos`` opens a list (members, enumerators, an initializer)."""
+    """Whether the ``{`` at ``pos`` opens a list (members, enumerators, an initializer): the
+    160 bytes before it end with ``struct``/``union``/``enum`` and then only words and
+    spaces, or with ``=``, or (inside a list) with ``{`` or ``,``, and then spaces."""
     before = src[max(0, pos - 160):pos]
-    return bool(_LIST_OPENER.search(before)) or (inside_list and bool(
-        _LIST_ITEM_START.search(before)))
+    last = before.rstrip(b" \t\n")[-1:]
+    if last == b"=" or (inside_list and last in (b"{", b",")):
+        return True
+    tail = before[len(before.rstrip(_WORDS_AND_SPACE)):]
+    return _RECORD_KEYWORD.search(tail) is not None
 
 
 def blank_in_braces(src: bytes) -> bytes:
@@ -282,64 +324,63 @@ def blank_in_braces(src: bytes) -> bytes:
     at_if: list[list[bool]] = []
     groups: list[_Group] = []
     skip = 0
-    for m in _DEPTH_TOKEN.finditer(src):
-        if m.start() < skip:
+    for start, end, word, prefix, name, name_start, bare, bare_start in _depth_tokens(src):
+        if start < skip:
             continue
-        tok = m.group()
-        if tok == b"{":
-            stack.append(_list_brace(src, m.start(), bool(stack) and stack[-1]))
-        elif tok == b"}":
-            if stack:
-                stack.pop()
-        elif m.group(1) is not None:
-            word = m.group(1)
+        if word is None and name is None and bare is None:
+            if end == start + 1:
+                c = src[start]
+                if c == 0x7B:  # {
+                    stack.append(_list_brace(src, start, bool(stack) and stack[-1]))
+                elif c == 0x7D and stack:  # }
+                    stack.pop()
+        elif word is not None:
             if word in (b"if", b"ifdef", b"ifndef"):
                 at_if.append(list(stack))
                 # only in code: a list's ``#ifdef PAD`` / ``PAD`` / ``#endif`` would be glued on
-                groups.append(_Group(len(stack) if stack and not stack[-1] else 0, m.end(),
-                                     [(m.start(), _directive_end(src, m))]))
+                groups.append(_Group(len(stack) if stack and not stack[-1] else 0, end,
+                                     [(start, _directive_end(src, start, end))]))
             elif word in (b"elif", b"else", b"elifdef", b"elifndef"):
                 if at_if:
                     stack = list(at_if[-1])
-                    groups[-1].branch(src, m)
+                    groups[-1].branch(src, start, end)
             elif word == b"endif":
                 if at_if:
                     at_if.pop()
                     group = groups.pop()
-                    group.branch(src, m)
+                    group.branch(src, start, end)
                     if group.depth and group.depth == len(stack) and group.filled <= 1:
                         buf = buf if buf is not None else bytearray(src)
-                        for start, end in group.lines:
-                            buf[start:end] = blank(src[start:end])
+                        for line_start, line_end in group.lines:
+                            buf[line_start:line_end] = blank(src[line_start:line_end])
             elif word in _NESTED_BLANKED and (stack or word in (b"define", b"undef")):
-                end = m.end()
+                tok = src[start:end]
                 if tok.rfind(b"/*") > tok.rfind(b"*/"):  # a comment that goes on below
                     close = src.find(b"*/", end)
                     end = len(src) if close < 0 else close + 2
                     skip = end
                 buf = buf if buf is not None else bytearray(src)
-                buf[m.start():end] = blank(src[m.start():end])
-        elif m.group(3) is not None and stack and stack[-1] and not m.group(2).strip():
-            close = close_paren(src, m.end() - 1, 8192)
-            start = m.start(3)
-            if close < 0 or not _own_line(src, start, close):
+                buf[start:end] = blank(src[start:end])
+        elif name is not None and stack and stack[-1] and not prefix.strip():
+            close = close_paren(src, end - 1, 8192)
+            if close < 0 or not _own_line(src, name_start, close):
                 continue
             buf = buf if buf is not None else bytearray(src)
-            buf[start:close + 1] = blank(src[start:close + 1])
+            buf[name_start:close + 1] = blank(src[name_start:close + 1])
             skip = close + 1
-        elif m.group(3) is not None and not stack and not src[m.start():m.start() + 1].isspace():
-            close = close_paren(src, m.end() - 1, 8192)
-            end = _file_scope_item(src, m.start(), close) if close >= 0 else 0
-            if end:
+        elif name is not None and not stack and not src[start:start + 1].isspace():
+            close = close_paren(src, end - 1, 8192)
+            item_end = _file_scope_item(src, start, close) if close >= 0 else 0
+            if item_end:
                 buf = buf if buf is not None else bytearray(src)
-                buf[m.start():end] = blank(src[m.start():end])
-                skip = end
-        elif m.group(4) is not None and stack and stack[-1]:
+                buf[start:item_end] = blank(src[start:item_end])
+                skip = item_end
+        elif bare is not None and stack and stack[-1]:
             if members is None:
                 members = member_macros(src)
-            if m.group(4) in members:
+            if bare in members:
                 buf = buf if buf is not None else bytearray(src)
-                buf[m.start(4):m.end(4)] = b" " * (m.end(4) - m.start(4))
+                buf[bare_start:bare_start + len(bare)] = b" " * len(bare)
     return bytes(buf) if buf is not None else src
 
 
