@@ -151,3 +151,41 @@ def test_list_braces_equal_the_anchored_search(parts, inside):
     expected = bool(re.search(rb"(?:\b(?:struct|union|enum)\b[\w \t\n]*|=[ \t\n]*)$", before)) or (
         inside and bool(re.search(rb"[{,][ \t\n]*$", before)))
     assert _list_brace(src, len(src) - 1, inside) == expected
+
+
+# -- regexes rewritten to start with a literal byte or class (the engine then skips to
+# candidates), against the forms they replace -------------------------------------------------
+
+_LEXEMES = ["\n", " ", "#", "define", "x", "_", "__", "__attribute__", "__printf", "(", ")", ".",
+            "->", ">", "struct ", "goto ", "a1", ":", "/*", "*/", "//", '"', "'", "\\",
+            "noinline", "notrace", "asmlinkage", "__init", "int"]
+
+
+@given(st.lists(st.sampled_from(_LEXEMES), max_size=30))
+def test_free_identifier_scans_equal_their_lookbehind_first_forms(parts):
+    from kernel_lsp.parse import varuse
+
+    src = "".join(parts).encode()
+    noise = re.compile(rb'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\''
+                       rb"|^[ \t]*#(?:[^\n]*\\\n)*[^\n]*", re.S | re.M)
+    ident = re.compile(rb"(?<![\w.>#])(?<!->)(?<!struct )(?<!union )(?<!enum )(?<!goto )"
+                       rb"([a-z_][A-Za-z0-9_]*)\b(?!\s*\()(?!\s*:[^:])")
+    token = re.compile(rb"(?<![\w.>#])(?<!->)[A-Za-z_]\w*")
+    assert varuse._NOISE.sub(varuse._blank, b"\n" + src)[1:] == noise.sub(varuse._blank, src)
+    assert varuse._IDENT.findall(src) == ident.findall(src)
+    assert [m.start() for m in varuse._TOKEN.finditer(src)] == [
+        m.start() for m in token.finditer(src)]
+
+
+@given(st.lists(st.sampled_from(_LEXEMES), max_size=30))
+def test_annotation_scans_equal_their_word_boundary_forms(parts):
+    from kernel_lsp.parse import preprocess
+
+    src = "".join(parts).encode()
+    candidate = re.compile(rb"\b(?:_{2,4}[a-z]\w*|noinline\w*|notrace|noinstr|asmlinkage)\b")
+    paren = re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(set(
+        preprocess.PAREN_ANNOTATIONS))) + rb")\s*\(")
+    assert [m.span() for m in preprocess._CANDIDATE_RE.finditer(src)] == [
+        m.span() for m in candidate.finditer(src)]
+    assert [m.span() for m in preprocess._PAREN_RE.finditer(src)] == [
+        m.span() for m in paren.finditer(src)]

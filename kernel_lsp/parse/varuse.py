@@ -13,15 +13,21 @@ import re
 from kernel_lsp.parse.facts import Span, VarUse
 from kernel_lsp.parse.lines import Lines, blank
 
+# Comments, literals and directive lines (matched from the newline before them, so that every
+# alternative starts with a literal byte and the engine skips to candidates: run on the text
+# with a newline put before it).
 _NOISE = re.compile(rb'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\''
-                    rb"|^[ \t]*#(?:[^\n]*\\\n)*[^\n]*", re.S | re.M)
+                    rb"|\n[ \t]*#(?:[^\n]*\\\n)*[^\n]*", re.S)
+# A lower-case identifier that is not a member, a tag, a label, a goto's target or a callee.
+# The character class comes first and the lookbehinds look past it: the engine then tries only
+# offsets holding such a character.
 _IDENT = re.compile(
-    rb"(?<![\w.>#])(?<!->)(?<!struct )(?<!union )(?<!enum )(?<!goto )([a-z_][A-Za-z0-9_]*)\b"
-    rb"(?!\s*\()(?!\s*:[^:])"
+    rb"([a-z_](?<![\w.>#][a-z_])(?<!->[a-z_])(?<!struct [a-z_])(?<!union [a-z_])"
+    rb"(?<!enum [a-z_])(?<!goto [a-z_])[A-Za-z0-9_]*)\b(?!\s*\()(?!\s*:[^:])"
 )
 # An identifier token that is not a member or a directive's word (``\w`` before it cannot match:
 # a scan sees each token from its first byte only).
-_TOKEN = re.compile(rb"(?<![\w.>#])(?<!->)[A-Za-z_]\w*")
+_TOKEN = re.compile(rb"[A-Za-z_](?<![\w.>#][A-Za-z_])(?<!->[A-Za-z_])\w*")
 KEYWORDS = frozenset(b"""
 auto break case char const continue default do double else enum extern float for goto if inline
 int long register restrict return short signed sizeof static struct switch typedef union
@@ -40,8 +46,8 @@ def free_identifiers(src: bytes, bodies, locals_: dict[str, set[str]],
     (``lines``: the ``Lines`` of ``src``, when the caller has them)."""
     if not bodies:
         return []
-    clean = _NOISE.sub(_blank, src) if (b"/*" in src or b"//" in src or b'"' in src
-                                         or b"'" in src or b"#" in src) else src
+    clean = _NOISE.sub(_blank, b"\n" + src)[1:] if (
+        b"/*" in src or b"//" in src or b'"' in src or b"'" in src or b"#" in src) else src
     lines = lines or Lines(src)
     out: list[VarUse] = []
     for start, end, fn in bodies:
