@@ -189,3 +189,29 @@ def test_annotation_scans_equal_their_word_boundary_forms(parts):
         m.span() for m in candidate.finditer(src)]
     assert [m.span() for m in preprocess._PAREN_RE.finditer(src)] == [
         m.span() for m in paren.finditer(src)]
+
+
+_LINE_PIECES = ["\n", " ", "\t", "#", "define ", "FOO", "foo", "(", "static ", "struct ", "s",
+                "__packed ", "{", "x "]
+
+
+@given(st.lists(st.sampled_from(_LINE_PIECES), max_size=30))
+def test_line_start_scans_equal_their_multiline_forms(parts):
+    """Matched from the newline before each line in the text with a newline put before it: the
+    same lines and the same groups, one byte later, as the ``^`` forms in the text itself."""
+    from kernel_lsp.parse import preprocess
+
+    src = "".join(parts).encode()
+    ident = rb"[A-Za-z_]\w*"
+    forms = {
+        preprocess._BARE_START: re.compile(rb"^([ \t]*)([A-Za-z_]\w*)[ \t]*\(", re.M),
+        preprocess._LOCAL_FUNCTION_MACRO: re.compile(
+            rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(", re.M),
+        preprocess._BEFORE_TAG: re.compile(rb"^((?:" + ident + rb"[ \t]+)+)(?=(?:struct|union|"
+                                           rb"enum)[ \t]+" + ident + rb"[ \t\n]*\{)", re.M),
+    }
+    for fast, multiline in forms.items():
+        got = [(m.start(), [(m.start(g) - 1, m.group(g)) for g in range(1, fast.groups + 1)])
+               for m in fast.finditer(b"\n" + src)]
+        assert got == [(m.start(), [(m.start(g), m.group(g)) for g in range(1, m.re.groups + 1)])
+                       for m in multiline.finditer(src)]

@@ -125,8 +125,11 @@ def blank_annotations(src: bytes) -> bytes:
     return bytes(buf)
 
 
-_BARE_START = re.compile(rb"^([ \t]*)([A-Za-z_]\w*)[ \t]*\(", re.M)
-_LOCAL_FUNCTION_MACRO = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(", re.M)
+# These two are matched from the newline before the line (in the text with a newline put
+# before it, where a match starts at the line's offset in the text and ends one byte later):
+# a literal first byte lets the engine skip to candidates instead of trying every offset.
+_BARE_START = re.compile(rb"\n([ \t]*)([A-Za-z_]\w*)[ \t]*\(")
+_LOCAL_FUNCTION_MACRO = re.compile(rb"\n[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(")
 _MACRO_CASE = re.compile(rb"^[A-Z_][A-Z0-9_]*$")
 _AFTER_BARE = re.compile(rb"[ \t]*(?://[^\n]*)?\n(?:[ \t]*(?:/\*.*?\*/|//[^\n]*)?[ \t]*\n)*[ \t]*",
                          re.S)
@@ -140,17 +143,18 @@ def blank_bare_invocations(src: bytes) -> bytes:
     (``build_mmio_read(readb, ...)`` in ``asm/io.h``)."""
     buf = None
     last_end = -2
-    local = {m.group(1): m.start() for m in _LOCAL_FUNCTION_MACRO.finditer(src)}
-    for m in _BARE_START.finditer(src):
-        name = m.group(2)
-        if not _MACRO_CASE.match(name) and local.get(name, len(src)) >= m.start():
+    text = b"\n" + src
+    local = {m.group(1): m.start() for m in _LOCAL_FUNCTION_MACRO.finditer(text)}
+    for m in _BARE_START.finditer(text):
+        name, line = m.group(2), m.start()  # the line's offset in ``src``
+        if not _MACRO_CASE.match(name) and local.get(name, len(src)) >= line:
             continue
-        if m.start() >= 2 and src[m.start() - 2] == 0x5C:
+        if line >= 2 and src[line - 2] == 0x5C:
             continue  # a continuation line of a #define
-        if m.group(1) and (last_end < 0 or src[last_end + 1:m.start()].strip()):
+        if m.group(1) and (last_end < 0 or src[last_end + 1:line].strip()):
             continue  # indented, and not right after a bare invocation
-        start = m.start() + len(m.group(1))
-        close = close_paren(src, m.end() - 1, 8192)
+        start = line + len(m.group(1))
+        close = close_paren(src, m.end() - 2, 8192)
         if close < 0:
             continue
         after = _AFTER_BARE.match(src, close + 1)
@@ -394,8 +398,10 @@ _IDENT = rb"[A-Za-z_]\w*"
 # ``_packed struct smt_header {`` / ``struct __ec_align4 ec_param {``: the words that cannot be
 # the tag are macros (attributes), as is an upper-case word between two declarators of a list
 # after ``}`` (``} PAGE_HEADER, MPI_POINTER PTR_PAGE_HEADER;``).
-_BEFORE_TAG = re.compile(rb"^((?:" + _IDENT + rb"[ \t]+)+)(?=(?:struct|union|enum)[ \t]+"
-                         + _IDENT + rb"[ \t\n]*\{)", re.M)
+# (From the newline before the line, in the text with a newline put before it: see
+# ``_LOCAL_FUNCTION_MACRO``; the words start one byte later there.)
+_BEFORE_TAG = re.compile(rb"\n((?:" + _IDENT + rb"[ \t]+)+)(?=(?:struct|union|enum)[ \t]+"
+                         + _IDENT + rb"[ \t\n]*\{)")
 _TAG_ATTRIBUTE = re.compile(rb"\b(?:struct|union|enum)[ \t]+(" + _IDENT + rb")[ \t\n]+"
                             + _IDENT + rb"[ \t\n]*\{")
 _DECLARATOR_LIST = re.compile(rb"\}[ \t]*(" + _IDENT + rb"[^;{}()]*);")
@@ -411,11 +417,12 @@ def blank_declaration_macros(src: bytes) -> bytes:
     """Blank the attribute macros the grammar takes for names in a declaration (see
     ``_BEFORE_TAG``)."""
     buf = None
-    for m in _BEFORE_TAG.finditer(src):
+    for m in _BEFORE_TAG.finditer(b"\n" + src):
+        words = m.start(1) - 1  # in ``src``
         for w in re.finditer(_IDENT, m.group(1)):
             if w.group() not in _DECL_KEYWORDS:
                 buf = buf if buf is not None else bytearray(src)
-                _blank(buf, m.start(1) + w.start(), m.start(1) + w.end())
+                _blank(buf, words + w.start(), words + w.end())
     for m in _TAG_ATTRIBUTE.finditer(src):
         buf = buf if buf is not None else bytearray(src)
         _blank(buf, m.start(1), m.end(1))
