@@ -215,3 +215,28 @@ def test_line_start_scans_equal_their_multiline_forms(parts):
                for m in fast.finditer(b"\n" + src)]
         assert got == [(m.start(), [(m.start(g), m.group(g)) for g in range(1, m.re.groups + 1)])
                        for m in multiline.finditer(src)]
+
+
+_DIRECTIVE_PIECES = ["\n", " ", "\t", "#", "include", "define", "if", "ifdef", "else", "endif",
+                     "undef", "x", "static ", "const ", "__init ", "FOO", "(", "\\", "<a.h>"]
+
+
+@given(st.lists(st.sampled_from(_DIRECTIVE_PIECES), max_size=30))
+def test_directive_and_invocation_scans_equal_their_multiline_forms(parts):
+    from kernel_lsp.parse import conditions, directives, filescope
+
+    src = "".join(parts).encode()
+    forms = {
+        directives._LINE: re.compile(rb"^[ \t]*#[ \t]*(include|define)\b", re.M),
+        conditions._DIRECTIVE: re.compile(
+            rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif|define|undef)\b(.*)$", re.M),
+        filescope._INVOCATION: re.compile(
+            rb"^([ \t]*)(static\s+)?(?:(?:const|__[a-z]\w*)\s+)*([A-Za-z_]\w*)[ \t]*\(", re.M),
+    }
+    for fast, multiline in forms.items():
+        got = [(m.start(), m.end() - 1, [(max(-1, m.start(g) - 1), m.group(g))
+                                         for g in range(1, fast.groups + 1)])
+               for m in fast.finditer(b"\n" + src)]  # (-1: a group that took no part)
+        assert got == [(m.start(), m.end(), [(m.start(g), m.group(g))
+                                             for g in range(1, m.re.groups + 1)])
+                       for m in multiline.finditer(src)]

@@ -16,8 +16,10 @@ import re
 from kernel_lsp.parse.cexpr import Macros, evaluate
 from kernel_lsp.parse.lines import blank
 
-_DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif|define|undef)\b(.*)$",
-                        re.M)
+# Matched from the newline before the line, in the text with a newline put before it (a
+# literal first byte: the engine skips to newlines instead of trying every offset).
+_DIRECTIVE = re.compile(rb"\n[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif|define|undef)\b"
+                        rb"([^\n]*)")
 _COMMENT = re.compile(r"/\*.*?\*/|//.*$", re.S)
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 _DEBUG = re.compile(r"DEBUG|PROFIL|TRACE_BRANCH|LOCKDEP|PROVE_|KASAN|KCSAN|KMSAN|UBSAN|"
@@ -33,14 +35,21 @@ class _Group:
         self.live, self.taken, self.active, self.start = live, False, False, 0
 
 
-def _directive(src: bytes, m) -> tuple[str, str, int]:
+def _directive_lines(src: bytes) -> list[tuple[int, int, bytes, int]]:
+    """(start of the line, end of its first physical line, kind, start of the argument) of
+    each conditional or ``#define``/``#undef`` line of ``src``, in file order."""
+    return [(m.start(), m.end() - 1, m.group(1), m.start(2) - 1)
+            for m in _DIRECTIVE.finditer(b"\n" + src)]
+
+
+def _directive(src: bytes, line: tuple[int, int, bytes, int]) -> tuple[str, str, int]:
     """(kind, argument text without comments, end offset incl. continuation lines)."""
-    end = m.end()
+    _start, end, kind, arg = line
     while src[end - 1:end] == b"\\" or src[end - 2:end] == b"\\\r":
         nxt = src.find(b"\n", end + 1)
         end = len(src) if nxt < 0 else nxt
-    text = src[m.start(2):end].decode("utf-8", "replace").replace("\\\n", " ")
-    return m.group(1).decode(), " ".join(_COMMENT.sub(" ", text).split()), end
+    text = src[arg:end].decode("utf-8", "replace").replace("\\\n", " ")
+    return kind.decode(), " ".join(_COMMENT.sub(" ", text).split()), end
 
 
 def _clause(kind: str, arg: str) -> str:
@@ -97,9 +106,10 @@ def inactive_ranges(src: bytes, macros: Macros, known: bool = True) -> list[tupl
     stack: list[_Group] = []
     out: list[tuple[int, int]] = []
     macros = _Local(macros)
-    alternatives = _with_alternatives(src)
-    for m in _DIRECTIVE.finditer(src):
-        kind, arg, end = _directive(src, m)
+    found = _directive_lines(src)
+    alternatives = _with_alternatives(found)
+    for line in found:
+        kind, arg, end = _directive(src, line)
         line_end = end + 1 if end < len(src) else end
         if kind in ("define", "undef"):
             name = _IDENT.match(arg)
@@ -109,28 +119,27 @@ def inactive_ranges(src: bytes, macros: Macros, known: bool = True) -> list[tupl
         if kind in ("if", "ifdef", "ifndef"):
             group = _Group(live=all(g.active for g in stack))
             stack.append(group)
-            _enter(group, _clause(kind, arg), macros, known, line_end, m.start() in alternatives)
+            _enter(group, _clause(kind, arg), macros, known, line_end, line[0] in alternatives)
         elif not stack:
             continue
         elif kind in ("elif", "else"):
             group = stack[-1]
-            _leave(group, m.start(), out)
+            _leave(group, line[0], out)
             _enter(group, _clause("if", arg) if kind == "elif" else "1", macros, known, line_end)
         else:  # endif
-            _leave(stack.pop(), m.start(), out)
+            _leave(stack.pop(), line[0], out)
     out.sort()
     return _merge(out)
 
 
-def _with_alternatives(src: bytes) -> set[int]:
-    """Offsets of the ``#if``/``#ifdef``/``#ifndef`` lines whose group has an ``#elif`` or
-    ``#else``."""
+def _with_alternatives(found: list[tuple[int, int, bytes, int]]) -> set[int]:
+    """Offsets of the ``#if``/``#ifdef``/``#ifndef`` lines (of the ``_directive_lines``
+    ``found``) whose group has an ``#elif`` or ``#else``."""
     out: set[int] = set()
     opened: list[int] = []
-    for m in _DIRECTIVE.finditer(src):
-        kind = m.group(1)
+    for start, _end, kind, _arg in found:
         if kind in (b"if", b"ifdef", b"ifndef"):
-            opened.append(m.start())
+            opened.append(start)
         elif kind in (b"elif", b"else") and opened:
             out.add(opened[-1])
         elif kind == b"endif" and opened:

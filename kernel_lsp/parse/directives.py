@@ -15,7 +15,10 @@ from bisect import bisect_right
 from kernel_lsp.parse.facts import Include, Macro, Span
 from kernel_lsp.parse.lines import Lines
 
-_LINE = re.compile(rb"^[ \t]*#[ \t]*(include|define)\b", re.M)
+# Matched from the newline before the line, in the text with a newline put before it (where a
+# match starts at the line's offset in the text and ends one byte later): a literal first
+# byte lets the engine skip to newlines instead of trying every offset.
+_LINE = re.compile(rb"\n[ \t]*#[ \t]*(include|define)\b")
 _INCLUDE = re.compile(rb"[ \t]*([<\"])([^>\"\n]+)[>\"]")
 # ``#include GENL_MAGIC_INCLUDE_FILE``: a computed include, the target a macro names; recorded
 # with the macro's name as target (``model/indexer.py`` resolves it through the macro's body).
@@ -58,22 +61,23 @@ def directives(src: bytes, lines: Lines | None = None) -> tuple[list[Include], l
     lines = lines or Lines(src)
     includes: list[Include] = []
     macros: list[Macro] = []
-    for m in _LINE.finditer(src):
-        if comments.inside(m.start()):
+    for m in _LINE.finditer(b"\n" + src):
+        line, word_end = m.start(), m.end() - 1  # in ``src``
+        if comments.inside(line):
             continue
-        end = _logical_end(src, m.end())
+        end = _logical_end(src, word_end)
         if m.group(1) == b"include":
-            inc = _INCLUDE.match(src, m.end())
+            inc = _INCLUDE.match(src, word_end)
             if inc is not None and inc.end() <= end:
                 target = inc.group(2).decode("utf-8", "replace").strip()
-                hash_at = src.index(b"#", m.start())
+                hash_at = src.index(b"#", line)
                 includes.append(Include(target, inc.group(1) == b"<", _span(lines, hash_at, end)))
-            elif (computed := _COMPUTED_INCLUDE.match(src, m.end())) is not None:
-                hash_at = src.index(b"#", m.start())
+            elif (computed := _COMPUTED_INCLUDE.match(src, word_end)) is not None:
+                hash_at = src.index(b"#", line)
                 includes.append(Include(computed.group(1).decode(), False,
                                         _span(lines, hash_at, end)))
             continue
-        name = _NAME.match(src, m.end())
+        name = _NAME.match(src, word_end)
         if name is None or name.end() > end:
             continue
         macro = _macro(src, lines, name, end)

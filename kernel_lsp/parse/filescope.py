@@ -37,8 +37,11 @@ from kernel_lsp.parse.preprocess import close_paren
 MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # ``[static] [const] [__annotations] NAME(``: annotations are blanked in the parser's text
 # only, so the scan skips them itself (``static __read_mostly DEFINE_HASHTABLE(h, 7);``).
+# (Matched from the newline before the line, in the text with a newline put before it, where
+# a match starts at the line's offset in the text and its groups one byte later: a literal
+# first byte lets the engine skip to newlines instead of trying every offset.)
 _INVOCATION = re.compile(
-    rb"^([ \t]*)(static\s+)?(?:(?:const|__[a-z]\w*)\s+)*([A-Za-z_]\w*)[ \t]*\(", re.M)
+    rb"\n([ \t]*)(static\s+)?(?:(?:const|__[a-z]\w*)\s+)*([A-Za-z_]\w*)[ \t]*\(")
 
 
 def _in_comment(root, pos: int) -> bool:
@@ -125,24 +128,25 @@ class FileScopeMacros:
         src = self.src
         lines = self.lines
         last_end = -2
-        for m in _INVOCATION.finditer(src):
-            start = m.start() + len(m.group(1))
-            if m.start() <= last_end:
+        for m in _INVOCATION.finditer(b"\n" + src):
+            line, args_at = m.start(), m.end() - 1  # the line's offset, what follows "("
+            start = line + len(m.group(1))
+            if line <= last_end:
                 continue  # inside the arguments of the invocation before
-            if m.start() >= 2 and src[m.start() - 2] == 0x5C:  # continuation line of a #define
+            if line >= 2 and src[line - 2] == 0x5C:  # continuation line of a #define
                 continue
-            if m.group(1) and (last_end < 0 or src[last_end + 1:m.start()].strip()):
+            if m.group(1) and (last_end < 0 or src[last_end + 1:line].strip()):
                 continue  # indented, and not right after a file-scope invocation
-            if self.funcs.find(start) is not None or _in_comment(root, m.start(3)):
-                continue
             name = m.group(3).decode()
             if not MACRO_NAME.match(name) and name not in VARIABLE_DEFINERS and (
                     name not in self.macros_so_far or self.macros_so_far[name][2] > start):
                 continue  # lower case: only a function-like macro this file defined above
-            close = close_paren(src, m.end() - 1)
+            if self.funcs.find(start) is not None or _in_comment(root, m.start(3) - 1):
+                continue
+            close = close_paren(src, args_at - 1)
             if close < 0:
                 continue
-            args = split_args(src[m.end():close].decode("utf-8", "replace"))
+            args = split_args(src[args_at:close].decode("utf-8", "replace"))
             after = close + 1
             while after < len(src) and src[after] in b" \t\r\n":
                 after += 1
