@@ -129,6 +129,8 @@ def main() -> int:
     phases = {k: v for k, v in result.stats.items() if k.endswith("_seconds")}
     print("  phases:", ", ".join(f"{k.removesuffix('_seconds')} {v:.1f} s" for k, v in phases.items()),
           "(bench/extract_profile.py: where the extraction's time goes)")
+    print(f"  cross-file macro expansion in {result.stats.get('expand_processes')} processes, "
+          f"{result.stats.get('macro_generated')} definitions generated")
     print(f"problems reported while indexing: {len(result.problems)}")
     print(f"  memory of the cold index (every process, sampled): largest process "
           f"{memory.peak_one:.0f} MiB, all processes together {memory.peak_sum:.0f} MiB")
