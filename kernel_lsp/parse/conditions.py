@@ -14,10 +14,9 @@ from __future__ import annotations
 import re
 
 from kernel_lsp.parse.cexpr import Macros, evaluate
-from kernel_lsp.parse.lines import blank
+from kernel_lsp.parse.lines import blank, newline_first
 
-# Matched from the newline before the line, in the text with a newline put before it (a
-# literal first byte: the engine skips to newlines instead of trying every offset).
+# (From the newline before the line: ``lines.newline_first``.)
 _DIRECTIVE = re.compile(rb"\n[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif|define|undef)\b"
                         rb"([^\n]*)")
 _COMMENT = re.compile(r"/\*.*?\*/|//.*$", re.S)
@@ -39,7 +38,7 @@ def _directive_lines(src: bytes) -> list[tuple[int, int, bytes, int]]:
     """(start of the line, end of its first physical line, kind, start of the argument) of
     each conditional or ``#define``/``#undef`` line of ``src``, in file order."""
     return [(m.start(), m.end() - 1, m.group(1), m.start(2) - 1)
-            for m in _DIRECTIVE.finditer(b"\n" + src)]
+            for m in _DIRECTIVE.finditer(newline_first(src))]
 
 
 def _directive(src: bytes, line: tuple[int, int, bytes, int]) -> tuple[str, str, int]:

@@ -13,11 +13,9 @@ import re
 from bisect import bisect_right
 
 from kernel_lsp.parse.facts import Include, Macro, Span
-from kernel_lsp.parse.lines import Lines
+from kernel_lsp.parse.lines import Lines, newline_first
 
-# Matched from the newline before the line, in the text with a newline put before it (where a
-# match starts at the line's offset in the text and ends one byte later): a literal first
-# byte lets the engine skip to newlines instead of trying every offset.
+# (From the newline before the line: ``lines.newline_first``.)
 _LINE = re.compile(rb"\n[ \t]*#[ \t]*(include|define)\b")
 _INCLUDE = re.compile(rb"[ \t]*([<\"])([^>\"\n]+)[>\"]")
 # ``#include GENL_MAGIC_INCLUDE_FILE``: a computed include, the target a macro names; recorded
@@ -61,7 +59,7 @@ def directives(src: bytes, lines: Lines | None = None) -> tuple[list[Include], l
     lines = lines or Lines(src)
     includes: list[Include] = []
     macros: list[Macro] = []
-    for m in _LINE.finditer(b"\n" + src):
+    for m in _LINE.finditer(newline_first(src)):
         line, word_end = m.start(), m.end() - 1  # in ``src``
         if comments.inside(line):
             continue

@@ -24,6 +24,7 @@ from kernel_lsp.parse.facts import (
     TypeRef,
     Variable,
 )
+from kernel_lsp.parse.lines import newline_first
 from kernel_lsp.parse.macros import (
     STATIC_VARIABLE_DEFINERS,
     VARIABLE_DEFINERS,
@@ -37,9 +38,7 @@ from kernel_lsp.parse.preprocess import close_paren
 MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # ``[static] [const] [__annotations] NAME(``: annotations are blanked in the parser's text
 # only, so the scan skips them itself (``static __read_mostly DEFINE_HASHTABLE(h, 7);``).
-# (Matched from the newline before the line, in the text with a newline put before it, where
-# a match starts at the line's offset in the text and its groups one byte later: a literal
-# first byte lets the engine skip to newlines instead of trying every offset.)
+# (From the newline before the line: ``lines.newline_first``.)
 _INVOCATION = re.compile(
     rb"\n([ \t]*)(static\s+)?(?:(?:const|__[a-z]\w*)\s+)*([A-Za-z_]\w*)[ \t]*\(")
 
@@ -128,7 +127,7 @@ class FileScopeMacros:
         src = self.src
         lines = self.lines
         last_end = -2
-        for m in _INVOCATION.finditer(b"\n" + src):
+        for m in _INVOCATION.finditer(newline_first(src)):
             line, args_at = m.start(), m.end() - 1  # the line's offset, what follows "("
             start = line + len(m.group(1))
             if line <= last_end:

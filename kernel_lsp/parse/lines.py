@@ -36,3 +36,12 @@ _BLANK = bytes(b if b == 0x0A else 0x20 for b in range(256))
 def blank(text: bytes | bytearray) -> bytes:
     """``text`` with every byte but newlines made a space (one C-level pass)."""
     return bytes(text).translate(_BLANK)
+
+
+def newline_first(src: bytes) -> bytes:
+    """``src`` with a newline put before it, for the scans that match a line from the newline
+    before it (``\\n[ \\t]*#...`` rather than ``^[ \\t]*#...`` with ``re.M``): every alternative
+    of such a regex starts with a literal byte, so the engine skips to the candidates instead
+    of trying every offset (2-3x faster on kernel files). In this text, a match of such a regex
+    starts at its line's offset in ``src``; its groups and its end lie one byte after theirs."""
+    return b"\n" + src

@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 
 from kernel_lsp.parse.facts import Span, VarUse
-from kernel_lsp.parse.lines import Lines, blank
+from kernel_lsp.parse.lines import Lines, blank, newline_first
 
-# Comments, literals and directive lines (matched from the newline before them, so that every
-# alternative starts with a literal byte and the engine skips to candidates: run on the text
-# with a newline put before it).
+# Comments, literals and directive lines (those from the newline before them:
+# ``lines.newline_first``).
 _NOISE = re.compile(rb'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\''
                     rb"|\n[ \t]*#(?:[^\n]*\\\n)*[^\n]*", re.S)
 # A lower-case identifier that is not a member, a tag, a label, a goto's target or a callee.
@@ -46,7 +45,7 @@ def free_identifiers(src: bytes, bodies, locals_: dict[str, set[str]],
     (``lines``: the ``Lines`` of ``src``, when the caller has them)."""
     if not bodies:
         return []
-    clean = _NOISE.sub(_blank, b"\n" + src)[1:] if (
+    clean = _NOISE.sub(_blank, newline_first(src))[1:] if (
         b"/*" in src or b"//" in src or b'"' in src or b"'" in src or b"#" in src) else src
     lines = lines or Lines(src)
     out: list[VarUse] = []
