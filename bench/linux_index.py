@@ -80,23 +80,18 @@ class TreeMemory(threading.Thread):
 
 
 def _tree_rss_kib(root: int) -> list[int]:
-    parent, rss = {}, {}
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            stat = (d / "stat").read_text()
-            status = (d / "status").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        parent[int(d.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-        m = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
-        rss[int(d.name)] = int(m.group(1)) if m else 0
+    """VmRSS of ``root`` and of each of its descendants (walked through ``/proc``'s children
+    lists), in KiB."""
     out, stack = [], [root]
     while stack:
-        pid = stack.pop()
-        out.append(rss.get(pid, 0))
-        stack.extend(c for c, p in parent.items() if p == pid)
+        proc = Path("/proc") / str(stack.pop())
+        try:
+            m = re.search(r"^VmRSS:\s+(\d+) kB", (proc / "status").read_text(), re.M)
+            stack += [int(c) for task in (proc / "task").iterdir()
+                      for c in (task / "children").read_text().split()]
+        except OSError:
+            continue  # gone meanwhile
+        out.append(int(m.group(1)) if m else 0)
     return out
 
 

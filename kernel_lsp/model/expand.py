@@ -95,7 +95,7 @@ def expand_invocations(model: Model, progress=None, jobs: int = 1) -> Expanded:
     if jobs > 1 and len(targets) >= PARALLEL_FROM and model.path is not None:
         processes = min(jobs, len(batches))
         ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-        pool = ctx.Pool(processes, initializer=_open_pass, initargs=(str(model.path),))
+        pool = ctx.Pool(processes, initializer=_open_expansion, initargs=(str(model.path),))
         results = pool.imap(_expand_batch, batches)
         paths = model.file_paths()
     else:
@@ -171,7 +171,7 @@ class Expansion:
 _WORKER: Expansion | None = None  # a pool worker's own, over its own connection
 
 
-def _open_pass(path: str) -> None:
+def _open_expansion(path: str) -> None:
     global _WORKER
     _WORKER = Expansion(Model(path))
 

@@ -137,7 +137,6 @@ def _pasted_params(body: str) -> frozenset[str]:
     return frozenset(a or b for a, b in _PASTED.findall(body))
 
 
-@functools.lru_cache(maxsize=8192)
 def _plain(toks: tuple[str, ...]) -> bool:
     """True when a body's tokens hold no ``#``, ``##`` or ``__VA_OPT__``: substituting its
     parameters is then a lookup per token."""

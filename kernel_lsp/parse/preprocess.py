@@ -182,7 +182,8 @@ _DEPTH_TOKEN = re.compile(  # (line-start ones from the newline before: ``lines.
 
 def _depth_tokens(src: bytes):
     """``_DEPTH_TOKEN``'s tokens of ``src`` as (start, end, directive word, ``NAME(``'s prefix,
-    its name, the name's start, bare ``NAME``, its start), offsets in ``src``."""
+    its name, the name's start, bare ``NAME``, its start), offsets in ``src``; comments and
+    literals, which only hide what they hold, are not yielded."""
     for m in _DEPTH_TOKEN.finditer(newline_first(src)):
         if m.group(1) is not None:
             yield (m.start(), m.end() - 1, m.group(2), None, None, -1, None, -1)
@@ -190,7 +191,7 @@ def _depth_tokens(src: bytes):
             yield (m.start(), m.end() - 1, None, m.group(4), m.group(5), m.start(5) - 1, None, -1)
         elif m.group(6) is not None:
             yield (m.start(), m.end() - 1, None, None, None, -1, m.group(7), m.start(7) - 1)
-        else:
+        elif m.end() - m.start() == 1:  # a brace
             yield (m.start() - 1, m.end() - 1, None, None, None, -1, None, -1)
 
 
@@ -313,13 +314,11 @@ def blank_in_braces(src: bytes) -> bytes:
     for start, end, word, prefix, name, name_start, bare, bare_start in _depth_tokens(src):
         if start < skip:
             continue
-        if word is None and name is None and bare is None:
-            if end == start + 1:
-                c = src[start]
-                if c == 0x7B:  # {
-                    stack.append(_list_brace(src, start, bool(stack) and stack[-1]))
-                elif c == 0x7D and stack:  # }
-                    stack.pop()
+        if word is None and name is None and bare is None:  # a brace
+            if src[start] == 0x7B:  # {
+                stack.append(_list_brace(src, start, bool(stack) and stack[-1]))
+            elif stack:  # }
+                stack.pop()
         elif word is not None:
             if word in (b"if", b"ifdef", b"ifndef"):
                 at_if.append(list(stack))
