@@ -24,6 +24,7 @@ import re
 import time
 from bisect import bisect_right
 from dataclasses import dataclass
+from operator import attrgetter
 
 from kernel_lsp.model.rows import ROW_TYPES, FactRows, fact_rows
 from kernel_lsp.parse.extract import Extractor
@@ -484,28 +485,20 @@ def _splice(rows: FactRows, body: Body, delta: int, lines: int, mine: FactRows, 
 def _splice_unordered(table: str, rws: list, a: int, b: int, delta: int, lines: int,
                       mine: FactRows) -> tuple[list, list]:
     """``_splice`` of a table not in file order: the body's new rows where its first old one
-    was (or before the first row after it), the others in place."""
-    new, old_in, placed = [], [], False
-    new_in = mine.get(table, [])
-    move = _MOVERS[table]
-    for r in rws:
-        s = r.start_byte
-        if a < s < b:
-            old_in.append(r)
-            if not placed:
-                new += new_in
-                placed = True
-            continue
-        if s >= b:
-            if not placed:
-                new += new_in
-                placed = True
-            if delta or lines:
-                r = move((r,), delta, lines)[0]
-        new.append(r)
-    if not placed:
-        new += new_in
-    return new, old_in
+    was (or before the first row after it), the others in place (those after it moved, in one
+    batch)."""
+    where = [0 if s <= a else 1 if s < b else 2 for s in map(_START, rws)]
+    if delta or lines:
+        moved = iter(_MOVERS[table]([r for r, w in zip(rws, where, strict=True) if w == 2],
+                                    delta, lines))
+        rws = [next(moved) if w == 2 else r for r, w in zip(rws, where, strict=True)]
+    first = next((i for i, w in enumerate(where) if w), len(rws))
+    rest = zip(rws[first:], where[first:], strict=True)
+    old_in = [r for r, w in zip(rws, where, strict=True) if w == 1]
+    return rws[:first] + mine.get(table, []) + [r for r, w in rest if w != 1], old_in
+
+
+_START = attrgetter("start_byte")
 
 
 def rows_changed_symbols(edit: LocalEdit) -> bool:

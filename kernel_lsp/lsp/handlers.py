@@ -129,7 +129,7 @@ def did_open(ls: KernelLanguageServer, params: types.DidOpenTextDocumentParams) 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: KernelLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
     if params.text_document.uri in ls.workspace.text_documents:
-        ls.schedule(params.text_document.uri)
+        ls.changed_document(params.text_document.uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -139,6 +139,7 @@ async def did_close(ls: KernelLanguageServer, params: types.DidCloseTextDocument
     if task is not None:
         task.cancel()
     ls.last.pop(uri, None)
+    ls.waiting.discard(uri)
     ls.warmed.discard(uri)
     rel = ls.relative(uri)
     try:

@@ -50,6 +50,8 @@ class KernelLanguageServer(LanguageServer):
         self.init_options: object = None
         self.editor_table: object = None
         self.pending: dict[str, asyncio.Task] = {}
+        self.waiting: set[str] = set()  # uris changed since their last check started
+        self.checking: dict[str, int] = {}  # uri -> its checks submitted to the model thread
         self.last: dict[str, tuple[int | None, list[types.Diagnostic]]] = {}
         self.phase = "starting"  # starting | loading | indexing | ready | failed
         self.loading = False  # the model thread is stuck in Workspace.load (a locked model.db)
@@ -73,14 +75,17 @@ class KernelLanguageServer(LanguageServer):
         self.log_message(f"kernel-lsp: internal error ({source.__name__}): {error!r}",
                          types.MessageType.Error)
 
-    async def on_model(self, fn, *args):
+    async def on_model(self, fn, *args, ended=None):
         """Run ``fn(*args)`` on the model thread. Its result is handed to the loop with
         ``to_loop``, so a call that ends after the loop closed (the editor quit) is dropped
-        instead of raising in the model thread."""
+        instead of raising in the model thread. ``ended()`` is called on the loop when ``fn``
+        has returned, even if the caller was cancelled meanwhile."""
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
 
         def copy(done) -> None:  # on the loop
+            if ended is not None:
+                ended()
             if waiter.done():
                 return
             if done.exception() is not None:
@@ -346,9 +351,23 @@ class KernelLanguageServer(LanguageServer):
         for uri in list(self.workspace.text_documents):
             self.schedule(uri, 0)
 
+    def changed_document(self, uri: str) -> None:
+        """A change of an open document. Checked at once when no earlier check of it is still
+        waiting or running (a keystroke after its diagnostics came: waiting would only delay
+        the next ones); else the earlier check is replaced by one the debounce delay later
+        (changes coming faster than their checks end are checked once, after the last)."""
+        burst = uri in self.checking or uri in self.waiting
+        self.schedule(uri, self.settings.debounce_ms if burst else 0)
+        self.waiting.add(uri)
+
+    def _ended(self, uri: str) -> None:
+        left = self.checking.pop(uri, 1) - 1
+        if left:
+            self.checking[uri] = left
+
     def schedule(self, uri: str, delay_ms: int | None = None, exact: bool = False) -> None:
-        """Check ``uri`` after the debounce delay; a newer request replaces an older one
-        (``exact``: the whole file again, see ``OpenFile.approximate``)."""
+        """Check ``uri`` after ``delay_ms`` (None: the debounce delay); a newer request
+        replaces an older one (``exact``: the whole file again, see ``OpenFile.approximate``)."""
         old = self.pending.pop(uri, None)
         if old is not None:
             old.cancel()
@@ -362,6 +381,7 @@ class KernelLanguageServer(LanguageServer):
                 # the model thread answers them first, diagnostics follow the pause
                 while (wait := self.quiet_until - time.monotonic()) > 0:
                     await asyncio.sleep(wait)
+                self.waiting.discard(uri)
                 await self.check(uri, exact=exact)
             except asyncio.CancelledError:
                 raise
@@ -387,8 +407,9 @@ class KernelLanguageServer(LanguageServer):
         diags, dependents, approximate = [], [], False
         if rel is not None:
             text = doc.source if doc is not None else None
-            diags, dependents, approximate = await self.on_model(self._check_on_model, rel,
-                                                                 text, version, exact)
+            self.checking[uri] = self.checking.get(uri, 0) + 1
+            diags, dependents, approximate = await self.on_model(
+                self._check_on_model, rel, text, version, exact, ended=lambda: self._ended(uri))
         if self.ws.provisional is not None and self.ws.provisional.wanted:
             self.first.request()  # a file or a name the first model has not covered yet
         if doc is not None and doc.version != version:
