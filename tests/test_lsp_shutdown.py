@@ -155,3 +155,69 @@ def test_the_index_child_alone_stops_cleanly_on_sigterm(tmp_path):
         assert len(model.file_paths()) == sum(1 for p in TREE.rglob("*.[ch]"))
     finally:
         model.close()
+
+
+def _descendants(pid: int) -> set[int]:
+    """``pid`` and every process below it (from ``/proc/<pid>/task/*/children``)."""
+    out, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        out.add(p)
+        for children in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                todo += [int(c) for c in children.read_text().split()]
+            except OSError:
+                continue
+    return out
+
+
+def _alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` that have not ended (zombies excluded)."""
+    out = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            out.add(pid)
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_stop_ends_the_index_child_and_its_workers_even_when_they_hang(tmp_path):
+    """Workers that outlive their child would keep its stdout open and the server's reader
+    waiting: ``stop`` ends the child and every process below it, here with each of them
+    frozen (SIGSTOP) so that none can end on its own."""
+    import dataclasses
+    import signal
+
+    from kernel_lsp.config import load_config
+    from kernel_lsp.lsp.indexproc import IndexChild, IndexFailed
+
+    root = tmp_path / "tree"
+    shutil.copytree(TREE, root, ignore=shutil.ignore_patterns(".kernel-lsp"))
+    config = dataclasses.replace(load_config(root)[0], jobs=2)
+    child, started, ended = IndexChild(), threading.Event(), []
+
+    def run():
+        try:
+            child.run(config, lambda *_: started.set())
+        except IndexFailed as exc:
+            ended.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(60), "the index child reported no progress"
+    tree = _descendants(child.proc.pid)
+    assert len(tree) >= 3  # the child, its workers (and their forkserver)
+    for pid in tree:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        child.stop()
+        thread.join(30)
+        assert not thread.is_alive(), "the reader still waits for the child's stdout"
+        assert ended and _alive(tree) == set()
+    finally:
+        for pid in _alive(tree):  # what a failed run left
+            os.kill(pid, signal.SIGKILL)

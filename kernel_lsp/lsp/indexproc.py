@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -72,10 +73,12 @@ class IndexChild:
         with self.lock:
             if self.stopping:
                 raise IndexFailed("the server is exiting")
+            # its own process group: its parser and expansion workers inherit its stdout, so a
+            # stop ends them with it (the server's reader would otherwise wait for them)
             proc = self.proc = subprocess.Popen(
                 [sys.executable, *flags, "-m", "kernel_lsp.lsp.indexproc"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                text=True, encoding="utf-8", errors="replace")
+                text=True, encoding="utf-8", errors="replace", start_new_session=True)
         errors: deque[str] = deque(maxlen=20)
         drain = threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True)
         drain.start()
@@ -86,8 +89,7 @@ class IndexChild:
         except (OSError, ValueError) as exc:
             raise IndexFailed(f"the indexer process failed ({exc})") from None
         finally:
-            if proc.poll() is None:
-                proc.kill()
+            _signal_group(proc, signal.SIGKILL)  # the child and whatever it left running
             proc.wait()
 
     def _read(self, proc, progress, errors: deque, drain: threading.Thread):
@@ -111,17 +113,27 @@ class IndexChild:
                           + (f": {last}" if last else ""))
 
     def stop(self) -> None:
-        """End the running child, if any (SIGTERM, then SIGKILL after ``STOP_WAIT``)."""
+        """End the running child and its workers, if any (SIGTERM, then SIGKILL after
+        ``STOP_WAIT``)."""
         with self.lock:
             self.stopping = True
             proc = self.proc
-        if proc is None or proc.poll() is not None:
+        if proc is None:
             return
-        proc.terminate()
+        _signal_group(proc, signal.SIGTERM)
         try:
             proc.wait(timeout=STOP_WAIT)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            pass
+        _signal_group(proc, signal.SIGKILL)
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    """Send ``sig`` to the process group of ``proc`` (its own: ``start_new_session``)."""
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass  # every process of the group has ended
 
 
 def _emit(*msg) -> None:
