@@ -266,3 +266,28 @@ def test_programs_built_apart_from_the_kernel(tmp_path):
     assert program_of("arch/x86/boot/main.c") == "x86 setup"
     assert program_of("arch/x86/boot/boot.h") == KERNEL  # headers belong to every program
     assert program_of("fs/open.c", host) == KERNEL
+
+
+FALLBACK = b"""#include <a.h>
+#if !defined(ACPI_USE_SYSTEM_CLIBRARY)
+#include "acclib.h"
+#else
+#include "never.h"
+#endif
+#ifdef CONFIG_SMP
+#include "smp.h"
+#endif
+#ifdef CONFIG_MEMCG
+# include "memcg.h"
+#endif
+"""
+
+
+def test_an_include_under_an_undecided_ifndef_names_its_guard():
+    from kernel_lsp.parse.extract import extract
+
+    got = {i.target: i.guard for i in extract("x.h", FALLBACK, env=ENV).includes}
+    # never.h: dropped (the first undecided branch is kept); smp.h: decided by the
+    # configuration; memcg.h: undecided, but not a fallback for builds that lack a name
+    assert got == {"a.h": None, "acclib.h": "ACPI_USE_SYSTEM_CLIBRARY", "smp.h": None,
+                   "memcg.h": None}

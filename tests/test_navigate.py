@@ -354,7 +354,7 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
     plain.close()
     m = Model(db)
     try:
-        assert m.schema_version() == 7
+        assert m.schema_version() == schema.SCHEMA_VERSION
         assert m.conn.execute("PRAGMA freelist_count").fetchone()[0] == 0  # compacted
         assert _use_rows(m) == before and _kfree_callers(m) == callers
         plan = " ".join(str(r) for r in m.conn.execute(
@@ -370,14 +370,14 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
         m.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7])
 def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
     db = tmp_path / "model.db"
     Model(db).close()
     _downgrade(db, version)
     m = Model(db)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 7
+        assert m.schema_version() == schema.SCHEMA_VERSION == 8
         names = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"idx_macros_name", "idx_type_uses_name", "idx_var_uses_name",
                 "idx_invocations_name", "idx_hidden_name", "idx_hidden_file_id"} <= names
@@ -387,6 +387,7 @@ def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
         columns = {r[1] for r in m.conn.execute("PRAGMA table_info(files)")}
         assert {"inactive", "expanded"} <= columns
         assert "more" in {r[1] for r in m.conn.execute("PRAGMA table_info(type_uses)")}
+        assert "guard" in {r[1] for r in m.conn.execute("PRAGMA table_info(includes)")}
         tables = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master")}
         assert {"member_names", "member_names_insert", "member_names_delete", "hidden"} <= tables
     finally:

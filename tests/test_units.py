@@ -46,3 +46,30 @@ HOST_TREE = {
 def test_a_header_only_host_programs_include_is_theirs(tmp_path, capsys):
     got = checked_errors(write_tree(tmp_path, HOST_TREE), capsys)
     assert got == {("include/linux/k.h", 3, "020_2", "undefined_k")}
+
+
+FALLBACK_TREE = {
+    "Kconfig": "",
+    # acpica: a header that falls back on its own C library header when the build does not
+    # define ACPI_USE_SYSTEM_CLIBRARY (Linux does, in a shared header): kernel code all the same
+    "include/acpi/platform/aclinux.h": "#define ACPI_USE_SYSTEM_CLIBRARY\n",
+    "drivers/acpi/acpica/accommon.h": (
+        '#include "aclocal.h"\n#ifndef ACPI_USE_SYSTEM_CLIBRARY\n#include "acclib.h"\n#endif\n'),
+    "drivers/acpi/acpica/aclocal.h": (
+        "static inline int acpi_x(void)\n{\n\treturn undefined_acpi();\n}\n"),
+    "drivers/acpi/acpica/nsconvert.c": '#include "accommon.h"\nint ns(void)\n{\n'
+                                       "\treturn acpi_x();\n}\n",
+    # the same include with no condition: a host program's, and so is the header only it uses
+    "drivers/acpi/tools/dump.c": '#include "dumplib.h"\n#include "dump.h"\n',
+    "drivers/acpi/tools/dump.h": "static int dump(void)\n{\n\treturn undefined_dump();\n}\n",
+    # a guard no shared header defines (a Makefile's -DISP2401): still a sign of another build
+    "drivers/media/isp/isp.h": '#ifndef ISP2401\n#include "isplib.h"\n#endif\n'
+                               "static int isp(void)\n{\n\treturn undefined_isp();\n}\n",
+    "drivers/media/isp/isp.c": '#include "isp.h"\n',
+}
+
+
+def test_an_unresolved_include_under_an_undecided_if_does_not_make_a_host_program(
+        tmp_path, capsys):
+    got = checked_errors(write_tree(tmp_path, FALLBACK_TREE), capsys)
+    assert got == {("drivers/acpi/acpica/aclocal.h", 3, "020_2", "undefined_acpi")}

@@ -19,7 +19,7 @@ from kernel_lsp.checks.typevis import check_type_visibility
 from kernel_lsp.checks.unitvis import check_unit_headers
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.store import Model
-from kernel_lsp.model.symbols import Symbols, hosted_files, other_arch_headers
+from kernel_lsp.model.symbols import Fallbacks, Symbols, hosted_files, other_arch_headers
 from kernel_lsp.model.visibility import Visibility, forced_ids
 
 
@@ -42,7 +42,8 @@ def eager_inputs(model: Model, arch: str, file_ids: list[int]) -> CheckInputs:
     """Inputs over a stored model with every symbol and include edge loaded up front."""
     symbols = Symbols.load(model, arch)
     graph = model.include_graph()
-    hosted = hosted_files(graph, other_arch_headers(symbols.paths.values(), arch))
+    hosted = hosted_files(graph, other_arch_headers(symbols.paths.values(), arch),
+                          Fallbacks(symbols, arch))
     return CheckInputs(model, symbols, graph, Visibility(graph, forced=forced_ids(symbols.paths)),
                        hosted, file_ids)
 

@@ -10,6 +10,7 @@ from kernel_lsp.live.lazy import CONTEXT_INCLUDERS, LazyGraph, LazySymbols
 from kernel_lsp.model.store import Model
 from kernel_lsp.model.symbols import (
     HOSTED_INCLUDERS_MAX,
+    Fallbacks,
     Symbols,
     hosted_files,
     not_built_here,
@@ -36,7 +37,7 @@ class Tables:
         symbols = Symbols.load(model, arch)
         foreign = other_arch_headers(symbols.paths.values(), arch)
         return cls(symbols, graph, Visibility(graph, forced=forced_ids(symbols.paths)),
-                   hosted_files(graph, foreign), lazy=False)
+                   hosted_files(graph, foreign, Fallbacks(symbols, arch)), lazy=False)
 
     @classmethod
     def lazy_for(cls, model: Model, arch: str) -> Tables:
@@ -46,7 +47,7 @@ class Tables:
         foreign = other_arch_headers(symbols.paths.values(), arch)
         return cls(symbols, graph, Visibility(graph, includers_of=graph.includers_of,
                                               forced=forced_ids(symbols.paths)),
-                   _LazyHosted(graph, foreign), lazy=True)
+                   _LazyHosted(graph, foreign, Fallbacks(symbols, arch)), lazy=True)
 
     @classmethod
     def empty(cls) -> Tables:
@@ -67,15 +68,15 @@ class _LazyHosted:
     """``fid in hosted``: the file is not kernel code of this architecture (``not_built_here``),
     or only such files include it (``hosted_files``)."""
 
-    def __init__(self, graph: LazyGraph, foreign_headers: set[str]):
-        self.graph, self.foreign = graph, foreign_headers
+    def __init__(self, graph: LazyGraph, foreign_headers: set[str], fallbacks: Fallbacks):
+        self.graph, self.foreign, self.fallbacks = graph, foreign_headers, fallbacks
         self.memo: dict[int, bool] = {}
 
     def __contains__(self, fid: int) -> bool:
         got = self.memo.get(fid)
         if got is None:
             self.memo[fid] = False  # an include cycle: not hosted through itself
-            got = not_built_here(self.graph.get(fid, ()), self.foreign)
+            got = not_built_here(self.graph.get(fid, ()), self.foreign, self.fallbacks.of(fid))
             if not got:
                 rows = self.graph.includers_of(fid)
                 by = {f for f, _pos in rows if f != fid}

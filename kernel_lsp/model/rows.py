@@ -50,6 +50,7 @@ class IncludeEdge(NamedTuple):
     line: int
     col: int
     end_col: int
+    guard: str | None = None  # ``Include.guard``: under an undecided ``#ifndef guard``
 
 
 class Definition(NamedTuple):
@@ -134,6 +135,7 @@ def fact_rows(facts) -> FactRows:
         "var_uses": [VarUse(function=u.function, name=u.name, **_pos(u.span))
                      for u in facts.var_uses],
         "includes": [Include(target=i.target, angled=int(i.angled), resolved_id=None,
+                             guard=i.guard,
                              **_pos(i.span)) for i in facts.includes],
         "macros": [Macro(name=m.name,
                          params=json.dumps(list(m.params)) if m.params is not None else None,

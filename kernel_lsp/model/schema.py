@@ -6,7 +6,7 @@ change to this file comes with a migration step in ``MIGRATIONS``.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 
 TABLES: dict[str, str] = {
@@ -40,7 +40,7 @@ TABLES: dict[str, str] = {
                 "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
     "includes": "file_id INTEGER NOT NULL, target TEXT NOT NULL, angled INTEGER, "
                 "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER, "
-                "resolved_id INTEGER",
+                "resolved_id INTEGER, guard TEXT",
     "macros": "file_id INTEGER NOT NULL, name TEXT NOT NULL, params TEXT, body TEXT, "
               "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
     "exports": "file_id INTEGER NOT NULL, name TEXT NOT NULL, line INTEGER, col INTEGER",
@@ -276,5 +276,8 @@ def _intern_migration() -> list[str]:
 
 
 MIGRATIONS[7] = _intern_migration()
+# 8: the NAME of the undecided ``#ifndef NAME`` directly holding an include line (filled as
+# files are re-extracted: the extractor version changed with it)
+MIGRATIONS[8] = ["ALTER TABLE includes ADD COLUMN guard TEXT"]
 # Migrations that copy whole tables: the file is compacted after them (``VACUUM``).
 REWRITING_MIGRATIONS = frozenset({7})

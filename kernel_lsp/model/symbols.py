@@ -31,22 +31,52 @@ def other_arch_headers(paths: Iterable[str], arch: str) -> set[str]:
     return out
 
 
-def not_built_here(edges, foreign_headers: set[str]) -> bool:
+def not_built_here(edges, foreign_headers: set[str], fallback=None) -> bool:
     """Whether a file with these include lines is not kernel code of this architecture: a host
     program (it includes a C library header) or a file only another architecture builds (it
-    includes a header that only another architecture has, such as ``<asm/ps3.h>``)."""
-    return any(e.resolved_id is None and (is_system_header(e.target) or e.target in foreign_headers)
-               for e in edges)
+    includes a header that only another architecture has, such as ``<asm/ps3.h>``). An include
+    that ``fallback(guard)`` says is a fallback (``Fallbacks``) is no evidence."""
+    return any(e.resolved_id is None and (
+        is_system_header(e.target) or e.target in foreign_headers) and not (
+        e.guard and fallback is not None and fallback(e.guard)) for e in edges)
+
+
+class Fallbacks:
+    """``fallbacks.of(fid)(name)``: whether an include of file ``fid`` under an undecided
+    ``#ifndef name`` is a portable header's fallback for builds that lack ``name``, not a sign of
+    a host program: ``fid`` is a header, and a shared header of the architecture (``include/``,
+    ``arch/<arch>/include/``) defines ``name``. acpica's ``accommon.h`` includes its own C
+    library header, ``acclib.h``, under ``#ifndef ACPI_USE_SYSTEM_CLIBRARY``, which
+    ``include/acpi/platform/aclinux.h`` defines for the kernel."""
+
+    def __init__(self, symbols, arch: str):
+        self.symbols, self.shared = symbols, ("include/", f"arch/{arch}/include/")
+        self.memo: dict[str, bool] = {}
+
+    def of(self, fid: int):
+        if not self.symbols.paths.get(fid, "").endswith(".h"):
+            return None
+        return self._defined
+
+    def _defined(self, name: str) -> bool:
+        got = self.memo.get(name)
+        if got is None:
+            paths = self.symbols.paths
+            got = self.memo[name] = any(paths.get(m.file_id, "").startswith(self.shared)
+                                        for m in self.symbols.macros.get(name) or ())
+        return got
 
 
 # A file included by this many files or more is never hosted through its includers.
 HOSTED_INCLUDERS_MAX = 64
 
 
-def hosted_files(graph: dict, foreign_headers: set[str] = frozenset()) -> set[int]:
+def hosted_files(graph: dict, foreign_headers: set[str] = frozenset(),
+                 fallbacks: Fallbacks | None = None) -> set[int]:
     """Files that are not kernel code of this architecture (see ``not_built_here``), and the
     files that only such files include (``arch/x86/entry/vdso/vdso2c.h``, a host program's)."""
-    hosted = {fid for fid, edges in graph.items() if not_built_here(edges, foreign_headers)}
+    hosted = {fid for fid, edges in graph.items() if not_built_here(
+        edges, foreign_headers, fallbacks.of(fid) if fallbacks is not None else None)}
     includers: dict[int, set[int]] = {}
     for fid, edges in graph.items():
         for e in edges:

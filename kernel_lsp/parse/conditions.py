@@ -26,12 +26,14 @@ _DEBUG = re.compile(r"DEBUG|PROFIL|TRACE_BRANCH|LOCKDEP|PROVE_|KASAN|KCSAN|KMSAN
 
 
 class _Group:
-    """One ``#if`` ... ``#endif`` group: has a branch been taken, is the group itself live."""
+    """One ``#if`` ... ``#endif`` group: has a branch been taken, is the group itself live, is
+    the kept branch kept although its condition is undecided."""
 
-    __slots__ = ("live", "taken", "active", "start")
+    __slots__ = ("live", "taken", "active", "start", "unsure", "guard")
 
     def __init__(self, live: bool):
         self.live, self.taken, self.active, self.start = live, False, False, 0
+        self.unsure, self.guard = False, None
 
 
 def _directive_lines(src: bytes) -> list[tuple[int, int, bytes, int]]:
@@ -60,6 +62,7 @@ def _clause(kind: str, arg: str) -> str:
 
 
 _DEFINED = re.compile(r"defined\s*\(?\s*([A-Za-z_]\w*)\s*\)?")
+_NOT_DEFINED = re.compile(r"!\s*defined\s*\(?\s*([A-Za-z_]\w*)\s*\)?")
 
 
 def _verdict(clause: str, macros, known: bool, has_alternative: bool = False) -> bool | None:
@@ -75,6 +78,19 @@ def _verdict(clause: str, macros, known: bool, has_alternative: bool = False) ->
                 getattr(_env(macros), "command_line", None) or ()):
             return False
     return v
+
+
+class _Nothing:
+    """Macros of which nothing is known."""
+
+    def defined(self, name: str) -> bool | None:
+        return None
+
+    def value(self, name: str) -> int | None:
+        return None
+
+    def call(self, name: str, args: list[str]) -> int | None:
+        return None
 
 
 def _env(macros):
@@ -102,8 +118,20 @@ def inactive_ranges(src: bytes, macros: Macros, known: bool = True) -> list[tupl
     """``[(start, end)]`` byte ranges of the branches the configuration drops, in file order.
 
     ``known``: whether ``macros`` knows the configuration (else debug variants are avoided)."""
+    return branch_ranges(src, macros, known)[0]
+
+
+Unsure = tuple[int, int, "str | None"]  # (start, end, NAME of an ``#ifndef NAME`` branch)
+
+
+def branch_ranges(src: bytes, macros: Macros, known: bool = True
+                  ) -> tuple[list[tuple[int, int]], list[Unsure]]:
+    """(``inactive_ranges``, the branches kept although their condition is undecided, by
+    start, nested ones after the branch holding them: ``(start, end, guard)``, ``guard`` the
+    NAME of an ``#ifndef NAME`` / ``#if !defined(NAME)`` branch, else None)."""
     stack: list[_Group] = []
     out: list[tuple[int, int]] = []
+    unsure: list[Unsure] = []
     macros = _Local(macros)
     found = _directive_lines(src)
     alternatives = _with_alternatives(found)
@@ -123,12 +151,13 @@ def inactive_ranges(src: bytes, macros: Macros, known: bool = True) -> list[tupl
             continue
         elif kind in ("elif", "else"):
             group = stack[-1]
-            _leave(group, line[0], out)
+            _leave(group, line[0], out, unsure)
             _enter(group, _clause("if", arg) if kind == "elif" else "1", macros, known, line_end)
         else:  # endif
-            _leave(stack.pop(), line[0], out)
+            _leave(stack.pop(), line[0], out, unsure)
     out.sort()
-    return _merge(out)
+    unsure.sort(key=lambda u: u[0])
+    return _merge(out), unsure
 
 
 def _with_alternatives(found: list[tuple[int, int, bytes, int]]) -> set[int]:
@@ -148,19 +177,26 @@ def _with_alternatives(found: list[tuple[int, int, bytes, int]]) -> set[int]:
 
 def _enter(group: _Group, clause: str, macros: Macros, known: bool, start: int,
            has_alternative: bool = False) -> None:
-    group.start = start
+    group.start, group.unsure = start, False
     if not group.live or group.taken:
         group.active = False
         return
     v = _verdict(clause, macros, known, has_alternative)
     group.active = v is not False
     group.taken = group.active
+    group.unsure = v is None
+    guard = _NOT_DEFINED.fullmatch(clause.strip())
+    group.guard = guard.group(1) if guard else None
 
 
-def _leave(group: _Group, end: int, out: list[tuple[int, int]]) -> None:
-    """Close the current branch (up to the next directive) and record it if it is dropped."""
-    if group.live and not group.active and end > group.start:
-        out.append((group.start, end))
+def _leave(group: _Group, end: int, out: list[tuple[int, int]], unsure: list[Unsure]) -> None:
+    """Close the current branch (up to the next directive) and record it if it is dropped, or
+    kept on an undecided condition."""
+    if group.live and end > group.start:
+        if not group.active:
+            out.append((group.start, end))
+        elif group.unsure:
+            unsure.append((group.start, end, group.guard))
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -188,7 +224,16 @@ def blank_ranges(src: bytes, ranges: list[tuple[int, int]]) -> bytes:
 def active_text(source: bytes, env) -> tuple[bytes, list[tuple[int, int]]]:
     """``source`` with the branches ``env`` (a ``macroenv.Configuration``) drops blanked, and
     those branches' ranges; ``source`` unchanged when there is no environment."""
+    return active_text_unsure(source, env)[:2]
+
+
+def active_text_unsure(source: bytes, env) -> tuple[bytes, list[tuple[int, int]],
+                                                     list[Unsure]]:
+    """``active_text`` and the branches kept on an undecided condition (``branch_ranges``);
+    with no environment every branch is kept and each one under a condition is unsure."""
     if env is None:
-        return source, []
-    ranges = inactive_ranges(source, env, env.known)
-    return blank_ranges(source, ranges), ranges
+        dropped, unsure = branch_ranges(source, _Nothing(), False)
+        return source, [], sorted(unsure + [(s, e, None) for s, e in dropped],
+                                  key=lambda u: u[0])
+    ranges, unsure = branch_ranges(source, env, env.known)
+    return blank_ranges(source, ranges), ranges, unsure

@@ -39,6 +39,14 @@ class _Comments:
         return i >= 0 and pos < self.ends[i]
 
 
+def _guard(unsure: list[tuple[int, int, str | None]], pos: int) -> str | None:
+    """The guard of the innermost of the branches ``unsure`` (by start) holding ``pos``."""
+    for start, end, guard in reversed(unsure):
+        if start <= pos < end:
+            return guard
+    return None
+
+
 def _logical_end(src: bytes, end: int) -> int:
     """End of the line at ``end`` with its backslash-continued lines."""
     while True:
@@ -52,9 +60,12 @@ def _logical_end(src: bytes, end: int) -> int:
         return nl
 
 
-def directives(src: bytes, lines: Lines | None = None) -> tuple[list[Include], list[Macro]]:
+def directives(src: bytes, lines: Lines | None = None,
+               unsure: list[tuple[int, int, str | None]] = ()
+               ) -> tuple[list[Include], list[Macro]]:
     """The includes and macro definitions of ``src``, in file order (``lines``: its ``Lines``,
-    when the caller has them)."""
+    when the caller has them; ``unsure``: the branches kept on an undecided condition,
+    ``conditions.branch_ranges``, which give each include its ``guard``)."""
     comments = _Comments(src)
     lines = lines or Lines(src)
     includes: list[Include] = []
@@ -69,11 +80,12 @@ def directives(src: bytes, lines: Lines | None = None) -> tuple[list[Include], l
             if inc is not None and inc.end() <= end:
                 target = inc.group(2).decode("utf-8", "replace").strip()
                 hash_at = src.index(b"#", line)
-                includes.append(Include(target, inc.group(1) == b"<", _span(lines, hash_at, end)))
+                includes.append(Include(target, inc.group(1) == b"<", _span(lines, hash_at, end),
+                                        _guard(unsure, hash_at)))
             elif (computed := _COMPUTED_INCLUDE.match(src, word_end)) is not None:
                 hash_at = src.index(b"#", line)
                 includes.append(Include(computed.group(1).decode(), False,
-                                        _span(lines, hash_at, end)))
+                                        _span(lines, hash_at, end), _guard(unsure, hash_at)))
             continue
         name = _NAME.match(src, word_end)
         if name is None or name.end() > end:

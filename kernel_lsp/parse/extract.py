@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from kernel_lsp.parse import cnodes
 from kernel_lsp.parse.cnodes import declarator_name, function_declarator, span, text, type_ref
-from kernel_lsp.parse.conditions import active_text
+from kernel_lsp.parse.conditions import active_text_unsure
 from kernel_lsp.parse.facts import (
     BASE,
     EXTERN,
@@ -48,7 +48,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "16"
+EXTRACTOR_VERSION = "17"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -130,7 +130,7 @@ class Extractor(FileScopeMacros):
                  tree=None, env=None):
         # the text with the branches the configuration ``env`` drops blanked; ``tree``: a
         # parse of that text
-        self.src, inactive = active_text(source, env)
+        self.src, inactive, self.unsure = active_text_unsure(source, env)
         self.lines = Lines(self.src)  # rows and columns for the text scans, found once
         self.path, self.tree = path, tree
         self.generated = generated  # (macro, invocation span) when reading a macro expansion

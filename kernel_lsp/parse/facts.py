@@ -44,6 +44,9 @@ class Include:
     target: str  # as written, without <> or ""
     angled: bool
     span: Span
+    # NAME when the innermost branch holding the line is an ``#ifndef NAME`` the configuration
+    # does not decide (``conditions.branch_ranges``): a fallback for builds that lack NAME
+    guard: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,12 +103,12 @@ def _close(text: str, open_idx: int) -> int:
 
 class FileScopeMacros:
     """The extractor's file-scope macro handling (a mixin of ``extract.Extractor``, whose
-    ``src``, ``lines``, ``facts``, ``funcs``, ``macro_uses``, ``untrusted``, ``locals``,
-    ``macros_so_far`` and ``_signature`` it uses)."""
+    ``src``, ``lines``, ``unsure``, ``facts``, ``funcs``, ``macro_uses``, ``untrusted``,
+    ``locals``, ``macros_so_far`` and ``_signature`` it uses)."""
 
     # -- preprocessor ------------------------------------------------------------------------
     def _preproc(self, root) -> None:
-        includes, macros = directives(self.src, self.lines)
+        includes, macros = directives(self.src, self.lines, self.unsure)
         self.facts.includes += includes
         self.facts.macros += macros
         for m in macros:
