@@ -79,6 +79,17 @@ CASES = [
                    ("big", "typedef", True)},
          "type_uses": {("u32", "b"), ("x", "b"), ("u16", "c"), ("x", "c"), ("u64", "big")}},
         id="a-macro-defined-as-a-run-of-members"),
+    pytest.param(  # acpica's acobject.h: runs after the first one on its line, with arguments
+        "#define HEADER \\\n\tunion obj *next; \\\n\tu8 type;\n"
+        "#define NOTIFY_INFO \\\n\tunion obj *notify_list[2];\n"
+        "#define BUFFER_INFO(_type) \\\n\t_type *pointer; \\\n\tu32 length;\n"
+        "struct str {\n\tHEADER BUFFER_INFO(char)\t/* a string */\n};\n"
+        "struct notify {\nHEADER NOTIFY_INFO};\n"
+        "struct field {\n\tHEADER NOTIFY_INFO union obj *region;\n};\n",
+        {"types": {("str", "struct", True), ("notify", "struct", True),
+                   ("field", "struct", True)},
+         "type_uses": {("obj", "field")}},
+        id="runs-of-members-after-the-first-on-its-line"),
     pytest.param(  # the same, the macro defined elsewhere: one ERROR node swallows the rest;
         # the complete declarations inside it still give their type uses
         "struct a {\nCOMMON};\n\nstruct b {\n\tCOMMON u32 index;\n\tunion x *o;\n};\n\n"

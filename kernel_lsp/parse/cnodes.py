@@ -48,6 +48,27 @@ def declarator_name(node):
     return None
 
 
+def indirection(node) -> int | None:
+    """How many pointer and array levels a declarator puts between its name and its type
+    (``*p``: 1, ``**pp``, ``*v[4]``: 2); None for a function or a function pointer."""
+    depth = 0
+    for _ in range(16):
+        if node is None or node.type in _NAMES:
+            return depth
+        if node.type == "function_declarator":
+            return None
+        if node.type not in _WRAPPERS:
+            return None
+        if node.type in ("pointer_declarator", "array_declarator"):
+            depth += 1
+        inner = node.child_by_field_name("declarator")
+        if inner is None:
+            inner = next((c for c in node.named_children if c.type in _NAMES or
+                          c.type in _WRAPPERS), None)
+        node = inner
+    return None
+
+
 def function_declarator(node):
     """The ``function_declarator`` that makes ``node`` declare a function (not a pointer), or None.
 

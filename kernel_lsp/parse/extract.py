@@ -13,7 +13,14 @@ from bisect import bisect_right
 from dataclasses import replace
 
 from kernel_lsp.parse import cnodes
-from kernel_lsp.parse.cnodes import declarator_name, function_declarator, span, text, type_ref
+from kernel_lsp.parse.cnodes import (
+    declarator_name,
+    function_declarator,
+    indirection,
+    span,
+    text,
+    type_ref,
+)
 from kernel_lsp.parse.conditions import active_text_unsure
 from kernel_lsp.parse.facts import (
     BASE,
@@ -48,7 +55,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "17"
+EXTRACTOR_VERSION = "18"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -142,6 +149,8 @@ class Extractor(FileScopeMacros):
         self.macro_uses = _Ranges()  # file-scope macro invocations: no declarations there
         self.locals: dict[str, set[str]] = {}
         self.local_types: dict[str, dict[str, TypeRef]] = {}  # function -> name -> its type
+        # function -> name -> pointer and array levels of its declarator (``cnodes.indirection``)
+        self.local_depth: dict[str, dict[str, int | None]] = {}
         self.typedef_name_starts: set[int] = set()
         self.macros_so_far: dict[str, tuple[tuple[str, ...], str, int]] = {}
 
@@ -212,6 +221,7 @@ class Extractor(FileScopeMacros):
         self.owners.add(node.start_byte, body.start_byte, ("func", name))
         self.locals[name] = {p.name for p in params if p.name}
         self.local_types[name] = {p.name: p.type for p in params if p.name and p.type}
+        self.local_depth[name] = _param_depths(fdecl)
 
     def _signature(self, start: int, end: int) -> str:
         return " ".join(self.src[start:end].decode("utf-8", "replace").split()).rstrip(";").strip()
@@ -366,6 +376,7 @@ class Extractor(FileScopeMacros):
                         names.add(text(ident))
                         if tref is not None:
                             self.local_types.setdefault(fn, {})[text(ident)] = tref
+                            self.local_depth.setdefault(fn, {})[text(ident)] = indirection(d)
                     continue
                 ident = fdecl.child_by_field_name("declarator")
                 name = text(ident)
@@ -446,13 +457,20 @@ class Extractor(FileScopeMacros):
             need = NEED_NAME if kind is None else _need(parent)
             self._type_use(seen, TypeUse(name, kind or TYPEDEF, span(node), fn,
                                          owner[1] if owner else None, need))
-        for node in self.caps.get("member.base", []):
-            fn = self.funcs.find(node.start_byte)
-            tref = self.local_types.get(fn, {}).get(text(node)) if fn else None
-            if tref is not None and tref.kind in (STRUCT, UNION) and (
-                    self.untrusted.find(node.start_byte) in (None, TRUSTED)):
-                self._type_use(seen, TypeUse(tref.name, tref.kind, span(node), fn, None,
-                                             NEED_MEMBERS))
+        for cap, need, pointer in (("member.base", NEED_MEMBERS, False),
+                                   ("element.base", NEED_MEMBERS, True),
+                                   ("sizeof.base", NEED_SIZEOF, True)):
+            for node in self.caps.get(cap, []):
+                fn = self.funcs.find(node.start_byte)
+                tref = self.local_types.get(fn, {}).get(text(node)) if fn else None
+                if tref is None or tref.kind not in (STRUCT, UNION) or (
+                        self.untrusted.find(node.start_byte) not in (None, TRUSTED)):
+                    continue
+                # indexing, stepping or sizeof(*p) need the struct only through one level
+                # (``struct page **pages; pages[i]`` is a pointer: legal with the struct unknown)
+                if pointer and self.local_depth.get(fn, {}).get(text(node)) != 1:
+                    continue
+                self._type_use(seen, TypeUse(tref.name, tref.kind, span(node), fn, None, need))
         self._attach_more()
 
     def _type_use(self, seen: dict, use: TypeUse) -> None:
@@ -509,6 +527,19 @@ def extract(path: str, source: bytes, tree=None, env=None) -> FileFacts:
     ``tree``: an up-to-date parse of the same text (e.g. an editor ``Buffer``'s), if any.
     """
     return Extractor(path, source, tree=tree, env=env).run()
+
+
+def _param_depths(fdecl) -> dict[str, int | None]:
+    """name -> ``cnodes.indirection`` of each named parameter of a function declarator."""
+    plist = fdecl.child_by_field_name("parameters")
+    out = {}
+    for p in plist.named_children if plist is not None else ():
+        if p.type == "parameter_declaration":
+            d = p.child_by_field_name("declarator")
+            ident = declarator_name(d)
+            if ident is not None:
+                out[text(ident)] = indirection(d)
+    return out
 
 
 def _need(spec) -> int:

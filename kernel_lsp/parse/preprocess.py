@@ -195,9 +195,9 @@ def _depth_tokens(src: bytes):
             yield (m.start() - 1, m.end() - 1, None, None, None, -1, None, -1)
 
 
-# An object-like ``#define NAME body`` (continuation lines included) of the same text.
-_OBJECT_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)(?![\w(])((?:[^\n]*\\\n)*[^\n]*)",
-                            re.M)
+# A ``#define NAME body`` or ``#define NAME(params) body`` (continuation lines included).
+_MEMBER_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)(\([^)\n]*\))?(?![\w(])"
+                            rb"((?:[^\n]*\\\n)*[^\n]*)", re.M)
 _COMMENTS = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
 _NESTED_BLANKED = {b"define", b"undef", b"include", b"include_next", b"pragma", b"error",
                    b"warning", b"line"}
@@ -363,10 +363,32 @@ def blank_in_braces(src: bytes) -> bytes:
         elif bare is not None and stack and stack[-1]:
             if members is None:
                 members = member_macros(src)
-            if bare in members:
+            if (bare, False) in members:
                 buf = buf if buf is not None else bytearray(src)
-                buf[bare_start:bare_start + len(bare)] = b" " * len(bare)
+                skip = _blank_member_run(src, buf, bare_start, members)
     return bytes(buf) if buf is not None else src
+
+
+_NEXT_MEMBER_MACRO = re.compile(rb"[ \t]*([A-Z_][A-Z0-9_]*)\b")
+
+
+def _blank_member_run(src: bytes, buf: bytearray, start: int,
+                      members: set[tuple[bytes, bool]]) -> int:
+    """Blank the member-run macros from ``start`` on along their line, each name and the
+    arguments of a function-like one (``ACPI_OBJECT_COMMON_HEADER ACPI_COMMON_BUFFER_INFO(char)``
+    in acpica's ``acobject.h``); returns where the run ends."""
+    pos = start
+    while (m := _NEXT_MEMBER_MACRO.match(src, pos)) is not None and (
+            m.group(1), src[m.end():m.end() + 1] == b"(") in members:
+        end = m.end()
+        if src[end:end + 1] == b"(":
+            close = close_paren(src, end, 8192)
+            if close < 0 or b"\n" in src[end:close]:
+                break
+            end = close + 1
+        buf[m.start(1):end] = blank(src[m.start(1):end])
+        pos = end
+    return pos
 
 
 # Words that may stand before ``struct``/``union``/``enum`` in a declaration.
@@ -409,15 +431,18 @@ def blank_declaration_macros(src: bytes) -> bytes:
     return bytes(buf) if buf is not None else src
 
 
-def member_macros(src: bytes) -> set[bytes]:
-    """Object-like macros the text defines as a run of members (their body ends with ``;``):
+def member_macros(src: bytes) -> set[tuple[bytes, bool]]:
+    """(name, function-like) of the macros the text defines as a run of members (their body
+    ends with ``;``):
     ``#define ACPI_STATE_COMMON void *next; u8 flags;`` then ``struct s { ACPI_STATE_COMMON
-    u32 index; }``, where the grammar reads the name as a type and loses the struct."""
+    u32 index; }``, where the grammar reads the name as a type and loses the struct; also
+    function-like ones (``#define ACPI_COMMON_BUFFER_INFO(_type) _type *pointer; u32 length;``),
+    blanked with their arguments after such a name on its line (``_blank_member_run``)."""
     out = set()
-    for m in _OBJECT_DEFINE.finditer(src):
-        body = _COMMENTS.sub(b" ", m.group(2).replace(b"\\\n", b" ")).strip()
+    for m in _MEMBER_DEFINE.finditer(src):
+        body = _COMMENTS.sub(b" ", m.group(3).replace(b"\\\n", b" ")).strip()
         if body.endswith(b";"):
-            out.add(m.group(1))
+            out.add((m.group(1), m.group(2) is not None))
     return out
 
 
