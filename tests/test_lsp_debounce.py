@@ -13,7 +13,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.lsp_helpers import SERVER, change, copy_tree, open_doc, record_versions, wait_until
+from tests.lsp_helpers import SERVER, change, copy_tree, open_doc, start, wait_until
 
 pytestmark = pytest.mark.e2e
 PATH = "fs/open.c"
@@ -27,11 +27,8 @@ def warm_tree(tmp_path_factory):
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
 async def client(lsp_client: LanguageClient, warm_tree):
-    lsp_client.published = record_versions(lsp_client)
-    await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=pytest_lsp.client_capabilities("neovim@v0.7.0"),
-        root_uri=warm_tree.as_uri(),
-        initialization_options={"debounceMs": int(DEBOUNCE * 1000)}))
+    await start(lsp_client, warm_tree, pytest_lsp.client_capabilities("neovim@v0.7.0"),
+                {"debounceMs": int(DEBOUNCE * 1000)})
     yield
     await lsp_client.shutdown_session()
 
