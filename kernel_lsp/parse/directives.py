@@ -39,11 +39,13 @@ class _Comments:
         return i >= 0 and pos < self.ends[i]
 
 
-def _guard(unsure: list[tuple[int, int, str | None]], pos: int) -> str | None:
-    """The guard of the innermost of the branches ``unsure`` (by start) holding ``pos``."""
-    for start, end, guard in reversed(unsure):
-        if start <= pos < end:
-            return guard
+def _guard(unsure: list[tuple[int, int, str | None]], starts: list[int], pos: int
+           ) -> str | None:
+    """The guard of the innermost of the branches ``unsure`` (``starts``: theirs, in order)
+    holding ``pos``: the last one starting before it that has not ended."""
+    for i in range(bisect_right(starts, pos) - 1, -1, -1):
+        if pos < unsure[i][1]:
+            return unsure[i][2]
     return None
 
 
@@ -67,6 +69,7 @@ def directives(src: bytes, lines: Lines | None = None,
     when the caller has them; ``unsure``: the branches kept on an undecided condition,
     ``conditions.branch_ranges``, which give each include its ``guard``)."""
     comments = _Comments(src)
+    starts = [u[0] for u in unsure]
     lines = lines or Lines(src)
     includes: list[Include] = []
     macros: list[Macro] = []
@@ -81,11 +84,12 @@ def directives(src: bytes, lines: Lines | None = None,
                 target = inc.group(2).decode("utf-8", "replace").strip()
                 hash_at = src.index(b"#", line)
                 includes.append(Include(target, inc.group(1) == b"<", _span(lines, hash_at, end),
-                                        _guard(unsure, hash_at)))
+                                        _guard(unsure, starts, hash_at)))
             elif (computed := _COMPUTED_INCLUDE.match(src, word_end)) is not None:
                 hash_at = src.index(b"#", line)
                 includes.append(Include(computed.group(1).decode(), False,
-                                        _span(lines, hash_at, end), _guard(unsure, hash_at)))
+                                        _span(lines, hash_at, end),
+                                        _guard(unsure, starts, hash_at)))
             continue
         name = _NAME.match(src, word_end)
         if name is None or name.end() > end:
