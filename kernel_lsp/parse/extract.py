@@ -212,7 +212,8 @@ class Extractor(FileScopeMacros):
                 or self.macro_uses.find(node.start_byte) is not None):
             return  # ``SYSCALL_DEFINE1(...) {`` read as a definition: the invocation scan owns it
         st, inline = cnodes.storage(node)
-        params = self._params(fdecl)
+        depths: dict[str, int | None] = {}
+        params = self._params(fdecl, depths)
         self.facts.functions.append(Function(
             name, True, st, inline, type_ref(node.child_by_field_name("type")), params,
             self._signature(node.start_byte, body.start_byte), self._span(node),
@@ -221,21 +222,27 @@ class Extractor(FileScopeMacros):
         self.owners.add(node.start_byte, body.start_byte, ("func", name))
         self.locals[name] = {p.name for p in params if p.name}
         self.local_types[name] = {p.name: p.type for p in params if p.name and p.type}
-        self.local_depth[name] = _param_depths(fdecl)
+        self.local_depth[name] = depths
 
     def _signature(self, start: int, end: int) -> str:
         return " ".join(self.src[start:end].decode("utf-8", "replace").split()).rstrip(";").strip()
 
-    def _params(self, fdecl) -> tuple[Param, ...]:
+    def _params(self, fdecl, depths: dict[str, int | None] | None = None
+                ) -> tuple[Param, ...]:
+        """The parameters of a function declarator (``depths``: filled with the
+        ``cnodes.indirection`` of each named one)."""
         plist = fdecl.child_by_field_name("parameters")
         out = []
         for p in plist.named_children if plist is not None else ():
             if p.type == "variadic_parameter":
                 out.append(Param("...", None))
             elif p.type == "parameter_declaration":
-                ident = declarator_name(p.child_by_field_name("declarator"))
+                declarator = p.child_by_field_name("declarator")
+                ident = declarator_name(declarator)
                 out.append(Param(text(ident) if ident is not None else None,
                                  type_ref(p.child_by_field_name("type"))))
+                if depths is not None and ident is not None:
+                    depths[text(ident)] = indirection(declarator)
         if len(out) == 1 and out[0].name is None and out[0].type == TypeRef("void", BASE):
             return ()
         return tuple(out)
@@ -462,13 +469,14 @@ class Extractor(FileScopeMacros):
                                    ("sizeof.base", NEED_SIZEOF, True)):
             for node in self.caps.get(cap, []):
                 fn = self.funcs.find(node.start_byte)
-                tref = self.local_types.get(fn, {}).get(text(node)) if fn else None
+                local = text(node) if fn else None
+                tref = self.local_types.get(fn, {}).get(local) if fn else None
                 if tref is None or tref.kind not in (STRUCT, UNION) or (
                         self.untrusted.find(node.start_byte) not in (None, TRUSTED)):
                     continue
                 # indexing, stepping or sizeof(*p) need the struct only through one level
                 # (``struct page **pages; pages[i]`` is a pointer: legal with the struct unknown)
-                if pointer and self.local_depth.get(fn, {}).get(text(node)) != 1:
+                if pointer and self.local_depth.get(fn, {}).get(local) != 1:
                     continue
                 self._type_use(seen, TypeUse(tref.name, tref.kind, span(node), fn, None, need))
         self._attach_more()
@@ -527,19 +535,6 @@ def extract(path: str, source: bytes, tree=None, env=None) -> FileFacts:
     ``tree``: an up-to-date parse of the same text (e.g. an editor ``Buffer``'s), if any.
     """
     return Extractor(path, source, tree=tree, env=env).run()
-
-
-def _param_depths(fdecl) -> dict[str, int | None]:
-    """name -> ``cnodes.indirection`` of each named parameter of a function declarator."""
-    plist = fdecl.child_by_field_name("parameters")
-    out = {}
-    for p in plist.named_children if plist is not None else ():
-        if p.type == "parameter_declaration":
-            d = p.child_by_field_name("declarator")
-            ident = declarator_name(d)
-            if ident is not None:
-                out[text(ident)] = indirection(d)
-    return out
 
 
 def _need(spec) -> int:
