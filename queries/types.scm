@@ -15,3 +15,16 @@
 (sizeof_expression value: (parenthesized_expression
   (pointer_expression operator: "*" argument: (identifier) @sizeof.base)))
 (sizeof_expression value: (pointer_expression operator: "*" argument: (identifier) @sizeof.base))
+
+; An argument of a macro invoked as a statement head (an iterator:
+; ``list_for_each_entry(pos, head, member) {``, no ``;`` follows): a plain name, which the
+; macro's body may dereference (``parse/macroargs.py`` decides when checking).
+(expression_statement
+  (call_expression function: (identifier) arguments: (argument_list (identifier) @iter.arg))
+  (MISSING))
+
+; ``container_of(p, struct foo, member)``: a struct or union named as a macro argument (the
+; grammar reads the keyword as an error and the tag as a plain name, or the keyword as a name
+; and the tag as an error).
+(argument_list (ERROR) @typearg.keyword . (identifier))
+(argument_list (identifier) @typearg.keyword . (ERROR . (identifier) .))

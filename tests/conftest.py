@@ -37,8 +37,12 @@ def unintern(conn) -> None:
     rows and indexes."""
     conn.execute("PRAGMA legacy_alter_table=ON")  # the views name tables that come and go
     for table in schema.INTERNED:
-        conn.execute(f"CREATE TABLE plain ({schema.TABLES[table]})")
-        conn.execute(f"INSERT INTO plain {schema.interned_view(table)} "
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({schema.stored(table)})")}
+        cols = [c for c in schema.TABLES[table].split(",") if c.split()[0] in have]
+        skip = tuple(c.split()[0] for c in schema.TABLES[table].split(",")
+                     if c.split()[0] not in have)
+        conn.execute(f"CREATE TABLE plain ({','.join(cols)})")
+        conn.execute(f"INSERT INTO plain {schema.interned_view(table, skip)} "
                      "ORDER BY t.file_id, t.seq")  # each file's rows in their order
         conn.execute(f"DROP VIEW {table}")
         conn.execute(f"DROP TABLE {schema.stored(table)}")

@@ -46,3 +46,69 @@ def test_indexing_stepping_and_sizeof_through_a_pointer_need_the_struct(tmp_path
 def test_with_the_definition_included_nothing_is_reported(tmp_path, capsys):
     tree = {**TREE, "lib/vec_user.c": USER.replace("<linux/fwd.h>", "<linux/vec.h>")}
     assert checked_errors(write_tree(tmp_path, tree), capsys) == set()
+
+
+# Through a macro: an iterator that dereferences its cursor, ``container_of`` and ``offsetof``
+# with the struct written as an argument. Functions given the same pointers need nothing.
+LIST_H = ("#define offsetof(T, m) __builtin_offsetof(T, m)\n"
+          "#define container_of(ptr, type, member) \\\n"
+          "\t((type *)((char *)(ptr) - offsetof(type, member)))\n"
+          "#define list_entry(ptr, type, member) container_of(ptr, type, member)\n"
+          "#define list_next_entry(pos, member) \\\n"
+          "\tlist_entry((pos)->member.next, typeof(*(pos)), member)\n"
+          "#define list_for_each_entry(pos, head, member) \\\n"
+          "\tfor (pos = list_entry((head)->next, typeof(*pos), member); \\\n"
+          "\t     &pos->member != (head); pos = list_next_entry(pos, member))\n"
+          "#define for_each_slot(i, n) for (i = 0; i < (n); i++)\n"
+          "#define list_cast(p) ((struct list_head *)(p))\n"
+          "struct list_head { struct list_head *next; };\n")
+ITER_USER = ("#include <linux/list.h>\n"                            # 1
+             "#include <linux/fwd.h>\n"                             # 2
+             "void forget(struct vec *v);\n"                        # 3
+             "void drain(struct list_head *all, struct vec *v)\n"   # 4
+             "{\n"
+             "\tlist_for_each_entry(v, all, node)\n"                # 6  407_2 vec (the cursor)
+             "\t\tforget(v);\n"
+             "}\n"
+             "struct vec *owner(struct list_head *node)\n"          # 9
+             "{\n"
+             "\treturn container_of(node, struct vec, node);\n"     # 11 407_2 vec (the type)
+             "}\n"
+             "int where(void)\n"                                    # 13
+             "{\n"
+             "\treturn offsetof(struct vec, node);\n"               # 15 407_2 vec
+             "}\n"
+             "void pass(struct vec *v, int n)\n"                    # 17
+             "{\n"
+             "\tint i;\n"
+             "\tfor_each_slot(i, n) {\n"                            # 20 a macro that needs nothing
+             "\t\tforget(v);\n"                                     # 21 a function: nothing
+             "\t\tlist_cast(v);\n"                                  # 22 a cast: nothing
+             "\t}\n"
+             "}\n")
+ITER_TREE = {
+    "Kconfig": "",
+    "include/linux/list.h": LIST_H,
+    "include/linux/fwd.h": "struct vec;\n",
+    "include/linux/vec.h": "#include <linux/list.h>\n"
+                           "struct vec {\n\tstruct list_head node;\n};\n",
+    "lib/drain.c": ITER_USER,
+}
+ITER_EXPECTED = {("lib/drain.c", line, "407_2", "vec") for line in (6, 11, 15)}
+
+
+def test_macros_that_dereference_or_measure_their_arguments_need_the_struct(tmp_path, capsys):
+    assert checked_errors(write_tree(tmp_path, ITER_TREE), capsys) == ITER_EXPECTED
+
+
+def test_a_macro_that_is_not_visible_is_reported_itself_not_its_arguments(tmp_path, capsys):
+    user = ITER_USER.replace("#include <linux/list.h>\n", "")
+    found = checked_errors(write_tree(tmp_path, {**ITER_TREE, "lib/drain.c": user}), capsys)
+    assert {f for f in found if f[2] == "407_2"} == {("lib/drain.c", 14, "407_2", "vec")}
+    assert {(f[1], f[3]) for f in found if f[2] != "407_2"} >= {(5, "list_for_each_entry"),
+                                                               (10, "container_of")}
+
+
+def test_with_the_struct_included_macros_need_nothing_more(tmp_path, capsys):
+    user = ITER_USER.replace("<linux/fwd.h>", "<linux/vec.h>")
+    assert checked_errors(write_tree(tmp_path, {**ITER_TREE, "lib/drain.c": user}), capsys) == set()

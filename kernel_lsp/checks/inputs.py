@@ -44,6 +44,7 @@ class SymbolTable(Protocol):
 
     def native(self, entries: list, fid: int) -> list: ...
     def is_header(self, fid: int) -> bool: ...
+    def macro_definitions(self, name: str) -> list: ...  # [(file_id, params, body)]
 
 
 class Hosted(Protocol):

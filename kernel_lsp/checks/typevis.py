@@ -17,6 +17,7 @@ from kernel_lsp.findings import Finding
 from kernel_lsp.model.rows import more_sites
 from kernel_lsp.model.visibility import visible
 from kernel_lsp.parse.facts import NEED_MEMBERS, NEED_NAME, NEED_SIZE, NEED_SIZEOF
+from kernel_lsp.parse.macroargs import ArgNeeds
 
 MESSAGES = {
     NEED_NAME: "unknown type name '{spelled}': {where}",
@@ -28,9 +29,14 @@ MESSAGES = {
 
 def check_type_visibility(ctx: CheckInputs) -> list[Finding]:
     syms = ctx.symbols
+    needs = ArgNeeds(lambda name: [(params, body) for fid, params, body
+                                   in syms.macro_definitions(name)
+                                   if fid not in syms.foreign_ids])
     out: list[Finding] = []
     for fid, use in ctx.facts.type_uses_in(ctx.file_ids):
         if not use.need or fid in ctx.hosted:
+            continue
+        if use.via_macro is not None and not _macro_needs(ctx, needs, fid, use):
             continue
         typedef = use.kind == "typedef"
         defs = [t for t in syms.native(syms.types.get(use.name) or [], fid)
@@ -46,6 +52,8 @@ def check_type_visibility(ctx: CheckInputs) -> list[Finding]:
                for m in syms.macros.get(use.name) or ()):
             continue  # a visible macro standing for a type
         spelled = use.name if typedef else f"{use.kind} {use.name}"
+        if use.via_macro is not None:
+            spelled += f"' (in {use.via_macro}()"
         homes = home_order(ctx, [t.file_id for t in defs])
         where = (f"{'declared' if typedef else 'defined'} in {homes[0]}, which is not included "
                  "before this use")
@@ -53,6 +61,19 @@ def check_type_visibility(ctx: CheckInputs) -> list[Finding]:
                            use.name, MESSAGES[use.need].format(spelled=spelled, where=where),
                            {"kind": use.kind, "defined_in": homes, **also(use)}))
     return out
+
+
+def _macro_needs(ctx: CheckInputs, needs: ArgNeeds, fid: int, use) -> bool:
+    """Whether ``use``, an argument of the macro ``use.via_macro``, needs its struct complete:
+    a definition of the macro is visible there (else the compiler reports the macro, not the
+    struct) and the macro's body needs that argument (``parse/macroargs.py``)."""
+    mask = ctx.visibility.before(fid, use.start_byte)
+    if not any(m[1] and ((m[0] == fid and m[2] < use.start_byte)
+                         or (m[0] != fid and visible(mask, m[0])))
+               for m in ctx.symbols.macros.get(use.via_macro) or ()):
+        return False
+    got = needs.of(use.via_macro)
+    return use.via_arg in (got.types if use.via_type else got.pointers)
 
 
 def home_order(ctx: CheckInputs, fids) -> list[str]:

@@ -91,6 +91,8 @@ class LazySymbols(Symbols):
 
     def __init__(self, model: Model, arch: str):
         super().__init__(paths=model.file_paths())
+        self.stored_macros = model.macro_definitions
+        self.macro_overlay: dict[int, dict[str, list]] = {}  # fid -> name -> [(params, body)]
         self.foreign_ids = {fid for fid, p in self.paths.items() if is_foreign(p, arch)}
         self.host = model_host_sources(model)
         self.programs = Programs(self.paths, self.host)
@@ -112,8 +114,12 @@ class LazySymbols(Symbols):
         for f in rows.get("functions", ()):
             if f.parent is None:
                 funcs[f.name].append(FuncSym(fid, bool(f.is_definition), f.storage, f.start_byte))
+        texts = defaultdict(list)
         for m in rows.get("macros", ()):
             macros[m.name].append(MacroSym(fid, m.params is not None, m.start_byte))
+            if m.params is not None:
+                texts[m.name].append((json.loads(m.params), m.body or ""))
+        self.macro_overlay[fid] = dict(texts)
         for v in rows.get("variables", ()):
             variables[v.name].append(VarSym(fid, v.storage, bool(v.is_definition), v.start_byte,
                                             v.line, v.col, v.end_col))
@@ -136,7 +142,15 @@ class LazySymbols(Symbols):
         self.members.overlay[fid] = members[False]
         self.enumerators.overlay[fid] = members[True]
 
+    def macro_definitions(self, name: str) -> list[tuple[int, list[str], str]]:
+        """The stored definitions of files without a buffer, and the buffers' own."""
+        out = [d for d in self.stored_macros(name) if d[0] not in self.macro_overlay]
+        for fid, texts in self.macro_overlay.items():
+            out += [(fid, params, body) for params, body in texts.get(name, ())]
+        return out
+
     def drop_file(self, fid: int) -> None:
+        self.macro_overlay.pop(fid, None)
         for table in (self.functions, self.macros, self.variables, self.tags, self.typedefs,
                       self.types, self.members, self.enumerators):
             table.overlay.pop(fid, None)

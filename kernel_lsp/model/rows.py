@@ -130,7 +130,10 @@ def fact_rows(facts) -> FactRows:
         "calls": [Call(caller=c.caller, callee=c.callee, kind=c.kind, **_pos(c.span))
                   for c in facts.calls],
         "type_uses": [TypeUse(name=u.name, kind=u.kind, function=u.function, owner=u.owner,
-                              need=u.need, more=_more(u.span.line, u.more), **_pos(u.span))
+                              need=u.need, more=_more(u.span.line, u.more),
+                              via_macro=u.via[0] if u.via else None,
+                              via_arg=u.via[1] if u.via else None,
+                              via_type=int(u.via[2]) if u.via else None, **_pos(u.span))
                       for u in facts.type_uses],
         "var_uses": [VarUse(function=u.function, name=u.name, **_pos(u.span))
                      for u in facts.var_uses],

@@ -6,7 +6,7 @@ change to this file comes with a migration step in ``MIGRATIONS``.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 
 TABLES: dict[str, str] = {
@@ -35,7 +35,8 @@ TABLES: dict[str, str] = {
              "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
     "type_uses": "file_id INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT, function TEXT, "
                  "owner TEXT, start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER, "
-                 "need INTEGER DEFAULT 0, more TEXT",
+                 "need INTEGER DEFAULT 0, more TEXT, via_macro TEXT, via_arg INTEGER, "
+                 "via_type INTEGER",
     "var_uses": "file_id INTEGER NOT NULL, function TEXT, name TEXT NOT NULL, "
                 "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
     "includes": "file_id INTEGER NOT NULL, target TEXT NOT NULL, angled INTEGER, "
@@ -73,13 +74,16 @@ def stored(table: str) -> str:
     return f"{table}_interned" if table in INTERNED else table
 
 
-def create_table_sql(table: str) -> str:
-    """CREATE TABLE of the table that stores ``table``'s rows (interned columns hold ids)."""
+def create_table_sql(table: str, skip: tuple[str, ...] = ()) -> str:
+    """CREATE TABLE of the table that stores ``table``'s rows (interned columns hold ids);
+    ``skip``: columns left out (the table of an older version)."""
     if table not in INTERNED:
         return f"CREATE TABLE IF NOT EXISTS {table} ({TABLES[table]})"
     cols = []
     for col in TABLES[table].split(","):
         name, *rest = col.split()
+        if name in skip:
+            continue
         if name in INTERNED[table]:
             rest = ["INTEGER", *rest[1:]]
         cols.append(" ".join([name, *rest]))
@@ -89,12 +93,15 @@ def create_table_sql(table: str) -> str:
             "PRIMARY KEY (file_id, seq)) WITHOUT ROWID")
 
 
-def interned_view(table: str) -> str:
+def interned_view(table: str, skip: tuple[str, ...] = ()) -> str:
     """The SELECT of the view ``table`` over ``stored(table)``: ids turned back into names
-    (a nullable column through a LEFT JOIN, which SQLite drops when the column is not read)."""
+    (a nullable column through a LEFT JOIN, which SQLite drops when the column is not read);
+    ``skip``: columns left out (the view of an older version)."""
     select, joins = [], []
     for col in TABLES[table].split(","):
         name, *rest = col.split()
+        if name in skip:
+            continue
         if name in INTERNED[table]:
             join = "JOIN" if "NOT NULL" in " ".join(rest) else "LEFT JOIN"
             select.append(f"n_{name}.name AS {name}")
@@ -255,6 +262,12 @@ MIGRATIONS: dict[int, list[str]] = {
 }
 
 
+# Columns of the interned tables that migrations after version 7 add (version 7 makes the
+# tables without them).
+VIA_COLUMNS = ("via_macro", "via_arg", "via_type")
+ADDED_AFTER_7: dict[str, tuple[str, ...]] = {"type_uses": VIA_COLUMNS}
+
+
 def _intern_migration() -> list[str]:
     """Version 7: move the rows of the ``INTERNED`` tables into their interned tables (same
     order, so rowid order is kept) and put views in their place."""
@@ -262,15 +275,16 @@ def _intern_migration() -> list[str]:
     for table, cols in INTERNED.items():
         out += [f"INSERT OR IGNORE INTO names(name) SELECT {c} FROM {table} WHERE {c} IS NOT NULL"
                 for c in cols]
-        all_cols = columns(table)
+        later = ADDED_AFTER_7.get(table, ())  # added by a later migration
+        all_cols = [c for c in columns(table) if c not in later]
         values = [f"(SELECT id FROM names WHERE name = t.{c})" if c in cols else f"t.{c}"
                   for c in all_cols]
         seq = "row_number() OVER (PARTITION BY t.file_id ORDER BY t.rowid) - 1"
-        out += [create_table_sql(table),
+        out += [create_table_sql(table, later),
                 f"INSERT INTO {stored(table)} (seq, {', '.join(all_cols)}) "
                 f"SELECT {seq}, {', '.join(values)} FROM {table} t ORDER BY t.file_id, t.rowid",
                 f"DROP TABLE {table}",
-                f"CREATE VIEW {table} AS {interned_view(table)}"]
+                f"CREATE VIEW {table} AS {interned_view(table, later)}"]
         out += index_statements(table)
     return out
 
@@ -279,5 +293,13 @@ MIGRATIONS[7] = _intern_migration()
 # 8: the NAME of the undecided ``#ifndef NAME`` directly holding an include line (filled as
 # files are re-extracted: the extractor version changed with it)
 MIGRATIONS[8] = ["ALTER TABLE includes ADD COLUMN guard TEXT"]
+# 9: a type use that is a macro's argument names the macro and the argument (``TypeUse.via``;
+# filled as files are re-extracted: the extractor version changed with it). The view over the
+# interned table is made again with the new columns.
+MIGRATIONS[9] = [f"ALTER TABLE {stored('type_uses')} ADD COLUMN via_macro TEXT",
+                 f"ALTER TABLE {stored('type_uses')} ADD COLUMN via_arg INTEGER",
+                 f"ALTER TABLE {stored('type_uses')} ADD COLUMN via_type INTEGER",
+                 "DROP VIEW IF EXISTS type_uses",
+                 f"CREATE VIEW type_uses AS {interned_view('type_uses')}"]
 # Migrations that copy whole tables: the file is compacted after them (``VACUUM``).
 REWRITING_MIGRATIONS = frozenset({7})

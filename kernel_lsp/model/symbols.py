@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -187,10 +187,13 @@ class Symbols:
     dropped_units: dict[int, set[int]] = field(default_factory=dict)
     # function or variable name -> the files that declare it in a dropped #if branch
     hidden_in: dict[str, set[int]] = field(default_factory=dict)
+    # name -> (file_id, parameter names, body) of its function-like macros, read when asked
+    # (``Model.macro_definitions``): a macro's body is read only to see what its arguments need
+    macro_source: Callable[[str], list] | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, model: Model, arch: str = "x86") -> Symbols:
-        s = cls(paths=model.file_paths())
+        s = cls(paths=model.file_paths(), macro_source=model.macro_definitions)
         s.foreign_ids = {fid for fid, p in s.paths.items() if is_foreign(p, arch)}
         s.host = model_host_sources(model)
         s.programs = Programs(s.paths, s.host)
@@ -244,4 +247,8 @@ class Symbols:
 
     def is_header(self, fid: int) -> bool:
         return self.paths.get(fid, "").endswith(".h")
+
+    def macro_definitions(self, name: str) -> list[tuple[int, list[str], str]]:
+        """(file_id, parameter names, body) of the function-like macros ``name``."""
+        return self.macro_source(name) if self.macro_source is not None else []
 

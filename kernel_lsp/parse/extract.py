@@ -55,7 +55,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "18"
+EXTRACTOR_VERSION = "19"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -479,14 +479,46 @@ class Extractor(FileScopeMacros):
                 if pointer and self.local_depth.get(fn, {}).get(local) != 1:
                     continue
                 self._type_use(seen, TypeUse(tref.name, tref.kind, span(node), fn, None, need))
+        self._macro_arguments(seen)
         self._attach_more()
+
+    def _macro_arguments(self, seen: dict) -> None:
+        """Structs a macro's arguments may need complete (``TypeUse.via``): a local pointer to
+        a struct handed to an iterator (``list_for_each_entry(pos, ...) {``), a struct named as
+        an argument (``container_of(p, struct foo, member)``). Whether the macro's body needs
+        it is decided when checking (``parse/macroargs.py``)."""
+        for node in self.caps.get("iter.arg", []):
+            fn = self.funcs.find(node.start_byte)
+            local = text(node) if fn else None
+            tref = self.local_types.get(fn, {}).get(local) if fn else None
+            if tref is None or tref.kind not in (STRUCT, UNION) or (
+                    self.local_depth.get(fn, {}).get(local) != 1):
+                continue
+            via = _via(node, False)
+            if via is not None and self.untrusted.find(node.start_byte) in (None, TRUSTED):
+                self._type_use(seen, TypeUse(tref.name, tref.kind, span(node), fn, None,
+                                             NEED_MEMBERS, via=via))
+        for keyword in self.caps.get("typearg.keyword", []):
+            kind = text(keyword).strip()
+            after = keyword.next_named_sibling
+            fn = self.funcs.find(keyword.start_byte)
+            if kind not in (STRUCT, UNION) or fn is None or after is None:
+                continue
+            # (ERROR struct) name: the name is the argument; struct (ERROR name): the keyword is
+            name, arg = (after, after) if keyword.type == "ERROR" else (after.named_child(0), keyword)
+            if name is None or name.type != "identifier":
+                continue
+            via = _via(arg, True)
+            if via is not None:
+                self._type_use(seen, TypeUse(text(name), kind, span(name), fn, None,
+                                             NEED_MEMBERS, via=via))
 
     def _type_use(self, seen: dict, use: TypeUse) -> None:
         """Record ``use`` unless its (name, kind, scope, owner, need) is recorded already; a
         recorded one gains the line of ``use`` (``TypeUse.more``) when it is a new line."""
         if not use.name:
             return  # a name the parser inserted to recover from an error
-        key = (use.name, use.kind, use.function, use.owner, use.need)
+        key = (use.name, use.kind, use.function, use.owner, use.need, use.via)
         first = seen.get(key)
         if first is None:
             seen[key] = [len(self.facts.type_uses), self._region(use), use.span.line]
@@ -537,11 +569,31 @@ def extract(path: str, source: bytes, tree=None, env=None) -> FileFacts:
     return Extractor(path, source, tree=tree, env=env).run()
 
 
+def _via(arg, as_type: bool) -> tuple[str, int, bool] | None:
+    """``TypeUse.via`` of the argument node ``arg`` of a ``name(...)`` call (an error node the
+    grammar made of a ``struct`` keyword is no argument of its own)."""
+    args = arg.parent
+    call = args.parent if args is not None else None
+    callee = call.child_by_field_name("function") if call is not None else None
+    if callee is None or callee.type != "identifier":
+        return None
+    index = 0
+    for child in args.named_children:
+        if child.id == arg.id:
+            return text(callee), index, as_type
+        if child.type != "ERROR":
+            index += 1
+    return None
+
+
 def _need(spec) -> int:
     """What a struct/union/enum tag use needs of its type, by where the specifier stands."""
     holder = spec.parent
     if holder is None:
         return NEED_NOTHING
+    if holder.type == "type_descriptor" and holder.parent is not None and (
+            holder.parent.type == "offsetof_expression"):
+        return NEED_MEMBERS  # offsetof(struct foo, member)
     if holder.type == "type_descriptor" and holder.parent is not None and (
             holder.parent.type == "sizeof_expression"):
         return NEED_SIZEOF

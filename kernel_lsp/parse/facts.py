@@ -131,6 +131,10 @@ class TypeUse:
     # one use per scope is stored and checked, and a finding on it names every line (a compiler
     # reports each); empty at file scope outside any declaration owner (includes may intervene)
     more: tuple[tuple[int, int], ...] = ()
+    # (macro, argument index, the argument is the type itself) when the use is an argument of
+    # a macro invocation (a pointer to the struct, or ``struct foo`` written as the argument):
+    # it needs the type only if that macro's body does (``parse/macroargs.py``)
+    via: tuple[str, int, bool] | None = None
 
 
 # How much of a type a use needs (TypeUse.need): a pointer to an undeclared struct is legal.
