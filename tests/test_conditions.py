@@ -220,6 +220,11 @@ MAKEFILES = [
     ("ccflags-y := -I$(src)/inc\nobj-y += a.o\n", "drivers/x", (["drivers/x/inc"], [])),
     ("subdir-ccflags-y += -I $(srctree)/include/x\n", "drivers/y", ([], ["include/x"])),
     ("ccflags-y += -I/usr/include -I$(UNKNOWN)/x\n", "drivers/z", ([], [])),
+    # atomisp: the -I options gathered in a list variable that ccflags names
+    ("top = $(srctree)/drivers/w/\nINCLUDES += -I$(top)/include/ \\\n\t-I$(top)/pci/\n"
+     "INCLUDES += -I$(top)/more\nDEFINES += -DDEBUG\n"
+     "ccflags-y += $(INCLUDES) $(DEFINES) -fno-common\nobj-y += a.o\n", "drivers/w",
+     (["drivers/w/include", "drivers/w/pci", "drivers/w/more"], [])),
 ]
 
 

@@ -112,3 +112,45 @@ def test_a_macro_that_is_not_visible_is_reported_itself_not_its_arguments(tmp_pa
 def test_with_the_struct_included_macros_need_nothing_more(tmp_path, capsys):
     user = ITER_USER.replace("<linux/fwd.h>", "<linux/vec.h>")
     assert checked_errors(write_tree(tmp_path, {**ITER_TREE, "lib/drain.c": user}), capsys) == set()
+
+
+# What GCC reports of objects whose struct is incomplete (gcc -fsyntax-only, GCC 12): the
+# declaration of an object by value (a local, an array of structs, a definition's parameter,
+# an enum too), and then nothing of its uses; a member access through a file-scope pointer or
+# an extern object by value.
+OBJ_USER = ("#include <linux/fwd.h>\n"                      # 1
+            "enum mode;\n"
+            "static struct vec *gp;\n"                      # 3
+            "extern struct vec gv;\n"                       # 4
+            "int a(void)\n"
+            "{\n"
+            "\tstruct vec q;\n"                             # 7  407_2 vec (storage size)
+            "\tq.len = 1;\n"                                # 8  nothing more
+            "\treturn q.len;\n"
+            "}\n"
+            "int b(struct vec s, enum mode m)\n"            # 11 407_2 vec, mode (parameters)
+            "{\n"
+            "\treturn s.len;\n"                             # 13 nothing more
+            "}\n"
+            "int c(void)\n"
+            "{\n"
+            "\treturn gp->len + gv.len;\n"                  # 17 407_2 vec (file-scope objects)
+            "}\n"
+            "int d(int i)\n"
+            "{\n"
+            "\tstruct vec arr[4];\n"                        # 21 407_2 vec (array element)
+            "\treturn arr[i].len + (int)sizeof(arr[0]);\n"  # 22 nothing more
+            "}\n"
+            "void e(struct vec s, enum mode m);\n"          # 24 a prototype: legal
+            "int f(struct vec *gp)\n"                       # 25 a parameter hides the global
+            "{\n"
+            "\treturn gp == 0;\n"
+            "}\n")
+OBJ_TREE = {**TREE, "include/linux/mode.h": "enum mode { M_ON };\n", "lib/vec_user.c": OBJ_USER}
+OBJ_EXPECTED = {("lib/vec_user.c", line, "407_2", name)
+                for line, name in ((7, "vec"), (11, "vec"), (11, "mode"), (17, "vec"),
+                                   (21, "vec"))}
+
+
+def test_objects_of_an_incomplete_struct_are_reported_where_the_compiler_does(tmp_path, capsys):
+    assert checked_errors(write_tree(tmp_path, OBJ_TREE), capsys) == OBJ_EXPECTED

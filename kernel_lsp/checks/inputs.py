@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from kernel_lsp.model.rows import Call, Definition, Function, IncludeEdge, TypeUse, Variable, VarUse
-from kernel_lsp.model.visibility import Visibility
+from kernel_lsp.model.visibility import Visibility, visible
 
 
 class FactSource(Protocol):
@@ -68,3 +68,12 @@ class CheckInputs:
 
     def path(self, fid: int) -> str:
         return self.symbols.paths[fid]
+
+
+def dropped_unit(ctx: CheckInputs, fid: int, defs: list) -> bool:
+    """Whether one of ``defs`` is in the unit of a ``.c`` file that includes ``fid``, or that
+    ``fid`` includes, in a branch this configuration drops."""
+    unit = 0
+    for other in ctx.symbols.dropped_units.get(fid, ()):
+        unit |= ctx.visibility.unit(other)
+    return bool(unit) and any(e.file_id != fid and visible(unit, e.file_id) for e in defs)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from kernel_lsp.checks.inputs import CheckInputs
+from kernel_lsp.checks.inputs import CheckInputs, dropped_unit
 from kernel_lsp.checks.typevis import home_order
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.symbols import FuncSym
@@ -112,15 +112,6 @@ def same_unit(ctx: CheckInputs, fid: int, defs: list) -> bool:
     unit = ctx.visibility.unit(fid)
     return any(e.file_id != fid and visible(unit, e.file_id) for e in defs) or dropped_unit(
         ctx, fid, defs)
-
-
-def dropped_unit(ctx: CheckInputs, fid: int, defs: list) -> bool:
-    """Whether one of ``defs`` is in the unit of a ``.c`` file that includes ``fid``, or that
-    ``fid`` includes, in a branch this configuration drops."""
-    unit = 0
-    for other in ctx.symbols.dropped_units.get(fid, ()):
-        unit |= ctx.visibility.unit(other)
-    return bool(unit) and any(e.file_id != fid and visible(unit, e.file_id) for e in defs)
 
 
 def _undeclared(ctx: CheckInputs, where, callee: str, entries: list[FuncSym]) -> Finding:

@@ -12,7 +12,7 @@ undefined type``). A pointer to an undeclared struct stays legal. A type defined
 
 from __future__ import annotations
 
-from kernel_lsp.checks.inputs import CheckInputs
+from kernel_lsp.checks.inputs import CheckInputs, dropped_unit
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.rows import more_sites
 from kernel_lsp.model.visibility import visible
@@ -51,12 +51,14 @@ def check_type_visibility(ctx: CheckInputs) -> list[Finding]:
         if any((m[0] == fid and m[2] < use.start_byte) or (m[0] != fid and visible(mask, m[0]))
                for m in syms.macros.get(use.name) or ()):
             continue  # a visible macro standing for a type
+        if dropped_unit(ctx, fid, defs):
+            continue  # a .c file another includes in a branch this configuration drops
         spelled = use.name if typedef else f"{use.kind} {use.name}"
-        if use.via_macro is not None:
-            spelled += f"' (in {use.via_macro}()"
         homes = home_order(ctx, [t.file_id for t in defs])
         where = (f"{'declared' if typedef else 'defined'} in {homes[0]}, which is not included "
                  "before this use")
+        if use.via_macro is not None:
+            where = f"through {use.via_macro}(), {where}"
         out.append(Finding("407_2", ctx.path(fid), use.line, use.col, use.line, use.end_col,
                            use.name, MESSAGES[use.need].format(spelled=spelled, where=where),
                            {"kind": use.kind, "defined_in": homes, **also(use)}))

@@ -54,6 +54,33 @@ def _variables(joined: str) -> dict[str, str]:
     return variables
 
 
+_LIST = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*([+:?]?)=(.*)$")
+_REFERENCE = re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]")
+
+
+def _lists(joined: str) -> dict[str, str]:
+    """Variables a Makefile sets to a list (``INCLUDES += -I$(atomisp)/include/``), the
+    ``+=`` lines appended, so ``ccflags-y += $(INCLUDES)`` can be read."""
+    lists: dict[str, str] = {}
+    for line in joined.splitlines():
+        m = _LIST.match(line.split("#", 1)[0])
+        if m is None or _ASSIGN.match(line):
+            continue
+        name, op, value = m.groups()
+        if op == "+":
+            lists[name] = f"{lists.get(name, '')} {value}"
+        elif op != "?" or name not in lists:
+            lists[name] = value
+    return lists
+
+
+def _substitute(value: str, lists: dict[str, str]) -> str:
+    """``value`` with the list variables it names written out (two levels deep)."""
+    for _ in range(2):
+        value = _REFERENCE.sub(lambda m: lists.get(m.group(1), m.group(0)), value)
+    return value
+
+
 def included_makefiles(text: str, directory: str) -> list[str]:
     """Root-relative paths of the Makefiles that ``text`` includes by a path it can resolve
     (``include $(FULL_AMD_DISPLAY_PATH)/Makefile``; not the ``$(src)/.../Kbuild`` of its own
@@ -77,7 +104,8 @@ def read_makefile(text: str, directory: str, inherited: str = "") -> tuple[list[
     local: list[str] = []
     subdir: list[str] = []
     joined = re.sub(r"\\\n", " ", text)
-    variables = _variables(re.sub(r"\\\n", " ", inherited) + "\n" + joined)
+    both = re.sub(r"\\\n", " ", inherited) + "\n" + joined
+    variables, lists = _variables(both), _lists(both)
     builds_subdirs = bool(_SUBDIR_OBJECTS.search(joined))
     for line in joined.splitlines():
         line = line.split("#", 1)[0]
@@ -85,7 +113,7 @@ def read_makefile(text: str, directory: str, inherited: str = "") -> tuple[list[
         if m is None:
             continue
         target = subdir if m.group(1) == "subdir-ccflags" or builds_subdirs else local
-        for raw in _INCLUDE.findall(m.group(2)):
+        for raw in _INCLUDE.findall(_substitute(m.group(2), lists)):
             d = _expand(raw, directory, variables)
             if d is not None and d not in target:
                 target.append(d)

@@ -69,6 +69,25 @@ def indirection(node) -> int | None:
     return None
 
 
+def object_depth(node) -> int | None:
+    """``indirection`` of a declarator that declares an object, with an array of values
+    (``struct foo v[4]``) at 0: like an object by value, its declaration needs the type
+    complete, and its uses add nothing (the compiler reports the declaration only)."""
+    depth = indirection(node)
+    inner = node.child_by_field_name("declarator") if node.type == "init_declarator" else node
+    return 0 if depth == 1 and inner is not None and inner.type == "array_declarator" else depth
+
+
+def in_definition(param) -> bool:
+    """Whether the ``parameter_declaration`` ``param`` is one of a function definition's own
+    parameters (not a prototype's, nor a function pointer parameter's)."""
+    fdecl = param.parent.parent if param.parent is not None else None
+    node = fdecl.parent if fdecl is not None and fdecl.type == "function_declarator" else None
+    while node is not None and node.type in ("pointer_declarator", "attributed_declarator"):
+        node = node.parent
+    return node is not None and node.type == "function_definition"
+
+
 def function_declarator(node):
     """The ``function_declarator`` that makes ``node`` declare a function (not a pointer), or None.
 

@@ -16,7 +16,9 @@ from kernel_lsp.parse import cnodes
 from kernel_lsp.parse.cnodes import (
     declarator_name,
     function_declarator,
+    in_definition,
     indirection,
+    object_depth,
     span,
     text,
     type_ref,
@@ -152,6 +154,8 @@ class Extractor(FileScopeMacros):
         # function -> name -> pointer and array levels of its declarator (``cnodes.indirection``)
         self.local_depth: dict[str, dict[str, int | None]] = {}
         self.typedef_name_starts: set[int] = set()
+        # file-scope object -> (its struct/union type, ``object_depth``, start, extern)
+        self.globals: dict[str, tuple[TypeRef, int | None, int, bool]] = {}
         self.macros_so_far: dict[str, tuple[tuple[str, ...], str, int]] = {}
 
     # -- driver ----------------------------------------------------------------------------
@@ -360,6 +364,9 @@ class Extractor(FileScopeMacros):
         if ident is None or ident.type != "identifier":
             return
         is_def = st != EXTERN or d.type == "init_declarator"
+        tref = type_ref(ttype)
+        if tref is not None and tref.kind in (STRUCT, UNION) and text(ident) not in self.globals:
+            self.globals[text(ident)] = (tref, object_depth(d), node.start_byte, not is_def)
         self.facts.variables.append(Variable(text(ident), st, is_def, type_ref(ttype),
                                              self._span(node), self._span(ident), self._gen_name()))
 
@@ -383,7 +390,7 @@ class Extractor(FileScopeMacros):
                         names.add(text(ident))
                         if tref is not None:
                             self.local_types.setdefault(fn, {})[text(ident)] = tref
-                            self.local_depth.setdefault(fn, {})[text(ident)] = indirection(d)
+                            self.local_depth.setdefault(fn, {})[text(ident)] = object_depth(d)
                     continue
                 ident = fdecl.child_by_field_name("declarator")
                 name = text(ident)
@@ -469,18 +476,33 @@ class Extractor(FileScopeMacros):
                                    ("sizeof.base", NEED_SIZEOF, True)):
             for node in self.caps.get(cap, []):
                 fn = self.funcs.find(node.start_byte)
-                local = text(node) if fn else None
-                tref = self.local_types.get(fn, {}).get(local) if fn else None
+                tref, depth, extern = self._object(fn, node)
                 if tref is None or tref.kind not in (STRUCT, UNION) or (
                         self.untrusted.find(node.start_byte) not in (None, TRUSTED)):
                     continue
                 # indexing, stepping or sizeof(*p) need the struct only through one level
-                # (``struct page **pages; pages[i]`` is a pointer: legal with the struct unknown)
-                if pointer and self.local_depth.get(fn, {}).get(local) != 1:
+                # (``struct page **pages; pages[i]`` is a pointer: legal with the struct
+                # unknown); ``s.f`` of an object by value adds nothing to its declaration's
+                # finding (the compiler reports the declaration only), unless it is extern
+                if depth != 1 and not (depth == 0 and extern and not pointer):
                     continue
                 self._type_use(seen, TypeUse(tref.name, tref.kind, span(node), fn, None, need))
         self._macro_arguments(seen)
         self._attach_more()
+
+    def _object(self, fn: str | None, node) -> tuple[TypeRef | None, int | None, bool]:
+        """(type, ``object_depth``, extern) of the object the name ``node`` denotes in the
+        body of ``fn``: a local or parameter, else a file-scope object declared above."""
+        if fn is None:
+            return None, None, False
+        name = text(node)
+        if name in self.locals.get(fn, ()):
+            return self.local_types.get(fn, {}).get(name), self.local_depth.get(fn, {}).get(
+                name), False
+        found = self.globals.get(name)
+        if found is None or found[2] > node.start_byte:
+            return None, None, False
+        return found[0], found[1], found[3]
 
     def _macro_arguments(self, seen: dict) -> None:
         """Structs a macro's arguments may need complete (``TypeUse.via``): a local pointer to
@@ -489,10 +511,8 @@ class Extractor(FileScopeMacros):
         it is decided when checking (``parse/macroargs.py``)."""
         for node in self.caps.get("iter.arg", []):
             fn = self.funcs.find(node.start_byte)
-            local = text(node) if fn else None
-            tref = self.local_types.get(fn, {}).get(local) if fn else None
-            if tref is None or tref.kind not in (STRUCT, UNION) or (
-                    self.local_depth.get(fn, {}).get(local) != 1):
+            tref, depth, _extern = self._object(fn, node)
+            if tref is None or tref.kind not in (STRUCT, UNION) or depth != 1:
                 continue
             via = _via(node, False)
             if via is not None and self.untrusted.find(node.start_byte) in (None, TRUSTED):
@@ -594,6 +614,10 @@ def _need(spec) -> int:
     if holder.type == "type_descriptor" and holder.parent is not None and (
             holder.parent.type == "offsetof_expression"):
         return NEED_MEMBERS  # offsetof(struct foo, member)
+    if holder.type == "parameter_declaration":  # by value, in a definition: "has incomplete type"
+        d = holder.child_by_field_name("declarator")
+        return NEED_SIZE if d is not None and indirection(d) == 0 and in_definition(holder) else (
+            NEED_NOTHING)
     if holder.type == "type_descriptor" and holder.parent is not None and (
             holder.parent.type == "sizeof_expression"):
         return NEED_SIZEOF
