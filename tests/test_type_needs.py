@@ -154,3 +154,46 @@ OBJ_EXPECTED = {("lib/vec_user.c", line, "407_2", name)
 
 def test_objects_of_an_incomplete_struct_are_reported_where_the_compiler_does(tmp_path, capsys):
     assert checked_errors(write_tree(tmp_path, OBJ_TREE), capsys) == OBJ_EXPECTED
+
+
+# acpica's member-run macros: a struct body that invokes one needs the types of its members
+# there (GCC: "unknown type name 'u16'" in the expansion of each invocation).
+ACOBJ_H = ("#define OBJECT_COMMON_HEADER \\\n"                          # 1
+           "\tunion acpi_object *next_object; \\\n"
+           "\tu8 descriptor_type; \\\n"
+           "\tu16 reference_count;\n"
+           "#define COMMON_BUFFER_INFO(_type) \\\n"                      # 5
+           "\t_type *pointer; \\\n"
+           "\tu32 length;\n"
+           "#define NOTIFY_INFO \\\n"
+           "\tunion acpi_object *handler;\t/* no type to know */\n"
+           "\n"
+           "struct acpi_object_common {\n"                               # 11
+           "\tOBJECT_COMMON_HEADER};\n"                                  # 12 u8, u16
+           "\n"
+           "struct acpi_object_buffer {\n"
+           "\tOBJECT_COMMON_HEADER COMMON_BUFFER_INFO(char)\n"           # 15 u8, u16, u32
+           "\tchar *aml_start;\n"
+           "};\n"
+           "\n"
+           "struct acpi_object_notify {\n"
+           "\tOBJECT_COMMON_HEADER NOTIFY_INFO\n"                        # 20 u8, u16
+           "\t/* OBJECT_COMMON_HEADER in a comment is nothing */\n"
+           "};\n")
+ACOBJ_TREE = {
+    "Kconfig": "",
+    "include/linux/types.h": "typedef unsigned char u8;\ntypedef unsigned short u16;\n"
+                             "typedef unsigned int u32;\n",
+    "drivers/acpi/acobj.h": ACOBJ_H,
+    "drivers/acpi/user.c": "#include \"acobj.h\"\n\nint acpi_size(void)\n{\n"
+                           "\treturn sizeof(struct acpi_object_common);\n}\n",
+}
+
+
+def test_member_run_macros_need_their_members_types_where_invoked(tmp_path, capsys):
+    found = checked_errors(write_tree(tmp_path, ACOBJ_TREE), capsys)
+    assert {(f[1], f[3]) for f in found if f[2] == "407_2"} == {
+        (12, "u8"), (12, "u16"), (15, "u8"), (15, "u16"), (15, "u32"), (20, "u8"), (20, "u16")}
+    tree = {**ACOBJ_TREE, "drivers/acpi/user.c": "#include <linux/types.h>\n"
+            + ACOBJ_TREE["drivers/acpi/user.c"]}
+    assert checked_errors(write_tree(tmp_path / "fine", tree), capsys) == set()

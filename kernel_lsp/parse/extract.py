@@ -53,6 +53,7 @@ from kernel_lsp.parse.lines import Lines
 from kernel_lsp.parse.macros import (
     VARIABLE_DEFINERS,
 )
+from kernel_lsp.parse.memberruns import MemberRuns
 from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
@@ -488,7 +489,28 @@ class Extractor(FileScopeMacros):
                     continue
                 self._type_use(seen, TypeUse(tref.name, tref.kind, span(node), fn, None, need))
         self._macro_arguments(seen)
+        self._member_runs(seen)
         self._attach_more()
+
+    def _member_runs(self, seen: dict) -> None:
+        """The types of the members a member-run macro brings where a struct body invokes it
+        (``parse/memberruns.py``), at the macro's name."""
+        runs = MemberRuns(m for m in self.facts.macros) if self.facts.macros else None
+        if runs is None or not runs.macros:
+            return
+        for node in self.caps.get("record.def", []):
+            body = node.child_by_field_name("body")
+            if body is None or node.type == "enum_specifier":
+                continue
+            for name, args, start, end in runs.invocations(self.src, body.start_byte,
+                                                           body.end_byte):
+                owner = self.owners.find(start)
+                line, col = self.lines.point(start)
+                where = Span(start, end, line, col, line, col + end - start)
+                for tname, kind, need in runs.types(name, args):
+                    self._type_use(seen, TypeUse(tname, kind, where, None,
+                                                 owner[1] if isinstance(owner, tuple) else None,
+                                                 need))
 
     def _object(self, fn: str | None, node) -> tuple[TypeRef | None, int | None, bool]:
         """(type, ``object_depth``, extern) of the object the name ``node`` denotes in the
