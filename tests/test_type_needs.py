@@ -197,3 +197,28 @@ def test_member_run_macros_need_their_members_types_where_invoked(tmp_path, caps
     tree = {**ACOBJ_TREE, "drivers/acpi/user.c": "#include <linux/types.h>\n"
             + ACOBJ_TREE["drivers/acpi/user.c"]}
     assert checked_errors(write_tree(tmp_path / "fine", tree), capsys) == set()
+
+
+# An unknown type name in a definition's parameter list: GCC reports it and skips the body
+# (nothing inside is reported); in the return type the body is still read.
+SKIP_USER = ("#include <linux/fwd.h>\n"                         # 1
+             "static int first(int a, vec_t v)\n"               # 2  407_2 vec_t
+             "{\n"
+             "\tstruct vec *p = 0;\n"
+             "\tundeclared_call();\n"                           # 5  nothing: the body is skipped
+             "\treturn p->len;\n"                               # 6  nothing
+             "}\n"
+             "static vec_t second(struct vec *p)\n"             # 8  407_2 vec_t
+             "{\n"
+             "\tundeclared_call();\n"                           # 10 020_2: the body is read
+             "\treturn p->len;\n"                               # 11 407_2 vec
+             "}\n")
+SKIP_TREE = {**TREE, "include/linux/vec.h": "struct vec {\n\tint len;\n};\n"
+             "typedef struct vec vec_t;\n", "lib/vec_user.c": SKIP_USER}
+SKIP_EXPECTED = {("lib/vec_user.c", 2, "407_2", "vec_t"), ("lib/vec_user.c", 8, "407_2", "vec_t"),
+                 ("lib/vec_user.c", 10, "020_2", "undeclared_call"),
+                 ("lib/vec_user.c", 11, "407_2", "vec")}
+
+
+def test_a_body_whose_parameters_the_compiler_cannot_read_is_not_checked(tmp_path, capsys):
+    assert checked_errors(write_tree(tmp_path, SKIP_TREE), capsys) == SKIP_EXPECTED

@@ -77,3 +77,32 @@ def dropped_unit(ctx: CheckInputs, fid: int, defs: list) -> bool:
     for other in ctx.symbols.dropped_units.get(fid, ()):
         unit |= ctx.visibility.unit(other)
     return bool(unit) and any(e.file_id != fid and visible(unit, e.file_id) for e in defs)
+
+
+class WithoutBodies:
+    """``facts`` without what sits in the bodies of ``skipped`` ((file, function) pairs): the
+    calls, type uses and variable uses there."""
+
+    def __init__(self, facts: FactSource, skipped: set[tuple[int, str]]):
+        self.facts, self.skipped = facts, skipped
+
+    def calls_in(self, file_ids):
+        return ((f, c) for f, c in self.facts.calls_in(file_ids)
+                if (f, c.caller) not in self.skipped)
+
+    def type_uses_in(self, file_ids):
+        return ((f, u) for f, u in self.facts.type_uses_in(file_ids)
+                if u.function is None or (f, u.function) not in self.skipped)
+
+    def var_uses_in(self, file_ids):
+        return ((f, u) for f, u in self.facts.var_uses_in(file_ids)
+                if (f, u.function) not in self.skipped)
+
+    def variables_in(self, file_ids):
+        return self.facts.variables_in(file_ids)
+
+    def local_prototypes(self, file_ids):
+        return self.facts.local_prototypes(file_ids)
+
+    def definitions_in(self, file_ids):
+        return self.facts.definitions_in(file_ids)

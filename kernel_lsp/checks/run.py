@@ -11,11 +11,11 @@ import dataclasses
 from collections.abc import Iterable
 
 from kernel_lsp.checks.access import check_access
-from kernel_lsp.checks.inputs import CheckInputs
+from kernel_lsp.checks.inputs import CheckInputs, WithoutBodies
 from kernel_lsp.checks.invocation import check_invocations
 from kernel_lsp.checks.layers import check_layers
 from kernel_lsp.checks.structure import check_includes, check_types
-from kernel_lsp.checks.typevis import check_type_visibility
+from kernel_lsp.checks.typevis import check_type_visibility, unparsed_bodies
 from kernel_lsp.checks.unitvis import check_unit_headers
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.store import Model
@@ -60,6 +60,9 @@ def run_checks(inputs: CheckInputs) -> list[Finding]:
     ids = inputs.file_ids
     for i in range(0, len(ids), CHUNK):
         chunk = dataclasses.replace(inputs, file_ids=ids[i:i + CHUNK])
+        skipped = unparsed_bodies(chunk)
+        if skipped:  # what the compiler does not read is not reported either
+            chunk = dataclasses.replace(chunk, facts=WithoutBodies(chunk.facts, skipped))
         findings += check_invocations(chunk)
         findings += check_types(chunk)
         findings += check_type_visibility(chunk)

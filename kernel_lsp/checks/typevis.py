@@ -28,31 +28,13 @@ MESSAGES = {
 
 
 def check_type_visibility(ctx: CheckInputs) -> list[Finding]:
-    syms = ctx.symbols
-    needs = ArgNeeds(lambda name: [(params, body) for fid, params, body
-                                   in syms.macro_definitions(name)
-                                   if fid not in syms.foreign_ids])
+    needs = arg_needs(ctx)
     out: list[Finding] = []
     for fid, use in ctx.facts.type_uses_in(ctx.file_ids):
-        if not use.need or fid in ctx.hosted:
-            continue
-        if use.via_macro is not None and not _macro_needs(ctx, needs, fid, use):
+        defs = inaccessible(ctx, needs, fid, use)
+        if not defs:
             continue
         typedef = use.kind == "typedef"
-        defs = [t for t in syms.native(syms.types.get(use.name) or [], fid)
-                if (t.kind == "typedef") == typedef and (typedef or t.kind == use.kind)
-                and (typedef or t.is_definition)]
-        if not defs:
-            continue  # defined nowhere: 020_2
-        mask = ctx.visibility.before(fid, use.start_byte)
-        if any((t.file_id == fid and t.start_byte < use.start_byte)
-               or (t.file_id != fid and visible(mask, t.file_id)) for t in defs):
-            continue
-        if any((m[0] == fid and m[2] < use.start_byte) or (m[0] != fid and visible(mask, m[0]))
-               for m in syms.macros.get(use.name) or ()):
-            continue  # a visible macro standing for a type
-        if dropped_unit(ctx, fid, defs):
-            continue  # a .c file another includes in a branch this configuration drops
         spelled = use.name if typedef else f"{use.kind} {use.name}"
         homes = home_order(ctx, [t.file_id for t in defs])
         where = (f"{'declared' if typedef else 'defined'} in {homes[0]}, which is not included "
@@ -62,6 +44,65 @@ def check_type_visibility(ctx: CheckInputs) -> list[Finding]:
         out.append(Finding("407_2", ctx.path(fid), use.line, use.col, use.line, use.end_col,
                            use.name, MESSAGES[use.need].format(spelled=spelled, where=where),
                            {"kind": use.kind, "defined_in": homes, **also(use)}))
+    return out
+
+
+def arg_needs(ctx: CheckInputs) -> ArgNeeds:
+    """What the macros' arguments need, read from their definitions as the checks ask."""
+    syms = ctx.symbols
+    return ArgNeeds(lambda name: [(params, body) for fid, params, body
+                                  in syms.macro_definitions(name)
+                                  if fid not in syms.foreign_ids])
+
+
+def inaccessible(ctx: CheckInputs, needs: ArgNeeds, fid: int, use) -> list:
+    """The definitions of the type of ``use`` when none is visible where the use needs one
+    (a 407_2), else an empty list."""
+    syms = ctx.symbols
+    if not use.need or fid in ctx.hosted:
+        return []
+    if use.via_macro is not None and not _macro_needs(ctx, needs, fid, use):
+        return []
+    typedef = use.kind == "typedef"
+    defs = [t for t in syms.native(syms.types.get(use.name) or [], fid)
+            if (t.kind == "typedef") == typedef and (typedef or t.kind == use.kind)
+            and (typedef or t.is_definition)]
+    if not defs:
+        return []  # defined nowhere: 020_2
+    mask = ctx.visibility.before(fid, use.start_byte)
+    if any((t.file_id == fid and t.start_byte < use.start_byte)
+           or (t.file_id != fid and visible(mask, t.file_id)) for t in defs):
+        return []
+    if any((m[0] == fid and m[2] < use.start_byte) or (m[0] != fid and visible(mask, m[0]))
+           for m in syms.macros.get(use.name) or ()):
+        return []  # a visible macro standing for a type
+    if dropped_unit(ctx, fid, defs):
+        return []  # a .c file another includes in a branch this configuration drops
+    return defs
+
+
+def unparsed_bodies(ctx: CheckInputs) -> set[tuple[int, str]]:
+    """(file, function) of the definitions whose parameter list names a typedef that is not
+    visible there: the compiler reports the name (``unknown type name``) and then skips the
+    whole body, so nothing inside it is reported (checked against GCC 12)."""
+    names: dict[tuple[int, str], list[tuple[int, int]]] = {}
+    for fid, d in ctx.facts.definitions_in(ctx.file_ids):
+        if d.kind == "func":
+            names.setdefault((fid, d.name), []).append((d.line, d.col))
+    needs, out = arg_needs(ctx), set()
+    for fid, use in ctx.facts.type_uses_in(ctx.file_ids):
+        if use.need != NEED_NAME or use.function is not None or use.owner is None:
+            continue
+        at = names.get((fid, use.owner))
+        if not at or (fid, use.owner) in out:
+            continue
+        # in the parameter list: after a name of the function, and not right before one (the
+        # return type of a definition that a prototype above declares too)
+        here = (use.line, use.col)
+        if any(p < here for p in at) and not any(
+                p > here and p[0] - use.line <= 1 for p in at) and inaccessible(
+                    ctx, needs, fid, use):
+            out.add((fid, use.owner))
     return out
 
 
