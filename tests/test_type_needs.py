@@ -222,3 +222,12 @@ SKIP_EXPECTED = {("lib/vec_user.c", 2, "407_2", "vec_t"), ("lib/vec_user.c", 8, 
 
 def test_a_body_whose_parameters_the_compiler_cannot_read_is_not_checked(tmp_path, capsys):
     assert checked_errors(write_tree(tmp_path, SKIP_TREE), capsys) == SKIP_EXPECTED
+
+
+def test_a_macro_standing_for_a_type_is_a_type_name_to_include(tmp_path, capsys):
+    tree = {**TREE, "include/linux/mutex.h": "#define vec_mutex void *\n",
+            "lib/vec_user.c": "#include <linux/fwd.h>\nstruct holder {\n\tvec_mutex lock;\n};\n"}
+    assert checked_errors(write_tree(tmp_path, tree), capsys) == {
+        ("lib/vec_user.c", 3, "407_2", "vec_mutex")}
+    tree["lib/vec_user.c"] = "#include <linux/mutex.h>\n" + tree["lib/vec_user.c"]
+    assert checked_errors(write_tree(tmp_path / "fine", tree), capsys) == set()

@@ -37,8 +37,9 @@ def check_type_visibility(ctx: CheckInputs) -> list[Finding]:
         typedef = use.kind == "typedef"
         spelled = use.name if typedef else f"{use.kind} {use.name}"
         homes = home_order(ctx, [t.file_id for t in defs])
-        where = (f"{'declared' if typedef else 'defined'} in {homes[0]}, which is not included "
-                 "before this use")
+        said = "defined as a macro" if hasattr(defs[0], "function_like") else (
+            "declared" if typedef else "defined")
+        where = f"{said} in {homes[0]}, which is not included before this use"
         if use.via_macro is not None:
             where = f"through {use.via_macro}(), {where}"
         out.append(Finding("407_2", ctx.path(fid), use.line, use.col, use.line, use.end_col,
@@ -67,6 +68,12 @@ def inaccessible(ctx: CheckInputs, needs: ArgNeeds, fid: int, use) -> list:
     defs = [t for t in syms.native(syms.types.get(use.name) or [], fid)
             if (t.kind == "typedef") == typedef and (typedef or t.kind == use.kind)
             and (typedef or t.is_definition)]
+    macro_type = not defs and typedef and use.need == NEED_NAME
+    if macro_type:  # ``#define acpi_mutex void *``: a macro standing for a type, none visible
+        defs = [m for m in syms.macros.get(use.name) or () if not m.function_like
+                and m.file_id not in syms.foreign_ids]
+        if "macro" in (syms.hidden.get(use.name) or ()):
+            return []  # also defined in a branch this configuration drops
     if not defs:
         return []  # defined nowhere: 020_2
     mask = ctx.visibility.before(fid, use.start_byte)
