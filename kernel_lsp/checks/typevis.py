@@ -68,10 +68,13 @@ def inaccessible(ctx: CheckInputs, needs: ArgNeeds, fid: int, use) -> list:
     defs = [t for t in syms.native(syms.types.get(use.name) or [], fid)
             if (t.kind == "typedef") == typedef and (typedef or t.kind == use.kind)
             and (typedef or t.is_definition)]
-    macro_type = not defs and typedef and use.need == NEED_NAME
-    if macro_type:  # ``#define acpi_mutex void *``: a macro standing for a type, none visible
+    # ``#define acpi_mutex void *``: a macro standing for a type, none visible (kernel type
+    # macros are lower-case; an upper-case name read as a type is a macro of members or an
+    # annotation: ``#ifdef SOC_MAP_PAD`` / ``SOC_MAP_PAD`` / ``#endif`` in a struct)
+    macro_type = not defs and typedef and use.need == NEED_NAME and not use.name.isupper()
+    if macro_type:
         defs = [m for m in syms.macros.get(use.name) or () if not m.function_like
-                and m.file_id not in syms.foreign_ids]
+                and m.file_id not in syms.foreign_ids and syms.is_header(m.file_id)]
         if "macro" in (syms.hidden.get(use.name) or ()):
             return []  # also defined in a branch this configuration drops
     if not defs:

@@ -26,7 +26,7 @@ DEPTH = 3  # member-run macros written out inside one another
 
 def is_member_run(body: str) -> bool:
     """Whether a macro body is a run of members (it ends with ``;``)."""
-    return _COMMENT.sub(" ", body).strip().endswith(";")
+    return ";" in body and _COMMENT.sub(" ", body).strip().endswith(";")
 
 
 class MemberRuns:
