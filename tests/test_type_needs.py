@@ -231,3 +231,30 @@ def test_a_macro_standing_for_a_type_is_a_type_name_to_include(tmp_path, capsys)
         ("lib/vec_user.c", 3, "407_2", "vec_mutex")}
     tree["lib/vec_user.c"] = "#include <linux/mutex.h>\n" + tree["lib/vec_user.c"]
     assert checked_errors(write_tree(tmp_path / "fine", tree), capsys) == set()
+
+
+def test_a_header_as_a_unit_includes_it_needs_its_type_macros_and_what_its_macros_need(
+        tmp_path, capsys):
+    """In a header that relies on its includers (checked as each unit sees it): a macro
+    standing for a type counts like a typedef, and a struct handed to a macro counts only when
+    the macro's body needs it."""
+    tree = {**ITER_TREE,
+            "include/linux/mutex.h": "#define vec_mutex void *\n",
+            "include/linux/holder.h": (
+                "#include <linux/list.h>\n"                                   # 1
+                "#define vec_walk(v, n) for (v = 0; n; n--)\n"
+                "struct holder {\n\tvec_mutex lock;\n};\n"                    # 4 407_2 vec_mutex
+                "static inline void holder_walk(struct list_head *all, struct vec *v, int n)\n"
+                "{\n"
+                "\tint i;\n"
+                "\tlist_for_each_entry(v, all, node) {\n"                     # 9 407_2 vec
+                "\t\tn--;\n\t}\n"
+                "\tfor_each_slot(i, n)\n"                                     # 12 nothing
+                "\t\tlist_cast(v);\n"
+                "\tvec_walk(v, n) {\n"                                        # 14 nothing
+                "\t\tn--;\n\t}\n"
+                "}\n"),
+            "lib/drain.c": "#include <linux/fwd.h>\n#include <linux/holder.h>\n"}
+    found = checked_errors(write_tree(tmp_path, tree), capsys)
+    assert found == {("include/linux/holder.h", 4, "407_2", "vec_mutex"),
+                     ("include/linux/holder.h", 9, "407_2", "vec")}

@@ -37,9 +37,7 @@ def check_type_visibility(ctx: CheckInputs) -> list[Finding]:
         typedef = use.kind == "typedef"
         spelled = use.name if typedef else f"{use.kind} {use.name}"
         homes = home_order(ctx, [t.file_id for t in defs])
-        said = "defined as a macro" if hasattr(defs[0], "function_like") else (
-            "declared" if typedef else "defined")
-        where = f"{said} in {homes[0]}, which is not included before this use"
+        where = f"{defined_as(defs, typedef)} in {homes[0]}, which is not included before this use"
         if use.via_macro is not None:
             where = f"through {use.via_macro}(), {where}"
         out.append(Finding("407_2", ctx.path(fid), use.line, use.col, use.line, use.end_col,
@@ -64,19 +62,7 @@ def inaccessible(ctx: CheckInputs, needs: ArgNeeds, fid: int, use) -> list:
         return []
     if use.via_macro is not None and not _macro_needs(ctx, needs, fid, use):
         return []
-    typedef = use.kind == "typedef"
-    defs = [t for t in syms.native(syms.types.get(use.name) or [], fid)
-            if (t.kind == "typedef") == typedef and (typedef or t.kind == use.kind)
-            and (typedef or t.is_definition)]
-    # ``#define acpi_mutex void *``: a macro standing for a type, none visible (kernel type
-    # macros are lower-case; an upper-case name read as a type is a macro of members or an
-    # annotation: ``#ifdef SOC_MAP_PAD`` / ``SOC_MAP_PAD`` / ``#endif`` in a struct)
-    macro_type = not defs and typedef and use.need == NEED_NAME and not use.name.isupper()
-    if macro_type:
-        defs = [m for m in syms.macros.get(use.name) or () if not m.function_like
-                and m.file_id not in syms.foreign_ids and syms.is_header(m.file_id)]
-        if "macro" in (syms.hidden.get(use.name) or ()):
-            return []  # also defined in a branch this configuration drops
+    defs = type_definitions(ctx, fid, use)
     if not defs:
         return []  # defined nowhere: 020_2
     mask = ctx.visibility.before(fid, use.start_byte)
@@ -89,6 +75,36 @@ def inaccessible(ctx: CheckInputs, needs: ArgNeeds, fid: int, use) -> list:
     if dropped_unit(ctx, fid, defs):
         return []  # a .c file another includes in a branch this configuration drops
     return defs
+
+
+def type_definitions(ctx: CheckInputs, fid: int, use) -> list:
+    """What defines the type ``use`` needs, as file ``fid`` may reach it: its typedefs (a
+    typedef name) or its definitions (a tag); for a typedef name with none, the object-like
+    macros of headers that stand for it (``#define acpi_mutex void *``; kernel type macros are
+    lower-case: an upper-case name read as a type is a macro of members or an annotation,
+    ``#ifdef SOC_MAP_PAD`` / ``SOC_MAP_PAD`` / ``#endif`` in a struct)."""
+    syms = ctx.symbols
+    typedef = use.kind == "typedef"
+    defs = [t for t in syms.native(syms.types.get(use.name) or [], fid)
+            if (t.kind == "typedef") == typedef and (typedef or t.kind == use.kind)
+            and (typedef or t.is_definition)]
+    if not defs and typedef and use.need == NEED_NAME and not use.name.isupper():
+        defs = [m for m in syms.macros.get(use.name) or () if not m.function_like
+                and m.file_id not in syms.foreign_ids and syms.is_header(m.file_id)]
+    return defs
+
+
+def defined_as(defs: list, typedef: bool) -> str:
+    """How the message says ``defs`` define the type."""
+    if defs and hasattr(defs[0], "function_like"):
+        return "defined as a macro"
+    return "declared" if typedef else "defined"
+
+
+def macro_needs_argument(needs: ArgNeeds, use) -> bool:
+    """Whether the macro ``use`` is an argument of needs that argument's struct complete."""
+    got = needs.of(use.via_macro)
+    return use.via_arg in (got.types if use.via_type else got.pointers)
 
 
 def unparsed_bodies(ctx: CheckInputs) -> set[tuple[int, str]]:
@@ -125,8 +141,7 @@ def _macro_needs(ctx: CheckInputs, needs: ArgNeeds, fid: int, use) -> bool:
                          or (m[0] != fid and visible(mask, m[0])))
                for m in ctx.symbols.macros.get(use.via_macro) or ()):
         return False
-    got = needs.of(use.via_macro)
-    return use.via_arg in (got.types if use.via_type else got.pointers)
+    return macro_needs_argument(needs, use)
 
 
 def home_order(ctx: CheckInputs, fids) -> list[str]:

@@ -22,7 +22,15 @@ from bisect import bisect_left
 
 from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.invocation import check_call
-from kernel_lsp.checks.typevis import MESSAGES, also, home_order
+from kernel_lsp.checks.typevis import (
+    MESSAGES,
+    also,
+    arg_needs,
+    defined_as,
+    home_order,
+    macro_needs_argument,
+    type_definitions,
+)
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.visibility import visible
 
@@ -70,13 +78,13 @@ def _load_needs(ctx: CheckInputs, headers: list[int], needs: dict[int, list[_Nee
         needs[fid] = []
     if not headers:
         return
+    arg = arg_needs(ctx)
     for fid, use in ctx.facts.type_uses_in(headers):
         if not use.need or fid in ctx.hosted:
             continue
-        typedef = use.kind == "typedef"
-        defs = [t for t in syms.native(syms.types.get(use.name) or [], fid)
-                if (t.kind == "typedef") == typedef and (typedef or t.kind == use.kind)
-                and (typedef or t.is_definition)]
+        if use.via_macro is not None and not macro_needs_argument(arg, use):
+            continue  # a macro's argument that its body does not need complete
+        defs = type_definitions(ctx, fid, use)
         if not defs or any(t.file_id == fid for t in defs):
             continue  # defined nowhere (020_2), or the header's own business (typevis)
         own = vis.own_before(fid, use.start_byte)
@@ -122,7 +130,7 @@ def _finding(ctx: CheckInputs, unit: int, header: int, edge, use, defs) -> Findi
     spelled = use.name if typedef else f"{use.kind} {use.name}"
     homes = home_order(ctx, [t.file_id for t in defs])
     unit_path = ctx.path(unit)
-    where = (f"{'declared' if typedef else 'defined'} in {homes[0]}, which "
+    where = (f"{defined_as(defs, typedef)} in {homes[0]}, which "
              f"{unit_path} does not include before line {edge.line + 1} "
              f"(#include {edge.target}), the include that brings this header in")
     return Finding("407_2", ctx.path(header), use.line, use.col, use.line, use.end_col,
