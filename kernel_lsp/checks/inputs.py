@@ -40,6 +40,7 @@ class SymbolTable(Protocol):
     enumerators: object
     hidden: object  # ``hidden.get(name)``: its kinds in dropped #if branches (or None)
     dropped_units: Mapping  # .c file -> .c files it shares a unit with through a dropped #include
+    macro_needs_memo: dict  # macro name -> what its arguments need, kept for the run
     hidden_in: Mapping  # function/variable name -> files declaring it in a dropped #if branch
 
     def native(self, entries: list, fid: int) -> list: ...

@@ -51,7 +51,7 @@ def arg_needs(ctx: CheckInputs) -> ArgNeeds:
     syms = ctx.symbols
     return ArgNeeds(lambda name: [(params, body) for fid, params, body
                                   in syms.macro_definitions(name)
-                                  if fid not in syms.foreign_ids])
+                                  if fid not in syms.foreign_ids], syms.macro_needs_memo)
 
 
 def inaccessible(ctx: CheckInputs, needs: ArgNeeds, fid: int, use) -> list:

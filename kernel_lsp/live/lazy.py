@@ -120,6 +120,7 @@ class LazySymbols(Symbols):
             if m.params is not None:
                 texts[m.name].append((json.loads(m.params), m.body or ""))
         self.macro_overlay[fid] = dict(texts)
+        self.macro_needs_memo.clear()  # a buffer may define the macros differently
         for v in rows.get("variables", ()):
             variables[v.name].append(VarSym(fid, v.storage, bool(v.is_definition), v.start_byte,
                                             v.line, v.col, v.end_col))
@@ -151,6 +152,7 @@ class LazySymbols(Symbols):
 
     def drop_file(self, fid: int) -> None:
         self.macro_overlay.pop(fid, None)
+        self.macro_needs_memo.clear()
         for table in (self.functions, self.macros, self.variables, self.tags, self.typedefs,
                       self.types, self.members, self.enumerators):
             table.overlay.pop(fid, None)

@@ -190,6 +190,8 @@ class Symbols:
     # name -> (file_id, parameter names, body) of its function-like macros, read when asked
     # (``Model.macro_definitions``): a macro's body is read only to see what its arguments need
     macro_source: Callable[[str], list] | None = field(default=None, repr=False)
+    # macro name -> what its arguments need (``parse/macroargs.Needs``), for the whole run
+    macro_needs_memo: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, model: Model, arch: str = "x86") -> Symbols:

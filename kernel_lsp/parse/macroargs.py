@@ -44,9 +44,9 @@ Definitions = Callable[[str], Iterable[tuple[Sequence[str], str]]]
 class ArgNeeds:
     """``of(name)``: the ``Needs`` of the function-like macro ``name`` (memoized)."""
 
-    def __init__(self, definitions: Definitions):
+    def __init__(self, definitions: Definitions, memo: dict[str, Needs] | None = None):
         self.definitions = definitions
-        self.memo: dict[str, Needs] = {}
+        self.memo: dict[str, Needs] = memo if memo is not None else {}
         self.active: set[str] = set()
 
     def of(self, name: str, depth: int = 0) -> Needs:
