@@ -368,7 +368,7 @@ class Extractor(FileScopeMacros):
         tref = type_ref(ttype)
         if tref is not None and tref.kind in (STRUCT, UNION) and text(ident) not in self.globals:
             self.globals[text(ident)] = (tref, object_depth(d), node.start_byte, not is_def)
-        self.facts.variables.append(Variable(text(ident), st, is_def, type_ref(ttype),
+        self.facts.variables.append(Variable(text(ident), st, is_def, tref,
                                              self._span(node), self._span(ident), self._gen_name()))
 
     # -- function bodies ---------------------------------------------------------------------
@@ -495,7 +495,7 @@ class Extractor(FileScopeMacros):
     def _member_runs(self, seen: dict) -> None:
         """The types of the members a member-run macro brings where a struct body invokes it
         (``parse/memberruns.py``), at the macro's name."""
-        runs = MemberRuns(m for m in self.facts.macros) if self.facts.macros else None
+        runs = MemberRuns(self.facts.macros) if self.facts.macros else None
         if runs is None or not runs.macros:
             return
         for node in self.caps.get("record.def", []):
@@ -556,7 +556,7 @@ class Extractor(FileScopeMacros):
                                              NEED_MEMBERS, via=via))
 
     def _type_use(self, seen: dict, use: TypeUse) -> None:
-        """Record ``use`` unless its (name, kind, scope, owner, need) is recorded already; a
+        """Record ``use`` unless its (name, kind, scope, owner, need, via) is recorded already; a
         recorded one gains the line of ``use`` (``TypeUse.more``) when it is a new line."""
         if not use.name:
             return  # a name the parser inserted to recover from an error

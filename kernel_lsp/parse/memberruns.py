@@ -17,7 +17,9 @@ from collections.abc import Iterable
 
 from kernel_lsp.parse import cnodes
 from kernel_lsp.parse.facts import NEED_NAME, NEED_SIZE, TYPEDEF, Macro
+from kernel_lsp.parse.macros import split_args
 from kernel_lsp.parse.parser import parse
+from kernel_lsp.parse.preprocess import close_paren
 
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _WORD = re.compile(r"[A-Za-z_]\w*")
@@ -103,46 +105,14 @@ class MemberRuns:
                 continue
             after, args = m.end(), ()
             if macro.params is not None:
-                close = _close(src, m.end(), end)
-                if close < 0:
+                opening = m.end() + len(src[m.end():end]) - len(src[m.end():end].lstrip(b" \t"))
+                close = close_paren(src, opening, 4096) if src[opening:opening + 1] == b"(" else -1
+                if close < 0 or close > end:
                     continue
-                args = tuple(_split(src[m.end():close].decode("utf-8", "replace").strip()[1:]))
+                args = tuple(a.strip() for a in split_args(
+                    src[opening + 1:close].decode("utf-8", "replace")))
                 after = close + 1
             out.append((name, args, m.start(), m.end()))
             chained = after
         return out
 
-
-def _close(src: bytes, pos: int, end: int) -> int:
-    """The ``)`` closing the ``(`` that follows ``pos`` (after blanks), or -1."""
-    while pos < end and src[pos:pos + 1] in (b" ", b"\t"):
-        pos += 1
-    if src[pos:pos + 1] != b"(":
-        return -1
-    depth = 0
-    for i in range(pos, min(end, pos + 4096)):
-        ch = src[i]
-        if ch == 0x28:
-            depth += 1
-        elif ch == 0x29:
-            depth -= 1
-            if depth == 0:
-                return i
-        elif ch == 0x0A:
-            return -1
-    return -1
-
-
-def _split(inner: str) -> list[str]:
-    """The top-level comma-separated arguments of ``inner`` (the text after ``(``, up to the
-    closing ``)`` excluded)."""
-    out, depth, cur = [], 0, []
-    for ch in inner:
-        if ch == "," and depth == 0:
-            out.append("".join(cur).strip())
-            cur = []
-            continue
-        depth += (ch == "(") - (ch == ")")
-        cur.append(ch)
-    out.append("".join(cur).strip())
-    return out
