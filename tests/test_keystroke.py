@@ -167,3 +167,31 @@ def test_an_if_typed_without_its_endif_keeps_later_bodies_from_being_served_alon
             live.set_buffer(path, text, exact=True)
         assert _state(live, path) == _fresh_state(fresh, path, text)
     live.drop_buffer(path)
+
+
+def test_typing_in_a_body_the_compiler_skips_reports_nothing_there(workspaces):
+    """A definition whose parameter type is not visible: the compiler reads nothing of its body,
+    the full check reports nothing there, and neither does a keystroke inside it."""
+    root, live, fresh, _symbols = workspaces
+    path = "fs/read_write.c"
+    text = (root / path).read_bytes() + (b"static int skipped(late_t v)\n{\n\tnowhere(1);\n"
+                                         b"\treturn 0;\n}\ntypedef int late_t;\n")
+    for ws in (live, fresh):
+        for open_path in list(ws.open):
+            ws.drop_buffer(open_path)
+    live.set_buffer(path, text)
+    live.findings([path])
+    pos = text.rindex(b"nowhere(") + len(b"nowhere")
+    served = live.local
+    for ch in b"_defined":  # inside the name of a call of the skipped body
+        text = text[:pos] + bytes([ch]) + text[pos:]
+        pos += 1
+        live.set_buffer(path, text)
+        typed = {r.finding.symbol for r in live.findings([path])}
+        assert "late_t" in typed and not {"nowhere", "nowhere_d", "nowhere_defined"} & typed
+    assert live.local - served == len(b"_defined")  # each served from the body
+    after = _state(live, path)
+    assert after == _fresh_state(fresh, path, text)
+    assert "late_t" in {f.symbol for f, *_ in after[1]}
+    assert "nowhere_defined" not in {f.symbol for f, *_ in after[1]}
+    live.drop_buffer(path)

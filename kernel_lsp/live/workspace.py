@@ -22,6 +22,7 @@ from pathlib import Path
 
 from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.run import run_checks, select_files
+from kernel_lsp.checks.typevis import unparsed_bodies
 from kernel_lsp.config import Config, relative_posix
 from kernel_lsp.findings import Finding, Reported, apply_severities
 from kernel_lsp.fixes import FIXABLE_CODES, plan_fixes
@@ -388,6 +389,8 @@ class Workspace:
         source = of.buffer.source
         kept = findings_outside(cached[2], source, edit, of.path)
         inputs = self.check_inputs([of.file_id])
+        if unparsed_bodies(inputs):
+            return None  # a body the compiler skips: which one, the whole file's rows say
         inputs.facts = BodyFacts(of.file_id, edit.new_rows)
         fresh = [f for f in run_checks(inputs) if inside_body(f, source, edit.body)]
         unique = {(f.code, f.path, f.line, f.col, f.symbol): f for f in kept + fresh}
