@@ -53,6 +53,14 @@ def _state(ws: Workspace, path: str):
                   for r in ws.findings([path], with_fixes=True)]
 
 
+def _open_alone(live: Workspace, fresh: Workspace, path: str, text: bytes) -> None:
+    """Close every buffer of both workspaces, then open ``path`` with ``text`` in ``live``."""
+    for ws in (live, fresh):
+        for open_path in list(ws.open):
+            ws.drop_buffer(open_path)
+    live.set_buffer(path, text)
+
+
 def _fresh_state(fresh: Workspace, path: str, text: bytes):
     fresh.drop_buffer(path)
     fresh.set_buffer(path, text)
@@ -134,10 +142,7 @@ def test_a_new_line_above_moves_the_later_lines_a_finding_names(workspaces):
     path = "fs/read_write.c"
     text = (root / path).read_bytes() + (b"int twice(void)\n{\n\tnowhere_t a = 0;\n"
                                          b"\tnowhere_t b = 0;\n\treturn a == b;\n}\n")
-    for ws in (live, fresh):
-        for open_path in list(ws.open):
-            ws.drop_buffer(open_path)
-    live.set_buffer(path, text)
+    _open_alone(live, fresh, path, text)
     before = {f.symbol: f.context.get("also") for f, *_ in _state(live, path)[1]}
     assert before["nowhere_t"] and len(before["nowhere_t"]) == 1
     start, _end = body_ranges(_parse(text))[0]
@@ -155,10 +160,7 @@ def test_an_if_typed_without_its_endif_keeps_later_bodies_from_being_served_alon
     root, live, fresh, _symbols = workspaces
     path = "kernel/printk/printk.c"
     text = (root / path).read_bytes()
-    for ws in (live, fresh):
-        for open_path in list(ws.open):
-            ws.drop_buffer(open_path)
-    live.set_buffer(path, text)
+    _open_alone(live, fresh, path, text)
     live.findings([path])
     for choice, snippet in [(0, "x")] * 5 + [(2, "\n#if 0\n"), (1799, "FOO(x)\n")]:
         pos = _position(text, choice, True)
@@ -176,10 +178,7 @@ def test_typing_in_a_body_the_compiler_skips_reports_nothing_there(workspaces):
     path = "fs/read_write.c"
     text = (root / path).read_bytes() + (b"static int skipped(late_t v)\n{\n\tnowhere(1);\n"
                                          b"\treturn 0;\n}\ntypedef int late_t;\n")
-    for ws in (live, fresh):
-        for open_path in list(ws.open):
-            ws.drop_buffer(open_path)
-    live.set_buffer(path, text)
+    _open_alone(live, fresh, path, text)
     live.findings([path])
     pos = text.rindex(b"nowhere(") + len(b"nowhere")
     served = live.local
