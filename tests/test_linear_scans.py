@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from kernel_lsp.parse.directives import directives
 from kernel_lsp.parse.lines import Lines, blank
-from kernel_lsp.parse.macros import _VARIADIC, Expander, _BraceDepth, _close_paren
+from kernel_lsp.parse.macros import _VARIADIC, Expander, _BraceDepth, matching_paren
 from kernel_lsp.parse.preprocess import _depth_tokens, _list_brace
 from kernel_lsp.parse.varuse import _first_sites
 
@@ -118,7 +118,7 @@ def test_the_closing_parenthesis_is_the_first_at_depth_zero(text):
         if depth == 0:
             expected = i
             break
-    assert _close_paren(text, start) == expected
+    assert matching_paren(text, start) == expected
 
 
 @given(st.text(alphabet="ax_ #,()", max_size=30))

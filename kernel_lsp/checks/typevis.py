@@ -66,12 +66,9 @@ def inaccessible(ctx: CheckInputs, needs: ArgNeeds, fid: int, use) -> list:
     if not defs:
         return []  # defined nowhere: 020_2
     mask = ctx.visibility.before(fid, use.start_byte)
-    if any((t.file_id == fid and t.start_byte < use.start_byte)
-           or (t.file_id != fid and visible(mask, t.file_id)) for t in defs):
+    # a definition seen there, or a visible macro standing for the type
+    if any(_seen(t, fid, use.start_byte, mask) for t in (*defs, *(syms.macros.get(use.name) or ()))):
         return []
-    if any((m[0] == fid and m[2] < use.start_byte) or (m[0] != fid and visible(mask, m[0]))
-           for m in syms.macros.get(use.name) or ()):
-        return []  # a visible macro standing for a type
     if dropped_unit(ctx, fid, defs):
         return []  # a .c file another includes in a branch this configuration drops
     return defs
@@ -102,7 +99,8 @@ def defined_as(defs: list, typedef: bool) -> str:
 
 
 def macro_needs_argument(needs: ArgNeeds, use) -> bool:
-    """Whether the macro ``use`` is an argument of needs that argument's struct complete."""
+    """Whether the macro that ``use`` is an argument of needs that argument's struct
+    complete (``use.via_macro``, ``use.via_arg``)."""
     got = needs.of(use.via_macro)
     return use.via_arg in (got.types if use.via_type else got.pointers)
 
@@ -137,11 +135,16 @@ def _macro_needs(ctx: CheckInputs, needs: ArgNeeds, fid: int, use) -> bool:
     a definition of the macro is visible there (else the compiler reports the macro, not the
     struct) and the macro's body needs that argument (``parse/macroargs.py``)."""
     mask = ctx.visibility.before(fid, use.start_byte)
-    if not any(m[1] and ((m[0] == fid and m[2] < use.start_byte)
-                         or (m[0] != fid and visible(mask, m[0])))
+    if not any(m.function_like and _seen(m, fid, use.start_byte, mask)
                for m in ctx.symbols.macros.get(use.via_macro) or ()):
         return False
     return macro_needs_argument(needs, use)
+
+
+def _seen(entry, fid: int, at: int, mask: int) -> bool:
+    """Whether ``entry`` (a type or macro of the symbol table) is seen at byte ``at`` of
+    ``fid``: above it in the file, or in a file visible there (``mask``)."""
+    return entry.start_byte < at if entry.file_id == fid else visible(mask, entry.file_id)
 
 
 def home_order(ctx: CheckInputs, fids) -> list[str]:

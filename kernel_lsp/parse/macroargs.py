@@ -21,6 +21,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from kernel_lsp.parse.macros import matching_paren, split_args
+
 BODY_LIMIT = 4000  # longer bodies (generated functions, tracepoints) are not read: no needs
 DEPTH_LIMIT = 8  # macros passed on through more levels than this count as needing nothing
 
@@ -128,17 +130,6 @@ def _balanced(text: str) -> bool:
 def _calls(body: str) -> Iterable[tuple[str, list[str]]]:
     """(name, argument texts) of each ``name(...)`` in ``body`` (nested ones too)."""
     for m in _CALL.finditer(body):
-        args, depth, start = [], 0, m.end()
-        for k in range(m.end(), len(body)):
-            ch = body[k]
-            if ch in "([{":
-                depth += 1
-            elif ch in ")]}":
-                if depth == 0:
-                    args.append(body[start:k])
-                    yield m.group(1), [a.strip() for a in args]
-                    break
-                depth -= 1
-            elif ch == "," and depth == 0:
-                args.append(body[start:k])
-                start = k + 1
+        close = matching_paren(body, m.end() - 1)
+        if close >= 0:
+            yield m.group(1), [a.strip() for a in split_args(body[m.end():close])]

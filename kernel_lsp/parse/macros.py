@@ -146,7 +146,7 @@ def _plain(toks: tuple[str, ...]) -> bool:
 _PARENS = re.compile(r"[()]")
 
 
-def _close_paren(text: str, open_idx: int) -> int:
+def matching_paren(text: str, open_idx: int) -> int:
     """Index of the parenthesis closing ``text[open_idx]``, or -1."""
     depth = 0
     for m in _PARENS.finditer(text, open_idx):
@@ -263,7 +263,7 @@ class Expander:
                 out.append(text[pos:m.end()])
                 pos = m.end()
                 continue
-            close = _close_paren(text, m.end() - 1)
+            close = matching_paren(text, m.end() - 1)
             if close < 0:
                 break
             inner = self.expand(name, split_args(text[m.end():close]), depth, active)
