@@ -9,7 +9,11 @@ and message; edits keep line numbers).
 
 A GCC diagnostic of the first two categories is *matched* when a new kernel-lsp finding with an
 accepted code sits at one of its lines and, when the message names a function or type, names the
-same symbol. A new kernel-lsp finding is *noise* when no new GCC diagnostic of any category sits
+same symbol. A file-scope macro invocation whose macro is not visible (kernel-lsp: ``macro 'M'
+is not defined here``, 404_2) is the cause of whatever GCC says at its line, reading it as an
+old-style declaration ("unknown type name" for its arguments, "expected ')'"): such a finding
+matches the diagnostics at its line, whatever symbol they name. A new kernel-lsp finding is
+*noise* when no new GCC diagnostic of any category sits
 at its line (with the same symbol when both name one), it is not a later call of a function GCC
 reported as implicitly declared (GCC reports the first call of each only), and it is not the
 finding the fault requires (kind e: ``405_2`` at the call). When GCC stopped at a fatal error
@@ -191,6 +195,16 @@ def _at(d: dict, f: dict) -> bool:
     return any((f["path"], line) in at for line in (f["line"], *f.get("also", ())))
 
 
+def _undefined_macro(f: dict) -> bool:
+    """Whether finding ``f`` says a file-scope macro invocation has no macro visible."""
+    return f["code"] == "404_2" and f.get("message", "").startswith("macro '")
+
+
+def _explains(d: dict, f: dict) -> bool:
+    """Whether finding ``f`` at a line of diagnostic ``d`` accounts for it."""
+    return _at(d, f) and (_same_symbol(d, f) or _undefined_macro(f))
+
+
 def _expected(f: dict, expect: dict | None) -> bool:
     return bool(expect) and (f["path"], f["line"], f["code"], f["symbol"]) == (
         expect["path"], expect["line"], expect["code"], expect["symbol"])
@@ -205,14 +219,14 @@ def compare(gcc_new: list[dict], klsp_new: list[dict], expect: dict | None) -> d
     for d in gcc_new:
         if d["cat"] not in ACCEPT:
             continue
-        hit = any(f["code"] in ACCEPT[d["cat"]] and _at(d, f) and _same_symbol(d, f)
+        hit = any((f["code"] in ACCEPT[d["cat"]] or _undefined_macro(f)) and _explains(d, f)
                   for f in klsp_new)
         (matched if hit else missed).append(d)
     # GCC reports an implicit declaration at the first call only: later calls are not noise
     implicit = {d["symbol"] for d in gcc_new if d["cat"] == "implicit"}
     noise = [f for f in klsp_new if not _expected(f, expect) and not (
         f["code"] in ACCEPT["implicit"] and f["symbol"] in implicit) and not any(
-        _at(d, f) and (d["cat"] == "other" or _same_symbol(d, f)) for d in gcc_new)]
+        _at(d, f) and d["cat"] == "other" or _explains(d, f) for d in gcc_new)]
     found = None if expect is None else any(_expected(f, expect) for f in klsp_new)
     if any(d.get("kind") == "fatal error" for d in gcc_new):
         # GCC stopped there (a missing header): what it never reached, it cannot deny

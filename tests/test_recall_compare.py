@@ -18,8 +18,8 @@ def gcc(file, line, message, kind="error"):
             "lines": [[file, line]]}
 
 
-def klsp(path, line, code, symbol):
-    return {"path": path, "line": line, "code": code, "symbol": symbol}
+def klsp(path, line, code, symbol, message=""):
+    return {"path": path, "line": line, "code": code, "symbol": symbol, "message": message}
 
 
 CASES = [
@@ -40,6 +40,14 @@ CASES = [
         [klsp("a.h", 3, "407_2", "u32"), klsp("b.h", 5, "407_2", "acpi_status")],
         {"matched": 1, "missed": 0, "noise": [], "unjudged": [("b.h", 5)]},
         id="after a fatal error GCC reached nothing more: unjudged, not noise"),
+    pytest.param(
+        [gcc("g.h", 2, "unknown type name 'the_table'"), gcc("g.h", 3, "unknown type name 'NULL'"),
+         gcc("g.h", 4, "unknown type name 'total'")],
+        [klsp("g.h", 2, "404_2", "DECLARE", "macro 'DECLARE' is not defined here, so ..."),
+         klsp("g.h", 3, "404_2", "DECLARE", "implicit declaration of function 'DECLARE'"),
+         klsp("g.h", 9, "404_2", "DECLARE", "macro 'DECLARE' is not defined here, so ...")],
+        {"matched": 1, "missed": 2, "noise": [("g.h", 3), ("g.h", 9)], "unjudged": []},
+        id="a macro not defined at file scope explains what GCC says at its line, only there"),
 ]
 
 

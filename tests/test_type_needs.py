@@ -179,7 +179,13 @@ ACOBJ_H = ("#define OBJECT_COMMON_HEADER \\\n"                          # 1
            "struct acpi_object_notify {\n"
            "\tOBJECT_COMMON_HEADER NOTIFY_INFO\n"                        # 20 u8, u16
            "\t/* OBJECT_COMMON_HEADER in a comment is nothing */\n"
-           "};\n")
+           "};\n"
+           "#define DISASM_ONLY(a)\n"                                    # 23 (a; when debugging)
+           "#define PARSE_COMMON \\\n"
+           "\tu8 flags; \\\n"
+           "\tDISASM_ONLY(u32 disasm_flags)\n"                          # 26 brings nothing here
+           "struct acpi_parse_common {\n"
+           "\tPARSE_COMMON};\n")                                        # 28 u8
 ACOBJ_TREE = {
     "Kconfig": "",
     "include/linux/types.h": "typedef unsigned char u8;\ntypedef unsigned short u16;\n"
@@ -193,7 +199,8 @@ ACOBJ_TREE = {
 def test_member_run_macros_need_their_members_types_where_invoked(tmp_path, capsys):
     found = checked_errors(write_tree(tmp_path, ACOBJ_TREE), capsys)
     assert {(f[1], f[3]) for f in found if f[2] == "407_2"} == {
-        (12, "u8"), (12, "u16"), (15, "u8"), (15, "u16"), (15, "u32"), (20, "u8"), (20, "u16")}
+        (12, "u8"), (12, "u16"), (15, "u8"), (15, "u16"), (15, "u32"), (20, "u8"), (20, "u16"),
+        (28, "u8")}
     tree = {**ACOBJ_TREE, "drivers/acpi/user.c": "#include <linux/types.h>\n"
             + ACOBJ_TREE["drivers/acpi/user.c"]}
     assert checked_errors(write_tree(tmp_path / "fine", tree), capsys) == set()

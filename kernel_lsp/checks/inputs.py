@@ -11,7 +11,16 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from kernel_lsp.model.rows import Call, Definition, Function, IncludeEdge, TypeUse, Variable, VarUse
+from kernel_lsp.model.rows import (
+    Call,
+    Definition,
+    Function,
+    IncludeEdge,
+    Invocation,
+    TypeUse,
+    Variable,
+    VarUse,
+)
 from kernel_lsp.model.visibility import Visibility, visible
 
 
@@ -24,6 +33,7 @@ class FactSource(Protocol):
     def variables_in(self, file_ids: Iterable[int]) -> Iterator[tuple[int, Variable]]: ...
     def local_prototypes(self, file_ids: Iterable[int]) -> Iterator[tuple[int, Function]]: ...
     def definitions_in(self, file_ids: Iterable[int]) -> Iterator[tuple[int, Definition]]: ...
+    def invocations_in(self, file_ids: Iterable[int]) -> Iterator[tuple[int, Invocation]]: ...
 
 
 class SymbolTable(Protocol):
@@ -107,3 +117,6 @@ class WithoutBodies:
 
     def definitions_in(self, file_ids):
         return self.facts.definitions_in(file_ids)
+
+    def invocations_in(self, file_ids):
+        return self.facts.invocations_in(file_ids)

@@ -14,6 +14,7 @@ from kernel_lsp.checks.access import check_access
 from kernel_lsp.checks.inputs import CheckInputs, WithoutBodies
 from kernel_lsp.checks.invocation import check_invocations
 from kernel_lsp.checks.layers import check_layers
+from kernel_lsp.checks.macrouse import check_macro_uses
 from kernel_lsp.checks.structure import check_includes, check_types
 from kernel_lsp.checks.typevis import check_type_visibility, unparsed_bodies
 from kernel_lsp.checks.unitvis import check_unit_headers
@@ -64,6 +65,7 @@ def run_checks(inputs: CheckInputs) -> list[Finding]:
         if skipped:  # what the compiler does not read is not reported either
             chunk = dataclasses.replace(chunk, facts=WithoutBodies(chunk.facts, skipped))
         findings += check_invocations(chunk)
+        findings += check_macro_uses(chunk)
         findings += check_types(chunk)
         findings += check_type_visibility(chunk)
         findings += check_unit_headers(chunk)

@@ -22,6 +22,7 @@ from bisect import bisect_left
 
 from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.invocation import check_call
+from kernel_lsp.checks.macrouse import check_macro_use
 from kernel_lsp.checks.typevis import (
     MESSAGES,
     also,
@@ -34,8 +35,8 @@ from kernel_lsp.checks.typevis import (
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.visibility import visible
 
-# ("type", TypeUse, [TypeSym] defining it, [file ids of macros of that name]) or
-# ("call", Call, what the header sees there itself)
+# ("type", TypeUse, [TypeSym] defining it, [file ids of macros of that name]),
+# ("call", Call, what the header sees there itself) or ("macro", Invocation, the same)
 _Need = tuple
 
 
@@ -64,8 +65,8 @@ def check_unit_headers(ctx: CheckInputs) -> list[Finding]:
                 continue
             seen, edge = masks[k], ctx.graph.get(unit)[k]
             for need in needs[header]:
-                if need[0] == "call":
-                    out += _call_finding(ctx, unit, header, edge, need[1], need[2] | seen)
+                if need[0] in _CHECKERS:
+                    out += _call_finding(ctx, unit, header, edge, need, seen)
                 elif not any(visible(seen, f) for f in (*need[3], *(t.file_id for t in need[2]))):
                     out.append(_finding(ctx, unit, header, edge, need[1], need[2]))
     return out
@@ -100,11 +101,23 @@ def _load_needs(ctx: CheckInputs, headers: list[int], needs: dict[int, list[_Nee
         found = check_call(ctx, fid, call, own)
         if found is not None and found.code == "404_2":
             needs[fid].append(("call", call, own))
+    for fid, inv in ctx.facts.invocations_in(headers):
+        if fid in ctx.hosted:
+            continue
+        own = vis.own_before(fid, inv.start_byte)
+        if check_macro_use(ctx, fid, inv, own) is not None:
+            needs[fid].append(("macro", inv, own))
 
 
-def _call_finding(ctx: CheckInputs, unit: int, header: int, edge, call, mask: int) -> list:
-    """404_2 in ``header`` when the unit does not declare ``call``'s callee before ``edge``."""
-    found = check_call(ctx, header, call, mask)
+_CHECKERS = {"call": check_call, "macro": check_macro_use}
+
+
+def _call_finding(ctx: CheckInputs, unit: int, header: int, edge, need: _Need, seen: int
+                  ) -> list:
+    """404_2 in ``header`` when the unit does not declare the callee (or define the macro) of
+    ``need`` before ``edge``, whose files it sees with ``seen``."""
+    kind, call, own = need
+    found = _CHECKERS[kind](ctx, header, call, own | seen)
     if found is None or found.code != "404_2":
         return []
     message = (f"{found.message} (nor does {ctx.path(unit)} before line {edge.line + 1}, "

@@ -86,3 +86,6 @@ class BodyFacts:
 
     def definitions_in(self, file_ids):
         return iter(())
+
+    def invocations_in(self, file_ids):
+        return iter(())

@@ -50,6 +50,9 @@ class OverlayModel:
     def definitions_in(self, file_ids):
         return self._query("definitions_in", file_ids, _definitions)
 
+    def invocations_in(self, file_ids):
+        return self._query("invocations_in", file_ids, lambda r: r["invocations"])
+
 
 def _definitions(rows: FactRows) -> Iterator[Definition]:
     for f in rows["functions"]:

@@ -501,6 +501,9 @@ class FunctionFacts:
     def definitions_in(self, file_ids):
         return self.facts.definitions_in(file_ids)
 
+    def invocations_in(self, file_ids):
+        return iter(())  # file-scope: outside every body
+
 
 def facts_of(ws: Workspace | None, path: str, source: bytes) -> FileFacts:
     """The facts of ``source`` for ``path``: the open buffer's when it holds that text, else

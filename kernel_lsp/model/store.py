@@ -525,6 +525,10 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
         """(file_id, Function) of block-scope prototypes (``parent`` is the enclosing function)."""
         return self.facts_in("functions", file_ids, "parent IS NOT NULL")
 
+    def invocations_in(self, file_ids: Iterable[int]):
+        """(file_id, Invocation) of the file-scope macro invocations of ``file_ids``."""
+        return self.facts_in("invocations", file_ids)
+
     def invocations(self, file_ids: Iterable[int] | None):
         """(file_id, Invocation) of file-scope macro invocations (of every file when None)."""
         if file_ids is not None:

@@ -28,13 +28,17 @@ _EXTERN_VARIABLE = re.compile(
     rb"^[ \t]*extern\b[^;(){}=#]*?\b([A-Za-z_]\w*)[ \t]*(?:\[[^\];{}]*\][ \t]*)*;", re.M)
 # ``#include "ohci-ps3.c"``: a .c file built only as part of this one, in that configuration.
 _INCLUDE_C = re.compile(rb'^[ \t]*#[ \t]*include[ \t]+"([^"\n]+\.c)"', re.M)
+# ``#include <linux/dynamic_debug.h>`` under ``#ifdef CONFIG_DYNAMIC_DEBUG``: what that header
+# defines is visible to the includer's users in the configuration that keeps the branch.
+_INCLUDE_H = re.compile(rb'^[ \t]*#[ \t]*include[ \t]+["<](?:\./)*([^">\n]+\.h)[">]', re.M)
 _NOT_FUNCTIONS = frozenset(b"if while for switch return sizeof do else case".split())
 
 
 def hidden_names(source: bytes, inactive: list[tuple[int, int]]) -> list[tuple[str, str, Span]]:
     """``(name, kind, span)`` of what the dropped ranges ``inactive`` of ``source`` define:
     kind ``macro``, ``function``, ``variable`` (an ``extern`` declaration), ``struct``/``union``/
-    ``enum``, ``typedef`` or ``include`` (a ``.c`` file included as written); in file order,
+    ``enum``, ``typedef``, ``include`` (a ``.c`` file included as written) or ``header`` (a
+    header included, named as written: ``linux/dynamic_debug.h``); in file order,
     one entry per (name, kind) and range."""
     out: list[tuple[int, str, str]] = []
     for start, end in inactive:
@@ -49,6 +53,8 @@ def hidden_names(source: bytes, inactive: list[tuple[int, int]]) -> list[tuple[s
                   and not source.startswith((b"#", b"typedef"), m.start())]
         found += [(m.start(1), m.group(1), "include")
                   for m in _INCLUDE_C.finditer(source, start, end)]
+        found += [(m.start(1), m.group(1), "header")
+                  for m in _INCLUDE_H.finditer(source, start, end)]
         found += [(m.start(1), m.group(1), "variable")
                   for m in _EXTERN_VARIABLE.finditer(source, start, end)]
         seen: set[tuple[bytes, str]] = set()

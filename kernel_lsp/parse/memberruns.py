@@ -7,7 +7,9 @@ parser never sees those members (``preprocess.blank_member_macros`` blanks the n
 compiler needs their types at the invocation: without ``u16`` visible, GCC reports
 ``unknown type name 'u16'`` on every line that invokes the macro. ``MemberRuns.types(name,
 args)`` reads the macro's body (with its arguments, and member-run macros it invokes written
-out) as a member list and gives its (type name, kind, need).
+out) as a member list and gives its (type name, kind, need). A run may end in invocations of
+function-like macros that add members only in some configurations (``ACPI_PARSE_COMMON`` ends
+in ``ACPI_DISASM_ONLY_MEMBERS(...)``): those are left out, as if they brought nothing.
 """
 
 from __future__ import annotations
@@ -23,12 +25,31 @@ from kernel_lsp.parse.preprocess import close_paren
 
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _WORD = re.compile(r"[A-Za-z_]\w*")
+_MACRO_END = re.compile(r"\b[A-Z_][A-Z0-9_]*\s*$")
 DEPTH = 3  # member-run macros written out inside one another
 
 
 def is_member_run(body: str) -> bool:
-    """Whether a macro body is a run of members (it ends with ``;``)."""
-    return ";" in body and _COMMENT.sub(" ", body).strip().endswith(";")
+    """Whether a macro body is a run of members (it ends with ``;``, but for trailing
+    invocations of upper-case function-like macros)."""
+    return ";" in body and members_of(body).endswith(";")
+
+
+def members_of(body: str) -> str:
+    """A macro body without its comments and without the ``NAME(...)`` invocations that end it."""
+    text = _COMMENT.sub(" ", body).strip()
+    while text.endswith(")"):
+        depth, i = 0, len(text) - 1
+        while i >= 0:
+            depth += (text[i] == ")") - (text[i] == "(")
+            if depth == 0:
+                break
+            i -= 1
+        name = _MACRO_END.search(text, 0, i) if i > 0 else None
+        if name is None:
+            break
+        text = text[:name.start()].rstrip()
+    return text
 
 
 class MemberRuns:
@@ -52,7 +73,7 @@ class MemberRuns:
 
     def _text(self, name: str, args: tuple[str, ...], depth: int) -> str:
         m = self.macros[name]
-        body = _COMMENT.sub(" ", m.body)
+        body = members_of(m.body)
         if m.params:
             values = dict(zip(m.params, args, strict=False))
             body = _WORD.sub(lambda w: values.get(w.group(), w.group()), body)
