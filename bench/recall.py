@@ -242,6 +242,8 @@ def kernel_lsp_phase(tree: Tree, batch: list[Pending], jobs: int) -> list[dict]:
         mine = set(b.paths)
         klsp_new = cmp.new_items([f for f in before if _ours(f, mine)],
                                  [f for f in after if _ours(f, mine)], cmp.klsp_key)
+        klsp_new = [cmp.widen_finding(f, lambda p: (tree.source / p).read_bytes())
+                    for f in klsp_new]
         result = cmp.compare(b.gcc_new, klsp_new, b.fault.expect)
         rows.append({**b.row(), "klsp_new": klsp_new, **result, "batch": len(batch),
                      "seconds": round(b.seconds + share, 2)})

@@ -12,7 +12,8 @@ accepted code sits at one of its lines and, when the message names a function or
 same symbol. A file-scope macro invocation whose macro is not visible (kernel-lsp: ``macro 'M'
 is not defined here``, 404_2) is the cause of whatever GCC says at its line, reading it as an
 old-style declaration ("unknown type name" for its arguments, "expected ')'"): such a finding
-matches the diagnostics at its line, whatever symbol they name. A new kernel-lsp finding is
+sits on every line of the invocation and matches the diagnostics there, whatever symbol they
+name. A new kernel-lsp finding is
 *noise* when no new GCC diagnostic of any category sits
 at its line (with the same symbol when both name one), it is not a later call of a function GCC
 reported as implicitly declared (GCC reports the first call of each only), and it is not the
@@ -118,6 +119,19 @@ def widen(d: dict, read) -> dict:
     end = _invocation_end(data, line, d.get("column", 1))
     extra = [[file, n] for n in range(line + 1, end + 1)]
     return {**d, "lines": sorted({tuple(x) for x in d["lines"] + extra})} if extra else d
+
+
+def widen_finding(f: dict, read) -> dict:
+    """A finding of a file-scope macro invocation whose macro is not visible sits on every
+    line of that invocation (GCC reports the arguments it cannot read where they are)."""
+    if not _undefined_macro(f):
+        return f
+    try:
+        data = read(f["path"])
+    except OSError:
+        return f
+    end = _invocation_end(data, f["line"], f.get("column", 1))
+    return {**f, "also": sorted({*f.get("also", ()), *range(f["line"] + 1, end + 1)})}
 
 
 def new_items(before: list[dict], after: list[dict], key) -> list[dict]:

@@ -58,3 +58,18 @@ def test_compare(gcc_new, klsp_new, want):
     assert len(got["missed"]) == want["missed"]
     assert [(f["path"], f["line"]) for f in got["noise"]] == want["noise"]
     assert [(f["path"], f["line"]) for f in got["unjudged"]] == want["unjudged"]
+
+
+def test_a_macro_finding_sits_on_every_line_of_its_invocation():
+    data = (b"ACPI_GLOBAL(struct acpi_gpe_block_info *,\n"
+            b"\t    acpi_gbl_gpe_fadt_blocks[ACPI_MAX_GPE_BLOCKS]);\n"
+            b"ACPI_GLOBAL(u8, acpi_gbl_flag);\n")
+    macro = {**klsp("g.h", 1, "404_2", "ACPI_GLOBAL", "macro 'ACPI_GLOBAL' is not defined here"),
+             "column": 1}
+    wide = cmp.widen_finding(macro, lambda p: data)
+    assert wide["also"] == [2]
+    assert cmp.widen_finding({**macro, "line": 3}, lambda p: data).get("also") == []
+    other = {**klsp("g.h", 1, "404_2", "f", "implicit declaration of function 'f'"), "column": 1}
+    assert cmp.widen_finding(other, lambda p: data) is other
+    got = cmp.compare([gcc("g.h", 2, "unknown type name 'acpi_gbl_gpe_fadt_blocks'")], [wide], None)
+    assert (len(got["matched"]), got["noise"]) == (1, [])

@@ -117,7 +117,7 @@ def test_with_the_struct_included_macros_need_nothing_more(tmp_path, capsys):
 # What GCC reports of objects whose struct is incomplete (gcc -fsyntax-only, GCC 12): the
 # declaration of an object by value (a local, an array of structs, a definition's parameter,
 # an enum too), and then nothing of its uses; a member access through a file-scope pointer or
-# an extern object by value.
+# an extern object by value; an extern array of them.
 OBJ_USER = ("#include <linux/fwd.h>\n"                      # 1
             "enum mode;\n"
             "static struct vec *gp;\n"                      # 3
@@ -145,11 +145,13 @@ OBJ_USER = ("#include <linux/fwd.h>\n"                      # 1
             "int f(struct vec *gp)\n"                       # 25 a parameter hides the global
             "{\n"
             "\treturn gp == 0;\n"
-            "}\n")
+            "}\n"
+            "extern struct vec table[];\n"                 # 29 407_2 vec (array of them)
+            "extern struct vec *ptrs[4];\n")               # 30 pointers: legal
 OBJ_TREE = {**TREE, "include/linux/mode.h": "enum mode { M_ON };\n", "lib/vec_user.c": OBJ_USER}
 OBJ_EXPECTED = {("lib/vec_user.c", line, "407_2", name)
                 for line, name in ((7, "vec"), (11, "vec"), (11, "mode"), (17, "vec"),
-                                   (21, "vec"))}
+                                   (21, "vec"), (29, "vec"))}
 
 
 def test_objects_of_an_incomplete_struct_are_reported_where_the_compiler_does(tmp_path, capsys):
@@ -185,7 +187,11 @@ ACOBJ_H = ("#define OBJECT_COMMON_HEADER \\\n"                          # 1
            "\tu8 flags; \\\n"
            "\tDISASM_ONLY(u32 disasm_flags)\n"                          # 26 brings nothing here
            "struct acpi_parse_common {\n"
-           "\tPARSE_COMMON};\n")                                        # 28 u8
+           "PARSE_COMMON};\n"                                            # 28 u8
+           "static inline int parse_flags(struct acpi_parse_common *p)\n"
+           "{\n"
+           "\treturn p->flags;\n"                                       # 31 the struct survives
+           "}\n")
 ACOBJ_TREE = {
     "Kconfig": "",
     "include/linux/types.h": "typedef unsigned char u8;\ntypedef unsigned short u16;\n"
@@ -204,6 +210,13 @@ def test_member_run_macros_need_their_members_types_where_invoked(tmp_path, caps
     tree = {**ACOBJ_TREE, "drivers/acpi/user.c": "#include <linux/types.h>\n"
             + ACOBJ_TREE["drivers/acpi/user.c"]}
     assert checked_errors(write_tree(tmp_path / "fine", tree), capsys) == set()
+
+
+def test_a_member_run_ending_in_a_macro_is_blanked_for_the_parser_not_read_as_a_type():
+    from kernel_lsp.parse.extract import extract
+    uses = extract("drivers/acpi/acobj.h", ACOBJ_H.encode()).type_uses
+    assert "PARSE_COMMON" not in {u.name for u in uses}
+    assert (27, "u8") in {(u.span.line, u.name) for u in uses}  # 0-based line of the invocation
 
 
 # An unknown type name in a definition's parameter list: GCC reports it and skips the body

@@ -119,6 +119,16 @@ def function_declarator(node):
     return None
 
 
+def declares_array(node) -> bool:
+    """Whether declarator ``node`` declares an array of values of the declaration's type
+    (``v[4]``, ``v[] = {...}``), not of pointers to it."""
+    while node is not None and node.type in ("init_declarator", "attributed_declarator",
+                                             "parenthesized_declarator"):
+        node = (node.child_by_field_name("declarator") if node.type == "init_declarator"
+                else node.named_children[0] if node.named_children else None)
+    return node is not None and node.type == "array_declarator" and declares_object(node)
+
+
 def declares_object(node) -> bool:
     """Whether declarator ``node`` declares an object of the declaration's type itself (``x``,
     ``x = 1``, ``x[4]``), not a pointer to it or a function returning it."""

@@ -58,7 +58,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "20"
+EXTRACTOR_VERSION = "21"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -645,7 +645,10 @@ def _need(spec) -> int:
         return NEED_SIZEOF
     if holder.type in ("declaration", "field_declaration"):
         if holder.type == "declaration" and cnodes.storage(holder)[0] == EXTERN:
-            return NEED_NOTHING  # extern struct foo x; is legal with foo incomplete
+            # extern struct foo x; is legal with foo incomplete, extern struct foo v[]; is not
+            # (GCC: "array type has incomplete element type")
+            return NEED_SIZE if any(cnodes.declares_array(d) for d in holder.children_by_field_name(
+                "declarator")) else NEED_NOTHING
         if any(cnodes.declares_object(d) for d in holder.children_by_field_name("declarator")):
             return NEED_SIZE
     return NEED_NOTHING

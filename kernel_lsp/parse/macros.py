@@ -324,3 +324,33 @@ class _BraceDepth:
             i = j + 1
         self.pos = max(i, self.pos)
         return self.depth
+
+
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+_MACRO_END = re.compile(r"\b[A-Z_][A-Z0-9_]*\s*$")
+
+
+def is_member_run(body: str) -> bool:
+    """Whether a macro body is a run of struct members (``u8 flags; u16 value;``): it ends
+    with ``;``, but for trailing invocations of upper-case function-like macros, which add
+    members only in some configurations (acpica's ``ACPI_PARSE_COMMON`` ends in
+    ``ACPI_DISASM_ONLY_MEMBERS(...)``)."""
+    return ";" in body and members_of(body).endswith(";")
+
+
+def members_of(body: str) -> str:
+    """A macro body without its comments, line continuations and the ``NAME(...)``
+    invocations that end it."""
+    text = _COMMENT.sub(" ", body.replace("\\\n", " ")).strip()
+    while text.endswith(")"):
+        depth, i = 0, len(text) - 1
+        while i >= 0:
+            depth += (text[i] == ")") - (text[i] == "(")
+            if depth == 0:
+                break
+            i -= 1
+        name = _MACRO_END.search(text, 0, i) if i > 0 else None
+        if name is None:
+            break
+        text = text[:name.start()].rstrip()
+    return text

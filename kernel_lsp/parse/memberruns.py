@@ -3,7 +3,7 @@
 acpica writes the common members of its structs once, as a macro whose body is a run of
 members (``#define ACPI_STATE_COMMON union acpi_generic_state *next; u8 flags; u16 value;``),
 and invokes it first in each struct (``struct acpi_common_state { ACPI_STATE_COMMON };``). The
-parser never sees those members (``preprocess.blank_member_macros`` blanks the name), yet the
+parser never sees those members (``preprocess.blank_in_braces`` blanks the name), yet the
 compiler needs their types at the invocation: without ``u16`` visible, GCC reports
 ``unknown type name 'u16'`` on every line that invokes the macro. ``MemberRuns.types(name,
 args)`` reads the macro's body (with its arguments, and member-run macros it invokes written
@@ -19,37 +19,12 @@ from collections.abc import Iterable
 
 from kernel_lsp.parse import cnodes
 from kernel_lsp.parse.facts import NEED_NAME, NEED_SIZE, TYPEDEF, Macro
-from kernel_lsp.parse.macros import split_args
+from kernel_lsp.parse.macros import is_member_run, members_of, split_args
 from kernel_lsp.parse.parser import parse
 from kernel_lsp.parse.preprocess import close_paren
 
-_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _WORD = re.compile(r"[A-Za-z_]\w*")
-_MACRO_END = re.compile(r"\b[A-Z_][A-Z0-9_]*\s*$")
 DEPTH = 3  # member-run macros written out inside one another
-
-
-def is_member_run(body: str) -> bool:
-    """Whether a macro body is a run of members (it ends with ``;``, but for trailing
-    invocations of upper-case function-like macros)."""
-    return ";" in body and members_of(body).endswith(";")
-
-
-def members_of(body: str) -> str:
-    """A macro body without its comments and without the ``NAME(...)`` invocations that end it."""
-    text = _COMMENT.sub(" ", body).strip()
-    while text.endswith(")"):
-        depth, i = 0, len(text) - 1
-        while i >= 0:
-            depth += (text[i] == ")") - (text[i] == "(")
-            if depth == 0:
-                break
-            i -= 1
-        name = _MACRO_END.search(text, 0, i) if i > 0 else None
-        if name is None:
-            break
-        text = text[:name.start()].rstrip()
-    return text
 
 
 class MemberRuns:

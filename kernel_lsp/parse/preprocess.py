@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from kernel_lsp.parse.lines import blank, newline_first
+from kernel_lsp.parse.macros import is_member_run
 
 # Identifiers that only annotate a declaration (section, address-space, checker, optimisation
 # hints). Kernel headers define them to attributes or nothing; for design extraction they are
@@ -198,7 +199,6 @@ def _depth_tokens(src: bytes):
 # A ``#define NAME body`` or ``#define NAME(params) body`` (continuation lines included).
 _MEMBER_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)(\([^)\n]*\))?(?![\w(])"
                             rb"((?:[^\n]*\\\n)*[^\n]*)", re.M)
-_COMMENTS = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
 _NESTED_BLANKED = {b"define", b"undef", b"include", b"include_next", b"pragma", b"error",
                    b"warning", b"line"}
 # Text before a ``{`` that opens a member, enumerator or initializer list (not code).
@@ -432,16 +432,15 @@ def blank_declaration_macros(src: bytes) -> bytes:
 
 
 def member_macros(src: bytes) -> set[tuple[bytes, bool]]:
-    """(name, function-like) of the macros the text defines as a run of members (their body
-    ends with ``;``):
+    """(name, function-like) of the macros the text defines as a run of members
+    (``macros.is_member_run``):
     ``#define ACPI_STATE_COMMON void *next; u8 flags;`` then ``struct s { ACPI_STATE_COMMON
     u32 index; }``, where the grammar reads the name as a type and loses the struct; also
     function-like ones (``#define ACPI_COMMON_BUFFER_INFO(_type) _type *pointer; u32 length;``),
     blanked with their arguments after such a name on its line (``_blank_member_run``)."""
     out = set()
     for m in _MEMBER_DEFINE.finditer(src):
-        body = _COMMENTS.sub(b" ", m.group(3).replace(b"\\\n", b" ")).strip()
-        if body.endswith(b";"):
+        if is_member_run(m.group(3).decode("latin-1")):
             out.add((m.group(1), m.group(2) is not None))
     return out
 
