@@ -20,7 +20,7 @@ from kernel_lsp.model.symbols import FuncSym
 from kernel_lsp.model.visibility import visible
 
 
-def _seen(file_id: int, start: int, fid: int, pos: int, mask: int) -> bool:
+def seen_at(file_id: int, start: int, fid: int, pos: int, mask: int) -> bool:
     """Whether a declaration at (``file_id``, ``start``) is visible at ``pos`` of ``fid``."""
     return (file_id == fid and start < pos) or (file_id != fid and visible(mask, file_id))
 
@@ -47,11 +47,11 @@ def check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
     syms, callee, start = ctx.symbols, call.callee, call.start_byte
     where = (ctx.path(fid), call.line, call.col, call.line, call.end_col)
     every = syms.functions.get(callee) or []
-    declared = [e for e in every if _seen(e.file_id, e.start_byte, fid, start, mask)]
+    declared = [e for e in every if seen_at(e.file_id, e.start_byte, fid, start, mask)]
     entries = syms.native(every, fid)
     if declared:
         return _static_elsewhere(ctx, where, callee, fid, entries, declared, mask)
-    if any(_seen(f, s, fid, start, mask) for f, _fl, s in syms.macros.get(callee) or []):
+    if any(seen_at(f, s, fid, start, mask) for f, _fl, s in syms.macros.get(callee) or []):
         return None  # a macro use
     # a macro of another .c file is private to it: only a header's can be included
     macros = [m for m in syms.native(syms.macros.get(callee) or [], fid)

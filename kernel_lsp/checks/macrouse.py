@@ -18,9 +18,9 @@ keeps that branch. Nor, in a header no file includes (in this configuration), an
 from __future__ import annotations
 
 from kernel_lsp.checks.inputs import CheckInputs, dropped_unit
+from kernel_lsp.checks.invocation import seen_at
 from kernel_lsp.checks.typevis import home_order
 from kernel_lsp.findings import Finding
-from kernel_lsp.model.visibility import visible
 
 
 def check_macro_uses(ctx: CheckInputs) -> list[Finding]:
@@ -45,7 +45,7 @@ def check_macro_use(ctx: CheckInputs, fid: int, inv, mask: int) -> Finding | Non
     every = syms.macros.get(name) or []
     if not every or syms.functions.get(name) or name in syms.variables:
         return None  # defined nowhere (a generated header?), or not only a macro
-    if any((f == fid and s < start) or (f != fid and visible(mask, f)) for f, _fl, s in every):
+    if any(seen_at(f, s, fid, start, mask) for f, _fl, s in every):
         return None
     # a macro of another .c file is private to it: only a header's can be included
     macros = [m for m in syms.native(every, fid) if m.function_like and syms.is_header(m.file_id)]
