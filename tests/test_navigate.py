@@ -311,11 +311,12 @@ def _downgrade(db, to_version: int) -> None:
         if version == 7:
             unintern(conn)
             continue
-        if version == 9:  # the view names the columns: drop it first, make version 8's again
+        if version in (9, 10):  # the view names the columns: drop it, make the older one again
+            added = schema.VIA_COLUMNS if version == 9 else schema.DROPS_COLUMNS
             conn.execute("DROP VIEW type_uses")
-            conn.execute("CREATE VIEW type_uses AS "
-                         + schema.interned_view("type_uses", schema.VIA_COLUMNS))
-            for column in schema.VIA_COLUMNS:
+            conn.execute("CREATE VIEW type_uses AS " + schema.interned_view(
+                "type_uses", schema.DROPS_COLUMNS + (added if version == 9 else ())))
+            for column in added:
                 conn.execute(f"ALTER TABLE type_uses_interned DROP COLUMN {column}")
             continue
         for sql in reversed(schema.MIGRATIONS[version]):  # undo in reverse order
@@ -388,7 +389,7 @@ def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
     _downgrade(db, version)
     m = Model(db)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 9
+        assert m.schema_version() == schema.SCHEMA_VERSION == 10
         names = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"idx_macros_name", "idx_type_uses_name", "idx_var_uses_name",
                 "idx_invocations_name", "idx_hidden_name", "idx_hidden_file_id"} <= names

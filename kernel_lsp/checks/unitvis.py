@@ -23,6 +23,7 @@ from bisect import bisect_left
 from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.invocation import check_call
 from kernel_lsp.checks.macrouse import check_macro_use
+from kernel_lsp.checks.typedefdrop import dropped_typedef_uses
 from kernel_lsp.checks.typevis import (
     MESSAGES,
     also,
@@ -59,6 +60,7 @@ def check_unit_headers(ctx: CheckInputs) -> list[Finding]:
             for h in fresh:
                 if needs[h]:
                     needy |= 1 << h
+        dropped = {}  # function-pointer typedefs the unit loses (``typedefdrop``)
         for header in _bits(closure & needy):
             k = _first_including(masks, header)
             if k is None:
@@ -69,6 +71,10 @@ def check_unit_headers(ctx: CheckInputs) -> list[Finding]:
                     out += _call_finding(ctx, unit, header, edge, need, seen)
                 elif not any(visible(seen, f) for f in (*need[3], *(t.file_id for t in need[2]))):
                     out.append(_finding(ctx, unit, header, edge, need[1], need[2]))
+                    if need[1].drops_owner and need[1].owner:
+                        dropped.setdefault(need[1].owner, (header, need[1], need[2], edge))
+        if dropped:
+            out += dropped_typedef_uses(ctx, unit, dropped)
     return out
 
 

@@ -165,12 +165,14 @@ def plan_access(p: Planner) -> list[dict]:
 
 def plan_invisible_type(p: Planner) -> list[dict]:
     """407_2: a type defined in the tree but not visible where the use needs it: include the
-    header that defines it (a typedef: that declares it)."""
+    header that defines it (a typedef: that declares it; a function-pointer typedef the unit
+    loses: that declares its return type, ``checks/typedefdrop``)."""
     kind = p.f.context.get("kind")
     if kind not in (*TAG_KINDS, "typedef"):
         return []
     _start, use = p.use("type")
-    headers = [h for h in p.model.type_definition_paths(p.symbol, kind)
+    name = p.f.context.get("returns", p.symbol)
+    headers = [h for h in p.model.type_definition_paths(name, kind)
                if p.native(h) and h.endswith(".h")]
     return p.include_plans(headers, use)
 

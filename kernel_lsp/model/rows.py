@@ -133,7 +133,8 @@ def fact_rows(facts) -> FactRows:
                               need=u.need, more=_more(u.span.line, u.more),
                               via_macro=u.via[0] if u.via else None,
                               via_arg=u.via[1] if u.via else None,
-                              via_type=int(u.via[2]) if u.via else None, **_pos(u.span))
+                              via_type=int(u.via[2]) if u.via else None,
+                              drops_owner=1 if u.drops_owner else None, **_pos(u.span))
                       for u in facts.type_uses],
         "var_uses": [VarUse(function=u.function, name=u.name, **_pos(u.span))
                      for u in facts.var_uses],

@@ -6,7 +6,7 @@ change to this file comes with a migration step in ``MIGRATIONS``.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 
 TABLES: dict[str, str] = {
@@ -36,7 +36,7 @@ TABLES: dict[str, str] = {
     "type_uses": "file_id INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT, function TEXT, "
                  "owner TEXT, start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER, "
                  "need INTEGER DEFAULT 0, more TEXT, via_macro TEXT, via_arg INTEGER, "
-                 "via_type INTEGER",
+                 "via_type INTEGER, drops_owner INTEGER",
     "var_uses": "file_id INTEGER NOT NULL, function TEXT, name TEXT NOT NULL, "
                 "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
     "includes": "file_id INTEGER NOT NULL, target TEXT NOT NULL, angled INTEGER, "
@@ -264,8 +264,9 @@ MIGRATIONS: dict[int, list[str]] = {
 
 # Columns of the interned tables that migrations after version 7 add (version 7 makes the
 # tables without them).
-VIA_COLUMNS = ("via_macro", "via_arg", "via_type")
-ADDED_AFTER_7: dict[str, tuple[str, ...]] = {"type_uses": VIA_COLUMNS}
+VIA_COLUMNS = ("via_macro", "via_arg", "via_type")  # version 9
+DROPS_COLUMNS = ("drops_owner",)  # version 10
+ADDED_AFTER_7: dict[str, tuple[str, ...]] = {"type_uses": VIA_COLUMNS + DROPS_COLUMNS}
 
 
 def _intern_migration() -> list[str]:
@@ -300,6 +301,11 @@ MIGRATIONS[9] = [f"ALTER TABLE {stored('type_uses')} ADD COLUMN via_macro TEXT",
                  f"ALTER TABLE {stored('type_uses')} ADD COLUMN via_arg INTEGER",
                  f"ALTER TABLE {stored('type_uses')} ADD COLUMN via_type INTEGER",
                  "DROP VIEW IF EXISTS type_uses",
-                 f"CREATE VIEW type_uses AS {interned_view('type_uses')}"]
+                 f"CREATE VIEW type_uses AS {interned_view('type_uses', DROPS_COLUMNS)}"]
+# 10: the return type of ``typedef R (*T)(...)`` says that the compiler drops the typedef
+# where R is unknown (``TypeUse.drops_owner``; filled as files are re-extracted).
+MIGRATIONS[10] = [f"ALTER TABLE {stored('type_uses')} ADD COLUMN drops_owner INTEGER",
+                  "DROP VIEW IF EXISTS type_uses",
+                  f"CREATE VIEW type_uses AS {interned_view('type_uses')}"]
 # Migrations that copy whole tables: the file is compacted after them (``VACUUM``).
 REWRITING_MIGRATIONS = frozenset({7})

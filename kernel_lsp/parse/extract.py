@@ -58,7 +58,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "21"
+EXTRACTOR_VERSION = "22"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -471,7 +471,8 @@ class Extractor(FileScopeMacros):
             owner = self.owners.find(node.start_byte)
             need = NEED_NAME if kind is None else _need(parent)
             self._type_use(seen, TypeUse(name, kind or TYPEDEF, span(node), fn,
-                                         owner[1] if owner else None, need))
+                                         owner[1] if owner else None, need,
+                                         drops_owner=kind is None and self._drops(node)))
         for cap, need, pointer in (("member.base", NEED_MEMBERS, False),
                                    ("element.base", NEED_MEMBERS, True),
                                    ("sizeof.base", NEED_SIZEOF, True)):
@@ -554,6 +555,17 @@ class Extractor(FileScopeMacros):
             if via is not None:
                 self._type_use(seen, TypeUse(text(name), kind, span(name), fn, None,
                                              NEED_MEMBERS, via=via))
+
+    def _drops(self, node) -> bool:
+        """Whether the typedef name ``node`` is the return type of ``typedef R (*T)(...)``: the
+        first declarator opens with ``(`` right after it (``TypeUse.drops_owner``)."""
+        holder = node.parent
+        if holder is None or holder.type != "type_definition" or (
+                holder.child_by_field_name("type") != node):
+            return False
+        first = holder.child_by_field_name("declarator")
+        return first is not None and self.src[first.start_byte:first.start_byte + 1] == b"(" and (
+            not self.src[node.end_byte:first.start_byte].strip())
 
     def _type_use(self, seen: dict, use: TypeUse) -> None:
         """Record ``use`` unless its (name, kind, scope, owner, need, via) is recorded already; a

@@ -135,6 +135,10 @@ class TypeUse:
     # a macro invocation (a pointer to the struct, or ``struct foo`` written as the argument):
     # it needs the type only if that macro's body does (``parse/macroargs.py``)
     via: tuple[str, int, bool] | None = None
+    # the return type of ``typedef R (*T)(...)`` (owner T): where R is not a type name, the
+    # compiler reads R as the declarator and drops the whole declaration, so T is not declared
+    # either (its later uses: "unknown type name 'T'")
+    drops_owner: bool = False
 
 
 # How much of a type a use needs (TypeUse.need): a pointer to an undeclared struct is legal.
