@@ -237,11 +237,11 @@ def kernel_lsp_phase(tree: Tree, batch: list[Pending], jobs: int) -> list[dict]:
         return [{**b.row(), "status": "kernel-lsp error", "error": str(exc)[-2000:],
                  "seconds": round(b.seconds, 2)} for b in batch]
     share = (time.perf_counter() - start) / len(batch)
-    rows = []
+    rows, checked = [], set(paths)
     for b in batch:
         mine = set(b.paths)
-        klsp_new = cmp.new_items([f for f in before if _ours(f, mine)],
-                                 [f for f in after if _ours(f, mine)], cmp.klsp_key)
+        klsp_new = cmp.new_items([f for f in before if _ours(f, mine, checked)],
+                                 [f for f in after if _ours(f, mine, checked)], cmp.klsp_key)
         klsp_new = [cmp.widen_finding(f, lambda p: (tree.source / p).read_bytes())
                     for f in klsp_new]
         result = cmp.compare(b.gcc_new, klsp_new, b.fault.expect)
@@ -250,9 +250,14 @@ def kernel_lsp_phase(tree: Tree, batch: list[Pending], jobs: int) -> list[dict]:
     return rows
 
 
-def _ours(f: dict, mine: set[str]) -> bool:
-    """Whether finding ``f`` is in the fault's files, or in a header as one of them sees it."""
-    return f["path"] in mine or f.get("unit") in mine
+def _ours(f: dict, mine: set[str], checked: set[str]) -> bool:
+    """Whether finding ``f`` is the fault's: in a header as one of its units sees it, or in
+    one of its files (not as another fault's unit sees it: two faults of a batch may report
+    in the same header, ``checked`` holds every fault's files)."""
+    unit = f.get("unit")
+    if unit in checked:
+        return unit in mine
+    return f["path"] in mine
 
 
 def progress(row: dict, counted: int, wanted: int) -> str:
