@@ -57,7 +57,7 @@ def check_macro_use(ctx: CheckInputs, fid: int, inv, mask: int) -> Finding | Non
     return Finding("404_2", *where, name,
                    f"macro '{name}' is not defined here, so this line is read as a declaration: "
                    f"it is defined in {headers[0]}, which is not included before this line",
-                   {"declared_in": headers, "defined_in": [], "macro": True, "file_scope": True})
+                   {"declared_in": headers, "defined_in": [], "macro": True})
 
 
 def _included_elsewhere(syms, path: str) -> bool:

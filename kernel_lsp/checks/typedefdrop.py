@@ -17,7 +17,7 @@ typedef defined in other files too is left alone (one of those may be the one se
 from __future__ import annotations
 
 from kernel_lsp.checks.inputs import CheckInputs
-from kernel_lsp.checks.typevis import also, home_order
+from kernel_lsp.checks.typevis import also, home_order, unit_context
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.visibility import visible
 
@@ -75,7 +75,6 @@ def _finding(ctx: CheckInputs, unit: int, fid: int, use, d) -> Finding:
     # the fix includes the return type's header before the unit's include line (also for a
     # use in the unit itself: including it there, after that line, would not bring the typedef)
     context = {"kind": "typedef", "returns": ret.name, "defined_in": homes, **also(use),
-               "unit": ctx.path(unit), "unit_line": edge.line, "unit_col": edge.col,
-               "unit_end_col": edge.end_col}
+               **unit_context(ctx, unit, edge)}
     return Finding("407_2", ctx.path(fid), use.line, use.col, use.line, use.end_col, use.name,
                    f"unknown type name '{use.name}': {where}", context)

@@ -164,3 +164,10 @@ def also(use) -> dict:
     width = use.end_col - use.col
     sites = [[line, col, col + width] for line, col in more_sites(use)]
     return {"also": sites} if sites else {}
+
+
+def unit_context(ctx: CheckInputs, unit: int, edge) -> dict:
+    """A finding's context naming the unit it is seen from and that unit's include line
+    ``edge`` (the fix goes before it)."""
+    return {"unit": ctx.path(unit), "unit_line": edge.line, "unit_col": edge.col,
+            "unit_end_col": edge.end_col}

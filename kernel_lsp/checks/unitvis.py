@@ -32,6 +32,7 @@ from kernel_lsp.checks.typevis import (
     home_order,
     macro_needs_argument,
     type_definitions,
+    unit_context,
 )
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.visibility import visible
@@ -129,12 +130,7 @@ def _call_finding(ctx: CheckInputs, unit: int, header: int, edge, need: _Need, s
     message = (f"{found.message} (nor does {ctx.path(unit)} before line {edge.line + 1}, "
                f"#include {edge.target}, the include that brings this header in)")
     return [dataclasses.replace(found, message=message, context={
-        **found.context, **_unit_context(ctx, unit, edge)})]
-
-
-def _unit_context(ctx: CheckInputs, unit: int, edge) -> dict:
-    return {"unit": ctx.path(unit), "unit_line": edge.line, "unit_col": edge.col,
-            "unit_end_col": edge.end_col}
+        **found.context, **unit_context(ctx, unit, edge)})]
 
 
 def _first_including(masks: list[int], header: int) -> int | None:
@@ -154,7 +150,7 @@ def _finding(ctx: CheckInputs, unit: int, header: int, edge, use, defs) -> Findi
              f"(#include {edge.target}), the include that brings this header in")
     return Finding("407_2", ctx.path(header), use.line, use.col, use.line, use.end_col,
                    use.name, MESSAGES[use.need].format(spelled=spelled, where=where),
-                   {"kind": use.kind, "defined_in": homes, **_unit_context(ctx, unit, edge),
+                   {"kind": use.kind, "defined_in": homes, **unit_context(ctx, unit, edge),
                     **also(use)})
 
 
