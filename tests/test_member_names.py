@@ -74,11 +74,13 @@ def test_an_older_model_is_migrated_with_its_names(tmp_path):
     m.conn.execute("DROP TABLE member_names")
     m.conn.execute("DROP TABLE hidden")  # schema 5
     m.conn.execute("ALTER TABLE type_uses DROP COLUMN more")  # schema 6
+    m.conn.execute("DROP INDEX idx_macros_name_key")  # schema 10
+    m.conn.execute("ALTER TABLE macros DROP COLUMN name_key")
     m.set_meta("schema_version", "3")
     m.close()
     m = Model(path)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 10
+        assert m.schema_version() == schema.SCHEMA_VERSION == 11
         assert m.hidden_kinds("anything") == set()  # the table of version 5 exists
         assert _table(m) == _from_scratch(m) and m.is_member_name("i_size", False)
         _put(m, "b.h", B)  # and the triggers work from now on

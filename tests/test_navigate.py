@@ -308,6 +308,20 @@ def _downgrade(db, to_version: int) -> None:
     """Turn a fresh model into one of schema ``to_version`` (undo the later migrations)."""
     conn = sqlite3.connect(db)
     for version in range(schema.SCHEMA_VERSION, to_version, -1):
+        if version == 11:  # macros by the index of their names; member_names with a rowid
+            conn.execute("DROP INDEX idx_macros_name_key")
+            conn.execute("ALTER TABLE macros DROP COLUMN name_key")
+            conn.execute("CREATE INDEX idx_macros_name ON macros(name)")
+            for name in schema.TRIGGERS:
+                conn.execute(f"DROP TRIGGER {name}")
+            conn.execute("CREATE TABLE member_names_10 (name TEXT NOT NULL, enum INTEGER NOT "
+                         "NULL, n INTEGER NOT NULL, UNIQUE (name, enum))")
+            conn.execute("INSERT INTO member_names_10 SELECT * FROM member_names")
+            conn.execute("DROP TABLE member_names")
+            conn.execute("ALTER TABLE member_names_10 RENAME TO member_names")
+            for sql in schema.TRIGGERS.values():
+                conn.execute(sql)
+            continue
         if version == 7:
             unintern(conn)
             continue
@@ -382,20 +396,24 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
         m.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 10])
 def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
     db = tmp_path / "model.db"
     Model(db).close()
     _downgrade(db, version)
     m = Model(db)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 10
+        assert m.schema_version() == schema.SCHEMA_VERSION == 11
         names = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-        assert {"idx_macros_name", "idx_type_uses_name", "idx_var_uses_name",
+        assert {"idx_macros_name_key", "idx_type_uses_name", "idx_var_uses_name",
                 "idx_invocations_name", "idx_hidden_name", "idx_hidden_file_id"} <= names
+        assert "idx_macros_name" not in names  # version 11: the names are not indexed again
         plan = " ".join(str(r) for r in m.conn.execute(
-            "EXPLAIN QUERY PLAN SELECT * FROM macros WHERE name='x'"))
-        assert "idx_macros_name" in plan
+            "EXPLAIN QUERY PLAN SELECT * FROM macros WHERE name_key = klsp_name_key('x') "
+            "AND name = 'x'"))
+        assert "idx_macros_name_key" in plan
+        sql = m.conn.execute("SELECT sql FROM sqlite_master WHERE name='member_names'").fetchone()
+        assert "WITHOUT ROWID" in sql[0]
         columns = {r[1] for r in m.conn.execute("PRAGMA table_info(files)")}
         assert {"inactive", "expanded"} <= columns
         assert "more" in {r[1] for r in m.conn.execute("PRAGMA table_info(type_uses)")}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from kernel_lsp.model import schema
+
 _FUNC = ("f.file_id, fl.path, f.name, f.is_definition, f.storage, f.ret_name, f.ret_kind, "
          "f.params, f.signature, f.start_byte, f.end_byte, f.line, f.name_line, f.name_col, "
          "f.name_end_col, f.generated_by")
@@ -42,8 +44,8 @@ class DesignSQL:
             "ORDER BY fl.path, t.start_byte", (name,)))
 
     def design_is_macro(self, name: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM macros WHERE name=? LIMIT 1",
-                                 (name,)).fetchone() is not None
+        return self.conn.execute("SELECT 1 FROM macros WHERE name_key = klsp_name_key(?1) "
+                                 "AND name = ?1 LIMIT 1", (name,)).fetchone() is not None
 
     def design_file(self, path: str) -> dict | None:
         """(id, path, dir) of an indexed file."""
@@ -149,9 +151,12 @@ class DesignSQL:
         out: set[str] = set()
         for i in range(0, len(names), 500):
             chunk = names[i:i + 500]
-            out.update(r[0] for r in self.conn.execute(
-                f"SELECT DISTINCT name FROM {table} WHERE name IN "
-                f"({','.join('?' * len(chunk))})", chunk))
+            if table in schema.KEYED:
+                sql = f"SELECT DISTINCT name FROM {table} x WHERE {schema.keyed_in('x', len(chunk))}"
+                chunk = [*map(schema.name_key, chunk), *chunk]
+            else:
+                sql = f"SELECT DISTINCT name FROM {table} WHERE name IN ({','.join('?' * len(chunk))})"
+            out.update(r[0] for r in self.conn.execute(sql, chunk))
         return out
 
     def design_first_uses(self, table: str, keys: list) -> dict:

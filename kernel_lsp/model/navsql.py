@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import time
 
+from kernel_lsp.model import schema
+
 _FUNC = ("f.file_id, fl.path, f.name, f.is_definition, f.storage, f.inline, f.signature, "
          "f.ret_name, f.ret_kind, f.params, f.line, f.col, f.end_line, f.end_col, f.name_line, "
          "f.name_col, f.name_end_col, f.generated_by")
@@ -105,8 +107,8 @@ class NavigationSQL:
     def nav_macros(self, name: str) -> list[dict]:
         """Every ``#define`` of ``name``."""
         return _dicts(self.conn.execute(
-            f"SELECT {_MACRO} FROM macros m JOIN files fl ON fl.id = m.file_id WHERE m.name=?",
-            (name,)))
+            f"SELECT {_MACRO} FROM macros m JOIN files fl ON fl.id = m.file_id "
+            "WHERE m.name_key = klsp_name_key(?1) AND m.name = ?1", (name,)))
 
     def nav_types_with_member(self, name: str, enum: bool, file_ids: set[int] | None = None,
                               limit: int = 5000) -> list[dict]:
@@ -199,12 +201,16 @@ class NavigationSQL:
         """(name, kind, path, line, col, end_line, end_col) of definitions whose name starts with
         ``prefix`` (case-sensitive, through the name indexes), by name."""
         out: list[tuple] = []
+        low, high = schema.key_range(prefix)
         for table, kind, where, pos in _SYMBOL_TABLES:
+            # a keyed table (macros) walks its keys in order: by name for the first four bytes
+            keys, order = (("x.name_key BETWEEN ?3 AND ?4 AND ", "x.name_key")
+                           if table in schema.KEYED else ("", "x.name"))
             out += self.conn.execute(
                 f"SELECT x.name, {kind}, fl.path, {pos} FROM {table} x "
-                f"JOIN files fl ON fl.id = x.file_id WHERE x.name >= ? AND x.name < ? "
-                f"AND {where} ORDER BY x.name LIMIT ?",
-                (prefix, prefix + "\uffff", limit)).fetchall()
+                f"JOIN files fl ON fl.id = x.file_id WHERE {keys}x.name >= ?1 "
+                f"AND x.name < ?2 AND {where} ORDER BY {order} LIMIT ?5",
+                (prefix, prefix + "\uffff", low, high, limit)).fetchall()
         out.sort(key=lambda r: r[0])
         return out[:limit]
 
@@ -214,9 +220,10 @@ class NavigationSQL:
         for table, kind, where, pos in _SYMBOL_TABLES:
             if table == "macros" and not with_macros:
                 continue
+            keys = "x.name_key = klsp_name_key(?1) AND " if table in schema.KEYED else ""
             out += self.conn.execute(
                 f"SELECT x.name, {kind}, fl.path, {pos} FROM {table} x "
-                f"JOIN files fl ON fl.id = x.file_id WHERE x.name=? AND {where}",
+                f"JOIN files fl ON fl.id = x.file_id WHERE {keys}x.name = ?1 AND {where}",
                 (name,)).fetchall()
         return out
 
@@ -330,7 +337,9 @@ class NavigationSQL:
                   "SELECT file_id FROM var_uses WHERE name IN ({})"),
             "t": ("SELECT file_id FROM types WHERE name IN ({})",
                   "SELECT file_id FROM type_uses WHERE name IN ({})"),
-            "m": ("SELECT file_id FROM macros WHERE name IN ({})",
+            "m": ("WITH w(n) AS (SELECT value FROM json_each(json_array({}))) SELECT file_id "
+                  "FROM macros WHERE name_key IN (SELECT klsp_name_key(n) FROM w) "
+                  "AND name IN (SELECT n FROM w)",
                   "SELECT file_id FROM calls WHERE callee IN ({})",
                   "SELECT file_id FROM invocations WHERE name IN ({})",
                   "SELECT file_id FROM type_uses WHERE name IN ({})"),

@@ -6,7 +6,9 @@ change to this file comes with a migration step in ``MIGRATIONS``.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 10
+import zlib
+
+SCHEMA_VERSION = 11
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 
 TABLES: dict[str, str] = {
@@ -43,7 +45,8 @@ TABLES: dict[str, str] = {
                 "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER, "
                 "resolved_id INTEGER, guard TEXT",
     "macros": "file_id INTEGER NOT NULL, name TEXT NOT NULL, params TEXT, body TEXT, "
-              "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
+              "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER, "
+              "name_key INTEGER",
     "exports": "file_id INTEGER NOT NULL, name TEXT NOT NULL, line INTEGER, col INTEGER",
     "invocations": "file_id INTEGER NOT NULL, name TEXT NOT NULL, args TEXT, has_body INTEGER, "
                    "start_byte INTEGER, line INTEGER, col INTEGER",
@@ -53,8 +56,48 @@ TABLES: dict[str, str] = {
     # version 4: derived from types.members by the triggers below (never written directly):
     # how many member lists name ``name`` (``enum`` 1: enumerators, 0: struct/union fields)
     "member_names": "name TEXT NOT NULL, enum INTEGER NOT NULL, n INTEGER NOT NULL, "
-                    "UNIQUE (name, enum)",
+                    "PRIMARY KEY (name, enum)",
 }
+# Tables stored as their primary key's b-tree (version 11: member_names, which is only ever
+# read and updated by its key; a rowid table kept the same names twice, table and index).
+WITHOUT_ROWID = frozenset({"member_names"})
+
+# version 11: a table of ``KEYED`` is found by name through an integer column ``name_key`` (the
+# store fills it, see ``name_key``; no reader writes it) rather than an index of the name text:
+# Linux has 2.9 million macros, most of them unique register constants, and an index of their
+# names held every name a second time (115 MB of a 1.1 GB model). Readers match the key and the
+# name: ``name_key = klsp_name_key(?) AND name = ?`` (``klsp_name_key`` is ``name_key``,
+# registered on every connection the store opens); a prefix is a range of keys (``key_range``).
+KEYED: dict[str, str] = {"macros": "name"}
+KEY_COLUMN = "name_key"
+
+
+def name_key(name: str) -> int:
+    """The key of ``name``: its first four bytes (as ASCII; a byte above 0x7F counts as 0x7F),
+    so that the names starting with a prefix are a range of keys, over 31 bits of its CRC-32,
+    so that two names share a key almost never (readers compare the name too)."""
+    data = name.encode("utf-8", "replace")
+    head = 0
+    for i in range(4):
+        head = (head << 8) | (min(data[i], 0x7F) if i < len(data) else 0)
+    return (head << 31) | (zlib.crc32(data) & 0x7FFFFFFF)
+
+
+def keyed_in(alias: str, n: int) -> str:
+    """SQL matching rows of a ``KEYED`` table (as ``alias``) named one of ``n`` names: its
+    parameters are the ``n`` keys, then the ``n`` names."""
+    marks = ", ".join("?" * n)
+    return f"{alias}.{KEY_COLUMN} IN ({marks}) AND {alias}.name IN ({marks})"
+
+
+def key_range(prefix: str) -> tuple[int, int]:
+    """The smallest and largest key of the names that start with ``prefix``."""
+    data = prefix.encode("utf-8", "replace")[:4]
+    low = high = 0
+    for i in range(4):
+        low = (low << 8) | (min(data[i], 0x7F) if i < len(data) else 0)
+        high = (high << 8) | (min(data[i], 0x7F) if i < len(data) else 0x7F)
+    return low << 31, (high << 31) | 0x7FFFFFFF
 
 # version 7: the three biggest tables (a whole kernel has millions of calls and uses) hold their
 # name-like columns as ids into ``names``; each is stored as ``<table>_interned`` and read through
@@ -77,6 +120,8 @@ def stored(table: str) -> str:
 def create_table_sql(table: str, skip: tuple[str, ...] = ()) -> str:
     """CREATE TABLE of the table that stores ``table``'s rows (interned columns hold ids);
     ``skip``: columns left out (the table of an older version)."""
+    if table in WITHOUT_ROWID:
+        return f"CREATE TABLE IF NOT EXISTS {table} ({TABLES[table]}) WITHOUT ROWID"
     if table not in INTERNED:
         return f"CREATE TABLE IF NOT EXISTS {table} ({TABLES[table]})"
     cols = []
@@ -125,7 +170,7 @@ def columns(table: str) -> tuple[str, ...]:
 # carry these columns (no ``id``, no ``file_id``: the store adds them). ``model/rows.py`` makes
 # a named row type of each list.
 FACT_COLUMNS: dict[str, tuple[str, ...]] = {
-    t: tuple(c for c in columns(t) if c not in ("id", "file_id")) for t in FACT_TABLES}
+    t: tuple(c for c in columns(t) if c not in ("id", "file_id", KEY_COLUMN)) for t in FACT_TABLES}
 # The writer turns names into ids by position: the interned columns come first in each table.
 if any(FACT_COLUMNS[t][:len(c)] != c for t, c in INTERNED.items()):
     raise ValueError("the interned columns of a table must be its first fact columns")
@@ -138,11 +183,13 @@ INDEXES = [
     ("includes", ["resolved_id"]), ("macros", ["file_id"]),
     ("exports", ["file_id"]), ("invocations", ["file_id"]),
     # version 2: navigation (definitions of macros, references to types and variables)
-    ("macros", ["name"]), ("type_uses", ["name"]), ("var_uses", ["name"]),
+    ("type_uses", ["name"]), ("var_uses", ["name"]),
     # version 3: the files invoking a macro (re-expanded when its definition changes)
     ("invocations", ["name"]),
     # version 5: names of dropped branches, by name
     ("hidden", ["name"]), ("hidden", ["file_id"]),
+    # version 11: macros by name, through their keys (``KEYED``)
+    ("macros", [KEY_COLUMN]),
 ]
 
 
@@ -307,5 +354,19 @@ MIGRATIONS[9] = [f"ALTER TABLE {stored('type_uses')} ADD COLUMN via_macro TEXT",
 MIGRATIONS[10] = [f"ALTER TABLE {stored('type_uses')} ADD COLUMN drops_owner INTEGER",
                   "DROP VIEW IF EXISTS type_uses",
                   f"CREATE VIEW type_uses AS {interned_view('type_uses')}"]
+# 11: macros found through ``name_key`` (``KEYED``; the key of every stored macro computed here,
+# by the store's ``klsp_name_key``), no index of their name text; member_names without rowid.
+MIGRATIONS[11] = [
+    f"ALTER TABLE macros ADD COLUMN {KEY_COLUMN} INTEGER",
+    f"UPDATE macros SET {KEY_COLUMN} = klsp_name_key(name)",
+    "DROP INDEX IF EXISTS idx_macros_name",
+    *index_statements("macros"),
+    *(f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGERS),
+    f"CREATE TABLE member_names_11 ({TABLES['member_names']}) WITHOUT ROWID",
+    "INSERT INTO member_names_11 (name, enum, n) SELECT name, enum, n FROM member_names",
+    "DROP TABLE member_names",
+    "ALTER TABLE member_names_11 RENAME TO member_names",
+    *TRIGGERS.values(),
+]
 # Migrations that copy whole tables: the file is compacted after them (``VACUUM``).
-REWRITING_MIGRATIONS = frozenset({7})
+REWRITING_MIGRATIONS = frozenset({7, 11})

@@ -56,6 +56,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
                 self.db = sqlite_utils.Database(sqlite3.connect(str(self.path), timeout=30,
                                                                 isolation_level=None))
             self.conn = self.db.conn
+            # the key macros are found by (``schema.KEYED``), for the readers' SQL and migration 11
+            self.conn.create_function("klsp_name_key", 1, schema.name_key, deterministic=True)
             self._setup()
         except sqlite3.DatabaseError as exc:
             raise ModelError(f"{path}: not a usable model database ({exc})") from exc
@@ -312,6 +314,13 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
             if table in schema.INTERNED:
                 self._insert_interned(table, file_id, table_rows, appended)
                 continue
+            if table in schema.KEYED:
+                at, key = cols.index(schema.KEYED[table]), schema.name_key
+                self.conn.executemany(
+                    f"INSERT INTO {table} (file_id, {', '.join(cols)}, {schema.KEY_COLUMN}) "
+                    f"VALUES (?, {', '.join('?' * len(cols))}, ?)",
+                    ((file_id, *r, key(r[at])) for r in table_rows))
+                continue
             self.conn.executemany(
                 f"INSERT INTO {table} (file_id, {', '.join(cols)}) "
                 f"VALUES (?, {', '.join('?' * len(cols))})",
@@ -399,8 +408,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
             chunk = names[i:i + 500]
             yield from self.conn.execute(
                 "SELECT m.name, m.body FROM macros m JOIN files fl ON fl.id = m.file_id "
-                f"WHERE m.params IS NULL AND m.name IN ({','.join('?' * len(chunk))}) "
-                "ORDER BY fl.path, m.start_byte", chunk)
+                f"WHERE m.params IS NULL AND {schema.keyed_in('m', len(chunk))} "
+                "ORDER BY fl.path, m.start_byte", [*map(schema.name_key, chunk), *chunk])
 
     def include_rows(self) -> Iterator[tuple[int, int, str, int]]:
         """(rowid, file_id, target, angled) of every include line."""
