@@ -21,12 +21,12 @@ NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}|[a-z]{0,3}[é中][a-z]{0,3}"
 def test_a_name_lies_in_the_key_range_of_each_of_its_prefixes(name, cut):
     low, high = schema.key_range(name[:cut])
     assert low <= schema.name_key(name) <= high
-    assert 0 <= schema.name_key(name) < 1 << 63  # an 8-byte SQLite integer
+    assert 0 <= schema.name_key(name) < 1 << 47  # a 6-byte SQLite integer
 
 
 @given(NAMES, NAMES)
-def test_keys_keep_the_order_of_the_first_four_ascii_bytes(a, b):
-    ka, kb = (n.encode()[:4] for n in (a, b))
+def test_keys_keep_the_order_of_the_first_five_ascii_bytes(a, b):
+    ka, kb = (n.encode()[:5] for n in (a, b))
     if ka < kb and all(c < 0x80 for c in ka + kb) and not kb.startswith(ka):
         assert schema.name_key(a) < schema.name_key(b)
 
@@ -81,7 +81,7 @@ def test_macros_by_name_and_by_prefix(tmp_path):
 
 
 def test_names_that_share_a_key_are_told_apart(tmp_path, monkeypatch):
-    """Two names with one key (the CRC collides, or a non-ASCII byte counts as 0x7F): readers
+    """Two names with one key (12 bits of CRC collide, or a non-ASCII byte counts as 0x7F): readers
     compare the names, so each still finds only itself."""
     monkeypatch.setattr(schema, "name_key", lambda name: schema.key_range(name[:2])[0])
     m = _model(tmp_path, ["abc", "abd", "ab"])

@@ -121,6 +121,13 @@ def _variable(v) -> Variable:
         end_col=n.end_col, generated_by=v.generated_by)
 
 
+def plain_rows(rows: FactRows) -> dict[str, list[tuple]]:
+    """``rows`` as plain tuples, for a pipe to the store (which reads them by position, in the
+    order of ``schema.FACT_COLUMNS``): a named tuple pickles with its class, and a cold index of
+    Linux sends 12 million rows from its workers; plain ones pickle and load twice as fast."""
+    return {table: [tuple(r) for r in table_rows] for table, table_rows in rows.items()}
+
+
 def fact_rows(facts) -> FactRows:
     """The named rows (without ``file_id``) of each fact table for one file's ``FileFacts``."""
     return {

@@ -70,17 +70,25 @@ WITHOUT_ROWID = frozenset({"member_names"})
 # registered on every connection the store opens); a prefix is a range of keys (``key_range``).
 KEYED: dict[str, str] = {"macros": "name"}
 KEY_COLUMN = "name_key"
+_SEVEN_BITS = bytes(min(i, 0x7F) for i in range(256))  # a byte above 0x7F counts as 0x7F
+KEY_CHARS, KEY_HASH_BITS = 5, 12  # 5 x 7 + 12 = 47 bits: a 6-byte SQLite integer
+
+
+def _head(data: bytes, pad: int) -> int:
+    """The first ``KEY_CHARS`` bytes of ``data`` as 7-bit digits (``pad`` after its end)."""
+    head = 0
+    for byte in data[:KEY_CHARS].translate(_SEVEN_BITS).ljust(KEY_CHARS, bytes((pad,))):
+        head = (head << 7) | byte
+    return head
 
 
 def name_key(name: str) -> int:
-    """The key of ``name``: its first four bytes (as ASCII; a byte above 0x7F counts as 0x7F),
-    so that the names starting with a prefix are a range of keys, over 31 bits of its CRC-32,
-    so that two names share a key almost never (readers compare the name too)."""
+    """The key of ``name``: its first five bytes (as 7-bit ASCII), so that the names starting
+    with a prefix are a range of keys, over 12 bits of its CRC-32, so that names with the same
+    first five bytes mostly differ (readers compare the names too). 47 bits: SQLite stores it
+    in 6 bytes."""
     data = name.encode("utf-8", "replace")
-    head = 0
-    for i in range(4):
-        head = (head << 8) | (min(data[i], 0x7F) if i < len(data) else 0)
-    return (head << 31) | (zlib.crc32(data) & 0x7FFFFFFF)
+    return (_head(data, 0) << KEY_HASH_BITS) | (zlib.crc32(data) & 0xFFF)
 
 
 def keyed_in(alias: str, n: int) -> str:
@@ -92,12 +100,9 @@ def keyed_in(alias: str, n: int) -> str:
 
 def key_range(prefix: str) -> tuple[int, int]:
     """The smallest and largest key of the names that start with ``prefix``."""
-    data = prefix.encode("utf-8", "replace")[:4]
-    low = high = 0
-    for i in range(4):
-        low = (low << 8) | (min(data[i], 0x7F) if i < len(data) else 0)
-        high = (high << 8) | (min(data[i], 0x7F) if i < len(data) else 0x7F)
-    return low << 31, (high << 31) | 0x7FFFFFFF
+    data = prefix.encode("utf-8", "replace")
+    return _head(data, 0) << KEY_HASH_BITS, (_head(data, 0x7F) << KEY_HASH_BITS) | 0xFFF
+
 
 # version 7: the three biggest tables (a whole kernel has millions of calls and uses) hold their
 # name-like columns as ids into ``names``; each is stored as ``<table>_interned`` and read through
