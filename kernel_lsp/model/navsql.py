@@ -203,7 +203,7 @@ class NavigationSQL:
         out: list[tuple] = []
         low, high = schema.key_range(prefix)
         for table, kind, where, pos in _SYMBOL_TABLES:
-            # a keyed table (macros) walks its keys in order: by name for the first four bytes
+            # a keyed table (macros) walks its keys in order: by name for the first five bytes
             keys, order = (("x.name_key BETWEEN ?3 AND ?4 AND ", "x.name_key")
                            if table in schema.KEYED else ("", "x.name"))
             out += self.conn.execute(
