@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -444,10 +445,25 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
         return self.conn.execute("SELECT name, file_id, is_definition, storage, start_byte "
                                  "FROM functions WHERE parent IS NULL")
 
-    def macro_symbols(self) -> Iterator[tuple]:
-        """(name, file_id, function_like, start_byte) of every macro definition."""
+    def macro_symbols(self, named: bool = False) -> Iterator[tuple]:
+        """(name, file_id, function_like, start_byte) of every macro definition; ``named``:
+        only of the names a stored fact names (a call's, a type use's or a free identifier's
+        name, the macro of a macro argument, an invocation, an include guard): the names the
+        checks look up, whichever file they check."""
+        if not named:
+            return self.conn.execute(
+                "SELECT name, file_id, params IS NOT NULL, start_byte FROM macros")
         return self.conn.execute(
-            "SELECT name, file_id, params IS NOT NULL, start_byte FROM macros")
+            "WITH used(name) AS (SELECT name FROM names UNION SELECT name FROM invocations "
+            "UNION SELECT via_macro FROM type_uses_interned WHERE via_macro IS NOT NULL "
+            "UNION SELECT guard FROM includes WHERE guard IS NOT NULL) "
+            "SELECT name, file_id, params IS NOT NULL, start_byte FROM macros "
+            "WHERE name IN (SELECT name FROM used)")
+
+    def macro_keys(self) -> array:
+        """The distinct ``name_key`` of the macros, sorted (``schema.KEYED``)."""
+        return array("q", (r[0] for r in self.conn.execute(
+            f"SELECT DISTINCT {schema.KEY_COLUMN} FROM macros ORDER BY 1")))
 
     def hidden_symbols(self) -> Iterator[tuple]:
         """(name, kind) of every name defined in a dropped ``#if`` branch (``parse/hidden.py``)."""

@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from kernel_lsp.model.packed import Packed
+from kernel_lsp.model import schema
+from kernel_lsp.model.packed import Packed, Partial
 from kernel_lsp.model.programs import Programs
 from kernel_lsp.model.store import Model
 
@@ -201,7 +202,11 @@ class Symbols:
         s.programs = Programs(s.paths, s.host)
         for name, fid, is_def, storage, start in model.function_symbols():
             s.functions.add(name, fid, is_def, storage, start)
-        for name, fid, function_like, start in model.macro_symbols():
+        # the macros of the names the model's facts name; any other, read when asked
+        s.macros = Partial(MacroSym, _MACRO, model.macro_keys(), schema.name_key,
+                           lambda n: [MacroSym(f, bool(fl), b) for f, fl, b in
+                                      model.macro_entries(n)])
+        for name, fid, function_like, start in model.macro_symbols(named=True):
             s.macros.add(name, fid, function_like, start)
         for name, kind, fid, is_def, members, start in model.type_symbols():
             s._add_type(name, kind, is_def, members)
