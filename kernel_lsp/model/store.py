@@ -463,7 +463,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
     def macro_keys(self) -> array:
         """The distinct ``name_key`` of the macros, sorted (``schema.KEYED``)."""
         return array("q", (r[0] for r in self.conn.execute(
-            f"SELECT DISTINCT {schema.KEY_COLUMN} FROM macros ORDER BY 1")))
+            f"SELECT DISTINCT {schema.KEY_COLUMN} FROM macros WHERE {schema.KEY_COLUMN} "
+            "IS NOT NULL ORDER BY 1")))
 
     def hidden_symbols(self) -> Iterator[tuple]:
         """(name, kind) of every name defined in a dropped ``#if`` branch (``parse/hidden.py``)."""
