@@ -44,8 +44,8 @@ class DesignSQL:
             "ORDER BY fl.path, t.start_byte", (name,)))
 
     def design_is_macro(self, name: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM macros WHERE name_key = klsp_name_key(?1) "
-                                 "AND name = ?1 LIMIT 1", (name,)).fetchone() is not None
+        return self.conn.execute(f"SELECT 1 FROM macros WHERE {schema.named()} LIMIT 1",
+                                 (name,)).fetchone() is not None
 
     def design_file(self, path: str) -> dict | None:
         """(id, path, dir) of an indexed file."""

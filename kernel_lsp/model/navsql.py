@@ -108,7 +108,7 @@ class NavigationSQL:
         """Every ``#define`` of ``name``."""
         return _dicts(self.conn.execute(
             f"SELECT {_MACRO} FROM macros m JOIN files fl ON fl.id = m.file_id "
-            "WHERE m.name_key = klsp_name_key(?1) AND m.name = ?1", (name,)))
+            f"WHERE {schema.named('m')}", (name,)))
 
     def nav_types_with_member(self, name: str, enum: bool, file_ids: set[int] | None = None,
                               limit: int = 5000) -> list[dict]:
@@ -220,10 +220,10 @@ class NavigationSQL:
         for table, kind, where, pos in _SYMBOL_TABLES:
             if table == "macros" and not with_macros:
                 continue
-            keys = "x.name_key = klsp_name_key(?1) AND " if table in schema.KEYED else ""
+            match = schema.named("x") if table in schema.KEYED else "x.name = ?1"
             out += self.conn.execute(
                 f"SELECT x.name, {kind}, fl.path, {pos} FROM {table} x "
-                f"JOIN files fl ON fl.id = x.file_id WHERE {keys}x.name = ?1 AND {where}",
+                f"JOIN files fl ON fl.id = x.file_id WHERE {match} AND {where}",
                 (name,)).fetchall()
         return out
 
@@ -338,7 +338,7 @@ class NavigationSQL:
             "t": ("SELECT file_id FROM types WHERE name IN ({})",
                   "SELECT file_id FROM type_uses WHERE name IN ({})"),
             "m": ("WITH w(n) AS (SELECT value FROM json_each(json_array({}))) SELECT file_id "
-                  "FROM macros WHERE name_key IN (SELECT klsp_name_key(n) FROM w) "
+                  f"FROM macros WHERE name_key IN (SELECT {schema.KEY_FUNCTION}(n) FROM w) "
                   "AND name IN (SELECT n FROM w)",
                   "SELECT file_id FROM calls WHERE callee IN ({})",
                   "SELECT file_id FROM invocations WHERE name IN ({})",

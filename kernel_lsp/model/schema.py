@@ -91,6 +91,15 @@ def name_key(name: str) -> int:
     return (_head(data, 0) << KEY_HASH_BITS) | (zlib.crc32(data) & 0xFFF)
 
 
+KEY_FUNCTION = "klsp_name_key"  # ``name_key`` as an SQL function (the store registers it)
+
+
+def named(alias: str = "") -> str:
+    """SQL matching the rows of a ``KEYED`` table (as ``alias``) named parameter ``?1``."""
+    p = f"{alias}." if alias else ""
+    return f"{p}{KEY_COLUMN} = {KEY_FUNCTION}(?1) AND {p}name = ?1"
+
+
 def keyed_in(alias: str, n: int) -> str:
     """SQL matching rows of a ``KEYED`` table (as ``alias``) named one of ``n`` names: its
     parameters are the ``n`` keys, then the ``n`` names."""
@@ -363,7 +372,7 @@ MIGRATIONS[10] = [f"ALTER TABLE {stored('type_uses')} ADD COLUMN drops_owner INT
 # by the store's ``klsp_name_key``), no index of their name text; member_names without rowid.
 MIGRATIONS[11] = [
     f"ALTER TABLE macros ADD COLUMN {KEY_COLUMN} INTEGER",
-    f"UPDATE macros SET {KEY_COLUMN} = klsp_name_key(name)",
+    f"UPDATE macros SET {KEY_COLUMN} = {KEY_FUNCTION}(name)",
     "DROP INDEX IF EXISTS idx_macros_name",
     *index_statements("macros"),
     *(f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGERS),

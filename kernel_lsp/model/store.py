@@ -58,7 +58,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
                                                                 isolation_level=None))
             self.conn = self.db.conn
             # the key macros are found by (``schema.KEYED``), for the readers' SQL and migration 11
-            self.conn.create_function("klsp_name_key", 1, schema.name_key, deterministic=True)
+            self.conn.create_function(schema.KEY_FUNCTION, 1, schema.name_key, deterministic=True)
             self._setup()
         except sqlite3.DatabaseError as exc:
             raise ModelError(f"{path}: not a usable model database ({exc})") from exc

@@ -11,6 +11,8 @@ import json
 import sqlite3
 from collections.abc import Iterator
 
+from kernel_lsp.model import schema
+
 
 class SymbolSQL:
     """By-name symbol queries of the Model (mixed into ``kernel_lsp.model.store.Model``)."""
@@ -26,14 +28,13 @@ class SymbolSQL:
     def macro_entries(self, name: str) -> list[tuple]:
         """(file_id, function_like, start_byte) of macros ``name``."""
         return self.conn.execute("SELECT file_id, params IS NOT NULL, start_byte FROM macros "
-                                 "WHERE name_key = klsp_name_key(?1) AND name = ?1",
-                                 (name,)).fetchall()
+                                 f"WHERE {schema.named()}", (name,)).fetchall()
 
     def macro_definitions(self, name: str) -> list[tuple[int, list[str], str]]:
         """(file_id, parameter names, body) of the function-like macros ``name``."""
         return [(fid, json.loads(params), body or "") for fid, params, body in self.conn.execute(
-            "SELECT file_id, params, body FROM macros WHERE name_key = klsp_name_key(?1) "
-            "AND name = ?1 AND params IS NOT NULL", (name,))]
+            f"SELECT file_id, params, body FROM macros WHERE {schema.named()} "
+            "AND params IS NOT NULL", (name,))]
 
     def variable_entries(self, name: str) -> list[tuple]:
         """(file_id, storage, is_definition, start_byte, line, col, end_col) of variables."""
