@@ -69,3 +69,19 @@ def extracted_files(db: Path) -> int:
         return 0
     finally:
         conn.close()
+
+
+def table_sizes(db: Path, top: int = 12) -> list[tuple[str, float]]:
+    """(table or index, MiB on disk) of the ``top`` largest in the database, largest first
+    (SQLite's ``dbstat``; empty when there is no model yet or this SQLite lacks it)."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return [(name, size / 2**20) for name, size in conn.execute(
+            "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT ?",
+            (top,))]
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()

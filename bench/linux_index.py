@@ -143,6 +143,8 @@ def main() -> int:
     db = config.db_path
     size = sum(p.stat().st_size for p in db.parent.glob("model.db*"))
     print(f"database size: {size / 2**20:.0f} MiB")
+    print("  largest tables and indexes (MiB): " + ", ".join(
+        f"{name} {mib:.0f}" for name, mib in kstats.table_sizes(db)))
 
     start = time.perf_counter()
     findings = [r.finding for r in
