@@ -62,13 +62,13 @@ TABLES: dict[str, str] = {
 # read and updated by its key; a rowid table kept the same names twice, table and index).
 WITHOUT_ROWID = frozenset({"member_names"})
 
-# version 11: a table of ``KEYED`` is found by name through an integer column ``name_key`` (the
+# version 11: a table of ``KEYED`` is found by its ``name`` through an integer column ``name_key`` (the
 # store fills it, see ``name_key``; no reader writes it) rather than an index of the name text:
 # Linux has 2.9 million macros, most of them unique register constants, and an index of their
 # names held every name a second time (115 MB of a 1.1 GB model). Readers match the key and the
 # name: ``name_key = klsp_name_key(?) AND name = ?`` (``klsp_name_key`` is ``name_key``,
 # registered on every connection the store opens); a prefix is a range of keys (``key_range``).
-KEYED: dict[str, str] = {"macros": "name"}
+KEYED = frozenset({"macros"})
 KEY_COLUMN = "name_key"
 _SEVEN_BITS = bytes(min(i, 0x7F) for i in range(256))  # a byte above 0x7F counts as 0x7F
 KEY_CHARS, KEY_HASH_BITS = 5, 12  # 5 x 7 + 12 = 47 bits: a 6-byte SQLite integer

@@ -316,7 +316,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
                 self._insert_interned(table, file_id, table_rows, appended)
                 continue
             if table in schema.KEYED:
-                at, key = cols.index(schema.KEYED[table]), schema.name_key
+                at, key = cols.index("name"), schema.name_key
                 self.conn.executemany(
                     f"INSERT INTO {table} (file_id, {', '.join(cols)}, {schema.KEY_COLUMN}) "
                     f"VALUES (?, {', '.join('?' * len(cols))}, ?)",
@@ -445,14 +445,11 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
         return self.conn.execute("SELECT name, file_id, is_definition, storage, start_byte "
                                  "FROM functions WHERE parent IS NULL")
 
-    def macro_symbols(self, named: bool = False) -> Iterator[tuple]:
-        """(name, file_id, function_like, start_byte) of every macro definition; ``named``:
-        only of the names a stored fact names (a call's, a type use's or a free identifier's
-        name, the macro of a macro argument, an invocation, an include guard): the names the
-        checks look up, whichever file they check."""
-        if not named:
-            return self.conn.execute(
-                "SELECT name, file_id, params IS NOT NULL, start_byte FROM macros")
+    def macro_symbols(self) -> Iterator[tuple]:
+        """(name, file_id, function_like, start_byte) of the macro definitions of the names a
+        stored fact names (a call's, a type use's or a free identifier's name, the macro of a
+        macro argument, an invocation, an include guard): the names the checks look up,
+        whichever file they check (any other: ``macro_entries``)."""
         return self.conn.execute(
             "WITH used(name) AS (SELECT name FROM names UNION SELECT name FROM invocations "
             "UNION SELECT via_macro FROM type_uses_interned WHERE via_macro IS NOT NULL "

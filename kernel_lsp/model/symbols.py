@@ -206,7 +206,7 @@ class Symbols:
         s.macros = Partial(MacroSym, _MACRO, model.macro_keys(), schema.name_key,
                            lambda n: [MacroSym(f, bool(fl), b) for f, fl, b in
                                       model.macro_entries(n)])
-        for name, fid, function_like, start in model.macro_symbols(named=True):
+        for name, fid, function_like, start in model.macro_symbols():
             s.macros.add(name, fid, function_like, start)
         for name, kind, fid, is_def, members, start in model.type_symbols():
             s._add_type(name, kind, is_def, members)
