@@ -160,8 +160,55 @@ COMPUTED_INCLUDE = {
 }
 
 
-@pytest.mark.parametrize("files", [DECLARATION_MACROS, VARIABLES, DROPPED_UNIT, COMPUTED_INCLUDE],
-                         ids=["declaration-macros", "variables", "dropped-unit", "computed-include"])
+# Macro arguments the grammar reads as parameter types: ``BUILD_BUG_ON(offsetof(struct s, m)
+# != 0);`` (the declaration ``T (f(params))``), ``kfree(container_of(p, struct s, m));`` (a
+# statement ``f(g(params))``), a function whose name a macro makes (``static int FNAME(x)(...)``)
+# and a member list's ``void SOC_BUILDER(ring_src);`` after the file's ``#define`` of it; a word
+# before ``struct`` that can only be a macro (``STATIC struct s *``); ``__free(kfree)``; ACPI's
+# calling-convention macro inside a typedef's declarator. The member names in the arguments are
+# no types; the struct names are (the typos below are found).
+MACRO_ARGUMENTS = {
+    **KCONFIG,
+    "include/linux/socbits.h": (
+        "#ifndef SOCBITS_H\n#define SOCBITS_H\n"
+        "#define offsetof(T, m) __builtin_offsetof(T, m)\n"
+        "#define BUILD_BUG_ON(c) ((void)sizeof(char[1 - 2 * !!(c)]))\n"
+        "#define sizeof_field(T, m) sizeof((((T *)0)->m))\n"
+        "#define container_of(p, T, m) ((T *)((char *)(p) - offsetof(T, m)))\n"
+        "#define __cleanup(f) __attribute__((__cleanup__(f)))\n"
+        "#define __free(n) __cleanup(__free_##n)\n"
+        "#define ACPI_SYSTEM_XFACE\n#define STATIC static\n#define INDIRECT_CALLABLE_SCOPE static\n"
+        "void kfree(const void *p);\n"
+        "static inline void __free_kfree(void *p)\n{\n\tkfree(*(void **)p);\n}\n"
+        "struct soc_ring {\n\tint head;\n\tstruct {\n\t\tint id;\n\t} mem;\n};\n"
+        "typedef void (ACPI_SYSTEM_XFACE * soc_exec_callback) (void *context);\n#endif\n"),
+    "drivers/soc/ring.c": (
+        "#include <linux/socbits.h>\n"
+        "#define SOC_HANDLER(n) soc_handle_##n\n"
+        "#define SOC_BUILDER(f) (*build_##f)(struct soc_ring *r)\n"
+        "struct soc_ops {\n\tvoid SOC_BUILDER(ring_src);\n\tint count;\n};\n"
+        "static int SOC_HANDLER(ring_event)(struct soc_ring *r)\n{\n"
+        "\tBUILD_BUG_ON(offsetof(struct soc_ring, head) != 0);\n"
+        "\tBUILD_BUG_ON(sizeof_field(struct soc_ring,\n\t\t\t\t  mem.id) != 4);\n"
+        "\treturn r->head;\n}\n"
+        "STATIC struct soc_ring *\nsoc_ring_get(struct soc_ring *r)\n{\n"
+        "\tstruct soc_ring *tmp __free(kfree) = 0;\n"
+        "\tkfree(container_of(&r->head, struct soc_ring, head));\n\treturn r;\n}\n"
+        "INDIRECT_CALLABLE_SCOPE struct soc_ring *soc_ring_next(struct soc_ring *r)\n{\n"
+        "\treturn r;\n}\n"
+        "void soc_run(soc_exec_callback cb)\n{\n\tcb(0);\n}\n"
+        "STATIC struct soc_rnig *soc_typo(void)\t/* expect: 020_2 soc_rnig, 502_2 soc_typo */\n"
+        "{\n\treturn 0;\n}\n"
+        "void soc_missing(void *p)\n{\n"
+        "\tkfree(container_of(p, struct soc_rign, head));\t/* expect: 020_2 soc_rign */\n}\n"),
+}
+
+
+@pytest.mark.parametrize("files", [DECLARATION_MACROS, VARIABLES, DROPPED_UNIT, COMPUTED_INCLUDE,
+                                   MACRO_ARGUMENTS],
+                         ids=["declaration-macros", "variables", "dropped-unit", "computed-include",
+                              "macro-arguments"])
+
 def test_idioms_give_only_the_expected_findings(tmp_path, capsys, files):
     expected = {(e.path, e.line, e.code, e.symbol)
                 for rel, text in files.items() for e in parse_text(text, rel)}

@@ -58,7 +58,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "22"
+EXTRACTOR_VERSION = "23"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -448,6 +448,10 @@ class Extractor(FileScopeMacros):
     def _type_uses(self, root) -> None:
         seen: dict[tuple, list] = {}
         self._more: dict[int, list] = {}
+        invoked: dict[str, int] = {}  # this file's function-like macros: where first defined
+        for m in self.facts.macros:
+            if m.params is not None:
+                invoked.setdefault(m.name, m.span.start_byte)
         for node in self.caps.get("type.name", []):
             if node.start_byte in self.typedef_name_starts:
                 continue
@@ -465,7 +469,8 @@ class Extractor(FileScopeMacros):
                 continue
             name = text(node)
             fn = self.funcs.find(node.start_byte)
-            if kind is None and (name in _NOT_TYPES or (fn and name in self.locals.get(fn, ()))):
+            if kind is None and (name in _NOT_TYPES or (fn and name in self.locals.get(fn, ()))
+                                 or _misread_argument(node, invoked)):
                 continue  # an expression the grammar misread as a declaration (``x * y;``)
             self.facts.type_use_total += 1
             owner = self.owners.find(node.start_byte)
@@ -621,6 +626,51 @@ def extract(path: str, source: bytes, tree=None, env=None) -> FileFacts:
     ``tree``: an up-to-date parse of the same text (e.g. an editor ``Buffer``'s), if any.
     """
     return Extractor(path, source, tree=tree, env=env).run()
+
+
+def _misread_argument(name, invoked: dict[str, int]) -> bool:
+    """Whether the type name ``name`` stands as a parameter type where C has no parameters:
+    a macro's argument the grammar read as a declaration. A parameter list after the name of a
+    function-like macro the file defines above it (``invoked``: name -> where) is an
+    invocation's arguments (``void DR_STE_CTX_BUILDER(eth_l2_src_dst);``); so are the
+    parameters of shapes no C declaration has:
+
+    * ``static int FNAME(walk_addr)(struct x *p)``: a function declarator whose declarator is
+      another one (C has no function returning a function), a macro that makes the name;
+    * ``BUILD_BUG_ON(offsetof(struct s, member) != 8);``: the declaration ``T (f(params))``,
+      a parenthesized function declarator after a typedef-like name, a call of a call;
+    * ``kfree(container_of(p, struct s, member));``: a macro type specifier ``f(g(params))``
+      standing as a statement of its own, declaring nothing.
+
+    Struct, union and enum names there are real (``container_of`` needs ``struct s``); a name
+    alone is the member or an expression, not a type."""
+    decl = name.parent
+    if decl is None or decl.type != "parameter_declaration" or (
+            decl.child_by_field_name("type") != name):
+        return False
+    params = decl.parent
+    function = params.parent if params is not None else None
+    holder = function.parent if function is not None else None
+    if holder is None:
+        return False
+    if function.type == "abstract_function_declarator":  # ``f(g(a, b));`` read as ``f(type)``
+        spec = holder.parent if holder.type == "type_descriptor" else None
+        return spec is not None and spec.type == "macro_type_specifier" and (
+            spec.parent is not None and spec.parent.child_by_field_name("type") != spec)
+    if function.type != "function_declarator":
+        return False
+    callee = function.child_by_field_name("declarator")
+    if callee is not None and callee.type in ("identifier", "field_identifier") and (
+            invoked.get(text(callee), name.start_byte) < name.start_byte):
+        return True
+    if holder.type == "function_declarator":
+        return holder.child_by_field_name("declarator") == function
+    if holder.type != "parenthesized_declarator" or holder.parent is None:
+        return False
+    outer = holder.parent
+    spec = outer.child_by_field_name("type")
+    return outer.type == "declaration" and spec is not None and spec.type == "type_identifier" and (
+        outer.child_by_field_name("declarator") == holder)
 
 
 def _via(arg, as_type: bool) -> tuple[str, int, bool] | None:

@@ -37,6 +37,7 @@ __tracepoint_string __always_used __no_profile __no_kmsan_checks __nocfi_generic
 __refconst __head __cpuidle_data __kmap_atomic_ptr __private __data_racy __landing_pad
 noinline __noinline __inline_maybe_unused __nosavedata __nosave __ksym __kconfig __weakref
 __sparse_force
+ACPI_SYSTEM_XFACE ACPI_INIT_FUNCTION ACPI_EXTERNAL_XFACE ACPI_INTERNAL_XFACE ACPI_INTERNAL_VAR_XFACE
 """.split()
 
 # Replaced by a keyword of the same meaning, padded to the same length.
@@ -57,6 +58,7 @@ __attribute__ __attribute __printf __scanf __section __aligned __acquires __rele
 __alloc_size __counted_by __alias __cond_acquires __cond_releases __diag_ignore_all
 __assume_aligned __designated_init __nonnull __copy __realloc_size __sized_by __guarded_by
 __pt_guarded_by __no_sanitize_or_inline __ALIGN_KERNEL_MASK_UNUSED ____cacheline_aligned_size
+__free __cleanup
 """.split()
 
 _REPLACEMENTS: dict[bytes, bytes] = {w.encode(): b" " * len(w) for w in PLAIN_ANNOTATIONS}
@@ -66,7 +68,7 @@ _REPLACEMENTS.update({k.encode(): v.encode().ljust(len(k)) for k, v in KEYWORD_A
 # byte and checks the word boundary before it by a lookbehind past that byte: the engine then
 # tries only offsets holding one of those bytes, not every offset.
 _CANDIDATE_RE = re.compile(
-    rb"(?:_(?<!\w_)_{1,3}[a-z]\w*|n(?<!\wn)o(?:inline\w*|trace|instr)|a(?<!\wa)smlinkage)\b")
+    rb"(?:_(?<!\w_)_{1,3}[a-z]\w*|n(?<!\wn)o(?:inline\w*|trace|instr)|a(?<!\wa)smlinkage|A(?<!\wA)CPI_[A-Z_]+)\b")
 assert all(w.startswith("__") for w in PAREN_ANNOTATIONS)
 _PAREN_RE = re.compile(  # from the literal ``__`` (found by a substring search), then the word
     rb"__(?<!\w__)(?:" + b"|".join(re.escape(w[2:].encode())
@@ -206,6 +208,9 @@ _WORDS_AND_SPACE = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456
 _RECORD_KEYWORD = re.compile(rb"\b(?:struct|union|enum)\b")
 _LINE_REST = re.compile(rb"[ \t]*(?:/\*[^\n]*?\*/|//[^\n]*)?[ \t]*(?:\n|$)")
 _NEXT_CHAR = re.compile(rb"[ \t\n]*(.)", re.S)
+# After an upper-case word that starts a member: a tag's keyword (no type comes before one: the
+# word is a macro of qualifiers or attributes, ``_BEFORE_TAG``).
+_TAG_AFTER = re.compile(rb"[ \t]+(?:struct|union|enum)[ \t]+[A-Za-z_]")
 _SEMICOLON = re.compile(rb"[ \t]*;")
 _TRAILING_COMMENT = re.compile(rb"(?:/\*(?:(?!\*/).)*\*/|//[^\n]*)[ \t\n]*$", re.S)
 _CONTINUES = frozenset(b"|&+-*/?:^%<>=.)]")
@@ -361,6 +366,10 @@ def blank_in_braces(src: bytes) -> bytes:
                 buf[start:item_end] = blank(src[start:item_end])
                 skip = item_end
         elif bare is not None and stack and stack[-1]:
+            if _TAG_AFTER.match(src, bare_start + len(bare)):  # ``RSS_HDR union opcode_tid ot;``
+                buf = buf if buf is not None else bytearray(src)
+                buf[bare_start:bare_start + len(bare)] = b" " * len(bare)
+                continue
             if members is None:
                 members = member_macros(src)
             if (bare, False) in members:
@@ -396,10 +405,14 @@ _DECL_KEYWORDS = frozenset(b"typedef static extern const volatile register auto 
 _IDENT = rb"[A-Za-z_]\w*"
 # ``_packed struct smt_header {`` / ``struct __ec_align4 ec_param {``: the words that cannot be
 # the tag are macros (attributes), as is an upper-case word between two declarators of a list
-# after ``}`` (``} PAGE_HEADER, MPI_POINTER PTR_PAGE_HEADER;``).
+# after ``}`` (``} PAGE_HEADER, MPI_POINTER PTR_PAGE_HEADER;``). Before the tag's keyword, at the
+# start of a file-scope line, C has no type either: ``STATIC struct xfs_dquot *``, ``XZ_EXTERN
+# enum xz_ret``, ``INDIRECT_CALLABLE_SCOPE struct rt6_info *`` are macros of storage classes
+# (the grammar read them as the type and the tag's name as a second one; the storage class
+# they stand for is lost either way).
 # (From the newline before the line: ``lines.newline_first``.)
 _BEFORE_TAG = re.compile(rb"\n((?:" + _IDENT + rb"[ \t]+)+)(?=(?:struct|union|enum)[ \t]+"
-                         + _IDENT + rb"[ \t\n]*\{)")
+                         + _IDENT + rb"\b)")
 _TAG_ATTRIBUTE = re.compile(rb"\b(?:struct|union|enum)[ \t]+(" + _IDENT + rb")[ \t\n]+"
                             + _IDENT + rb"[ \t\n]*\{")
 _DECLARATOR_LIST = re.compile(rb"\}[ \t]*(" + _IDENT + rb"[^;{}()]*);")
