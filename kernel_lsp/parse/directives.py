@@ -109,10 +109,17 @@ def _macro(src: bytes, lines: Lines, name, end: int) -> Macro | None:
     if close < 0:
         return None
     raw = src[name.end():close].decode("utf-8", "replace").replace("\\\n", " ")
-    params = [p.strip() for p in raw.split(",")] if raw.strip() else []
+    params = [_param(p) for p in raw.split(",")] if raw.strip() else []
     if not all(_PARAM.match(p) for p in params):
         return None
     return Macro(ident, tuple(params), _body(src[close + 1:end]), where)
+
+
+def _param(raw: str) -> str:
+    """A parameter as written, blanks around it dropped; GCC's named variadic parameter also
+    reads with blanks before its dots (``seq ...``, as ``seq...``)."""
+    p = raw.strip()
+    return p[:-3].rstrip() + "..." if p.endswith("...") else p
 
 
 def _body(raw: bytes) -> str:
