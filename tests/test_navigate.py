@@ -308,6 +308,13 @@ def _downgrade(db, to_version: int) -> None:
     """Turn a fresh model into one of schema ``to_version`` (undo the later migrations)."""
     conn = sqlite3.connect(db)
     for version in range(schema.SCHEMA_VERSION, to_version, -1):
+        if version == 12:  # calls without the enclosing call of an argument
+            conn.execute("DROP VIEW calls")
+            conn.execute("CREATE VIEW calls AS " + schema.interned_view(
+                "calls", schema.CALL_VIA_COLUMNS))
+            for column in schema.CALL_VIA_COLUMNS:
+                conn.execute(f"ALTER TABLE calls_interned DROP COLUMN {column}")
+            continue
         if version == 11:  # macros by the index of their names; member_names with a rowid
             conn.execute("DROP INDEX idx_macros_name_key")
             conn.execute("ALTER TABLE macros DROP COLUMN name_key")
@@ -373,6 +380,9 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
     # version 6 has no column for a use's macro (version 9): those values are not kept
     before["type_uses"] = [(fid, u._replace(via_macro=None, via_arg=None, via_type=None))
                            for fid, u in before["type_uses"]]
+    assert any(c.via_macro for _fid, c in before["calls"])  # nor for a call's (version 12)
+    before["calls"] = [(fid, c._replace(via_macro=None, via_arg=None, via_args=None))
+                       for fid, c in before["calls"]]
     _downgrade(db, 6)
     plain = sqlite3.connect(db)
     assert {r[0] for r in plain.execute("SELECT name FROM sqlite_master WHERE type='table'")
@@ -396,14 +406,14 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
         m.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 10])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 10, 11])
 def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
     db = tmp_path / "model.db"
     Model(db).close()
     _downgrade(db, version)
     m = Model(db)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 11
+        assert m.schema_version() == schema.SCHEMA_VERSION == 12
         names = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"idx_macros_name_key", "idx_type_uses_name", "idx_var_uses_name",
                 "idx_invocations_name", "idx_hidden_name", "idx_hidden_file_id"} <= names
@@ -416,6 +426,8 @@ def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
         assert "WITHOUT ROWID" in sql[0]
         columns = {r[1] for r in m.conn.execute("PRAGMA table_info(files)")}
         assert {"inactive", "expanded"} <= columns
+        calls = {r[1] for r in m.conn.execute("PRAGMA table_info(calls)")}  # the view
+        assert set(schema.CALL_VIA_COLUMNS) <= calls  # version 12
         assert "more" in {r[1] for r in m.conn.execute("PRAGMA table_info(type_uses)")}
         assert "guard" in {r[1] for r in m.conn.execute("PRAGMA table_info(includes)")}
         tables = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master")}

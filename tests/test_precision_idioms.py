@@ -166,7 +166,9 @@ COMPUTED_INCLUDE = {
 # and a member list's ``void SOC_BUILDER(ring_src);`` after the file's ``#define`` of it; a word
 # before ``struct`` that can only be a macro (``STATIC struct s *``); ``__free(kfree)``; ACPI's
 # calling-convention macro inside a typedef's declarator. The member names in the arguments are
-# no types; the struct names are (the typos below are found).
+# no types; the struct names are (the typos below are found). A call that is a whole argument of
+# a macro pasting it (``soc_rd(CTRL(0))`` reads ``soc_read(SOC_CTRL(0))``) is no call; one of a
+# macro using it as it is is. GCC's ``seq ...`` names a variadic parameter.
 MACRO_ARGUMENTS = {
     **KCONFIG,
     "include/linux/socbits.h": (
@@ -181,7 +183,13 @@ MACRO_ARGUMENTS = {
         "void kfree(const void *p);\n"
         "static inline void __free_kfree(void *p)\n{\n\tkfree(*(void **)p);\n}\n"
         "struct soc_ring {\n\tint head;\n\tstruct {\n\t\tint id;\n\t} mem;\n};\n"
-        "typedef void (ACPI_SYSTEM_XFACE * soc_exec_callback) (void *context);\n#endif\n"),
+        "typedef void (ACPI_SYSTEM_XFACE * soc_exec_callback) (void *context);\n"
+        "unsigned int soc_read(unsigned long reg);\n"
+        "void soc_write_buf(void *ctx, const unsigned char *buf, unsigned long n);\n"
+        "#define soc_rd(reg) soc_read(SOC_##reg)\n#define soc_rd_plain(reg) soc_read(reg)\n"
+        "#define SOC_CTRL(n) (0x100 + (n) * 4)\n"
+        "#define soc_write_seq(ctx, seq ...) \\\n"
+        "\tsoc_write_buf(ctx, (const unsigned char[]){ seq }, 2)\n#endif\n"),
     "drivers/soc/ring.c": (
         "#include <linux/socbits.h>\n"
         "#define SOC_HANDLER(n) soc_handle_##n\n"
@@ -200,7 +208,9 @@ MACRO_ARGUMENTS = {
         "STATIC struct soc_rnig *soc_typo(void)\t/* expect: 020_2 soc_rnig, 502_2 soc_typo */\n"
         "{\n\treturn 0;\n}\n"
         "void soc_missing(void *p)\n{\n"
-        "\tkfree(container_of(p, struct soc_rign, head));\t/* expect: 020_2 soc_rign */\n}\n"),
+        "\tkfree(container_of(p, struct soc_rign, head));\t/* expect: 020_2 soc_rign */\n}\n"
+        "unsigned int soc_poll(void *ctx)\n{\n\tsoc_write_seq(ctx, 0x01, 0x02);\n"
+        "\treturn soc_rd(CTRL(0)) + soc_rd_plain(CTLR(1));\t/* expect: 020_2 CTLR */\n}\n"),
 }
 
 

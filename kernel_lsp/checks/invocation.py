@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from kernel_lsp.checks.inputs import CheckInputs, dropped_unit
+from kernel_lsp.checks.pasting import Pasting
 from kernel_lsp.checks.typevis import home_order
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.symbols import FuncSym
@@ -30,6 +31,9 @@ def check_invocations(ctx: CheckInputs) -> list[Finding]:
     for fid, proto in ctx.facts.local_prototypes(ctx.file_ids):
         local_protos[(fid, proto.parent)].append((proto.name, proto.start_byte))
     findings = []
+    syms = ctx.symbols
+    pasting = Pasting(lambda name: [(params, body) for fid, params, body
+                                    in syms.macro_definitions(name) if fid not in syms.foreign_ids])
     for fid, call in ctx.facts.calls_in(ctx.file_ids):
         caller, callee, start = call.caller, call.callee, call.start_byte
         if caller is None or fid in ctx.hosted:
@@ -37,7 +41,7 @@ def check_invocations(ctx: CheckInputs) -> list[Finding]:
         if any(n == callee and s < start for n, s in local_protos.get((fid, caller), ())):
             continue
         found = check_call(ctx, fid, call, ctx.visibility.before(fid, start))
-        if found is not None:
+        if found is not None and not pasting.unmakes(call):  # ``er32(TXDCTL(0))``
             findings.append(found)
     return findings
 

@@ -134,7 +134,10 @@ def fact_rows(facts) -> FactRows:
         "functions": [_function(f) for f in facts.functions],
         "types": [_type(t) for t in facts.types],
         "variables": [_variable(v) for v in facts.variables],
-        "calls": [Call(caller=c.caller, callee=c.callee, kind=c.kind, **_pos(c.span))
+        "calls": [Call(caller=c.caller, callee=c.callee, kind=c.kind,
+                       via_macro=c.via[0] if c.via else None,
+                       via_arg=c.via[1] if c.via else None,
+                       via_args=c.via[2] if c.via else None, **_pos(c.span))
                   for c in facts.calls],
         "type_uses": [TypeUse(name=u.name, kind=u.kind, function=u.function, owner=u.owner,
                               need=u.need, more=_more(u.span.line, u.more),

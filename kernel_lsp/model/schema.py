@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zlib
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 
 TABLES: dict[str, str] = {
@@ -34,7 +34,8 @@ TABLES: dict[str, str] = {
                  "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER, "
                  "generated_by TEXT",
     "calls": "file_id INTEGER NOT NULL, caller TEXT, callee TEXT NOT NULL, kind TEXT, "
-             "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
+             "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER, via_macro TEXT, "
+             "via_arg INTEGER, via_args INTEGER",
     "type_uses": "file_id INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT, function TEXT, "
                  "owner TEXT, start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER, "
                  "need INTEGER DEFAULT 0, more TEXT, via_macro TEXT, via_arg INTEGER, "
@@ -327,7 +328,9 @@ MIGRATIONS: dict[int, list[str]] = {
 # tables without them).
 VIA_COLUMNS = ("via_macro", "via_arg", "via_type")  # version 9
 DROPS_COLUMNS = ("drops_owner",)  # version 10
-ADDED_AFTER_7: dict[str, tuple[str, ...]] = {"type_uses": VIA_COLUMNS + DROPS_COLUMNS}
+CALL_VIA_COLUMNS = ("via_macro", "via_arg", "via_args")  # version 12
+ADDED_AFTER_7: dict[str, tuple[str, ...]] = {"type_uses": VIA_COLUMNS + DROPS_COLUMNS,
+                                             "calls": CALL_VIA_COLUMNS}
 
 
 def _intern_migration() -> list[str]:
@@ -382,5 +385,13 @@ MIGRATIONS[11] = [
     "ALTER TABLE member_names_11 RENAME TO member_names",
     *TRIGGERS.values(),
 ]
+# 12: a call that is a whole argument of another call names that call's callee, its index and
+# the argument count (``Call.via``; filled as files are re-extracted: the extractor version
+# changed with it). The view over the interned table is made again with the new columns.
+MIGRATIONS[12] = [*(f"ALTER TABLE {stored('calls')} ADD COLUMN {column} "
+                    f"{'TEXT' if column == 'via_macro' else 'INTEGER'}"
+                    for column in CALL_VIA_COLUMNS),
+                  "DROP VIEW IF EXISTS calls",
+                  f"CREATE VIEW calls AS {interned_view('calls')}"]
 # Migrations that copy whole tables: the file is compacted after them (``VACUUM``).
 REWRITING_MIGRATIONS = frozenset({7, 11})

@@ -429,7 +429,7 @@ class Extractor(FileScopeMacros):
                 self._macro_local(node, name, fn)
             if name in self.locals.get(fn, ()):
                 continue  # a call through a local function pointer or parameter
-            self.facts.calls.append(Call(name, fn, "direct", span(node)))
+            self.facts.calls.append(Call(name, fn, "direct", span(node), _argument_of(node)))
         for node in caps.get("call.member", []):
             fn = self.funcs.find(node.start_byte)
             if fn is not None:
@@ -671,6 +671,25 @@ def _misread_argument(name, invoked: dict[str, int]) -> bool:
     spec = outer.child_by_field_name("type")
     return outer.type == "declaration" and spec is not None and spec.type == "type_identifier" and (
         outer.child_by_field_name("declarator") == holder)
+
+
+def _argument_of(callee) -> tuple[str, int, int] | None:
+    """``Call.via`` of the call whose callee is ``callee``: (the enclosing call's callee, the
+    call's index among its arguments, how many there are) when the call is a whole argument."""
+    call = callee.parent
+    args = call.parent if call is not None else None
+    outer = args.parent if args is not None and args.type == "argument_list" else None
+    name = outer.child_by_field_name("function") if outer is not None else None
+    if name is None or name.type != "identifier":
+        return None
+    index, found = 0, None
+    for child in args.named_children:
+        if child.type == "comment":
+            continue
+        if child.id == call.id:
+            found = index
+        index += 1
+    return (text(name), found, index) if found is not None else None
 
 
 def _via(arg, as_type: bool) -> tuple[str, int, bool] | None:

@@ -115,6 +115,10 @@ class Call:
     caller: str | None  # enclosing function, None at file scope
     kind: str
     span: Span  # of the callee name
+    # (macro, argument index, argument count) when the call is a whole argument of a call of
+    # ``macro`` (``er32(TXDCTL(0))``): a macro that pastes the argument (``E1000_##reg``) makes
+    # another name of it, and the call is no call (``checks/pasting.py``)
+    via: tuple[str, int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,76 @@
+"""Calls that a macro's token pasting turns into other names.
+
+``er32(TXDCTL(0))`` with ``#define er32(reg) __er32(hw, E1000_##reg)`` reads
+``__er32(hw, E1000_TXDCTL(0))``: ``TXDCTL`` is a piece of the register macro's name, called
+nowhere. The extractor records a call that is a whole argument of another call with that
+call's callee, its index and the argument count (``Call.via``); when such a call would be a
+finding, ``Pasting.unmakes`` expands the enclosing macro with a probe call in the argument's
+place (``parse/macros.Expander``, over the tree's definitions) and sees whether the probe is
+still called in the expansion. Unknown, unexpandable or several-way cases keep the finding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from kernel_lsp.parse.macros import Expander
+
+PROBE = "__klsp_probe__"
+_PROBE_CALLED = re.compile(r"(?<![\w])" + PROBE + r"\s*\(")
+_STRING = re.compile(r'"(?:\\.|[^"\\\n])*"')  # ``#x`` makes the probe a string: no call
+MAX_DEFINITIONS = 8  # a macro with more definitions than this is not decided (kept)
+
+# name -> [(params, body)] of its function-like definitions
+Definitions = Callable[[str], list[tuple[list[str], str]]]
+
+
+class _Table:
+    """The expander's table over ``definitions``: each name's first definition, except ``top``,
+    whose definition is ``chosen``."""
+
+    def __init__(self, definitions: Definitions, memo: dict, top: str, chosen: tuple):
+        self.definitions, self.memo, self.top, self.chosen = definitions, memo, top, chosen
+
+    def get(self, name: str):
+        if name == self.top:
+            return self.chosen
+        if name not in self.memo:
+            found = self.definitions(name)
+            self.memo[name] = (tuple(found[0][0]), found[0][1]) if found else None
+        return self.memo[name]
+
+    def __contains__(self, name: str) -> bool:
+        return self.get(name) is not None
+
+
+class Pasting:
+    """``unmakes(call)``: whether every definition of the macro whose whole argument ``call``
+    is pastes it (or otherwise leaves no call of it), memoized per (macro, index, count)."""
+
+    def __init__(self, definitions: Definitions):
+        self.definitions = definitions
+        self._tables: dict[str, tuple | None] = {}
+        self._memo: dict[tuple[str, int, int], bool] = {}
+
+    def unmakes(self, call) -> bool:
+        macro, index, count = call.via_macro, call.via_arg, call.via_args
+        if macro is None or index is None or count is None or not 0 <= index < count:
+            return False
+        key = (macro, index, count)
+        if key not in self._memo:
+            self._memo[key] = self._decide(macro, index, count)
+        return self._memo[key]
+
+    def _decide(self, macro: str, index: int, count: int) -> bool:
+        found = self.definitions(macro)
+        if not found or len(found) > MAX_DEFINITIONS:
+            return False
+        args = [f"_klsp_arg{i}" for i in range(count)]
+        args[index] = f"{PROBE}(0)"
+        for params, body in found:
+            table = _Table(self.definitions, self._tables, macro, (tuple(params), body))
+            out = Expander(table).expand(macro, list(args))  # type: ignore[arg-type]
+            if out is None or _PROBE_CALLED.search(_STRING.sub('""', out)):
+                return False
+        return True

@@ -1,0 +1,46 @@
+"""A call that is a whole argument of a macro is no call when the macro pastes that argument
+(``checks/pasting.py``): each case is the tree's function-like macros, the enclosing macro,
+the argument's index and count, and whether the call is unmade."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from kernel_lsp.checks.pasting import Pasting
+
+E1000 = {"er32": [(["reg"], "__er32(hw, E1000_##reg)")],
+         "ew32": [(["reg", "val"], "__ew32(hw, E1000_##reg, (val))")]}
+CASES = [
+    ("prefix paste", E1000, "er32", 0, 1, True),
+    ("the pasted one of two", E1000, "ew32", 0, 2, True),
+    ("the other argument, used as it is", E1000, "ew32", 1, 2, False),
+    ("used as it is", {"rd": [(["r"], "readl(base + (r))")]}, "rd", 0, 1, False),
+    ("stringised and used", {"DUMP": [(["r"], 'pr_info("%s %x", #r, rd(r))')]}, "DUMP", 0, 1,
+     False),
+    ("only stringised", {"NAME": [(["r"], "#r")]}, "NAME", 0, 1, True),
+    ("dropped", {"NOP": [(["x"], "")]}, "NOP", 0, 1, True),
+    ("GNU comma elision is no paste", {"dbg": [(["fmt", "args..."], "printk(fmt, ##args)")]},
+     "dbg", 1, 2, False),
+    ("passed on to a macro that pastes", {"A": [(["r"], "B(r)")], "B": [(["r"], "X_##r")]},
+     "A", 0, 1, True),
+    ("a function, not a macro", {}, "readl", 0, 1, False),
+    ("one definition of two pastes", {"rd": [(["r"], "X_##r"), (["r"], "readl(r)")]}, "rd", 0, 1,
+     False),
+    ("more arguments than parameters", E1000, "er32", 0, 2, False),
+    ("an index past the arguments", E1000, "er32", 1, 1, False),
+]
+
+
+@pytest.mark.parametrize("macros, macro, index, count, unmade",
+                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_a_pasted_argument_is_no_call(macros, macro, index, count, unmade):
+    pasting = Pasting(lambda name: macros.get(name, []))
+    call = SimpleNamespace(via_macro=macro, via_arg=index, via_args=count)
+    assert pasting.unmakes(call) is unmade
+
+
+def test_a_call_that_is_no_argument_is_kept():
+    pasting = Pasting(lambda name: E1000.get(name, []))
+    assert not pasting.unmakes(SimpleNamespace(via_macro=None, via_arg=None, via_args=None))
