@@ -109,6 +109,12 @@ CASES = [
     pytest.param(
         "EXPORT_SYMBOL_GPL(thing);\nmodule_init(thing_init);\n",
         {"defs": set(), "calls": set(), "exports": {"thing"}}, id="exports"),
+    pytest.param(
+        "int rd(struct hw *hw)\n{\n\tew32(TXDCTL(0), er32(RXDCTL(1)) | 4);\n"
+        "\treturn f(g(1) + 2, /* c */ h(3));\n}\n",
+        {"via": {("TXDCTL", ("ew32", 0, 2)), ("er32", None), ("RXDCTL", ("er32", 0, 1)),
+                 ("ew32", None), ("f", None), ("g", None), ("h", ("f", 1, 2))}},
+        id="calls-that-are-whole-arguments"),
 ]
 
 
@@ -124,6 +130,7 @@ def test_extraction(src: str, want: dict):
         "types": {(t.name, t.kind, t.is_definition) for t in facts.types},
         "type_uses": {(u.name, u.owner) for u in facts.type_uses},
         "exports": {name for name, _ in facts.exports},
+        "via": {(c.callee, c.via) for c in facts.calls},
     }
     for key, value in want.items():
         assert got[key] == value, key

@@ -44,3 +44,26 @@ def test_a_pasted_argument_is_no_call(macros, macro, index, count, unmade):
 def test_a_call_that_is_no_argument_is_kept():
     pasting = Pasting(lambda name: E1000.get(name, []))
     assert not pasting.unmakes(SimpleNamespace(via_macro=None, via_arg=None, via_args=None))
+
+
+# nouveau's push macros (nvif/push.h): PUSH_NV picks PUSH_NV_<n> by the number of arguments
+# (its expansion ends with the picked name, and ``(, ##A)`` follows it), which pastes each
+# method onto the class: ``PUSH_MTHD(push, NV507D, HEAD_SET_CONTROL_CURSOR(i), data)``.
+NVIF = {
+    "PUSH_MTHD": [(["A..."], "PUSH_NV(NVSQ, ##A)")],
+    "PUSH_NV": [(["A..."], "PUSH_NV_(A, PUSH_NV_2, PUSH_NV_2, PUSH_NV_1, PUSH_NV_1)(, ##A)")],
+    "PUSH_NV_": [(["A", "B", "C", "D", "E", "F", "G", "H", "IMPL", "..."], "IMPL")],
+    "PUSH_NV_1": [(["X", "o", "p", "c", "mA", "d..."], "PUSH_##o(p,c,c##_##mA,d)")],
+    "PUSH_NV_2": [(["X", "o", "p", "c", "mA", "dA", "mB", "d..."],
+                   "PUSH_##o(p,c,c##_##mA,dA,c##_##mB,d)")],
+    "PUSH_NVSQ": [(["A..."], "PUSH(MTHD, ##A)")],
+    "PUSH": [(["A..."], "do { push_words(A); } while (0)")],
+}
+
+
+@pytest.mark.parametrize("index, count, unmade", [(2, 4, True), (3, 4, False), (4, 6, True),
+                                                  (5, 6, False)])
+def test_a_macro_picked_by_the_count_of_arguments_pastes_the_method(index, count, unmade):
+    pasting = Pasting(lambda name: NVIF.get(name, []))
+    call = SimpleNamespace(via_macro="PUSH_MTHD", via_arg=index, via_args=count)
+    assert pasting.unmakes(call) is unmade

@@ -91,6 +91,7 @@ _TOKEN = re.compile(
     r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|##|#|[A-Za-z_]\w*|\s+|/\*.*?\*/|.', re.S
 )
 _CALL_NAME = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+_TRAILING_NAME = re.compile(r"\b([A-Za-z_]\w*)\s*$")
 MAX_EXPANSION = 1 << 16
 MAX_DEPTH = 8
 
@@ -268,10 +269,32 @@ class Expander:
                 break
             inner = self.expand(name, split_args(text[m.end():close]), depth, active)
             out.append(text[pos:m.start()])
-            out.append(inner if inner is not None else text[m.start():close + 1])
             pos = close + 1
+            if inner is None:
+                out.append(text[m.start():pos])
+                continue
+            inner, pos = self._join(inner, text, pos, depth, active)
+            out.append(inner)
         out.append(text[pos:])
         return "".join(out)
+
+    def _join(self, inner: str, text: str, pos: int, depth: int, active: frozenset
+              ) -> tuple[str, int]:
+        """C rescans an expansion together with the text after it: an expansion ending with the
+        name of a macro that ``(`` follows there is that macro's call (``PUSH_NV_(A, PUSH_NV_2,
+        PUSH_NV_1)(, ##A)`` picks a macro by the number of arguments). Returns the text and
+        where the rest of ``text`` starts."""
+        tail = _TRAILING_NAME.search(inner)
+        if tail is None or tail.group(1) in active or tail.group(1) not in self.table:
+            return inner, pos
+        j = pos
+        while j < len(text) and text[j].isspace():
+            j += 1
+        close = matching_paren(text, j) if text[j:j + 1] == "(" else -1
+        if close < 0:
+            return inner, pos
+        joined = self.expand(tail.group(1), split_args(text[j + 1:close]), depth, active)
+        return (inner, pos) if joined is None else (inner[:tail.start(1)] + joined, close + 1)
 
 
 _VARIADIC = "\0variadic"  # binding key naming the variadic parameter
