@@ -33,17 +33,36 @@ CASES = [
 ]
 
 
+def _definitions(macros: dict):
+    """``Pasting``'s lookup over ``macros`` (name -> [(params, body)]): files 1, 2, ..."""
+    return lambda name: [(i, params, body) for i, (params, body) in
+                         enumerate(macros.get(name, []), 1)]
+
+
 @pytest.mark.parametrize("macros, macro, index, count, unmade",
                          [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_a_pasted_argument_is_no_call(macros, macro, index, count, unmade):
-    pasting = Pasting(lambda name: macros.get(name, []))
+    pasting = Pasting(_definitions(macros))
     call = SimpleNamespace(via_macro=macro, via_arg=index, via_args=count)
-    assert pasting.unmakes(call) is unmade
+    assert pasting.unmakes(call, lambda fid: True) is unmade
 
 
 def test_a_call_that_is_no_argument_is_kept():
-    pasting = Pasting(lambda name: E1000.get(name, []))
-    assert not pasting.unmakes(SimpleNamespace(via_macro=None, via_arg=None, via_args=None))
+    pasting = Pasting(_definitions(E1000))
+    assert not pasting.unmakes(SimpleNamespace(via_macro=None, via_arg=None, via_args=None),
+                               lambda fid: True)
+
+
+def test_only_the_definitions_the_call_sees_count():
+    """e1000e's ``er32`` pastes; a driver's own ``er32`` (file 2) does not: a call that sees
+    the first only is unmade, one that sees both or the second only is not."""
+    macros = {"er32": [(["reg"], "__er32(hw, E1000_##reg)"), (["reg"], "ioread32(base + (reg))")]}
+    pasting = Pasting(_definitions(macros))
+    call = SimpleNamespace(via_macro="er32", via_arg=0, via_args=1)
+    assert pasting.unmakes(call, lambda fid: fid == 1)
+    assert not pasting.unmakes(call, lambda fid: True)
+    assert not pasting.unmakes(call, lambda fid: fid == 2)
+    assert not pasting.unmakes(call, lambda fid: False)
 
 
 # nouveau's push macros (nvif/push.h): PUSH_NV picks PUSH_NV_<n> by the number of arguments
@@ -64,6 +83,6 @@ NVIF = {
 @pytest.mark.parametrize("index, count, unmade", [(2, 4, True), (3, 4, False), (4, 6, True),
                                                   (5, 6, False)])
 def test_a_macro_picked_by_the_count_of_arguments_pastes_the_method(index, count, unmade):
-    pasting = Pasting(lambda name: NVIF.get(name, []))
+    pasting = Pasting(_definitions(NVIF))
     call = SimpleNamespace(via_macro="PUSH_MTHD", via_arg=index, via_args=count)
-    assert pasting.unmakes(call) is unmade
+    assert pasting.unmakes(call, lambda fid: True) is unmade

@@ -32,16 +32,18 @@ def check_invocations(ctx: CheckInputs) -> list[Finding]:
         local_protos[(fid, proto.parent)].append((proto.name, proto.start_byte))
     findings = []
     syms = ctx.symbols
-    pasting = Pasting(lambda name: [(params, body) for fid, params, body
-                                    in syms.macro_definitions(name) if fid not in syms.foreign_ids])
+    pasting = Pasting(lambda name: [d for d in syms.macro_definitions(name)
+                                    if d[0] not in syms.foreign_ids])
     for fid, call in ctx.facts.calls_in(ctx.file_ids):
         caller, callee, start = call.caller, call.callee, call.start_byte
         if caller is None or fid in ctx.hosted:
             continue  # file-scope macro uses; host programs calling the C library
         if any(n == callee and s < start for n, s in local_protos.get((fid, caller), ())):
             continue
-        found = check_call(ctx, fid, call, ctx.visibility.before(fid, start))
-        if found is not None and not pasting.unmakes(call):  # ``er32(TXDCTL(0))``
+        mask = ctx.visibility.before(fid, start)
+        found = check_call(ctx, fid, call, mask)
+        if found is not None and not pasting.unmakes(  # ``er32(TXDCTL(0))``
+                call, lambda f, fid=fid, mask=mask: f == fid or visible(mask, f)):
             findings.append(found)
     return findings
 

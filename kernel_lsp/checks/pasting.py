@@ -21,8 +21,8 @@ _PROBE_CALLED = re.compile(r"(?<![\w])" + PROBE + r"\s*\(")
 _STRING = re.compile(r'"(?:\\.|[^"\\\n])*"')  # ``#x`` makes the probe a string: no call
 MAX_DEFINITIONS = 8  # a macro with more definitions than this is not decided (kept)
 
-# name -> [(params, body)] of its function-like definitions
-Definitions = Callable[[str], list[tuple[list[str], str]]]
+# name -> [(file_id, params, body)] of its function-like definitions
+Definitions = Callable[[str], list[tuple[int, list[str], str]]]
 
 
 class _Table:
@@ -37,7 +37,7 @@ class _Table:
             return self.chosen
         if name not in self.memo:
             found = self.definitions(name)
-            self.memo[name] = (tuple(found[0][0]), found[0][1]) if found else None
+            self.memo[name] = (tuple(found[0][1]), found[0][2]) if found else None
         return self.memo[name]
 
     def __contains__(self, name: str) -> bool:
@@ -45,27 +45,28 @@ class _Table:
 
 
 class Pasting:
-    """``unmakes(call)``: whether every definition of the macro whose whole argument ``call``
-    is pastes it (or otherwise leaves no call of it), memoized per (macro, index, count)."""
+    """``unmakes(call, seen)``: whether every definition of the macro whose whole argument
+    ``call`` is that the call sees (``seen(file_id)``; ``e1000e.h``'s ``er32`` pastes, a
+    driver's own ``er32`` does not) pastes it (or otherwise leaves no call of it)."""
 
     def __init__(self, definitions: Definitions):
         self.definitions = definitions
         self._tables: dict[str, tuple | None] = {}
-        self._memo: dict[tuple[str, int, int], bool] = {}
+        self._memo: dict[tuple, bool] = {}
 
-    def unmakes(self, call) -> bool:
+    def unmakes(self, call, seen: Callable[[int], bool]) -> bool:
         macro, index, count = call.via_macro, call.via_arg, call.via_args
         if macro is None or index is None or count is None or not 0 <= index < count:
             return False
-        key = (macro, index, count)
-        if key not in self._memo:
-            self._memo[key] = self._decide(macro, index, count)
-        return self._memo[key]
-
-    def _decide(self, macro: str, index: int, count: int) -> bool:
-        found = self.definitions(macro)
+        found = [(params, body) for fid, params, body in self.definitions(macro) if seen(fid)]
         if not found or len(found) > MAX_DEFINITIONS:
             return False
+        key = (macro, index, count, tuple(body for _params, body in found))
+        if key not in self._memo:
+            self._memo[key] = self._decide(macro, index, count, found)
+        return self._memo[key]
+
+    def _decide(self, macro: str, index: int, count: int, found: list) -> bool:
         args = [f"_klsp_arg{i}" for i in range(count)]
         args[index] = f"{PROBE}(0)"
         for params, body in found:

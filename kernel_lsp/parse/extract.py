@@ -648,29 +648,36 @@ def _misread_argument(name, invoked: dict[str, int]) -> bool:
     if decl is None or decl.type != "parameter_declaration" or (
             decl.child_by_field_name("type") != name):
         return False
-    params = decl.parent
-    function = params.parent if params is not None else None
-    holder = function.parent if function is not None else None
-    if holder is None:
-        return False
-    if function.type == "abstract_function_declarator":  # ``f(g(a, b));`` read as ``f(type)``
-        spec = holder.parent if holder.type == "type_descriptor" else None
-        return spec is not None and spec.type == "macro_type_specifier" and (
-            spec.parent is not None and spec.parent.child_by_field_name("type") != spec)
-    if function.type != "function_declarator":
-        return False
-    callee = function.child_by_field_name("declarator")
-    if callee is not None and callee.type in ("identifier", "field_identifier") and (
-            invoked.get(text(callee), name.start_byte) < name.start_byte):
-        return True
-    if holder.type == "function_declarator":
-        return holder.child_by_field_name("declarator") == function
-    if holder.type != "parenthesized_declarator" or holder.parent is None:
-        return False
-    outer = holder.parent
-    spec = outer.child_by_field_name("type")
-    return outer.type == "declaration" and spec is not None and spec.type == "type_identifier" and (
-        outer.child_by_field_name("declarator") == holder)
+    while True:  # through nested lists: ``f(g(container_of(p, struct s, member)));``
+        params = decl.parent
+        function = params.parent if params is not None else None
+        holder = function.parent if function is not None else None
+        if holder is None:
+            return False
+        if function.type == "abstract_function_declarator":  # ``f(g(a, b));``: ``f(type)``
+            if holder.type == "parameter_declaration":
+                decl = holder
+                continue
+            spec = holder.parent if holder.type == "type_descriptor" else None
+            return spec is not None and spec.type == "macro_type_specifier" and (
+                spec.parent is not None and spec.parent.child_by_field_name("type") != spec)
+        if function.type != "function_declarator":
+            return False
+        callee = function.child_by_field_name("declarator") if invoked else None
+        if callee is not None and callee.type in ("identifier", "field_identifier") and (
+                invoked.get(text(callee), name.start_byte) < name.start_byte):
+            return True
+        if holder.type == "parameter_declaration":  # a parameter of function type
+            decl = holder
+            continue
+        if holder.type == "function_declarator":
+            return holder.child_by_field_name("declarator") == function
+        if holder.type != "parenthesized_declarator" or holder.parent is None:
+            return False
+        outer = holder.parent
+        spec = outer.child_by_field_name("type")
+        return outer.type == "declaration" and spec is not None and (
+            spec.type == "type_identifier" and outer.child_by_field_name("declarator") == holder)
 
 
 def _argument_of(callee) -> tuple[str, int, int] | None:
