@@ -111,6 +111,28 @@ def test_edit_sequences_match_a_fresh_check(workspaces, path, sequence, data):
     live.drop_buffer(path)
 
 
+# Found by the test above: an unterminated ``#if 0`` typed into a later body makes the whole
+# file one ERROR node, whose error-free functions ``Extractor`` still trusts (islands); a
+# keystroke in an earlier body must keep that function's type uses as a full check does.
+ROOT_ERROR_SEQUENCE = [(0, False, 0, "x"), (0, False, 1, "x"), (0, False, 1, "x"),
+                       (0, False, 1, " "), (241, False, 0, "\n#if 0\n"), (249, False, 0, "{"),
+                       (0, False, 0, "__free_one_page(1);")]
+
+
+def test_a_keystroke_in_a_file_read_as_one_error_node_matches_a_fresh_check(workspaces):
+    root, live, fresh, _symbols = workspaces
+    path = "drivers/misc/blinker/blinker_main.c"
+    _open_alone(live, fresh, path, text := (root / path).read_bytes())
+    for choice, outside, cut, snippet in ROOT_ERROR_SEQUENCE:
+        pos = _position(text, choice, not (outside and choice % 5 == 0))
+        text = text[:pos] + snippet.encode() + text[min(pos + cut, len(text)):]
+        if live.set_buffer(path, text).approximate:
+            live.set_buffer(path, text, exact=True)
+        assert _state(live, path) == _fresh_state(fresh, path, text)
+    assert any(u.name == "blink_cb_t" for u in live.open[path].own_rows["type_uses"])
+    live.drop_buffer(path)
+
+
 def test_typing_a_call_in_a_body_is_served_from_the_body(workspaces):
     root, live, fresh, symbols = workspaces
     path = "kernel/sched/core.c"

@@ -292,6 +292,9 @@ def local_update(path: str, buffer, index: BodyIndex, rows: FactRows, source: by
             timings[name] = now - clock[0]
         clock[0] = now
 
+    if index.untrusted:
+        return None  # the root is an ERROR node: whether ``Extractor`` trusts the function's
+        # type names (an error-free island in it) depends on how the whole file is read
     old = buffer.source
     start, old_end, new_end = diff(old, source)
     body = index.holding(start, old_end)
@@ -316,8 +319,6 @@ def local_update(path: str, buffer, index: BodyIndex, rows: FactRows, source: by
     if got is None:
         return None
     mine, item_row, approximate = got
-    if index.untrusted:
-        mine["type_uses"] = []  # inside the root ERROR node, as ``Extractor`` reads it
     lines = source.count(b"\n", start, new_end) - old.count(b"\n", start, old_end)
     new_rows, inside_old = _splice(rows, body, delta, lines, mine, item_row)
     if new_rows is None:
