@@ -164,7 +164,7 @@ def test_list_braces_equal_the_anchored_search(parts, inside):
 
 _LEXEMES = ["\n", " ", "#", "define", "x", "_", "__", "__attribute__", "__printf", "(", ")", ".",
             "->", ">", "struct ", "goto ", "a1", ":", "/*", "*/", "//", '"', "'", "\\",
-            "noinline", "notrace", "asmlinkage", "__init", "int"]
+            "noinline", "notrace", "asmlinkage", "__init", "int", "ACPI_", "XFACE", "A"]
 
 
 @given(st.lists(st.sampled_from(_LEXEMES), max_size=30))
@@ -188,7 +188,8 @@ def test_annotation_scans_equal_their_word_boundary_forms(parts):
     from kernel_lsp.parse import preprocess
 
     src = "".join(parts).encode()
-    candidate = re.compile(rb"\b(?:_{2,4}[a-z]\w*|noinline\w*|notrace|noinstr|asmlinkage)\b")
+    candidate = re.compile(rb"\b(?:_{2,4}[a-z]\w*|noinline\w*|notrace|noinstr|asmlinkage"
+                           rb"|ACPI_[A-Z_]+)\b")
     paren = re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(set(
         preprocess.PAREN_ANNOTATIONS))) + rb")\s*\(")
     assert [m.span() for m in preprocess._CANDIDATE_RE.finditer(src)] == [
@@ -214,7 +215,7 @@ def test_line_start_scans_equal_their_multiline_forms(parts):
         preprocess._LOCAL_FUNCTION_MACRO: re.compile(
             rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(", re.M),
         preprocess._BEFORE_TAG: re.compile(rb"^((?:" + ident + rb"[ \t]+)+)(?=(?:struct|union|"
-                                           rb"enum)[ \t]+" + ident + rb"[ \t\n]*\{)", re.M),
+                                           rb"enum)[ \t]+" + ident + rb"\b)", re.M),
     }
     for fast, multiline in forms.items():
         got = [(m.start(), [(m.start(g) - 1, m.group(g)) for g in range(1, fast.groups + 1)])
