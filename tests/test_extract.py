@@ -145,6 +145,24 @@ def test_blanking_keeps_offsets_and_macro_names():
     assert b"__user" not in out and b"__attribute__" not in out and b" f(const char" in out
 
 
+# A member run another header defines, alone on its line before a directive or the list's
+# end, is blanked (atmdev.h's ``__AAL_STAT_ITEMS``); a type written on a line of its own before
+# its declarator is not.
+LONE_WORDS = [
+    (b"struct s {\n#define __HANDLE_ITEM(i) atomic_t i\n\t__AAL_STAT_ITEMS\n#undef __HANDLE_ITEM\n};\n",
+     b"__AAL_STAT_ITEMS", True),
+    (b"struct s {\n\tint a;\n\tMORE_MEMBERS /* from a.h */\n\n};\n", b"MORE_MEMBERS", True),
+    (b"struct s {\n\tFOO_T\n\t\tx;\n};\n", b"FOO_T", False),
+    (b"int f(void)\n{\n\tDO_THING\n#ifdef X\n\treturn 1;\n#endif\n}\n", b"DO_THING", False),
+]
+
+
+@pytest.mark.parametrize("src, word, blanked", LONE_WORDS)
+def test_a_lone_member_run_of_another_header_is_blanked(src, word, blanked):
+    out = blank_in_braces(src)
+    assert len(out) == len(src) and (word not in out) is blanked
+
+
 @pytest.mark.parametrize("src", [
     "enum e {\n\tMASK =\n\t\t  BIT(A_BIT)\n\t\t| BIT(B_BIT),\n};\n",  # an expression goes on
     "static const struct p pins[] = {\n\tPIN(\n\t\tNAME(0),\n\t\tFUNC(7)\n\t),\n};\n",  # an argument

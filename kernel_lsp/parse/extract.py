@@ -58,7 +58,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "23"
+EXTRACTOR_VERSION = "24"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -683,37 +683,31 @@ def _misread_argument(name, invoked: dict[str, int]) -> bool:
 def _argument_of(callee) -> tuple[str, int, int] | None:
     """``Call.via`` of the call whose callee is ``callee``: (the enclosing call's callee, the
     call's index among its arguments, how many there are) when the call is a whole argument."""
-    call = callee.parent
-    args = call.parent if call is not None else None
-    outer = args.parent if args is not None and args.type == "argument_list" else None
-    name = outer.child_by_field_name("function") if outer is not None else None
+    return _place(callee.parent)
+
+
+def _via(arg, as_type: bool) -> tuple[str, int, bool] | None:
+    """``TypeUse.via`` of the argument node ``arg`` of a ``name(...)`` call."""
+    place = _place(arg)
+    return (place[0], place[1], as_type) if place is not None else None
+
+
+def _place(arg) -> tuple[str, int, int] | None:
+    """(callee, index, count) of ``arg`` among the arguments of a ``name(...)`` call, or None.
+    Comments are no arguments, nor is an error node (the grammar makes one of a ``struct``
+    keyword written as an argument: ``arg`` itself may be that node, counted with the next)."""
+    args = arg.parent if arg is not None else None
+    call = args.parent if args is not None and args.type == "argument_list" else None
+    name = call.child_by_field_name("function") if call is not None else None
     if name is None or name.type != "identifier":
         return None
     index, found = 0, None
     for child in args.named_children:
-        if child.type == "comment":
-            continue
-        if child.id == call.id:
-            found = index
-        index += 1
-    return (text(name), found, index) if found is not None else None
-
-
-def _via(arg, as_type: bool) -> tuple[str, int, bool] | None:
-    """``TypeUse.via`` of the argument node ``arg`` of a ``name(...)`` call (an error node the
-    grammar made of a ``struct`` keyword is no argument of its own)."""
-    args = arg.parent
-    call = args.parent if args is not None else None
-    callee = call.child_by_field_name("function") if call is not None else None
-    if callee is None or callee.type != "identifier":
-        return None
-    index = 0
-    for child in args.named_children:
         if child.id == arg.id:
-            return text(callee), index, as_type
-        if child.type != "ERROR":
+            found = index
+        if child.type not in ("comment", "ERROR"):
             index += 1
-    return None
+    return (text(name), found, index) if found is not None else None
 
 
 def _need(spec) -> int:
