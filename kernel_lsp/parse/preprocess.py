@@ -208,15 +208,14 @@ _WORDS_AND_SPACE = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456
 _RECORD_KEYWORD = re.compile(rb"\b(?:struct|union|enum)\b")
 _LINE_REST = re.compile(rb"[ \t]*(?:/\*[^\n]*?\*/|//[^\n]*)?[ \t]*(?:\n|$)")
 _NEXT_CHAR = re.compile(rb"[ \t\n]*(.)", re.S)
-# After an upper-case word that starts a member: a tag's keyword (no type comes before one: the
-# word is a macro of qualifiers or attributes, ``_BEFORE_TAG``).
-_TAG_AFTER = re.compile(rb"[ \t]+(?:struct|union|enum)[ \t]+[A-Za-z_]")
-# After an upper-case word that starts a member: nothing else on its line, and a directive or
-# the list's end next (``struct k_atm_aal_stats { #define __HANDLE_ITEM(i) atomic_t i /
-# __AAL_STAT_ITEMS / #undef __HANDLE_ITEM };``): a run of members another header defines, no
-# member of its own (in atmdev.h the grammar ran the list on over the next hundred lines).
-_ALONE_BEFORE_DIRECTIVE = re.compile(rb"[ \t]*(?:/\*[^\n]*?\*/[ \t]*|//[^\n]*)?\n"
-                                     rb"(?:[ \t]*\n)*[ \t]*[#}]")
+# What after an upper-case word that starts a member makes it a macro to blank: a tag's keyword
+# (no type comes before one: a macro of qualifiers or attributes, ``_BEFORE_TAG``; ``RSS_HDR
+# union opcode_tid ot;``), or nothing else on its line and a directive or the list's end next
+# (a run of members another header defines: ``struct k_atm_aal_stats { #define __HANDLE_ITEM(i)
+# atomic_t i / __AAL_STAT_ITEMS / #undef __HANDLE_ITEM };``, where the grammar ran the list on
+# over the next hundred lines).
+_NOT_A_MEMBER = re.compile(rb"[ \t]+(?:struct|union|enum)[ \t]+[A-Za-z_]"
+                           rb"|[ \t]*(?:/\*[^\n]*?\*/[ \t]*|//[^\n]*)?\n(?:[ \t]*\n)*[ \t]*[#}]")
 _SEMICOLON = re.compile(rb"[ \t]*;")
 _TRAILING_COMMENT = re.compile(rb"(?:/\*(?:(?!\*/).)*\*/|//[^\n]*)[ \t\n]*$", re.S)
 _CONTINUES = frozenset(b"|&+-*/?:^%<>=.)]")
@@ -372,18 +371,14 @@ def blank_in_braces(src: bytes) -> bytes:
                 buf[start:item_end] = blank(src[start:item_end])
                 skip = item_end
         elif bare is not None and stack and stack[-1]:
-            if _TAG_AFTER.match(src, bare_start + len(bare)):  # ``RSS_HDR union opcode_tid ot;``
-                buf = buf if buf is not None else bytearray(src)
-                buf[bare_start:bare_start + len(bare)] = b" " * len(bare)
-                continue
             if members is None:
                 members = member_macros(src)
             if (bare, False) in members:
                 buf = buf if buf is not None else bytearray(src)
                 skip = _blank_member_run(src, buf, bare_start, members)
-            elif _ALONE_BEFORE_DIRECTIVE.match(src, bare_start + len(bare)):
-                buf = buf if buf is not None else bytearray(src)  # another header's member run
-                buf[bare_start:bare_start + len(bare)] = b" " * len(bare)
+            elif _NOT_A_MEMBER.match(src, bare_start + len(bare)):
+                buf = buf if buf is not None else bytearray(src)
+                _blank(buf, bare_start, bare_start + len(bare))
     return bytes(buf) if buf is not None else src
 
 
