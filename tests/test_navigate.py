@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 
 from kernel_lsp.config import load_config
-from kernel_lsp.model import schema
+from kernel_lsp.model import plainmacros, schema
 from kernel_lsp.model.indexer import index
 from kernel_lsp.model.store import Model
 from kernel_lsp.navigate import (
@@ -308,6 +308,17 @@ def _downgrade(db, to_version: int) -> None:
     """Turn a fresh model into one of schema ``to_version`` (undo the later migrations)."""
     conn = sqlite3.connect(db)
     for version in range(schema.SCHEMA_VERSION, to_version, -1):
+        if version == 13:  # plain macros a row each, as the others
+            for file_id, names, places in conn.execute(
+                    "SELECT file_id, names, places FROM macro_lists").fetchall():
+                conn.executemany(
+                    "INSERT INTO macros (file_id, name, start_byte, line, col, end_col, name_key) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(file_id, m.name, m.start_byte, m.line, m.col, m.end_col,
+                      schema.name_key(m.name)) for m in plainmacros.unpack(names, places)])
+            conn.execute("DROP TABLE macro_lists")
+            conn.execute("DROP TABLE macro_keys")
+            continue
         if version == 12:  # calls without the enclosing call of an argument
             conn.execute("DROP VIEW calls")
             conn.execute("CREATE VIEW calls AS " + schema.interned_view(
@@ -373,9 +384,11 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
     index(load_config(root)[0], jobs=1).model.close()
     db = root / ".kernel-lsp/model.db"
     m = Model(db)
-    before, callers = _use_rows(m), _kfree_callers(m)
+    before, callers, macros = _use_rows(m), _kfree_callers(m), m.macro_rows()
+    n_plain = m.plain_macro_count()
     m.close()
     assert all(before.values()) and callers
+    assert 0 < n_plain < len(macros)  # some macros are plain (version 13), some are not
     assert any(u.via_macro for _fid, u in before["type_uses"])
     # version 6 has no column for a use's macro (version 9): those values are not kept
     before["type_uses"] = [(fid, u._replace(via_macro=None, via_arg=None, via_type=None))
@@ -393,6 +406,7 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
         assert m.schema_version() == schema.SCHEMA_VERSION
         assert m.conn.execute("PRAGMA freelist_count").fetchone()[0] == 0  # compacted
         assert _use_rows(m) == before and _kfree_callers(m) == callers
+        assert m.macro_rows() == macros and m.plain_macro_count() == n_plain
         plan = " ".join(str(r) for r in m.conn.execute(
             "EXPLAIN QUERY PLAN SELECT file_id FROM calls WHERE callee='kfree'"))
         assert "idx_calls_callee" in plan
@@ -401,19 +415,19 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
     index(load_config(root)[0], jobs=1).model.close()  # the migrated model is indexed on as usual
     m = Model(db)
     try:
-        assert _use_rows(m) == before
+        assert _use_rows(m) == before and m.macro_rows() == macros
     finally:
         m.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 10, 11])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12])
 def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
     db = tmp_path / "model.db"
     Model(db).close()
     _downgrade(db, version)
     m = Model(db)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 12
+        assert m.schema_version() == schema.SCHEMA_VERSION == 13
         names = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"idx_macros_name_key", "idx_type_uses_name", "idx_var_uses_name",
                 "idx_invocations_name", "idx_hidden_name", "idx_hidden_file_id"} <= names
@@ -428,6 +442,8 @@ def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
         assert {"inactive", "expanded"} <= columns
         calls = {r[1] for r in m.conn.execute("PRAGMA table_info(calls)")}  # the view
         assert set(schema.CALL_VIA_COLUMNS) <= calls  # version 12
+        sql = m.conn.execute("SELECT sql FROM sqlite_master WHERE name='macro_keys'").fetchone()
+        assert "WITHOUT ROWID" in sql[0]  # version 13
         assert "more" in {r[1] for r in m.conn.execute("PRAGMA table_info(type_uses)")}
         assert "guard" in {r[1] for r in m.conn.execute("PRAGMA table_info(includes)")}
         tables = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master")}

@@ -39,8 +39,7 @@ def model(tmp_path):
 
 def _full(model: Model) -> Packed:
     full = Packed(MacroSym, _MACRO)
-    for name, fid, function_like, start in model.conn.execute(
-            "SELECT name, file_id, params IS NOT NULL, start_byte FROM macros"):
+    for name, fid, function_like, start in model.macro_rows():
         full.add(name, fid, function_like, start)
     return full
 
@@ -51,7 +50,8 @@ def test_the_loaded_names_are_those_the_facts_name(model):
     # identifier of ``var_uses``: the checks never look it up by that name)
     assert named == {"regs_read", "REG_GUARD"}
     assert sorted(model.macro_keys()) == list(model.macro_keys())
-    every = [r[0] for r in model.conn.execute("SELECT name FROM macros")]
+    every = [r[0] for r in model.macro_rows()]
+    assert {"REG_USED", "REG_TWICE", "regs_read"} <= set(every)
     assert set(model.macro_keys()) == {schema.name_key(n) for n in every}
 
 

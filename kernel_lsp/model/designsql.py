@@ -45,7 +45,8 @@ class DesignSQL:
 
     def design_is_macro(self, name: str) -> bool:
         return self.conn.execute(f"SELECT 1 FROM macros WHERE {schema.named()} LIMIT 1",
-                                 (name,)).fetchone() is not None
+                                 (name,)).fetchone() is not None or bool(
+            self.plain_macros_named([name]))
 
     def design_file(self, path: str) -> dict | None:
         """(id, path, dir) of an indexed file."""
@@ -157,6 +158,8 @@ class DesignSQL:
             else:
                 sql = f"SELECT DISTINCT name FROM {table} WHERE name IN ({','.join('?' * len(chunk))})"
             out.update(r[0] for r in self.conn.execute(sql, chunk))
+        if table == "macros":
+            out.update(m.name for _file_id, m in self.plain_macros_named(names))
         return out
 
     def design_first_uses(self, table: str, keys: list) -> dict:

@@ -105,10 +105,19 @@ class NavigationSQL:
             (name,)))
 
     def nav_macros(self, name: str) -> list[dict]:
-        """Every ``#define`` of ``name``."""
+        """Every ``#define`` of ``name`` (plain ones after the others)."""
+        plain = self.plain_macros_named([name])
+        paths = self._paths_of(fid for fid, _m in plain)
         return _dicts(self.conn.execute(
             f"SELECT {_MACRO} FROM macros m JOIN files fl ON fl.id = m.file_id "
-            f"WHERE {schema.named('m')}", (name,)))
+            f"WHERE {schema.named('m')}", (name,))) + [
+            {"file_id": fid, "path": paths[fid], "name": m.name, "params": None, "body": None,
+             "line": m.line, "col": m.col, "end_col": m.end_col} for fid, m in plain]
+
+    def _paths_of(self, file_ids) -> dict[int, str]:
+        """file id -> path, of ``file_ids``."""
+        return dict(self._for_files("SELECT id, path FROM files WHERE id IN ({})",
+                                    sorted(set(file_ids))))
 
     def nav_types_with_member(self, name: str, enum: bool, file_ids: set[int] | None = None,
                               limit: int = 5000) -> list[dict]:
@@ -211,6 +220,7 @@ class NavigationSQL:
                 f"JOIN files fl ON fl.id = x.file_id WHERE {keys}x.name >= ?1 "
                 f"AND x.name < ?2 AND {where} ORDER BY {order} LIMIT ?5",
                 (prefix, prefix + "\uffff", low, high, limit)).fetchall()
+        out += self._plain_symbols(self.plain_macros_prefix(prefix, limit))
         out.sort(key=lambda r: r[0])
         return out[:limit]
 
@@ -225,7 +235,15 @@ class NavigationSQL:
                 f"SELECT x.name, {kind}, fl.path, {pos} FROM {table} x "
                 f"JOIN files fl ON fl.id = x.file_id WHERE {match} AND {where}",
                 (name,)).fetchall()
+        if with_macros:
+            out += self._plain_symbols(self.plain_macros_named([name]))
         return out
+
+    def _plain_symbols(self, plain: list) -> list[tuple]:
+        """``nav_symbols_prefix`` rows of plain macros, (file_id, PlainMacro) pairs."""
+        paths = self._paths_of(fid for fid, _m in plain)
+        return [(m.name, "macro", paths[fid], m.line, m.col, m.line, m.end_col)
+                for fid, m in plain]
 
     def nav_name_list(self) -> tuple[str, str]:
         """(names, ASCII-lower-cased names): the distinct names of functions, types and variables,
@@ -268,6 +286,8 @@ class NavigationSQL:
             "NULL AND t.file_id IN ({})",
         ):
             out += self._for_files(sql, file_ids)
+        out += [(fid, m.name, "macro", None, m.start_byte)
+                for fid, m in self.plain_macros_in(file_ids)]
         return out
 
     def nav_files_naming(self, name: str, tag: str | None) -> list[str]:
@@ -344,7 +364,8 @@ class NavigationSQL:
                   "SELECT file_id FROM invocations WHERE name IN ({})",
                   "SELECT file_id FROM type_uses WHERE name IN ({})"),
         }
-        ids: set[int] = set()
+        ids: set[int] = {fid for fid, _m in self.plain_macros_named(
+            n for n, kinds in names.items() if "m" in kinds)}
         for kind, queries in by_kind.items():
             wanted = sorted(n for n, kinds in names.items() if kind in kinds)
             for sql in queries if wanted else ():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zlib
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 
 TABLES: dict[str, str] = {
@@ -58,10 +58,16 @@ TABLES: dict[str, str] = {
     # how many member lists name ``name`` (``enum`` 1: enumerators, 0: struct/union fields)
     "member_names": "name TEXT NOT NULL, enum INTEGER NOT NULL, n INTEGER NOT NULL, "
                     "PRIMARY KEY (name, enum)",
+    # version 13: a file's plain macros (``model/plainmacros.py``) as one compressed list of
+    # ``n`` entries, and the files defining a plain macro of each key (``name_key``)
+    "macro_lists": "file_id INTEGER PRIMARY KEY, n INTEGER NOT NULL, names BLOB NOT NULL, "
+                   "places BLOB NOT NULL",
+    "macro_keys": "name_key INTEGER NOT NULL, file_id INTEGER NOT NULL, "
+                  "PRIMARY KEY (name_key, file_id)",
 }
 # Tables stored as their primary key's b-tree (version 11: member_names, which is only ever
 # read and updated by its key; a rowid table kept the same names twice, table and index).
-WITHOUT_ROWID = frozenset({"member_names"})
+WITHOUT_ROWID = frozenset({"member_names", "macro_keys"})
 
 # version 11: a table of ``KEYED`` is found by its ``name`` through an integer column ``name_key`` (the
 # store fills it, see ``name_key``; no reader writes it) rather than an index of the name text:
@@ -72,15 +78,14 @@ WITHOUT_ROWID = frozenset({"member_names"})
 KEYED = frozenset({"macros"})
 KEY_COLUMN = "name_key"
 _SEVEN_BITS = bytes(min(i, 0x7F) for i in range(256))  # a byte above 0x7F counts as 0x7F
-KEY_CHARS, KEY_HASH_BITS = 5, 12  # 5 x 7 + 12 = 47 bits: a 6-byte SQLite integer
+KEY_CHARS, KEY_HASH_BITS = 5, 12  # 5 x 7 + 12 = 47 bits: a 6-byte SQLite integer (``_head``
+# is written for five)
 
 
 def _head(data: bytes, pad: int) -> int:
     """The first ``KEY_CHARS`` bytes of ``data`` as 7-bit digits (``pad`` after its end)."""
-    head = 0
-    for byte in data[:KEY_CHARS].translate(_SEVEN_BITS).ljust(KEY_CHARS, bytes((pad,))):
-        head = (head << 7) | byte
-    return head
+    b = data[:KEY_CHARS].translate(_SEVEN_BITS).ljust(KEY_CHARS, bytes((pad,)))
+    return (b[0] << 28) | (b[1] << 21) | (b[2] << 14) | (b[3] << 7) | b[4]  # KEY_CHARS digits
 
 
 def name_key(name: str) -> int:
@@ -393,5 +398,23 @@ MIGRATIONS[12] = [*(f"ALTER TABLE {stored('calls')} ADD COLUMN {column} "
                     for column in CALL_VIA_COLUMNS),
                   "DROP VIEW IF EXISTS calls",
                   f"CREATE VIEW calls AS {interned_view('calls')}"]
+# 13: plain macros (object-like, no body kept: ``model/plainmacros.py``) leave ``macros`` for one
+# compressed list per file and a (key, file) row per name (``klsp_pack_names`` and
+# ``klsp_pack_places`` are the two parts of ``plainmacros.pack``, aggregates the store registers
+# like ``klsp_name_key``).
+PACK_AGGREGATES = ("klsp_pack_names", "klsp_pack_places")
+_SPACES = "char(9, 10, 11, 12, 13, 32)"
+PLAIN_MACRO = (f"params IS NULL AND body IS NULL AND name <> '' "
+               f"AND name NOT GLOB '*[' || {_SPACES} || ']*'")  # ``plainmacros.is_plain``
+MIGRATIONS[13] = [
+    create_table_sql("macro_lists"), create_table_sql("macro_keys"),
+    "INSERT INTO macro_lists (file_id, n, names, places) SELECT file_id, count(*), "
+    + ", ".join(f"{f}(name, start_byte, line, col)" for f in PACK_AGGREGATES)
+    + f" FROM macros WHERE {PLAIN_MACRO} GROUP BY file_id",
+    f"INSERT OR IGNORE INTO macro_keys (name_key, file_id) SELECT "
+    f"coalesce({KEY_COLUMN}, {KEY_FUNCTION}(name)), file_id "
+    f"FROM macros WHERE {PLAIN_MACRO}",
+    f"DELETE FROM macros WHERE {PLAIN_MACRO}",
+]
 # Migrations that copy whole tables: the file is compacted after them (``VACUUM``).
-REWRITING_MIGRATIONS = frozenset({7, 11})
+REWRITING_MIGRATIONS = frozenset({7, 11, 13})

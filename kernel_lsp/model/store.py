@@ -8,6 +8,7 @@ import time
 from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
@@ -16,7 +17,9 @@ import sqlite_utils
 from kernel_lsp.model import schema
 from kernel_lsp.model.designsql import DesignSQL
 from kernel_lsp.model.navsql import NavigationSQL
-from kernel_lsp.model.rows import ROW_TYPES, Definition, FactRows, IncludeEdge
+from kernel_lsp.model.plainmacros import NamesPacker, PlacesPacker, PlainMacro, is_plain
+from kernel_lsp.model.plainsql import PlainMacroSQL
+from kernel_lsp.model.rows import ROW_TYPES, Definition, FactRows, IncludeEdge, Macro
 from kernel_lsp.model.symbolsql import SymbolSQL
 
 _KNOWN_NAMES = 200_000  # name ids a Model remembers between writes (then it starts again)
@@ -36,7 +39,7 @@ class FileRow(NamedTuple):
     sha1: str | None
 
 
-class Model(NavigationSQL, SymbolSQL, DesignSQL):
+class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
     """The kernel model in SQLite (``<root>/.kernel-lsp/model.db``, or in memory for tests)."""
 
     def __init__(self, path: str | Path | None = None):
@@ -59,6 +62,9 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
             self.conn = self.db.conn
             # the key macros are found by (``schema.KEYED``), for the readers' SQL and migration 11
             self.conn.create_function(schema.KEY_FUNCTION, 1, schema.name_key, deterministic=True)
+            for name, packer in zip(schema.PACK_AGGREGATES, (NamesPacker, PlacesPacker),
+                                    strict=True):  # migration 13
+                self.conn.create_aggregate(name, 4, packer)
             self._setup()
         except sqlite3.DatabaseError as exc:
             raise ModelError(f"{path}: not a usable model database ({exc})") from exc
@@ -225,6 +231,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
                     "INSERT INTO files(path, dir) VALUES (?, ?)", (path, directory)).lastrowid
             else:
                 file_id = row[0]
+                self._delete_plain(file_id)
                 for table in schema.FACT_TABLES:
                     c.execute(f"DELETE FROM {schema.stored(table)} WHERE file_id=?", (file_id,))
             self._insert_rows(file_id, rows)
@@ -315,6 +322,14 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
             if table in schema.INTERNED:
                 self._insert_interned(table, file_id, table_rows, appended)
                 continue
+            if table == "macros":  # the plain ones: the file's list (``model/plainmacros.py``)
+                rows_of = [Macro._make(r) for r in table_rows]
+                self._write_plain(file_id, [PlainMacro(r.name, r.start_byte, r.line, r.col)
+                                            for r in rows_of if is_plain(r.params, r.body, r.name)],
+                                  appended)
+                table_rows = [r for r in rows_of if not is_plain(r.params, r.body, r.name)]
+                if not table_rows:
+                    continue
             if table in schema.KEYED:
                 at, key = cols.index("name"), schema.name_key
                 self.conn.executemany(
@@ -392,6 +407,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
                 row = self.conn.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
                 if row is None:
                     continue
+                self._delete_plain(row[0])
                 for table in schema.FACT_TABLES:
                     self.conn.execute(f"DELETE FROM {schema.stored(table)} WHERE file_id=?",
                                       (row[0],))
@@ -450,18 +466,28 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
         stored fact names (a call's, a type use's or a free identifier's name, the macro of a
         macro argument, an invocation, an include guard): the names the checks look up,
         whichever file they check (any other: ``macro_entries``)."""
-        return self.conn.execute(
-            "WITH used(name) AS (SELECT name FROM names UNION SELECT name FROM invocations "
-            "UNION SELECT via_macro FROM type_uses_interned WHERE via_macro IS NOT NULL "
-            "UNION SELECT guard FROM includes WHERE guard IS NOT NULL) "
-            "SELECT name, file_id, params IS NOT NULL, start_byte FROM macros "
-            "WHERE name IN (SELECT name FROM used)")
+        used = {r[0] for r in self.conn.execute(
+            "SELECT name FROM names UNION SELECT name FROM invocations UNION SELECT via_macro "
+            "FROM type_uses_interned WHERE via_macro IS NOT NULL UNION SELECT guard FROM "
+            "includes WHERE guard IS NOT NULL")}
+        return chain((r for r in self.conn.execute(
+            "SELECT name, file_id, params IS NOT NULL, start_byte FROM macros").fetchall()
+            if r[0] in used), self.plain_macros_used(used))
+
+    def macro_rows(self) -> list[tuple[str, int, int, int]]:
+        """(name, file_id, function_like, start_byte) of every macro definition, plain ones too,
+        by file and position: a whole scan (statistics, tests)."""
+        rows = self.conn.execute("SELECT name, file_id, params IS NOT NULL, start_byte "
+                                 "FROM macros").fetchall()
+        ids = [r[0] for r in self.conn.execute("SELECT file_id FROM macro_lists")]
+        rows += [(m.name, fid, 0, m.start_byte) for fid, m in self.plain_macros_in(ids)]
+        return sorted(rows, key=lambda r: (r[1], r[3]))
 
     def macro_keys(self) -> array:
-        """The distinct ``name_key`` of the macros, sorted (``schema.KEYED``)."""
+        """The distinct ``name_key`` of the macros, plain ones too, sorted (``schema.KEYED``)."""
         return array("q", (r[0] for r in self.conn.execute(
-            f"SELECT DISTINCT {schema.KEY_COLUMN} FROM macros WHERE {schema.KEY_COLUMN} "
-            "IS NOT NULL ORDER BY 1")))
+            f"SELECT {schema.KEY_COLUMN} FROM macros WHERE {schema.KEY_COLUMN} IS NOT NULL "
+            "UNION SELECT name_key FROM macro_keys ORDER BY 1")))
 
     def hidden_symbols(self) -> Iterator[tuple]:
         """(name, kind) of every name defined in a dropped ``#if`` branch (``parse/hidden.py``)."""
@@ -598,6 +624,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL):
         for table in ("files", "dirs", "functions", "types", "variables", "calls", "type_uses",
                       "var_uses", "includes", "macros"):
             out[table] = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        out["macros"] += self.plain_macro_count()
         return out
 
     def level_counts(self) -> dict[str, int]:

@@ -26,9 +26,10 @@ class SymbolSQL:
                                  "functions WHERE name=? AND parent IS NULL", (name,)).fetchall()
 
     def macro_entries(self, name: str) -> list[tuple]:
-        """(file_id, function_like, start_byte) of macros ``name``."""
+        """(file_id, function_like, start_byte) of macros ``name`` (plain ones too)."""
         return self.conn.execute("SELECT file_id, params IS NOT NULL, start_byte FROM macros "
-                                 f"WHERE {schema.named()}", (name,)).fetchall()
+                                 f"WHERE {schema.named()}", (name,)).fetchall() + [
+            (file_id, 0, m.start_byte) for file_id, m in self.plain_macros_named([name])]
 
     def macro_definitions(self, name: str) -> list[tuple[int, list[str], str]]:
         """(file_id, parameter names, body) of the function-like macros ``name``."""
