@@ -50,6 +50,18 @@ def test_warm_run_reads_nothing_and_changes_are_seen(tmp_path):
     assert names == {"g", "f0", "h"}
 
 
+def test_a_run_that_wrote_most_files_compacts_the_model(tmp_path):
+    make_tree(tmp_path, n=5)
+    cold = run(tmp_path)
+    assert "compact_seconds" in cold.stats  # written from scratch: compacted
+    conn = sqlite3.connect(tmp_path / ".kernel-lsp/model.db")
+    assert conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
+    conn.close()
+    assert "compact_seconds" not in run(tmp_path).stats  # nothing written
+    (tmp_path / "fs/f1.c").write_text("int h(void) { return 0; }\n")
+    assert "compact_seconds" not in run(tmp_path).stats  # one file of six
+
+
 def test_bad_files_give_messages_and_the_run_goes_on(tmp_path):
     make_tree(tmp_path, 1)
     (tmp_path / "fs/binary.c").write_bytes(b"\x7fELF\x00\x00\x01" * 100)

@@ -212,6 +212,10 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
     t = time.perf_counter()
     expanded = expand_invocations(model, progress, jobs)
     phases["expand_seconds"] = time.perf_counter() - t
+    if parsed and parsed >= len(found) / 2:  # most of the model written again: compact it
+        t = time.perf_counter()
+        model.compact()
+        phases["compact_seconds"] = time.perf_counter() - t
     stats = {"files": len(found), "parsed": parsed, "unchanged": len(found) - parsed,
              "removed": removed, "seconds": round(time.perf_counter() - started, 3),
              "configuration": configuration.source,
