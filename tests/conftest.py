@@ -47,7 +47,8 @@ def unintern(conn) -> None:
         conn.execute(f"DROP VIEW {table}")
         conn.execute(f"DROP TABLE {schema.stored(table)}")
         conn.execute(f"ALTER TABLE plain RENAME TO {table}")
-        for t, cols in schema.INDEXES:  # version 6's: on the plain table, file_id too
+        older = [(t, [column]) for t, (column, _pairs) in schema.NAME_FILES.items()]
+        for t, cols in schema.INDEXES + older:  # version 6's: on the plain table, file_id too
             if t == table:
                 conn.execute(f"CREATE INDEX idx_{t}_{'_'.join(cols)} ON {t}({', '.join(cols)})")
     conn.execute("DROP TABLE names")

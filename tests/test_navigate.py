@@ -308,6 +308,11 @@ def _downgrade(db, to_version: int) -> None:
     """Turn a fresh model into one of schema ``to_version`` (undo the later migrations)."""
     conn = sqlite3.connect(db)
     for version in range(schema.SCHEMA_VERSION, to_version, -1):
+        if version == 14:  # calls by callee and type uses by name through indexes of the column
+            for table, (column, pairs) in schema.NAME_FILES.items():
+                conn.execute(f"DROP TABLE {pairs}")
+                conn.execute(f"CREATE INDEX idx_{table}_{column} ON {table}_interned({column})")
+            continue
         if version == 13:  # plain macros a row each, as the others
             for file_id, names, places in conn.execute(
                     "SELECT file_id, names, places FROM macro_lists").fetchall():
@@ -407,9 +412,14 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
         assert m.conn.execute("PRAGMA freelist_count").fetchone()[0] == 0  # compacted
         assert _use_rows(m) == before and _kfree_callers(m) == callers
         assert m.macro_rows() == macros and m.plain_macro_count() == n_plain
-        plan = " ".join(str(r) for r in m.conn.execute(
-            "EXPLAIN QUERY PLAN SELECT file_id FROM calls WHERE callee='kfree'"))
-        assert "idx_calls_callee" in plan
+        for sql in (f"SELECT file_id FROM calls c WHERE {schema.files_naming('calls', 'c')} "
+                    "AND callee=?", f"SELECT file_id FROM type_uses u WHERE "
+                    f"{schema.files_naming('type_uses', 'u')} AND name=?"):
+            plan = " ".join(str(r) for r in m.conn.execute("EXPLAIN QUERY PLAN " + sql,
+                                                             ("kfree", "kfree")))
+            assert "SEARCH p USING PRIMARY KEY" in plan and "SCAN" not in plan, plan
+        assert m.conn.execute("SELECT count(*) FROM callee_files").fetchone()[0] == len(
+            {(fid, c.callee) for fid, c in before["calls"]})
     finally:
         m.close()
     index(load_config(root)[0], jobs=1).model.close()  # the migrated model is indexed on as usual
@@ -420,17 +430,18 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
         m.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13])
 def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
     db = tmp_path / "model.db"
     Model(db).close()
     _downgrade(db, version)
     m = Model(db)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 13
+        assert m.schema_version() == schema.SCHEMA_VERSION == 14
         names = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-        assert {"idx_macros_name_key", "idx_type_uses_name", "idx_var_uses_name",
+        assert {"idx_macros_name_key", "idx_var_uses_name",
                 "idx_invocations_name", "idx_hidden_name", "idx_hidden_file_id"} <= names
+        assert not {"idx_calls_callee", "idx_type_uses_name"} & names  # version 14
         assert "idx_macros_name" not in names  # version 11: the names are not indexed again
         plan = " ".join(str(r) for r in m.conn.execute(
             "EXPLAIN QUERY PLAN SELECT * FROM macros WHERE name_key = klsp_name_key('x') "

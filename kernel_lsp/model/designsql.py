@@ -173,10 +173,12 @@ class DesignSQL:
         group = "u.callee" if table == "calls" else "u.name, u.kind"
         for i in range(0, len(names), 500):
             chunk = names[i:i + 500]
+            marks = ",".join("?" * len(chunk))
             cur = self.conn.execute(
                 f"SELECT {group}, count(*), min(fl.path || char(0) || u.line || char(0) || "
-                f"u.col) FROM {table} u JOIN files fl ON fl.id = u.file_id WHERE u.{column} IN "
-                f"({','.join('?' * len(chunk))}){extra} GROUP BY {group}", chunk)
+                f"u.col) FROM {table} u JOIN files fl ON fl.id = u.file_id WHERE "
+                f"{schema.files_naming(table, 'u', marks)} AND u.{column} IN ({marks}){extra} "
+                f"GROUP BY {group}", chunk + chunk)
             for row in cur:
                 key = row[0] if table == "calls" else (row[0], row[1])
                 if key in wanted:

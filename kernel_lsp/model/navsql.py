@@ -29,6 +29,13 @@ _SYMBOL_TABLES = (
     ("variables", "'variable'", "is_definition = 1", "line, col, line, end_col"),
     ("macros", "'macro'", "1", "line, col, line, end_col"),
 )
+# a file id among those where a call's callee (a type use's name) is parameter ?, and the files
+# where any of a list of names is one (``schema.NAME_FILES``)
+_CALLED, _TYPED = schema.files_naming("calls", "c"), schema.files_naming("type_uses", "u")
+_CALLEE_FILES = ("SELECT p.file_id FROM callee_files p JOIN names n ON n.id = p.callee "
+                 "WHERE n.name IN ({})")
+_TYPE_FILES = ("SELECT p.file_id FROM type_name_files p JOIN names n ON n.id = p.name "
+               "WHERE n.name IN ({})")
 NAME_CACHE_SECONDS = 60.0  # a changed model rebuilds the substring name list at most this often
 ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -143,8 +150,8 @@ class NavigationSQL:
         """(file_id, path, caller, line, col, end_col) of call sites of ``name``."""
         return self.conn.execute(
             "SELECT c.file_id, fl.path, c.caller, c.line, c.col, c.end_col FROM calls c "
-            "JOIN files fl ON fl.id = c.file_id WHERE c.callee=? AND c.kind=? "
-            "ORDER BY fl.path, c.start_byte", (name, kind)).fetchall()
+            f"JOIN files fl ON fl.id = c.file_id WHERE {_CALLED} AND c.callee=? AND c.kind=? "
+            "ORDER BY fl.path, c.start_byte", (name, name, kind)).fetchall()
 
     def nav_callers(self, name: str) -> list[tuple[tuple, dict | None]]:
         """((file_id, path, caller, line, col, end_col), caller's definition row or None) for
@@ -156,7 +163,8 @@ class NavigationSQL:
             "FROM calls c JOIN files fl ON fl.id = c.file_id "
             "LEFT JOIN functions f INDEXED BY idx_functions_name ON f.name = c.caller "
             "AND f.file_id = c.file_id AND f.is_definition = 1 AND f.parent IS NULL "
-            "WHERE c.callee=? AND c.kind='direct' ORDER BY fl.path, c.start_byte", (name,))
+            f"WHERE {_CALLED} AND c.callee=? AND c.kind='direct' ORDER BY fl.path, c.start_byte",
+            (name, name))
         keys = ("name", "signature", "line", "col", "end_line", "end_col", "name_line",
                 "name_col", "name_end_col")
         out, defs = [], {}
@@ -174,8 +182,8 @@ class NavigationSQL:
                         except_files: set[int]) -> tuple[int, int]:
         """(call sites, distinct calling functions) of direct calls to ``name``."""
         sql = ("SELECT count(*), count(DISTINCT c.file_id || ':' || ifnull(c.caller, '')) "
-               "FROM calls c WHERE c.callee=? AND c.kind='direct'")
-        args: list = [name]
+               f"FROM calls c WHERE {_CALLED} AND c.callee=? AND c.kind='direct'")
+        args: list = [name, name]
         if only_file is not None:
             sql += " AND c.file_id=?"
             args.append(only_file)
@@ -200,10 +208,10 @@ class NavigationSQL:
     def nav_type_uses(self, name: str, kind: str | None) -> list[tuple]:
         """(path, line, col, end_col) of the recorded uses of type ``name`` (of ``kind``)."""
         sql = ("SELECT fl.path, u.line, u.col, u.end_col FROM type_uses u "
-               "JOIN files fl ON fl.id = u.file_id WHERE u.name=?")
+               f"JOIN files fl ON fl.id = u.file_id WHERE {_TYPED} AND u.name=?")
         if kind is None:
-            return self.conn.execute(sql, (name,)).fetchall()
-        return self.conn.execute(sql + " AND u.kind=?", (name, kind)).fetchall()
+            return self.conn.execute(sql, (name, name)).fetchall()
+        return self.conn.execute(sql + " AND u.kind=?", (name, name, kind)).fetchall()
 
     # -- workspace symbols -------------------------------------------------------------------
     def nav_symbols_prefix(self, prefix: str, limit: int) -> list[tuple]:
@@ -298,13 +306,15 @@ class NavigationSQL:
             sources = [
                 ("SELECT file_id FROM functions WHERE name=? AND parent IS NULL", (name,)),
                 ("SELECT file_id FROM functions WHERE name=?", (name,)),
-                ("SELECT file_id FROM calls WHERE callee=? AND kind='direct'", (name,)),
+                (f"SELECT c.file_id FROM calls c WHERE {_CALLED} AND c.callee=? "
+                 "AND c.kind='direct'", (name, name)),
                 ("SELECT file_id FROM var_uses WHERE name=?", (name,)),
                 ("SELECT file_id FROM variables WHERE name=?", (name,)),
                 ("SELECT file_id FROM exports WHERE name=?", (name,))]
         else:
             sources = [("SELECT file_id FROM types WHERE name=? AND kind=?", (name, tag)),
-                       ("SELECT file_id FROM type_uses WHERE name=? AND kind=?", (name, tag))]
+                       (f"SELECT u.file_id FROM type_uses u WHERE {_TYPED} AND u.name=? "
+                        "AND u.kind=?", (name, name, tag))]
         sources += [("SELECT file_id FROM macros WHERE instr(body, ?) > 0", (name,)),
                     ("SELECT file_id FROM invocations WHERE instr(args, ?) > 0", (name,))]
         ids: set[int] = set()
@@ -351,18 +361,18 @@ class NavigationSQL:
         function, ``v`` variable, ``t`` type, ``m`` macro), through the name indexes only."""
         by_kind = {
             "f": ("SELECT file_id FROM functions WHERE name IN ({})",
-                  "SELECT file_id FROM calls WHERE callee IN ({})",
+                  _CALLEE_FILES,
                   "SELECT file_id FROM var_uses WHERE name IN ({})"),
             "v": ("SELECT file_id FROM variables WHERE name IN ({})",
                   "SELECT file_id FROM var_uses WHERE name IN ({})"),
             "t": ("SELECT file_id FROM types WHERE name IN ({})",
-                  "SELECT file_id FROM type_uses WHERE name IN ({})"),
+                  _TYPE_FILES),
             "m": ("WITH w(n) AS (SELECT value FROM json_each(json_array({}))) SELECT file_id "
                   f"FROM macros WHERE name_key IN (SELECT {schema.KEY_FUNCTION}(n) FROM w) "
                   "AND name IN (SELECT n FROM w)",
-                  "SELECT file_id FROM calls WHERE callee IN ({})",
+                  _CALLEE_FILES,
                   "SELECT file_id FROM invocations WHERE name IN ({})",
-                  "SELECT file_id FROM type_uses WHERE name IN ({})"),
+                  _TYPE_FILES),
         }
         ids: set[int] = {fid for fid, _m in self.plain_macros_named(
             n for n, kinds in names.items() if "m" in kinds)}

@@ -238,6 +238,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
             else:
                 file_id = row[0]
                 self._delete_plain(file_id)
+                self._forget_file_names(file_id)
                 for table in schema.FACT_TABLES:
                     c.execute(f"DELETE FROM {schema.stored(table)} WHERE file_id=?", (file_id,))
             self._insert_rows(file_id, rows)
@@ -357,10 +358,24 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
         if appended:
             first = self.conn.execute(f"SELECT coalesce(max(seq), -1) + 1 FROM {stored} "
                                       "WHERE file_id=?", (file_id,)).fetchone()[0]
+        interned = self._interned(table, rows)
         self.conn.executemany(
             f"INSERT INTO {stored} (file_id, seq, {', '.join(cols)}) "
             f"VALUES (?, ?, {', '.join('?' * len(cols))})",
-            ((file_id, seq, *r) for seq, r in enumerate(self._interned(table, rows), first)))
+            ((file_id, seq, *r) for seq, r in enumerate(interned, first)))
+        if table in schema.NAME_FILES:  # the names this file now has (``schema.NAME_FILES``)
+            column, pairs = schema.NAME_FILES[table]
+            at = cols.index(column)
+            self.conn.executemany(
+                f"INSERT OR IGNORE INTO {pairs} ({column}, file_id) VALUES (?, ?)",
+                ((name, file_id) for name in sorted({r[at] for r in interned})))
+
+    def _forget_file_names(self, file_id: int) -> None:
+        """Drop ``file_id``'s rows of the ``schema.NAME_FILES`` tables (before its facts)."""
+        for table, (column, pairs) in schema.NAME_FILES.items():
+            self.conn.execute(
+                f"DELETE FROM {pairs} WHERE {column} IN (SELECT {column} FROM "
+                f"{schema.stored(table)} WHERE file_id=?1) AND file_id=?1", (file_id,))
 
     def _interned(self, table: str, rows: list[tuple]) -> list[tuple]:
         """``rows`` of ``table`` with their ``schema.INTERNED`` columns (the first columns)
@@ -414,6 +429,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
                 if row is None:
                     continue
                 self._delete_plain(row[0])
+                self._forget_file_names(row[0])
                 for table in schema.FACT_TABLES:
                     self.conn.execute(f"DELETE FROM {schema.stored(table)} WHERE file_id=?",
                                       (row[0],))
@@ -605,7 +621,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
     def files_using_type(self, name: str, kind: str) -> set[int]:
         """Ids of the files that use type ``name`` of ``kind`` (``struct bpf_insn``...)."""
         return {r[0] for r in self.conn.execute(
-            "SELECT DISTINCT file_id FROM type_uses WHERE name=? AND kind=?", (name, kind))}
+            f"SELECT DISTINCT u.file_id FROM type_uses u WHERE {schema.files_naming('type_uses', 'u')} "
+            "AND u.name=? AND u.kind=?", (name, name, kind))}
 
     def generated_rows(self, file_id: int) -> FactRows:
         """The function, type and variable rows a macro generated in a file."""
