@@ -5,6 +5,7 @@ stale key or list behind (a replaced file, a removed one, another process's writ
 from __future__ import annotations
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import given
 
 from kernel_lsp.model import plainmacros, schema
@@ -52,6 +53,13 @@ V1 = b"""#define REG_A 0x10
 V2 = b"#define REG_C 3\n#define FN(x) (x)\n"
 
 
+@pytest.fixture
+def m(tmp_path):
+    model = Model(tmp_path / "model.db")
+    yield model
+    model.close()
+
+
 def _write(m: Model, path: str, src: bytes) -> None:
     m.replace_file(path, fact_rows(extract(path, src)), size=len(src), mtime_ns=1, sha1=path)
 
@@ -60,62 +68,50 @@ def _keys(m: Model) -> set[tuple[int, int]]:
     return set(m.conn.execute("SELECT name_key, file_id FROM macro_keys"))
 
 
-def test_readers_find_plain_macros_as_rows(tmp_path):
-    m = Model(tmp_path / "model.db")
-    try:
-        _write(m, "regs.h", V1)
-        fid = m.file_id("regs.h")
-        assert [r[0] for r in m.macro_rows()] == ["REG_A", "REG_B", "REG_B", "ALIAS", "FN"]
-        assert m.plain_macro_count() == 3
-        assert {r[0] for r in m.conn.execute("SELECT name FROM macros")} == {"ALIAS", "FN"}
-        assert _keys(m) == {(schema.name_key("REG_A"), fid), (schema.name_key("REG_B"), fid)}
-        twice = m.nav_macros("REG_B")  # both branches' definitions, with their places
-        assert [(d["path"], d["line"], d["col"], d["end_col"]) for d in twice] == [
-            ("regs.h", 2, 8, 13), ("regs.h", 4, 8, 13)]
-        assert [e[:2] for e in m.macro_entries("REG_A")] == [(fid, 0)]
-        assert m.design_is_macro("REG_A") and not m.design_is_macro("REG_")
-        assert m.design_names_among("macros", ["REG_A", "FN", "nope"]) == {"REG_A", "FN"}
-        assert m.nav_files_using({"REG_B": {"m"}}, 10) == {"regs.h"}
-        named = {r[1] for r in m.nav_file_names([fid])}
-        assert {"REG_A", "REG_B", "ALIAS", "FN"} <= named
-        assert [s.name for s in workspace_symbols(m, "REG_")] == ["REG_A", "REG_B", "REG_B"]
-        assert m.nav_symbols_named("REG_A", with_macros=True)[0][:3] == (
-            "REG_A", "macro", "regs.h")
-        assert m.counts()["macros"] == 5
-    finally:
-        m.close()
+def test_readers_find_plain_macros_as_rows(m):
+    _write(m, "regs.h", V1)
+    fid = m.file_id("regs.h")
+    assert [r[0] for r in m.macro_rows()] == ["REG_A", "REG_B", "REG_B", "ALIAS", "FN"]
+    assert m.plain_macro_count() == 3
+    assert {r[0] for r in m.conn.execute("SELECT name FROM macros")} == {"ALIAS", "FN"}
+    assert _keys(m) == {(schema.name_key("REG_A"), fid), (schema.name_key("REG_B"), fid)}
+    twice = m.nav_macros("REG_B")  # both branches' definitions, with their places
+    assert [(d["path"], d["line"], d["col"], d["end_col"]) for d in twice] == [
+        ("regs.h", 2, 8, 13), ("regs.h", 4, 8, 13)]
+    assert [e[:2] for e in m.macro_entries("REG_A")] == [(fid, 0)]
+    assert m.design_is_macro("REG_A") and not m.design_is_macro("REG_")
+    assert m.design_names_among("macros", ["REG_A", "FN", "nope"]) == {"REG_A", "FN"}
+    assert m.nav_files_using({"REG_B": {"m"}}, 10) == {"regs.h"}
+    named = {r[1] for r in m.nav_file_names([fid])}
+    assert {"REG_A", "REG_B", "ALIAS", "FN"} <= named
+    assert [s.name for s in workspace_symbols(m, "REG_")] == ["REG_A", "REG_B", "REG_B"]
+    assert m.nav_symbols_named("REG_A", with_macros=True)[0][:3] == (
+        "REG_A", "macro", "regs.h")
+    assert m.counts()["macros"] == 5
 
 
-def test_a_replaced_or_removed_file_leaves_no_list_or_key(tmp_path):
-    m = Model(tmp_path / "model.db")
-    try:
-        _write(m, "regs.h", V1)
-        _write(m, "other.h", b"#define REG_A 1\n")
-        fid, other = m.file_id("regs.h"), m.file_id("other.h")
-        assert len(m.macro_entries("REG_A")) == 2
-        _write(m, "regs.h", V2)
-        assert [r[0] for r in m.macro_rows() if r[1] == fid] == ["REG_C", "FN"]
-        assert _keys(m) == {(schema.name_key("REG_C"), fid), (schema.name_key("REG_A"), other)}
-        assert m.macro_entries("REG_B") == [] and [e[0] for e in m.macro_entries("REG_A")] == [
-            other]
-        m.remove_files(["regs.h"])
-        assert _keys(m) == {(schema.name_key("REG_A"), other)}
-        assert m.conn.execute("SELECT file_id FROM macro_lists").fetchall() == [(other,)]
-    finally:
-        m.close()
+def test_a_replaced_or_removed_file_leaves_no_list_or_key(m):
+    _write(m, "regs.h", V1)
+    _write(m, "other.h", b"#define REG_A 1\n")
+    fid, other = m.file_id("regs.h"), m.file_id("other.h")
+    assert len(m.macro_entries("REG_A")) == 2
+    _write(m, "regs.h", V2)
+    assert [r[0] for r in m.macro_rows() if r[1] == fid] == ["REG_C", "FN"]
+    assert _keys(m) == {(schema.name_key("REG_C"), fid), (schema.name_key("REG_A"), other)}
+    assert m.macro_entries("REG_B") == [] and [e[0] for e in m.macro_entries("REG_A")] == [
+        other]
+    m.remove_files(["regs.h"])
+    assert _keys(m) == {(schema.name_key("REG_A"), other)}
+    assert m.conn.execute("SELECT file_id FROM macro_lists").fetchall() == [(other,)]
 
 
-def test_an_appended_write_adds_to_the_list(tmp_path):
-    m = Model(tmp_path / "model.db")
-    try:
-        _write(m, "regs.h", V2)
-        fid = m.file_id("regs.h")
-        more = fact_rows(extract("regs.h", b"\n" * 40 + b"#define REG_D 4\n"))
-        m.add_expansions([fid], {fid: {"macros": more["macros"]}})
-        assert [r[0] for r in m.macro_rows() if r[1] == fid] == ["REG_C", "FN", "REG_D"]
-        assert m.plain_macro_count() == 2 and m.design_is_macro("REG_D")
-    finally:
-        m.close()
+def test_an_appended_write_adds_to_the_list(m):
+    _write(m, "regs.h", V2)
+    fid = m.file_id("regs.h")
+    more = fact_rows(extract("regs.h", b"\n" * 40 + b"#define REG_D 4\n"))
+    m.add_expansions([fid], {fid: {"macros": more["macros"]}})
+    assert [r[0] for r in m.macro_rows() if r[1] == fid] == ["REG_C", "FN", "REG_D"]
+    assert m.plain_macro_count() == 2 and m.design_is_macro("REG_D")
 
 
 def test_a_reader_sees_what_another_connection_wrote(tmp_path):
