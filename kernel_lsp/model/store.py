@@ -237,10 +237,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
                     "INSERT INTO files(path, dir) VALUES (?, ?)", (path, directory)).lastrowid
             else:
                 file_id = row[0]
-                self._delete_plain(file_id)
-                self._forget_file_names(file_id)
-                for table in schema.FACT_TABLES:
-                    c.execute(f"DELETE FROM {schema.stored(table)} WHERE file_id=?", (file_id,))
+                self._delete_facts(file_id)
             self._insert_rows(file_id, rows)
             c.execute("UPDATE files SET size=?, mtime_ns=?, sha1=?, error_nodes=?, problem=?, "
                       "type_use_total=?, inactive=?, expanded=0 WHERE id=?",
@@ -370,12 +367,17 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
                 f"INSERT OR IGNORE INTO {pairs} ({column}, file_id) VALUES (?, ?)",
                 ((name, file_id) for name in sorted({r[at] for r in interned})))
 
-    def _forget_file_names(self, file_id: int) -> None:
-        """Drop ``file_id``'s rows of the ``schema.NAME_FILES`` tables (before its facts)."""
+    def _delete_facts(self, file_id: int) -> None:
+        """Delete ``file_id``'s facts (inside the caller's transaction): its plain macros' list,
+        its rows of the ``schema.NAME_FILES`` tables (read from its facts, so first), its
+        fact rows."""
+        self._delete_plain(file_id)
         for table, (column, pairs) in schema.NAME_FILES.items():
             self.conn.execute(
                 f"DELETE FROM {pairs} WHERE {column} IN (SELECT {column} FROM "
                 f"{schema.stored(table)} WHERE file_id=?1) AND file_id=?1", (file_id,))
+        for table in schema.FACT_TABLES:
+            self.conn.execute(f"DELETE FROM {schema.stored(table)} WHERE file_id=?", (file_id,))
 
     def _interned(self, table: str, rows: list[tuple]) -> list[tuple]:
         """``rows`` of ``table`` with their ``schema.INTERNED`` columns (the first columns)
@@ -428,11 +430,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
                 row = self.conn.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
                 if row is None:
                     continue
-                self._delete_plain(row[0])
-                self._forget_file_names(row[0])
-                for table in schema.FACT_TABLES:
-                    self.conn.execute(f"DELETE FROM {schema.stored(table)} WHERE file_id=?",
-                                      (row[0],))
+                self._delete_facts(row[0])
                 self.conn.execute("DELETE FROM files WHERE id=?", (row[0],))
                 self.conn.execute("UPDATE includes SET resolved_id=NULL WHERE resolved_id=?",
                                   (row[0],))
