@@ -4,7 +4,7 @@ A plain macro is an object-like ``#define`` whose body the model does not keep (
 expression, nothing): register constants, flags, sizes. Linux 6.1 has 2.7 million of them, 1.5
 million in the GPU register headers; a row each (name, position, key, two indexes) took 240 MB of
 a 1.1 GB model. A file's plain macros are one list here, in file order, as two compressed parts
-(15 MB for Linux): ``names``, the names one a line, and ``places``, three arrays of signed 32-bit
+(17 MB for Linux): ``names``, the names one a line, and ``places``, three arrays of signed 32-bit
 numbers: the ``#define``'s start byte and the name's line, each as the difference to the
 previous macro's, then the name's column. The name ends at its column plus its length in bytes,
 as the extractor gives it for every macro name.
