@@ -112,3 +112,11 @@ def test_a_model_answers_as_a_scan_of_its_macros_would(tmp_path_factory, names, 
         assert {n for n in names if n.startswith(prefix)} <= got
     finally:
         m.close()
+
+
+@given(NAMES)
+def test_a_key_gives_back_the_head_of_its_names(name):
+    """A prefix walk groups a list's names by ``name_head`` and looks a key's up by ``key_head``."""
+    head = schema.name_head(name)
+    assert schema.key_head(schema.name_key(name)) == head
+    assert head is None or name.startswith(head)

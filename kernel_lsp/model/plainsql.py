@@ -107,21 +107,23 @@ class PlainMacroSQL:
         in the order of their keys (as ``macros`` by prefix)."""
         low, high = schema.key_range(prefix)
         out: list[tuple[int, PlainMacro]] = []
-        keyed: dict[int, dict[int, list[str]]] = {}  # file -> key -> its names there
-        for key, file_id in self.conn.execute(
-                "SELECT name_key, file_id FROM macro_keys WHERE name_key BETWEEN ? AND ? "
-                "ORDER BY name_key, file_id", (low, high)).fetchall():
+        heads: dict[int, dict[str | None, list[str]]] = {}  # file -> name_head -> its names
+        cur = self.conn.execute(
+            "SELECT name_key, file_id FROM macro_keys WHERE name_key BETWEEN ? AND ? "
+            "ORDER BY name_key, file_id", (low, high))
+        for key, file_id in cur:  # read as far as needed: a short prefix has 100,000s of keys
             listed = self._plain_list(file_id)
             if listed is None:
                 continue
-            if file_id not in keyed:
-                keyed[file_id] = {}
+            if file_id not in heads:
+                heads[file_id] = {}
                 for name in listed.names_starting(prefix):
-                    keyed[file_id].setdefault(schema.name_key(name), []).append(name)
-            out += [(file_id, m) for name in keyed[file_id].get(key, ())
-                    for m in listed.find(name)]
+                    heads[file_id].setdefault(schema.name_head(name), []).append(name)
+            out += [(file_id, m) for name in heads[file_id].get(schema.key_head(key), ())
+                    if schema.name_key(name) == key for m in listed.find(name)]
             if len(out) >= limit:
                 break
+        cur.close()
         return out[:limit]
 
     def plain_macros_used(self, used: set[str]) -> Iterator[tuple[str, int, int, int]]:

@@ -102,6 +102,23 @@ def name_key(name: str) -> int:
     return (_head(data, 0) << KEY_HASH_BITS) | (zlib.crc32(data) & 0xFFF)
 
 
+def name_head(name: str) -> str | None:
+    """The first ``KEY_CHARS`` characters of ``name`` when its key keeps them exactly (ASCII,
+    none of them NUL or DEL, the name that long); else None. ``key_head`` gives them back from
+    the key."""
+    head = name[:KEY_CHARS]
+    if len(head) < KEY_CHARS or not head.isascii() or "\x00" in head or "\x7f" in head:
+        return None
+    return head
+
+
+def key_head(key: int) -> str | None:
+    """``name_head`` of every name whose key is ``key``."""
+    head = key >> KEY_HASH_BITS
+    digits = bytes((head >> (7 * i)) & 0x7F for i in range(KEY_CHARS - 1, -1, -1))
+    return None if 0 in digits or 0x7F in digits else digits.decode("ascii")
+
+
 KEY_FUNCTION = "klsp_name_key"  # ``name_key`` as an SQL function (the store registers it)
 
 
