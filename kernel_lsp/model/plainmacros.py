@@ -113,7 +113,7 @@ class PlainList:
 
     def names(self) -> list[str]:
         """The name of each macro, in file order."""
-        return self.text[1:-1].decode("utf-8").split("\n") if self.n else []
+        return list_names(self.text[1:-1])
 
     def macros(self, wanted: set[str] | None = None) -> list[PlainMacro]:
         """Every macro of the list (named one of ``wanted``, when given), in file order."""
@@ -123,6 +123,11 @@ class PlainList:
         a, n = self._arrays(), self.n
         every = zip(names, accumulate(a[0:n]), accumulate(a[n:2 * n]), a[2 * n:], strict=True)
         return [PlainMacro(*m) for m in every if wanted is None or m[0] in wanted]
+
+
+def list_names(text: bytes) -> list[str]:
+    """The names of a list's names text (decompressed), in file order."""
+    return text.decode("utf-8").split("\n") if text else []
 
 
 def unpack(names: bytes, places: bytes) -> list[PlainMacro]:

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 
 from kernel_lsp.model import schema
-from kernel_lsp.model.plainmacros import PlainList, PlainMacro, pack, unpack
+from kernel_lsp.model.plainmacros import PlainList, PlainMacro, list_names, pack
 
 _LISTS_KEPT = 64  # lists kept (a check looks up names of the same few headers)
 _CHUNK = 500  # keys or ids per statement
@@ -55,19 +55,16 @@ class PlainMacroSQL:
             macros = [m for _fid, m in self.plain_macros_in([file_id])] + macros
         self.conn.execute("INSERT OR REPLACE INTO macro_lists (file_id, n, names, places) "
                           "VALUES (?, ?, ?, ?)", (file_id, len(macros), *pack(macros)))
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO macro_keys (name_key, file_id) VALUES (?, ?)",
-            ((key, file_id) for key in sorted({schema.name_key(m.name) for m in macros})))
+        self.conn.executemany("INSERT OR IGNORE INTO macro_keys (name_key, file_id) VALUES (?, ?)",
+                              _key_rows(file_id, (m.name for m in macros)))
 
     def _delete_plain(self, file_id: int) -> None:
         """Forget ``file_id``'s list and its keys."""
         row = self.conn.execute("SELECT names FROM macro_lists WHERE file_id=?",
                                 (file_id,)).fetchone()
         if row:
-            names = zlib.decompress(row[0]).decode("utf-8").split("\n")
-            self.conn.executemany(
-                "DELETE FROM macro_keys WHERE name_key=? AND file_id=?",
-                ((key, file_id) for key in sorted({schema.name_key(n) for n in names})))
+            self.conn.executemany("DELETE FROM macro_keys WHERE name_key=? AND file_id=?",
+                                  _key_rows(file_id, list_names(zlib.decompress(row[0]))))
             self.conn.execute("DELETE FROM macro_lists WHERE file_id=?", (file_id,))
 
     # -- reads ---------------------------------------------------------------------------------
@@ -92,15 +89,30 @@ class PlainMacroSQL:
         out.sort(key=lambda r: (r[0], r[1].start_byte))
         return out
 
-    def plain_macros_in(self, file_ids: Iterable[int]) -> Iterator[tuple[int, PlainMacro]]:
-        """(file_id, macro) of the plain macros of ``file_ids``, each file's in order."""
-        ids = sorted(set(file_ids))
-        for i in range(0, len(ids), _CHUNK):
-            chunk = ids[i:i + _CHUNK]
-            for file_id, names, places in self.conn.execute(
+    def _lists(self, file_ids: Iterable[int] | None = None) -> Iterator[tuple[int, PlainList]]:
+        """(file_id, list) of ``file_ids`` (every file with a list: None), by file, read
+        ``_CHUNK`` at a time."""
+        if file_ids is not None:
+            ids = sorted(set(file_ids))
+            for i in range(0, len(ids), _CHUNK):
+                chunk = ids[i:i + _CHUNK]
+                yield from ((fid, PlainList(n, p)) for fid, n, p in self.conn.execute(
                     "SELECT file_id, names, places FROM macro_lists WHERE file_id IN "
-                    f"({', '.join('?' * len(chunk))}) ORDER BY file_id", chunk).fetchall():
-                yield from ((file_id, m) for m in unpack(names, places))
+                    f"({', '.join('?' * len(chunk))}) ORDER BY file_id", chunk).fetchall())
+            return
+        last = -1
+        while rows := self.conn.execute(
+                "SELECT file_id, names, places FROM macro_lists WHERE file_id > ? "
+                "ORDER BY file_id LIMIT ?", (last, _CHUNK)).fetchall():
+            yield from ((fid, PlainList(n, p)) for fid, n, p in rows)
+            last = rows[-1][0]
+
+    def plain_macros_in(self, file_ids: Iterable[int] | None = None
+                        ) -> Iterator[tuple[int, PlainMacro]]:
+        """(file_id, macro) of the plain macros of ``file_ids`` (None: every file), each file's
+        in order."""
+        for file_id, listed in self._lists(file_ids):
+            yield from ((file_id, m) for m in listed.macros())
 
     def plain_macros_prefix(self, prefix: str, limit: int) -> list[tuple[int, PlainMacro]]:
         """(file_id, macro) of up to ``limit`` plain macros whose name starts with ``prefix``,
@@ -129,17 +141,14 @@ class PlainMacroSQL:
     def plain_macros_used(self, used: set[str]) -> Iterator[tuple[str, int, int, int]]:
         """(name, file_id, 0, start_byte) of the plain macros named in ``used``, by file: every
         list is read once (faster than a key each for a million names)."""
-        last = -1
-        while True:
-            rows = self.conn.execute(
-                "SELECT file_id, names, places FROM macro_lists WHERE file_id > ? "
-                "ORDER BY file_id LIMIT ?", (last, _CHUNK)).fetchall()
-            if not rows:
-                return
-            for file_id, names, places in rows:
-                yield from ((m.name, file_id, 0, m.start_byte)
-                            for m in PlainList(names, places).macros(used))
-            last = rows[-1][0]
+        for file_id, listed in self._lists():
+            yield from ((m.name, file_id, 0, m.start_byte) for m in listed.macros(used))
 
     def plain_macro_count(self) -> int:
+        """How many plain macros the lists hold."""
         return self.conn.execute("SELECT coalesce(sum(n), 0) FROM macro_lists").fetchone()[0]
+
+
+def _key_rows(file_id: int, names: Iterable[str]) -> list[tuple[int, int]]:
+    """The ``macro_keys`` rows of a list of ``file_id`` holding ``names``."""
+    return [(key, file_id) for key in sorted({schema.name_key(n) for n in names})]

@@ -327,11 +327,14 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
                 self._insert_interned(table, file_id, table_rows, appended)
                 continue
             if table == "macros":  # the plain ones: the file's list (``model/plainmacros.py``)
-                rows_of = [Macro._make(r) for r in table_rows]
-                self._write_plain(file_id, [PlainMacro(r.name, r.start_byte, r.line, r.col)
-                                            for r in rows_of if is_plain(r.params, r.body, r.name)],
-                                  appended)
-                table_rows = [r for r in rows_of if not is_plain(r.params, r.body, r.name)]
+                plain, kept = [], []
+                for r in map(Macro._make, table_rows):
+                    if is_plain(r.params, r.body, r.name):
+                        plain.append(PlainMacro(r.name, r.start_byte, r.line, r.col))
+                    else:
+                        kept.append(r)
+                self._write_plain(file_id, plain, appended)
+                table_rows = kept
                 if not table_rows:
                     continue
             if table in schema.KEYED:
@@ -499,8 +502,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
         by file and position: a whole scan (statistics, tests)."""
         rows = self.conn.execute("SELECT name, file_id, params IS NOT NULL, start_byte "
                                  "FROM macros").fetchall()
-        ids = [r[0] for r in self.conn.execute("SELECT file_id FROM macro_lists")]
-        rows += [(m.name, fid, 0, m.start_byte) for fid, m in self.plain_macros_in(ids)]
+        rows += [(m.name, fid, 0, m.start_byte) for fid, m in self.plain_macros_in()]
         return sorted(rows, key=lambda r: (r[1], r[3]))
 
     def macro_keys(self) -> array:
