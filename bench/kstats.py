@@ -12,6 +12,8 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from kernel_lsp.model import calllists
+
 # The part of Linux that x86 does not build (issue "Real-kernel precision and recall").
 NOT_X86 = ("tools/", "samples/", "scripts/", "Documentation/", "rust/", "drivers/s390/")
 _FUNCTION_MESSAGE = re.compile(r"^(implicit declaration of )?function\b|\bis called\b")
@@ -32,12 +34,16 @@ def rate_class(code: str, message: str) -> str:
 
 
 def per_file_counts(db: Path) -> dict[str, tuple[int, int]]:
-    """path -> (direct call sites, type uses) of every indexed file (read-only access)."""
+    """path -> (direct call sites, type uses) of every indexed file (read-only access; the
+    calls are counted in each file's list, ``kernel_lsp.model.calllists``)."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        calls = dict(conn.execute(
-            "SELECT f.path, count(*) FROM calls c JOIN files f ON f.id = c.file_id "
-            "WHERE c.kind = 'direct' GROUP BY f.id"))
+        direct = conn.execute("SELECT id FROM names WHERE name = 'direct'").fetchone()
+        kind = calllists.COLUMNS.index("kind")
+        calls = {path: sum(r[kind] == direct[0] for r in calllists.unpack(data))
+                 for path, data in conn.execute(
+                     "SELECT f.path, l.data FROM call_lists l JOIN files f ON f.id = l.file_id")
+                 } if direct else {}
         uses = dict(conn.execute("SELECT path, coalesce(type_use_total, 0) FROM files"))
     finally:
         conn.close()

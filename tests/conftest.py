@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kernel_lsp.model import schema
+from kernel_lsp.model import calllists, schema
 from kernel_lsp.model.store import Model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,12 +32,28 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
 
 
+def unpack_calls(conn) -> None:
+    """Undo version 15: the calls' lists become the rows of ``calls_interned`` again."""
+    conn.execute(schema.create_table_sql("calls"))
+    names = dict(conn.execute("SELECT id, name FROM names"))
+    via = calllists.COLUMNS.index("via_macro")
+    for file_id, data in conn.execute("SELECT file_id, data FROM call_lists").fetchall():
+        conn.executemany(
+            f"INSERT INTO calls_interned (file_id, seq, {', '.join(calllists.COLUMNS)}) "
+            f"VALUES (?, ?, {', '.join('?' * len(calllists.COLUMNS))})",
+            [(file_id, seq, *r[:via], names.get(r[via]), *r[via + 1:])
+             for seq, r in enumerate(calllists.unpack(data))])
+    conn.execute("DROP TABLE call_lists")
+    conn.execute("DROP VIEW calls")
+    conn.execute("CREATE VIEW calls AS " + schema.interned_view("calls"))
+
+
 def unintern(conn) -> None:
     """Undo version 7: each interned table becomes the plain table of version 6 again, with its
     rows and indexes."""
     conn.execute("PRAGMA legacy_alter_table=ON")  # the views name tables that come and go
     for table in schema.INTERNED:
-        have = {r[1] for r in conn.execute(f"PRAGMA table_info({schema.stored(table)})")}
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({schema.row_table(table)})")}
         cols = [c for c in schema.TABLES[table].split(",") if c.split()[0] in have]
         skip = tuple(c.split()[0] for c in schema.TABLES[table].split(",")
                      if c.split()[0] not in have)
@@ -45,7 +61,7 @@ def unintern(conn) -> None:
         conn.execute(f"INSERT INTO plain {schema.interned_view(table, skip)} "
                      "ORDER BY t.file_id, t.seq")  # each file's rows in their order
         conn.execute(f"DROP VIEW {table}")
-        conn.execute(f"DROP TABLE {schema.stored(table)}")
+        conn.execute(f"DROP TABLE {schema.row_table(table)}")
         conn.execute(f"ALTER TABLE plain RENAME TO {table}")
         older = [(t, [column]) for t, (column, _pairs) in schema.NAME_FILES.items()]
         for t, cols in schema.INDEXES + older:  # version 6's: on the plain table, file_id too

@@ -9,7 +9,7 @@ from kernel_lsp.model import schema
 from kernel_lsp.model.rows import fact_rows
 from kernel_lsp.model.store import Model
 from kernel_lsp.parse.extract import extract
-from tests.conftest import unintern
+from tests.conftest import unintern, unpack_calls
 
 A = b"""struct inode { int i_mode; long i_size; };
 struct file { int f_mode; struct inode *f_inode; };
@@ -68,6 +68,7 @@ def test_an_older_model_is_migrated_with_its_names(tmp_path):
     for column in schema.VIA_COLUMNS + schema.DROPS_COLUMNS:
         m.conn.execute(f"ALTER TABLE type_uses_interned DROP COLUMN {column}")
     m.conn.execute("ALTER TABLE includes DROP COLUMN guard")  # schema 7
+    unpack_calls(m.conn)  # schema 14
     unintern(m.conn)  # schema 6
     m.conn.execute("DROP TRIGGER member_names_insert")
     m.conn.execute("DROP TRIGGER member_names_delete")
@@ -80,7 +81,7 @@ def test_an_older_model_is_migrated_with_its_names(tmp_path):
     m.close()
     m = Model(path)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 14
+        assert m.schema_version() == schema.SCHEMA_VERSION == 15
         assert m.hidden_kinds("anything") == set()  # the table of version 5 exists
         assert _table(m) == _from_scratch(m) and m.is_member_name("i_size", False)
         _put(m, "b.h", B)  # and the triggers work from now on

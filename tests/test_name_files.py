@@ -20,7 +20,8 @@ def _write(m: Model, path: str, src: bytes) -> None:
 
 def _exact(m: Model) -> None:
     for table, (column, pairs) in schema.NAME_FILES.items():
-        want = set(m.conn.execute(f"SELECT DISTINCT {column}, file_id FROM {table}_interned"))
+        want = set(m.conn.execute(f"SELECT DISTINCT n.id, t.file_id FROM {table} t "
+                                  f"JOIN names n ON n.name = t.{column}"))
         assert set(m.conn.execute(f"SELECT {column}, file_id FROM {pairs}")) == want, table
 
 

@@ -132,9 +132,10 @@ class DesignSQL:
         ).fetchall()
 
     def design_called_names(self) -> list[str]:
-        """Distinct callee names of every call (through the callee index; member calls too)."""
+        """Distinct callee names of every call (through the files of each callee,
+        ``schema.NAME_FILES``; member calls too)."""
         return [r[0] for r in self.conn.execute(
-            "SELECT n.name FROM (SELECT DISTINCT callee FROM calls_interned) c "
+            "SELECT n.name FROM (SELECT DISTINCT callee FROM callee_files) c "
             "JOIN names n ON n.id = c.callee ORDER BY 1")]
 
     def design_function_names(self) -> tuple[set[str], set[str]]:
@@ -168,6 +169,8 @@ class DesignSQL:
         out: dict = {}
         names = sorted({k if table == "calls" else k[0] for k in keys})
         wanted = set(keys)
+        if table == "calls":  # the lists of the files calling them (``callsql``)
+            return self._first_calls(names, wanted)
         column = "callee" if table == "calls" else "name"
         extra = " AND u.kind = 'direct'" if table == "calls" else ""
         group = "u.callee" if table == "calls" else "u.name, u.kind"
@@ -184,6 +187,26 @@ class DesignSQL:
                 if key in wanted:
                     path, line, col = row[-1].split("\0")
                     out[key] = (row[-2], path, int(line), int(col))
+        return out
+
+    def _first_calls(self, names: list[str], wanted: set) -> dict:
+        """``design_first_uses`` of direct calls: callee -> (calls, path, line, col), first
+        by the text ``path NUL line NUL col`` as the SQL of type uses compares them."""
+        calls = self.packed_calls_named(names, "direct")
+        paths = dict(self._for_files("SELECT id, path FROM files WHERE id IN ({})",
+                                     {f for f, _ in calls}))
+        counts: dict[str, int] = {}
+        first: dict[str, str] = {}
+        for f, c in calls:
+            counts[c.callee] = counts.get(c.callee, 0) + 1
+            key = f"{paths[f]}\0{c.line}\0{c.col}"
+            if c.callee not in first or key < first[c.callee]:
+                first[c.callee] = key
+        out = {}
+        for callee, n in counts.items():
+            if callee in wanted:
+                path, line, col = first[callee].split("\0")
+                out[callee] = (n, path, int(line), int(col))
         return out
 
     def design_declaration_sites(self, names: list[str]) -> dict[str, tuple]:

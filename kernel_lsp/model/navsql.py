@@ -11,6 +11,7 @@ import json
 import time
 
 from kernel_lsp.model import schema
+from kernel_lsp.model.rows import Call
 
 _FUNC = ("f.file_id, fl.path, f.name, f.is_definition, f.storage, f.inline, f.signature, "
          "f.ret_name, f.ret_kind, f.params, f.line, f.col, f.end_line, f.end_col, f.name_line, "
@@ -31,7 +32,7 @@ _SYMBOL_TABLES = (
 )
 # a file id among those where a call's callee (a type use's name) is parameter ?, and the files
 # where any of a list of names is one (``schema.NAME_FILES``)
-_CALLED, _TYPED = schema.files_naming("calls", "c"), schema.files_naming("type_uses", "u")
+_TYPED = schema.files_naming("type_uses", "u")
 _CALLEE_FILES = ("SELECT p.file_id FROM callee_files p JOIN names n ON n.id = p.callee "
                  "WHERE n.name IN ({})")
 _TYPE_FILES = ("SELECT p.file_id FROM type_name_files p JOIN names n ON n.id = p.name "
@@ -146,51 +147,48 @@ class NavigationSQL:
             (*args, limit)))
 
     # -- uses --------------------------------------------------------------------------------
+    def _calls_by_path(self, name: str, kind: str) -> list[tuple[str, int, Call]]:
+        """(path, file_id, Call) of the calls of ``name`` of ``kind``, by path and place."""
+        calls = self.packed_calls_named([name], kind)
+        paths = self._paths_of({f for f, _ in calls})
+        return sorted(((paths[f], f, c) for f, c in calls), key=lambda x: (x[0], x[2].start_byte))
+
+    def _paths_of(self, file_ids: set[int]) -> dict[int, str]:
+        return dict(self._for_files("SELECT id, path FROM files WHERE id IN ({})", file_ids))
+
     def nav_calls_to(self, name: str, kind: str = "direct") -> list[tuple]:
         """(file_id, path, caller, line, col, end_col) of call sites of ``name``."""
-        return self.conn.execute(
-            "SELECT c.file_id, fl.path, c.caller, c.line, c.col, c.end_col FROM calls c "
-            f"JOIN files fl ON fl.id = c.file_id WHERE {_CALLED} AND c.callee=? AND c.kind=? "
-            "ORDER BY fl.path, c.start_byte", (name, name, kind)).fetchall()
+        return [(f, path, c.caller, c.line, c.col, c.end_col)
+                for path, f, c in self._calls_by_path(name, kind)]
 
     def nav_callers(self, name: str) -> list[tuple[tuple, dict | None]]:
         """((file_id, path, caller, line, col, end_col), caller's definition row or None) for
         every direct call of ``name``; a call site appears once per definition of its caller in
         its file (``#ifdef`` variants), the caller's name index finds them."""
-        cur = self.conn.execute(
-            "SELECT c.file_id, fl.path, c.caller, c.line, c.col, c.end_col, f.name, f.signature, "
-            "f.line, f.col, f.end_line, f.end_col, f.name_line, f.name_col, f.name_end_col "
-            "FROM calls c JOIN files fl ON fl.id = c.file_id "
-            "LEFT JOIN functions f INDEXED BY idx_functions_name ON f.name = c.caller "
-            "AND f.file_id = c.file_id AND f.is_definition = 1 AND f.parent IS NULL "
-            f"WHERE {_CALLED} AND c.callee=? AND c.kind='direct' ORDER BY fl.path, c.start_byte",
-            (name, name))
         keys = ("name", "signature", "line", "col", "end_line", "end_col", "name_line",
                 "name_col", "name_end_col")
         out, defs = [], {}
-        for r in cur:
-            row = None
-            if r[6] is not None:
-                row = defs.get((r[0], r[12]))
-                if row is None:
-                    row = defs[(r[0], r[12])] = {"path": r[1], "file_id": r[0],
-                                                 **dict(zip(keys, r[6:], strict=True))}
-            out.append((r[:6], row))
+        for path, f, c in self._calls_by_path(name, "direct"):
+            site = (f, path, c.caller, c.line, c.col, c.end_col)
+            if c.caller is None:
+                out.append((site, None))
+                continue
+            if (f, c.caller) not in defs:
+                defs[(f, c.caller)] = [{"path": path, "file_id": f, **dict(zip(keys, r, strict=True))}
+                                       for r in self.conn.execute(
+                    "SELECT name, signature, line, col, end_line, end_col, name_line, name_col, "
+                    "name_end_col FROM functions INDEXED BY idx_functions_name WHERE name=? "
+                    "AND file_id=? AND is_definition = 1 AND parent IS NULL ORDER BY id",
+                    (c.caller, f))]
+            out += [(site, row) for row in defs[(f, c.caller)] or [None]]
         return out
 
     def nav_call_counts(self, name: str, only_file: int | None,
                         except_files: set[int]) -> tuple[int, int]:
         """(call sites, distinct calling functions) of direct calls to ``name``."""
-        sql = ("SELECT count(*), count(DISTINCT c.file_id || ':' || ifnull(c.caller, '')) "
-               f"FROM calls c WHERE {_CALLED} AND c.callee=? AND c.kind='direct'")
-        args: list = [name, name]
-        if only_file is not None:
-            sql += " AND c.file_id=?"
-            args.append(only_file)
-        elif except_files:
-            sql += f" AND c.file_id NOT IN ({','.join('?' * len(except_files))})"
-            args += sorted(except_files)
-        return tuple(self.conn.execute(sql, args).fetchone())
+        calls = [(f, c) for f, c in self.packed_calls_named([name], "direct")
+                 if (f == only_file if only_file is not None else f not in except_files)]
+        return len(calls), len({(f, c.caller or "") for f, c in calls})
 
     def nav_calls_from(self, file_id: int, caller: str, first: int, last: int) -> list[tuple]:
         """(callee, line, col, end_col) of direct calls made by ``caller`` between two lines."""
@@ -306,8 +304,6 @@ class NavigationSQL:
             sources = [
                 ("SELECT file_id FROM functions WHERE name=? AND parent IS NULL", (name,)),
                 ("SELECT file_id FROM functions WHERE name=?", (name,)),
-                (f"SELECT c.file_id FROM calls c WHERE {_CALLED} AND c.callee=? "
-                 "AND c.kind='direct'", (name, name)),
                 ("SELECT file_id FROM var_uses WHERE name=?", (name,)),
                 ("SELECT file_id FROM variables WHERE name=?", (name,)),
                 ("SELECT file_id FROM exports WHERE name=?", (name,))]
@@ -318,6 +314,8 @@ class NavigationSQL:
         sources += [("SELECT file_id FROM macros WHERE instr(body, ?) > 0", (name,)),
                     ("SELECT file_id FROM invocations WHERE instr(args, ?) > 0", (name,))]
         ids: set[int] = set()
+        if tag is None:
+            ids.update(f for f, _ in self.packed_calls_named([name], "direct"))
         for sql, args in sources:
             ids.update(r[0] for r in self.conn.execute(sql, args))
         if not ids:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import zlib
 
-SCHEMA_VERSION = 14
+from kernel_lsp.model import calllists
+
+SCHEMA_VERSION = 15
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 
 TABLES: dict[str, str] = {
@@ -69,6 +71,8 @@ TABLES: dict[str, str] = {
                     "PRIMARY KEY (callee, file_id)",
     "type_name_files": "name INTEGER NOT NULL, file_id INTEGER NOT NULL, "
                        "PRIMARY KEY (name, file_id)",
+    # version 15: a file's calls as one compressed list of ``n`` rows (``model/calllists.py``)
+    "call_lists": "file_id INTEGER PRIMARY KEY, n INTEGER NOT NULL, data BLOB NOT NULL",
 }
 # Tables stored as their primary key's b-tree (version 11: member_names, which is only ever
 # read and updated by its key; a rowid table kept the same names twice, table and index).
@@ -154,9 +158,21 @@ INTERNED: dict[str, tuple[str, ...]] = {
 }
 
 
-def stored(table: str) -> str:
-    """The table that stores the rows of ``table`` (itself, or its interned table)."""
+# version 15: tables whose rows are stored as one compressed list per file (``PACKED[table]``,
+# ``model/calllists.py``), read through a view of the table's name as the interned ones.
+PACKED: dict[str, str] = {"calls": "call_lists"}
+
+
+def row_table(table: str) -> str:
+    """The table that stored the rows of ``table`` a row each (itself, or its interned table;
+    for a ``PACKED`` table, before version 15)."""
     return f"{table}_interned" if table in INTERNED else table
+
+
+def stored(table: str) -> str:
+    """The table that stores the rows of ``table`` now: its ``PACKED`` list table, else
+    ``row_table``."""
+    return PACKED.get(table) or row_table(table)
 
 
 def create_table_sql(table: str, skip: tuple[str, ...] = ()) -> str:
@@ -176,7 +192,7 @@ def create_table_sql(table: str, skip: tuple[str, ...] = ()) -> str:
         cols.append(" ".join([name, *rest]))
         if name == "file_id":
             cols.append("seq INTEGER NOT NULL")
-    return (f"CREATE TABLE IF NOT EXISTS {stored(table)} ({', '.join(cols)}, "
+    return (f"CREATE TABLE IF NOT EXISTS {row_table(table)} ({', '.join(cols)}, "
             "PRIMARY KEY (file_id, seq)) WITHOUT ROWID")
 
 
@@ -195,7 +211,32 @@ def interned_view(table: str, skip: tuple[str, ...] = ()) -> str:
             joins.append(f"{join} names n_{name} ON n_{name}.id = t.{name}")
         else:
             select.append(f"t.{name} AS {name}")
-    return f"SELECT {', '.join(select)} FROM {stored(table)} t {' '.join(joins)}"
+    return f"SELECT {', '.join(select)} FROM {row_table(table)} t {' '.join(joins)}"
+
+
+def packed_view(table: str) -> str:
+    """The SELECT of the view ``table`` over its ``PACKED`` lists: each file's list unpacked
+    by ``calllists.ROWS_FUNCTION`` (which the store registers) into JSON rows, their ids
+    turned back into names as in ``interned_view``."""
+    select, joins = [], []
+    for col in TABLES[table].split(","):
+        name, *rest = col.split()
+        if name == "file_id":
+            select.append("l.file_id AS file_id")
+            continue
+        value = f"json_extract(j.value, '$[{calllists.COLUMNS.index(name)}]')"
+        if name in INTERNED[table] or name in PACKED_NAMES:
+            join = "JOIN" if "NOT NULL" in " ".join(rest) else "LEFT JOIN"
+            select.append(f"n_{name}.name AS {name}")
+            joins.append(f"{join} names n_{name} ON n_{name}.id = {value}")
+        else:
+            select.append(f"{value} AS {name}")
+    return (f"SELECT {', '.join(select)} FROM {PACKED[table]} l, "
+            f"json_each({calllists.ROWS_FUNCTION}(l.data)) j {' '.join(joins)}")
+
+
+# Columns of a ``PACKED`` table kept as ``names`` ids besides its ``INTERNED`` ones.
+PACKED_NAMES = ("via_macro",)
 
 
 # Tables holding one file's facts: replaced together when the file changes.
@@ -216,6 +257,8 @@ FACT_COLUMNS: dict[str, tuple[str, ...]] = {
 # The writer turns names into ids by position: the interned columns come first in each table.
 if any(FACT_COLUMNS[t][:len(c)] != c for t, c in INTERNED.items()):
     raise ValueError("the interned columns of a table must be its first fact columns")
+if FACT_COLUMNS["calls"] != calllists.COLUMNS:  # the packed rows are the fact rows
+    raise ValueError("calllists.COLUMNS must be the fact columns of calls")
 
 INDEXES = [
     ("functions", ["name"]), ("functions", ["file_id"]), ("types", ["name"]),
@@ -241,7 +284,7 @@ def index_statements(only: str | None = None) -> list[str]:
     the table (``idx_var_uses_name``), built on the table that stores its rows; an interned
     table's ``file_id`` index is its key and has none."""
     return [f"CREATE INDEX IF NOT EXISTS idx_{t}_{'_'.join(cols)} "
-            f"ON {stored(t)}({', '.join(cols)})"
+            f"ON {row_table(t)}({', '.join(cols)})"
             for t, cols in INDEXES
             if only in (None, t) and not (t in INTERNED and cols == ["file_id"])]
 
@@ -374,7 +417,7 @@ def _intern_migration() -> list[str]:
                   for c in all_cols]
         seq = "row_number() OVER (PARTITION BY t.file_id ORDER BY t.rowid) - 1"
         out += [create_table_sql(table, later),
-                f"INSERT INTO {stored(table)} (seq, {', '.join(all_cols)}) "
+                f"INSERT INTO {row_table(table)} (seq, {', '.join(all_cols)}) "
                 f"SELECT {seq}, {', '.join(values)} FROM {table} t ORDER BY t.file_id, t.rowid",
                 f"DROP TABLE {table}",
                 f"CREATE VIEW {table} AS {interned_view(table, later)}"]
@@ -389,14 +432,14 @@ MIGRATIONS[8] = ["ALTER TABLE includes ADD COLUMN guard TEXT"]
 # 9: a type use that is a macro's argument names the macro and the argument (``TypeUse.via``;
 # filled as files are re-extracted: the extractor version changed with it). The view over the
 # interned table is made again with the new columns.
-MIGRATIONS[9] = [f"ALTER TABLE {stored('type_uses')} ADD COLUMN via_macro TEXT",
-                 f"ALTER TABLE {stored('type_uses')} ADD COLUMN via_arg INTEGER",
-                 f"ALTER TABLE {stored('type_uses')} ADD COLUMN via_type INTEGER",
+MIGRATIONS[9] = [f"ALTER TABLE {row_table('type_uses')} ADD COLUMN via_macro TEXT",
+                 f"ALTER TABLE {row_table('type_uses')} ADD COLUMN via_arg INTEGER",
+                 f"ALTER TABLE {row_table('type_uses')} ADD COLUMN via_type INTEGER",
                  "DROP VIEW IF EXISTS type_uses",
                  f"CREATE VIEW type_uses AS {interned_view('type_uses', DROPS_COLUMNS)}"]
 # 10: the return type of ``typedef R (*T)(...)`` says that the compiler drops the typedef
 # where R is unknown (``TypeUse.drops_owner``; filled as files are re-extracted).
-MIGRATIONS[10] = [f"ALTER TABLE {stored('type_uses')} ADD COLUMN drops_owner INTEGER",
+MIGRATIONS[10] = [f"ALTER TABLE {row_table('type_uses')} ADD COLUMN drops_owner INTEGER",
                   "DROP VIEW IF EXISTS type_uses",
                   f"CREATE VIEW type_uses AS {interned_view('type_uses')}"]
 # 11: macros found through ``name_key`` (``KEYED``; the key of every stored macro computed here,
@@ -416,7 +459,7 @@ MIGRATIONS[11] = [
 # 12: a call that is a whole argument of another call names that call's callee, its index and
 # the argument count (``Call.via``; filled as files are re-extracted: the extractor version
 # changed with it). The view over the interned table is made again with the new columns.
-MIGRATIONS[12] = [*(f"ALTER TABLE {stored('calls')} ADD COLUMN {column} "
+MIGRATIONS[12] = [*(f"ALTER TABLE {row_table('calls')} ADD COLUMN {column} "
                     f"{'TEXT' if column == 'via_macro' else 'INTEGER'}"
                     for column in CALL_VIA_COLUMNS),
                   "DROP VIEW IF EXISTS calls",
@@ -448,7 +491,7 @@ MIGRATIONS[14] = [
     *(sql for table, (column, pairs) in NAME_FILES.items() for sql in (
         create_table_sql(pairs),
         f"INSERT OR IGNORE INTO {pairs} ({column}, file_id) SELECT DISTINCT {column}, file_id "
-        f"FROM {stored(table)}",
+        f"FROM {row_table(table)}",
         f"DROP INDEX IF EXISTS idx_{table}_{column}")),
 ]
 
@@ -462,5 +505,23 @@ def files_naming(table: str, alias: str, marks: str = "?") -> str:
             f"ON n.id = p.{column} WHERE n.name IN ({marks}))")
 
 
+# 15: a file's calls are one compressed list (``PACKED``, ``model/calllists.py``): a row each
+# took 120 MiB on Linux 6.1, most of it SQLite's cost per row. ``calllists.PACK_AGGREGATE``
+# packs a file's rows (the store registers it); ``via_macro`` becomes a names id.
+_PACKED_VALUES = ", ".join(
+    f"(SELECT id FROM names WHERE name = t.{c})" if c in PACKED_NAMES else f"t.{c}"
+    for c in calllists.COLUMNS)
+MIGRATIONS[15] = [
+    "INSERT OR IGNORE INTO names(name) SELECT DISTINCT via_macro FROM calls_interned "
+    "WHERE via_macro IS NOT NULL",
+    f"CREATE TABLE IF NOT EXISTS call_lists ({TABLES['call_lists']})",
+    f"INSERT INTO call_lists (file_id, n, data) SELECT t.file_id, count(*), "
+    f"{calllists.PACK_AGGREGATE}(t.seq, {_PACKED_VALUES}) FROM calls_interned t "
+    "GROUP BY t.file_id",
+    "DROP VIEW IF EXISTS calls",
+    "DROP TABLE calls_interned",
+    f"CREATE VIEW calls AS {packed_view('calls')}",
+]
+
 # Migrations that copy whole tables: the file is compacted after them (``VACUUM``).
-REWRITING_MIGRATIONS = frozenset({7, 11, 13, 14})
+REWRITING_MIGRATIONS = frozenset({7, 11, 13, 14, 15})

@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 import sqlite_utils
 
-from kernel_lsp.model import schema
+from kernel_lsp.model import calllists, schema
+from kernel_lsp.model.callsql import CallListSQL
 from kernel_lsp.model.designsql import DesignSQL
 from kernel_lsp.model.navsql import NavigationSQL
 from kernel_lsp.model.plainmacros import NamesPacker, PlacesPacker, PlainMacro, is_plain
@@ -39,7 +40,7 @@ class FileRow(NamedTuple):
     sha1: str | None
 
 
-class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
+class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, CallListSQL):
     """The kernel model in SQLite (``<root>/.kernel-lsp/model.db``, or in memory for tests)."""
 
     def __init__(self, path: str | Path | None = None):
@@ -65,6 +66,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
             for name, packer in zip(schema.PACK_AGGREGATES, (NamesPacker, PlacesPacker),
                                     strict=True):  # migration 13
                 self.conn.create_aggregate(name, 4, packer)
+            calllists.register(self.conn)  # the view ``calls`` and migration 15
             self._setup()
         except sqlite3.DatabaseError as exc:
             raise ModelError(f"{path}: not a usable model database ({exc})") from exc
@@ -92,6 +94,9 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
         with self.db.conn:
             self.conn.execute(f"CREATE TABLE IF NOT EXISTS names ({schema.NAMES_TABLE})")
             for name in schema.TABLES:
+                if name in schema.PACKED:
+                    self.db.create_view(name, schema.packed_view(name), replace=True)
+                    continue
                 self.conn.execute(schema.create_table_sql(name))
                 if name in schema.INTERNED:
                     self.db.create_view(name, schema.interned_view(name), replace=True)
@@ -354,15 +359,18 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
         """Insert ``rows`` of an interned table (after the file's rows, when ``appended``)."""
         stored = schema.stored(table)
         cols = schema.FACT_COLUMNS[table]
-        first = 0
-        if appended:
-            first = self.conn.execute(f"SELECT coalesce(max(seq), -1) + 1 FROM {stored} "
-                                      "WHERE file_id=?", (file_id,)).fetchone()[0]
         interned = self._interned(table, rows)
-        self.conn.executemany(
-            f"INSERT INTO {stored} (file_id, seq, {', '.join(cols)}) "
-            f"VALUES (?, ?, {', '.join('?' * len(cols))})",
-            ((file_id, seq, *r) for seq, r in enumerate(interned, first)))
+        if table in schema.PACKED:
+            self._write_packed(file_id, interned, appended)
+        else:
+            first = 0
+            if appended:
+                first = self.conn.execute(f"SELECT coalesce(max(seq), -1) + 1 FROM {stored} "
+                                          "WHERE file_id=?", (file_id,)).fetchone()[0]
+            self.conn.executemany(
+                f"INSERT INTO {stored} (file_id, seq, {', '.join(cols)}) "
+                f"VALUES (?, ?, {', '.join('?' * len(cols))})",
+                ((file_id, seq, *r) for seq, r in enumerate(interned, first)))
         if table in schema.NAME_FILES:  # the names this file now has (``schema.NAME_FILES``)
             column, pairs = schema.NAME_FILES[table]
             at = cols.index(column)
@@ -376,6 +384,11 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
         fact rows."""
         self._delete_plain(file_id)
         for table, (column, pairs) in schema.NAME_FILES.items():
+            if table in schema.PACKED:
+                self.conn.executemany(
+                    f"DELETE FROM {pairs} WHERE {column}=? AND file_id=?",
+                    ((name, file_id) for name in sorted(self._packed_ids(file_id, column))))
+                continue
             self.conn.execute(
                 f"DELETE FROM {pairs} WHERE {column} IN (SELECT {column} FROM "
                 f"{schema.stored(table)} WHERE file_id=?1) AND file_id=?1", (file_id,))
@@ -571,7 +584,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
     # -- a file's facts as named rows: the checks' fact source (``checks.inputs.FactSource``) --
     def facts_in(self, table: str, file_ids: Iterable[int], where: str = ""
                  ) -> Iterator[tuple[int, tuple]]:
-        """(file_id, row) of the fact ``table`` rows of ``file_ids`` matching SQL ``where``."""
+        """(file_id, row) of the fact ``table`` rows of ``file_ids`` matching SQL ``where``
+        (not for a ``schema.PACKED`` table: its reader reads the lists, ``calls_in``)."""
         make = ROW_TYPES[table]._make
         cond = f"{where} AND " if where else ""
         sql = (f"SELECT file_id, {', '.join(schema.FACT_COLUMNS[table])} FROM {table} "
@@ -581,7 +595,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
 
     def calls_in(self, file_ids: Iterable[int]):
         """(file_id, Call) of the direct calls of ``file_ids``."""
-        return self.facts_in("calls", file_ids, "kind = 'direct'")
+        return self.packed_calls_in(file_ids, "direct")
 
     def type_uses_in(self, file_ids: Iterable[int]):
         return self.facts_in("type_uses", file_ids)
@@ -644,10 +658,11 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL):
     def counts(self) -> dict[str, int]:
         """Row counts of the main tables (for statistics)."""
         out = {}
-        for table in ("files", "dirs", "functions", "types", "variables", "calls", "type_uses",
+        for table in ("files", "dirs", "functions", "types", "variables", "type_uses",
                       "var_uses", "includes", "macros"):
             out[table] = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         out["macros"] += self.plain_macro_count()
+        out["calls"] = self.packed_call_count()
         return out
 
     def level_counts(self) -> dict[str, int]:
