@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from kernel_lsp.model import calllists
+from kernel_lsp.model import factlists
 
 # The part of Linux that x86 does not build (issue "Real-kernel precision and recall").
 NOT_X86 = ("tools/", "samples/", "scripts/", "Documentation/", "rust/", "drivers/s390/")
@@ -35,12 +35,13 @@ def rate_class(code: str, message: str) -> str:
 
 def per_file_counts(db: Path) -> dict[str, tuple[int, int]]:
     """path -> (direct call sites, type uses) of every indexed file (read-only access; the
-    calls are counted in each file's list, ``kernel_lsp.model.calllists``)."""
+    calls are counted in each file's list, ``kernel_lsp.model.factlists``)."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         direct = conn.execute("SELECT id FROM names WHERE name = 'direct'").fetchone()
-        kind = calllists.COLUMNS.index("kind")
-        calls = {path: sum(r[kind] == direct[0] for r in calllists.unpack(data))
+        layout = factlists.CALLS
+        kind = layout.columns.index("kind")
+        calls = {path: sum(r[kind] == direct[0] for r in layout.unpack(data))
                  for path, data in conn.execute(
                      "SELECT f.path, l.data FROM call_lists l JOIN files f ON f.id = l.file_id")
                  } if direct else {}

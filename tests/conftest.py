@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kernel_lsp.model import calllists, schema
+from kernel_lsp.model import factlists, schema
 from kernel_lsp.model.store import Model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,20 +32,29 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
 
 
-def unpack_calls(conn) -> None:
-    """Undo version 15: the calls' lists become the rows of ``calls_interned`` again."""
-    conn.execute(schema.create_table_sql("calls"))
+def unpack_list(conn, table: str) -> None:
+    """Undo the version that packed ``table`` (16: type uses, 15: calls): its lists become
+    the rows of its interned table again."""
+    layout = factlists.LAYOUTS[table]
+    rows, lists = schema.row_table(table), schema.PACKED[table]
+    conn.execute(schema.create_table_sql(table))
     names = dict(conn.execute("SELECT id, name FROM names"))
-    via = calllists.COLUMNS.index("via_macro")
-    for file_id, data in conn.execute("SELECT file_id, data FROM call_lists").fetchall():
+    via = layout.columns.index("via_macro")
+    for file_id, data in conn.execute(f"SELECT file_id, data FROM {lists}").fetchall():
         conn.executemany(
-            f"INSERT INTO calls_interned (file_id, seq, {', '.join(calllists.COLUMNS)}) "
-            f"VALUES (?, ?, {', '.join('?' * len(calllists.COLUMNS))})",
+            f"INSERT INTO {rows} (file_id, seq, {', '.join(layout.columns)}) "
+            f"VALUES (?, ?, {', '.join('?' * layout.width)})",
             [(file_id, seq, *r[:via], names.get(r[via]), *r[via + 1:])
-             for seq, r in enumerate(calllists.unpack(data))])
-    conn.execute("DROP TABLE call_lists")
-    conn.execute("DROP VIEW calls")
-    conn.execute("CREATE VIEW calls AS " + schema.interned_view("calls"))
+             for seq, r in enumerate(layout.unpack(data))])
+    conn.execute(f"DROP TABLE {lists}")
+    conn.execute(f"DROP VIEW {table}")
+    conn.execute(f"CREATE VIEW {table} AS " + schema.interned_view(table))
+
+
+def unpack_calls(conn) -> None:
+    """Undo versions 16 and 15: calls and type uses a row each."""
+    unpack_list(conn, "type_uses")
+    unpack_list(conn, "calls")
 
 
 def unintern(conn) -> None:

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from kernel_lsp.model import calllists, schema
+from kernel_lsp.model import factlists, schema
 from kernel_lsp.model.rows import fact_rows
 from kernel_lsp.model.store import Model, ModelError
 from kernel_lsp.parse.extract import extract
@@ -67,9 +67,9 @@ OTHER = b"int other(void) { return vfs_thing(0) + new_name_here(); }\n"
 
 def _callees(db) -> set[tuple[str, str]]:
     """(path, callee) of every call, read by a connection of its own (what is committed;
-    the view ``calls`` reads the lists through ``calllists``' function)."""
+    the view ``calls`` reads the lists through ``factlists``' function)."""
     conn = sqlite3.connect(db)
-    calllists.register(conn)
+    factlists.register(conn)
     try:
         return set(conn.execute("SELECT f.path, c.callee FROM calls c JOIN files f "
                                 "ON f.id = c.file_id"))

@@ -25,7 +25,7 @@ from kernel_lsp.navigate import (
     symbol_at,
     workspace_symbols,
 )
-from tests.conftest import TREE, unintern, unpack_calls
+from tests.conftest import TREE, unintern, unpack_list
 
 MAIN = "drivers/misc/blinker/blinker_main.c"
 HEADER = "drivers/misc/blinker/blinker.h"
@@ -308,8 +308,8 @@ def _downgrade(db, to_version: int) -> None:
     """Turn a fresh model into one of schema ``to_version`` (undo the later migrations)."""
     conn = sqlite3.connect(db)
     for version in range(schema.SCHEMA_VERSION, to_version, -1):
-        if version == 15:  # calls a row each
-            unpack_calls(conn)
+        if version in (15, 16):  # calls, type uses a row each
+            unpack_list(conn, "calls" if version == 15 else "type_uses")
             continue
         if version == 14:  # calls by callee and type uses by name through indexes of the column
             for table, (column, pairs) in schema.NAME_FILES.items():
@@ -436,14 +436,14 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
         m.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15])
 def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
     db = tmp_path / "model.db"
     Model(db).close()
     _downgrade(db, version)
     m = Model(db)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 15
+        assert m.schema_version() == schema.SCHEMA_VERSION == 16
         names = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"idx_macros_name_key", "idx_var_uses_name",
                 "idx_invocations_name", "idx_hidden_name", "idx_hidden_file_id"} <= names

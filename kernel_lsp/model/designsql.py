@@ -120,10 +120,11 @@ class DesignSQL:
     # -- the self-check ------------------------------------------------------------------------
     def design_used_type_names(self) -> list[tuple[str, str]]:
         """Distinct (name, kind) of every type use, by name and kind."""
-        return self.conn.execute(
-            "SELECT n.name, k.name FROM (SELECT DISTINCT name, kind FROM type_uses_interned) u "
-            "JOIN names n ON n.id = u.name LEFT JOIN names k ON k.id = u.kind "
-            "ORDER BY 1, 2").fetchall()
+        pairs = set(self.packed_columns("type_uses", ("name", "kind")))
+        texts: dict[int, str] = {}
+        self._name_texts({i for pair in pairs for i in pair if i is not None}, texts)
+        return sorted(((texts[n], texts.get(k)) for n, k in pairs),
+                      key=lambda r: (r[0], r[1] is not None, r[1] or ""))
 
     def design_defined_type_names(self) -> list[tuple[str, str]]:
         """Distinct (name, kind) of the type definitions (a typedef counts as defined)."""
@@ -166,47 +167,28 @@ class DesignSQL:
     def design_first_uses(self, table: str, keys: list) -> dict:
         """key -> (uses, path, line, col) of the first use (by path) of each key: a callee name
         of direct ``calls``, or a (name, kind) of ``type_uses``."""
-        out: dict = {}
         names = sorted({k if table == "calls" else k[0] for k in keys})
-        wanted = set(keys)
-        if table == "calls":  # the lists of the files calling them (``callsql``)
-            return self._first_calls(names, wanted)
-        column = "callee" if table == "calls" else "name"
-        extra = " AND u.kind = 'direct'" if table == "calls" else ""
-        group = "u.callee" if table == "calls" else "u.name, u.kind"
-        for i in range(0, len(names), 500):
-            chunk = names[i:i + 500]
-            marks = ",".join("?" * len(chunk))
-            cur = self.conn.execute(
-                f"SELECT {group}, count(*), min(fl.path || char(0) || u.line || char(0) || "
-                f"u.col) FROM {table} u JOIN files fl ON fl.id = u.file_id WHERE "
-                f"{schema.files_naming(table, 'u', marks)} AND u.{column} IN ({marks}){extra} "
-                f"GROUP BY {group}", chunk + chunk)
-            for row in cur:
-                key = row[0] if table == "calls" else (row[0], row[1])
-                if key in wanted:
-                    path, line, col = row[-1].split("\0")
-                    out[key] = (row[-2], path, int(line), int(col))
-        return out
+        return self._first_uses(table, names, set(keys))
 
-    def _first_calls(self, names: list[str], wanted: set) -> dict:
-        """``design_first_uses`` of direct calls: callee -> (calls, path, line, col), first
-        by the text ``path NUL line NUL col`` as the SQL of type uses compares them."""
-        calls = self.packed_calls_named(names, "direct")
+    def _first_uses(self, table: str, names: list[str], wanted: set) -> dict:
+        """``design_first_uses``: key -> (uses, path, line, col), the first use by the text
+        ``path NUL line NUL col`` (as an SQL ``min`` of that text compared them)."""
+        rows = self.packed_named(table, names, "direct" if table == "calls" else None)
         paths = dict(self._for_files("SELECT id, path FROM files WHERE id IN ({})",
-                                     {f for f, _ in calls}))
-        counts: dict[str, int] = {}
-        first: dict[str, str] = {}
-        for f, c in calls:
-            counts[c.callee] = counts.get(c.callee, 0) + 1
-            key = f"{paths[f]}\0{c.line}\0{c.col}"
-            if c.callee not in first or key < first[c.callee]:
-                first[c.callee] = key
+                                     {f for f, _ in rows}))
+        counts: dict = {}
+        first: dict = {}
+        for f, r in rows:
+            key = r.callee if table == "calls" else (r.name, r.kind)
+            counts[key] = counts.get(key, 0) + 1
+            place = f"{paths[f]}\0{r.line}\0{r.col}"
+            if key not in first or place < first[key]:
+                first[key] = place
         out = {}
-        for callee, n in counts.items():
-            if callee in wanted:
-                path, line, col = first[callee].split("\0")
-                out[callee] = (n, path, int(line), int(col))
+        for key, n in counts.items():
+            if key in wanted:
+                path, line, col = first[key].split("\0")
+                out[key] = (n, path, int(line), int(col))
         return out
 
     def design_declaration_sites(self, names: list[str]) -> dict[str, tuple]:

@@ -32,7 +32,6 @@ _SYMBOL_TABLES = (
 )
 # a file id among those where a call's callee (a type use's name) is parameter ?, and the files
 # where any of a list of names is one (``schema.NAME_FILES``)
-_TYPED = schema.files_naming("type_uses", "u")
 _CALLEE_FILES = ("SELECT p.file_id FROM callee_files p JOIN names n ON n.id = p.callee "
                  "WHERE n.name IN ({})")
 _TYPE_FILES = ("SELECT p.file_id FROM type_name_files p JOIN names n ON n.id = p.name "
@@ -149,7 +148,7 @@ class NavigationSQL:
     # -- uses --------------------------------------------------------------------------------
     def _calls_by_path(self, name: str, kind: str) -> list[tuple[str, int, Call]]:
         """(path, file_id, Call) of the calls of ``name`` of ``kind``, by path and place."""
-        calls = self.packed_calls_named([name], kind)
+        calls = self.packed_named("calls", [name], kind)
         paths = self._paths_of({f for f, _ in calls})
         return sorted(((paths[f], f, c) for f, c in calls), key=lambda x: (x[0], x[2].start_byte))
 
@@ -186,7 +185,7 @@ class NavigationSQL:
     def nav_call_counts(self, name: str, only_file: int | None,
                         except_files: set[int]) -> tuple[int, int]:
         """(call sites, distinct calling functions) of direct calls to ``name``."""
-        calls = [(f, c) for f, c in self.packed_calls_named([name], "direct")
+        calls = [(f, c) for f, c in self.packed_named("calls", [name], "direct")
                  if (f == only_file if only_file is not None else f not in except_files)]
         return len(calls), len({(f, c.caller or "") for f, c in calls})
 
@@ -204,12 +203,11 @@ class NavigationSQL:
             "JOIN files fl ON fl.id = u.file_id WHERE u.name=?", (name,)).fetchall()
 
     def nav_type_uses(self, name: str, kind: str | None) -> list[tuple]:
-        """(path, line, col, end_col) of the recorded uses of type ``name`` (of ``kind``)."""
-        sql = ("SELECT fl.path, u.line, u.col, u.end_col FROM type_uses u "
-               f"JOIN files fl ON fl.id = u.file_id WHERE {_TYPED} AND u.name=?")
-        if kind is None:
-            return self.conn.execute(sql, (name, name)).fetchall()
-        return self.conn.execute(sql + " AND u.kind=?", (name, name, kind)).fetchall()
+        """(path, line, col, end_col) of the recorded uses of type ``name`` (of ``kind``), by
+        file id and place."""
+        uses = self.packed_named("type_uses", [name], kind)
+        paths = self._paths_of({f for f, _ in uses})
+        return [(paths[f], u.line, u.col, u.end_col) for f, u in uses]
 
     # -- workspace symbols -------------------------------------------------------------------
     def nav_symbols_prefix(self, prefix: str, limit: int) -> list[tuple]:
@@ -308,14 +306,14 @@ class NavigationSQL:
                 ("SELECT file_id FROM variables WHERE name=?", (name,)),
                 ("SELECT file_id FROM exports WHERE name=?", (name,))]
         else:
-            sources = [("SELECT file_id FROM types WHERE name=? AND kind=?", (name, tag)),
-                       (f"SELECT u.file_id FROM type_uses u WHERE {_TYPED} AND u.name=? "
-                        "AND u.kind=?", (name, name, tag))]
+            sources = [("SELECT file_id FROM types WHERE name=? AND kind=?", (name, tag))]
         sources += [("SELECT file_id FROM macros WHERE instr(body, ?) > 0", (name,)),
                     ("SELECT file_id FROM invocations WHERE instr(args, ?) > 0", (name,))]
         ids: set[int] = set()
         if tag is None:
-            ids.update(f for f, _ in self.packed_calls_named([name], "direct"))
+            ids.update(f for f, _ in self.packed_named("calls", [name], "direct"))
+        else:
+            ids.update(f for f, _ in self.packed_named("type_uses", [name], tag))
         for sql, args in sources:
             ids.update(r[0] for r in self.conn.execute(sql, args))
         if not ids:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import zlib
 
-from kernel_lsp.model import calllists
+from kernel_lsp.model import factlists
 
-SCHEMA_VERSION = 15
+SCHEMA_VERSION = 16
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 
 TABLES: dict[str, str] = {
@@ -71,8 +71,10 @@ TABLES: dict[str, str] = {
                     "PRIMARY KEY (callee, file_id)",
     "type_name_files": "name INTEGER NOT NULL, file_id INTEGER NOT NULL, "
                        "PRIMARY KEY (name, file_id)",
-    # version 15: a file's calls as one compressed list of ``n`` rows (``model/calllists.py``)
+    # version 15 and 16: a file's calls, and its type uses, as one compressed list of ``n``
+    # rows each (``model/factlists.py``)
     "call_lists": "file_id INTEGER PRIMARY KEY, n INTEGER NOT NULL, data BLOB NOT NULL",
+    "type_use_lists": "file_id INTEGER PRIMARY KEY, n INTEGER NOT NULL, data BLOB NOT NULL",
 }
 # Tables stored as their primary key's b-tree (version 11: member_names, which is only ever
 # read and updated by its key; a rowid table kept the same names twice, table and index).
@@ -158,9 +160,10 @@ INTERNED: dict[str, tuple[str, ...]] = {
 }
 
 
-# version 15: tables whose rows are stored as one compressed list per file (``PACKED[table]``,
-# ``model/calllists.py``), read through a view of the table's name as the interned ones.
-PACKED: dict[str, str] = {"calls": "call_lists"}
+# version 15 (calls) and 16 (type uses): tables whose rows are stored as one compressed list
+# per file (``PACKED[table]``, ``model/factlists.py``), read through a view of the table's name
+# as the interned ones.
+PACKED: dict[str, str] = {"calls": "call_lists", "type_uses": "type_use_lists"}
 
 
 def row_table(table: str) -> str:
@@ -216,15 +219,16 @@ def interned_view(table: str, skip: tuple[str, ...] = ()) -> str:
 
 def packed_view(table: str) -> str:
     """The SELECT of the view ``table`` over its ``PACKED`` lists: each file's list unpacked
-    by ``calllists.ROWS_FUNCTION`` (which the store registers) into JSON rows, their ids
-    turned back into names as in ``interned_view``."""
+    by its layout's row function (``factlists``, which the store registers) into JSON rows,
+    their ids turned back into names as in ``interned_view``."""
+    layout = factlists.LAYOUTS[table]
     select, joins = [], []
     for col in TABLES[table].split(","):
         name, *rest = col.split()
         if name == "file_id":
             select.append("l.file_id AS file_id")
             continue
-        value = f"json_extract(j.value, '$[{calllists.COLUMNS.index(name)}]')"
+        value = f"json_extract(j.value, '$[{layout.columns.index(name)}]')"
         if name in INTERNED[table] or name in PACKED_NAMES:
             join = "JOIN" if "NOT NULL" in " ".join(rest) else "LEFT JOIN"
             select.append(f"n_{name}.name AS {name}")
@@ -232,7 +236,7 @@ def packed_view(table: str) -> str:
         else:
             select.append(f"{value} AS {name}")
     return (f"SELECT {', '.join(select)} FROM {PACKED[table]} l, "
-            f"json_each({calllists.ROWS_FUNCTION}(l.data)) j {' '.join(joins)}")
+            f"json_each({layout.rows_function}(l.data)) j {' '.join(joins)}")
 
 
 # Columns of a ``PACKED`` table kept as ``names`` ids besides its ``INTERNED`` ones.
@@ -257,8 +261,9 @@ FACT_COLUMNS: dict[str, tuple[str, ...]] = {
 # The writer turns names into ids by position: the interned columns come first in each table.
 if any(FACT_COLUMNS[t][:len(c)] != c for t, c in INTERNED.items()):
     raise ValueError("the interned columns of a table must be its first fact columns")
-if FACT_COLUMNS["calls"] != calllists.COLUMNS:  # the packed rows are the fact rows
-    raise ValueError("calllists.COLUMNS must be the fact columns of calls")
+if any(FACT_COLUMNS[t] != factlists.LAYOUTS[t].columns for t in PACKED):
+    raise ValueError("a packed table's layout must have its fact columns")  # the rows are
+    # packed as they are
 
 INDEXES = [
     ("functions", ["name"]), ("functions", ["file_id"]), ("types", ["name"]),
@@ -505,23 +510,28 @@ def files_naming(table: str, alias: str, marks: str = "?") -> str:
             f"ON n.id = p.{column} WHERE n.name IN ({marks}))")
 
 
-# 15: a file's calls are one compressed list (``PACKED``, ``model/calllists.py``): a row each
-# took 120 MiB on Linux 6.1, most of it SQLite's cost per row. ``calllists.PACK_AGGREGATE``
-# packs a file's rows (the store registers it); ``via_macro`` becomes a names id.
-_PACKED_VALUES = ", ".join(
-    f"(SELECT id FROM names WHERE name = t.{c})" if c in PACKED_NAMES else f"t.{c}"
-    for c in calllists.COLUMNS)
-MIGRATIONS[15] = [
-    "INSERT OR IGNORE INTO names(name) SELECT DISTINCT via_macro FROM calls_interned "
-    "WHERE via_macro IS NOT NULL",
-    f"CREATE TABLE IF NOT EXISTS call_lists ({TABLES['call_lists']})",
-    f"INSERT INTO call_lists (file_id, n, data) SELECT t.file_id, count(*), "
-    f"{calllists.PACK_AGGREGATE}(t.seq, {_PACKED_VALUES}) FROM calls_interned t "
-    "GROUP BY t.file_id",
-    "DROP VIEW IF EXISTS calls",
-    "DROP TABLE calls_interned",
-    f"CREATE VIEW calls AS {packed_view('calls')}",
-]
+# 15 and 16: a file's calls, then its type uses, are one compressed list (``PACKED``,
+# ``model/factlists.py``): a row each took 120 and 125 MiB on Linux 6.1, most of it SQLite's
+# cost per row. The layout's aggregate packs a file's rows (the store registers it);
+# ``via_macro`` becomes a names id.
+def _pack_migration(table: str) -> list[str]:
+    layout, rows = factlists.LAYOUTS[table], row_table(table)
+    values = ", ".join(f"(SELECT id FROM names WHERE name = t.{c})" if c in PACKED_NAMES
+                       else f"t.{c}" for c in layout.columns)
+    return [
+        *(f"INSERT OR IGNORE INTO names(name) SELECT DISTINCT {c} FROM {rows} "
+          f"WHERE {c} IS NOT NULL" for c in PACKED_NAMES),
+        f"CREATE TABLE IF NOT EXISTS {PACKED[table]} ({TABLES[PACKED[table]]})",
+        f"INSERT INTO {PACKED[table]} (file_id, n, data) SELECT t.file_id, count(*), "
+        f"{layout.pack_aggregate}(t.seq, {values}) FROM {rows} t GROUP BY t.file_id",
+        f"DROP VIEW IF EXISTS {table}",
+        f"DROP TABLE {rows}",
+        f"CREATE VIEW {table} AS {packed_view(table)}",
+    ]
+
+
+MIGRATIONS[15] = _pack_migration("calls")
+MIGRATIONS[16] = _pack_migration("type_uses")
 
 # Migrations that copy whole tables: the file is compacted after them (``VACUUM``).
-REWRITING_MIGRATIONS = frozenset({7, 11, 13, 14, 15})
+REWRITING_MIGRATIONS = frozenset({7, 11, 13, 14, 15, 16})

@@ -14,9 +14,9 @@ from typing import NamedTuple
 
 import sqlite_utils
 
-from kernel_lsp.model import calllists, schema
-from kernel_lsp.model.callsql import CallListSQL
+from kernel_lsp.model import factlists, schema
 from kernel_lsp.model.designsql import DesignSQL
+from kernel_lsp.model.listsql import FactListSQL
 from kernel_lsp.model.navsql import NavigationSQL
 from kernel_lsp.model.plainmacros import NamesPacker, PlacesPacker, PlainMacro, is_plain
 from kernel_lsp.model.plainsql import PlainMacroSQL
@@ -40,7 +40,7 @@ class FileRow(NamedTuple):
     sha1: str | None
 
 
-class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, CallListSQL):
+class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
     """The kernel model in SQLite (``<root>/.kernel-lsp/model.db``, or in memory for tests)."""
 
     def __init__(self, path: str | Path | None = None):
@@ -66,7 +66,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, CallListSQL):
             for name, packer in zip(schema.PACK_AGGREGATES, (NamesPacker, PlacesPacker),
                                     strict=True):  # migration 13
                 self.conn.create_aggregate(name, 4, packer)
-            calllists.register(self.conn)  # the view ``calls`` and migration 15
+            factlists.register(self.conn)  # the views of ``schema.PACKED``, migrations 15-16
             self._setup()
         except sqlite3.DatabaseError as exc:
             raise ModelError(f"{path}: not a usable model database ({exc})") from exc
@@ -361,7 +361,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, CallListSQL):
         cols = schema.FACT_COLUMNS[table]
         interned = self._interned(table, rows)
         if table in schema.PACKED:
-            self._write_packed(file_id, interned, appended)
+            self._write_list(table, file_id, interned, appended)
         else:
             first = 0
             if appended:
@@ -387,7 +387,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, CallListSQL):
             if table in schema.PACKED:
                 self.conn.executemany(
                     f"DELETE FROM {pairs} WHERE {column}=? AND file_id=?",
-                    ((name, file_id) for name in sorted(self._packed_ids(file_id, column))))
+                    ((name, file_id) for name in sorted(self._list_ids(table, file_id, column))))
                 continue
             self.conn.execute(
                 f"DELETE FROM {pairs} WHERE {column} IN (SELECT {column} FROM "
@@ -503,9 +503,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, CallListSQL):
         macro argument, an invocation, an include guard): the names the checks look up,
         whichever file they check (any other: ``macro_entries``)."""
         used = {r[0] for r in self.conn.execute(
-            "SELECT name FROM names UNION SELECT name FROM invocations UNION SELECT via_macro "
-            "FROM type_uses_interned WHERE via_macro IS NOT NULL UNION SELECT guard FROM "
-            "includes WHERE guard IS NOT NULL")}
+            "SELECT name FROM names UNION SELECT name FROM invocations UNION SELECT guard FROM "
+            "includes WHERE guard IS NOT NULL")}  # ``names``: the macros of macro arguments too
         return chain((r for r in self.conn.execute(
             "SELECT name, file_id, params IS NOT NULL, start_byte FROM macros").fetchall()
             if r[0] in used), self.plain_macros_used(used))
@@ -595,10 +594,11 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, CallListSQL):
 
     def calls_in(self, file_ids: Iterable[int]):
         """(file_id, Call) of the direct calls of ``file_ids``."""
-        return self.packed_calls_in(file_ids, "direct")
+        return self.packed_in("calls", file_ids, "direct")
 
     def type_uses_in(self, file_ids: Iterable[int]):
-        return self.facts_in("type_uses", file_ids)
+        """(file_id, TypeUse) of the type uses of ``file_ids``."""
+        return self.packed_in("type_uses", file_ids)
 
     def var_uses_in(self, file_ids: Iterable[int]):
         return self.facts_in("var_uses", file_ids)
@@ -634,9 +634,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, CallListSQL):
 
     def files_using_type(self, name: str, kind: str) -> set[int]:
         """Ids of the files that use type ``name`` of ``kind`` (``struct bpf_insn``...)."""
-        return {r[0] for r in self.conn.execute(
-            f"SELECT DISTINCT u.file_id FROM type_uses u WHERE {schema.files_naming('type_uses', 'u')} "
-            "AND u.name=? AND u.kind=?", (name, name, kind))}
+        return {f for f, _ in self.packed_named("type_uses", [name], kind)}
 
     def generated_rows(self, file_id: int) -> FactRows:
         """The function, type and variable rows a macro generated in a file."""
@@ -658,11 +656,12 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, CallListSQL):
     def counts(self) -> dict[str, int]:
         """Row counts of the main tables (for statistics)."""
         out = {}
-        for table in ("files", "dirs", "functions", "types", "variables", "type_uses",
+        for table in ("files", "dirs", "functions", "types", "variables",
                       "var_uses", "includes", "macros"):
             out[table] = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         out["macros"] += self.plain_macro_count()
-        out["calls"] = self.packed_call_count()
+        for table in schema.PACKED:
+            out[table] = self.packed_count(table)
         return out
 
     def level_counts(self) -> dict[str, int]:

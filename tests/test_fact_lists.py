@@ -1,0 +1,128 @@
+"""A file's calls and type uses are one compressed list each (schema 15 and 16,
+``model/factlists.py``): packing gives every row back, the views ``calls`` and ``type_uses``
+read the lists (in another client too, once it registers the functions), and the by-file and
+by-name readers answer as the views do."""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+
+import pytest
+
+from kernel_lsp.model import factlists, schema
+from kernel_lsp.model.rows import fact_rows
+from kernel_lsp.model.store import Model
+from kernel_lsp.parse.extract import extract
+
+CALLS = factlists.CALLS
+USES = factlists.TYPE_USES
+
+# (layout, rows): each row as the store packs it (names as ids, NULLs, texts)
+ROUND_TRIPS = [
+    (CALLS, []),
+    (CALLS, [(5, 6, 1, 100, 3, 4, 9, None, None, None)]),
+    (CALLS, [(None, 6, 1, 100, 3, 0, 2, None, None, None),  # no caller: a file-scope call
+             (5, 7, 2, 90, 2, 1, 5, 8, 0, 3),  # before the previous one: a negative delta
+             (5, 7, 2, 90, 2, 1, 5, 8, 1, 3)]),
+    (CALLS, [(2 ** 40, 6, 1, 2 ** 33, 3, 4, 9, None, None, None)]),  # beyond 32 bits
+    (USES, [(1, 2, None, None, 10, 1, 0, 3, 0, None, None, None, None, None),
+            (1, 2, 3, 4, 30, 2, 4, 7, 1, "11:1 15:2", 9, 0, 1, 1),
+            (5, 2, 3, None, 35, 2, 9, 12, 0, "", None, None, None, None),  # empty text
+            (5, 2, 3, None, 36, 2, 10, 12, 0, "é ü", None, None, None, None)]),
+]
+
+
+@pytest.mark.parametrize(("layout", "rows"), ROUND_TRIPS)
+def test_a_packed_list_gives_its_rows_back(layout, rows):
+    data = layout.pack(rows)
+    assert layout.unpack(data) == rows
+    callee = layout.columns[1]  # callee, kind: an integer column
+    for wanted in ({6}, {2}, {7, 2}, set()):
+        assert layout.unpack_where(data, callee, wanted) == [r for r in rows if r[1] in wanted]
+
+
+@pytest.mark.parametrize(("layout", "row", "says"), [
+    (CALLS, (5, 6, 1, None, 3, 4, 9, None, None, None), "start_byte"),
+    (CALLS, (5, 6, 1, 10, 3, -4, 9, None, None, None), "negative col"),
+    (CALLS, (5, 6, 1, 10, 3), "columns"),
+    (USES, (1, 2, None, None, 10, 1, 0, 3, 0, "a\0b", None, None, None, None), "NUL"),
+    (CALLS, (2 ** 70, 6, 1, 10, 3, 4, 9, None, None, None), "64 bits"),
+])
+def test_a_row_that_cannot_be_packed_says_why(layout, row, says):
+    with pytest.raises(ValueError, match=says):
+        layout.pack([row])
+
+
+def test_data_that_is_not_a_list_is_refused():
+    for data in (b"", b"\x07abc", b"\x01not zlib"):
+        with pytest.raises((ValueError, zlib.error)):
+            CALLS.unpack(data)
+
+
+A = b"""struct dev { int x; };
+typedef unsigned int u32;
+#define WRAP(x) (x)
+static int g(u32 v) { return v; }
+int f(struct dev *d) { kfree(d); g(WRAP(h(d->x))); return ((struct dev *)d)->x; }
+"""
+B = b"struct dev;\nvoid b(struct dev *d) { kfree(d); kfree(d); }\n"
+
+
+def _model(tmp_path) -> Model:
+    m = Model(tmp_path / "model.db")
+    for path, src in (("a.c", A), ("b.c", B)):
+        m.replace_file(path, fact_rows(extract(path, src)), size=len(src), mtime_ns=1, sha1=path)
+    return m
+
+
+def _view(conn, table: str) -> list[tuple]:
+    cols = ", ".join(("file_id", *schema.FACT_COLUMNS[table]))
+    return conn.execute(f"SELECT {cols} FROM {table} ORDER BY file_id").fetchall()
+
+
+def test_the_views_and_the_readers_agree_and_another_client_reads_the_views(tmp_path):
+    m = _model(tmp_path)
+    try:
+        calls, uses = _view(m.conn, "calls"), _view(m.conn, "type_uses")
+        assert {r[2] for r in calls} >= {"kfree", "g", "h"}
+        assert any(r[8] == "WRAP" for r in calls)  # via_macro: a names id, given back as text
+        assert {(r[1], r[2]) for r in uses} >= {("dev", "struct"), ("u32", "typedef")}
+        ids = [m.file_id("a.c"), m.file_id("b.c")]
+        assert [(f, *c) for f, c in m.packed_in("calls", ids)] == calls
+        assert [(f, *u) for f, u in m.type_uses_in(ids)] == uses
+        assert [(f, *c) for f, c in m.calls_in(ids)] == [r for r in calls if r[3] == "direct"]
+        assert m.counts()["calls"] == len(calls) and m.counts()["type_uses"] == len(uses)
+        kfree = [r for r in calls if r[2] == "kfree"]
+        assert [(f, *c) for f, c in m.packed_named("calls", ["kfree"], "direct")] == kfree
+        assert m.files_using_type("dev", "struct") == set(ids)
+        assert m.design_used_type_names() == sorted({(r[1], r[2]) for r in uses})
+    finally:
+        m.close()
+    conn = sqlite3.connect(tmp_path / "model.db")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="klsp_call_rows"):
+            conn.execute("SELECT count(*) FROM calls").fetchone()
+        factlists.register(conn)
+        assert _view(conn, "calls") == calls and _view(conn, "type_uses") == uses
+    finally:
+        conn.close()
+
+
+def test_a_file_written_again_or_appended_to_keeps_exactly_its_rows(tmp_path):
+    m = _model(tmp_path)
+    try:
+        src = b"void f(void) { kfree(0); }\n"
+        m.replace_file("a.c", fact_rows(extract("a.c", src)), size=len(src), mtime_ns=2,
+                       sha1="a2")
+        a = m.file_id("a.c")
+        assert [c.callee for _, c in m.packed_in("calls", [a])] == ["kfree"]
+        assert list(m.type_uses_in([a])) == []
+        more = fact_rows(extract("a.c", b"void k(void) { g2(); }\n"))
+        m.add_expansions([a], {a: {"calls": more["calls"]}})
+        assert [c.callee for _, c in m.packed_in("calls", [a])] == ["kfree", "g2"]
+        assert {c.callee for _, c in m.packed_named("calls", ["g2", "kfree"])} == {"g2", "kfree"}
+        m.remove_files(["a.c"])
+        assert list(m.packed_in("calls", [a])) == [] and m.packed_named("calls", ["g2"]) == []
+    finally:
+        m.close()
