@@ -33,26 +33,30 @@ def pytest_collection_modifyitems(items):
 
 
 def unpack_list(conn, table: str) -> None:
-    """Undo the version that packed ``table`` (16: type uses, 15: calls): its lists become
-    the rows of its interned table again."""
+    """Undo the version that packed ``table`` (17: variable uses, 16: type uses, 15: calls):
+    its lists become the rows of its interned table again."""
     layout = factlists.LAYOUTS[table]
     rows, lists = schema.row_table(table), schema.PACKED[table]
     conn.execute(schema.create_table_sql(table))
     names = dict(conn.execute("SELECT id, name FROM names"))
-    via = layout.columns.index("via_macro")
+    texts = [layout.columns.index(c) for c in schema.PACKED_NAMES if c in layout.columns]
     for file_id, data in conn.execute(f"SELECT file_id, data FROM {lists}").fetchall():
         conn.executemany(
             f"INSERT INTO {rows} (file_id, seq, {', '.join(layout.columns)}) "
             f"VALUES (?, ?, {', '.join('?' * layout.width)})",
-            [(file_id, seq, *r[:via], names.get(r[via]), *r[via + 1:])
+            [(file_id, seq, *(names.get(v) if i in texts else v for i, v in enumerate(r)))
              for seq, r in enumerate(layout.unpack(data))])
     conn.execute(f"DROP TABLE {lists}")
     conn.execute(f"DROP VIEW {table}")
     conn.execute(f"CREATE VIEW {table} AS " + schema.interned_view(table))
 
 
-def unpack_calls(conn) -> None:
-    """Undo versions 16 and 15: calls and type uses a row each."""
+def unpack_lists(conn) -> None:
+    """Undo versions 17, 16 and 15: variable uses (by an index of their names), type uses and
+    calls a row each."""
+    unpack_list(conn, "var_uses")
+    conn.execute("DROP TABLE var_name_files")
+    conn.execute("CREATE INDEX idx_var_uses_name ON var_uses_interned(name)")
     unpack_list(conn, "type_uses")
     unpack_list(conn, "calls")
 
@@ -72,7 +76,8 @@ def unintern(conn) -> None:
         conn.execute(f"DROP VIEW {table}")
         conn.execute(f"DROP TABLE {schema.row_table(table)}")
         conn.execute(f"ALTER TABLE plain RENAME TO {table}")
-        older = [(t, [column]) for t, (column, _pairs) in schema.NAME_FILES.items()]
+        older = [(t, [column]) for t, (column, _pairs) in schema.NAME_FILES.items()
+                 if (t, [column]) not in schema.INDEXES]
         for t, cols in schema.INDEXES + older:  # version 6's: on the plain table, file_id too
             if t == table:
                 conn.execute(f"CREATE INDEX idx_{t}_{'_'.join(cols)} ON {t}({', '.join(cols)})")

@@ -1,7 +1,7 @@
-"""A file's calls and type uses are one compressed list each (schema 15 and 16,
-``model/factlists.py``): packing gives every row back, the views ``calls`` and ``type_uses``
-read the lists (in another client too, once it registers the functions), and the by-file and
-by-name readers answer as the views do."""
+"""A file's calls, type uses and variable uses are one compressed list each (schema 15, 16
+and 17, ``model/factlists.py``): packing gives every row back, the views ``calls``,
+``type_uses`` and ``var_uses`` read the lists (in another client too, once it registers the
+functions), and the by-file and by-name readers answer as the views do."""
 
 from __future__ import annotations
 
@@ -62,9 +62,10 @@ def test_data_that_is_not_a_list_is_refused():
 
 A = b"""struct dev { int x; };
 typedef unsigned int u32;
+int counter;
 #define WRAP(x) (x)
 static int g(u32 v) { return v; }
-int f(struct dev *d) { kfree(d); g(WRAP(h(d->x))); return ((struct dev *)d)->x; }
+int f(struct dev *d) { kfree(d); g(WRAP(h(d->x))); counter++; return ((struct dev *)d)->x; }
 """
 B = b"struct dev;\nvoid b(struct dev *d) { kfree(d); kfree(d); }\n"
 
@@ -85,12 +86,16 @@ def test_the_views_and_the_readers_agree_and_another_client_reads_the_views(tmp_
     m = _model(tmp_path)
     try:
         calls, uses = _view(m.conn, "calls"), _view(m.conn, "type_uses")
+        variables = _view(m.conn, "var_uses")
+        assert [r[2] for r in variables] == ["counter"]
         assert {r[2] for r in calls} >= {"kfree", "g", "h"}
         assert any(r[8] == "WRAP" for r in calls)  # via_macro: a names id, given back as text
         assert {(r[1], r[2]) for r in uses} >= {("dev", "struct"), ("u32", "typedef")}
         ids = [m.file_id("a.c"), m.file_id("b.c")]
         assert [(f, *c) for f, c in m.packed_in("calls", ids)] == calls
         assert [(f, *u) for f, u in m.type_uses_in(ids)] == uses
+        assert [(f, *u) for f, u in m.var_uses_in(ids)] == variables
+        assert m.nav_var_uses("counter") == [("a.c", *variables[0][4:])]
         assert [(f, *c) for f, c in m.calls_in(ids)] == [r for r in calls if r[3] == "direct"]
         assert m.counts()["calls"] == len(calls) and m.counts()["type_uses"] == len(uses)
         kfree = [r for r in calls if r[2] == "kfree"]
@@ -105,6 +110,7 @@ def test_the_views_and_the_readers_agree_and_another_client_reads_the_views(tmp_
             conn.execute("SELECT count(*) FROM calls").fetchone()
         factlists.register(conn)
         assert _view(conn, "calls") == calls and _view(conn, "type_uses") == uses
+        assert _view(conn, "var_uses") == variables
     finally:
         conn.close()
 

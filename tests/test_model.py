@@ -148,3 +148,27 @@ def test_newer_schema_is_refused(tmp_path):
     m.close()
     with pytest.raises(ModelError, match="newer"):
         Model(path)
+
+
+def test_compaction_gives_a_model_of_small_pages_the_new_size_once_it_is_alone(tmp_path):
+    path = tmp_path / "model.db"
+    Model(path).close()
+    conn = sqlite3.connect(path)  # a model written before version 17: pages of 4 KiB
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.execute("PRAGMA page_size=4096")
+    conn.execute("VACUUM")
+    conn.close()
+    m = Model(path)
+    other = sqlite3.connect(path)  # another reader holds the file: no page size change
+    try:
+        assert other.execute("SELECT count(*) FROM files").fetchone() == (0,)
+        m.compact()
+        assert m.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert m.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        other.close()
+        m.compact()
+        assert m.conn.execute("PRAGMA page_size").fetchone()[0] == schema.PAGE_SIZE
+        assert m.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        other.close()
+        m.close()

@@ -311,8 +311,14 @@ def _downgrade(db, to_version: int) -> None:
         if version in (15, 16):  # calls, type uses a row each
             unpack_list(conn, "calls" if version == 15 else "type_uses")
             continue
+        if version == 17:  # variable uses a row each, by an index of their names
+            unpack_list(conn, "var_uses")
+            conn.execute("DROP TABLE var_name_files")
+            conn.execute("CREATE INDEX idx_var_uses_name ON var_uses_interned(name)")
+            continue
         if version == 14:  # calls by callee and type uses by name through indexes of the column
-            for table, (column, pairs) in schema.NAME_FILES.items():
+            for table in ("calls", "type_uses"):
+                column, pairs = schema.NAME_FILES[table]
                 conn.execute(f"DROP TABLE {pairs}")
                 conn.execute(f"CREATE INDEX idx_{table}_{column} ON {table}_interned({column})")
             continue
@@ -436,18 +442,30 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
         m.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16])
 def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
     db = tmp_path / "model.db"
     Model(db).close()
     _downgrade(db, version)
+    conn = sqlite3.connect(db)  # the pages of a model before version 17
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.execute("PRAGMA page_size=4096")
+    conn.execute("VACUUM")
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+    conn.close()
     m = Model(db)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 16
+        assert m.schema_version() == schema.SCHEMA_VERSION == 17
+        assert m.conn.execute("PRAGMA page_size").fetchone()[0] == schema.PAGE_SIZE == 16384
+        assert m.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         names = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-        assert {"idx_macros_name_key", "idx_var_uses_name",
+        assert {"idx_macros_name_key",
                 "idx_invocations_name", "idx_hidden_name", "idx_hidden_file_id"} <= names
         assert not {"idx_calls_callee", "idx_type_uses_name"} & names  # version 14
+        assert "idx_var_uses_name" not in names  # version 17: through var_name_files
+        tables = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"call_lists", "type_use_lists", "var_use_lists", "var_name_files"} <= tables
+        assert not {"calls_interned", "type_uses_interned", "var_uses_interned"} & tables
         assert "idx_macros_name" not in names  # version 11: the names are not indexed again
         plan = " ".join(str(r) for r in m.conn.execute(
             "EXPLAIN QUERY PLAN SELECT * FROM macros WHERE name_key = klsp_name_key('x') "

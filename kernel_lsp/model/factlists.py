@@ -1,5 +1,5 @@
-"""A file's calls, and its type uses, as one compressed list each: the rows of the views
-``calls`` and ``type_uses`` (schema 15 and 16).
+"""A file's calls, type uses and variable uses as one compressed list each: the rows of the
+views ``calls``, ``type_uses`` and ``var_uses`` (schema 15, 16 and 17).
 
 Linux 6.1 has 3.8 million call sites and 3.1 million type uses; as a table row each (file,
 place in the file, names, position, enclosing call...) they took 120 and 125 MiB, most of it
@@ -10,9 +10,9 @@ as differences from the previous row), as 32-bit values (64-bit if one needs it)
 byte place, then the text columns, compressed with zlib together (``Layout.pack``).
 
 ``Layout.rows_json`` gives the rows as JSON for the views (``json_each``: the SQL functions
-``klsp_call_rows`` and ``klsp_type_use_rows``) and ``Layout.packer`` is ``pack`` as an SQL
-aggregate (the migrations): the store registers them on each connection it opens
-(``register``); another client registers the two functions to read the views.
+``klsp_call_rows``, ``klsp_type_use_rows`` and ``klsp_var_use_rows``) and ``Layout.packer``
+is ``pack`` as an SQL aggregate (the migrations): the store registers them on each connection it opens
+(``register``); another client registers the three functions to read the views.
 """
 
 from __future__ import annotations
@@ -163,10 +163,12 @@ CALLS = Layout(("caller", "callee", "kind", "start_byte", "line", "col", "end_co
 TYPE_USES = Layout(("name", "kind", "function", "owner", "start_byte", "line", "col", "end_col",
                     "need", "more", "via_macro", "via_arg", "via_type", "drops_owner"),
                    ("start_byte", "line"), ("more",), "klsp_type_use_rows", "klsp_pack_type_uses")
-LAYOUTS = {"calls": CALLS, "type_uses": TYPE_USES}
+VAR_USES = Layout(("function", "name", "start_byte", "line", "col", "end_col"),
+                  ("start_byte", "line"), (), "klsp_var_use_rows", "klsp_pack_var_uses")
+LAYOUTS = {"calls": CALLS, "type_uses": TYPE_USES, "var_uses": VAR_USES}
 # What another client registers to read the views (``import *`` gives exactly these):
 # ``sqlite-utils query model.db "..." --functions 'from kernel_lsp.model.factlists import *'``
-__all__ = ["klsp_call_rows", "klsp_type_use_rows"]
+__all__ = ["klsp_call_rows", "klsp_type_use_rows", "klsp_var_use_rows"]
 
 
 def klsp_call_rows(data: bytes | None) -> str:
@@ -179,9 +181,14 @@ def klsp_type_use_rows(data: bytes | None) -> str:
     return TYPE_USES.rows_json(data)
 
 
+def klsp_var_use_rows(data: bytes | None) -> str:
+    """The rows of a ``var_use_lists.data`` as JSON (the view ``var_uses``)."""
+    return VAR_USES.rows_json(data)
+
+
 def register(conn) -> None:
     """Make each layout's row function and packing aggregate known to sqlite3 ``conn``."""
-    for function in (klsp_call_rows, klsp_type_use_rows):
+    for function in (klsp_call_rows, klsp_type_use_rows, klsp_var_use_rows):
         conn.create_function(function.__name__, 1, function, deterministic=True)
     for layout in LAYOUTS.values():
         conn.create_aggregate(layout.pack_aggregate, 1 + layout.width, layout.packer())

@@ -1,5 +1,5 @@
 """The SQL of the fact tables stored as one compressed list per file (``schema.PACKED``:
-calls since schema 15, type uses since 16; ``factlists``).
+calls since schema 15, type uses since 16, variable uses since 17; ``factlists``).
 
 A mixin of ``store.Model`` (which owns the connection, ``_name_ids`` and the transactions):
 writing a file's list, reading the lists of files as named rows (the checks' source, faster
@@ -20,11 +20,13 @@ Batch = list[tuple[int, list[tuple]]]  # (file_id, packed rows) of some files
 def _named_columns(table: str) -> tuple[int, ...]:
     """Places of the columns of ``table``'s packed rows that hold ``names`` ids."""
     columns = factlists.LAYOUTS[table].columns
-    return tuple(columns.index(c) for c in (*schema.INTERNED[table], *schema.PACKED_NAMES))
+    return tuple(columns.index(c) for c in (*schema.INTERNED[table], *schema.PACKED_NAMES)
+                 if c in columns)
 
 
 _NAMED = {table: _named_columns(table) for table in schema.PACKED}
-_VIA = {table: factlists.LAYOUTS[table].columns.index("via_macro") for table in schema.PACKED}
+_VIA = {table: factlists.LAYOUTS[table].columns.index("via_macro")
+        for table in schema.PACKED if "via_macro" in factlists.LAYOUTS[table].columns}
 
 
 class FactListSQL:
@@ -39,8 +41,8 @@ class FactListSQL:
     def _write_list(self, table: str, file_id: int, rows: list[tuple], appended: bool) -> None:
         """Store ``rows`` of ``table`` (their interned columns as ids) as ``file_id``'s list
         (after the rows it has, when ``appended``; inside the caller's transaction)."""
-        via = _VIA[table]
-        vias = {r[via] for r in rows} - {None}
+        via = _VIA.get(table)
+        vias = {r[via] for r in rows} - {None} if via is not None else set()
         if vias:
             ids = self._name_ids(vias)
             rows = [r if r[via] is None else (*r[:via], ids[r[via]], *r[via + 1:])

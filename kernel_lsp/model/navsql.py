@@ -30,12 +30,14 @@ _SYMBOL_TABLES = (
     ("variables", "'variable'", "is_definition = 1", "line, col, line, end_col"),
     ("macros", "'macro'", "1", "line, col, line, end_col"),
 )
-# a file id among those where a call's callee (a type use's name) is parameter ?, and the files
-# where any of a list of names is one (``schema.NAME_FILES``)
+# the files where any of a list of names is a call's callee, a type use's or a variable use's
+# name (``schema.NAME_FILES``)
 _CALLEE_FILES = ("SELECT p.file_id FROM callee_files p JOIN names n ON n.id = p.callee "
                  "WHERE n.name IN ({})")
 _TYPE_FILES = ("SELECT p.file_id FROM type_name_files p JOIN names n ON n.id = p.name "
                "WHERE n.name IN ({})")
+_VAR_FILES = ("SELECT p.file_id FROM var_name_files p JOIN names n ON n.id = p.name "
+              "WHERE n.name IN ({})")
 NAME_CACHE_SECONDS = 60.0  # a changed model rebuilds the substring name list at most this often
 ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -197,10 +199,11 @@ class NavigationSQL:
             (file_id, caller, first, last)).fetchall()
 
     def nav_var_uses(self, name: str) -> list[tuple]:
-        """(path, line, col, end_col) of the recorded uses of identifier ``name``."""
-        return self.conn.execute(
-            "SELECT fl.path, u.line, u.col, u.end_col FROM var_uses u "
-            "JOIN files fl ON fl.id = u.file_id WHERE u.name=?", (name,)).fetchall()
+        """(path, line, col, end_col) of the recorded uses of identifier ``name``, by file id
+        and place."""
+        uses = self.packed_named("var_uses", [name])
+        paths = self._paths_of({f for f, _ in uses})
+        return [(paths[f], u.line, u.col, u.end_col) for f, u in uses]
 
     def nav_type_uses(self, name: str, kind: str | None) -> list[tuple]:
         """(path, line, col, end_col) of the recorded uses of type ``name`` (of ``kind``), by
@@ -302,7 +305,6 @@ class NavigationSQL:
             sources = [
                 ("SELECT file_id FROM functions WHERE name=? AND parent IS NULL", (name,)),
                 ("SELECT file_id FROM functions WHERE name=?", (name,)),
-                ("SELECT file_id FROM var_uses WHERE name=?", (name,)),
                 ("SELECT file_id FROM variables WHERE name=?", (name,)),
                 ("SELECT file_id FROM exports WHERE name=?", (name,))]
         else:
@@ -312,6 +314,7 @@ class NavigationSQL:
         ids: set[int] = set()
         if tag is None:
             ids.update(f for f, _ in self.packed_named("calls", [name], "direct"))
+            ids.update(f for f, _ in self.packed_named("var_uses", [name]))
         else:
             ids.update(f for f, _ in self.packed_named("type_uses", [name], tag))
         for sql, args in sources:
@@ -358,9 +361,9 @@ class NavigationSQL:
         by_kind = {
             "f": ("SELECT file_id FROM functions WHERE name IN ({})",
                   _CALLEE_FILES,
-                  "SELECT file_id FROM var_uses WHERE name IN ({})"),
+                  _VAR_FILES),
             "v": ("SELECT file_id FROM variables WHERE name IN ({})",
-                  "SELECT file_id FROM var_uses WHERE name IN ({})"),
+                  _VAR_FILES),
             "t": ("SELECT file_id FROM types WHERE name IN ({})",
                   _TYPE_FILES),
             "m": ("WITH w(n) AS (SELECT value FROM json_each(json_array({}))) SELECT file_id "

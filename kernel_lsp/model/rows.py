@@ -22,6 +22,12 @@ _HEADER_NAME = re.compile(r"^\s*[<\"][^>\"]+[>\"]\s*$")
 # TRACE_EVENT_NOP``), expanded as that macro where it is invoked with arguments.
 _ALIAS = re.compile(r"^\s*[A-Za-z_]\w*\s*$")
 
+
+def _json(value) -> str:
+    """The JSON text of a list column (parameters, members, arguments): compact, as SQLite's
+    ``json()`` writes it (schema 17 rewrote the older, spaced texts so)."""
+    return json.dumps(value, separators=(",", ":"))
+
 Function = namedtuple("Function", FACT_COLUMNS["functions"])
 Type = namedtuple("Type", FACT_COLUMNS["types"])
 Variable = namedtuple("Variable", FACT_COLUMNS["variables"])
@@ -90,7 +96,7 @@ def _typed(t) -> tuple[str | None, str | None]:
 
 def _function(f) -> Function:
     ret_name, ret_kind = _typed(f.ret)
-    params = json.dumps([[p.name, *_typed(p.type)] for p in f.params])
+    params = _json([[p.name, *_typed(p.type)] for p in f.params])
     s, n = f.span, f.name_span
     return Function(
         name=f.name, is_definition=int(f.is_definition), storage=f.storage, inline=int(f.inline),
@@ -101,7 +107,7 @@ def _function(f) -> Function:
 
 
 def _type(t) -> Type:
-    members = json.dumps([[m.name, *_typed(m.type), int(m.is_function)]
+    members = _json([[m.name, *_typed(m.type), int(m.is_function)]
                           for m in t.members]) if t.members else None
     under_name, under_kind = _typed(t.underlying)
     s, n = t.span, t.name_span
@@ -152,12 +158,12 @@ def fact_rows(facts) -> FactRows:
                              guard=i.guard,
                              **_pos(i.span)) for i in facts.includes],
         "macros": [Macro(name=m.name,
-                         params=json.dumps(list(m.params)) if m.params is not None else None,
+                         params=_json(list(m.params)) if m.params is not None else None,
                          body=m.body[:MACRO_BODY_LIMIT] if m.params is not None or (
                              _HEADER_NAME.match(m.body) or _ALIAS.match(m.body)) else None,
                          **_pos(m.span)) for m in facts.macros],
         "exports": [Export(name=name, line=s.line, col=s.col) for name, s in facts.exports],
-        "invocations": [Invocation(name=i.name, args=json.dumps(list(i.args)),
+        "invocations": [Invocation(name=i.name, args=_json(list(i.args)),
                                    has_body=int(i.has_body), start_byte=i.span.start_byte,
                                    line=i.span.line, col=i.span.col) for i in facts.invocations],
         "hidden": [Hidden(name=name, kind=kind, **_pos(span)) for name, kind, span in facts.hidden],

@@ -66,13 +66,14 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
             for name, packer in zip(schema.PACK_AGGREGATES, (NamesPacker, PlacesPacker),
                                     strict=True):  # migration 13
                 self.conn.create_aggregate(name, 4, packer)
-            factlists.register(self.conn)  # the views of ``schema.PACKED``, migrations 15-16
+            factlists.register(self.conn)  # the views of ``schema.PACKED``, migrations 15-17
             self._setup()
         except sqlite3.DatabaseError as exc:
             raise ModelError(f"{path}: not a usable model database ({exc})") from exc
 
     def _setup(self) -> None:
         c = self.conn
+        c.execute(f"PRAGMA page_size={schema.PAGE_SIZE}")  # a new file only (then WAL fixes it)
         c.execute("PRAGMA journal_mode=WAL")
         c.execute("PRAGMA synchronous=NORMAL")
         c.execute("PRAGMA foreign_keys=OFF")
@@ -155,8 +156,23 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
     def compact(self) -> None:
         """Write the database again with full pages and no free ones (``VACUUM``): b-trees
         filled row by row keep about an eighth of each page empty (on Linux 6.1, 902 MiB
-        after a cold index, 851 MiB compacted, in 12 s)."""
-        self.conn.execute("VACUUM")
+        after a cold index, 851 MiB compacted, in 12 s). A model of smaller pages than
+        ``schema.PAGE_SIZE`` (before version 17) gets them then, unless another connection
+        holds the file (a page size changes only outside WAL mode): its next compaction
+        does it."""
+        c = self.conn
+        if self.path is not None and c.execute("PRAGMA page_size").fetchone()[0] != schema.PAGE_SIZE:
+            try:
+                if c.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete":
+                    c.execute(f"PRAGMA page_size={schema.PAGE_SIZE}")
+            except sqlite3.OperationalError:
+                pass  # another connection reads or writes it: only VACUUM below
+            try:
+                c.execute("VACUUM")
+            finally:
+                c.execute("PRAGMA journal_mode=WAL")
+            return
+        c.execute("VACUUM")
 
     # -- meta ------------------------------------------------------------------------------
     def schema_version(self) -> int:
@@ -356,42 +372,26 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
 
     def _insert_interned(self, table: str, file_id: int, rows: list[tuple],
                          appended: bool) -> None:
-        """Insert ``rows`` of an interned table (after the file's rows, when ``appended``)."""
-        stored = schema.stored(table)
-        cols = schema.FACT_COLUMNS[table]
+        """Insert ``rows`` of an interned table, whose rows are its file's list
+        (``schema.PACKED``; after the file's rows, when ``appended``), and the names it now
+        has (``schema.NAME_FILES``)."""
         interned = self._interned(table, rows)
-        if table in schema.PACKED:
-            self._write_list(table, file_id, interned, appended)
-        else:
-            first = 0
-            if appended:
-                first = self.conn.execute(f"SELECT coalesce(max(seq), -1) + 1 FROM {stored} "
-                                          "WHERE file_id=?", (file_id,)).fetchone()[0]
-            self.conn.executemany(
-                f"INSERT INTO {stored} (file_id, seq, {', '.join(cols)}) "
-                f"VALUES (?, ?, {', '.join('?' * len(cols))})",
-                ((file_id, seq, *r) for seq, r in enumerate(interned, first)))
-        if table in schema.NAME_FILES:  # the names this file now has (``schema.NAME_FILES``)
-            column, pairs = schema.NAME_FILES[table]
-            at = cols.index(column)
-            self.conn.executemany(
-                f"INSERT OR IGNORE INTO {pairs} ({column}, file_id) VALUES (?, ?)",
-                ((name, file_id) for name in sorted({r[at] for r in interned})))
+        self._write_list(table, file_id, interned, appended)
+        column, pairs = schema.NAME_FILES[table]
+        at = schema.FACT_COLUMNS[table].index(column)
+        self.conn.executemany(
+            f"INSERT OR IGNORE INTO {pairs} ({column}, file_id) VALUES (?, ?)",
+            ((name, file_id) for name in sorted({r[at] for r in interned})))
 
     def _delete_facts(self, file_id: int) -> None:
         """Delete ``file_id``'s facts (inside the caller's transaction): its plain macros' list,
-        its rows of the ``schema.NAME_FILES`` tables (read from its facts, so first), its
-        fact rows."""
+        its rows of the ``schema.NAME_FILES`` tables (read from its lists, so first), its
+        fact rows and lists."""
         self._delete_plain(file_id)
         for table, (column, pairs) in schema.NAME_FILES.items():
-            if table in schema.PACKED:
-                self.conn.executemany(
-                    f"DELETE FROM {pairs} WHERE {column}=? AND file_id=?",
-                    ((name, file_id) for name in sorted(self._list_ids(table, file_id, column))))
-                continue
-            self.conn.execute(
-                f"DELETE FROM {pairs} WHERE {column} IN (SELECT {column} FROM "
-                f"{schema.stored(table)} WHERE file_id=?1) AND file_id=?1", (file_id,))
+            self.conn.executemany(
+                f"DELETE FROM {pairs} WHERE {column}=? AND file_id=?",
+                ((name, file_id) for name in sorted(self._list_ids(table, file_id, column))))
         for table in schema.FACT_TABLES:
             self.conn.execute(f"DELETE FROM {schema.stored(table)} WHERE file_id=?", (file_id,))
 
@@ -601,7 +601,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         return self.packed_in("type_uses", file_ids)
 
     def var_uses_in(self, file_ids: Iterable[int]):
-        return self.facts_in("var_uses", file_ids)
+        """(file_id, VarUse) of the variable uses of ``file_ids``."""
+        return self.packed_in("var_uses", file_ids)
 
     def variables_in(self, file_ids: Iterable[int]):
         return self.facts_in("variables", file_ids)
@@ -656,8 +657,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
     def counts(self) -> dict[str, int]:
         """Row counts of the main tables (for statistics)."""
         out = {}
-        for table in ("files", "dirs", "functions", "types", "variables",
-                      "var_uses", "includes", "macros"):
+        for table in ("files", "dirs", "functions", "types", "variables", "includes", "macros"):
             out[table] = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         out["macros"] += self.plain_macro_count()
         for table in schema.PACKED:
