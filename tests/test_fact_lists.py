@@ -102,6 +102,10 @@ def test_the_views_and_the_readers_agree_and_another_client_reads_the_views(tmp_
         assert [(f, *c) for f, c in m.packed_named("calls", ["kfree"], "direct")] == kfree
         assert m.files_using_type("dev", "struct") == set(ids)
         assert m.design_used_type_names() == sorted({(r[1], r[2]) for r in uses})
+        counted = dict(m.conn.execute("SELECT kind, count(*) FROM relationships GROUP BY kind"))
+        assert m.relationship_counts() == counted  # from the lists, not through the view
+        assert counted["Invocable"] == len([r for r in calls if r[3] == "direct"])
+        assert counted["Accessible"] == len([r for r in uses if r[3]]) + 1  # and counter
     finally:
         m.close()
     conn = sqlite3.connect(tmp_path / "model.db")

@@ -107,8 +107,7 @@ class DesignSQL:
                 pass
         levels = dict(self.conn.execute(
             "SELECT level, count(*) FROM level_types GROUP BY level ORDER BY min(digit)"))
-        rels = dict(self.conn.execute(
-            "SELECT kind, count(*) FROM relationships GROUP BY kind ORDER BY kind"))
+        rels = self.relationship_counts()
         value = {"stamp": stamp, "levels": levels, "relationships": rels}
         try:
             self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('design_size', ?)",
@@ -116,6 +115,41 @@ class DesignSQL:
         except sqlite3.OperationalError:  # a read-only or locked database: compute next time
             pass
         return {"levels": levels, "relationships": rels}
+
+    def relationship_counts(self) -> dict[str, int]:
+        """Relationships by kind, as ``SELECT kind, count(*) FROM relationships GROUP BY kind``
+        gives them, by kind: the parts of the view that read the calls, type uses and
+        variable uses are counted in their lists (decoding each once, no row built)."""
+        packed = {t: f"FROM {t} " for t in schema.PACKED}
+        plain = [p for p in schema.RELATIONSHIP_PARTS
+                 if not any(word in p for word in packed.values())]
+        if len(plain) != len(schema.RELATIONSHIP_PARTS) - len(packed):
+            raise AssertionError("relationships: one part per packed table expected")
+        counts = dict(self.conn.execute(
+            f"SELECT kind, count(*) FROM ({' UNION ALL '.join(plain)}) GROUP BY kind"))
+        direct = self.packed_count_where("calls", "kind", "direct")
+        typed = self.packed_count("type_uses") - self.packed_count_where("type_uses", "function",
+                                                                         None)
+        for kind, n in (("Invocable", direct), ("Accessible", typed + self._variable_accesses())):
+            counts[kind] = counts.get(kind, 0) + n
+        return {kind: n for kind, n in sorted(counts.items()) if n}
+
+    def _variable_accesses(self) -> int:
+        """How many (variable use, file-scope variable of its name in its file) pairs there are
+        (the ``Accessible`` part of ``relationships`` from ``var_uses``)."""
+        variables: dict[tuple[int, str], int] = {}
+        for key in self.conn.execute("SELECT file_id, name FROM variables"):
+            variables[key] = variables.get(key, 0) + 1
+        uses: dict[tuple[int, int], int] = {}
+        files = {f for f, _ in variables}
+        at = schema.FACT_COLUMNS["var_uses"].index("name")
+        for batch in self._lists_of("var_uses", files):
+            for file_id, rows in batch:
+                for r in rows:
+                    uses[(file_id, r[at])] = uses.get((file_id, r[at]), 0) + 1
+        texts: dict[int, str] = {}
+        self._name_texts({name for _, name in uses}, texts)
+        return sum(n * variables.get((f, texts[name]), 0) for (f, name), n in uses.items())
 
     # -- the self-check ------------------------------------------------------------------------
     def design_used_type_names(self) -> list[tuple[str, str]]:

@@ -98,12 +98,7 @@ class Layout:
     def _columns(self, n: int, values: array, text: bytes) -> list[list]:
         columns: list[list] = [[] for _ in range(self.width)]
         for slot, i in enumerate(self.ints):
-            column = values[slot * n:(slot + 1) * n]
-            nulls = column.count(_NULL) if i not in self.deltas else 0
-            columns[i] = (list(accumulate(column)) if i in self.deltas
-                          else column.tolist() if not nulls
-                          else [None] * n if nulls == n
-                          else [None if v == _NULL else v for v in column])
+            columns[i] = self._column(values, n, slot)
         if self.texts:
             parts = text.decode("utf-8", "surrogatepass").split(_SEP)
             for slot, i in enumerate(self.texts):
@@ -120,20 +115,58 @@ class Layout:
         order (the others are not built)."""
         n, values, text = self._decode(data)
         slot = self.ints.index(self.columns.index(column))
-        keep = [k for k, v in enumerate(values[slot * n:(slot + 1) * n]) if v in wanted]
-        if not keep:
+        chosen = values[slot * n:(slot + 1) * n]
+        if wanted.isdisjoint(chosen):
             return []
+        keep = [k for k, v in enumerate(chosen) if v in wanted]
+        picked: list[list] = [[] for _ in range(self.width)]
+        for s, i in enumerate(self.ints):
+            column_values = values[s * n:(s + 1) * n]
+            if i in self.deltas:
+                sums = list(accumulate(column_values[:keep[-1] + 1]))
+                picked[i] = [sums[k] for k in keep]
+            else:
+                picked[i] = [None if (v := column_values[k]) == _NULL else v for k in keep]
         if self.texts:
-            columns = self._columns(n, values, text)
-            return [tuple(c[k] for c in columns) for k in keep]
-        sums = {i: list(accumulate(values[s * n:(s + 1) * n]))
-                for s, i in enumerate(self.ints) if i in self.deltas}
-        rows = []
-        for k in keep:
-            rows.append(tuple(sums[i][k] if i in sums
-                              else None if (v := values[s * n + k]) == _NULL else v
-                              for s, i in enumerate(self.ints)))
-        return rows
+            parts = text.decode("utf-8", "surrogatepass").split(_SEP)
+            for s, i in enumerate(self.texts):
+                picked[i] = [None if (v := parts[s * n + k]) == _NONE else v for k in keep]
+        return list(zip(*picked, strict=True))
+
+    def has_where(self, data: bytes, column: str, wanted: set[int],
+                  kind: int | None = None) -> bool:
+        """Whether a row of ``data`` has one of ``wanted`` in its integer ``column`` (and
+        ``kind`` in its ``kind`` column, when given); no row is built."""
+        n, values, _text = self._decode(data)
+        slot = self.ints.index(self.columns.index(column))
+        chosen = values[slot * n:(slot + 1) * n]
+        if wanted.isdisjoint(chosen):
+            return False
+        if kind is None:
+            return True
+        at = self.ints.index(self.columns.index("kind")) * n
+        return any(v in wanted and values[at + k] == kind for k, v in enumerate(chosen))
+
+    def int_columns(self, data: bytes, columns: tuple[str, ...]) -> list[list]:
+        """The values of the integer ``columns`` of ``data``'s rows, a list per column (NULL
+        as None); no row is built."""
+        n, values, _text = self._decode(data)
+        return [self._column(values, n, self.ints.index(self.columns.index(c)))
+                for c in columns]
+
+    def _column(self, values: array, n: int, slot: int) -> list:
+        column = values[slot * n:(slot + 1) * n]
+        if self.ints[slot] in self.deltas:
+            return list(accumulate(column))
+        nulls = column.count(_NULL)
+        return (column.tolist() if not nulls else [None] * n if nulls == n
+                else [None if v == _NULL else v for v in column])
+
+    def count_where(self, data: bytes, column: str, value: int | None) -> int:
+        """How many rows of ``data`` hold ``value`` in integer ``column`` (None: NULL)."""
+        n, values, _text = self._decode(data)
+        slot = self.ints.index(self.columns.index(column))
+        return values[slot * n:(slot + 1) * n].count(_NULL if value is None else value)
 
     def rows_json(self, data: bytes | None) -> str:
         """The rows of ``data`` as a JSON array of arrays (for ``json_each``)."""

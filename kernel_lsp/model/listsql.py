@@ -38,6 +38,16 @@ class FactListSQL:
                                 (file_id,)).fetchone()
         return factlists.LAYOUTS[table].unpack(got[0]) if got else []
 
+    def _datas_of(self, table: str, file_ids: list[int]) -> Iterator[list[tuple[int, bytes]]]:
+        """(file_id, packed list) of each of ``file_ids`` with rows of ``table``, by file id,
+        up to 500 files at a time."""
+        ids = sorted(set(file_ids))
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            yield self.conn.execute(
+                f"SELECT file_id, data FROM {schema.PACKED[table]} WHERE file_id IN "
+                f"({','.join('?' * len(chunk))}) ORDER BY file_id", chunk).fetchall()
+
     def _write_list(self, table: str, file_id: int, rows: list[tuple], appended: bool) -> None:
         """Store ``rows`` of ``table`` (their interned columns as ids) as ``file_id``'s list
         (after the rows it has, when ``appended``; inside the caller's transaction)."""
@@ -64,14 +74,10 @@ class FactListSQL:
         whose ``column`` is one of ``wanted``, when given), by file id, up to 500 files at a
         time."""
         layout = factlists.LAYOUTS[table]
-        ids = sorted(set(file_ids))
         unpack = layout.unpack if column is None else (
             lambda data: layout.unpack_where(data, column, wanted))
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            yield [(file_id, unpack(data)) for file_id, data in self.conn.execute(
-                f"SELECT file_id, data FROM {schema.PACKED[table]} WHERE file_id IN "
-                f"({','.join('?' * len(chunk))}) ORDER BY file_id", chunk)]
+        for batch in self._datas_of(table, list(file_ids)):
+            yield [(file_id, unpack(data)) for file_id, data in batch]
 
     def _named_rows(self, table: str, batch: Batch, texts: dict[int, str]
                     ) -> Iterator[tuple[int, tuple]]:
@@ -110,11 +116,9 @@ class FactListSQL:
         for batch in self._lists_of(table, file_ids):
             yield from self._named_rows(table, self._of_kind(table, batch, kind_id), texts)
 
-    def packed_named(self, table: str, names: Iterable[str], kind: str | None = None
-                     ) -> list[tuple[int, tuple]]:
-        """(file_id, row) of the rows of ``table`` whose ``schema.NAME_FILES`` column is one
-        of ``names`` (of ``kind`` only, when given), by file id: the lists of the files each
-        name occurs in, filtered by the names' ids before any other id becomes a name."""
+    def _name_files(self, table: str, names: Iterable[str]) -> tuple[set[int], set[int]]:
+        """(ids of ``names``, ids of the files where ``table``'s ``schema.NAME_FILES`` column
+        holds one of them)."""
         wanted = sorted(set(names))
         column, pairs = schema.NAME_FILES[table]
         ids: set[int] = set()
@@ -127,23 +131,69 @@ class FactListSQL:
                     chunk):
                 ids.add(name_id)
                 files.add(file_id)
-        kind_id = None if kind is None else self._name_id(kind)
-        if not files or (kind is not None and kind_id is None):
-            return []
+        return ids, files
+
+    def packed_files(self, table: str, names: Iterable[str], kind: str | None = None
+                     ) -> set[int]:
+        """Ids of the files with a row of ``table`` whose ``schema.NAME_FILES`` column is one
+        of ``names`` (of ``kind``, when given): without ``kind``, the pairs say it; with it,
+        each file's list is read, no row built."""
+        ids, files = self._name_files(table, names)
+        if kind is None or not files:
+            return files
+        kind_id = self._name_id(kind)
+        if kind_id is None:
+            return set()
+        layout, column = factlists.LAYOUTS[table], schema.NAME_FILES[table][0]
+        return {file_id for batch in self._datas_of(table, list(files))
+                for file_id, data in batch if layout.has_where(data, column, ids, kind_id)}
+
+    def packed_count_where(self, table: str, column: str, value: str | None) -> int:
+        """How many rows of ``table`` hold the name ``value`` (None: NULL) in ``column``: a
+        whole scan, no row built."""
+        if value is not None:
+            value = self._name_id(value)
+            if value is None:
+                return 0
+        layout = factlists.LAYOUTS[table]
+        return sum(layout.count_where(data, column, value) for (data,) in self.conn.execute(
+            f"SELECT data FROM {schema.PACKED[table]}"))
+
+    def packed_named(self, table: str, names: Iterable[str], kind: str | None = None
+                     ) -> list[tuple[int, tuple]]:
+        """(file_id, row) of the rows of ``table`` whose ``schema.NAME_FILES`` column is one
+        of ``names`` (of ``kind`` only, when given), by file id: the lists of the files each
+        name occurs in, filtered by the names' ids before any other id becomes a name."""
         out: list[tuple[int, tuple]] = []
         texts: dict[int, str] = {}
-        for batch in self._lists_of(table, files, column, ids):
-            out += self._named_rows(table, self._of_kind(table, batch, kind_id), texts)
+        for batch in self._raw_named(table, names, kind):
+            out += self._named_rows(table, batch, texts)
         return out
 
+    def packed_places(self, table: str, names: Iterable[str], kind: str | None = None
+                      ) -> list[tuple[int, int, int, int]]:
+        """(file_id, line, col, end_col) of the rows ``packed_named`` gives, in its order,
+        without turning any id into a name."""
+        columns = factlists.LAYOUTS[table].columns
+        at = [columns.index(c) for c in ("line", "col", "end_col")]
+        return [(f, r[at[0]], r[at[1]], r[at[2]]) for batch in self._raw_named(table, names, kind)
+                for f, rows in batch for r in rows]
+
+    def _raw_named(self, table: str, names: Iterable[str], kind: str | None) -> Iterator[Batch]:
+        """Batches of the packed rows ``packed_named`` gives (names as ids)."""
+        ids, files = self._name_files(table, names)
+        column = schema.NAME_FILES[table][0]
+        kind_id = None if kind is None else self._name_id(kind)
+        if not files or (kind is not None and kind_id is None):
+            return
+        for batch in self._lists_of(table, files, column, ids):
+            yield self._of_kind(table, batch, kind_id)
+
     def packed_columns(self, table: str, columns: tuple[str, ...]) -> Iterator[tuple]:
-        """The ``columns`` (as stored: names as ids) of every row of ``table``: a whole scan."""
-        at = [factlists.LAYOUTS[table].columns.index(c) for c in columns]
-        for batch in self._lists_of(table, (r[0] for r in self.conn.execute(
-                f"SELECT file_id FROM {schema.PACKED[table]}"))):
-            for _, rows in batch:
-                for r in rows:
-                    yield tuple(r[i] for i in at)
+        """The integer ``columns`` (names as ids) of every row of ``table``: a whole scan."""
+        layout = factlists.LAYOUTS[table]
+        for (data,) in self.conn.execute(f"SELECT data FROM {schema.PACKED[table]}"):
+            yield from zip(*layout.int_columns(data, columns), strict=True)
 
     def _name_texts(self, ids: set[int], into: dict[int, str]) -> None:
         """Add the ``names`` text of each of ``ids`` to ``into``."""

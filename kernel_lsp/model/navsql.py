@@ -201,16 +201,16 @@ class NavigationSQL:
     def nav_var_uses(self, name: str) -> list[tuple]:
         """(path, line, col, end_col) of the recorded uses of identifier ``name``, by file id
         and place."""
-        uses = self.packed_named("var_uses", [name])
-        paths = self._paths_of({f for f, _ in uses})
-        return [(paths[f], u.line, u.col, u.end_col) for f, u in uses]
+        uses = self.packed_places("var_uses", [name])
+        paths = self._paths_of({u[0] for u in uses})
+        return [(paths[f], *place) for f, *place in uses]
 
     def nav_type_uses(self, name: str, kind: str | None) -> list[tuple]:
         """(path, line, col, end_col) of the recorded uses of type ``name`` (of ``kind``), by
         file id and place."""
-        uses = self.packed_named("type_uses", [name], kind)
-        paths = self._paths_of({f for f, _ in uses})
-        return [(paths[f], u.line, u.col, u.end_col) for f, u in uses]
+        uses = self.packed_places("type_uses", [name], kind)
+        paths = self._paths_of({u[0] for u in uses})
+        return [(paths[f], *place) for f, *place in uses]
 
     # -- workspace symbols -------------------------------------------------------------------
     def nav_symbols_prefix(self, prefix: str, limit: int) -> list[tuple]:
@@ -313,10 +313,10 @@ class NavigationSQL:
                     ("SELECT file_id FROM invocations WHERE instr(args, ?) > 0", (name,))]
         ids: set[int] = set()
         if tag is None:
-            ids.update(f for f, _ in self.packed_named("calls", [name], "direct"))
-            ids.update(f for f, _ in self.packed_named("var_uses", [name]))
+            ids |= self.packed_files("calls", [name], "direct")
+            ids |= self.packed_files("var_uses", [name])
         else:
-            ids.update(f for f, _ in self.packed_named("type_uses", [name], tag))
+            ids |= self.packed_files("type_uses", [name], tag)
         for sql, args in sources:
             ids.update(r[0] for r in self.conn.execute(sql, args))
         if not ids:

@@ -360,6 +360,9 @@ VIEWS = {
            JOIN variables g ON g.name = v.name AND g.file_id = v.file_id
     """,
 }
+# The parts of ``relationships``, one SELECT each: a count of the view counts those that read
+# a ``PACKED`` view from the lists (``DesignSQL.relationship_counts``), not through JSON.
+RELATIONSHIP_PARTS = [part.strip() for part in VIEWS["relationships"].split("UNION ALL")]
 
 # Triggers that keep derived tables exact whenever fact rows are inserted or deleted (one file's
 # replacement, a removal, the cross-file expansion), inside the writer's own transaction.

@@ -635,7 +635,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
 
     def files_using_type(self, name: str, kind: str) -> set[int]:
         """Ids of the files that use type ``name`` of ``kind`` (``struct bpf_insn``...)."""
-        return {f for f, _ in self.packed_named("type_uses", [name], kind)}
+        return self.packed_files("type_uses", [name], kind)
 
     def generated_rows(self, file_id: int) -> FactRows:
         """The function, type and variable rows a macro generated in a file."""
@@ -667,8 +667,6 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
     def level_counts(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT level, count(*) FROM level_types GROUP BY level"))
 
-    def relationship_counts(self) -> dict[str, int]:
-        return dict(self.conn.execute("SELECT kind, count(*) FROM relationships GROUP BY kind"))
 
     # -- queries for fixes -------------------------------------------------------------------
     def function_declarations(self, name: str) -> list[tuple]:
