@@ -123,7 +123,7 @@ def x86_paths(tree: Path) -> list[str]:
 # ---------------------------------------------------------------- kernel-lsp
 
 
-PEAK_RSS_MB: dict[str, float] = {}  # step -> peak resident set of its kernel-lsp process
+PEAK_RSS_MB: dict[str, float] = {}  # step -> peak resident set of its process, in MiB
 
 
 DEADLINE: list[float] = []  # time.monotonic() by which every step must end (``--budget``)
@@ -335,9 +335,10 @@ def run(args) -> int:
     print(f"\ntime: extract {t_extract:.0f} s, {'cold' if cold else 'warm'} index {t_index:.0f} s, "
           f"check {t_check:.0f} s, total {time.perf_counter() - start:.0f} s")
     db = tree / ".kernel-lsp" / "model.db"
-    print(f"memory: peak RSS index {PEAK_RSS_MB.get('index', 0):.0f} MB, check "
-          f"{PEAK_RSS_MB.get('check', 0):.0f} MB (main process); database "
-          f"{db.stat().st_size / 2**20:.0f} MB")
+    size = db.stat().st_size
+    print(f"memory: peak RSS index {PEAK_RSS_MB.get('index', 0):.0f} MiB, check "
+          f"{PEAK_RSS_MB.get('check', 0):.0f} MiB (main process); database "
+          f"{size / 2**20:.0f} MiB ({size / 1e6:.1f} MB)")
     if failed:
         print("linux gate: FAILED: " + "; ".join(failed))
         return 1

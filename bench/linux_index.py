@@ -142,7 +142,7 @@ def main() -> int:
     print("table rows:", model.counts())
     db = config.db_path
     size = sum(p.stat().st_size for p in db.parent.glob("model.db*"))
-    print(f"database size: {size / 2**20:.0f} MiB")
+    print(f"database size: {size / 2**20:.0f} MiB ({size / 1e6:.1f} MB), goal < 600")
     print("  largest tables and indexes (MiB): " + ", ".join(
         f"{name} {mib:.0f}" for name, mib in kstats.table_sizes(db)))
 
