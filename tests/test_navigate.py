@@ -421,9 +421,10 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
         assert m.conn.execute("PRAGMA freelist_count").fetchone()[0] == 0  # compacted
         assert _use_rows(m) == before and _kfree_callers(m) == callers
         assert m.macro_rows() == macros and m.plain_macro_count() == n_plain
-        for sql in (f"SELECT file_id FROM calls c WHERE {schema.files_naming('calls', 'c')} "
-                    "AND callee=?", f"SELECT file_id FROM type_uses u WHERE "
-                    f"{schema.files_naming('type_uses', 'u')} AND name=?"):
+        for table, (column, pairs) in schema.NAME_FILES.items():  # the docs' query by name
+            sql = (f"SELECT file_id FROM {table} u WHERE u.file_id IN (SELECT p.file_id FROM "
+                   f"{pairs} p JOIN names n ON n.id = p.{column} WHERE n.name = ?) "
+                   f"AND u.{column} = ?")
             steps = [r[3] for r in m.conn.execute("EXPLAIN QUERY PLAN " + sql,
                                                     ("kfree", "kfree"))]
             plan = " ".join(steps)  # no table read whole (a calls list's rows are the

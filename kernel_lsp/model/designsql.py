@@ -201,15 +201,12 @@ class DesignSQL:
     def design_first_uses(self, table: str, keys: list) -> dict:
         """key -> (uses, path, line, col) of the first use (by path) of each key: a callee name
         of direct ``calls``, or a (name, kind) of ``type_uses``."""
-        names = sorted({k if table == "calls" else k[0] for k in keys})
-        return self._first_uses(table, names, set(keys))
-
-    def _first_uses(self, table: str, names: list[str], wanted: set) -> dict:
-        """``design_first_uses``: key -> (uses, path, line, col), the first use by the text
-        ``path NUL line NUL col`` (as an SQL ``min`` of that text compared them)."""
+        names = {k if table == "calls" else k[0] for k in keys}
+        wanted = set(keys)
+        # the lists of the files naming them (``listsql``); the first use is the least text
+        # ``path NUL line NUL col`` (as the SQL ``min`` of that text before schema 15)
         rows = self.packed_named(table, names, "direct" if table == "calls" else None)
-        paths = dict(self._for_files("SELECT id, path FROM files WHERE id IN ({})",
-                                     {f for f, _ in rows}))
+        paths = self._paths_of(f for f, _ in rows)
         counts: dict = {}
         first: dict = {}
         for f, r in rows:

@@ -163,9 +163,12 @@ class Layout:
                 else [None if v == _NULL else v for v in column])
 
     def count_where(self, data: bytes, column: str, value: int | None) -> int:
-        """How many rows of ``data`` hold ``value`` in integer ``column`` (None: NULL)."""
+        """How many rows of ``data`` hold ``value`` in integer ``column`` (None: NULL; not a
+        column of differences)."""
         n, values, _text = self._decode(data)
         slot = self.ints.index(self.columns.index(column))
+        if self.ints[slot] in self.deltas:
+            raise ValueError(f"{column} is stored as differences")
         return values[slot * n:(slot + 1) * n].count(_NULL if value is None else value)
 
     def rows_json(self, data: bytes | None) -> str:

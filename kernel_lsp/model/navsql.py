@@ -154,9 +154,6 @@ class NavigationSQL:
         paths = self._paths_of({f for f, _ in calls})
         return sorted(((paths[f], f, c) for f, c in calls), key=lambda x: (x[0], x[2].start_byte))
 
-    def _paths_of(self, file_ids: set[int]) -> dict[int, str]:
-        return dict(self._for_files("SELECT id, path FROM files WHERE id IN ({})", file_ids))
-
     def nav_calls_to(self, name: str, kind: str = "direct") -> list[tuple]:
         """(file_id, path, caller, line, col, end_col) of call sites of ``name``."""
         return [(f, path, c.caller, c.line, c.col, c.end_col)

@@ -516,15 +516,6 @@ MIGRATIONS[14] = [
 ]
 
 
-def files_naming(table: str, alias: str, marks: str = "?") -> str:
-    """SQL: ``alias.file_id`` is a file where ``table``'s name column (``NAME_FILES``) holds one
-    of the names given by the parameters ``marks`` (``?``, ``?, ?``...). A reader by that
-    column puts it before its own test of the column, which it keeps."""
-    column, pairs = NAME_FILES[table]
-    return (f"{alias}.file_id IN (SELECT p.file_id FROM {pairs} p JOIN names n "
-            f"ON n.id = p.{column} WHERE n.name IN ({marks}))")
-
-
 # 15 and 16: a file's calls, then its type uses, are one compressed list (``PACKED``,
 # ``model/factlists.py``): a row each took 120 and 125 MiB on Linux 6.1, most of it SQLite's
 # cost per row. The layout's aggregate packs a file's rows (the store registers it);

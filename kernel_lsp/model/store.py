@@ -161,18 +161,18 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         holds the file (a page size changes only outside WAL mode): its next compaction
         does it."""
         c = self.conn
-        if self.path is not None and c.execute("PRAGMA page_size").fetchone()[0] != schema.PAGE_SIZE:
-            try:
-                if c.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete":
-                    c.execute(f"PRAGMA page_size={schema.PAGE_SIZE}")
-            except sqlite3.OperationalError:
-                pass  # another connection reads or writes it: only VACUUM below
-            try:
-                c.execute("VACUUM")
-            finally:
+        resize = (self.path is not None
+                  and c.execute("PRAGMA page_size").fetchone()[0] != schema.PAGE_SIZE)
+        try:
+            if resize and c.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete":
+                c.execute(f"PRAGMA page_size={schema.PAGE_SIZE}")
+        except sqlite3.OperationalError:
+            pass  # another connection reads or writes it: only VACUUM below
+        try:
+            c.execute("VACUUM")
+        finally:
+            if resize:
                 c.execute("PRAGMA journal_mode=WAL")
-            return
-        c.execute("VACUUM")
 
     # -- meta ------------------------------------------------------------------------------
     def schema_version(self) -> int:
