@@ -5,10 +5,15 @@ functions), and the by-file and by-name readers answer as the views do."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
+import sys
 import zlib
+from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from kernel_lsp.model import factlists, schema
 from kernel_lsp.model.rows import fact_rows
@@ -117,6 +122,25 @@ def test_the_views_and_the_readers_agree_and_another_client_reads_the_views(tmp_
         assert _view(conn, "var_uses") == variables
     finally:
         conn.close()
+
+
+def test_sqlite_utils_reads_the_views_through_kernel_lsps_plugin(tmp_path):
+    m = _model(tmp_path)
+    try:
+        calls = _view(m.conn, "calls")
+    finally:
+        m.close()
+    db = sqlite_utils.Database(tmp_path / "model.db")  # the plugin registers the functions
+    try:
+        assert _view(db.conn, "calls") == calls
+    finally:
+        db.close()
+    cli = Path(sys.executable).with_name("sqlite-utils")
+    proc = subprocess.run([str(cli), "query", str(tmp_path / "model.db"),
+                           "select callee from calls where callee = 'kfree'"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [{"callee": "kfree"}] * 3
 
 
 def test_a_file_written_again_or_appended_to_keeps_exactly_its_rows(tmp_path):
