@@ -124,7 +124,7 @@ def test_the_views_and_the_readers_agree_and_another_client_reads_the_views(tmp_
         conn.close()
 
 
-def test_sqlite_utils_reads_the_views_through_kernel_lsps_plugin(tmp_path):
+def test_sqlite_utils_and_datasette_read_the_views_through_kernel_lsps_plugin(tmp_path):
     m = _model(tmp_path)
     try:
         calls = _view(m.conn, "calls")
@@ -141,6 +141,13 @@ def test_sqlite_utils_reads_the_views_through_kernel_lsps_plugin(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == [{"callee": "kfree"}] * 3
+    datasette = Path(sys.executable).with_name("datasette")  # its plugin: the same hook
+    proc = subprocess.run([str(datasette), str(tmp_path / "model.db"), "--get",
+                           "/model.json?sql=select+count(*)+as+n+from+calls+where+callee"
+                           "+%3D+'kfree'&_shape=array"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [{"n": 3}]
 
 
 def test_a_file_written_again_or_appended_to_keeps_exactly_its_rows(tmp_path):
