@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kernel_lsp.model import factlists, schema
 from kernel_lsp.model.rows import fact_rows
@@ -167,3 +169,30 @@ def test_a_file_written_again_or_appended_to_keeps_exactly_its_rows(tmp_path):
         assert list(m.packed_in("calls", [a])) == [] and m.packed_named("calls", ["g2"]) == []
     finally:
         m.close()
+
+
+def _rows(layout):
+    """Rows a layout packs: small or large non-negative ints or NULL, any int in a column of
+    differences, any text without NUL (or NULL) in a text column."""
+    def column(i):
+        if i in layout.texts:
+            return st.none() | st.text(alphabet=st.characters(blacklist_characters="\0",
+                                                              blacklist_categories=("Cs",)))
+        if i in layout.deltas:
+            return st.integers(min_value=-2 ** 40, max_value=2 ** 40)
+        return st.none() | st.integers(min_value=0, max_value=300) | st.integers(
+            min_value=0, max_value=2 ** 50)
+    return st.lists(st.tuples(*(column(i) for i in range(layout.width))), max_size=40)
+
+
+@pytest.mark.parametrize("layout", [CALLS, USES, factlists.VAR_USES])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_any_rows_pack_and_come_back(layout, data):
+    rows = data.draw(_rows(layout))
+    packed = layout.pack(rows)
+    assert layout.unpack(packed) == rows
+    column = layout.columns[1]
+    wanted = data.draw(st.sets(st.integers(min_value=0, max_value=300), max_size=3))
+    assert layout.unpack_where(packed, column, wanted) == [r for r in rows if r[1] in wanted]
+    assert layout.has_where(packed, column, wanted) == any(r[1] in wanted for r in rows)
