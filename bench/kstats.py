@@ -39,9 +39,7 @@ def per_file_counts(db: Path) -> dict[str, tuple[int, int]]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         direct = conn.execute("SELECT id FROM names WHERE name = 'direct'").fetchone()
-        layout = factlists.CALLS
-        kind = layout.columns.index("kind")
-        calls = {path: sum(r[kind] == direct[0] for r in layout.unpack(data))
+        calls = {path: factlists.CALLS.count_where(data, "kind", direct[0])
                  for path, data in conn.execute(
                      "SELECT f.path, l.data FROM call_lists l JOIN files f ON f.id = l.file_id")
                  } if direct else {}

@@ -114,8 +114,7 @@ class Layout:
         """The rows of ``data`` whose integer ``column`` holds one of ``wanted``, in their
         order (the others are not built)."""
         n, values, text = self._decode(data)
-        slot = self.ints.index(self.columns.index(column))
-        chosen = values[slot * n:(slot + 1) * n]
+        _slot, chosen = self._named(values, n, column)
         if wanted.isdisjoint(chosen):
             return []
         keep = [k for k, v in enumerate(chosen) if v in wanted]
@@ -138,21 +137,24 @@ class Layout:
         """Whether a row of ``data`` has one of ``wanted`` in its integer ``column`` (and
         ``kind`` in its ``kind`` column, when given); no row is built."""
         n, values, _text = self._decode(data)
-        slot = self.ints.index(self.columns.index(column))
-        chosen = values[slot * n:(slot + 1) * n]
+        _slot, chosen = self._named(values, n, column)
         if wanted.isdisjoint(chosen):
             return False
         if kind is None:
             return True
-        at = self.ints.index(self.columns.index("kind")) * n
-        return any(v in wanted and values[at + k] == kind for k, v in enumerate(chosen))
+        _slot, kinds = self._named(values, n, "kind")
+        return any(v in wanted and kinds[k] == kind for k, v in enumerate(chosen))
 
     def int_columns(self, data: bytes, columns: tuple[str, ...]) -> list[list]:
         """The values of the integer ``columns`` of ``data``'s rows, a list per column (NULL
         as None); no row is built."""
         n, values, _text = self._decode(data)
-        return [self._column(values, n, self.ints.index(self.columns.index(c)))
-                for c in columns]
+        return [self._column(values, n, self._named(values, n, c)[0]) for c in columns]
+
+    def _named(self, values: array, n: int, column: str) -> tuple[int, array]:
+        """(place among the integer columns, raw values) of integer ``column``."""
+        slot = self.ints.index(self.columns.index(column))
+        return slot, values[slot * n:(slot + 1) * n]
 
     def _column(self, values: array, n: int, slot: int) -> list:
         column = values[slot * n:(slot + 1) * n]
@@ -166,10 +168,10 @@ class Layout:
         """How many rows of ``data`` hold ``value`` in integer ``column`` (None: NULL; not a
         column of differences)."""
         n, values, _text = self._decode(data)
-        slot = self.ints.index(self.columns.index(column))
+        slot, chosen = self._named(values, n, column)
         if self.ints[slot] in self.deltas:
             raise ValueError(f"{column} is stored as differences")
-        return values[slot * n:(slot + 1) * n].count(_NULL if value is None else value)
+        return chosen.count(_NULL if value is None else value)
 
     def rows_json(self, data: bytes | None) -> str:
         """The rows of ``data`` as a JSON array of arrays (for ``json_each``)."""

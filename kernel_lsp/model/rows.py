@@ -28,6 +28,7 @@ def _json(value) -> str:
     ``json()`` writes it (schema 17 rewrote the older, spaced texts so)."""
     return json.dumps(value, separators=(",", ":"))
 
+
 Function = namedtuple("Function", FACT_COLUMNS["functions"])
 Type = namedtuple("Type", FACT_COLUMNS["types"])
 Variable = namedtuple("Variable", FACT_COLUMNS["variables"])
