@@ -32,6 +32,19 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
 
 
+def unshare(conn) -> None:
+    """Undo version 18: ``functions`` a table of its own again, its parameter lists as text."""
+    rows = conn.execute("SELECT * FROM functions ORDER BY id").fetchall()
+    conn.execute("DROP VIEW functions")
+    conn.execute("DROP TABLE function_rows")
+    conn.execute("DROP TABLE param_lists")
+    conn.execute(f"CREATE TABLE functions ({schema.TABLES['functions']})")
+    marks = ", ".join("?" * len(schema.columns("functions")))
+    conn.executemany(f"INSERT INTO functions VALUES ({marks})", rows)
+    for column in ("name", "file_id"):
+        conn.execute(f"CREATE INDEX idx_functions_{column} ON functions({column})")
+
+
 def unpack_list(conn, table: str) -> None:
     """Undo the version that packed ``table`` (17: variable uses, 16: type uses, 15: calls):
     its lists become the rows of its interned table again."""

@@ -112,6 +112,64 @@ def test_a_batch_that_fails_leaves_nothing_and_forgets_the_names_it_made(tmp_pat
     _put(m, "fs/inode.c", SRC)
     _put(m, "fs/other.c", OTHER)
     assert _callees(db) == OTHER_CALLEES
+    assert _params(db) == PARAMS  # ... nor those of the parameter lists (version 18)
+    m.close()
+
+
+PARAMS = {("helper", '[["i","inode","struct"]]'), ("vfs_thing", '[["i","inode","struct"]]'),
+          ("other", "[]")}
+
+
+def _params(db) -> set[tuple[str, str]]:
+    """(function, parameter list) of every function, read by a connection of its own."""
+    conn = sqlite3.connect(db)
+    try:
+        return set(conn.execute("SELECT name, params FROM functions"))
+    finally:
+        conn.close()
+
+
+def test_a_parameter_list_is_kept_once_and_read_back_through_the_view(tmp_path):
+    db = tmp_path / "model.db"
+    m = Model(db)
+    _put(m, "fs/inode.c", SRC)
+    twin = b"int twin(struct inode *i) { return 0; }\nint other(void) { return 1; }\n"
+    _put(m, "fs/twin.c", twin)
+    _put(m, "fs/other.c", OTHER)
+    assert _params(db) == PARAMS | {("twin", '[["i","inode","struct"]]')}
+    assert m.conn.execute("SELECT count(*) FROM param_lists").fetchone()[0] == 2
+    m.remove_files(["fs/inode.c", "fs/twin.c"])  # the list stays for whoever holds its id
+    assert _params(db) == {("other", "[]")}
+    _put(m, "fs/twin.c", twin)
+    assert m.conn.execute("SELECT count(*) FROM param_lists").fetchone()[0] == 2
+    m.close()
+
+
+def test_texts_of_one_key_get_the_next_ids(tmp_path):
+    db = tmp_path / "model.db"
+    text = '[["i","inode","struct"]]'
+    key = schema.text_key(text)
+    m = Model(db)
+    with m.conn:  # another text of the same CRC-32 holds the first id (and the third)
+        m.conn.executemany("INSERT INTO param_lists (id, params) VALUES (?, ?)",
+                           [(key, "[1]"), (key + 2, "[3]")])
+    _put(m, "fs/inode.c", SRC)
+    assert m.conn.execute("SELECT id FROM param_lists WHERE params = ?",
+                          (text,)).fetchall() == [(key + 1,)]
+    m.close()
+    m = Model(db)  # another writer finds it in the table
+    _put(m, "fs/twin.c", b"int twin(struct inode *i) { return 0; }\n")
+    assert ("twin", text) in _params(db)
+    assert m.conn.execute("SELECT count(*) FROM param_lists").fetchone()[0] == 3
+    with m.conn:  # every id of the key held by other texts
+        m.conn.executemany("INSERT INTO param_lists (id, params) VALUES (?, ?)",
+                           [(i, f"[{i}]") for i in range(key + 3, key + 256)])
+        m.conn.execute("UPDATE param_lists SET params = '[2]' WHERE id = ?", (key + 1,))
+    m.close()
+    m = Model(db)  # the file is refused, as any failed write
+    with pytest.raises(sqlite3.IntegrityError, match="no free id"):
+        _put(m, "fs/other.c", b"int third(struct inode *i) { return 0; }\n")
+    assert "fs/other.c" not in m.files()
     m.close()
 
 

@@ -25,7 +25,7 @@ from kernel_lsp.navigate import (
     symbol_at,
     workspace_symbols,
 )
-from tests.conftest import TREE, unintern, unpack_list
+from tests.conftest import TREE, unintern, unpack_list, unshare
 
 MAIN = "drivers/misc/blinker/blinker_main.c"
 HEADER = "drivers/misc/blinker/blinker.h"
@@ -308,6 +308,9 @@ def _downgrade(db, to_version: int) -> None:
     """Turn a fresh model into one of schema ``to_version`` (undo the later migrations)."""
     conn = sqlite3.connect(db)
     for version in range(schema.SCHEMA_VERSION, to_version, -1):
+        if version == 18:  # functions a table of their own, their parameter lists as text
+            unshare(conn)
+            continue
         if version in (15, 16):  # calls, type uses a row each
             unpack_list(conn, "calls" if version == 15 else "type_uses")
             continue
@@ -399,6 +402,7 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
     db = root / ".kernel-lsp/model.db"
     m = Model(db)
     before, callers, macros = _use_rows(m), _kfree_callers(m), m.macro_rows()
+    functions = m.conn.execute("SELECT * FROM functions ORDER BY id").fetchall()
     n_plain = m.plain_macro_count()
     m.close()
     assert all(before.values()) and callers
@@ -420,6 +424,10 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
         assert m.schema_version() == schema.SCHEMA_VERSION
         assert m.conn.execute("PRAGMA freelist_count").fetchone()[0] == 0  # compacted
         assert _use_rows(m) == before and _kfree_callers(m) == callers
+        assert m.conn.execute("SELECT * FROM functions ORDER BY id").fetchall() == functions
+        assert any(f[schema.columns("functions").index("params")] != "[]" for f in functions)
+        assert m.conn.execute("SELECT count(*) FROM param_lists").fetchone()[0] == len(
+            {f[schema.columns("functions").index("params")] for f in functions})
         assert m.macro_rows() == macros and m.plain_macro_count() == n_plain
         for table, (column, pairs) in schema.NAME_FILES.items():  # the docs' query by name
             sql = (f"SELECT file_id FROM {table} u WHERE u.file_id IN (SELECT p.file_id FROM "
@@ -443,7 +451,7 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
         m.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17])
 def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
     db = tmp_path / "model.db"
     Model(db).close()
@@ -456,7 +464,7 @@ def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
     conn.close()
     m = Model(db)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 17
+        assert m.schema_version() == schema.SCHEMA_VERSION == 18
         assert m.conn.execute("PRAGMA page_size").fetchone()[0] == schema.PAGE_SIZE == 16384
         assert m.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         names = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
@@ -467,6 +475,10 @@ def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
         tables = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"call_lists", "type_use_lists", "var_use_lists", "var_name_files"} <= tables
         assert not {"calls_interned", "type_uses_interned", "var_uses_interned"} & tables
+        assert {"function_rows", "param_lists"} <= tables and "functions" not in tables  # 18
+        plan = " ".join(str(r) for r in m.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT name FROM functions WHERE name = 'x'"))
+        assert "idx_functions_name" in plan and "param_lists" not in plan, plan
         assert "idx_macros_name" not in names  # version 11: the names are not indexed again
         plan = " ".join(str(r) for r in m.conn.execute(
             "EXPLAIN QUERY PLAN SELECT * FROM macros WHERE name_key = klsp_name_key('x') "

@@ -88,7 +88,7 @@ class DesignSQL:
     # -- the model's size ----------------------------------------------------------------------
     def _stamp(self) -> str:
         """A value that changes whenever an index run changed the model."""
-        parts = [self.conn.execute(f"SELECT max(rowid) FROM {t}").fetchone()[0]
+        parts = [self.conn.execute(f"SELECT max(id) FROM {t}").fetchone()[0]
                  for t in ("functions", "types", "files")]
         parts.append(self.conn.execute("SELECT count(*) FROM files").fetchone()[0])
         return json.dumps([_SIZE_VERSION, *parts])

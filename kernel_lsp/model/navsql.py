@@ -175,8 +175,8 @@ class NavigationSQL:
                 defs[(f, c.caller)] = [{"path": path, "file_id": f, **dict(zip(keys, r, strict=True))}
                                        for r in self.conn.execute(
                     "SELECT name, signature, line, col, end_line, end_col, name_line, name_col, "
-                    "name_end_col FROM functions INDEXED BY idx_functions_name WHERE name=? "
-                    "AND file_id=? AND is_definition = 1 AND parent IS NULL ORDER BY id",
+                    "name_end_col FROM functions WHERE name=? "  # ``+``: by the name index
+                    "AND +file_id=? AND is_definition = 1 AND parent IS NULL ORDER BY id",
                     (c.caller, f))]
             out += [(site, row) for row in defs[(f, c.caller)] or [None]]
         return out

@@ -7,10 +7,11 @@ change to this file comes with a migration step in ``MIGRATIONS``.
 from __future__ import annotations
 
 import zlib
+from typing import NamedTuple
 
 from kernel_lsp.model import factlists
 
-SCHEMA_VERSION = 17
+SCHEMA_VERSION = 18
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 # version 17: pages of 16 KiB (SQLite's default is 4 KiB): the compressed lists of
 # ``factlists`` and ``macro_lists`` spill less into overflow pages, and fewer pages keep
@@ -83,6 +84,8 @@ TABLES: dict[str, str] = {
     "var_use_lists": "file_id INTEGER PRIMARY KEY, n INTEGER NOT NULL, data BLOB NOT NULL",
     "var_name_files": "name INTEGER NOT NULL, file_id INTEGER NOT NULL, "
                       "PRIMARY KEY (name, file_id)",
+    # version 18: each distinct parameter list of ``functions`` once (``SHARED``)
+    "param_lists": "id INTEGER PRIMARY KEY, params TEXT NOT NULL",
 }
 # Tables stored as their primary key's b-tree (version 11: member_names, which is only ever
 # read and updated by its key; a rowid table kept the same names twice, table and index).
@@ -176,9 +179,43 @@ PACKED: dict[str, str] = {"calls": "call_lists", "type_uses": "type_use_lists",
                           "var_uses": "var_use_lists"}
 
 
+# version 18: a table of ``SHARED`` keeps the text of one column (a function's parameter list,
+# as JSON) once per distinct value, in a table of its own (``texts``), whose id is the text's
+# ``text_key`` plus a number that tells apart the texts of one key. Its rows are stored in
+# ``rows`` with that id in place of the text, and read through a view of the table's name that
+# gives the text back (a LEFT JOIN, dropped when the column is not read). Linux 6.1 has 880,000
+# functions but 225,000 distinct parameter lists (52.7 MB of text; 25 MB less in all). Texts
+# are never deleted, like ``names``: a writer may hold their ids (``Model._text_ids``).
+class Shared(NamedTuple):
+    rows: str  # the table of the rows, ``column`` an id into ``texts``
+    column: str
+    texts: str  # (id, <column>): the distinct texts
+
+
+SHARED: dict[str, Shared] = {"functions": Shared("function_rows", "params", "param_lists")}
+TEXT_KEY_BITS = 8  # the texts of one CRC-32: up to 256
+TEXT_KEY_FUNCTION = "klsp_text_key"  # ``text_key`` as an SQL function (the store registers it)
+
+
+def text_key(text: str) -> int:
+    """The smallest id a ``SHARED`` text may have: its CRC-32 (UTF-8) over ``TEXT_KEY_BITS``
+    zero bits; its id is between that and ``text_key + 2**TEXT_KEY_BITS - 1``."""
+    return zlib.crc32(text.encode("utf-8", "replace")) << TEXT_KEY_BITS
+
+
+def shared_view(table: str) -> str:
+    """The SELECT of the view ``table`` over its ``SHARED`` rows: the text in place of its id."""
+    shared = SHARED[table]
+    select = [f"s.{c} AS {c}" if c == shared.column else f"t.{c} AS {c}" for c in columns(table)]
+    return (f"SELECT {', '.join(select)} FROM {shared.rows} t "
+            f"LEFT JOIN {shared.texts} s ON s.id = t.{shared.column}")
+
+
 def row_table(table: str) -> str:
-    """The table that stored the rows of ``table`` a row each (itself, or its interned table;
-    for a ``PACKED`` table, before version 15)."""
+    """The table that stored the rows of ``table`` a row each (itself, its interned table or
+    its ``SHARED`` rows table; for a ``PACKED`` table, before version 15)."""
+    if table in SHARED:
+        return SHARED[table].rows
     return f"{table}_interned" if table in INTERNED else table
 
 
@@ -193,6 +230,11 @@ def create_table_sql(table: str, skip: tuple[str, ...] = ()) -> str:
     ``skip``: columns left out (the table of an older version)."""
     if table in WITHOUT_ROWID:
         return f"CREATE TABLE IF NOT EXISTS {table} ({TABLES[table]}) WITHOUT ROWID"
+    if table in SHARED:
+        shared = SHARED[table]
+        cols = [f"{shared.column} INTEGER" if c.split()[0] == shared.column else c.strip()
+                for c in TABLES[table].split(",")]
+        return f"CREATE TABLE IF NOT EXISTS {shared.rows} ({', '.join(cols)})"
     if table not in INTERNED:
         return f"CREATE TABLE IF NOT EXISTS {table} ({TABLES[table]})"
     cols = []
@@ -552,8 +594,35 @@ MIGRATIONS[17] = [
                             ("macros", "params"), ("invocations", "args"))),
 ]
 
+
+
+# 18: the parameter lists of functions once each (``SHARED``): the ids of the distinct texts
+# (numbered within each key), then the rows with ids in place of texts, in the same order.
+def _share_migration(table: str) -> list[str]:
+    shared, key = SHARED[table], f"{TEXT_KEY_FUNCTION}(v)"
+    col, top = shared.column, (1 << TEXT_KEY_BITS) - 1
+    values = ", ".join(
+        f"(SELECT s.id FROM {shared.texts} s WHERE s.id BETWEEN {TEXT_KEY_FUNCTION}(t.{c}) AND "
+        f"{TEXT_KEY_FUNCTION}(t.{c}) + {top} AND s.{c} = t.{c})" if c == col else f"t.{c}"
+        for c in columns(table))
+    return [
+        create_table_sql(shared.texts),
+        f"INSERT INTO {shared.texts} (id, {col}) SELECT {key} + row_number() OVER "
+        f"(PARTITION BY {key} ORDER BY v) - 1, v FROM (SELECT DISTINCT {col} AS v FROM {table} "
+        f"WHERE {col} IS NOT NULL)",
+        create_table_sql(table),
+        f"INSERT INTO {shared.rows} ({', '.join(columns(table))}) SELECT {values} FROM {table} t "
+        "ORDER BY t.id",
+        f"DROP TABLE {table}",
+        f"CREATE VIEW {table} AS {shared_view(table)}",
+        *index_statements(table),
+    ]
+
+
+MIGRATIONS[18] = _share_migration("functions")
+
 # Migrations that copy whole tables: the file is compacted after them (``VACUUM``).
-REWRITING_MIGRATIONS = frozenset({7, 11, 13, 14, 15, 16, 17})
+REWRITING_MIGRATIONS = frozenset({7, 11, 13, 14, 15, 16, 17, 18})
 
 # version 17: every interned table is packed and found by name through its files (the store
 # writes them so)

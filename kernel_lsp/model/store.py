@@ -51,6 +51,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         self.path = Path(path) if path is not None else None
         self._known_names: dict[str, int] = {}  # names ids of committed rows
         self._pending_names: dict[str, int] = {}  # ... of the write transaction under way
+        self._known_texts: dict[str, int] = {}  # ids of ``schema.SHARED`` texts, as names
+        self._pending_texts: dict[str, int] = {}
         self._batch_seconds: float | None = None  # inside ``batched``
         self._batch_ends = 0.0
         try:
@@ -63,6 +65,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
             self.conn = self.db.conn
             # the key macros are found by (``schema.KEYED``), for the readers' SQL and migration 11
             self.conn.create_function(schema.KEY_FUNCTION, 1, schema.name_key, deterministic=True)
+            self.conn.create_function(schema.TEXT_KEY_FUNCTION, 1, schema.text_key,
+                                      deterministic=True)  # migration 18
             for name, packer in zip(schema.PACK_AGGREGATES, (NamesPacker, PlacesPacker),
                                     strict=True):  # migration 13
                 self.conn.create_aggregate(name, 4, packer)
@@ -101,6 +105,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
                 self.conn.execute(schema.create_table_sql(name))
                 if name in schema.INTERNED:
                     self.db.create_view(name, schema.interned_view(name), replace=True)
+                if name in schema.SHARED:
+                    self.db.create_view(name, schema.shared_view(name), replace=True)
             for sql in schema.index_statements():
                 self.conn.execute(sql)
             for name, sql in schema.VIEWS.items():
@@ -304,15 +310,17 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         if not self.conn.in_transaction:
             self.conn.execute("BEGIN IMMEDIATE")
             self._batch_ends = time.monotonic() + self._batch_seconds
-        mark = len(self._pending_names)
+        marks = [(pending, len(pending)) for pending in (self._pending_names,
+                                                           self._pending_texts)]
         self.conn.execute("SAVEPOINT fact_write")
         try:
             yield self.conn
         except BaseException:
             self.conn.execute("ROLLBACK TO fact_write")
             self.conn.execute("RELEASE fact_write")
-            for name in list(self._pending_names)[mark:]:
-                del self._pending_names[name]
+            for pending, mark in marks:
+                for text in list(pending)[mark:]:
+                    del pending[text]
             raise
         self.conn.execute("RELEASE fact_write")
         if time.monotonic() >= self._batch_ends:
@@ -358,6 +366,9 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
                 table_rows = kept
                 if not table_rows:
                     continue
+            if table in schema.SHARED:
+                table_rows = self._shared(table, table_rows)
+                table = schema.row_table(table)
             if table in schema.KEYED:
                 at, key = cols.index("name"), schema.name_key
                 self.conn.executemany(
@@ -428,14 +439,50 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
                 self._pending_names.update(got)
         return out
 
+    def _shared(self, table: str, rows: list[tuple]) -> list[tuple]:
+        """``rows`` of a ``schema.SHARED`` table with the text of its shared column turned into
+        an id of its texts table (new texts inserted, inside the caller's transaction)."""
+        shared = schema.SHARED[table]
+        at = schema.FACT_COLUMNS[table].index(shared.column)
+        texts = {r[at] for r in rows if len(r) > at}  # a short row: the insert says what
+        texts.discard(None)
+        ids = self._text_ids(shared, texts)
+        return [(*r[:at], ids.get(r[at]), *r[at + 1:]) if len(r) > at else r for r in rows]
+
+    def _text_ids(self, shared: schema.Shared, texts: set[str]) -> dict[str, int]:
+        """text -> id in ``shared.texts`` of each of ``texts``, inserting the new ones at the
+        first free id of their key (``schema.text_key``); remembered as ``_name_ids`` does."""
+        out, col, top = {}, shared.column, (1 << schema.TEXT_KEY_BITS) - 1
+        for text in sorted(texts):
+            got = self._pending_texts.get(text) or self._known_texts.get(text)
+            if got is None:
+                key = schema.text_key(text)
+                taken = dict(self.conn.execute(
+                    f"SELECT {col}, id FROM {shared.texts} WHERE id BETWEEN ? AND ?",
+                    (key, key + top)))
+                got = taken.get(text)
+                if got is None:
+                    used = set(taken.values())
+                    got = next((i for i in range(key, key + top + 1) if i not in used), None)
+                    if got is None:
+                        raise sqlite3.IntegrityError(f"{shared.texts}: no free id for the "
+                                                     f"texts of key {key}")
+                    self.conn.execute(f"INSERT INTO {shared.texts} (id, {col}) VALUES (?, ?)",
+                                      (got, text))
+                self._pending_texts[text] = got
+            out[text] = got
+        return out
+
     def _committed(self, ok: bool) -> None:
         """After a write transaction: remember the ids it inserted if it committed (a bounded
         memory: a whole kernel has millions of names)."""
-        if ok:
-            if len(self._known_names) + len(self._pending_names) > _KNOWN_NAMES:
-                self._known_names.clear()
-            self._known_names.update(self._pending_names)
-        self._pending_names.clear()
+        for known, pending in ((self._known_names, self._pending_names),
+                               (self._known_texts, self._pending_texts)):
+            if ok:
+                if len(known) + len(pending) > _KNOWN_NAMES:
+                    known.clear()
+                known.update(pending)
+            pending.clear()
 
     def remove_files(self, paths: Iterable[str]) -> int:
         """Forget deleted files; returns how many were removed."""
