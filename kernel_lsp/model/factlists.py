@@ -44,7 +44,7 @@ class Layout:
 
     def pack(self, rows: list[tuple]) -> bytes:
         """The packed form of ``rows`` (ints or None; str or None in the text columns)."""
-        if any(len(r) != self.width for r in rows):
+        if rows and set(map(len, rows)) != {self.width}:
             raise ValueError(f"a row without its {self.width} columns")
         columns = list(zip(*rows, strict=True)) or [()] * self.width
         values: list[int] = []
@@ -58,14 +58,15 @@ class Layout:
                     prev = v
             else:
                 column = [_NULL if v is None else v for v in columns[i]]
-                if column and min(column) < 0 and any(v is not None and v < 0
-                                                      for v in columns[i]):
+                if column and min(column) < 0 and (min(column) < _NULL or column.count(
+                        _NULL) != columns[i].count(None)):  # a -1 of its own
                     raise ValueError(f"a row with a negative {self.columns[i]}")
                 values.extend(column)
         texts = [_NONE if v is None else v for i in self.texts for v in columns[i]]
-        if any(_SEP in v for v in texts):
+        joined = _SEP.join(texts) + _SEP if texts else ""
+        if joined.count(_SEP) != len(texts):
             raise ValueError("a text with a NUL character")
-        text = "".join(v + _SEP for v in texts).encode("utf-8", "surrogatepass")
+        text = joined.encode("utf-8", "surrogatepass")
         for code, typecode in _FORMATS.items():
             try:
                 raw = array(typecode, values).tobytes()

@@ -410,7 +410,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         """``rows`` of ``table`` with their ``schema.INTERNED`` columns (the first columns)
         turned into ``names`` ids (new names inserted, inside the caller's transaction)."""
         width, k = len(schema.FACT_COLUMNS[table]), len(schema.INTERNED[table])
-        if any(len(r) != width for r in rows):  # what the insert itself would say
+        if rows and set(map(len, rows)) != {width}:  # what the insert itself would say
             raise sqlite3.ProgrammingError(f"a {table} row without its {width} columns")
         names = {v for r in rows for v in r[:k]}
         names.discard(None)
