@@ -595,7 +595,6 @@ MIGRATIONS[17] = [
 ]
 
 
-
 # 18: the parameter lists of functions once each (``SHARED``): the ids of the distinct texts
 # (numbered within each key), then the rows with ids in place of texts, in the same order.
 def _share_migration(table: str) -> list[str]:

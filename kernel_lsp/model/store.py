@@ -454,7 +454,9 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         first free id of their key (``schema.text_key``); remembered as ``_name_ids`` does."""
         out, col, top = {}, shared.column, (1 << schema.TEXT_KEY_BITS) - 1
         for text in sorted(texts):
-            got = self._pending_texts.get(text) or self._known_texts.get(text)
+            got = self._pending_texts.get(text)
+            if got is None:
+                got = self._known_texts.get(text)  # (an id may be 0: no ``or`` here)
             if got is None:
                 key = schema.text_key(text)
                 taken = dict(self.conn.execute(
