@@ -155,9 +155,7 @@ class Visibility:
             if edge.start_byte >= pos:
                 break
             if edge.resolved_id is not None:
-                closure = self.closure(edge.resolved_id)
-                if closure & ~mask:
-                    mask |= closure
+                mask |= self.closure(edge.resolved_id)  # (kept by no one: no test to share it)
         return mask
 
     def unit(self, fid: int, limit: int = 64) -> int:
