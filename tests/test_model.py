@@ -51,12 +51,13 @@ def test_remove_files_forgets_everything(model):
     assert counts["files"] == 0 and counts["functions"] == 0 and counts["calls"] == 0
 
 
-def test_failed_write_leaves_previous_content(model, monkeypatch):
+@pytest.mark.parametrize("table", ["calls", "functions"])  # a packed one, a shared one
+def test_failed_write_leaves_previous_content(model, table):
     rows = fact_rows(extract("fs/inode.c", SRC))
     model.replace_file("fs/inode.c", rows, size=1, mtime_ns=1, sha1="a")
     bad = dict(rows)
-    bad["calls"] = [("x",)]  # wrong width: the insert fails half-way through the file
-    with pytest.raises(sqlite3.Error):
+    bad[table] = [("x",)]  # wrong width: the insert fails half-way through the file
+    with pytest.raises(sqlite3.Error, match="without its"):
         model.replace_file("fs/inode.c", bad, size=2, mtime_ns=2, sha1="b")
     assert model.files()["fs/inode.c"].sha1 == "a"
     assert model.counts()["functions"] == 2

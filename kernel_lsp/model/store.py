@@ -26,6 +26,14 @@ from kernel_lsp.model.symbolsql import SymbolSQL
 _KNOWN_NAMES = 200_000  # name ids a Model remembers between writes (then it starts again)
 
 
+def _check_width(table: str, rows: list[tuple]) -> None:
+    """Refuse ``rows`` of ``table`` that do not have its fact columns, before any is turned
+    into ids (what the insert itself would say)."""
+    width = len(schema.FACT_COLUMNS[table])
+    if rows and set(map(len, rows)) != {width}:
+        raise sqlite3.ProgrammingError(f"a {table} row without its {width} columns")
+
+
 class ModelError(Exception):
     """The database cannot be used (corrupt, foreign, newer schema)."""
 
@@ -409,9 +417,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
     def _interned(self, table: str, rows: list[tuple]) -> list[tuple]:
         """``rows`` of ``table`` with their ``schema.INTERNED`` columns (the first columns)
         turned into ``names`` ids (new names inserted, inside the caller's transaction)."""
-        width, k = len(schema.FACT_COLUMNS[table]), len(schema.INTERNED[table])
-        if rows and set(map(len, rows)) != {width}:  # what the insert itself would say
-            raise sqlite3.ProgrammingError(f"a {table} row without its {width} columns")
+        _check_width(table, rows)
+        k = len(schema.INTERNED[table])
         names = {v for r in rows for v in r[:k]}
         names.discard(None)
         get = self._name_ids(names).get  # None stays None
@@ -442,12 +449,13 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
     def _shared(self, table: str, rows: list[tuple]) -> list[tuple]:
         """``rows`` of a ``schema.SHARED`` table with the text of its shared column turned into
         an id of its texts table (new texts inserted, inside the caller's transaction)."""
+        _check_width(table, rows)
         shared = schema.SHARED[table]
         at = schema.FACT_COLUMNS[table].index(shared.column)
-        texts = {r[at] for r in rows if len(r) > at}  # a short row: the insert says what
+        texts = {r[at] for r in rows}
         texts.discard(None)
         ids = self._text_ids(shared, texts)
-        return [(*r[:at], ids.get(r[at]), *r[at + 1:]) if len(r) > at else r for r in rows]
+        return [(*r[:at], ids.get(r[at]), *r[at + 1:]) for r in rows]
 
     def _text_ids(self, shared: schema.Shared, texts: set[str]) -> dict[str, int]:
         """text -> id in ``shared.texts`` of each of ``texts``, inserting the new ones at the
