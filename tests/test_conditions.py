@@ -156,6 +156,9 @@ KCONFIG = {
         config ARM_ONLY
         \tbool "Only on arm"
         \tdepends on ARM
+        config IPMI_LIKE
+        \ttristate 'a prompt in single quotes'
+        \tdepends on MMU
         config HZ
         \tint "Timer frequency"
         \tdefault 250
@@ -193,6 +196,7 @@ def test_configuration_from_defconfig_and_kconfig(tmp_path):
     assert env.values["HAVE_THING"] == "y" and env.values["NEEDS_THING"] == "y"  # select, set
     assert env.values["SLUB"] == "y" and "SLAB" not in env.values  # the choice's default
     assert env.defined("CONFIG_MEMCG") is None  # undecided: a user could turn it on
+    assert env.defined("CONFIG_IPMI_LIKE") is None  # so could they this one
     assert env.defined("CONFIG_ARM_ONLY") is False and env.defined("CONFIG_INSIDE_HELP") is False
     assert env.value("CONFIG_HZ") == 250
 

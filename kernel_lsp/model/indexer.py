@@ -265,9 +265,9 @@ def _extract_rounds(model: Model, items: list[tuple], by_path: dict, config: Con
     return len(done)
 
 
-# Bump when the derived configuration gains information (2: Kbuild -D names): a cached one is
-# derived again.
-CONFIGURATION_FORMAT = 2
+# Bump when the derived configuration gains information (2: Kbuild -D names; 3: options with
+# a single-quoted prompt are optional): a cached one is derived again.
+CONFIGURATION_FORMAT = 3
 
 
 def current_configuration(model: Model, config: Config) -> Configuration:

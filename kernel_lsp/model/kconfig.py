@@ -30,6 +30,7 @@ class Symbol:
     defaults: list[tuple[str, str]] = field(default_factory=list)  # (value expr, condition)
     depends: list[str] = field(default_factory=list)
     selects: list[tuple[str, str]] = field(default_factory=list)  # (target, condition)
+    implies: list[tuple[str, str]] = field(default_factory=list)  # (target, condition)
     choice: int | None = None
     prompt: bool = False  # a user can set it (it has a prompt)
 
@@ -154,7 +155,7 @@ def _read(root: Path, path: Path, kc: Kconfig, outer: list[str], arch: str, seen
 def _symbol_line(sym: Symbol, word: str, rest: str) -> None:
     if word in ("bool", "tristate", "int", "hex", "string"):
         sym.type = word
-        sym.prompt = sym.prompt or rest.startswith('"')
+        sym.prompt = sym.prompt or rest.startswith(('"', "'"))
     elif word == "prompt":
         sym.prompt = True
     elif word in ("def_bool", "def_tristate"):
@@ -164,6 +165,8 @@ def _symbol_line(sym: Symbol, word: str, rest: str) -> None:
         sym.defaults.append(_split_if(rest))
     elif word == "select":
         sym.selects.append(_split_if(rest))
+    elif word == "imply":
+        sym.implies.append(_split_if(rest))
 
 
 class _Eval:
