@@ -7,6 +7,7 @@ same files as the findings (see docs/model.md for the schema).
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Callable
@@ -57,6 +58,19 @@ def totals(counts: dict[str, tuple[int, int]], keep: Callable[[str], bool]) -> t
             calls += c
             uses += u
     return calls, uses
+
+
+def unbuilt_paths(db: Path) -> set[str]:
+    """The ``.c`` files the model found that no configuration of the architecture builds
+    (``meta.unbuilt_sources``): kernel-lsp reports nothing there, so they are not counted."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'unbuilt_sources'").fetchone()
+    except sqlite3.Error:
+        row = None
+    finally:
+        conn.close()
+    return set(json.loads(row[0]).get("paths", ())) if row else set()
 
 
 def per_1000(count: int, base: int) -> float:

@@ -52,6 +52,7 @@ class SymbolTable(Protocol):
     dropped_units: Mapping  # .c file -> .c files it shares a unit with through a dropped #include
     macro_needs_memo: dict  # macro name -> what its arguments need, kept for the run
     hidden_in: Mapping  # function/variable name -> files declaring it in a dropped #if branch
+    unbuilt_ids: object  # ``fid in unbuilt_ids``: no configuration of the architecture builds it
 
     def native(self, entries: list, fid: int) -> list: ...
     def is_header(self, fid: int) -> bool: ...
@@ -60,7 +61,8 @@ class SymbolTable(Protocol):
 
 class Hosted(Protocol):
     """``fid in hosted``: the file is not kernel code of this architecture: a host program (it
-    includes a C library header), or a file only another architecture builds."""
+    includes a C library header), or a file only another architecture builds (it includes
+    that architecture's header, or Kbuild builds it under no configuration of this one)."""
 
     def __contains__(self, fid: int) -> bool: ...
 

@@ -44,7 +44,7 @@ def eager_inputs(model: Model, arch: str, file_ids: list[int]) -> CheckInputs:
     symbols = Symbols.load(model, arch)
     graph = model.include_graph()
     hosted = hosted_files(graph, other_arch_headers(symbols.paths.values(), arch),
-                          Fallbacks(symbols, arch))
+                          Fallbacks(symbols, arch), symbols.unbuilt_ids)
     return CheckInputs(model, symbols, graph, Visibility(graph, forced=forced_ids(symbols.paths)),
                        hosted, file_ids)
 

@@ -23,6 +23,7 @@ from kernel_lsp.model.symbols import (
     configuration_is_derived,
     is_foreign,
     model_host_sources,
+    model_unbuilt_ids,
 )
 
 # A header included by more files than this is seen in the context of the first ones only.
@@ -96,6 +97,7 @@ class LazySymbols(Symbols):
         self.foreign_ids = {fid for fid, p in self.paths.items() if is_foreign(p, arch)}
         self.host = model_host_sources(model)
         self.programs = Programs(self.paths, self.host)
+        self.unbuilt_ids = model_unbuilt_ids(model, self.paths)
         self.functions = _Index(lambda n: [FuncSym(f, bool(d), s, b)
                                            for f, d, s, b in model.function_entries(n)])
         self.macros = _Index(lambda n: [MacroSym(*r) for r in model.macro_entries(n)])

@@ -37,7 +37,8 @@ class Tables:
         symbols = Symbols.load(model, arch)
         foreign = other_arch_headers(symbols.paths.values(), arch)
         return cls(symbols, graph, Visibility(graph, forced=forced_ids(symbols.paths)),
-                   hosted_files(graph, foreign, Fallbacks(symbols, arch)), lazy=False)
+                   hosted_files(graph, foreign, Fallbacks(symbols, arch), symbols.unbuilt_ids),
+                   lazy=False)
 
     @classmethod
     def lazy_for(cls, model: Model, arch: str) -> Tables:
@@ -47,7 +48,8 @@ class Tables:
         foreign = other_arch_headers(symbols.paths.values(), arch)
         return cls(symbols, graph, Visibility(graph, includers_of=graph.includers_of,
                                               forced=forced_ids(symbols.paths)),
-                   _LazyHosted(graph, foreign, Fallbacks(symbols, arch)), lazy=True)
+                   _LazyHosted(graph, foreign, Fallbacks(symbols, arch), symbols.unbuilt_ids),
+                   lazy=True)
 
     @classmethod
     def empty(cls) -> Tables:
@@ -65,14 +67,18 @@ class Tables:
 
 
 class _LazyHosted:
-    """``fid in hosted``: the file is not kernel code of this architecture (``not_built_here``),
-    or only such files include it (``hosted_files``)."""
+    """``fid in hosted``: the file is not kernel code of this architecture (``not_built_here``,
+    or ``unbuilt``), or only such files include it (``hosted_files``)."""
 
-    def __init__(self, graph: LazyGraph, foreign_headers: set[str], fallbacks: Fallbacks):
+    def __init__(self, graph: LazyGraph, foreign_headers: set[str], fallbacks: Fallbacks,
+                 unbuilt: set[int] = frozenset()):
         self.graph, self.foreign, self.fallbacks = graph, foreign_headers, fallbacks
+        self.unbuilt = unbuilt
         self.memo: dict[int, bool] = {}
 
     def __contains__(self, fid: int) -> bool:
+        if fid in self.unbuilt:
+            return True
         got = self.memo.get(fid)
         if got is None:
             self.memo[fid] = False  # an include cycle: not hosted through itself

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kernel_lsp.config import Config
+from kernel_lsp.model.buildable import unbuilt_sources
 from kernel_lsp.model.configuration import Configuration, fingerprint, load_configuration
 from kernel_lsp.model.expand import expand_invocations
 from kernel_lsp.model.programs import host_sources
@@ -210,6 +211,9 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
         phases["resolve_seconds"] = time.perf_counter() - t
         model.set_meta("includes_resolved", "1")
     t = time.perf_counter()
+    if record_unbuilt(model, config, by_path, problems, refresh=resolved is not None):
+        phases["unbuilt_seconds"] = time.perf_counter() - t
+    t = time.perf_counter()
     expanded = expand_invocations(model, progress, jobs)
     phases["expand_seconds"] = time.perf_counter() - t
     if parsed and parsed >= len(found) / 2:  # most of the model written again: compact it
@@ -225,6 +229,24 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
     stats["macro_generated"] = expanded.added
     stats["expand_processes"] = expanded.processes
     return IndexResult(model, stats, problems)
+
+
+def record_unbuilt(model: Model, config: Config, paths, problems: list[str],
+                   refresh: bool = True) -> bool:
+    """Store the ``.c`` files among ``paths`` that no configuration of the architecture builds
+    (``model/buildable.py``) with the configuration inputs they come from; when ``refresh`` is
+    False, only if those inputs changed. True when it was computed."""
+    inputs = model.meta("configuration_inputs") or ""
+    stored = model.meta("unbuilt_sources")
+    if not refresh and stored and json.loads(stored).get("inputs") == inputs:
+        return False
+    try:
+        unbuilt = unbuilt_sources(config.root, config.arch, paths)
+    except (OSError, ValueError, RecursionError) as exc:
+        problems.append(f"Kconfig/Kbuild not read, every file taken as built ({exc})")
+        unbuilt = set()
+    model.set_meta("unbuilt_sources", json.dumps({"inputs": inputs, "paths": sorted(unbuilt)}))
+    return True
 
 
 def stamp_model(model: Model, configuration: Configuration) -> bool:

@@ -73,10 +73,11 @@ HOSTED_INCLUDERS_MAX = 64
 
 
 def hosted_files(graph: dict, foreign_headers: set[str] = frozenset(),
-                 fallbacks: Fallbacks | None = None) -> set[int]:
-    """Files that are not kernel code of this architecture (see ``not_built_here``), and the
-    files that only such files include (``arch/x86/entry/vdso/vdso2c.h``, a host program's)."""
-    hosted = {fid for fid, edges in graph.items() if not_built_here(
+                 fallbacks: Fallbacks | None = None, unbuilt: set[int] = frozenset()) -> set[int]:
+    """Files that are not kernel code of this architecture (see ``not_built_here``, and the
+    ``unbuilt`` files Kbuild builds under no configuration of it), and the files that only such
+    files include (``arch/x86/entry/vdso/vdso2c.h``, a host program's)."""
+    hosted = set(unbuilt) | {fid for fid, edges in graph.items() if not_built_here(
         edges, foreign_headers, fallbacks.of(fid) if fallbacks is not None else None)}
     includers: dict[int, set[int]] = {}
     for fid, edges in graph.items():
@@ -106,6 +107,14 @@ def model_host_sources(model: Model) -> set[str]:
     """The host programs' ``.c`` files the indexer found in the Kbuild files."""
     stored = model.meta("host_sources")
     return set(json.loads(stored)) if stored else set()
+
+
+def model_unbuilt_ids(model: Model, paths: dict[int, str]) -> set[int]:
+    """The ids of the ``.c`` files that no configuration of the architecture builds, as the
+    indexer found them in Kconfig and the Kbuild files (``model/buildable.py``)."""
+    stored = model.meta("unbuilt_sources")
+    unbuilt = set(json.loads(stored).get("paths", ())) if stored else set()
+    return {fid for fid, p in paths.items() if p in unbuilt} if unbuilt else set()
 
 
 _FOREIGN_TOPS = ("tools/", "samples/", "scripts/", "usr/", "Documentation/")
@@ -180,6 +189,8 @@ class Symbols:
     foreign_ids: set[int] = field(default_factory=set)
     programs: Programs = field(default_factory=lambda: Programs({}))
     host: set[str] = field(default_factory=set)  # .c files of host programs (Kbuild hostprogs)
+    # .c files no configuration of the architecture builds (``model/buildable.py``)
+    unbuilt_ids: set[int] = field(default_factory=set)
     # name -> kinds it has in dropped #if branches (defined under another configuration)
     hidden: dict[str, set[str]] = field(default_factory=dict)
     # .c file -> the .c files it includes, or is included by, in a dropped #if branch: one
@@ -200,6 +211,7 @@ class Symbols:
         s.foreign_ids = {fid for fid, p in s.paths.items() if is_foreign(p, arch)}
         s.host = model_host_sources(model)
         s.programs = Programs(s.paths, s.host)
+        s.unbuilt_ids = model_unbuilt_ids(model, s.paths)
         for name, fid, is_def, storage, start in model.function_symbols():
             s.functions.add(name, fid, is_def, storage, start)
         # the macros of the names the model's facts name; any other, read when asked

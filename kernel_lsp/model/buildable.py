@@ -1,0 +1,215 @@
+"""The ``.c`` files that no configuration of the architecture builds, read from Kconfig and Kbuild.
+
+A Kbuild file lists each object under the option that builds it (``obj-$(CONFIG_TEGRA_CBB) +=
+tegra194-cbb.o``), a composite object's parts under its name (``blinker-y := blinker_main.o``)
+and each subdirectory under the option that enters it (``obj-$(CONFIG_PPC) += ps3/``). A file is
+*unbuilt* here when every listing of its object needs an option that cannot be on for this
+architecture: ``TEGRA_CBB`` depends on ``ARCH_TEGRA_194_SOC``, which only ``arch/arm64/Kconfig``
+defines. Its findings would only be the noise of checking it as x86 code.
+
+Which options can be on (``possible_symbols``) is a may-analysis, deliberately generous: an
+option with a prompt whose dependencies may hold, an option some possible option selects (a
+``select`` overrides dependencies) or implies, or with a default that may be on; a negation (``!X86_32``),
+a comparison and a toolchain probe may always hold. So only a dependency on an option this
+architecture's Kconfig never defines, or that only such options enable, makes a file unbuilt. A
+file no Kbuild file lists (a ``.c`` another one includes, a host tool, a tree without Kbuild) is
+never unbuilt, nor is a listing whose option or object name is computed (``$(BITS)``).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kernel_lsp.model.kconfig import _TOKEN, Kconfig, read_kconfig
+
+# Kbuild's own lists (what they name is built when the directory is); any other name before
+# ``-y``/``-objs``/``-$(CONFIG_X)`` is a composite object.
+_BUILT_LISTS = frozenset({"obj", "lib", "core", "drivers", "libs", "net", "virt", "head", "extra",
+                          "init", "subdir"})
+_NOT_OBJECTS = frozenset({"targets", "clean-files", "always", "hostprogs", "userprogs",
+                          "subdir-ccflags", "ccflags", "asflags", "ldflags", "cflags"})
+_LISTING = re.compile(r"^\s*([A-Za-z_][\w.-]*?)-(y|m|objs|\$\(CONFIG_(\w+)\)|\$\([^)]*\))\s*"
+                      r"[:+?]?=(.*)$")
+_SKIPPED_TOPS = frozenset({".git", ".kernel-lsp", "tools", "scripts", "samples", "Documentation",
+                           "usr"})
+_WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+def possible_symbols(kc: Kconfig) -> set[str]:
+    """The bool/tristate options that some configuration of ``kc``'s architecture may turn on."""
+    selectors: dict[str, list[tuple[str, str]]] = {}
+    implied: dict[str, list[tuple[str, str]]] = {}
+    for sym in kc.symbols.values():
+        for target, cond in sym.selects:
+            selectors.setdefault(target, []).append((sym.name, cond))
+        for target, cond in sym.implies:
+            implied.setdefault(target, []).append((sym.name, cond))
+    choice_live = [c["depends"] for c in kc.choices]
+    possible: set[str] = set()
+    may = _May(possible)
+    changed = True
+    while changed:
+        changed = False
+        for name, sym in kc.symbols.items():
+            if name in possible:
+                continue
+            selected = any(s in possible and may(c) for s, c in selectors.get(name, ()))
+            deps = all(may(d) for d in sym.depends)
+            if sym.choice is not None:
+                deps = deps and all(may(d) for d in choice_live[sym.choice])
+            on = selected or deps and (sym.prompt or sym.choice is not None or any(
+                may(v) and may(c) for v, c in sym.defaults) or any(
+                s in possible and may(c) for s, c in implied.get(name, ())))
+            if on:
+                possible.add(name)
+                changed = True
+    return possible
+
+
+class _May:
+    """Whether a Kconfig expression may be true when the options in ``possible`` may be on
+    (and any option may be off)."""
+
+    def __init__(self, possible: set[str]):
+        self.possible = possible
+
+    def __call__(self, expr: str) -> bool:
+        toks = [t for t in _TOKEN.findall(expr) if t]
+        try:
+            pos, (can_true, _can_false) = self._or(toks, 0)
+        except (IndexError, ValueError):
+            return True  # unreadable: it may hold
+        return can_true if pos == len(toks) else True
+
+    def _or(self, toks, i):
+        i, (t, f) = self._and(toks, i)
+        while i < len(toks) and toks[i] == "||":
+            i, (t2, f2) = self._and(toks, i + 1)
+            t, f = t or t2, f and f2
+        return i, (t, f)
+
+    def _and(self, toks, i):
+        i, (t, f) = self._not(toks, i)
+        while i < len(toks) and toks[i] == "&&":
+            i, (t2, f2) = self._not(toks, i + 1)
+            t, f = t and t2, f or f2
+        return i, (t, f)
+
+    def _not(self, toks, i):
+        if toks[i] == "!":
+            i, (t, f) = self._not(toks, i + 1)
+            return i, (f, t)
+        if toks[i] == "(":
+            i, got = self._or(toks, i + 1)
+            return i + 1, got
+        tok, i = toks[i], i + 1
+        if i < len(toks) and toks[i] in ("=", "!=", "<", ">", "<=", ">="):
+            return i + 2, (True, True)  # a comparison: either way
+        if tok in ("y", "m"):
+            return i, (True, False)
+        if tok == "n":
+            return i, (False, True)
+        if tok.startswith("$(") or tok.startswith('"') or not _WORD.fullmatch(tok):
+            return i, (True, True)  # a toolchain probe, a string, a number
+        return i, (tok in self.possible, True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    makefile_dir: str  # the directory of the Kbuild file that lists the object
+    owner: str  # ``obj``, ``lib``...: built with the directory; else a composite object's name
+    option: str | None  # the option it is listed under; None: always, or computed
+
+
+def unbuilt_sources(root: Path, arch: str, paths: Iterable[str]) -> set[str]:
+    """The ``.c`` files among ``paths`` that no configuration of ``arch`` builds (empty for a
+    tree without a root ``Kconfig``)."""
+    if not (root / "Kconfig").is_file():
+        return set()
+    possible = possible_symbols(read_kconfig(root, arch))
+    listings, computed_dirs = read_listings(root, arch)
+    judge = _Judge(listings, possible)
+    return {p for p in paths if p.endswith(".c") and posixpath.dirname(p) not in computed_dirs
+            and judge.unbuilt(p[:-2] + ".o")}
+
+
+def read_listings(root: Path, arch: str) -> tuple[dict[str, list[_Listing]], set[str]]:
+    """Every object and directory the tree's Kbuild files list (by root-relative path; a
+    directory ends with ``/``), and the directories whose objects a listing names with a
+    variable (``amdgpu-y += $(AMD_DISPLAY_FILES)``): those are not judged."""
+    listings: dict[str, list[_Listing]] = {}
+    computed: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        rel = "" if rel == "." else rel
+        if not rel:
+            dirnames[:] = [d for d in dirnames if d not in _SKIPPED_TOPS]
+        elif rel == "arch":
+            dirnames[:] = [d for d in dirnames if d == arch]
+        for name in ("Makefile", "Kbuild"):
+            if name in filenames:
+                _read_kbuild(Path(dirpath) / name, rel, listings, computed)
+    return listings, computed
+
+
+def _read_kbuild(path: Path, rel: str, listings: dict, computed: set) -> None:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return
+    for line in re.sub(r"\\\n", " ", text).splitlines():
+        m = _LISTING.match(line.split("#", 1)[0])
+        if m is None or m.group(1) in _NOT_OBJECTS or m.group(1).startswith(("ccflags",
+                                                                               "CFLAGS")):
+            continue
+        owner, suffix, option, words = m.groups()
+        if suffix.startswith("$(") and option is None:
+            option = None  # a computed option (``$(BITS)``): taken as possible
+        for word in words.split():
+            if "$" in word:
+                if owner not in _BUILT_LISTS or word.endswith((".o", "/", ")")):
+                    computed.add(rel)
+                continue
+            if not word.endswith((".o", "/")):
+                continue
+            target = posixpath.normpath(posixpath.join(rel, word)) + ("/" if word.endswith("/")
+                                                                      else "")
+            listings.setdefault(target, []).append(_Listing(rel, owner, option))
+
+
+class _Judge:
+    def __init__(self, listings: dict[str, list[_Listing]], possible: set[str]):
+        self.listings, self.possible = listings, possible
+        self.memo: dict[str, bool] = {}
+
+    def unbuilt(self, obj: str) -> bool:
+        """Whether the object (``dir/name.o``) is listed and no listing can build it."""
+        return bool(self.listings.get(obj)) and not self._may_build(obj)
+
+    def _may_build(self, target: str) -> bool:
+        got = self.memo.get(target)
+        if got is not None:
+            return got
+        self.memo[target] = True  # a cycle: not evidence either way
+        rows = self.listings.get(target)
+        if not rows:
+            got = True  # nothing lists it: unknown, so built
+        else:
+            got = any(self._listing_may_build(r) for r in rows)
+        self.memo[target] = got
+        return got
+
+    def _listing_may_build(self, r: _Listing) -> bool:
+        if r.option is not None and r.option not in self.possible:
+            return False
+        if r.owner in _BUILT_LISTS:
+            return "/" not in r.makefile_dir or self._may_build(r.makefile_dir + "/")
+        return self._may_build(posixpath.join(r.makefile_dir, r.owner + ".o"))
+
+
+__all__ = ["possible_symbols", "read_listings", "unbuilt_sources"]

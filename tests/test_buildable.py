@@ -1,0 +1,175 @@
+"""Files that no configuration of the architecture builds (``model/buildable.py``): which options
+may be on, which Kbuild listings can build a file, and that such a file gives no finding while
+the same file under an option that may be on still does."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kernel_lsp.live.tables import Tables
+from kernel_lsp.model.buildable import possible_symbols, unbuilt_sources
+from kernel_lsp.model.kconfig import read_kconfig
+from kernel_lsp.model.store import Model
+from tests.conftest import checked_errors, write_tree
+
+# Kconfig of "x86": ARCH_PXA and ARM are defined by no Kconfig file read for x86.
+KCONFIG = """\
+config X86
+\tdef_bool y
+config X86_32
+\tdef_bool y
+\tdepends on !64BIT
+config 64BIT
+\tbool "64-bit kernel"
+config COMPILE_TEST
+\tbool "Compile also drivers which will not load"
+config GOOD
+\ttristate "a driver x86 builds"
+config PXA_LED
+\ttristate "an LED driver of a PXA board"
+\tdepends on ARCH_PXA
+config PXA_OR_TEST
+\ttristate "built anywhere for compile testing"
+\tdepends on ARCH_PXA || COMPILE_TEST
+config QUOTED
+\ttristate 'a prompt in single quotes'
+\tdepends on GOOD
+config SELECTED
+\tbool
+\tdepends on ARCH_PXA
+config SELECTOR
+\tbool "selects what it needs, whatever that depends on"
+\tselect SELECTED
+config IMPLIED
+\ttristate
+config IMPLIER
+\tbool "implies a codec"
+\timply IMPLIED
+config PXA_HELPER
+\tbool
+\tselect ARM_HELPER
+\tdepends on ARCH_PXA
+config ARM_HELPER
+\tbool
+config NOT_32
+\tbool "only on 64-bit"
+\tdepends on !X86_32
+config ARM_DEFAULT
+\tdef_bool y
+\tdepends on ARM
+choice
+\tprompt "allocator"
+config SLUB
+\tbool "SLUB"
+config SLAB
+\tbool "SLAB"
+endchoice
+"""
+
+
+def test_possible_options(tmp_path):
+    write_tree(tmp_path, {"Kconfig": KCONFIG})
+    possible = possible_symbols(read_kconfig(tmp_path, "x86"))
+    may = {"X86", "X86_32", "64BIT", "COMPILE_TEST", "GOOD", "PXA_OR_TEST", "QUOTED", "SELECTED",
+           "SELECTOR", "IMPLIED", "IMPLIER", "NOT_32", "SLUB", "SLAB"}
+    never = {"PXA_LED", "PXA_HELPER", "ARM_HELPER", "ARM_DEFAULT", "ARCH_PXA", "ARM"}
+    assert may <= possible
+    assert not never & possible
+
+
+MAKEFILES = {
+    "Kconfig": KCONFIG,
+    "drivers/Makefile": (
+        "obj-$(CONFIG_GOOD)\t\t+= good.o\n"
+        "obj-$(CONFIG_PXA_LED)\t\t+= pxa-led.o\n"
+        "obj-$(CONFIG_PXA_LED)\t\t+= pxa/\n"
+        "obj-$(CONFIG_PXA_OR_TEST)\t+= tested.o\n"
+        "obj-$(CONFIG_PXA_LED)\t\t+= twice.o\n"
+        "obj-$(CONFIG_GOOD)\t\t+= twice.o\n"
+        "obj-$(CONFIG_PXA_LED)\t\t+= board.o\n"
+        "board-y\t\t\t:= board_main.o \\\n\t\t\t   board_io.o\n"
+        "obj-$(CONFIG_ARM_HELPER)\t+= helper.o\n"
+        "obj-y\t\t\t\t+= computed/\n"
+        "obj-$(CONFIG_GOOD)\t\t+= deep/inner/\n"),
+    "drivers/pxa/Makefile": "obj-y += pxa-core.o\n",
+    "drivers/computed/Makefile": "obj-$(CONFIG_PXA_LED) += $(PXA_OBJS) thing.o\n",
+    "drivers/deep/inner/Makefile": "obj-$(CONFIG_PXA_LED) += inner.o\n",
+}
+SOURCES = ["drivers/good.c", "drivers/pxa-led.c", "drivers/pxa/pxa-core.c", "drivers/tested.c",
+           "drivers/twice.c", "drivers/board_main.c", "drivers/board_io.c", "drivers/helper.c",
+           "drivers/fragment.c", "drivers/computed/thing.c", "drivers/deep/inner/inner.c",
+           "drivers/pxa/pxa.h", "drivers/unlisted/any.c"]
+
+
+def test_unbuilt_files(tmp_path):
+    write_tree(tmp_path, MAKEFILES)
+    assert unbuilt_sources(tmp_path, "x86", SOURCES) == {
+        "drivers/pxa-led.c",  # its option depends on what x86 never defines
+        "drivers/pxa/pxa-core.c",  # always built in a directory no configuration enters
+        "drivers/board_main.c", "drivers/board_io.c",  # parts of an object never built
+        "drivers/helper.c",  # an option only an impossible one selects
+        "drivers/deep/inner/inner.c",
+    }
+
+
+def test_no_kconfig_nothing_is_unbuilt(tmp_path):
+    write_tree(tmp_path, {k: v for k, v in MAKEFILES.items() if k != "Kconfig"})
+    assert unbuilt_sources(tmp_path, "x86", SOURCES) == set()
+
+
+# A driver's unit with an undeclared call, an unknown type and an include of an ARM header:
+# three findings when x86 may build it, none when no configuration of x86 does.
+DRIVER = """\
+#include <asm/arch-pxa/regs.h>
+#include "led.h"
+
+int led_probe(void)
+{
+\tstruct pxa_regs r;
+\treturn pxa_led_enable(r.base);
+}
+"""
+TREE = {
+    "include/linux/types.h": "#ifndef TYPES_H\n#define TYPES_H\ntypedef int s32;\n#endif\n",
+    "drivers/led/led.h": "#include <linux/types.h>\nvoid led_off(s32 which);\n",
+    "drivers/led/led.c": DRIVER,
+    "drivers/Makefile": "obj-$(CONFIG_LED) += led/\n",
+    "drivers/led/Makefile": "obj-$(CONFIG_LED) += led.o\n",
+}
+
+
+@pytest.mark.parametrize("depends, expected", [
+    ("COMPILE_TEST", {("drivers/led/led.c", 1, "504_2", "asm/arch-pxa/regs.h"),
+                      ("drivers/led/led.c", 6, "020_2", "pxa_regs"),
+                      ("drivers/led/led.c", 7, "020_2", "pxa_led_enable")}),
+    ("ARCH_PXA", set()),
+    ("ARCH_PXA || COMPILE_TEST", {("drivers/led/led.c", 1, "504_2", "asm/arch-pxa/regs.h"),
+                                  ("drivers/led/led.c", 6, "020_2", "pxa_regs"),
+                                  ("drivers/led/led.c", 7, "020_2", "pxa_led_enable")}),
+])
+def test_unbuilt_driver_gives_no_findings(tmp_path, capsys, depends, expected):
+    kconfig = (f"config COMPILE_TEST\n\tbool \"compile test\"\n"
+               f"config LED\n\ttristate \"LED\"\n\tdepends on {depends}\n")
+    write_tree(tmp_path, {**TREE, "Kconfig": kconfig,
+                          "arch/x86/configs/x86_64_defconfig": "CONFIG_LED=y\n"})
+    found = {f for f in checked_errors(tmp_path, capsys) if f[2] != "504_2"}
+    assert found == {f for f in expected if f[2] != "504_2"}
+    capsys.readouterr()
+    from kernel_lsp.cli import main
+    assert main(["check", "--root", str(tmp_path), "--format", "json"]) in (0, 1)
+    warnings = {(f["root_path"], f["line"], f["code"], f["symbol"])
+                for f in json.loads(capsys.readouterr().out)["findings"] if f["code"] == "504_2"}
+    assert warnings == {f for f in expected if f[2] == "504_2"}
+    model = Model(tmp_path / ".kernel-lsp" / "model.db")
+    try:
+        stored = json.loads(model.meta("unbuilt_sources"))
+        led = next(fid for fid, p in model.file_paths().items() if p == "drivers/led/led.c")
+        # the editor's tables (by name and by file) agree with the whole-tree ones
+        hosted = {kind: led in getattr(Tables, kind)(model, "x86").hosted
+                  for kind in ("eager", "lazy_for")}
+    finally:
+        model.close()
+    assert stored["paths"] == ([] if expected else ["drivers/led/led.c"])
+    assert hosted == {"eager": not expected, "lazy_for": not expected}
