@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kernel_lsp.batch.report import error_count, format_json, format_text
+from kernel_lsp.batch.report import error_count, format_json, format_text, summary_line
 from kernel_lsp.batch.sarif import build_sarif, format_sarif
 from kernel_lsp.config import Config
 from kernel_lsp.findings import CODES, Finding, apply_severities
@@ -38,6 +38,19 @@ def findings() -> list[Finding]:
         Finding("504_2", "fs/a.c", 0, 0, 0, 6, "x.h", "'x.h' resolves to nothing"),
         foo_finding(),  # duplicate: reported once
     ]
+
+
+@pytest.mark.parametrize("checked, expected", [
+    (5, "4 errors, 1 warning in 2 of 5 files checked"),
+    (2, "4 errors, 1 warning in 2 of 2 files checked"),
+    # one .c file checked, a header it includes has findings too
+    (1, "4 errors, 1 warning in 2 files (1 checked and the headers they include)"),
+    (None, "4 errors, 1 warning"),
+])
+def test_summary_line_counts_files(checked, expected):
+    items = apply_severities(findings() + [
+        Finding("404_2", "include/linux/x.h", 4, 1, 4, 4, "baz", "call to 'baz'")], {})
+    assert summary_line(items, checked) == expected
 
 
 def test_apply_config_sorts_dedups_and_overrides(root):

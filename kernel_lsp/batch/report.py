@@ -33,13 +33,18 @@ def summary(items: list[Reported]) -> dict:
 
 
 def summary_line(items: list[Reported], files_checked: int | None = None, what: str = "") -> str:
-    """``3 errors, 1 warning in 2 of 5 files checked`` (for humans); ``what`` follows the
-    counts (``introduced since v6.1``)."""
+    """``3 errors, 1 warning in 2 of 5 files checked`` (for humans; ``in 2 files (1 checked and
+    the headers they include)`` when findings of included headers outnumber the files checked);
+    ``what`` follows the counts (``introduced since v6.1``)."""
     counts = Counter(r.severity for r in items)
     parts = [f"{counts[s]} {s}{'' if counts[s] == 1 else 's'}" for s in ("error", "warning", "note")
              if counts[s] or s == "error"]
-    where = f" in {len({r.finding.path for r in items})} of {files_checked} files checked" if (
-        files_checked is not None) else ""
+    where = ""
+    if files_checked is not None:
+        shown = len({r.finding.path for r in items})
+        where = f" in {shown} of {files_checked} files checked" if shown <= files_checked else (
+            # headers are checked in the context of the files that include them
+            f" in {shown} files ({files_checked} checked and the headers they include)")
     return ", ".join(parts) + what + where
 
 
