@@ -117,14 +117,19 @@ VARIABLES = {
 DROPPED_UNIT = {
     **KCONFIG,
     "drivers/soc/hcd-mem.c": "static int hcd_alloc(void)\n{\n\treturn 1;\n}\n",
+    "include/linux/soc_log.h": "#define soc_log(fmt, ...) 0\n",
+    "include/linux/soc_trace.h": "#define soc_trace(n) (n)\n",
     "drivers/soc/hcd.c": (
-        "#include \"hcd-mem.c\"\n"
+        "#include <linux/soc_log.h>\n#include \"hcd-mem.c\"\n"
         "static int hcd_start(void)\n{\n\treturn hcd_alloc();\n}\n"
         "#ifdef CONFIG_SOC_PLAT\n#include \"hcd-plat.c\"\n#define PLAT_DRIVER plat_register\n#endif\n"
         "int hcd_init(void)\n{\n#ifdef PLAT_DRIVER\n\treturn PLAT_DRIVER();\n#else\n"
         "\treturn hcd_start();\n#endif\n}\n"),
+    # a macro the includer's unit defines is no 404_2; one it does not is
     "drivers/soc/hcd-plat.c": (
-        "static int plat_register(void)\n{\n\treturn hcd_start() + hcd_alloc();\n}\n"),
+        "static int plat_register(void)\n{\n\treturn hcd_start() + hcd_alloc();\n}\n"
+        "int plat_log(void)\n{\n"
+        "\treturn soc_log(\"plat\") + soc_trace(1);\t/* expect: 404_2 soc_trace */\n}\n"),
     "drivers/soc/outsider.c": (
         "int outsider(void)\n{\n\treturn hcd_start();\t/* expect: 405_2 hcd_start */\n}\n"),
     # a file's own static prototype, or its own definition in a dropped branch, names a

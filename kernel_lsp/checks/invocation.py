@@ -72,6 +72,8 @@ def check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
         return _finding("020_2", where, callee, f"function '{callee}' is called but defined and "
                         "declared nowhere in the model")
     if not entries:
+        if dropped_unit(ctx, fid, macros):
+            return None  # defined above, in the configuration that builds this
         return _undeclared_macro(ctx, where, callee, macros)
     static_only = _static_elsewhere(ctx, where, callee, fid, entries, [], mask)
     if static_only is not None:
