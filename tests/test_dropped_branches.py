@@ -45,3 +45,50 @@ def test_with_the_users_config_a_dropped_definition_is_missing(tmp_path, capsys)
     assert {(code, sym) for _p, _l, code, sym in got} >= {
         ("020_2", "dbg_state"), ("020_2", "dbg_count_t"), ("020_2", "dbg_dump"),
         ("020_2", "thing_typo")}
+
+
+# The names are also declared in a header the file does not include: without the dropped
+# branches of the header it does include (a declaration, an #include), each call would be a
+# 404_2 pointing there. The file is built only with the option that keeps them.
+ELSEWHERE = {
+    **TREE,
+    "arch/x86/configs/x86_64_defconfig": "# CONFIG_DEBUG_THING is not set\n",
+    "include/linux/thing.h": HEADER + "#ifdef CONFIG_DEBUG_THING\n#include <linux/dbgfs.h>\n#endif\n",
+    "include/linux/dbgfs.h": "#include <linux/seqf.h>\nvoid dbgfs_create(void);\n",
+    "include/linux/seqf.h": "struct seqf_buf {\n\tint n;\n};\nint seqf_printf(const char *fmt, ...);\n",
+    "include/linux/other.h": (
+        "#define DBG_LEVEL(x) (x)\nvoid dbg_dump(struct dbg_state *s);\nint other_only(void);\n"),
+    "drivers/Makefile": "obj-y += thing/\n",
+    "drivers/thing/Makefile": "obj-$(CONFIG_DEBUG_THING) += thing.o\n",
+    "drivers/thing/thing.c": (
+        "#include <linux/thing.h>\n"
+        "int thing(void)\n{\n\tstruct dbg_state s;\n\tstruct seqf_buf b;\n"
+        "\tdbg_dump(&s);\n\tdbgfs_create();\n\tseqf_printf(\"x\");\n"
+        "\treturn DBG_LEVEL(1) + other_only() + b.n;\n}\n"),
+}
+SEEN_ELSEWHERE = {(5, "407_2", "seqf_buf"), (6, "404_2", "dbg_dump"),
+                  (7, "404_2", "dbgfs_create"), (8, "404_2", "seqf_printf"),
+                  (9, "404_2", "DBG_LEVEL"), (9, "404_2", "other_only")}
+
+
+def test_a_dropped_declaration_in_an_included_header_is_no_404_2(tmp_path, capsys):
+    """The configuration that builds the file keeps the branch: only the call that no
+    included header declares, in any branch, is reported."""
+    got = checked_errors(write_tree(tmp_path, ELSEWHERE), capsys)
+    assert {(line, code, sym) for _p, line, code, sym in got} == {(9, "404_2", "other_only")}
+
+
+def test_a_file_this_configuration_builds_sees_what_it_keeps(tmp_path, capsys):
+    got = checked_errors(write_tree(tmp_path, {**ELSEWHERE,
+                                               "drivers/thing/Makefile": "obj-y += thing.o\n"}),
+                         capsys)
+    assert {(line, code, sym) for _p, line, code, sym in got
+            if code in ("404_2", "407_2")} == SEEN_ELSEWHERE
+
+
+def test_with_the_users_config_a_dropped_declaration_is_404_2(tmp_path, capsys):
+    got = checked_errors(write_tree(tmp_path, {**ELSEWHERE,
+                                               ".config": "# CONFIG_DEBUG_THING is not set\n"}),
+                         capsys)
+    assert {(line, code, sym) for _p, line, code, sym in got
+            if code in ("404_2", "407_2")} == SEEN_ELSEWHERE

@@ -51,9 +51,13 @@ class SymbolTable(Protocol):
     hidden: object  # ``hidden.get(name)``: its kinds in dropped #if branches (or None)
     dropped_units: Mapping  # .c file -> .c files it shares a unit with through a dropped #include
     macro_needs_memo: dict  # macro name -> what its arguments need, kept for the run
-    hidden_in: Mapping  # function/variable name -> files declaring it in a dropped #if branch
+    hidden_in: Mapping  # function/variable/macro name -> files declaring it in a dropped branch
+    hidden_declared: Mapping  # the same, when the configuration is derived (else empty)
+    off_ids: object  # ``fid in off_ids``: a .c file the derived configuration does not build
+    dropped_headers: Mapping  # file -> headers it includes in a dropped branch (derived only)
     unbuilt_ids: object  # ``fid in unbuilt_ids``: no configuration of the architecture builds it
 
+    def header_id(self, includer: int, name: str) -> int | None: ...
     def native(self, entries: list, fid: int) -> list: ...
     def is_header(self, fid: int) -> bool: ...
     def macro_definitions(self, name: str) -> list: ...  # [(file_id, params, body)]
@@ -90,6 +94,29 @@ def dropped_unit(ctx: CheckInputs, fid: int, defs: list) -> bool:
     for other in ctx.symbols.dropped_units.get(fid, ()):
         unit |= ctx.visibility.unit(other)
     return bool(unit) and any(e.file_id != fid and visible(unit, e.file_id) for e in defs)
+
+
+def dropped_here(ctx: CheckInputs, fid: int, mask: int, decls: list, name: str | None = None
+                 ) -> bool:
+    """Whether a file seen where ``fid`` sees ``mask`` declares ``name`` (a function, variable
+    or macro) in a branch the derived configuration drops, or includes there a header that
+    reaches one of ``decls``: ``kernel/irq/debugfs.c``, which only
+    ``CONFIG_GENERIC_IRQ_DEBUGFS`` builds, calls ``seq_printf``, which ``internals.h`` brings
+    in through ``debugfs.h`` under that option only."""
+    syms = ctx.symbols
+    if name is not None and any(f == fid or visible(mask, f)
+                                for f in syms.hidden_declared.get(name, ())):
+        return True
+    for f, names in syms.dropped_headers.items():
+        if f != fid and not visible(mask, f):
+            continue
+        for header in names:
+            hid = syms.header_id(f, header)
+            if hid is not None:
+                closure = ctx.visibility.closure(hid)
+                if any(visible(closure, d.file_id) for d in decls):
+                    return True
+    return False
 
 
 class WithoutBodies:

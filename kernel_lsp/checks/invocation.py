@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from kernel_lsp.checks.inputs import CheckInputs, dropped_unit
+from kernel_lsp.checks.inputs import CheckInputs, dropped_here, dropped_unit
 from kernel_lsp.checks.pasting import Pasting
 from kernel_lsp.checks.typevis import home_order
 from kernel_lsp.findings import Finding
@@ -71,6 +71,8 @@ def check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
             return None  # defined in a branch this configuration drops: built only with it?
         return _finding("020_2", where, callee, f"function '{callee}' is called but defined and "
                         "declared nowhere in the model")
+    if fid in syms.off_ids and dropped_here(ctx, fid, mask, entries or macros, callee):
+        return None  # what the configuration that builds this file keeps may declare it
     if not entries:
         if dropped_unit(ctx, fid, macros):
             return None  # defined above, in the configuration that builds this

@@ -12,7 +12,7 @@ undefined type``). A pointer to an undeclared struct stays legal. A type defined
 
 from __future__ import annotations
 
-from kernel_lsp.checks.inputs import CheckInputs, dropped_unit
+from kernel_lsp.checks.inputs import CheckInputs, dropped_here, dropped_unit
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.rows import more_sites
 from kernel_lsp.model.visibility import visible
@@ -71,6 +71,8 @@ def inaccessible(ctx: CheckInputs, needs: ArgNeeds, fid: int, use) -> list:
         return []
     if dropped_unit(ctx, fid, defs):
         return []  # a .c file another includes in a branch this configuration drops
+    if fid in syms.off_ids and dropped_here(ctx, fid, mask, defs):
+        return []  # what the configuration that builds this file keeps may define it
     return defs
 
 

@@ -22,6 +22,7 @@ from kernel_lsp.model.symbols import (
     VarSym,
     configuration_is_derived,
     is_foreign,
+    model_dropped_headers,
     model_host_sources,
     model_unbuilt_ids,
 )
@@ -98,6 +99,9 @@ class LazySymbols(Symbols):
         self.host = model_host_sources(model)
         self.programs = Programs(self.paths, self.host)
         self.unbuilt_ids = model_unbuilt_ids(model, self.paths)
+        self.off_ids = model_unbuilt_ids(model, self.paths, "off")
+        self.dropped_headers = model_dropped_headers(model)
+        self.arch = arch
         self.functions = _Index(lambda n: [FuncSym(f, bool(d), s, b)
                                            for f, d, s, b in model.function_entries(n)])
         self.macros = _Index(lambda n: [MacroSym(*r) for r in model.macro_entries(n)])
@@ -110,6 +114,9 @@ class LazySymbols(Symbols):
         self.members = _Names(lambda n: model.is_member_name(n, False))
         self.enumerators = _Names(lambda n: model.is_member_name(n, True))
         self.hidden = _HiddenKinds(model)
+        self.hidden_in = _HiddenFiles(model, derived_only=False)
+        self.hidden_declared = _HiddenFiles(model, derived_only=True)
+        self._add_dropped_units(model.dropped_c_includes())
 
     def set_file(self, fid: int, rows: FactRows) -> None:
         funcs, macros, variables = defaultdict(list), defaultdict(list), defaultdict(list)
@@ -177,6 +184,25 @@ class _HiddenKinds:
         got = self.memo.get(name)
         if got is None:
             got = self.memo[name] = self.model.hidden_kinds(name)
+        return got or default
+
+
+class _HiddenFiles:
+    """``hidden_in.get(name)``: the stored files that declare ``name`` (a function, variable or
+    macro) in a dropped ``#if`` branch; with ``derived_only``, only when the configuration is
+    derived. A buffer's own dropped branches count as stored until it is indexed."""
+
+    def __init__(self, model: Model, derived_only: bool):
+        self.model = model
+        self.memo: dict[str, set[int]] = {}
+        self.on = not derived_only or configuration_is_derived(model)
+
+    def get(self, name: str, default=None):
+        if not self.on:
+            return default
+        got = self.memo.get(name)
+        if got is None:
+            got = self.memo[name] = self.model.hidden_declarers(name)
         return got or default
 
 

@@ -129,13 +129,25 @@ class _Listing:
 def unbuilt_sources(root: Path, arch: str, paths: Iterable[str]) -> set[str]:
     """The ``.c`` files among ``paths`` that no configuration of ``arch`` builds (empty for a
     tree without a root ``Kconfig``)."""
+    return kbuild_status(root, arch, paths)[0]
+
+
+def kbuild_status(root: Path, arch: str, paths: Iterable[str], on: Iterable[str] | None = None
+                  ) -> tuple[set[str], set[str]]:
+    """(the ``.c`` files among ``paths`` that no configuration of ``arch`` builds, those that
+    some configuration builds but not the one whose options ``on`` are on). Both are empty for
+    a tree without a root ``Kconfig``; the second is when ``on`` is None."""
     if not (root / "Kconfig").is_file():
-        return set()
+        return set(), set()
     possible = possible_symbols(read_kconfig(root, arch))
     listings, computed_dirs = read_listings(root, arch)
+    sources = [p for p in paths if p.endswith(".c") and posixpath.dirname(p) not in computed_dirs]
     judge = _Judge(listings, possible)
-    return {p for p in paths if p.endswith(".c") and posixpath.dirname(p) not in computed_dirs
-            and judge.unbuilt(p[:-2] + ".o")}
+    unbuilt = {p for p in sources if judge.unbuilt(p[:-2] + ".o")}
+    if on is None:
+        return unbuilt, set()
+    here = _Judge(listings, set(on))
+    return unbuilt, {p for p in sources if p not in unbuilt and here.unbuilt(p[:-2] + ".o")}
 
 
 def read_listings(root: Path, arch: str) -> tuple[dict[str, list[_Listing]], set[str]]:
@@ -212,4 +224,4 @@ class _Judge:
         return self._may_build(posixpath.join(r.makefile_dir, r.owner + ".o"))
 
 
-__all__ = ["possible_symbols", "read_listings", "unbuilt_sources"]
+__all__ = ["kbuild_status", "possible_symbols", "read_listings", "unbuilt_sources"]

@@ -108,7 +108,7 @@ class FirstIndex:
         model.set_meta("host_sources", json.dumps(sorted(hosted | host_sources(config.root,
                                                                                dirs))))
         model.set_meta("includes_resolved", "1")
-        record_unbuilt(model, config, self.by_path, self.problems)
+        record_unbuilt(model, config, self.configuration, self.by_path, self.problems)
         model.set_meta("first_paths", json.dumps(sorted(covered_paths(model) | self.wanted)))
         expand_invocations(model)
         return IndexResult(model, dict(self.stats), self.problems)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kernel_lsp.config import Config
-from kernel_lsp.model.buildable import unbuilt_sources
+from kernel_lsp.model.buildable import kbuild_status
 from kernel_lsp.model.configuration import Configuration, fingerprint, load_configuration
 from kernel_lsp.model.expand import expand_invocations
 from kernel_lsp.model.programs import host_sources
@@ -211,7 +211,8 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
         phases["resolve_seconds"] = time.perf_counter() - t
         model.set_meta("includes_resolved", "1")
     t = time.perf_counter()
-    if record_unbuilt(model, config, by_path, problems, refresh=resolved is not None):
+    if record_unbuilt(model, config, configuration, by_path, problems,
+                      refresh=resolved is not None):
         phases["unbuilt_seconds"] = time.perf_counter() - t
     t = time.perf_counter()
     expanded = expand_invocations(model, progress, jobs)
@@ -231,21 +232,31 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
     return IndexResult(model, stats, problems)
 
 
-def record_unbuilt(model: Model, config: Config, paths, problems: list[str],
-                   refresh: bool = True) -> bool:
+# Bump when ``meta.unbuilt_sources`` gains information (2: ``off``).
+UNBUILT_FORMAT = 2
+
+
+def record_unbuilt(model: Model, config: Config, configuration: Configuration, paths,
+                   problems: list[str], refresh: bool = True) -> bool:
     """Store the ``.c`` files among ``paths`` that no configuration of the architecture builds
-    (``model/buildable.py``) with the configuration inputs they come from; when ``refresh`` is
-    False, only if those inputs changed. True when it was computed."""
+    and, when ``configuration`` is derived (a defconfig and the Kconfig defaults), those it does
+    not build (``model/buildable.py``), with the configuration inputs they come from; when
+    ``refresh`` is False, only if those inputs changed. True when it was computed."""
     inputs = model.meta("configuration_inputs") or ""
-    stored = model.meta("unbuilt_sources")
-    if not refresh and stored and json.loads(stored).get("inputs") == inputs:
+    stored = json.loads(model.meta("unbuilt_sources") or "{}")
+    if not refresh and stored.get("inputs") == inputs and stored.get("format") == UNBUILT_FORMAT:
         return False
+    derived = configuration.known and configuration.source not in (
+        ".config", "include/generated/autoconf.h")
     try:
-        unbuilt = unbuilt_sources(config.root, config.arch, paths)
+        unbuilt, off = kbuild_status(config.root, config.arch, paths,
+                                     set(configuration.values) if derived else None)
     except (OSError, ValueError, RecursionError) as exc:
         problems.append(f"Kconfig/Kbuild not read, every file taken as built ({exc})")
-        unbuilt = set()
-    model.set_meta("unbuilt_sources", json.dumps({"inputs": inputs, "paths": sorted(unbuilt)}))
+        unbuilt, off = set(), set()
+    model.set_meta("unbuilt_sources", json.dumps({
+        "format": UNBUILT_FORMAT, "inputs": inputs, "paths": sorted(unbuilt),
+        "off": sorted(off)}))
     return True
 
 

@@ -585,9 +585,15 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         return self.conn.execute("SELECT DISTINCT name, kind FROM hidden")
 
     def hidden_by_file(self) -> Iterator[tuple]:
-        """(name, file_id) of the functions and variables declared in a dropped ``#if`` branch."""
-        return self.conn.execute(
-            "SELECT DISTINCT name, file_id FROM hidden WHERE kind IN ('function', 'variable')")
+        """(name, file_id) of the functions, variables and macros declared in a dropped ``#if``
+        branch."""
+        return self.conn.execute("SELECT DISTINCT name, file_id FROM hidden WHERE kind IN "
+                                 "('function', 'variable', 'macro')")
+
+    def dropped_header_includes(self) -> Iterator[tuple]:
+        """(file_id, target as written) of every ``#include`` of a header in a dropped ``#if``
+        branch."""
+        return self.conn.execute("SELECT file_id, name FROM hidden WHERE kind = 'header'")
 
     def dropped_c_includes(self) -> Iterator[tuple]:
         """(file_id, target as written) of every ``#include "x.c"`` in a dropped ``#if`` branch."""

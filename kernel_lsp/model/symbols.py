@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -109,12 +109,23 @@ def model_host_sources(model: Model) -> set[str]:
     return set(json.loads(stored)) if stored else set()
 
 
-def model_unbuilt_ids(model: Model, paths: dict[int, str]) -> set[int]:
-    """The ids of the ``.c`` files that no configuration of the architecture builds, as the
-    indexer found them in Kconfig and the Kbuild files (``model/buildable.py``)."""
+def model_unbuilt_ids(model: Model, paths: dict[int, str], key: str = "paths") -> set[int]:
+    """The ids of the ``.c`` files that no configuration of the architecture builds (``key``
+    "off": that the derived configuration does not build), as the indexer found them in
+    Kconfig and the Kbuild files (``model/buildable.py``)."""
     stored = model.meta("unbuilt_sources")
-    unbuilt = set(json.loads(stored).get("paths", ())) if stored else set()
+    unbuilt = set(json.loads(stored).get(key, ())) if stored else set()
     return {fid for fid, p in paths.items() if p in unbuilt} if unbuilt else set()
+
+
+def model_dropped_headers(model: Model) -> dict[int, tuple[str, ...]]:
+    """file id -> the headers it includes in a dropped ``#if`` branch, as written, when the
+    configuration is derived (else none)."""
+    out: dict[int, tuple[str, ...]] = {}
+    if configuration_is_derived(model):
+        for fid, name in model.dropped_header_includes():
+            out[fid] = out.get(fid, ()) + (name,)
+    return out
 
 
 _FOREIGN_TOPS = ("tools/", "samples/", "scripts/", "usr/", "Documentation/")
@@ -191,14 +202,23 @@ class Symbols:
     host: set[str] = field(default_factory=set)  # .c files of host programs (Kbuild hostprogs)
     # .c files no configuration of the architecture builds (``model/buildable.py``)
     unbuilt_ids: set[int] = field(default_factory=set)
+    # .c files the derived configuration does not build, though another would (empty unless
+    # the configuration is derived): checked as their own options would have them
+    off_ids: set[int] = field(default_factory=set)
+    # file -> headers it includes in a dropped #if branch (a derived configuration only)
+    dropped_headers: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    arch: str = "x86"
     # name -> kinds it has in dropped #if branches (defined under another configuration)
     hidden: dict[str, set[str]] = field(default_factory=dict)
     # .c file -> the .c files it includes, or is included by, in a dropped #if branch: one
     # translation unit in the configuration that keeps the branch (``ohci-hcd.c`` and
     # ``ohci-ps3.c``); never a unit of its own
     dropped_units: dict[int, set[int]] = field(default_factory=dict)
-    # function or variable name -> the files that declare it in a dropped #if branch
+    # function, variable or macro name -> the files that declare it in a dropped #if branch
     hidden_in: dict[str, set[int]] = field(default_factory=dict)
+    # the same, only when the configuration is derived (``configuration_is_derived``): a
+    # header's dropped branch may be what the configuration that builds its includer keeps
+    hidden_declared: Mapping[str, set[int]] = field(default_factory=dict)
     # name -> (file_id, parameter names, body) of its function-like macros, read when asked
     # (``Model.macro_definitions``): a macro's body is read only to see what its arguments need
     macro_source: Callable[[str], list] | None = field(default=None, repr=False)
@@ -212,6 +232,9 @@ class Symbols:
         s.host = model_host_sources(model)
         s.programs = Programs(s.paths, s.host)
         s.unbuilt_ids = model_unbuilt_ids(model, s.paths)
+        s.off_ids = model_unbuilt_ids(model, s.paths, "off")
+        s.dropped_headers = model_dropped_headers(model)
+        s.arch = arch
         for name, fid, is_def, storage, start in model.function_symbols():
             s.functions.add(name, fid, is_def, storage, start)
         # the macros of the names the model's facts name; any other, read when asked
@@ -229,6 +252,8 @@ class Symbols:
         s._add_dropped_units(model.dropped_c_includes())
         for name, fid in model.hidden_by_file():
             s.hidden_in.setdefault(name, set()).add(fid)
+        if configuration_is_derived(model):
+            s.hidden_declared = s.hidden_in
         for name, fid, storage, is_def, start, line, col, end_col in model.variable_symbols():
             s.variables.add(name, fid, storage, is_def, start, line, col, end_col)
         return s
@@ -255,6 +280,22 @@ class Symbols:
             if other is not None and other != fid:
                 self.dropped_units.setdefault(fid, set()).add(other)
                 self.dropped_units.setdefault(other, set()).add(fid)
+
+    def header_id(self, includer: int, name: str) -> int | None:
+        """The file an ``#include`` of ``name`` in ``includer`` names, looked up as the
+        compiler would in the usual places (next to the includer, ``include/``,
+        ``arch/<arch>/include/`` and their ``uapi/``): for a dropped line, which the include
+        resolution of the indexer does not see."""
+        by_path = getattr(self, "_by_path", None)
+        if by_path is None:
+            by_path = self._by_path = {p: i for i, p in self.paths.items()}
+        here = posixpath.dirname(self.paths.get(includer, ""))
+        for d in (here, "include", f"arch/{self.arch}/include", "include/uapi",
+                  f"arch/{self.arch}/include/uapi"):
+            hit = by_path.get(posixpath.normpath(posixpath.join(d, name)))
+            if hit is not None:
+                return hit
+        return None
 
     def native(self, entries: list, fid: int) -> list:
         """The ``entries`` a file can reach in this configuration (see ``is_foreign``) and

@@ -47,6 +47,13 @@ class SymbolSQL:
         return {k for (k,) in self.conn.execute("SELECT DISTINCT kind FROM hidden WHERE name=?",
                                                 (name,))}
 
+    def hidden_declarers(self, name: str) -> set[int]:
+        """The files that declare or define ``name`` as a function, variable or macro in a
+        dropped branch."""
+        return {f for (f,) in self.conn.execute(
+            "SELECT DISTINCT file_id FROM hidden WHERE name=? AND kind IN "
+            "('function', 'variable', 'macro')", (name,))}
+
     def hidden_definitions(self, name: str, kind: str) -> list[tuple[str, int]]:
         """(path, start_byte) of the dropped-branch definitions of ``name`` as ``kind``."""
         return self.conn.execute(
