@@ -92,7 +92,11 @@ MAKEFILES = {
         "board-y\t\t\t:= board_main.o \\\n\t\t\t   board_io.o\n"
         "obj-$(CONFIG_ARM_HELPER)\t+= helper.o\n"
         "obj-y\t\t\t\t+= computed/\n"
-        "obj-$(CONFIG_GOOD)\t\t+= deep/inner/\n"),
+        "obj-$(CONFIG_GOOD)\t\t+= deep/inner/\n"
+        "obj-y\t\t\t\t+= parts/\n"),
+    # a composite's parts listed through its variable, as mm/Makefile lists memory_hotplug.o
+    "drivers/parts/Makefile": ("parts-$(CONFIG_PXA_LED) += pxa_part.o\n"
+                               "parts-$(CONFIG_GOOD) += good_part.o\nobj-y += $(parts-y)\n"),
     "drivers/pxa/Makefile": "obj-y += pxa-core.o\n",
     "drivers/computed/Makefile": "obj-$(CONFIG_PXA_LED) += $(PXA_OBJS) thing.o\n",
     "drivers/deep/inner/Makefile": "obj-$(CONFIG_PXA_LED) += inner.o\n",
@@ -100,7 +104,8 @@ MAKEFILES = {
 SOURCES = ["drivers/good.c", "drivers/pxa-led.c", "drivers/pxa/pxa-core.c", "drivers/tested.c",
            "drivers/twice.c", "drivers/board_main.c", "drivers/board_io.c", "drivers/helper.c",
            "drivers/fragment.c", "drivers/computed/thing.c", "drivers/deep/inner/inner.c",
-           "drivers/pxa/pxa.h", "drivers/unlisted/any.c"]
+           "drivers/pxa/pxa.h", "drivers/unlisted/any.c", "drivers/parts/pxa_part.c",
+           "drivers/parts/good_part.c"]
 
 
 def test_unbuilt_files(tmp_path):
@@ -111,6 +116,7 @@ def test_unbuilt_files(tmp_path):
         "drivers/board_main.c", "drivers/board_io.c",  # parts of an object never built
         "drivers/helper.c",  # an option only an impossible one selects
         "drivers/deep/inner/inner.c",
+        "drivers/parts/pxa_part.c",
     }
 
 

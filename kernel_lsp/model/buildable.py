@@ -38,6 +38,7 @@ _LISTING = re.compile(r"^\s*([A-Za-z_][\w.-]*?)-(y|m|objs|\$\(CONFIG_(\w+)\)|\$\
 _SKIPPED_TOPS = frozenset({".git", ".kernel-lsp", "tools", "scripts", "samples", "Documentation",
                            "usr"})
 _WORD = re.compile(r"[A-Za-z_]\w*")
+_PART_LIST = re.compile(r"\$\(([A-Za-z_][\w.-]*?)-(?:y|objs)\)")
 
 
 def possible_symbols(kc: Kconfig) -> set[str]:
@@ -183,6 +184,11 @@ def _read_kbuild(path: Path, rel: str, listings: dict, computed: set) -> None:
         if suffix.startswith("$(") and option is None:
             option = None  # a computed option (``$(BITS)``): taken as possible
         for word in words.split():
+            part_list = _PART_LIST.fullmatch(word)
+            if part_list is not None:  # ``obj-y += $(memory-hotplug-y)``: a composite's parts
+                target = posixpath.normpath(posixpath.join(rel, part_list.group(1) + ".o"))
+                listings.setdefault(target, []).append(_Listing(rel, owner, option))
+                continue
             if "$" in word:
                 if owner not in _BUILT_LISTS or word.endswith((".o", "/", ")")):
                     computed.add(rel)
