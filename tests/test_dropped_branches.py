@@ -4,6 +4,9 @@ is still 020_2."""
 
 from __future__ import annotations
 
+import json
+
+from kernel_lsp.cli import main
 from kernel_lsp.parse.hidden import hidden_names
 from tests.conftest import checked_errors, write_tree
 
@@ -92,3 +95,29 @@ def test_with_the_users_config_a_dropped_declaration_is_404_2(tmp_path, capsys):
                          capsys)
     assert {(line, code, sym) for _p, line, code, sym in got
             if code in ("404_2", "407_2")} == SEEN_ELSEWHERE
+
+
+# A header that only an #include of a dropped branch names is read by no file of this
+# configuration: nothing in it is reported. A header that nothing includes at all is checked
+# on its own.
+RT_BODY = ("#include <asm/rt-only.h>\n"
+           "static inline int rt_val(rt_base_t b)\n{\n\treturn b.v;\n}\n")
+UNREAD = {
+    "Kconfig": "config RT\n\tbool \"real time\"\n\tdepends on ARCH_RT\n",
+    "arch/x86/configs/x86_64_defconfig": "",
+    "include/linux/rt_types.h": "typedef struct {\n\tint v;\n} rt_base_t;\n",
+    "include/linux/lock.h": "#ifdef CONFIG_RT\n#include <linux/lock_rt.h>\n#endif\n",
+    "include/linux/lock_rt.h": RT_BODY,
+    "include/linux/orphan.h": RT_BODY,
+    "drivers/x/x.c": "#include <linux/lock.h>\nint x(void)\n{\n\treturn 0;\n}\n",
+}
+
+
+def test_a_header_no_file_of_this_configuration_reads_gives_nothing(tmp_path, capsys):
+    write_tree(tmp_path, UNREAD)
+    capsys.readouterr()
+    assert main(["check", "--root", str(tmp_path), "--format", "json"]) == 1
+    got = {(f["root_path"], f["line"], f["code"], f["symbol"])
+           for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert got == {("include/linux/orphan.h", 1, "504_2", "asm/rt-only.h"),
+                   ("include/linux/orphan.h", 2, "407_2", "rt_base_t")}

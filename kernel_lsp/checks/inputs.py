@@ -55,6 +55,7 @@ class SymbolTable(Protocol):
     hidden_declared: Mapping  # the same, when the configuration is derived (else empty)
     off_ids: object  # ``fid in off_ids``: a .c file the derived configuration does not build
     dropped_headers: Mapping  # file -> headers it includes in a dropped branch (derived only)
+    dropped_include_rows: list  # (file, header as written) of every dropped #include
     unbuilt_ids: object  # ``fid in unbuilt_ids``: no configuration of the architecture builds it
 
     def header_id(self, includer: int, name: str) -> int | None: ...

@@ -20,7 +20,13 @@ from kernel_lsp.checks.typevis import check_type_visibility, unparsed_bodies
 from kernel_lsp.checks.unitvis import check_unit_headers
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.store import Model
-from kernel_lsp.model.symbols import Fallbacks, Symbols, hosted_files, other_arch_headers
+from kernel_lsp.model.symbols import (
+    Fallbacks,
+    Symbols,
+    dropped_named,
+    hosted_files,
+    other_arch_headers,
+)
 from kernel_lsp.model.visibility import Visibility, forced_ids
 
 
@@ -44,7 +50,7 @@ def eager_inputs(model: Model, arch: str, file_ids: list[int]) -> CheckInputs:
     symbols = Symbols.load(model, arch)
     graph = model.include_graph()
     hosted = hosted_files(graph, other_arch_headers(symbols.paths.values(), arch),
-                          Fallbacks(symbols, arch), symbols.unbuilt_ids)
+                          Fallbacks(symbols, arch), symbols.unbuilt_ids, dropped_named(symbols))
     return CheckInputs(model, symbols, graph, Visibility(graph, forced=forced_ids(symbols.paths)),
                        hosted, file_ids)
 

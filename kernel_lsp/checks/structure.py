@@ -7,7 +7,7 @@ from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.typevis import also
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.resolve import is_generated
-from kernel_lsp.model.symbols import is_system_header
+from kernel_lsp.model.symbols import dropped_named, is_system_header
 from kernel_lsp.model.visibility import visible
 from kernel_lsp.parse.facts import NEED_SIZE
 
@@ -115,10 +115,10 @@ def _structure_findings(ctx: CheckInputs, owners: dict[tuple[int, str], list[str
 def check_includes(ctx: CheckInputs) -> list[Finding]:
     out = []
     wanted = set(ctx.file_ids)
-    unbuilt = ctx.symbols.unbuilt_ids
+    unbuilt, named = ctx.symbols.unbuilt_ids, dropped_named(ctx.symbols)
     for fid in sorted(wanted):
-        if fid in unbuilt:  # not this architecture's code: its includes are another's
-            continue
+        if fid in unbuilt or fid in named and fid in ctx.hosted:
+            continue  # another architecture's code, or a header this configuration never reads
         for edge in ctx.graph.get(fid, ()):
             target = edge.target
             if edge.resolved_id is None and not is_generated(target) and not (

@@ -101,6 +101,7 @@ class LazySymbols(Symbols):
         self.unbuilt_ids = model_unbuilt_ids(model, self.paths)
         self.off_ids = model_unbuilt_ids(model, self.paths, "off")
         self.dropped_headers = model_dropped_headers(model)
+        self.dropped_include_rows = list(model.dropped_header_includes())
         self.arch = arch
         self.functions = _Index(lambda n: [FuncSym(f, bool(d), s, b)
                                            for f, d, s, b in model.function_entries(n)])

@@ -12,6 +12,7 @@ from kernel_lsp.model.symbols import (
     HOSTED_INCLUDERS_MAX,
     Fallbacks,
     Symbols,
+    dropped_named,
     hosted_files,
     not_built_here,
     other_arch_headers,
@@ -37,8 +38,8 @@ class Tables:
         symbols = Symbols.load(model, arch)
         foreign = other_arch_headers(symbols.paths.values(), arch)
         return cls(symbols, graph, Visibility(graph, forced=forced_ids(symbols.paths)),
-                   hosted_files(graph, foreign, Fallbacks(symbols, arch), symbols.unbuilt_ids),
-                   lazy=False)
+                   hosted_files(graph, foreign, Fallbacks(symbols, arch), symbols.unbuilt_ids,
+                                dropped_named(symbols)), lazy=False)
 
     @classmethod
     def lazy_for(cls, model: Model, arch: str) -> Tables:
@@ -48,8 +49,8 @@ class Tables:
         foreign = other_arch_headers(symbols.paths.values(), arch)
         return cls(symbols, graph, Visibility(graph, includers_of=graph.includers_of,
                                               forced=forced_ids(symbols.paths)),
-                   _LazyHosted(graph, foreign, Fallbacks(symbols, arch), symbols.unbuilt_ids),
-                   lazy=True)
+                   _LazyHosted(graph, foreign, Fallbacks(symbols, arch), symbols.unbuilt_ids,
+                               dropped_named(symbols)), lazy=True)
 
     @classmethod
     def empty(cls) -> Tables:
@@ -71,9 +72,9 @@ class _LazyHosted:
     or ``unbuilt``), or only such files include it (``hosted_files``)."""
 
     def __init__(self, graph: LazyGraph, foreign_headers: set[str], fallbacks: Fallbacks,
-                 unbuilt: set[int] = frozenset()):
+                 unbuilt: set[int] = frozenset(), dropped_named: set[int] = frozenset()):
         self.graph, self.foreign, self.fallbacks = graph, foreign_headers, fallbacks
-        self.unbuilt = unbuilt
+        self.unbuilt, self.dropped_named = unbuilt, dropped_named
         self.memo: dict[int, bool] = {}
 
     def __contains__(self, fid: int) -> bool:
@@ -86,8 +87,9 @@ class _LazyHosted:
             if not got:
                 rows = self.graph.includers_of(fid)
                 by = {f for f, _pos in rows if f != fid}
+                got = not by and fid in self.dropped_named
                 # (a capped list is a widely included header: never hosted through its includers)
                 cap = min(CONTEXT_INCLUDERS, HOSTED_INCLUDERS_MAX)
-                got = bool(by) and len(rows) < cap and all(f in self for f in by)
+                got = got or bool(by) and len(rows) < cap and all(f in self for f in by)
             self.memo[fid] = got
         return got

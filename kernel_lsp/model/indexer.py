@@ -232,8 +232,9 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
     return IndexResult(model, stats, problems)
 
 
-# Bump when ``meta.unbuilt_sources`` gains information (2: ``off``).
-UNBUILT_FORMAT = 2
+# Bump when ``meta.unbuilt_sources`` gains information (2: ``off``; 3: composites listed as
+# ``$(name-y)``).
+UNBUILT_FORMAT = 3
 
 
 def record_unbuilt(model: Model, config: Config, configuration: Configuration, paths,

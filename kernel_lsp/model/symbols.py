@@ -73,10 +73,13 @@ HOSTED_INCLUDERS_MAX = 64
 
 
 def hosted_files(graph: dict, foreign_headers: set[str] = frozenset(),
-                 fallbacks: Fallbacks | None = None, unbuilt: set[int] = frozenset()) -> set[int]:
+                 fallbacks: Fallbacks | None = None, unbuilt: set[int] = frozenset(),
+                 dropped_named: set[int] = frozenset()) -> set[int]:
     """Files that are not kernel code of this architecture (see ``not_built_here``, and the
-    ``unbuilt`` files Kbuild builds under no configuration of it), and the files that only such
-    files include (``arch/x86/entry/vdso/vdso2c.h``, a host program's)."""
+    ``unbuilt`` files Kbuild builds under no configuration of it), the headers that only
+    ``#include`` lines of dropped ``#if`` branches name (``dropped_named``: no file of this
+    configuration includes them), and the files that only such files include
+    (``arch/x86/entry/vdso/vdso2c.h``, a host program's)."""
     hosted = set(unbuilt) | {fid for fid, edges in graph.items() if not_built_here(
         edges, foreign_headers, fallbacks.of(fid) if fallbacks is not None else None)}
     includers: dict[int, set[int]] = {}
@@ -84,6 +87,7 @@ def hosted_files(graph: dict, foreign_headers: set[str] = frozenset(),
         for e in edges:
             if e.resolved_id is not None and e.resolved_id != fid:
                 includers.setdefault(e.resolved_id, set()).add(fid)
+    hosted.update(fid for fid in dropped_named if fid not in includers)
     changed = True
     while changed:
         changed = False
@@ -116,6 +120,18 @@ def model_unbuilt_ids(model: Model, paths: dict[int, str], key: str = "paths") -
     stored = model.meta("unbuilt_sources")
     unbuilt = set(json.loads(stored).get(key, ())) if stored else set()
     return {fid for fid, p in paths.items() if p in unbuilt} if unbuilt else set()
+
+
+def dropped_named(symbols) -> set[int]:
+    """The headers that an ``#include`` line of a dropped ``#if`` branch names (resolved as
+    ``Symbols.header_id`` does): ``asm/pgtable-3level.h``, which ``pgtable.h`` includes only
+    with ``CONFIG_X86_PAE``."""
+    out = set()
+    for fid, name in symbols.dropped_include_rows:
+        hid = symbols.header_id(fid, name)
+        if hid is not None and hid != fid:
+            out.add(hid)
+    return out
 
 
 def model_dropped_headers(model: Model) -> dict[int, tuple[str, ...]]:
@@ -207,6 +223,9 @@ class Symbols:
     off_ids: set[int] = field(default_factory=set)
     # file -> headers it includes in a dropped #if branch (a derived configuration only)
     dropped_headers: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    # (file, header as written) of every #include in a dropped #if branch, whatever the
+    # configuration's source
+    dropped_include_rows: list[tuple[int, str]] = field(default_factory=list)
     arch: str = "x86"
     # name -> kinds it has in dropped #if branches (defined under another configuration)
     hidden: dict[str, set[str]] = field(default_factory=dict)
@@ -234,6 +253,7 @@ class Symbols:
         s.unbuilt_ids = model_unbuilt_ids(model, s.paths)
         s.off_ids = model_unbuilt_ids(model, s.paths, "off")
         s.dropped_headers = model_dropped_headers(model)
+        s.dropped_include_rows = list(model.dropped_header_includes())
         s.arch = arch
         for name, fid, is_def, storage, start in model.function_symbols():
             s.functions.add(name, fid, is_def, storage, start)
