@@ -125,12 +125,15 @@ def model_unbuilt_ids(model: Model, paths: dict[int, str], key: str = "paths") -
 def dropped_named(symbols) -> set[int]:
     """The headers that an ``#include`` line of a dropped ``#if`` branch names (resolved as
     ``Symbols.header_id`` does): ``asm/pgtable-3level.h``, which ``pgtable.h`` includes only
-    with ``CONFIG_X86_PAE``."""
-    out = set()
-    for fid, name in symbols.dropped_include_rows:
-        hid = symbols.header_id(fid, name)
-        if hid is not None and hid != fid:
-            out.add(hid)
+    with ``CONFIG_X86_PAE``. Computed once per symbol table."""
+    out = getattr(symbols, "_dropped_named", None)
+    if out is None:
+        out = set()
+        for fid, name in symbols.dropped_include_rows:
+            hid = symbols.header_id(fid, name)
+            if hid is not None and hid != fid:
+                out.add(hid)
+        symbols._dropped_named = out
     return out
 
 
