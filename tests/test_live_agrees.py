@@ -18,6 +18,7 @@ TREES = {
                                         ".config": "# CONFIG_DEBUG_THING is not set\n"},
     "dropped-unit": test_precision_idioms.DROPPED_UNIT,
     "shared-unit": test_units.TREE,
+    "host-programs": test_units.HOSTPROGS_TREE,
     "unread-header": test_dropped_branches.UNREAD,
     "unbuilt": {**test_buildable.TREE, "Kconfig": "config LED\n\ttristate \"LED\"\n"
                 "\tdepends on ARCH_PXA\n", "arch/x86/configs/x86_64_defconfig": "CONFIG_LED=y\n"},

@@ -73,3 +73,22 @@ def test_an_unresolved_include_under_an_undecided_if_does_not_make_a_host_progra
         tmp_path, capsys):
     got = checked_errors(write_tree(tmp_path, FALLBACK_TREE), capsys)
     assert got == {("drivers/acpi/acpica/aclocal.h", 3, "020_2", "undefined_acpi")}
+
+
+# Host programs that Kbuild names (``hostprogs``), whose files include the C library only
+# through their own header: nothing of theirs, nor the .c file only they include, is kernel code.
+HOSTPROGS_TREE = {
+    "Kconfig": "",
+    "arch/x86/tools/Makefile": "hostprogs += relocs\nrelocs-objs := relocs_64.o relocs_common.o\n",
+    "arch/x86/tools/relocs.h": "#include <stdio.h>\n#include <string.h>\n",
+    "arch/x86/tools/relocs_common.c": (
+        '#include "relocs.h"\nvoid die(int e)\n{\n\tfputs(strerror(e), stderr);\n}\n'),
+    "arch/x86/tools/relocs_64.c": '#include "relocs.h"\n#include "relocs.c"\n',
+    "arch/x86/tools/relocs.c": "int walk(int e)\n{\n\treturn lookup_sym(strerror(e));\n}\n",
+    "kernel/k.c": "int k(int e)\n{\n\treturn strerror(e) != 0;\n}\n",
+}
+
+
+def test_host_programs_of_kbuild_are_not_kernel_code(tmp_path, capsys):
+    got = checked_errors(write_tree(tmp_path, HOSTPROGS_TREE), capsys)
+    assert got == {("kernel/k.c", 3, "020_2", "strerror")}

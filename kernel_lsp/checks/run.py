@@ -25,6 +25,7 @@ from kernel_lsp.model.symbols import (
     Symbols,
     dropped_named,
     hosted_files,
+    not_kernel_ids,
     other_arch_headers,
 )
 from kernel_lsp.model.visibility import Visibility, forced_ids
@@ -50,7 +51,8 @@ def eager_inputs(model: Model, arch: str, file_ids: list[int]) -> CheckInputs:
     symbols = Symbols.load(model, arch)
     graph = model.include_graph()
     hosted = hosted_files(graph, other_arch_headers(symbols.paths.values(), arch),
-                          Fallbacks(symbols, arch), symbols.unbuilt_ids, dropped_named(symbols))
+                          Fallbacks(symbols, arch), not_kernel_ids(symbols),
+                          dropped_named(symbols))
     return CheckInputs(model, symbols, graph, Visibility(graph, forced=forced_ids(symbols.paths)),
                        hosted, file_ids)
 

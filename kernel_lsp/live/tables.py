@@ -15,6 +15,7 @@ from kernel_lsp.model.symbols import (
     dropped_named,
     hosted_files,
     not_built_here,
+    not_kernel_ids,
     other_arch_headers,
 )
 from kernel_lsp.model.visibility import Visibility, forced_ids
@@ -38,7 +39,7 @@ class Tables:
         symbols = Symbols.load(model, arch)
         foreign = other_arch_headers(symbols.paths.values(), arch)
         return cls(symbols, graph, Visibility(graph, forced=forced_ids(symbols.paths)),
-                   hosted_files(graph, foreign, Fallbacks(symbols, arch), symbols.unbuilt_ids,
+                   hosted_files(graph, foreign, Fallbacks(symbols, arch), not_kernel_ids(symbols),
                                 dropped_named(symbols)), lazy=False)
 
     @classmethod
@@ -49,7 +50,7 @@ class Tables:
         foreign = other_arch_headers(symbols.paths.values(), arch)
         return cls(symbols, graph, Visibility(graph, includers_of=graph.includers_of,
                                               forced=forced_ids(symbols.paths)),
-                   _LazyHosted(graph, foreign, Fallbacks(symbols, arch), symbols.unbuilt_ids,
+                   _LazyHosted(graph, foreign, Fallbacks(symbols, arch), not_kernel_ids(symbols),
                                dropped_named(symbols)), lazy=True)
 
     @classmethod

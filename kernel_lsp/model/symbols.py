@@ -122,6 +122,15 @@ def model_unbuilt_ids(model: Model, paths: dict[int, str], key: str = "paths") -
     return {fid for fid, p in paths.items() if p in unbuilt} if unbuilt else set()
 
 
+def not_kernel_ids(symbols) -> set[int]:
+    """The ``.c`` files Kbuild says are not kernel code of this architecture: those no
+    configuration of it builds (``unbuilt_ids``) and the host programs' (``hostprogs``:
+    ``arch/x86/tools/relocs_common.c``, built against the C library)."""
+    host = symbols.host
+    return set(symbols.unbuilt_ids) | ({fid for fid, p in symbols.paths.items() if p in host}
+                                       if host else set())
+
+
 def dropped_named(symbols) -> set[int]:
     """The headers that an ``#include`` line of a dropped ``#if`` branch names (resolved as
     ``Symbols.header_id`` does): ``asm/pgtable-3level.h``, which ``pgtable.h`` includes only
