@@ -114,9 +114,10 @@ class LazySymbols(Symbols):
                                        for f, k, d, b in model.type_entries(n)])
         self.members = _Names(lambda n: model.is_member_name(n, False))
         self.enumerators = _Names(lambda n: model.is_member_name(n, True))
-        self.hidden = _HiddenKinds(model)
-        self.hidden_in = _HiddenFiles(model, derived_only=False)
-        self.hidden_declared = _HiddenFiles(model, derived_only=True)
+        derived = configuration_is_derived(model)
+        self.hidden = _Hidden(model.hidden_kinds, derived)
+        self.hidden_in = _Hidden(model.hidden_declarers)
+        self.hidden_declared = _Hidden(model.hidden_declarers, derived)
         self._add_dropped_units(model.dropped_c_includes())
 
     def set_file(self, fid: int, rows: FactRows) -> None:
@@ -168,42 +169,23 @@ class LazySymbols(Symbols):
             table.overlay.pop(fid, None)
 
 
-class _HiddenKinds:
-    """``hidden.get(name)``: the kinds ``name`` has in the stored files' dropped ``#if``
-    branches, when the configuration is derived (``configuration_is_derived``); a buffer's own
-    dropped branches count as stored until it is saved and indexed (they can only remove a
-    finding)."""
+class _Hidden:
+    """``get(name)``: what the stored files' dropped ``#if`` branches hold of ``name``
+    (``fetch``: the kinds it has there, or the files declaring it), memoised; nothing when
+    ``on`` is False (``hidden`` counts only for a derived configuration,
+    ``configuration_is_derived``). A buffer's own dropped branches count as stored until it is
+    saved and indexed (they can only remove a finding)."""
 
-    def __init__(self, model: Model):
-        self.model = model
-        self.memo: dict[str, set[str]] = {}
-        self.derived = configuration_is_derived(model)
-
-    def get(self, name: str, default=None):
-        if not self.derived:
-            return default
-        got = self.memo.get(name)
-        if got is None:
-            got = self.memo[name] = self.model.hidden_kinds(name)
-        return got or default
-
-
-class _HiddenFiles:
-    """``hidden_in.get(name)``: the stored files that declare ``name`` (a function, variable or
-    macro) in a dropped ``#if`` branch; with ``derived_only``, only when the configuration is
-    derived. A buffer's own dropped branches count as stored until it is indexed."""
-
-    def __init__(self, model: Model, derived_only: bool):
-        self.model = model
-        self.memo: dict[str, set[int]] = {}
-        self.on = not derived_only or configuration_is_derived(model)
+    def __init__(self, fetch, on: bool = True):
+        self.fetch, self.on = fetch, on
+        self.memo: dict[str, set] = {}
 
     def get(self, name: str, default=None):
         if not self.on:
             return default
         got = self.memo.get(name)
         if got is None:
-            got = self.memo[name] = self.model.hidden_declarers(name)
+            got = self.memo[name] = self.fetch(name)
         return got or default
 
 
