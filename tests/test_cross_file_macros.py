@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from kernel_lsp.cli import main
+from tests.conftest import checked_errors, write_tree
 
 HEADERS = {
     "Kconfig": "",
@@ -87,3 +88,40 @@ def test_an_alias_of_another_files_macro_generates_its_functions(tmp_path, capsy
     # trace_rcu_wake exists; an alias loop expands to nothing (and does not hang)
     assert ("rcu.c", "020_2", "trace_rcu_wake") not in got
     assert ("rcu.c", "020_2", "trace_rcu_never") in got
+
+
+# An X-macro list of another header invoked bare, once per definition of its item macro above
+# it (drivers/net/ethernet/marvell/octeontx2/nic/otx2_common.h and af/mbox.h): each reading
+# defines the functions of that definition; a bare name that is no list defines nothing.
+MBOX = {
+    "Kconfig": "",
+    "include/linux/mbox.h": (
+        "#define MBOX_MESSAGES\t\t\t\t\\\n"
+        "/* generic IDs (range 0x000 - 0x1FF) */\t\\\n"
+        "M(READY, 0x001, ready, msg_req)\t\t\\\n"
+        "M(ATTACH, 0x002, attach, attach_req)\n"
+        "#define MBOX_UP_MESSAGES M(LINK, 0x101, link, link_req) M(FLOW, 0x102, flow, flow_req)\n"
+        "struct msg_req { int id; };\nstruct attach_req { int id; };\n"
+        "struct link_req { int id; };\nstruct flow_req { int id; };\n"),
+    "drivers/net/nic.h": (
+        "#include <linux/mbox.h>\n"
+        "#define M(_name, _id, _fn, _req)\t\t\t\\\n"
+        "static struct _req *nic_alloc_ ## _fn(int n)\t\\\n"
+        "{\t\t\t\t\t\t\\\n\treturn 0;\t\t\t\t\t\\\n}\n"
+        "MBOX_MESSAGES\n#undef M\n"
+        "#define M(_name, _id, _fn, _req) int nic_up_ ## _fn(struct _req *req);\n"
+        "MBOX_UP_MESSAGES\nint nic_reset(int n);\n#undef M\n"
+        # a name alone on the line before a declaration, as INDIRECT_CALLABLE_SCOPE in route.c
+        "#define SCOPE_ATTR\nSCOPE_ATTR\nint nic_mtu(int n);\n"),
+    "drivers/net/nic.c": (
+        "#include \"nic.h\"\n"
+        "int nic_probe(void)\n{\n"
+        "\treturn !!nic_alloc_ready(1) + !!nic_alloc_attach(2) + nic_up_flow(0)\n"
+        "\t\t+ nic_alloc_link(3) + nic_reset(4) + nic_mtu(5);\n}\n"),
+}
+
+
+def test_a_bare_x_macro_list_of_another_header_generates_its_functions(tmp_path, capsys):
+    got = checked_errors(write_tree(tmp_path, MBOX), capsys)
+    # nic_alloc_link: LINK is an item of the second list, which the second M declares nic_up_
+    assert got == {("drivers/net/nic.c", 5, "020_2", "nic_alloc_link")}

@@ -29,6 +29,8 @@ def check_macro_uses(ctx: CheckInputs) -> list[Finding]:
     unit includes it)."""
     out = []
     for fid, inv in ctx.facts.invocations_in(ctx.file_ids):
+        if inv.args is None:
+            continue  # an X-macro list alone on its line: a compiler reads nothing else there
         if fid in ctx.hosted or (ctx.symbols.is_header(fid)
                                  and not ctx.visibility.includers_for(fid)):
             continue  # a header built only in another configuration, if at all

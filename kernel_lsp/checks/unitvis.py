@@ -109,7 +109,7 @@ def _load_needs(ctx: CheckInputs, headers: list[int], needs: dict[int, list[_Nee
         if found is not None and found.code == "404_2":
             needs[fid].append(("call", call, own))
     for fid, inv in ctx.facts.invocations_in(headers):
-        if fid in ctx.hosted:
+        if fid in ctx.hosted or inv.args is None:
             continue
         own = vis.own_before(fid, inv.start_byte)
         if check_macro_use(ctx, fid, inv, own) is not None:

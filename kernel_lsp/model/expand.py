@@ -132,6 +132,10 @@ class Expansion:
         for entries in defs.values():  # both kinds in path and position order again
             entries.sort(key=lambda e: (paths.get(e[0], ""), e[1]))
         self.defs = defs
+        # object-like X-macro lists (``MBOX_MESSAGES``), for the files that invoke them bare
+        self.lists: dict[str, list] = {}
+        for name, fid, body, start in model.list_macros():
+            self.lists.setdefault(name, []).append((fid, start, None, body))
         self.vis = Visibility(model.include_graph())
         self.listed: dict[int, list] = {}  # included file -> its invocations (X-macro lists)
         # file -> function-like macro -> its first #define
@@ -149,7 +153,7 @@ class Expansion:
         for fid, inv in self.model.invocations(file_ids):
             invocations.setdefault(fid, []).append(inv)
         for fid in file_ids:
-            generated = [_expand_one(defs, vis, paths[fid], fid, inv)
+            generated = [_expand_one(defs, vis, paths[fid], fid, inv, self.lists)
                          for inv in invocations.get(fid, ())]
             if fid in self.own:
                 generated += _expand_included(self.model, defs, vis, paths[fid], fid,
@@ -181,9 +185,12 @@ def _expand_batch(file_ids: list[int]) -> dict[int, dict[str, list]]:
     return _WORKER.batch(file_ids)
 
 
-def _expand_one(defs: dict, vis: Visibility, path: str, fid: int, inv) -> FileFacts | None:
+def _expand_one(defs: dict, vis: Visibility, path: str, fid: int, inv,
+                lists: dict | None = None) -> FileFacts | None:
     """What one file-scope invocation defines (at file scope, a macro use can only declare)."""
     name, start = inv.name, inv.start_byte
+    if inv.args is None:
+        return _expand_list(defs, lists or {}, vis, path, fid, inv)
     if _NOT_DEFINING.match(name):
         return None
     table = VisibleMacros(defs, fid, start, vis.own_before(fid, start), vis.context(fid))
@@ -192,6 +199,27 @@ def _expand_one(defs: dict, vis: Visibility, path: str, fid: int, inv) -> FileFa
         return None
     if inv.has_body:
         expansion += " {}"
+    where = Span(start, start + len(name), inv.line, inv.col, inv.line, inv.col + len(name))
+    sub = Extractor(path, expansion.encode(), generated=(name, where)).run()
+    sub.functions = [f for f in sub.functions if f.parent is None]
+    return sub
+
+
+def _expand_list(defs: dict, lists: dict, vis: Visibility, path: str, fid: int, inv
+                 ) -> FileFacts | None:
+    """What an X-macro list invoked bare defines: its items expanded with the item macro the
+    file defines above the line (its last definition there), else one visible there
+    (``#define M(_name, _id, _fn_name, ...) static ... *otx2_mbox_alloc_msg_ ## _fn_name(...)``
+    then ``MBOX_MESSAGES`` of ``af/mbox.h``)."""
+    name, start = inv.name, inv.start_byte
+    own, context = vis.own_before(fid, start), vis.context(fid)
+    found = IncluderMacros(lists, fid, start, own, context).get(name)
+    if found is None:
+        return None
+    body = found[1]
+    expansion = Expander(IncluderMacros(defs, fid, start, own, context)).expand_text(body, {name})
+    if not expansion or expansion == body:
+        return None
     where = Span(start, start + len(name), inv.line, inv.col, inv.line, inv.col + len(name))
     sub = Extractor(path, expansion.encode(), generated=(name, where)).run()
     sub.functions = [f for f in sub.functions if f.parent is None]
@@ -221,6 +249,8 @@ def _expand_at(defs: dict, vis: Visibility, path: str, fid: int, inv, edge) -> F
     """One invocation of an included file, expanded with what the includer defines above the
     ``#include`` line ``edge``."""
     pos = edge.start_byte
+    if inv.args is None:
+        return None  # a bare name in the included file: not an item of the includer's list
     table = IncluderMacros(defs, fid, pos, vis.own_before(fid, pos), vis.context(fid))
     expansion = Expander(table).expand(inv.name, json.loads(inv.args))
     if not expansion:

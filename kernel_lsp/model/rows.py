@@ -21,6 +21,26 @@ _HEADER_NAME = re.compile(r"^\s*[<\"][^>\"]+[>\"]\s*$")
 # ... and when it is one identifier: an alias of another macro (``#define TRACE_EVENT_RCU
 # TRACE_EVENT_NOP``), expanded as that macro where it is invoked with arguments.
 _ALIAS = re.compile(r"^\s*[A-Za-z_]\w*\s*$")
+# ... and when it is an X-macro list: the same macro called twice or more, one call after the
+# other (``#define MBOX_MESSAGES M(READY, 0x001, ready, ...) M(ATTACH_RESOURCES, ...) ...``),
+# which a file invokes bare after defining that macro (``model/expand.py``).
+_LIST_CALL = re.compile(r"\)\s*([A-Za-z_]\w*)\s*\(")
+LIST_BODY_LIMIT = 1 << 16
+
+
+def is_macro_list(body: str) -> bool:
+    """Whether an object-like macro's body is an X-macro list (see ``_LIST_CALL``)."""
+    if "(" not in body:
+        return False
+    first = re.match(r"\s*(?:/\*.*?\*/\s*)*([A-Za-z_]\w*)\s*\(", body, re.S)
+    return first is not None and first.group(1) in _LIST_CALL.findall(body)
+
+
+def _object_body(body: str) -> str | None:
+    """What is stored of an object-like macro's body (None: nothing)."""
+    if _HEADER_NAME.match(body) or _ALIAS.match(body):
+        return body[:MACRO_BODY_LIMIT]
+    return body[:LIST_BODY_LIMIT] if is_macro_list(body) else None
 
 
 def _json(value) -> str:
@@ -160,11 +180,11 @@ def fact_rows(facts) -> FactRows:
                              **_pos(i.span)) for i in facts.includes],
         "macros": [Macro(name=m.name,
                          params=_json(list(m.params)) if m.params is not None else None,
-                         body=m.body[:MACRO_BODY_LIMIT] if m.params is not None or (
-                             _HEADER_NAME.match(m.body) or _ALIAS.match(m.body)) else None,
-                         **_pos(m.span)) for m in facts.macros],
+                         body=m.body[:MACRO_BODY_LIMIT] if m.params is not None else
+                         _object_body(m.body), **_pos(m.span)) for m in facts.macros],
         "exports": [Export(name=name, line=s.line, col=s.col) for name, s in facts.exports],
-        "invocations": [Invocation(name=i.name, args=_json(list(i.args)),
+        "invocations": [Invocation(name=i.name,
+                                   args=_json(list(i.args)) if i.args is not None else None,
                                    has_body=int(i.has_body), start_byte=i.span.start_byte,
                                    line=i.span.line, col=i.span.col) for i in facts.invocations],
         "hidden": [Hidden(name=name, kind=kind, **_pos(span)) for name, kind, span in facts.hidden],

@@ -613,7 +613,16 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         return self.conn.execute(
             "SELECT m.name, m.file_id, trim(m.body), m.start_byte FROM macros m "
             "JOIN files fl ON fl.id = m.file_id WHERE m.params IS NULL AND m.body IS NOT NULL "
-            "AND m.body NOT LIKE '%<%' AND m.body NOT LIKE '%\"%' ORDER BY fl.path, m.start_byte")
+            "AND m.body NOT LIKE '%<%' AND m.body NOT LIKE '%\"%' AND instr(m.body, '(') = 0 "
+            "ORDER BY fl.path, m.start_byte")
+
+    def list_macros(self) -> Iterator[tuple]:
+        """(name, file_id, body, start_byte) of every object-like macro whose stored body is an
+        X-macro list (``rows.is_macro_list``), in path and position order."""
+        return self.conn.execute(
+            "SELECT m.name, m.file_id, m.body, m.start_byte FROM macros m "
+            "JOIN files fl ON fl.id = m.file_id WHERE m.params IS NULL AND m.body IS NOT NULL "
+            "AND instr(m.body, '(') > 0 ORDER BY fl.path, m.start_byte")
 
     def function_macro_texts(self, paths: list[str]) -> set[tuple[str, int]]:
         """{(name, hash of params and body)} of the function-like macros defined in ``paths``

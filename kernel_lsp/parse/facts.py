@@ -160,10 +160,11 @@ class VarUse:
 
 @dataclass(frozen=True, slots=True)
 class Invocation:
-    """A file-scope use of a function-like macro that this file could not expand itself."""
+    """A file-scope use of a function-like macro that this file could not expand itself, or of
+    an object-like one alone on its line (``args`` None: ``MBOX_MESSAGES``, an X-macro list)."""
 
     name: str
-    args: tuple[str, ...]
+    args: tuple[str, ...] | None
     span: Span
     has_body: bool = False
 

@@ -41,6 +41,9 @@ MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # (From the newline before the line: ``lines.newline_first``.)
 _INVOCATION = re.compile(
     rb"\n([ \t]*)(static\s+)?(?:(?:const|__[a-z]\w*)\s+)*([A-Za-z_]\w*)[ \t]*\(")
+# An upper-case name alone on its line at column 0: an object-like macro invoked bare, such as
+# an X-macro list after the ``#define`` of its item macro (``MBOX_MESSAGES``).
+_BARE = re.compile(rb"\n([A-Z_][A-Z0-9_]+)[ \t]*(?=\r?\n)")
 
 
 def _in_comment(root, pos: int) -> bool:
@@ -155,6 +158,25 @@ class FileScopeMacros:
             header = Span(start, close + 1, *lines.point(start), *lines.point(close + 1))
             self._handle_invocation(name, args, header, bool(m.group(2)), body)
             last_end = close
+        self._scan_bare(root)
+
+    def _scan_bare(self, root) -> None:
+        """Record the upper-case names alone on a line at column 0 outside function bodies and
+        other invocations: the cross-file pass expands those whose visible definition is an
+        X-macro list."""
+        src, lines = self.src, self.lines
+        for m in _BARE.finditer(newline_first(src)):
+            start, end = m.start(), m.end() - 1
+            if start >= 2 and src[start - 2] == 0x5C:  # continuation line of a #define
+                continue
+            if self.funcs.find(start) is not None or self.macro_uses.find(start) is not None \
+                    or _in_comment(root, start):
+                continue
+            # (not a macro use that hides declarations: ``INDIRECT_CALLABLE_SCOPE`` alone on
+            # the line before a definition is part of that definition)
+            self.untrusted.add(start, end)
+            where = Span(start, end, *lines.point(start), *lines.point(end))
+            self.facts.invocations.append(Invocation(m.group(1).decode(), None, where, False))
 
     def _handle_invocation(self, name: str, args: list[str], where: Span, is_static: bool,
                            body) -> None:

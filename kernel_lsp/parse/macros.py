@@ -187,6 +187,10 @@ class Expander:
         text = self._substitute(body, binding)
         return self._rescan(text, depth + 1, active | {name})
 
+    def expand_text(self, text: str, active=frozenset()) -> str | None:
+        """``text`` with the macro calls outside braces expanded (an X-macro list's body)."""
+        return self._rescan(text, 0, frozenset(active))
+
     @staticmethod
     def _bind(params: tuple[str, ...], args: list[str]) -> dict[str, str] | None:
         binding: dict[str, str] = {}
