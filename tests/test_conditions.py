@@ -159,6 +159,20 @@ KCONFIG = {
         config IPMI_LIKE
         \ttristate 'a prompt in single quotes'
         \tdepends on MMU
+        config NETFS_LIKE
+        \ttristate
+        config 9P_LIKE
+        \ttristate "a name that starts with a digit"
+        \tdefault y
+        \tselect NETFS_LIKE
+        config CUBIC_LIKE
+        \ttristate "defined twice"
+        \tdepends on ARM_ONLY
+        \tdefault m
+        config CUBIC_LIKE
+        \ttristate
+        \tdepends on !ARM_ONLY
+        \tdefault y
         config HZ
         \tint "Timer frequency"
         \tdefault 250
@@ -197,6 +211,8 @@ def test_configuration_from_defconfig_and_kconfig(tmp_path):
     assert env.values["SLUB"] == "y" and "SLAB" not in env.values  # the choice's default
     assert env.defined("CONFIG_MEMCG") is None  # undecided: a user could turn it on
     assert env.defined("CONFIG_IPMI_LIKE") is None  # so could they this one
+    assert env.values["NETFS_LIKE"] == "y"  # selected by 9P_LIKE, defined after it
+    assert env.values["CUBIC_LIKE"] == "y"  # its second definition's dependencies and default
     assert env.defined("CONFIG_ARM_ONLY") is False and env.defined("CONFIG_INSIDE_HELP") is False
     assert env.value("CONFIG_HZ") == 250
 

@@ -60,7 +60,7 @@ def possible_symbols(kc: Kconfig) -> set[str]:
             if name in possible:
                 continue
             selected = any(s in possible and may(c) for s, c in selectors.get(name, ()))
-            deps = all(may(d) for d in sym.depends)
+            deps = any(all(may(d) for d in alt) for alt in (sym.depends, *sym.alternatives))
             if sym.choice is not None:
                 deps = deps and all(may(d) for d in choice_live[sym.choice])
             on = selected or deps and (sym.prompt or sym.choice is not None or any(

@@ -19,6 +19,7 @@ TOOLCHAIN = {"CC_IS_GCC": "y", "GCC_VERSION": "120200", "CC_IS_CLANG": "n", "CLA
              "AS_IS_GNU": "y", "AS_IS_LLVM": "n", "LD_IS_BFD": "y", "LD_IS_LLD": "n",
              "LLD_VERSION": "0", "RUST_IS_AVAILABLE": "n", "CC_HAS_KASAN_MEMINTRINSIC_PREFIX": "n"}
 _TRI = {"n": 0, "m": 1, "y": 2}
+_NUMBER = re.compile(r"-?(0x[0-9a-fA-F]+|\d+)")
 _TOKEN = re.compile(r'\s*("(?:\\.|[^"])*"|[A-Za-z0-9_.\-]+|\$\((?:[^()]|\([^()]*\))*\)|'
                     r'!=|<=|>=|&&|\|\||[!=<>()])')
 
@@ -31,6 +32,13 @@ class Symbol:
     depends: list[str] = field(default_factory=list)
     selects: list[tuple[str, str]] = field(default_factory=list)  # (target, condition)
     implies: list[tuple[str, str]] = field(default_factory=list)  # (target, condition)
+    # the dependencies of each further definition of the symbol (``TCP_CONG_CUBIC`` is defined
+    # under ``if TCP_CONG_ADVANCED`` and again with ``depends on !TCP_CONG_ADVANCED``): it is
+    # visible when the dependencies of any one definition hold
+    alternatives: list[list[str]] = field(default_factory=list)
+    # which definition (0: the first, k: ``alternatives[k - 1]``) each default belongs to: a
+    # default counts only where its own definition's dependencies hold
+    default_defs: list[int] = field(default_factory=list)
     choice: int | None = None
     prompt: bool = False  # a user can set it (it has a prompt)
 
@@ -101,8 +109,14 @@ def _read(root: Path, path: Path, kc: Kconfig, outer: list[str], arch: str, seen
         if word not in ("depends", "help", "---help---"):
             owner = word
         if word in ("config", "menuconfig"):
+            again = rest in kc.symbols
             current = kc.symbols.setdefault(rest, Symbol(rest))
-            current.depends += deps
+            if again:
+                current.alternatives.append(list(deps))
+                current_deps = current.alternatives[-1]
+            else:
+                current.depends += deps
+                current_deps = current.depends
             if choice is not None:
                 current.choice = len(kc.choices) - 1
                 choice["members"].append(rest)
@@ -141,7 +155,7 @@ def _read(root: Path, path: Path, kc: Kconfig, outer: list[str], arch: str, seen
         elif word == "depends" and rest.startswith("on"):
             cond = rest[2:].strip()
             if current is not None:
-                current.depends.append(cond)
+                current_deps.append(cond)
             elif owner == "choice" and choice is not None:
                 choice["depends"].append(cond)
             elif owner == "menu" and blocks:
@@ -150,6 +164,8 @@ def _read(root: Path, path: Path, kc: Kconfig, outer: list[str], arch: str, seen
             choice["defaults"].append(_split_if(rest))
         elif current is not None:
             _symbol_line(current, word, rest)
+            current.default_defs += [len(current.alternatives)] * (
+                len(current.defaults) - len(current.default_defs))
 
 
 def _symbol_line(sym: Symbol, word: str, rest: str) -> None:
@@ -279,26 +295,43 @@ def resolve(kc: Kconfig, explicit: dict[str, str]) -> dict[str, str]:
 
 
 def _readers(kc: Kconfig, selectors: dict) -> dict[str, set[str]]:
-    """symbol -> the symbols whose value reads it."""
+    """symbol -> the symbols whose value reads it (``9P_FS`` is a name too)."""
     out: dict[str, set[str]] = {}
     for sym in kc.symbols.values():
         exprs = list(sym.depends) + [e for pair in sym.defaults for e in pair]
+        exprs += [d for alt in sym.alternatives for d in alt]
         exprs += [e for pair in selectors.get(sym.name, ()) for e in pair]
         for expr in exprs:
             for tok in _TOKEN.findall(expr):
-                if tok and (tok[0].isalpha() or tok[0] == "_"):
+                if tok and (tok[0].isalnum() or tok[0] == "_") and not _NUMBER.fullmatch(tok):
                     out.setdefault(tok, set()).add(sym.name)
     return out
 
 
+def dependencies_hold(sym: Symbol, tri) -> int:
+    """How far the dependencies of ``sym`` hold (0..2): those of its best definition."""
+    return max([min([tri(d) for d in deps], default=2)
+                for deps in (sym.depends, *sym.alternatives)])
+
+
+def _defaults(sym: Symbol, tri) -> list[tuple[str, str]]:
+    """The defaults of the definitions of ``sym`` whose dependencies hold, in order."""
+    if not sym.alternatives:
+        return sym.defaults
+    held = [min([tri(d) for d in deps], default=2) > 0
+            for deps in (sym.depends, *sym.alternatives)]
+    defs = sym.default_defs
+    return [d for i, d in enumerate(sym.defaults) if held[defs[i] if i < len(defs) else 0]]
+
+
 def _value(sym: Symbol, explicit: dict, selectors: dict, ev: _Eval) -> str:
-    deps = min([ev.tri(d) for d in sym.depends], default=2)
+    deps = dependencies_hold(sym, ev.tri)
     if sym.type not in ("bool", "tristate"):
         if deps == 0:
             return "n"
         if explicit.get(sym.name, "n") != "n":  # "is not set" means nothing for a number
             return explicit[sym.name]
-        for value, cond in sym.defaults:
+        for value, cond in _defaults(sym, ev.tri):
             if ev.tri(cond):
                 return ev.values.get(value, value.strip('"'))  # a number, or another symbol's
         return "n"
@@ -308,7 +341,8 @@ def _value(sym: Symbol, explicit: dict, selectors: dict, ev: _Eval) -> str:
     if sym.name in explicit:
         v = _TRI.get(explicit[sym.name], 0)
     else:
-        v = next((min(ev.tri(val), 2) for val, cond in sym.defaults if ev.tri(cond)), 0)
+        v = next((min(ev.tri(val), 2) for val, cond in _defaults(sym, ev.tri) if ev.tri(cond)),
+                 0)
     v = max(min(v, deps), reverse)
     if sym.type == "bool" and v == 1:
         v = 2
@@ -324,8 +358,8 @@ def _resolve_choices(kc: Kconfig, explicit: dict, values: dict, ev: _Eval) -> bo
         if chosen is None:
             chosen = next((d for d, c in choice["defaults"] if ev.tri(c) and d in members), None)
         if chosen is None:
-            chosen = next((m for m in members if min([ev.tri(d) for d in
-                                                      kc.symbols[m].depends], default=2)), None)
+            chosen = next((m for m in members if dependencies_hold(kc.symbols[m], ev.tri)),
+                          None)
         for m in members:
             new = "y" if live and m == chosen else "n"
             if values.get(m, "n") != new:
