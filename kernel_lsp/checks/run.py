@@ -20,14 +20,7 @@ from kernel_lsp.checks.typevis import check_type_visibility, unparsed_bodies
 from kernel_lsp.checks.unitvis import check_unit_headers
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.store import Model
-from kernel_lsp.model.symbols import (
-    Fallbacks,
-    Symbols,
-    dropped_named,
-    hosted_files,
-    not_kernel_ids,
-    other_arch_headers,
-)
+from kernel_lsp.model.symbols import Symbols, hosted_set
 from kernel_lsp.model.visibility import Visibility, forced_ids
 
 
@@ -50,11 +43,8 @@ def eager_inputs(model: Model, arch: str, file_ids: list[int]) -> CheckInputs:
     """Inputs over a stored model with every symbol and include edge loaded up front."""
     symbols = Symbols.load(model, arch)
     graph = model.include_graph()
-    hosted = hosted_files(graph, other_arch_headers(symbols.paths.values(), arch),
-                          Fallbacks(symbols, arch), not_kernel_ids(symbols),
-                          dropped_named(symbols))
     return CheckInputs(model, symbols, graph, Visibility(graph, forced=forced_ids(symbols.paths)),
-                       hosted, file_ids)
+                       hosted_set(graph, symbols, arch), file_ids)
 
 
 CHUNK = 512  # files checked together; what visibility computed for them is dropped after

@@ -13,7 +13,7 @@ from kernel_lsp.model.symbols import (
     Fallbacks,
     Symbols,
     dropped_named,
-    hosted_files,
+    hosted_set,
     not_built_here,
     not_kernel_ids,
     other_arch_headers,
@@ -37,10 +37,8 @@ class Tables:
         gigabytes on a kernel to start."""
         graph = model.include_graph()
         symbols = Symbols.load(model, arch)
-        foreign = other_arch_headers(symbols.paths.values(), arch)
         return cls(symbols, graph, Visibility(graph, forced=forced_ids(symbols.paths)),
-                   hosted_files(graph, foreign, Fallbacks(symbols, arch), not_kernel_ids(symbols),
-                                dropped_named(symbols)), lazy=False)
+                   hosted_set(graph, symbols, arch), lazy=False)
 
     @classmethod
     def lazy_for(cls, model: Model, arch: str) -> Tables:
@@ -70,16 +68,17 @@ class Tables:
 
 class _LazyHosted:
     """``fid in hosted``: the file is not kernel code of this architecture (``not_built_here``,
-    or ``unbuilt``), or only such files include it (``hosted_files``)."""
+    or ``not_kernel``: Kbuild's unbuilt files and host programs), a header that only dropped
+    ``#include`` lines name, or only such files include it (``hosted_files``)."""
 
     def __init__(self, graph: LazyGraph, foreign_headers: set[str], fallbacks: Fallbacks,
-                 unbuilt: set[int] = frozenset(), dropped_named: set[int] = frozenset()):
+                 not_kernel: set[int] = frozenset(), dropped_named: set[int] = frozenset()):
         self.graph, self.foreign, self.fallbacks = graph, foreign_headers, fallbacks
-        self.unbuilt, self.dropped_named = unbuilt, dropped_named
+        self.not_kernel, self.dropped_named = not_kernel, dropped_named
         self.memo: dict[int, bool] = {}
 
     def __contains__(self, fid: int) -> bool:
-        if fid in self.unbuilt:
+        if fid in self.not_kernel:
             return True
         got = self.memo.get(fid)
         if got is None:

@@ -247,8 +247,7 @@ def record_unbuilt(model: Model, config: Config, configuration: Configuration, p
     stored = json.loads(model.meta("unbuilt_sources") or "{}")
     if not refresh and stored.get("inputs") == inputs and stored.get("format") == UNBUILT_FORMAT:
         return False
-    derived = configuration.known and configuration.source not in (
-        ".config", "include/generated/autoconf.h")
+    derived = configuration.known and configuration.derived
     try:
         unbuilt, off = kbuild_status(config.root, config.arch, paths,
                                      set(configuration.values) if derived else None)

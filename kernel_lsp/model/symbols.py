@@ -13,6 +13,7 @@ from kernel_lsp.model import schema
 from kernel_lsp.model.packed import Packed, Partial
 from kernel_lsp.model.programs import Programs
 from kernel_lsp.model.store import Model
+from kernel_lsp.parse.macroenv import Configuration
 
 _SYSTEM_DIRS = ("sys/", "bits/", "arpa/", "netinet/", "gnu/")
 
@@ -72,6 +73,14 @@ class Fallbacks:
 HOSTED_INCLUDERS_MAX = 64
 
 
+def hosted_set(graph: dict, symbols, arch: str) -> set[int]:
+    """``hosted_files`` of a whole stored model, with every kind of evidence the symbol table
+    holds (other architectures' headers, fallbacks, Kbuild's unbuilt files and host programs,
+    headers only dropped lines include)."""
+    return hosted_files(graph, other_arch_headers(symbols.paths.values(), arch),
+                        Fallbacks(symbols, arch), not_kernel_ids(symbols), dropped_named(symbols))
+
+
 def hosted_files(graph: dict, foreign_headers: set[str] = frozenset(),
                  fallbacks: Fallbacks | None = None, unbuilt: set[int] = frozenset(),
                  dropped_named: set[int] = frozenset()) -> set[int]:
@@ -103,8 +112,7 @@ def configuration_is_derived(model: Model) -> bool:
     than the user's ``.config``/``autoconf.h``: only then is a name defined in a dropped branch
     given the benefit of the doubt (``Symbols.hidden``)."""
     stored = model.meta("configuration")
-    source = json.loads(stored).get("source", "") if stored else ""
-    return source not in (".config", "include/generated/autoconf.h")
+    return Configuration.from_json(stored).derived if stored else True
 
 
 def model_host_sources(model: Model) -> set[str]:

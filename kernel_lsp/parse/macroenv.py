@@ -50,6 +50,12 @@ class Configuration:
     command_line: frozenset[str] = frozenset()
 
     # -- cexpr.Macros ----------------------------------------------------------------------
+    @property
+    def derived(self) -> bool:
+        """Whether the values are a guess (a defconfig and the Kconfig defaults, or nothing),
+        not the user's ``.config``/``autoconf.h``."""
+        return self.source not in (".config", "include/generated/autoconf.h")
+
     def defined(self, name: str) -> bool | None:
         if name in PREDEFINED:
             return PREDEFINED[name] is not None
