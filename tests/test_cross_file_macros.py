@@ -125,3 +125,57 @@ def test_a_bare_x_macro_list_of_another_header_generates_its_functions(tmp_path,
     got = checked_errors(write_tree(tmp_path, MBOX), capsys)
     # nic_alloc_link: LINK is an item of the second list, which the second M declares nic_up_
     assert got == {("drivers/net/nic.c", 5, "020_2", "nic_alloc_link")}
+
+
+# The generic-netlink family of drbd: a spec header invokes mixed-case macros at file scope
+# (``GENL_struct``), with comments holding commas among the arguments; a framework header
+# includes it again and again through a computed include, each time after new definitions
+# (structs, then functions); the subsystem names the spec before it includes the framework.
+GENL = {
+    "Kconfig": "",
+    "include/linux/types.h": "typedef unsigned int u32;\n",
+    "include/linux/magic_struct.h": (
+        "#include <linux/types.h>\n"
+        "#define GENL_struct(tag, nr, s_name, s_fields)\n"
+        "#define __u32_field(nr, flags, name) \n"
+        "#include MAGIC_INCLUDE_FILE\n"
+        "#undef GENL_struct\n"
+        "#define GENL_struct(tag, nr, s_name, s_fields) struct s_name { s_fields };\n"
+        "#undef __u32_field\n"
+        "#define __u32_field(nr, flags, name) u32 name;\n"
+        "#include MAGIC_INCLUDE_FILE\n"
+    ),
+    "include/linux/magic_func.h": (
+        "#include <linux/magic_struct.h>\n"
+        "#undef GENL_struct\n"
+        "#define GENL_struct(tag, nr, s_name, s_fields) \\\n"
+        "static inline int s_name ## _to_msg(struct s_name *s) { return 0; }\n"
+        "#include MAGIC_INCLUDE_FILE\n"
+    ),
+    "include/linux/nic_spec.h": (
+        "/* GENL_struct(tag, nr, name, fields): a struct and its conversion */\n"
+        "GENL_struct(NIC_CONF, 1, nic_conf,\n"
+        "\t/* the link, in Mb/s, or 0 */\n"
+        "\t__u32_field(1, 0, speed)\n"
+        "\t__u32_field(2, 0, mtu)\n"
+        ")\n\n"
+        "GENL_struct(NIC_STATS, 2, nic_stats,\n\t__u32_field(1, 0, drops)\n)\n"
+    ),
+    "include/linux/nic_api.h": (
+        "#define MAGIC_INCLUDE_FILE <linux/nic_spec.h>\n#include <linux/magic_struct.h>\n"),
+    "drivers/net/nic.h": "#include <linux/nic_api.h>\n",
+    "drivers/net/nic.c": (
+        "#include \"nic.h\"\n#include <linux/magic_func.h>\n"
+        "int nic_mtu(struct nic_conf *c)\n{\n\treturn c->mtu;\n}\n"
+        "int nic_report(struct nic_conf *c, struct nic_stats *s, struct nic_info *i)\n{\n"
+        "\treturn nic_conf_to_msg(c) + nic_stats_to_msg(s) + nic_info_to_msg(i);\n}\n"),
+}
+
+
+def test_a_spec_header_read_again_through_a_computed_include_defines_its_structs(
+        tmp_path, capsys):
+    got = checked_errors(write_tree(tmp_path, GENL), capsys)
+    # nic_info: no GENL_struct of the spec names it (and nic_report is built on it)
+    assert got == {("drivers/net/nic.c", 7, "020_2", "nic_info"),
+                   ("drivers/net/nic.c", 7, "502_2", "nic_report"),
+                   ("drivers/net/nic.c", 9, "020_2", "nic_info_to_msg")}, got

@@ -175,3 +175,31 @@ def test_what_is_not_a_member_list_macro_stays(src):
 def test_garbage_never_raises():
     for src in (b"\x00\xff\xfe" * 50, b"{{{{((((", b"#define X(", "é\u2028".encode() * 10):
         extract("x.c", src)
+
+
+# File-scope uses of mixed-case macros (``GENL_struct`` of a spec header an includer reads
+# with its definitions): recorded where an item starts, with the comments of their arguments
+# dropped; a mixed-case function's name after its type, or after a conditional line that
+# follows its type, is no use.
+MIXED_CASE = [
+    pytest.param("/* GENL_struct(a, b) */\nGENL_struct(NIC_CONF, 1, nic_conf,\n"
+                 "\t/* in Mb/s, or 0 */\n\t__u32_field(1, 0, speed)\n)\n",
+                 [("GENL_struct", ("NIC_CONF", "1", "nic_conf", "__u32_field(1, 0, speed)"))],
+                 id="first-item"),
+    pytest.param("int x;\n#define Y 1\nFoo_Bar(x, \"a, /* b */\")\nFoo_Bar(y, '/')\n",
+                 [("Foo_Bar", ("x", '"a, /* b */"')), ("Foo_Bar", ("y", "'/'"))],
+                 id="after-items-and-directives"),
+    pytest.param("static __poll_t\nmISDN_poll(struct file *f)\n{\n\treturn 0;\n}\n", [],
+                 id="lower-case-first"),
+    pytest.param("static void\nHFC_outb(int a)\n{\n}\n", [], id="after-its-type"),
+    pytest.param("static void\n#ifdef DEBUG\nHFC_outb(int a, int line)\n#else\n"
+                 "HFC_outb(int a)\n#endif\n{\n}\n", [], id="after-a-conditional"),
+    pytest.param("}\n__le16 MR_PdGet(int pd)\n{\n\treturn 0;\n}\n", [], id="type-before-it"),
+    pytest.param("_Static_assert(sizeof(int) == 4, \"int\");\n", [], id="keyword"),
+]
+
+
+@pytest.mark.parametrize("src, want", MIXED_CASE)
+def test_mixed_case_macro_uses_at_file_scope(src: str, want: list):
+    facts = extract("include/linux/x.h", src.encode())
+    assert [(i.name, i.args) for i in facts.invocations] == want

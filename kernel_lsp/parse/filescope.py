@@ -36,11 +36,24 @@ from kernel_lsp.parse.macros import (
 from kernel_lsp.parse.preprocess import close_paren
 
 MACRO_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+# a name that starts like a macro's and goes on in lower case (``GENL_struct``, ``I_u1u2``)
+_MIXED_CASE = re.compile(r"^[A-Z]\w*[a-z]")
 # ``[static] [const] [__annotations] NAME(``: annotations are blanked in the parser's text
 # only, so the scan skips them itself (``static __read_mostly DEFINE_HASHTABLE(h, 7);``).
 # (From the newline before the line: ``lines.newline_first``.)
 _INVOCATION = re.compile(
     rb"\n([ \t]*)(static\s+)?(?:(?:const|__[a-z]\w*)\s+)*([A-Za-z_]\w*)[ \t]*\(")
+# a comment in a macro's arguments, which the preprocessor removes before it splits them (a
+# comma there separates nothing); literals are matched to be kept whole
+_ARG_TEXT = re.compile(rb'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|(/\*.*?\*/|//[^\n]*)', re.S)
+
+
+def _without_comments(raw: bytes) -> bytes:
+    if b"/" not in raw:
+        return raw
+    return _ARG_TEXT.sub(lambda m: b" " if m.group(1) else m.group(0), raw)
+
+
 # An upper-case name alone on its line at column 0: an object-like macro invoked bare, such as
 # an X-macro list after the ``#define`` of its item macro (``MBOX_MESSAGES``).
 _BARE = re.compile(rb"\n([A-Z_][A-Z0-9_]+)[ \t]*(?=\r?\n)")
@@ -49,6 +62,36 @@ _BARE = re.compile(rb"\n([A-Z_][A-Z0-9_]+)[ \t]*(?=\r?\n)")
 def _in_comment(root, pos: int) -> bool:
     node = root.descendant_for_byte_range(pos, pos + 1)
     return node is not None and node.type == "comment"
+
+
+_CONDITIONAL = re.compile(rb"[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b")
+
+
+def _after_item(src: bytes, root, pos: int) -> bool:
+    """Whether what precedes ``pos`` ends a file-scope item (``;``, ``}``, ``)``), or is a
+    ``#define``/``#include`` line, or nothing: never the type of a declaration that the name at
+    ``pos`` declares (``static __poll_t\nmISDN_poll(...)``). Comments and conditional
+    directives are skipped (``static void\n#ifdef DEBUG\nHFC_outb_pcimem(...)``); after
+    ``#else`` comes the alternative of what the other branch holds (a function's name)."""
+    while True:
+        p = pos - 1
+        while p >= 0 and src[p] in b" \t\r\n\f\v":
+            p -= 1
+        if p < 0:
+            return True
+        node = root.descendant_for_byte_range(p, p + 1)
+        if node is not None and node.type == "comment" and node.start_byte < p:
+            pos = node.start_byte
+            continue
+        line = src.rfind(b"\n", 0, p) + 1
+        while line >= 2 and src[line - 2] == 0x5C:  # a continued line: the directive's first
+            line = src.rfind(b"\n", 0, line - 1) + 1
+        if (cond := _CONDITIONAL.match(src, line)) is not None:
+            if cond.group(1) in (b"else", b"elif"):
+                return False  # the other branch's text precedes: its alternative, likely
+            pos = line
+            continue
+        return src[p] in b";})" or src[line:p + 1].lstrip().startswith(b"#")
 
 
 def _body_at(root, pos: int):
@@ -141,14 +184,19 @@ class FileScopeMacros:
                 continue  # indented, and not right after a file-scope invocation
             name = m.group(3).decode()
             if not MACRO_NAME.match(name) and name not in VARIABLE_DEFINERS and (
-                    name not in self.macros_so_far or self.macros_so_far[name][2] > start):
-                continue  # lower case: only a function-like macro this file defined above
+                    name not in self.macros_so_far or self.macros_so_far[name][2] > start) and (
+                    not _MIXED_CASE.match(name) or m.start(3) - 1 != line or (
+                        not _after_item(src, root, start))):
+                # lower case: only a function-like macro this file defined above; mixed case
+                # (``GENL_struct(DRBD_NLA_CFG_REPLY, 1, drbd_cfg_reply, ...)`` in a header an
+                # includer reads with its own ``GENL_struct``): also where a new item starts
+                continue
             if self.funcs.find(start) is not None or _in_comment(root, m.start(3) - 1):
                 continue
             close = close_paren(src, args_at - 1)
             if close < 0:
                 continue
-            args = split_args(src[args_at:close].decode("utf-8", "replace"))
+            args = split_args(_without_comments(src[args_at:close]).decode("utf-8", "replace"))
             after = close + 1
             while after < len(src) and src[after] in b" \t\r\n":
                 after += 1
