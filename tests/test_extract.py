@@ -115,6 +115,21 @@ CASES = [
         {"via": {("TXDCTL", ("ew32", 0, 2)), ("er32", None), ("RXDCTL", ("er32", 0, 1)),
                  ("ew32", None), ("f", None), ("g", None), ("h", ("f", 1, 2))}},
         id="calls-that-are-whole-arguments"),
+    pytest.param(  # include/linux/page-flags.h: two uses on a line, then one indented below
+        "#define PAGEFLAG(u, l) static inline int Page##u(void) { return 0; }\n"
+        "#define TESTCLEARFLAG(u, l) static inline int TestClearPage##u(void) { return 0; }\n"
+        "PAGEFLAG(Dirty, dirty) TESTCLEARFLAG(Dirty, dirty)\n\tTESTCLEARFLAG(LRU, lru)\n"
+        "PAGEFLAG(Lru, lru)\n",
+        {"defs": {"PageDirty", "TestClearPageDirty", "TestClearPageLRU", "PageLru"}},
+        id="uses-on-one-line"),
+    pytest.param(  # include/linux/fortify-string.h
+        "void __read_overflow(void) __compiletime_error(\"read beyond (1st), sorry\");\n"
+        "extern __always_inline __gnu_inline __overloadable __diagnose_as(__builtin_strlen, 1)\n"
+        "size_t fstrlen(const char * const __pass_object_size(1) p)\n{\n"
+        "\t__read_overflow();\n\treturn 0;\n}\n",
+        {"defs": {"fstrlen"}, "decls": {"__read_overflow"},
+         "calls": {("fstrlen", "__read_overflow")}},
+        id="diagnostic-annotations"),
 ]
 
 
@@ -123,6 +138,7 @@ def test_extraction(src: str, want: dict):
     facts = extract("fs/x.c", src.encode())
     got = {
         "defs": {f.name for f in facts.functions if f.is_definition},
+        "decls": {f.name for f in facts.functions if not f.is_definition and not f.parent},
         "protos": {(f.parent, f.name) for f in facts.functions if f.parent},
         "calls": {(c.caller, c.callee) for c in facts.calls if c.kind == "direct"},
         "members": {c.callee for c in facts.calls if c.kind == "member"},

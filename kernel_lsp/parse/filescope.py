@@ -54,6 +54,8 @@ def _without_comments(raw: bytes) -> bytes:
     return _ARG_TEXT.sub(lambda m: b" " if m.group(1) else m.group(0), raw)
 
 
+# another upper-case use after one on the same line
+_SAME_LINE = re.compile(rb"[ \t]+([A-Z_][A-Z0-9_]*)[ \t]*\(")
 # An upper-case name alone on its line at column 0: an object-like macro invoked bare, such as
 # an X-macro list after the ``#define`` of its item macro (``MBOX_MESSAGES``).
 _BARE = re.compile(rb"\n([A-Z_][A-Z0-9_]+)[ \t]*(?=\r?\n)")
@@ -165,13 +167,13 @@ class FileScopeMacros:
     def _scan_invocations(self, root) -> None:
         """Find ``[static] NAME(args)`` at column 0 outside function bodies: file-scope macro uses
         (and indented ones right after such a use: ``PAGEFLAG(...)`` continued by
-        ``\t__CLEARPAGEFLAG(...)``). A lower-case name counts when the file defines it as a
-        function-like macro above (``build_mmio_read(readb, ...)``).
+        ``\t__CLEARPAGEFLAG(...)``, and upper-case ones after it on its line). A lower-case name
+        counts when the file defines it as a function-like macro above
+        (``build_mmio_read(readb, ...)``).
 
         A text scan, because the grammar folds such lines into neighbouring declarations.
         """
         src = self.src
-        lines = self.lines
         last_end = -2
         for m in _INVOCATION.finditer(newline_first(src)):
             line, args_at = m.start(), m.end() - 1  # the line's offset, what follows "("
@@ -193,20 +195,33 @@ class FileScopeMacros:
                 continue
             if self.funcs.find(start) is not None or _in_comment(root, m.start(3) - 1):
                 continue
-            close = close_paren(src, args_at - 1)
-            if close < 0:
-                continue
-            args = split_args(_without_comments(src[args_at:close]).decode("utf-8", "replace"))
-            after = close + 1
-            while after < len(src) and src[after] in b" \t\r\n":
-                after += 1
-            body = _body_at(root, after) if src[after:after + 1] == b"{" else None
-            self.macro_uses.add(start, close + 1)
-            self.untrusted.add(start, close + 1)
-            header = Span(start, close + 1, *lines.point(start), *lines.point(close + 1))
-            self._handle_invocation(name, args, header, bool(m.group(2)), body)
-            last_end = close
+            close = self._record_use(root, name, start, args_at, bool(m.group(2)))
+            while close >= 0:  # ``PAGEFLAG(LRU, lru, PF_HEAD) __CLEARPAGEFLAG(LRU, lru, PF_HEAD)``
+                last_end = close
+                more = _SAME_LINE.match(src, close + 1)
+                if more is None:
+                    break
+                close = self._record_use(root, more.group(1).decode(), more.start(1), more.end(),
+                                         False)
         self._scan_bare(root)
+
+    def _record_use(self, root, name: str, start: int, args_at: int, is_static: bool) -> int:
+        """Record the use of ``name`` at ``start`` whose arguments start at ``args_at``: where
+        its ``)`` is, or -1 (no ``)``: no use)."""
+        src = self.src
+        close = close_paren(src, args_at - 1)
+        if close < 0:
+            return -1
+        args = split_args(_without_comments(src[args_at:close]).decode("utf-8", "replace"))
+        after = close + 1
+        while after < len(src) and src[after] in b" \t\r\n":
+            after += 1
+        body = _body_at(root, after) if src[after:after + 1] == b"{" else None
+        self.macro_uses.add(start, close + 1)
+        self.untrusted.add(start, close + 1)
+        header = Span(start, close + 1, *self.lines.point(start), *self.lines.point(close + 1))
+        self._handle_invocation(name, args, header, is_static, body)
+        return close
 
     def _scan_bare(self, root) -> None:
         """Record the upper-case names alone on a line at column 0 outside function bodies and

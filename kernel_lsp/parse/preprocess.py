@@ -36,7 +36,7 @@ __page_aligned_data __page_aligned_bss __initdata_rodata __mod_init __lsm_ro_aft
 __tracepoint_string __always_used __no_profile __no_kmsan_checks __nocfi_generic __aligned_largest
 __refconst __head __cpuidle_data __kmap_atomic_ptr __private __data_racy __landing_pad
 noinline __noinline __inline_maybe_unused __nosavedata __nosave __ksym __kconfig __weakref
-__sparse_force
+__sparse_force __overloadable
 ACPI_SYSTEM_XFACE ACPI_INIT_FUNCTION ACPI_EXTERNAL_XFACE ACPI_INTERNAL_XFACE ACPI_INTERNAL_VAR_XFACE
 """.split()
 
@@ -58,7 +58,8 @@ __attribute__ __attribute __printf __scanf __section __aligned __acquires __rele
 __alloc_size __counted_by __alias __cond_acquires __cond_releases __diag_ignore_all
 __assume_aligned __designated_init __nonnull __copy __realloc_size __sized_by __guarded_by
 __pt_guarded_by __no_sanitize_or_inline __ALIGN_KERNEL_MASK_UNUSED ____cacheline_aligned_size
-__free __cleanup
+__free __cleanup __compiletime_error __compiletime_warning __diagnose_as __pass_object_size
+__pass_dynamic_object_size
 """.split()
 
 _REPLACEMENTS: dict[bytes, bytes] = {w.encode(): b" " * len(w) for w in PLAIN_ANNOTATIONS}
