@@ -130,6 +130,12 @@ CASES = [
         {"defs": {"fstrlen"}, "decls": {"__read_overflow"},
          "calls": {("fstrlen", "__read_overflow")}},
         id="diagnostic-annotations"),
+    pytest.param(  # drivers/media/usb/au0828/au0828.h: the prototype is read through the macro
+        "#define dev_write(d, r, v) dev_writereg(d, r, v)\n"
+        "extern int dev_write(struct dev *d, int r, int v);\n"
+        "#define other(a) do_other(a + 1)\nint other(int a);\n"
+        "int later(int a);\n#define later(a) do_later(a)\n",
+        {"decls": {"dev_writereg", "other", "later"}}, id="prototype-through-a-macro"),
 ]
 
 

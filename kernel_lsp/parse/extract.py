@@ -58,7 +58,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "27"
+EXTRACTOR_VERSION = "28"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -129,6 +129,8 @@ class _Ranges:
         return list(self._items)
 
 
+# the body of a macro that hands its arguments to a function: ``au0828_writereg(dev, reg, value)``
+_FORWARDING = re.compile(r"\s*([A-Za-z_]\w*)\s*\(([\w\s,]*)\)\s*")
 _NOT_TYPES = frozenset("else typeof __typeof__ __typeof return sizeof case goto do".split())
 _LOCAL_DEFINER = re.compile(r"^(?:DEFINE|DECLARE)_[A-Z0-9_]+$|^H?LIST_HEAD$")
 
@@ -355,6 +357,7 @@ class Extractor(FileScopeMacros):
             name = text(ident)
             if MACRO_NAME.match(name) and (ttype is None or name in self.macros_so_far):
                 return
+            name = self._forwarded(name, node.start_byte)
             self.facts.functions.append(Function(
                 name, False, st, inline, type_ref(ttype), self._params(fdecl),
                 self._signature(node.start_byte, node.end_byte), self._span(node),
@@ -370,6 +373,21 @@ class Extractor(FileScopeMacros):
             self.globals[text(ident)] = (tref, object_depth(d), node.start_byte, not is_def)
         self.facts.variables.append(Variable(text(ident), st, is_def, tref,
                                              self._span(node), self._span(ident), self._gen_name()))
+
+    def _forwarded(self, name: str, pos: int) -> str:
+        """The name a prototype declares when this file defines its name above as a function-like
+        macro whose body calls another function with the same arguments (``#define
+        au0828_write(dev, reg, value) au0828_writereg(dev, reg, value)`` then ``extern u32
+        au0828_write(struct au0828_dev *dev, u16 reg, u32 val);`` declares
+        ``au0828_writereg``)."""
+        entry = self.macros_so_far.get(name)
+        if entry is None or entry[2] > pos:
+            return name
+        params, body, _start = entry
+        m = _FORWARDING.fullmatch(body)
+        if m is None or [a.strip() for a in m.group(2).split(",")] != list(params):
+            return name
+        return m.group(1)
 
     # -- function bodies ---------------------------------------------------------------------
     def _locals(self, root) -> None:
