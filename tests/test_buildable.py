@@ -9,7 +9,7 @@ import json
 import pytest
 
 from kernel_lsp.live.tables import Tables
-from kernel_lsp.model.buildable import possible_symbols, unbuilt_sources
+from kernel_lsp.model.buildable import kbuild_status, possible_symbols, unbuilt_sources
 from kernel_lsp.model.kconfig import read_kconfig
 from kernel_lsp.model.store import Model
 from tests.conftest import checked_errors, write_tree
@@ -118,6 +118,29 @@ def test_unbuilt_files(tmp_path):
         "drivers/deep/inner/inner.c",
         "drivers/parts/pxa_part.c",
     }
+
+
+# fs/proc/Makefile: ``:=`` under an option empties the list when the option is built in
+RESETS = {
+    "Kconfig": "config MMU\n\tbool \"MMU\"\n",
+    "fs/Makefile": "obj-y += proc/\n",
+    "fs/proc/Makefile": ("proc-y := nommu.o task_nommu.o\nproc-$(CONFIG_MMU) := task_mmu.o\n"
+                         "proc-y += generic.o\nobj-y += proc.o\n"
+                         # another variable: ``-objs :=`` does not empty ``-y``
+                         "helper-y := helper_main.o\nhelper-objs := $(helper-y)\n"
+                         "obj-y += helper.o\n"),
+}
+RESET_SOURCES = ["fs/proc/nommu.c", "fs/proc/task_nommu.c", "fs/proc/task_mmu.c",
+                 "fs/proc/generic.c", "fs/proc/helper_main.c"]
+
+
+@pytest.mark.parametrize("on, off", [
+    ({"MMU"}, {"fs/proc/nommu.c", "fs/proc/task_nommu.c"}),
+    (set(), {"fs/proc/task_mmu.c"}),
+])
+def test_an_assignment_under_an_option_empties_the_list(tmp_path, on, off):
+    write_tree(tmp_path, RESETS)
+    assert kbuild_status(tmp_path, "x86", RESET_SOURCES, on) == (set(), off)
 
 
 def test_no_kconfig_nothing_is_unbuilt(tmp_path):

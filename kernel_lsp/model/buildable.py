@@ -22,7 +22,7 @@ import os
 import posixpath
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kernel_lsp.model.kconfig import _TOKEN, Kconfig, read_kconfig
@@ -125,6 +125,9 @@ class _Listing:
     makefile_dir: str  # the directory of the Kbuild file that lists the object
     owner: str  # ``obj``, ``lib``...: built with the directory; else a composite object's name
     option: str | None  # the option it is listed under; None: always, or computed
+    # options whose later ``:=`` of the same list empties it (``proc-$(CONFIG_MMU) :=
+    # task_mmu.o`` after ``proc-y := nommu.o task_nommu.o``); None: a later one that always does
+    reset_by: tuple[str | None, ...] = ()
 
 
 def unbuilt_sources(root: Path, arch: str, paths: Iterable[str]) -> set[str]:
@@ -147,7 +150,7 @@ def kbuild_status(root: Path, arch: str, paths: Iterable[str], on: Iterable[str]
     unbuilt = {p for p in sources if judge.unbuilt(p[:-2] + ".o")}
     if on is None:
         return unbuilt, set()
-    here = _Judge(listings, set(on))
+    here = _Judge(listings, set(on), exact=True)
     return unbuilt, {p for p in sources if p not in unbuilt and here.unbuilt(p[:-2] + ".o")}
 
 
@@ -175,6 +178,8 @@ def _read_kbuild(path: Path, rel: str, listings: dict, computed: set) -> None:
         text = path.read_text(errors="replace")
     except OSError:
         return
+    # (a list, ``y`` or ``objs``) -> the targets of those listings here, under no option
+    unconditional: dict[tuple[str, str], list[str]] = {}
     for line in re.sub(r"\\\n", " ", text).splitlines():
         m = _LISTING.match(line.split("#", 1)[0])
         if m is None or m.group(1) in _NOT_OBJECTS or m.group(1).startswith(("ccflags",
@@ -183,6 +188,11 @@ def _read_kbuild(path: Path, rel: str, listings: dict, computed: set) -> None:
         owner, suffix, option, words = m.groups()
         if suffix.startswith("$(") and option is None:
             option = None  # a computed option (``$(BITS)``): taken as possible
+        elif _ASSIGNS.match(line, m.end(2)) and (suffix in ("y", "objs") or option is not None):
+            # ``name-y :=`` empties what ``name-y`` held, always; ``name-$(CONFIG_X) :=`` when X
+            # is on (built in)
+            variable = (owner, "objs" if suffix == "objs" else "y")
+            _reset(listings, rel, owner, unconditional.pop(variable, []), option)
         for word in words.split():
             part_list = _PART_LIST.fullmatch(word)
             if part_list is not None:  # ``obj-y += $(memory-hotplug-y)``: a composite's parts
@@ -198,11 +208,30 @@ def _read_kbuild(path: Path, rel: str, listings: dict, computed: set) -> None:
             target = posixpath.normpath(posixpath.join(rel, word)) + ("/" if word.endswith("/")
                                                                       else "")
             listings.setdefault(target, []).append(_Listing(rel, owner, option))
+            if option is None and suffix in ("y", "objs"):
+                unconditional.setdefault((owner, suffix), []).append(target)
+
+
+_ASSIGNS = re.compile(r"\s*:?=")
+
+
+def _reset(listings: dict, rel: str, owner: str, targets: list[str], option: str | None) -> None:
+    """Mark the ``-y`` listings of ``owner`` in the Kbuild file of ``rel`` as emptied by a later
+    ``:=`` under ``option``."""
+    for target in targets:
+        listings[target] = [
+            replace(r, reset_by=r.reset_by + (option,)) if (
+                r.makefile_dir == rel and r.owner == owner and r.option is None) else r
+            for r in listings[target]]
 
 
 class _Judge:
-    def __init__(self, listings: dict[str, list[_Listing]], possible: set[str]):
-        self.listings, self.possible = listings, possible
+    """Whether an object can be built: by some configuration of the options ``possible`` may
+    turn on, or (``exact``) by the one whose options ``possible`` are on."""
+
+    def __init__(self, listings: dict[str, list[_Listing]], possible: set[str],
+                 exact: bool = False):
+        self.listings, self.possible, self.exact = listings, possible, exact
         self.memo: dict[str, bool] = {}
 
     def unbuilt(self, obj: str) -> bool:
@@ -224,6 +253,8 @@ class _Judge:
 
     def _listing_may_build(self, r: _Listing) -> bool:
         if r.option is not None and r.option not in self.possible:
+            return False
+        if any(o is None or (self.exact and o in self.possible) for o in r.reset_by):
             return False
         if r.owner in _BUILT_LISTS:
             return "/" not in r.makefile_dir or self._may_build(r.makefile_dir + "/")
