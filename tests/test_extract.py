@@ -225,3 +225,40 @@ MIXED_CASE = [
 def test_mixed_case_macro_uses_at_file_scope(src: str, want: list):
     facts = extract("include/linux/x.h", src.encode())
     assert [(i.name, i.args) for i in facts.invocations] == want
+
+
+# Parses that the preprocessor's view repairs: the directive lines of an #if group with one
+# branch left are blanked in an initializer too, and in code where a branch opens or closes
+# a brace; a body the grammar reads on past the line that closes it ends there.
+REPAIRED = [
+    pytest.param(
+        "static int init(void)\n{\n\tstatic struct r a[] = {\n#if 0\n\t\t{ .reg = 1 },\n#else\n"
+        "\t\t{ .reg = 2 },\n#endif\n\t};\n\treturn setup(a);\n}\n\n"
+        "static int after(void)\n{\n\treturn init();\n}\n",
+        {"init", "after"}, {("init", "setup"), ("after", "init")}, 0, id="initializer-group"),
+    pytest.param(
+        "unsigned long long count(void)\n{\n\tint i;\n\tunsigned long long sum = 0;\n\n"
+        "\tfor_each_possible_cpu(i)\n\t\tsum += cpu_rq(i)->nr;\n\n\treturn sum;\n}\n\n"
+        "unsigned int iowait(int cpu)\n{\n\treturn atomic_read(&cpu_rq(cpu)->nr);\n}\n\n"
+        "SYSCALL_DEFINE1(nice, int, increment)\n{\n\treturn set_nice(increment);\n}\n",
+        {"count", "__do_sys_nice", "sys_nice"}, {("__do_sys_nice", "set_nice")}, None,
+        id="body-read-past-its-end"),
+]
+
+
+@pytest.mark.parametrize("src, defs, calls, errors", REPAIRED)
+def test_parses_the_preprocessors_view_repairs(src: str, defs: set, calls: set, errors):
+    from kernel_lsp.parse.macroenv import Configuration
+    facts = extract("kernel/x.c", src.encode(), env=Configuration({"PM": "y"}, "test", True))
+    assert defs <= {f.name for f in facts.functions if f.is_definition}
+    assert calls <= {(c.caller, c.callee) for c in facts.calls}
+    assert errors is None or facts.error_nodes == errors
+
+
+def test_the_directives_of_a_group_with_one_branch_left_that_opens_a_brace_are_blanked():
+    src = (b"static int load(int x)\n{\n#ifdef CONFIG_PM\n\tif (!x) {\n#endif\n\t\tget(x);\n"
+           b"#ifdef CONFIG_PM\n\t}\n#endif\n\treturn 0;\n}\n")
+    out = blank_in_braces(src)
+    assert len(out) == len(src) and b"#" not in out
+    assert out.replace(b" ", b"") == src.replace(b"#ifdef CONFIG_PM", b"").replace(
+        b"#endif", b"").replace(b" ", b"")

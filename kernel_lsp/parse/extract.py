@@ -58,7 +58,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "28"
+EXTRACTOR_VERSION = "29"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -131,6 +131,8 @@ class _Ranges:
 
 # the body of a macro that hands its arguments to a function: ``au0828_writereg(dev, reg, value)``
 _FORWARDING = re.compile(r"\s*([A-Za-z_]\w*)\s*\(([\w\s,]*)\)\s*")
+# a line that is only ``}`` (a comment may follow)
+_CLOSING_LINE = re.compile(rb"\n\}[ \t]*(?:/\*[^\n]*?\*/[ \t]*|//[^\n]*)?(?=\r?\n)")
 _NOT_TYPES = frozenset("else typeof __typeof__ __typeof return sizeof case goto do".split())
 _LOCAL_DEFINER = re.compile(r"^(?:DEFINE|DECLARE)_[A-Z0-9_]+$|^H?LIST_HEAD$")
 
@@ -225,11 +227,26 @@ class Extractor(FileScopeMacros):
             name, True, st, inline, type_ref(node.child_by_field_name("type")), params,
             self._signature(node.start_byte, body.start_byte), self._span(node),
             self._span(ident), None, self.generated[0] if self.generated else None))
-        self.funcs.add(body.start_byte, body.end_byte, name)
+        self.funcs.add(body.start_byte, self._body_end(body), name)
         self.owners.add(node.start_byte, body.start_byte, ("func", name))
         self.locals[name] = {p.name for p in params if p.name}
         self.local_types[name] = {p.name: p.type for p in params if p.name and p.type}
         self.local_depth[name] = depths
+
+    def _body_end(self, body) -> int:
+        """Where a function's body ends: at its ``}``, or, when the grammar read a definition
+        inside it, at the first line before that is only ``}``, where the kernel's style closes
+        a function. (``for_each_possible_cpu(i)`` then ``sum += ...;`` is an old-style
+        definition to the grammar, which takes the next function's body for its own: the outer
+        body went on to the end of the file, over file-scope definitions such as
+        ``SYSCALL_DEFINE1(nice, ...)``.)"""
+        end = body.end_byte
+        if self.generated or not any(c.type == "function_definition" for c in body.children):
+            return end  # (a body the grammar read right holds no definition)
+        for m in _CLOSING_LINE.finditer(self.src, body.start_byte, end - 1):
+            if self.src[m.start() - 1:m.start()] != b"\\":  # not a #define's line (``} while (0)``)
+                return m.start() + 2
+        return end
 
     def _signature(self, start: int, end: int) -> str:
         return " ".join(self.src[start:end].decode("utf-8", "replace").split()).rstrip(";").strip()

@@ -282,16 +282,20 @@ def _file_scope_item(src: bytes, start: int, close: int) -> int:
     return semi.end()
 
 
-def _list_brace(src: bytes, pos: int, inside_list: bool) -> bool:
-    """Whether the ``{`` at ``pos`` opens a list (members, enumerators, an initializer): the
-    160 bytes before it end with ``struct``/``union``/``enum`` and then only words and
-    spaces, or with ``=``, or (inside a list) with ``{`` or ``,``, and then spaces."""
+_CODE, _MEMBERS, _ITEMS = 0, 1, 2  # what a ``{`` opens: a block, a member list, an initializer
+
+
+def _list_brace(src: bytes, pos: int, inside_list: bool) -> int:
+    """What the ``{`` at ``pos`` opens: an initializer's items when the 160 bytes before it
+    end with ``=``, or (inside a list) with ``{`` or ``,``, and then spaces; members or
+    enumerators when they end with ``struct``/``union``/``enum`` and then only words and
+    spaces; else a block of code (0: a list is what is true)."""
     before = src[max(0, pos - 160):pos]
     last = before.rstrip(b" \t\n")[-1:]
     if last == b"=" or (inside_list and last in (b"{", b",")):
-        return True
+        return _ITEMS
     tail = before[len(before.rstrip(_WORDS_AND_SPACE)):]
-    return _RECORD_KEYWORD.search(tail) is not None
+    return _MEMBERS if _RECORD_KEYWORD.search(tail) is not None else _CODE
 
 
 def blank_in_braces(src: bytes) -> bytes:
@@ -317,7 +321,7 @@ def blank_in_braces(src: bytes) -> bytes:
     directive between ``if (...) ...;`` and its ``else`` (the rest of the file became an
     ``ERROR``)."""
     buf = None
-    stack: list[bool] = []  # per open brace: does it open a list
+    stack: list[int] = []  # per open brace: what it opens (``_list_brace``)
     members: set[bytes] | None = None  # the text's member-run macros, found when first needed
     at_if: list[list[bool]] = []
     groups: list[_Group] = []
@@ -333,8 +337,9 @@ def blank_in_braces(src: bytes) -> bytes:
         elif word is not None:
             if word in (b"if", b"ifdef", b"ifndef"):
                 at_if.append(list(stack))
-                # only in code: a list's ``#ifdef PAD`` / ``PAD`` / ``#endif`` would be glued on
-                groups.append(_Group(len(stack) if stack and not stack[-1] else 0, end,
+                # in code and initializers only: a member list's ``#ifdef PAD`` / ``PAD`` /
+                # ``#endif`` would be glued on
+                groups.append(_Group(len(stack) if stack and stack[-1] != _MEMBERS else 0, end,
                                      [(start, _directive_end(src, start, end))]))
             elif word in (b"elif", b"else", b"elifdef", b"elifndef"):
                 if at_if:
@@ -345,7 +350,11 @@ def blank_in_braces(src: bytes) -> bytes:
                     at_if.pop()
                     group = groups.pop()
                     group.branch(src, start, end)
-                    if group.depth and group.depth == len(stack) and group.filled <= 1:
+                    # (a branch may open or close a brace of code: ``#ifdef CONFIG_PM`` /
+                    # ``if (!fw_loaded) {`` / ``#endif``; the one text left is what the
+                    # preprocessor reads)
+                    if group.depth and group.filled <= 1 and (group.depth == len(stack) or (
+                            stack and stack[-1] != _MEMBERS)):
                         buf = buf if buf is not None else bytearray(src)
                         for line_start, line_end in group.lines:
                             buf[line_start:line_end] = blank(src[line_start:line_end])
