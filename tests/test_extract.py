@@ -124,10 +124,11 @@ CASES = [
         id="uses-on-one-line"),
     pytest.param(  # include/linux/fortify-string.h
         "void __read_overflow(void) __compiletime_error(\"read beyond (1st), sorry\");\n"
+        "extern size_t __real_strnlen(const char *, size_t) __RENAME(strnlen);\n"
         "extern __always_inline __gnu_inline __overloadable __diagnose_as(__builtin_strlen, 1)\n"
         "size_t fstrlen(const char * const __pass_object_size(1) p)\n{\n"
         "\t__read_overflow();\n\treturn 0;\n}\n",
-        {"defs": {"fstrlen"}, "decls": {"__read_overflow"},
+        {"defs": {"fstrlen"}, "decls": {"__read_overflow", "__real_strnlen"},
          "calls": {("fstrlen", "__read_overflow")}},
         id="diagnostic-annotations"),
     pytest.param(  # drivers/media/usb/au0828/au0828.h: the prototype is read through the macro
