@@ -263,3 +263,19 @@ def test_the_directives_of_a_group_with_one_branch_left_that_opens_a_brace_are_b
     assert len(out) == len(src) and b"#" not in out
     assert out.replace(b" ", b"") == src.replace(b"#ifdef CONFIG_PM", b"").replace(
         b"#endif", b"").replace(b" ", b"")
+
+
+def test_an_iterator_and_its_statement_read_as_a_definition_define_nothing():
+    """``for_each_possible_cpu(i)`` then ``sum += cpu_rq(i)->nr;`` inside a body: the grammar
+    reads a definition of ``cpu_rq`` (an old-style one, with the next function's header for
+    its parameter declarations and its body); ``else`` then an iterator, likewise."""
+    src = REPAIRED[-1].values[0] + (
+        "static int logs(int enable, unsigned long mask)\n{\n\tint i;\n\n\tif (enable)\n"
+        "\t\tfor_each_set_bit(i, &mask, 4) {\n\t\t\tset(i);\n\t\t}\n\telse\n"
+        "\t\tfor_each_set_bit(i, &mask, 4)\n\t\t\tclear(i);\n\treturn 0;\n}\n\n"
+        "static int status(int core)\n{\n\treturn read_status(core);\n}\n")
+    facts = extract("kernel/x.c", src.encode())
+    names = {f.name for f in facts.functions}
+    assert not names & {"cpu_rq", "for_each_set_bit"}, names
+    calls = {(c.caller, c.callee) for c in facts.calls}
+    assert {("count", "cpu_rq"), ("logs", "for_each_set_bit")} <= calls, calls

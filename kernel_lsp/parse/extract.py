@@ -58,7 +58,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "30"
+EXTRACTOR_VERSION = "31"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -216,6 +216,9 @@ class Extractor(FileScopeMacros):
             return
         ident = fdecl.child_by_field_name("declarator")
         name = text(ident)
+        if not self.generated and _iterator_misread(node):
+            self._iterator_statement(node, ident, body)
+            return
         if MACRO_NAME.match(name) and not self.generated and (
                 node.child_by_field_name("type") is None or name in self.macros_so_far
                 or self.macro_uses.find(node.start_byte) is not None):
@@ -232,6 +235,20 @@ class Extractor(FileScopeMacros):
         self.locals[name] = {p.name for p in params if p.name}
         self.local_types[name] = {p.name: p.type for p in params if p.name and p.type}
         self.local_depth[name] = depths
+
+    def _iterator_statement(self, node, ident, body) -> None:
+        """A definition the grammar made of an iterator macro and the statement it runs
+        (``for_each_possible_cpu(i)`` / ``sum += cpu_rq(i)->nr;``, with the next function's
+        body for its own): the declarator is a call of the enclosing function, as is what that
+        body calls (the next function's header was read as old-style parameter
+        declarations)."""
+        outer = self.funcs.find(node.start_byte)
+        if not isinstance(outer, str):
+            return
+        name = text(ident)
+        if name and name not in NOT_CALLS:
+            self.facts.calls.append(Call(name, outer, "direct", span(ident)))
+        self.funcs.add(node.start_byte, body.end_byte, outer)
 
     def _body_end(self, body) -> int:
         """Where a function's body ends: at its ``}``, or, when the grammar read a definition
@@ -713,6 +730,27 @@ def _misread_argument(name, invoked: dict[str, int]) -> bool:
         spec = outer.child_by_field_name("type")
         return outer.type == "declaration" and spec is not None and (
             spec.type == "type_identifier" and outer.child_by_field_name("declarator") == holder)
+
+
+_NOT_A_TYPE = frozenset({"else", "do", "return"})
+
+
+def _iterator_misread(node) -> bool:
+    """Whether a function definition is an iterator macro and a statement the grammar read as
+    one (``for_each_possible_cpu(i)`` then ``sum += cpu_rq(i)->nr;`` in a body: the type
+    ``for_each_possible_cpu(i)``, the declarator ``cpu_rq(i)``; ``else`` then
+    ``for_each_set_bit(i, &mask, n)``): inside a body, with a macro's use or a keyword for its
+    type. C has no definition in a body."""
+    ttype = node.child_by_field_name("type")
+    if ttype is None or not (ttype.type == "macro_type_specifier" or (
+            ttype.type == "type_identifier" and text(ttype) in _NOT_A_TYPE)):
+        return False
+    holder = node.parent
+    while holder is not None:
+        if holder.type == "compound_statement":
+            return True
+        holder = holder.parent
+    return False
 
 
 def _argument_of(callee) -> tuple[str, int, int] | None:
