@@ -58,7 +58,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "31"
+EXTRACTOR_VERSION = "32"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -249,6 +249,9 @@ class Extractor(FileScopeMacros):
         if name and name not in NOT_CALLS:
             self.facts.calls.append(Call(name, outer, "direct", span(ident)))
         self.funcs.add(node.start_byte, body.end_byte, outer)
+        # the statement the iterator runs was read as a declaration (``sum += cpu_rq(i)->nr;``)
+        end = self.src.find(b";", ident.end_byte, body.start_byte)
+        self.untrusted.add(ident.end_byte, end + 1 if end >= 0 else body.start_byte)
 
     def _body_end(self, body) -> int:
         """Where a function's body ends: at its ``}``, or, when the grammar read a definition
@@ -508,6 +511,8 @@ class Extractor(FileScopeMacros):
             if node.start_byte in self.typedef_name_starts:
                 continue
             parent = node.parent
+            if parent is not None and parent.type in _NO_TYPE_HERE:
+                continue  # ``SIS_CP_INIT301_CP2`` alone on its line in a body: a macro's use
             kind = cnodes.record_kind(parent.type) if parent is not None else None
             if kind is not None:
                 if parent.child_by_field_name("body") is not None:
@@ -733,6 +738,8 @@ def _misread_argument(name, invoked: dict[str, int]) -> bool:
 
 
 _NOT_A_TYPE = frozenset({"else", "do", "return"})
+# where a name the grammar calls a type stands in no declaration (a ``;`` it made up follows)
+_NO_TYPE_HERE = frozenset({"compound_statement", "translation_unit"})
 
 
 def _iterator_misread(node) -> bool:

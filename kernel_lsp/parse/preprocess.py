@@ -241,8 +241,12 @@ class _Group:
     """An ``#if`` group seen by ``blank_in_braces``: the brace depth at its ``#if``, its
     directive lines, and how many of its branches hold text."""
 
-    def __init__(self, depth: int, branch_start: int, lines: list[tuple[int, int]]):
+    def __init__(self, depth: int, branch_start: int, lines: list[tuple[int, int]],
+                 configured: bool):
         self.depth, self.branch_start, self.lines, self.filled = depth, branch_start, lines, 0
+        # whether its condition names a configuration option (``#ifdef CONFIG_PM``): one the
+        # configuration decides, or that some configuration turns on
+        self.configured = configured
 
     def branch(self, src: bytes, start: int, end: int) -> None:
         """The branch before the directive at ``start``..``end`` (an ``#elif``/``#else``/
@@ -340,7 +344,8 @@ def blank_in_braces(src: bytes) -> bytes:
                 # in code and initializers only: a member list's ``#ifdef PAD`` / ``PAD`` /
                 # ``#endif`` would be glued on
                 groups.append(_Group(len(stack) if stack and stack[-1] != _MEMBERS else 0, end,
-                                     [(start, _directive_end(src, start, end))]))
+                                     [(start, _directive_end(src, start, end))],
+                                     b"CONFIG_" in src[start:end]))
             elif word in (b"elif", b"else", b"elifdef", b"elifndef"):
                 if at_if:
                     stack = list(at_if[-1])
@@ -350,11 +355,13 @@ def blank_in_braces(src: bytes) -> bytes:
                     at_if.pop()
                     group = groups.pop()
                     group.branch(src, start, end)
-                    # (a branch may open or close a brace of code: ``#ifdef CONFIG_PM`` /
-                    # ``if (!fw_loaded) {`` / ``#endif``; the one text left is what the
-                    # preprocessor reads)
+                    # (a branch of a configuration option's group may open or close a brace
+                    # of code: ``#ifdef CONFIG_PM`` / ``if (!fw_loaded) {`` / ``#endif``; the
+                    # one text left is what the preprocessor reads in a configuration that
+                    # builds it. Under another macro, ``#ifdef STORED_FILE_OK``, it may be
+                    # what no build reads.)
                     if group.depth and group.filled <= 1 and (group.depth == len(stack) or (
-                            stack and stack[-1] != _MEMBERS)):
+                            group.configured and stack and stack[-1] != _MEMBERS)):
                         buf = buf if buf is not None else bytearray(src)
                         for line_start, line_end in group.lines:
                             buf[line_start:line_end] = blank(src[line_start:line_end])
