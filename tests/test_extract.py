@@ -290,3 +290,14 @@ def test_a_name_alone_on_its_line_in_a_body_is_no_type_use():
            "void h(void)\n{\n\tstruct sis_pr *p;\n\tsis_t q;\n}\n")
     facts = extract("drivers/x.c", src.encode())
     assert {u.name for u in facts.type_uses} == {"sis_pr", "sis_t"}
+
+
+def test_a_decided_group_whose_branches_open_a_brace_is_blanked():
+    """dvb_net.c: ``#if 0`` / ``if (a) {`` / ``#else`` / ``if (b) {`` / ``#endif``: the
+    configuration's view leaves one branch, whose brace closes below the group."""
+    from kernel_lsp.parse.conditions import active_text
+    from kernel_lsp.parse.macroenv import Configuration
+    src = (b"static int rx(int a)\n{\n#if 0\n\tif (a == 1) {\n\t\tdrop(a);\n#else\n"
+           b"\tif (a == 2) {\n\t\tkeep(a);\n#endif\n\t\treturn 1;\n\t}\n\treturn 0;\n}\n")
+    out = blank_in_braces(active_text(src, Configuration({}, "test", True))[0])
+    assert b"#" not in out and b"keep(a);" in out and b"drop" not in out

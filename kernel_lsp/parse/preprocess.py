@@ -248,6 +248,12 @@ class _Group:
         # configuration decides, or that some configuration turns on
         self.configured = configured
 
+    @property
+    def decided(self) -> bool:
+        """Whether the text left is the one branch a build reads: the configuration blanked
+        the others (``#if 0`` / ``#else``), or the condition names a configuration option."""
+        return self.configured or (len(self.lines) > 2 and self.filled <= 1)
+
     def branch(self, src: bytes, start: int, end: int) -> None:
         """The branch before the directive at ``start``..``end`` (an ``#elif``/``#else``/
         ``#endif``) ends there."""
@@ -355,13 +361,13 @@ def blank_in_braces(src: bytes) -> bytes:
                     at_if.pop()
                     group = groups.pop()
                     group.branch(src, start, end)
-                    # (a branch of a configuration option's group may open or close a brace
-                    # of code: ``#ifdef CONFIG_PM`` / ``if (!fw_loaded) {`` / ``#endif``; the
-                    # one text left is what the preprocessor reads in a configuration that
-                    # builds it. Under another macro, ``#ifdef STORED_FILE_OK``, it may be
-                    # what no build reads.)
+                    # (a branch of a decided group may open or close a brace of code:
+                    # ``#ifdef CONFIG_PM`` / ``if (!fw_loaded) {`` / ``#endif``, ``#if 0`` /
+                    # ``if (a) {`` / ``#else`` / ``if (b) {`` / ``#endif``; the text left is
+                    # what the preprocessor reads in a build. Alone under another macro,
+                    # ``#ifdef STORED_FILE_OK``, it may be what no build reads.)
                     if group.depth and group.filled <= 1 and (group.depth == len(stack) or (
-                            group.configured and stack and stack[-1] != _MEMBERS)):
+                            group.decided and stack and stack[-1] != _MEMBERS)):
                         buf = buf if buf is not None else bytearray(src)
                         for line_start, line_end in group.lines:
                             buf[line_start:line_end] = blank(src[line_start:line_end])
