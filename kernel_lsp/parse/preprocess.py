@@ -250,9 +250,11 @@ class _Group:
 
     @property
     def decided(self) -> bool:
-        """Whether the text left is the one branch a build reads: the configuration blanked
-        the others (``#if 0`` / ``#else``), or the condition names a configuration option."""
-        return self.configured or (len(self.lines) > 2 and self.filled <= 1)
+        """Whether, once at most one branch holds text (the caller's test), that text is the
+        branch a build reads: the group has an ``#else``/``#elif`` whose other branches the
+        configuration blanked (``#if 0`` / ``#else``), or its condition names a configuration
+        option."""
+        return self.configured or len(self.lines) > 2
 
     def branch(self, src: bytes, start: int, end: int) -> None:
         """The branch before the directive at ``start``..``end`` (an ``#elif``/``#else``/
