@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -83,8 +84,11 @@ class Session:
         try:
             self.proc.wait(timeout=30)
         finally:
-            if self.proc.poll() is None:
+            if self.proc.poll() is None:  # stuck: its threads' stacks for the failure message
+                self.proc.send_signal(signal.SIGUSR1)
+                time.sleep(1)
                 self.proc.kill()
+                self.reader.join(timeout=5)
         self.reader.join(timeout=5)
         return time.monotonic() - started
 
@@ -109,10 +113,15 @@ def test_quit_during_the_first_index(tmp_path, how, wait):
     session.start()
     time.sleep(wait)
     children = session.children()
-    took = session.finish(how)
+    try:
+        took = session.finish(how)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the server still ran 30 s after the session ended; its stderr and "
+                    "threads:\n" + session.err.decode("utf-8", "replace"))
     err = session.err.decode("utf-8", "replace")
     assert session.proc.returncode == 0, err
     assert "Traceback" not in err and "Event loop is closed" not in err, err
+    assert "did not end within" not in err, err  # the end watch had to end a stuck process
     assert took < 15, f"exit took {took:.1f} s"
     assert _gone(children), "the index process outlived the server"
 
@@ -221,3 +230,21 @@ def test_stop_ends_the_index_child_and_its_workers_even_when_they_hang(tmp_path)
     finally:
         for pid in _alive(tree):  # what a failed run left
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_stuck_thread_does_not_keep_the_process_alive():
+    """``end_within`` (armed when the session ends: ``exit``, stdin's end, pygls' shutdown):
+    a thread that never ends (here one that is not a daemon, which Python waits for at exit)
+    gets the process ended, with every thread's stack on stderr to find it by."""
+    code = ("import threading, time\n"
+            "from kernel_lsp.lsp.plumbing import end_within\n"
+            "def stuck_forever():\n    time.sleep(600)\n"
+            "threading.Thread(target=stuck_forever, name='stuck').start()\n"
+            "end_within(0.5)\n")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert time.monotonic() - started < 20
+    assert done.returncode == 0
+    assert "did not end within 0.5 s of the session's end" in done.stderr
+    assert "stuck_forever" in done.stderr, done.stderr

@@ -19,6 +19,7 @@ from kernel_lsp.live.workspace import facts_of
 from kernel_lsp.lsp import design_features, intel
 from kernel_lsp.lsp.convert import SOURCE, Lines, code_action, uri_of
 from kernel_lsp.lsp.design_features import design_hover, design_symbol, is_design_file
+from kernel_lsp.lsp.plumbing import end_within
 from kernel_lsp.lsp.server import KernelLanguageServer
 from kernel_lsp.navigate.records import CallItem, Location
 
@@ -103,6 +104,7 @@ def shutdown(ls: KernelLanguageServer, _params) -> None:
 
 @server.feature(types.EXIT)
 def exit_(ls: KernelLanguageServer, _params) -> None:
+    end_within()
     ls.stop()
 
 

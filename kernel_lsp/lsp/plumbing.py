@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import logging
+import os
 import queue
+import sys
 import threading
+import time
 from concurrent.futures import Executor, Future
 
 from lsprotocol import types
@@ -85,3 +89,64 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+END_GRACE = 10.0  # seconds the process has to end once its session is over
+_ending = threading.Event()
+
+
+def end_within(seconds: float = END_GRACE) -> None:
+    """The session is over (``exit``, the client's end of stdin closed, or pygls' shutdown):
+    if the process still runs ``seconds`` from now, a thread is stuck in something that will
+    not end. Every thread's stack then goes to stderr (the editor's server log) with a line
+    saying so, and the process ends: an editor never keeps a server behind that it quit. The
+    server only reads the model (the index children write it, and they are stopped by then),
+    so nothing is lost. Only the first call counts."""
+    if _ending.is_set():
+        return
+    _ending.set()
+
+    def watch() -> None:
+        time.sleep(seconds)
+        # straight to the descriptor: the stuck thread may hold a logging or stderr lock
+        os.write(2, f"kernel-lsp: the server did not end within {seconds:g} s of the session's "
+                    "end; every thread's stack follows, then it ends\n".encode())
+        faulthandler.dump_traceback(file=2, all_threads=True)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="kernel-lsp-end-watch").start()
+
+
+def end_now(code: int = 0) -> None:
+    """The session is over and the server has stopped what it ran: end the process at once.
+    Python's finalization would wait for, or deadlock on, what a daemon thread holds: the
+    model or a first-index thread frozen halfway through a lazy import keeps that module's
+    import lock, and a warning raised while finalizing imports ``linecache`` (seen: about one
+    quit in a hundred during the first index hung for good). Nothing needs finalizing: the
+    server only reads the model, and the index children that write it are stopped by now."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # the client closed the pipe, or it is closed already
+            pass
+    os._exit(code)
+
+
+class Stdin:
+    """The client's end of stdin as pygls reads it; its end (EOF) starts ``end_within``."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def readline(self) -> bytes:
+        return self._seen(self.stream.readline())
+
+    def read(self, n: int = -1) -> bytes:
+        return self._seen(self.stream.read(n))
+
+    @staticmethod
+    def _seen(data: bytes) -> bytes:
+        if not data:
+            end_within()
+        return data

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
+import signal
 import sys
 
 
@@ -42,10 +44,14 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         handlers=[handler],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # ``kill -USR1 <pid>``: every thread's stack to stderr (the editor's server log)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     from kernel_lsp.lsp.handlers import server
+    from kernel_lsp.lsp.plumbing import Stdin, end_now
 
     if address is not None:
         server.start_tcp(*address)
     else:
-        server.start_io()
+        server.start_io(stdin=Stdin(sys.stdin.buffer))
+    end_now(0)  # not a return: see ``end_now``
     return 0

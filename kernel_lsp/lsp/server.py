@@ -27,7 +27,7 @@ from kernel_lsp.lsp.convert import Lines, file_diagnostics, path_of, uri_of
 from kernel_lsp.lsp.design_features import design_check, is_design_file
 from kernel_lsp.lsp.first import FirstRuns
 from kernel_lsp.lsp.indexproc import IndexChild
-from kernel_lsp.lsp.plumbing import ModelThread, Protocol, running_loop
+from kernel_lsp.lsp.plumbing import ModelThread, Protocol, end_within, running_loop
 from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
 from kernel_lsp.messages import condense
 from kernel_lsp.model.first import remove_first_db
@@ -116,6 +116,7 @@ class KernelLanguageServer(LanguageServer):
 
     def shutdown(self) -> None:
         """pygls' end of the server (after the loop stopped): stop what is still running."""
+        end_within()
         self.stop()
         super().shutdown()
 
@@ -515,9 +516,11 @@ class _Progress:
         self.server, self.loop, self.title = server, server.loop, title
         self.token = f"kernel-lsp-index-{time.monotonic_ns()}"
         self.last = 0.0
+        begin = self._begin()
         try:
-            self.started = asyncio.run_coroutine_threadsafe(self._begin(), self.loop)
+            self.started = asyncio.run_coroutine_threadsafe(begin, self.loop)
         except RuntimeError:  # the loop closed: the session is over
+            begin.close()  # never awaited: no warning when it is collected
             self.started = None
 
     async def _begin(self) -> bool:
