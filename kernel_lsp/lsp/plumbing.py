@@ -121,8 +121,8 @@ def end_now(code: int = 0) -> None:
     """The session is over and the server has stopped what it ran: end the process at once.
     Python's finalization would wait for, or deadlock on, what a daemon thread holds: the
     model or a first-index thread frozen halfway through a lazy import keeps that module's
-    import lock, and a warning raised while finalizing imports ``linecache`` (seen: about one
-    quit in a hundred during the first index hung for good). Nothing needs finalizing: the
+    import lock, and a warning raised while finalizing imports ``linecache`` (seen: about 1 in
+    180 quits during the first index hung for good). Nothing needs finalizing: the
     server only reads the model, and the index children that write it are stopped by now."""
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
