@@ -137,6 +137,13 @@ CASES = [
         "#define other(a) do_other(a + 1)\nint other(int a);\n"
         "int later(int a);\n#define later(a) do_later(a)\n",
         {"decls": {"dev_writereg", "other", "later"}}, id="prototype-through-a-macro"),
+    pytest.param(  # rts5227.c, adp5589-keys.c, microcode/amd.c: read by the grammar as calls
+        "void f(struct k *kpad)\n{\n\tu8 (*driving)[3], drive_sel;\n"
+        "\tu8 (*reg) (u8) = kpad->reg;\n\tu8 (**patch)[PATCH_MAX_SIZE][2] = NULL;\n"
+        "\treg(1);\n\tx = h(*p)[2];\n\tFOO(*p)[1] = 3;\n\tg(*p);\n}\n",
+        {"calls": {("f", "h"), ("f", "FOO"), ("f", "g")},
+         "type_uses": {("u8", None), ("k", "f"), ("k", None)}},
+        id="pointer-to-array-and-function-declarations"),
 ]
 
 

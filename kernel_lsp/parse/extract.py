@@ -58,7 +58,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "33"
+EXTRACTOR_VERSION = "34"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -162,6 +162,7 @@ class Extractor(FileScopeMacros):
         # file-scope object -> (its struct/union type, ``object_depth``, start, extern)
         self.globals: dict[str, tuple[TypeRef, int | None, int, bool]] = {}
         self.macros_so_far: dict[str, tuple[tuple[str, ...], str, int]] = {}
+        self.misread_types: list = []  # type names of declarations read as calls (``_calls``)
 
     # -- driver ----------------------------------------------------------------------------
     def run(self) -> FileFacts:
@@ -484,6 +485,11 @@ class Extractor(FileScopeMacros):
                 self._macro_local(node, name, fn)
             if name in self.locals.get(fn, ()):
                 continue  # a call through a local function pointer or parameter
+            declared = _declaration_misread(node)
+            if declared is not None:  # ``u8 (*driving)[3];``: a type and a local, no call
+                self.locals.setdefault(fn, set()).add(text(declared))
+                self.misread_types.append(node)
+                continue
             self.facts.calls.append(Call(name, fn, "direct", span(node), _argument_of(node)))
         for node in caps.get("call.member", []):
             fn = self.funcs.find(node.start_byte)
@@ -535,6 +541,11 @@ class Extractor(FileScopeMacros):
             self._type_use(seen, TypeUse(name, kind or TYPEDEF, span(node), fn,
                                          owner[1] if owner else None, need,
                                          drops_owner=kind is None and self._drops(node)))
+        for node in self.misread_types:
+            if self.untrusted.find(node.start_byte) in (None, TRUSTED):
+                fn = self.funcs.find(node.start_byte)
+                self.facts.type_use_total += 1
+                self._type_use(seen, TypeUse(text(node), TYPEDEF, span(node), fn, None, NEED_NAME))
         for cap, need, pointer in (("member.base", NEED_MEMBERS, False),
                                    ("element.base", NEED_MEMBERS, True),
                                    ("sizeof.base", NEED_SIZEOF, True)):
@@ -735,6 +746,46 @@ def _misread_argument(name, invoked: dict[str, int]) -> bool:
         spec = outer.child_by_field_name("type")
         return outer.type == "declaration" and spec is not None and (
             spec.type == "type_identifier" and outer.child_by_field_name("declarator") == holder)
+
+
+# what a statement's first expression may stand in: ``first, other`` and ``first = value``
+_LEFT_OF = frozenset({"comma_expression", "assignment_expression"})
+
+
+def _declaration_misread(callee):
+    """The name that a block-scope declaration ``T (*name)[N]`` or ``T (*name)(params)``
+    declares when the grammar read it as a call of ``T`` with the argument ``*name``, indexed
+    or called (``u8 (*driving)[3], drive_sel;``, ``u8 (*reg)(u8) = kpad->var->reg;``); else
+    None. The shape counts at the start of a statement of its own (alone, before a comma, or
+    on the left of ``=``), where the expression would have no effect or assign to a call's
+    result, and for a lower-case ``T`` (an upper-case one is a macro, which may give an
+    lvalue)."""
+    call = callee.parent
+    outer = call.parent
+    if outer is None or outer.type not in ("subscript_expression", "call_expression") or (
+            outer.child(0) is None or outer.child(0).start_byte != call.start_byte):
+        return None
+    args = call.child_by_field_name("arguments")
+    if args is None or args.named_child_count != 1 or MACRO_NAME.match(text(callee)):
+        return None
+    name = args.named_children[0]
+    if name.type != "pointer_expression":
+        return None
+    while name is not None and name.type == "pointer_expression":  # ``T (**name)[N]``
+        name = name.child_by_field_name("argument")
+    if name is None or name.type != "identifier":
+        return None
+    node = outer
+    while (holder := node.parent) is not None and holder.child(0) is not None and (
+            holder.child(0).start_byte == node.start_byte) and holder.end_byte >= node.end_byte:
+        if holder.type in ("subscript_expression", "call_expression"):
+            node = holder  # ``T (*name)[N][M]``
+        elif holder.type in _LEFT_OF and (holder.type != "assignment_expression" or (
+                holder.child(1) is not None and holder.child(1).type == "=")):
+            node = holder
+        else:
+            break
+    return name if holder is not None and holder.type == "expression_statement" else None
 
 
 _NOT_A_TYPE = frozenset({"else", "do", "return"})
