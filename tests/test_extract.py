@@ -144,6 +144,19 @@ CASES = [
         {"calls": {("f", "h"), ("f", "FOO"), ("f", "g")},
          "type_uses": {("u8", None), ("k", "f"), ("k", None)}},
         id="pointer-to-array-and-function-declarations"),
+    pytest.param(  # drivers/cxl/cxl.h, include/linux/skbuff.h
+        "struct cxl_regs {\n\tstruct_group_tagged(cxl_component_regs, component,\n"
+        "\t\tvoid __iomem *hdm_decoder;\n\t\tvoid __iomem *ras;\n\t);\n"
+        "\tstruct_group(other, int a;);\n\tint after;\n};\n"
+        "union u { __struct_group(sk_buff_list, list, /* no attrs */, struct x *next;); };\n",
+        {"types": {("cxl_regs", "struct", True), ("cxl_component_regs", "struct", True),
+                   ("u", "union", True), ("sk_buff_list", "struct", True)}},
+        id="struct-group-tagged"),
+    pytest.param(  # net/ipv4/tcp_offload.c: the storage class alone on the line above
+        "INDIRECT_CALLABLE_SCOPE\nstruct sk_buff *tcp4_gro_receive(struct sk_buff *skb)\n"
+        "{\n\treturn skb;\n}\n",
+        {"defs": {"tcp4_gro_receive"}, "type_use_kinds": {("sk_buff", "struct")}},
+        id="storage-class-macro-on-its-own-line"),
 ]
 
 
@@ -159,6 +172,7 @@ def test_extraction(src: str, want: dict):
         "vars": {(v.name, v.storage) for v in facts.variables},
         "types": {(t.name, t.kind, t.is_definition) for t in facts.types},
         "type_uses": {(u.name, u.owner) for u in facts.type_uses},
+        "type_use_kinds": {(u.name, u.kind) for u in facts.type_uses},
         "exports": {name for name, _ in facts.exports},
         "via": {(c.callee, c.via) for c in facts.calls},
     }

@@ -58,7 +58,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "34"
+EXTRACTOR_VERSION = "35"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -311,6 +311,8 @@ class Extractor(FileScopeMacros):
         kind = cnodes.record_kind(node.type)
         name_node = node.child_by_field_name("name")
         body = node.child_by_field_name("body")
+        if body is not None and b"struct_group" in self.src[body.start_byte:body.end_byte]:
+            self._tagged_groups(body)
         if name_node is None:
             return  # anonymous: its members belong to the enclosing record or typedef
         members = self._members(body) if body is not None else ()
@@ -323,6 +325,28 @@ class Extractor(FileScopeMacros):
         if body is not None:
             self.owners.add(body.start_byte, body.end_byte, ("type", name))
 
+    def _tagged_groups(self, body) -> None:
+        """``struct_group_tagged(tag, name, members...)`` (and ``__struct_group(tag, ...)``,
+        ``include/uapi/linux/stddef.h``) in a member list: the members, once more, as the
+        definition of ``struct tag`` (``struct cxl_component_regs``, ``struct sk_buff_list``)."""
+        for m in _TAGGED_GROUP.finditer(self.src, body.start_byte, body.end_byte):
+            close = _closing_paren(self.src, self.src.index(b"(", m.start()), body.end_byte)
+            if close is None:
+                continue
+            members = self._members(body, m.end(), close)
+            start, end = m.start(1), m.end(1)
+            line, col = self.lines.point(start)
+            where = Span(start, end, line, col, line, col + end - start)
+            line, col = self.lines.point(m.start())
+            eline, ecol = self.lines.point(close + 1)
+            whole = Span(m.start(), close + 1, line, col, eline, ecol)
+            self.facts.types.append(TypeDecl(m.group(1).decode(), STRUCT, True, members,
+                                             self._span_or(whole), self._span_or(where), None,
+                                             self._gen_name()))
+
+    def _span_or(self, where: Span) -> Span:
+        return self.generated[1] if self.generated else where
+
     def _renamed(self, name: str, before: int) -> set[str]:
         """What object-like macros of this file defined above ``before`` rename ``name`` to
         (``#define __snd_pcm_mmap_status snd_pcm_mmap_status``: ``struct __snd_pcm_mmap_status
@@ -330,9 +354,13 @@ class Extractor(FileScopeMacros):
         return {m.body for m in self.facts.macros if m.name == name and m.params is None
                 and m.span.start_byte < before and m.body.isidentifier() and m.body != name}
 
-    def _members(self, body) -> tuple[Member, ...]:
+    def _members(self, body, start: int = 0, end: int | None = None) -> tuple[Member, ...]:
+        """The members of the list ``body``; those named between the bytes ``start`` and
+        ``end`` (the grammar may join a group macro's opening to its first member)."""
         out = []
         for child in body.named_children:
+            if end is not None and (child.end_byte < start or child.start_byte > end):
+                continue
             if child.type == "enumerator":
                 n = child.child_by_field_name("name")
                 if n is not None:
@@ -341,7 +369,7 @@ class Extractor(FileScopeMacros):
                 tref = type_ref(child.child_by_field_name("type"))
                 for d in child.children_by_field_name("declarator"):
                     ident = declarator_name(d)
-                    if ident is not None:
+                    if ident is not None and (end is None or start <= ident.start_byte < end):
                         out.append(Member(text(ident), tref, cnodes.is_function_pointer(d)))
         return tuple(out)
 
@@ -746,6 +774,24 @@ def _misread_argument(name, invoked: dict[str, int]) -> bool:
         spec = outer.child_by_field_name("type")
         return outer.type == "declaration" and spec is not None and (
             spec.type == "type_identifier" and outer.child_by_field_name("declarator") == holder)
+
+
+# a member group that also defines a struct tag: ``struct_group_tagged(tag, name, ...)``
+_TAGGED_GROUP = re.compile(rb"\b(?:struct_group_tagged|__struct_group)\s*\(\s*([A-Za-z_]\w*)\s*,")
+
+
+def _closing_paren(src: bytes, opening: int, limit: int) -> int | None:
+    """Offset of the ``)`` that closes the ``(`` at ``opening``, before ``limit``, or None."""
+    depth = 0
+    for i in range(opening, limit):
+        c = src[i]
+        if c == 0x28:
+            depth += 1
+        elif c == 0x29:
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
 
 
 # what a statement's first expression may stand in: ``first, other`` and ``first = value``

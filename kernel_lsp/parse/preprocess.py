@@ -38,6 +38,7 @@ __refconst __head __cpuidle_data __kmap_atomic_ptr __private __data_racy __landi
 noinline __noinline __inline_maybe_unused __nosavedata __nosave __ksym __kconfig __weakref
 __sparse_force __overloadable
 ACPI_SYSTEM_XFACE ACPI_INIT_FUNCTION ACPI_EXTERNAL_XFACE ACPI_INTERNAL_XFACE ACPI_INTERNAL_VAR_XFACE
+INDIRECT_CALLABLE_SCOPE
 """.split()
 
 # Replaced by a keyword of the same meaning, padded to the same length.
@@ -69,7 +70,7 @@ _REPLACEMENTS.update({k.encode(): v.encode().ljust(len(k)) for k, v in KEYWORD_A
 # byte and checks the word boundary before it by a lookbehind past that byte: the engine then
 # tries only offsets holding one of those bytes, not every offset.
 _CANDIDATE_RE = re.compile(
-    rb"(?:_(?<!\w_)_{1,3}[a-z]\w*|n(?<!\wn)o(?:inline\w*|trace|instr)|a(?<!\wa)smlinkage|A(?<!\wA)CPI_[A-Z_]+)\b")
+    rb"(?:_(?<!\w_)_{1,3}[a-z]\w*|n(?<!\wn)o(?:inline\w*|trace|instr)|a(?<!\wa)smlinkage|A(?<!\wA)CPI_[A-Z_]+|I(?<!\wI)NDIRECT_CALLABLE_SCOPE)\b")
 assert all(w.startswith("__") for w in PAREN_ANNOTATIONS)
 _PAREN_RE = re.compile(  # from the literal ``__`` (found by a substring search), then the word
     rb"__(?<!\w__)(?:" + b"|".join(re.escape(w[2:].encode())
