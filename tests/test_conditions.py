@@ -34,6 +34,7 @@ EXPRESSIONS = [
     ("defined(CONFIG_MEMCG) || 1", True),
     ("defined(__KERNEL__) && !defined(__ASSEMBLY__)", True),
     ("defined(MODULE)", False),
+    ("defined(ACPI_APPLICATION) || defined(ACPI_ASL_COMPILER)", False),  # ACPICA's tools only
     ("BITS_PER_LONG == 64", None),  # a header's macro: unknown
     ("__GNUC__ >= 5 ? 1 : UNKNOWN", True),
     ("KERNEL_VERSION(6, 1, 0) > KERNEL_VERSION(5, 19, 0)", True),

@@ -157,6 +157,22 @@ CASES = [
         "{\n\treturn skb;\n}\n",
         {"defs": {"tcp4_gro_receive"}, "type_use_kinds": {("sk_buff", "struct")}},
         id="storage-class-macro-on-its-own-line"),
+    pytest.param(  # drivers/md/persistent-data/dm-btree.h: the header's own annotation macro
+        "#define __dm_written_to_disk(x)\n"
+        "int dm_btree_insert(struct dm_btree_info *info, dm_block_t root,\n"
+        "\t\t    uint64_t *keys, void *value, dm_block_t *new_root)\n"
+        "\t\t    __dm_written_to_disk(value);\n"
+        "extern int g(void) ANN(1, 2);\nstatic struct x *h(int a)\n\t__foo(a);\n"
+        "void f(void)\n{\n\tif (x)\n\t\tbar(y);\n}\n",
+        {"decls": {"dm_btree_insert", "g", "h"}, "defs": {"f"}, "calls": {("f", "bar")}},
+        id="prototype-then-annotation-macro"),
+    pytest.param(  # lib/zstd/common/cpu.h, lib/xz/xz_crc32.c
+        "MEM_STATIC ZSTD_cpuid_t ZSTD_cpuid(void) {\n\treturn x;\n}\n"
+        "XZ_EXTERN uint32_t xz_crc32(const uint8_t *buf, size_t size, uint32_t crc)\n{\n"
+        "\treturn ZSTD_cpuid();\n}\nMEM_STATIC unsigned MEM_32bits(void) { return 1; }\n",
+        {"defs": {"ZSTD_cpuid", "xz_crc32", "MEM_32bits"},
+         "calls": {("xz_crc32", "ZSTD_cpuid")}},
+        id="storage-class-macro-before-a-type-name"),
 ]
 
 

@@ -58,7 +58,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "35"
+EXTRACTOR_VERSION = "36"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -191,6 +191,9 @@ class Extractor(FileScopeMacros):
         self._locals(root)
         for node in defs.get("decl", []):
             self._declaration(node)
+        for err in caps.get("error", []):
+            if err.parent is not None and err.parent.type == "translation_unit":
+                self._annotated_prototype(err)
         self._calls(root)
         self._type_uses(root)
         self._var_uses()
@@ -392,6 +395,31 @@ class Extractor(FileScopeMacros):
             return
         for d in declarators:
             self._file_scope_declarator(node, ttype, d, st, inline)
+
+    def _annotated_prototype(self, err) -> None:
+        """``int dm_btree_insert(struct dm_btree_info *info, ...) __dm_written_to_disk(value);``:
+        a prototype followed by an annotation macro with arguments that is not in
+        ``preprocess.PAREN_ANNOTATIONS`` (a header's own), which the grammar reads as an ERROR
+        holding the function declarator with a call in its tail, then a lone ``;``. C has nothing
+        but attributes between a prototype's parameters and its ``;``."""
+        after = err.next_sibling
+        if after is None or after.type != "expression_statement" or after.named_child_count or (
+                self.macro_uses.find(err.start_byte) is not None):
+            return
+        kids = err.named_children  # (an ERROR node answers no field names)
+        fdecls = [i for i, c in enumerate(kids) if c.type == "function_declarator"]
+        if len(fdecls) != 1 or fdecls[0] == 0 or kids[fdecls[0] - 1].type in _NOT_TYPE_NODES:
+            return
+        ttype, fdecls = kids[fdecls[0] - 1], [kids[fdecls[0]]]
+        tail = fdecls[0].named_children[-1]
+        params = fdecls[0].child_by_field_name("parameters")
+        if tail.type != "call_expression" or params is None or tail.start_byte < params.end_byte:
+            return
+        callee = tail.child_by_field_name("function")
+        if callee is None or callee.type != "identifier":
+            return
+        st, inline = cnodes.storage(err)
+        self._file_scope_declarator(err, ttype, fdecls[0], st, inline)
 
     def _body_from_macro(self, ttype, declarators) -> bool:
         """``enum port_states PORT_STATES;`` with ``#define PORT_STATES { C(STOPPED), ... }``
@@ -794,6 +822,9 @@ def _closing_paren(src: bytes, opening: int, limit: int) -> int | None:
     return None
 
 
+# what stands before a declarator but is no type
+_NOT_TYPE_NODES = frozenset({"storage_class_specifier", "type_qualifier", "attribute_specifier",
+                             "ms_declspec_modifier", "comment"})
 # what a statement's first expression may stand in: ``first, other`` and ``first = value``
 _LEFT_OF = frozenset({"comma_expression", "assignment_expression"})
 

@@ -31,6 +31,13 @@ PREDEFINED: dict[str, int | None] = {
     # defined by the one .c file that instantiates a trace header's events, before including it
     # (there the file's own #define counts): absent in every other includer
     "CREATE_TRACE_POINTS": None,
+    # ACPICA's user-space builds (iASL, acpiexec, acpidump...) pass these with -D; the kernel's
+    # objects never see them, nor the ACPI_APPLICATION that include/acpi/platform/acenv.h
+    # derives from them
+    **dict.fromkeys((
+        "ACPI_APPLICATION", "ACPI_ASL_COMPILER", "ACPI_EXEC_APP", "ACPI_BIN_APP",
+        "ACPI_DUMP_APP", "ACPI_HELP_APP", "ACPI_NAMES_APP", "ACPI_SRC_APP", "ACPI_XTRACT_APP",
+        "ACPI_EXAMPLE_APP", "ACPI_EFI_HELLO", "ACPI_LIBRARY")),
 }
 
 

@@ -443,6 +443,15 @@ _IDENT = rb"[A-Za-z_]\w*"
 # (From the newline before the line: ``lines.newline_first``.)
 _BEFORE_TAG = re.compile(rb"\n((?:" + _IDENT + rb"[ \t]+)+)(?=(?:struct|union|enum)[ \t]+"
                          + _IDENT + rb"\b)")
+# ``MEM_STATIC U32 FSE_getMaxNbBits(``, ``STORAGE_CLASS_SP_C hrt_data sp_ctrl_load(``,
+# ``XZ_EXTERN uint32_t xz_crc32(``: an upper-case word at the start of a file-scope line, then
+# a type name and the function's: C has no third name there, so the first is a storage-class or
+# visibility macro (the grammar read it as the type and lost the function when the type is a
+# typedef name; a keyword after it is read right and left alone).
+_BEFORE_TYPE_NAME = re.compile(
+    rb"\n([A-Z][A-Z0-9_]*[A-Z0-9])[ \t]+(?!(?:" + b"|".join(sorted(_DECL_KEYWORDS)) +
+    rb"|struct|union|enum|unsigned|signed|int|char|short|long|void|float|double|bool|_Bool)\b)"
+    + _IDENT + rb"[ \t]+\**[ \t]*" + _IDENT + rb"[ \t]*\(")
 _TAG_ATTRIBUTE = re.compile(rb"\b(?:struct|union|enum)[ \t]+(" + _IDENT + rb")[ \t\n]+"
                             + _IDENT + rb"[ \t\n]*\{")
 _DECLARATOR_LIST = re.compile(rb"\}[ \t]*(" + _IDENT + rb"[^;{}()]*);")
@@ -456,7 +465,7 @@ def _blank(buf: bytearray, start: int, end: int) -> None:
 
 def blank_declaration_macros(src: bytes) -> bytes:
     """Blank the attribute macros the grammar takes for names in a declaration (see
-    ``_BEFORE_TAG``)."""
+    ``_BEFORE_TAG`` and ``_BEFORE_TYPE_NAME``)."""
     buf = None
     for m in _BEFORE_TAG.finditer(newline_first(src)):
         words = m.start(1) - 1  # in ``src``
@@ -464,6 +473,9 @@ def blank_declaration_macros(src: bytes) -> bytes:
             if w.group() not in _DECL_KEYWORDS:
                 buf = buf if buf is not None else bytearray(src)
                 _blank(buf, words + w.start(), words + w.end())
+    for m in _BEFORE_TYPE_NAME.finditer(newline_first(src)):
+        buf = buf if buf is not None else bytearray(src)
+        _blank(buf, m.start(1) - 1, m.end(1) - 1)
     for m in _TAG_ATTRIBUTE.finditer(src):
         buf = buf if buf is not None else bytearray(src)
         _blank(buf, m.start(1), m.end(1))
