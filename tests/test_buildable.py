@@ -143,6 +143,37 @@ def test_an_assignment_under_an_option_empties_the_list(tmp_path, on, off):
     assert kbuild_status(tmp_path, "x86", RESET_SOURCES, on) == (set(), off)
 
 
+# drivers/char/ipmi/Makefile, kernel/Makefile, arch/x86/lib/Makefile: conditional blocks
+BLOCKS = {
+    "Kconfig": KCONFIG + "config SMP\n\tbool \"SMP\"\n",
+    "drivers/Makefile": (
+        "ipmi-y := intf.o\nifdef CONFIG_GOOD\nipmi-y += good_part.o\nendif\n"
+        "ifdef CONFIG_ARM\nipmi-y += arm_part.o\nelse\nipmi-y += other_part.o\nendif\n"
+        "obj-y += ipmi.o\n"
+        "ifneq ($(CONFIG_SMP),y)\nobj-y += up.o\nendif\n"
+        "ifeq ($(CONFIG_SMP), y)\nobj-y += smp.o\n"
+        "else ifeq ($(CONFIG_ARM_HELPER),y)\nobj-y += helped.o\nendif\n"
+        "ifeq ($(ARCH),x86)\nifndef CONFIG_GOOD\nobj-y += no_good.o\nendif\nendif\n"
+        "ifeq ($(CONFIG_PXA_LED),)\nobj-y += no_pxa.o\nelse\nobj-y += pxa_only.o\nendif\n"),
+}
+BLOCK_SOURCES = ["drivers/intf.c", "drivers/good_part.c", "drivers/arm_part.c",
+                 "drivers/other_part.c", "drivers/up.c", "drivers/smp.c", "drivers/helped.c",
+                 "drivers/no_good.c", "drivers/no_pxa.c", "drivers/pxa_only.c"]
+
+
+@pytest.mark.parametrize("on, off", [
+    ({"SMP", "GOOD"}, {"drivers/up.c", "drivers/no_good.c"}),
+    (set(), {"drivers/good_part.c", "drivers/smp.c"}),
+])
+def test_conditional_blocks_of_a_kbuild_file(tmp_path, on, off):
+    """What an ``ifdef CONFIG_X`` / ``ifeq ($(CONFIG_X),y)`` block lists needs X on (never
+    built when X never is); ``ifndef`` and ``ifneq (...,y)`` need it off, which only the
+    derived configuration's own judgement reads (an option off may always be)."""
+    write_tree(tmp_path, BLOCKS)
+    unbuilt = {"drivers/arm_part.c", "drivers/helped.c", "drivers/pxa_only.c"}
+    assert kbuild_status(tmp_path, "x86", BLOCK_SOURCES, on) == (unbuilt, off)
+
+
 def test_no_kconfig_nothing_is_unbuilt(tmp_path):
     write_tree(tmp_path, {k: v for k, v in MAKEFILES.items() if k != "Kconfig"})
     assert unbuilt_sources(tmp_path, "x86", SOURCES) == set()

@@ -173,6 +173,14 @@ CASES = [
         {"defs": {"ZSTD_cpuid", "xz_crc32", "MEM_32bits"},
          "calls": {("xz_crc32", "ZSTD_cpuid")}},
         id="storage-class-macro-before-a-type-name"),
+    pytest.param(  # include/sound/ak4114.h, drivers/firmware/psci/psci.c
+        "typedef unsigned char (ak4114_read_t)(void *private_data, unsigned char addr);\n"
+        "typedef unsigned long (psci_fn)(unsigned long, unsigned long);\n"
+        "typedef void (pcpu_delegate_fn)(void *);\nstruct ak { ak4114_read_t *read; };\n",
+        {"types": {("ak4114_read_t", "typedef", True), ("psci_fn", "typedef", True),
+                   ("pcpu_delegate_fn", "typedef", True), ("ak", "struct", True)},
+         "type_uses": {("ak4114_read_t", "ak")}},
+        id="parenthesized-typedef-name-after-unsigned"),
 ]
 
 

@@ -128,6 +128,9 @@ class _Listing:
     # options whose later ``:=`` of the same list empties it (``proc-$(CONFIG_MMU) :=
     # task_mmu.o`` after ``proc-y := nommu.o task_nommu.o``); None: a later one that always does
     reset_by: tuple[str | None, ...] = ()
+    # options the ``ifdef``/``ifeq`` blocks around the line need on, and need off (``_Blocks``)
+    guards: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
 
 
 def unbuilt_sources(root: Path, arch: str, paths: Iterable[str]) -> set[str]:
@@ -180,12 +183,18 @@ def _read_kbuild(path: Path, rel: str, listings: dict, computed: set) -> None:
         return
     # (a list, ``y`` or ``objs``) -> the targets of those listings here, under no option
     unconditional: dict[tuple[str, str], list[str]] = {}
+    blocks = _Blocks()
     for line in re.sub(r"\\\n", " ", text).splitlines():
+        if blocks.directive(line.split("#", 1)[0]):
+            continue
         m = _LISTING.match(line.split("#", 1)[0])
         if m is None or m.group(1) in _NOT_OBJECTS or m.group(1).startswith(("ccflags",
                                                                                "CFLAGS")):
             continue
         owner, suffix, option, words = m.groups()
+        guards, unless = blocks.guards()
+        if guards and option is None and _ASSIGNS.match(line, m.end(2)):
+            option = guards[-1]  # ``name-y :=`` in ``ifdef CONFIG_X``: when X is on
         if suffix.startswith("$(") and option is None:
             option = None  # a computed option (``$(BITS)``): taken as possible
         elif _ASSIGNS.match(line, m.end(2)) and (suffix in ("y", "objs") or option is not None):
@@ -197,7 +206,8 @@ def _read_kbuild(path: Path, rel: str, listings: dict, computed: set) -> None:
             part_list = _PART_LIST.fullmatch(word)
             if part_list is not None:  # ``obj-y += $(memory-hotplug-y)``: a composite's parts
                 target = posixpath.normpath(posixpath.join(rel, part_list.group(1) + ".o"))
-                listings.setdefault(target, []).append(_Listing(rel, owner, option))
+                listings.setdefault(target, []).append(_Listing(rel, owner, option,
+                                                                guards=guards, unless=unless))
                 continue
             if "$" in word:
                 if owner not in _BUILT_LISTS or word.endswith((".o", "/", ")")):
@@ -207,12 +217,85 @@ def _read_kbuild(path: Path, rel: str, listings: dict, computed: set) -> None:
                 continue
             target = posixpath.normpath(posixpath.join(rel, word)) + ("/" if word.endswith("/")
                                                                       else "")
-            listings.setdefault(target, []).append(_Listing(rel, owner, option))
-            if option is None and suffix in ("y", "objs"):
+            listings.setdefault(target, []).append(_Listing(rel, owner, option, guards=guards,
+                                                            unless=unless))
+            if option is None and not guards and not unless and suffix in ("y", "objs"):
                 unconditional.setdefault((owner, suffix), []).append(target)
 
 
 _ASSIGNS = re.compile(r"\s*:?=")
+_CONDITIONAL = re.compile(r"^\s*(else\s+)?(ifdef|ifndef|ifeq|ifneq)\b(.*)$")
+_IFDEF_OPTION = re.compile(r"\s*CONFIG_(\w+)\s*$")
+# ``($(CONFIG_X),y)``, ``($(CONFIG_X), m)``, ``"$(CONFIG_X)" ""``, ``(y,$(CONFIG_X))``
+_COMPARED = re.compile(r"""\s*(?:\(\s*(.*?)\s*,\s*(.*?)\s*\)|(["'])(.*?)\3\s+(["'])(.*?)\5)\s*$""")
+_OPTION_VALUE = re.compile(r"\$[({]CONFIG_(\w+)[)}]")
+
+
+class _Blocks:
+    """The ``ifdef``/``ifeq`` blocks of a Kbuild file around the current line: the options
+    that must be on for its branch to be read (``ifdef CONFIG_X``, ``ifeq ($(CONFIG_X),y)``,
+    ``ifneq ($(CONFIG_X),)``) and those that must be off (``ifndef CONFIG_X``, ``ifneq
+    ($(CONFIG_X),y)``, the ``else`` branches of the former). Any other test decides
+    nothing here. Whether some configuration builds a file reads only the first kind (an
+    option off may always be); whether the derived one does reads both."""
+
+    def __init__(self) -> None:
+        # per block: (on, off) of the then branch, (on, off) of the else branch, in else
+        self.stack: list[list] = []
+
+    def directive(self, line: str) -> bool:
+        """Follow ``line`` if it is a conditional directive (True), else False."""
+        word = line.strip()
+        if word == "endif" or word.startswith("endif "):
+            if self.stack:
+                self.stack.pop()
+            return True
+        if word == "else":
+            if self.stack:
+                self.stack[-1][2] = True
+            return True
+        m = _CONDITIONAL.match(line)
+        if m is None:
+            return False
+        then, other = _tested(m.group(2), m.group(3))
+        if m.group(1) and self.stack:  # ``else ifdef CONFIG_Y``: one ``endif`` closes both
+            self.stack[-1] = [then, (None, None), False]
+        else:
+            self.stack.append([then, other, False])
+        return True
+
+    def guards(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(the options that must be on, those that must be off) for the current line."""
+        branches = [other if in_else else then for then, other, in_else in self.stack]
+        return (tuple(b[0] for b in branches if b[0] is not None),
+                tuple(b[1] for b in branches if b[1] is not None))
+
+
+_NEITHER = (None, None)
+
+
+def _tested(kind: str, rest: str) -> tuple[tuple, tuple]:
+    """((on, off) of the then branch, (on, off) of the else branch): the option each needs on
+    or off, or None."""
+    option, needs_on = None, True
+    if kind in ("ifdef", "ifndef"):
+        m = _IFDEF_OPTION.match(rest)
+        option, needs_on = (m.group(1) if m else None), kind == "ifdef"
+    else:
+        m = _COMPARED.match(rest)
+        if m is None:
+            return _NEITHER, _NEITHER
+        a, b = (m.group(1), m.group(2)) if m.group(1) is not None else (m.group(4), m.group(6))
+        va, vb = _OPTION_VALUE.fullmatch(a.strip()), _OPTION_VALUE.fullmatch(b.strip())
+        if (va is None) == (vb is None):
+            return _NEITHER, _NEITHER
+        option, value = (va.group(1), b.strip()) if va is not None else (vb.group(1), a.strip())
+        if value not in ("y", "m", "", "n"):
+            return _NEITHER, _NEITHER
+        needs_on = (value in ("y", "m")) == (kind == "ifeq")
+    if option is None:
+        return _NEITHER, _NEITHER
+    return ((option, None), (None, option)) if needs_on else ((None, option), (option, None))
 
 
 def _reset(listings: dict, rel: str, owner: str, targets: list[str], option: str | None) -> None:
@@ -255,6 +338,9 @@ class _Judge:
         if r.option is not None and r.option not in self.possible:
             return False
         if any(o is None or (self.exact and o in self.possible) for o in r.reset_by):
+            return False
+        if any(g not in self.possible for g in r.guards) or (
+                self.exact and any(u in self.possible for u in r.unless)):
             return False
         if r.owner in _BUILT_LISTS:
             return "/" not in r.makefile_dir or self._may_build(r.makefile_dir + "/")

@@ -58,7 +58,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "36"
+EXTRACTOR_VERSION = "37"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -299,6 +299,8 @@ class Extractor(FileScopeMacros):
         under = type_ref(node.child_by_field_name("type"))
         for d in node.children_by_field_name("declarator"):
             ident = declarator_name(d)
+            if ident is not None and ident.type == "primitive_type":
+                ident = _parenthesized_typedef_name(d)
             if ident is None:
                 continue
             self.typedef_name_starts.add(ident.start_byte)
@@ -820,6 +822,22 @@ def _closing_paren(src: bytes, opening: int, limit: int) -> int | None:
             if depth == 0:
                 return i
     return None
+
+
+def _parenthesized_typedef_name(d):
+    """The name of ``typedef unsigned char (ak4114_read_t)(void *p, unsigned char a);``, which
+    the grammar reads as the function ``char`` taking a parameter of type ``ak4114_read_t``
+    (``unsigned`` alone standing as the type), or None."""
+    inner = d.child_by_field_name("declarator") if d.type == "function_declarator" else None
+    params = inner.child_by_field_name("parameters") if inner is not None and (
+        inner.type == "function_declarator") else None
+    if params is None or params.named_child_count != 1:
+        return None
+    only = params.named_children[0]
+    name = only.child_by_field_name("type") if only.type == "parameter_declaration" else None
+    if name is None or name.type != "type_identifier" or only.named_child_count != 1:
+        return None
+    return name
 
 
 # what stands before a declarator but is no type
