@@ -18,7 +18,12 @@ CASES = [
          "type_uses": set()}, id="syscall-define"),
     pytest.param(
         "BPF_CALL_2(bpf_thing, u64, a, u64, b)\n{\n\treturn helper(a);\n}\n",
-        {"defs": {"bpf_thing"}, "calls": {("bpf_thing", "helper")}}, id="bpf-call"),
+        {"defs": {"bpf_thing", "____bpf_thing"}, "calls": {("bpf_thing", "helper")}},
+        id="bpf-call"),
+    pytest.param(  # kernel/kcsan/kcsan_test.c: GCC's atomic built-ins are no calls
+        "int f(int *p)\n{\n\t__atomic_thread_fence(__ATOMIC_SEQ_CST);\n"
+        "\t__sync_synchronize();\n\treturn __atomic_load_n(p, __ATOMIC_RELAXED) + g(p);\n}\n",
+        {"calls": {("f", "g")}}, id="atomic-built-ins"),
     pytest.param(
         "static DEFINE_PER_CPU(int, hits);\nDEFINE_MUTEX(big_lock);\nLIST_HEAD(all_things);\n"
         "DECLARE_PER_CPU(long, other);\n"
@@ -26,6 +31,9 @@ CASES = [
         {"vars": {("hits", "static"), ("big_lock", "global"), ("all_things", "global"),
                   ("other", "extern"), ("onoff_interval", "static")}, "type_uses": set()},
         id="variable-definers"),
+    pytest.param(  # arch/x86/include/asm/mpspec.h
+        "extern DECLARE_BITMAP(mp_bus_not_pci, MAX_MP_BUSSES);\nstatic DECLARE_BITMAP(m, 4);\n",
+        {"vars": {("mp_bus_not_pci", "extern"), ("m", "static")}}, id="extern-variable-definer"),
     pytest.param(
         "void f(struct list_head *h)\n{\n\tstruct item *pos;\n"
         "\tlist_for_each_entry(pos, h, node) {\n\t\tvisit(pos);\n\t}\n"
@@ -181,6 +189,9 @@ CASES = [
                    ("pcpu_delegate_fn", "typedef", True), ("ak", "struct", True)},
          "type_uses": {("ak4114_read_t", "ak")}},
         id="parenthesized-typedef-name-after-unsigned"),
+    pytest.param(  # include/linux/netfs.h: an enum stored in a byte
+        "enum netfs_io_source {\n\tNETFS_FILL_WITH_ZEROES,\n} __mode(byte);\n",
+        {"types": {("netfs_io_source", "enum", True)}, "type_uses": set()}, id="mode-attribute"),
 ]
 
 

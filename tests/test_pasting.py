@@ -65,6 +65,21 @@ def test_only_the_definitions_the_call_sees_count():
     assert not pasting.unmakes(call, lambda fid: False)
 
 
+def test_a_nested_macro_is_the_definition_the_call_sees():
+    """mtk_wed_debugfs.c: ``DUMP_WED(WED_TX_MIB(0))``, ``DUMP_WED`` passes its argument on to
+    ``DUMP_REG``, which dozens of drivers define; the driver's own pastes and stringises it
+    (file 2), another driver's (file 1, first in the tree) calls it."""
+    macros = {"DUMP_REG": [(["r", "..."], "{ readl(r), __VA_ARGS__ }"),
+                           (["_reg", "..."], "{ #_reg, MTK_##_reg, __VA_ARGS__ }")],
+              "DUMP_WED": [(["_reg"], "DUMP_REG(_reg, DUMP_TYPE_WED)")]}
+    lookup = _definitions(macros)
+    pasting = Pasting(lambda name: [(2, p, b) for _f, p, b in lookup(name)]
+                      if name == "DUMP_WED" else lookup(name))
+    call = SimpleNamespace(via_macro="DUMP_WED", via_arg=0, via_args=1)
+    assert pasting.unmakes(call, lambda fid: fid == 2, 2)
+    assert not pasting.unmakes(call, lambda fid: fid == 1, 1)
+
+
 # nouveau's push macros (nvif/push.h): PUSH_NV picks PUSH_NV_<n> by the number of arguments
 # (its expansion ends with the picked name, and ``(, ##A)`` follows it), which pastes each
 # method onto the class: ``PUSH_MTHD(push, NV507D, HEAD_SET_CONTROL_CURSOR(i), data)``.

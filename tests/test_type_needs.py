@@ -28,7 +28,12 @@ USER = ("#include <linux/fwd.h>\n"                          # 1
         "int fine(struct vec **all, struct vec *one, int n)\n"  # 19
         "{\n"
         "\tstruct vec **p = all + n;\n"                     # 21 a pointer to pointers: legal
-        "\treturn (all[n] == one) + (int)sizeof(*all) + (p[0] == one);\n"
+        "\treturn (all[n] == one) + (int)sizeof(*all) + (p[0] == one) +\n"
+        "\t\t(int)sizeof(struct vec *) + (int)sizeof(struct vec *[2]);\n"  # 23 pointers
+        "}\n"
+        "int whole(void)\n"                                 # 25
+        "{\n"
+        "\treturn sizeof(struct vec);\n"                     # 27 407_2 vec (sizeof)
         "}\n")
 TREE = {
     "Kconfig": "",
@@ -36,7 +41,7 @@ TREE = {
     "include/linux/vec.h": "struct vec {\n\tint len;\n};\n",
     "lib/vec_user.c": USER,
 }
-EXPECTED = {("lib/vec_user.c", line, "407_2", "vec") for line in (4, 8, 13, 17)}
+EXPECTED = {("lib/vec_user.c", line, "407_2", "vec") for line in (4, 8, 13, 17, 27)}
 
 
 def test_indexing_stepping_and_sizeof_through_a_pointer_need_the_struct(tmp_path, capsys):

@@ -43,7 +43,7 @@ def check_invocations(ctx: CheckInputs) -> list[Finding]:
         mask = ctx.visibility.before(fid, start)
         found = check_call(ctx, fid, call, mask)
         if found is not None and not pasting.unmakes(  # ``er32(TXDCTL(0))``
-                call, lambda f, fid=fid, mask=mask: f == fid or visible(mask, f)):
+                call, lambda f, fid=fid, mask=mask: f == fid or visible(mask, f), fid):
             findings.append(found)
     return findings
 

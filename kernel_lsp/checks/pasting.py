@@ -26,51 +26,61 @@ Definitions = Callable[[str], list[tuple[int, list[str], str]]]
 
 
 class _Table:
-    """The expander's table over ``definitions``: each name's first definition, except ``top``,
-    whose definition is ``chosen``."""
+    """The expander's table over ``definitions``: each name's definition that the call sees
+    (``seen``; the first one when it sees none), except ``top``, whose definition is
+    ``chosen``. A common name (``DUMP_REG``: dozens of drivers define their own) must be the
+    caller's, or its expansion is another driver's."""
 
-    def __init__(self, definitions: Definitions, memo: dict, top: str, chosen: tuple):
+    def __init__(self, definitions: Definitions, memo: dict, top: str, chosen: tuple,
+                 seen: Callable[[int], bool]):
         self.definitions, self.memo, self.top, self.chosen = definitions, memo, top, chosen
+        self.seen = seen
 
     def get(self, name: str):
         if name == self.top:
             return self.chosen
         if name not in self.memo:
-            found = self.definitions(name)
-            self.memo[name] = (tuple(found[0][1]), found[0][2]) if found else None
-        return self.memo[name]
+            self.memo[name] = self.definitions(name)
+        found = self.memo[name]
+        if not found:
+            return None
+        fid, params, body = next((d for d in found if self.seen(d[0])), found[0])
+        return tuple(params), body
 
     def __contains__(self, name: str) -> bool:
         return self.get(name) is not None
 
 
 class Pasting:
-    """``unmakes(call, seen)``: whether every definition of the macro whose whole argument
-    ``call`` is that the call sees (``seen(file_id)``; ``e1000e.h``'s ``er32`` pastes, a
-    driver's own ``er32`` does not) pastes it (or otherwise leaves no call of it)."""
+    """``unmakes(call, seen, file_id)``: whether every definition of the macro whose whole
+    argument ``call`` (of the file ``file_id``) is that the call sees (``seen(file_id)``;
+    ``e1000e.h``'s ``er32`` pastes, a driver's own ``er32`` does not) pastes it (or otherwise
+    leaves no call of it)."""
 
     def __init__(self, definitions: Definitions):
         self.definitions = definitions
         self._tables: dict[str, tuple | None] = {}
         self._memo: dict[tuple, bool] = {}
 
-    def unmakes(self, call, seen: Callable[[int], bool]) -> bool:
+    def unmakes(self, call, seen: Callable[[int], bool], file_id: int | None = None) -> bool:
         macro, index, count = call.via_macro, call.via_arg, call.via_args
         if macro is None or index is None or count is None or not 0 <= index < count:
             return False
         found = [(params, body) for fid, params, body in self.definitions(macro) if seen(fid)]
         if not found or len(found) > MAX_DEFINITIONS:
             return False
-        key = (macro, index, count, tuple(body for _params, body in found))
+        # the nested macros it expands to are the caller's too: the decision is per file
+        key = (macro, index, count, tuple(body for _params, body in found), file_id)
         if key not in self._memo:
-            self._memo[key] = self._decide(macro, index, count, found)
+            self._memo[key] = self._decide(macro, index, count, found, seen)
         return self._memo[key]
 
-    def _decide(self, macro: str, index: int, count: int, found: list) -> bool:
+    def _decide(self, macro: str, index: int, count: int, found: list,
+                seen: Callable[[int], bool]) -> bool:
         args = [f"_klsp_arg{i}" for i in range(count)]
         args[index] = f"{PROBE}(0)"
         for params, body in found:
-            table = _Table(self.definitions, self._tables, macro, (tuple(params), body))
+            table = _Table(self.definitions, self._tables, macro, (tuple(params), body), seen)
             out = Expander(table).expand(macro, list(args))  # type: ignore[arg-type]
             if out is None or _PROBE_CALLED.search(_STRING.sub('""', out)):
                 return False

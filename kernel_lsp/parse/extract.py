@@ -58,13 +58,24 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "37"
+EXTRACTOR_VERSION = "38"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
 _Static_assert static_assert defined asm __asm__ __asm _Generic __auto_type va_arg
 __extension__ __builtin_offsetof return if while for switch
-""".split())
+__atomic_load_n __atomic_load __atomic_store_n __atomic_store __atomic_exchange_n
+__atomic_exchange __atomic_compare_exchange_n __atomic_compare_exchange __atomic_add_fetch
+__atomic_sub_fetch __atomic_and_fetch __atomic_xor_fetch __atomic_or_fetch __atomic_nand_fetch
+__atomic_fetch_add __atomic_fetch_sub __atomic_fetch_and __atomic_fetch_xor __atomic_fetch_or
+__atomic_fetch_nand __atomic_test_and_set __atomic_clear __atomic_thread_fence
+__atomic_signal_fence __atomic_always_lock_free __atomic_is_lock_free
+__sync_fetch_and_add __sync_fetch_and_sub __sync_fetch_and_or __sync_fetch_and_and
+__sync_fetch_and_xor __sync_fetch_and_nand __sync_add_and_fetch __sync_sub_and_fetch
+__sync_or_and_fetch __sync_and_and_fetch __sync_xor_and_fetch __sync_nand_and_fetch
+__sync_bool_compare_and_swap __sync_val_compare_and_swap __sync_synchronize
+__sync_lock_test_and_set __sync_lock_release
+""".split())  # and GCC's atomic built-ins (``__builtin_*`` are skipped by their prefix)
 
 
 TRUSTED = "trusted"  # an error-free construct inside an ERROR node: its type uses count
@@ -936,6 +947,17 @@ def _place(arg) -> tuple[str, int, int] | None:
     return (text(name), found, index) if found is not None else None
 
 
+def _points(d) -> bool:
+    """Whether the abstract declarator ``d`` (of a type name) makes a pointer somewhere."""
+    for _ in range(16):
+        if d is None:
+            return False
+        if d.type in ("abstract_pointer_declarator", "abstract_function_declarator"):
+            return True
+        d = d.child_by_field_name("declarator")
+    return False
+
+
 def _need(spec) -> int:
     """What a struct/union/enum tag use needs of its type, by where the specifier stands."""
     holder = spec.parent
@@ -950,7 +972,9 @@ def _need(spec) -> int:
             NEED_NOTHING)
     if holder.type == "type_descriptor" and holder.parent is not None and (
             holder.parent.type == "sizeof_expression"):
-        return NEED_SIZEOF
+        # ``sizeof(struct clk *)``, ``sizeof(struct s *[4])``: a pointer's size needs nothing
+        return NEED_NOTHING if _points(holder.child_by_field_name("declarator")) else (
+            NEED_SIZEOF)
     if holder.type in ("declaration", "field_declaration"):
         if holder.type == "declaration" and cnodes.storage(holder)[0] == EXTERN:
             # extern struct foo x; is legal with foo incomplete, extern struct foo v[]; is not

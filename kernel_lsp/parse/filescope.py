@@ -42,7 +42,7 @@ _MIXED_CASE = re.compile(r"^[A-Z]\w*[a-z]")
 # only, so the scan skips them itself (``static __read_mostly DEFINE_HASHTABLE(h, 7);``).
 # (From the newline before the line: ``lines.newline_first``.)
 _INVOCATION = re.compile(
-    rb"\n([ \t]*)(static\s+)?(?:(?:const|__[a-z]\w*)\s+)*([A-Za-z_]\w*)[ \t]*\(")
+    rb"\n([ \t]*)(static\s+|extern\s+)?(?:(?:const|__[a-z]\w*)\s+)*([A-Za-z_]\w*)[ \t]*\(")
 # a comment in a macro's arguments, which the preprocessor removes before it splits them (a
 # comma there separates nothing); literals are matched to be kept whole
 _ARG_TEXT = re.compile(rb'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|(/\*.*?\*/|//[^\n]*)', re.S)
@@ -195,7 +195,9 @@ class FileScopeMacros:
                 continue
             if self.funcs.find(start) is not None or _in_comment(root, m.start(3) - 1):
                 continue
-            close = self._record_use(root, name, start, args_at, bool(m.group(2)))
+            storage = m.group(2).strip().decode() if m.group(2) else ""
+            close = self._record_use(root, name, start, args_at, storage == "static",
+                                     storage == "extern")
             while close >= 0:  # ``PAGEFLAG(LRU, lru, PF_HEAD) __CLEARPAGEFLAG(LRU, lru, PF_HEAD)``
                 last_end = close
                 more = _SAME_LINE.match(src, close + 1)
@@ -205,7 +207,8 @@ class FileScopeMacros:
                                          False)
         self._scan_bare(root)
 
-    def _record_use(self, root, name: str, start: int, args_at: int, is_static: bool) -> int:
+    def _record_use(self, root, name: str, start: int, args_at: int, is_static: bool,
+                    is_extern: bool = False) -> int:
         """Record the use of ``name`` at ``start`` whose arguments start at ``args_at``: where
         its ``)`` is, or -1 (no ``)``: no use)."""
         src = self.src
@@ -220,7 +223,7 @@ class FileScopeMacros:
         self.macro_uses.add(start, close + 1)
         self.untrusted.add(start, close + 1)
         header = Span(start, close + 1, *self.lines.point(start), *self.lines.point(close + 1))
-        self._handle_invocation(name, args, header, is_static, body)
+        self._handle_invocation(name, args, header, is_static, body, is_extern)
         return close
 
     def _scan_bare(self, root) -> None:
@@ -242,17 +245,19 @@ class FileScopeMacros:
             self.facts.invocations.append(Invocation(m.group(1).decode(), None, where, False))
 
     def _handle_invocation(self, name: str, args: list[str], where: Span, is_static: bool,
-                           body) -> None:
+                           body, is_extern: bool = False) -> None:
         if name.startswith("EXPORT_SYMBOL") and args:
             self.facts.exports.append((args[0].strip(), where))
             return
         if name in VARIABLE_DEFINERS:
-            index, is_extern = VARIABLE_DEFINERS[name]
+            index = VARIABLE_DEFINERS[name][0]
             if index < len(args) and re.fullmatch(r"\s*[A-Za-z_]\w*\s*", args[index]):
-                st = EXTERN if is_extern else (
+                # ``extern DECLARE_BITMAP(mp_bus_not_pci, MAX_MP_BUSSES);`` declares
+                declares = VARIABLE_DEFINERS[name][1] or is_extern
+                st = EXTERN if declares else (
                     STATIC if is_static or name in STATIC_VARIABLE_DEFINERS else GLOBAL)
                 self.facts.variables.append(Variable(
-                    args[index].strip(), st, not is_extern, None, where, where, name))
+                    args[index].strip(), st, not declares, None, where, where, name))
             return
         if function_definers(name, args):
             if body is not None:

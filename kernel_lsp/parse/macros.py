@@ -74,8 +74,9 @@ def function_definers(macro: str, args: list[str]) -> list[GeneratedFunction]:
             GeneratedFunction(f"__do_{prefix}{name}", "static", "long"),
             GeneratedFunction(f"{prefix}{name}", "global", "long"),
         ]
-    if _BPF_CALL.match(macro):
-        return [GeneratedFunction(name, "global", "u64")]
+    if _BPF_CALL.match(macro):  # the helper, and the static inline its body is
+        return [GeneratedFunction(name, "global", "u64"),
+                GeneratedFunction(f"____{name}", "static", "u64")]
     return []
 
 

@@ -60,7 +60,7 @@ __alloc_size __counted_by __alias __cond_acquires __cond_releases __diag_ignore_
 __assume_aligned __designated_init __nonnull __copy __realloc_size __sized_by __guarded_by
 __pt_guarded_by __no_sanitize_or_inline __ALIGN_KERNEL_MASK_UNUSED ____cacheline_aligned_size
 __free __cleanup __compiletime_error __compiletime_warning __diagnose_as __pass_object_size __RENAME
-__pass_dynamic_object_size
+__pass_dynamic_object_size __mode
 """.split()
 
 _REPLACEMENTS: dict[bytes, bytes] = {w.encode(): b" " * len(w) for w in PLAIN_ANNOTATIONS}
