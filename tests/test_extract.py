@@ -166,12 +166,12 @@ CASES = [
         {"defs": {"tcp4_gro_receive"}, "type_use_kinds": {("sk_buff", "struct")}},
         id="storage-class-macro-on-its-own-line"),
     pytest.param(  # drivers/md/persistent-data/dm-btree.h: the header's own annotation macro
-        "#define __dm_written_to_disk(x)\n"
+        "#ifndef _LINUX_DM_BTREE_H\n#define _LINUX_DM_BTREE_H\n#define __dm_written_to_disk(x)\n"
         "int dm_btree_insert(struct dm_btree_info *info, dm_block_t root,\n"
         "\t\t    uint64_t *keys, void *value, dm_block_t *new_root)\n"
         "\t\t    __dm_written_to_disk(value);\n"
         "extern int g(void) ANN(1, 2);\nstatic struct x *h(int a)\n\t__foo(a);\n"
-        "void f(void)\n{\n\tif (x)\n\t\tbar(y);\n}\n",
+        "void f(void)\n{\n\tif (x)\n\t\tbar(y);\n}\n#endif\n",
         {"decls": {"dm_btree_insert", "g", "h"}, "defs": {"f"}, "calls": {("f", "bar")}},
         id="prototype-then-annotation-macro"),
     pytest.param(  # lib/zstd/common/cpu.h, lib/xz/xz_crc32.c

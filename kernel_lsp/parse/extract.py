@@ -58,7 +58,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "38"
+EXTRACTOR_VERSION = "39"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -203,7 +203,8 @@ class Extractor(FileScopeMacros):
         for node in defs.get("decl", []):
             self._declaration(node)
         for err in caps.get("error", []):
-            if err.parent is not None and err.parent.type == "translation_unit":
+            if err.parent is not None and err.parent.type in _FILE_SCOPE and (
+                    self.funcs.find(err.start_byte) is None):
                 self._annotated_prototype(err)
         self._calls(root)
         self._type_uses(root)
@@ -851,6 +852,9 @@ def _parenthesized_typedef_name(d):
     return name
 
 
+# what holds file-scope declarations: the file, and its conditional groups (an include guard)
+_FILE_SCOPE = frozenset({"translation_unit", "preproc_ifdef", "preproc_if", "preproc_else",
+                         "preproc_elif", "preproc_elifdef"})
 # what stands before a declarator but is no type
 _NOT_TYPE_NODES = frozenset({"storage_class_specifier", "type_qualifier", "attribute_specifier",
                              "ms_declspec_modifier", "comment"})
