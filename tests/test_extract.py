@@ -184,10 +184,12 @@ CASES = [
     pytest.param(  # include/sound/ak4114.h, drivers/firmware/psci/psci.c
         "typedef unsigned char (ak4114_read_t)(void *private_data, unsigned char addr);\n"
         "typedef unsigned long (psci_fn)(unsigned long, unsigned long);\n"
-        "typedef void (pcpu_delegate_fn)(void *);\nstruct ak { ak4114_read_t *read; };\n",
+        "typedef void (pcpu_delegate_fn)(void *);\nstruct ak { ak4114_read_t *read; };\n"
+        "typedef __kernel_size_t size_t;\ntypedef _Bool bool;\n",
         {"types": {("ak4114_read_t", "typedef", True), ("psci_fn", "typedef", True),
-                   ("pcpu_delegate_fn", "typedef", True), ("ak", "struct", True)},
-         "type_uses": {("ak4114_read_t", "ak")}},
+                   ("pcpu_delegate_fn", "typedef", True), ("ak", "struct", True),
+                   ("size_t", "typedef", True), ("bool", "typedef", True)},
+         "type_uses": {("ak4114_read_t", "ak"), ("__kernel_size_t", "size_t"), ("_Bool", "bool")}},
         id="parenthesized-typedef-name-after-unsigned"),
     pytest.param(  # include/linux/netfs.h: an enum stored in a byte
         "enum netfs_io_source {\n\tNETFS_FILL_WITH_ZEROES,\n} __mode(byte);\n",

@@ -58,7 +58,7 @@ from kernel_lsp.parse.parser import all_captures, parse
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "39"
+EXTRACTOR_VERSION = "40"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -311,7 +311,8 @@ class Extractor(FileScopeMacros):
         under = type_ref(node.child_by_field_name("type"))
         for d in node.children_by_field_name("declarator"):
             ident = declarator_name(d)
-            if ident is not None and ident.type == "primitive_type":
+            if ident is not None and ident.type == "primitive_type" and (
+                    d.type == "function_declarator"):  # not ``typedef __kernel_size_t size_t;``
                 ident = _parenthesized_typedef_name(d)
             if ident is None:
                 continue
