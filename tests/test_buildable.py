@@ -174,6 +174,15 @@ def test_conditional_blocks_of_a_kbuild_file(tmp_path, on, off):
     assert kbuild_status(tmp_path, "x86", BLOCK_SOURCES, on) == (unbuilt, off)
 
 
+def test_user_mode_linux_code_of_the_architecture_is_unbuilt(tmp_path):
+    """``arch/x86/um/`` is entered only by ``arch/um``'s Makefile (ARCH=um), whatever its own
+    Makefile lists (with a variable: ``obj-y = bugs_$(BITS).o``)."""
+    write_tree(tmp_path, {"Kconfig": KCONFIG, "arch/x86/um/Makefile": "obj-y = bugs_$(BITS).o\n",
+                          "arch/x86/Kbuild": "obj-y += kernel/\n"})
+    paths = ["arch/x86/um/bugs_64.c", "arch/x86/um/os-Linux/registers.c", "arch/x86/kernel/a.c"]
+    assert unbuilt_sources(tmp_path, "x86", iter(paths)) == set(paths[:2])
+
+
 def test_no_kconfig_nothing_is_unbuilt(tmp_path):
     write_tree(tmp_path, {k: v for k, v in MAKEFILES.items() if k != "Kconfig"})
     assert unbuilt_sources(tmp_path, "x86", SOURCES) == set()
