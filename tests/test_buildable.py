@@ -179,8 +179,9 @@ def test_user_mode_linux_code_of_the_architecture_is_unbuilt(tmp_path):
     Makefile lists (with a variable: ``obj-y = bugs_$(BITS).o``)."""
     write_tree(tmp_path, {"Kconfig": KCONFIG, "arch/x86/um/Makefile": "obj-y = bugs_$(BITS).o\n",
                           "arch/x86/Kbuild": "obj-y += kernel/\n"})
-    paths = ["arch/x86/um/bugs_64.c", "arch/x86/um/os-Linux/registers.c", "arch/x86/kernel/a.c"]
-    assert unbuilt_sources(tmp_path, "x86", iter(paths)) == set(paths[:2])
+    paths = ["arch/x86/um/bugs_64.c", "arch/x86/um/os-Linux/registers.c",
+             "arch/x86/um/asm/processor.h", "arch/x86/kernel/a.c", "arch/x86/include/asm/a.h"]
+    assert unbuilt_sources(tmp_path, "x86", iter(paths)) == set(paths[:3])
 
 
 def test_no_kconfig_nothing_is_unbuilt(tmp_path):

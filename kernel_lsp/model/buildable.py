@@ -141,7 +141,8 @@ def unbuilt_sources(root: Path, arch: str, paths: Iterable[str]) -> set[str]:
 
 def kbuild_status(root: Path, arch: str, paths: Iterable[str], on: Iterable[str] | None = None
                   ) -> tuple[set[str], set[str]]:
-    """(the ``.c`` files among ``paths`` that no configuration of ``arch`` builds, those that
+    """(the ``.c`` files among ``paths`` that no configuration of ``arch`` builds (and the
+    headers of ``arch/<arch>/um/``), those that
     some configuration builds but not the one whose options ``on`` are on). Both are empty for
     a tree without a root ``Kconfig``; the second is when ``on`` is None."""
     if not (root / "Kconfig").is_file():
@@ -152,10 +153,11 @@ def kbuild_status(root: Path, arch: str, paths: Iterable[str], on: Iterable[str]
     sources = [p for p in paths if p.endswith(".c") and posixpath.dirname(p) not in computed_dirs]
     judge = _Judge(listings, possible)
     # ``arch/x86/um/``: User-Mode Linux's code for an x86 host, which only ``arch/um``'s
-    # Makefile enters (ARCH=um, SUBARCH=x86), never a build of the architecture itself
+    # Makefile enters (ARCH=um, SUBARCH=x86), never a build of the architecture itself; its
+    # headers too (included through UML's include path, which no x86 file has)
     uml = f"arch/{arch}/um/"
     unbuilt = {p for p in sources if judge.unbuilt(p[:-2] + ".o")} | {
-        p for p in paths if p.endswith(".c") and p.startswith(uml)}
+        p for p in paths if p.endswith((".c", ".h")) and p.startswith(uml)}
     if on is None:
         return unbuilt, set()
     here = _Judge(listings, set(on), exact=True)

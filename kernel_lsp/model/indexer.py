@@ -234,7 +234,7 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
 
 # Bump when ``meta.unbuilt_sources`` gains information (2: ``off``; 3: composites listed as
 # ``$(name-y)``).
-UNBUILT_FORMAT = 6
+UNBUILT_FORMAT = 7
 
 
 def record_unbuilt(model: Model, config: Config, configuration: Configuration, paths,
