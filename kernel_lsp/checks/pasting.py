@@ -59,7 +59,7 @@ class Pasting:
 
     def __init__(self, definitions: Definitions):
         self.definitions = definitions
-        self._tables: dict[str, tuple | None] = {}
+        self._tables: dict[str, list] = {}  # name -> its definitions (``_Table``)
         self._memo: dict[tuple, bool] = {}
 
     def unmakes(self, call, seen: Callable[[int], bool], file_id: int | None = None) -> bool:

@@ -55,6 +55,7 @@ from kernel_lsp.parse.macros import (
 )
 from kernel_lsp.parse.memberruns import MemberRuns
 from kernel_lsp.parse.parser import all_captures, parse
+from kernel_lsp.parse.preprocess import close_paren
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
@@ -348,8 +349,9 @@ class Extractor(FileScopeMacros):
         ``include/uapi/linux/stddef.h``) in a member list: the members, once more, as the
         definition of ``struct tag`` (``struct cxl_component_regs``, ``struct sk_buff_list``)."""
         for m in _TAGGED_GROUP.finditer(self.src, body.start_byte, body.end_byte):
-            close = _closing_paren(self.src, self.src.index(b"(", m.start()), body.end_byte)
-            if close is None:
+            opening = self.src.index(b"(", m.start())
+            close = close_paren(self.src, opening, body.end_byte - opening)
+            if close < 0:
                 continue
             members = self._members(body, m.end(), close)
             start, end = m.start(1), m.end(1)
@@ -823,20 +825,6 @@ def _misread_argument(name, invoked: dict[str, int]) -> bool:
 _TAGGED_GROUP = re.compile(rb"\b(?:struct_group_tagged|__struct_group)\s*\(\s*([A-Za-z_]\w*)\s*,")
 
 
-def _closing_paren(src: bytes, opening: int, limit: int) -> int | None:
-    """Offset of the ``)`` that closes the ``(`` at ``opening``, before ``limit``, or None."""
-    depth = 0
-    for i in range(opening, limit):
-        c = src[i]
-        if c == 0x28:
-            depth += 1
-        elif c == 0x29:
-            depth -= 1
-            if depth == 0:
-                return i
-    return None
-
-
 def _parenthesized_typedef_name(d):
     """The name of ``typedef unsigned char (ak4114_read_t)(void *p, unsigned char a);``, which
     the grammar reads as the function ``char`` taking a parameter of type ``ak4114_read_t``
@@ -888,7 +876,7 @@ def _declaration_misread(callee):
         return None
     node = outer
     while (holder := node.parent) is not None and holder.child(0) is not None and (
-            holder.child(0).start_byte == node.start_byte) and holder.end_byte >= node.end_byte:
+            holder.child(0).start_byte == node.start_byte):
         if holder.type in ("subscript_expression", "call_expression"):
             node = holder  # ``T (*name)[N][M]``
         elif holder.type in _LEFT_OF and (holder.type != "assignment_expression" or (
