@@ -250,10 +250,10 @@ class FileScopeMacros:
             self.facts.exports.append((args[0].strip(), where))
             return
         if name in VARIABLE_DEFINERS:
-            index = VARIABLE_DEFINERS[name][0]
+            index, declarer = VARIABLE_DEFINERS[name]  # declarer: ``DECLARE_PER_CPU``
             if index < len(args) and re.fullmatch(r"\s*[A-Za-z_]\w*\s*", args[index]):
                 # ``extern DECLARE_BITMAP(mp_bus_not_pci, MAX_MP_BUSSES);`` declares
-                declares = VARIABLE_DEFINERS[name][1] or is_extern
+                declares = declarer or is_extern
                 st = EXTERN if declares else (
                     STATIC if is_static or name in STATIC_VARIABLE_DEFINERS else GLOBAL)
                 self.facts.variables.append(Variable(

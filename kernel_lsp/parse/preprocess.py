@@ -467,13 +467,14 @@ def blank_declaration_macros(src: bytes) -> bytes:
     """Blank the attribute macros the grammar takes for names in a declaration (see
     ``_BEFORE_TAG`` and ``_BEFORE_TYPE_NAME``)."""
     buf = None
-    for m in _BEFORE_TAG.finditer(newline_first(src)):
+    lines = newline_first(src)  # one copy for both line-start scans
+    for m in _BEFORE_TAG.finditer(lines):
         words = m.start(1) - 1  # in ``src``
         for w in re.finditer(_IDENT, m.group(1)):
             if w.group() not in _DECL_KEYWORDS:
                 buf = buf if buf is not None else bytearray(src)
                 _blank(buf, words + w.start(), words + w.end())
-    for m in _BEFORE_TYPE_NAME.finditer(newline_first(src)):
+    for m in _BEFORE_TYPE_NAME.finditer(lines):
         buf = buf if buf is not None else bytearray(src)
         _blank(buf, m.start(1) - 1, m.end(1) - 1)
     for m in _TAG_ATTRIBUTE.finditer(src):
