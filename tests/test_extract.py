@@ -38,8 +38,8 @@ CASES = [
         "void f(struct list_head *h)\n{\n\tstruct item *pos;\n"
         "\tlist_for_each_entry(pos, h, node) {\n\t\tvisit(pos);\n\t}\n"
         "\tfor_each_possible_cpu(cpu)\n\t\tper_cpu_work(cpu);\n}\n",
-        {"calls": {("f", "list_for_each_entry"), ("f", "visit"), ("f", "per_cpu_work")},
-         "protos": set()}, id="iterator-macros"),
+        {"calls": {("f", "list_for_each_entry"), ("f", "visit"), ("f", "for_each_possible_cpu"),
+                   ("f", "per_cpu_work")}, "protos": set()}, id="iterator-macros"),
     pytest.param(
         "int g(int (*cb)(int), int x)\n{\n\tint (*fp)(int) = cb;\n\tint local_proto(int);\n"
         "\tfp(1);\n\tcb(2);\n\tx->ops->open(x);\n\treturn local_proto(x) + __builtin_expect(x, 0);\n}\n",
@@ -359,3 +359,95 @@ def test_a_decided_group_whose_branches_open_a_brace_is_blanked():
            b"\tif (a == 2) {\n\t\tkeep(a);\n#endif\n\t\treturn 1;\n\t}\n\treturn 0;\n}\n")
     out = blank_in_braces(active_text(src, Configuration({}, "test", True))[0])
     assert b"#" not in out and b"keep(a);" in out and b"drop" not in out
+
+
+def test_a_decided_group_at_file_scope_is_blanked_for_the_parser():
+    """hfcmulti.c: ``static void`` / ``#ifdef HFC_REGISTER_DEBUG`` / one declarator /
+    ``#else`` / another / ``#endif`` / ``{``: the configuration leaves one branch, and with the
+    directive lines in it the grammar made the rest of the file an ERROR (5,297 lines); the
+    functions below are found, and the lines and offsets stay the file's."""
+    from kernel_lsp.parse.conditions import active_text
+    from kernel_lsp.parse.macroenv import Configuration
+    src = (b"#ifndef X_H\n#define X_H\nstatic void\n#ifdef HFC_REGISTER_DEBUG\n"
+           b"out_debug(struct hc *hc, int reg, const char *function)\n#else\n"
+           b"\tout_plain(struct hc *hc, int reg)\n#endif\n{\n\twriteb(reg, hc->base);\n}\n\n"
+           b"static int after(struct hc *hc)\n{\n\treturn readb(hc->base);\n}\n#endif\n")
+    env = Configuration({}, "test", True)
+    out = blank_in_braces(active_text(src, env)[0])
+    assert len(out) == len(src) and out.count(b"\n") == src.count(b"\n")
+    assert b"#ifdef" not in out and b"#else" not in out and out.count(b"#endif") == 1
+    assert out.startswith(b"#ifndef X_H\n")  # a group between items keeps its lines
+    facts = extract("drivers/x.c", src, env=env)
+    assert facts.error_nodes == 0
+    assert {f.name for f in facts.functions} == {"out_plain", "after"}
+    assert {(c.caller, c.callee) for c in facts.calls} == {("out_plain", "writeb"),
+                                                          ("after", "readb")}
+    # with no configuration both branches stay, and so do the directives between them
+    assert b"#else" in blank_in_braces(src)
+
+
+def test_case_label_macros_without_semicolons_are_blanked():
+    """net/core/dev.c: ``#define N(val) case NETDEV_##val: return ...;`` then ``switch (cmd)
+    { N(UP) N(DOWN) ... }``: the grammar read the run as a definition's header that took the
+    next function for its body, and the rest of the file (9,984 lines) became an ERROR."""
+    src = (b"const char *name(int cmd)\n{\n#define N(val) \\\n\tcase NETDEV_##val: \\\n"
+           b"\t\treturn \"NETDEV_\" #val;\n\tswitch (cmd) {\n\tN(UP) N(DOWN) N(REBOOT)\n"
+           b"\tN(CHANGE)\n\t}\n#undef N\n\treturn \"UNKNOWN\";\n}\n\n"
+           b"static int notify(struct notifier_block *nb)\n{\n\treturn nb->call(nb);\n}\n"
+           b"static int caller(void)\n{\n\tswitch (x) {\n\tOTHER(1) OTHER(2)\n\t}\n"
+           b"\treturn notify(0);\n}\n")
+    out = blank_in_braces(src)
+    assert b"N(" not in out.split(b"#undef")[0].split(b"switch")[1] and b"OTHER(1) OTHER(2)" in out
+    facts = extract("net/x.c", src)
+    assert {f.name for f in facts.functions} == {"name", "notify", "caller"}
+    assert ("caller", "notify") in {(c.caller, c.callee) for c in facts.calls}
+
+
+@pytest.mark.parametrize("body, calls", [
+    pytest.param(  # kernel/printk/printk.c: ``c->unblank()`` was read as a call of ``unblank``
+        "\tfor_each_console(c)\n\t\tif ((c->flags & 1) && c->unblank)\n\t\t\tc->unblank();\n"
+        "\tconsole_unlock();\n",
+        {("f", "for_each_console", "direct"), ("f", "unblank", "member"),
+         ("f", "console_unlock", "direct")}, id="if-statement"),
+    pytest.param(  # mm/page_alloc.c: ``min_unmapped_pages`` was a call
+        "\tfor_each_zone(zone)\n\t\tzone->pgdat->min_unmapped_pages += (managed(zone) *\n"
+        "\t\t\t\tratio) / 100;\n\tdone();\n",
+        {("f", "for_each_zone", "direct"), ("f", "managed", "direct"), ("f", "done", "direct")},
+        id="assignment"),
+    pytest.param(  # a comment after the iterator; the statement's own if/else stays whole
+        "\tfor_each_cpu(c, m) // all\n\t\tif (a)\n\t\t\tb();\n\t\telse\n\t\t\tcc();\n",
+        {("f", "for_each_cpu", "direct"), ("f", "b", "direct"), ("f", "cc", "direct")},
+        id="comment-and-else"),
+    pytest.param(  # the brace on the next line: nothing to do
+        "\tlist_for_each_entry(pos, head, node)\n\t{\n\t\tvisit(pos);\n\t}\n",
+        {("f", "list_for_each_entry", "direct"), ("f", "visit", "direct")}, id="brace-below"),
+])
+def test_an_iterator_and_the_unbraced_statement_it_runs(body: str, calls: set):
+    src = ("void f(void)\n{\n\tstruct console *c;\n" + body + "}\n").encode()
+    facts = extract("kernel/x.c", src)
+    assert facts.error_nodes == 0
+    assert {(c.caller, c.callee, c.kind) for c in facts.calls} == calls
+
+
+def test_no_semicolon_after_the_head_of_an_unbraced_statement():
+    """``if (x)`` / ``for_each_cpu(c)`` / ``bar(c);`` / ``else``: a ``;`` after the iterator
+    would end the ``if`` before its ``else``; the text stays as it was."""
+    from kernel_lsp.parse.preprocess import unbraced_iterators
+    src = (b"void f(void)\n{\n\tif (x)\n\t\tfor_each_cpu(c)\n\t\t\tbar(c);\n\telse\n"
+           b"\t\tbaz();\n}\n")
+    assert unbraced_iterators(src) == src
+    moved = unbraced_iterators(src.replace(b"\tif (x)\n", b"\tx = 1;\n"))
+    assert len(moved) == len(src) and b"for_each_cpu(c)\n;\t\tbar(c);" in moved
+
+
+def test_label_macros_without_semicolons_are_blanked():
+    """kernel/bpf/core.c: ``#define ALU(OPCODE, OP) ALU64_##OPCODE##_X: DST = DST OP SRC;
+    CONT;`` then ``ALU(ADD, +)`` / ``ALU(SUB, -)``: read as one expression over 470 lines,
+    which took the functions after the interpreter into its body."""
+    src = (b"static u64 run(u64 *regs)\n{\n#define ALU(OPCODE, OP)\t\\\n\tALU64_##OPCODE##_X:\t\\\n"
+           b"\t\tDST = DST OP SRC;\t\\\n\t\tCONT;\n\tALU(ADD,  +)\n\tALU(SUB,  -)\n#undef ALU\n"
+           b"\treturn 0;\n}\n\nstatic int after(int x)\n{\n\treturn check(x);\n}\n")
+    facts = extract("kernel/x.c", src)
+    assert facts.error_nodes == 0
+    assert {f.name for f in facts.functions} == {"run", "after"}
+    assert ("after", "check") in {(c.caller, c.callee) for c in facts.calls}

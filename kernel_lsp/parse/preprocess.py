@@ -10,6 +10,7 @@ original. (The extractor reads invocations from the original text, not from this
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from kernel_lsp.parse.lines import blank, newline_first
 from kernel_lsp.parse.macros import is_member_run
@@ -243,8 +244,9 @@ class _Group:
     directive lines, and how many of its branches hold text."""
 
     def __init__(self, depth: int, branch_start: int, lines: list[tuple[int, int]],
-                 configured: bool):
+                 configured: bool, file_scope: bool = False):
         self.depth, self.branch_start, self.lines, self.filled = depth, branch_start, lines, 0
+        self.file_scope = file_scope  # opened outside every brace
         # whether its condition names a configuration option (``#ifdef CONFIG_PM``): one the
         # configuration decides, or that some configuration turns on
         self.configured = configured
@@ -276,6 +278,14 @@ def _directive_end(src: bytes, start: int, end: int) -> int:
     return end
 
 
+def _without_trailing_comments(text: bytes) -> bytes:
+    """``text`` without the spaces and comments at its end."""
+    text = text.rstrip()
+    while (c := _TRAILING_COMMENT.search(text)) is not None and c.start() < len(text):
+        text = text[:c.start()].rstrip()
+    return text
+
+
 def _file_scope_item(src: bytes, start: int, close: int) -> int:
     """End (after its ``;``) of ``[static] [const] NAME(args);`` at ``start``..``close`` when it
     stands at file scope as an item of its own (``static SOC_CLK(pll, "pll", 0x10, BIT(3));``):
@@ -285,14 +295,35 @@ def _file_scope_item(src: bytes, start: int, close: int) -> int:
     semi = _SEMICOLON.match(src, close + 1)
     if semi is None:
         return 0
-    before = src[max(0, start - 400):start]
-    while (c := _TRAILING_COMMENT.search(before)) is not None and c.start() < len(before):
-        before = before[:c.start()]
-    before = before.rstrip()
+    before = _without_trailing_comments(src[max(0, start - 400):start])
     last_line = before[before.rfind(b"\n") + 1:].lstrip()
     if before and before[-1:] not in (b";", b"}", b")") and not last_line.startswith(b"#"):
         return 0  # the macro continues a declaration (``int x =``, ``static int``)
     return semi.end()
+
+
+def _item_open(text: bytes) -> bool:
+    """Whether a file-scope item is still open at the end of ``text``: its last character
+    that is not space or comment ends no declaration (``;``, ``}``) and its last line is no
+    directive."""
+    text = _without_trailing_comments(text)
+    return bool(text) and text[-1:] not in (b";", b"}") and not (
+        text[text.rfind(b"\n") + 1:].lstrip().startswith(b"#"))
+
+
+def _splits_item(text: bytes, lines: list[tuple[int, int]]) -> bool:
+    """Whether the ``#if`` group of directive ``lines`` (at file scope, one branch left with
+    text) stands inside a declaration or definition: ``static void`` / ``#ifdef DEBUG`` /
+    ``f(int a, const char *where)`` / ``#else`` / ``f(int a)`` / ``#endif`` / ``{``, where the
+    grammar cannot place the directives and made the rest of the file an ``ERROR``
+    (``hfcmulti.c``, 5,297 lines). A group between items keeps its lines: tree-sitter's
+    recovery stops at its ``#endif`` (an interpreter's labels and jump tables under
+    ``#ifndef CONFIG_BPF_JIT_ALWAYS_ON`` stay inside it)."""
+    first = lines[0][0]
+    if _item_open(text[max(0, first - 400):first]):
+        return True
+    kept = b"".join(text[a[1]:b[0]] for a, b in pairwise(lines))
+    return _item_open(kept[-400:])
 
 
 _CODE, _MEMBERS, _ITEMS = 0, 1, 2  # what a ``{`` opens: a block, a member list, an initializer
@@ -336,6 +367,7 @@ def blank_in_braces(src: bytes) -> bytes:
     buf = None
     stack: list[int] = []  # per open brace: what it opens (``_list_brace``)
     members: set[bytes] | None = None  # the text's member-run macros, found when first needed
+    labels: set[bytes] | None = None  # the text's label macros, found when first needed
     at_if: list[list[bool]] = []
     groups: list[_Group] = []
     skip = 0
@@ -354,7 +386,7 @@ def blank_in_braces(src: bytes) -> bytes:
                 # ``#endif`` would be glued on
                 groups.append(_Group(len(stack) if stack and stack[-1] != _MEMBERS else 0, end,
                                      [(start, _directive_end(src, start, end))],
-                                     b"CONFIG_" in src[start:end]))
+                                     b"CONFIG_" in src[start:end], not stack))
             elif word in (b"elif", b"else", b"elifdef", b"elifndef"):
                 if at_if:
                     stack = list(at_if[-1])
@@ -369,8 +401,10 @@ def blank_in_braces(src: bytes) -> bytes:
                     # ``if (a) {`` / ``#else`` / ``if (b) {`` / ``#endif``; the text left is
                     # what the preprocessor reads in a build. Alone under another macro,
                     # ``#ifdef STORED_FILE_OK``, it may be what no build reads.)
-                    if group.depth and group.filled <= 1 and (group.depth == len(stack) or (
-                            group.decided and stack and stack[-1] != _MEMBERS)):
+                    if group.filled <= 1 and ((group.file_scope and not stack and _splits_item(
+                            buf if buf is not None else src, group.lines)) or (
+                            group.depth and (group.depth == len(stack) or (
+                                group.decided and stack and stack[-1] != _MEMBERS)))):
                         buf = buf if buf is not None else bytearray(src)
                         for line_start, line_end in group.lines:
                             buf[line_start:line_end] = blank(src[line_start:line_end])
@@ -382,6 +416,10 @@ def blank_in_braces(src: bytes) -> bytes:
                     skip = end
                 buf = buf if buf is not None else bytearray(src)
                 buf[start:end] = blank(src[start:end])
+        elif name is not None and stack and stack[-1] == _CODE and not prefix.strip() and (
+                name in (labels if labels is not None else (labels := label_macros(src)))):
+            buf = buf if buf is not None else bytearray(src)
+            skip = _blank_label_run(src, buf, name_start, labels)
         elif name is not None and stack and stack[-1] and not prefix.strip():
             close = close_paren(src, end - 1, 8192)
             if close < 0 or not _own_line(src, name_start, close):
@@ -487,6 +525,36 @@ def blank_declaration_macros(src: bytes) -> bytes:
     return bytes(buf) if buf is not None else src
 
 
+# ``#define N(val) case NETDEV_##val: return ...;``, ``#define ALU(OP, op) ALU_##OP##_X: ...``:
+# a function-like macro that expands to a case label or a label (``label_macros``)
+_LABEL_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Z_][A-Z0-9_]*)\([^)\n]*\)"
+                           rb"[ \t]*(?:\\\r?\n[ \t]*)?(?:case\b|[A-Za-z_][\w#]*[ \t]*:(?!:))", re.M)
+_NEXT_INVOCATION = re.compile(rb"[ \t]*;?[ \t]*([A-Z_][A-Z0-9_]*)[ \t]*\(")
+
+
+def label_macros(src: bytes) -> set[bytes]:
+    """Names of the function-like macros the text defines as a ``case`` label or a label."""
+    return {m.group(1) for m in _LABEL_DEFINE.finditer(src)}
+
+
+def _blank_label_run(src: bytes, buf: bytearray, start: int, labels: set[bytes]) -> int:
+    """Blank the invocations of label macros (``label_macros``) that start a line of code
+    at ``start``, with the ones after them on the line (``switch (cmd) { N(UP) N(DOWN) ...``:
+    no ``;`` between them, and the grammar read them as the header of a definition that took
+    the next function for its body, an ``ERROR`` to the end of ``net/core/dev.c``); where
+    the blanking ended."""
+    pos = start
+    while True:
+        close = close_paren(src, src.index(b"(", pos), 4096)
+        if close < 0:
+            return pos
+        _blank(buf, pos, close + 1)
+        more = _NEXT_INVOCATION.match(src, close + 1)
+        if more is None or more.group(1) not in labels:
+            return close + 1
+        pos = more.start(1)
+
+
 def member_macros(src: bytes) -> set[tuple[bytes, bool]]:
     """(name, function-like) of the macros the text defines as a run of members
     (``macros.is_member_run``):
@@ -515,9 +583,48 @@ def plain_do_while(src: bytes) -> bytes:
         src)
 
 
+# an indented iterator macro alone on its line, ``for_each_zone(zone)`` (from the newline
+# before the line: ``lines.newline_first``), and what may follow its ``)`` on the line
+_ITERATOR_LINE = re.compile(rb"\n[ \t]+((?=[a-z_])\w*for_each\w*)[ \t]*\(")
+_ITERATOR_REST = re.compile(rb"[ \t]*(?:/\*[^\n]*?\*/[ \t]*|//[^\n]*)?\n[ \t]")
+# the start of the statement on the next line: not a brace, a directive or a comment
+_STATEMENT_START = re.compile(rb"[ \t]*[^{}#/\s]")
+
+
+def _ends_unbraced_head(before: bytes) -> bool:
+    """Whether the text ``before`` a line ends with the head of a statement whose body is
+    that line (``if (x)``, ``else``): a ``;`` there would end the body early (``if (x)
+    for_each_cpu(c) ; bar(c); else ...`` reads no more)."""
+    before = _without_trailing_comments(before)
+    return not before or before[-1:] not in (b";", b"{", b"}", b":")
+
+
+def unbraced_iterators(src: bytes) -> bytes:
+    """``for_each_zone(zone)`` then, indented on the next line, the one statement it runs
+    (``zone->managed += n;``, ``if (...) c->unblank();``): the grammar read the pair as a
+    declaration or a definition, lost the iterator's call and made one of the statement's
+    (``unblank``). The statement's first indenting byte becomes ``;``, so the iterator reads
+    as a call statement of its own and the statement as the next one: the same calls, in the
+    same function, and no line or column moves."""
+    if b"for_each" not in src:
+        return src
+    buf = None
+    for m in _ITERATOR_LINE.finditer(newline_first(src)):
+        close = close_paren(src, m.end() - 2, 4096)
+        rest = _ITERATOR_REST.match(src, close + 1) if close >= 0 else None
+        if rest is None or _STATEMENT_START.match(src, rest.end()) is None or (
+                _ends_unbraced_head(src[max(0, m.start() - 200):m.start()])):
+            continue
+        buf = buf if buf is not None else bytearray(src)
+        buf[rest.end() - 1] = 0x3B  # ;
+    return bytes(buf) if buf is not None else src
+
+
 def parser_text(src: bytes) -> bytes:
     """What the parser reads for ``src``: annotations, bare invocations, attribute macros of
-    declarations, and directives and member-list macros inside braces blanked; do-loops closed
-    by a macro made plain."""
-    return plain_do_while(blank_in_braces(blank_declaration_macros(
-        blank_bare_invocations(blank_annotations(src)))))
+    declarations, and directives, member-list macros and label macros inside braces blanked
+    (and the directives of a one-branch group inside a file-scope declaration); do-loops
+    closed by a macro made plain; an iterator's unbraced statement made a statement of its
+    own."""
+    return unbraced_iterators(plain_do_while(blank_in_braces(blank_declaration_macros(
+        blank_bare_invocations(blank_annotations(src))))))
