@@ -403,6 +403,14 @@ def test_case_label_macros_without_semicolons_are_blanked():
     assert ("caller", "notify") in {(c.caller, c.callee) for c in facts.calls}
 
 
+def test_a_typedef_of_a_variable_definer_defines_the_type():
+    """arch/x86/include/asm/mce.h: ``typedef DECLARE_BITMAP(mce_banks_t, MAX_NR_BANKS);``."""
+    facts = extract("arch/x/mce.h", b"typedef DECLARE_BITMAP(mce_banks_t, MAX_NR_BANKS);\n"
+                    b"bool poll(int flags, mce_banks_t *b);\ntypedef FOO(x, y);\n")
+    assert {(t.name, t.kind, t.generated_by) for t in facts.types} == {
+        ("mce_banks_t", "typedef", "DECLARE_BITMAP")}
+
+
 @pytest.mark.parametrize("body, calls", [
     pytest.param(  # kernel/printk/printk.c: ``c->unblank()`` was read as a call of ``unblank``
         "\tfor_each_console(c)\n\t\tif ((c->flags & 1) && c->unblank)\n\t\t\tc->unblank();\n"

@@ -59,7 +59,7 @@ from kernel_lsp.parse.preprocess import close_paren
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "41"
+EXTRACTOR_VERSION = "42"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -315,10 +315,9 @@ class Extractor(FileScopeMacros):
             if ident is not None and ident.type == "primitive_type" and (
                     d.type == "function_declarator"):  # not ``typedef __kernel_size_t size_t;``
                 ident = _parenthesized_typedef_name(d)
-            if ident is None:
-                continue
+            if ident is None or not (name := text(ident)):
+                continue  # (no name: the parser's recovery, ``typedef DECLARE_BITMAP(t, n);``)
             self.typedef_name_starts.add(ident.start_byte)
-            name = text(ident)
             self.facts.types.append(TypeDecl(name, TYPEDEF, True, (), self._span(node),
                                              self._span(ident), under, self._gen_name()))
             self.owners.add(node.start_byte, node.end_byte, ("type", name))

@@ -21,6 +21,7 @@ from kernel_lsp.parse.facts import (
     Invocation,
     Param,
     Span,
+    TypeDecl,
     TypeRef,
     Variable,
 )
@@ -42,7 +43,8 @@ _MIXED_CASE = re.compile(r"^[A-Z]\w*[a-z]")
 # only, so the scan skips them itself (``static __read_mostly DEFINE_HASHTABLE(h, 7);``).
 # (From the newline before the line: ``lines.newline_first``.)
 _INVOCATION = re.compile(
-    rb"\n([ \t]*)(static\s+|extern\s+)?(?:(?:const|__[a-z]\w*)\s+)*([A-Za-z_]\w*)[ \t]*\(")
+    rb"\n([ \t]*)(static\s+|extern\s+|typedef\s+)?(?:(?:const|__[a-z]\w*)\s+)*([A-Za-z_]\w*)"
+    rb"[ \t]*\(")
 # a comment in a macro's arguments, which the preprocessor removes before it splits them (a
 # comma there separates nothing); literals are matched to be kept whole
 _ARG_TEXT = re.compile(rb'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|(/\*.*?\*/|//[^\n]*)', re.S)
@@ -193,11 +195,12 @@ class FileScopeMacros:
                 # (``GENL_struct(DRBD_NLA_CFG_REPLY, 1, drbd_cfg_reply, ...)`` in a header an
                 # includer reads with its own ``GENL_struct``): also where a new item starts
                 continue
+            storage = m.group(2).strip().decode() if m.group(2) else ""
+            if storage == "typedef" and name not in VARIABLE_DEFINERS:
+                continue  # ``typedef DECLARE_BITMAP(mce_banks_t, N);`` only
             if self.funcs.find(start) is not None or _in_comment(root, m.start(3) - 1):
                 continue
-            storage = m.group(2).strip().decode() if m.group(2) else ""
-            close = self._record_use(root, name, start, args_at, storage == "static",
-                                     storage == "extern")
+            close = self._record_use(root, name, start, args_at, storage == "static", storage)
             while close >= 0:  # ``PAGEFLAG(LRU, lru, PF_HEAD) __CLEARPAGEFLAG(LRU, lru, PF_HEAD)``
                 last_end = close
                 more = _SAME_LINE.match(src, close + 1)
@@ -208,7 +211,7 @@ class FileScopeMacros:
         self._scan_bare(root)
 
     def _record_use(self, root, name: str, start: int, args_at: int, is_static: bool,
-                    is_extern: bool = False) -> int:
+                    storage: str = "") -> int:
         """Record the use of ``name`` at ``start`` whose arguments start at ``args_at``: where
         its ``)`` is, or -1 (no ``)``: no use)."""
         src = self.src
@@ -223,7 +226,7 @@ class FileScopeMacros:
         self.macro_uses.add(start, close + 1)
         self.untrusted.add(start, close + 1)
         header = Span(start, close + 1, *self.lines.point(start), *self.lines.point(close + 1))
-        self._handle_invocation(name, args, header, is_static, body, is_extern)
+        self._handle_invocation(name, args, header, is_static, body, storage)
         return close
 
     def _scan_bare(self, root) -> None:
@@ -245,15 +248,21 @@ class FileScopeMacros:
             self.facts.invocations.append(Invocation(m.group(1).decode(), None, where, False))
 
     def _handle_invocation(self, name: str, args: list[str], where: Span, is_static: bool,
-                           body, is_extern: bool = False) -> None:
+                           body, storage: str = "") -> None:
+        """Record what the invocation of ``name`` defines or declares (``storage``: the
+        ``static``, ``extern`` or ``typedef`` before it, if any)."""
         if name.startswith("EXPORT_SYMBOL") and args:
             self.facts.exports.append((args[0].strip(), where))
             return
         if name in VARIABLE_DEFINERS:
             index, declarer = VARIABLE_DEFINERS[name]  # declarer: ``DECLARE_PER_CPU``
             if index < len(args) and re.fullmatch(r"\s*[A-Za-z_]\w*\s*", args[index]):
+                if storage == "typedef":  # ``typedef DECLARE_BITMAP(mce_banks_t, N);``
+                    self.facts.types.append(TypeDecl(args[index].strip(), TYPEDEF, True, (),
+                                                     where, where, None, name))
+                    return
                 # ``extern DECLARE_BITMAP(mp_bus_not_pci, MAX_MP_BUSSES);`` declares
-                declares = declarer or is_extern
+                declares = declarer or storage == "extern"
                 st = EXTERN if declares else (
                     STATIC if is_static or name in STATIC_VARIABLE_DEFINERS else GLOBAL)
                 self.facts.variables.append(Variable(
