@@ -317,3 +317,15 @@ def test_an_include_under_an_undecided_ifndef_names_its_guard():
     # configuration; memcg.h: undecided, but not a fallback for builds that lack a name
     assert got == {"a.h": None, "acclib.h": "ACPI_USE_SYSTEM_CLIBRARY", "smp.h": None,
                    "memcg.h": None}
+
+
+def test_fault_injection_capabilities_are_debug_variants():
+    """``#ifdef CONFIG_FAIL_MAKE_REQUEST`` around a ``should_fail`` call, whose declaration
+    ``fault-inject.h`` keeps under ``#ifdef CONFIG_FAULT_INJECTION`` (a debug variant,
+    dropped): both go when the configuration does not decide them (derived: no ``.config``);
+    ``CONFIG_FAILOVER`` is a network feature and stays."""
+    src = (b"#ifdef CONFIG_FAIL_MAKE_REQUEST\nint make_request;\n#endif\n"
+           b"#if IS_ENABLED(CONFIG_FAIL_SUNRPC)\nint sunrpc;\n#endif\n"
+           b"#ifdef CONFIG_FAILSLAB\nint slab;\n#endif\n"
+           b"#ifdef CONFIG_FAILOVER\nint failover;\n#endif\n")
+    assert _kept(src, Configuration({}, "test", False)) == {"failover"}

@@ -21,8 +21,10 @@ _DIRECTIVE = re.compile(rb"\n[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif|defin
                         rb"([^\n]*)")
 _COMMENT = re.compile(r"/\*.*?\*/|//.*$", re.S)
 _IDENT = re.compile(r"[A-Za-z_]\w*")
+# (``CONFIG_FAIL_*``, ``CONFIG_FAILSLAB``: the fault-injection capabilities, which need
+# ``CONFIG_FAULT_INJECTION``; not ``CONFIG_FAILOVER``, a network feature)
 _DEBUG = re.compile(r"DEBUG|PROFIL|TRACE_BRANCH|LOCKDEP|PROVE_|KASAN|KCSAN|KMSAN|UBSAN|"
-                    r"_SANITIZE|FAULT_INJECTION")
+                    r"_SANITIZE|FAULT_INJECTION|CONFIG_FAIL_|CONFIG_FAILSLAB")
 
 
 class _Group:
