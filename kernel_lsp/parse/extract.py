@@ -55,11 +55,11 @@ from kernel_lsp.parse.macros import (
 )
 from kernel_lsp.parse.memberruns import MemberRuns
 from kernel_lsp.parse.parser import all_captures, parse
-from kernel_lsp.parse.preprocess import close_paren
+from kernel_lsp.parse.preprocess import close_paren, unbraced_iterator_calls
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "44"
+EXTRACTOR_VERSION = "45"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -634,7 +634,7 @@ class Extractor(FileScopeMacros):
                 if depth != 1 and not (depth == 0 and extern and not pointer):
                     continue
                 self._type_use(seen, TypeUse(tref.name, tref.kind, span(node), fn, None, need))
-        self._macro_arguments(seen)
+        self._macro_arguments(seen, root)
         self._member_runs(seen)
         self._attach_more()
 
@@ -672,12 +672,12 @@ class Extractor(FileScopeMacros):
             return None, None, False
         return found[0], found[1], found[3]
 
-    def _macro_arguments(self, seen: dict) -> None:
+    def _macro_arguments(self, seen: dict, root) -> None:
         """Structs a macro's arguments may need complete (``TypeUse.via``): a local pointer to
         a struct handed to an iterator (``list_for_each_entry(pos, ...) {``), a struct named as
         an argument (``container_of(p, struct foo, member)``). Whether the macro's body needs
         it is decided when checking (``parse/macroargs.py``)."""
-        for node in self.caps.get("iter.arg", []):
+        for node in self.caps.get("iter.arg", []) + self._unbraced_iterator_args(root):
             fn = self.funcs.find(node.start_byte)
             tref, depth, _extern = self._object(fn, node)
             if tref is None or tref.kind not in (STRUCT, UNION) or depth != 1:
@@ -700,6 +700,22 @@ class Extractor(FileScopeMacros):
             if via is not None:
                 self._type_use(seen, TypeUse(text(name), kind, span(name), fn, None,
                                              NEED_MEMBERS, via=via))
+
+    def _unbraced_iterator_args(self, root) -> list:
+        """The plain-name arguments of the iterators that run an unbraced statement
+        (``list_for_each_entry(pos, head, member)`` / ``visit(pos);``), which the parser reads
+        as call statements of their own (``preprocess.unbraced_iterators``): what
+        ``iter.arg`` captures of an iterator before ``{``."""
+        out = []
+        for start, _semi in unbraced_iterator_calls(self.src):
+            name = root.named_descendant_for_byte_range(start, start + 1)
+            call = name.parent if name is not None and name.type == "identifier" else None
+            if call is None or call.type != "call_expression" or (
+                    call.child_by_field_name("function") != name):
+                continue
+            args = call.child_by_field_name("arguments")
+            out += [a for a in args.named_children if a.type == "identifier"]
+        return out
 
     def _drops(self, node) -> bool:
         """Whether the typedef name ``node`` is the return type of ``typedef R (*T)(...)``: the

@@ -599,25 +599,37 @@ def _ends_unbraced_head(before: bytes) -> bool:
     return not before or before[-1:] not in (b";", b"{", b"}", b":")
 
 
-def unbraced_iterators(src: bytes) -> bytes:
-    """``for_each_zone(zone)`` then, indented on the next line, the one statement it runs
-    (``zone->managed += n;``, ``if (...) c->unblank();``): the grammar read the pair as a
-    declaration or a definition, lost the iterator's call and made one of the statement's
-    (``unblank``). The statement's first indenting byte becomes ``;``, so the iterator reads
-    as a call statement of its own and the statement as the next one: the same calls, in the
-    same function, and no line or column moves."""
+def unbraced_iterator_calls(src: bytes) -> list[tuple[int, int]]:
+    """(start of the iterator's name, the byte that ``unbraced_iterators`` makes ``;``) of each
+    iterator alone on its line before an unbraced statement."""
     if b"for_each" not in src:
-        return src
-    buf = None
+        return []
+    out = []
     for m in _ITERATOR_LINE.finditer(newline_first(src)):
         close = close_paren(src, m.end() - 2, 4096)
         rest = _ITERATOR_REST.match(src, close + 1) if close >= 0 else None
         if rest is None or _STATEMENT_START.match(src, rest.end()) is None or (
                 _ends_unbraced_head(src[max(0, m.start() - 200):m.start()])):
             continue
-        buf = buf if buf is not None else bytearray(src)
-        buf[rest.end() - 1] = 0x3B  # ;
-    return bytes(buf) if buf is not None else src
+        out.append((m.start(1) - 1, rest.end() - 1))
+    return out
+
+
+def unbraced_iterators(src: bytes) -> bytes:
+    """``for_each_zone(zone)`` then, indented on the next line, the one statement it runs
+    (``zone->managed += n;``, ``if (...) c->unblank();``): the grammar read the pair as a
+    declaration or a definition, lost the iterator's call and made one of the statement's
+    (``unblank``). The statement's first indenting byte becomes ``;``, so the iterator reads
+    as a call statement of its own and the statement as the next one: the same calls, in the
+    same function, and no line or column moves. (The extractor finds these calls again with
+    ``unbraced_iterator_calls``: their arguments are an iterator's, ``TypeUse.via``.)"""
+    calls = unbraced_iterator_calls(src)
+    if not calls:
+        return src
+    buf = bytearray(src)
+    for _name, semi in calls:
+        buf[semi] = 0x3B  # ;
+    return bytes(buf)
 
 
 def parser_text(src: bytes) -> bytes:
