@@ -220,10 +220,76 @@ MACRO_ARGUMENTS = {
 }
 
 
+# What the build writes and the tree does not hold, and X-macros read with their file's own
+# item macro. A header generated beside its users (``#include "soc.xml.h"``, from XML by a
+# Makefile rule) may define any name its includers use: nothing there is "defined nowhere"
+# (020_2), while a file that does not include it still gets the finding. A function called
+# only under ``#elif defined(f)`` is a macro wherever that branch is built. An include path
+# a Makefile writes through a variable that a Makefile including it sets
+# (``-I$(SOC_PATH)/dml/inc``) is the directory below the nearest ancestor that holds it. An
+# X-macro list invoked at file scope is expanded with the item macro the file defines above
+# the line (``#define x(name, ...)``), not with an included header's earlier ``x``.
+GENERATED_AND_LISTS = {
+    "drivers/soc/gpu/Makefile": (
+        "$(obj)/generated/%.xml.h: $(src)/registers/%.xml\n\t$(call cmd,headergen)\n"),
+    ".config": "# CONFIG_SOC_PLAT is not set\n",  # a user's configuration, not a derived one
+    "drivers/soc/gpu/gpu.h": '#include "soc.xml.h"\nint gpu_reset(void);\n',
+    "drivers/soc/gpu/gpu.c": (
+        '#include "gpu.h"\n'
+        "int gpu_init(void)\n{\n\treturn REG_SOC_CTRL(0) + SOC_CTRL_ENABLE(1) + gpu_reset();\n}\n"),
+    "drivers/soc/gpu/other.c": (
+        "int gpu_other(void)\n{\n\treturn REG_SOC_CTRL(0);\t/* expect: 020_2 REG_SOC_CTRL */\n}\n"),
+    "include/linux/socatomic.h": (
+        "#ifndef SOCATOMIC_H\n#define SOCATOMIC_H\n"
+        "static inline int raw_soc_inc(int *v)\n{\n"
+        "#if defined(arch_soc_inc)\n\treturn arch_soc_inc(v);\n"
+        "#elif defined(arch_soc_inc_relaxed)\n\treturn arch_soc_inc_relaxed(v);\n"
+        "#else\n\treturn ++*v;\n#endif\n}\n"
+        "static inline int raw_soc_dec(int *v)\n{\n"
+        "#if defined(arch_soc_dec)\n\treturn arch_soc_dec(v);\n"
+        "#elif defined(arch_soc_dec_relaxed)\n"
+        "\treturn arch_soc_dce_relaxed(v);\t/* expect: 020_2 arch_soc_dce_relaxed */\n"
+        "#else\n\treturn --*v;\n#endif\n}\n#endif\n"),
+    "drivers/soc/atomic.c": (
+        "#include <linux/socatomic.h>\n"
+        "int soc_count(int *v)\n{\n\treturn raw_soc_inc(v) + raw_soc_dec(v);\n}\n"),
+    "drivers/soc/Makefile": "SOC_PATH = $(src)\nobj-y += dml/\n",
+    "drivers/soc/dml/Makefile": (
+        "subdir-ccflags-y += -I$(SOC_PATH)/dml/inc\nobj-y += core/\n"),
+    "drivers/soc/dml/inc/dml_types.h": "struct dml_cfg {\n\tint planes;\n};\nint dml_calc(void);\n",
+    "drivers/soc/dml/core/impl.c": "int dml_calc(void)\n{\n\treturn 1;\n}\n",
+    "drivers/soc/dml/core/calc.h": '#include "dml_types.h"\n',
+    "drivers/soc/dml/core/calc.c": (
+        '#include "calc.h"\n'
+        "int dml_planes(struct dml_cfg *c)\n{\n\treturn c->planes + dml_calc();\n}\n"),
+    "fs/sockey/format.h": (
+        "#ifndef SOCKEY_FORMAT_H\n#define SOCKEY_FORMAT_H\n"
+        "#define SOCKEY_TYPES()\t\\\n\tx(dirent, 1)\t\\\n\tx(xattr, 2)\n"
+        "enum sockey_type {\n#define x(name, nr) KEY_TYPE_##name = nr,\n"
+        "\tSOCKEY_TYPES()\n#undef x\n};\n"
+        "struct sockey_dirent { int ino; };\nstruct sockey_xattr { int len; };\n#endif\n"),
+    "fs/sockey/types.h": (
+        "#ifndef SOCKEY_TYPES_H\n#define SOCKEY_TYPES_H\n#include \"format.h\"\n"
+        "struct bkey { int type; };\n"
+        "#define x(name, ...)\t\t\t\t\t\\\n"
+        "struct bkey_i_##name {\t\t\t\t\\\n\tstruct bkey k;\t\t\t\t\\\n"
+        "\tstruct sockey_##name v;\t\t\t\\\n};\t\t\t\t\t\t\\\n"
+        "static inline struct bkey_i_##name *bkey_i_to_##name(struct bkey *k)\t\\\n"
+        "{\t\t\t\t\t\t\\\n\treturn (struct bkey_i_##name *)k;\t\t\\\n}\n"
+        "SOCKEY_TYPES();\n#undef x\n#endif\n"),
+    "fs/sockey/dirent.c": (
+        '#include "types.h"\n'
+        "int dirent_ino(struct bkey *k)\n{\n"
+        "\tstruct bkey_i_dirent *d = bkey_i_to_dirent(k);\n\treturn d->v.ino;\n}\n"
+        "int dirent_typo(struct bkey *k)\n{\n"
+        "\treturn bkey_i_to_dirnet(k) != 0;\t/* expect: 020_2 bkey_i_to_dirnet */\n}\n"),
+}
+
+
 @pytest.mark.parametrize("files", [DECLARATION_MACROS, VARIABLES, DROPPED_UNIT, COMPUTED_INCLUDE,
-                                   MACRO_ARGUMENTS],
+                                   MACRO_ARGUMENTS, GENERATED_AND_LISTS],
                          ids=["declaration-macros", "variables", "dropped-unit", "computed-include",
-                              "macro-arguments"])
+                              "macro-arguments", "generated-and-lists"])
 
 def test_idioms_give_only_the_expected_findings(tmp_path, capsys, files):
     expected = {(e.path, e.line, e.code, e.symbol)

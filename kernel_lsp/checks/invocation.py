@@ -13,7 +13,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from kernel_lsp.checks.inputs import CheckInputs, dropped_here, dropped_unit
+from kernel_lsp.checks.inputs import (
+    CheckInputs,
+    dropped_here,
+    dropped_unit,
+    unknown_header_seen,
+)
 from kernel_lsp.checks.pasting import Pasting
 from kernel_lsp.checks.typevis import home_order
 from kernel_lsp.findings import Finding
@@ -69,6 +74,10 @@ def check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
             return None  # only other architectures, user-space tools or other programs do
         if syms.hidden.get(callee):
             return None  # defined in a branch this configuration drops: built only with it?
+        if unknown_header_seen(ctx, fid, mask):
+            return None  # a generated header the tree lacks is in scope: it may define it
+        if fid in syms.ifdef_calls.get(callee, ()):
+            return None  # called under ``#if defined(callee)``: a macro where that is built
         return _finding("020_2", where, callee, f"function '{callee}' is called but defined and "
                         "declared nowhere in the model")
     if fid in syms.off_ids and dropped_here(ctx, fid, mask, entries or macros, callee):

@@ -3,7 +3,7 @@ definitions whose signature or members use them, and 504_2 for includes that res
 
 from __future__ import annotations
 
-from kernel_lsp.checks.inputs import CheckInputs
+from kernel_lsp.checks.inputs import CheckInputs, unknown_header_seen
 from kernel_lsp.checks.typevis import also
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.resolve import is_generated
@@ -62,6 +62,9 @@ def check_types(ctx: CheckInputs) -> list[Finding]:
             continue  # defined in a branch this configuration drops
         if kind == "typedef" and _object_in_scope(ctx, fid, use):
             continue  # an expression the grammar misread as a declaration (``f(min_t(...))``)
+        if syms.unknown_headers and unknown_header_seen(
+                ctx, fid, ctx.visibility.before(fid, use.start_byte)):
+            continue  # a generated header the tree lacks is in scope: it may define it
         spelled = f"{kind} {name}" if kind != "typedef" else name
         scopes.setdefault((fid, name, kind, use.function, use.owner), []).append(use)
         if use.owner:

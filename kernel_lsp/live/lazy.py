@@ -20,11 +20,13 @@ from kernel_lsp.model.symbols import (
     Symbols,
     TypeSym,
     VarSym,
+    bitset,
     configuration_is_derived,
     is_foreign,
     model_dropped_headers,
     model_host_sources,
     model_unbuilt_ids,
+    model_unknown_header_ids,
 )
 
 # A header included by more files than this is seen in the context of the first ones only.
@@ -102,6 +104,9 @@ class LazySymbols(Symbols):
         self.off_ids = model_unbuilt_ids(model, self.paths, "off")
         self.dropped_headers = model_dropped_headers(model)
         self.dropped_include_rows = list(model.dropped_header_includes())
+        self.ifdef_calls = {}
+        for name, fid in model.ifdef_calls():
+            self.ifdef_calls.setdefault(name, set()).add(fid)
         self.arch = arch
         self.functions = _Index(lambda n: [FuncSym(f, bool(d), s, b)
                                            for f, d, s, b in model.function_entries(n)])
@@ -119,6 +124,7 @@ class LazySymbols(Symbols):
         self.hidden_in = _Hidden(model.hidden_declarers)
         self.hidden_declared = _Hidden(model.hidden_declarers, derived)
         self._add_dropped_units(model.dropped_c_includes())
+        self.unknown_headers = bitset(model_unknown_header_ids(model, self))
 
     def set_file(self, fid: int, rows: FactRows) -> None:
         funcs, macros, variables = defaultdict(list), defaultdict(list), defaultdict(list)

@@ -42,10 +42,13 @@ class VisibleMacros:
             return self._cache[name]
         found = None
         entries = self.defs.get(name, ())
-        for mask in self.masks:
-            for fid, start, params, body in entries:
-                if (fid == self.fid and start < self.pos) or (fid != self.fid and
-                                                               visible(mask, fid)):
+        for fid, start, params, body in entries:
+            if fid == self.fid and start < self.pos:
+                found = (params, body)  # the file's own last one above: X-macro item macros
+                # (``#define x(name, ...)``) are defined, undefined and defined again
+        for mask in self.masks if found is None else ():
+            for fid, _start, params, body in entries:
+                if fid != self.fid and visible(mask, fid):
                     found = (params, body)
                     break  # the first visible definition (in path, then position order)
             if found is not None:

@@ -98,9 +98,36 @@ def included_makefiles(text: str, directory: str) -> list[str]:
     return out
 
 
-def read_makefile(text: str, directory: str, inherited: str = "") -> tuple[list[str], list[str]]:
+def _anchored(raw: str, directory: str, is_dir) -> str | None:
+    """``$(PREFIX)/rest`` whose ``PREFIX`` no Makefile read here sets: the directory ``rest``
+    names below the nearest ancestor of ``directory`` that holds it. A path variable set by
+    a Makefile that includes this one through a computed list points to an ancestor
+    (``-I$(FULL_AMD_DISPLAY_PATH)/dc/dml2/dml21/src/inc`` in ``display/dc/dml2/Makefile``,
+    which ``amdgpu/Makefile`` reads through ``include $(AMD_DC)``)."""
+    m = _PREFIXED.match(raw)
+    if m is None or is_dir is None:
+        return None
+    rest = posixpath.normpath(m.group(1))
+    if rest.startswith("..") or rest == ".":
+        return None
+    d = directory
+    while True:
+        candidate = posixpath.join(d, rest) if d else rest
+        if is_dir(candidate):
+            return candidate
+        if not d:
+            return None
+        d = posixpath.dirname(d)
+
+
+_PREFIXED = re.compile(r"^\$[({][A-Za-z_]\w*[)}]/([\w/.+-]+?)/?$")
+
+
+def read_makefile(text: str, directory: str, inherited: str = "", is_dir=None
+                  ) -> tuple[list[str], list[str]]:
     """(-I dirs for this directory, -I dirs for it and every subdirectory) of one Makefile;
-    ``inherited``: the text of the Makefile that includes this one (its variables count)."""
+    ``inherited``: the text of the Makefile that includes this one (its variables count);
+    ``is_dir(path)``: whether a root-relative directory exists (``_anchored``)."""
     local: list[str] = []
     subdir: list[str] = []
     joined = re.sub(r"\\\n", " ", text)
@@ -115,6 +142,8 @@ def read_makefile(text: str, directory: str, inherited: str = "") -> tuple[list[
         target = subdir if m.group(1) == "subdir-ccflags" or builds_subdirs else local
         for raw in _INCLUDE.findall(_substitute(m.group(2), lists)):
             d = _expand(raw, directory, variables)
+            if d is None:
+                d = _anchored(raw, directory, is_dir)
             if d is not None and d not in target:
                 target.append(d)
     return local, subdir
@@ -134,12 +163,15 @@ def kbuild_include_dirs(root: Path, directories: Iterable[str]) -> tuple[dict, d
             have = table.setdefault(d, [])
             have.extend(x for x in dirs if x not in have)
 
+    def is_dir(path: str) -> bool:
+        return (root / path).is_dir()
+
     for d in sorted(wanted):
         for name in ("Makefile", "Kbuild"):
             text = _read(root / d / name)
             if text is None:
                 continue
-            lo, sub = read_makefile(text, d)
+            lo, sub = read_makefile(text, d, is_dir=is_dir)
             add(local, d, lo)
             add(subdir, d, sub)
             for path in included_makefiles(text, d):
@@ -148,7 +180,7 @@ def kbuild_include_dirs(root: Path, directories: Iterable[str]) -> tuple[dict, d
                     continue
                 # the included Makefile's flags are the includer's; its directory's files are
                 # built by the includer, with the includer's flags
-                ilo, isub = read_makefile(other, d, inherited=text)
+                ilo, isub = read_makefile(other, d, inherited=text, is_dir=is_dir)
                 add(subdir, d, ilo + isub)
                 add(subdir, posixpath.dirname(path), lo + sub + ilo + isub)
     return local, subdir

@@ -8,6 +8,7 @@ per including directory, target and form).
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable
 
 from kernel_lsp.config import Config
@@ -63,6 +64,29 @@ def is_generated(target: str) -> bool:
     if len(parts) > 1 and parts[0] == "uapi" and "/".join(parts[1:]) in GENERATED_HEADERS:
         return True
     return norm.endswith(GENERATED_SUFFIXES)
+
+
+# The compiler's own headers of vector intrinsics (GCC's ``emmintrin.h``, ``arm_neon.h``):
+# what a vendored library's SIMD branch calls (``lib/zstd``'s ``_mm_set1_epi8``).
+_INTRINSICS = re.compile(r"(?:^|/)(?:\w*intrin\.h|arm_neon\.h|arm_sve\.h|altivec\.h|cpuid\.h)$")
+
+
+def unknown_content(target: str, angled: bool) -> bool:
+    """Whether an ``#include`` that resolves to no indexed file may declare anything: a header
+    the build writes beside its user (``#include "a5xx.xml.h"``, generated from XML by the
+    msm Makefile), a ``generated/`` header other than Kbuild's well-known ones, or the
+    compiler's intrinsics. What uses then finds defined nowhere may be defined there. A C
+    library header (only host programs include those), another architecture's ``<asm/x.h>``
+    and Kbuild's headers of configuration values and offsets (``GENERATED_HEADERS``) are
+    not such headers."""
+    norm = posixpath.normpath(target.strip())
+    if not norm.endswith(".h") or norm.startswith("../") or norm.startswith("/"):
+        return False
+    if _INTRINSICS.search(norm):
+        return True
+    if norm in GENERATED_HEADERS or norm.rsplit("/", 1)[-1] in GENERATED_HEADERS:
+        return False
+    return not angled or norm.startswith("generated/")
 
 
 class IncludeResolver:

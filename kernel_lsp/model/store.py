@@ -590,6 +590,17 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         return self.conn.execute("SELECT DISTINCT name, file_id FROM hidden WHERE kind IN "
                                  "('function', 'variable', 'macro')")
 
+    def unresolved_includes(self) -> Iterator[tuple]:
+        """(file_id, target as written, angled, guard) of every ``#include`` that names no
+        indexed file."""
+        return self.conn.execute(
+            "SELECT file_id, target, angled, guard FROM includes WHERE resolved_id IS NULL")
+
+    def ifdef_calls(self) -> Iterator[tuple]:
+        """(name, file_id) of the functions a file calls only under ``#if defined(name)``
+        (an undecided condition): a macro wherever that code is built."""
+        return self.conn.execute("SELECT DISTINCT name, file_id FROM hidden WHERE kind = 'ifdef'")
+
     def dropped_header_includes(self) -> Iterator[tuple]:
         """(file_id, target as written) of every ``#include`` of a header in a dropped ``#if``
         branch."""

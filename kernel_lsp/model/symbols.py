@@ -12,6 +12,7 @@ from typing import NamedTuple
 from kernel_lsp.model import schema
 from kernel_lsp.model.packed import Packed, Partial
 from kernel_lsp.model.programs import Programs
+from kernel_lsp.model.resolve import unknown_content
 from kernel_lsp.model.store import Model
 from kernel_lsp.parse.macroenv import Configuration
 
@@ -130,6 +131,25 @@ def model_unbuilt_ids(model: Model, paths: dict[int, str], key: str = "paths") -
     return {fid for fid, p in paths.items() if p in unbuilt} if unbuilt else set()
 
 
+def model_unknown_header_ids(model: Model, symbols) -> set[int]:
+    """The ids of the files with an ``#include`` of a header the tree does not hold and that
+    may declare anything (``resolve.unknown_content``: generated beside its user, the
+    compiler's intrinsics), unless it is a portable header's fallback the kernel does not
+    build (``Fallbacks``: acpica's ``acclib.h`` under ``#ifndef ACPI_USE_SYSTEM_CLIBRARY``)."""
+    fallbacks = Fallbacks(symbols, symbols.arch)
+    return {fid for fid, target, angled, guard in model.unresolved_includes()
+            if unknown_content(target, bool(angled)) and not (
+                guard and (fallback := fallbacks.of(fid)) is not None and fallback(guard))}
+
+
+def bitset(ids: Iterable[int]) -> int:
+    """The visibility bitset (``model/visibility.py``) of the files ``ids``."""
+    mask = 0
+    for fid in ids:
+        mask |= 1 << fid
+    return mask
+
+
 def not_kernel_ids(symbols) -> set[int]:
     """The ``.c`` files Kbuild says are not kernel code of this architecture: those no
     configuration of it builds (``unbuilt_ids``) and the host programs' (``hostprogs``:
@@ -246,6 +266,11 @@ class Symbols:
     # (file, header as written) of every #include in a dropped #if branch, whatever the
     # configuration's source
     dropped_include_rows: list[tuple[int, str]] = field(default_factory=list)
+    # bitset of the files that include a header the tree lacks and that may declare anything
+    # (``model_unknown_header_ids``): a name seen there is not proven defined nowhere
+    unknown_headers: int = 0
+    # function name -> the files that call it only under ``#if defined(name)``
+    ifdef_calls: dict[str, set[int]] = field(default_factory=dict)
     arch: str = "x86"
     # name -> kinds it has in dropped #if branches (defined under another configuration)
     hidden: dict[str, set[str]] = field(default_factory=dict)
@@ -274,6 +299,8 @@ class Symbols:
         s.off_ids = model_unbuilt_ids(model, s.paths, "off")
         s.dropped_headers = model_dropped_headers(model)
         s.dropped_include_rows = list(model.dropped_header_includes())
+        for name, fid in model.ifdef_calls():
+            s.ifdef_calls.setdefault(name, set()).add(fid)
         s.arch = arch
         for name, fid, is_def, storage, start in model.function_symbols():
             s.functions.add(name, fid, is_def, storage, start)
@@ -296,6 +323,7 @@ class Symbols:
             s.hidden_declared = s.hidden_in
         for name, fid, storage, is_def, start, line, col, end_col in model.variable_symbols():
             s.variables.add(name, fid, storage, is_def, start, line, col, end_col)
+        s.unknown_headers = bitset(model_unknown_header_ids(model, s))
         return s
 
     def _add_type(self, name: str, kind: str, is_def, members: str | None, step: int = 1) -> None:

@@ -31,11 +31,11 @@ class _Group:
     """One ``#if`` ... ``#endif`` group: has a branch been taken, is the group itself live, is
     the kept branch kept although its condition is undecided."""
 
-    __slots__ = ("live", "taken", "active", "start", "unsure", "guard")
+    __slots__ = ("live", "taken", "active", "start", "unsure", "guard", "needs")
 
     def __init__(self, live: bool):
         self.live, self.taken, self.active, self.start = live, False, False, 0
-        self.unsure, self.guard = False, None
+        self.unsure, self.guard, self.needs = False, None, None
 
 
 def _directive_lines(src: bytes) -> list[tuple[int, int, bytes, int]]:
@@ -123,14 +123,16 @@ def inactive_ranges(src: bytes, macros: Macros, known: bool = True) -> list[tupl
     return branch_ranges(src, macros, known)[0]
 
 
-Unsure = tuple[int, int, "str | None"]  # (start, end, NAME of an ``#ifndef NAME`` branch)
+# (start, end, NAME of an ``#ifndef NAME`` branch, NAME of an ``#ifdef NAME`` branch)
+Unsure = tuple[int, int, "str | None", "str | None"]
 
 
 def branch_ranges(src: bytes, macros: Macros, known: bool = True
                   ) -> tuple[list[tuple[int, int]], list[Unsure]]:
     """(``inactive_ranges``, the branches kept although their condition is undecided, by
-    start, nested ones after the branch holding them: ``(start, end, guard)``, ``guard`` the
-    NAME of an ``#ifndef NAME`` / ``#if !defined(NAME)`` branch, else None)."""
+    start, nested ones after the branch holding them: ``(start, end, guard, needs)``,
+    ``guard`` the NAME of an ``#ifndef NAME`` / ``#if !defined(NAME)`` branch, ``needs`` the
+    NAME of an ``#ifdef NAME`` / ``#elif defined(NAME)`` one, else None)."""
     stack: list[_Group] = []
     out: list[tuple[int, int]] = []
     unsure: list[Unsure] = []
@@ -189,6 +191,8 @@ def _enter(group: _Group, clause: str, macros: Macros, known: bool, start: int,
     group.unsure = v is None
     guard = _NOT_DEFINED.fullmatch(clause.strip())
     group.guard = guard.group(1) if guard else None
+    needs = _DEFINED.fullmatch(clause.strip())
+    group.needs = needs.group(1) if needs else None
 
 
 def _leave(group: _Group, end: int, out: list[tuple[int, int]], unsure: list[Unsure]) -> None:
@@ -198,7 +202,7 @@ def _leave(group: _Group, end: int, out: list[tuple[int, int]], unsure: list[Uns
         if not group.active:
             out.append((group.start, end))
         elif group.unsure:
-            unsure.append((group.start, end, group.guard))
+            unsure.append((group.start, end, group.guard, group.needs))
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -235,7 +239,7 @@ def active_text_unsure(source: bytes, env) -> tuple[bytes, list[tuple[int, int]]
     with no environment every branch is kept and each one under a condition is unsure."""
     if env is None:
         dropped, unsure = branch_ranges(source, _Nothing(), False)
-        return source, [], sorted(unsure + [(s, e, None) for s, e in dropped],
+        return source, [], sorted(unsure + [(s, e, None, None) for s, e in dropped],
                                   key=lambda u: u[0])
     ranges, unsure = branch_ranges(source, env, env.known)
     return blank_ranges(source, ranges), ranges, unsure

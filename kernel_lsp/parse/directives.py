@@ -39,7 +39,7 @@ class _Comments:
         return i >= 0 and pos < self.ends[i]
 
 
-def _guard(unsure: list[tuple[int, int, str | None]], starts: list[int], pos: int
+def _guard(unsure: list[tuple[int, int, str | None, str | None]], starts: list[int], pos: int
            ) -> str | None:
     """The guard of the innermost of the branches ``unsure`` (``starts``: theirs, in order)
     holding ``pos``: the last one starting before it that has not ended."""
@@ -63,7 +63,7 @@ def _logical_end(src: bytes, end: int) -> int:
 
 
 def directives(src: bytes, lines: Lines | None = None,
-               unsure: list[tuple[int, int, str | None]] = ()
+               unsure: list[tuple[int, int, str | None, str | None]] = ()
                ) -> tuple[list[Include], list[Macro]]:
     """The includes and macro definitions of ``src``, in file order (``lines``: its ``Lines``,
     when the caller has them; ``unsure``: the branches kept on an undecided condition,

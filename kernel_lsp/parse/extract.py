@@ -59,7 +59,7 @@ from kernel_lsp.parse.preprocess import close_paren, unbraced_iterator_calls
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "45"
+EXTRACTOR_VERSION = "46"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -548,11 +548,21 @@ class Extractor(FileScopeMacros):
 
     def _calls(self, root) -> None:
         caps = self.caps
+        # ``#elif defined(f)`` -> its branches kept on the undecided condition
+        if_defined: dict[str, list[tuple[int, int]]] = {}
+        for start, end, _guard, needs in self.unsure:
+            if needs is not None:
+                if_defined.setdefault(needs, []).append((start, end))
         for node in caps.get("call.direct", []):
             name = text(node)
             fn = self.funcs.find(node.start_byte)
             if fn is None or name in NOT_CALLS or name.startswith("__builtin_"):
                 continue
+            if name in if_defined and any(s <= node.start_byte < e for s, e in if_defined[name]):
+                # built only where ``f`` is a macro (another architecture's
+                # ``arch_atomic_inc_return_relaxed``): never "defined nowhere"
+                self.facts.hidden.append((name, "ifdef", span(node)))
+                del if_defined[name]  # one row per name and file
             if name in VARIABLE_DEFINERS or _LOCAL_DEFINER.match(name):
                 self._macro_local(node, name, fn)
             if name in self.locals.get(fn, ()):
