@@ -174,6 +174,32 @@ def test_conditional_blocks_of_a_kbuild_file(tmp_path, on, off):
     assert kbuild_status(tmp_path, "x86", BLOCK_SOURCES, on) == (unbuilt, off)
 
 
+# arch/x86/mm/Makefile: ``$(BITS)`` is 64 with CONFIG_64BIT and 32 without it
+SIZES = {
+    "Kconfig": KCONFIG,
+    "arch/x86/mm/Makefile": (
+        "obj-y += init.o init_$(BITS).o\nobj-$(CONFIG_GOOD) += good_init_$(BITS).o\n"
+        "obj-$(CONFIG_PXA_LED) += pxa_$(BITS).o\n"),
+}
+SIZE_SOURCES = ["arch/x86/mm/init.c", "arch/x86/mm/init_64.c", "arch/x86/mm/init_32.c",
+                "arch/x86/mm/good_init_64.c", "arch/x86/mm/good_init_32.c",
+                "arch/x86/mm/pxa_64.c", "arch/x86/mm/pxa_32.c"]
+
+
+@pytest.mark.parametrize("on, off", [
+    ({"64BIT", "GOOD"}, {"arch/x86/mm/init_32.c", "arch/x86/mm/good_init_32.c"}),
+    ({"GOOD"}, {"arch/x86/mm/init_64.c", "arch/x86/mm/good_init_64.c"}),
+    ({"64BIT"}, {"arch/x86/mm/init_32.c", "arch/x86/mm/good_init_32.c",
+                 "arch/x86/mm/good_init_64.c"}),
+])
+def test_an_object_named_by_the_word_size(tmp_path, on, off):
+    """``init_$(BITS).o`` lists ``init_64.o`` under ``CONFIG_64BIT`` and ``init_32.o`` without
+    it: both may be built, the derived configuration builds one; the directory is judged."""
+    write_tree(tmp_path, SIZES)
+    unbuilt = {"arch/x86/mm/pxa_64.c", "arch/x86/mm/pxa_32.c"}
+    assert kbuild_status(tmp_path, "x86", SIZE_SOURCES, on) == (unbuilt, off)
+
+
 def test_user_mode_linux_code_of_the_architecture_is_unbuilt(tmp_path):
     """``arch/x86/um/`` is entered only by ``arch/um``'s Makefile (ARCH=um), whatever its own
     Makefile lists (with a variable: ``obj-y = bugs_$(BITS).o``)."""

@@ -209,7 +209,7 @@ def _read_kbuild(path: Path, rel: str, listings: dict, computed: set) -> None:
             # is on (built in)
             variable = (owner, "objs" if suffix == "objs" else "y")
             _reset(listings, rel, owner, unconditional.pop(variable, []), option)
-        for word in words.split():
+        for word, more_guards, more_unless in _word_sizes(words.split()):
             part_list = _PART_LIST.fullmatch(word)
             if part_list is not None:  # ``obj-y += $(memory-hotplug-y)``: a composite's parts
                 target = posixpath.normpath(posixpath.join(rel, part_list.group(1) + ".o"))
@@ -224,10 +224,23 @@ def _read_kbuild(path: Path, rel: str, listings: dict, computed: set) -> None:
                 continue
             target = posixpath.normpath(posixpath.join(rel, word)) + ("/" if word.endswith("/")
                                                                       else "")
-            listings.setdefault(target, []).append(_Listing(rel, owner, option, guards=guards,
-                                                            unless=unless))
-            if option is None and not guards and not unless and suffix in ("y", "objs"):
+            listings.setdefault(target, []).append(_Listing(
+                rel, owner, option, guards=guards + more_guards, unless=unless + more_unless))
+            if option is None and not guards and not unless and not more_guards + more_unless \
+                    and suffix in ("y", "objs"):
                 unconditional.setdefault((owner, suffix), []).append(target)
+
+
+def _word_sizes(words: list[str]):
+    """``(word, guards, unless)`` of each listed word; ``$(BITS)``, which the architecture's
+    Makefile sets to 32 or 64 with ``CONFIG_64BIT`` (``obj-$(CONFIG_KASAN) +=
+    kasan_init_$(BITS).o``), gives both objects, each under its side of that option."""
+    for word in words:
+        if "$(BITS)" in word and "$" not in word.replace("$(BITS)", ""):
+            yield word.replace("$(BITS)", "64"), ("64BIT",), ()
+            yield word.replace("$(BITS)", "32"), (), ("64BIT",)
+        else:
+            yield word, (), ()
 
 
 _ASSIGNS = re.compile(r"\s*:?=")
