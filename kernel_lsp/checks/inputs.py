@@ -58,7 +58,7 @@ class SymbolTable(Protocol):
     dropped_include_rows: list  # (file, header as written) of every dropped #include
     unbuilt_ids: object  # ``fid in unbuilt_ids``: no configuration of the architecture builds it
     unknown_headers: int  # bitset: files including a header the tree lacks (may declare anything)
-    ifdef_calls: Mapping  # function name -> files calling it only under ``#if defined(name)``
+    ifdef_calls: Mapping  # function name -> (file, start) of calls under ``#if defined(name)``
 
     def header_id(self, includer: int, name: str) -> int | None: ...
     def native(self, entries: list, fid: int) -> list: ...

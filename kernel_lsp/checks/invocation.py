@@ -56,6 +56,8 @@ def check_invocations(ctx: CheckInputs) -> list[Finding]:
 def check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
     """The finding of one direct call of ``fid`` seeing the files of ``mask`` there, or None."""
     syms, callee, start = ctx.symbols, call.callee, call.start_byte
+    if (fid, start) in syms.ifdef_calls.get(callee, ()):
+        return None  # under ``#elif defined(callee)``: a macro, visible, wherever it is built
     where = (ctx.path(fid), call.line, call.col, call.line, call.end_col)
     every = syms.functions.get(callee) or []
     declared = [e for e in every if seen_at(e.file_id, e.start_byte, fid, start, mask)]
@@ -76,8 +78,6 @@ def check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
             return None  # defined in a branch this configuration drops: built only with it?
         if unknown_header_seen(ctx, fid, mask):
             return None  # a generated header the tree lacks is in scope: it may define it
-        if fid in syms.ifdef_calls.get(callee, ()):
-            return None  # called under ``#if defined(callee)``: a macro where that is built
         return _finding("020_2", where, callee, f"function '{callee}' is called but defined and "
                         "declared nowhere in the model")
     if fid in syms.off_ids and dropped_here(ctx, fid, mask, entries or macros, callee):

@@ -25,6 +25,7 @@ from kernel_lsp.model.symbols import (
     is_foreign,
     model_dropped_headers,
     model_host_sources,
+    model_off_ids,
     model_unbuilt_ids,
     model_unknown_header_ids,
 )
@@ -101,12 +102,12 @@ class LazySymbols(Symbols):
         self.host = model_host_sources(model)
         self.programs = Programs(self.paths, self.host)
         self.unbuilt_ids = model_unbuilt_ids(model, self.paths)
-        self.off_ids = model_unbuilt_ids(model, self.paths, "off")
+        self.off_ids = model_off_ids(model, self.paths)
         self.dropped_headers = model_dropped_headers(model)
         self.dropped_include_rows = list(model.dropped_header_includes())
-        self.ifdef_calls = {}
-        for name, fid in model.ifdef_calls():
-            self.ifdef_calls.setdefault(name, set()).add(fid)
+        self.stored_ifdef_calls = list(model.ifdef_calls())  # (name, file, start)
+        self.ifdef_overlay: dict[int, list] = {}  # a buffer's own, by file
+        self._set_ifdef_calls(None, ())
         self.arch = arch
         self.functions = _Index(lambda n: [FuncSym(f, bool(d), s, b)
                                            for f, d, s, b in model.function_entries(n)])
@@ -159,6 +160,20 @@ class LazySymbols(Symbols):
                     continue
         self.members.overlay[fid] = members[False]
         self.enumerators.overlay[fid] = members[True]
+        self._set_ifdef_calls(fid, [(h.name, fid, h.start_byte) for h in rows.get("hidden", ())
+                                    if h.kind == "ifdef"])
+
+    def _set_ifdef_calls(self, fid: int | None, rows) -> None:
+        """``ifdef_calls`` from the stored rows, those of ``fid`` replaced by ``rows``."""
+        if fid is not None:
+            self.ifdef_overlay[fid] = rows
+        self.ifdef_calls = {}
+        for name, f, start in self.stored_ifdef_calls:
+            if f not in self.ifdef_overlay:
+                self.ifdef_calls.setdefault(name, set()).add((f, start))
+        for got in self.ifdef_overlay.values():
+            for name, f, start in got:
+                self.ifdef_calls.setdefault(name, set()).add((f, start))
 
     def macro_definitions(self, name: str) -> list[tuple[int, list[str], str]]:
         """The stored definitions of files without a buffer, and the buffers' own."""
@@ -168,6 +183,8 @@ class LazySymbols(Symbols):
         return out
 
     def drop_file(self, fid: int) -> None:
+        if self.ifdef_overlay.pop(fid, None) is not None:
+            self._set_ifdef_calls(None, ())
         self.macro_overlay.pop(fid, None)
         self.macro_needs_memo.clear()
         for table in (self.functions, self.macros, self.variables, self.tags, self.typedefs,

@@ -590,6 +590,14 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         return self.conn.execute("SELECT DISTINCT name, file_id FROM hidden WHERE kind IN "
                                  "('function', 'variable', 'macro')")
 
+    def c_file_includes(self) -> Iterator[tuple]:
+        """(including file, included file) of every ``#include`` of a ``.c`` file by a
+        ``.c`` file that resolves (``rwsem.c`` and ``spinlock_rt.c`` read ``rwbase_rt.c``)."""
+        return self.conn.execute(
+            "SELECT i.file_id, i.resolved_id FROM includes i "
+            "JOIN files t ON t.id = i.resolved_id JOIN files f ON f.id = i.file_id "
+            "WHERE t.path LIKE '%.c' AND f.path LIKE '%.c' AND i.file_id != i.resolved_id")
+
     def unresolved_includes(self) -> Iterator[tuple]:
         """(file_id, target as written, angled, guard) of every ``#include`` that names no
         indexed file."""
@@ -597,9 +605,10 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
             "SELECT file_id, target, angled, guard FROM includes WHERE resolved_id IS NULL")
 
     def ifdef_calls(self) -> Iterator[tuple]:
-        """(name, file_id) of the functions a file calls only under ``#if defined(name)``
-        (an undecided condition): a macro wherever that code is built."""
-        return self.conn.execute("SELECT DISTINCT name, file_id FROM hidden WHERE kind = 'ifdef'")
+        """(name, file_id, start_byte) of the calls of ``name`` under an undecided ``#if
+        defined(name)``: of a macro wherever that code is built."""
+        return self.conn.execute(
+            "SELECT name, file_id, start_byte FROM hidden WHERE kind = 'ifdef'")
 
     def dropped_header_includes(self) -> Iterator[tuple]:
         """(file_id, target as written) of every ``#include`` of a header in a dropped ``#if``

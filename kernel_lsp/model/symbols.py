@@ -131,6 +131,25 @@ def model_unbuilt_ids(model: Model, paths: dict[int, str], key: str = "paths") -
     return {fid for fid, p in paths.items() if p in unbuilt} if unbuilt else set()
 
 
+def model_off_ids(model: Model, paths: dict[int, str]) -> set[int]:
+    """``model_unbuilt_ids(.., "off")`` and the ``.c`` files only those include (the
+    configuration's own includes of them being in dropped branches): ``rwbase_rt.c``, which
+    ``spinlock_rt.c`` includes, is built only in ``CONFIG_PREEMPT_RT``'s configuration too,
+    and checked as it would have it."""
+    off = model_unbuilt_ids(model, paths, "off")
+    if not off:
+        return off
+    includers: dict[int, set[int]] = {}
+    for by, target in model.c_file_includes():
+        includers.setdefault(target, set()).add(by)
+    for _ in range(3):  # .c files included by .c files included by ...
+        more = {t for t, by in includers.items() if t not in off and by <= off}
+        if not more:
+            break
+        off |= more
+    return off
+
+
 def model_unknown_header_ids(model: Model, symbols) -> set[int]:
     """The ids of the files with an ``#include`` of a header the tree does not hold and that
     may declare anything (``resolve.unknown_content``: generated beside its user, the
@@ -269,8 +288,8 @@ class Symbols:
     # bitset of the files that include a header the tree lacks and that may declare anything
     # (``model_unknown_header_ids``): a name seen there is not proven defined nowhere
     unknown_headers: int = 0
-    # function name -> the files that call it only under ``#if defined(name)``
-    ifdef_calls: dict[str, set[int]] = field(default_factory=dict)
+    # function name -> (file, start) of its calls under an undecided ``#if defined(name)``
+    ifdef_calls: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
     arch: str = "x86"
     # name -> kinds it has in dropped #if branches (defined under another configuration)
     hidden: dict[str, set[str]] = field(default_factory=dict)
@@ -296,11 +315,11 @@ class Symbols:
         s.host = model_host_sources(model)
         s.programs = Programs(s.paths, s.host)
         s.unbuilt_ids = model_unbuilt_ids(model, s.paths)
-        s.off_ids = model_unbuilt_ids(model, s.paths, "off")
+        s.off_ids = model_off_ids(model, s.paths)
         s.dropped_headers = model_dropped_headers(model)
         s.dropped_include_rows = list(model.dropped_header_includes())
-        for name, fid in model.ifdef_calls():
-            s.ifdef_calls.setdefault(name, set()).add(fid)
+        for name, fid, start in model.ifdef_calls():
+            s.ifdef_calls.setdefault(name, set()).add((fid, start))
         s.arch = arch
         for name, fid, is_def, storage, start in model.function_symbols():
             s.functions.add(name, fid, is_def, storage, start)

@@ -562,7 +562,6 @@ class Extractor(FileScopeMacros):
                 # built only where ``f`` is a macro (another architecture's
                 # ``arch_atomic_inc_return_relaxed``): never "defined nowhere"
                 self.facts.hidden.append((name, "ifdef", span(node)))
-                del if_defined[name]  # one row per name and file
             if name in VARIABLE_DEFINERS or _LOCAL_DEFINER.match(name):
                 self._macro_local(node, name, fn)
             if name in self.locals.get(fn, ()):
