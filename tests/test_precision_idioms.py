@@ -246,8 +246,12 @@ GENERATED_AND_LISTS = {
         "$(obj)/generated/%.xml.h: $(src)/registers/%.xml\n\t$(call cmd,headergen)\n"),
     ".config": "# CONFIG_SOC_PLAT is not set\n",  # a user's configuration, not a derived one
     "drivers/soc/gpu/gpu.h": '#include "soc.xml.h"\nint gpu_reset(void);\n',
+    # a shared header that an includer of the generated one also includes keeps its findings
+    "include/linux/socshared.h": (
+        "struct soc_shared {\t/* expect: 503_2 soc_shared */\n"
+        "\tstruct soc_opaque *p;\t/* expect: 020_2 soc_opaque */\n};\n"),
     "drivers/soc/gpu/gpu.c": (
-        '#include "gpu.h"\n'
+        '#include "gpu.h"\n#include <linux/socshared.h>\n'
         "int gpu_init(void)\n{\n\treturn REG_SOC_CTRL(0) + SOC_CTRL_ENABLE(1) + gpu_reset();\n}\n"),
     "drivers/soc/gpu/other.c": (
         "int gpu_other(void)\n{\n\treturn REG_SOC_CTRL(0);\t/* expect: 020_2 REG_SOC_CTRL */\n}\n"),

@@ -76,7 +76,7 @@ def check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
             return None  # only other architectures, user-space tools or other programs do
         if syms.hidden.get(callee):
             return None  # defined in a branch this configuration drops: built only with it?
-        if unknown_header_seen(ctx, fid, mask):
+        if unknown_header_seen(ctx, fid, start):
             return None  # a generated header the tree lacks is in scope: it may define it
         return _finding("020_2", where, callee, f"function '{callee}' is called but defined and "
                         "declared nowhere in the model")

@@ -62,8 +62,7 @@ def check_types(ctx: CheckInputs) -> list[Finding]:
             continue  # defined in a branch this configuration drops
         if kind == "typedef" and _object_in_scope(ctx, fid, use):
             continue  # an expression the grammar misread as a declaration (``f(min_t(...))``)
-        if syms.unknown_headers and unknown_header_seen(
-                ctx, fid, ctx.visibility.before(fid, use.start_byte)):
+        if unknown_header_seen(ctx, fid, use.start_byte):
             continue  # a generated header the tree lacks is in scope: it may define it
         spelled = f"{kind} {name}" if kind != "typedef" else name
         scopes.setdefault((fid, name, kind, use.function, use.owner), []).append(use)
