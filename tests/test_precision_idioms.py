@@ -31,6 +31,8 @@ DECLARATION_MACROS = {
         "#define PTRTO *\n#define _packed\n#define __soc_align4\n"
         "#define __soc_head __attribute__((section(\".head.text\")))\n\n"
         "struct soc_map {\n\tint flags;\n#ifdef SOC_MAP_PAD\n\tSOC_MAP_PAD\n#endif\n};\n"
+        "struct soc_chunks {\n\tunsigned short num_chunks;\n"
+        "\tint chunks[] __counted_by_le(num_chunks);\n};\n"
         "#define __soc_mmap_status soc_mmap_status\nstruct __soc_mmap_status {\n\tint state;\n};\n"
         "#endif\n"),
     "include/linux/socmsg.h": (
@@ -284,6 +286,10 @@ GENERATED_AND_LISTS = {
     "drivers/soc/dml/core/calc.c": (
         '#include "calc.h"\n'
         "int dml_planes(struct dml_cfg *c)\n{\n\treturn c->planes + dml_calc();\n}\n"),
+    # a BPF program is built against libbpf's headers, not the kernel's
+    "drivers/soc/bpf/progs/soc_filter.bpf.c": (
+        '#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\n'
+        "int soc_filter(void *ctx)\n{\n\treturn bpf_get_prandom_u32() & 1;\n}\n"),
     "fs/sockey/format.h": (
         "#ifndef SOCKEY_FORMAT_H\n#define SOCKEY_FORMAT_H\n"
         "#define SOCKEY_TYPES()\t\\\n\tx(dirent, 1)\t\\\n\tx(xattr, 2)\n"

@@ -16,7 +16,9 @@ from kernel_lsp.model.resolve import unknown_content
 from kernel_lsp.model.store import Model
 from kernel_lsp.parse.macroenv import Configuration
 
-_SYSTEM_DIRS = ("sys/", "bits/", "arpa/", "netinet/", "gnu/")
+# Directories of C library headers, and libbpf's (``<bpf/bpf_helpers.h>``): a BPF program
+# (``drivers/hid/bpf/progs/*.bpf.c``) is built against libbpf, not the kernel
+_SYSTEM_DIRS = ("sys/", "bits/", "arpa/", "netinet/", "gnu/", "bpf/")
 
 
 def is_system_header(target: str) -> bool:

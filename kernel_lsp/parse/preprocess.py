@@ -57,7 +57,8 @@ KEYWORD_ALIASES = {
 # Annotations that take a parenthesised argument list: blanked with the list.
 PAREN_ANNOTATIONS = """
 __attribute__ __attribute __printf __scanf __section __aligned __acquires __releases __must_hold
-__alloc_size __counted_by __alias __cond_acquires __cond_releases __diag_ignore_all
+__alloc_size __counted_by __counted_by_le __counted_by_be __counted_by_ptr __alias __cond_acquires
+__cond_releases __diag_ignore_all
 __assume_aligned __designated_init __nonnull __copy __realloc_size __sized_by __guarded_by
 __pt_guarded_by __no_sanitize_or_inline __ALIGN_KERNEL_MASK_UNUSED ____cacheline_aligned_size
 __free __cleanup __compiletime_error __compiletime_warning __diagnose_as __pass_object_size __RENAME
