@@ -10,7 +10,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from kernel_lsp.model.kbuild import kbuild_defines
+from kernel_lsp.model.kbuild import kbuild_facts
 from kernel_lsp.model.kconfig import optional_symbols, read_config_file, read_kconfig, resolve
 from kernel_lsp.parse.macroenv import Configuration
 
@@ -62,24 +62,24 @@ def _defconfig(root: Path, arch: str) -> Path | None:
 
 def load_configuration(root: Path, arch: str) -> tuple[Configuration, list[str]]:
     """The configuration of ``root`` and the Kconfig and Kbuild files read to derive it."""
-    command_line, makefiles = kbuild_defines(root)
+    command_line, makefiles, generated = kbuild_facts(root)
     dot = root / ".config"
     if dot.is_file():
         return Configuration(_clean(read_config_file(dot)), ".config", True,
-                             command_line=command_line), makefiles
+                             command_line=command_line, generated=generated), makefiles
     autoconf = root / "include" / "generated" / "autoconf.h"
     if autoconf.is_file():
         return Configuration(_autoconf(autoconf), "include/generated/autoconf.h", True,
-                             command_line=command_line), makefiles
+                             command_line=command_line, generated=generated), makefiles
     defconfig = _defconfig(root, arch)
     if defconfig is None or not (root / "Kconfig").is_file():
-        return Configuration(command_line=command_line), makefiles
+        return Configuration(command_line=command_line, generated=generated), makefiles
     kc = read_kconfig(root, arch)
     explicit = read_config_file(defconfig)
     values = resolve(kc, explicit)
     optional = optional_symbols(kc, values, explicit)
     source = f"{defconfig.relative_to(root)} + Kconfig defaults"
-    return Configuration(values, source, True, frozenset(optional), command_line), \
+    return Configuration(values, source, True, frozenset(optional), command_line, generated), \
         kc.files + makefiles
 
 

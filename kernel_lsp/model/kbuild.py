@@ -197,10 +197,24 @@ _DEFINE = re.compile(r"(?<![\w-])-D\s*([A-Za-z_]\w*)")
 _NOT_KERNEL_TOPS = {".git", ".kernel-lsp", "tools", "scripts", "samples", "Documentation", "usr"}
 
 
+# a header a Makefile names (``generated/a5xx.xml.h``), or the target of a pattern rule
+# (``$(obj)/generated/%.xml.h: $(src)/registers/%.xml``): ``%`` plus the suffix
+_HEADER_WORD = re.compile(r"(?:(?<=[\s/=:])|^)(%?[\w.+-]*\.h)(?=[\s:)]|$)", re.M)
+
+
 def kbuild_defines(root: Path) -> tuple[frozenset[str], list[str]]:
     """Names some Kbuild file of the tree defines on the compiler's command line
     (``ccflags-y := -DPCI``), and the root-relative paths of the Makefiles/Kbuild files read."""
+    names, files, _headers = kbuild_facts(root)
+    return names, files
+
+
+def kbuild_facts(root: Path) -> tuple[frozenset[str], list[str], frozenset[str]]:
+    """``kbuild_defines``, and the names of the headers the Kbuild files name (by file name,
+    a pattern rule's target as ``%`` and its suffix): those a build may write, where an
+    ``#include`` that resolves to nothing may find them."""
     names: set[str] = set()
+    headers: set[str] = set()
     files: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         rel = os.path.relpath(dirpath, root)
@@ -214,5 +228,8 @@ def kbuild_defines(root: Path) -> tuple[frozenset[str], list[str]]:
                 if text is not None:
                     files.append(posixpath.normpath(os.path.join(rel, name)).replace(os.sep, "/"))
                     names.update(_DEFINE.findall(text))
-    return frozenset(names), files
+                    if ".h" in text:
+                        headers.update(w for w in _HEADER_WORD.findall(text)
+                                       if w not in ("%.h", ".h"))  # ``%.h``: any header
+    return frozenset(names), files, frozenset(headers)
 

@@ -71,22 +71,28 @@ def is_generated(target: str) -> bool:
 _INTRINSICS = re.compile(r"(?:^|/)(?:\w*intrin\.h|arm_neon\.h|arm_sve\.h|altivec\.h|cpuid\.h)$")
 
 
-def unknown_content(target: str, angled: bool) -> bool:
+def unknown_content(target: str, angled: bool, generated: frozenset[str] = frozenset()) -> bool:
     """Whether an ``#include`` that resolves to no indexed file may declare anything: a header
-    the build writes beside its user (``#include "a5xx.xml.h"``, generated from XML by the
-    msm Makefile), a ``generated/`` header other than Kbuild's well-known ones, or the
-    compiler's intrinsics. What uses then finds defined nowhere may be defined there. A C
-    library header (only host programs include those), another architecture's ``<asm/x.h>``
-    and Kbuild's headers of configuration values and offsets (``GENERATED_HEADERS``) are
-    not such headers."""
+    the build writes beside its user, which a Kbuild file names (``generated``: file names,
+    and pattern rules' targets as ``%.xml.h``; ``#include "a5xx.xml.h"``, which the msm
+    Makefile generates from XML), a ``generated/`` header other than Kbuild's well-known ones,
+    or the compiler's intrinsics. What uses then finds defined nowhere may be defined there.
+    A header that is just missing (a stale include, one under a condition the kernel never
+    sets, one only another build's include path finds) is no such header; nor is a C library
+    header, another architecture's ``<asm/x.h>`` or Kbuild's headers of configuration values
+    and offsets (``GENERATED_HEADERS``)."""
     norm = posixpath.normpath(target.strip())
     if not norm.endswith(".h") or norm.startswith("../") or norm.startswith("/"):
         return False
     if _INTRINSICS.search(norm):
         return True
-    if norm in GENERATED_HEADERS or norm.rsplit("/", 1)[-1] in GENERATED_HEADERS:
+    name = norm.rsplit("/", 1)[-1]
+    if norm in GENERATED_HEADERS or name in GENERATED_HEADERS:
         return False
-    return not angled or norm.startswith("generated/")
+    if angled:
+        return norm.startswith("generated/")
+    return name in generated or any(p.startswith("%") and name.endswith(p[1:]) and
+                                    len(name) > len(p) for p in generated)
 
 
 class IncludeResolver:

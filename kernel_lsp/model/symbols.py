@@ -154,12 +154,14 @@ def model_off_ids(model: Model, paths: dict[int, str]) -> set[int]:
 
 def model_unknown_header_ids(model: Model, symbols) -> set[int]:
     """The ids of the files with an ``#include`` of a header the tree does not hold and that
-    may declare anything (``resolve.unknown_content``: generated beside its user, the
-    compiler's intrinsics), unless it is a portable header's fallback the kernel does not
+    may declare anything (``resolve.unknown_content``: generated beside its user by a rule of
+    a Kbuild file, the compiler's intrinsics), unless it is a portable header's fallback the kernel does not
     build (``Fallbacks``: acpica's ``acclib.h`` under ``#ifndef ACPI_USE_SYSTEM_CLIBRARY``)."""
     fallbacks = Fallbacks(symbols, symbols.arch)
+    stored = model.meta("configuration")
+    generated = Configuration.from_json(stored).generated if stored else frozenset()
     return {fid for fid, target, angled, guard in model.unresolved_includes()
-            if unknown_content(target, bool(angled)) and not (
+            if unknown_content(target, bool(angled), generated) and not (
                 guard and (fallback := fallbacks.of(fid)) is not None and fallback(guard))}
 
 

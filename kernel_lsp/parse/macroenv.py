@@ -55,6 +55,9 @@ class Configuration:
     optional: frozenset[str] = frozenset()
     # names some Kbuild file defines with -D (``ccflags-y := -DPCI``): never taken as undefined
     command_line: frozenset[str] = frozenset()
+    # headers the Kbuild files name, ``%.xml.h`` for a pattern rule's (``kbuild.kbuild_facts``):
+    # an include of one the tree lacks finds what the build writes (not read by extraction)
+    generated: frozenset[str] = frozenset()
 
     # -- cexpr.Macros ----------------------------------------------------------------------
     @property
@@ -128,12 +131,14 @@ class Configuration:
     def to_json(self) -> str:
         return json.dumps({"values": self.values, "source": self.source, "known": self.known,
                            "optional": sorted(self.optional),
-                           "command_line": sorted(self.command_line)})
+                           "command_line": sorted(self.command_line),
+                           "generated": sorted(self.generated)})
 
     @classmethod
     def from_json(cls, text: str) -> Configuration:
         data = json.loads(text)
         return cls(dict(data["values"]), data["source"], bool(data["known"]),
-                   frozenset(data.get("optional", ())), frozenset(data.get("command_line", ())))
+                   frozenset(data.get("optional", ())), frozenset(data.get("command_line", ())),
+                   frozenset(data.get("generated", ())))
 
 
