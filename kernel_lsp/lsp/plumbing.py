@@ -55,6 +55,17 @@ class Protocol(LanguageServerProtocol):
         super()._handle_notification(method_name, params)
 
 
+    def _send_data(self, data) -> None:
+        """pygls' sending, except after ``exit`` once pygls has closed the client's end: a
+        message still on its way then (a progress report, diagnostics) is dropped with a debug
+        line, not logged as an error with a traceback in the editor's server log."""
+        out = getattr(self.writer, "_stdout", None)
+        if _ending.is_set() and getattr(out, "closed", False):
+            log.debug("session over, not sent: %.80r", data)
+            return
+        super()._send_data(data)
+
+
 _NEEDS_OPEN = (types.TEXT_DOCUMENT_DID_CHANGE, types.TEXT_DOCUMENT_DID_CLOSE)
 
 
