@@ -247,13 +247,15 @@ GENERATED_AND_LISTS = {
     "drivers/soc/gpu/Makefile": (
         "$(obj)/generated/%.xml.h: $(src)/registers/%.xml\n\t$(call cmd,headergen)\n"),
     ".config": "# CONFIG_SOC_PLAT is not set\n",  # a user's configuration, not a derived one
-    "drivers/soc/gpu/gpu.h": '#include "soc.xml.h"\nint gpu_reset(void);\n',
+    "drivers/soc/gpu/gpu.h": '#include "soc.xml.h"\n#include "gpu_ctl.h"\nint gpu_reset(void);\n',
+    # a header of the driver that relies on its includer's generated header
+    "drivers/soc/gpu/gpu_ctl.h": "int gpu_ctl_blend(enum soc_pipe pipe);\n",
     # a shared header that an includer of the generated one also includes keeps its findings
     "include/linux/socshared.h": (
         "struct soc_shared {\t/* expect: 503_2 soc_shared */\n"
         "\tstruct soc_opaque *p;\t/* expect: 020_2 soc_opaque */\n};\n"),
     "drivers/soc/gpu/gpu.c": (
-        '#include "gpu.h"\n#include <linux/socshared.h>\n'
+        '#include "gpu.h"\n#include "gpu_ctl.h"\n#include <linux/socshared.h>\n'
         "int gpu_init(void)\n{\n\treturn REG_SOC_CTRL(0) + SOC_CTRL_ENABLE(1) + gpu_reset();\n}\n"),
     # a header no Kbuild file names is just missing: what it would declare is defined nowhere
     "drivers/soc/gpu/stale.h": '#include "soc_gone.h"\n',

@@ -7,6 +7,7 @@ Two implementations of each exist: the stored model read eagerly for a whole-tre
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -96,10 +97,23 @@ def unknown_header_seen(ctx: CheckInputs, fid: int, pos: int) -> bool:
     compiler's intrinsics): a name defined nowhere in the model may be defined there, so
     "defined nowhere" (020_2) is not proven. What the file's includers saw does not count:
     one of the many includers of a shared header including a generated one proves nothing
-    about the shared header's own names."""
+    about the shared header's own names, unless that includer sits in the header's own
+    directory."""
     unknown = ctx.symbols.unknown_headers
-    return bool(unknown) and (bool((unknown >> fid) & 1) or bool(
-        ctx.visibility.own_before(fid, pos) & unknown))
+    if not unknown:
+        return False
+    if (unknown >> fid) & 1 or ctx.visibility.own_before(fid, pos) & unknown:
+        return True
+    # a driver's header that relies on a sibling its includers read first (``mdp5_ctl.h`` on
+    # ``mdp5_kms.h``, which includes the generated ``mdp5.xml.h``)
+    seen = ctx.visibility.context(fid) & unknown
+    here = posixpath.dirname(ctx.path(fid))
+    while seen:
+        low = seen & -seen
+        if posixpath.dirname(ctx.path(low.bit_length() - 1)) == here:
+            return True
+        seen ^= low
+    return False
 
 
 def dropped_unit(ctx: CheckInputs, fid: int, defs: list) -> bool:
