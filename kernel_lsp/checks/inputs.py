@@ -97,20 +97,23 @@ def unknown_header_seen(ctx: CheckInputs, fid: int, pos: int) -> bool:
     compiler's intrinsics): a name defined nowhere in the model may be defined there, so
     "defined nowhere" (020_2) is not proven. What the file's includers saw does not count:
     one of the many includers of a shared header including a generated one proves nothing
-    about the shared header's own names, unless that includer sits in the header's own
+    about the shared header's own names, unless that includer is a header of the same
     directory."""
     unknown = ctx.symbols.unknown_headers
     if not unknown:
         return False
     if (unknown >> fid) & 1 or ctx.visibility.own_before(fid, pos) & unknown:
         return True
-    # a driver's header that relies on a sibling its includers read first (``mdp5_ctl.h`` on
-    # ``mdp5_kms.h``, which includes the generated ``mdp5.xml.h``)
+    # a driver's header that relies on a sibling header its includers read first
+    # (``mdp5_ctl.h`` on ``mdp5_kms.h``, which includes the generated ``mdp5.xml.h``); not on
+    # a .c file's own include (``asn1.c`` reads ``cifs_spnego_negtokeninit.asn1.h`` before
+    # ``cifsglob.h``, whose names are not that header's business)
     seen = ctx.visibility.context(fid) & unknown
     here = posixpath.dirname(ctx.path(fid))
     while seen:
         low = seen & -seen
-        if posixpath.dirname(ctx.path(low.bit_length() - 1)) == here:
+        path = ctx.path(low.bit_length() - 1)
+        if path.endswith(".h") and posixpath.dirname(path) == here:
             return True
         seen ^= low
     return False
