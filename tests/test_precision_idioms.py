@@ -245,7 +245,14 @@ MACRO_ARGUMENTS = {
 # the line (``#define x(name, ...)``), not with an included header's earlier ``x``.
 GENERATED_AND_LISTS = {
     "drivers/soc/gpu/Makefile": (
-        "$(obj)/generated/%.xml.h: $(src)/registers/%.xml\n\t$(call cmd,headergen)\n"),
+        "$(obj)/generated/%.xml.h: $(src)/registers/%.xml\n\t$(call cmd,headergen)\n"
+        "$(obj)/asn.o: $(obj)/soc_neg.asn1.h\n"),
+    # a .c file's own generated header, read before a header of its directory, says nothing
+    # about that header's names
+    "drivers/soc/gpu/asn.c": '#include "soc_neg.asn1.h"\n#include "gpu_common.h"\n',
+    "drivers/soc/gpu/gpu_common.h": (
+        "struct gpu_common {\t/* expect: 503_2 gpu_common */\n"
+        "\tstruct gpu_gone *g;\t/* expect: 020_2 gpu_gone */\n};\n"),
     ".config": "# CONFIG_SOC_PLAT is not set\n",  # a user's configuration, not a derived one
     "drivers/soc/gpu/gpu.h": '#include "soc.xml.h"\n#include "gpu_ctl.h"\nint gpu_reset(void);\n',
     # a header of the driver that relies on its includer's generated header
@@ -263,6 +270,7 @@ GENERATED_AND_LISTS = {
         '#include "stale.h"\n'
         "int gpu_stale(void)\n{\n\treturn soc_gone_read(0);\t/* expect: 020_2 soc_gone_read */\n}\n"),
     "drivers/soc/gpu/other.c": (
+        '#include "gpu_common.h"\n'
         "int gpu_other(void)\n{\n\treturn REG_SOC_CTRL(0);\t/* expect: 020_2 REG_SOC_CTRL */\n}\n"),
     "include/linux/socatomic.h": (
         "#ifndef SOCATOMIC_H\n#define SOCATOMIC_H\n"
