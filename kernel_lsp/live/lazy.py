@@ -22,6 +22,7 @@ from kernel_lsp.model.symbols import (
     VarSym,
     bitset,
     configuration_is_derived,
+    ifdef_call_sets,
     is_foreign,
     model_dropped_headers,
     model_host_sources,
@@ -167,13 +168,9 @@ class LazySymbols(Symbols):
         """``ifdef_calls`` from the stored rows, those of ``fid`` replaced by ``rows``."""
         if fid is not None:
             self.ifdef_overlay[fid] = rows
-        self.ifdef_calls = {}
-        for name, f, start in self.stored_ifdef_calls:
-            if f not in self.ifdef_overlay:
-                self.ifdef_calls.setdefault(name, set()).add((f, start))
-        for got in self.ifdef_overlay.values():
-            for name, f, start in got:
-                self.ifdef_calls.setdefault(name, set()).add((f, start))
+        self.ifdef_calls = ifdef_call_sets(
+            [r for r in self.stored_ifdef_calls if r[1] not in self.ifdef_overlay]
+            + [r for got in self.ifdef_overlay.values() for r in got])
 
     def macro_definitions(self, name: str) -> list[tuple[int, list[str], str]]:
         """The stored definitions of files without a buffer, and the buffers' own."""

@@ -114,8 +114,23 @@ def configuration_is_derived(model: Model) -> bool:
     """Whether the model's configuration is a guess (a defconfig with undecided options) rather
     than the user's ``.config``/``autoconf.h``: only then is a name defined in a dropped branch
     given the benefit of the doubt (``Symbols.hidden``)."""
+    stored = stored_configuration(model)
+    return stored.derived if stored is not None else True
+
+
+def stored_configuration(model: Model) -> Configuration | None:
+    """The configuration the model was indexed with (None before the first index)."""
     stored = model.meta("configuration")
-    return Configuration.from_json(stored).derived if stored else True
+    return Configuration.from_json(stored) if stored else None
+
+
+def ifdef_call_sets(rows) -> dict[str, set[tuple[int, int]]]:
+    """``name -> {(file, start)}`` of the ``(name, file, start)`` rows of calls under an
+    undecided ``#if defined(name)`` (``Model.ifdef_calls``)."""
+    out: dict[str, set[tuple[int, int]]] = {}
+    for name, fid, start in rows:
+        out.setdefault(name, set()).add((fid, start))
+    return out
 
 
 def model_host_sources(model: Model) -> set[str]:
@@ -158,8 +173,8 @@ def model_unknown_header_ids(model: Model, symbols) -> set[int]:
     a Kbuild file, the compiler's intrinsics), unless it is a portable header's fallback the kernel does not
     build (``Fallbacks``: acpica's ``acclib.h`` under ``#ifndef ACPI_USE_SYSTEM_CLIBRARY``)."""
     fallbacks = Fallbacks(symbols, symbols.arch)
-    stored = model.meta("configuration")
-    generated = Configuration.from_json(stored).generated if stored else frozenset()
+    stored = stored_configuration(model)
+    generated = stored.generated if stored is not None else frozenset()
     return {fid for fid, target, angled, guard in model.unresolved_includes()
             if unknown_content(target, bool(angled), generated) and not (
                 guard and (fallback := fallbacks.of(fid)) is not None and fallback(guard))}
@@ -322,8 +337,7 @@ class Symbols:
         s.off_ids = model_off_ids(model, s.paths)
         s.dropped_headers = model_dropped_headers(model)
         s.dropped_include_rows = list(model.dropped_header_includes())
-        for name, fid, start in model.ifdef_calls():
-            s.ifdef_calls.setdefault(name, set()).add((fid, start))
+        s.ifdef_calls = ifdef_call_sets(model.ifdef_calls())
         s.arch = arch
         for name, fid, is_def, storage, start in model.function_symbols():
             s.functions.add(name, fid, is_def, storage, start)
