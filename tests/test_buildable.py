@@ -9,7 +9,12 @@ import json
 import pytest
 
 from kernel_lsp.live.tables import Tables
-from kernel_lsp.model.buildable import kbuild_status, possible_symbols, unbuilt_sources
+from kernel_lsp.model.buildable import (
+    kbuild_judgement,
+    kbuild_status,
+    possible_symbols,
+    unbuilt_sources,
+)
 from kernel_lsp.model.kconfig import read_kconfig
 from kernel_lsp.model.store import Model
 from tests.conftest import checked_errors, write_tree
@@ -210,6 +215,14 @@ def test_user_mode_linux_code_of_the_architecture_is_unbuilt(tmp_path):
     assert unbuilt_sources(tmp_path, "x86", iter(paths)) == set(paths[:3])
 
 
+def test_units_are_the_listed_files_some_configuration_builds(tmp_path):
+    """``units``: what Kbuild lists and may build; not an unlisted file nor one no
+    configuration builds (``drivers/computed/thing.o``, under an option x86 lacks)."""
+    write_tree(tmp_path, MAKEFILES)
+    assert kbuild_judgement(tmp_path, "x86", SOURCES).units == {
+        "drivers/good.c", "drivers/tested.c", "drivers/twice.c", "drivers/parts/good_part.c"}
+
+
 def test_no_kconfig_nothing_is_unbuilt(tmp_path):
     write_tree(tmp_path, {k: v for k, v in MAKEFILES.items() if k != "Kconfig"})
     assert unbuilt_sources(tmp_path, "x86", SOURCES) == set()
@@ -269,3 +282,35 @@ def test_unbuilt_driver_gives_no_findings(tmp_path, capsys, depends, expected):
         model.close()
     assert stored["paths"] == ([] if expected else ["drivers/led/led.c"])
     assert hosted == {"eager": not expected, "lazy_for": not expected}
+
+
+# ``lib/tree.c`` is kernel code (``lib/Makefile`` lists it, beside objects it computes, which
+# leave the directory unjudged for unbuilt files) that a test program under ``tools/``
+# also includes; the test program is a host program (it includes ``<stdio.h>``), and so would be
+# a file only it included, but not a unit Kbuild builds: its findings stay.
+SHARED_UNIT = {
+    "Kconfig": "config X86\n\tdef_bool y\n",
+    "Makefile": "obj-y += lib/\n",
+    "lib/Makefile": "obj-y += tree.o $(EXTRA_OBJS)\n",
+    "lib/tree.c": "int tree_insert(struct tree_node *n)\n{\n\treturn n->key;\n}\n",
+    "tools/testing/tree/main.c": ('#include <stdio.h>\n#include "../../../lib/tree.c"\n'
+                                  "int main(void) { return 0; }\n"),
+    "tools/testing/tree/only_here.c": "int only(struct nowhere *p) { return p->x; }\n",
+    "tools/testing/tree/user.c": '#include <stdio.h>\n#include "only_here.c"\n',
+}
+
+
+def test_a_unit_kbuild_builds_is_not_hosted_by_a_test_program_that_includes_it(tmp_path, capsys):
+    write_tree(tmp_path, SHARED_UNIT)
+    found = {(f[0], f[2], f[3]) for f in checked_errors(tmp_path, capsys)}
+    assert found == {("lib/tree.c", "020_2", "tree_node"), ("lib/tree.c", "502_2", "tree_insert")}
+    model = Model(tmp_path / ".kernel-lsp" / "model.db")
+    try:
+        ids = {p: fid for fid, p in model.file_paths().items()}
+        hosted = {kind: {p for p in ("lib/tree.c", "tools/testing/tree/only_here.c")
+                         if ids[p] in getattr(Tables, kind)(model, "x86").hosted}
+                  for kind in ("eager", "lazy_for")}
+    finally:
+        model.close()
+    assert hosted == {"eager": {"tools/testing/tree/only_here.c"},
+                      "lazy_for": {"tools/testing/tree/only_here.c"}}

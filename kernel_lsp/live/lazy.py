@@ -104,6 +104,7 @@ class LazySymbols(Symbols):
         self.programs = Programs(self.paths, self.host)
         self.unbuilt_ids = model_unbuilt_ids(model, self.paths)
         self.off_ids = model_off_ids(model, self.paths)
+        self.unit_ids = model_unbuilt_ids(model, self.paths, "units")
         self.dropped_headers = model_dropped_headers(model)
         self.dropped_include_rows = list(model.dropped_header_includes())
         self.stored_ifdef_calls = list(model.ifdef_calls())  # (name, file, start)

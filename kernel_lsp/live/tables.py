@@ -49,7 +49,7 @@ class Tables:
         return cls(symbols, graph, Visibility(graph, includers_of=graph.includers_of,
                                               forced=forced_ids(symbols.paths)),
                    _LazyHosted(graph, foreign, Fallbacks(symbols, arch), not_kernel_ids(symbols),
-                               dropped_named(symbols)), lazy=True)
+                               dropped_named(symbols), symbols.unit_ids), lazy=True)
 
     @classmethod
     def empty(cls) -> Tables:
@@ -69,12 +69,14 @@ class Tables:
 class _LazyHosted:
     """``fid in hosted``: the file is not kernel code of this architecture (``not_built_here``,
     or ``not_kernel``: Kbuild's unbuilt files and host programs), a header that only dropped
-    ``#include`` lines name, or only such files include it (``hosted_files``)."""
+    ``#include`` lines name, or only such files include it (``hosted_files``), unless Kbuild
+    builds it as a unit of its own."""
 
     def __init__(self, graph: LazyGraph, foreign_headers: set[str], fallbacks: Fallbacks,
-                 not_kernel: set[int] = frozenset(), dropped_named: set[int] = frozenset()):
+                 not_kernel: set[int] = frozenset(), dropped_named: set[int] = frozenset(),
+                 units: set[int] = frozenset()):
         self.graph, self.foreign, self.fallbacks = graph, foreign_headers, fallbacks
-        self.not_kernel, self.dropped_named = not_kernel, dropped_named
+        self.not_kernel, self.dropped_named, self.units = not_kernel, dropped_named, units
         self.memo: dict[int, bool] = {}
 
     def __contains__(self, fid: int) -> bool:
@@ -84,7 +86,7 @@ class _LazyHosted:
         if got is None:
             self.memo[fid] = False  # an include cycle: not hosted through itself
             got = not_built_here(self.graph.get(fid, ()), self.foreign, self.fallbacks.of(fid))
-            if not got:
+            if not got and fid not in self.units:  # (Kbuild builds it: kernel code)
                 rows = self.graph.includers_of(fid)
                 by = {f for f, _pos in rows if f != fid}
                 got = not by and fid in self.dropped_named

@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from kernel_lsp.model.kconfig import _TOKEN, Kconfig, read_kconfig
 
@@ -145,8 +146,25 @@ def kbuild_status(root: Path, arch: str, paths: Iterable[str], on: Iterable[str]
     headers of ``arch/<arch>/um/``), those that
     some configuration builds but not the one whose options ``on`` are on). Both are empty for
     a tree without a root ``Kconfig``; the second is when ``on`` is None."""
+    status = kbuild_judgement(root, arch, paths, on)
+    return status.unbuilt, status.off
+
+
+class KbuildStatus(NamedTuple):
+    unbuilt: set[str]  # no configuration of the architecture builds them
+    off: set[str]  # some configuration does, not the one asked about
+    # listed by a Kbuild file and built by some configuration: kernel code of the architecture,
+    # whatever else includes them (``lib/maple_tree.c``, which a test program under
+    # ``tools/`` includes too)
+    units: set[str]
+
+
+def kbuild_judgement(root: Path, arch: str, paths: Iterable[str],
+                     on: Iterable[str] | None = None) -> KbuildStatus:
+    """``kbuild_status``, and the ``.c`` files among ``paths`` that Kbuild lists and some
+    configuration builds (all three empty for a tree without a root ``Kconfig``)."""
     if not (root / "Kconfig").is_file():
-        return set(), set()
+        return KbuildStatus(set(), set(), set())
     paths = list(paths)
     possible = possible_symbols(read_kconfig(root, arch))
     listings, computed_dirs = read_listings(root, arch)
@@ -158,10 +176,14 @@ def kbuild_status(root: Path, arch: str, paths: Iterable[str], on: Iterable[str]
     uml = f"arch/{arch}/um/"
     unbuilt = {p for p in sources if judge.unbuilt(p[:-2] + ".o")} | {
         p for p in paths if p.endswith((".c", ".h")) and p.startswith(uml)}
+    # (a listing is evidence in a directory whose other objects are computed too)
+    units = {p for p in paths if p.endswith(".c") and p not in unbuilt and listings.get(
+        p[:-2] + ".o") and not judge.unbuilt(p[:-2] + ".o")}
     if on is None:
-        return unbuilt, set()
+        return KbuildStatus(unbuilt, set(), units)
     here = _Judge(listings, set(on), exact=True)
-    return unbuilt, {p for p in sources if p not in unbuilt and here.unbuilt(p[:-2] + ".o")}
+    return KbuildStatus(unbuilt, {p for p in sources if p not in unbuilt and here.unbuilt(
+        p[:-2] + ".o")}, units)
 
 
 def read_listings(root: Path, arch: str) -> tuple[dict[str, list[_Listing]], set[str]]:
@@ -367,4 +389,5 @@ class _Judge:
         return self._may_build(posixpath.join(r.makefile_dir, r.owner + ".o"))
 
 
-__all__ = ["kbuild_status", "possible_symbols", "read_listings", "unbuilt_sources"]
+__all__ = ["KbuildStatus", "kbuild_judgement", "kbuild_status", "possible_symbols", "read_listings",
+           "unbuilt_sources"]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kernel_lsp.config import Config
-from kernel_lsp.model.buildable import kbuild_status
+from kernel_lsp.model.buildable import kbuild_judgement
 from kernel_lsp.model.configuration import Configuration, fingerprint, load_configuration
 from kernel_lsp.model.expand import expand_invocations
 from kernel_lsp.model.programs import host_sources
@@ -233,8 +233,8 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
 
 
 # Bump when ``meta.unbuilt_sources`` gains information (2: ``off``; 3: composites listed as
-# ``$(name-y)``).
-UNBUILT_FORMAT = 7
+# ``$(name-y)``; 8: ``units``, the listed ones).
+UNBUILT_FORMAT = 8
 
 
 def record_unbuilt(model: Model, config: Config, configuration: Configuration, paths,
@@ -249,14 +249,14 @@ def record_unbuilt(model: Model, config: Config, configuration: Configuration, p
         return False
     derived = configuration.known and configuration.derived
     try:
-        unbuilt, off = kbuild_status(config.root, config.arch, paths,
-                                     set(configuration.values) if derived else None)
+        unbuilt, off, units = kbuild_judgement(config.root, config.arch, paths,
+                                               set(configuration.values) if derived else None)
     except (OSError, ValueError, RecursionError) as exc:
         problems.append(f"Kconfig/Kbuild not read, every file taken as built ({exc})")
-        unbuilt, off = set(), set()
+        unbuilt, off, units = set(), set(), set()
     model.set_meta("unbuilt_sources", json.dumps({
         "format": UNBUILT_FORMAT, "inputs": inputs, "paths": sorted(unbuilt),
-        "off": sorted(off)}))
+        "off": sorted(off), "units": sorted(units)}))
     return True
 
 

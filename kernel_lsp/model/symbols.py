@@ -81,17 +81,21 @@ def hosted_set(graph: dict, symbols, arch: str) -> set[int]:
     holds (other architectures' headers, fallbacks, Kbuild's unbuilt files and host programs,
     headers only dropped lines include)."""
     return hosted_files(graph, other_arch_headers(symbols.paths.values(), arch),
-                        Fallbacks(symbols, arch), not_kernel_ids(symbols), dropped_named(symbols))
+                        Fallbacks(symbols, arch), not_kernel_ids(symbols), dropped_named(symbols),
+                        symbols.unit_ids)
 
 
 def hosted_files(graph: dict, foreign_headers: set[str] = frozenset(),
                  fallbacks: Fallbacks | None = None, unbuilt: set[int] = frozenset(),
-                 dropped_named: set[int] = frozenset()) -> set[int]:
+                 dropped_named: set[int] = frozenset(), units: set[int] = frozenset()
+                 ) -> set[int]:
     """Files that are not kernel code of this architecture (see ``not_built_here``, and the
     ``unbuilt`` files Kbuild builds under no configuration of it), the headers that only
     ``#include`` lines of dropped ``#if`` branches name (``dropped_named``: no file of this
     configuration includes them), and the files that only such files include
-    (``arch/x86/entry/vdso/vdso2c.h``, a host program's)."""
+    (``arch/x86/entry/vdso/vdso2c.h``, a host program's), unless Kbuild builds them as
+    ``units`` of their own (``lib/maple_tree.c``, which a test program under ``tools/``
+    includes too)."""
     hosted = set(unbuilt) | {fid for fid, edges in graph.items() if not_built_here(
         edges, foreign_headers, fallbacks.of(fid) if fallbacks is not None else None)}
     includers: dict[int, set[int]] = {}
@@ -104,7 +108,8 @@ def hosted_files(graph: dict, foreign_headers: set[str] = frozenset(),
     while changed:
         changed = False
         for fid, by in includers.items():
-            if fid not in hosted and len(by) < HOSTED_INCLUDERS_MAX and by <= hosted:
+            if fid not in hosted and fid not in units and len(by) < HOSTED_INCLUDERS_MAX and (
+                    by <= hosted):
                 hosted.add(fid)
                 changed = True
     return hosted
@@ -141,8 +146,9 @@ def model_host_sources(model: Model) -> set[str]:
 
 def model_unbuilt_ids(model: Model, paths: dict[int, str], key: str = "paths") -> set[int]:
     """The ids of the ``.c`` files that no configuration of the architecture builds (``key``
-    "off": that the derived configuration does not build), as the indexer found them in
-    Kconfig and the Kbuild files (``model/buildable.py``)."""
+    "off": that the derived configuration does not build; "units": that Kbuild lists and some
+    configuration builds), as the indexer found them in Kconfig and the Kbuild files
+    (``model/buildable.py``)."""
     stored = model.meta("unbuilt_sources")
     unbuilt = set(json.loads(stored).get(key, ())) if stored else set()
     return {fid for fid, p in paths.items() if p in unbuilt} if unbuilt else set()
@@ -299,6 +305,9 @@ class Symbols:
     # .c files the derived configuration does not build, though another would (empty unless
     # the configuration is derived): checked as their own options would have them
     off_ids: set[int] = field(default_factory=set)
+    # .c files Kbuild lists and some configuration builds: kernel code, whoever else includes
+    # them (``buildable.KbuildStatus.units``)
+    unit_ids: set[int] = field(default_factory=set)
     # file -> headers it includes in a dropped #if branch (a derived configuration only)
     dropped_headers: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     # (file, header as written) of every #include in a dropped #if branch, whatever the
@@ -335,6 +344,7 @@ class Symbols:
         s.programs = Programs(s.paths, s.host)
         s.unbuilt_ids = model_unbuilt_ids(model, s.paths)
         s.off_ids = model_off_ids(model, s.paths)
+        s.unit_ids = model_unbuilt_ids(model, s.paths, "units")
         s.dropped_headers = model_dropped_headers(model)
         s.dropped_include_rows = list(model.dropped_header_includes())
         s.ifdef_calls = ifdef_call_sets(model.ifdef_calls())
