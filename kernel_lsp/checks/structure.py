@@ -6,7 +6,7 @@ from __future__ import annotations
 from kernel_lsp.checks.inputs import CheckInputs, unknown_header_seen
 from kernel_lsp.checks.typevis import also
 from kernel_lsp.findings import Finding
-from kernel_lsp.model.resolve import is_generated
+from kernel_lsp.model.resolve import is_generated, kbuild_named
 from kernel_lsp.model.symbols import dropped_named, is_system_header
 from kernel_lsp.model.visibility import visible
 from kernel_lsp.parse.facts import NEED_SIZE
@@ -124,6 +124,7 @@ def check_includes(ctx: CheckInputs) -> list[Finding]:
         for edge in ctx.graph.get(fid, ()):
             target = edge.target
             if edge.resolved_id is None and not is_generated(target) and not (
+                    kbuild_named(target, ctx.symbols.generated)) and not (
                     fid in ctx.hosted and is_system_header(target)) and not (
                     target.isidentifier()):  # a computed include whose macro names no header
                 out.append(Finding("504_2", ctx.path(fid), edge.line, edge.col, edge.line,

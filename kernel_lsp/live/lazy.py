@@ -25,6 +25,7 @@ from kernel_lsp.model.symbols import (
     ifdef_call_sets,
     is_foreign,
     model_dropped_headers,
+    model_generated,
     model_host_sources,
     model_off_ids,
     model_unbuilt_ids,
@@ -128,6 +129,7 @@ class LazySymbols(Symbols):
         self.hidden_declared = _Hidden(model.hidden_declarers, derived)
         self._add_dropped_units(model.dropped_c_includes())
         self.unknown_headers = bitset(model_unknown_header_ids(model, self))
+        self.generated = model_generated(model)
 
     def set_file(self, fid: int, rows: FactRows) -> None:
         funcs, macros, variables = defaultdict(list), defaultdict(list), defaultdict(list)

@@ -85,7 +85,8 @@ class _LazyHosted:
         got = self.memo.get(fid)
         if got is None:
             self.memo[fid] = False  # an include cycle: not hosted through itself
-            got = not_built_here(self.graph.get(fid, ()), self.foreign, self.fallbacks.of(fid))
+            got = not_built_here(self.graph.get(fid, ()), self.foreign, self.fallbacks.of(fid),
+                                 fid in self.units)
             if not got and fid not in self.units:  # (Kbuild builds it: kernel code)
                 rows = self.graph.includers_of(fid)
                 by = {f for f, _pos in rows if f != fid}

@@ -266,7 +266,8 @@ class Workspace:
             hit = self.resolver.resolve(path, inc.target, bool(inc.angled)) \
                 if self.resolver else None
             edges.append(IncludeEdge(inc.start_byte, self.ids.get(hit) if hit else None,
-                                     inc.target, inc.line, inc.col, inc.end_col, inc.guard))
+                                     inc.target, inc.line, inc.col, inc.end_col, inc.guard,
+                                     int(bool(inc.angled))))
         self._set_graph(fid, sorted(edges))
 
     def _set_graph(self, fid: int, edges: list[IncludeEdge]) -> None:

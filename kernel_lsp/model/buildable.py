@@ -176,9 +176,11 @@ def kbuild_judgement(root: Path, arch: str, paths: Iterable[str],
     uml = f"arch/{arch}/um/"
     unbuilt = {p for p in sources if judge.unbuilt(p[:-2] + ".o")} | {
         p for p in paths if p.endswith((".c", ".h")) and p.startswith(uml)}
-    # (a listing is evidence in a directory whose other objects are computed too)
-    units = {p for p in paths if p.endswith(".c") and p not in unbuilt and listings.get(
-        p[:-2] + ".o") and not judge.unbuilt(p[:-2] + ".o")}
+    # (a listing is evidence in a directory whose other objects are computed too; one in a
+    # directory only another architecture's Makefile enters, ``drivers/s390/``, is not)
+    proof = _Judge(listings, possible, proven=True)
+    units = {p for p in paths if p.endswith(".c") and p not in unbuilt and proof._may_build(
+        p[:-2] + ".o")}
     if on is None:
         return KbuildStatus(unbuilt, set(), units)
     here = _Judge(listings, set(on), exact=True)
@@ -352,11 +354,13 @@ def _reset(listings: dict, rel: str, owner: str, targets: list[str], option: str
 
 class _Judge:
     """Whether an object can be built: by some configuration of the options ``possible`` may
-    turn on, or (``exact``) by the one whose options ``possible`` are on."""
+    turn on, or (``exact``) by the one whose options ``possible`` are on. A directory no
+    Kbuild file lists is taken as built, unless ``proven`` (then only a chain of listings up to
+    a top-level directory's Kbuild file is evidence)."""
 
     def __init__(self, listings: dict[str, list[_Listing]], possible: set[str],
-                 exact: bool = False):
-        self.listings, self.possible, self.exact = listings, possible, exact
+                 exact: bool = False, proven: bool = False):
+        self.listings, self.possible, self.exact, self.proven = listings, possible, exact, proven
         self.memo: dict[str, bool] = {}
 
     def unbuilt(self, obj: str) -> bool:
@@ -370,7 +374,10 @@ class _Judge:
         self.memo[target] = True  # a cycle: not evidence either way
         rows = self.listings.get(target)
         if not rows:
-            got = True  # nothing lists it: unknown, so built
+            # nothing lists it: unknown, so built (unless proof is asked: then only the
+            # architecture's directory and those its Makefile enters, ``libs-y += arch/x86/lib/``)
+            got = not self.proven or target.startswith("arch/") and target.count("/") in (
+                2, 3) and target.endswith("/")
         else:
             got = any(self._listing_may_build(r) for r in rows)
         self.memo[target] = got

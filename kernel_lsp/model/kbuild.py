@@ -197,9 +197,10 @@ _DEFINE = re.compile(r"(?<![\w-])-D\s*([A-Za-z_]\w*)")
 _NOT_KERNEL_TOPS = {".git", ".kernel-lsp", "tools", "scripts", "samples", "Documentation", "usr"}
 
 
-# a header a Makefile names (``generated/a5xx.xml.h``), or the target of a pattern rule
+# a header, or a C file or table a unit includes, that a Makefile names
+# (``generated/a5xx.xml.h``, ``$(obj)/inat-tables.c:``), or the target of a pattern rule
 # (``$(obj)/generated/%.xml.h: $(src)/registers/%.xml``): ``%`` plus the suffix
-_HEADER_WORD = re.compile(r"(?:(?<=[\s/=:])|^)(%?[\w.+-]*\.h)(?=[\s:)]|$)", re.M)
+_HEADER_WORD = re.compile(r"(?:(?<=[\s/=:])|^)(%?[\w.+-]*\.(?:h|c|inc))(?=[\s:)]|$)", re.M)
 
 
 def kbuild_defines(root: Path) -> tuple[frozenset[str], list[str]]:
@@ -210,9 +211,9 @@ def kbuild_defines(root: Path) -> tuple[frozenset[str], list[str]]:
 
 
 def kbuild_facts(root: Path) -> tuple[frozenset[str], list[str], frozenset[str]]:
-    """``kbuild_defines``, and the names of the headers the Kbuild files name (by file name,
-    a pattern rule's target as ``%`` and its suffix): those a build may write, where an
-    ``#include`` that resolves to nothing may find them."""
+    """``kbuild_defines``, and the names of the headers (and ``.c``/``.inc`` files) the Kbuild
+    files name (by file name, a pattern rule's target as ``%`` and its suffix): those a build
+    may write, where an ``#include`` that resolves to nothing may find them."""
     names: set[str] = set()
     headers: set[str] = set()
     files: list[str] = []
@@ -228,8 +229,7 @@ def kbuild_facts(root: Path) -> tuple[frozenset[str], list[str], frozenset[str]]
                 if text is not None:
                     files.append(posixpath.normpath(os.path.join(rel, name)).replace(os.sep, "/"))
                     names.update(_DEFINE.findall(text))
-                    if ".h" in text:
-                        headers.update(w for w in _HEADER_WORD.findall(text)
-                                       if w not in ("%.h", ".h"))  # ``%.h``: any header
+                    headers.update(w for w in _HEADER_WORD.findall(text) if not w.startswith(
+                        ".") and w not in ("%.h", "%.c", "%.inc"))  # ``%.h``: any header
     return frozenset(names), files, frozenset(headers)
 

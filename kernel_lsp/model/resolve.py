@@ -91,6 +91,14 @@ def unknown_content(target: str, angled: bool, generated: frozenset[str] = froze
         return False
     if angled:
         return norm.startswith("generated/")
+    return kbuild_named(name, generated)
+
+
+def kbuild_named(name: str, generated: frozenset[str]) -> bool:
+    """Whether the Kbuild files name the file ``name`` (``generated``: file names, and pattern
+    rules' targets as ``%.xml.h``): a file a build step writes (``crc32table.h``,
+    ``inat-tables.c``)."""
+    name = name.rsplit("/", 1)[-1]
     return name in generated or any(p.startswith("%") and name.endswith(p[1:]) and
                                     len(name) > len(p) for p in generated)
 

@@ -78,6 +78,7 @@ class IncludeEdge(NamedTuple):
     col: int
     end_col: int
     guard: str | None = None  # ``Include.guard``: under an undecided ``#ifndef guard``
+    angled: int = 0  # 1: ``#include <...>``; 0: ``"..."``
 
 
 class Definition(NamedTuple):

@@ -531,7 +531,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
             self.conn.execute("BEGIN IMMEDIATE")
             self.conn.executemany("UPDATE includes SET resolved_id=? WHERE rowid=?", resolved)
 
-    _EDGE = "start_byte, resolved_id, target, line, col, end_col, guard"  # IncludeEdge's fields
+    _EDGE = "start_byte, resolved_id, target, line, col, end_col, guard, angled"  # IncludeEdge's
 
     def include_graph(self) -> dict[int, list[IncludeEdge]]:
         """file id -> its include edges in file order."""

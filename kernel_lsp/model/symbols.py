@@ -36,14 +36,16 @@ def other_arch_headers(paths: Iterable[str], arch: str) -> set[str]:
     return out
 
 
-def not_built_here(edges, foreign_headers: set[str], fallback=None) -> bool:
+def not_built_here(edges, foreign_headers: set[str], fallback=None, unit: bool = False) -> bool:
     """Whether a file with these include lines is not kernel code of this architecture: a host
     program (it includes a C library header) or a file only another architecture builds (it
     includes a header that only another architecture has, such as ``<asm/ps3.h>``). An include
-    that ``fallback(guard)`` says is a fallback (``Fallbacks``) is no evidence."""
+    that ``fallback(guard)`` says is a fallback (``Fallbacks``) is no evidence; nor, in a
+    ``unit`` Kbuild builds, is a quoted one (a header its build writes, ``"crc32table.h"``,
+    or one just missing: a C library's is written ``<stdio.h>``)."""
     return any(e.resolved_id is None and (
-        is_system_header(e.target) or e.target in foreign_headers) and not (
-        e.guard and fallback is not None and fallback(e.guard)) for e in edges)
+        e.target in foreign_headers or is_system_header(e.target) and (e.angled or not unit))
+        and not (e.guard and fallback is not None and fallback(e.guard)) for e in edges)
 
 
 class Fallbacks:
@@ -97,7 +99,8 @@ def hosted_files(graph: dict, foreign_headers: set[str] = frozenset(),
     ``units`` of their own (``lib/maple_tree.c``, which a test program under ``tools/``
     includes too)."""
     hosted = set(unbuilt) | {fid for fid, edges in graph.items() if not_built_here(
-        edges, foreign_headers, fallbacks.of(fid) if fallbacks is not None else None)}
+        edges, foreign_headers, fallbacks.of(fid) if fallbacks is not None else None,
+        fid in units)}
     includers: dict[int, set[int]] = {}
     for fid, edges in graph.items():
         for e in edges:
@@ -173,14 +176,19 @@ def model_off_ids(model: Model, paths: dict[int, str]) -> set[int]:
     return off
 
 
+def model_generated(model: Model) -> frozenset[str]:
+    """The file names the Kbuild files name, as the stored configuration holds them."""
+    stored = stored_configuration(model)
+    return stored.generated if stored is not None else frozenset()
+
+
 def model_unknown_header_ids(model: Model, symbols) -> set[int]:
     """The ids of the files with an ``#include`` of a header the tree does not hold and that
     may declare anything (``resolve.unknown_content``: generated beside its user by a rule of
     a Kbuild file, the compiler's intrinsics), unless it is a portable header's fallback the kernel does not
     build (``Fallbacks``: acpica's ``acclib.h`` under ``#ifndef ACPI_USE_SYSTEM_CLIBRARY``)."""
     fallbacks = Fallbacks(symbols, symbols.arch)
-    stored = stored_configuration(model)
-    generated = stored.generated if stored is not None else frozenset()
+    generated = model_generated(model)
     return {fid for fid, target, angled, guard in model.unresolved_includes()
             if unknown_content(target, bool(angled), generated) and not (
                 guard and (fallback := fallbacks.of(fid)) is not None and fallback(guard))}
@@ -316,6 +324,9 @@ class Symbols:
     # bitset of the files that include a header the tree lacks and that may declare anything
     # (``model_unknown_header_ids``): a name seen there is not proven defined nowhere
     unknown_headers: int = 0
+    # the file names the Kbuild files name (``Configuration.generated``): an include of one
+    # that resolves to nothing finds what the build writes
+    generated: frozenset[str] = frozenset()
     # function name -> (file, start) of its calls under an undecided ``#if defined(name)``
     ifdef_calls: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
     arch: str = "x86"
@@ -371,6 +382,7 @@ class Symbols:
         for name, fid, storage, is_def, start, line, col, end_col in model.variable_symbols():
             s.variables.add(name, fid, storage, is_def, start, line, col, end_col)
         s.unknown_headers = bitset(model_unknown_header_ids(model, s))
+        s.generated = model_generated(model)
         return s
 
     def _add_type(self, name: str, kind: str, is_def, members: str | None, step: int = 1) -> None:
