@@ -20,6 +20,9 @@ TREES = {
     "shared-unit": test_units.TREE,
     "host-programs": test_units.HOSTPROGS_TREE,
     "unread-header": test_dropped_branches.UNREAD,
+    "dead-branches": {**test_precision_idioms.KCONFIG, **test_precision_idioms.DEAD_BRANCHES},
+    "kbuild-units": test_buildable.SHARED_UNIT,
+    "generated-include": test_buildable.GENERATED_INCLUDE,
     "unbuilt": {**test_buildable.TREE, "Kconfig": "config LED\n\ttristate \"LED\"\n"
                 "\tdepends on ARCH_PXA\n", "arch/x86/configs/x86_64_defconfig": "CONFIG_LED=y\n"},
 }

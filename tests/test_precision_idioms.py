@@ -287,8 +287,10 @@ GENERATED_AND_LISTS = {
         "#elif defined(arch_soc_dec_relaxed)\n"
         "\treturn arch_soc_dce_relaxed(v);\t/* expect: 020_2 arch_soc_dce_relaxed */\n"
         "#else\n\treturn --*v;\n#endif\n}\n#endif\n"),
-    # another build's header (the 32-bit one), which no file here includes
-    "include/asm-soc32/socatomic_32.h": "int arch_soc_add(int *v);\n#define arch_soc_add arch_soc_add\n",
+    # another build's header (the 32-bit one), which no file here includes (the branches on
+    # its names are built there; a name no file defines would make a branch no build reads)
+    "include/asm-soc32/socatomic_32.h": ("int arch_soc_add(int *v);\n#define arch_soc_add arch_soc_add\n"
+                                         "#define arch_soc_dec_relaxed(v) (--*(v))\n"),
     "drivers/soc/atomic.c": (
         "#include <linux/socatomic.h>\n"
         "int soc_count(int *v)\n{\n\treturn raw_soc_inc(v) + raw_soc_add(v) + raw_soc_dec(v);\n}\n"),
@@ -329,13 +331,54 @@ GENERATED_AND_LISTS = {
 }
 
 
+# Branches no compiler reads: kept on an ``#ifdef NAME`` / ``#if NAME`` that the configuration
+# does not decide, where no file of the tree defines NAME, nor a Kbuild -D (``#ifdef NOT_YET``,
+# ``#if defined(ZSTD_ARCH_ARM_NEON)``). What they hold is not reported; a branch on a name that
+# some file defines (a header, an unrelated file) or a -D keeps its findings.
+DEAD_BRANCHES = {
+    "include/linux/soctrace.h": "#define SOC_TRACE_ON\n",
+    "drivers/soc/other.c": "#define SOC_OTHER_FILE 1\n",
+    "drivers/soc/Makefile": "ccflags-y := -DSOC_BY_KBUILD\nobj-y += dead.o other.o\n",
+    "drivers/soc/dead.c": (
+        "#include <linux/soctrace.h>\n"
+        "int soc_dead(void)\n{\n"
+        "#ifdef SOC_NOT_YET\n\tsoc_future_call();\n#endif\n"
+        "#if SOC_NEVER\n\tstruct soc_future f;\n\tf.x = soc_future_read();\n#endif\n"
+        "#if defined(SOC_ARCH_NEON)\n\treturn soc_neon_sum();\n#endif\n"
+        "#ifdef SOC_TRACE_ON\n\tsoc_trace_missing();\t/* expect: 020_2 soc_trace_missing */\n#endif\n"
+        "#ifdef SOC_OTHER_FILE\n\tsoc_other_missing();\t/* expect: 020_2 soc_other_missing */\n"
+        "#endif\n"
+        "#ifdef SOC_BY_KBUILD\n\tsoc_kbuild_missing();\t/* expect: 020_2 soc_kbuild_missing */\n"
+        "#endif\n"
+        "\treturn soc_real_missing();\t/* expect: 020_2 soc_real_missing */\n}\n"
+        "#ifdef SOC_NOT_YET\n#include <linux/soc_future.h>\nint soc_later(struct soc_later *l);\n"
+        "#endif\n"),
+}
+
+
 @pytest.mark.parametrize("files", [DECLARATION_MACROS, VARIABLES, DROPPED_UNIT, COMPUTED_INCLUDE,
-                                   MACRO_ARGUMENTS, GENERATED_AND_LISTS],
+                                   MACRO_ARGUMENTS, GENERATED_AND_LISTS, DEAD_BRANCHES],
                          ids=["declaration-macros", "variables", "dropped-unit", "computed-include",
-                              "macro-arguments", "generated-and-lists"])
+                              "macro-arguments", "generated-and-lists", "dead-branches"])
 
 def test_idioms_give_only_the_expected_findings(tmp_path, capsys, files):
     expected = {(e.path, e.line, e.code, e.symbol)
                 for rel, text in files.items() for e in parse_text(text, rel)}
     got = checked_errors(write_tree(tmp_path, {**KCONFIG, **files}), capsys)
     assert got == expected
+
+
+def test_an_include_no_compiler_reads_resolves_to_nothing_unreported(tmp_path, capsys):
+    """504_2 is not reported for an ``#include`` in a branch no compiler reads; it is for the
+    same include where the name is defined."""
+    import json
+
+    from kernel_lsp.cli import main
+    files = {**KCONFIG, **DEAD_BRANCHES,
+             "drivers/soc/live.c": "#ifdef SOC_TRACE_ON\n#include <linux/soc_future.h>\n#endif\n"}
+    write_tree(tmp_path, files)
+    capsys.readouterr()
+    assert main(["check", "--root", str(tmp_path), "--format", "json"]) in (0, 1)
+    warnings = {(f["root_path"], f["line"], f["symbol"])
+                for f in json.loads(capsys.readouterr().out)["findings"] if f["code"] == "504_2"}
+    assert warnings == {("drivers/soc/live.c", 2, "linux/soc_future.h")}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from kernel_lsp.model.rows import (
@@ -61,6 +61,9 @@ class SymbolTable(Protocol):
     unknown_headers: int  # bitset: files including a header the tree lacks (may declare anything)
     ifdef_calls: Mapping  # function name -> (file, start) of calls under ``#if defined(name)``
 
+    def undecided_in(self, fid: int) -> list: ...  # [(NAME, start, end)]: ``#ifdef NAME`` kept
+    def defined_nowhere(self, name: str) -> bool: ...  # no ``#define name`` anywhere, no -D
+
     def header_id(self, includer: int, name: str) -> int | None: ...
     def native(self, entries: list, fid: int) -> list: ...
     def is_header(self, fid: int) -> bool: ...
@@ -86,6 +89,8 @@ class CheckInputs:
     hosted: Hosted
     file_ids: list[int]
     policies: Sequence = ()  # layer policies (``kernel_lsp.design.policy.Policy``), for 408_2
+    # file -> [(start, end)] of its branches the compiler never reads (``dead_branches``)
+    dead: Mapping[int, list[tuple[int, int]]] = field(default_factory=dict)
 
     def path(self, fid: int) -> str:
         return self.symbols.paths[fid]
@@ -149,6 +154,55 @@ def dropped_here(ctx: CheckInputs, fid: int, mask: int, decls: list, name: str |
                 if any(visible(closure, d.file_id) for d in decls):
                     return True
     return False
+
+
+def dead_branches(ctx: CheckInputs) -> dict[int, list[tuple[int, int]]]:
+    """file -> [(start, end)] of the branches of ``ctx.file_ids`` kept on an undecided
+    ``#ifdef NAME`` / ``#if NAME`` where NAME is defined nowhere (``defined_nowhere``):
+    ``#ifdef NOT_YET``, ``#if defined(ZSTD_ARCH_ARM_NEON)``. No compiler reads them."""
+    syms, out = ctx.symbols, {}
+    for fid in ctx.file_ids:
+        for name, start, end in syms.undecided_in(fid):
+            if end is not None and syms.defined_nowhere(name):
+                out.setdefault(fid, []).append((start, end))
+    return out
+
+
+def in_dead(dead: Mapping[int, list[tuple[int, int]]], fid: int, pos: int) -> bool:
+    return any(s <= pos < e for s, e in dead.get(fid, ()))
+
+
+class WithoutBranches:
+    """``facts`` without the calls, type uses, variable uses and macro invocations that sit
+    in the branches ``dead`` (``dead_branches``)."""
+
+    def __init__(self, facts: FactSource, dead: Mapping[int, list[tuple[int, int]]]):
+        self.facts, self.dead = facts, dead
+
+    def _live(self, rows):
+        dead = self.dead
+        return ((f, r) for f, r in rows if f not in dead or not in_dead(dead, f, r.start_byte))
+
+    def calls_in(self, file_ids):
+        return self._live(self.facts.calls_in(file_ids))
+
+    def type_uses_in(self, file_ids):
+        return self._live(self.facts.type_uses_in(file_ids))
+
+    def var_uses_in(self, file_ids):
+        return self._live(self.facts.var_uses_in(file_ids))
+
+    def invocations_in(self, file_ids):
+        return self._live(self.facts.invocations_in(file_ids))
+
+    def variables_in(self, file_ids):
+        return self.facts.variables_in(file_ids)
+
+    def local_prototypes(self, file_ids):
+        return self.facts.local_prototypes(file_ids)
+
+    def definitions_in(self, file_ids):
+        return self.facts.definitions_in(file_ids)
 
 
 class WithoutBodies:

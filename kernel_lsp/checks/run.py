@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from kernel_lsp.checks.access import check_access
-from kernel_lsp.checks.inputs import CheckInputs, WithoutBodies
+from kernel_lsp.checks.inputs import CheckInputs, WithoutBodies, WithoutBranches, dead_branches
 from kernel_lsp.checks.invocation import check_invocations
 from kernel_lsp.checks.layers import check_layers
 from kernel_lsp.checks.macrouse import check_macro_uses
@@ -59,6 +59,9 @@ def run_checks(inputs: CheckInputs) -> list[Finding]:
     ids = inputs.file_ids
     for i in range(0, len(ids), CHUNK):
         chunk = dataclasses.replace(inputs, file_ids=ids[i:i + CHUNK])
+        dead = dead_branches(chunk)
+        if dead:  # what no compiler reads (``#ifdef NOT_YET``) is not reported either
+            chunk = dataclasses.replace(chunk, facts=WithoutBranches(chunk.facts, dead), dead=dead)
         skipped = unparsed_bodies(chunk)
         if skipped:  # what the compiler does not read is not reported either
             chunk = dataclasses.replace(chunk, facts=WithoutBodies(chunk.facts, skipped))

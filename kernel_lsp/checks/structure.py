@@ -3,7 +3,7 @@ definitions whose signature or members use them, and 504_2 for includes that res
 
 from __future__ import annotations
 
-from kernel_lsp.checks.inputs import CheckInputs, unknown_header_seen
+from kernel_lsp.checks.inputs import CheckInputs, in_dead, unknown_header_seen
 from kernel_lsp.checks.typevis import also
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.resolve import is_generated, kbuild_named
@@ -125,6 +125,7 @@ def check_includes(ctx: CheckInputs) -> list[Finding]:
             target = edge.target
             if edge.resolved_id is None and not is_generated(target) and not (
                     kbuild_named(target, ctx.symbols.generated)) and not (
+                    in_dead(ctx.dead, fid, edge.start_byte)) and not (
                     fid in ctx.hosted and is_system_header(target)) and not (
                     target.isidentifier()):  # a computed include whose macro names no header
                 out.append(Finding("504_2", ctx.path(fid), edge.line, edge.col, edge.line,

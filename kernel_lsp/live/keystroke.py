@@ -478,6 +478,9 @@ def _splice(rows: FactRows, body: Body, delta: int, lines: int, mine: FactRows, 
             new, old_in = _splice_unordered(table, rws, a, b, delta, lines, mine)
         if table == "functions":
             new = [item_row if r is old_row else r for r in new]
+        elif table == "hidden" and delta:  # a branch that holds the body ends later or sooner
+            new = [r._replace(end_byte=r.end_byte + delta) if r.start_byte <= a and (
+                r.end_byte is not None and r.end_byte >= b) else r for r in new]
         inside[table] = old_in
         out[table] = new
     return out, inside

@@ -24,6 +24,7 @@ from kernel_lsp.model.symbols import (
     configuration_is_derived,
     ifdef_call_sets,
     is_foreign,
+    model_command_line,
     model_dropped_headers,
     model_generated,
     model_host_sources,
@@ -130,6 +131,9 @@ class LazySymbols(Symbols):
         self._add_dropped_units(model.dropped_c_includes())
         self.unknown_headers = bitset(model_unknown_header_ids(model, self))
         self.generated = model_generated(model)
+        self.command_line = model_command_line(model)
+        self.stored_undecided = model.undecided_branches
+        self.undecided = {}  # file -> its rows, read when asked; a buffer's own when it has one
 
     def set_file(self, fid: int, rows: FactRows) -> None:
         funcs, macros, variables = defaultdict(list), defaultdict(list), defaultdict(list)
@@ -166,6 +170,14 @@ class LazySymbols(Symbols):
         self.enumerators.overlay[fid] = members[True]
         self._set_ifdef_calls(fid, [(h.name, fid, h.start_byte) for h in rows.get("hidden", ())
                                     if h.kind == "ifdef"])
+        self.undecided[fid] = [(h.name, h.start_byte, h.end_byte) for h in rows.get("hidden", ())
+                               if h.kind == "undecided"]
+
+    def undecided_in(self, fid: int) -> list[tuple[str, int, int]]:
+        got = self.undecided.get(fid)
+        if got is None:
+            got = self.undecided[fid] = [(n, s, e) for _f, n, s, e in self.stored_undecided([fid])]
+        return got
 
     def _set_ifdef_calls(self, fid: int | None, rows) -> None:
         """``ifdef_calls`` from the stored rows, those of ``fid`` replaced by ``rows``."""
@@ -183,6 +195,7 @@ class LazySymbols(Symbols):
         return out
 
     def drop_file(self, fid: int) -> None:
+        self.undecided.pop(fid, None)
         if self.ifdef_overlay.pop(fid, None) is not None:
             self._set_ifdef_calls(None, ())
         self.macro_overlay.pop(fid, None)

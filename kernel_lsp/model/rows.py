@@ -188,5 +188,6 @@ def fact_rows(facts) -> FactRows:
                                    args=_json(list(i.args)) if i.args is not None else None,
                                    has_body=int(i.has_body), start_byte=i.span.start_byte,
                                    line=i.span.line, col=i.span.col) for i in facts.invocations],
-        "hidden": [Hidden(name=name, kind=kind, **_pos(span)) for name, kind, span in facts.hidden],
+        "hidden": [Hidden(name=name, kind=kind, end_byte=span.end_byte, **_pos(span))
+                   for name, kind, span in facts.hidden],
     }

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from kernel_lsp.model import factlists
 
-SCHEMA_VERSION = 18
+SCHEMA_VERSION = 19
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 # version 17: pages of 16 KiB (SQLite's default is 4 KiB): the compressed lists of
 # ``factlists`` and ``macro_lists`` spill less into overflow pages, and fewer pages keep
@@ -60,7 +60,8 @@ TABLES: dict[str, str] = {
                    "start_byte INTEGER, line INTEGER, col INTEGER",
     # version 5: names defined in the #if branches the configuration drops (``parse/hidden.py``)
     "hidden": "file_id INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, "
-              "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER",
+              "start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER, "
+              "end_byte INTEGER",  # version 19
     # version 4: derived from types.members by the triggers below (never written directly):
     # how many member lists name ``name`` (``enum`` 1: enumerators, 0: struct/union fields)
     "member_names": "name TEXT NOT NULL, enum INTEGER NOT NULL, n INTEGER NOT NULL, "
@@ -447,7 +448,8 @@ MIGRATIONS: dict[int, list[str]] = {
         f"AND {_MEMBER} IS NOT NULL GROUP BY 1, 2"],
     # 5: names defined in dropped #if branches (filled as files are re-extracted: the
     # extractor version changed with it)
-    5: [f"CREATE TABLE IF NOT EXISTS hidden ({TABLES['hidden']})",
+    5: ["CREATE TABLE IF NOT EXISTS hidden (file_id INTEGER NOT NULL, name TEXT NOT NULL, "
+        "kind TEXT NOT NULL, start_byte INTEGER, line INTEGER, col INTEGER, end_col INTEGER)",
         "CREATE INDEX IF NOT EXISTS idx_hidden_name ON hidden(name)",
         "CREATE INDEX IF NOT EXISTS idx_hidden_file_id ON hidden(file_id)"],
     # 6: the later lines of a type use in its scope, "lines-below:col ..." (``rows.more_sites``;
@@ -619,6 +621,10 @@ def _share_migration(table: str) -> list[str]:
 
 
 MIGRATIONS[18] = _share_migration("functions")
+
+# 19: where a hidden row's branch ends (kind ``undecided``: a branch kept on ``#ifdef NAME``;
+# filled as files are re-extracted: the extractor version changed with it)
+MIGRATIONS[19] = ["ALTER TABLE hidden ADD COLUMN end_byte INTEGER"]
 
 # Migrations that copy whole tables: the file is compacted after them (``VACUUM``).
 REWRITING_MIGRATIONS = frozenset({7, 11, 13, 14, 15, 16, 17, 18})

@@ -604,6 +604,19 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         return self.conn.execute(
             "SELECT file_id, target, angled, guard FROM includes WHERE resolved_id IS NULL")
 
+    def undecided_branches(self, file_ids: Iterable[int] | None = None) -> list[tuple]:
+        """(file_id, NAME, start_byte, end_byte) of the branches kept on an undecided ``#ifdef
+        NAME`` / ``#if defined(NAME)`` / ``#if NAME`` (of ``file_ids``; None: every file)."""
+        sql = "SELECT file_id, name, start_byte, end_byte FROM hidden WHERE kind = 'undecided'"
+        if file_ids is None:
+            return self.conn.execute(sql).fetchall()
+        ids, out = sorted(set(file_ids)), []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            out += self.conn.execute(f"{sql} AND file_id IN ({','.join('?' * len(chunk))})",
+                                     chunk).fetchall()
+        return out
+
     def ifdef_calls(self) -> Iterator[tuple]:
         """(name, file_id, start_byte) of the calls of ``name`` under an undecided ``#if
         defined(name)``: of a macro wherever that code is built."""

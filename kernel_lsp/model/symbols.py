@@ -182,6 +182,12 @@ def model_generated(model: Model) -> frozenset[str]:
     return stored.generated if stored is not None else frozenset()
 
 
+def model_command_line(model: Model) -> frozenset[str]:
+    """The names Kbuild files define with -D, as the stored configuration holds them."""
+    stored = stored_configuration(model)
+    return stored.command_line if stored is not None else frozenset()
+
+
 def model_unknown_header_ids(model: Model, symbols) -> set[int]:
     """The ids of the files with an ``#include`` of a header the tree does not hold and that
     may declare anything (``resolve.unknown_content``: generated beside its user by a rule of
@@ -327,6 +333,11 @@ class Symbols:
     # the file names the Kbuild files name (``Configuration.generated``): an include of one
     # that resolves to nothing finds what the build writes
     generated: frozenset[str] = frozenset()
+    # names some Kbuild file defines with -D (``Configuration.command_line``)
+    command_line: frozenset[str] = frozenset()
+    # file -> (NAME, start, end) of its branches kept on an undecided ``#ifdef NAME`` /
+    # ``#if NAME`` (``Model.undecided_branches``)
+    undecided: Mapping[int, list[tuple[str, int, int]]] = field(default_factory=dict)
     # function name -> (file, start) of its calls under an undecided ``#if defined(name)``
     ifdef_calls: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
     arch: str = "x86"
@@ -383,6 +394,9 @@ class Symbols:
             s.variables.add(name, fid, storage, is_def, start, line, col, end_col)
         s.unknown_headers = bitset(model_unknown_header_ids(model, s))
         s.generated = model_generated(model)
+        s.command_line = model_command_line(model)
+        for fid, name, start, end in model.undecided_branches():
+            s.undecided.setdefault(fid, []).append((name, start, end))
         return s
 
     def _add_type(self, name: str, kind: str, is_def, members: str | None, step: int = 1) -> None:
@@ -434,6 +448,17 @@ class Symbols:
 
     def is_header(self, fid: int) -> bool:
         return self.paths.get(fid, "").endswith(".h")
+
+    def undecided_in(self, fid: int) -> list[tuple[str, int, int]]:
+        """(NAME, start, end) of ``fid``'s branches kept on an undecided ``#ifdef NAME``."""
+        return self.undecided.get(fid, [])
+
+    def defined_nowhere(self, name: str) -> bool:
+        """Whether no file of the model ``#define``s the macro ``name`` (in a branch this
+        configuration drops either, when it is derived: ``hidden``), nor a Kbuild ``-D``: an
+        ``#ifdef name`` branch is then never compiled."""
+        return not self.macros.get(name) and "macro" not in (self.hidden.get(name) or ()) and (
+            name not in self.command_line)
 
     def macro_definitions(self, name: str) -> list[tuple[int, list[str], str]]:
         """(file_id, parameter names, body) of the function-like macros ``name``."""

@@ -123,7 +123,8 @@ def inactive_ranges(src: bytes, macros: Macros, known: bool = True) -> list[tupl
     return branch_ranges(src, macros, known)[0]
 
 
-# (start, end, NAME of an ``#ifndef NAME`` branch, NAME of an ``#ifdef NAME`` branch)
+# (start, end, NAME of an ``#ifndef NAME`` branch, NAME of an ``#ifdef NAME`` / ``#if NAME``
+# branch)
 Unsure = tuple[int, int, "str | None", "str | None"]
 
 
@@ -132,7 +133,7 @@ def branch_ranges(src: bytes, macros: Macros, known: bool = True
     """(``inactive_ranges``, the branches kept although their condition is undecided, by
     start, nested ones after the branch holding them: ``(start, end, guard, needs)``,
     ``guard`` the NAME of an ``#ifndef NAME`` / ``#if !defined(NAME)`` branch, ``needs`` the
-    NAME of an ``#ifdef NAME`` / ``#elif defined(NAME)`` one, else None)."""
+    NAME of an ``#ifdef NAME`` / ``#elif defined(NAME)`` / ``#if NAME`` one, else None)."""
     stack: list[_Group] = []
     out: list[tuple[int, int]] = []
     unsure: list[Unsure] = []
@@ -192,7 +193,9 @@ def _enter(group: _Group, clause: str, macros: Macros, known: bool, start: int,
     guard = _NOT_DEFINED.fullmatch(clause.strip())
     group.guard = guard.group(1) if guard else None
     needs = _DEFINED.fullmatch(clause.strip())
-    group.needs = needs.group(1) if needs else None
+    # (``#if NAME``: a macro's value, 0 when nothing defines it)
+    group.needs = needs.group(1) if needs else (
+        clause.strip() if _IDENT.fullmatch(clause.strip()) else None)
 
 
 def _leave(group: _Group, end: int, out: list[tuple[int, int]], unsure: list[Unsure]) -> None:

@@ -59,7 +59,7 @@ from kernel_lsp.parse.preprocess import close_paren, unbraced_iterator_calls
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "48"
+EXTRACTOR_VERSION = "49"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -208,6 +208,7 @@ class Extractor(FileScopeMacros):
                     self.funcs.find(err.start_byte) is None):
                 self._annotated_prototype(err)
         self._calls(root)
+        self._undecided_branches()
         self._type_uses(root)
         self._var_uses()
         return self.facts
@@ -778,6 +779,18 @@ class Extractor(FileScopeMacros):
         if self.funcs.find(spec.start_byte) is None:
             self.facts.types.append(TypeDecl(text(name), kind, False, (), span(spec), span(name)))
         return True
+
+    def _undecided_branches(self) -> None:
+        """Record each branch kept on an undecided ``#ifdef NAME`` / ``#if defined(NAME)`` /
+        ``#if NAME`` (hidden rows of kind ``undecided``, spanning the branch): where no file of
+        the tree defines NAME, nor the configuration or a Kbuild ``-D``, the compiler never
+        reads it (``#ifdef NOT_YET``), and the checks leave what it holds alone."""
+        for start, end, _guard, needs in self.unsure:
+            if needs is not None and not needs.startswith(("CONFIG_", "_")):
+                line, col = self.lines.point(start)
+                eline, ecol = self.lines.point(end)
+                self.facts.hidden.append((needs, "undecided",
+                                          Span(start, end, line, col, eline, ecol)))
 
     def _var_uses(self) -> None:
         bodies = self.funcs.items()
