@@ -172,12 +172,41 @@ def in_dead(dead: Mapping[int, list[tuple[int, int]]], fid: int, pos: int) -> bo
     return any(s <= pos < e for s, e in dead.get(fid, ()))
 
 
-class WithoutBranches:
+class _Forwarding:
+    """A ``FactSource`` that answers with ``facts``' answers (subclasses filter some)."""
+
+    def __init__(self, facts: FactSource):
+        self.facts = facts
+
+    def calls_in(self, file_ids):
+        return self.facts.calls_in(file_ids)
+
+    def type_uses_in(self, file_ids):
+        return self.facts.type_uses_in(file_ids)
+
+    def var_uses_in(self, file_ids):
+        return self.facts.var_uses_in(file_ids)
+
+    def variables_in(self, file_ids):
+        return self.facts.variables_in(file_ids)
+
+    def local_prototypes(self, file_ids):
+        return self.facts.local_prototypes(file_ids)
+
+    def definitions_in(self, file_ids):
+        return self.facts.definitions_in(file_ids)
+
+    def invocations_in(self, file_ids):
+        return self.facts.invocations_in(file_ids)
+
+
+class WithoutBranches(_Forwarding):
     """``facts`` without the calls, type uses, variable uses and macro invocations that sit
     in the branches ``dead`` (``dead_branches``)."""
 
     def __init__(self, facts: FactSource, dead: Mapping[int, list[tuple[int, int]]]):
-        self.facts, self.dead = facts, dead
+        super().__init__(facts)
+        self.dead = dead
 
     def _live(self, rows):
         dead = self.dead
@@ -195,22 +224,14 @@ class WithoutBranches:
     def invocations_in(self, file_ids):
         return self._live(self.facts.invocations_in(file_ids))
 
-    def variables_in(self, file_ids):
-        return self.facts.variables_in(file_ids)
 
-    def local_prototypes(self, file_ids):
-        return self.facts.local_prototypes(file_ids)
-
-    def definitions_in(self, file_ids):
-        return self.facts.definitions_in(file_ids)
-
-
-class WithoutBodies:
+class WithoutBodies(_Forwarding):
     """``facts`` without what sits in the bodies of ``skipped`` ((file, function) pairs): the
     calls, type uses and variable uses there."""
 
     def __init__(self, facts: FactSource, skipped: set[tuple[int, str]]):
-        self.facts, self.skipped = facts, skipped
+        super().__init__(facts)
+        self.skipped = skipped
 
     def calls_in(self, file_ids):
         return ((f, c) for f, c in self.facts.calls_in(file_ids)
@@ -223,15 +244,3 @@ class WithoutBodies:
     def var_uses_in(self, file_ids):
         return ((f, u) for f, u in self.facts.var_uses_in(file_ids)
                 if (f, u.function) not in self.skipped)
-
-    def variables_in(self, file_ids):
-        return self.facts.variables_in(file_ids)
-
-    def local_prototypes(self, file_ids):
-        return self.facts.local_prototypes(file_ids)
-
-    def definitions_in(self, file_ids):
-        return self.facts.definitions_in(file_ids)
-
-    def invocations_in(self, file_ids):
-        return self.facts.invocations_in(file_ids)
