@@ -25,7 +25,8 @@ from tests.conftest import TREE
 
 FILES = sorted(str(p.relative_to(TREE)) for p in TREE.rglob("*.c"))
 TEXTS = ["x", " ", "\n", "\t", ";", "", "}", "{", "(", ")", "/*", "*/", "\"", "'", "#define Q 1\n",
-         "\n#if 0\n", "\n#endif\n", "helper_call(42);\n", "int y = bar();", "struct s *p;",
+         "\n#if 0\n", "\n#ifdef NOT_YET\n", "\n#endif\n", "helper_call(42);\n", "int y = bar();",
+         "struct s *p;",
          "struct local { int a; } l;", "struct odd { missing_t m; } o;", "FOO(x)\n", "__init ",
          "__attribute__((unused)) ", "misc_register(0);", "typedef int t_t;", "kfree(p);", "return 0;"]
 
@@ -215,4 +216,32 @@ def test_typing_in_a_body_the_compiler_skips_reports_nothing_there(workspaces):
     assert after == _fresh_state(fresh, path, text)
     assert "late_t" in {f.symbol for f, *_ in after[1]}
     assert "nowhere_defined" not in {f.symbol for f, *_ in after[1]}
+    live.drop_buffer(path)
+
+
+def test_a_keystroke_inside_a_branch_no_compiler_reads_moves_its_end(workspaces):
+    """``#ifdef NOT_YET`` around two functions (a name defined nowhere): typing in the first
+    body, served from the body alone, moves the end of the branch as a fresh check reads it,
+    and what the branch holds stays unreported."""
+    root, live, fresh, _symbols = workspaces
+    path = "fs/read_write.c"
+    text = (root / path).read_bytes() + (
+        b"#ifdef NOT_YET\nint later_one(void)\n{\n\treturn 0;\n}\n"
+        b"int later_two(void)\n{\n\treturn nowhere_later(1);\n}\n#endif\n")
+    _open_alone(live, fresh, path, text)
+    live.findings([path])
+    start = text.index(b"return 0;", text.index(b"later_one"))
+    served = live.local
+    for n, ch in enumerate(b"x = 1;\n\t"):
+        pos = start + n
+        text = text[:pos] + bytes([ch]) + text[pos:]
+        live.set_buffer(path, text)
+        live.findings([path])
+    assert live.local > served
+    state = _state(live, path)
+    assert state == _fresh_state(fresh, path, text)
+    branch = [r for r in live.open[path].own_rows["hidden"] if r.kind == "undecided"]
+    assert [(r.name, r.end_byte) for r in branch] == [("NOT_YET", text.index(b"#endif\n",
+                                                                          start))]
+    assert not [f for f, *_ in state[1] if f.symbol in ("nowhere_later", "x")]
     live.drop_buffer(path)
