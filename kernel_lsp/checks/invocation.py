@@ -82,6 +82,9 @@ def check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
                         "declared nowhere in the model")
     if fid in syms.off_ids and dropped_here(ctx, fid, mask, entries or macros, callee):
         return None  # what the configuration that builds this file keeps may declare it
+    if unknown_header_seen(ctx, fid, start, above=True):
+        return None  # a generated header in scope may declare it, or include its header
+        # (an ``.asn1.h`` includes ``<linux/asn1_decoder.h>``)
     if not entries:
         if dropped_unit(ctx, fid, macros):
             return None  # defined above, in the configuration that builds this

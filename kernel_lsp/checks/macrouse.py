@@ -17,7 +17,7 @@ keeps that branch. Nor, in a header no file includes (in this configuration), an
 
 from __future__ import annotations
 
-from kernel_lsp.checks.inputs import CheckInputs, dropped_unit
+from kernel_lsp.checks.inputs import CheckInputs, dropped_unit, unknown_header_seen
 from kernel_lsp.checks.invocation import seen_at
 from kernel_lsp.checks.typevis import home_order
 from kernel_lsp.findings import Finding
@@ -47,8 +47,9 @@ def check_macro_use(ctx: CheckInputs, fid: int, inv, mask: int) -> Finding | Non
     every = syms.macros.get(name) or []
     if not every or syms.functions.get(name) or name in syms.variables:
         return None  # defined nowhere (a generated header?), or not only a macro
-    if any(seen_at(f, s, fid, start, mask) for f, _fl, s in every):
-        return None
+    if any(seen_at(f, s, fid, start, mask) for f, _fl, s in every) or unknown_header_seen(
+            ctx, fid, start, above=True):
+        return None  # (a generated header in scope may include its header)
     # a macro of another .c file is private to it: only a header's can be included
     macros = [m for m in syms.native(every, fid) if m.function_like and syms.is_header(m.file_id)]
     if not macros or dropped_unit(ctx, fid, macros) or any(

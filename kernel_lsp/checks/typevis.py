@@ -12,7 +12,7 @@ undefined type``). A pointer to an undeclared struct stays legal. A type defined
 
 from __future__ import annotations
 
-from kernel_lsp.checks.inputs import CheckInputs, dropped_here, dropped_unit
+from kernel_lsp.checks.inputs import CheckInputs, dropped_here, dropped_unit, unknown_header_seen
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.rows import more_sites
 from kernel_lsp.model.visibility import visible
@@ -32,8 +32,8 @@ def check_type_visibility(ctx: CheckInputs) -> list[Finding]:
     out: list[Finding] = []
     for fid, use in ctx.facts.type_uses_in(ctx.file_ids):
         defs = inaccessible(ctx, needs, fid, use)
-        if not defs:
-            continue
+        if not defs or unknown_header_seen(ctx, fid, use.start_byte, above=True):
+            continue  # (a generated header in scope may define it, or include its header)
         typedef = use.kind == "typedef"
         spelled = use.name if typedef else f"{use.kind} {use.name}"
         homes = home_order(ctx, [t.file_id for t in defs])
