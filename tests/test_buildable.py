@@ -320,18 +320,21 @@ def test_a_unit_kbuild_builds_is_not_hosted_by_a_test_program_that_includes_it(t
 # ``crctable.h``) and one that is just missing: quoted includes that resolve to nothing make no
 # host program of it (a C library header is written ``<stdio.h>``). Its findings stay, but
 # none that the generated header may answer (020_2 in a file that includes one; 404_2 below
-# its include line: it may declare the function, or include the header that does), and no
-# 504_2 for it; ``tools/user.c``, which includes ``<stdio.h>``, stays a host program.
+# its include line: it may declare the function, or include the header that does; not 405_2:
+# no header makes another file's static function callable), and no 504_2 for it;
+# ``tools/user.c``, which includes ``<stdio.h>``, stays a host program.
 GENERATED_INCLUDE = {
     "Kconfig": "config X86\n\tdef_bool y\n",
     "Makefile": "obj-y += lib/\n",
     "lib/Makefile": ("obj-y += crc.o other.o\n$(obj)/crc.o: $(obj)/crctable.h\n"
                      "$(obj)/crctable.h: $(obj)/gen_crctable\n"),
     "lib/other.c": ("int helper_elsewhere(void) { return 1; }\n"
-                    "int helper_before(void) { return 2; }\n"),
+                    "int helper_before(void) { return 2; }\n"
+                    "static int helper_static(void) { return 3; }\n"),
     "lib/crc.c": ("int early(struct missing_early *p)\n{\n\treturn helper_before() + p->x;\n}\n"
                   '#include "crctable.h"\n#include "stale.h"\n'
-                  "int crc(struct from_table *t)\n{\n\treturn helper_elsewhere() + t->x;\n}\n"),
+                  "int crc(struct from_table *t)\n{\n\treturn helper_elsewhere() + t->x;\n}\n"
+                  "int crc_static(void)\n{\n\treturn helper_static();\n}\n"),
     "tools/user.c": '#include <stdio.h>\nint user(struct nowhere_u *p) { return p->x; }\n',
 }
 
@@ -339,7 +342,8 @@ GENERATED_INCLUDE = {
 def test_a_unit_with_a_quoted_include_that_resolves_to_nothing_is_kernel_code(tmp_path, capsys):
     write_tree(tmp_path, GENERATED_INCLUDE)
     found = {(f[0], f[1], f[2], f[3]) for f in checked_errors(tmp_path, capsys)}
-    assert found == {("lib/crc.c", 3, "404_2", "helper_before")}
+    assert found == {("lib/crc.c", 3, "404_2", "helper_before"),
+                     ("lib/crc.c", 13, "405_2", "helper_static")}
     from kernel_lsp.cli import main
     assert main(["check", "--root", str(tmp_path), "--format", "json"]) in (0, 1)
     warnings = {(f["root_path"], f["line"], f["code"], f["symbol"])

@@ -82,17 +82,18 @@ def check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
                         "declared nowhere in the model")
     if fid in syms.off_ids and dropped_here(ctx, fid, mask, entries or macros, callee):
         return None  # what the configuration that builds this file keeps may declare it
-    if unknown_header_seen(ctx, fid, start, above=True):
-        return None  # a generated header in scope may declare it, or include its header
-        # (an ``.asn1.h`` includes ``<linux/asn1_decoder.h>``)
+    # (a generated header above the call may declare it, or include the header that does: an
+    # ``.asn1.h`` includes ``<linux/asn1_decoder.h>``; it cannot make another file's static
+    # function callable)
     if not entries:
-        if dropped_unit(ctx, fid, macros):
+        if dropped_unit(ctx, fid, macros) or unknown_header_seen(ctx, fid, start, above=True):
             return None  # defined above, in the configuration that builds this
         return _undeclared_macro(ctx, where, callee, macros)
     static_only = _static_elsewhere(ctx, where, callee, fid, entries, [], mask)
     if static_only is not None:
         return static_only
-    if dropped_unit(ctx, fid, entries) or fid in ctx.symbols.hidden_in.get(callee, ()):
+    if dropped_unit(ctx, fid, entries) or fid in ctx.symbols.hidden_in.get(callee, ()) or (
+            unknown_header_seen(ctx, fid, start, above=True)):
         return None  # declared above, in the configuration that builds this
     return _undeclared(ctx, where, callee, entries)
 
