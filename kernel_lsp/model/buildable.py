@@ -179,7 +179,7 @@ def kbuild_judgement(root: Path, arch: str, paths: Iterable[str],
     # (a listing is evidence in a directory whose other objects are computed too; one in a
     # directory only another architecture's Makefile enters, ``drivers/s390/``, is not)
     proof = _Judge(listings, possible, proven=True)
-    units = {p for p in paths if p.endswith(".c") and p not in unbuilt and proof._may_build(
+    units = {p for p in paths if p.endswith(".c") and p not in unbuilt and proof.may_build(
         p[:-2] + ".o")}
     if on is None:
         return KbuildStatus(unbuilt, set(), units)
@@ -365,9 +365,10 @@ class _Judge:
 
     def unbuilt(self, obj: str) -> bool:
         """Whether the object (``dir/name.o``) is listed and no listing can build it."""
-        return bool(self.listings.get(obj)) and not self._may_build(obj)
+        return bool(self.listings.get(obj)) and not self.may_build(obj)
 
-    def _may_build(self, target: str) -> bool:
+    def may_build(self, target: str) -> bool:
+        """Whether some listing of ``target`` (an object or a directory) can build it."""
         got = self.memo.get(target)
         if got is not None:
             return got
@@ -392,8 +393,8 @@ class _Judge:
                 self.exact and any(u in self.possible for u in r.unless)):
             return False
         if r.owner in _BUILT_LISTS:
-            return "/" not in r.makefile_dir or self._may_build(r.makefile_dir + "/")
-        return self._may_build(posixpath.join(r.makefile_dir, r.owner + ".o"))
+            return "/" not in r.makefile_dir or self.may_build(r.makefile_dir + "/")
+        return self.may_build(posixpath.join(r.makefile_dir, r.owner + ".o"))
 
 
 __all__ = ["KbuildStatus", "kbuild_judgement", "kbuild_status", "possible_symbols", "read_listings",
