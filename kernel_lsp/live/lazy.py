@@ -24,10 +24,9 @@ from kernel_lsp.model.symbols import (
     configuration_is_derived,
     ifdef_call_sets,
     is_foreign,
-    model_command_line,
     model_dropped_headers,
-    model_generated,
     model_host_sources,
+    model_kbuild_names,
     model_off_ids,
     model_unbuilt_ids,
     model_unknown_header_ids,
@@ -129,9 +128,8 @@ class LazySymbols(Symbols):
         self.hidden_in = _Hidden(model.hidden_declarers)
         self.hidden_declared = _Hidden(model.hidden_declarers, derived)
         self._add_dropped_units(model.dropped_c_includes())
+        self.generated, self.command_line = model_kbuild_names(model)
         self.unknown_headers = bitset(model_unknown_header_ids(model, self))
-        self.generated = model_generated(model)
-        self.command_line = model_command_line(model)
         self.stored_undecided = model.undecided_branches
         self.undecided = {}  # file -> its rows, read when asked; a buffer's own when it has one
 

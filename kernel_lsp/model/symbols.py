@@ -176,16 +176,12 @@ def model_off_ids(model: Model, paths: dict[int, str]) -> set[int]:
     return off
 
 
-def model_generated(model: Model) -> frozenset[str]:
-    """The file names the Kbuild files name, as the stored configuration holds them."""
+def model_kbuild_names(model: Model) -> tuple[frozenset[str], frozenset[str]]:
+    """(the file names the Kbuild files name, the names they define with -D), as the stored
+    configuration holds them (read once)."""
     stored = stored_configuration(model)
-    return stored.generated if stored is not None else frozenset()
-
-
-def model_command_line(model: Model) -> frozenset[str]:
-    """The names Kbuild files define with -D, as the stored configuration holds them."""
-    stored = stored_configuration(model)
-    return stored.command_line if stored is not None else frozenset()
+    return (stored.generated, stored.command_line) if stored is not None else (
+        frozenset(), frozenset())
 
 
 def model_unknown_header_ids(model: Model, symbols) -> set[int]:
@@ -193,8 +189,7 @@ def model_unknown_header_ids(model: Model, symbols) -> set[int]:
     may declare anything (``resolve.unknown_content``: generated beside its user by a rule of
     a Kbuild file, the compiler's intrinsics), unless it is a portable header's fallback the kernel does not
     build (``Fallbacks``: acpica's ``acclib.h`` under ``#ifndef ACPI_USE_SYSTEM_CLIBRARY``)."""
-    fallbacks = Fallbacks(symbols, symbols.arch)
-    generated = model_generated(model)
+    fallbacks, generated = Fallbacks(symbols, symbols.arch), symbols.generated
     return {fid for fid, target, angled, guard in model.unresolved_includes()
             if unknown_content(target, bool(angled), generated) and not (
                 guard and (fallback := fallbacks.of(fid)) is not None and fallback(guard))}
@@ -392,9 +387,8 @@ class Symbols:
             s.hidden_declared = s.hidden_in
         for name, fid, storage, is_def, start, line, col, end_col in model.variable_symbols():
             s.variables.add(name, fid, storage, is_def, start, line, col, end_col)
+        s.generated, s.command_line = model_kbuild_names(model)
         s.unknown_headers = bitset(model_unknown_header_ids(model, s))
-        s.generated = model_generated(model)
-        s.command_line = model_command_line(model)
         for fid, name, start, end in model.undecided_branches():
             s.undecided.setdefault(fid, []).append((name, start, end))
         return s
