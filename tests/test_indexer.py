@@ -130,3 +130,17 @@ def test_killed_run_leaves_a_consistent_database_that_the_next_run_completes(tmp
     fresh = tmp_path / "fresh.db"
     Model(fresh).close()
     assert _indexes(conn) == _indexes(sqlite3.connect(fresh)) != set()
+
+
+def test_a_bulk_load_has_a_larger_page_cache_and_gives_it_back(tmp_path):
+    from kernel_lsp.model.store import BULK_CACHE_KIB
+    model = Model(tmp_path / "m.db")
+    cache = model.conn.execute("PRAGMA cache_size").fetchone()[0]
+    with model.bulk_load():
+        assert model.conn.execute("PRAGMA cache_size").fetchone()[0] == -BULK_CACHE_KIB
+    assert model.conn.execute("PRAGMA cache_size").fetchone()[0] == cache != -BULK_CACHE_KIB
+    # a model that holds files already is not loaded in bulk: its cache stays
+    model.replace_file("a.c", {}, size=1, mtime_ns=1, sha1="x")
+    with model.bulk_load():
+        assert model.conn.execute("PRAGMA cache_size").fetchone()[0] == cache
+    model.close()
