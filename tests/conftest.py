@@ -32,6 +32,26 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
 
 
+def uncut(conn) -> None:
+    """Undo version 20: ``function_rows`` with the name and the whole signature as text again
+    (the rows read back through the view), no ``signature_texts``; the view of version 18."""
+    cols = schema.columns("functions")
+    rows = conn.execute(f"SELECT {', '.join('r.params' if c == 'params' else 'f.' + c for c in cols)} "
+                        "FROM functions f JOIN function_rows r ON r.id = f.id "
+                        "ORDER BY f.id").fetchall()
+    conn.execute("DROP VIEW functions")
+    conn.execute("DROP TABLE function_rows")
+    conn.execute("DROP TABLE signature_texts")
+    as_18 = schema.MIGRATIONS[18]  # its CREATE TABLE, view and indexes
+    for sql in as_18:
+        if sql.startswith("CREATE TABLE IF NOT EXISTS function_rows"):
+            conn.execute(sql)
+            conn.executemany(f"INSERT INTO function_rows ({', '.join(cols)}) "
+                             f"VALUES ({', '.join('?' * len(cols))})", rows)
+        elif sql.startswith(("CREATE VIEW", "CREATE INDEX")):
+            conn.execute(sql)
+
+
 def unshare(conn) -> None:
     """Undo version 18: ``functions`` a table of its own again, its parameter lists as text."""
     rows = conn.execute("SELECT * FROM functions ORDER BY id").fetchall()

@@ -7,9 +7,10 @@ import sqlite3
 import pytest
 
 from kernel_lsp.model import factlists, schema
-from kernel_lsp.model.rows import fact_rows
+from kernel_lsp.model.rows import Function, fact_rows
 from kernel_lsp.model.store import Model, ModelError
 from kernel_lsp.parse.extract import extract
+from tests.conftest import uncut
 
 SRC = b"""#include <linux/types.h>
 struct inode { int i_mode; int (*op)(struct inode *); };
@@ -231,3 +232,56 @@ def test_compaction_gives_a_model_of_small_pages_the_new_size_once_it_is_alone(t
     finally:
         other.close()
         m.close()
+
+
+# (name, signature) of functions whose signature the store keeps without the name (version 20)
+# and gives back whole: the name first met in the return type, held twice, not held, no
+# signature, no name, characters of several bytes before it; ``a`` and ``b`` share one text.
+CUT = [("foo", "struct foo *foo(void)"), ("f", "static int f(int f)"),
+       ("gen", "DEFINE_THING(x)"), ("nosig", None), ("", "int (void)"),
+       ("ünï", "void /* ß */ ünï(char *s)"), ("a", "int a(void)"), ("b", "int b(void)")]
+CUT_TEXTS = {"struct  *foo(void)", "static int (int f)", "DEFINE_THING(x)", "int (void)",
+             "void /* ß */ (char *s)"}
+
+
+def _cut_rows() -> dict:
+    rows = fact_rows(extract("fs/inode.c", SRC))
+    first = Function._make(rows["functions"][0])
+    return {**rows, "functions": [first._replace(name=n, signature=s) for n, s in CUT]}
+
+
+def _signatures(db) -> list[tuple[str, str | None]]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT name, signature FROM functions ORDER BY id").fetchall()
+    finally:
+        conn.close()
+
+
+def test_a_function_name_is_cut_out_of_its_signature_and_put_back_by_the_view(tmp_path):
+    db = tmp_path / "model.db"
+    m = Model(db)
+    m.replace_file("fs/inode.c", _cut_rows(), size=1, mtime_ns=1, sha1="a")
+    assert _signatures(db) == CUT
+    assert {r[0] for r in m.conn.execute("SELECT signature FROM signature_texts")} == CUT_TEXTS
+    stored = m.conn.execute("SELECT typeof(name), count(*) FROM function_rows GROUP BY 1")
+    assert stored.fetchall() == [("integer", len(CUT))]  # ``names`` ids
+    assert m.function_declarations("foo") or m.function_definition("foo")  # by name
+    m.close()
+    conn = sqlite3.connect(db)  # the same rows written by schema 19 are migrated alike
+    uncut(conn)
+    conn.execute("UPDATE meta SET value = '19' WHERE key = 'schema_version'")
+    conn.commit()
+    assert conn.execute("SELECT name, signature FROM function_rows ORDER BY id").fetchall() == CUT
+    conn.close()
+    m = Model(db)
+    assert m.schema_version() == schema.SCHEMA_VERSION
+    assert _signatures(db) == CUT
+    assert {r[0] for r in m.conn.execute("SELECT signature FROM signature_texts")} == CUT_TEXTS
+    plan = " ".join(str(r) for r in m.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT file_id, signature FROM functions WHERE name = 'foo'"))
+    assert "idx_functions_name" in plan and "param_lists" not in plan, plan
+    m.replace_file("fs/inode.c", _cut_rows(), size=1, mtime_ns=2, sha1="b")  # written on
+    assert _signatures(db) == CUT
+    assert m.conn.execute("SELECT count(*) FROM signature_texts").fetchone()[0] == len(CUT_TEXTS)
+    m.close()

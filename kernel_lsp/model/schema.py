@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from kernel_lsp.model import factlists
 
-SCHEMA_VERSION = 19
+SCHEMA_VERSION = 20
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 # version 17: pages of 16 KiB (SQLite's default is 4 KiB): the compressed lists of
 # ``factlists`` and ``macro_lists`` spill less into overflow pages, and fewer pages keep
@@ -87,6 +87,8 @@ TABLES: dict[str, str] = {
                       "PRIMARY KEY (name, file_id)",
     # version 18: each distinct parameter list of ``functions`` once (``SHARED``)
     "param_lists": "id INTEGER PRIMARY KEY, params TEXT NOT NULL",
+    # version 20: each distinct signature of ``functions``, its function's name cut out, once
+    "signature_texts": "id INTEGER PRIMARY KEY, signature TEXT NOT NULL",
 }
 # Tables stored as their primary key's b-tree (version 11: member_names, which is only ever
 # read and updated by its key; a rowid table kept the same names twice, table and index).
@@ -180,36 +182,95 @@ PACKED: dict[str, str] = {"calls": "call_lists", "type_uses": "type_use_lists",
                           "var_uses": "var_use_lists"}
 
 
-# version 18: a table of ``SHARED`` keeps the text of one column (a function's parameter list,
-# as JSON) once per distinct value, in a table of its own (``texts``), whose id is the text's
-# ``text_key`` plus a number that tells apart the texts of one key. Its rows are stored in
-# ``rows`` with that id in place of the text, and read through a view of the table's name that
-# gives the text back (a LEFT JOIN, dropped when the column is not read). Linux 6.1 has 880,000
-# functions but 225,000 distinct parameter lists (52.7 MB of text; 25 MB less in all). Texts
-# are never deleted, like ``names``: a writer may hold their ids (``Model._text_ids``).
+# version 18: a table of ``SHARED`` keeps the text of some columns (a function's parameter
+# list, as JSON; version 20: its signature) once per distinct value, each column in a table of
+# its own (``texts``), whose id is the text's ``text_key`` plus a number that tells apart the
+# texts of one key. Its rows are stored in ``rows`` with that id in place of the text, and read
+# through a view of the table's name that gives the text back (a LEFT JOIN, dropped when the
+# column is not read). Linux 6.1 has 880,000 functions but 225,000 distinct parameter lists
+# (52.7 MB of text; 25 MB less in all). Texts are never deleted, like ``names``: a writer may
+# hold their ids (``Model._text_ids``).
+# version 20: the columns of ``names`` are ``names`` ids (a function's name: most are there
+# already as callees), and ``cut`` takes the name out of the signature, where ``at`` says:
+# 871,641 signatures of Linux 6.1 are 321,131 distinct texts without their function's name
+# (``static int (struct platform_device *pdev)``), 728,635 with it. 43 MB less in all.
+class Cut(NamedTuple):
+    text: str  # a ``texts`` column ...
+    name: str  # ... whose text holds the text of this ``names`` column ...
+    at: str  # ... at this offset (characters; NULL: the text does not hold it), cut out
+
+
 class Shared(NamedTuple):
-    rows: str  # the table of the rows, ``column`` an id into ``texts``
-    column: str
-    texts: str  # (id, <column>): the distinct texts
+    rows: str  # the table of the rows
+    texts: dict[str, str]  # column -> the table of its distinct texts, ``(id, <column>)``
+    names: tuple[str, ...] = ()  # columns held as ``names`` ids
+    cut: Cut | None = None
 
 
-SHARED: dict[str, Shared] = {"functions": Shared("function_rows", "params", "param_lists")}
+SHARED: dict[str, Shared] = {
+    "functions": Shared("function_rows", {"params": "param_lists", "signature": "signature_texts"},
+                        ("name",), Cut("signature", "name", "name_at"))}
 TEXT_KEY_BITS = 8  # the texts of one CRC-32: up to 256
 TEXT_KEY_FUNCTION = "klsp_text_key"  # ``text_key`` as an SQL function (the store registers it)
 
 
-def text_key(text: str) -> int:
+def text_key(text: str | None) -> int | None:
     """The smallest id a ``SHARED`` text may have: its CRC-32 (UTF-8) over ``TEXT_KEY_BITS``
-    zero bits; its id is between that and ``text_key + 2**TEXT_KEY_BITS - 1``."""
+    zero bits; its id is between that and ``text_key + 2**TEXT_KEY_BITS - 1``. None (SQL's
+    NULL) for None: no text has no id."""
+    if text is None:
+        return None
     return zlib.crc32(text.encode("utf-8", "replace")) << TEXT_KEY_BITS
 
 
+def cut_name(text: str | None, name: str | None) -> tuple[str | None, int | None]:
+    """``text`` without the first ``name`` it holds, and where it was (None: not held). The
+    view puts it back (``shared_view``); ``cut_sql`` is the same in SQL (migration 20)."""
+    at = text.find(name) if text is not None and name else -1
+    return (text, None) if at < 0 else (text[:at] + text[at + len(name):], at)
+
+
+def cut_sql(text: str, name: str) -> tuple[str, str]:
+    """``cut_name`` of columns ``text`` and ``name`` in SQL: (the text, the offset); SQLite's
+    ``instr`` and ``substr`` count characters as Python does."""
+    found = f"instr({text}, {name})"
+    held = f"{name} <> '' AND {found} > 0"
+    return (f"CASE WHEN {held} THEN substr({text}, 1, {found} - 1) || "
+            f"substr({text}, {found} + length({name})) ELSE {text} END",
+            f"CASE WHEN {held} THEN {found} - 1 END")
+
+
+def shared_columns(table: str) -> tuple[str, ...]:
+    """The fact columns of a ``SHARED`` table's rows, as stored: ``FACT_COLUMNS`` with the
+    ``cut`` offset after its text."""
+    cut, out = SHARED[table].cut, []
+    for c in FACT_COLUMNS[table]:
+        out.append(c)
+        if cut is not None and c == cut.text:
+            out.append(cut.at)
+    return tuple(out)
+
+
 def shared_view(table: str) -> str:
-    """The SELECT of the view ``table`` over its ``SHARED`` rows: the text in place of its id."""
+    """The SELECT of the view ``table`` over its ``SHARED`` rows: the texts and names in place
+    of their ids, the cut name back in its text."""
     shared = SHARED[table]
-    select = [f"s.{c} AS {c}" if c == shared.column else f"t.{c} AS {c}" for c in columns(table)]
-    return (f"SELECT {', '.join(select)} FROM {shared.rows} t "
-            f"LEFT JOIN {shared.texts} s ON s.id = t.{shared.column}")
+    select, joins = [], []
+    for c in columns(table):
+        if c in shared.texts:
+            value = f"s_{c}.{c}"
+            joins.append(f"LEFT JOIN {shared.texts[c]} s_{c} ON s_{c}.id = t.{c}")
+        elif c in shared.names:
+            value = f"n_{c}.name"
+            joins.append(f"JOIN names n_{c} ON n_{c}.id = t.{c}")
+        else:
+            value = f"t.{c}"
+        cut = shared.cut
+        if cut is not None and c == cut.text:
+            value = (f"CASE WHEN t.{cut.at} IS NULL THEN {value} ELSE substr({value}, 1, "
+                     f"t.{cut.at}) || n_{cut.name}.name || substr({value}, t.{cut.at} + 1) END")
+        select.append(f"{value} AS {c}")
+    return f"SELECT {', '.join(select)} FROM {shared.rows} t {' '.join(joins)}"
 
 
 def row_table(table: str) -> str:
@@ -232,9 +293,14 @@ def create_table_sql(table: str, skip: tuple[str, ...] = ()) -> str:
     if table in WITHOUT_ROWID:
         return f"CREATE TABLE IF NOT EXISTS {table} ({TABLES[table]}) WITHOUT ROWID"
     if table in SHARED:
-        shared = SHARED[table]
-        cols = [f"{shared.column} INTEGER" if c.split()[0] == shared.column else c.strip()
-                for c in TABLES[table].split(",")]
+        shared, cols = SHARED[table], []
+        for col in TABLES[table].split(","):
+            name, *rest = col.split()
+            if name in shared.texts or name in shared.names:
+                rest = ["INTEGER", *rest[1:]]
+            cols.append(" ".join([name, *rest]))
+            if shared.cut is not None and name == shared.cut.text:
+                cols.append(f"{shared.cut.at} INTEGER")
         return f"CREATE TABLE IF NOT EXISTS {shared.rows} ({', '.join(cols)})"
     if table not in INTERNED:
         return f"CREATE TABLE IF NOT EXISTS {table} ({TABLES[table]})"
@@ -598,36 +664,84 @@ MIGRATIONS[17] = [
 
 
 # 18: the parameter lists of functions once each (``SHARED``): the ids of the distinct texts
-# (numbered within each key), then the rows with ids in place of texts, in the same order.
-def _share_migration(table: str) -> list[str]:
-    shared, key = SHARED[table], f"{TEXT_KEY_FUNCTION}(v)"
-    col, top = shared.column, (1 << TEXT_KEY_BITS) - 1
+# (numbered within each key), then the rows with ids in place of texts, in the same order. The
+# tables as they were then (version 20 changes them).
+def _share_params_migration() -> list[str]:
+    key, top, cols = f"{TEXT_KEY_FUNCTION}(v)", (1 << TEXT_KEY_BITS) - 1, columns("functions")
+    defs = ", ".join("params INTEGER" if c.split()[0] == "params" else c.strip()
+                     for c in TABLES["functions"].split(","))
     values = ", ".join(
-        f"(SELECT s.id FROM {shared.texts} s WHERE s.id BETWEEN {TEXT_KEY_FUNCTION}(t.{c}) AND "
-        f"{TEXT_KEY_FUNCTION}(t.{c}) + {top} AND s.{c} = t.{c})" if c == col else f"t.{c}"
-        for c in columns(table))
+        f"(SELECT s.id FROM param_lists s WHERE s.id BETWEEN {TEXT_KEY_FUNCTION}(t.params) AND "
+        f"{TEXT_KEY_FUNCTION}(t.params) + {top} AND s.params = t.params)" if c == "params"
+        else f"t.{c}" for c in cols)
+    view = ", ".join("s.params AS params" if c == "params" else f"t.{c} AS {c}" for c in cols)
     return [
-        create_table_sql(shared.texts),
-        f"INSERT INTO {shared.texts} (id, {col}) SELECT {key} + row_number() OVER "
-        f"(PARTITION BY {key} ORDER BY v) - 1, v FROM (SELECT DISTINCT {col} AS v FROM {table} "
-        f"WHERE {col} IS NOT NULL)",
-        create_table_sql(table),
-        f"INSERT INTO {shared.rows} ({', '.join(columns(table))}) SELECT {values} FROM {table} t "
+        f"CREATE TABLE IF NOT EXISTS param_lists ({TABLES['param_lists']})",
+        f"INSERT INTO param_lists (id, params) SELECT {key} + row_number() OVER "
+        f"(PARTITION BY {key} ORDER BY v) - 1, v FROM (SELECT DISTINCT params AS v FROM "
+        "functions WHERE params IS NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS function_rows ({defs})",
+        f"INSERT INTO function_rows ({', '.join(cols)}) SELECT {values} FROM functions t "
         "ORDER BY t.id",
-        f"DROP TABLE {table}",
-        f"CREATE VIEW {table} AS {shared_view(table)}",
-        *index_statements(table),
+        "DROP TABLE functions",
+        f"CREATE VIEW functions AS SELECT {view} FROM function_rows t "
+        "LEFT JOIN param_lists s ON s.id = t.params",
+        "CREATE INDEX IF NOT EXISTS idx_functions_name ON function_rows(name)",
+        "CREATE INDEX IF NOT EXISTS idx_functions_file_id ON function_rows(file_id)",
     ]
 
 
-MIGRATIONS[18] = _share_migration("functions")
+MIGRATIONS[18] = _share_params_migration()
+
 
 # 19: where a hidden row's branch ends (kind ``undecided``: a branch kept on ``#ifdef NAME``;
 # filled as files are re-extracted: the extractor version changed with it)
 MIGRATIONS[19] = ["ALTER TABLE hidden ADD COLUMN end_byte INTEGER"]
 
+
+# 20: a function's name is a ``names`` id, and its signature, the name cut out, is the id of a
+# row of ``signature_texts`` (``SHARED``): the names, the distinct cut texts (numbered within
+# each key), then the rows in the same order, in a table of the new columns.
+def _cut_names_migration() -> list[str]:
+    shared, top = SHARED["functions"], (1 << TEXT_KEY_BITS) - 1
+    cut_text, cut_at = cut_sql("signature", "name")
+    key = f"{TEXT_KEY_FUNCTION}(v)"
+    texts = shared.texts["signature"]
+    values = []
+    for c in ("id", "file_id", *shared_columns("functions")):
+        if c == "name":
+            c = "(SELECT id FROM names WHERE name = t.name)"
+        elif c == "signature":
+            c = (f"(SELECT s.id FROM {texts} s WHERE s.id BETWEEN {TEXT_KEY_FUNCTION}(t.cut) AND "
+                 f"{TEXT_KEY_FUNCTION}(t.cut) + {top} AND s.signature = t.cut)")
+        elif c == shared.cut.at:
+            c = "t.cut_at"
+        else:
+            c = f"t.{c}"
+        values.append(c)
+    return [
+        "INSERT OR IGNORE INTO names(name) SELECT DISTINCT name FROM function_rows",
+        create_table_sql(texts),
+        f"INSERT INTO {texts} (id, signature) SELECT {key} + row_number() OVER "
+        f"(PARTITION BY {key} ORDER BY v) - 1, v FROM (SELECT DISTINCT {cut_text} AS v "
+        "FROM function_rows WHERE signature IS NOT NULL)",
+        "ALTER TABLE function_rows RENAME TO function_rows_19",
+        "DROP VIEW functions",
+        create_table_sql("functions"),
+        f"INSERT INTO function_rows (id, file_id, {', '.join(shared_columns('functions'))}) "
+        f"SELECT {', '.join(values)} FROM (SELECT *, {cut_text} AS cut, {cut_at} AS cut_at "
+        "FROM function_rows_19) t ORDER BY t.id",
+        "DROP TABLE function_rows_19",  # (and its indexes, made again below)
+        f"CREATE VIEW functions AS {shared_view('functions')}",
+        *index_statements("functions"),
+    ]
+
+
+MIGRATIONS[20] = _cut_names_migration()
+
+
 # Migrations that copy whole tables: the file is compacted after them (``VACUUM``).
-REWRITING_MIGRATIONS = frozenset({7, 11, 13, 14, 15, 16, 17, 18})
+REWRITING_MIGRATIONS = frozenset({7, 11, 13, 14, 15, 16, 17, 18, 20})
 
 # version 17: every interned table is packed and found by name through its files (the store
 # writes them so)

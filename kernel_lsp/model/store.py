@@ -60,8 +60,9 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         self.path = Path(path) if path is not None else None
         self._known_names: dict[str, int] = {}  # names ids of committed rows
         self._pending_names: dict[str, int] = {}  # ... of the write transaction under way
-        self._known_texts: dict[str, int] = {}  # ids of ``schema.SHARED`` texts, as names
-        self._pending_texts: dict[str, int] = {}
+        # ids of ``schema.SHARED`` texts by (table, text), as names
+        self._known_texts: dict[tuple[str, str], int] = {}
+        self._pending_texts: dict[tuple[str, str], int] = {}
         self._batch_seconds: float | None = None  # inside ``batched``
         self._batch_ends = 0.0
         try:
@@ -385,7 +386,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
                     continue
             if table in schema.SHARED:
                 table_rows = self._shared(table, table_rows)
-                table = schema.row_table(table)
+                cols, table = schema.shared_columns(table), schema.row_table(table)
             if table in schema.KEYED:
                 at, key = cols.index("name"), schema.name_key
                 self.conn.executemany(
@@ -456,39 +457,59 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         return out
 
     def _shared(self, table: str, rows: list[tuple]) -> list[tuple]:
-        """``rows`` of a ``schema.SHARED`` table with the text of its shared column turned into
-        an id of its texts table (new texts inserted, inside the caller's transaction)."""
+        """``rows`` of a ``schema.SHARED`` table as its rows table stores them
+        (``schema.shared_columns``): the ``cut`` name out of its text, the texts turned into
+        ids of their texts tables and the names into ``names`` ids (new ones inserted, inside
+        the caller's transaction)."""
         _check_width(table, rows)
-        shared = schema.SHARED[table]
-        at = schema.FACT_COLUMNS[table].index(shared.column)
-        texts = {r[at] for r in rows}
-        texts.discard(None)
-        ids = self._text_ids(shared, texts)
-        return [(*r[:at], ids.get(r[at]), *r[at + 1:]) for r in rows]
+        shared, cols = schema.SHARED[table], schema.FACT_COLUMNS[table]
+        rows = [list(r) for r in rows]
+        if shared.cut is not None:
+            text, name = cols.index(shared.cut.text), cols.index(shared.cut.name)
+            for r in rows:
+                r[text], at = schema.cut_name(r[text], r[name])
+                r.append(at)
+        for column, texts in shared.texts.items():
+            at = cols.index(column)
+            values = {r[at] for r in rows}
+            values.discard(None)
+            get = self._text_ids(texts, column, values).get
+            for r in rows:
+                r[at] = get(r[at])
+        for column in shared.names:
+            at = cols.index(column)
+            get = self._name_ids({r[at] for r in rows} - {None}).get
+            for r in rows:
+                r[at] = get(r[at])
+        if shared.cut is None:
+            return [tuple(r) for r in rows]
+        text = cols.index(shared.cut.text)  # the offset (appended) after its text
+        return [(*r[:text + 1], r[-1], *r[text + 1:-1]) for r in rows]
 
-    def _text_ids(self, shared: schema.Shared, texts: set[str]) -> dict[str, int]:
-        """text -> id in ``shared.texts`` of each of ``texts``, inserting the new ones at the
-        first free id of their key (``schema.text_key``); remembered as ``_name_ids`` does."""
-        out, col, top = {}, shared.column, (1 << schema.TEXT_KEY_BITS) - 1
-        for text in sorted(texts):
-            got = self._pending_texts.get(text)
+    def _text_ids(self, texts: str, column: str, values: set[str]) -> dict[str, int]:
+        """text -> id in the table ``texts`` (column ``column``) of each of ``values``,
+        inserting the new ones at the first free id of their key (``schema.text_key``);
+        remembered as ``_name_ids`` does."""
+        out, top = {}, (1 << schema.TEXT_KEY_BITS) - 1
+        for text in sorted(values):
+            got = self._pending_texts.get((texts, text))
             if got is None:
-                got = self._known_texts.get(text)  # (an id may be 0: no ``or`` here)
+                got = self._known_texts.get((texts, text))  # (an id may be 0: no ``or`` here)
             if got is None:
                 key = schema.text_key(text)
                 taken = dict(self.conn.execute(
-                    f"SELECT {col}, id FROM {shared.texts} WHERE id BETWEEN ? AND ?",
+                    f"SELECT {column}, id FROM {texts} WHERE id BETWEEN ? AND ?",
                     (key, key + top)))
                 got = taken.get(text)
                 if got is None:
                     used = set(taken.values())
                     got = next((i for i in range(key, key + top + 1) if i not in used), None)
                     if got is None:
-                        raise sqlite3.IntegrityError(f"{shared.texts}: no free id for the "
+                        raise sqlite3.IntegrityError(f"{texts}: no free id for the "
                                                      f"texts of key {key}")
-                    self.conn.execute(f"INSERT INTO {shared.texts} (id, {col}) VALUES (?, ?)",
+                    self.conn.execute(f"INSERT INTO {texts} (id, {column}) VALUES (?, ?)",
                                       (got, text))
-                self._pending_texts[text] = got
+                self._pending_texts[(texts, text)] = got
             out[text] = got
         return out
 
