@@ -193,7 +193,8 @@ PACKED: dict[str, str] = {"calls": "call_lists", "type_uses": "type_use_lists",
 # version 20: the columns of ``names`` are ``names`` ids (a function's name: most are there
 # already as callees), and ``cut`` takes the name out of the signature, where ``at`` says:
 # 871,641 signatures of Linux 6.1 are 321,131 distinct texts without their function's name
-# (``static int (struct platform_device *pdev)``), 728,635 with it. 43 MB less in all.
+# (``static int (struct platform_device *pdev)``), 728,635 with it: the model 62.7 MB smaller
+# (575.9 -> 513.2 million bytes; Linux 6.12: 636.4 -> 566.4).
 class Cut(NamedTuple):
     text: str  # a ``texts`` column ...
     name: str  # ... whose text holds the text of this ``names`` column ...

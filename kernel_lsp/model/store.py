@@ -489,28 +489,44 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
     def _text_ids(self, texts: str, column: str, values: set[str]) -> dict[str, int]:
         """text -> id in the table ``texts`` (column ``column``) of each of ``values``,
         inserting the new ones at the first free id of their key (``schema.text_key``);
-        remembered as ``_name_ids`` does."""
-        out, top = {}, (1 << schema.TEXT_KEY_BITS) - 1
-        for text in sorted(values):
+        remembered as ``_name_ids`` does. The texts not remembered are looked up together, a
+        few hundred keys a statement (a cold index of Linux meets half a million)."""
+        out, new = {}, []
+        for text in values:
             got = self._pending_texts.get((texts, text))
             if got is None:
                 got = self._known_texts.get((texts, text))  # (an id may be 0: no ``or`` here)
             if got is None:
-                key = schema.text_key(text)
-                taken = dict(self.conn.execute(
-                    f"SELECT {column}, id FROM {texts} WHERE id BETWEEN ? AND ?",
-                    (key, key + top)))
-                got = taken.get(text)
+                new.append(text)
+            else:
+                out[text] = got
+        if not new:
+            return out
+        top = (1 << schema.TEXT_KEY_BITS) - 1
+        keys = {text: schema.text_key(text) for text in new}
+        taken: dict[int, dict[str, int]] = {}  # key -> the texts stored under it, by text
+        wanted = sorted(set(keys.values()))
+        for i in range(0, len(wanted), 500):
+            for got, text in self.conn.execute(
+                    f"SELECT s.id, s.{column} FROM json_each(?) k JOIN {texts} s "
+                    f"ON s.id BETWEEN k.value AND k.value + {top}",
+                    (json.dumps(wanted[i:i + 500]),)):
+                taken.setdefault(got & ~top, {})[text] = got
+        inserts = []
+        for text in sorted(new):
+            key, held = keys[text], taken.setdefault(keys[text], {})
+            got = held.get(text)
+            if got is None:
+                used = set(held.values())
+                got = next((i for i in range(key, key + top + 1) if i not in used), None)
                 if got is None:
-                    used = set(taken.values())
-                    got = next((i for i in range(key, key + top + 1) if i not in used), None)
-                    if got is None:
-                        raise sqlite3.IntegrityError(f"{texts}: no free id for the "
-                                                     f"texts of key {key}")
-                    self.conn.execute(f"INSERT INTO {texts} (id, {column}) VALUES (?, ?)",
-                                      (got, text))
-                self._pending_texts[(texts, text)] = got
+                    raise sqlite3.IntegrityError(f"{texts}: no free id for the "
+                                                 f"texts of key {key}")
+                held[text] = got
+                inserts.append((got, text))
+            self._pending_texts[(texts, text)] = got
             out[text] = got
+        self.conn.executemany(f"INSERT INTO {texts} (id, {column}) VALUES (?, ?)", inserts)
         return out
 
     def _committed(self, ok: bool) -> None:
