@@ -74,6 +74,7 @@ def initialize(ls: KernelLanguageServer, params: types.InitializeParams) -> None
 
 @server.feature(types.INITIALIZED)
 def initialized(ls: KernelLanguageServer, _params) -> None:
+    ls.protocol.warm()  # before the first document: the first keystroke pays nothing for it
     # the start-up (settings, the stored model, the first index) runs as a task of its own, so
     # a session that ends during it (an editor quitting in the first seconds) cancels only that
     ls.startup_task = asyncio.ensure_future(_startup(ls))
