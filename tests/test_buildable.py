@@ -84,6 +84,20 @@ def test_possible_options(tmp_path):
     assert not never & possible
 
 
+def test_a_kconfig_read_again_is_the_same_parse_until_a_file_it_read_changes(tmp_path):
+    write_tree(tmp_path, {"Kconfig": 'source "sub/Kconfig"\n', "sub/Kconfig": KCONFIG})
+    first = read_kconfig(tmp_path, "x86")
+    assert read_kconfig(tmp_path, "x86") is first  # the configuration, then Kbuild's judgement
+    assert read_kconfig(tmp_path, "arm") is not first  # another architecture reads other files
+    sub = tmp_path / "sub" / "Kconfig"
+    sub.write_text(KCONFIG + "config LATER\n\tbool \"later\"\n")  # a sourced file changed
+    again = read_kconfig(tmp_path, "x86")
+    assert again is not first and "LATER" in possible_symbols(again)
+    assert "LATER" not in possible_symbols(first)
+    sub.unlink()  # gone: read again, without it
+    assert "GOOD" not in possible_symbols(read_kconfig(tmp_path, "x86"))
+
+
 MAKEFILES = {
     "Kconfig": KCONFIG,
     "drivers/Makefile": (

@@ -12,8 +12,9 @@ import pytest
 from kernel_lsp.config import load_config
 from kernel_lsp.live.first import NOTE, PROVABLE, Provisional, deep_run, first_run
 from kernel_lsp.live.workspace import Workspace
+from kernel_lsp.model import first as first_module
 from kernel_lsp.model.first import first_db_path, index_closure
-from kernel_lsp.model.indexer import index
+from kernel_lsp.model.indexer import index, worker_pool
 from kernel_lsp.model.store import Model
 from tests.conftest import TREE, write_tree
 
@@ -151,6 +152,40 @@ def test_the_closure_follows_includes_and_only_them(tmp_path):
     assert sorted(result.model.file_paths().values()) == ["include/a.h", "include/b.h",
                                                           "main.c"]
     assert result.stats["closure"] == 3 and result.model.meta("includes_resolved") == "1"
+    result.model.close()
+
+
+CHAIN = {**{f"include/h{i}.h": f'#include "h{i + 1}.h"\nint f{i}(void);\n' for i in range(4)},
+         "include/h4.h": "int f4(void);\n",
+         "main.c": "#include <h0.h>\nint main(void) { return f0() + f4(); }\n"}
+
+
+def _functions(result) -> set[tuple]:
+    return set(result.model.conn.execute(
+        "SELECT fl.path, f.name, f.signature, f.line FROM functions f JOIN files fl "
+        "ON fl.id = f.file_id"))
+
+
+def test_one_set_of_processes_extracts_every_round_of_a_closure(tmp_path, monkeypatch):
+    serial = _config(write_tree(tmp_path / "serial", CHAIN))
+    serial.include_paths = ["include"]
+    alone = index_closure(serial, ["main.c"], jobs=1)
+    expected = _functions(alone)
+    alone.model.close()
+    started = []
+
+    def pool(jobs, env):
+        started.append(jobs)
+        return worker_pool(jobs, env)
+
+    monkeypatch.setattr(first_module, "SERIAL_BELOW", 1)  # a pool for a round of one file
+    monkeypatch.setattr(first_module, "worker_pool", pool)
+    config = _config(write_tree(tmp_path / "pool", CHAIN))
+    config.include_paths = ["include"]
+    result = index_closure(config, ["main.c"], jobs=2)
+    assert result.stats["closure"] == 6 and len(expected) == 6  # six rounds of includes ...
+    assert started == [2]  # ... one pool
+    assert _functions(result) == expected
     result.model.close()
 
 

@@ -85,6 +85,14 @@ def first_run(config: Config, paths: list[str], names: Iterable[str] = (), *,
     """Index ``paths``' closures into ``first.db``, then the files of the tree that mention the
     names of their provable findings (and ``names``); returns the run's stats."""
     first = FirstIndex(config, progress=progress)
+    try:
+        return _first_run(first, config, paths, names)
+    finally:
+        first.stop_workers()
+
+
+def _first_run(first: FirstIndex, config: Config, paths: list[str],
+               names: Iterable[str]) -> dict:
     first.close_over(paths)
     result = first.finish()
     ws = Workspace(config)  # over the model ``first`` keeps open (not closed here)

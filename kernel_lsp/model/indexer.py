@@ -102,17 +102,27 @@ def _store(model: Model, result: tuple, problems: list[str]) -> None:
                            type_use_total=type_use_total, inactive=inactive)
 
 
+def worker_pool(jobs: int, env: Configuration):
+    """``jobs`` processes that extract files (``_work``) under the configuration ``env``
+    (starting them costs about 0.3 s)."""
+    ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+    return ctx.Pool(jobs, initializer=_set_env, initargs=(env,))
+
+
 def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress | None,
-                 problems: list[str], env: Configuration) -> None:
-    total = len(items)
-    if jobs <= 1 or total < SERIAL_BELOW:
+                problems: list[str], env: Configuration, pool=None) -> None:
+    """Extract ``items`` and store their rows: in ``pool`` (a ``worker_pool`` of ``env`` the
+    caller keeps), else in a pool of ``jobs`` processes of its own when there are at least
+    ``SERIAL_BELOW``, else in this process."""
+    total, own = len(items), None
+    if pool is None and jobs > 1 and total >= SERIAL_BELOW:
+        pool = own = worker_pool(jobs, env)
+    if pool is None:
         _set_env(env)
         results = map(_work, items)
-        pool = None
-    else:
-        ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-        pool = ctx.Pool(jobs, initializer=_set_env, initargs=(env,))
-        results = pool.imap_unordered(_work, items, chunksize=8)
+    else:  # chunks of 8 (fewer when they would leave a process idle)
+        chunk = max(1, min(8, total // (4 * jobs)))
+        results = pool.imap_unordered(_work, items, chunksize=chunk)
     try:
         with model.batched(COMMIT_SECONDS):  # a transaction every ~2 s, not one per file
             for done, result in enumerate(results, 1):
@@ -120,8 +130,8 @@ def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress 
                 if progress is not None:
                     progress(done, total, result[1])
     finally:
-        if pool is not None:
-            pool.terminate()
+        if own is not None:
+            own.terminate()
 
 
 def resolve_includes(model: Model, config: Config,
