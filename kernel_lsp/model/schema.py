@@ -256,7 +256,7 @@ def shared_view(table: str) -> str:
     """The SELECT of the view ``table`` over its ``SHARED`` rows: the texts and names in place
     of their ids, the cut name back in its text."""
     shared = SHARED[table]
-    select, joins = [], []
+    cut, select, joins = shared.cut, [], []
     for c in columns(table):
         if c in shared.texts:
             value = f"s_{c}.{c}"
@@ -266,7 +266,6 @@ def shared_view(table: str) -> str:
             joins.append(f"JOIN names n_{c} ON n_{c}.id = t.{c}")
         else:
             value = f"t.{c}"
-        cut = shared.cut
         if cut is not None and c == cut.text:
             value = (f"CASE WHEN t.{cut.at} IS NULL THEN {value} ELSE substr({value}, 1, "
                      f"t.{cut.at}) || n_{cut.name}.name || substr({value}, t.{cut.at} + 1) END")
@@ -667,20 +666,32 @@ MIGRATIONS[17] = [
 # 18: the parameter lists of functions once each (``SHARED``): the ids of the distinct texts
 # (numbered within each key), then the rows with ids in place of texts, in the same order. The
 # tables as they were then (version 20 changes them).
+def _numbered_texts_sql(texts: str, column: str, source: str) -> str:
+    """INSERT of the distinct non-NULL values of ``source`` (a SELECT of one column ``v``) into
+    ``texts``, each at its ``text_key`` plus its rank among the texts of that key."""
+    key = f"{TEXT_KEY_FUNCTION}(v)"
+    return (f"INSERT INTO {texts} (id, {column}) SELECT {key} + row_number() OVER "
+            f"(PARTITION BY {key} ORDER BY v) - 1, v FROM (SELECT DISTINCT v FROM ({source}) "
+            "WHERE v IS NOT NULL)")
+
+
+def _text_id_sql(texts: str, column: str, value: str) -> str:
+    """The id in ``texts`` of the text ``value`` (an SQL expression), among its key's ids."""
+    key, top = f"{TEXT_KEY_FUNCTION}({value})", (1 << TEXT_KEY_BITS) - 1
+    return (f"(SELECT s.id FROM {texts} s WHERE s.id BETWEEN {key} AND {key} + {top} "
+            f"AND s.{column} = {value})")
+
+
 def _share_params_migration() -> list[str]:
-    key, top, cols = f"{TEXT_KEY_FUNCTION}(v)", (1 << TEXT_KEY_BITS) - 1, columns("functions")
+    cols = columns("functions")
     defs = ", ".join("params INTEGER" if c.split()[0] == "params" else c.strip()
                      for c in TABLES["functions"].split(","))
-    values = ", ".join(
-        f"(SELECT s.id FROM param_lists s WHERE s.id BETWEEN {TEXT_KEY_FUNCTION}(t.params) AND "
-        f"{TEXT_KEY_FUNCTION}(t.params) + {top} AND s.params = t.params)" if c == "params"
-        else f"t.{c}" for c in cols)
+    values = ", ".join(_text_id_sql("param_lists", "params", "t.params") if c == "params"
+                       else f"t.{c}" for c in cols)
     view = ", ".join("s.params AS params" if c == "params" else f"t.{c} AS {c}" for c in cols)
     return [
         f"CREATE TABLE IF NOT EXISTS param_lists ({TABLES['param_lists']})",
-        f"INSERT INTO param_lists (id, params) SELECT {key} + row_number() OVER "
-        f"(PARTITION BY {key} ORDER BY v) - 1, v FROM (SELECT DISTINCT params AS v FROM "
-        "functions WHERE params IS NOT NULL)",
+        _numbered_texts_sql("param_lists", "params", "SELECT params AS v FROM functions"),
         f"CREATE TABLE IF NOT EXISTS function_rows ({defs})",
         f"INSERT INTO function_rows ({', '.join(cols)}) SELECT {values} FROM functions t "
         "ORDER BY t.id",
@@ -704,34 +715,23 @@ MIGRATIONS[19] = ["ALTER TABLE hidden ADD COLUMN end_byte INTEGER"]
 # row of ``signature_texts`` (``SHARED``): the names, the distinct cut texts (numbered within
 # each key), then the rows in the same order, in a table of the new columns.
 def _cut_names_migration() -> list[str]:
-    shared, top = SHARED["functions"], (1 << TEXT_KEY_BITS) - 1
+    shared = SHARED["functions"]
     cut_text, cut_at = cut_sql("signature", "name")
-    key = f"{TEXT_KEY_FUNCTION}(v)"
     texts = shared.texts["signature"]
-    values = []
-    for c in ("id", "file_id", *shared_columns("functions")):
-        if c == "name":
-            c = "(SELECT id FROM names WHERE name = t.name)"
-        elif c == "signature":
-            c = (f"(SELECT s.id FROM {texts} s WHERE s.id BETWEEN {TEXT_KEY_FUNCTION}(t.cut) AND "
-                 f"{TEXT_KEY_FUNCTION}(t.cut) + {top} AND s.signature = t.cut)")
-        elif c == shared.cut.at:
-            c = "t.cut_at"
-        else:
-            c = f"t.{c}"
-        values.append(c)
+    values = {"name": "(SELECT id FROM names WHERE name = t.name)",
+              "signature": _text_id_sql(texts, "signature", "t.cut"), shared.cut.at: "t.cut_at"}
+    stored = ("id", "file_id", *shared_columns("functions"))
     return [
         "INSERT OR IGNORE INTO names(name) SELECT DISTINCT name FROM function_rows",
         create_table_sql(texts),
-        f"INSERT INTO {texts} (id, signature) SELECT {key} + row_number() OVER "
-        f"(PARTITION BY {key} ORDER BY v) - 1, v FROM (SELECT DISTINCT {cut_text} AS v "
-        "FROM function_rows WHERE signature IS NOT NULL)",
+        _numbered_texts_sql(texts, "signature", f"SELECT {cut_text} AS v FROM function_rows"),
         "ALTER TABLE function_rows RENAME TO function_rows_19",
         "DROP VIEW functions",
         create_table_sql("functions"),
-        f"INSERT INTO function_rows (id, file_id, {', '.join(shared_columns('functions'))}) "
-        f"SELECT {', '.join(values)} FROM (SELECT *, {cut_text} AS cut, {cut_at} AS cut_at "
-        "FROM function_rows_19) t ORDER BY t.id",
+        f"INSERT INTO function_rows ({', '.join(stored)}) "
+        f"SELECT {', '.join(values.get(c, f't.{c}') for c in stored)} "
+        f"FROM (SELECT *, {cut_text} AS cut, {cut_at} AS cut_at FROM function_rows_19) t "
+        "ORDER BY t.id",
         "DROP TABLE function_rows_19",  # (and its indexes, made again below)
         f"CREATE VIEW functions AS {shared_view('functions')}",
         *index_statements("functions"),

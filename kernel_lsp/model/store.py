@@ -463,12 +463,12 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         the caller's transaction)."""
         _check_width(table, rows)
         shared, cols = schema.SHARED[table], schema.FACT_COLUMNS[table]
-        rows = [list(r) for r in rows]
-        if shared.cut is not None:
+        rows, ats = [list(r) for r in rows], []
+        if shared.cut is not None:  # (before the names become ids)
             text, name = cols.index(shared.cut.text), cols.index(shared.cut.name)
             for r in rows:
                 r[text], at = schema.cut_name(r[text], r[name])
-                r.append(at)
+                ats.append(at)
         for column, texts in shared.texts.items():
             at = cols.index(column)
             values = {r[at] for r in rows}
@@ -483,8 +483,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
                 r[at] = get(r[at])
         if shared.cut is None:
             return [tuple(r) for r in rows]
-        text = cols.index(shared.cut.text)  # the offset (appended) after its text
-        return [(*r[:text + 1], r[-1], *r[text + 1:-1]) for r in rows]
+        return [(*r[:text + 1], at, *r[text + 1:]) for r, at in zip(rows, ats, strict=True)]
 
     def _text_ids(self, texts: str, column: str, values: set[str]) -> dict[str, int]:
         """text -> id in the table ``texts`` (column ``column``) of each of ``values``,
