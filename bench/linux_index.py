@@ -63,25 +63,29 @@ def peak_rss_mb() -> float:
 
 
 class TreeMemory(threading.Thread):
-    """Samples the resident memory of this process and all its descendants (pool workers of
-    a forkserver are its grandchildren, which ``RUSAGE_CHILDREN`` does not see) twice a
-    second: the largest sum and the largest single process, in MiB."""
+    """Samples the memory of this process and all its descendants (pool workers of a
+    forkserver are its grandchildren, which ``RUSAGE_CHILDREN`` does not see) twice a second:
+    the largest sum of resident memory (RSS, which counts a page shared by several processes
+    in each), the largest single process, and the largest sum of proportional memory (PSS:
+    a shared page split among its sharers, what the processes take from the machine), in MiB."""
 
     def __init__(self):
         super().__init__(daemon=True)
-        self.peak_sum = self.peak_one = 0.0
+        self.peak_sum = self.peak_one = self.peak_pss = 0.0
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(0.5):
-            rss = [kib / 1024 for kib in _tree_rss_kib(os.getpid())]
+            sampled = _tree_memory_kib(os.getpid())
+            rss = [r / 1024 for r, _ in sampled]
             self.peak_sum = max(self.peak_sum, sum(rss))
             self.peak_one = max(self.peak_one, max(rss, default=0.0))
+            self.peak_pss = max(self.peak_pss, sum(p for _, p in sampled) / 1024)
 
 
-def _tree_rss_kib(root: int) -> list[int]:
-    """VmRSS of ``root`` and of each of its descendants (walked through ``/proc``'s children
-    lists), in KiB."""
+def _tree_memory_kib(root: int) -> list[tuple[int, int]]:
+    """(VmRSS, Pss) of ``root`` and of each of its descendants (walked through ``/proc``'s
+    children lists), in KiB (Pss 0 where ``smaps_rollup`` cannot be read)."""
     out, stack = [], [root]
     while stack:
         proc = Path("/proc") / str(stack.pop())
@@ -91,7 +95,11 @@ def _tree_rss_kib(root: int) -> list[int]:
                       for c in (task / "children").read_text().split()]
         except OSError:
             continue  # gone meanwhile
-        out.append(int(m.group(1)) if m else 0)
+        try:
+            p = re.search(r"^Pss:\s+(\d+) kB", (proc / "smaps_rollup").read_text(), re.M)
+        except OSError:
+            p = None
+        out.append((int(m.group(1)) if m else 0, int(p.group(1)) if p else 0))
     return out
 
 
@@ -128,7 +136,8 @@ def main() -> int:
           f"{result.stats.get('macro_generated')} definitions generated")
     print(f"problems reported while indexing: {len(result.problems)}")
     print(f"  memory of the cold index (every process, sampled): largest process "
-          f"{memory.peak_one:.0f} MiB, all processes together {memory.peak_sum:.0f} MiB")
+          f"{memory.peak_one:.0f} MiB, all processes together {memory.peak_sum:.0f} MiB RSS, "
+          f"{memory.peak_pss:.0f} MiB PSS (goal < 1.5 GB)")
     result.model.close()
 
     start = time.perf_counter()

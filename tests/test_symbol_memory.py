@@ -76,8 +76,17 @@ def _context_by_prefixes(vis: Visibility, fid: int, seen=None) -> int:
 
 
 @pytest.mark.parametrize("fid", [3, 4, 6])
-def test_a_header_context_does_not_keep_the_lines_of_its_c_includers(fid):
+def test_a_header_context_keeps_the_lines_of_none_of_its_includers(fid):
     vis = Visibility(GRAPH)
     got = vis.context(fid)
-    assert not set(vis._prefix) & {1, 2, 5}  # .c files: computed for the use, not kept
+    assert not vis._prefix  # .c files and headers (6 includes 4): computed for the use only
     assert got == _context_by_prefixes(Visibility(GRAPH), fid)
+
+
+@pytest.mark.parametrize("held", [[6], [1, 6], [1, 2, 5, 6]])
+def test_a_header_context_reads_the_lines_already_held(held):
+    vis = Visibility(GRAPH)
+    for fid in held:
+        vis.prefixes(fid)
+    assert vis.context(4) == _context_by_prefixes(Visibility(GRAPH), 4)
+    assert set(vis._prefix) == set(held)
