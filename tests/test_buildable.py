@@ -363,3 +363,40 @@ def test_a_unit_with_a_quoted_include_that_resolves_to_nothing_is_kernel_code(tm
     warnings = {(f["root_path"], f["line"], f["code"], f["symbol"])
                 for f in json.loads(capsys.readouterr().out)["findings"] if f["code"] == "504_2"}
     assert warnings == {("lib/crc.c", 6, "504_2", "stale.h")}
+
+
+def _stamp(root) -> dict:
+    model = Model(root / ".kernel-lsp" / "model.db")
+    try:
+        return {k: model.meta(k) for k in ("configuration_inputs", "unbuilt_sources")}
+    finally:
+        model.close()
+
+
+def test_a_tree_moved_with_its_times_keeps_its_configuration(tmp_path):
+    """The configuration's stamp names its inputs by their paths under the root: after ``mv``
+    (or ``cp -a``) the re-index takes the cached configuration and Kbuild judgement, and a
+    changed input is still seen."""
+    import os
+    import shutil
+
+    from kernel_lsp.config import load_config
+    from kernel_lsp.model.indexer import index
+
+    first = write_tree(tmp_path / "a" / "linux", {
+        **TREE, "Kconfig": "config LED\n\ttristate \"LED\"\n",
+        "arch/x86/configs/x86_64_defconfig": "CONFIG_LED=y\n"})
+    index(load_config(first)[0], jobs=1).model.close()
+    before = _stamp(first)
+    assert "Kconfig" in json.loads(before["configuration_inputs"])["kconfig"]
+    moved = tmp_path / "b" / "elsewhere"
+    moved.parent.mkdir()
+    shutil.move(first, moved)
+    index(load_config(moved)[0], jobs=1).model.close()
+    assert _stamp(moved) == before
+    defconfig = moved / "arch/x86/configs/x86_64_defconfig"
+    defconfig.write_text("CONFIG_LED=m\n")
+    os.utime(defconfig, ns=(1, 1))
+    index(load_config(moved)[0], jobs=1).model.close()
+    assert json.loads(_stamp(moved)["configuration_inputs"])["fingerprint"] != json.loads(
+        before["configuration_inputs"])["fingerprint"]

@@ -7,6 +7,7 @@ nothing is known about ``CONFIG_*`` (``Configuration.known`` is False).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -41,14 +42,17 @@ def config_inputs(root: Path, arch: str) -> list[Path]:
 
 
 def fingerprint(root: Path, arch: str, kconfig_files: list[str] | None = None) -> str:
-    """A digest of the inputs' paths, sizes and mtimes (and of the Kconfig files read)."""
+    """A digest of the inputs' paths under ``root``, sizes and mtimes (and of the Kconfig
+    files read): a tree moved or copied with its times (``mv``, ``cp -a``, a cache restored
+    elsewhere) keeps its configuration; with absolute paths, its first re-index derived the
+    configuration and Kbuild's judgement again (Linux 6.1: 3.6 s instead of 0.8 s)."""
     h = hashlib.blake2b(digest_size=12)
     for p in config_inputs(root, arch) + [root / f for f in kconfig_files or ()]:
         try:
             st = p.stat()
         except OSError:
             continue
-        h.update(f"{p}:{st.st_size}:{st.st_mtime_ns};".encode())
+        h.update(f"{os.path.relpath(p, root)}:{st.st_size}:{st.st_mtime_ns};".encode())
     return h.hexdigest()
 
 
