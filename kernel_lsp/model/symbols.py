@@ -352,6 +352,8 @@ class Symbols:
     macro_source: Callable[[str], list] | None = field(default=None, repr=False)
     # macro name -> what its arguments need (``parse/macroargs.Needs``), for the whole run
     macro_needs_memo: dict = field(default_factory=dict, repr=False)
+    # (the ``unknown_headers`` it was found from, directory -> its headers among them)
+    _unknown_dirs: tuple[int, dict[str, int]] | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, model: Model, arch: str = "x86") -> Symbols:
@@ -442,6 +444,23 @@ class Symbols:
 
     def is_header(self, fid: int) -> bool:
         return self.paths.get(fid, "").endswith(".h")
+
+    def unknown_headers_in(self, directory: str) -> int:
+        """Bitset of the headers of ``directory`` among ``unknown_headers``, sorted by
+        directory once for each value it takes."""
+        memo = self._unknown_dirs
+        if memo is None or memo[0] is not self.unknown_headers:
+            by_dir: dict[str, int] = {}
+            rest = self.unknown_headers
+            while rest:
+                low = rest & -rest
+                path = self.paths.get(low.bit_length() - 1, "")
+                if path.endswith(".h"):
+                    here = posixpath.dirname(path)
+                    by_dir[here] = by_dir.get(here, 0) | low
+                rest ^= low
+            memo = self._unknown_dirs = (self.unknown_headers, by_dir)
+        return memo[1].get(directory, 0)
 
     def undecided_in(self, fid: int) -> list[tuple[str, int, int]]:
         """(NAME, start, end) of ``fid``'s branches kept on an undecided ``#ifdef NAME``."""
