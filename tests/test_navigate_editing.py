@@ -7,8 +7,9 @@ import pytest
 from kernel_lsp.batch.since import changed_names, declared_names, introduced
 from kernel_lsp.findings import Finding, Reported
 from kernel_lsp.model.rows import fact_rows
+from kernel_lsp.model.visibility import bits
 from kernel_lsp.navigate.rename import occurrences
-from kernel_lsp.navigate.scope import bits, older_offset
+from kernel_lsp.navigate.scope import older_offset
 from kernel_lsp.navigate.signature import call_at, parameter_ranges
 from kernel_lsp.navigate.tokens import inactive_lines, inactive_tokens
 from kernel_lsp.parse.extract import extract

@@ -35,7 +35,7 @@ from kernel_lsp.checks.typevis import (
     unit_context,
 )
 from kernel_lsp.findings import Finding
-from kernel_lsp.model.visibility import visible
+from kernel_lsp.model.visibility import bits, visible
 
 # ("type", TypeUse, [TypeSym] defining it, [file ids of macros of that name]),
 # ("call", Call, what the header sees there itself) or ("macro", Invocation, the same)
@@ -54,7 +54,7 @@ def check_unit_headers(ctx: CheckInputs) -> list[Finding]:
     for unit in units:
         starts, masks = vis.prefixes(unit)
         closure = vis.closure(unit) & ~(1 << unit)
-        fresh = _bits(closure & ~loaded)
+        fresh = bits(closure & ~loaded)
         if fresh:
             _load_needs(ctx, fresh, needs)
             loaded |= closure
@@ -62,7 +62,7 @@ def check_unit_headers(ctx: CheckInputs) -> list[Finding]:
                 if needs[h]:
                     needy |= 1 << h
         dropped = {}  # function-pointer typedefs the unit loses (``typedefdrop``)
-        for header in _bits(closure & needy):
+        for header in bits(closure & needy):
             k = _first_including(masks, header)
             if k is None:
                 continue
@@ -155,12 +155,3 @@ def _finding(ctx: CheckInputs, unit: int, header: int, edge, use, defs) -> Findi
                    {"kind": use.kind, "defined_in": homes, **unit_context(ctx, unit, edge),
                     **also(use)})
 
-
-def _bits(mask: int) -> list[int]:
-    """The set bits of ``mask``, ascending (through its binary text: fast on wide masks)."""
-    text = bin(mask)[:1:-1]
-    out, i = [], text.find("1")
-    while i >= 0:
-        out.append(i)
-        i = text.find("1", i + 1)
-    return out

@@ -442,7 +442,8 @@ class KernelLanguageServer(LanguageServer):
     def _warm_names(self, rel: str) -> None:
         """Read the names of every file an open document can see (its first completion would
         otherwise read them: a few hundred milliseconds on a kernel file)."""
-        from kernel_lsp.navigate.scope import bits, file_names
+        from kernel_lsp.model.visibility import bits
+        from kernel_lsp.navigate.scope import file_names
 
         ws = self.ws
         of = ws.open.get(rel) if ws is not None and ws.ready else None

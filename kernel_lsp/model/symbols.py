@@ -14,6 +14,7 @@ from kernel_lsp.model.packed import Packed, Partial
 from kernel_lsp.model.programs import Programs
 from kernel_lsp.model.resolve import unknown_content
 from kernel_lsp.model.store import Model
+from kernel_lsp.model.visibility import bits
 from kernel_lsp.parse.macroenv import Configuration
 
 # Directories of C library headers, and libbpf's (``<bpf/bpf_helpers.h>``): a BPF program
@@ -451,14 +452,11 @@ class Symbols:
         memo = self._unknown_dirs
         if memo is None or memo[0] is not self.unknown_headers:
             by_dir: dict[str, int] = {}
-            rest = self.unknown_headers
-            while rest:
-                low = rest & -rest
-                path = self.paths.get(low.bit_length() - 1, "")
+            for fid in bits(self.unknown_headers):
+                path = self.paths.get(fid, "")
                 if path.endswith(".h"):
                     here = posixpath.dirname(path)
-                    by_dir[here] = by_dir.get(here, 0) | low
-                rest ^= low
+                    by_dir[here] = by_dir.get(here, 0) | 1 << fid
             memo = self._unknown_dirs = (self.unknown_headers, by_dir)
         return memo[1].get(directory, 0)
 

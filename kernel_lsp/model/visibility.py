@@ -110,7 +110,7 @@ class Visibility:
         includers = self._includers
         for fid in [f for f in self._prefix if f not in keep]:
             if includers is not None and fid in includers:
-                continue  # a header: its includers' contexts need it again
+                continue  # a header: its includers' contexts read its lines when held
             del self._prefix[fid]
 
     def before(self, fid: int, pos: int) -> int:
@@ -216,6 +216,17 @@ class Visibility:
 
 def visible(mask: int, fid: int) -> bool:
     return (mask >> fid) & 1 == 1
+
+
+def bits(mask: int) -> list[int]:
+    """The set bits of ``mask`` (file ids), ascending (through its binary text: fast on wide
+    masks)."""
+    text = bin(mask)[:1:-1]
+    out, i = [], text.find("1")
+    while i >= 0:
+        out.append(i)
+        i = text.find("1", i + 1)
+    return out
 
 
 def _targets(edges) -> Iterator[int | None]:

@@ -17,6 +17,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from kernel_lsp.model.visibility import bits
 from kernel_lsp.parse.cnodes import declarator_name, function_declarator, text, type_ref
 
 # kinds of names: function struct union enum typedef variable macro macro() enumerator
@@ -70,16 +71,6 @@ def file_names(model) -> FileNames:
     if got is None:
         got = _CACHE[model] = FileNames(model)
     return got
-
-
-def bits(mask: int) -> list[int]:
-    """The set bits of ``mask`` (file ids), ascending."""
-    out = []
-    while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
-    return out
 
 
 @dataclass
