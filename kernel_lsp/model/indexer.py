@@ -25,7 +25,7 @@ from kernel_lsp.model.configuration import Configuration, fingerprint, load_conf
 from kernel_lsp.model.expand import expand_invocations
 from kernel_lsp.model.programs import host_sources
 from kernel_lsp.model.resolve import IncludeResolver
-from kernel_lsp.model.rows import fact_rows, plain_rows
+from kernel_lsp.model.rows import fact_tuples
 from kernel_lsp.model.store import FileRow, Model, ModelError
 from kernel_lsp.model.walk import SourceFile, discover, read_source
 from kernel_lsp.parse.extract import EXTRACTOR_VERSION, extract
@@ -82,7 +82,7 @@ def _work(item: tuple[str, str, int, int, str | None, int]) -> tuple:
         facts = extract(path, data, env=_ENV)
     except Exception as exc:  # a parser bug must not stop the run
         return ("problem", path, size, mtime_ns, f"{path}: extraction failed ({exc!r})")
-    return ("facts", path, size, mtime_ns, sha, plain_rows(fact_rows(facts)), facts.error_nodes,
+    return ("facts", path, size, mtime_ns, sha, fact_tuples(facts), facts.error_nodes,
             problem, facts.type_use_total, facts.inactive)
 
 
