@@ -20,6 +20,7 @@ from pathlib import Path
 from kernel_lsp.batch.paths import Shown, choose_root, locate
 from kernel_lsp.config import Config, load_config, relative_posix
 from kernel_lsp.messages import condense
+from kernel_lsp.model import collector
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 FORMATS = ("text", "json", "sarif")
@@ -295,6 +296,7 @@ def write_report(text: str, output: Path | None) -> None:
         raise CommandError(f"cannot write {output}: {exc.strerror or exc}") from exc
 
 
+@collector.bulk_work()  # a whole-tree check holds millions of objects
 def cmd_check(args: argparse.Namespace) -> int:
     from kernel_lsp.batch.report import error_count, summary_line
     from kernel_lsp.live.workspace import open_workspace

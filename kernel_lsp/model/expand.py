@@ -16,6 +16,7 @@ import os
 import re
 from typing import NamedTuple
 
+from kernel_lsp.model import collector
 from kernel_lsp.model.rows import fact_rows
 from kernel_lsp.model.store import Model
 from kernel_lsp.model.visibility import Visibility, visible
@@ -83,6 +84,7 @@ class Expanded(NamedTuple):
     processes: int  # how many expanded them (0: nothing to expand)
 
 
+@collector.bulk_work()
 def expand_invocations(model: Model, progress=None, jobs: int = 1) -> Expanded:
     """Expand the cross-file macro invocations of every file not yet covered. (Macro
     definitions in ``#if`` branches the configuration drops were never extracted.) Among
@@ -180,7 +182,9 @@ _WORKER: Expansion | None = None  # a pool worker's own, over its own connection
 
 def _open_expansion(path: str) -> None:
     global _WORKER
-    _WORKER = Expansion(Model(path))
+    with collector.bulk_work():
+        _WORKER = Expansion(Model(path))
+    collector.worker_process()
 
 
 def _expand_batch(file_ids: list[int]) -> dict[int, dict[str, list]]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kernel_lsp.config import Config
+from kernel_lsp.model import collector
 from kernel_lsp.model.buildable import kbuild_judgement
 from kernel_lsp.model.configuration import Configuration, fingerprint, load_configuration
 from kernel_lsp.model.expand import expand_invocations
@@ -68,6 +69,12 @@ def _set_env(env: Configuration | None) -> None:
     _ENV = env
 
 
+def _start_worker(env: Configuration | None) -> None:
+    """A ``worker_pool`` process's initializer."""
+    _set_env(env)
+    collector.worker_process()
+
+
 def _work(item: tuple[str, str, int, int, str | None, int]) -> tuple:
     """Worker: read and extract one file. Returns (kind, path, payload...)."""
     path, abs_path, size, mtime_ns, old_sha, max_bytes = item
@@ -106,7 +113,7 @@ def worker_pool(jobs: int, env: Configuration):
     """``jobs`` processes that extract files (``_work``) under the configuration ``env``
     (starting them costs about 0.3 s)."""
     ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-    return ctx.Pool(jobs, initializer=_set_env, initargs=(env,))
+    return ctx.Pool(jobs, initializer=_start_worker, initargs=(env,))
 
 
 def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress | None,
@@ -124,7 +131,7 @@ def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress 
         chunk = max(1, min(8, total // (4 * jobs)))
         results = pool.imap_unordered(_work, items, chunksize=chunk)
     try:
-        with model.batched(COMMIT_SECONDS):  # a transaction every ~2 s, not one per file
+        with model.batched(COMMIT_SECONDS), collector.bulk_work():  # a transaction every ~2 s
             for done, result in enumerate(results, 1):
                 _store(model, result, problems)
                 if progress is not None:
