@@ -567,12 +567,14 @@ class Extractor(FileScopeMacros):
                 self._macro_local(node, name, fn)
             if name in self.locals.get(fn, ()):
                 continue  # a call through a local function pointer or parameter
-            declared = _declaration_misread(node)
+            call = node.parent  # (a node's parent is a walk from the root: found once)
+            holder = call.parent
+            declared = _declaration_misread(call, holder)
             if declared is not None:  # ``u8 (*driving)[3];``: a type and a local, no call
                 self.locals.setdefault(fn, set()).add(text(declared))
                 self.misread_types.append(node)
                 continue
-            self.facts.calls.append(Call(name, fn, "direct", span(node), _argument_of(node)))
+            self.facts.calls.append(Call(name, fn, "direct", span(node), _place(call, holder)))
         for node in caps.get("call.member", []):
             fn = self.funcs.find(node.start_byte)
             if fn is not None:
@@ -598,14 +600,16 @@ class Extractor(FileScopeMacros):
         for node in self.caps.get("type.name", []):
             if node.start_byte in self.typedef_name_starts:
                 continue
-            parent = node.parent
+            parent = node.parent  # (a node's parent is a walk from the root: found once)
             if parent is not None and parent.type in _NO_TYPE_HERE:
                 continue  # ``SIS_CP_INIT301_CP2`` alone on its line in a body: a macro's use
             kind = cnodes.record_kind(parent.type) if parent is not None else None
+            holder = None  # the parent of a tag's specifier
             if kind is not None:
                 if parent.child_by_field_name("body") is not None:
                     continue  # a definition
-                if self._forward_declaration(parent, kind):
+                holder = parent.parent
+                if self._forward_declaration(parent, kind, holder):
                     continue
             elif parent is not None and parent.type == "type_descriptor" and (
                     parent.parent is not None and parent.parent.type == "macro_type_specifier"):
@@ -615,14 +619,14 @@ class Extractor(FileScopeMacros):
             name = text(node)
             fn = self.funcs.find(node.start_byte)
             if kind is None and (name in _NOT_TYPES or (fn and name in self.locals.get(fn, ()))
-                                 or _misread_argument(node, invoked)):
+                                 or _misread_argument(node, invoked, parent)):
                 continue  # an expression the grammar misread as a declaration (``x * y;``)
             self.facts.type_use_total += 1
             owner = self.owners.find(node.start_byte)
-            need = NEED_NAME if kind is None else _need(parent)
+            need = NEED_NAME if kind is None else _need(parent, holder)
             self._type_use(seen, TypeUse(name, kind or TYPEDEF, span(node), fn,
                                          owner[1] if owner else None, need,
-                                         drops_owner=kind is None and self._drops(node)))
+                                         drops_owner=kind is None and self._drops(node, parent)))
         for node in self.misread_types:
             if self.untrusted.find(node.start_byte) in (None, TRUSTED):
                 fn = self.funcs.find(node.start_byte)
@@ -727,10 +731,10 @@ class Extractor(FileScopeMacros):
             out += [a for a in args.named_children if a.type == "identifier"]
         return out
 
-    def _drops(self, node) -> bool:
-        """Whether the typedef name ``node`` is the return type of ``typedef R (*T)(...)``: the
-        first declarator opens with ``(`` right after it (``TypeUse.drops_owner``)."""
-        holder = node.parent
+    def _drops(self, node, holder) -> bool:
+        """Whether the typedef name ``node`` (whose parent is ``holder``) is the return type of
+        ``typedef R (*T)(...)``: the first declarator opens with ``(`` right after it
+        (``TypeUse.drops_owner``)."""
         if holder is None or holder.type != "type_definition" or (
                 holder.child_by_field_name("type") != node):
             return False
@@ -767,9 +771,9 @@ class Extractor(FileScopeMacros):
             line = uses[i].span.line
             uses[i] = replace(uses[i], more=tuple(sorted({m for m in more if m[0] != line})))
 
-    def _forward_declaration(self, spec, kind: str) -> bool:
-        """Record ``struct foo;`` (alone, or as a declaration without declarators)."""
-        gp = spec.parent
+    def _forward_declaration(self, spec, kind: str, gp) -> bool:
+        """Record ``struct foo;`` (alone, or as a declaration without declarators; ``gp``: the
+        parent of ``spec``)."""
         alone = spec.next_sibling is not None and spec.next_sibling.type == ";"
         bare = gp is not None and gp.type == "declaration" and not gp.children_by_field_name(
             "declarator")
@@ -806,7 +810,7 @@ def extract(path: str, source: bytes, tree=None, env=None) -> FileFacts:
     return Extractor(path, source, tree=tree, env=env).run()
 
 
-def _misread_argument(name, invoked: dict[str, int]) -> bool:
+def _misread_argument(name, invoked: dict[str, int], decl) -> bool:
     """Whether the type name ``name`` stands as a parameter type where C has no parameters:
     a macro's argument the grammar read as a declaration. A parameter list after the name of a
     function-like macro the file defines above it (``invoked``: name -> where) is an
@@ -821,8 +825,7 @@ def _misread_argument(name, invoked: dict[str, int]) -> bool:
       standing as a statement of its own, declaring nothing.
 
     Struct, union and enum names there are real (``container_of`` needs ``struct s``); a name
-    alone is the member or an expression, not a type."""
-    decl = name.parent
+    alone is the member or an expression, not a type. ``decl``: the parent of ``name``."""
     if decl is None or decl.type != "parameter_declaration" or (
             decl.child_by_field_name("type") != name):
         return False
@@ -888,20 +891,19 @@ _NOT_TYPE_NODES = frozenset({"storage_class_specifier", "type_qualifier", "attri
 _LEFT_OF = frozenset({"comma_expression", "assignment_expression"})
 
 
-def _declaration_misread(callee):
+def _declaration_misread(call, outer):
     """The name that a block-scope declaration ``T (*name)[N]`` or ``T (*name)(params)``
     declares when the grammar read it as a call of ``T`` with the argument ``*name``, indexed
     or called (``u8 (*driving)[3], drive_sel;``, ``u8 (*reg)(u8) = kpad->var->reg;``); else
     None. The shape counts at the start of a statement of its own (alone, before a comma, or
     on the left of ``=``), where the expression would have no effect or assign to a call's
     result, and for a lower-case ``T`` (an upper-case one is a macro, which may give an
-    lvalue)."""
-    call = callee.parent
-    outer = call.parent
+    lvalue). ``call``: the call of ``T``, ``outer``: its parent."""
     if outer is None or outer.type not in ("subscript_expression", "call_expression") or (
             outer.child(0) is None or outer.child(0).start_byte != call.start_byte):
         return None
     args = call.child_by_field_name("arguments")
+    callee = call.child_by_field_name("function")
     if args is None or args.named_child_count != 1 or MACRO_NAME.match(text(callee)):
         return None
     name = args.named_children[0]
@@ -947,23 +949,20 @@ def _iterator_misread(node) -> bool:
     return False
 
 
-def _argument_of(callee) -> tuple[str, int, int] | None:
-    """``Call.via`` of the call whose callee is ``callee``: (the enclosing call's callee, the
-    call's index among its arguments, how many there are) when the call is a whole argument."""
-    return _place(callee.parent)
-
-
 def _via(arg, as_type: bool) -> tuple[str, int, bool] | None:
     """``TypeUse.via`` of the argument node ``arg`` of a ``name(...)`` call."""
     place = _place(arg)
     return (place[0], place[1], as_type) if place is not None else None
 
 
-def _place(arg) -> tuple[str, int, int] | None:
-    """(callee, index, count) of ``arg`` among the arguments of a ``name(...)`` call, or None.
-    Comments are no arguments, nor is an error node (the grammar makes one of a ``struct``
-    keyword written as an argument: ``arg`` itself may be that node, counted with the next)."""
-    args = arg.parent if arg is not None else None
+def _place(arg, args=None) -> tuple[str, int, int] | None:
+    """(callee, index, count) of ``arg`` among the arguments of a ``name(...)`` call, or None
+    (``args``: the parent of ``arg``, when the caller has it). Comments are no arguments, nor
+    is an error node (the grammar makes one of a ``struct`` keyword written as an argument:
+    ``arg`` itself may be that node, counted with the next). Of a call, ``Call.via``: it is a
+    whole argument of the enclosing call."""
+    if args is None:
+        args = arg.parent if arg is not None else None
     call = args.parent if args is not None and args.type == "argument_list" else None
     name = call.child_by_field_name("function") if call is not None else None
     if name is None or name.type != "identifier":
@@ -988,9 +987,9 @@ def _points(d) -> bool:
     return False
 
 
-def _need(spec) -> int:
-    """What a struct/union/enum tag use needs of its type, by where the specifier stands."""
-    holder = spec.parent
+def _need(spec, holder) -> int:
+    """What a struct/union/enum tag use needs of its type, by where the specifier stands
+    (``holder``: its parent)."""
     if holder is None:
         return NEED_NOTHING
     if holder.type == "type_descriptor" and holder.parent is not None and (
