@@ -774,7 +774,8 @@ class Extractor(FileScopeMacros):
     def _forward_declaration(self, spec, kind: str, gp) -> bool:
         """Record ``struct foo;`` (alone, or as a declaration without declarators; ``gp``: the
         parent of ``spec``)."""
-        alone = spec.next_sibling is not None and spec.next_sibling.type == ";"
+        after = spec.next_sibling
+        alone = after is not None and after.type == ";"
         bare = gp is not None and gp.type == "declaration" and not gp.children_by_field_name(
             "declarator")
         if not (alone or bare):
@@ -992,15 +993,14 @@ def _need(spec, holder) -> int:
     (``holder``: its parent)."""
     if holder is None:
         return NEED_NOTHING
-    if holder.type == "type_descriptor" and holder.parent is not None and (
-            holder.parent.type == "offsetof_expression"):
+    outer = holder.parent if holder.type == "type_descriptor" else None
+    if outer is not None and outer.type == "offsetof_expression":
         return NEED_MEMBERS  # offsetof(struct foo, member)
     if holder.type == "parameter_declaration":  # by value, in a definition: "has incomplete type"
         d = holder.child_by_field_name("declarator")
         return NEED_SIZE if d is not None and indirection(d) == 0 and in_definition(holder) else (
             NEED_NOTHING)
-    if holder.type == "type_descriptor" and holder.parent is not None and (
-            holder.parent.type == "sizeof_expression"):
+    if outer is not None and outer.type == "sizeof_expression":
         # ``sizeof(struct clk *)``, ``sizeof(struct s *[4])``: a pointer's size needs nothing
         return NEED_NOTHING if _points(holder.child_by_field_name("declarator")) else (
             NEED_SIZEOF)
