@@ -16,7 +16,7 @@ from kernel_lsp.parse.facts import Include, Macro, Span
 from kernel_lsp.parse.lines import Lines, newline_first
 
 # (From the newline before the line: ``lines.newline_first``.)
-_LINE = re.compile(rb"\n[ \t]*#[ \t]*(include|define)\b")
+_LINE = re.compile(rb"\n[ \t]*+#[ \t]*(include|define)\b")
 _INCLUDE = re.compile(rb"[ \t]*([<\"])([^>\"\n]+)[>\"]")
 # ``#include GENL_MAGIC_INCLUDE_FILE``: a computed include, the target a macro names; recorded
 # with the macro's name as target (``model/indexer.py`` resolves it through the macro's body).

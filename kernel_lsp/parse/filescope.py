@@ -43,7 +43,7 @@ _MIXED_CASE = re.compile(r"^[A-Z]\w*[a-z]")
 # only, so the scan skips them itself (``static __read_mostly DEFINE_HASHTABLE(h, 7);``).
 # (From the newline before the line: ``lines.newline_first``.)
 _INVOCATION = re.compile(
-    rb"\n([ \t]*)(static\s+|extern\s+|typedef\s+)?(?:(?:const|__[a-z]\w*)\s+)*([A-Za-z_]\w*)"
+    rb"\n([ \t]*+)(static\s+|extern\s+|typedef\s+)?(?:(?:const|__[a-z]\w*)\s+)*([A-Za-z_]\w*+)"
     rb"[ \t]*\(")
 # a comment in a macro's arguments, which the preprocessor removes before it splits them (a
 # comma there separates nothing); literals are matched to be kept whole

@@ -182,9 +182,9 @@ def blank_bare_invocations(src: bytes) -> bytes:
 # bare invocation.
 _DEPTH_TOKEN = re.compile(  # (line-start ones from the newline before: ``lines.newline_first``)
     rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|\{|\}"
-    rb"|\n(?:([ \t]*#[ \t]*(\w*)(?:[^\n]*\\\n)*[^\n]*)"
-    rb"|(([ \t]*(?:(?:static|const)[ \t]+)*)([A-Z_][A-Z0-9_]*)[ \t]*\()"
-    rb"|([ \t]*([A-Z_][A-Z0-9_]*)\b(?![ \t]*\()))", re.S)
+    rb"|\n(?:([ \t]*+#[ \t]*(\w*)(?:[^\n]*\\\n)*[^\n]*)"
+    rb"|(([ \t]*+(?:(?:static|const)[ \t]+)*)([A-Z_][A-Z0-9_]*)[ \t]*\()"
+    rb"|([ \t]*+([A-Z_][A-Z0-9_]*)\b(?![ \t]*\()))", re.S)
 
 
 def _depth_tokens(src: bytes):
