@@ -17,7 +17,7 @@ import re
 from typing import NamedTuple
 
 from kernel_lsp.model import collector
-from kernel_lsp.model.rows import fact_rows
+from kernel_lsp.model.rows import fact_tuples
 from kernel_lsp.model.store import Model
 from kernel_lsp.model.visibility import Visibility, visible
 from kernel_lsp.parse.extract import Extractor
@@ -171,7 +171,7 @@ class Expansion:
                     got.variables += facts.variables
         rows = {}
         for fid, facts in by_file.items():
-            generated = fact_rows(facts)
+            generated = fact_tuples(facts)  # (plain tuples: they go through a pipe)
             rows[fid] = {k: generated[k] for k in ("functions", "types", "variables")}
         vis.trim()  # the per-line bitsets of these files are not needed again
         return rows
