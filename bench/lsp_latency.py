@@ -126,12 +126,13 @@ async def run(args) -> int:
                 content_changes=[types.TextDocumentContentChangePartial(
                     range=types.Range(types.Position(line, col), types.Position(line, col)),
                     text="x")])))
-        latencies = []
+        latencies, sent_at = [], []
         for n in range(1, args.edits + 1):
             insert = n % 2 == 1
             rng = types.Range(types.Position(line, col),
                               types.Position(line, col if insert else col + 1))
             sent = time.perf_counter()
+            sent_at.append(time.time())
             client.text_document_did_change(types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=n),
                 content_changes=[types.TextDocumentContentChangePartial(
@@ -147,6 +148,8 @@ async def run(args) -> int:
                 raise SystemExit(f"no diagnostics for version {n} within 30 s")
             latencies.append(published[n] - sent)
         mem = _memory(pid)
+        slowest = sorted(range(len(latencies)), key=latencies.__getitem__)[-3:][::-1]
+        latencies_by_edit = list(latencies)
         latencies.sort()
         p95 = latencies[int(0.95 * (len(latencies) - 1))]
         print(f"file: {args.file} ({len(text.splitlines())} lines); debounce {args.debounce} ms")
@@ -155,6 +158,8 @@ async def run(args) -> int:
         print(f"didChange -> publishDiagnostics over {len(latencies)} edits: "
               f"median {1000 * statistics.median(latencies):.1f} ms, p95 {1000 * p95:.1f} ms, "
               f"max {1000 * latencies[-1]:.1f} ms")
+        print("slowest edits: " + ", ".join(f"#{n + 1} {1000 * latencies_by_edit[n]:.1f} ms "
+                                            f"(server: {phases.get(n + 1)})" for n in slowest))
         print(f"server memory: VmRSS {mem.get('VmRSS')} MB, peak VmHWM {mem.get('VmHWM')} MB")
         _print_phases([phases[n] for n in range(1, args.edits + 1) if n in phases])
         await client.shutdown_async(None)

@@ -441,7 +441,9 @@ class KernelLanguageServer(LanguageServer):
 
     def _warm_names(self, rel: str) -> None:
         """Read the names of every file an open document can see (its first completion would
-        otherwise read them: a few hundred milliseconds on a kernel file)."""
+        otherwise read them: a few hundred milliseconds on a kernel file); then keep what the
+        document's first check and these names loaded out of later collections
+        (``_freeze_heap``: the lazy tables it read live on)."""
         from kernel_lsp.model.visibility import bits
         from kernel_lsp.navigate.scope import file_names
 
@@ -451,6 +453,7 @@ class KernelLanguageServer(LanguageServer):
             return
         mask = ws.tables.visibility.before(of.file_id, len(of.buffer.source))
         file_names(ws.model).load([f for f in bits(mask) if f != of.file_id])
+        _freeze_heap()
 
     def send_inactive_regions(self, uri: str, text: str) -> None:
         """clangd's ``textDocument/inactiveRegions`` for clients that asked for it."""
