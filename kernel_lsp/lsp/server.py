@@ -67,6 +67,7 @@ class KernelLanguageServer(LanguageServer):
         self.closing = False  # shutdown or exit received, or the client went away
         self.quiet_until = 0.0  # checks wait until then (completion requests are coming)
         self.warmed: set[str] = set()  # documents whose visible names are loaded
+        self.catching_up = False  # the run after loading a model: none changed, none reloaded
 
     # -- helpers -----------------------------------------------------------------------------
     def report_server_error(self, error: Exception, source) -> None:
@@ -244,6 +245,7 @@ class KernelLanguageServer(LanguageServer):
             self.recheck_all()
             # first answers before the catch-up index competes for the CPU
             await self.settle(3.0)
+            self.catching_up = True
             self.start_index()
             return
         # a cold tree: what the open files include first, then the whole tree; a first.db an
@@ -306,6 +308,7 @@ class KernelLanguageServer(LanguageServer):
         try:
             if self.phase != "ready":
                 self.phase = "indexing"
+            catching_up, self.catching_up = self.catching_up, False
             stats, problems = self.indexer.run(self.config,
                                                reporter.report if reporter else None)
             for problem in condense(problems, hint=" (kernel-lsp index -v lists them)")[:20]:
@@ -314,6 +317,9 @@ class KernelLanguageServer(LanguageServer):
                              f"{stats.get('parsed')} parsed in {stats.get('seconds')} s")
             if reporter:
                 reporter.end(f"{stats.get('files')} files")
+            if catching_up and not _changed(stats):
+                return  # the model loaded is the model on disk: reloading it and checking
+                # the open files again took the CPU from the first keystrokes
             self.to_loop(lambda: asyncio.ensure_future(self.after_index()))
         except Exception as exc:  # noqa: BLE001 - the server keeps serving what it has
             if reporter:
@@ -495,6 +501,14 @@ class KernelLanguageServer(LanguageServer):
         version, diags = self.last.get(uri, (None, []))
         digest = hashlib.blake2b(repr(diags).encode(), digest_size=8).hexdigest()
         return f"{version}:{digest}"
+
+
+def _changed(stats: dict) -> bool:
+    """Whether an index run (its ``indexer.index`` stats) changed the model: a file extracted
+    or removed, the includes resolved again, the unbuilt files judged again, or a macro
+    expanded."""
+    return bool(stats.get("parsed") or stats.get("removed") or stats.get("macro_generated")
+                or "resolve_seconds" in stats or "unbuilt_seconds" in stats)
 
 
 def _freeze_heap() -> None:
