@@ -448,8 +448,10 @@ class KernelLanguageServer(LanguageServer):
     def _warm_names(self, rel: str) -> None:
         """Read the names of every file an open document can see (its first completion would
         otherwise read them: a few hundred milliseconds on a kernel file); then keep what the
-        document's first check and these names loaded out of later collections
-        (``_freeze_heap``: the lazy tables it read live on)."""
+        document's first check and these names loaded out of later collections: the lazy
+        tables they read live on. (Frozen without a collection first, which would pause the
+        model thread for each document a session restores; the next model load collects what
+        was frozen, ``_freeze_heap``.)"""
         from kernel_lsp.model.visibility import bits
         from kernel_lsp.navigate.scope import file_names
 
@@ -459,7 +461,7 @@ class KernelLanguageServer(LanguageServer):
             return
         mask = ws.tables.visibility.before(of.file_id, len(of.buffer.source))
         file_names(ws.model).load([f for f in bits(mask) if f != of.file_id])
-        _freeze_heap()
+        gc.freeze()
 
     def send_inactive_regions(self, uri: str, text: str) -> None:
         """clangd's ``textDocument/inactiveRegions`` for clients that asked for it."""

@@ -135,46 +135,46 @@ def _macro_body(m) -> str | None:
 _AT = {"start_byte": "s.start_byte", "line": "s.line", "col": "s.col",
        "end_col": "(s.end_col if s.end_line == s.line else s.col + 1)"}  # a one-line span
 _VIA = {"via_macro": "(f.via[0] if f.via else None)", "via_arg": "(f.via[1] if f.via else None)"}
-_COLUMNS: dict[str, tuple[str, str, dict[str, str]]] = {  # table: (facts, spans, columns)
-    "functions": ("functions", "s, n = f.span, f.name_span", {
+_COLUMNS: dict[str, tuple[str, dict[str, str]]] = {  # table: (its spans, its columns)
+    "functions": ("s, n = f.span, f.name_span", {
         "name": "f.name", "is_definition": "int(f.is_definition)", "storage": "f.storage",
         "inline": "int(f.inline)", "ret_name": "_typed(f.ret)[0]", "ret_kind": "_typed(f.ret)[1]",
         "params": "_params(f)", "signature": "f.signature", "start_byte": "s.start_byte",
         "end_byte": "s.end_byte", "line": "s.line", "col": "s.col", "end_line": "s.end_line",
         "end_col": "s.end_col", "name_line": "n.line", "name_col": "n.col",
         "name_end_col": "n.end_col", "parent": "f.parent", "generated_by": "f.generated_by"}),
-    "types": ("types", "s, n = f.span, f.name_span", {
+    "types": ("s, n = f.span, f.name_span", {
         "name": "f.name", "kind": "f.kind", "is_definition": "int(f.is_definition)",
         "members": "_members(f)", "underlying_name": "_typed(f.underlying)[0]",
         "underlying_kind": "_typed(f.underlying)[1]", "start_byte": "s.start_byte",
         "line": "s.line", "col": "s.col", "end_line": "s.end_line", "end_col": "s.end_col",
         "name_line": "n.line", "name_col": "n.col", "name_end_col": "n.end_col",
         "generated_by": "f.generated_by"}),
-    "variables": ("variables", "n = f.name_span", {
+    "variables": ("n = f.name_span", {
         "name": "f.name", "storage": "f.storage", "is_definition": "int(f.is_definition)",
         "type_name": "_typed(f.type)[0]", "type_kind": "_typed(f.type)[1]",
         "start_byte": "n.start_byte", "line": "n.line", "col": "n.col", "end_col": "n.end_col",
         "generated_by": "f.generated_by"}),
-    "calls": ("calls", "s = f.span", {
+    "calls": ("s = f.span", {
         "caller": "f.caller", "callee": "f.callee", "kind": "f.kind", **_VIA,
         "via_args": "(f.via[2] if f.via else None)", **_AT}),
-    "type_uses": ("type_uses", "s = f.span", {
+    "type_uses": ("s = f.span", {
         "name": "f.name", "kind": "f.kind", "function": "f.function", "owner": "f.owner",
         "need": "f.need", "more": "_more(s.line, f.more)", **_VIA,
         "via_type": "(int(f.via[2]) if f.via else None)",
         "drops_owner": "(1 if f.drops_owner else None)", **_AT}),
-    "var_uses": ("var_uses", "s = f.span", {"function": "f.function", "name": "f.name", **_AT}),
-    "includes": ("includes", "s = f.span", {
+    "var_uses": ("s = f.span", {"function": "f.function", "name": "f.name", **_AT}),
+    "includes": ("s = f.span", {
         "target": "f.target", "angled": "int(f.angled)", "resolved_id": "None",
         "guard": "f.guard", **_AT}),
-    "macros": ("macros", "s = f.span", {
+    "macros": ("s = f.span", {
         "name": "f.name", "params": "_macro_params(f)", "body": "_macro_body(f)", **_AT}),
-    "exports": ("exports", "s = f[1]", {"name": "f[0]", "line": "s.line", "col": "s.col"}),
-    "invocations": ("invocations", "s = f.span", {
+    "exports": ("s = f[1]", {"name": "f[0]", "line": "s.line", "col": "s.col"}),
+    "invocations": ("s = f.span", {
         "name": "f.name", "args": "(_json(list(f.args)) if f.args is not None else None)",
         "has_body": "int(f.has_body)", "start_byte": "s.start_byte", "line": "s.line",
         "col": "s.col"}),
-    "hidden": ("hidden", "s = f[2]", {
+    "hidden": ("s = f[2]", {
         "name": "f[0]", "kind": "f[1]", "end_byte": "s.end_byte", **_AT}),
 }
 
@@ -182,11 +182,11 @@ _COLUMNS: dict[str, tuple[str, str, dict[str, str]]] = {  # table: (facts, spans
 def _builder(table: str):
     """The function making ``table``'s rows (plain tuples) of a ``FileFacts``, from
     ``_COLUMNS``."""
-    attribute, spans, exprs = _COLUMNS[table]
+    spans, exprs = _COLUMNS[table]
     if set(exprs) != set(FACT_COLUMNS[table]):
         raise ValueError(f"{table}: the columns read are not the table's fact columns")
     row = ", ".join(exprs[c] for c in FACT_COLUMNS[table])
-    code = (f"def build(facts):\n    out = []\n    for f in facts.{attribute}:\n"
+    code = (f"def build(facts):\n    out = []\n    for f in facts.{table}:\n"
             f"        {spans}\n        out.append(({row},))\n    return out\n")
     namespace = {"_typed": _typed, "_params": _params, "_members": _members, "_more": _more,
                  "_macro_params": _macro_params, "_macro_body": _macro_body, "_json": _json}
