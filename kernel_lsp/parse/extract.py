@@ -612,7 +612,7 @@ class Extractor(FileScopeMacros):
                 if self._forward_declaration(parent, kind, holder):
                     continue
             elif parent is not None and parent.type == "type_descriptor" and (
-                    parent.parent is not None and parent.parent.type == "macro_type_specifier"):
+                    (outer := parent.parent) is not None and outer.type == "macro_type_specifier"):
                 continue
             if self.untrusted.find(node.start_byte) not in (None, TRUSTED):
                 continue
