@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import replace
 
 from kernel_lsp.parse import cnodes
 from kernel_lsp.parse.cnodes import (
@@ -769,7 +768,7 @@ class Extractor(FileScopeMacros):
         uses = self.facts.type_uses
         for i, more in self._more.items():
             line = uses[i].span.line
-            uses[i] = replace(uses[i], more=tuple(sorted({m for m in more if m[0] != line})))
+            uses[i] = uses[i]._replace(more=tuple(sorted({m for m in more if m[0] != line})))
 
     def _forward_declaration(self, spec, kind: str, gp) -> bool:
         """Record ``struct foo;`` (alone, or as a declaration without declarators; ``gp``: the
