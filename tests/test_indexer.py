@@ -83,6 +83,33 @@ def test_corrupt_database_is_rebuilt_with_a_message(tmp_path):
     assert (tmp_path / ".kernel-lsp/model.db.corrupt").exists()
 
 
+def test_a_corrupt_model_is_set_aside_past_what_is_in_the_way(tmp_path):
+    """A ``model.db.corrupt`` a rename cannot replace (a directory: a model path once made a
+    directory, set aside before) sends the next corrupt model to ``.corrupt.1``; the CLI says
+    why when nothing frees a name (exit 2, no "internal error")."""
+    make_tree(tmp_path, 1)
+    store = tmp_path / ".kernel-lsp"
+    (store / "model.db.corrupt").mkdir(parents=True)
+    (store / "model.db").write_bytes(b"garbage" * 1000)
+    result = run(tmp_path)
+    assert any("rebuilding" in p for p in result.problems)
+    assert result.stats["parsed"] == 2
+    assert (store / "model.db.corrupt").is_dir()
+    assert (store / "model.db.corrupt.1").read_bytes() == b"garbage" * 1000
+
+    (store / "model.db").unlink()
+    (store / "model.db").write_bytes(b"garbage" * 1000)
+    (store / "model.db.corrupt.1").unlink()
+    for n in range(1, 100):
+        (store / f"model.db.corrupt.{n}").mkdir()
+    got = subprocess.run([sys.executable, "-m", "kernel_lsp", "check", "--root", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120)
+    assert got.returncode == 2, got.stderr
+    assert "cannot set the unusable model aside" in got.stderr
+    assert "internal error" not in got.stderr and "Traceback" not in got.stderr
+    assert (store / "model.db").read_bytes() == b"garbage" * 1000  # left where it was
+
+
 def _indexes(conn) -> set[tuple[str, str]]:
     """(name, SQL) of the secondary indexes of a model."""
     return set(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
@@ -144,3 +171,14 @@ def test_a_bulk_load_has_a_larger_page_cache_and_gives_it_back(tmp_path):
     with model.bulk_load():
         assert model.conn.execute("PRAGMA cache_size").fetchone()[0] == cache
     model.close()
+
+
+def test_a_file_where_the_model_directory_goes_is_reported(tmp_path):
+    make_tree(tmp_path, 1)
+    (tmp_path / ".kernel-lsp").write_text("not a directory\n")
+    got = subprocess.run([sys.executable, "-m", "kernel_lsp", "check", "--root", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120)
+    assert got.returncode == 2, got.stderr
+    assert ".kernel-lsp: cannot hold the model (not a directory)" in got.stderr
+    assert "internal error" not in got.stderr and "Traceback" not in got.stderr
+    assert (tmp_path / ".kernel-lsp").read_text() == "not a directory\n"

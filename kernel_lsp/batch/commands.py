@@ -160,9 +160,13 @@ def run_index(config: Config, verbose: bool = False):
     """Index ``config.root`` (bring its model up to date); print the indexer's problems (the
     kinds that repeat on every run counted in one line unless ``verbose``)."""
     from kernel_lsp.model.indexer import index
+    from kernel_lsp.model.store import ModelError
 
-    with progress_bar("indexing") as progress:
-        result = index(config, jobs=config.jobs, progress=progress)
+    try:
+        with progress_bar("indexing") as progress:
+            result = index(config, jobs=config.jobs, progress=progress)
+    except ModelError as exc:  # a model that can be neither used nor set aside
+        raise CommandError(str(exc)) from exc
     result.problems = condense(result.problems, verbose)
     for problem in result.problems:
         warn(problem)

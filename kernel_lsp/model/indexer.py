@@ -47,7 +47,9 @@ class IndexResult:
 
 def open_model(config: Config, problems: list[str], path: Path | None = None) -> Model:
     """Open the root's model (or the one at ``path``); a corrupt or foreign database is set
-    aside and rebuilt."""
+    aside (``_set_aside``) and rebuilt.
+
+    :raises ModelError: the unusable database cannot be set aside (the message says so)."""
     path = path or config.db_path
     try:
         return Model(path)
@@ -55,9 +57,27 @@ def open_model(config: Config, problems: list[str], path: Path | None = None) ->
         problems.append(f"{exc}; rebuilding the model")
     for suffix in ("", "-wal", "-shm"):
         p = path.with_name(path.name + suffix)
-        if p.exists():
-            os.replace(p, path.with_name(path.name + suffix + ".corrupt"))
+        if p.exists() or p.is_symlink():
+            _set_aside(p)
     return Model(path)
+
+
+def _set_aside(p: Path) -> None:
+    """Rename ``p`` to ``<name>.corrupt``, or ``.corrupt.1``, ``.corrupt.2``... when that name
+    holds what a rename cannot replace (a directory, or a file where ``p`` is a directory: a
+    model path once made a directory by hand, set aside before)."""
+    for n in range(100):
+        target = p.with_name(p.name + ".corrupt" + (f".{n}" if n else ""))
+        if (target.exists() or target.is_symlink()) and (target.is_dir() or p.is_dir()):
+            continue
+        try:
+            os.replace(p, target)
+        except OSError as exc:
+            raise ModelError(f"{p}: cannot set the unusable model aside as {target.name} "
+                             f"({exc.strerror}); move or delete it") from exc
+        return
+    raise ModelError(f"{p}: cannot set the unusable model aside (100 earlier ones are in the "
+                     "way); delete the .corrupt ones")
 
 
 # The configuration extraction runs under, set once per worker process (``_set_env``).

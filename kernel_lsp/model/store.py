@@ -69,7 +69,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
             if self.path is None:
                 self.db = sqlite_utils.Database(memory=True)
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._make_directory()
                 self.db = sqlite_utils.Database(sqlite3.connect(str(self.path), timeout=30,
                                                                 isolation_level=None))
             self.conn = self.db.conn
@@ -84,6 +84,17 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
             self._setup()
         except sqlite3.DatabaseError as exc:
             raise ModelError(f"{path}: not a usable model database ({exc})") from exc
+
+    def _make_directory(self) -> None:
+        """Create the directory the model goes in (``.kernel-lsp``) if it is missing.
+
+        :raises ModelError: it cannot be made (a file of that name is in the way...)."""
+        parent = self.path.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            why = "not a directory" if parent.exists() and not parent.is_dir() else exc.strerror
+            raise ModelError(f"{parent}: cannot hold the model ({why})") from exc
 
     def _setup(self) -> None:
         c = self.conn
