@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import faulthandler
+import json
 import logging
 import os
 import queue
@@ -11,9 +12,16 @@ import sys
 import threading
 import time
 from concurrent.futures import Executor, Future
+from typing import NamedTuple
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcServerNotInitialized
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcParseError,
+    JsonRpcServerNotInitialized,
+)
 from pygls.protocol import LanguageServerProtocol
 
 log = logging.getLogger("kernel_lsp.lsp")
@@ -30,11 +38,53 @@ class Protocol(LanguageServerProtocol):
         """pygls' parsing, after noting a client capability its types do not know: clangd's
         ``textDocument.inactiveRegionsCapabilities.inactiveRegions``."""
         if isinstance(data, dict) and data.get("method") == types.INITIALIZE:
-            caps = (data.get("params") or {}).get("capabilities") or {}
+            params = data.get("params")
+            caps = params.get("capabilities") if isinstance(params, dict) else None
             td = caps.get("textDocument") if isinstance(caps, dict) else None
             flag = td.get("inactiveRegionsCapabilities") if isinstance(td, dict) else None
             self.inactive_regions = isinstance(flag, dict) and flag.get("inactiveRegions") is True
-        return super().structure_message(data)
+        try:
+            return super().structure_message(data)
+        except JsonRpcException:
+            if not isinstance(data, dict) or "method" not in data:
+                raise
+            return Malformed(data.get("id"), "id" in data, str(data.get("method")))
+
+    def handle_message(self, message) -> None:
+        """pygls' dispatch, except for what is no LSP message (a client's bug, or a newer
+        protocol than lsprotocol's): a request whose params do not fit its method gets an
+        InvalidParams error (pygls sent nothing: the client waited for ever), a notification's
+        is dropped, anything else (a JSON array, a number) gets an InvalidRequest error with
+        no id; each is a warning in the log, not an internal error."""
+        if isinstance(message, Malformed):
+            what = "request" if message.is_request else "notification"
+            self._server.log_message(f"kernel-lsp: {message.method} {what} with params that do "
+                                     "not fit it: " + ("answered with an error"
+                                                       if message.is_request else "ignored"),
+                                     types.MessageType.Warning)
+            if message.is_request:
+                self._send_response(message.id, None,
+                                    JsonRpcInvalidParams().to_response_error())
+            return
+        if not hasattr(message, "jsonrpc"):
+            self._server.log_message(f"kernel-lsp: a message that is no JSON-RPC object "
+                                     f"({type(message).__name__}): answered with an error",
+                                     types.MessageType.Warning)
+            self._send_error_without_id(JsonRpcInvalidRequest())
+            return
+        super().handle_message(message)
+
+    def _send_error_without_id(self, error: JsonRpcException) -> None:
+        # (JSON-RPC 2.0 wants ``"id": null``, which pygls' converter would leave out)
+        self._send_data({"jsonrpc": "2.0", "id": None,
+                         "error": {"code": error.code, "message": error.message}})
+
+    def not_json(self, error: Exception) -> None:
+        """A message body that is no JSON (``error``: its decoding error): a ParseError with no
+        id (JSON-RPC 2.0) and a warning in the log."""
+        self._server.log_message(f"kernel-lsp: a message that is not JSON ({error}): answered "
+                                 "with an error", types.MessageType.Warning)
+        self._send_error_without_id(JsonRpcParseError())
 
     def warm(self) -> None:
         """Have pygls' converter build now what the first keystroke would wait for: cattrs
@@ -86,7 +136,29 @@ class Protocol(LanguageServerProtocol):
         super()._send_data(data)
 
 
+def client_noise(record: logging.LogRecord) -> bool:
+    """A logging filter: False for pygls' tracebacks of what ``Protocol`` answers itself (a
+    message that is not JSON, params that do not fit their method), which the server log
+    shows as one warning each."""
+    if not record.name.startswith("pygls"):
+        return True
+    text = str(record.msg)
+    if text.startswith("Unable to deserialize message"):
+        return False
+    if text.startswith("Unable to handle message") and record.exc_info:
+        return not isinstance(record.exc_info[1], json.JSONDecodeError | UnicodeDecodeError)
+    return True
+
+
 _NEEDS_OPEN = (types.TEXT_DOCUMENT_DID_CHANGE, types.TEXT_DOCUMENT_DID_CLOSE)
+
+
+class Malformed(NamedTuple):
+    """A request or notification whose params its method's type refused."""
+
+    id: int | str | None
+    is_request: bool
+    method: str
 
 
 class ModelThread(Executor):

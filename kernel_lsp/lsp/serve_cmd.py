@@ -47,7 +47,9 @@ def serve(args: argparse.Namespace) -> int:
     # ``kill -USR1 <pid>``: every thread's stack to stderr (the editor's server log)
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     from kernel_lsp.lsp.handlers import server
-    from kernel_lsp.lsp.plumbing import Stdin, end_now
+    from kernel_lsp.lsp.plumbing import Stdin, client_noise, end_now
+
+    handler.addFilter(client_noise)
 
     if address is not None:
         server.start_tcp(*address)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -71,7 +72,12 @@ class KernelLanguageServer(LanguageServer):
 
     # -- helpers -----------------------------------------------------------------------------
     def report_server_error(self, error: Exception, source) -> None:
-        """pygls' own failures (outside our guarded handlers): a log line, not a pop-up."""
+        """pygls' own failures (outside our guarded handlers): a log line, not a pop-up. A body
+        that is not JSON is the client's: answered as JSON-RPC asks (``Protocol.not_json``)."""
+        if isinstance(error, json.JSONDecodeError | UnicodeDecodeError):
+            log.warning("a message that is not JSON: %r", error)
+            self.protocol.not_json(error)
+            return
         log.error("%s: %r", source.__name__, error)
         self.log_message(f"kernel-lsp: internal error ({source.__name__}): {error!r}",
                          types.MessageType.Error)

@@ -1,0 +1,96 @@
+"""What is not an LSP message, on the wire of a real server over stdio: a body that is not JSON,
+a JSON array, params that do not fit their method. Each gets the error JSON-RPC 2.0 names (a
+request its own id, the rest ``"id": null``), a warning in the log, no traceback; the session
+goes on, and the server exits 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import time
+
+import pytest
+
+from tests.lsp_helpers import SERVER, copy_tree
+
+pytestmark = pytest.mark.e2e
+
+# (what is sent, the response expected: (id, error code); None: no response, a notification)
+GARBAGE = [
+    (b"{not json", (None, -32700)),
+    (b'{"jsonrpc": "2.0", "id": 7, "method": "initialize", "params": "oops"}', (7, -32602)),
+    (b"[1, 2, 3]", (None, -32600)),
+    (b"\xff\xfe", (None, -32700)),
+]
+AFTER_INITIALIZE = [
+    (b'{"jsonrpc": "2.0", "id": 8, "method": "textDocument/hover", '
+     b'"params": {"textDocument": 7, "position": "x"}}', (8, -32602)),
+    (b'{"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": null}}',
+     None),
+]
+
+
+def _frame(body: bytes) -> bytes:
+    return f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+
+def _messages(data: bytes) -> list[dict]:
+    out = []
+    while b"\r\n\r\n" in data:
+        head, rest = data.split(b"\r\n\r\n", 1)
+        length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+        out.append(json.loads(rest[:length]))
+        data = rest[length:]
+    return out
+
+
+def _read_until(proc, wanted_id: int, seconds: float = 30.0) -> list[dict]:
+    data, deadline = b"", time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            data += os.read(proc.stdout.fileno(), 1 << 16)
+            if any(m.get("id") == wanted_id and ("result" in m or "error" in m)
+                   for m in _messages(data)):
+                return _messages(data)
+    raise AssertionError(f"no response to request {wanted_id}: {_messages(data)}")
+
+
+def test_what_is_no_lsp_message_gets_its_json_rpc_error(tmp_path):
+    root = copy_tree(tmp_path / "tree", indexed=True)
+    proc = subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        for body, _ in GARBAGE:
+            proc.stdin.write(_frame(body))
+        proc.stdin.write(_frame(json.dumps({
+            "jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"processId": None, "rootUri": root.as_uri(), "capabilities": {}}}).encode()))
+        proc.stdin.write(_frame(b'{"jsonrpc": "2.0", "method": "initialized", "params": {}}'))
+        for body, _ in AFTER_INITIALIZE:
+            proc.stdin.write(_frame(body))
+        proc.stdin.write(_frame(b'{"jsonrpc": "2.0", "id": 2, "method": "shutdown"}'))
+        proc.stdin.flush()
+        got = _read_until(proc, 2)
+        proc.stdin.write(_frame(b'{"jsonrpc": "2.0", "method": "exit"}'))
+        proc.stdin.flush()
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    errors = [(m["id"], m["error"]["code"]) for m in got if "error" in m]
+    assert errors == [want for _, want in GARBAGE + AFTER_INITIALIZE if want is not None]
+    assert all("id" in m for m in got if "error" in m)  # ``"id": null``, not left out
+    assert any(m.get("id") == 1 and "capabilities" in m.get("result", {}) for m in got)
+    assert any(m.get("id") == 2 and "result" in m for m in got)
+    warnings = [m["params"]["message"] for m in got if m.get("method") == "window/logMessage"
+                and m["params"]["type"] == 2]
+    assert sum("not JSON" in w for w in warnings) == 2
+    assert any("textDocument/didOpen notification with params that do not fit it: ignored" in w
+               for w in warnings)
+    assert not any("internal error" in m["params"]["message"] for m in got
+                   if m.get("method") == "window/logMessage")
+    stderr = proc.stderr.read().decode()
+    assert "Traceback" not in stderr
