@@ -126,6 +126,34 @@ def test_the_views_and_the_readers_agree_and_another_client_reads_the_views(tmp_
         conn.close()
 
 
+def test_the_first_use_of_a_name_is_the_views_first_row(tmp_path):
+    """``Model.first_use`` reads a file's packed list, not the view: the same answer for every
+    name of every table, and for names and files the model lacks."""
+    m = _model(tmp_path)
+    try:
+        asked = 0
+        for what, table, column in (("call", "calls", "callee"), ("type", "type_uses", "name"),
+                                    ("var", "var_uses", "name")):
+            for path, name in m.conn.execute(
+                    f"SELECT DISTINCT fl.path, u.{column} FROM {table} u JOIN files fl "
+                    "ON fl.id = u.file_id"):
+                want = m.conn.execute(
+                    f"SELECT u.start_byte, u.line, u.col FROM {table} u JOIN files fl ON "
+                    f"fl.id = u.file_id WHERE fl.path=? AND u.{column}=? ORDER BY u.start_byte "
+                    "LIMIT 1", (path, name)).fetchone()
+                assert m.first_use(path, name, what) == want
+                asked += 1
+        assert asked >= 9  # every (file, name) of the three tables
+        assert m.first_use("a.c", "kfree", "call") == (A.index(b"kfree"), 5, A.split(b"\n")[5]
+                                                        .index(b"kfree"))
+        assert m.first_use("b.c", "kfree", "call")[1:] == (1, 24)  # the first of two
+        assert m.first_use("a.c", "nowhere", "call") is None
+        assert m.first_use("c.c", "kfree", "call") is None
+        assert m.first_use("a.c", "dev", "call") is None  # a name, not a callee
+    finally:
+        m.close()
+
+
 def test_sqlite_utils_and_datasette_read_the_views_through_kernel_lsps_plugin(tmp_path):
     m = _model(tmp_path)
     try:

@@ -8,6 +8,7 @@ inside ``#ifdef CONFIG_X`` stays inside it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 from kernel_lsp.parse.cnodes import declarator_name, function_declarator
@@ -20,7 +21,11 @@ _TAGS = {"struct": "struct_specifier", "union": "union_specifier", "enum": "enum
 _HEADERS_OF_BODY = frozenset({"expression_statement", "ERROR", "declaration", "macro_invocation"})
 
 
+@functools.lru_cache(maxsize=4)
 def tree_of(data: bytes):
+    """The parse of ``data``, the last few remembered: planning the fixes of a document's
+    findings reads the same text once per finding (a file with hundreds of calls of an
+    unknown header's functions was parsed hundreds of times per check). Trees are only read."""
     return parse(data)
 
 
