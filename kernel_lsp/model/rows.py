@@ -43,10 +43,13 @@ def _object_body(body: str) -> str | None:
     return body[:LIST_BODY_LIMIT] if is_macro_list(body) else None
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # (json.dumps would make one per call)
+
+
 def _json(value) -> str:
     """The JSON text of a list column (parameters, members, arguments): compact, as SQLite's
     ``json()`` writes it (schema 17 rewrote the older, spaced texts so)."""
-    return json.dumps(value, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 Function = namedtuple("Function", FACT_COLUMNS["functions"])
