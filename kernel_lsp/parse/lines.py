@@ -21,12 +21,18 @@ class Lines:
         self._starts: list[int] | None = None  # found on first use: many texts never need it
 
     def point(self, pos: int) -> tuple[int, int]:
-        if self._starts is None:  # each line's length + 1, summed: C-level loops only
-            self._starts = list(accumulate(map(add, map(len, self._src.split(b"\n")), repeat(1)),
-                                           initial=0))
-            self._starts.pop()  # the sum after the last line: past the end
+        if self._starts is None:
+            self._starts = line_starts(self._src)
         row = bisect_right(self._starts, pos) - 1
         return row, pos - self._starts[row]
+
+
+def line_starts(src: bytes) -> list[int]:
+    """The offset of each line of ``src`` (the first 0): each line's length + 1, summed, in
+    C-level loops only (a loop over the bytes took 10 ms on a 200 KB file)."""
+    starts = list(accumulate(map(add, map(len, src.split(b"\n")), repeat(1)), initial=0))
+    starts.pop()  # the sum after the last line: past the end
+    return starts
 
 
 # Every byte a space but newlines: blanked text keeps its offsets, rows and columns.
