@@ -182,3 +182,67 @@ def test_an_undeclared_call_names_the_shared_header_before_a_programs_own(tmp_pa
     assert [(f["root_path"], f["line"], f["symbol"]) for f in found] == [("fs/a.c", 4, "memcpy")]
     # by path, arch/x86/boot/string.h (the real-mode setup code's own header) would come first
     assert "declared in include/linux/string.h, which is not included" in found[0]["message"]
+
+
+# (path, new text) per step, applied in order to one editor session; after each, the session
+# (which keeps the headers' context needs across checks while the buffers' definitions and
+# includes stay) reports what a fresh session given the same buffers reports
+EDITS = [
+    ("drivers/regs/bad.c", TREE["drivers/regs/bad.c"]),  # as stored
+    ("drivers/regs/bad.c", TREE["drivers/regs/bad.c"].replace("return regs_ctrl(r);",
+                                                              "return regs_ctrl(r) + 1;")),
+    ("drivers/regs/bad.c", "\n" + TREE["drivers/regs/bad.c"]),  # every line moved
+    ("drivers/regs/bad.c", "typedef unsigned int u32;\n" + TREE["drivers/regs/bad.c"]),
+    ("drivers/regs/bad.c", TREE["drivers/regs/bad.c"]),
+    ("drivers/regs/bad.c", "int dev_id(struct dev *d);\n" + TREE["drivers/regs/bad.c"]),
+    ("drivers/regs/bad.c", '#include <linux/types.h>\n' + TREE["drivers/regs/bad.c"]),
+    ("drivers/other/user.c", TREE["drivers/other/user.c"]),
+    ("drivers/other/compat.h", "#define u32 int\n"),
+    ("drivers/other/compat.h", "\n"),  # the macro that stood for u32 gone
+    ("include/linux/dev.h", TREE["include/linux/dev.h"].replace("struct dev {", "struct devx {")),
+    # a header opened, then its own uses change, its definitions do not: its needs are not kept
+    ("drivers/regs/regs.h", TREE["drivers/regs/regs.h"]),
+    ("drivers/regs/regs.h", TREE["drivers/regs/regs.h"].replace("static inline u32 regs_ctrl",
+                                                                "static inline int regs_ctrl")),
+    ("drivers/regs/regs.h", TREE["drivers/regs/regs.h"].replace("\tu32 ctrl;\n", "")),
+    ("drivers/other/user.c", TREE["drivers/other/user.c"] + "\n"),
+]
+
+
+def test_an_editor_session_keeps_the_headers_needs_only_while_they_hold(tmp_path):
+    from kernel_lsp.config import load_config
+    from kernel_lsp.live.workspace import Workspace
+    from kernel_lsp.model.indexer import index
+
+    root = write_tree(tmp_path, TREE)
+    config, _ = load_config(root)
+    index(config, jobs=1).model.close()
+    units = ["drivers/regs/bad.c", "drivers/other/user.c", "drivers/regs/good.c"]
+
+    def seen(ws):
+        return sorted((f.code, f.path, f.line, f.col, f.symbol, f.message)
+                      for r in ws.findings(units) for f in [r.finding])
+
+    session = Workspace(config)
+    assert session.load() is None
+    buffers: dict[str, str] = {}
+    steps = []
+    try:
+        for path, text in EDITS:
+            buffers[path] = text
+            session.set_buffer(path, text.encode())
+            fresh = Workspace(config)
+            try:
+                assert fresh.load() is None
+                for p, t in buffers.items():
+                    fresh.set_buffer(p, t.encode())
+                want = seen(fresh)
+            finally:
+                fresh.close()
+            got = seen(session)
+            assert got == want, (path, text)
+            steps.append(len(got))
+        assert session._header_needs[1], "no header's needs were kept"
+    finally:
+        session.close()
+    assert len(set(steps)) > 2  # the edits did change what is reported

@@ -94,6 +94,11 @@ class CheckInputs:
     policies: Sequence = ()  # layer policies (``kernel_lsp.design.policy.Policy``), for 408_2
     # file -> [(start, end)] of its branches the compiler never reads (``dead_branches``)
     dead: Mapping[int, list[tuple[int, int]]] = field(default_factory=dict)
+    # header -> its context needs (``unitvis``), kept across runs by a caller that knows the
+    # symbols, the include graph and the headers' facts did not change (the live server);
+    # None: found for the run. ``buffers``: the files read from editor buffers, never kept.
+    header_needs: dict | None = None
+    buffers: frozenset = frozenset()
 
     def path(self, fid: int) -> str:
         return self.symbols.paths[fid]

@@ -56,7 +56,7 @@ def check_unit_headers(ctx: CheckInputs) -> list[Finding]:
         closure = vis.closure(unit) & ~(1 << unit)
         fresh = bits(closure & ~loaded)
         if fresh:
-            _load_needs(ctx, fresh, needs)
+            _kept_needs(ctx, fresh, needs)
             loaded |= closure
             for h in fresh:
                 if needs[h]:
@@ -79,6 +79,27 @@ def check_unit_headers(ctx: CheckInputs) -> list[Finding]:
         if dropped:
             out += dropped_typedef_uses(ctx, unit, dropped)
     return out
+
+
+def _kept_needs(ctx: CheckInputs, headers: list[int], needs: dict[int, list[_Need]]) -> None:
+    """``_load_needs`` of ``headers``, those ``ctx.header_needs`` keeps taken from it (a
+    header checked in this run, or read from a buffer, is always loaded: its facts may be
+    filtered by the run, or change with the next keystroke), the others kept there."""
+    memo = ctx.header_needs
+    if memo is None:
+        _load_needs(ctx, headers, needs)
+        return
+    checked, fresh = set(ctx.file_ids), []
+    for h in headers:
+        kept = h not in ctx.buffers and h not in checked
+        if kept and h in memo:
+            needs[h] = memo[h]
+        else:
+            fresh.append(h)
+    _load_needs(ctx, fresh, needs)
+    for h in fresh:
+        if h not in ctx.buffers and h not in checked:
+            memo[h] = needs[h]
 
 
 def _load_needs(ctx: CheckInputs, headers: list[int], needs: dict[int, list[_Need]]) -> None:

@@ -203,6 +203,19 @@ class LazySymbols(Symbols):
             table.overlay.pop(fid, None)
 
 
+def overlay_key(rows: FactRows) -> frozenset:
+    """What ``LazySymbols.set_file`` and the include graph take from a buffer's ``rows``,
+    positions left out: while the key of every buffer stays the same, so do the symbols and
+    the include closures other files see (an edit inside a body, a comment, a moved line)."""
+    return frozenset((
+        *(("f", f.name, f.is_definition, f.storage, f.parent) for f in rows.get("functions", ())),
+        *(("t", t.name, t.kind, t.is_definition, t.members) for t in rows.get("types", ())),
+        *(("m", m.name, m.params, m.body) for m in rows.get("macros", ())),
+        *(("v", v.name, v.storage, v.is_definition) for v in rows.get("variables", ())),
+        *(("i", i.target, i.angled, i.guard) for i in rows.get("includes", ())),
+        *(("h", h.name, h.kind) for h in rows.get("hidden", ()))))
+
+
 class _Hidden:
     """``get(name)``: what the stored files' dropped ``#if`` branches hold of ``name``
     (``fetch``: the kinds it has there, or the files declaring it), memoised; nothing when

@@ -28,6 +28,7 @@ from kernel_lsp.findings import Finding, Reported, apply_severities
 from kernel_lsp.fixes import FIXABLE_CODES, plan_fixes
 from kernel_lsp.live.keystroke import BodyIndex, LocalEdit, local_update, rows_changed_symbols
 from kernel_lsp.live.keystroke_checks import BodyFacts, findings_outside, inside_body
+from kernel_lsp.live.lazy import overlay_key
 from kernel_lsp.live.overlay import OverlayModel
 from kernel_lsp.live.tables import Tables
 from kernel_lsp.model.resolve import IncludeResolver
@@ -95,6 +96,8 @@ class Workspace:
         self.timings: dict[str, float] = {}  # seconds per phase of the last update and check
         self._bpf_users: set[int] | None = None  # stored files using ``struct bpf_insn``
         self._plans: dict[tuple, tuple[dict, ...]] = {}  # finding -> its plans (this model)
+        # (the buffers' ``overlay_key``s, header -> its context needs): see ``check_inputs``
+        self._header_needs: tuple[tuple, dict] = ((), {})
         # set while the model is the first one of a cold tree (``live/first.py``): only what it
         # proves is reported
         self.provisional = None
@@ -141,6 +144,7 @@ class Workspace:
         self._resolver = None  # built on first use (a buffer's includes, fix plans)
         self.generation += 1
         self._bpf_users, self._plans = None, {}
+        self._header_needs = ((), {})
         self._stored_paths = list(paths.values())
         self.ids = {p: i for i, p in paths.items()}
         if old is not None and old is not model:
@@ -362,9 +366,16 @@ class Workspace:
     def check_inputs(self, fids: list[int]) -> CheckInputs:
         """What the checks read for ``fids``: buffers where open, else the stored files."""
         t = self.tables
-        overlay = OverlayModel(self.model, {of.file_id: of.rows for of in self.open.values()})
+        buffers = {of.file_id: of.rows for of in self.open.values()}
+        overlay = OverlayModel(self.model, buffers)
+        # the headers' context needs (``checks/unitvis``) hold while this model and the
+        # definitions and includes of every buffer do: 70 % of a full check of ``ctree.c``
+        key = tuple(sorted((fid, overlay_key(rows)) for fid, rows in buffers.items()))
+        if key != self._header_needs[0]:
+            self._header_needs = (key, {})
         return CheckInputs(overlay, t.symbols, t.graph, t.visibility, t.hosted, fids,
-                           self.config.policies)
+                           self.config.policies, header_needs=self._header_needs[1],
+                           buffers=frozenset(buffers))
 
     def _c_findings(self, fids: list[int]) -> list[Finding]:
         """The C findings of ``fids``; one open file after a keystroke served from one body:
