@@ -246,3 +246,32 @@ def test_an_editor_session_keeps_the_headers_needs_only_while_they_hold(tmp_path
     finally:
         session.close()
     assert len(set(steps)) > 2  # the edits did change what is reported
+
+
+def test_the_findings_of_some_bodies_do_not_take_the_kept_needs_of_whole_headers(tmp_path):
+    """A demand's functions are checked on their own call sites and uses only: what a full
+    check kept of the headers' needs is not theirs (a 407_2 in ``regs.h`` is no finding of
+    ``bad()``)."""
+    from kernel_lsp.config import load_config
+    from kernel_lsp.live.workspace import Workspace
+    from kernel_lsp.model.indexer import index
+
+    root = write_tree(tmp_path, TREE)
+    config, _ = load_config(root)
+    index(config, jobs=1).model.close()
+    wanted = {"drivers/regs/bad.c": {"bad"}}
+
+    def of_bodies(ws):
+        return sorted((f.code, f.path, f.line, f.symbol) for r in ws.body_findings(wanted)
+                      for f in [r.finding])
+
+    fresh, session = Workspace(config), Workspace(config)
+    try:
+        assert fresh.load() is None and session.load() is None
+        assert any(r.finding.path == "drivers/regs/regs.h"
+                   for r in session.findings(["drivers/regs/bad.c"]))
+        assert session._header_needs[1]
+        assert of_bodies(session) == of_bodies(fresh)
+    finally:
+        fresh.close()
+        session.close()

@@ -96,7 +96,8 @@ class CheckInputs:
     dead: Mapping[int, list[tuple[int, int]]] = field(default_factory=dict)
     # header -> its context needs (``unitvis``), kept across runs by a caller that knows the
     # symbols, the include graph and the headers' facts did not change (the live server);
-    # None: found for the run. ``buffers``: the files read from editor buffers, never kept.
+    # None: found for the run (always, when ``facts`` answers for some functions or bodies
+    # only). ``buffers``: the files read from editor buffers, whose needs are never kept.
     header_needs: dict | None = None
     buffers: frozenset = frozenset()
 
