@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from kernel_lsp.model.resolve import unknown_content
@@ -95,14 +95,19 @@ class CheckInputs:
     # file -> [(start, end)] of its branches the compiler never reads (``dead_branches``)
     dead: Mapping[int, list[tuple[int, int]]] = field(default_factory=dict)
     # header -> its context needs (``unitvis``), kept across runs by a caller that knows the
-    # symbols, the include graph and the headers' facts did not change (the live server);
-    # None: found for the run (always, when ``facts`` answers for some functions or bodies
-    # only). ``buffers``: the files read from editor buffers, whose needs are never kept.
+    # symbols, the include graph and the headers' facts did not change (a ``Workspace``,
+    # the editor's and the batch check's); None: found for the run. ``buffers``: the files
+    # read from editor buffers, whose needs are never kept.
     header_needs: dict | None = None
     buffers: frozenset = frozenset()
 
     def path(self, fid: int) -> str:
         return self.symbols.paths[fid]
+
+    def restricted_to(self, facts: FactSource) -> CheckInputs:
+        """These inputs with ``facts`` answering for some functions or bodies only: no kept
+        header needs, which are the whole headers'."""
+        return replace(self, facts=facts, header_needs=None)
 
 
 def unknown_header_seen(ctx: CheckInputs, fid: int, pos: int, above: bool = False) -> bool:

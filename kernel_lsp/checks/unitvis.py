@@ -89,17 +89,13 @@ def _kept_needs(ctx: CheckInputs, headers: list[int], needs: dict[int, list[_Nee
     if memo is None:
         _load_needs(ctx, headers, needs)
         return
-    checked, fresh = set(ctx.file_ids), []
+    never = ctx.buffers.union(ctx.file_ids)
+    fresh = [h for h in headers if h in never or h not in memo]
     for h in headers:
-        kept = h not in ctx.buffers and h not in checked
-        if kept and h in memo:
+        if h not in never and h in memo:
             needs[h] = memo[h]
-        else:
-            fresh.append(h)
     _load_needs(ctx, fresh, needs)
-    for h in fresh:
-        if h not in ctx.buffers and h not in checked:
-            memo[h] = needs[h]
+    memo.update((h, needs[h]) for h in fresh if h not in never)
 
 
 def _load_needs(ctx: CheckInputs, headers: list[int], needs: dict[int, list[_Need]]) -> None:

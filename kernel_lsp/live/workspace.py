@@ -412,8 +412,7 @@ class Workspace:
         inputs = self.check_inputs([of.file_id])
         if unparsed_bodies(inputs):
             return None  # a body the compiler skips: which one, the whole file's rows say
-        # (one body's facts: no header's needs; those kept are the whole headers')
-        inputs.facts, inputs.header_needs = BodyFacts(of.file_id, edit.new_rows), None
+        inputs = inputs.restricted_to(BodyFacts(of.file_id, edit.new_rows))
         fresh = [f for f in run_checks(inputs) if inside_body(f, source, edit.body)]
         unique = {(f.code, f.path, f.line, f.col, f.symbol): f for f in kept + fresh}
         return sorted(unique.values(), key=Finding.sort_key)
@@ -436,7 +435,7 @@ class Workspace:
             return []
         wanted = {self.ids[p]: names for p, names in functions.items() if p in self.ids}
         inputs = self.check_inputs(sorted(wanted))
-        inputs.facts, inputs.header_needs = FunctionFacts(inputs.facts, wanted), None
+        inputs = inputs.restricted_to(FunctionFacts(inputs.facts, wanted))
         return apply_severities(run_checks(inputs), self.config.severity)
 
     def verify(self, demands: list) -> object:

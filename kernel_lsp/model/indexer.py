@@ -57,7 +57,7 @@ def open_model(config: Config, problems: list[str], path: Path | None = None) ->
         problems.append(f"{exc}; rebuilding the model")
     for suffix in ("", "-wal", "-shm"):
         p = path.with_name(path.name + suffix)
-        if p.exists() or p.is_symlink():
+        if os.path.lexists(p):
             _set_aside(p)
     return Model(path)
 
@@ -68,7 +68,7 @@ def _set_aside(p: Path) -> None:
     model path once made a directory by hand, set aside before)."""
     for n in range(100):
         target = p.with_name(p.name + ".corrupt" + (f".{n}" if n else ""))
-        if (target.exists() or target.is_symlink()) and (target.is_dir() or p.is_dir()):
+        if os.path.lexists(target) and (target.is_dir() or p.is_dir()):
             continue
         try:
             os.replace(p, target)
