@@ -234,6 +234,57 @@ MACRO_ARGUMENTS = {
 }
 
 
+# Declarations the grammar's recovery misreads, from the 6.1 tree: a parameter's name in
+# parentheses (``void (fn)(struct buffer_chunk *)``, reiserfs; its call in the body is the
+# parameter's), attribute macros no annotation list names (a run of ``__`` words between the
+# type and a function's name, a word on the line before ``static``, a word after a blanked
+# annotation before ``struct``), and macros whose arguments hold member names read as types
+# where C has no function type (in a sizeof, a cast, an array's declarator, a block-scope
+# declaration the grammar could not finish). The typos beside them are found.
+DECLARATOR_SHAPES = {
+    **KCONFIG,
+    "include/linux/socattr.h": (
+        "#ifndef SOCATTR_H\n#define SOCATTR_H\n"
+        "#define __soc_no_caller_saved_registers __attribute__((__no_caller_saved_registers__))\n"
+        "#define __soc_no_sanitize_memory\n#define __soc_notrace_funcgraph\n"
+        "#define typeof_member(T, m) typeof(((T *)0)->m)\n"
+        "#define offsetof(T, m) __builtin_offsetof(T, m)\n"
+        "#define offsetofend(T, m) (offsetof(T, m) + sizeof(((T *)0)->m))\n"
+        "#define container_of(p, T, m) ((T *)((char *)(p) - offsetof(T, m)))\n"
+        "#define BUILD_BUG_ON(c) ((void)sizeof(char[1 - 2 * !!(c)]))\n"
+        "#define SOC_FMT_NAME(type) soc_fmt_##type\n"
+        "struct soc_chunk { int nr; };\nstruct soc_mod { char build_id[20]; };\n"
+        "struct soc_queues { int desc[4]; int elems[4]; };\n"
+        "struct soc_pci { int sc_dev; int *iwdev; };\n"
+        "struct soc_info { int plane[2]; };\n"
+        "void soc_init_q(unsigned long a, unsigned long b, int *c);\n#endif\n"),
+    "drivers/soc/shapes.c": (
+        "#include <linux/socattr.h>\n"
+        "static int soc_add(struct soc_chunk *c, void (fn)(struct soc_chunk *))\n{\n"
+        "\tfn(c);\n\treturn 0;\n}\n"
+        "int soc_add_typo(void (fn)(struct soc_chnuk *));"
+        "\t/* expect: 020_2 soc_chnuk, 502_2 soc_add_typo */\n"
+        "void __soc_no_caller_saved_registers soc_track_stack(void)\n{\n}\n"
+        "void __soc_no_caller_saved_registers soc_tarck(soc_missing_t *p);"
+        "\t/* expect: 020_2 soc_missing_t, 502_2 soc_tarck */\n"
+        "__soc_no_sanitize_memory\nstatic inline\nstruct soc_chunk *soc_rmqueue(int order)\n{\n"
+        "\treturn 0;\n}\n"
+        "__visible __soc_notrace_funcgraph struct soc_chunk *\nsoc_switch_to(struct soc_chunk *p)\n{\n"
+        "\treturn p;\n}\n"
+        "const char SOC_FMT_NAME(symbol)[] = \"%pS\";\n"
+        "int soc_shapes(int *dev, int *css, long *times)\n{\n\tint i;\n\n"
+        "\tBUILD_BUG_ON(sizeof(typeof_member(struct soc_mod, build_id)) != 20);\n"
+        "\tBUILD_BUG_ON(offsetofend(struct soc_info, plane[1]) !=\n"
+        "\t\t     offsetofend(struct soc_info, plane[0]) + sizeof(int));\n"
+        "\tfor (i = 0; i < 4; i++) {\n"
+        "\t\tsoc_init_q(offsetof(struct soc_queues, desc[i]),\n"
+        "\t\t\t   offsetof(struct soc_queues, elems[i]),\n\t\t\t   &css[i]);\n\t}\n"
+        "\treturn *(container_of(dev, struct soc_pci, sc_dev))->iwdev + sizeof(times[0]);\n}\n"
+        "int soc_shapes_typo(void *p)\n{\n"
+        "\treturn sizeof(typeof_member(struct soc_mdo, build_id)) + (int)(soc_cast_t)p;"
+        "\t/* expect: 020_2 soc_mdo, 020_2 soc_cast_t */\n}\n"),
+}
+
 # What the build writes and the tree does not hold, and X-macros read with their file's own
 # item macro. A header generated beside its users (``#include "soc.xml.h"``, from XML by a
 # Makefile rule) may define any name its includers use: nothing there is "defined nowhere"
@@ -357,9 +408,11 @@ DEAD_BRANCHES = {
 
 
 @pytest.mark.parametrize("files", [DECLARATION_MACROS, VARIABLES, DROPPED_UNIT, COMPUTED_INCLUDE,
-                                   MACRO_ARGUMENTS, GENERATED_AND_LISTS, DEAD_BRANCHES],
+                                   MACRO_ARGUMENTS, DECLARATOR_SHAPES, GENERATED_AND_LISTS,
+                                   DEAD_BRANCHES],
                          ids=["declaration-macros", "variables", "dropped-unit", "computed-include",
-                              "macro-arguments", "generated-and-lists", "dead-branches"])
+                              "macro-arguments", "declarator-shapes", "generated-and-lists",
+                              "dead-branches"])
 
 def test_idioms_give_only_the_expected_findings(tmp_path, capsys, files):
     expected = {(e.path, e.line, e.code, e.symbol)

@@ -48,6 +48,25 @@ def declarator_name(node):
     return None
 
 
+def parenthesized_name(declarator):
+    """The name ``fn`` of the parameter ``void (fn)(struct x *)``, which the grammar reads as a
+    function type whose one parameter is the type ``fn`` and which returns a function (C has
+    none), or None. ``declarator``: the parameter's declarator."""
+    if declarator is None or declarator.type != "abstract_function_declarator":
+        return None
+    inner = declarator.child_by_field_name("declarator")
+    if inner is None or inner.type != "abstract_function_declarator" or (
+            inner.child_by_field_name("declarator") is not None):
+        return None
+    params = inner.child_by_field_name("parameters")
+    if params is None or params.named_child_count != 1:
+        return None
+    only = params.named_children[0]
+    name = only.child_by_field_name("type") if only.type == "parameter_declaration" else None
+    return name if name is not None and name.type == "type_identifier" and (
+        only.named_child_count == 1) else None
+
+
 def indirection(node) -> int | None:
     """How many pointer and array levels a declarator puts between its name and its type
     (``*p``: 1, ``**pp``, ``*v[4]``: 2); None for a function or a function pointer."""

@@ -58,7 +58,7 @@ from kernel_lsp.parse.preprocess import close_paren, unbraced_iterator_calls
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "50"
+EXTRACTOR_VERSION = "51"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -299,7 +299,7 @@ class Extractor(FileScopeMacros):
                 out.append(Param("...", None))
             elif p.type == "parameter_declaration":
                 declarator = p.child_by_field_name("declarator")
-                ident = declarator_name(declarator)
+                ident = declarator_name(declarator) or cnodes.parenthesized_name(declarator)
                 out.append(Param(text(ident) if ident is not None else None,
                                  type_ref(p.child_by_field_name("type"))))
                 if depths is not None and ident is not None:
@@ -818,11 +818,20 @@ def _misread_argument(name, invoked: dict[str, int], decl) -> bool:
     parameters of shapes no C declaration has:
 
     * ``static int FNAME(walk_addr)(struct x *p)``: a function declarator whose declarator is
-      another one (C has no function returning a function), a macro that makes the name;
+      another one (C has no function returning a function), a macro that makes the name; also
+      an array's (no function returns an array: ``const char TYPE_NAME(symbol)[] = ...``,
+      ``BUILD_BUG_ON(offsetofend(struct s, a[1]) != ...)``);
+      so is ``void (fn)(struct x *)``, a parameter's name in parentheses, which the grammar
+      reads as a function type taking the type ``fn`` and returning a function;
     * ``BUILD_BUG_ON(offsetof(struct s, member) != 8);``: the declaration ``T (f(params))``,
       a parenthesized function declarator after a typedef-like name, a call of a call;
     * ``kfree(container_of(p, struct s, member));``: a macro type specifier ``f(g(params))``
-      standing as a statement of its own, declaring nothing.
+      standing as a statement of its own, declaring nothing;
+    * ``sizeof(typeof_member(struct s, m))``, ``(container_of(p, struct s, m))->x``: the type
+      ``f(params)`` in a sizeof, a cast or a compound literal (C has none of a function type);
+    * a block-scope declaration of a function with a syntax error in it: an expression the
+      grammar could not read (``init_bufq(offsetof(struct s, a[i]),`` on one line and
+      ``offsetof(struct s, b[i]),`` on the next).
 
     Struct, union and enum names there are real (``container_of`` needs ``struct s``); a name
     alone is the member or an expression, not a type. ``decl``: the parent of ``name``."""
@@ -836,10 +845,16 @@ def _misread_argument(name, invoked: dict[str, int], decl) -> bool:
         if holder is None:
             return False
         if function.type == "abstract_function_declarator":  # ``f(g(a, b));``: ``f(type)``
+            if cnodes.parenthesized_name(holder) == name:
+                return True  # ``void (fn)(struct x *)``: a parameter's name in parentheses
             if holder.type == "parameter_declaration":
                 decl = holder
                 continue
             spec = holder.parent if holder.type == "type_descriptor" else None
+            if spec is not None and spec.type in _NO_FUNCTION_TYPE and (
+                    holder.child_by_field_name("declarator") == function) and (
+                    function.child_by_field_name("declarator") is None):
+                return True  # ``sizeof(typeof_member(struct s, m))``: no sizeof of a function
             return spec is not None and spec.type == "macro_type_specifier" and (
                 spec.parent is not None and spec.parent.child_by_field_name("type") != spec)
         if function.type != "function_declarator":
@@ -851,14 +866,29 @@ def _misread_argument(name, invoked: dict[str, int], decl) -> bool:
         if holder.type == "parameter_declaration":  # a parameter of function type
             decl = holder
             continue
-        if holder.type == "function_declarator":
+        if holder.type in ("function_declarator", "array_declarator"):
             return holder.child_by_field_name("declarator") == function
+        if holder.type == "declaration" and holder.has_error and _in_body(holder):
+            return True  # ``init_bufq(offsetof(struct s, a[i]),`` / ``offsetof(struct s, b[i]),``
         if holder.type != "parenthesized_declarator" or holder.parent is None:
             return False
         outer = holder.parent
         spec = outer.child_by_field_name("type")
         return outer.type == "declaration" and spec is not None and (
             spec.type == "type_identifier" and outer.child_by_field_name("declarator") == holder)
+
+
+# where a type ``f(params)`` (a function type) cannot stand in C: a macro's use was read as one
+_NO_FUNCTION_TYPE = frozenset({"sizeof_expression", "alignof_expression", "cast_expression",
+                               "compound_literal_expression"})
+
+
+def _in_body(node) -> bool:
+    """Whether ``node`` stands in a function's body."""
+    while (node := node.parent) is not None:
+        if node.type == "compound_statement":
+            return True
+    return False
 
 
 # a member group that also defines a struct tag: ``struct_group_tagged(tag, name, ...)``

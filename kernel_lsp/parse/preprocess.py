@@ -479,8 +479,10 @@ _IDENT = rb"[A-Za-z_]\w*"
 # enum xz_ret``, ``INDIRECT_CALLABLE_SCOPE struct rt6_info *`` are macros of storage classes
 # (the grammar read them as the type and the tag's name as a second one; the storage class
 # they stand for is lost either way).
+# The line may start with spaces: ``__visible __notrace_funcgraph struct task_struct *``, whose
+# first word is a known annotation, blanked before (``parser_text``).
 # (From the newline before the line: ``lines.newline_first``.)
-_BEFORE_TAG = re.compile(rb"\n((?:" + _IDENT + rb"[ \t]+)+)(?=(?:struct|union|enum)[ \t]+"
+_BEFORE_TAG = re.compile(rb"\n *((?:" + _IDENT + rb"[ \t]+)+)(?=(?:struct|union|enum)[ \t]+"
                          + _IDENT + rb"\b)")
 # ``MEM_STATIC U32 FSE_getMaxNbBits(``, ``STORAGE_CLASS_SP_C hrt_data sp_ctrl_load(``,
 # ``XZ_EXTERN uint32_t xz_crc32(``: an upper-case word at the start of a file-scope line, then
@@ -497,6 +499,24 @@ _BEFORE_TYPE_NAME = re.compile(
 _TAG_ATTRIBUTES = tuple(re.compile(keyword + rb"(?<!\w" + keyword + rb")[ \t]+(" + _IDENT
                                    + rb")[ \t\n]+" + _IDENT + rb"[ \t\n]*\{")
                         for keyword in (b"struct", b"union", b"enum"))
+# ``__no_sanitize_memory`` / ``static inline`` / ``struct page *rmqueue(...)``: ``__`` words alone
+# on the line before one that starts with ``static``, ``extern`` or ``inline`` (C puts the storage
+# class first) are attribute macros; the grammar read the first as the type and the struct's tag
+# as another (from the newline before the line)
+_BEFORE_STORAGE = re.compile(rb"\n(__[A-Za-z]\w*(?:[ \t]+__[A-Za-z]\w*)*)[ \t]*\n[ \t]*"
+                             rb"(?=(?:static|extern|inline)\b)")
+# ``void __no_caller_saved_registers stackleak_track_stack(void)``: a run of ``__`` words between
+# a line's type and a function's name; C has one type there, so they are attribute macros (with a
+# long one, tree-sitter's recovery read it as a declarator and the function's name as a type).
+# The type before them must be sure (``_SURE_TYPE``, or a tag): in ``STATIC __u32 f(`` the first
+# word is the macro. (From the newline before the line; it may start with blanked annotations:
+# spaces, where code is indented with tabs.)
+_ATTRIBUTE_RUN = re.compile(
+    rb"\n *(?:(?:static|inline|extern|const|volatile|unsigned|signed|long|short)[ \t]+)*"
+    rb"(?:(struct|union|enum)[ \t]+)?(" + _IDENT + rb")[ \t]+\**[ \t]*"
+    rb"(__[A-Za-z]\w*(?:[ \t]+__[A-Za-z]\w*)*)(?=[ \t\n]+\**[ \t\n]*" + _IDENT + rb"[ \t]*\()")
+_SURE_TYPE = re.compile(rb"(?:void|char|short|int|long|float|double|signed|unsigned|bool|_Bool"
+                        rb"|\w+_t|(?:__)?[us](?:8|16|32|64)|__(?:le|be)(?:16|32|64))\Z")
 _DECLARATOR_LIST = re.compile(rb"\}[ \t]*(" + _IDENT + rb"[^;{}()]*);")
 _LIST_MACRO = re.compile(rb"(?:^|,)[ \t\n]*([A-Z_][A-Z0-9_]*)[ \t\n]+(?=\**[ \t\n]*" + _IDENT
                          + rb"[ \t\n]*(?:,|$))")
@@ -508,7 +528,7 @@ def _blank(buf: bytearray, start: int, end: int) -> None:
 
 def blank_declaration_macros(src: bytes) -> bytes:
     """Blank the attribute macros the grammar takes for names in a declaration (see
-    ``_BEFORE_TAG`` and ``_BEFORE_TYPE_NAME``)."""
+    ``_BEFORE_TAG``, ``_BEFORE_TYPE_NAME``, ``_BEFORE_STORAGE`` and ``_ATTRIBUTE_RUN``)."""
     buf = None
     lines = newline_first(src)  # one copy for both line-start scans
     for m in _BEFORE_TAG.finditer(lines):
@@ -520,6 +540,13 @@ def blank_declaration_macros(src: bytes) -> bytes:
     for m in _BEFORE_TYPE_NAME.finditer(lines):
         buf = buf if buf is not None else bytearray(src)
         _blank(buf, m.start(1) - 1, m.end(1) - 1)
+    for m in _BEFORE_STORAGE.finditer(lines):
+        buf = buf if buf is not None else bytearray(src)
+        _blank(buf, m.start(1) - 1, m.end(1) - 1)
+    for m in _ATTRIBUTE_RUN.finditer(lines):
+        if (m.group(1) or _SURE_TYPE.match(m.group(2))) and not m.group(3).startswith(b"__int"):
+            buf = buf if buf is not None else bytearray(src)
+            _blank(buf, m.start(3) - 1, m.end(3) - 1)
     for pattern in _TAG_ATTRIBUTES:
         for m in pattern.finditer(src):
             buf = buf if buf is not None else bytearray(src)
