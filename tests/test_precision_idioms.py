@@ -240,7 +240,9 @@ MACRO_ARGUMENTS = {
 # type and a function's name, a word on the line before ``static``, a word after a blanked
 # annotation before ``struct``), and macros whose arguments hold member names read as types
 # where C has no function type (in a sizeof, a cast, an array's declarator, a block-scope
-# declaration the grammar could not finish). The typos beside them are found.
+# declaration the grammar could not finish), a calling-convention macro inside a function
+# pointer's declarator (``typedef efi_status_t (__efiapi *efi_event_notify_t)(...)``, whose name
+# was lost) and ``DBG(__func__)`` as a statement of its own. The typos beside them are found.
 DECLARATOR_SHAPES = {
     **KCONFIG,
     "include/linux/socattr.h": (
@@ -257,7 +259,15 @@ DECLARATOR_SHAPES = {
         "struct soc_queues { int desc[4]; int elems[4]; };\n"
         "struct soc_pci { int sc_dev; int *iwdev; };\n"
         "struct soc_info { int plane[2]; };\n"
-        "void soc_init_q(unsigned long a, unsigned long b, int *c);\n#endif\n"),
+        "void soc_init_q(unsigned long a, unsigned long b, int *c);\n"
+        "#define __soc_efiapi __attribute__((ms_abi))\n#define SOC_DBG(x) soc_trace(x);\n"
+        "#define SOC_CRITFLAGS unsigned long critical_flags;\n"
+        "#define SOC_CRITBEGIN critical_flags = 0;\n#define SOC_CRITEND critical_flags = 1;\n"
+        "void soc_trace(const char *what);\ntypedef unsigned int __u32;\n"
+        "typedef\nint (__soc_efiapi *soc_cfg_t)(struct soc_chunk *, int);\n"
+        "typedef void (__soc_efiapi *soc_notify_t)(void *);\n"
+        "struct soc_protocol {\n\tsoc_cfg_t read;\n\tsoc_notify_t notify;\n"
+        "\tint (__soc_efiapi *get_time)(int *tm);\n};\n#endif\n"),
     "drivers/soc/shapes.c": (
         "#include <linux/socattr.h>\n"
         "static int soc_add(struct soc_chunk *c, void (fn)(struct soc_chunk *))\n{\n"
@@ -280,6 +290,11 @@ DECLARATOR_SHAPES = {
         "\t\tsoc_init_q(offsetof(struct soc_queues, desc[i]),\n"
         "\t\t\t   offsetof(struct soc_queues, elems[i]),\n\t\t\t   &css[i]);\n\t}\n"
         "\treturn *(container_of(dev, struct soc_pci, sc_dev))->iwdev + sizeof(times[0]);\n}\n"
+        "unsigned int soc_read32(struct soc_chunk *c, void *p)\n{\n\tint start, end;\n"
+        "\tSOC_CRITFLAGS\n\n\tSOC_DBG(__func__)\n\n\tSOC_CRITBEGIN\n\n\tif (c->nr < 0) {\n"
+        "\t\tstart = 1;\n\t}\n\tSOC_CRITEND\n\treturn *(__u32 *)p + start;\n}\n"
+        "struct soc_protocol_typo {\t/* expect: 503_2 soc_protocol_typo */\n"
+        "\tsoc_cfg_tt read;\t/* expect: 020_2 soc_cfg_tt */\n};\n"
         "int soc_shapes_typo(void *p)\n{\n"
         "\treturn sizeof(typeof_member(struct soc_mdo, build_id)) + (int)(soc_cast_t)p;"
         "\t/* expect: 020_2 soc_mdo, 020_2 soc_cast_t */\n}\n"),

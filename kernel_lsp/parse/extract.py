@@ -58,7 +58,7 @@ from kernel_lsp.parse.preprocess import close_paren, unbraced_iterator_calls
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "51"
+EXTRACTOR_VERSION = "52"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -144,7 +144,10 @@ class _Ranges:
 _FORWARDING = re.compile(r"\s*([A-Za-z_]\w*)\s*\(([\w\s,]*)\)\s*")
 # a line that is only ``}`` (a comment may follow)
 _CLOSING_LINE = re.compile(rb"\n\}[ \t]*(?:/\*[^\n]*?\*/[ \t]*|//[^\n]*)?(?=\r?\n)")
-_NOT_TYPES = frozenset("else typeof __typeof__ __typeof return sizeof case goto do".split())
+# (and C's predefined identifiers: ``DBG(__func__)`` as a statement of its own reads as a
+# declaration of ``__func__``)
+_NOT_TYPES = frozenset("else typeof __typeof__ __typeof return sizeof case goto do __func__ "
+                       "__FUNCTION__ __PRETTY_FUNCTION__".split())
 _LOCAL_DEFINER = re.compile(r"^(?:DEFINE|DECLARE)_[A-Z0-9_]+$|^H?LIST_HEAD$")
 
 

@@ -517,6 +517,10 @@ _ATTRIBUTE_RUN = re.compile(
     rb"(__[A-Za-z]\w*(?:[ \t]+__[A-Za-z]\w*)*)(?=[ \t\n]+\**[ \t\n]*" + _IDENT + rb"[ \t]*\()")
 _SURE_TYPE = re.compile(rb"(?:void|char|short|int|long|float|double|signed|unsigned|bool|_Bool"
                         rb"|\w+_t|(?:__)?[us](?:8|16|32|64)|__(?:le|be)(?:16|32|64))\Z")
+# ``typedef efi_status_t (__efiapi *efi_event_notify_t)(efi_event_t, void *);``: a ``__`` word
+# before the ``*`` of a function pointer's parenthesized declarator is a calling-convention
+# macro (the grammar lost the typedef's name); a cast ``(__u32 *)p`` has no name before ``)``
+_PAREN_ATTRIBUTE = re.compile(rb"\((__[A-Za-z]\w*)[ \t]+\*[ \t]*" + _IDENT + rb"[ \t]*\)[ \t]*\(")
 _DECLARATOR_LIST = re.compile(rb"\}[ \t]*(" + _IDENT + rb"[^;{}()]*);")
 _LIST_MACRO = re.compile(rb"(?:^|,)[ \t\n]*([A-Z_][A-Z0-9_]*)[ \t\n]+(?=\**[ \t\n]*" + _IDENT
                          + rb"[ \t\n]*(?:,|$))")
@@ -528,7 +532,8 @@ def _blank(buf: bytearray, start: int, end: int) -> None:
 
 def blank_declaration_macros(src: bytes) -> bytes:
     """Blank the attribute macros the grammar takes for names in a declaration (see
-    ``_BEFORE_TAG``, ``_BEFORE_TYPE_NAME``, ``_BEFORE_STORAGE`` and ``_ATTRIBUTE_RUN``)."""
+    ``_BEFORE_TAG``, ``_BEFORE_TYPE_NAME``, ``_BEFORE_STORAGE``, ``_ATTRIBUTE_RUN`` and
+    ``_PAREN_ATTRIBUTE``)."""
     buf = None
     lines = newline_first(src)  # one copy for both line-start scans
     for m in _BEFORE_TAG.finditer(lines):
@@ -547,6 +552,9 @@ def blank_declaration_macros(src: bytes) -> bytes:
         if (m.group(1) or _SURE_TYPE.match(m.group(2))) and not m.group(3).startswith(b"__int"):
             buf = buf if buf is not None else bytearray(src)
             _blank(buf, m.start(3) - 1, m.end(3) - 1)
+    for m in _PAREN_ATTRIBUTE.finditer(src):
+        buf = buf if buf is not None else bytearray(src)
+        _blank(buf, m.start(1), m.end(1))
     for pattern in _TAG_ATTRIBUTES:
         for m in pattern.finditer(src):
             buf = buf if buf is not None else bytearray(src)
