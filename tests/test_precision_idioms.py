@@ -242,7 +242,10 @@ MACRO_ARGUMENTS = {
 # where C has no function type (in a sizeof, a cast, an array's declarator, a block-scope
 # declaration the grammar could not finish), a calling-convention macro inside a function
 # pointer's declarator (``typedef efi_status_t (__efiapi *efi_event_notify_t)(...)``, whose name
-# was lost) and ``DBG(__func__)`` as a statement of its own. The typos beside them are found.
+# was lost), ``DBG(__func__)`` as a statement of its own, and a parameter an upper-case macro makes
+# (``jme_poll(JME_NAPI_HOLDER(holder), JME_NAPI_WEIGHT(budget))``), a macro taking designated
+# initializers in an array's initializer (``{ IPP_SIZE_LIMIT(AREA, .h = { 16, 4224, 2 }) },``).
+# The typos beside them are found.
 DECLARATOR_SHAPES = {
     **KCONFIG,
     "include/linux/socattr.h": (
@@ -260,6 +263,10 @@ DECLARATOR_SHAPES = {
         "struct soc_pci { int sc_dev; int *iwdev; };\n"
         "struct soc_info { int plane[2]; };\n"
         "void soc_init_q(unsigned long a, unsigned long b, int *c);\n"
+        "#define SOC_NAPI_HOLDER(holder) struct soc_chunk *holder\n#define SOC_NAPI_WEIGHT(w) int w\n"
+        "struct soc_limit { int type; int h[3]; int v[3]; };\n"
+        "#define SOC_SIZE_LIMIT(l, val...) .type = SOC_LIMIT_##l, val\n"
+        "#define SOC_LIMIT_BUFFER 1\n#define SOC_LIMIT_AREA 2\n"
         "#define __soc_efiapi __attribute__((ms_abi))\n#define SOC_DBG(x) soc_trace(x);\n"
         "#define SOC_CRITFLAGS unsigned long critical_flags;\n"
         "#define SOC_CRITBEGIN critical_flags = 0;\n#define SOC_CRITEND critical_flags = 1;\n"
@@ -295,6 +302,15 @@ DECLARATOR_SHAPES = {
         "\t\tstart = 1;\n\t}\n\tSOC_CRITEND\n\treturn *(__u32 *)p + start;\n}\n"
         "struct soc_protocol_typo {\t/* expect: 503_2 soc_protocol_typo */\n"
         "\tsoc_cfg_tt read;\t/* expect: 020_2 soc_cfg_tt */\n};\n"
+        "static int soc_poll(SOC_NAPI_HOLDER(holder), SOC_NAPI_WEIGHT(budget))\n{\n"
+        "\treturn holder->nr + budget;\n}\n"
+        "static int soc_poll_typo(SOC_NAPI_HOLDER(holder), soc_napi_tpyo_t *t)"
+        "\t/* expect: 020_2 soc_napi_tpyo_t, 502_2 soc_poll_typo */\n{\n\treturn holder->nr;\n}\n"
+        "static const struct soc_limit soc_limits[] = {\n"
+        "\t{ SOC_SIZE_LIMIT(BUFFER, .h = { 16, 8192, 8 }, .v = { 16, 8192, 2 }) },\n"
+        "\t{ SOC_SIZE_LIMIT(AREA, .h = { 16, 4224, 2 }, .v = { 16, 0, 2 }) },\n};\n"
+        "static const struct soc_lmiit soc_limits_typo[] = {\t/* expect: 020_2 soc_lmiit */\n"
+        "\t{ SOC_SIZE_LIMIT(BUFFER, .h = { 16, 8192, 8 }) },\n};\n"
         "int soc_shapes_typo(void *p)\n{\n"
         "\treturn sizeof(typeof_member(struct soc_mdo, build_id)) + (int)(soc_cast_t)p;"
         "\t/* expect: 020_2 soc_mdo, 020_2 soc_cast_t */\n}\n"),

@@ -58,7 +58,7 @@ from kernel_lsp.parse.preprocess import close_paren, unbraced_iterator_calls
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "52"
+EXTRACTOR_VERSION = "53"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -823,13 +823,17 @@ def _misread_argument(name, invoked: dict[str, int], decl) -> bool:
     * ``static int FNAME(walk_addr)(struct x *p)``: a function declarator whose declarator is
       another one (C has no function returning a function), a macro that makes the name; also
       an array's (no function returns an array: ``const char TYPE_NAME(symbol)[] = ...``,
-      ``BUILD_BUG_ON(offsetofend(struct s, a[1]) != ...)``);
+      ``BUILD_BUG_ON(offsetofend(struct s, a[1]) != ...)``), and an initializer's (no function
+      has one: ``{ IPP_SIZE_LIMIT(AREA, .h = { 16, 4224, 2 }) },`` in an array's initializer,
+      where the grammar's recovery declared ``IPP_SIZE_LIMIT(AREA, h) = { 16, 4224, 2 }``);
       so is ``void (fn)(struct x *)``, a parameter's name in parentheses, which the grammar
       reads as a function type taking the type ``fn`` and returning a function;
     * ``BUILD_BUG_ON(offsetof(struct s, member) != 8);``: the declaration ``T (f(params))``,
       a parenthesized function declarator after a typedef-like name, a call of a call;
     * ``kfree(container_of(p, struct s, member));``: a macro type specifier ``f(g(params))``
       standing as a statement of its own, declaring nothing;
+    * ``jme_poll(JME_NAPI_HOLDER(holder), ...)``: a parameter ``MACRO(args)``, an upper-case
+      macro making it (``_macro_parameter``);
     * ``sizeof(typeof_member(struct s, m))``, ``(container_of(p, struct s, m))->x``: the type
       ``f(params)`` in a sizeof, a cast or a compound literal (C has none of a function type);
     * a block-scope declaration of a function with a syntax error in it: an expression the
@@ -850,6 +854,8 @@ def _misread_argument(name, invoked: dict[str, int], decl) -> bool:
         if function.type == "abstract_function_declarator":  # ``f(g(a, b));``: ``f(type)``
             if cnodes.parenthesized_name(holder) == name:
                 return True  # ``void (fn)(struct x *)``: a parameter's name in parentheses
+            if holder.type == "parameter_declaration" and _macro_parameter(holder, function):
+                return True  # ``f(MCDI_DECLARE_STRUCT_PTR(match_crit), ...)``
             if holder.type == "parameter_declaration":
                 decl = holder
                 continue
@@ -869,7 +875,7 @@ def _misread_argument(name, invoked: dict[str, int], decl) -> bool:
         if holder.type == "parameter_declaration":  # a parameter of function type
             decl = holder
             continue
-        if holder.type in ("function_declarator", "array_declarator"):
+        if holder.type in ("function_declarator", "array_declarator", "init_declarator"):
             return holder.child_by_field_name("declarator") == function
         if holder.type == "declaration" and holder.has_error and _in_body(holder):
             return True  # ``init_bufq(offsetof(struct s, a[i]),`` / ``offsetof(struct s, b[i]),``
@@ -879,6 +885,17 @@ def _misread_argument(name, invoked: dict[str, int], decl) -> bool:
         spec = outer.child_by_field_name("type")
         return outer.type == "declaration" and spec is not None and (
             spec.type == "type_identifier" and outer.child_by_field_name("declarator") == holder)
+
+
+def _macro_parameter(decl, function) -> bool:
+    """Whether the parameter ``decl``, whose declarator is the abstract function declarator
+    ``function``, is an upper-case macro's use making a parameter (``static int
+    jme_poll(JME_NAPI_HOLDER(holder), JME_NAPI_WEIGHT(budget))``): the grammar read an unnamed
+    parameter of function type, whose return type is the macro's name."""
+    spec = decl.child_by_field_name("type")
+    return decl.child_by_field_name("declarator") == function and (
+        function.child_by_field_name("declarator") is None) and spec is not None and (
+        spec.type == "type_identifier" and MACRO_NAME.match(text(spec)) is not None)
 
 
 # where a type ``f(params)`` (a function type) cannot stand in C: a macro's use was read as one
