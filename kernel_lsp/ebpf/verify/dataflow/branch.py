@@ -89,9 +89,13 @@ def _cmp(op: str, umin: int, umax: int, smin: int, smax: int, val: int, sval: in
 
 
 def branch_taken(r: Reg, val: int, op: str, jmp32: bool) -> int:
-    """``is_branch_taken``: 1 taken, 0 not taken, -1 unknown."""
+    """``is_branch_taken``: 1 taken, 0 not taken, -1 unknown.
+
+    A valid pointer is never 0, but its low 32 bits may be (Linux 6.1 decides ``if w0 == 0``
+    on one too, wrongly: a region at a 4 GiB boundary has a zero low half), so only a 64-bit
+    comparison of a pointer with 0 is decided."""
     if r.type != SCALAR:
-        if r.type not in NOT_NULL or val != 0:
+        if jmp32 or r.type not in NOT_NULL or val != 0:
             return -1
         return {"jeq": 0, "jne": 1}.get(op, -1)
     val &= M32 if jmp32 else M64
