@@ -7,8 +7,9 @@ object (its function name, or its section when no other program shares it), and 
 ``prog_type: T``, ``bounded_loops: false``, ``max_insns: N``,
 ``unprivileged: true``, ``dataflow: false`` (structural tiers only), ``isa: linux-6.1``,
 ``attach_type: A``, ``max_processed: N`` (the path walk's budget) and
-``map: SLOT KIND KEY VALUE MAX [FLAGS] [spin_lock=OFF] [timer=OFF]`` (a map bound to a lddw slot;
-the last two say where the value's BTF would place a ``bpf_spin_lock`` or ``bpf_timer``).
+``map: SLOT KIND KEY VALUE MAX [FLAGS] [spin_lock=OFF] [timer=OFF] [frozen=1]`` (a map bound to
+a lddw slot; ``spin_lock``/``timer`` say where the value's BTF would place a ``bpf_spin_lock`` or
+``bpf_timer``, ``frozen=1`` that the loader froze it, as libbpf does ``.rodata``).
 """
 
 from __future__ import annotations
@@ -111,7 +112,8 @@ def _map_infos(opts: dict):
     if not any(attrs for _, _, attrs in lines):
         return None
     return {slot: replace(from_spec(spec), spin_lock_off=int(attrs.get("spin_lock", -1)),
-                          timer_off=int(attrs.get("timer", -1)))
+                          timer_off=int(attrs.get("timer", -1)),
+                          frozen=attrs.get("frozen") == "1")
             for slot, spec, attrs in lines}
 
 

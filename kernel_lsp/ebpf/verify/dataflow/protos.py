@@ -80,6 +80,18 @@ def _arg(text: str, size: int) -> Arg:
     return Arg(kind, frozenset(flags), size)
 
 
+# Memory arguments the helper writes although Linux 6.1's prototype says a plain ARG_PTR_TO_MEM
+# (or MEM_RDONLY): taken as reads, a frozen read-only map value passed there would keep its
+# "constant" bytes. Upstream marked them MEM_WRITE later ("bpf: Specify access type of
+# bpf_sysctl_get_name args", "bpf: Fix memory access flags in helper prototypes").
+_WRITTEN = frozenset({("sysctl_get_name", 1), ("xdp_fib_lookup", 1), ("skb_fib_lookup", 1),
+                      ("read_branch_records", 1), ("get_stack_proto_raw_tp", 1)})
+
+
+def _written(arg: Arg) -> Arg:
+    return Arg(arg.kind, (arg.flags - {"RDONLY"}) | {"WRITE"}, arg.size)
+
+
 @cache
 def parse(proto_key: str, helper: str) -> Proto:
     text = PROTOS[proto_key]
@@ -87,6 +99,7 @@ def parse(proto_key: str, helper: str) -> Proto:
     size_of = {int(k): int(v) for k, v in (s.split("=") for s in sizes.split())}
     args = tuple(_arg(a.strip(), size_of.get(i, 0))
                  for i, a in enumerate(args_text.split(",")) if a.strip())
+    args = tuple(_written(a) if (proto_key, i) in _WRITTEN else a for i, a in enumerate(args))
     ret_parts = ret_text.split("|")
     ret = ret_parts[0].split(":")[-1]
     ret_flags = set(ret_parts[1:])
