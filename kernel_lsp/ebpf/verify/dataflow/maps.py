@@ -274,6 +274,8 @@ def const_str(reg: Reg, regno: int) -> None:
         raise reject("E303", f"R{regno} does not point to a readonly map'")
     if not reg.var.is_const:
         raise reject("E303", f"R{regno} is not a constant address'")
+    if m.max_entries != 1:  # map_direct_value_addr: only element 0's bytes are known
+        raise reject("E303", "direct value access on string failed")
     at = reg.off + reg.var.value
     if b"\0" not in m.init.ljust(m.value_size, b"\0")[at:m.value_size]:
         raise reject("E303", "string is not zero-terminated")
