@@ -276,6 +276,8 @@ def const_str(reg: Reg, regno: int) -> None:
         raise reject("E303", f"R{regno} is not a constant address'")
     if m.max_entries != 1:  # map_direct_value_addr: only element 0's bytes are known
         raise reject("E303", "direct value access on string failed")
+    from kernel_lsp.ebpf.verify.dataflow.mem import map_access
+    map_access(reg, regno, reg.off, m.value_size - reg.off, False)  # from there to the end
     at = reg.off + reg.var.value
     if b"\0" not in m.init.ljust(m.value_size, b"\0")[at:m.value_size]:
         raise reject("E303", "string is not zero-terminated")
