@@ -6,7 +6,8 @@ Fixtures live under ``fixtures/ebpf/``. A ``.bin`` or ``.o`` has a sibling ``NAM
 object (its function name, or its section when no other program shares it), and options
 ``prog_type: T``, ``bounded_loops: false``, ``max_insns: N``,
 ``unprivileged: true``, ``dataflow: false`` (structural tiers only), ``isa: linux-6.1``,
-``attach_type: A``, ``max_processed: N`` (the path walk's budget) and
+``attach_type: A``, ``max_processed: N`` (the path walk's budget), ``func_info: true`` (the
+loader passes BTF func_info, which ``lddw rX, func[...]`` needs) and
 ``map: SLOT KIND KEY VALUE MAX [FLAGS] [spin_lock=OFF] [timer=OFF] [frozen=1]`` (a map bound to
 a lddw slot; ``spin_lock``/``timer`` say where the value's BTF would place a ``bpf_spin_lock`` or
 ``bpf_timer``, ``frozen=1`` that the loader froze it, as libbpf does ``.rodata``).
@@ -32,7 +33,7 @@ from tests.conftest import REPO as ROOT
 FIXTURES = ROOT / "fixtures" / "ebpf"
 DOCS = ROOT / "docs" / "ebpf-codes.md"
 _LINE = re.compile(r"^(?:;|#|//)?\s*(expect(?:\[(?P<sec>[^\]]+)\])?|prog_type|bounded_loops|"
-                   r"max_insns|unprivileged|dataflow|isa|attach_type|map|max_processed)\s*:\s*(?P<val>.+?)\s*$")
+                   r"max_insns|unprivileged|dataflow|isa|attach_type|map|max_processed|func_info)\s*:\s*(?P<val>.+?)\s*$")
 
 
 _VERDICT = re.compile(r"^(accept|E\d{3} at (\d+|-))$")
@@ -87,6 +88,7 @@ def _options(opts: dict, program) -> VerifyOptions:
                          isa_version=3 if opts.get("isa") == "linux-6.1" else 4,
                          expected_attach_type=opts.get("attach_type"),
                          max_processed=int(opts.get("max_processed", 1_000_000)),
+                         func_info=bool(opts.get("func_info", False)),
                          maps=_map_infos(opts))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from kernel_lsp.ebpf import isa
 from kernel_lsp.ebpf.verify.dataflow import maps
 from kernel_lsp.ebpf.verify.dataflow.alu import read_reg
+from kernel_lsp.ebpf.verify.dataflow.bounds import range_within
 from kernel_lsp.ebpf.verify.dataflow.env import Env, reject
 from kernel_lsp.ebpf.verify.dataflow.regs import (
     CONST_PTR_TO_MAP,
@@ -31,7 +32,15 @@ from kernel_lsp.ebpf.verify.dataflow.regs import (
     type_str,
     unknown,
 )
-from kernel_lsp.ebpf.verify.dataflow.state import CALLER_SAVED, FuncState, VState
+from kernel_lsp.ebpf.verify.dataflow.state import (
+    CALLER_SAVED,
+    INVALID,
+    MISC,
+    SPILL,
+    FuncState,
+    Slot,
+    VState,
+)
 from kernel_lsp.ebpf.verify.dataflow.tnum import Tnum, trange
 
 MAX_CALL_FRAMES = 8
@@ -89,10 +98,80 @@ def callback_call(env: Env, st: VState, func: str, subprog_target: int, idx: int
         raise reject("E299", f"callbacks of bpf_{func} are not modelled by kernel-lsp")
     callee.in_callback_fn = True
     callee.callback_ret = (0, 1)
+    callee.callback_entry = _entry(subprog_target, callee.regs[1:6], st.frames)
     for i in CALLER_SAVED:
         caller.regs[i] = not_init()
     st.frames.append(callee)
     return subprog_target
+
+
+def _entry(target: int, args, frames) -> tuple:
+    return (target, tuple(r.copy() for r in args),
+            tuple(tuple(slot.copy() for slot in f.stack) for f in frames))
+
+
+def callback_reentry(env: Env, st: VState) -> tuple[VState, int]:
+    """The state of the callback called once more, from the one about to leave it.
+
+    The helper may call a callback any number of times, and each call starts from the outer
+    frames as the previous call left them (bpf_loop's ctx on the caller's stack). Linux 6.1
+    walks one call only, so a callback that takes a branch on what an earlier call wrote was
+    accepted with the other side never walked. Here every exit also enters the callback again,
+    from the outer stacks joined with those of its previous entry (:func:`_join_slot`), so the
+    entries grow until one is covered by an earlier one (see ``Walker._visited``)."""
+    callee = st.cur
+    target, args, stacks = callee.callback_entry
+    again = st.copy()
+    again.frames.pop()
+    for frame, before in zip(again.frames, stacks, strict=True):
+        for spi, slot in enumerate(frame.stack):
+            frame.stack[spi] = _join_slot(env, before[spi] if spi < len(before) else Slot(),
+                                          slot)
+    fresh = FuncState(callee.callsite, callee.frameno, callee.subprogno)
+    for i, r in enumerate(args, 1):
+        fresh.regs[i] = r.copy()
+    fresh.refs = list(again.cur.refs)
+    fresh.in_callback_fn, fresh.callback_ret = True, callee.callback_ret
+    fresh.callback_entry = _entry(target, args, again.frames)
+    again.frames.append(fresh)
+    again.reentry = True
+    return again, target
+
+
+def _join_slot(env: Env, old: Slot, cur: Slot) -> Slot:
+    """A stack slot holding what either ``old`` or ``cur`` holds (the spilled scalar of both,
+    widened to unknown unless ``old``'s covers ``cur``'s; else byte by byte: uninitialised
+    where either is, or is a spilled pointer, plain data otherwise)."""
+    if old.types == cur.types and (not cur.is_spill or old.spilled.same(cur.spilled)):
+        return cur
+    if old.types == cur.types and cur.is_spill and old.spilled.type == SCALAR == \
+            cur.spilled.type:
+        out = cur.copy()
+        covered = range_within(old.spilled, cur.spilled) and old.spilled.var.contains(
+            cur.spilled.var)
+        out.spilled = old.spilled.copy() if covered else unknown()
+        out.spilled.id = 0
+        return out
+    if not env.allow_uninit_stack and (_holds_pointer(old) or _holds_pointer(cur)):
+        raise reject("E299", "a callback called again may find a pointer or data in the same "
+                             "stack slot, which kernel-lsp does not model: not proven safe")
+    out = Slot()
+    for j, (a, b) in enumerate(zip(_data(old), _data(cur), strict=True)):
+        out.types[j] = a if a == b and a != INVALID else (INVALID if INVALID in (a, b)
+                                                          else MISC)
+    return out
+
+
+def _holds_pointer(slot: Slot) -> bool:
+    return slot.is_spill and slot.spilled.type != SCALAR
+
+
+def _data(slot: Slot) -> list[str]:
+    """The slot's bytes as data: a spilled scalar's are plain data, a pointer's unknown."""
+    if not slot.is_spill:
+        return [t if t != SPILL else MISC for t in slot.types]
+    byte = MISC if slot.spilled.type == SCALAR else INVALID
+    return [byte if t == SPILL else t for t in slot.types]
 
 
 def exit_frame(env: Env, st: VState) -> int | None:

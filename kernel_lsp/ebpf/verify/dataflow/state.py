@@ -53,7 +53,7 @@ class FuncState:
     """One call frame."""
 
     __slots__ = ("regs", "stack", "callsite", "frameno", "subprogno", "refs",
-                 "in_callback_fn", "in_async_callback_fn", "callback_ret")
+                 "in_callback_fn", "in_async_callback_fn", "callback_ret", "callback_entry")
 
     def __init__(self, callsite: int, frameno: int, subprogno: int):
         self.regs = [not_init() for _ in range(11)]
@@ -68,6 +68,8 @@ class FuncState:
         self.in_callback_fn = False
         self.in_async_callback_fn = False
         self.callback_ret = (0, 0)
+        # a callback frame: (its first insn, R1-R5 and the outer frames' stacks at its entry)
+        self.callback_entry: tuple | None = None
 
     def copy(self) -> FuncState:
         f = FuncState.__new__(FuncState)
@@ -78,6 +80,7 @@ class FuncState:
         f.in_callback_fn = self.in_callback_fn
         f.in_async_callback_fn = self.in_async_callback_fn
         f.callback_ret = self.callback_ret
+        f.callback_entry = self.callback_entry
         return f
 
     @property
@@ -103,7 +106,7 @@ class VState:
     """The state of one path through the program."""
 
     __slots__ = ("frames", "speculative", "active_spin_lock", "parent", "branches",
-                 "insn_idx")
+                 "insn_idx", "reentry")
 
     def __init__(self):
         self.frames: list[FuncState] = []
@@ -112,6 +115,7 @@ class VState:
         self.parent: VState | None = None  # the checkpoint this path continues from
         self.branches = 0  # checkpoints only: paths from here not yet fully explored
         self.insn_idx = 0
+        self.reentry = False  # a callback called again, about to run its first insn
 
     def copy(self) -> VState:
         v = VState.__new__(VState)
@@ -121,6 +125,7 @@ class VState:
         v.parent = self.parent
         v.branches = 0
         v.insn_idx = self.insn_idx
+        v.reentry = False
         return v
 
     @property

@@ -95,6 +95,7 @@ class Walker:
                 self._note(f"{idx}: safe")
                 nxt = self._path_done(st)
             else:
+                st.reentry = False
                 self._record(st, idx)
                 nxt = self._step(st, idx)
                 if env.spec_pushes:
@@ -136,13 +137,20 @@ class Walker:
     # ---- pruning ----------------------------------------------------------------------------
     def _visited(self, st: VState, idx: int) -> bool:
         env = self.env
-        add_new = env.options.test_state_freq or (
+        add_new = env.options.test_state_freq or st.reentry or (
             env.jmps_processed - env.prev_jmps >= 2 and env.processed - env.prev_processed >= 8)
         kept: list[Checkpoint] = []
         checkpoints = self.explored[idx]
         for n, cp in enumerate(checkpoints):
             old = cp.state
-            if old.branches:
+            if old.branches and st.reentry:
+                # a callback called again: an entry covered by one still being walked adds
+                # nothing (the helper, not the callback, bounds the number of calls)
+                if prune.states_equal(env, old, st, self.live, idx, self.relevant):
+                    cp.hit += 1
+                    self.explored[idx] = kept + checkpoints[n:]
+                    return True
+            elif old.branches:
                 if prune.maybe_looping(old, st) and prune.states_equal(
                         env, old, st, self.live, idx, self.relevant):
                     raise reject("E501", f"infinite loop detected at insn {idx}")
@@ -241,7 +249,13 @@ class Walker:
         if kind == "ja":
             return idx + 1 + (insn.imm if info.op == "gotol" else insn.off)
         if kind == "exit":
-            return calls.exit_frame(env, st)
+            again = None
+            if st.curframe and st.cur.callback_entry is not None:
+                again = calls.callback_reentry(env, st)
+            nxt = calls.exit_frame(env, st)
+            if again is not None:
+                self._push_state(again[0], again[1], idx)
+            return nxt
         if kind == "call":
             if insn.src == isa.CALL_PSEUDO:
                 return calls.local_call(env, st, insn, idx)
@@ -251,7 +265,10 @@ class Walker:
             if st.active_spin_lock and insn.imm != HELPER_IDS["spin_unlock"]:
                 raise reject("E505", "function calls are not allowed while holding a lock")
             target = helpercall.helper_call(env, st, insn, idx)
-            return idx + 1 if target is None else target
+            if target is None:
+                return idx + 1
+            self._push(st, idx + 1, idx).frames.pop()  # the callback may never be called
+            return target
         taken, fall, decided = branch.cond_jump(env, st, insn, info.op, info.width == 32)
         target = idx + 1 + insn.off
         if decided:
