@@ -100,13 +100,21 @@ def _ptr_transfer(env: Env, i: int, state: tuple, fps: dict) -> tuple:
         is_ptr = insn.src != 0 or i in env.maps or i in env.unknown_maps
         return (ptrs | {d} if is_ptr else ptrs - {d}), slots
     if k == "call":
-        return (ptrs - set(range(6))) | {0}, (ALL_SLOTS if insn.src != isa.CALL_HELPER
-                                              else slots)
+        return (ptrs - set(range(6))) | {0}, (ALL_SLOTS if _enters_code(env, insn) else slots)
     if k in ("ld_abs", "ld_ind"):
         return ptrs - set(range(6)), slots
     if k == "atomic":
         return ptrs | ({0} if info.op == "cmpxchg" else {s}), slots
     return ptrs, slots
+
+
+def _enters_code(env: Env, insn) -> bool:
+    """A bpf-to-bpf call, or a helper that calls back into the program (``bpf_loop``...):
+    that code may read and write any slot of this frame through a pointer it is given."""
+    if insn.src != isa.CALL_HELPER:
+        return True
+    proto = protos.proto_for(env.prog_type, insn.imm, env.priv)
+    return proto is None or proto.name in protos.CALLBACK
 
 
 def _helper_uses(env: Env, insn) -> frozenset:
@@ -290,7 +298,7 @@ def _slot_transfer(env: Env, i: int, out_regs: frozenset, out: frozenset,
         touched = _spis(fps[d], insn.off, info.size)
         return (ALL_SLOTS if touched is None else out | touched), frozenset()
     if k == "call":
-        if insn.src != isa.CALL_HELPER:
+        if _enters_code(env, insn):
             return ALL_SLOTS, frozenset()
         proto = protos.proto_for(env.prog_type, insn.imm, env.priv)
         nargs = 5 if proto is None else len(proto.args)
