@@ -535,7 +535,7 @@ def blank_declaration_macros(src: bytes) -> bytes:
     ``_BEFORE_TAG``, ``_BEFORE_TYPE_NAME``, ``_BEFORE_STORAGE``, ``_ATTRIBUTE_RUN`` and
     ``_PAREN_ATTRIBUTE``)."""
     buf = None
-    lines = newline_first(src)  # one copy for both line-start scans
+    lines = newline_first(src)  # one copy for the line-start scans
     for m in _BEFORE_TAG.finditer(lines):
         words = m.start(1) - 1  # in ``src``
         for w in re.finditer(_IDENT, m.group(1)):
