@@ -991,12 +991,7 @@ def _iterator_misread(node) -> bool:
     if ttype is None or not (ttype.type == "macro_type_specifier" or (
             ttype.type == "type_identifier" and text(ttype) in _NOT_A_TYPE)):
         return False
-    holder = node.parent
-    while holder is not None:
-        if holder.type == "compound_statement":
-            return True
-        holder = holder.parent
-    return False
+    return _in_body(node)
 
 
 def _via(arg, as_type: bool) -> tuple[str, int, bool] | None:
