@@ -244,8 +244,10 @@ MACRO_ARGUMENTS = {
 # pointer's declarator (``typedef efi_status_t (__efiapi *efi_event_notify_t)(...)``, whose name
 # was lost), ``DBG(__func__)`` as a statement of its own, and a parameter an upper-case macro makes
 # (``jme_poll(JME_NAPI_HOLDER(holder), JME_NAPI_WEIGHT(budget))``), a macro taking designated
-# initializers in an array's initializer (``{ IPP_SIZE_LIMIT(AREA, .h = { 16, 4224, 2 }) },``).
-# The typos beside them are found.
+# initializers in an array's initializer (``{ IPP_SIZE_LIMIT(AREA, .h = { 16, 4224, 2 }) },``),
+# a storage macro alone on the line before a declaration (``EXPORT_FOR_TESTS``, 6.12's
+# ``VISIBLE_IF_KUNIT``) and ``static DEF_SCSI_QCMD(name)`` with no ``;``. The typos beside them
+# are found.
 DECLARATOR_SHAPES = {
     **KCONFIG,
     "include/linux/socattr.h": (
@@ -267,6 +269,8 @@ DECLARATOR_SHAPES = {
         "struct soc_limit { int type; int h[3]; int v[3]; };\n"
         "#define SOC_SIZE_LIMIT(l, val...) .type = SOC_LIMIT_##l, val\n"
         "#define SOC_LIMIT_BUFFER 1\n#define SOC_LIMIT_AREA 2\n"
+        "#define EXPORT_FOR_TESTS\n#define VISIBLE_IF_KUNIT static\n"
+        "#define DEF_SOC_QCMD(func) int func(struct soc_chunk *c) { return c->nr; }\n"
         "#define __soc_efiapi __attribute__((ms_abi))\n#define SOC_DBG(x) soc_trace(x);\n"
         "#define SOC_CRITFLAGS unsigned long critical_flags;\n"
         "#define SOC_CRITBEGIN critical_flags = 0;\n#define SOC_CRITEND critical_flags = 1;\n"
@@ -311,6 +315,13 @@ DECLARATOR_SHAPES = {
         "\t{ SOC_SIZE_LIMIT(AREA, .h = { 16, 4224, 2 }, .v = { 16, 0, 2 }) },\n};\n"
         "static const struct soc_lmiit soc_limits_typo[] = {\t/* expect: 020_2 soc_lmiit */\n"
         "\t{ SOC_SIZE_LIMIT(BUFFER, .h = { 16, 8192, 8 }) },\n};\n"
+        "EXPORT_FOR_TESTS\nstruct soc_chunk *soc_search_info(int n)\n{\n\treturn 0;\n}\n"
+        "VISIBLE_IF_KUNIT\nconst struct soc_limit *soc_lookup_limit(int n)\n{\n"
+        "\treturn &soc_limits[n];\n}\n"
+        "static DEF_SOC_QCMD(soc_queuecommand)\n\n"
+        "static const struct soc_chunk soc_template = {\n\t.nr = 1,\n};\n"
+        "EXPORT_FOR_TESTS\nstruct soc_chnuk *soc_search_typo(int n)"
+        "\t/* expect: 020_2 soc_chnuk, 502_2 soc_search_typo */\n{\n\treturn 0;\n}\n"
         "int soc_shapes_typo(void *p)\n{\n"
         "\treturn sizeof(typeof_member(struct soc_mdo, build_id)) + (int)(soc_cast_t)p;"
         "\t/* expect: 020_2 soc_mdo, 020_2 soc_cast_t */\n}\n"),

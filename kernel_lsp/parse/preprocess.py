@@ -133,7 +133,7 @@ def blank_annotations(src: bytes) -> bytes:
 
 
 # (These two from the newline before the line: ``lines.newline_first``.)
-_BARE_START = re.compile(rb"\n([ \t]*)([A-Za-z_]\w*)[ \t]*\(")
+_BARE_START = re.compile(rb"\n([ \t]*)(?:static[ \t]+)?([A-Za-z_]\w*)[ \t]*\(")
 _LOCAL_FUNCTION_MACRO = re.compile(rb"\n[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(")
 _MACRO_CASE = re.compile(rb"^[A-Z_][A-Z0-9_]*$")
 _AFTER_BARE = re.compile(rb"[ \t]*(?://[^\n]*)?\n(?:[ \t]*(?:/\*.*?\*/|//[^\n]*)?[ \t]*\n)*[ \t]*",
@@ -142,8 +142,9 @@ _AFTER_BARE = re.compile(rb"[ \t]*(?://[^\n]*)?\n(?:[ \t]*(?:/\*.*?\*/|//[^\n]*)
 
 def blank_bare_invocations(src: bytes) -> bytes:
     """Blank ``NAME(args)`` lines at column 0 that end without ``;``, ``{`` or ``,`` (a macro
-    used as a statement of its own at file scope), and the indented ones that continue such a
-    line; the call of a definition-generating macro (``SYSCALL_DEFINE3(...)`` then ``{``) stays.
+    used as a statement of its own at file scope; ``static DEF_SCSI_QCMD(name)``, ``static``
+    included), and the indented ones that continue such a line; the call of a
+    definition-generating macro (``SYSCALL_DEFINE3(...)`` then ``{``) stays.
     A lower-case name counts only when the file defined it as a function-like macro above
     (``build_mmio_read(readb, ...)`` in ``asm/io.h``)."""
     buf = None
@@ -505,6 +506,15 @@ _TAG_ATTRIBUTES = tuple(re.compile(keyword + rb"(?<!\w" + keyword + rb")[ \t]+("
 # as another (from the newline before the line)
 _BEFORE_STORAGE = re.compile(rb"\n(__[A-Za-z]\w*(?:[ \t]+__[A-Za-z]\w*)*)[ \t]*\n[ \t]*"
                              rb"(?=(?:static|extern|inline)\b)")
+# ``EXPORT_FOR_TESTS`` / ``struct btrfs_chunk_map *btrfs_alloc_chunk_map(...)``, ``VISIBLE_IF_KUNIT``
+# / ``const struct ...``: an upper-case word alone on a line at column 0, then a declaration that
+# starts with a keyword or a type and a name, is a storage or visibility macro (the grammar read
+# it as the type and the tag's name as another); a return type on its own line, ``STATUS`` /
+# ``foo_init(void)``, is followed by the function's name (from the newline before the line)
+_MACRO_LINE = re.compile(
+    rb"\n([A-Z_][A-Z0-9_]*)[ \t]*\n(?=(?:static|extern|inline|const|volatile|struct|union|enum"
+    rb"|void|char|short|int|long|unsigned|signed|float|double|bool)\b|[a-z_]\w*[ \t]+\**[ \t]*"
+    + _IDENT + rb")")
 # ``void __no_caller_saved_registers stackleak_track_stack(void)``: a run of ``__`` words between
 # a line's type and a function's name; C has one type there, so they are attribute macros (with a
 # long one, tree-sitter's recovery read it as a declarator and the function's name as a type).
@@ -532,8 +542,8 @@ def _blank(buf: bytearray, start: int, end: int) -> None:
 
 def blank_declaration_macros(src: bytes) -> bytes:
     """Blank the attribute macros the grammar takes for names in a declaration (see
-    ``_BEFORE_TAG``, ``_BEFORE_TYPE_NAME``, ``_BEFORE_STORAGE``, ``_ATTRIBUTE_RUN`` and
-    ``_PAREN_ATTRIBUTE``)."""
+    ``_BEFORE_TAG``, ``_BEFORE_TYPE_NAME``, ``_BEFORE_STORAGE``, ``_MACRO_LINE``,
+    ``_ATTRIBUTE_RUN`` and ``_PAREN_ATTRIBUTE``)."""
     buf = None
     lines = newline_first(src)  # one copy for the line-start scans
     for m in _BEFORE_TAG.finditer(lines):
@@ -545,9 +555,10 @@ def blank_declaration_macros(src: bytes) -> bytes:
     for m in _BEFORE_TYPE_NAME.finditer(lines):
         buf = buf if buf is not None else bytearray(src)
         _blank(buf, m.start(1) - 1, m.end(1) - 1)
-    for m in _BEFORE_STORAGE.finditer(lines):
-        buf = buf if buf is not None else bytearray(src)
-        _blank(buf, m.start(1) - 1, m.end(1) - 1)
+    for pattern in (_BEFORE_STORAGE, _MACRO_LINE):
+        for m in pattern.finditer(lines):
+            buf = buf if buf is not None else bytearray(src)
+            _blank(buf, m.start(1) - 1, m.end(1) - 1)
     for m in _ATTRIBUTE_RUN.finditer(lines):
         if (m.group(1) or _SURE_TYPE.match(m.group(2))) and not m.group(3).startswith(b"__int"):
             buf = buf if buf is not None else bytearray(src)
