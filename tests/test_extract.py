@@ -191,6 +191,12 @@ CASES = [
                    ("size_t", "typedef", True), ("bool", "typedef", True)},
          "type_uses": {("ak4114_read_t", "ak"), ("__kernel_size_t", "size_t"), ("_Bool", "bool")}},
         id="parenthesized-typedef-name-after-unsigned"),
+    pytest.param(  # mm/slub.c (6.12): an attribute macro after ``static``, the type below;
+        # the recovery declared a static variable ``struct``, which a misread ``extern
+        # typeof(...)`` elsewhere then "could not reach" (406_2)
+        "static __fastpath_inline\nstruct kmem_cache *slab_pre_alloc_hook(struct kmem_cache *s)\n"
+        "{\n\treturn s;\n}\nstatic int counter;\n",
+        {"vars": {("counter", "static")}}, id="no-object-named-by-a-keyword"),
     pytest.param(  # include/linux/netfs.h: an enum stored in a byte
         "enum netfs_io_source {\n\tNETFS_FILL_WITH_ZEROES,\n} __mode(byte);\n",
         {"types": {("netfs_io_source", "enum", True)}, "type_uses": set()}, id="mode-attribute"),

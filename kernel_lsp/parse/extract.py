@@ -58,7 +58,7 @@ from kernel_lsp.parse.preprocess import close_paren, unbraced_iterator_calls
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "54"
+EXTRACTOR_VERSION = "55"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -148,6 +148,11 @@ _CLOSING_LINE = re.compile(rb"\n\}[ \t]*(?:/\*[^\n]*?\*/[ \t]*|//[^\n]*)?(?=\r?\
 # declaration of ``__func__``)
 _NOT_TYPES = frozenset("else typeof __typeof__ __typeof return sizeof case goto do __func__ "
                        "__FUNCTION__ __PRETTY_FUNCTION__".split())
+# C's keywords, which no object is named
+_KEYWORDS = frozenset("auto break case char const continue default do double else enum extern "
+                      "float for goto if inline int long register restrict return short signed "
+                      "sizeof static struct switch typedef union unsigned void volatile while "
+                      "_Bool".split())
 _LOCAL_DEFINER = re.compile(r"^(?:DEFINE|DECLARE)_[A-Z0-9_]+$|^H?LIST_HEAD$")
 
 
@@ -478,8 +483,8 @@ class Extractor(FileScopeMacros):
             self.owners.add(node.start_byte, node.end_byte, ("proto", name))
             return
         ident = declarator_name(d)
-        if ident is None or ident.type != "identifier":
-            return
+        if ident is None or ident.type != "identifier" or text(ident) in _KEYWORDS:
+            return  # (a keyword: the grammar's recovery, ``static __fastpath_inline`` / ``struct``)
         is_def = st != EXTERN or d.type == "init_declarator"
         tref = type_ref(ttype)
         if tref is not None and tref.kind in (STRUCT, UNION) and text(ident) not in self.globals:
