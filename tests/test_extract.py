@@ -197,6 +197,14 @@ CASES = [
         "static __fastpath_inline\nstruct kmem_cache *slab_pre_alloc_hook(struct kmem_cache *s)\n"
         "{\n\treturn s;\n}\nstatic int counter;\n",
         {"vars": {("counter", "static")}}, id="no-object-named-by-a-keyword"),
+    pytest.param(  # lib/siphash.c, drivers/video/fbdev/matrox/matroxfb_Ti3026.c: a macro that
+        # ends its own statement, then ``for``/``if``: no call of ``for``, no function ``if``
+        "int f(int len)\n{\n\tPREAMBLE(len)\n\tfor (; len; len--) {\n\t\tg(len);\n\t}\n"
+        "\treturn 0;\n}\nvoid h(int *hw)\n{\n\tCRITEND\n"
+        "\tif ((hw[0] & 0x08) && ((hw[5] & 0x80) == 0x80)) {\n\t\tk(hw);\n\t}\n}\n",
+        {"defs": {"f", "h"}, "decls": set(),
+         "calls": {("f", "g"), ("h", "k")}},
+        id="no-function-or-call-named-by-a-keyword"),
     pytest.param(  # include/linux/netfs.h: an enum stored in a byte
         "enum netfs_io_source {\n\tNETFS_FILL_WITH_ZEROES,\n} __mode(byte);\n",
         {"types": {("netfs_io_source", "enum", True)}, "type_uses": set()}, id="mode-attribute"),

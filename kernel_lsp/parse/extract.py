@@ -58,7 +58,7 @@ from kernel_lsp.parse.preprocess import close_paren, unbraced_iterator_calls
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "55"
+EXTRACTOR_VERSION = "56"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -241,6 +241,8 @@ class Extractor(FileScopeMacros):
             return
         ident = fdecl.child_by_field_name("declarator")
         name = text(ident)
+        if name in _KEYWORDS:
+            return  # ``CRITEND`` / ``if (...) {`` in a body: no function ``if``
         if not self.generated and _iterator_misread(node):
             self._iterator_statement(node, ident, body)
             return
@@ -531,6 +533,9 @@ class Extractor(FileScopeMacros):
                     continue
                 ident = fdecl.child_by_field_name("declarator")
                 name = text(ident)
+                if name in _KEYWORDS:  # ``if (...)`` after a macro read as a type: no function
+                    self.untrusted.add(node.start_byte, node.end_byte)
+                    continue
                 if ttype is None or ttype.type == "macro_type_specifier" or MACRO_NAME.match(name):
                     # ``DEFINE_WAIT(w);`` / ``for_each_cpu(c) f(c);``: a macro, not a prototype
                     self.untrusted.add(node.start_byte, node.end_byte)
@@ -547,7 +552,8 @@ class Extractor(FileScopeMacros):
         ident = fdecl.child_by_field_name("declarator")
         name = text(ident)
         if ttype is not None and ttype.type == "macro_type_specifier":
-            self.facts.calls.append(Call(name, fn, "direct", span(ident)))
+            if name not in NOT_CALLS:  # (``PREAMBLE(len)`` / ``for (...)``: no call of ``for``)
+                self.facts.calls.append(Call(name, fn, "direct", span(ident)))
             return
         # DEFINE_WAIT(wait); LIST_HEAD(list); -> the argument is a local the macro defines
         plist = fdecl.child_by_field_name("parameters")
