@@ -280,6 +280,16 @@ def test_kbuild_command_line_defines(tmp_path):
     assert files == ["drivers/skfp/Makefile", "fs/Kbuild"]
 
 
+def test_other_architectures_define_nothing_here(tmp_path):
+    # arm64's compat vDSO passes -DENABLE_COMPAT_VDSO=1; include/vdso/datapage.h tests it, and
+    # on x86 its #else branch (the x86 vDSO's own header) is what builds
+    _tree(tmp_path, {"arch/arm64/kernel/vdso32/Makefile": "VDSO_CFLAGS += -DENABLE_COMPAT_VDSO=1\n",
+                     "arch/x86/entry/vdso/Makefile": "CFLAGS_vclock.o += -DBUILD_VDSO\n",
+                     "arch/Makefile.extra": "X += -DIN_ARCH_TOP\n"})
+    assert kbuild_defines(tmp_path)[0] == {"ENABLE_COMPAT_VDSO", "BUILD_VDSO", "IN_ARCH_TOP"}
+    assert kbuild_defines(tmp_path, "x86")[0] == {"BUILD_VDSO", "IN_ARCH_TOP"}
+
+
 def test_programs_built_apart_from_the_kernel(tmp_path):
     _tree(tmp_path, {"arch/x86/tools/Makefile": "hostprogs += relocs\n"
                                                 "relocs-objs := relocs_32.o relocs_64.o\n",

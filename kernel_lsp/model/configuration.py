@@ -66,7 +66,7 @@ def _defconfig(root: Path, arch: str) -> Path | None:
 
 def load_configuration(root: Path, arch: str) -> tuple[Configuration, list[str]]:
     """The configuration of ``root`` and the Kconfig and Kbuild files read to derive it."""
-    command_line, makefiles, generated = kbuild_facts(root)
+    command_line, makefiles, generated = kbuild_facts(root, arch)
     dot = root / ".config"
     if dot.is_file():
         return Configuration(_clean(read_config_file(dot)), ".config", True,

@@ -338,8 +338,9 @@ def _extract_rounds(model: Model, items: list[tuple], by_path: dict, config: Con
 # Bump when the derived configuration gains information (2: Kbuild -D names; 3: options with
 # a single-quoted prompt are optional; 4: a symbol defined twice holds when one definition
 # does, names that start with a digit are read; 5: the headers Kbuild files name; 6: and the
-# .c/.inc files): a cached one is derived again.
-CONFIGURATION_FORMAT = 6
+# .c/.inc files; 7: not other architectures' -D names, the symbols only debugging options
+# turn on): a cached one is derived again.
+CONFIGURATION_FORMAT = 7
 
 
 def current_configuration(model: Model, config: Config) -> Configuration:

@@ -203,14 +203,25 @@ _NOT_KERNEL_TOPS = {".git", ".kernel-lsp", "tools", "scripts", "samples", "Docum
 _HEADER_WORD = re.compile(r"(?:(?<=[\s/=:])|^)(%?[\w.+-]*\.(?:h|c|inc))(?=[\s:)]|$)", re.M)
 
 
-def kbuild_defines(root: Path) -> tuple[frozenset[str], list[str]]:
+def _other_arch(rel: str, arch: str) -> bool:
+    """Whether the root-relative directory ``rel`` belongs to an architecture not ``arch``."""
+    parts = rel.replace(os.sep, "/").split("/")
+    return len(parts) > 1 and parts[0] == "arch" and parts[1] != arch
+
+
+def kbuild_defines(root: Path, arch: str | None = None) -> tuple[frozenset[str], list[str]]:
     """Names some Kbuild file of the tree defines on the compiler's command line
-    (``ccflags-y := -DPCI``), and the root-relative paths of the Makefiles/Kbuild files read."""
-    names, files, _headers = kbuild_facts(root)
+    (``ccflags-y := -DPCI``), and the root-relative paths of the Makefiles/Kbuild files read.
+
+    With ``arch``, the Kbuild files of the other architectures (``arch/arm64/...``) define
+    nothing: their flags reach no object this architecture builds (arm64's vdso32 Makefile
+    passes ``-DENABLE_COMPAT_VDSO=1``, which ``include/vdso/datapage.h`` tests)."""
+    names, files, _headers = kbuild_facts(root, arch)
     return names, files
 
 
-def kbuild_facts(root: Path) -> tuple[frozenset[str], list[str], frozenset[str]]:
+def kbuild_facts(root: Path, arch: str | None = None
+                 ) -> tuple[frozenset[str], list[str], frozenset[str]]:
     """``kbuild_defines``, and the names of the headers (and ``.c``/``.inc`` files) the Kbuild
     files name (by file name, a pattern rule's target as ``%`` and its suffix): those a build
     may write, where an ``#include`` that resolves to nothing may find them."""
@@ -228,7 +239,8 @@ def kbuild_facts(root: Path) -> tuple[frozenset[str], list[str], frozenset[str]]
                 text = _read(Path(path))
                 if text is not None:
                     files.append(posixpath.normpath(os.path.join(rel, name)).replace(os.sep, "/"))
-                    names.update(_DEFINE.findall(text))
+                    if arch is None or not _other_arch(rel, arch):
+                        names.update(_DEFINE.findall(text))
                     headers.update(w for w in _HEADER_WORD.findall(text) if not w.startswith(
                         ".") and w not in ("%.h", "%.c", "%.inc"))  # ``%.h``: any header
     return frozenset(names), files, frozenset(headers)
