@@ -12,7 +12,7 @@ from kernel_lsp.model.configuration import load_configuration
 from kernel_lsp.model.kbuild import kbuild_defines, kbuild_include_dirs, read_makefile
 from kernel_lsp.model.programs import KERNEL, host_sources, program_of
 from kernel_lsp.parse.cexpr import evaluate
-from kernel_lsp.parse.conditions import active_text, inactive_ranges
+from kernel_lsp.parse.conditions import active_text, active_text_unsure, inactive_ranges
 from kernel_lsp.parse.macroenv import Configuration
 
 ENV = Configuration({"SMP": "y", "E1000": "m", "HZ": "250", "NR_CPUS": "64"}, "test", True,
@@ -125,6 +125,12 @@ def test_a_name_defined_nowhere_takes_the_alternative():
            b"#ifdef HAVE_THING\nint only_branch;\n#endif\n")
     env = Configuration({"SMP": "y"}, "test", True, command_line=frozenset({"PCI"}))
     assert _kept(src, env) == {"linux_os", "pci", "local", "smp_mix", "only_branch"}
+    # the alternative taken so is kept unsure, guarded by the name: a file that includes this
+    # one may define it (``au8820.c`` defines ``CHIP_AU8820``, then includes au88x0_core.c)
+    _text, _ranges, unsure = active_text_unsure(src, env)
+    at = src.index(b"int linux_os;")
+    assert [(u[2], u[3]) for u in unsure if u[0] <= at < u[1]] == [("__ECOS", None)]
+    assert not [u for u in unsure if u[0] <= src.index(b"int isa;") < u[1]]
 
 
 KCONFIG = {

@@ -473,3 +473,26 @@ def test_label_macros_without_semicolons_are_blanked():
     assert facts.error_nodes == 0
     assert {f.name for f in facts.functions} == {"run", "after"}
     assert ("after", "check") in {(c.caller, c.callee) for c in facts.calls}
+
+
+def test_branches_kept_on_an_undecided_name_are_recorded_with_their_sense():
+    """``undecided`` rows: ``#ifdef NAME`` kept undecided; ``unless`` rows: ``#ifndef NAME``
+    kept undecided, and the ``#else`` of an ``#ifdef NAME`` taken as undefined: a file that
+    includes this one decides them. Not an include guard, nor ``#ifndef MAX`` / ``#define
+    MAX``, nor a configuration option (each unit has the same)."""
+    from kernel_lsp.parse.macroenv import Configuration
+
+    src = ("#ifndef CORE_H\n#define CORE_H\n"
+           "#ifndef CHIP_A\nint eq(void);\n#endif\n"
+           "#ifdef HAS_GAIN\nint gain(void);\n#endif\n"
+           "#ifdef CHIP_B\nint mode_b(void);\n#else\nint mode(void);\n#endif\n"
+           "#ifndef MAX\n#define MAX(a, b) ((a) > (b) ? (a) : (b))\n#endif\n"
+           "#ifndef CONFIG_MEMCG\nint no_memcg(void);\n#endif\n"
+           "#endif\n")
+    env = Configuration({"SMP": "y"}, "test", True, frozenset({"MEMCG"}))
+    facts = extract("sound/core.c", src.encode(), env=env)
+    rows = {(name, kind, src[s.start_byte:s.end_byte].strip())
+            for name, kind, s in facts.hidden if kind in ("undecided", "unless")}
+    assert rows == {("CHIP_A", "unless", "int eq(void);"),
+                    ("HAS_GAIN", "undecided", "int gain(void);"),
+                    ("CHIP_B", "unless", "int mode(void);")}

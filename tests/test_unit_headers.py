@@ -275,3 +275,38 @@ def test_the_findings_of_some_bodies_do_not_take_the_kept_needs_of_whole_headers
     finally:
         fresh.close()
         session.close()
+
+
+# A .c file that several drivers include, each after saying which chip it is built for
+# (sound/pci/au88x0: au8820.c includes au8820.h, which defines CHIP_AU8820, then
+# au88x0_core.c; sound/pci/echoaudio: darla20.c defines the ECHOCARD_HAS_* it has, then
+# includes echoaudio.c). A branch of the shared file is read only by the units it is live in.
+CHIPS = {
+    "Kconfig": "",
+    "sound/chips/chip_b.h": "int eq_in(int x);\n",
+    "sound/chips/chip_a.h": "#define CHIP_A\n",
+    "sound/chips/gain_dsp.c": "static int set_gain(int g)\n{\n\treturn g;\n}\n",
+    "sound/chips/core.c": (
+        "#ifndef CHIP_A\n"
+        "static int core_eq(void)\n{\n\treturn eq_in(1);\n}\n"  # 4: chip A has no equalizer
+        "#endif\n"
+        "#ifdef HAS_GAIN\n"
+        "static int core_gain(void)\n{\n\treturn set_gain(2);\n}\n"  # 10: chip C lacks it
+        "#endif\n"
+        "#ifdef CHIP_A\n"
+        "static int core_mode(void)\n{\n\treturn 0;\n}\n"
+        "#else\n"
+        "static int core_mode(void)\n{\n\treturn eq_in(3);\n}\n"  # 21
+        "#endif\n"),
+    "sound/chips/chip_a.c": '#include "chip_a.h"\n#include "core.c"\n',
+    "sound/chips/chip_b.c": ('#define HAS_GAIN\n#include "chip_b.h"\n#include "gain_dsp.c"\n'
+                             '#include "core.c"\n'),
+    "sound/chips/chip_c.c": '#define HAS_GAIN\n#include "chip_b.h"\n#include "core.c"\n',
+}
+
+
+def test_a_shared_c_file_is_checked_only_in_the_branches_each_unit_compiles(tmp_path, capsys):
+    # chip A compiles neither core_eq nor the second core_mode, which call eq_in that only
+    # chip_b.h declares; chip C defines HAS_GAIN without gain_dsp.c: its one true error
+    assert checked_errors(write_tree(tmp_path, CHIPS), capsys) == {
+        ("sound/chips/core.c", 10, "404_2", "set_gain")}

@@ -61,9 +61,11 @@ class SymbolTable(Protocol):
     unbuilt_ids: object  # ``fid in unbuilt_ids``: no configuration of the architecture builds it
     unknown_headers: int  # bitset: files including a header the tree lacks (may declare anything)
     generated: frozenset  # the file names the Kbuild files name (a build step writes them)
+    command_line: frozenset  # the names the Kbuild files define with -D
     ifdef_calls: Mapping  # function name -> (file, start) of calls under ``#if defined(name)``
 
-    def undecided_in(self, fid: int) -> list: ...  # [(NAME, start, end)]: ``#ifdef NAME`` kept
+    def undecided_in(self, fid: int) -> list: ...  # [(NAME, start, end, negated)]: ``#ifdef
+    # NAME`` kept undecided (``#ifndef NAME`` when negated)
     def defined_nowhere(self, name: str) -> bool: ...  # no ``#define name`` anywhere, no -D
 
     def header_id(self, includer: int, name: str) -> int | None: ...
@@ -176,8 +178,8 @@ def dead_branches(ctx: CheckInputs) -> dict[int, list[tuple[int, int]]]:
     ``#ifdef NOT_YET``, ``#if defined(ZSTD_ARCH_ARM_NEON)``. No compiler reads them."""
     syms, out = ctx.symbols, {}
     for fid in ctx.file_ids:
-        for name, start, end in syms.undecided_in(fid):
-            if end is not None and syms.defined_nowhere(name):
+        for name, start, end, negated in syms.undecided_in(fid):
+            if not negated and end is not None and syms.defined_nowhere(name):
                 out.setdefault(fid, []).append((start, end))
     return out
 

@@ -67,12 +67,18 @@ def check_unit_headers(ctx: CheckInputs) -> list[Finding]:
             if k is None:
                 continue
             seen, edge = masks[k], ctx.graph.get(unit)[k]
+            before = masks[k - 1] if k else (1 << unit) | vis.forced()
+            where = _Where(ctx, unit, header, edge, before, seen)
             for need in needs[header]:
                 if need[0] in _CHECKERS:
-                    out += _call_finding(ctx, unit, header, edge, need, seen)
+                    found = _call_finding(ctx, unit, header, edge, need, seen)
+                    if found and not where.dead(need[1].start_byte):
+                        out += found
                 elif not any(visible(seen, f) for f in (*need[3], *(t.file_id for t in need[2]))):
                     if unit in syms.off_ids and dropped_here(ctx, unit, seen, need[2]):
                         continue  # what the configuration that builds the unit keeps has it
+                    if where.dead(need[1].start_byte):
+                        continue  # a branch of the header this unit does not compile
                     out.append(_finding(ctx, unit, header, edge, need[1], need[2]))
                     if need[1].drops_owner and need[1].owner:
                         dropped.setdefault(need[1].owner, (header, need[1], need[2], edge))
@@ -150,6 +156,38 @@ def _call_finding(ctx: CheckInputs, unit: int, header: int, edge, need: _Need, s
                f"#include {edge.target}, the include that brings this header in)")
     return [dataclasses.replace(found, message=message, context={
         **found.context, **unit_context(ctx, unit, edge)})]
+
+
+class _Where:
+    """A header as one unit includes it (with ``edge``, seeing ``before`` up to that include
+    line and ``seen`` after it): ``dead(pos)``, whether ``pos`` is in a branch of the header
+    kept on an undecided condition that is false in this unit. An ``#ifdef NAME`` branch
+    where nothing the unit sees there defines NAME (``darla20.c`` includes ``echoaudio.c``
+    without ``ECHOCARD_HAS_INPUT_GAIN``); an ``#ifndef NAME`` one where the unit defines NAME
+    before the include line, itself or in a header it includes first (``au8820.c`` and
+    ``#ifndef CHIP_AU8820`` in ``au88x0_core.c``). Everything the include brings in counts
+    as seen (lenient, as for the needs), while only what precedes it counts as defined before."""
+
+    def __init__(self, ctx: CheckInputs, unit: int, header: int, edge, before: int, seen: int):
+        self.ctx, self.unit, self.header, self.edge = ctx, unit, header, edge
+        self.before, self.seen = before, seen
+
+    def dead(self, pos: int) -> bool:
+        syms = self.ctx.symbols
+        for name, start, end, negated in syms.undecided_in(self.header):
+            if end is None or not start <= pos < end:
+                continue
+            if negated and self._defined(name, self.before):
+                return True
+            if not negated and not self._defined(name, self.seen) and (
+                    name not in syms.command_line):
+                return True
+        return False
+
+    def _defined(self, name: str, mask: int) -> bool:
+        unit, at = self.unit, self.edge.start_byte
+        return any(m.start_byte < at if m.file_id == unit else visible(mask, m.file_id)
+                   for m in self.ctx.symbols.macros.get(name) or ())
 
 
 def _first_including(masks: list[int], header: int) -> int | None:

@@ -168,13 +168,14 @@ class LazySymbols(Symbols):
         self.enumerators.overlay[fid] = members[True]
         self._set_ifdef_calls(fid, [(h.name, fid, h.start_byte) for h in rows.get("hidden", ())
                                     if h.kind == "ifdef"])
-        self.undecided[fid] = [(h.name, h.start_byte, h.end_byte) for h in rows.get("hidden", ())
-                               if h.kind == "undecided"]
+        self.undecided[fid] = [(h.name, h.start_byte, h.end_byte, h.kind == "unless")
+                               for h in rows.get("hidden", ()) if h.kind in ("undecided", "unless")]
 
-    def undecided_in(self, fid: int) -> list[tuple[str, int, int]]:
+    def undecided_in(self, fid: int) -> list[tuple[str, int, int, bool]]:
         got = self.undecided.get(fid)
         if got is None:
-            got = self.undecided[fid] = [(n, s, e) for _f, n, s, e in self.stored_undecided([fid])]
+            got = self.undecided[fid] = [(n, s, e, bool(neg)) for _f, n, s, e, neg
+                                         in self.stored_undecided([fid])]
         return got
 
     def _set_ifdef_calls(self, fid: int | None, rows) -> None:

@@ -641,7 +641,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
 
     def hidden_symbols(self) -> Iterator[tuple]:
         """(name, kind) of every name defined in a dropped ``#if`` branch (``parse/hidden.py``)."""
-        return self.conn.execute("SELECT DISTINCT name, kind FROM hidden")
+        return self.conn.execute("SELECT DISTINCT name, kind FROM hidden WHERE kind != 'unless'")
 
     def hidden_by_file(self) -> Iterator[tuple]:
         """(name, file_id) of the functions, variables and macros declared in a dropped ``#if``
@@ -664,9 +664,11 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
             "SELECT file_id, target, angled, guard FROM includes WHERE resolved_id IS NULL")
 
     def undecided_branches(self, file_ids: Iterable[int] | None = None) -> list[tuple]:
-        """(file_id, NAME, start_byte, end_byte) of the branches kept on an undecided ``#ifdef
-        NAME`` / ``#if defined(NAME)`` / ``#if NAME`` (of ``file_ids``; None: every file)."""
-        sql = "SELECT file_id, name, start_byte, end_byte FROM hidden WHERE kind = 'undecided'"
+        """(file_id, NAME, start_byte, end_byte, negated) of the branches kept on an undecided
+        ``#ifdef NAME`` / ``#if defined(NAME)`` / ``#if NAME``, and (``negated`` true) on an
+        undecided ``#ifndef NAME`` (of ``file_ids``; None: every file)."""
+        sql = ("SELECT file_id, name, start_byte, end_byte, kind = 'unless' FROM hidden "
+               "WHERE kind IN ('undecided', 'unless')")
         if file_ids is None:
             return self.conn.execute(sql).fetchall()
         ids, out = sorted(set(file_ids)), []

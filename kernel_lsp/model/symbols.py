@@ -331,9 +331,9 @@ class Symbols:
     generated: frozenset[str] = frozenset()
     # names some Kbuild file defines with -D (``Configuration.command_line``)
     command_line: frozenset[str] = frozenset()
-    # file -> (NAME, start, end) of its branches kept on an undecided ``#ifdef NAME`` /
-    # ``#if NAME`` (``Model.undecided_branches``)
-    undecided: Mapping[int, list[tuple[str, int, int]]] = field(default_factory=dict)
+    # file -> (NAME, start, end, negated) of its branches kept on an undecided ``#ifdef NAME``
+    # / ``#if NAME``, or ``#ifndef NAME`` when negated (``Model.undecided_branches``)
+    undecided: Mapping[int, list[tuple[str, int, int, bool]]] = field(default_factory=dict)
     # function name -> (file, start) of its calls under an undecided ``#if defined(name)``
     ifdef_calls: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
     arch: str = "x86"
@@ -392,8 +392,8 @@ class Symbols:
             s.variables.add(name, fid, storage, is_def, start, line, col, end_col)
         s.generated, s.command_line = model_kbuild_names(model)
         s.unknown_headers = bitset(model_unknown_header_ids(model, s))
-        for fid, name, start, end in model.undecided_branches():
-            s.undecided.setdefault(fid, []).append((name, start, end))
+        for fid, name, start, end, negated in model.undecided_branches():
+            s.undecided.setdefault(fid, []).append((name, start, end, bool(negated)))
         return s
 
     def _add_type(self, name: str, kind: str, is_def, members: str | None, step: int = 1) -> None:
@@ -460,8 +460,9 @@ class Symbols:
             memo = self._unknown_dirs = (self.unknown_headers, by_dir)
         return memo[1].get(directory, 0)
 
-    def undecided_in(self, fid: int) -> list[tuple[str, int, int]]:
-        """(NAME, start, end) of ``fid``'s branches kept on an undecided ``#ifdef NAME``."""
+    def undecided_in(self, fid: int) -> list[tuple[str, int, int, bool]]:
+        """(NAME, start, end, negated) of ``fid``'s branches kept on an undecided ``#ifdef
+        NAME`` (``#ifndef NAME`` when negated)."""
         return self.undecided.get(fid, [])
 
     def defined_nowhere(self, name: str) -> bool:

@@ -31,11 +31,12 @@ class _Group:
     """One ``#if`` ... ``#endif`` group: has a branch been taken, is the group itself live, is
     the kept branch kept although its condition is undecided."""
 
-    __slots__ = ("live", "taken", "active", "start", "unsure", "guard", "needs")
+    __slots__ = ("live", "taken", "active", "start", "unsure", "guard", "needs", "assumed")
 
     def __init__(self, live: bool):
         self.live, self.taken, self.active, self.start = live, False, False, 0
         self.unsure, self.guard, self.needs = False, None, None
+        self.assumed = None  # NAME of an ``#ifdef NAME`` dropped as ``_assumed_undefined``
 
 
 def _directive_lines(src: bytes) -> list[tuple[int, int, bytes, int]]:
@@ -67,19 +68,32 @@ _DEFINED = re.compile(r"defined\s*\(?\s*([A-Za-z_]\w*)\s*\)?")
 _NOT_DEFINED = re.compile(r"!\s*defined\s*\(?\s*([A-Za-z_]\w*)\s*\)?")
 
 
-def _verdict(clause: str, macros, known: bool, has_alternative: bool = False) -> bool | None:
+def _verdict(clause: str, macros, known: bool, has_alternative: bool = False
+             ) -> tuple[bool | None, str | None]:
+    """(the branch's condition: True, False or undecided; NAME when False only because NAME
+    is taken to be undefined, ``_assumed_undefined``)."""
     v = evaluate(clause, macros)
     if v is None and _DEBUG.search(clause) and not clause.lstrip().startswith("!"):
-        return False  # undecided: prefer the branch that is not a debug or profiling variant
-    if v is None and has_alternative:
-        # ``#ifdef __ECOS ... #else ... #endif``: a name no configuration, no predefined macro,
-        # no line of this file above and no Kbuild -D defines is undefined for the compiler:
-        # the alternative is what builds
-        m = _DEFINED.fullmatch(clause.strip())
-        if m is not None and not m.group(1).startswith("CONFIG_") and m.group(1) not in (
-                getattr(_env(macros), "command_line", None) or ()):
-            return False
-    return v
+        return False, None  # undecided: prefer the branch that is not a debug or profiling variant
+    if v is None and (name := _assumed_undefined(clause, macros, has_alternative)) is not None:
+        return False, name
+    return v, None
+
+
+def _assumed_undefined(clause: str, macros, has_alternative: bool) -> str | None:
+    """NAME, when the undecided ``clause`` is ``defined(NAME)`` of a group with an alternative
+    and NAME is taken to be undefined: ``#ifdef __ECOS ... #else ... #endif``, a name no
+    configuration, no predefined macro, no line of this file above and no Kbuild -D defines is
+    undefined for the compiler, and the alternative is what builds. (A file that another one
+    includes may still see it defined: ``au8820.c`` defines ``CHIP_AU8820`` before it includes
+    ``au88x0_core.c``; the alternative is then kept unsure, guarded by NAME.)"""
+    if not has_alternative:
+        return None
+    m = _DEFINED.fullmatch(clause.strip())
+    if m is not None and not m.group(1).startswith("CONFIG_") and m.group(1) not in (
+            getattr(_env(macros), "command_line", None) or ()):
+        return m.group(1)
+    return None
 
 
 class _Nothing:
@@ -186,12 +200,17 @@ def _enter(group: _Group, clause: str, macros: Macros, known: bool, start: int,
     if not group.live or group.taken:
         group.active = False
         return
-    v = _verdict(clause, macros, known, has_alternative)
+    v, assumed = _verdict(clause, macros, known, has_alternative)
+    if assumed is not None:
+        group.assumed = assumed
     group.active = v is not False
     group.taken = group.active
     group.unsure = v is None
     guard = _NOT_DEFINED.fullmatch(clause.strip())
     group.guard = guard.group(1) if guard else None
+    if clause == "1" and group.assumed is not None:
+        # the ``#else`` of an ``#ifdef NAME`` taken as undefined: kept where NAME is not
+        group.unsure, group.guard, group.assumed = True, group.assumed, None
     needs = _DEFINED.fullmatch(clause.strip())
     # (``#if NAME``: a macro's value, 0 when nothing defines it)
     group.needs = needs.group(1) if needs else (

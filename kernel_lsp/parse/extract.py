@@ -58,7 +58,7 @@ from kernel_lsp.parse.preprocess import close_paren, unbraced_iterator_calls
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "56"
+EXTRACTOR_VERSION = "57"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -802,13 +802,29 @@ class Extractor(FileScopeMacros):
         """Record each branch kept on an undecided ``#ifdef NAME`` / ``#if defined(NAME)`` /
         ``#if NAME`` (hidden rows of kind ``undecided``, spanning the branch): where no file of
         the tree defines NAME, nor the configuration or a Kbuild ``-D``, the compiler never
-        reads it (``#ifdef NOT_YET``), and the checks leave what it holds alone."""
-        for start, end, _guard, needs in self.unsure:
+        reads it (``#ifdef NOT_YET``), and the checks leave what it holds alone; and of kind
+        ``unless`` each kept on an undecided ``#ifndef NAME``: dead in what defines NAME."""
+        defined = None
+        for start, end, guard, needs in self.unsure:
             if needs is not None and not needs.startswith(("CONFIG_", "_")):
-                line, col = self.lines.point(start)
-                eline, ecol = self.lines.point(end)
-                self.facts.hidden.append((needs, "undecided",
-                                          Span(start, end, line, col, eline, ecol)))
+                self.facts.hidden.append((needs, "undecided", self._branch_span(start, end)))
+            elif guard is not None and not guard.startswith("CONFIG_"):
+                # ``unless``: kept on an undecided ``#ifndef NAME`` (or the ``#else`` of an
+                # ``#ifdef NAME`` taken as undefined): a file that defines NAME before it
+                # includes this one never reads it (``au8820.c``, ``#define CHIP_AU8820``, of
+                # ``au88x0_core.c``'s ``#ifndef CHIP_AU8820`` branches). Not when the branch
+                # defines NAME itself: an include guard, or ``#ifndef MAX`` / ``#define MAX``
+                if defined is None:
+                    defined = {}
+                    for m in self.facts.macros:
+                        defined.setdefault(m.name, []).append(m.span.start_byte)
+                if not any(start <= at < end for at in defined.get(guard, ())):
+                    self.facts.hidden.append((guard, "unless", self._branch_span(start, end)))
+
+    def _branch_span(self, start: int, end: int) -> Span:
+        line, col = self.lines.point(start)
+        eline, ecol = self.lines.point(end)
+        return Span(start, end, line, col, eline, ecol)
 
     def _var_uses(self) -> None:
         bodies = self.funcs.items()
