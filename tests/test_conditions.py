@@ -224,6 +224,28 @@ def test_configuration_from_defconfig_and_kconfig(tmp_path):
     assert env.value("CONFIG_HZ") == 250
 
 
+def test_a_symbol_only_sanitizers_turn_on_is_a_debug_variant(tmp_path):
+    # arch/x86/Kconfig's GENERIC_CSUM (``default y if KMSAN || KASAN``) swaps asm/checksum.h's
+    # x86 code for asm-generic/checksum.h: only in sanitizer builds
+    files = {**KCONFIG, "lib/Kconfig": """
+        config KASAN
+        \tbool "KASAN: dynamic memory safety error detector"
+        config GENERIC_CSUM
+        \tbool
+        \tdefault y if KASAN
+        config ZONE_LIKE
+        \tbool
+        \tdefault y if MEMCG || KASAN
+        """}
+    files["Kconfig"] += 'source "lib/Kconfig"\n'
+    env, _ = load_configuration(_tree(tmp_path, files), "x86")
+    assert env.variants == {"GENERIC_CSUM"}  # ZONE_LIKE: MEMCG too turns it on
+    src = (b"#ifdef CONFIG_GENERIC_CSUM\nint generic;\n#else\nint x86;\n#endif\n"
+           b"#ifdef CONFIG_ZONE_LIKE\nint zone;\n#else\nint no_zone;\n#endif\n")
+    assert _kept(src, env) == {"x86", "zone"}
+    assert type(env).from_json(env.to_json()) == env
+
+
 def test_dot_config_and_autoconf_win(tmp_path):
     root = _tree(tmp_path, {**KCONFIG, ".config": "CONFIG_SLAB=y\n# CONFIG_SLUB is not set\n"})
     env, _ = load_configuration(root, "x86")

@@ -12,7 +12,14 @@ import re
 from pathlib import Path
 
 from kernel_lsp.model.kbuild import kbuild_facts
-from kernel_lsp.model.kconfig import optional_symbols, read_config_file, read_kconfig, resolve
+from kernel_lsp.model.kconfig import (
+    debug_variants,
+    optional_symbols,
+    read_config_file,
+    read_kconfig,
+    resolve,
+)
+from kernel_lsp.parse.conditions import is_debug_variant
 from kernel_lsp.parse.macroenv import Configuration
 
 __all__ = ["Configuration", "config_inputs", "fingerprint", "load_configuration"]
@@ -82,8 +89,10 @@ def load_configuration(root: Path, arch: str) -> tuple[Configuration, list[str]]
     explicit = read_config_file(defconfig)
     values = resolve(kc, explicit)
     optional = optional_symbols(kc, values, explicit)
+    variants = debug_variants(kc, explicit, optional, is_debug_variant)
     source = f"{defconfig.relative_to(root)} + Kconfig defaults"
-    return Configuration(values, source, True, frozenset(optional), command_line, generated), \
+    return Configuration(values, source, True, frozenset(optional), command_line, generated,
+                         frozenset(variants)), \
         kc.files + makefiles
 
 

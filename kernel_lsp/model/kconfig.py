@@ -405,6 +405,20 @@ def optional_symbols(kc: Kconfig, values: dict[str, str], explicit: dict[str, st
             and kc.symbols[n].type in ("bool", "tristate")}
 
 
+def debug_variants(kc: Kconfig, explicit: dict[str, str], optional: set[str],
+                   is_debug) -> set[str]:
+    """Of the ``optional`` symbols, those without a prompt that only debugging options
+    (``is_debug("CONFIG_" + name)``: KASAN, KMSAN, ...) can turn on: an all-yes configuration
+    that answers those prompts no leaves them off. ``GENERIC_CSUM`` (``default y if KMSAN ||
+    KASAN``) swaps x86's checksum code for the generic one in sanitizer builds only."""
+    all_yes = {n: "y" for n, sym in kc.symbols.items()
+               if sym.prompt and sym.choice is None and not is_debug("CONFIG_" + n)}
+    all_yes.update((n, v) for n, v in explicit.items() if v == "n")
+    reachable = resolve(kc, all_yes)
+    return {n for n in optional if reachable.get(n) not in ("y", "m") and n in kc.symbols
+            and not kc.symbols[n].prompt}
+
+
 def read_config_file(path: Path) -> dict[str, str]:
     """``CONFIG_FOO=y`` lines of a ``.config``/defconfig (``# CONFIG_FOO is not set`` -> n)."""
     out: dict[str, str] = {}

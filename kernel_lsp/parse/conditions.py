@@ -73,11 +73,23 @@ def _verdict(clause: str, macros, known: bool, has_alternative: bool = False
     """(the branch's condition: True, False or undecided; NAME when False only because NAME
     is taken to be undefined, ``_assumed_undefined``)."""
     v = evaluate(clause, macros)
-    if v is None and _DEBUG.search(clause) and not clause.lstrip().startswith("!"):
+    if v is None and is_debug_variant(clause, _env(macros)) and not clause.lstrip().startswith("!"):
         return False, None  # undecided: prefer the branch that is not a debug or profiling variant
     if v is None and (name := _assumed_undefined(clause, macros, has_alternative)) is not None:
         return False, name
     return v, None
+
+
+_OPTION = re.compile(r"CONFIG_(\w+)")
+
+
+def is_debug_variant(clause: str, env=None) -> bool:
+    """Whether ``clause`` names a debugging, profiling or sanitizer option, or (``env``'s
+    ``variants``) a symbol only such options turn on."""
+    if _DEBUG.search(clause):
+        return True
+    variants = getattr(env, "variants", None)
+    return bool(variants) and any(m.group(1) in variants for m in _OPTION.finditer(clause))
 
 
 def _assumed_undefined(clause: str, macros, has_alternative: bool) -> str | None:

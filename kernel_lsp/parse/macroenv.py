@@ -58,6 +58,9 @@ class Configuration:
     # headers the Kbuild files name, ``%.xml.h`` for a pattern rule's (``kbuild.kbuild_facts``):
     # an include of one the tree lacks finds what the build writes (not read by extraction)
     generated: frozenset[str] = frozenset()
+    # of ``optional``, the symbols only debugging options turn on (``kconfig.debug_variants``):
+    # their conditions count as debug variants (``conditions.is_debug_variant``)
+    variants: frozenset[str] = frozenset()
 
     # -- cexpr.Macros ----------------------------------------------------------------------
     @property
@@ -125,20 +128,22 @@ class Configuration:
     def digest(self) -> str:
         """A short digest of the values (what extraction under this configuration depends on)."""
         text = json.dumps([sorted(self.values.items()), self.known, sorted(self.optional),
-                           sorted(self.command_line)])
+                           sorted(self.command_line)] + ([sorted(self.variants)] if self.variants
+                                                          else []))
         return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
     def to_json(self) -> str:
         return json.dumps({"values": self.values, "source": self.source, "known": self.known,
                            "optional": sorted(self.optional),
                            "command_line": sorted(self.command_line),
-                           "generated": sorted(self.generated)})
+                           "generated": sorted(self.generated),
+                           "variants": sorted(self.variants)})
 
     @classmethod
     def from_json(cls, text: str) -> Configuration:
         data = json.loads(text)
         return cls(dict(data["values"]), data["source"], bool(data["known"]),
                    frozenset(data.get("optional", ())), frozenset(data.get("command_line", ())),
-                   frozenset(data.get("generated", ())))
+                   frozenset(data.get("generated", ())), frozenset(data.get("variants", ())))
 
 
