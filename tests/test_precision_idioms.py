@@ -449,12 +449,45 @@ DEAD_BRANCHES = {
 }
 
 
+
+# Templates: a header that names what it defines with macros waiting for a name its includer
+# defines, read once per definition (``include/linux/btree-type.h``, pasting the
+# ``BTREE_TYPE_SUFFIX`` that btree.h defines as l, 32, 64 and 128 around four includes; ipset's
+# ``ip_set_hash_gen.h``, ``struct htype`` after ``#define htype MTYPE``). The names each
+# includer makes are unknown to the model: a use of one is no "defined nowhere" where the
+# template is seen, and still is where it is not (the typo beside them).
+TEMPLATES = {
+    "include/linux/soctree-type.h": (
+        "#define __SOCTREE_TP(pfx, type, sfx)\tpfx ## type ## sfx\n"
+        "#define _SOCTREE_TP(pfx, type, sfx)\t__SOCTREE_TP(pfx, type, sfx)\n"
+        "#define SOCTREE_TP(pfx)\t\t_SOCTREE_TP(pfx, SOCTREE_SUFFIX,)\n"
+        "#define SOCTREE_FN(name)\tSOCTREE_TP(soctree_ ## name)\n"
+        "static inline int SOCTREE_FN(init)(void *head)\n{\n\treturn head != 0;\n}\n"
+        "#undef SOCTREE_SUFFIX\n"),
+    "include/linux/soctree.h": (
+        "#ifndef SOCTREE_H\n#define SOCTREE_H\n"
+        "#define SOCTREE_SUFFIX 32\n#include <linux/soctree-type.h>\n"
+        "#define SOCTREE_SUFFIX 64\n#include <linux/soctree-type.h>\n#endif\n"),
+    "net/socset/hash_gen.h": (
+        "#define htype MTYPE\n"
+        "struct htype {\n\tint size;\n};\n"),
+    "net/socset/hash_ip.c": (
+        "#include <linux/soctree.h>\n"
+        "#define MTYPE hash_ip4\n#include \"hash_gen.h\"\n#undef MTYPE\n"
+        "int hash_ip4_size(struct hash_ip4 *h, void *head)\n{\n"
+        "\treturn h->size + soctree_init32(head) + soctree_init64(head);\n}\n"),
+    "net/socset/plain.c": (
+        "int plain_size(void *head)\n{\n"
+        "\treturn soctree_init32(head);\t/* expect: 020_2 soctree_init32 */\n}\n"),
+}
+
+
 @pytest.mark.parametrize("files", [DECLARATION_MACROS, VARIABLES, DROPPED_UNIT, COMPUTED_INCLUDE,
                                    MACRO_ARGUMENTS, DECLARATOR_SHAPES, GENERATED_AND_LISTS,
-                                   DEAD_BRANCHES],
+                                   DEAD_BRANCHES, TEMPLATES],
                          ids=["declaration-macros", "variables", "dropped-unit", "computed-include",
                               "macro-arguments", "declarator-shapes", "generated-and-lists",
-                              "dead-branches"])
+                              "dead-branches", "templates"])
 
 def test_idioms_give_only_the_expected_findings(tmp_path, capsys, files):
     expected = {(e.path, e.line, e.code, e.symbol)

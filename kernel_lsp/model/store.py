@@ -641,7 +641,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
 
     def hidden_symbols(self) -> Iterator[tuple]:
         """(name, kind) of every name defined in a dropped ``#if`` branch (``parse/hidden.py``)."""
-        return self.conn.execute("SELECT DISTINCT name, kind FROM hidden WHERE kind != 'unless'")
+        return self.conn.execute(
+            "SELECT DISTINCT name, kind FROM hidden WHERE kind NOT IN ('unless', 'template')")
 
     def hidden_by_file(self) -> Iterator[tuple]:
         """(name, file_id) of the functions, variables and macros declared in a dropped ``#if``
@@ -662,6 +663,12 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         indexed file."""
         return self.conn.execute(
             "SELECT file_id, target, angled, guard FROM includes WHERE resolved_id IS NULL")
+
+    def template_files(self) -> set[int]:
+        """The files that name what they define with macros their includers parametrize
+        (hidden rows of kind ``template``: ``btree-type.h``, ipset's ``ip_set_hash_gen.h``)."""
+        return {f for (f,) in self.conn.execute(
+            "SELECT DISTINCT file_id FROM hidden WHERE kind = 'template'")}
 
     def undecided_branches(self, file_ids: Iterable[int] | None = None) -> list[tuple]:
         """(file_id, NAME, start_byte, end_byte, negated) of the branches kept on an undecided

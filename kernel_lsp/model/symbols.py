@@ -189,11 +189,13 @@ def model_unknown_header_ids(model: Model, symbols) -> set[int]:
     """The ids of the files with an ``#include`` of a header the tree does not hold and that
     may declare anything (``resolve.unknown_content``: generated beside its user by a rule of
     a Kbuild file, the compiler's intrinsics), unless it is a portable header's fallback the kernel does not
-    build (``Fallbacks``: acpica's ``acclib.h`` under ``#ifndef ACPI_USE_SYSTEM_CLIBRARY``)."""
+    build (``Fallbacks``: acpica's ``acclib.h`` under ``#ifndef ACPI_USE_SYSTEM_CLIBRARY``);
+    and the templates, whose names each includer makes its own (``Model.template_files``)."""
     fallbacks, generated = Fallbacks(symbols, symbols.arch), symbols.generated
     return {fid for fid, target, angled, guard in model.unresolved_includes()
             if unknown_content(target, bool(angled), generated) and not (
-                guard and (fallback := fallbacks.of(fid)) is not None and fallback(guard))}
+                guard and (fallback := fallbacks.of(fid)) is not None and fallback(guard))} | (
+        model.template_files())
 
 
 def bitset(ids: Iterable[int]) -> int:

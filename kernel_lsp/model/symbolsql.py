@@ -45,7 +45,8 @@ class SymbolSQL:
     def hidden_kinds(self, name: str) -> set[str]:
         """The kinds (macro, function, struct, ..., typedef) ``name`` has in dropped branches."""
         return {k for (k,) in self.conn.execute("SELECT DISTINCT kind FROM hidden WHERE name=? "
-                                                "AND kind != 'unless'", (name,))}
+                                                "AND kind NOT IN ('unless', 'template')",
+                                                (name,))}
 
     def hidden_declarers(self, name: str) -> set[int]:
         """The files that declare or define ``name`` as a function, variable or macro in a

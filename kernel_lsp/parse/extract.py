@@ -38,6 +38,7 @@ from kernel_lsp.parse.facts import (
     Call,
     FileFacts,
     Function,
+    Macro,
     Member,
     Param,
     Span,
@@ -58,7 +59,7 @@ from kernel_lsp.parse.preprocess import close_paren, unbraced_iterator_calls
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "57"
+EXTRACTOR_VERSION = "58"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -216,6 +217,7 @@ class Extractor(FileScopeMacros):
                 self._annotated_prototype(err)
         self._calls(root)
         self._undecided_branches()
+        self._template(defs)
         self._type_uses(root)
         self._var_uses()
         return self.facts
@@ -821,6 +823,30 @@ class Extractor(FileScopeMacros):
                 if not any(start <= at < end for at in defined.get(guard, ())):
                     self.facts.hidden.append((guard, "unless", self._branch_span(start, end)))
 
+    def _template(self, defs) -> None:
+        """A hidden row of kind ``template`` when this file names a function or a struct it
+        defines with a macro of its own whose expansion waits for a name the file does not
+        define: a header its includers read once per ``#define`` of that name
+        (``btree-type.h``: ``BTREE_FN(lookup)`` pastes ``BTREE_TYPE_SUFFIX``, which btree.h
+        defines as l, 32, 64 and 128 around four includes; ipset's ``ip_set_hash_gen.h``:
+        ``struct htype`` with ``#define htype MTYPE``). What it defines is then known only
+        as each includer reads it (``symbols.model_unknown_header_ids``)."""
+        own: dict[str, Macro] = {}
+        for m in self.facts.macros:
+            own.setdefault(m.name, m)
+        if not own:
+            return
+        named = [function_declarator(node.child_by_field_name("declarator"))
+                 for node in defs.get("func.def", [])]
+        names = [f.child_by_field_name("declarator") for f in named if f is not None]
+        names += [n for n in (node.child_by_field_name("name")
+                              for node in defs.get("record.def", [])) if n is not None]
+        for ident in names:
+            name = text(ident)
+            if name in own and _waits_for_a_name(name, own):
+                self.facts.hidden.append((name, "template", span(ident)))
+                return  # one is enough: the file is a template
+
     def _branch_span(self, start: int, end: int) -> Span:
         line, col = self.lines.point(start)
         eline, ecol = self.lines.point(end)
@@ -838,6 +864,28 @@ def extract(path: str, source: bytes, tree=None, env=None) -> FileFacts:
     ``tree``: an up-to-date parse of the same text (e.g. an editor ``Buffer``'s), if any.
     """
     return Extractor(path, source, tree=tree, env=env).run()
+
+
+_WORD = re.compile(r"[A-Za-z_]\w*")
+_PARAMETER_NAME = re.compile(r"[A-Z][A-Z0-9_]*[A-Z][A-Z0-9_]*")
+
+
+def _waits_for_a_name(name: str, own: dict, depth: int = 0) -> bool:
+    """Whether the macro ``name`` of a file whose macros are ``own`` expands, through them, to
+    an upper-case name the file does not define (``MTYPE``, ``BTREE_TYPE_SUFFIX``, or another
+    file's pasting macro, ``IPSET_TOKEN``): a parameter its includers give it."""
+    m = own.get(name)
+    if m is None or depth > 4:
+        return False
+    for word in _WORD.findall(m.body):
+        if m.params and word in m.params or word in _KEYWORDS or word == "__VA_ARGS__":
+            continue
+        if word in own:
+            if word != name and _waits_for_a_name(word, own, depth + 1):
+                return True
+        elif _PARAMETER_NAME.fullmatch(word):
+            return True
+    return False
 
 
 def _misread_argument(name, invoked: dict[str, int], decl) -> bool:
