@@ -67,6 +67,7 @@ class SymbolTable(Protocol):
     def undecided_in(self, fid: int) -> list: ...  # [(NAME, start, end, negated)]: ``#ifdef
     # NAME`` kept undecided (``#ifndef NAME`` when negated)
     def defined_nowhere(self, name: str) -> bool: ...  # no ``#define name`` anywhere, no -D
+    def foreign_headers(self) -> set[str]: ...  # targets only other architectures hold
 
     def header_id(self, includer: int, name: str) -> int | None: ...
     def native(self, entries: list, fid: int) -> list: ...

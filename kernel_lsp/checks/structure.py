@@ -118,17 +118,25 @@ def check_includes(ctx: CheckInputs) -> list[Finding]:
     out = []
     wanted = set(ctx.file_ids)
     unbuilt, named = ctx.symbols.unbuilt_ids, dropped_named(ctx.symbols)
+    foreign = ctx.symbols.foreign_headers()
     for fid in sorted(wanted):
         if fid in unbuilt or fid in named and fid in ctx.hosted:
             continue  # another architecture's code, or a header this configuration never reads
         for edge in ctx.graph.get(fid, ()):
-            target = edge.target
-            if edge.resolved_id is None and not is_generated(target) and not (
-                    kbuild_named(target, ctx.symbols.generated)) and not (
-                    in_dead(ctx.dead, fid, edge.start_byte)) and not (
-                    fid in ctx.hosted and is_system_header(target)) and not (
-                    target.isidentifier()):  # a computed include whose macro names no header
+            if edge.resolved_id is None and _missing_header(ctx, fid, edge, foreign):
                 out.append(Finding("504_2", ctx.path(fid), edge.line, edge.col, edge.line,
-                                   edge.end_col, target,
-                                   f"#include '{target}' resolves to no file on the include path"))
+                                   edge.end_col, edge.target, f"#include '{edge.target}' "
+                                   "resolves to no file on the include path"))
     return out
+
+
+def _missing_header(ctx: CheckInputs, fid: int, edge, foreign: set[str]) -> bool:
+    """Whether the unresolved include ``edge`` of ``fid`` names a header that should exist:
+    not one the build writes, nor one in a branch no compiler reads, nor a C library header
+    of a host program, nor another architecture's (``<asm/ps3.h>``: the file is its code),
+    nor a computed include whose macro names no header."""
+    target = edge.target
+    return not (is_generated(target) or kbuild_named(target, ctx.symbols.generated)
+                or in_dead(ctx.dead, fid, edge.start_byte)
+                or fid in ctx.hosted and is_system_header(target)
+                or target in foreign or target.isidentifier())

@@ -355,6 +355,7 @@ class Symbols:
     macro_source: Callable[[str], list] | None = field(default=None, repr=False)
     # macro name -> what its arguments need (``parse/macroargs.Needs``), for the whole run
     macro_needs_memo: dict = field(default_factory=dict, repr=False)
+    _foreign: set[str] | None = field(default=None, repr=False)  # ``foreign_headers``
     # (the ``unknown_headers`` it was found from, directory -> its headers among them)
     _unknown_dirs: tuple[int, dict[str, int]] | None = field(default=None, repr=False)
 
@@ -466,6 +467,13 @@ class Symbols:
         """(NAME, start, end, negated) of ``fid``'s branches kept on an undecided ``#ifdef
         NAME`` (``#ifndef NAME`` when negated)."""
         return self.undecided.get(fid, [])
+
+    def foreign_headers(self) -> set[str]:
+        """Include targets that only other architectures' include directories hold
+        (``<asm/ps3.h>``), read from the paths once."""
+        if self._foreign is None:
+            self._foreign = other_arch_headers(self.paths.values(), self.arch)
+        return self._foreign
 
     def defined_nowhere(self, name: str) -> bool:
         """Whether no file of the model ``#define``s the macro ``name`` (in a branch this
