@@ -122,9 +122,13 @@ def test_a_name_defined_nowhere_takes_the_alternative():
            b"#if defined(PCI)\nint pci;\n#else\nint isa;\n#endif\n"
            b"#define LOCAL_FLAG\n#ifdef LOCAL_FLAG\nint local;\n#else\nint not_local;\n#endif\n"
            b"#ifdef HASH_MIX\nint arch_mix;\n#elif defined(CONFIG_SMP)\nint smp_mix;\n#endif\n"
-           b"#ifdef HAVE_THING\nint only_branch;\n#endif\n")
+           b"#ifdef HAVE_THING\nint only_branch;\n#endif\n"
+           b"#if defined(_TEST_HARNESS) || defined(FPGA_USB4)\nint harness;\n#else\nint kernel;\n"
+           b"#endif\n#if defined(SOC_SIM) || defined(PCI)\nint sim_or_pci;\n#else\nint neither;\n"
+           b"#endif\n")
     env = Configuration({"SMP": "y"}, "test", True, command_line=frozenset({"PCI"}))
-    assert _kept(src, env) == {"linux_os", "pci", "local", "smp_mix", "only_branch"}
+    assert _kept(src, env) == {"linux_os", "pci", "local", "smp_mix", "only_branch", "kernel",
+                               "sim_or_pci"}
     # the alternative taken so is kept unsure, guarded by the name: a file that includes this
     # one may define it (``au8820.c`` defines ``CHIP_AU8820``, then includes au88x0_core.c)
     _text, _ranges, unsure = active_text_unsure(src, env)

@@ -65,6 +65,7 @@ def _clause(kind: str, arg: str) -> str:
 
 
 _DEFINED = re.compile(r"defined\s*\(?\s*([A-Za-z_]\w*)\s*\)?")
+_PARENS = re.compile(r"[()]")
 _NOT_DEFINED = re.compile(r"!\s*defined\s*\(?\s*([A-Za-z_]\w*)\s*\)?")
 
 
@@ -98,14 +99,22 @@ def _assumed_undefined(clause: str, macros, has_alternative: bool) -> str | None
     configuration, no predefined macro, no line of this file above and no Kbuild -D defines is
     undefined for the compiler, and the alternative is what builds. (A file that another one
     includes may still see it defined: ``au8820.c`` defines ``CHIP_AU8820`` before it includes
-    ``au88x0_core.c``; the alternative is then kept unsure, guarded by NAME.)"""
+    ``au88x0_core.c``; the alternative is then kept unsure, guarded by NAME.) So with a
+    disjunction of such names (``#if defined(_TEST_HARNESS) || defined(FPGA_USB4)`` in amd's
+    ``dmub_cmd.h``, whose ``#else`` includes the kernel's headers); NAME is then its first
+    undecided one."""
     if not has_alternative:
         return None
-    m = _DEFINED.fullmatch(clause.strip())
-    if m is not None and not m.group(1).startswith("CONFIG_") and m.group(1) not in (
-            getattr(_env(macros), "command_line", None) or ()):
-        return m.group(1)
-    return None
+    names = []
+    for term in clause.split("||"):  # ``defined(_TEST_HARNESS) || defined(FPGA_USB4)`` too
+        m = _DEFINED.fullmatch(_PARENS.sub(" ", term).strip())
+        if m is None:
+            return None
+        names.append(m.group(1))
+    command_line = getattr(_env(macros), "command_line", None) or ()
+    if any(n.startswith("CONFIG_") or n in command_line for n in names):
+        return None
+    return next((n for n in names if macros.defined(n) is None), None)
 
 
 class _Nothing:
