@@ -476,6 +476,14 @@ TEMPLATES = {
         "#define MTYPE hash_ip4\n#include \"hash_gen.h\"\n#undef MTYPE\n"
         "int hash_ip4_size(struct hash_ip4 *h, void *head)\n{\n"
         "\treturn h->size + soctree_init32(head) + soctree_init64(head);\n}\n"),
+    # a library .c file its includers rename (``ax88796.c``: ``#define __NS8390_init
+    # ax_NS8390_init``, then ``#include "lib8390.c"``): its functions have the new names there
+    "drivers/net/soc8390/lib8390.c": "static void __soc_init(int startp)\n{\n}\n",
+    "drivers/net/soc8390/ax.c": (
+        "#define __soc_init ax_soc_init\n#define ax_soc_alias ax_soc_gone\n"
+        "#include \"lib8390.c\"\n"
+        "int ax_probe(void)\n{\n\tax_soc_init(1);\n"
+        "\tax_soc_gone();\t/* expect: 020_2 ax_soc_gone */\n\treturn 0;\n}\n"),
     "net/socset/plain.c": (
         "int plain_size(void *head)\n{\n"
         "\treturn soctree_init32(head);\t/* expect: 020_2 soctree_init32 */\n}\n"),

@@ -68,6 +68,7 @@ class SymbolTable(Protocol):
     # NAME`` kept undecided (``#ifndef NAME`` when negated)
     def defined_nowhere(self, name: str) -> bool: ...  # no ``#define name`` anywhere, no -D
     def foreign_headers(self) -> set[str]: ...  # targets only other architectures hold
+    def renamed_as(self, fid: int, name: str) -> list: ...  # macros of fid standing for name
 
     def header_id(self, includer: int, name: str) -> int | None: ...
     def native(self, entries: list, fid: int) -> list: ...

@@ -76,6 +76,8 @@ def check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
             return None  # only other architectures, user-space tools or other programs do
         if syms.hidden.get(callee):
             return None  # defined in a branch this configuration drops: built only with it?
+        if any(syms.functions.get(m) for m in syms.renamed_as(fid, callee)):
+            return None  # ``#define __ei_open ax_ei_open`` then ``#include "lib8390.c"``
         if unknown_header_seen(ctx, fid, start):
             return None  # a generated header the tree lacks is in scope: it may define it
         return _finding("020_2", where, callee, f"function '{callee}' is called but defined and "

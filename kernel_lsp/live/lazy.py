@@ -97,7 +97,7 @@ class LazySymbols(Symbols):
     """``Symbols`` backed by indexed queries; ``set_file``/``drop_file`` overlay a buffer."""
 
     def __init__(self, model: Model, arch: str):
-        super().__init__(paths=model.file_paths())
+        super().__init__(paths=model.file_paths(), alias_source=model.aliases_in)
         self.stored_macros = model.macro_definitions
         self.macro_overlay: dict[int, dict[str, list]] = {}  # fid -> name -> [(params, body)]
         self.foreign_ids = {fid for fid, p in self.paths.items() if is_foreign(p, arch)}

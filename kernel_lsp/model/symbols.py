@@ -356,12 +356,16 @@ class Symbols:
     # macro name -> what its arguments need (``parse/macroargs.Needs``), for the whole run
     macro_needs_memo: dict = field(default_factory=dict, repr=False)
     _foreign: set[str] | None = field(default=None, repr=False)  # ``foreign_headers``
+    # (file, name) -> the object-like macros of the file that stand for the name
+    # (``Model.aliases_in``), read when asked
+    alias_source: Callable[[int, str], list] | None = field(default=None, repr=False)
     # (the ``unknown_headers`` it was found from, directory -> its headers among them)
     _unknown_dirs: tuple[int, dict[str, int]] | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, model: Model, arch: str = "x86") -> Symbols:
-        s = cls(paths=model.file_paths(), macro_source=model.macro_definitions)
+        s = cls(paths=model.file_paths(), macro_source=model.macro_definitions,
+                alias_source=model.aliases_in)
         s.foreign_ids = {fid for fid, p in s.paths.items() if is_foreign(p, arch)}
         s.host = model_host_sources(model)
         s.programs = Programs(s.paths, s.host)
@@ -467,6 +471,12 @@ class Symbols:
         """(NAME, start, end, negated) of ``fid``'s branches kept on an undecided ``#ifdef
         NAME`` (``#ifndef NAME`` when negated)."""
         return self.undecided.get(fid, [])
+
+    def renamed_as(self, fid: int, name: str) -> list[str]:
+        """The macros of file ``fid`` that rename to ``name`` (``#define __ei_open
+        ax_ei_open`` above ``#include "lib8390.c"``: the library's ``__ei_open`` is defined
+        as ``ax_ei_open`` there)."""
+        return self.alias_source(fid, name) if self.alias_source is not None else []
 
     def foreign_headers(self) -> set[str]:
         """Include targets that only other architectures' include directories hold

@@ -61,6 +61,13 @@ class SymbolSQL:
             "SELECT fl.path, h.start_byte FROM hidden h JOIN files fl ON fl.id = h.file_id "
             "WHERE h.name=? AND h.kind=? ORDER BY fl.path, h.start_byte", (name, kind)).fetchall()
 
+    def aliases_in(self, file_id: int, name: str) -> list[str]:
+        """The object-like macros of ``file_id`` whose body is the name ``name`` (``#define
+        __NS8390_init ax_NS8390_init``)."""
+        return [n for (n,) in self.conn.execute(
+            "SELECT name FROM macros WHERE file_id = ? AND params IS NULL AND trim(body) = ?",
+            (file_id, name))]
+
     def type_entries(self, name: str) -> list[tuple]:
         """(file_id, kind, is_definition, start_byte) of type declarations ``name``."""
         return self.conn.execute("SELECT file_id, kind, is_definition, start_byte FROM types "
