@@ -484,6 +484,12 @@ TEMPLATES = {
         "#include \"lib8390.c\"\n"
         "int ax_probe(void)\n{\n\tax_soc_init(1);\n"
         "\tax_soc_gone();\t/* expect: 020_2 ax_soc_gone */\n\treturn 0;\n}\n"),
+    # a header beside the template, read after it: its own names are still its own; and a
+    # struct named like a function-like macro is no template (``struct nvif_sclass``)
+    "include/linux/socuser.h": (
+        "#define soc_sclass(o) SOC_SCLASS_OF(o)\nstruct soc_sclass {\n\tint n;\n};\n"
+        "int soc_user(struct soc_user_gone *u);\t/* expect: 020_2 soc_user_gone, 502_2 soc_user */\n"),
+    "drivers/soc/user.c": "#include <linux/soctree.h>\n#include <linux/socuser.h>\n",
     "net/socset/plain.c": (
         "int plain_size(void *head)\n{\n"
         "\treturn soctree_init32(head);\t/* expect: 020_2 soctree_init32 */\n}\n"),

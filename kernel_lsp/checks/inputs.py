@@ -60,6 +60,7 @@ class SymbolTable(Protocol):
     dropped_include_rows: list  # (file, header as written) of every dropped #include
     unbuilt_ids: object  # ``fid in unbuilt_ids``: no configuration of the architecture builds it
     unknown_headers: int  # bitset: files including a header the tree lacks (may declare anything)
+    templates: int  # bitset: template headers (what they define depends on the includer)
     generated: frozenset  # the file names the Kbuild files name (a build step writes them)
     command_line: frozenset  # the names the Kbuild files define with -D
     ifdef_calls: Mapping  # function name -> (file, start) of calls under ``#if defined(name)``
@@ -122,8 +123,12 @@ def unknown_header_seen(ctx: CheckInputs, fid: int, pos: int, above: bool = Fals
     one of the many includers of a shared header including a generated one proves nothing
     about the shared header's own names, unless that includer is a header of the same
     directory. ``above``: the file's own include of such a header counts only above ``pos``
-    (what declares a function for a call must come before it)."""
+    (what declares a function for a call must come before it). A template header included
+    above ``pos`` (``Symbols.templates``) counts as well, and only so."""
     unknown = ctx.symbols.unknown_headers
+    if ctx.symbols.templates and ctx.visibility.own_before(fid, pos) & ctx.symbols.templates & ~(
+            1 << fid):
+        return True  # a template header above: what it defined here is unknown
     if not unknown:
         return False
     if (unknown >> fid) & 1 and (not above or any(

@@ -130,6 +130,7 @@ class LazySymbols(Symbols):
         self._add_dropped_units(model.dropped_c_includes())
         self.generated, self.command_line = model_kbuild_names(model)
         self.unknown_headers = bitset(model_unknown_header_ids(model, self))
+        self.templates = bitset(model.template_files())
         self.stored_undecided = model.undecided_branches
         self.undecided = {}  # file -> its rows, read when asked; a buffer's own when it has one
 

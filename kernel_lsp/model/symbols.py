@@ -189,13 +189,11 @@ def model_unknown_header_ids(model: Model, symbols) -> set[int]:
     """The ids of the files with an ``#include`` of a header the tree does not hold and that
     may declare anything (``resolve.unknown_content``: generated beside its user by a rule of
     a Kbuild file, the compiler's intrinsics), unless it is a portable header's fallback the kernel does not
-    build (``Fallbacks``: acpica's ``acclib.h`` under ``#ifndef ACPI_USE_SYSTEM_CLIBRARY``);
-    and the templates, whose names each includer makes its own (``Model.template_files``)."""
+    build (``Fallbacks``: acpica's ``acclib.h`` under ``#ifndef ACPI_USE_SYSTEM_CLIBRARY``)."""
     fallbacks, generated = Fallbacks(symbols, symbols.arch), symbols.generated
     return {fid for fid, target, angled, guard in model.unresolved_includes()
             if unknown_content(target, bool(angled), generated) and not (
-                guard and (fallback := fallbacks.of(fid)) is not None and fallback(guard))} | (
-        model.template_files())
+                guard and (fallback := fallbacks.of(fid)) is not None and fallback(guard))}
 
 
 def bitset(ids: Iterable[int]) -> int:
@@ -328,6 +326,9 @@ class Symbols:
     # bitset of the files that include a header the tree lacks and that may declare anything
     # (``model_unknown_header_ids``): a name seen there is not proven defined nowhere
     unknown_headers: int = 0
+    # bitset of the template headers (``Model.template_files``), whose names each includer
+    # makes its own: a name seen after one is not proven defined nowhere
+    templates: int = 0
     # the file names the Kbuild files name (``Configuration.generated``): an include of one
     # that resolves to nothing finds what the build writes
     generated: frozenset[str] = frozenset()
@@ -399,6 +400,7 @@ class Symbols:
             s.variables.add(name, fid, storage, is_def, start, line, col, end_col)
         s.generated, s.command_line = model_kbuild_names(model)
         s.unknown_headers = bitset(model_unknown_header_ids(model, s))
+        s.templates = bitset(model.template_files())
         for fid, name, start, end, negated in model.undecided_branches():
             s.undecided.setdefault(fid, []).append((name, start, end, bool(negated)))
         return s

@@ -59,7 +59,7 @@ from kernel_lsp.parse.preprocess import close_paren, unbraced_iterator_calls
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "59"
+EXTRACTOR_VERSION = "60"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -836,15 +836,20 @@ class Extractor(FileScopeMacros):
             own.setdefault(m.name, m)
         if not own:
             return
+        # (a function's name: an object-like macro, or a function-like one invoked there,
+        # ``BTREE_FN(lookup)(...)``; a tag: an object-like one, since a function-like macro
+        # is not expanded without its parentheses, ``struct nvif_sclass {``)
         named = [function_declarator(node.child_by_field_name("declarator"))
                  for node in defs.get("func.def", [])]
-        names = [f.child_by_field_name("declarator") for f in named if f is not None]
-        names += [n for n in (node.child_by_field_name("name")
-                              for node in defs.get("record.def", [])) if n is not None]
-        for ident in names:
-            name = text(ident)
-            if name in own and _waits_for_a_name(name, own):
-                self.facts.hidden.append((name, "template", span(ident)))
+        names = [(f.child_by_field_name("declarator"), f.parent is not None and (
+            f.parent.type == "function_declarator")) for f in named if f is not None]
+        names += [(n, False) for n in (node.child_by_field_name("name")
+                                       for node in defs.get("record.def", [])) if n is not None]
+        for ident, invoked in names:
+            m = own.get(text(ident))
+            if m is not None and (m.params is not None) == invoked and (
+                    m.span.start_byte < ident.start_byte) and _waits_for_a_name(m.name, own):
+                self.facts.hidden.append((m.name, "template", span(ident)))
                 return  # one is enough: the file is a template
 
     def _branch_span(self, start: int, end: int) -> Span:
