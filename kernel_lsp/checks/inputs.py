@@ -125,18 +125,17 @@ def unknown_header_seen(ctx: CheckInputs, fid: int, pos: int, above: bool = Fals
     directory. ``above``: the file's own include of such a header counts only above ``pos``
     (what declares a function for a call must come before it). A template header included
     above ``pos`` (``Symbols.templates``) counts as well, and only so."""
-    unknown = ctx.symbols.unknown_headers
-    if ctx.symbols.templates and ctx.visibility.own_before(fid, pos) & ctx.symbols.templates & ~(
-            1 << fid):
-        return True  # a template header above: what it defined here is unknown
-    if not unknown:
+    unknown, templates = ctx.symbols.unknown_headers, ctx.symbols.templates
+    if not unknown and not templates:
         return False
     if (unknown >> fid) & 1 and (not above or any(
             e.resolved_id is None and e.start_byte < pos and unknown_content(
                 e.target, bool(e.angled), ctx.symbols.generated) for e in ctx.graph.get(fid, ()))):
         return True
-    if ctx.visibility.own_before(fid, pos) & unknown & ~(1 << fid):  # (its own: above)
-        return True
+    if ctx.visibility.own_before(fid, pos) & (unknown | templates) & ~(1 << fid):  # (its own:
+        return True  # above; a template: what it defined here is unknown)
+    if not unknown:
+        return False
     # a driver's header that relies on a sibling header its includers read first
     # (``mdp5_ctl.h`` on ``mdp5_kms.h``, which includes the generated ``mdp5.xml.h``); not on
     # a .c file's own include (``asn1.c`` reads ``cifs_spnego_negtokeninit.asn1.h`` before

@@ -830,7 +830,7 @@ class Extractor(FileScopeMacros):
         (``btree-type.h``: ``BTREE_FN(lookup)`` pastes ``BTREE_TYPE_SUFFIX``, which btree.h
         defines as l, 32, 64 and 128 around four includes; ipset's ``ip_set_hash_gen.h``:
         ``struct htype`` with ``#define htype MTYPE``). What it defines is then known only
-        as each includer reads it (``symbols.model_unknown_header_ids``)."""
+        as each includer reads it (``Symbols.templates``, ``inputs.unknown_header_seen``)."""
         own: dict[str, Macro] = {}
         for m in self.facts.macros:
             own.setdefault(m.name, m)
@@ -872,7 +872,7 @@ def extract(path: str, source: bytes, tree=None, env=None) -> FileFacts:
 
 
 _WORD = re.compile(r"[A-Za-z_]\w*")
-_PARAMETER_NAME = re.compile(r"[A-Z][A-Z0-9_]*[A-Z][A-Z0-9_]*")
+_PARAMETER_NAME = re.compile(r"[A-Z][A-Z0-9_]*[A-Z][A-Z0-9_]*")  # upper case, 2 letters or more
 
 
 def _waits_for_a_name(name: str, own: dict, depth: int = 0) -> bool:
