@@ -213,10 +213,11 @@ def test_line_start_scans_equal_their_multiline_forms(parts):
     src = "".join(parts).encode()
     ident = rb"[A-Za-z_]\w*"
     forms = {
-        preprocess._BARE_START: re.compile(rb"^([ \t]*)([A-Za-z_]\w*)[ \t]*\(", re.M),
+        preprocess._BARE_START: re.compile(rb"^([ \t]*)(?:static[ \t]+)?([A-Za-z_]\w*)[ \t]*\(",
+                                           re.M),
         preprocess._LOCAL_FUNCTION_MACRO: re.compile(
             rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(", re.M),
-        preprocess._BEFORE_TAG: re.compile(rb"^((?:" + ident + rb"[ \t]+)+)(?=(?:struct|union|"
+        preprocess._BEFORE_TAG: re.compile(rb"^ *((?:" + ident + rb"[ \t]+)+)(?=(?:struct|union|"
                                            rb"enum)[ \t]+" + ident + rb"\b)", re.M),
     }
     for fast, multiline in forms.items():
