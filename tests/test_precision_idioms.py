@@ -427,10 +427,12 @@ GENERATED_AND_LISTS = {
 # Branches no compiler reads: kept on an ``#ifdef NAME`` / ``#if NAME`` that the configuration
 # does not decide, where no file of the tree defines NAME, nor a Kbuild -D (``#ifdef NOT_YET``,
 # ``#if defined(ZSTD_ARCH_ARM_NEON)``). What they hold is not reported; a branch on a name that
-# some file defines (a header, an unrelated file) or a -D keeps its findings.
+# some file defines (a header, an unrelated file) or a -D keeps its findings. Nor an ``#ifndef
+# NAME`` branch where a header included above defines NAME (``r8192U_dm.c``'s ``#ifndef
+# RTL8192U``, defined by ``r8192U.h``); one on a name defined elsewhere keeps its findings.
 DEAD_BRANCHES = {
-    "include/linux/soctrace.h": "#define SOC_TRACE_ON\n",
-    "drivers/soc/other.c": "#define SOC_OTHER_FILE 1\n",
+    "include/linux/soctrace.h": "#define SOC_TRACE_ON\n#define SOC_CHIP_U\n",
+    "drivers/soc/other.c": "#define SOC_OTHER_FILE 1\n#define SOC_CHIP_V\n",
     "drivers/soc/Makefile": "ccflags-y := -DSOC_BY_KBUILD\nobj-y += dead.o other.o\n",
     "drivers/soc/dead.c": (
         "#include <linux/soctrace.h>\n"
@@ -442,6 +444,9 @@ DEAD_BRANCHES = {
         "#ifdef SOC_OTHER_FILE\n\tsoc_other_missing();\t/* expect: 020_2 soc_other_missing */\n"
         "#endif\n"
         "#ifdef SOC_BY_KBUILD\n\tsoc_kbuild_missing();\t/* expect: 020_2 soc_kbuild_missing */\n"
+        "#endif\n"
+        "#ifndef SOC_CHIP_U\n\tsoc_other_chip_only();\n#endif\n"
+        "#ifndef SOC_CHIP_V\n\tsoc_chip_v_missing();\t/* expect: 020_2 soc_chip_v_missing */\n"
         "#endif\n"
         "\treturn soc_real_missing();\t/* expect: 020_2 soc_real_missing */\n}\n"
         "#ifdef SOC_NOT_YET\n#include <linux/soc_future.h>\nint soc_later(struct soc_later *l);\n"

@@ -181,13 +181,29 @@ def dropped_here(ctx: CheckInputs, fid: int, mask: int, decls: list, name: str |
 def dead_branches(ctx: CheckInputs) -> dict[int, list[tuple[int, int]]]:
     """file -> [(start, end)] of the branches of ``ctx.file_ids`` kept on an undecided
     ``#ifdef NAME`` / ``#if NAME`` where NAME is defined nowhere (``defined_nowhere``):
-    ``#ifdef NOT_YET``, ``#if defined(ZSTD_ARCH_ARM_NEON)``. No compiler reads them."""
+    ``#ifdef NOT_YET``, ``#if defined(ZSTD_ARCH_ARM_NEON)``; and on an undecided ``#ifndef
+    NAME`` where a header the file includes above it defines NAME (``r8192U_dm.c``'s ``#ifndef
+    RTL8192U``, which ``r8192U.h`` defines: the file's own scan of its conditions does not
+    read its headers). No compiler reads them."""
     syms, out = ctx.symbols, {}
     for fid in ctx.file_ids:
         for name, start, end, negated in syms.undecided_in(fid):
-            if not negated and end is not None and syms.defined_nowhere(name):
+            if end is None:
+                continue
+            if negated and _defined_above(ctx, fid, start, name) or (
+                    not negated and syms.defined_nowhere(name)):
                 out.setdefault(fid, []).append((start, end))
     return out
+
+
+def _defined_above(ctx: CheckInputs, fid: int, pos: int, name: str) -> bool:
+    """Whether a file ``fid`` includes above ``pos`` (not ``fid`` itself: its own lines above
+    decided the condition already) defines the macro ``name``."""
+    macros = ctx.symbols.macros.get(name)
+    if not macros:
+        return False
+    seen = ctx.visibility.own_before(fid, pos)
+    return any(m.file_id != fid and visible(seen, m.file_id) for m in macros)
 
 
 def in_dead(dead: Mapping[int, list[tuple[int, int]]], fid: int, pos: int) -> bool:
