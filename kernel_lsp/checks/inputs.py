@@ -178,6 +178,18 @@ def dropped_here(ctx: CheckInputs, fid: int, mask: int, decls: list, name: str |
     return False
 
 
+def seen_at(file_id: int, start: int, fid: int, pos: int, mask: int) -> bool:
+    """Whether a declaration at (``file_id``, ``start``) is visible at ``pos`` of ``fid``."""
+    return (file_id == fid and start < pos) or (file_id != fid and visible(mask, file_id))
+
+
+def macro_seen(ctx: CheckInputs, name: str, fid: int, pos: int, mask: int) -> bool:
+    """Whether a ``#define`` of ``name`` is seen at ``pos`` of ``fid``, which sees the files of
+    ``mask`` there (``seen_at``)."""
+    return any(seen_at(m.file_id, m.start_byte, fid, pos, mask)
+               for m in ctx.symbols.macros.get(name) or ())
+
+
 def dead_branches(ctx: CheckInputs) -> dict[int, list[tuple[int, int]]]:
     """file -> [(start, end)] of the branches of ``ctx.file_ids`` kept on an undecided
     ``#ifdef NAME`` / ``#if NAME`` where NAME is defined nowhere (``defined_nowhere``):
@@ -190,20 +202,10 @@ def dead_branches(ctx: CheckInputs) -> dict[int, list[tuple[int, int]]]:
         for name, start, end, negated in syms.undecided_in(fid):
             if end is None:
                 continue
-            if negated and _defined_above(ctx, fid, start, name) or (
-                    not negated and syms.defined_nowhere(name)):
+            if negated and macro_seen(ctx, name, fid, start, ctx.visibility.own_before(
+                    fid, start)) or (not negated and syms.defined_nowhere(name)):
                 out.setdefault(fid, []).append((start, end))
     return out
-
-
-def _defined_above(ctx: CheckInputs, fid: int, pos: int, name: str) -> bool:
-    """Whether a file ``fid`` includes above ``pos`` (not ``fid`` itself: its own lines above
-    decided the condition already) defines the macro ``name``."""
-    macros = ctx.symbols.macros.get(name)
-    if not macros:
-        return False
-    seen = ctx.visibility.own_before(fid, pos)
-    return any(m.file_id != fid and visible(seen, m.file_id) for m in macros)
 
 
 def in_dead(dead: Mapping[int, list[tuple[int, int]]], fid: int, pos: int) -> bool:

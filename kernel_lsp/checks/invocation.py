@@ -17,6 +17,8 @@ from kernel_lsp.checks.inputs import (
     CheckInputs,
     dropped_here,
     dropped_unit,
+    macro_seen,
+    seen_at,
     unknown_header_seen,
 )
 from kernel_lsp.checks.pasting import Pasting
@@ -24,11 +26,6 @@ from kernel_lsp.checks.typevis import home_order
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.symbols import FuncSym
 from kernel_lsp.model.visibility import visible
-
-
-def seen_at(file_id: int, start: int, fid: int, pos: int, mask: int) -> bool:
-    """Whether a declaration at (``file_id``, ``start``) is visible at ``pos`` of ``fid``."""
-    return (file_id == fid and start < pos) or (file_id != fid and visible(mask, file_id))
 
 
 def check_invocations(ctx: CheckInputs) -> list[Finding]:
@@ -64,7 +61,7 @@ def check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
     entries = syms.native(every, fid)
     if declared:
         return _static_elsewhere(ctx, where, callee, fid, entries, declared, mask)
-    if any(seen_at(f, s, fid, start, mask) for f, _fl, s in syms.macros.get(callee) or []):
+    if macro_seen(ctx, callee, fid, start, mask):
         return None  # a macro use
     # a macro of another .c file is private to it: only a header's can be included
     macros = [m for m in syms.native(syms.macros.get(callee) or [], fid)

@@ -17,8 +17,7 @@ keeps that branch. Nor, in a header no file includes (in this configuration), an
 
 from __future__ import annotations
 
-from kernel_lsp.checks.inputs import CheckInputs, dropped_unit, unknown_header_seen
-from kernel_lsp.checks.invocation import seen_at
+from kernel_lsp.checks.inputs import CheckInputs, dropped_unit, seen_at, unknown_header_seen
 from kernel_lsp.checks.typevis import home_order
 from kernel_lsp.findings import Finding
 

@@ -44,7 +44,7 @@ def eager_inputs(model: Model, arch: str, file_ids: list[int]) -> CheckInputs:
     symbols = Symbols.load(model, arch)
     graph = model.include_graph()
     return CheckInputs(model, symbols, graph, Visibility(graph, forced=forced_ids(symbols.paths)),
-                       hosted_set(graph, symbols, arch), file_ids)
+                       hosted_set(graph, symbols), file_ids)
 
 
 CHUNK = 512  # files checked together; what visibility computed for them is dropped after

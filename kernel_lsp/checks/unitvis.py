@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 from bisect import bisect_left
 
-from kernel_lsp.checks.inputs import CheckInputs, dropped_here
+from kernel_lsp.checks.inputs import CheckInputs, dropped_here, macro_seen
 from kernel_lsp.checks.invocation import check_call
 from kernel_lsp.checks.macrouse import check_macro_use
 from kernel_lsp.checks.typedefdrop import dropped_typedef_uses
@@ -185,9 +185,7 @@ class _Where:
         return False
 
     def _defined(self, name: str, mask: int) -> bool:
-        unit, at = self.unit, self.edge.start_byte
-        return any(m.start_byte < at if m.file_id == unit else visible(mask, m.file_id)
-                   for m in self.ctx.symbols.macros.get(name) or ())
+        return macro_seen(self.ctx, name, self.unit, self.edge.start_byte, mask)
 
 
 def _first_including(masks: list[int], header: int) -> int | None:

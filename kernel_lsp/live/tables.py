@@ -38,7 +38,7 @@ class Tables:
         graph = model.include_graph()
         symbols = Symbols.load(model, arch)
         return cls(symbols, graph, Visibility(graph, forced=forced_ids(symbols.paths)),
-                   hosted_set(graph, symbols, arch), lazy=False)
+                   hosted_set(graph, symbols), lazy=False)
 
     @classmethod
     def lazy_for(cls, model: Model, arch: str) -> Tables:

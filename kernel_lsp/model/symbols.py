@@ -79,13 +79,12 @@ class Fallbacks:
 HOSTED_INCLUDERS_MAX = 64
 
 
-def hosted_set(graph: dict, symbols, arch: str) -> set[int]:
+def hosted_set(graph: dict, symbols) -> set[int]:
     """``hosted_files`` of a whole stored model, with every kind of evidence the symbol table
     holds (other architectures' headers, fallbacks, Kbuild's unbuilt files and host programs,
-    headers only dropped lines include)."""
-    return hosted_files(graph, other_arch_headers(symbols.paths.values(), arch),
-                        Fallbacks(symbols, arch), not_kernel_ids(symbols), dropped_named(symbols),
-                        symbols.unit_ids)
+    headers only dropped lines include), for the symbol table's architecture."""
+    return hosted_files(graph, symbols.foreign_headers(), Fallbacks(symbols, symbols.arch),
+                        not_kernel_ids(symbols), dropped_named(symbols), symbols.unit_ids)
 
 
 def hosted_files(graph: dict, foreign_headers: set[str] = frozenset(),

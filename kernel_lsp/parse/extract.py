@@ -182,6 +182,7 @@ class Extractor(FileScopeMacros):
         # file-scope object -> (its struct/union type, ``object_depth``, start, extern)
         self.globals: dict[str, tuple[TypeRef, int | None, int, bool]] = {}
         self.macros_so_far: dict[str, tuple[tuple[str, ...], str, int]] = {}
+        self.macros_by_name: dict[str, list[Macro]] | None = None  # ``_macros_by_name``
         self.misread_types: list = []  # type names of declarations read as calls (``_calls``)
 
     # -- driver ----------------------------------------------------------------------------
@@ -806,7 +807,6 @@ class Extractor(FileScopeMacros):
         the tree defines NAME, nor the configuration or a Kbuild ``-D``, the compiler never
         reads it (``#ifdef NOT_YET``), and the checks leave what it holds alone; and of kind
         ``unless`` each kept on an undecided ``#ifndef NAME``: dead in what defines NAME."""
-        defined = None
         for start, end, guard, needs in self.unsure:
             if needs is not None and not needs.startswith(("CONFIG_", "_")):
                 self.facts.hidden.append((needs, "undecided", self._branch_span(start, end)))
@@ -816,11 +816,8 @@ class Extractor(FileScopeMacros):
                 # includes this one never reads it (``au8820.c``, ``#define CHIP_AU8820``, of
                 # ``au88x0_core.c``'s ``#ifndef CHIP_AU8820`` branches). Not when the branch
                 # defines NAME itself: an include guard, or ``#ifndef MAX`` / ``#define MAX``
-                if defined is None:
-                    defined = {}
-                    for m in self.facts.macros:
-                        defined.setdefault(m.name, []).append(m.span.start_byte)
-                if not any(start <= at < end for at in defined.get(guard, ())):
+                if not any(start <= m.span.start_byte < end
+                           for m in self._macros_by_name().get(guard, ())):
                     self.facts.hidden.append((guard, "unless", self._branch_span(start, end)))
 
     def _template(self, defs) -> None:
@@ -831,9 +828,7 @@ class Extractor(FileScopeMacros):
         defines as l, 32, 64 and 128 around four includes; ipset's ``ip_set_hash_gen.h``:
         ``struct htype`` with ``#define htype MTYPE``). What it defines is then known only
         as each includer reads it (``Symbols.templates``, ``inputs.unknown_header_seen``)."""
-        own: dict[str, Macro] = {}
-        for m in self.facts.macros:
-            own.setdefault(m.name, m)
+        own = {name: found[0] for name, found in self._macros_by_name().items()}
         if not own:
             return
         # (a function's name: an object-like macro, or a function-like one invoked there,
@@ -851,6 +846,14 @@ class Extractor(FileScopeMacros):
                     m.span.start_byte < ident.start_byte) and _waits_for_a_name(m.name, own):
                 self.facts.hidden.append((m.name, "template", span(ident)))
                 return  # one is enough: the file is a template
+
+    def _macros_by_name(self) -> dict[str, list[Macro]]:
+        """The file's ``#define``s by name, in file order (read once, when first asked)."""
+        if self.macros_by_name is None:
+            self.macros_by_name = {}
+            for m in self.facts.macros:
+                self.macros_by_name.setdefault(m.name, []).append(m)
+        return self.macros_by_name
 
     def _branch_span(self, start: int, end: int) -> Span:
         line, col = self.lines.point(start)
