@@ -164,8 +164,17 @@ def expected(root: Path, rel: str, text: str | None = None) -> set[tuple[str, st
 
 
 # -- documents -----------------------------------------------------------------------------------
-def open_doc(client, root: Path, rel: str, text: str | None = None, version: int = 1) -> str:
-    u = uri(root, rel)
+def spelled(u: str) -> str:
+    """``u`` as another client may spell it: the file name's first letter percent-encoded
+    (``%73tat.c``), the same file to any URI parser."""
+    head, name = u.rsplit("/", 1)
+    return f"{head}/%{ord(name[0]):02X}{name[1:]}"
+
+
+def open_doc(client, root: Path, rel: str, text: str | None = None, version: int = 1,
+             spell=None) -> str:
+    """Open ``rel``; ``spell`` rewrites its URI as a client would spell it."""
+    u = uri(root, rel) if spell is None else spell(uri(root, rel))
     client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
         uri=u, language_id="c", version=version,
         text=text if text is not None else (root / rel).read_text())))

@@ -27,6 +27,7 @@ from tests.lsp_helpers import (
     logged,
     open_doc,
     settled,
+    spelled,
     start,
     stop,
     uri,
@@ -121,9 +122,12 @@ async def test_clean_file_gets_an_empty_publication_and_edits_new_versions(push,
     await close_doc(push, u)
 
 
-async def test_header_buffer_change_rechecks_the_including_file(push, warm):
+@pytest.mark.parametrize("spell", [None, spelled], ids=["canonical", "spelled"])
+async def test_header_buffer_change_rechecks_the_including_file(push, warm, spell):
+    """Also when the client spells the includer's URI its own way (``%73tat.c``): the server
+    finds the open buffer under the client's URI."""
     missing = _key(warm, "fs/stat.c", "do_sys_open")
-    stat = open_doc(push, warm, "fs/stat.c")
+    stat = open_doc(push, warm, "fs/stat.c", spell=spell)
     await wait_published(push, stat, 1, lambda p: missing in keys(p.diagnostics))
     header = open_doc(push, warm, "include/linux/syscalls.h")
     await wait_published(push, header, 1)
@@ -311,6 +315,17 @@ async def test_cold_workspace_pull_client_is_refreshed(tmp_path):
         (action, _) = await client.text_document_code_action_async(types.CodeActionParams(
             ident, diag.range, types.CodeActionContext([diag])))
         assert list(action.edit.changes) == [u]
+        # an edit of the document under its quoted URI is the document's (pygls keys them
+        # decoded): not dropped as a change of a file that is not open
+        text = (root / "fs/stat.c").read_text()
+        end = len(text.rstrip("\n").split("\n")) - 1
+        change(client, u, 2, "\tnot_defined_anywhere(1);\n", (end, 0), (end, 0))
+        want = expected(root, "fs/stat.c") | {("020_2", "not_defined_anywhere", end + 1)}
+        deadline = time.monotonic() + 30
+        while keys(pulled[-1].items) != want:
+            assert time.monotonic() < deadline, f"the edit was not checked: {pulled[-1].items}"
+            await asyncio.sleep(0.05)
+            await pull_settled()
         assert not client.published
         await client.shutdown_session()
     finally:

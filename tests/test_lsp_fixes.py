@@ -21,6 +21,7 @@ from tests.lsp_helpers import (
     keys,
     open_doc,
     replace_all,
+    spelled,
     start,
     uri,
     wait_published,
@@ -46,10 +47,10 @@ def _key(root, rel: str, symbol: str, code: str | None = None) -> tuple[str, str
     return key
 
 
-async def _open(client, root, rel: str, text: str | None = None):
+async def _open(client, root, rel: str, text: str | None = None, spell=None):
     """Open ``rel`` and wait for its diagnostics; (uri, text, diagnostics)."""
     text = (root / rel).read_text() if text is None else text
-    u = open_doc(client, root, rel, text)
+    u = open_doc(client, root, rel, text, spell=spell)
     want = expected(root, rel, text)
     got = await wait_published(client, u, 1, lambda p: keys(p.diagnostics) == want)
     return u, text, got.diagnostics
@@ -76,11 +77,14 @@ async def _edit(client, u: str, text: str, version: int, edits) -> str:
 
 
 # -- 404_2 ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("title, strip", [("Include ", False), ("Declare ", False),
-                                          ("Include ", True)])
-async def test_404_2_include_or_declare_clears_it(client: LanguageClient, warm, title, strip):
+@pytest.mark.parametrize("title, strip, spell", [
+    ("Include ", False, None), ("Declare ", False, None), ("Include ", True, None),
+    ("Declare ", False, spelled)])
+async def test_404_2_include_or_declare_clears_it(client: LanguageClient, warm, title, strip,
+                                                  spell):
+    """The edit is keyed by the URI the client opened the file under, however it spells it."""
     rel, missing = "fs/stat.c", _key(warm, "fs/stat.c", "do_sys_open")
-    u, text, diags = await _open(client, warm, rel)
+    u, text, diags = await _open(client, warm, rel, spell=spell)
     actions = await _actions(client, u, _diag(diags, missing), strip_data=strip)
     assert [a.title.split(" ")[0] for a in actions] == ["Include", "Declare"]
     assert actions[0].is_preferred and all(a.kind == types.CodeActionKind.QuickFix for a in actions)

@@ -155,22 +155,23 @@ def _home(context: dict) -> str:
     return homes[0]
 
 
-def workspace_edit(fix: Fix, root: Path, text_of: Callable[[str], str | None],
-                   enc: str) -> types.WorkspaceEdit:
+def workspace_edit(fix: Fix, uri_for: Callable[[str], str],
+                   text_of: Callable[[str], str | None], enc: str) -> types.WorkspaceEdit:
+    """The fix's edits keyed by ``uri_for`` (the URI an open file's client spells)."""
     changes: dict[str, list[types.TextEdit]] = {}
     for e in fix.edits:
         lines = Lines(text_of(e.path))
-        changes.setdefault(uri_of(root, e.path), []).append(types.TextEdit(
+        changes.setdefault(uri_for(e.path), []).append(types.TextEdit(
             range=lines.range(e.start_line, e.start_col, e.end_line, e.end_col, enc),
             new_text=e.new_text))
     return types.WorkspaceEdit(changes=changes)
 
 
-def code_action(fix: Fix, diag: types.Diagnostic, root: Path, text_of, enc: str
+def code_action(fix: Fix, diag: types.Diagnostic, uri_for, text_of, enc: str
                 ) -> types.CodeAction:
     return types.CodeAction(title=fix.title, kind=types.CodeActionKind.QuickFix,
                             diagnostics=[diag], is_preferred=fix.preferred or None,
-                            edit=workspace_edit(fix, root, text_of, enc))
+                            edit=workspace_edit(fix, uri_for, text_of, enc))
 
 
 __all__ = ["Edit", "Lines", "code_action", "diagnostic", "file_diagnostics", "path_of",

@@ -77,7 +77,7 @@ def _same(a, b) -> bool:
 
 
 def _recheck_c_files(ls) -> None:
-    for uri in list(ls.workspace.text_documents):
+    for uri in ls.open_uris():
         rel = ls.relative(uri)
         if rel is not None and not is_design_file(rel):
             ls.schedule(uri)

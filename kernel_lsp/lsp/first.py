@@ -92,7 +92,7 @@ class FirstRuns:
         """The files (open, or asked for) and names not tried yet; a file is tried again when
         it was saved since (its mtime changed)."""
         server = self.server
-        paths = {rel for uri in list(server.workspace.text_documents)
+        paths = {rel for uri in server.open_uris()
                  if (rel := server.relative(uri)) is not None and rel.endswith(SOURCES)}
         names: set[str] = set()
         prov = server.ws.provisional if server.ws is not None else None

@@ -17,7 +17,7 @@ from kernel_lsp import __version__, navigate
 from kernel_lsp.fixes import realize
 from kernel_lsp.live.workspace import facts_of
 from kernel_lsp.lsp import design_features, intel
-from kernel_lsp.lsp.convert import SOURCE, Lines, code_action, uri_of
+from kernel_lsp.lsp.convert import SOURCE, Lines, code_action
 from kernel_lsp.lsp.design_features import design_hover, design_symbol, is_design_file
 from kernel_lsp.lsp.plumbing import end_within
 from kernel_lsp.lsp.server import KernelLanguageServer
@@ -131,7 +131,7 @@ def did_open(ls: KernelLanguageServer, params: types.DidOpenTextDocumentParams) 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: KernelLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
-    if params.text_document.uri in ls.workspace.text_documents:
+    if ls.document(params.text_document.uri) is not None:
         ls.changed_document(params.text_document.uri)
 
 
@@ -150,7 +150,7 @@ async def did_close(ls: KernelLanguageServer, params: types.DidCloseTextDocument
             await ls.on_model(ls.ws.drop_buffer, rel)
             if rel.endswith(".h"):
                 for dep in await ls.on_model(ls.ws.includers_of, rel):
-                    ls.schedule(uri_of(ls.root, dep))
+                    ls.schedule(ls.uri_for(dep))
     finally:
         if not ls.pull:
             ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri,
@@ -181,7 +181,7 @@ def reindex(ls: KernelLanguageServer, *args) -> str:
 @guarded(lambda: types.RelatedFullDocumentDiagnosticReport(items=[]), needs_model=False)
 async def document_diagnostic(ls: KernelLanguageServer, params: types.DocumentDiagnosticParams):
     uri = params.text_document.uri
-    doc = ls.workspace.text_documents.get(uri)
+    doc = ls.document(uri)
     version = doc.version if doc is not None else None
     got = ls.last.get(uri)
     pending = ls.pending.get(uri)
@@ -225,7 +225,7 @@ async def code_actions(ls: KernelLanguageServer, params: types.CodeActionParams)
             for plan in plans:
                 fix = realize(plan, ls.text_of)
                 if fix is not None:
-                    out.append(code_action(fix, d, ls.root, ls.text_of, enc))
+                    out.append(code_action(fix, d, ls.uri_for, ls.text_of, enc))
         return out
     return await ls.on_model(build)
 
@@ -259,7 +259,7 @@ def _location(ls: KernelLanguageServer, loc: Location, cache: dict) -> types.Loc
     lines = cache.get(loc.path)
     if lines is None:
         lines = cache[loc.path] = Lines(ls.text_of(loc.path))
-    return types.Location(uri=uri_of(ls.root, loc.path), range=lines.range(
+    return types.Location(uri=ls.uri_for(loc.path), range=lines.range(
         loc.line, loc.col, loc.end_line, loc.end_col, ls.encoding))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from kernel_lsp.lsp.convert import Lines, uri_of
+from kernel_lsp.lsp.convert import Lines
 from kernel_lsp.navigate import complete, rename, signature, tokens
 from kernel_lsp.navigate.locate import symbol_at
 from kernel_lsp.navigate.scope import Point, older_offset
@@ -44,7 +44,7 @@ def buffer_of(ls, uri: str, current: bool = True):
     if ls.config is not None and len(data) > ls.config.max_file_bytes:
         return None
     ws = ls.ws
-    doc = ls.workspace.text_documents.get(uri)
+    doc = ls.document(uri)
     of = None
     if ws is not None:
         of = ws.buffer_holding(rel, data) or (None if current else ws.open.get(rel))
@@ -167,7 +167,7 @@ async def rename_symbol(ls, params: types.RenameParams):
         changes: dict[str, list[types.TextEdit]] = {}
         for path, locs in rename.edits(model, t, _bytes_of(ls)).items():
             lines = Lines(ls.text_of(path))
-            changes[uri_of(ls.root, path)] = [types.TextEdit(
+            changes[ls.uri_for(path)] = [types.TextEdit(
                 range=lines.range(x.line, x.col, x.end_line, x.end_col, ls.encoding),
                 new_text=params.new_name) for x in locs]
         return types.WorkspaceEdit(changes=changes)

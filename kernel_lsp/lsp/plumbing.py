@@ -13,6 +13,7 @@ import threading
 import time
 from concurrent.futures import Executor, Future
 from typing import NamedTuple
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.exceptions import (
@@ -118,7 +119,7 @@ class Protocol(LanguageServerProtocol):
             log.warning("%s before initialize: dropped", method_name)
             return
         if method_name in _NEEDS_OPEN and (
-                params.text_document.uri not in self._workspace.text_documents):
+                unquote(params.text_document.uri) not in self._workspace.text_documents):
             self._server.log_message(f"kernel-lsp: {method_name} for "
                                      f"{params.text_document.uri}, which is not open: ignored")
             return

@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -161,12 +162,27 @@ class KernelLanguageServer(LanguageServer):
         rel = relative_posix(self.root, Path(path))
         return None if rel in (None, ".") else rel
 
+    def document(self, uri: str):
+        """The open document of ``uri`` however the client spells it (``%20``, ``%73tat.c``:
+        pygls keys its documents by the decoded URI), else None."""
+        return self.workspace.text_documents.get(unquote(uri)) if self.workspace else None
+
+    def open_uris(self) -> list[str]:
+        """The open documents' URIs, as the client sent them."""
+        docs = self.workspace.text_documents if self.workspace else {}
+        return [doc.uri for doc in list(docs.values())]
+
+    def uri_for(self, rel: str) -> str:
+        """The URI the client opened ``rel`` under, else the server's spelling of it."""
+        uri = uri_of(self.root, rel)
+        doc = self.document(uri)
+        return doc.uri if doc is not None else uri
+
     def text_of(self, rel: str) -> str | None:
         """The open buffer of ``rel`` or the file on disk (None when unreadable)."""
         if self.root is None:
             return None
-        uri = uri_of(self.root, rel)
-        doc = self.workspace.text_documents.get(uri) if self.workspace else None
+        doc = self.document(uri_of(self.root, rel))
         if doc is not None:
             return doc.source
         try:
@@ -361,7 +377,7 @@ class KernelLanguageServer(LanguageServer):
         """Check every open document again (a new model: every cached answer is stale, also
         one a pull request keyed by a URI spelled differently from the open document's)."""
         self.last.clear()
-        for uri in list(self.workspace.text_documents):
+        for uri in self.open_uris():
             self.schedule(uri, 0)
 
     def changed_document(self, uri: str) -> None:
@@ -410,7 +426,7 @@ class KernelLanguageServer(LanguageServer):
 
     async def check(self, uri: str, publish: bool = True,
                     exact: bool = False) -> list[types.Diagnostic]:
-        doc = self.workspace.text_documents.get(uri)
+        doc = self.document(uri)
         rel = self.relative(uri)
         version = doc.version if doc is not None else None
         if rel is not None and (self.ws is None or not self.ws.ready):
@@ -437,8 +453,8 @@ class KernelLanguageServer(LanguageServer):
         if self.protocol.inactive_regions and doc is not None:
             self.send_inactive_regions(uri, doc.source)
         for dep in dependents:
-            dep_uri = uri_of(self.root, dep)
-            if dep_uri in self.workspace.text_documents:
+            dep_uri = self.uri_for(dep)
+            if self.document(dep_uri) is not None:
                 self.schedule(dep_uri)
         if approximate:  # served from a body with a syntax error: the whole file at a pause
             self.schedule(uri, self.EXACT_AFTER_MS, exact=True)
