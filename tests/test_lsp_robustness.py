@@ -331,6 +331,28 @@ async def test_corrupt_model_is_rebuilt(tmp_path):
         await stop(client)
 
 
+async def test_model_directory_that_is_a_file(tmp_path):
+    """A file named ``.kernel-lsp`` where the model goes: the server says so in the words the
+    CLI uses, leaves the file alone, and still answers what needs no model."""
+    root = copy_tree(tmp_path / "tree", indexed=False)
+    (root / ".kernel-lsp").write_text("not a directory\n")
+    client = await CONFIG.start()
+    try:
+        await start(client, root, capabilities(VSCODE))
+        await wait_until(lambda: logged(client, "cannot hold the model"), timeout=15)
+        (shown,) = logged(client, "cannot hold the model")
+        assert shown == f"kernel-lsp: {root / '.kernel-lsp'}: cannot hold the model (not a directory)"
+        assert not logged(client, "Errno") and not logged(client, "startup failed")
+        u = open_doc(client, root, "fs/stat.c")
+        symbols = await within(client.text_document_document_symbol_async(
+            types.DocumentSymbolParams(types.TextDocumentIdentifier(u))), "symbols")
+        assert "kstat_lite" in {s.name for s in symbols}
+        await within(client.shutdown_session(), "shutdown")
+        assert (root / ".kernel-lsp").read_text() == "not a directory\n"
+    finally:
+        await stop(client)
+
+
 async def test_locked_model_answers_then_recovers(tmp_path):
     root = copy_tree(tmp_path / "tree", indexed=True)
     lock = sqlite3.connect(root / ".kernel-lsp/model.db", isolation_level=None)

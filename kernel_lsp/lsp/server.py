@@ -33,6 +33,7 @@ from kernel_lsp.lsp.plumbing import ModelThread, Protocol, end_within, running_l
 from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
 from kernel_lsp.messages import condense
 from kernel_lsp.model.first import remove_first_db
+from kernel_lsp.model.store import ModelError, make_model_directory
 
 log = logging.getLogger("kernel_lsp.lsp")
 TIMINGS_ENV = "KERNEL_LSP_TIMINGS"  # set: each check logs its phases (``bench/``)
@@ -272,6 +273,12 @@ class KernelLanguageServer(LanguageServer):
             return
         # a cold tree: what the open files include first, then the whole tree; a first.db an
         # earlier session left may name files changed since (no run can be going yet)
+        try:
+            make_model_directory(self.config.db_path)
+        except ModelError as exc:  # a file named .kernel-lsp: no model, the buffers' answers
+            self.phase = "failed"
+            self.show(f"kernel-lsp: {exc}", types.MessageType.Error)
+            return
         remove_first_db(self.config)
         self.phase = "indexing"
         await self.first_documents(2.0)

@@ -39,6 +39,18 @@ class ModelError(Exception):
     """The database cannot be used (corrupt, foreign, newer schema)."""
 
 
+def make_model_directory(path: Path) -> None:
+    """Create the directory the model file ``path`` goes in (``.kernel-lsp``) if it is missing.
+
+    :raises ModelError: it cannot be made (a file of that name is in the way...)."""
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = "not a directory" if parent.exists() and not parent.is_dir() else exc.strerror
+        raise ModelError(f"{parent}: cannot hold the model ({why})") from exc
+
+
 class FileRow(NamedTuple):
     """One ``files`` row (a named tuple: a warm index run reads every one of them)."""
 
@@ -86,15 +98,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
             raise ModelError(f"{path}: not a usable model database ({exc})") from exc
 
     def _make_directory(self) -> None:
-        """Create the directory the model goes in (``.kernel-lsp``) if it is missing.
-
-        :raises ModelError: it cannot be made (a file of that name is in the way...)."""
-        parent = self.path.parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            why = "not a directory" if parent.exists() and not parent.is_dir() else exc.strerror
-            raise ModelError(f"{parent}: cannot hold the model ({why})") from exc
+        make_model_directory(self.path)
 
     def _setup(self) -> None:
         c = self.conn
