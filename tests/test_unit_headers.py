@@ -310,3 +310,42 @@ def test_a_shared_c_file_is_checked_only_in_the_branches_each_unit_compiles(tmp_
     # chip_b.h declares; chip C defines HAS_GAIN without gain_dsp.c: its one true error
     assert checked_errors(write_tree(tmp_path, CHIPS), capsys) == {
         ("sound/chips/core.c", 10, "404_2", "set_gain")}
+
+
+# A .c file that several drivers include, each after giving the hardware version a number
+# (drivers/gpu/host1x/hw: host1x01.c ... host1x08.c ``#define HOST1X_HW 1`` ... ``8``, then
+# include channel_hw.c, whose ``#if HOST1X_HW >= 6`` branches use the registers of the
+# version 6 headers, and debug_hw.c, which includes debug_hw_1x06.c under ``#if HOST1X_HW >=
+# 6``). A branch, or a file included in one, is read only by the units whose number makes
+# the comparison true.
+VERSIONS = {
+    "Kconfig": "",
+    "drivers/hw/regs_v1.h": "#define OLD_BASE(x) ((x) * 4)\n",
+    "drivers/hw/regs_v6.h": "#define HV_FILTER(x) (0x2020 + (x) * 4)\n",
+    "drivers/hw/channel_hw.c": (
+        "static int filter(int id)\n{\n"
+        "#if HW >= 6\n"
+        "\treturn HV_FILTER(id);\n"  # 4: version 1 and 2 do not read it
+        "#else\n\treturn OLD_BASE(id);\n#endif\n}\n"
+        "static int base(int id)\n{\n"
+        "#if HW < 0x6\n"
+        "\treturn OLD_BASE(id);\n"  # 12: version 6 does not read it
+        "#else\n\treturn 0;\n#endif\n}\n"
+        "static int later(int id)\n{\n"
+        "#if defined(CONFIG_NOTHING) || HW >= 2\n"
+        "\treturn HV_FILTER(id);\n"  # 20: version 2 reads it without regs_v6.h
+        "#endif\n\treturn id;\n}\n"),
+    "drivers/hw/debug_hw.c": '#if HW >= 6\n#include "debug_v6.c"\n#endif\n',
+    "drivers/hw/debug_v6.c": "static int dbg(int id)\n{\n\treturn HV_FILTER(id);\n}\n",
+    "drivers/hw/v1.c": ('#include "regs_v1.h"\n#define HW 1 /* the first */\n'
+                        '#include "channel_hw.c"\n#include "debug_hw.c"\n'),
+    "drivers/hw/v2.c": '#include "regs_v1.h"\n#define HW 2\n#include "channel_hw.c"\n',
+    "drivers/hw/v6.c": ('#include "regs_v6.h"\n#define HW (6)\n#include "channel_hw.c"\n'
+                        '#include "debug_hw.c"\n'),
+}
+
+
+def test_a_shared_c_file_is_checked_in_the_branches_each_units_number_compiles(tmp_path,
+                                                                              capsys):
+    assert checked_errors(write_tree(tmp_path, VERSIONS), capsys) == {
+        ("drivers/hw/channel_hw.c", 20, "404_2", "HV_FILTER")}

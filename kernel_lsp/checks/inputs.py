@@ -65,8 +65,9 @@ class SymbolTable(Protocol):
     command_line: frozenset  # the names the Kbuild files define with -D
     ifdef_calls: Mapping  # function name -> (file, start) of calls under ``#if defined(name)``
 
-    def undecided_in(self, fid: int) -> list: ...  # [(NAME, start, end, negated)]: ``#ifdef
-    # NAME`` kept undecided (``#ifndef NAME`` when negated)
+    def undecided_in(self, fid: int) -> list: ...  # [(NAME, start, end, kind)]: ``#ifdef
+    # NAME`` kept undecided, ``unless`` an ``#ifndef NAME``, ``if`` a comparison, ``value``
+    # ``NAME=number`` a file defines for the .c files it includes
     def defined_nowhere(self, name: str) -> bool: ...  # no ``#define name`` anywhere, no -D
     def foreign_headers(self) -> set[str]: ...  # targets only other architectures hold
     def renamed_as(self, fid: int, name: str) -> list: ...  # macros of fid standing for name
@@ -199,11 +200,11 @@ def dead_branches(ctx: CheckInputs) -> dict[int, list[tuple[int, int]]]:
     read its headers). No compiler reads them."""
     syms, out = ctx.symbols, {}
     for fid in ctx.file_ids:
-        for name, start, end, negated in syms.undecided_in(fid):
+        for name, start, end, kind in syms.undecided_in(fid):
             if end is None:
                 continue
-            if negated and macro_seen(ctx, name, fid, start, ctx.visibility.own_before(
-                    fid, start)) or (not negated and syms.defined_nowhere(name)):
+            if kind == "unless" and macro_seen(ctx, name, fid, start, ctx.visibility.own_before(
+                    fid, start)) or (kind == "undecided" and syms.defined_nowhere(name)):
                 out.setdefault(fid, []).append((start, end))
     return out
 

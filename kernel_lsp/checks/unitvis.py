@@ -36,6 +36,7 @@ from kernel_lsp.checks.typevis import (
 )
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.visibility import bits, visible
+from kernel_lsp.parse.cexpr import evaluate
 
 # ("type", TypeUse, [TypeSym] defining it, [file ids of macros of that name]),
 # ("call", Call, what the header sees there itself) or ("macro", Invocation, the same)
@@ -165,27 +166,76 @@ class _Where:
     where nothing the unit sees there defines NAME (``darla20.c`` includes ``echoaudio.c``
     without ``ECHOCARD_HAS_INPUT_GAIN``); an ``#ifndef NAME`` one where the unit defines NAME
     before the include line, itself or in a header it includes first (``au8820.c`` and
-    ``#ifndef CHIP_AU8820`` in ``au88x0_core.c``). Everything the include brings in counts
-    as seen (lenient, as for the needs), while only what precedes it counts as defined before."""
+    ``#ifndef CHIP_AU8820`` in ``au88x0_core.c``); a comparison the unit's numbers make false
+    (``#if HOST1X_HW >= 6`` in ``channel_hw.c``, included by ``host1x01.c`` after ``#define
+    HOST1X_HW 1``), also where the header is included, by a file the unit includes, in such a
+    branch only (``debug_hw.c``'s ``#if HOST1X_HW >= 6`` / ``#include "debug_hw_1x06.c"``).
+    Everything the include brings in counts as seen (lenient, as for the needs), while only
+    what precedes it counts as defined before."""
 
     def __init__(self, ctx: CheckInputs, unit: int, header: int, edge, before: int, seen: int):
         self.ctx, self.unit, self.header, self.edge = ctx, unit, header, edge
         self.before, self.seen = before, seen
+        self._numbers: _Numbers | None = None
+        self._unreached: bool | None = None
 
     def dead(self, pos: int) -> bool:
+        return self._dead_in(self.header, pos) or self.unreached()
+
+    def _dead_in(self, fid: int, pos: int) -> bool:
         syms = self.ctx.symbols
-        for name, start, end, negated in syms.undecided_in(self.header):
+        for name, start, end, kind in syms.undecided_in(fid):
             if end is None or not start <= pos < end:
                 continue
-            if negated and self._defined(name, self.before):
+            if kind == "unless" and self._defined(name, self.before):
                 return True
-            if not negated and not self._defined(name, self.seen) and (
+            if kind == "undecided" and not self._defined(name, self.seen) and (
                     name not in syms.command_line):
+                return True
+            if kind == "if" and evaluate(name, self.numbers()) is False:
                 return True
         return False
 
+    def unreached(self) -> bool:
+        """Whether every include of the header by a file the unit includes (not the unit's
+        own) is in a branch dead for the unit: the unit never reads it."""
+        if self._unreached is None:
+            lines = [(f, at) for f, at in self.ctx.visibility.includers_for(self.header)
+                     if visible(self.seen, f)]
+            self._unreached = bool(lines) and all(
+                f != self.unit and self._dead_in(f, at) for f, at in lines)
+        return self._unreached
+
+    def numbers(self) -> _Numbers:
+        """The numbers the unit ``#define``s above the include (``value`` rows)."""
+        if self._numbers is None:
+            values: dict[str, int] = {}
+            for name, start, _end, kind in self.ctx.symbols.undecided_in(self.unit):
+                if kind == "value" and start < self.edge.start_byte:
+                    macro, _, number = name.partition("=")
+                    values[macro] = int(number)
+            self._numbers = _Numbers(values)
+        return self._numbers
+
     def _defined(self, name: str, mask: int) -> bool:
         return macro_seen(self.ctx, name, self.unit, self.edge.start_byte, mask)
+
+
+class _Numbers:
+    """Macros of which only some values are known (``cexpr.Macros``): a condition over the
+    others stays undecided."""
+
+    def __init__(self, values: dict[str, int]):
+        self.values = values
+
+    def defined(self, name: str) -> bool | None:
+        return True if name in self.values else None
+
+    def value(self, name: str) -> int | None:
+        return self.values.get(name)
+
+    def call(self, name: str, args: list[str]) -> int | None:
+        return None
 
 
 def _first_including(masks: list[int], header: int) -> int | None:

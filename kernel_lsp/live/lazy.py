@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from kernel_lsp.model.programs import Programs
 from kernel_lsp.model.rows import FactRows, IncludeEdge
-from kernel_lsp.model.store import Model
+from kernel_lsp.model.store import BRANCH_KINDS, Model
 from kernel_lsp.model.symbols import (
     FuncSym,
     MacroSym,
@@ -169,13 +169,13 @@ class LazySymbols(Symbols):
         self.enumerators.overlay[fid] = members[True]
         self._set_ifdef_calls(fid, [(h.name, fid, h.start_byte) for h in rows.get("hidden", ())
                                     if h.kind == "ifdef"])
-        self.undecided[fid] = [(h.name, h.start_byte, h.end_byte, h.kind == "unless")
-                               for h in rows.get("hidden", ()) if h.kind in ("undecided", "unless")]
+        self.undecided[fid] = [(h.name, h.start_byte, h.end_byte, h.kind)
+                               for h in rows.get("hidden", ()) if h.kind in BRANCH_KINDS]
 
-    def undecided_in(self, fid: int) -> list[tuple[str, int, int, bool]]:
+    def undecided_in(self, fid: int) -> list[tuple[str, int, int, str]]:
         got = self.undecided.get(fid)
         if got is None:
-            got = self.undecided[fid] = [(n, s, e, bool(neg)) for _f, n, s, e, neg
+            got = self.undecided[fid] = [(n, s, e, kind) for _f, n, s, e, kind
                                          in self.stored_undecided([fid])]
         return got
 

@@ -35,6 +35,10 @@ def _check_width(table: str, rows: list[tuple]) -> None:
         raise sqlite3.ProgrammingError(f"a {table} row without its {width} columns")
 
 
+# The ``hidden`` kinds ``undecided_branches`` reads (``parse/extract._undecided_branches``).
+BRANCH_KINDS = ("undecided", "unless", "if", "value")
+
+
 class ModelError(Exception):
     """The database cannot be used (corrupt, foreign, newer schema)."""
 
@@ -646,7 +650,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
     def hidden_symbols(self) -> Iterator[tuple]:
         """(name, kind) of every name defined in a dropped ``#if`` branch (``parse/hidden.py``)."""
         return self.conn.execute(
-            "SELECT DISTINCT name, kind FROM hidden WHERE kind NOT IN ('unless', 'template')")
+            "SELECT DISTINCT name, kind FROM hidden WHERE kind NOT IN "
+            "('unless', 'template', 'if', 'value')")
 
     def hidden_by_file(self) -> Iterator[tuple]:
         """(name, file_id) of the functions, variables and macros declared in a dropped ``#if``
@@ -675,11 +680,13 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
             "SELECT DISTINCT file_id FROM hidden WHERE kind = 'template'")}
 
     def undecided_branches(self, file_ids: Iterable[int] | None = None) -> list[tuple]:
-        """(file_id, NAME, start_byte, end_byte, negated) of the branches kept on an undecided
-        ``#ifdef NAME`` / ``#if defined(NAME)`` / ``#if NAME``, and (``negated`` true) on an
-        undecided ``#ifndef NAME`` (of ``file_ids``; None: every file)."""
-        sql = ("SELECT file_id, name, start_byte, end_byte, kind = 'unless' FROM hidden "
-               "WHERE kind IN ('undecided', 'unless')")
+        """(file_id, NAME, start_byte, end_byte, kind) of the branches kept on an undecided
+        ``#ifdef NAME`` / ``#if defined(NAME)`` / ``#if NAME`` (kind ``undecided``), on an
+        undecided ``#ifndef NAME`` (``unless``) or comparison (``if``, NAME the condition),
+        and the numbers a file ``#define``s above its include of a ``.c`` file (``value``,
+        ``NAME=number``, at the ``#define``); of ``file_ids`` (None: every file)."""
+        sql = ("SELECT file_id, name, start_byte, end_byte, kind FROM hidden "
+               f"WHERE kind IN {BRANCH_KINDS!r}")
         if file_ids is None:
             return self.conn.execute(sql).fetchall()
         ids, out = sorted(set(file_ids)), []

@@ -333,9 +333,10 @@ class Symbols:
     generated: frozenset[str] = frozenset()
     # names some Kbuild file defines with -D (``Configuration.command_line``)
     command_line: frozenset[str] = frozenset()
-    # file -> (NAME, start, end, negated) of its branches kept on an undecided ``#ifdef NAME``
-    # / ``#if NAME``, or ``#ifndef NAME`` when negated (``Model.undecided_branches``)
-    undecided: Mapping[int, list[tuple[str, int, int, bool]]] = field(default_factory=dict)
+    # file -> (NAME, start, end, kind) of its branches kept on an undecided ``#ifdef NAME``
+    # / ``#if NAME``, ``#ifndef NAME`` or comparison, and its numbers for the ``.c`` files it
+    # includes (``Model.undecided_branches``)
+    undecided: Mapping[int, list[tuple[str, int, int, str]]] = field(default_factory=dict)
     # function name -> (file, start) of its calls under an undecided ``#if defined(name)``
     ifdef_calls: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
     arch: str = "x86"
@@ -400,8 +401,8 @@ class Symbols:
         s.generated, s.command_line = model_kbuild_names(model)
         s.unknown_headers = bitset(model_unknown_header_ids(model, s))
         s.templates = bitset(model.template_files())
-        for fid, name, start, end, negated in model.undecided_branches():
-            s.undecided.setdefault(fid, []).append((name, start, end, bool(negated)))
+        for fid, name, start, end, kind in model.undecided_branches():
+            s.undecided.setdefault(fid, []).append((name, start, end, kind))
         return s
 
     def _add_type(self, name: str, kind: str, is_def, members: str | None, step: int = 1) -> None:
@@ -468,9 +469,9 @@ class Symbols:
             memo = self._unknown_dirs = (self.unknown_headers, by_dir)
         return memo[1].get(directory, 0)
 
-    def undecided_in(self, fid: int) -> list[tuple[str, int, int, bool]]:
-        """(NAME, start, end, negated) of ``fid``'s branches kept on an undecided ``#ifdef
-        NAME`` (``#ifndef NAME`` when negated)."""
+    def undecided_in(self, fid: int) -> list[tuple[str, int, int, str]]:
+        """(NAME, start, end, kind) of ``fid``'s branches kept on an undecided condition and
+        its numbers for the ``.c`` files it includes (``Model.undecided_branches``)."""
         return self.undecided.get(fid, [])
 
     def renamed_as(self, fid: int, name: str) -> list[str]:

@@ -31,11 +31,12 @@ class _Group:
     """One ``#if`` ... ``#endif`` group: has a branch been taken, is the group itself live, is
     the kept branch kept although its condition is undecided."""
 
-    __slots__ = ("live", "taken", "active", "start", "unsure", "guard", "needs", "assumed")
+    __slots__ = ("live", "taken", "active", "start", "unsure", "guard", "needs", "assumed",
+                 "clause")
 
     def __init__(self, live: bool):
         self.live, self.taken, self.active, self.start = live, False, False, 0
-        self.unsure, self.guard, self.needs = False, None, None
+        self.unsure, self.guard, self.needs, self.clause = False, None, None, None
         self.assumed = None  # NAME of an ``#ifdef NAME`` dropped as ``_assumed_undefined``
 
 
@@ -117,6 +118,31 @@ def _assumed_undefined(clause: str, macros, has_alternative: bool) -> str | None
     return next((n for n in names if macros.defined(n) is None), None)
 
 
+_COMPARISON = re.compile(r"[<>]|[=!]=")
+_INT = re.compile(r"\(?\s*(0[xX][0-9a-fA-F]+|[0-9]+)[uUlL]*\s*\)?")
+
+
+def compares_a_value(clause: str) -> bool:
+    """Whether ``clause`` compares the value of a macro that is not a configuration option
+    (``HOST1X_HW >= 6``, ``defined(CONFIG_X) && HOST1X_HW < 7``): what a file that includes
+    this one may decide with a ``#define`` of its own above the include."""
+    rest = _DEFINED.sub(" ", clause)
+    return _COMPARISON.search(rest) is not None and any(
+        not name.startswith("CONFIG_") for name in _IDENT.findall(rest))
+
+
+def int_literal(body: str) -> int | None:
+    """The number an object-like macro's body is (``6``, ``(0x10U)``), else None."""
+    m = _INT.fullmatch(" ".join(_COMMENT.sub(" ", body).split()))
+    if m is None:
+        return None
+    digits = m.group(1)
+    try:  # (C's ``010`` is octal)
+        return int(digits, 16 if digits[1:2] in ("x", "X") else 8 if digits[0] == "0" else 10)
+    except ValueError:  # ``09``
+        return None
+
+
 class _Nothing:
     """Macros of which nothing is known."""
 
@@ -159,16 +185,17 @@ def inactive_ranges(src: bytes, macros: Macros, known: bool = True) -> list[tupl
 
 
 # (start, end, NAME of an ``#ifndef NAME`` branch, NAME of an ``#ifdef NAME`` / ``#if NAME``
-# branch)
-Unsure = tuple[int, int, "str | None", "str | None"]
+# branch, the branch's condition: ``HOST1X_HW >= 6``, ``1`` for an ``#else``)
+Unsure = tuple[int, int, "str | None", "str | None", str]
 
 
 def branch_ranges(src: bytes, macros: Macros, known: bool = True
                   ) -> tuple[list[tuple[int, int]], list[Unsure]]:
     """(``inactive_ranges``, the branches kept although their condition is undecided, by
-    start, nested ones after the branch holding them: ``(start, end, guard, needs)``,
+    start, nested ones after the branch holding them: ``(start, end, guard, needs, clause)``,
     ``guard`` the NAME of an ``#ifndef NAME`` / ``#if !defined(NAME)`` branch, ``needs`` the
-    NAME of an ``#ifdef NAME`` / ``#elif defined(NAME)`` / ``#if NAME`` one, else None)."""
+    NAME of an ``#ifdef NAME`` / ``#elif defined(NAME)`` / ``#if NAME`` one, else None;
+    ``clause`` the branch's own condition)."""
     stack: list[_Group] = []
     out: list[tuple[int, int]] = []
     unsure: list[Unsure] = []
@@ -217,7 +244,7 @@ def _with_alternatives(found: list[tuple[int, int, bytes, int]]) -> set[int]:
 
 def _enter(group: _Group, clause: str, macros: Macros, known: bool, start: int,
            has_alternative: bool = False) -> None:
-    group.start, group.unsure = start, False
+    group.start, group.unsure, group.clause = start, False, clause
     if not group.live or group.taken:
         group.active = False
         return
@@ -245,7 +272,7 @@ def _leave(group: _Group, end: int, out: list[tuple[int, int]], unsure: list[Uns
         if not group.active:
             out.append((group.start, end))
         elif group.unsure:
-            unsure.append((group.start, end, group.guard, group.needs))
+            unsure.append((group.start, end, group.guard, group.needs, group.clause))
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -282,7 +309,7 @@ def active_text_unsure(source: bytes, env) -> tuple[bytes, list[tuple[int, int]]
     with no environment every branch is kept and each one under a condition is unsure."""
     if env is None:
         dropped, unsure = branch_ranges(source, _Nothing(), False)
-        return source, [], sorted(unsure + [(s, e, None, None) for s, e in dropped],
+        return source, [], sorted(unsure + [(s, e, None, None, "") for s, e in dropped],
                                   key=lambda u: u[0])
     ranges, unsure = branch_ranges(source, env, env.known)
     return blank_ranges(source, ranges), ranges, unsure

@@ -22,7 +22,7 @@ from kernel_lsp.parse.cnodes import (
     text,
     type_ref,
 )
-from kernel_lsp.parse.conditions import active_text_unsure
+from kernel_lsp.parse.conditions import active_text_unsure, compares_a_value, int_literal
 from kernel_lsp.parse.facts import (
     BASE,
     EXTERN,
@@ -59,7 +59,7 @@ from kernel_lsp.parse.preprocess import close_paren, unbraced_iterator_calls
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "60"
+EXTRACTOR_VERSION = "61"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
@@ -218,6 +218,7 @@ class Extractor(FileScopeMacros):
                 self._annotated_prototype(err)
         self._calls(root)
         self._undecided_branches()
+        self._values()
         self._template(defs)
         self._type_uses(root)
         self._var_uses()
@@ -567,7 +568,7 @@ class Extractor(FileScopeMacros):
         caps = self.caps
         # ``#elif defined(f)`` -> its branches kept on the undecided condition
         if_defined: dict[str, list[tuple[int, int]]] = {}
-        for start, end, _guard, needs in self.unsure:
+        for start, end, _guard, needs, _clause in self.unsure:
             if needs is not None:
                 if_defined.setdefault(needs, []).append((start, end))
         for node in caps.get("call.direct", []):
@@ -806,10 +807,15 @@ class Extractor(FileScopeMacros):
         ``#if NAME`` (hidden rows of kind ``undecided``, spanning the branch): where no file of
         the tree defines NAME, nor the configuration or a Kbuild ``-D``, the compiler never
         reads it (``#ifdef NOT_YET``), and the checks leave what it holds alone; and of kind
-        ``unless`` each kept on an undecided ``#ifndef NAME``: dead in what defines NAME."""
-        for start, end, guard, needs in self.unsure:
+        ``unless`` each kept on an undecided ``#ifndef NAME``: dead in what defines NAME; and
+        of kind ``if``, named by the condition, each kept on an undecided comparison of a
+        macro's value (``#if HOST1X_HW >= 6`` in ``channel_hw.c``, which ``host1x01.c`` ...
+        ``host1x08.c`` include after ``#define HOST1X_HW 1`` ... ``8``: ``value`` rows)."""
+        for start, end, guard, needs, clause in self.unsure:
             if needs is not None and not needs.startswith(("CONFIG_", "_")):
                 self.facts.hidden.append((needs, "undecided", self._branch_span(start, end)))
+            elif guard is None and needs is None and compares_a_value(clause):
+                self.facts.hidden.append((clause, "if", self._branch_span(start, end)))
             elif guard is not None and not guard.startswith("CONFIG_"):
                 # ``unless``: kept on an undecided ``#ifndef NAME`` (or the ``#else`` of an
                 # ``#ifdef NAME`` taken as undefined): a file that defines NAME before it
@@ -819,6 +825,20 @@ class Extractor(FileScopeMacros):
                 if not any(start <= m.span.start_byte < end
                            for m in self._macros_by_name().get(guard, ())):
                     self.facts.hidden.append((guard, "unless", self._branch_span(start, end)))
+
+    def _values(self) -> None:
+        """Hidden rows of kind ``value`` (``NAME=number``, at the ``#define``) of the file's
+        object-like macros with a number for body above its last ``#include`` of a ``.c``
+        file: what the included file's ``if`` rows read (``host1x06.c``: ``#define HOST1X_HW
+        6`` above ``#include "channel_hw.c"``). Files that include no ``.c`` file have none."""
+        last = max((i.span.start_byte for i in self.facts.includes
+                    if not i.angled and i.target.endswith(".c")), default=None)
+        if last is None:
+            return
+        for m in self.facts.macros:
+            if m.params is None and m.span.start_byte < last and (
+                    (number := int_literal(m.body)) is not None):
+                self.facts.hidden.append((f"{m.name}={number}", "value", m.span))
 
     def _template(self, defs) -> None:
         """A hidden row of kind ``template`` when this file names a function or a struct it
