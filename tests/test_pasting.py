@@ -28,6 +28,13 @@ CASES = [
     ("a function, not a macro", {}, "readl", 0, 1, False),
     ("one definition of two pastes", {"rd": [(["r"], "X_##r"), (["r"], "readl(r)")]}, "rd", 0, 1,
      False),
+    # (xe's ``XE_RTP_ACTIONS(FIELD_SET(...))``: the list it builds pastes each argument after
+    # ``XE_RTP_ACTION_``, inside the braces of a compound literal)
+    ("pasted inside braces", {"ACTIONS": [(["..."], ".a = (int[]) { EACH(__VA_ARGS__) }")],
+                              "EACH": [(["x"], "ACTION_##x")]}, "ACTIONS", 0, 1, True),
+    ("used inside braces", {"ONCE": [(["x"], "do { x; } while (0)")]}, "ONCE", 0, 1, False),
+    ("passed on inside braces", {"ONCE": [(["x"], "do { RUN(x); } while (0)")],
+                                 "RUN": [(["x"], "(x)")]}, "ONCE", 0, 1, False),
     ("more arguments than parameters", E1000, "er32", 0, 2, False),
     ("an index past the arguments", E1000, "er32", 1, 1, False),
 ]

@@ -5,8 +5,10 @@
 nowhere. The extractor records a call that is a whole argument of another call with that
 call's callee, its index and the argument count (``Call.via``); when such a call would be a
 finding, ``Pasting.unmakes`` expands the enclosing macro with a probe call in the argument's
-place (``parse/macros.Expander``, over the tree's definitions) and sees whether the probe is
-still called in the expansion. Unknown, unexpandable or several-way cases keep the finding.
+place (``parse/macros.Expander``, over the tree's definitions, inside braces too: xe's
+``XE_RTP_ACTIONS(FIELD_SET(...))`` pastes each argument inside a compound literal's) and sees
+whether the probe is still called in the expansion. Unknown, unexpandable or several-way
+cases keep the finding.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ class Pasting:
         args[index] = f"{PROBE}(0)"
         for params, body in found:
             table = _Table(self.definitions, self._tables, macro, (tuple(params), body), seen)
-            out = Expander(table).expand(macro, list(args))  # type: ignore[arg-type]
+            out = Expander(table, braces=True).expand(  # type: ignore[arg-type]
+                macro, list(args))
             if out is None or _PROBE_CALLED.search(_STRING.sub('""', out)):
                 return False
         return True

@@ -172,9 +172,12 @@ def matching_paren(text: str, open_idx: int) -> int:
 class Expander:
     """Expands invocations of function-like macros taken from one table (name -> (params, body))."""
 
-    def __init__(self, table: dict[str, tuple[tuple[str, ...], str]]):
+    def __init__(self, table: dict[str, tuple[tuple[str, ...], str]], braces: bool = False):
         self.table = table
         self.steps = 0  # expansions made since the top-level call began (``MAX_STEPS``)
+        # expand inside braces too (what a call becomes, ``checks/pasting``), not only what a
+        # definition-generating macro names outside them
+        self.braces = braces
 
     def expand(self, name: str, args: list[str], depth: int = 0, active=frozenset()) -> str | None:
         """The text ``name(args...)`` expands to, or None if it cannot be expanded."""
@@ -284,7 +287,8 @@ class Expander:
             if m.start() < pos:
                 continue  # inside the arguments of the call just expanded
             name = m.group(1)
-            if name not in self.table or name in active or braces.at(m.start()) > 0:
+            if name not in self.table or name in active or (
+                    not self.braces and braces.at(m.start()) > 0):
                 out.append(text[pos:m.end()])
                 pos = m.end()
                 continue
