@@ -13,6 +13,9 @@ Both run under the privileged and the unprivileged rules. The profile is the one
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -59,3 +62,118 @@ def test_never_accepts_a_program_the_interpreter_shows_faulting(program, data, s
     if fault is not None:
         assert not _verdict(program, unprivileged), (
             f"accepted, but {fault.message}\n{disassemble(program, numbered=True)}")
+
+
+# ---- unsafe accepts found and fixed ----------------------------------------------------------
+# Each program is assembly text with its options in the fixture syntax of
+# ``tests/test_ebpf_structural.py`` (``; map: SLOT KIND KEY VALUE MAX ...``, ``; prog_type: T``)
+# and an ``; expect: CODE at N`` line: the finding that rejects it now (every one of them was
+# accepted before its fix). ``; fault: N`` names the instruction where the interpreter shows the
+# accepted program faulting on some input, when it can run the program at all.
+UNSAFE = {
+    # State pruning compared two scalars linked by an id (r9 = r8) with registers equal in
+    # everything but the link: an equal register skipped the id map, so the path where r9 is a
+    # constant (and r8 still unbounded) was pruned against the one where checking r9 bounds r8.
+    "pruning: an equal register skipped the id map": """
+; expect: E302 at 15
+; fault: 16
+; map: 10 array 4 16 1
+call bpf_get_prandom_u32
+r8 = r0
+call bpf_get_prandom_u32
+if r0 > 5 goto +2
+r9 = r8
+goto +1
+r9 = 0
+*(u32 *)(r10 - 4) = 0
+r2 = r10
+r2 += -4
+r1 = map[fd:0]
+call bpf_map_lookup_elem
+if r0 == 0 goto +4
+if r9 > 8 goto +3
+r0 += r8
+r1 = *(u64 *)(r0 + 0)
+r0 = 0
+exit
+""",
+    # ... and an id of 0 in the current state (w9 = w8 links nothing) was mapped like any id,
+    # so two registers linked in the old state matched two unlinked ones.
+    "pruning: two registers linked in the old state, neither in the new": """
+; expect: E403 at 16
+; map: 10 array 4 16 1
+call bpf_get_prandom_u32
+w8 = w0
+call bpf_get_prandom_u32
+if r0 > 5 goto +2
+r9 = r8
+goto +1
+w9 = w8
+*(u32 *)(r10 - 4) = 0
+r2 = r10
+r2 += -4
+r1 = map[fd:0]
+call bpf_map_lookup_elem
+if r0 == 0 goto +4
+if r9 > 8 goto +3
+r0 += r8
+r1 = *(u64 *)(r0 + 0)
+r0 = 0
+exit
+""",
+    # ... and each frame had its own id map, though a link spans frames: the callee's check of
+    # its argument bounds the caller's copy (r6) only on the path that passed r6.
+    "pruning: a link from the caller's frame to the callee's": """
+; expect: E302 at 16
+; fault: 17
+; map: 12 array 4 16 1
+call bpf_get_prandom_u32
+r6 = r0
+call bpf_get_prandom_u32
+if r0 > 5 goto +2
+r1 = r6
+goto +1
+r1 = 0
+call pc+12
+if r0 != 0 goto +9
+*(u32 *)(r10 - 4) = 0
+r2 = r10
+r2 += -4
+r1 = map[fd:0]
+call bpf_map_lookup_elem
+if r0 == 0 goto +2
+r0 += r6
+r1 = *(u64 *)(r0 + 0)
+r0 = 0
+exit
+if r1 > 8 goto +2
+r0 = 0
+exit
+r0 = 1
+exit
+""",
+}
+
+
+def _unsafe_program(text: str):
+    from kernel_lsp.ebpf.load.asmtext import parse_asm
+    from tests.test_ebpf_structural import _bind_maps, _options, parse_expectations
+
+    opts, expects = parse_expectations(text)
+    program = parse_asm(text, "unsafe.s")
+    assert not program.meta.get("errors"), program.meta["errors"]
+    _bind_maps(opts, program)
+    fault = re.search(r"^; fault: (\d+)$", text, re.M)
+    return program, _options(opts, program), expects[None], fault and int(fault.group(1))
+
+
+@pytest.mark.parametrize("name", UNSAFE)
+def test_unsafe_accepts_found_before_are_rejected(name):
+    program, options, expected, fault_at = _unsafe_program(UNSAFE[name])
+    found = verify(program, options)
+    assert {(f.code, f.insn) for f in found if f.is_error} == expected, found
+    if fault_at is not None:  # the interpreter shows why: some run of it faults there
+        faults = {run(program, data, prog_type=options.prog_type, packet=True, budget=BUDGET,
+                      seed=seed).fault
+                  for data in (b"", bytes(range(64))) for seed in (1, 7, 12345)}
+        assert fault_at in {f.insn for f in faults if f is not None and f.kind == "region"}

@@ -96,6 +96,13 @@ def live_regs(env: Env) -> list[frozenset]:
 
 
 def _ids(idmap: dict, old: int, cur: int) -> bool:
+    """``check_ids``: the registers ``old`` links by one id are linked by one id in ``cur``.
+    An id of 0 in ``cur`` links nothing, so it stands for an id of its own (Linux 6.5's
+    ``check_scalar_ids``): two registers linked in ``old`` but in neither in ``cur`` differ."""
+    if not old:
+        return True
+    if not cur:
+        cur = object()
     if old in idmap:
         return idmap[old] == cur
     idmap[old] = cur
@@ -111,8 +118,10 @@ def regsafe(env: Env, old: Reg, cur: Reg, idmap: dict) -> bool:
     equal = old.same(cur)
     if old.type == PTR_TO_STACK:
         return equal and old.frameno == cur.frameno
-    if equal or old.type == NOT_INIT:
+    if old.type == NOT_INIT:
         return True
+    if equal:  # the ids too must map as the others' do (Linux 6.5's fix: regs_exact)
+        return _ids(idmap, old.id, cur.id)
     if cur.type == NOT_INIT:
         return False
     base = old.base
@@ -166,8 +175,10 @@ def stacksafe(env: Env, old: FuncState, cur: FuncState, idmap: dict,
 
 
 def func_equal(env: Env, old: FuncState, cur: FuncState, live, relevant,
-               slots: frozenset | None = None) -> bool:
-    idmap: dict = {}
+               slots: frozenset | None = None, idmap: dict | None = None) -> bool:
+    """``func_states_equal``; ``idmap`` is shared by the frames of one state, since a scalar
+    id links registers of different frames (an argument and the caller's copy of it)."""
+    idmap = {} if idmap is None else idmap
     for i in range(11):
         if i < 10 and i not in live:
             continue
@@ -198,6 +209,7 @@ def states_equal(env: Env, old: VState, cur: VState, live: list[frozenset],
         return False
     if old.active_spin_lock != cur.active_spin_lock:
         return False
+    idmap: dict = {}
     for i, (fo, fc) in enumerate(zip(old.frames, cur.frames, strict=True)):
         if fo.callsite != fc.callsite:
             return False
@@ -205,7 +217,7 @@ def states_equal(env: Env, old: VState, cur: VState, live: list[frozenset],
         slots = None
         if relevant is not None and i == cur.curframe and insn_idx < len(relevant[1]):
             slots = relevant[1][insn_idx]
-        if not func_equal(env, fo, fc, frame_live(live, cur, insn_idx, i), rel, slots):
+        if not func_equal(env, fo, fc, frame_live(live, cur, insn_idx, i), rel, slots, idmap):
             return False
     return True
 
