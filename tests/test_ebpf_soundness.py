@@ -152,6 +152,97 @@ exit
 r0 = 1
 exit
 """,
+    # The id of a map value with a bpf_spin_lock names the lock, but pruning compared non-NULL
+    # map values without it: the path unlocking the other element (r8 = r7) was pruned against
+    # the one unlocking the element it locked, leaving a lock held (Linux 6.5 compares it).
+    "pruning: a map value's id names its lock": """
+; expect: E505 at 36
+; prog_type: sched_cls
+; map: 0 array 4 8 2 0 spin_lock=0
+r9 = map[fd:0]
+*(u32 *)(r10 - 4) = 0
+r2 = r10
+r2 += -4
+r1 = r9
+call bpf_map_lookup_elem
+if r0 == 0 goto +29
+r6 = r0
+*(u32 *)(r10 - 4) = 1
+r2 = r10
+r2 += -4
+r1 = r9
+call bpf_map_lookup_elem
+if r0 == 0 goto +22
+r7 = r0
+call bpf_get_prandom_u32
+if r0 > 5 goto +14
+r8 = r6
+if r0 > 2 goto +0
+if r0 > 2 goto +0
+if r0 > 2 goto +0
+if r0 > 2 goto +0
+r0 = 0
+r0 = 0
+r0 = 0
+r0 = 0
+r0 = 0
+r0 = 0
+r0 = 0
+r0 = 0
+goto +1
+r8 = r7
+r1 = r6
+call bpf_spin_lock
+r1 = r8
+call bpf_spin_unlock
+r0 = 0
+exit
+""",
+    # ... and the lock held was compared by its raw id, outside the id map: with the locked r6
+    # dead, r8 = r6 (id 1, lock 1) covered r8 = r7 (id 2, lock 1).
+    "pruning: the held lock's id maps as the registers' do": """
+; expect: E505 at 36
+; prog_type: sched_cls
+; map: 0 array 4 8 2 0 spin_lock=0
+r9 = map[fd:0]
+*(u32 *)(r10 - 4) = 0
+r2 = r10
+r2 += -4
+r1 = r9
+call bpf_map_lookup_elem
+if r0 == 0 goto +29
+r6 = r0
+*(u32 *)(r10 - 4) = 1
+r2 = r10
+r2 += -4
+r1 = r9
+call bpf_map_lookup_elem
+if r0 == 0 goto +22
+r7 = r0
+r1 = r6
+call bpf_spin_lock
+r0 = *(u32 *)(r7 + 4)
+if r0 > 5 goto +14
+r8 = r6
+if r0 > 2 goto +0
+if r0 > 2 goto +0
+if r0 > 2 goto +0
+if r0 > 2 goto +0
+r0 = 0
+r0 = 0
+r0 = 0
+r0 = 0
+r0 = 0
+r0 = 0
+r0 = 0
+r0 = 0
+goto +1
+r8 = r7
+r1 = r8
+call bpf_spin_unlock
+r0 = 0
+exit
+""",
 }
 
 

@@ -135,8 +135,9 @@ def regsafe(env: Env, old: Reg, cur: Reg, idmap: dict) -> bool:
         if old.type & MAYBE_NULL:
             return bool(cur.type & MAYBE_NULL) and _head(old) == _head(cur) and \
                 _ids(idmap, old.id, cur.id)
+        # the id of a value with a bpf_spin_lock names the lock (Linux 6.5 compares it too)
         return _head(old) == _head(cur) and range_within(old, cur) and \
-            old.var.contains(cur.var)
+            old.var.contains(cur.var) and _ids(idmap, old.id, cur.id)
     if base in (PTR_TO_PACKET, PTR_TO_PACKET_META):
         if cur.type != old.type:
             return False
@@ -210,6 +211,8 @@ def states_equal(env: Env, old: VState, cur: VState, live: list[frozenset],
     if old.active_spin_lock != cur.active_spin_lock:
         return False
     idmap: dict = {}
+    if old.active_spin_lock:  # the held lock is the value of that id in both states
+        _ids(idmap, old.active_spin_lock, cur.active_spin_lock)
     for i, (fo, fc) in enumerate(zip(old.frames, cur.frames, strict=True)):
         if fo.callsite != fc.callsite:
             return False
