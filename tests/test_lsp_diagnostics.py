@@ -122,6 +122,24 @@ async def test_clean_file_gets_an_empty_publication_and_edits_new_versions(push,
     await close_doc(push, u)
 
 
+@pytest.mark.parametrize("mark", ["\x0c", "\x0b", "\x1c", "\x85", "\u2028"])
+async def test_an_edit_below_a_line_break_that_is_no_lsp_line_end(push, warm, mark):
+    """A form feed (^L, between the sections of many kernel files), a vertical tab, U+2028:
+    no line end for LSP (``\\n``, ``\\r\\n``, ``\\r``), so an edit below one is on the line the
+    editor says, and so are the diagnostics of the text the editor holds."""
+    text = f"/* one */\n{mark}\n/* two */\nvoid f(void)\n{{\n\tundefined_a();\n}}\n"
+    u = open_doc(push, warm, "drivers/ff.c", text)  # a new file, not on disk
+    got = await wait_published(push, u, 1, lambda p: keys(p.diagnostics))
+    assert keys(got.diagnostics) == {("020_2", "undefined_a", 6)}
+    col = "\tundefined_a();".index("undefined_a")
+    change(push, u, 2, "undefined_b", (5, col), (5, col + len("undefined_a")))
+    got = await wait_published(push, u, 2)
+    assert keys(got.diagnostics) == {("020_2", "undefined_b", 6)}
+    (diag,) = got.diagnostics
+    assert (diag.range.start.line, diag.range.start.character) == (5, col)
+    await close_doc(push, u)
+
+
 @pytest.mark.parametrize("spell", [None, spelled], ids=["canonical", "spelled"])
 async def test_header_buffer_change_rechecks_the_including_file(push, warm, spell):
     """Also when the client spells the includer's URI its own way (``%73tat.c``): the server

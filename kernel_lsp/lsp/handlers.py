@@ -19,7 +19,7 @@ from kernel_lsp.live.workspace import facts_of
 from kernel_lsp.lsp import design_features, intel
 from kernel_lsp.lsp.convert import SOURCE, Lines, code_action
 from kernel_lsp.lsp.design_features import design_hover, design_symbol, is_design_file
-from kernel_lsp.lsp.plumbing import end_within
+from kernel_lsp.lsp.plumbing import end_within, use_lsp_lines
 from kernel_lsp.lsp.server import KernelLanguageServer
 from kernel_lsp.navigate.records import CallItem, Location
 
@@ -61,6 +61,7 @@ def guarded(default=None, needs_model: bool = True, passing: type | tuple = ()):
 @server.feature(types.INITIALIZE)
 def initialize(ls: KernelLanguageServer, params: types.InitializeParams) -> None:
     ls.loop = asyncio.get_running_loop()  # threads hand their results over to it from now on
+    use_lsp_lines(ls.workspace)
     ls.root = ls.choose_root(params)
     ls.init_options = params.initialization_options
     caps = params.capabilities

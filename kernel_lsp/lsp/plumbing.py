@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import queue
+import re
 import sys
 import threading
 import time
@@ -24,8 +25,37 @@ from pygls.exceptions import (
     JsonRpcServerNotInitialized,
 )
 from pygls.protocol import LanguageServerProtocol
+from pygls.workspace import TextDocument, Workspace
 
 log = logging.getLogger("kernel_lsp.lsp")
+
+
+# A line of LSP's: up to ``\n``, ``\r\n`` or ``\r``, or the rest of the text.
+_LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+class LspDocument(TextDocument):
+    """pygls' document, its lines split at LSP's line ends only: ``str.splitlines`` also
+    breaks at a form feed (^L, between the sections of many kernel files), a vertical tab,
+    ``\\x1c``-``\\x1e``, ``\\x85`` and U+2028/9, so an incremental edit below one landed on
+    another line than the editor's and the server's copy of the buffer was no longer the
+    editor's."""
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(_LSP_LINE.findall(self.source))
+
+
+def use_lsp_lines(workspace: Workspace) -> None:
+    """Make ``workspace`` hold its documents as ``LspDocument``s."""
+
+    def create(doc_uri: str, source: str | None = None, version: int | None = None,
+               language_id: str | None = None) -> TextDocument:
+        return LspDocument(doc_uri, source=source, version=version, language_id=language_id,
+                           sync_kind=workspace._sync_kind,
+                           position_codec=workspace._position_codec)
+
+    workspace._create_text_document = create  # type: ignore[method-assign]
 
 
 class Protocol(LanguageServerProtocol):
