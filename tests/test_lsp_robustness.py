@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import subprocess
 
@@ -194,6 +195,25 @@ async def test_impossible_positions_and_documents(client: LanguageClient, warm, 
     assert not await client.text_document_code_action_async(types.CodeActionParams(
         ident, far, types.CodeActionContext([diag])))
     await _answers(client, warm)
+
+
+async def test_files_that_are_no_source(client: LanguageClient, warm):
+    """A FIFO never opened in the editor (its reader would wait for a writer for ever, and the
+    model thread with it) and a link to /dev/zero (never ends): requests on them answer
+    nothing, and the server goes on answering."""
+    os.mkfifo(warm / "fs/pipe_fifo.c")
+    (warm / "drivers/zero.c").symlink_to("/dev/zero")
+    try:
+        for rel in ("fs/pipe_fifo.c", "drivers/zero.c"):
+            ident = types.TextDocumentIdentifier(uri(warm, rel))
+            assert await within(client.text_document_hover_async(types.HoverParams(
+                ident, types.Position(0, 0))), f"hover on {rel}", 10) is None
+            assert not await within(client.text_document_document_symbol_async(
+                types.DocumentSymbolParams(ident)), f"symbols of {rel}", 10)
+        await _answers(client, warm)
+    finally:
+        (warm / "fs/pipe_fifo.c").unlink()
+        (warm / "drivers/zero.c").unlink()
 
 
 GARBAGE = ["a string", 42, [1, 2], {"fixes": "nope"}, {"fixes": [1, "x", None]},

@@ -25,6 +25,7 @@ from kernel_lsp.design.result import (
     Run,
     merge_reasons,
 )
+from kernel_lsp.files import read_regular
 from kernel_lsp.model.visibility import visible
 
 _CALL_CODES = ("020_2", "404_2", "405_2", "408_2")
@@ -260,7 +261,8 @@ class Verifier:
         if of is not None:
             return of.buffer.source.decode("utf-8", "replace")
         try:
-            return (self.ws.config.root / path).read_text("utf-8", "replace")
+            text = read_regular(self.ws.config.root / path).decode("utf-8", "replace")
+            return text.replace("\r\n", "\n").replace("\r", "\n")  # as a text-mode read
         except OSError:
             return None
 

@@ -12,6 +12,7 @@ import posixpath
 from pathlib import Path
 
 from kernel_lsp.config import Config
+from kernel_lsp.files import read_regular
 from kernel_lsp.findings import Finding
 from kernel_lsp.fixes import decltext
 from kernel_lsp.model.resolve import IncludeResolver
@@ -67,7 +68,7 @@ class Planner:
     def read(self, path: str) -> str | None:
         """A file's text on disk (plans are made from the model; realize re-verifies)."""
         try:
-            return Path(self.config.root, path).read_bytes().decode("utf-8", "surrogateescape")
+            return read_regular(Path(self.config.root, path)).decode("utf-8", "surrogateescape")
         except OSError:
             return None
 

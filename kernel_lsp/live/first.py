@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from kernel_lsp.config import Config
+from kernel_lsp.files import read_regular
 from kernel_lsp.findings import Reported
 from kernel_lsp.live.workspace import Workspace
 from kernel_lsp.model.first import FirstIndex, covered_paths, first_db_path, index_closure
@@ -184,7 +185,7 @@ def _includers(config: Config, hits: dict[str, set[str]], units: set[str]) -> se
             if len(out) >= MAX_INCLUDERS:
                 return out
             try:
-                text = (config.root / path).read_text("utf-8", "replace")
+                text = read_regular(config.root / path).decode("utf-8", "replace")
             except OSError:
                 continue
             if path.endswith(".c") and line.search(text):

@@ -24,6 +24,7 @@ from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.run import run_checks, select_files
 from kernel_lsp.checks.typevis import unparsed_bodies
 from kernel_lsp.config import Config, relative_posix
+from kernel_lsp.files import read_regular
 from kernel_lsp.findings import Finding, Reported, apply_severities
 from kernel_lsp.fixes import FIXABLE_CODES, plan_fixes
 from kernel_lsp.live.keystroke import BodyIndex, LocalEdit, local_update, rows_changed_symbols
@@ -465,10 +466,9 @@ class Workspace:
 
     def _disk(self, path: str) -> bytes | None:
         try:
-            data = (self.config.root / path).read_bytes()
+            return read_regular(self.config.root / path, self.config.max_file_bytes)
         except OSError:
             return None
-        return data if len(data) <= self.config.max_file_bytes else None
 
     def _with_plans(self, item: Reported) -> Reported:
         f = item.finding

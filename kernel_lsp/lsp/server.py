@@ -24,6 +24,7 @@ from pygls.lsp.server import LanguageServer
 
 from kernel_lsp import __version__
 from kernel_lsp.config import Config, find_root, relative_posix
+from kernel_lsp.files import read_regular
 from kernel_lsp.live.workspace import Workspace
 from kernel_lsp.lsp.convert import Lines, file_diagnostics, path_of, uri_of
 from kernel_lsp.lsp.design_features import design_check, is_design_file
@@ -187,7 +188,7 @@ class KernelLanguageServer(LanguageServer):
         if doc is not None:
             return doc.source
         try:
-            return (self.root / rel).read_bytes().decode("utf-8", "replace")
+            return read_regular(self.root / rel).decode("utf-8", "replace")
         except OSError:
             return None
 
