@@ -94,3 +94,22 @@ def test_what_is_no_lsp_message_gets_its_json_rpc_error(tmp_path):
                    if m.get("method") == "window/logMessage")
     stderr = proc.stderr.read().decode()
     assert "Traceback" not in stderr
+
+
+def test_a_content_length_no_client_can_send_is_no_crash(tmp_path):
+    """``Content-Length: 99999999999`` then the client's end: the server read the body into a
+    buffer of that size (MemoryError, a traceback, exit 1); it reads what comes, and ends."""
+    proc = subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write(b"Content-Length: 99999999999\r\n\r\n" + b'{"jsonrpc": "2.0"}')
+        proc.stdin.flush()
+        time.sleep(1.0)
+        assert proc.poll() is None, "the server ended on a header"
+        proc.stdin.close()
+        proc.wait(20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stderr = proc.stderr.read().decode()
+    assert "MemoryError" not in stderr and "Traceback" not in stderr

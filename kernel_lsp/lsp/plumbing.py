@@ -268,7 +268,13 @@ def end_now(code: int = 0) -> None:
 
 
 class Stdin:
-    """The client's end of stdin as pygls reads it; its end (EOF) starts ``end_within``."""
+    """The client's end of stdin as pygls reads it; its end (EOF) starts ``end_within``. A
+    message body is read as it comes, not into a buffer of the size its ``Content-Length``
+    claims (``Content-Length: 99999999999`` was a MemoryError that ended the server), and one
+    over ``MAX_BODY`` is read and dropped: it is no LSP message (an error answers it)."""
+
+    CHUNK = 1 << 20
+    MAX_BODY = 1 << 30
 
     def __init__(self, stream) -> None:
         self.stream = stream
@@ -277,7 +283,22 @@ class Stdin:
         return self._seen(self.stream.readline())
 
     def read(self, n: int = -1) -> bytes:
-        return self._seen(self.stream.read(n))
+        if n is None or n <= self.CHUNK:
+            return self._seen(self.stream.read(n))
+        keep, parts, left = n <= self.MAX_BODY, [], n
+        while left > 0:
+            part = self.stream.read(min(left, self.CHUNK))
+            if not part:
+                break
+            left -= len(part)
+            if keep:
+                parts.append(part)
+        if left > 0:  # the client's end: what came is no whole message
+            return self._seen(b"")
+        if not keep:
+            log.warning("a message of %d bytes (over %d): dropped", n, self.MAX_BODY)
+            return b"null"
+        return b"".join(parts)
 
     @staticmethod
     def _seen(data: bytes) -> bytes:
