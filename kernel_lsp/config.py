@@ -291,7 +291,7 @@ def apply_settings(config: Config, data: Mapping, where: str) -> list[str]:
             else:
                 messages.append(f"{where}: 'arch' must be a directory name under arch/; using x86")
         elif key == "exclude":
-            items = _str_list(value, key, where, messages)
+            items = _exclude_list(_str_list(value, key, where, messages), where, messages)
             if items is not None:
                 config.exclude = [*DEFAULT_EXCLUDE, *(i for i in items if i not in DEFAULT_EXCLUDE)]
         elif key == "extensions":
@@ -360,6 +360,23 @@ def load_config(root: Path, arch: str | None = None,
     return config, messages
 
 
+def _exclude_list(items: list[str] | None, where: str, messages: list[str]
+                  ) -> list[str] | None:
+    """``items`` without the globs that are no globs (``[z-a]*.c``), each said."""
+    from kernel_lsp.model.walk import glob_problem
+
+    if items is None:
+        return None
+    out = []
+    for item in items:
+        problem = glob_problem(item.strip().strip("/"))
+        if problem is None:
+            out.append(item)
+        else:
+            messages.append(f"{where}: 'exclude': '{item}' is no glob ({problem}); ignored")
+    return out
+
+
 def load_policies(config: Config, extra: tuple[Path, ...] = ()) -> list[str]:
     """Read the layer policies of ``config`` (``[layers]``, the ``layer_files`` globs and the
     ``extra`` policy files) into ``config.policies``; messages for the bad ones."""
@@ -377,7 +394,7 @@ def load_policies(config: Config, extra: tuple[Path, ...] = ()) -> list[str]:
     for pattern in config.layer_files:
         try:
             files.update((p, None) for p in sorted(config.root.glob(pattern)) if p.is_file())
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, NotImplementedError) as exc:  # (an absolute pattern)
             messages.append(f"layer_files: '{pattern}': {exc}; ignored")
     files.update((Path(os.path.abspath(p)), None) for p in extra)
     for path in files:

@@ -193,3 +193,18 @@ def test_docs_url_is_a_url_or_nothing(tmp_path, value, url, bad):
     messages = apply_settings(config, {"docs_url": value}, "kernel-lsp.toml")
     assert config.docs_url == url
     assert bool(messages) == bad and all("docs_url" in m for m in messages)
+
+
+def test_globs_and_layer_files_that_cannot_be_read_are_messages(tmp_path):
+    """An exclude glob that is no glob (``[z-a]``: a bad character range) stopped indexing with
+    "internal error"; an absolute layer_files pattern raised NotImplementedError; a layer file
+    nested thousands deep, RecursionError. Each is a message, the rest kept."""
+    (tmp_path / "kernel-lsp.toml").write_text(
+        'exclude = ["[z-a]*.c", "gen/**"]\nlayer_files = ["/etc/*.yaml", "*.layers.yaml"]\n')
+    (tmp_path / "deep.layers.yaml").write_text("a: " + "[" * 3000 + "]" * 3000 + "\n")
+    config, messages = load_config(tmp_path)
+    assert config.exclude == [*DEFAULT_EXCLUDE, "gen/**"]
+    assert [m for m in messages if "'[z-a]*.c' is no glob" in m and "ignored" in m]
+    assert [m for m in messages if "layer_files: '/etc/*.yaml'" in m and "ignored" in m]
+    assert [m for m in messages if m.startswith("deep.layers.yaml:") and "nested too deeply" in m]
+    assert len(messages) == 3, messages

@@ -91,9 +91,17 @@ def load(text: str) -> tuple[Node | None, list[Problem]]:
         return None, [Problem(line, col, f"YAML syntax error: {what}")]
     except yaml.YAMLError as exc:
         return None, [Problem(0, 0, f"YAML syntax error: {exc}")]
+    except RecursionError:
+        return None, [Problem(0, 0, _TOO_DEEP)]
     if root is None:
         return None, [Problem(0, 0, "the file is empty")]
-    return _convert(root), []
+    try:
+        return _convert(root), []
+    except RecursionError:
+        return None, [Problem(0, 0, _TOO_DEEP)]
+
+
+_TOO_DEEP = "the YAML is nested too deeply to read"
 
 
 def unknown_keys(node: Node, allowed: tuple[str, ...], where: str) -> list[Problem]:

@@ -59,6 +59,15 @@ def _glob_to_regex(pattern: str) -> str:
     return "".join(out)
 
 
+def glob_problem(pattern: str) -> str | None:
+    """What is wrong with the exclude glob ``pattern`` (``[z-a]*.c``), or None."""
+    try:
+        re.compile(_glob_to_regex(pattern))
+    except re.error as exc:
+        return str(exc)
+    return None
+
+
 @lru_cache(maxsize=64)
 def _matchers(patterns: tuple[str, ...]) -> tuple[re.Pattern | None, re.Pattern | None]:
     """(file matcher, directory-pruning matcher) for a set of exclude globs.
@@ -70,8 +79,8 @@ def _matchers(patterns: tuple[str, ...]) -> tuple[re.Pattern | None, re.Pattern 
     dirs: list[str] = []
     for raw in patterns:
         pat = raw.strip().strip("/")
-        if not pat:
-            continue
+        if not pat or glob_problem(pat) is not None:
+            continue  # (the configuration said so: ``config._exclude_list``)
         if "/" not in pat:
             pat = "**/" + pat
             dirs.append(_glob_to_regex(pat))
