@@ -183,6 +183,18 @@ async def test_rename_a_struct_and_refusals(client: LanguageClient, tree):
         await client.text_document_rename_async(types.RenameParams(
             text_document=types.TextDocumentIdentifier(u), position=position(
                 text, "filp_open(const"), new_name="filp_close"))
+    # names that are no C identifiers, though Python's \w or $ took them
+    for bad in ("filp_open2\n", "filp_opén", "filp_open\u0663", "2filp", "int"):
+        with pytest.raises(Exception, match="is not a C identifier"):
+            await client.text_document_rename_async(types.RenameParams(
+                text_document=types.TextDocumentIdentifier(u), position=position(
+                    text, "filp_open(const"), new_name=bad))
+    with pytest.raises(Exception, match="the file is not in the tree"):
+        await client.text_document_prepare_rename_async(types.PrepareRenameParams(
+            text_document=types.TextDocumentIdentifier("untitled:Untitled-1"),
+            position=types.Position(0, 0)))
+    # each refusal is the client's answer, not an internal error in the log
+    assert not [m for m in client.log_messages if "internal error" in m.message]
 
 
 # -- semantic tokens ---------------------------------------------------------------------------

@@ -136,6 +136,8 @@ def _units(label: str, index: int) -> int:
 def _target(ls, uri: str, pos: types.Position):
     got = buffer_of(ls, uri)
     model = ls.ws.model if ls.ws is not None and ls.ws.ready else None
+    if got is None and ls.relative(uri) is None:
+        raise rename.Refused("the file is not in the tree")
     if got is None or model is None:
         raise rename.Refused("the index is not ready")
     rel, data, of = got

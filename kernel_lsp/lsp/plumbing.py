@@ -19,8 +19,10 @@ from urllib.parse import unquote
 from lsprotocol import types
 from pygls.exceptions import (
     JsonRpcException,
+    JsonRpcInternalError,
     JsonRpcInvalidParams,
     JsonRpcInvalidRequest,
+    JsonRpcMethodNotFound,
     JsonRpcParseError,
     JsonRpcServerNotInitialized,
 )
@@ -170,7 +172,8 @@ class Protocol(LanguageServerProtocol):
 def client_noise(record: logging.LogRecord) -> bool:
     """A logging filter: False for pygls' tracebacks of what ``Protocol`` answers itself (a
     message that is not JSON, params that do not fit their method), which the server log
-    shows as one warning each."""
+    shows as one warning each, and of the errors a handler answers on purpose (``cannot
+    rename: ...``: ``deliberate``)."""
     if not record.name.startswith("pygls"):
         return True
     text = str(record.msg)
@@ -178,7 +181,17 @@ def client_noise(record: logging.LogRecord) -> bool:
         return False
     if text.startswith("Unable to handle message") and record.exc_info:
         return not isinstance(record.exc_info[1], json.JSONDecodeError | UnicodeDecodeError)
+    if record.exc_info and deliberate(record.exc_info[1]):
+        return False
     return True
+
+
+def deliberate(error: BaseException | None) -> bool:
+    """Whether ``error`` is an answer a handler gives on purpose (a ``JsonRpcException`` it
+    raised: ``kernel-lsp: cannot rename: ...``), not a failure (pygls wraps those in
+    ``JsonRpcInternalError``)."""
+    return isinstance(error, JsonRpcException) and not isinstance(
+        error, JsonRpcInternalError | JsonRpcMethodNotFound)
 
 
 _NEEDS_OPEN = (types.TEXT_DOCUMENT_DID_CHANGE, types.TEXT_DOCUMENT_DID_CLOSE)

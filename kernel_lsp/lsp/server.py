@@ -30,7 +30,13 @@ from kernel_lsp.lsp.convert import Lines, file_diagnostics, path_of, uri_of
 from kernel_lsp.lsp.design_features import design_check, is_design_file
 from kernel_lsp.lsp.first import FirstRuns
 from kernel_lsp.lsp.indexproc import IndexChild
-from kernel_lsp.lsp.plumbing import ModelThread, Protocol, end_within, running_loop
+from kernel_lsp.lsp.plumbing import (
+    ModelThread,
+    Protocol,
+    deliberate,
+    end_within,
+    running_loop,
+)
 from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
 from kernel_lsp.messages import condense
 from kernel_lsp.model.first import remove_first_db
@@ -80,6 +86,9 @@ class KernelLanguageServer(LanguageServer):
         if isinstance(error, json.JSONDecodeError | UnicodeDecodeError):
             log.warning("a message that is not JSON: %r", error)
             self.protocol.not_json(error)
+            return
+        if deliberate(error):  # the client has the answer (``cannot rename: ...``)
+            log.info("%s", error)
             return
         log.error("%s: %r", source.__name__, error)
         self.log_message(f"kernel-lsp: internal error ({source.__name__}): {error!r}",

@@ -22,7 +22,7 @@ _TOKEN = re.compile(
     rb"(?P<skip>//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'"
     rb"|^[ \t]*#[ \t]*include[^\n]*)"
     rb"|(?P<ident>[A-Za-z_]\w*)|(?P<arrow>->)|(?P<other>[^\sA-Za-z_])", re.S | re.M)
-_IDENT = re.compile(r"^[A-Za-z_]\w*$")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # C's (``\w`` takes é, ``$`` a newline)
 _TAGS = ("struct", "union", "enum")
 
 
@@ -69,7 +69,7 @@ def target(model, sym: SymbolAt | None, from_path: str) -> Target:
 def check_new_name(model, t: Target, new: str) -> None:
     """Refused when ``new`` is no identifier, a keyword, or already names something that would
     collide (a function, variable or macro; a tag of the same kind)."""
-    if not _IDENT.match(new) or new.encode() in KEYWORDS:
+    if not _IDENT.fullmatch(new) or new.encode() in KEYWORDS:
         raise Refused(f"'{new}' is not a C identifier")
     if new == t.name:
         raise Refused("the new name is the old one")
