@@ -243,6 +243,25 @@ call bpf_spin_unlock
 r0 = 0
 exit
 """,
+    # A devmap's (or devmap_hash's) lookup returns a pointer straight into the kernel's entry
+    # (its ifindex and program), so the kernel creates every devmap with BPF_F_RDONLY_PROG
+    # (dev_map_init_map) and the verifier forbids stores; a map line without the flag was taken
+    # as a writable value.
+    "a devmap value is read-only for the program": """
+; expect: E308 at 8
+; prog_type: xdp
+; map: 3 devmap 4 4 1
+*(u32 *)(r10 - 4) = 0
+r2 = r10
+r2 += -4
+r1 = map[fd:0]
+call bpf_map_lookup_elem
+if r0 == 0 goto +2
+r1 = 1
+*(u32 *)(r0 + 0) = r1
+r0 = 0
+exit
+""",
 }
 
 

@@ -46,6 +46,7 @@ from kernel_lsp.ebpf.verify.dataflow.tnum import add as tnum_add
 from kernel_lsp.ebpf.verify.dataflow.tnum import const as tnum_const
 
 BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG = 0x80, 0x100
+_RDONLY_PROG_KINDS = ("devmap", "devmap_hash")  # BPF_F_RDONLY_PROG set by the kernel
 FLOW_KEYS_SIZE = 56  # sizeof(struct bpf_flow_keys)
 _DESC = {PTR_TO_FLOW_KEYS: "flow keys ", PTR_TO_MAP_KEY: "key ", PTR_TO_MAP_VALUE: "value ",
          PTR_TO_CTX: "context ", PTR_TO_STACK: "stack ", PTR_TO_SOCKET: "sock ",
@@ -131,9 +132,11 @@ def map_access(reg: Reg, regno: int, off: int, size: int, zero_ok: bool) -> None
 
 
 def map_access_type(reg: Reg, off: int, size: int, write: bool) -> None:
-    """``check_map_access_type``: BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG maps."""
+    """``check_map_access_type``: BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG maps. The kernel creates
+    every devmap with BPF_F_RDONLY_PROG (``dev_map_init_map``: a lookup points straight into
+    its entry), whatever flags the loader passed."""
     m = reg.map
-    if write and m.flags & BPF_F_RDONLY_PROG:
+    if write and (m.flags & BPF_F_RDONLY_PROG or m.kind in _RDONLY_PROG_KINDS):
         raise reject("E308", f"write into map forbidden, value_size={m.value_size} off={off} "
                              f"size={size}")
     if not write and m.flags & BPF_F_WRONLY_PROG:
