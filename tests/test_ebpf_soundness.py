@@ -262,6 +262,24 @@ r1 = 1
 r0 = 0
 exit
 """,
+    # A lookup in a map of maps returns the inner map (CONST_PTR_TO_MAP after the NULL check);
+    # with no inner map known it became a writable value of the outer map's value_size, so the
+    # program could overwrite the kernel's pointer to the inner map.
+    "a map of maps with no inner map known is not a map of values": """
+; expect: E299 at 5
+; prog_type: xdp
+; map: 3 array_of_maps 4 4 1
+*(u32 *)(r10 - 4) = 0
+r2 = r10
+r2 += -4
+r1 = map[fd:0]
+call bpf_map_lookup_elem
+if r0 == 0 goto +2
+r1 = 1
+*(u32 *)(r0 + 0) = r1
+r0 = 0
+exit
+""",
 }
 
 

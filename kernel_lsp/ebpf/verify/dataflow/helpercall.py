@@ -238,6 +238,10 @@ def set_return(env: Env, frame, proto: protos.Proto, meta: Meta, insn_idx: int) 
         if ret == "MAP_VALUE":
             if meta.map is None:
                 raise reject("E299", "kernel subsystem misconfigured verifier")
+            if meta.map.kind in ("array_of_maps", "hash_of_maps") and meta.map.inner is None:
+                raise reject("E299", f"the inner map of map-in-map '{meta.map.name}' is not "
+                                     "known (the loader did not describe it): a lookup returns "
+                                     "that map, which kernel-lsp cannot model")
             r0.map, r0.map_uid = meta.map, meta.map_uid
             if not proto.ret_null and meta.map.spin_lock_off >= 0:
                 r0.id = env.new_id()
