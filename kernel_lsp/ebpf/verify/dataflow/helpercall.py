@@ -225,8 +225,10 @@ def mem_size_reg(env: Env, st: VState, regno: int, write: bool, zero_ok: bool,
     helper_mem(env, st, regno - 1, reg.umax, write, zero_ok, use_meta)
 
 
-def set_return(env: Env, frame, proto: protos.Proto, meta: Meta, insn_idx: int) -> None:
-    """R0 after the call (``check_helper_call``'s return-type switch and references)."""
+def set_return(env: Env, frame, proto: protos.Proto, meta: Meta, insn_idx: int,
+               cb_frame: int = 0) -> None:
+    """R0 after the call (``check_helper_call``'s return-type switch and references);
+    ``cb_frame``: the frame of the innermost callback being walked (0: none)."""
     regs = frame.regs
     ret = proto.ret
     if ret == "INTEGER":
@@ -262,7 +264,9 @@ def set_return(env: Env, frame, proto: protos.Proto, meta: Meta, insn_idx: int) 
     elif proto.name in protos.ACQUIRE or (proto.name == "map_lookup_elem" and meta.map
                                           and meta.map.kind in ("sockmap", "sockhash")):
         rid = env.new_id()
-        frame.refs.append((rid, insn_idx, 0))
+        # tagged with the innermost callback's frame (acquire_reference_state tags the callback's
+        # own; a function it calls hands its references back to it): that exit must release it
+        frame.refs.append((rid, insn_idx, cb_frame))
         r0.id = r0.ref_obj_id = rid
     if ret == "INTEGER" and proto.name in protos.RET_VALUE_REFINED:
         r0.smax = r0.s32max = meta.msize_max
@@ -332,7 +336,8 @@ def helper_call(env: Env, st: VState, insn, idx: int) -> int | None:
     if name in protos.CALLBACK:
         callback = calls.callback_call(env, st, name, _func_target(env, st, caller, meta), idx)
     clear_caller_saved_frame(caller)
-    set_return(env, caller, proto, meta, idx)
+    set_return(env, caller, proto, meta, idx,
+               next((f.frameno for f in reversed(st.frames) if f.in_callback_fn), 0))
     maps.compatible(env, meta.map, name, fid)
     if name == "get_func_ip" and env.prog_type not in ("kprobe", "tracing"):
         raise reject("E309", f"func bpf_get_func_ip#{fid} not supported for program type "
