@@ -352,6 +352,34 @@ r5 = 0
 call bpf_sk_lookup_tcp
 exit
 """,
+    # The element bpf_for_each_map_elem passes its callback (R3) had id 0, and a held lock is
+    # the id of the value locked, so locking it held nothing: a second bpf_spin_lock of the same
+    # element (a deadlock) was accepted, as was calling helpers or exiting with it held.
+    "the element a for_each_map_elem callback gets names its lock": """
+; expect: E505 at 16
+; prog_type: sched_cls
+; func_info: true
+; map: 1 array 4 8 2 0 spin_lock=0
+*(u64 *)(r10 - 8) = 0
+r1 = map[fd:0]
+r2 = func[pc+7]
+r3 = r10
+r3 += -8
+r4 = 0
+call bpf_for_each_map_elem
+r0 = 0
+exit
+r6 = r3
+r7 = r4
+r1 = r3
+call bpf_spin_lock
+r1 = r6
+call bpf_spin_lock
+r1 = 1
+*(u64 *)(r7 + 0) = r1
+r0 = 0
+exit
+""",
 }
 
 

@@ -93,6 +93,8 @@ def callback_call(env: Env, st: VState, func: str, subprog_target: int, idx: int
         callee.regs[1] = r[1].copy()
         callee.regs[2] = pointer(PTR_TO_MAP_KEY, map=m)
         callee.regs[3] = pointer(PTR_TO_MAP_VALUE, map=m)
+        if m is not None and m.spin_lock_off >= 0:  # its id names the element's lock
+            callee.regs[3].id = env.new_id()
         callee.regs[4] = r[3].copy()
     else:
         raise reject("E299", f"callbacks of bpf_{func} are not modelled by kernel-lsp")

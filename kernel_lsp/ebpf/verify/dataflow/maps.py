@@ -242,6 +242,9 @@ def spin_lock(env: Env, st: VState, regno: int, is_lock: bool) -> None:
     if m.spin_lock_off != reg.var.value + reg.off:
         raise reject("E314", f"off {reg.var.value + reg.off} doesn't point to 'struct "
                              "bpf_spin_lock'")
+    if not reg.id:  # the held lock is the id of the value locked: 0 would hold nothing
+        raise reject("E314", f"R{regno} has no id naming its element: kernel-lsp cannot tell "
+                             "which bpf_spin_lock it is")
     if is_lock:
         if st.active_spin_lock:
             raise reject("E505", "Locking two bpf_spin_locks are not allowed")
