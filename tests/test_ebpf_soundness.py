@@ -380,6 +380,42 @@ r1 = 1
 r0 = 0
 exit
 """,
+    # The relevance analysis took a store through R1 as overwriting fp-16 because R1 may point
+    # there, though on the other path R1 is a map value and the slot keeps what it held: fp-16
+    # was irrelevant at the join, so the path that left a scalar there was pruned against the
+    # one that left a pointer, and the fill was dereferenced.
+    "relevance: a store kills a stack slot only where it surely writes it": """
+; expect: E301 at 25
+; fault: 25
+; map: 3 array 4 16 1
+*(u32 *)(r10 - 4) = 0
+r2 = r10
+r2 += -4
+r1 = map[fd:0]
+call bpf_map_lookup_elem
+if r0 == 0 goto +19
+r7 = r0
+call bpf_get_prandom_u32
+if r0 > 5 goto +2
+*(u64 *)(r10 - 16) = r7
+goto +2
+r2 = 12345
+*(u64 *)(r10 - 16) = r2
+if r0 > 2 goto +0
+if r0 > 2 goto +0
+if r0 > 2 goto +0
+r1 = r7
+call bpf_get_prandom_u32
+r1 = r7
+if r0 > 5 goto +2
+r1 = r10
+r1 += -16
+*(u64 *)(r1 + 0) = r7
+r3 = *(u64 *)(r10 - 16)
+r0 = *(u64 *)(r3 + 0)
+r0 = 0
+exit
+""",
 }
 
 

@@ -46,7 +46,7 @@ def _successors(env: Env, i: int) -> list[int]:
     return [i + (2 if k == "lddw" else 1)]
 
 
-def _may_pointer(env: Env, fps: list[dict]) -> list[frozenset]:
+def _may_pointer(env: Env, fps: list[dict], musts: list[dict]) -> list[frozenset]:
     """Forward: registers that may hold a pointer before each instruction (tracking which
     stack slots may hold a spilled pointer, so that a fill of plain data stays a scalar)."""
     n = len(env.insns)
@@ -60,7 +60,7 @@ def _may_pointer(env: Env, fps: list[dict]) -> list[frozenset]:
         for i in starts:
             if before[i] is None:
                 continue
-            after = _ptr_transfer(env, i, before[i], fps[i])
+            after = _ptr_transfer(env, i, before[i], fps[i], musts[i])
             for s in _successors(env, i):
                 if 0 <= s < n:
                     new = after if before[s] is None else (before[s][0] | after[0],
@@ -70,7 +70,7 @@ def _may_pointer(env: Env, fps: list[dict]) -> list[frozenset]:
     return [b[0] if b is not None else ALL for b in before]
 
 
-def _ptr_transfer(env: Env, i: int, state: tuple, fps: dict) -> tuple:
+def _ptr_transfer(env: Env, i: int, state: tuple, fps: dict, must: dict) -> tuple:
     ptrs, slots = state
     insn, info = env.insns[i], env.infos[i]
     k, x, d, s = info.kind, bool(insn.opcode & isa.X), insn.dst, insn.src
@@ -94,8 +94,7 @@ def _ptr_transfer(env: Env, i: int, state: tuple, fps: dict) -> tuple:
             return ptrs, (ALL_SLOTS if s in ptrs else slots)
         if s in ptrs:
             return ptrs, slots | touched
-        exact = len(fps[d]) == 1 and info.size == 8
-        return ptrs, (slots - touched if exact else slots)
+        return ptrs, (slots - touched if _overwrites(must, d, insn.off, info.size) else slots)
     if k == "lddw":
         is_ptr = insn.src != 0 or i in env.maps or i in env.unknown_maps
         return (ptrs | {d} if is_ptr else ptrs - {d}), slots
@@ -170,7 +169,8 @@ def relevant_regs(env: Env) -> tuple[list[frozenset], list[frozenset]]:
     if not env.bpf_capable:
         return [ALL] * n, [ALL_SLOTS] * n
     fps = _fp_offsets(env)
-    ptrs = _may_pointer(env, fps)
+    musts = _fp_offsets(env, must=True)
+    ptrs = _may_pointer(env, fps, musts)
     consts = _consts(env)
     starts = list(isa.slot_starts(env.insns))
     succs = {i: [s for s in _successors(env, i) if 0 <= s < n] for i in starts}
@@ -182,19 +182,36 @@ def relevant_regs(env: Env) -> tuple[list[frozenset], list[frozenset]]:
         for i in reversed(starts):
             out = frozenset().union(*(rel[s] for s in succs[i]))
             out_slots = frozenset().union(*(slots[s] for s in succs[i]))
-            new_slots, extra = _slot_transfer(env, i, out, out_slots, fps[i], consts[i])
+            new_slots, extra = _slot_transfer(env, i, out, out_slots, fps[i], musts[i],
+                                              consts[i])
             new = _rel_transfer(env, i, out, ptrs[i]) | extra
             if new != rel[i] or new_slots != slots[i]:
                 rel[i], slots[i], changed = new, new_slots, True
     return rel, slots
 
 
-def _fp_offsets(env: Env) -> list[dict]:
+def _fp_offsets(env: Env, must: bool = False) -> list[dict]:
     """Forward: for each register that may point into the current frame's stack, the set of
-    its possible constant offsets from R10 (or ``TOP``)."""
+    its possible constant offsets from R10 (or ``TOP``). With ``must``: only the registers that
+    point into it on every path (a store through one of them surely overwrites its slots)."""
     before = _forward(env, lambda s: {10: frozenset({0})} | (
-        {r: TOP for r in range(1, 6)} if s else {}), _fp_transfer, _fp_join)
+        {r: TOP for r in range(1, 6)} if s else {}), _fp_transfer,
+        _fp_meet if must else _fp_join)
+    if must:
+        return [b if b is not None else {} for b in before]
     return [b if b is not None else {r: TOP for r in range(11)} for b in before]
+
+
+def _fp_meet(a: dict, b: dict) -> dict:
+    """Where paths meet, for the ``must`` form: the registers that are stack pointers on both."""
+    return {r: v for r, v in _fp_join(a, b).items() if r in a and r in b}
+
+
+def _overwrites(must: dict, d: int, off: int, size: int) -> bool:
+    """A store of ``size`` bytes at ``d + off`` surely overwrites one whole stack slot."""
+    offsets = must.get(d)
+    return (offsets is not None and offsets != TOP and len(offsets) == 1 and size == 8
+            and (next(iter(offsets)) + off) % 8 == 0)
 
 
 def _forward(env: Env, entry, transfer, join) -> list[dict | None]:
@@ -278,7 +295,7 @@ def _spis(offsets, off: int, size: int) -> frozenset | None:
 
 
 def _slot_transfer(env: Env, i: int, out_regs: frozenset, out: frozenset,
-                   fps: dict, consts: dict) -> tuple[frozenset, frozenset]:
+                   fps: dict, must: dict, consts: dict) -> tuple[frozenset, frozenset]:
     """``(slots relevant before i, extra registers relevant before i)``."""
     insn, info = env.insns[i], env.infos[i]
     k, d, s = info.kind, insn.dst, insn.src
@@ -292,8 +309,7 @@ def _slot_transfer(env: Env, i: int, out_regs: frozenset, out: frozenset,
         if touched is None:
             return out, frozenset({s}) if k == "store_reg" else frozenset()
         extra = frozenset({s}) if k == "store_reg" and touched & out else frozenset()
-        exact = len(fps[d]) == 1 and info.size == 8 and (next(iter(fps[d])) + insn.off) % 8 == 0
-        return (out - touched if exact else out), extra
+        return (out - touched if _overwrites(must, d, insn.off, info.size) else out), extra
     if k == "atomic" and d in fps:
         touched = _spis(fps[d], insn.off, info.size)
         return (ALL_SLOTS if touched is None else out | touched), frozenset()
