@@ -216,6 +216,22 @@ async def test_files_that_are_no_source(client: LanguageClient, warm):
         (warm / "drivers/zero.c").unlink()
 
 
+async def test_a_uri_with_a_nul_byte(client: LanguageClient, warm):
+    """``%00`` decodes to a path no file system call takes ("embedded null byte" in every
+    request's log, and a close that never cleared its diagnostics): no file of the tree."""
+    start_log = len(client.log_messages)
+    u = uri(warm, "fs/stat.c") + "%00"
+    open_doc_uri = types.TextDocumentItem(uri=u, language_id="c", version=1,
+                                         text="void f(void) { undefined_zz(); }\n")
+    client.text_document_did_open(types.DidOpenTextDocumentParams(open_doc_uri))
+    assert await within(client.text_document_hover_async(types.HoverParams(
+        types.TextDocumentIdentifier(u), types.Position(0, 16))), "hover") is None
+    await close_doc(client, u)
+    await _answers(client, warm)
+    assert not [m for m in client.log_messages[start_log:] if "failed" in m.message
+                or "null byte" in m.message], "no failures logged"
+
+
 GARBAGE = ["a string", 42, [1, 2], {"fixes": "nope"}, {"fixes": [1, "x", None]},
            {"fixes": [{"kind": "include"}, {"kind": "export", "title": "t", "definition": 5}]},
            {"fixes": [{"kind": "include", "title": "t", "header": 7, "use": "bad",

@@ -65,10 +65,13 @@ def uri_of(root: Path, path: str) -> str:
 
 
 def path_of(uri: str) -> str | None:
+    """The file system path of a ``file:`` URI; None when it names none (another scheme, a
+    malformed URI, a NUL byte: ``%00`` decodes to a path no file system call takes)."""
     try:
-        return to_fs_path(uri)
+        path = to_fs_path(uri)
     except Exception:  # noqa: BLE001 - a malformed URI is just not ours
         return None
+    return None if path is None or "\x00" in path else path
 
 
 def diagnostic(item: Reported, lines: Lines, enc: str, docs_url: str | None = None
