@@ -78,6 +78,18 @@ def test_only_bad_paths_exit_2_without_indexing(tmp_path, tmp_path_factory, caps
     assert not (root / ".kernel-lsp").exists()
 
 
+def test_paths_with_no_c_file_exit_2_without_indexing(tmp_path, capsys):
+    """``check notes.txt`` in a directory of no tree: it made that directory the root, indexed
+    it and wrote a model there (``/etc/.kernel-lsp`` for ``check /etc/passwd``)."""
+    (tmp_path / "notes.txt").write_text("hello\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.c").write_text("int a;\n")
+    assert main(["check", str(tmp_path / "notes.txt")]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"kernel-lsp: no C files to check in {tmp_path / 'notes.txt'}")
+    assert not (tmp_path / ".kernel-lsp").exists()
+
+
 def test_unexpected_exception_is_one_line(monkeypatch, capsys):
     def boom(args):
         raise ValueError("bad thing")

@@ -311,7 +311,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.since and args.no_index:
         raise CommandError("--since and --no-index exclude each other")
     paths, bad_paths = select_paths(config, args.paths)
-    if paths == [] and bad_paths:
+    if paths == []:  # nothing to check (said): no index written for it (``check notes.txt``)
         return EXIT_USAGE
     patch = _patch(config, args.since) if args.since else None
     result = stored_model(config) if args.no_index else run_index(config, args.verbose)
