@@ -5,6 +5,7 @@ edited in the editor changing the 408_2 diagnostics of C files live."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -21,9 +22,11 @@ from tests.lsp_helpers import (
     capabilities,
     copy_tree,
     keys,
+    logged,
     position,
     replace_all,
     start,
+    stop,
     uri,
     wait_indexed,
     wait_published,
@@ -162,3 +165,40 @@ async def test_a_policy_edited_in_the_editor_changes_c_diagnostics_live(client, 
     got = await wait_published(client, vmscan, where=lambda p: {
         k[1] for k in keys(p.diagnostics) if k[0] == "408_2"} == {"watermark_scale_factor"})
     assert got.version == 1
+
+
+async def test_verify_demand_with_a_client_that_never_shows_the_report(tmp_path):
+    """A client that says it shows documents but never answers window/showDocument held the
+    command for ever (and shutdown failed with two of them pending); a demand file missing on
+    disk was verified as an empty demand. The command answers with the report's path, logs
+    it, and says when it cannot read the demand."""
+    tree = copy_tree(tmp_path / "tree", indexed=True)
+    shutil.copy(RECLAIM, tree / RECLAIM.name)
+    client = await ClientServerConfig(server_command=SERVER).start()
+    try:
+        answer = asyncio.Event()
+
+        async def never(_params):  # (answers at the end: the client's own teardown needs it)
+            await answer.wait()
+            return types.ShowDocumentResult(success=False)
+
+        client.protocol.fm.features[types.WINDOW_SHOW_DOCUMENT] = never
+        await start(client, tree, capabilities(VSCODE))
+        await wait_indexed(client)
+        for _ in range(2):
+            result = await within(client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command="kernel-lsp.verifyDemand",
+                                           arguments=[uri(tree, RECLAIM.name)])),
+                "verifyDemand", 30)
+            assert Path(result["report"]) == tree / ".kernel-lsp" / "reports" / "reclaim.html"
+        assert len(logged(client, "kernel-lsp: report written to")) == 2
+        answer.set()  # late answers, to requests the server gave up on
+        await asyncio.sleep(0.2)
+        missing = uri(tree, "gone.demand.yaml")
+        assert await within(client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="kernel-lsp.verifyDemand", arguments=[missing])), "missing", 30) is None
+        assert logged(client, "Verify demand: cannot read gone.demand.yaml")
+        assert not (tree / ".kernel-lsp" / "reports" / "gone.html").exists()
+        await within(client.shutdown_session(), "shutdown")
+    finally:
+        await stop(client)

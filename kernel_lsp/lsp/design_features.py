@@ -7,6 +7,7 @@ its diagnostics, hover and definition requests for ``*.demand.yaml`` / ``*.layer
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from lsprotocol import types
@@ -131,15 +132,39 @@ def register(server) -> None:
         if ls.ws is None or not ls.ws.ready:
             ls.show("kernel-lsp: the model is not ready yet; try again when indexing is done")
             return None
-        text = ls.text_of(rel) or ""
-        path, code = await ls.on_model(write_html_report, ls.ws, rel, text)
-        report_uri = uri_of(ls.root, relative_posix(ls.root, path) or str(path))
+        text = ls.text_of(rel)
+        if text is None:
+            ls.show(f"kernel-lsp: Verify demand: cannot read {rel}")
+            return None
         try:
-            await ls.window_show_document_async(types.ShowDocumentParams(
-                uri=report_uri, external=True))
-        except Exception:  # noqa: BLE001 - a client without showDocument still gets the path
+            path, code = await ls.on_model(write_html_report, ls.ws, rel, text)
+        except Exception as exc:  # noqa: BLE001 - the reports directory, the disk: a message
+            log.exception("verify demand failed")
+            ls.show(f"kernel-lsp: Verify demand: cannot write the report: {exc}")
+            return None
+        report_uri = uri_of(ls.root, relative_posix(ls.root, path) or str(path))
+        if not await _show(ls, report_uri):
             ls.log_message(f"kernel-lsp: report written to {path}")
         return {"report": str(path), "uri": report_uri, "code": code}
+
+
+SHOW_WITHIN = 5.0  # seconds a client has to answer window/showDocument
+
+
+async def _show(ls, uri: str) -> bool:
+    """Ask the client to open ``uri`` in a browser, when it says it can; whether it did. A
+    client that never answers (or answers nothing) holds the command no longer than
+    ``SHOW_WITHIN``."""
+    window = getattr(ls.client_capabilities, "window", None)
+    show = getattr(window, "show_document", None)
+    if not getattr(show, "support", False):
+        return False
+    try:
+        got = await asyncio.wait_for(ls.window_show_document_async(
+            types.ShowDocumentParams(uri=uri, external=True)), SHOW_WITHIN)
+    except Exception:  # noqa: BLE001 - no answer, an error, a malformed one: the path is logged
+        return False
+    return bool(getattr(got, "success", False))
 
 
 def _uri_argument(args) -> str | None:
