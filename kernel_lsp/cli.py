@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from kernel_lsp import __version__
@@ -43,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    if sys.stdout is None:  # started with standard output closed (``>&-``): nothing is shown
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the whole run
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
@@ -50,3 +53,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # writing standard output (``> /dev/full``)
+        print(f"kernel-lsp: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return 2

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kernel_lsp.batch.commands import guarded, progress_bar
 from kernel_lsp.cli import main
 
@@ -175,3 +177,21 @@ def test_bad_files_are_messages_not_failures(tmp_path):
     assert proc.stdout.startswith(f"indexed {root}: ")
     proc = run_cli("check", cwd=root)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["explain", "404_2"], "kernel-lsp: cannot write: No space left on device"),
+    (["check", "fs/user.c"], "kernel-lsp: cannot write the report: No space left on device")])
+def test_a_full_standard_output_is_one_line(tmp_path, argv, said):
+    """``> /dev/full``: a traceback (explain), an "internal error" (check); and a closed
+    standard output was an AttributeError traceback."""
+    root = make_tree(tmp_path, CLEAN)
+    command = [sys.executable, "-m", "kernel_lsp", *argv]
+    with open("/dev/full", "w") as full:
+        got = subprocess.run(command, cwd=root, stdout=full, stderr=subprocess.PIPE, text=True,
+                             timeout=120)
+    assert got.returncode == 2 and got.stderr.splitlines()[-1] == said
+    assert "Traceback" not in got.stderr
+    closed = subprocess.run(command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, timeout=120, preexec_fn=lambda: os.close(1))
+    assert "Traceback" not in closed.stderr and closed.returncode in (0, 1)

@@ -291,8 +291,13 @@ def render(fmt: str, items, config: Config, stats: dict, problems: list[str],
 
 def write_report(text: str, output: Path | None) -> None:
     if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # ``> /dev/full``
+            raise CommandError(f"cannot write the report: {exc.strerror or exc}") from exc
         return
     try:
         output.write_text(text, encoding="utf-8")
