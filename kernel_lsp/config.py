@@ -300,6 +300,8 @@ def apply_settings(config: Config, data: Mapping, where: str) -> list[str]:
                 config.extensions = exts
         elif key in ("max_file_bytes", "jobs"):
             number = _positive_int(value, key, where, messages)
+            if number is not None and key == "jobs":
+                number = capped_jobs(number, where, messages)
             if number is not None:
                 setattr(config, key, number)
         elif key == "severity":
@@ -358,6 +360,17 @@ def load_config(root: Path, arch: str | None = None,
         messages.append(f"arch '{config.arch}': no directory arch/{config.arch} under the root")
     messages += load_policies(config)
     return config, messages
+
+
+def capped_jobs(jobs: int, where: str, messages: list[str]) -> int:
+    """``jobs``, at most four worker processes per CPU (a setting of 100000 started as many
+    processes), said when it is cut."""
+    most = 4 * (os.cpu_count() or 1)
+    if jobs <= most:
+        return jobs
+    messages.append(f"{where}: 'jobs' {jobs} is more than 4 per CPU ({os.cpu_count()} CPUs): "
+                    f"using {most}")
+    return most
 
 
 def _exclude_list(items: list[str] | None, where: str, messages: list[str]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,15 @@ def test_globs_and_layer_files_that_cannot_be_read_are_messages(tmp_path):
     assert [m for m in messages if "layer_files: '/etc/*.yaml'" in m and "ignored" in m]
     assert [m for m in messages if m.startswith("deep.layers.yaml:") and "nested too deeply" in m]
     assert len(messages) == 3, messages
+
+
+def test_jobs_are_at_most_four_per_cpu(tmp_path, monkeypatch):
+    """``jobs = 100000`` (a setting, the editor's too) started as many worker processes."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    (tmp_path / "kernel-lsp.toml").write_text("jobs = 100000\n")
+    config, messages = load_config(tmp_path)
+    assert config.jobs == 8
+    assert messages == ["kernel-lsp.toml: 'jobs' 100000 is more than 4 per CPU (2 CPUs): using 8"]
+    (tmp_path / "kernel-lsp.toml").write_text("jobs = 8\n")
+    config, messages = load_config(tmp_path)
+    assert (config.jobs, messages) == (8, [])

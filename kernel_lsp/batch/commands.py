@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kernel_lsp.batch.paths import Shown, choose_root, locate
-from kernel_lsp.config import Config, load_config, relative_posix
+from kernel_lsp.config import Config, capped_jobs, load_config, relative_posix
 from kernel_lsp.messages import condense
 from kernel_lsp.model import collector
 
@@ -132,7 +132,10 @@ def setup(root: Path | None, given: list[Path], arch: str | None, jobs: int | No
     for message in messages:
         warn(message)
     if jobs is not None:
-        config.jobs = jobs
+        cut: list[str] = []
+        config.jobs = capped_jobs(jobs, "--jobs", cut)
+        for message in cut:
+            warn(message)
     return config
 
 
