@@ -113,3 +113,49 @@ def test_a_content_length_no_client_can_send_is_no_crash(tmp_path):
             proc.kill()
     stderr = proc.stderr.read().decode()
     assert "MemoryError" not in stderr and "Traceback" not in stderr
+
+
+def _session(root, messages: list[bytes], last_id: int) -> tuple[list[dict], subprocess.Popen]:
+    proc = subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    init = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "processId": None, "rootUri": root.as_uri(), "capabilities": {}}}).encode()
+    for body in [init, b'{"jsonrpc": "2.0", "method": "initialized", "params": {}}', *messages]:
+        proc.stdin.write(_frame(body))
+    proc.stdin.flush()
+    return _read_until(proc, last_id), proc
+
+
+def test_the_lifecycle_rules_of_lsp(tmp_path):
+    """A second initialize, and a request after shutdown, get InvalidRequest (pygls accepted
+    the one and never answered the other); exit after shutdown ends with 0, without it 1."""
+    root = copy_tree(tmp_path / "tree", indexed=True)
+    hover = {"textDocument": {"uri": (root / "fs/stat.c").as_uri()},
+             "position": {"line": 0, "character": 0}}
+    got, proc = _session(root, [
+        json.dumps({"jsonrpc": "2.0", "id": 2, "method": "initialize", "params": {
+            "processId": None, "rootUri": root.as_uri(), "capabilities": {}}}).encode(),
+        b'{"jsonrpc": "2.0", "id": 3, "method": "shutdown"}',
+        json.dumps({"jsonrpc": "2.0", "id": 4, "method": "textDocument/hover",
+                    "params": hover}).encode()], 4)
+    try:
+        errors = {m["id"]: m["error"]["code"] for m in got if "error" in m}
+        assert errors == {2: -32600, 4: -32600}
+        assert any(m.get("id") == 3 and "result" in m for m in got)
+        proc.stdin.write(_frame(b'{"jsonrpc": "2.0", "method": "exit"}'))
+        proc.stdin.flush()
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    got, proc = _session(root, [json.dumps({"jsonrpc": "2.0", "id": 2,
+                                            "method": "textDocument/hover",
+                                            "params": hover}).encode()], 2)
+    try:
+        proc.stdin.write(_frame(b'{"jsonrpc": "2.0", "method": "exit"}'))
+        proc.stdin.flush()
+        assert proc.wait(20) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "Traceback" not in proc.stderr.read().decode()

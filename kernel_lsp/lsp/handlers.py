@@ -106,6 +106,7 @@ def shutdown(ls: KernelLanguageServer, _params) -> None:
 
 @server.feature(types.EXIT)
 def exit_(ls: KernelLanguageServer, _params) -> None:
+    ls.exit_code = 0 if ls.protocol._shutdown else 1  # LSP: 1 without a shutdown first
     end_within()
     ls.stop()
 

@@ -105,6 +105,13 @@ class Protocol(LanguageServerProtocol):
                                      types.MessageType.Warning)
             self._send_error_without_id(JsonRpcInvalidRequest())
             return
+        method = getattr(message, "method", None)
+        if self._shutdown and method not in (None, types.EXIT) and hasattr(message, "id"):
+            # a request after ``shutdown``: InvalidRequest, as LSP asks (pygls dropped it, and
+            # the client waited for ever)
+            self._send_response(message.id, None, JsonRpcInvalidRequest(
+                "the server is shutting down").to_response_error())
+            return
         super().handle_message(message)
 
     def _send_error_without_id(self, error: JsonRpcException) -> None:
@@ -143,6 +150,11 @@ class Protocol(LanguageServerProtocol):
         if self._workspace is None and method_name != types.INITIALIZE:
             log.warning("%s before initialize: refused", method_name)
             self._send_response(msg_id, None, JsonRpcServerNotInitialized().to_response_error())
+            return
+        if self._workspace is not None and method_name == types.INITIALIZE:
+            log.warning("a second initialize: refused")  # LSP: it is sent once
+            self._send_response(msg_id, None, JsonRpcInvalidRequest(
+                "the server is initialized already").to_response_error())
             return
         super()._handle_request(msg_id, method_name, params)
 

@@ -55,5 +55,5 @@ def serve(args: argparse.Namespace) -> int:
         server.start_tcp(*address)
     else:
         server.start_io(stdin=Stdin(sys.stdin.buffer))
-    end_now(0)  # not a return: see ``end_now``
+    end_now(server.exit_code)  # not a return: see ``end_now``
     return 0

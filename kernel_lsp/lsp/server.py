@@ -75,6 +75,7 @@ class KernelLanguageServer(LanguageServer):
         self.indexer = IndexChild()
         self.first = FirstRuns(self)  # the first model of a cold tree (``lsp/first.py``)
         self.closing = False  # shutdown or exit received, or the client went away
+        self.exit_code = 0  # the process's: 1 after an ``exit`` without ``shutdown`` (LSP)
         self.quiet_until = 0.0  # checks wait until then (completion requests are coming)
         self.warmed: set[str] = set()  # documents whose visible names are loaded
         self.catching_up = False  # the run after loading a model: none changed, none reloaded
