@@ -352,6 +352,40 @@ r5 = 0
 call bpf_sk_lookup_tcp
 exit
 """,
+    # A callback could release a reference its caller owns (a socket it found through the
+    # caller's stack): the callback may run twice or not at all, and its references are not
+    # handed back. Linux 6.1's release_reference_state refuses it ("Cannot release caller
+    # references in callbacks").
+    "a callback must not release its caller's reference": """
+; expect: E504 at 23
+; prog_type: sched_cls
+; func_info: true
+*(u64 *)(r10 - 8) = 0
+*(u64 *)(r10 - 16) = 0
+*(u64 *)(r10 - 24) = 0
+*(u64 *)(r10 - 32) = 0
+*(u64 *)(r10 - 40) = 0
+r2 = r10
+r2 += -40
+r3 = 36
+r4 = 0
+r5 = 0
+call bpf_sk_lookup_tcp
+if r0 == 0 goto +8
+*(u64 *)(r10 - 48) = r0
+r1 = 2
+r2 = func[pc+7]
+r3 = r10
+r3 += -48
+r4 = 0
+call bpf_loop
+r0 = 0
+exit
+r1 = *(u64 *)(r2 + 0)
+call bpf_sk_release
+r0 = 0
+exit
+""",
     # The element bpf_for_each_map_elem passes its callback (R3) had id 0, and a held lock is
     # the id of the value locked, so locking it held nothing: a second bpf_spin_lock of the same
     # element (a deadlock) was accepted, as was calling helpers or exiting with it held.

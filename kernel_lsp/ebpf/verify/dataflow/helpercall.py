@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from kernel_lsp.ebpf import helpers
 from kernel_lsp.ebpf.verify.dataflow import bounds, maps, mem, protos, stack
 from kernel_lsp.ebpf.verify.dataflow.alu import read_reg
-from kernel_lsp.ebpf.verify.dataflow.env import MAX_VAR_SIZ, Env, reject
+from kernel_lsp.ebpf.verify.dataflow.env import MAX_VAR_SIZ, Env, Reject, reject
 from kernel_lsp.ebpf.verify.dataflow.regs import (
     ALLOC,
     CONST_PTR_TO_MAP,
@@ -287,6 +287,11 @@ def _release(env: Env, st: VState, ref_obj_id: int) -> None:
     refs = st.cur.refs
     if not any(r[0] == ref_obj_id for r in refs):
         raise reject("E504", "reference has not been acquired before")
+    # Cannot release caller references in callbacks (release_reference_state): the callback
+    # may run any number of times, and its references are not handed back to the caller
+    cb_frame = next((f.frameno for f in reversed(st.frames) if f.in_callback_fn), 0)
+    if cb_frame and any(r[0] == ref_obj_id and r[2] != cb_frame for r in refs):
+        raise reject("E504", "Cannot release caller references in callbacks")
     st.cur.refs = [r for r in refs if r[0] != ref_obj_id]
     st.replace_regs(lambda r: (not_init() if not env.allow_ptr_leaks else unknown())
                     if r.ref_obj_id == ref_obj_id else None)
@@ -315,9 +320,10 @@ def helper_call(env: Env, st: VState, insn, idx: int) -> int | None:
         if meta.ref_obj_id:
             try:
                 _release(env, st, meta.ref_obj_id)
-            except Exception:
+            except Reject as e:
+                why = f" ({e.message})" if "callbacks" in e.message else ""
                 raise reject("E504", f"func bpf_{name}#{fid} reference has not been acquired "
-                                     "before") from None
+                                     f"before{why}") from None
         elif not regs[meta.release_regno].is_null:
             raise reject("E504", f"func bpf_{name}#{fid} reference has not been acquired before")
     if name == "tail_call":
