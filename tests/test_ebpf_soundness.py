@@ -386,6 +386,60 @@ call bpf_sk_release
 r0 = 0
 exit
 """,
+    # A struct_ops map was used like a hash: its lookup returns ERR_PTR(-EINVAL), neither NULL
+    # nor a value, so the NULL check passed and the store went to a bad address. Linux 6.1's
+    # check_map_prog_compatibility refuses the map in any program.
+    "a struct_ops map cannot be used in a program": """
+; expect: E313 at 3
+; prog_type: xdp
+; map: 3 struct_ops 4 64 1
+*(u32 *)(r10 - 4) = 0
+r2 = r10
+r2 += -4
+r1 = map[fd:0]
+call bpf_map_lookup_elem
+if r0 == 0 goto +2
+r1 = 1
+*(u32 *)(r0 + 0) = r1
+r0 = 0
+exit
+""",
+    # ... as was a map type Linux 6.1 does not have (no such map can be created).
+    "a map of a type Linux 6.1 cannot create is not used": """
+; expect: E313 at 3
+; prog_type: xdp
+; map: 3 type_40 4 64 1
+*(u32 *)(r10 - 4) = 0
+r2 = r10
+r2 += -4
+r1 = map[fd:0]
+call bpf_map_lookup_elem
+if r0 == 0 goto +2
+r1 = 1
+*(u32 *)(r0 + 0) = r1
+r0 = 0
+exit
+""",
+    # bpf_for_each_map_elem took any map, its callback getting a writable value of value_size;
+    # only arrays and hashes have map_for_each_callback (an lpm_trie has none: the kernel
+    # would call a NULL function), and Linux 6.1 refuses the others.
+    "for_each_map_elem only walks the maps that implement it": """
+; expect: E309 at 6
+; prog_type: sched_cls
+; func_info: true
+; map: 0 lpm_trie 8 8 2
+r1 = map[fd:0]
+r2 = func[pc+6]
+r3 = 0
+r4 = 0
+call bpf_for_each_map_elem
+r0 = 0
+exit
+r1 = 1
+*(u64 *)(r3 + 0) = r1
+r0 = 0
+exit
+""",
     # The element bpf_for_each_map_elem passes its callback (R3) had id 0, and a held lock is
     # the id of the value locked, so locking it held nothing: a second bpf_spin_lock of the same
     # element (a deadlock) was accepted, as was calling helpers or exiting with it held.
@@ -475,3 +529,4 @@ def test_unsafe_accepts_found_before_are_rejected(name):
                       seed=seed).fault
                   for data in (b"", bytes(range(64))) for seed in (1, 7, 12345)}
         assert fault_at in {f.insn for f in faults if f is not None and f.kind == "region"}
+

@@ -90,6 +90,8 @@ def callback_call(env: Env, st: VState, func: str, subprog_target: int, idx: int
         callee.regs[2] = r[3].copy()
     elif func == "for_each_map_elem":
         m = r[1].map
+        if m is None or m.kind not in maps.FOR_EACH_MAPS:
+            raise reject("E309", "callback function not allowed for map")
         callee.regs[1] = r[1].copy()
         callee.regs[2] = pointer(PTR_TO_MAP_KEY, map=m)
         callee.regs[3] = pointer(PTR_TO_MAP_VALUE, map=m)

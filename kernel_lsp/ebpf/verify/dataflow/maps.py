@@ -146,6 +146,8 @@ def type_id(m: MapInfo) -> int:
     return MAP_TYPES.index(m.kind) if m.kind in MAP_TYPES else 0
 
 
+# map types with map_for_each_callback (array_map_ops, percpu_array_map_ops, the four htab ops)
+FOR_EACH_MAPS = ("hash", "lru_hash", "percpu_hash", "lru_percpu_hash", "array", "percpu_array")
 _TRACING = ("kprobe", "tracepoint", "perf_event", "raw_tracepoint", "raw_tracepoint_writable")
 
 
@@ -158,6 +160,10 @@ def resolve(env: Env, insn, idx: int) -> MapInfo:
     if m is None:
         raise reject("E313", f"fd {insn.imm} is not pointing to valid bpf_map")
     t = env.prog_type
+    if m.kind not in MAP_TYPES[1:]:  # map_create refuses the type: no such map exists
+        raise reject("E313", f"map '{m.name}' has type {m.kind}, which Linux 6.1 cannot create")
+    if m.kind == "struct_ops":  # its lookup returns ERR_PTR(-EINVAL), not NULL or a value
+        raise reject("E313", "bpf_struct_ops map cannot be used in prog")
     if m.spin_lock_off >= 0:
         if t == "socket_filter":
             raise reject("E314", "socket filter progs cannot use bpf_spin_lock yet")
