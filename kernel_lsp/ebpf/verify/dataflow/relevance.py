@@ -83,7 +83,7 @@ def _ptr_transfer(env: Env, i: int, state: tuple, fps: dict, must: dict) -> tupl
     if k in ("load", "loadsx"):
         if k == "loadsx" or info.size < 4:
             return ptrs - {d}, slots
-        if s in fps:  # a fill: a pointer only if one may have been spilled there
+        if s in must:  # surely a fill: a pointer only if one may have been spilled there
             touched = _spis(fps[s], insn.off, info.size)
             maybe = touched is None or bool(touched & slots)
             return (ptrs | {d} if maybe else ptrs - {d}), slots
