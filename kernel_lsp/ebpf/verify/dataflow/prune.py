@@ -226,9 +226,18 @@ def states_equal(env: Env, old: VState, cur: VState, live: list[frozenset],
 
 
 def maybe_looping(old: VState, cur: VState) -> bool:
-    """``states_maybe_looping``: the current frames' registers are identical."""
+    """``states_maybe_looping``: the current frames' registers are identical.
+
+    Not when a callback frame of ``cur`` is another call of the callback than ``old``'s (each
+    entry, the first or one made by :func:`calls.callback_reentry`, has its own
+    ``callback_entry`` tuple): the path between them left the callback and the helper called
+    it again, which the helper bounds (``bpf_loop``'s count, the map's elements). A loop inside
+    one call is still seen, its states sharing their entry."""
     if old.curframe != cur.curframe:
         return False
+    for a, b in zip(old.frames, cur.frames, strict=True):
+        if a.callback_entry is not b.callback_entry:
+            return False
     for a, b in zip(old.cur.regs, cur.cur.regs, strict=True):
         if not a.same(b):
             return False
