@@ -159,3 +159,23 @@ def test_the_lifecycle_rules_of_lsp(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert "Traceback" not in proc.stderr.read().decode()
+
+
+def test_json_nested_deeper_than_the_decoder_goes(tmp_path):
+    """A request nested 5,000 deep: the decoder's RecursionError was an internal error in the
+    log and no answer; it is a ParseError (no id: the request could not be read)."""
+    root = copy_tree(tmp_path / "tree", indexed=True)
+    deep = "[" * 5000 + "]" * 5000
+    body = ('{"jsonrpc": "2.0", "id": 2, "method": "workspace/executeCommand", "params": '
+            '{"command": "kernel-lsp.reindex", "arguments": ' + deep + '}}').encode()
+    got, proc = _session(root, [body, b'{"jsonrpc": "2.0", "id": 3, "method": "shutdown"}'], 3)
+    try:
+        assert [m["error"]["code"] for m in got if "error" in m] == [-32700]
+        assert not any("internal error" in m["params"]["message"] for m in got
+                       if m.get("method") == "window/logMessage")
+        proc.stdin.write(_frame(b'{"jsonrpc": "2.0", "method": "exit"}'))
+        proc.stdin.flush()
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

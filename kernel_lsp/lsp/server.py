@@ -84,7 +84,8 @@ class KernelLanguageServer(LanguageServer):
     def report_server_error(self, error: Exception, source) -> None:
         """pygls' own failures (outside our guarded handlers): a log line, not a pop-up. A body
         that is not JSON is the client's: answered as JSON-RPC asks (``Protocol.not_json``)."""
-        if isinstance(error, json.JSONDecodeError | UnicodeDecodeError):
+        if isinstance(error, json.JSONDecodeError | UnicodeDecodeError | RecursionError):
+            # (RecursionError: JSON nested deeper than Python's decoder goes, ~990 levels)
             log.warning("a message that is not JSON: %r", error)
             self.protocol.not_json(error)
             return
