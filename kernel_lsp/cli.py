@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from kernel_lsp import __version__
@@ -35,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupted(_signum, _frame) -> None:
+    """SIGTERM as Ctrl-C: the run stops its worker processes and says so. Killed at once, an
+    index left its workers behind to fail on the closed pipe, each with a traceback."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -46,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if sys.stdout is None:  # started with standard output closed (``>&-``): nothing is shown
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the whole run
+    if args.command != "serve":  # (the server ends its own way)
+        signal.signal(signal.SIGTERM, _interrupted)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

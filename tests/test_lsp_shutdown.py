@@ -248,3 +248,36 @@ def test_a_stuck_thread_does_not_keep_the_process_alive():
     assert done.returncode == 0
     assert "did not end within 0.5 s of the session's end" in done.stderr
     assert "stuck_forever" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("how", ["kill", "ctrl-c"])
+def test_the_index_command_stops_its_workers_when_interrupted(tmp_path, how):
+    """``kill`` of ``kernel-lsp index`` while its worker processes start or extract: they were
+    left behind to fail on the closed pipe, each with a traceback on the terminal (or, stopped
+    while starting, a FileNotFoundError); Ctrl-C, which the terminal sends to every process
+    of the group, printed a KeyboardInterrupt traceback per worker. It stops them and says it
+    was interrupted."""
+    root = tmp_path / "tree"
+    (root / "src").mkdir(parents=True)
+    body = "".join(f"int f{i}(int x)\n{{\n\treturn g{i}(x) + {i};\n}}\n" for i in range(60))
+    for n in range(3000):
+        (root / "src" / f"f{n}.c").write_text(f"/* {n} */\n" + body)
+    proc = subprocess.Popen([*SERVER[:-1], "index", str(root), "--jobs", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(_alive(_descendants(proc.pid))) < 4:  # itself, the fork server, two workers
+        assert proc.poll() is None and time.monotonic() < deadline, "no workers started"
+        time.sleep(0.05)
+    workers = _alive(_descendants(proc.pid)) - {proc.pid}
+    if how == "kill":  # while the workers start
+        proc.terminate()
+    else:  # while they extract
+        time.sleep(0.5)
+        os.killpg(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err.decode().splitlines()[-1] == "kernel-lsp: interrupted"
+    time.sleep(1.0)
+    assert not _alive(workers), "worker processes left behind"
+    assert b"Traceback" not in err

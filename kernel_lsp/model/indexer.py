@@ -14,6 +14,8 @@ import multiprocessing
 import os
 import posixpath
 import re
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -89,10 +91,15 @@ def _set_env(env: Configuration | None) -> None:
     _ENV = env
 
 
-def _start_worker(env: Configuration | None) -> None:
-    """A ``worker_pool`` process's initializer."""
+def _start_worker(env: Configuration | None, started=None) -> None:
+    """A ``worker_pool`` process's initializer (``started``: released once it runs). Ctrl-C
+    in a terminal reaches every process of the group: the pool's owner stops the workers,
+    which would each print a KeyboardInterrupt traceback of their own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _set_env(env)
     collector.worker_process()
+    if started is not None:
+        started.release()
 
 
 def _work(item: tuple[str, str, int, int, str | None, int]) -> tuple:
@@ -129,11 +136,30 @@ def _store(model: Model, result: tuple, problems: list[str]) -> None:
                            type_use_total=type_use_total, inactive=inactive)
 
 
+STARTING_WITHIN = 10.0  # seconds the workers of a new pool have to start
+
+
 def worker_pool(jobs: int, env: Configuration):
     """``jobs`` processes that extract files (``_work``) under the configuration ``env``
-    (starting them costs about 0.3 s)."""
+    (starting them costs about 0.3 s). Ctrl-C and SIGTERM wait until they have started: a
+    pool stopped before, its semaphore gone, left each worker still starting a traceback
+    (FileNotFoundError) on the terminal."""
     ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-    return ctx.Pool(jobs, initializer=_start_worker, initargs=(env,))
+    held = {signal.SIGINT, signal.SIGTERM}
+    main = threading.current_thread() is threading.main_thread()
+    if main:
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        started = ctx.Semaphore(0)
+        pool = ctx.Pool(jobs, initializer=_start_worker, initargs=(env, started))
+        deadline = time.monotonic() + STARTING_WITHIN
+        for _ in range(jobs):
+            if not started.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                break  # a slow machine: on without them (they start when they can)
+    finally:
+        if main:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+    return pool
 
 
 def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress | None,
