@@ -180,7 +180,7 @@ async def test_changes_and_closes_of_unknown_documents(client: LanguageClient, w
 
 
 @pytest.mark.parametrize("doc", ["fs/stat.c", "drivers/not_there.c", "untitled:Untitled-1",
-                                 "file:///nonexistent/dir/x.c"])
+                                 "file:///nonexistent/dir/x.c", "fs"])
 async def test_impossible_positions_and_documents(client: LanguageClient, warm, doc):
     ident = types.TextDocumentIdentifier(doc if ":" in doc else uri(warm, doc))
     for pos in (FAR, types.Position(0, 10**6), types.Position(10**6, 0)):
@@ -214,6 +214,19 @@ async def test_files_that_are_no_source(client: LanguageClient, warm):
     finally:
         (warm / "fs/pipe_fifo.c").unlink()
         (warm / "drivers/zero.c").unlink()
+
+
+async def test_a_directory_opened_as_a_document(client: LanguageClient, warm):
+    """A client may open a directory's URI: it was checked as a C file (its text's
+    diagnostics published under the directory)."""
+    u = uri(warm, "fs")
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
+        uri=u, language_id="c", version=1, text="void f(void) { undefined_zz(); }\n")))
+    await _answers(client, warm)
+    await asyncio.sleep(0.5)
+    assert not [p for p in client.published.get(u, ()) if p.diagnostics]
+    client.text_document_did_close(types.DidCloseTextDocumentParams(
+        types.TextDocumentIdentifier(u)))
 
 
 async def test_a_uri_with_a_nul_byte(client: LanguageClient, warm):

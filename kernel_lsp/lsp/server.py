@@ -168,12 +168,13 @@ class KernelLanguageServer(LanguageServer):
             pass
 
     def relative(self, uri: str) -> str | None:
-        """Root-relative path of a ``file:`` URI inside the root, else None."""
+        """Root-relative path of a ``file:`` URI inside the root, else None (also for a
+        directory: a client may open one, and it is no C file)."""
         path = path_of(uri)
         if path is None or self.root is None:
             return None
         rel = relative_posix(self.root, Path(path))
-        return None if rel in (None, ".") else rel
+        return None if rel in (None, ".") or os.path.isdir(path) else rel
 
     def document(self, uri: str):
         """The open document of ``uri`` however the client spells it (``%20``, ``%73tat.c``:
