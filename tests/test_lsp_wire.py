@@ -10,6 +10,7 @@ import os
 import select
 import subprocess
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -115,15 +116,31 @@ def test_a_content_length_no_client_can_send_is_no_crash(tmp_path):
     assert "MemoryError" not in stderr and "Traceback" not in stderr
 
 
-def _session(root, messages: list[bytes], last_id: int) -> tuple[list[dict], subprocess.Popen]:
+@contextmanager
+def _session(root, messages: list[bytes], last_id: int):
+    """A server started on ``root``, initialized, sent ``messages``: (what it sent until its
+    answer to ``last_id``, the process), killed at the end if still running."""
     proc = subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
-    init = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "processId": None, "rootUri": root.as_uri(), "capabilities": {}}}).encode()
-    for body in [init, b'{"jsonrpc": "2.0", "method": "initialized", "params": {}}', *messages]:
-        proc.stdin.write(_frame(body))
+    try:
+        init = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "processId": None, "rootUri": root.as_uri(), "capabilities": {}}}).encode()
+        for body in [init, b'{"jsonrpc": "2.0", "method": "initialized", "params": {}}',
+                     *messages]:
+            proc.stdin.write(_frame(body))
+        proc.stdin.flush()
+        yield _read_until(proc, last_id), proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _exit(proc) -> int:
+    """Send ``exit``; the process's exit status."""
+    proc.stdin.write(_frame(b'{"jsonrpc": "2.0", "method": "exit"}'))
     proc.stdin.flush()
-    return _read_until(proc, last_id), proc
+    return proc.wait(20)
 
 
 def test_the_lifecycle_rules_of_lsp(tmp_path):
@@ -132,33 +149,20 @@ def test_the_lifecycle_rules_of_lsp(tmp_path):
     root = copy_tree(tmp_path / "tree", indexed=True)
     hover = {"textDocument": {"uri": (root / "fs/stat.c").as_uri()},
              "position": {"line": 0, "character": 0}}
-    got, proc = _session(root, [
+    with _session(root, [
         json.dumps({"jsonrpc": "2.0", "id": 2, "method": "initialize", "params": {
             "processId": None, "rootUri": root.as_uri(), "capabilities": {}}}).encode(),
         b'{"jsonrpc": "2.0", "id": 3, "method": "shutdown"}',
         json.dumps({"jsonrpc": "2.0", "id": 4, "method": "textDocument/hover",
-                    "params": hover}).encode()], 4)
-    try:
+                    "params": hover}).encode()], 4) as (got, proc):
         errors = {m["id"]: m["error"]["code"] for m in got if "error" in m}
         assert errors == {2: -32600, 4: -32600}
         assert any(m.get("id") == 3 and "result" in m for m in got)
-        proc.stdin.write(_frame(b'{"jsonrpc": "2.0", "method": "exit"}'))
-        proc.stdin.flush()
-        assert proc.wait(20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    got, proc = _session(root, [json.dumps({"jsonrpc": "2.0", "id": 2,
-                                            "method": "textDocument/hover",
-                                            "params": hover}).encode()], 2)
-    try:
-        proc.stdin.write(_frame(b'{"jsonrpc": "2.0", "method": "exit"}'))
-        proc.stdin.flush()
-        assert proc.wait(20) == 1
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert "Traceback" not in proc.stderr.read().decode()
+        assert _exit(proc) == 0
+    with _session(root, [json.dumps({"jsonrpc": "2.0", "id": 2, "method": "textDocument/hover",
+                                     "params": hover}).encode()], 2) as (_got, proc):
+        assert _exit(proc) == 1
+        assert "Traceback" not in proc.stderr.read().decode()
 
 
 def test_json_nested_deeper_than_the_decoder_goes(tmp_path):
@@ -168,14 +172,9 @@ def test_json_nested_deeper_than_the_decoder_goes(tmp_path):
     deep = "[" * 5000 + "]" * 5000
     body = ('{"jsonrpc": "2.0", "id": 2, "method": "workspace/executeCommand", "params": '
             '{"command": "kernel-lsp.reindex", "arguments": ' + deep + '}}').encode()
-    got, proc = _session(root, [body, b'{"jsonrpc": "2.0", "id": 3, "method": "shutdown"}'], 3)
-    try:
+    with _session(root, [body, b'{"jsonrpc": "2.0", "id": 3, "method": "shutdown"}'],
+                  3) as (got, proc):
         assert [m["error"]["code"] for m in got if "error" in m] == [-32700]
         assert not any("internal error" in m["params"]["message"] for m in got
                        if m.get("method") == "window/logMessage")
-        proc.stdin.write(_frame(b'{"jsonrpc": "2.0", "method": "exit"}'))
-        proc.stdin.flush()
-        assert proc.wait(20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+        assert _exit(proc) == 0
