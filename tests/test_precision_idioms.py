@@ -122,16 +122,22 @@ DROPPED_UNIT = {
     "include/linux/soc_log.h": "#define soc_log(fmt, ...) 0\n",
     "include/linux/soc_trace.h": "#define soc_trace(n) (n)\n",
     "drivers/soc/hcd.c": (
-        "#include <linux/soc_log.h>\n#include \"hcd-mem.c\"\n"
+        "#include <linux/soc_log.h>\n#include <linux/soc_vars.h>\n#include \"hcd-mem.c\"\n"
         "static int hcd_start(void)\n{\n\treturn hcd_alloc();\n}\n"
         "#ifdef CONFIG_SOC_PLAT\n#include \"hcd-plat.c\"\n#define PLAT_DRIVER plat_register\n#endif\n"
         "int hcd_init(void)\n{\n#ifdef PLAT_DRIVER\n\treturn PLAT_DRIVER();\n#else\n"
         "\treturn hcd_start();\n#endif\n}\n"),
-    # a macro the includer's unit defines is no 404_2; one it does not is
+    # a macro the includer's unit defines is no 404_2; one it does not is; so for a variable
+    # it declares (kernel/sched/debug.c, which build_utility.c includes after sched.h under
+    # CONFIG_SCHED_DEBUG) and one it does not
     "drivers/soc/hcd-plat.c": (
         "static int plat_register(void)\n{\n\treturn hcd_start() + hcd_alloc();\n}\n"
         "int plat_log(void)\n{\n"
-        "\treturn soc_log(\"plat\") + soc_trace(1);\t/* expect: 404_2 soc_trace */\n}\n"),
+        "\treturn soc_log(\"plat\") + soc_trace(1);\t/* expect: 404_2 soc_trace */\n}\n"
+        "int plat_mode(void)\n{\n"
+        "\treturn soc_mode\n\t\t+ soc_level;\t/* expect: 406_2 soc_level */\n}\n"),
+    "include/linux/soc_vars.h": "extern int soc_mode;\n",
+    "drivers/soc/core_vars.c": "int soc_mode;\nint soc_level;\n",
     "drivers/soc/outsider.c": (
         "int outsider(void)\n{\n\treturn hcd_start();\t/* expect: 405_2 hcd_start */\n}\n"),
     # a file's own static prototype, or its own definition in a dropped branch, names a
@@ -144,7 +150,8 @@ DROPPED_UNIT = {
     # a .c file that only a file built under the option left out includes (``rwbase_rt.c``
     # in ``spinlock_rt.c``) is checked as that option would have it: the header a shared
     # header includes under it has its struct; a type defined nowhere is still missing
-    "drivers/soc/Makefile": "obj-$(CONFIG_SOC_PLAT) += lock_plat.o\nobj-y += hcd.o\n",
+    "drivers/soc/Makefile": ("obj-$(CONFIG_SOC_PLAT) += lock_plat.o\n"
+                             "obj-y += hcd.o core_vars.o\n"),
     "include/linux/soc_lockbase.h": "struct soc_lockbase {\n\tint readers;\n};\n",
     "include/linux/soc_locktypes.h": (
         "#ifdef CONFIG_SOC_PLAT\n#include <linux/soc_lockbase.h>\n#endif\n"),

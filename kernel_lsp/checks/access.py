@@ -6,7 +6,7 @@ other files, and a use of a variable defined in another file with no declaration
 
 from __future__ import annotations
 
-from kernel_lsp.checks.inputs import CheckInputs
+from kernel_lsp.checks.inputs import CheckInputs, dropped_unit
 from kernel_lsp.checks.invocation import same_unit
 from kernel_lsp.findings import Finding
 from kernel_lsp.model.visibility import visible
@@ -71,6 +71,9 @@ def _undeclared_uses(ctx) -> list[Finding]:
             continue  # a header's extern is trusted (``_extern_of_static``)
         if same_unit(ctx, fid, defs):
             continue
+        if not all_static and dropped_unit(ctx, fid, [v for v in entries if v.file_id != fid
+                                                      and not v.is_definition]):
+            continue  # declared where a .c file includes this one in a branch dropped here
         if (not all_static and "variable" in (syms.hidden.get(name) or ())) or (
                 fid in syms.hidden_in.get(name, ())):
             continue  # declared in a branch this configuration drops: built only with it?
