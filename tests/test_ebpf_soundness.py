@@ -504,6 +504,40 @@ r0 = *(u64 *)(r3 + 0)
 r0 = 0
 exit
 """,
+    # An LD_ABS that fails leaves its function at once with R0 = 0 (a hidden exit); in a bpf_loop
+    # callback that is a return to the helper, which calls the callback again. The hidden exit
+    # returned to the caller but skipped the callback's re-entry, so the second call, starting
+    # from fp-8 = 1000 as the first call left it, was never walked (insn 23 reads through it).
+    "ld_abs in a callback: its hidden exit also enters the callback again": """
+; expect: E301 at 23
+; prog_type: sched_cls
+; func_info: true
+*(u64 *)(r10 - 16) = r1
+r1 = 0
+*(u64 *)(r10 - 8) = r1
+r1 = 2
+r2 = func[pc+7]
+r3 = r10
+r3 += -16
+r4 = 0
+call bpf_loop
+r0 = 0
+exit
+r7 = r2
+r6 = *(u64 *)(r7 + 0)
+r1 = *(u64 *)(r7 + 8)
+if r1 != 0 goto +7
+r1 = 1000
+*(u64 *)(r7 + 8) = r1
+r0 = *(u8 *)skb[1000]
+r1 = 0
+*(u64 *)(r7 + 8) = r1
+r0 = 0
+exit
+r0 = *(u8 *)(r1 + 0)
+r0 = 0
+exit
+""",
 }
 
 

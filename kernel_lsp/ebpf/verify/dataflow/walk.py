@@ -211,7 +211,7 @@ class Walker:
             if calls.ld_abs(env, st, insn, info):
                 self._push(st, idx + 1, idx)
                 st.regs[0] = const(0)
-                return calls.exit_frame(env, st)
+                return self._exit(st, idx)  # the hidden exit (a callback's too: called again)
         else:
             return self._jump(st, idx, insn, info)
         return idx + 1
@@ -249,13 +249,7 @@ class Walker:
         if kind == "ja":
             return idx + 1 + (insn.imm if info.op == "gotol" else insn.off)
         if kind == "exit":
-            again = None
-            if st.curframe and st.cur.callback_entry is not None:
-                again = calls.callback_reentry(env, st)
-            nxt = calls.exit_frame(env, st)
-            if again is not None:
-                self._push_state(again[0], again[1], idx)
-            return nxt
+            return self._exit(st, idx)
         if kind == "call":
             if insn.src == isa.CALL_PSEUDO:
                 return calls.local_call(env, st, insn, idx)
@@ -281,6 +275,16 @@ class Walker:
             return target if taken is not None else idx + 1
         self._push_state(taken, target, idx)
         return idx + 1
+
+    def _exit(self, st: VState, idx: int):
+        """An exit (or ld_abs's hidden one): a callback's also enters it again."""
+        again = None
+        if st.curframe and st.cur.callback_entry is not None:
+            again = calls.callback_reentry(self.env, st)
+        nxt = calls.exit_frame(self.env, st)
+        if again is not None:
+            self._push_state(again[0], again[1], idx)
+        return nxt
 
     def _push_state(self, other: VState, idx: int, prev: int) -> None:
         if other.parent is not None:
