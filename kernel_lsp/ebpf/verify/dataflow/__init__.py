@@ -56,7 +56,8 @@ def _subprog_starts(program: Program) -> list[int]:
 
 def _prepare(env: Env) -> None:
     """The checks Linux makes before the walk: calls need CAP_BPF (``add_subprog_and_kfunc``),
-    every map reference names a usable map (``resolve_pseudo_ldimm64``)."""
+    every map reference names a usable map (``resolve_pseudo_ldimm64``), LD_ABS only in the main
+    program without BTF func_info (``check_abnormal_return``)."""
     cgroup_storage: dict[str, object] = {}
     for i in isa.slot_starts(env.insns):
         insn = env.insns[i]
@@ -72,6 +73,12 @@ def _prepare(env: Env) -> None:
             if m.kind in ("cgroup_storage", "percpu_cgroup_storage"):
                 if cgroup_storage.setdefault(m.kind, m) != m:
                     raise Reject("E313", "only one cgroup storage of each type is allowed")
+    if not env.options.func_info:  # check_abnormal_return: its hidden exit may not return int
+        for i in isa.slot_starts(env.insns):
+            info = env.infos[i]
+            if info is not None and info.kind in ("ld_abs", "ld_ind") and env.subprog_of(i):
+                env.insn_idx = i
+                raise Reject("E316", "LD_ABS is not allowed in subprogs without BTF")
 
 
 def check(program: Program, options: DataflowOptions | None = None,
