@@ -34,6 +34,8 @@ log = logging.getLogger("kernel_lsp.lsp")
 
 # A line of LSP's: up to ``\n``, ``\r\n`` or ``\r``, or the rest of the text.
 _LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+# What ``str.splitlines`` also breaks at (without any, it splits as LSP does, 4x faster)
+_NO_LSP_LINE_END = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 
 class LspDocument(TextDocument):
@@ -45,7 +47,10 @@ class LspDocument(TextDocument):
 
     @property
     def lines(self) -> tuple[str, ...]:
-        return tuple(_LSP_LINE.findall(self.source))
+        source = self.source
+        if not any(c in source for c in _NO_LSP_LINE_END):  # (each a memchr-fast scan)
+            return tuple(source.splitlines(True))
+        return tuple(_LSP_LINE.findall(source))
 
 
 def use_lsp_lines(workspace: Workspace) -> None:
