@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from kernel_lsp.config import Config, relative_posix
+from kernel_lsp.config import Config, glob_problem, glob_to_regex, relative_posix
 
 BINARY_PROBE_BYTES = 8192
 
@@ -31,43 +31,6 @@ class SourceFile(NamedTuple):
 # ---------------------------------------------------------------- exclude patterns
 
 
-def _glob_to_regex(pattern: str) -> str:
-    """Translate a glob (``*``, ``?``, ``[..]``, ``**``) to a regex over POSIX relative paths."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
-            end = pattern.index("]", i + 2)
-            body = pattern[i + 1 : end].replace("\\", "\\\\")
-            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return "".join(out)
-
-
-def glob_problem(pattern: str) -> str | None:
-    """What is wrong with the exclude glob ``pattern`` (``[z-a]*.c``), or None."""
-    try:
-        re.compile(_glob_to_regex(pattern))
-    except re.error as exc:
-        return str(exc)
-    return None
-
-
 @lru_cache(maxsize=64)
 def _matchers(patterns: tuple[str, ...]) -> tuple[re.Pattern | None, re.Pattern | None]:
     """(file matcher, directory-pruning matcher) for a set of exclude globs.
@@ -83,10 +46,10 @@ def _matchers(patterns: tuple[str, ...]) -> tuple[re.Pattern | None, re.Pattern 
             continue  # (the configuration said so: ``config._exclude_list``)
         if "/" not in pat:
             pat = "**/" + pat
-            dirs.append(_glob_to_regex(pat))
-        files.append(_glob_to_regex(pat))
+            dirs.append(glob_to_regex(pat))
+        files.append(glob_to_regex(pat))
         if pat.endswith("/**"):
-            dirs.append(_glob_to_regex(pat[:-3]))
+            dirs.append(glob_to_regex(pat[:-3]))
     file_re = re.compile("(?:" + "|".join(files) + r")\Z") if files else None
     dir_re = re.compile("(?:" + "|".join(dirs) + r")\Z") if dirs else None
     return file_re, dir_re
