@@ -538,6 +538,33 @@ r0 = *(u8 *)(r1 + 0)
 r0 = 0
 exit
 """,
+    # Relevance skipped a stack slot whose content no later decision reads as a scalar, but a
+    # fill of it still hands over its type: the path that spilled a pointer there (and later
+    # spills the fill in 4 bytes, which Linux rejects) was pruned against the spilled scalar.
+    "relevance: a skipped stack slot still holds a pointer or a scalar": """
+; expect: E204 at 18
+r6 = r1
+call bpf_get_prandom_u32
+if r0 > 5 goto +13
+*(u64 *)(r10 - 8) = r0
+r7 = 0
+goto +0
+r7 += 1
+r7 += 1
+r7 += 1
+r7 += 1
+r7 += 1
+r7 += 1
+r7 += 1
+r7 += 1
+r7 = 0
+goto +1
+*(u64 *)(r10 - 8) = r6
+r2 = *(u64 *)(r10 - 8)
+*(u32 *)(r10 - 16) = r2
+r0 = 0
+exit
+""",
 }
 
 

@@ -154,10 +154,13 @@ def regsafe(env: Env, old: Reg, cur: Reg, idmap: dict) -> bool:
 
 def stacksafe(env: Env, old: FuncState, cur: FuncState, idmap: dict,
               slots: frozenset | None = None) -> bool:
-    """``stacksafe``; ``slots`` (when known) are the only slots the rest may observe."""
+    """``stacksafe``; ``slots`` (when known) are the only slots whose value the rest may
+    observe. A fill of another slot still hands over its type (a pointer where the other has
+    a scalar), so a slot where either state spilled a pointer is compared all the same."""
     for i in range(old.allocated):
         spi, j = divmod(i, REG_SIZE)
-        if slots is not None and spi not in slots:
+        if slots is not None and spi not in slots and not _spills_pointer(old, spi) and \
+                not _spills_pointer(cur, spi):
             continue
         kind = old.stack[spi].types[j]
         if kind == INVALID or (env.allow_uninit_stack and kind == MISC):
@@ -173,6 +176,11 @@ def stacksafe(env: Env, old: FuncState, cur: FuncState, idmap: dict,
                 env, old.stack[spi].spilled, cur.stack[spi].spilled, idmap):
             return False
     return True
+
+
+def _spills_pointer(frame: FuncState, spi: int) -> bool:
+    return spi < len(frame.stack) and frame.stack[spi].is_spill and \
+        frame.stack[spi].spilled.type != SCALAR
 
 
 def func_equal(env: Env, old: FuncState, cur: FuncState, live, relevant,
