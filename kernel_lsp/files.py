@@ -13,7 +13,11 @@ from pathlib import Path
 
 
 class NotSource(OSError):
-    """The path is no regular file, or larger than allowed."""
+    """The path is no regular file (``too_large`` False), or larger than allowed."""
+
+    def __init__(self, why: str, too_large: bool = False):
+        super().__init__(why)
+        self.strerror, self.too_large = why, too_large
 
 
 def read_regular(path: Path | str, limit: int | None = None) -> bytes:
@@ -24,13 +28,13 @@ def read_regular(path: Path | str, limit: int | None = None) -> bytes:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise NotSource(f"{path}: not a regular file")
+            raise NotSource("not a regular file")
         if limit is not None and st.st_size > limit:
-            raise NotSource(f"{path}: larger than {limit} bytes")
+            raise NotSource(f"larger than {limit} bytes", too_large=True)
         with os.fdopen(fd, "rb", closefd=False) as f:
             data = f.read(st.st_size + 1 if limit is None else limit + 1)
     finally:
         os.close(fd)
     if limit is not None and len(data) > limit:  # grew since
-        raise NotSource(f"{path}: larger than {limit} bytes")
+        raise NotSource(f"larger than {limit} bytes", too_large=True)
     return data

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kernel_lsp.config import Config, glob_problem, glob_to_regex, relative_posix
+from kernel_lsp.files import NotSource, read_regular
 
 BINARY_PROBE_BYTES = 8192
 
@@ -225,12 +226,11 @@ def read_source(sf: SourceFile, max_bytes: int) -> tuple[bytes | None, str | Non
         return None, (f"{sf.path}: {_size(sf.size)} is larger than max_file_bytes "
                       f"({_size(max_bytes)}); skipped")
     try:
-        with open(sf.abs, "rb") as fh:
-            data = fh.read(max_bytes + 1)
+        data = read_regular(sf.abs, max_bytes)  # (a FIFO put there since the walk: no wait)
     except OSError as exc:
+        if isinstance(exc, NotSource) and exc.too_large:
+            return None, f"{sf.path}: larger than max_file_bytes ({_size(max_bytes)}); skipped"
         return None, f"{sf.path}: cannot read ({_reason(exc)}); skipped"
-    if len(data) > max_bytes:
-        return None, f"{sf.path}: larger than max_file_bytes ({_size(max_bytes)}); skipped"
     if b"\0" in data[:BINARY_PROBE_BYTES]:
         return None, f"{sf.path}: binary file (NUL bytes), not C source; skipped"
     try:
