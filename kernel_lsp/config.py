@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kernel_lsp.globs import glob_problem
+
 DEFAULT_ARCH = "x86"
 DEFAULT_EXCLUDE = (".git/**", ".kernel-lsp/**", "**/node_modules/**")
 DEFAULT_EXTENSIONS = (".c", ".h")
@@ -371,43 +373,6 @@ def capped_jobs(jobs: int, where: str, messages: list[str]) -> int:
     messages.append(f"{where}: 'jobs' {jobs} is more than 4 per CPU ({os.cpu_count()} CPUs): "
                     f"using {most}")
     return most
-
-
-def glob_to_regex(pattern: str) -> str:
-    """Translate a glob (``*``, ``?``, ``[..]``, ``**``) to a regex over POSIX relative paths."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
-            end = pattern.index("]", i + 2)
-            body = pattern[i + 1 : end].replace("\\", "\\\\")
-            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return "".join(out)
-
-
-def glob_problem(pattern: str) -> str | None:
-    """What is wrong with the exclude glob ``pattern`` (``[z-a]*.c``), or None."""
-    try:
-        re.compile(glob_to_regex(pattern))
-    except re.error as exc:
-        return str(exc)
-    return None
 
 
 def _exclude_list(items: list[str] | None, where: str, messages: list[str]

@@ -91,6 +91,20 @@ def test_globs():
     assert match("**/*.h", "x.h") and match("**/*.h", "a/b/x.h") and not match("**/*.h", "x.c")
     assert match("b/*.c", "b/x.c") and not match("b/*.c", "b/s/x.c")
     assert match("b/sub", "b/sub/x.c") and match("b/sub", "b/sub")
+    # a character class, as in the exclude globs of kernel-lsp.toml
+    assert match("drivers/gpu/drm/i91[05]/*.c", "drivers/gpu/drm/i915/a.c")
+    assert not match("drivers/gpu/drm/i91[05]/*.c", "drivers/gpu/drm/i913/a.c")
+    assert match("fs/[!x]*.c", "fs/open.c") and not match("fs/[!x]*.c", "fs/xattr.c")
+
+
+def test_a_glob_that_is_none_is_said_and_its_domain_left_out():
+    policy, problems = parse_policy_yaml(
+        "name: p\ndomains:\n  bad:\n    paths: ['[z-a]*.c']\n  good:\n    paths: [a/**]\n",
+        "l.layers.yaml")
+    assert [p.message for p in problems] == [
+        "domain 'bad': '[z-a]*.c' is no glob (bad character range z-a at position 1)"]
+    assert problems[0].line == 3
+    assert policy.domain_of("a/x.c") == "good" and policy.domain_of("zz.c") is None
 
 
 def test_policy_verdicts():

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kernel_lsp.design.yamlsrc import Node, Problem, load, string_list, unknown_keys
+from kernel_lsp.globs import glob_problem, glob_to_regex
 
 ANY = "*"  # in may_call: every domain and the code outside every domain
 _POLICY_KEYS = ("name", "description", "domains", "order", "strict")
@@ -25,29 +26,12 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def glob_regex(pattern: str) -> str:
-    """Regex source for a root-relative path glob: ``**`` any directories, ``*`` and ``?``
-    within one path component; a pattern without a wildcard also matches what is below it."""
+    """Regex source for a root-relative path glob (``globs.glob_to_regex``: ``**`` any
+    directories, ``*``, ``?`` and ``[...]`` within one path component); a pattern without a
+    wildcard also matches what is below it."""
     pattern = pattern.strip().strip("/")
-    out, i = [], 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(c))
-            i += 1
-    body = "".join(out)
-    return body if any(ch in pattern for ch in "*?") else f"{body}(?:/.*)?"
+    body = glob_to_regex(pattern)
+    return body if any(ch in pattern for ch in "*?[") else f"{body}(?:/.*)?"
 
 
 @dataclass(slots=True)
@@ -166,6 +150,11 @@ def _domain(key: Node, node: Node, problems: list[Problem]) -> Domain | None:
     globs = string_list(node.get("paths"), f"domain '{name}': paths", problems)
     if not globs:
         problems.append(node.problem(f"domain '{name}': 'paths' must list at least one glob"))
+        return None
+    bad = [(g, why) for g in globs if (why := glob_problem(g.text.strip().strip("/")))]
+    for g, why in bad:  # a glob that is none (``[z-a]*.c``): said, and the domain left out
+        problems.append(g.problem(f"domain '{name}': '{g.text}' is no glob ({why})"))
+    if bad:
         return None
     dom = Domain(name, [g.text for g in globs], line=key.line, col=key.col)
     dom.lines = {g.text: g.line for g in globs}

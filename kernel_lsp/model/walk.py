@@ -13,8 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from kernel_lsp.config import Config, glob_problem, glob_to_regex, relative_posix
+from kernel_lsp.config import Config, relative_posix
 from kernel_lsp.files import NotSource, read_regular
+from kernel_lsp.globs import glob_problem, glob_to_regex
 
 BINARY_PROBE_BYTES = 8192
 
