@@ -565,6 +565,46 @@ r2 = *(u64 *)(r10 - 8)
 r0 = 0
 exit
 """,
+    # A packet pointer compared beyond pkt_end keeps that mark (a negative range) through
+    # `r4 += -8`, as Linux 6.1's copy of the range does: the comparison of the pointer moved back
+    # was decided (taken), so the fall-through that reads 8 bytes of a short packet never ran.
+    "a packet pointer moved back is no longer beyond pkt_end": """
+; expect: E402 at 9
+; fault: 9
+; prog_type: xdp
+r2 = *(u32 *)(r1 + 0)
+r3 = *(u32 *)(r1 + 4)
+r4 = r2
+r4 += 8
+if r4 > r3 goto +2
+r0 = 0
+exit
+r4 += -8
+if r4 > r3 goto +2
+r0 = *(u64 *)(r4 + 0)
+exit
+r0 = 1
+exit
+""",
+    "a packet pointer moved back by a variable is no longer at pkt_end": """
+; expect: E402 at 11
+; prog_type: sched_cls
+r2 = *(u32 *)(r1 + 76)
+r3 = *(u32 *)(r1 + 80)
+r4 = r2
+r4 += 8
+if r4 >= r3 goto +2
+r0 = 0
+exit
+r5 = *(u32 *)(r1 + 0)
+r5 &= 8
+r4 -= r5
+if r4 >= r3 goto +2
+r0 = *(u64 *)(r2 + 0)
+exit
+r0 = 1
+exit
+""",
 }
 
 

@@ -201,9 +201,19 @@ def _fits(lo: int, hi: int) -> bool:
     return S64_MIN <= lo <= S64_MAX and S64_MIN <= hi <= S64_MAX
 
 
+def _forget_pkt_end(dst: Reg, ptr: Reg, backward: bool) -> None:
+    """A packet pointer known to be at or beyond pkt_end (a negative ``range``, from a
+    comparison) stays so when it moves forward only: moved back it may lie before pkt_end, so a
+    later comparison with pkt_end decides nothing. Linux 6.1 keeps the mark (``dst_reg->raw =
+    ptr_reg->raw``) and then decides that comparison, skipping the path that runs."""
+    if ptr.type in PKT_TYPES and ptr.range < 0 and backward:
+        dst.range = 0
+
+
 def _add(env: Env, dst: Reg, ptr: Reg, off: Reg, known: bool) -> None:
     if known and -(1 << 31) <= ptr.off + off.smin < 1 << 31:
         dst.off = ptr.off + off.smin
+        _forget_pkt_end(dst, ptr, off.smin < 0)
         return
     lo, hi = ptr.smin + off.smin, ptr.smax + off.smax
     dst.smin, dst.smax = (lo, hi) if _fits(lo, hi) else (S64_MIN, S64_MAX)
@@ -220,6 +230,7 @@ def _add(env: Env, dst: Reg, ptr: Reg, off: Reg, known: bool) -> None:
 def _sub(env: Env, dst: Reg, ptr: Reg, off: Reg, known: bool) -> None:
     if known and -(1 << 31) <= ptr.off - off.smin < 1 << 31:
         dst.off = ptr.off - off.smin
+        _forget_pkt_end(dst, ptr, off.smin > 0)
         return
     lo, hi = ptr.smin - off.smax, ptr.smax - off.smin
     dst.smin, dst.smax = (lo, hi) if _fits(lo, hi) else (S64_MIN, S64_MAX)
@@ -232,3 +243,4 @@ def _sub(env: Env, dst: Reg, ptr: Reg, off: Reg, known: bool) -> None:
         dst.id = env.new_id()
         if off.smin < 0:
             dst.range = 0
+        _forget_pkt_end(dst, ptr, off.smax > 0)
