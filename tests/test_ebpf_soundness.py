@@ -605,6 +605,26 @@ exit
 r0 = 1
 exit
 """,
+    # bpf_ringbuf_reserve's constant size is kept by Linux 6.1 in an int and then in R0's u32
+    # mem_size, so a size of 2**32 + 16 gives 16 bytes of memory; the whole 64-bit value allowed
+    # a store at offset 64, which Linux rejects.
+    "ringbuf_reserve's size is the low 32 bits of the constant": """
+; expect: E401 at 8
+; prog_type: kprobe
+; map: 0 ringbuf 0 0 4096
+r1 = map[fd:0]
+r2 = 0x100000010 ll
+r3 = 0
+call bpf_ringbuf_reserve
+if r0 == 0 goto +5
+r1 = 7
+*(u64 *)(r0 + 64) = r1
+r1 = r0
+r2 = 0
+call bpf_ringbuf_discard
+r0 = 0
+exit
+""",
 }
 
 

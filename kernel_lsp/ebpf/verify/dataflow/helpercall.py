@@ -171,7 +171,9 @@ def _check_arg_kind(env: Env, st: VState, regno: int, reg: Reg, arg: protos.Arg,
     elif kind == "ALLOC_SIZE_OR_ZERO":
         if not reg.var.is_const:
             raise reject("E303", f"R{regno} is not a known constant'")
-        meta.mem_size = reg.var.value
+        # Linux keeps the size in an int, then in the u32 mem_size of R0: its low 32 bits
+        # (a larger request fails at run time, bpf_ringbuf_reserve returning NULL)
+        meta.mem_size = reg.var.value & 0xFFFFFFFF
     elif kind == "SPIN_LOCK":
         maps.spin_lock(env, st, regno, meta.func == "spin_lock")
     elif kind == "TIMER":
