@@ -41,6 +41,14 @@ def test_run_bad_input_exit_2(capsys):
     assert code == 2 and "Traceback" not in err
 
 
+def test_run_unknown_program_type_exit_2(capsys):
+    # as bpf check: a misspelt type ran the program under no type's context and helpers
+    code, out, err = _run(capsys, "bpf", "run", str(FIX / "run/ctx_len.s"), "--packet",
+                          "--prog-type", "nonsense", "--mem", "00 11 22")
+    assert code == 2 and out == ""
+    assert err.startswith("kernel-lsp bpf run: unknown program type 'nonsense' (known: ")
+
+
 def test_run_c_section_and_elf(capsys):
     code, out, _ = _run(capsys, "bpf", "run", str(FIX / "carray/sample.c"), "--section",
                         "returns seven", "--format", "json")

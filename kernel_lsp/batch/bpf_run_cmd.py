@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from kernel_lsp.ebpf import helpers
 from kernel_lsp.ebpf.insn import Program
 
 
@@ -84,6 +85,9 @@ def run_run(args) -> int:
             raise BadInput("cannot run a program with source errors:\n  " + "\n  ".join(errors))
         if args.budget is not None and args.budget <= 0:
             raise BadInput("--budget must be positive")
+        if args.prog_type and args.prog_type not in helpers.PROG_TYPES:
+            raise BadInput(f"unknown program type '{args.prog_type}' "
+                           f"(known: {', '.join(helpers.PROG_TYPES)})")
         result = run(program, mem, prog_type=args.prog_type, packet=args.packet,
                      budget=args.budget or DEFAULT_BUDGET)
     except BadInput as exc:
