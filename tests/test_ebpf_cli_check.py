@@ -151,3 +151,19 @@ def test_isa_linux_6_1_rejects_v4_encodings(tmp_path, capsys):
     capsys.readouterr()
     assert main(["bpf", "check", "--isa", "linux-6.1", str(sdiv)]) == 1
     assert "uses reserved fields" in capsys.readouterr().out
+
+
+def test_license_decides_the_gpl_only_helpers(capsys, tmp_path):
+    """An ELF object's license section, else GPL, else --license: a GPL-only helper
+    (bpf_trace_printk) needs a GPL-compatible one, as Linux's check_helper_call says."""
+    elf = RAW.parent / "elf" / "license.o"  # license "Proprietary"
+    status, out, _ = _run(capsys, "--section", "gpl_only_helper", elf)
+    assert status == 1 and "cannot call GPL-restricted function from non-GPL compatible " \
+        "program [E309]" in out
+    assert _run(capsys, "--license", "Dual BSD/GPL", "--section", "gpl_only_helper", elf)[0] == 0
+    asm = tmp_path / "printk.s"  # a program with no license of its own: loaded as GPL
+    asm.write_text("r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\nr2 = 8\n"
+                   "call 6\nr0 = 0\nexit\n")
+    assert _run(capsys, "--prog-type", "kprobe", asm)[0] == 0
+    status, out, _ = _run(capsys, "--prog-type", "kprobe", "--license", "MIT", asm)
+    assert status == 1 and "[E309]" in out

@@ -49,6 +49,9 @@ def add_check(sub) -> None:
                         "Spectre-safe pointer arithmetic, 4,096 instructions")
     p.add_argument("--attach-type", default=None, metavar="A",
                    help="expected attach type (e.g. cgroup_inet_egress, cgroup_inet4_bind)")
+    p.add_argument("--license", default=None, metavar="L",
+                   help="the license the loader passes (default: an ELF object's license "
+                        "section, else GPL); GPL-only helpers need a GPL-compatible one")
     p.add_argument("--structural-only", action="store_true",
                    help="run only the structural tiers T0-T1")
     p.add_argument("--log", action="store_true",
@@ -105,6 +108,7 @@ def _check_file(path: str, args, report: _Report) -> None:
                                 unprivileged=args.unprivileged,
                                 expected_attach_type=args.attach_type
                                 or program.meta.get("attach_type"),
+                                license=args.license,
                                 dataflow=not args.structural_only)
         if not verifiable(front):
             found = []  # an undefined extern: the loader would refuse it (E005)

@@ -23,6 +23,11 @@ PROG_TYPES: tuple[str, ...] = (
 )
 DEFAULT_PROG_TYPE = "socket_filter"
 
+# The licenses the kernel counts as GPL-compatible (include/linux/license.h): only a program
+# loaded with one of them may call a helper its prototype marks gpl_only.
+GPL_COMPATIBLE_LICENSES = frozenset({"GPL", "GPL v2", "GPL and additional rights",
+                                     "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"})
+
 HELPER_NAMES: tuple[str, ...] = (
     "unspec", "map_lookup_elem", "map_update_elem", "map_delete_elem", "probe_read",
     "ktime_get_ns", "trace_printk", "get_prandom_u32", "get_smp_processor_id",

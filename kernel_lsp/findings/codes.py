@@ -261,7 +261,8 @@ _EBPF_TABLE = [
        "program type may not write, the context through BPF_ST or atomics), or a read of a "
        "write-only map."),
     _e("E309", "helper not allowed here", "cannot pass map_type %d into func %s#%d",
-       "A helper called with a map it cannot use, or in a context its program type forbids."),
+       "A helper called with a map it cannot use, in a context its program type forbids, or "
+       "GPL-only by a program whose license is not GPL-compatible."),
     _e("E310", "invalid socket access", "R%d invalid %s access off=%d size=%d",
        "A load through a socket pointer outside the fields of struct bpf_sock/bpf_tcp_sock."),
     _e("E311", "pointer types mixed", "same insn cannot be used with different pointers",

@@ -233,6 +233,15 @@ def _section_findings(section: str) -> tuple[dict, list[BpfFinding]]:
     return meta, []
 
 
+def _license(elf) -> str:
+    """The object's ``license`` section up to its first NUL, which libbpf hands the kernel;
+    an object without one is loaded with the empty license (no GPL-only helper)."""
+    sec = elf.get_section_by_name("license")
+    if sec is None or sec["sh_type"] == "SHT_NOBITS":
+        return ""
+    return sec.data().split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
 def _load(obj: _Object, em_none: bool) -> list[tuple[Program, list[BpfFinding]]]:
     code = ObjectCode(
         insns={i: d[0].insns for i, d in obj.decoded.items()}, relocs=obj.relocs,
@@ -242,7 +251,8 @@ def _load(obj: _Object, em_none: bool) -> list[tuple[Program, list[BpfFinding]]]
     shared = {"maps": obj.maps.by_name(), "globals": obj.globals,
               "data": {name: data for _, name, data in obj.data},
               # libbpf passes BTF func_info when the object has .BTF.ext (clang -g)
-              "func_info": obj.elf.get_section_by_name(".BTF.ext") is not None}
+              "func_info": obj.elf.get_section_by_name(".BTF.ext") is not None,
+              "license": _license(obj.elf)}
     result = []
     for main in _mains(obj):
         section = obj.names[main.shndx]

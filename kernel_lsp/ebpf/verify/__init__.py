@@ -52,6 +52,11 @@ class VerifyOptions:
     test_state_freq: bool = False  # BPF_F_TEST_STATE_FREQ
     max_processed: int = 1_000_000  # the path walk's budget (BPF_COMPLEXITY_LIMIT_INSNS)
     maps: dict | None = field(default=None, hash=False, compare=False)  # slot -> MapInfo
+    # None: the program's own (an ELF object's ``license`` section and section name); a
+    # program that carries no license (raw, assembly, a C array) is loaded as GPL, as Linux's
+    # test_verifier loads its programs
+    license: str | None = None
+    sleepable: bool | None = None  # BPF_F_SLEEPABLE
 
     @property
     def insn_limit(self) -> int:
@@ -61,11 +66,16 @@ class VerifyOptions:
 
     def dataflow_options(self, program: Program, log: bool = False):
         """The dataflow tier's options; what the loader knows of ``program`` fills the gaps
-        (BTF func_info from an ELF object's ``.BTF.ext``)."""
+        (BTF func_info from an ELF object's ``.BTF.ext``, its license, a sleepable section)."""
         from kernel_lsp.ebpf.verify.dataflow import DataflowOptions
 
-        func_info = self.func_info or bool((program.meta or {}).get("func_info"))
+        meta = program.meta or {}
+        func_info = self.func_info or bool(meta.get("func_info"))
+        license = self.license if self.license is not None else meta.get("license", "GPL")
+        sleepable = self.sleepable if self.sleepable is not None else bool(meta.get("sleepable"))
         return DataflowOptions(prog_type=self.prog_type, unprivileged=self.unprivileged,
+                               gpl_compatible=license in helpers.GPL_COMPATIBLE_LICENSES,
+                               sleepable=sleepable,
                                strict_alignment=self.strict_alignment,
                                expected_attach_type=self.expected_attach_type,
                                func_info=func_info, test_state_freq=self.test_state_freq,

@@ -32,6 +32,7 @@ class DataflowOptions:
     strict_alignment: bool = False  # BPF_F_STRICT_ALIGNMENT
     expected_attach_type: str | None = None  # e.g. "cgroup_inet_egress", "cgroup_inet4_bind"
     sleepable: bool = False
+    gpl_compatible: bool = True  # the program's license is one the kernel counts as GPL
     test_state_freq: bool = False  # BPF_F_TEST_STATE_FREQ
     max_processed: int = COMPLEXITY_LIMIT_INSNS
     func_info: bool = False  # the loader passed BTF func_info (needed by lddw of a function)

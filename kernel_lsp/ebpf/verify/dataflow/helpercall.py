@@ -92,6 +92,9 @@ def get_proto(env: Env, insn) -> protos.Proto:
             raise reject("E299", f"the helpers of program type {env.prog_type} are not modelled "
                                  f"by kernel-lsp (call to {name}#{fid})")
         raise reject("E109", f"unknown func {name}#{fid}")
+    if proto.gpl_only and not env.options.gpl_compatible:
+        raise reject("E309", "cannot call GPL-restricted function from non-GPL compatible "
+                             "program")
     if proto.might_sleep and not env.options.sleepable:
         raise reject("E309", "helper call might sleep in a non-sleepable prog")
     return proto

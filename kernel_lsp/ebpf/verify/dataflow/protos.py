@@ -59,6 +59,7 @@ class Proto:
     args: tuple[Arg, ...]
     pkt_access: bool
     might_sleep: bool
+    gpl_only: bool = False  # callable only by a GPL-compatible program
 
 
 _ALIASES = {"UNINIT_MEM": ("MEM", {"UNINIT", "WRITE"}),
@@ -109,7 +110,7 @@ def parse(proto_key: str, helper: str) -> Proto:
     if "NULL" in ret_flags:
         null = True
     return Proto(helper, proto_key, ret, null, frozenset(ret_flags), args, "p" in flags,
-                 "s" in flags)
+                 "s" in flags, "g" in flags)
 
 
 @cache
