@@ -371,3 +371,22 @@ def test_fault_injection_capabilities_are_debug_variants():
            b"#ifdef CONFIG_FAILSLAB\nint slab;\n#endif\n"
            b"#ifdef CONFIG_FAILOVER\nint failover;\n#endif\n")
     assert _kept(src, Configuration({}, "test", False)) == {"failover"}
+
+
+@pytest.mark.parametrize("text", [b"int x;\n#if A \\", b"int x;\n#if A \\\r",
+                                  b"#ifdef B\\", b"#if A\n#elif B \\"])
+def test_a_directive_continued_at_the_end_of_the_text_ends_there(text):
+    # an editor's buffer while the last line is typed: the continuation loop never ended
+    # (the extraction, the index worker and the server's model thread hung for good)
+    import threading
+
+    from kernel_lsp.parse.buffer import Buffer
+    from kernel_lsp.parse.extract import extract
+
+    done = []
+    worker = threading.Thread(target=lambda: done.append(
+        (active_text_unsure(text, ENV), extract("a.c", text, env=ENV), Buffer(text, env=ENV))),
+        daemon=True)
+    worker.start()
+    worker.join(20)
+    assert done, "still running after 20 s"

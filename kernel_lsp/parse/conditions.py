@@ -50,8 +50,8 @@ def _directive_lines(src: bytes) -> list[tuple[int, int, bytes, int]]:
 def _directive(src: bytes, line: tuple[int, int, bytes, int]) -> tuple[str, str, int]:
     """(kind, argument text without comments, end offset incl. continuation lines)."""
     _start, end, kind, arg = line
-    while src[end - 1:end] == b"\\" or src[end - 2:end] == b"\\\r":
-        nxt = src.find(b"\n", end + 1)
+    while end < len(src) and (src[end - 1:end] == b"\\" or src[end - 2:end] == b"\\\r"):
+        nxt = src.find(b"\n", end + 1)  # (a backslash at the end of the text ends it)
         end = len(src) if nxt < 0 else nxt
     text = src[arg:end].decode("utf-8", "replace").replace("\\\n", " ")
     return kind.decode(), " ".join(_COMMENT.sub(" ", text).split()), end
