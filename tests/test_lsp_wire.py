@@ -178,3 +178,63 @@ def test_json_nested_deeper_than_the_decoder_goes(tmp_path):
         assert not any("internal error" in m["params"]["message"] for m in got
                        if m.get("method") == "window/logMessage")
         assert _exit(proc) == 0
+
+
+def test_messages_framed_other_than_pygls_reads_them(tmp_path):
+    """A request without a Content-Length header (after an empty line, after another header,
+    or bare), one whose header is spelled in lower case with a bare ``\\n``, one after text
+    that is no message: each is answered (a message without the header was read as header
+    lines and took the next message's header with it: the server answered nothing more), and
+    each repair is a warning in the log."""
+    root = copy_tree(tmp_path / "tree", indexed=True)
+    def request(n: int) -> bytes:  # (a query with a quote and brackets in it)
+        return json.dumps({"jsonrpc": "2.0", "id": n, "method": "workspace/symbol",
+                           "params": {"query": 'a \\" } ['}}).encode()
+
+    sent = [
+        b"\r\n" + request(2),
+        b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n" + request(3),
+        request(4) + b"\n",
+        b"content-length:%d\n\n" % len(request(5)) + request(5),
+        b"garbage" + _frame(request(6)),
+        _frame(request(7))]
+    proc = subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write(_frame(json.dumps({
+            "jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"processId": None, "rootUri": root.as_uri(), "capabilities": {}}}).encode()))
+        proc.stdin.write(_frame(b'{"jsonrpc": "2.0", "method": "initialized", "params": {}}'))
+        for data in sent:
+            proc.stdin.write(data)
+        proc.stdin.flush()
+        got = _read_until(proc, 7)
+        proc.stdin.write(_frame(b'{"jsonrpc": "2.0", "id": 8, "method": "shutdown"}'))
+        proc.stdin.flush()
+        _read_until(proc, 8)
+        assert _exit(proc) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    answered = {m["id"] for m in got if "result" in m}
+    assert answered == {1, 2, 3, 4, 5, 6, 7}
+    stderr = proc.stderr.read().decode()
+    assert stderr.count("a message without a Content-Length header") == 3
+    assert "7 bytes that are no LSP message before a Content-Length header: dropped" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_a_message_without_content_length_cut_off_by_the_clients_end(tmp_path):
+    """The client's end in the middle of an unframed message: a warning, and the server ends
+    (the session is over) rather than waiting for the rest."""
+    proc = subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write(b'\r\n{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {')
+        proc.stdin.close()
+        proc.wait(20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stderr = proc.stderr.read().decode()
+    assert "cut off by the client's end" in stderr and "Traceback" not in stderr

@@ -47,7 +47,8 @@ def serve(args: argparse.Namespace) -> int:
     # ``kill -USR1 <pid>``: every thread's stack to stderr (the editor's server log)
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     from kernel_lsp.lsp.handlers import server
-    from kernel_lsp.lsp.plumbing import Stdin, client_noise, end_now
+    from kernel_lsp.lsp.plumbing import client_noise, end_now
+    from kernel_lsp.lsp.stdin import Stdin
 
     handler.addFilter(client_noise)
 
