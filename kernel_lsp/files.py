@@ -8,8 +8,14 @@ without blocking and looked at before it is read.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
+from typing import TypeVar
+
+_Text = TypeVar("_Text", str, bytes)
+_LONE_CR = {str: re.compile("\r(?!\n)"), bytes: re.compile(b"\r(?!\n)")}
+_LF = {str: "\n", bytes: b"\n"}
 
 
 class NotSource(OSError):
@@ -38,3 +44,12 @@ def read_regular(path: Path | str, limit: int | None = None) -> bytes:
     if limit is not None and len(data) > limit:  # grew since
         raise NotSource(f"larger than {limit} bytes", too_large=True)
     return data
+
+
+def lone_crs_as_lf(text: _Text) -> _Text:
+    """``text`` with each ``\\r`` that no ``\\n`` follows made a ``\\n``: a line end for LSP
+    and for GCC, as the analysis counts lines (``\\n`` only). Lengths and offsets stay."""
+    cr, crlf = ("\r", "\r\n") if isinstance(text, str) else (b"\r", b"\r\n")
+    if cr not in text or text.count(cr) == text.count(crlf):  # (memchr-fast scans)
+        return text
+    return _LONE_CR[type(text)].sub(_LF[type(text)], text)

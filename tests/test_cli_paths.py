@@ -136,3 +136,29 @@ def test_no_index_checks_the_named_files_as_on_disk_against_the_stored_model(tre
     assert stored() == stamp, "the model was not written"
     proc = run("check", "fs/bad.c", cwd=tree)  # the default brings the model up to date
     assert proc.returncode == 1 and "missing" in proc.stdout
+
+
+@pytest.mark.parametrize("line_end", ["\r", "\r\n"], ids=["cr", "crlf"])
+def test_a_file_whose_lines_end_in_cr_is_checked_as_gcc_reads_it(tmp_path, line_end):
+    """A lone ``\\r`` ends a line for GCC (and LSP): the file was read as one line, a
+    directive on it swallowed the rest, and the call below was not checked at all."""
+    text = "#if 0\nint gone(void);\n#endif\nint bad(void)\n{\n\treturn helper(2);\n}\n"
+    root = make_tree(tmp_path / "linux", {**BROKEN,
+                                          "fs/bad.c": text.replace("\n", line_end)})
+    proc = run("check", "fs/bad.c", cwd=root)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.startswith("fs/bad.c:6:9: error: implicit declaration of function "
+                                  "'helper'"), proc.stdout
+
+
+def test_fix_keeps_a_files_lone_cr_line_ends(tmp_path):
+    """The include goes where the finding says, ended as the file's lines are (``\\r``), and the
+    diff shows each line as one."""
+    text = "#if 0\rint gone(void);\r#endif\rint bad(void)\r{\r\treturn helper(2);\r}\r"
+    root = make_tree(tmp_path / "linux", {**BROKEN, "fs/bad.c": text})
+    diff = run("fix", "fs/bad.c", "--dry-run", cwd=root).stdout
+    assert "+#include <linux/helper.h>\n+\n #if 0\n" in diff  # (text mode: \r\n read as \n)
+    assert "No newline" not in diff
+    assert run("fix", "fs/bad.c", cwd=root).returncode == 0
+    assert (root / "fs/bad.c").read_bytes() == b"#include <linux/helper.h>\r\r" + text.encode()
+    assert run("check", "fs/bad.c", cwd=root).returncode == 0

@@ -140,6 +140,23 @@ async def test_an_edit_below_a_line_break_that_is_no_lsp_line_end(push, warm, ma
     await close_doc(push, u)
 
 
+async def test_a_buffer_whose_lines_end_in_a_lone_cr(push, warm):
+    """A lone ``\\r`` ends a line for LSP as for GCC: the diagnostics were all on line 0 (the
+    analysis counted ``\\n`` only), and a directive after one was no directive."""
+    text = ("#if 0\rvoid g(void) { undefined_z(); }\r#endif\rvoid f(void)\r{\r"
+            "\tundefined_a();\r}\r")
+    u = open_doc(push, warm, "drivers/cr.c", text)
+    got = await wait_published(push, u, 1, lambda p: keys(p.diagnostics))
+    assert keys(got.diagnostics) == {("020_2", "undefined_a", 6)}
+    col = "\tundefined_a();".index("undefined_a")
+    change(push, u, 2, "undefined_b", (5, col), (5, col + len("undefined_a")))
+    got = await wait_published(push, u, 2)
+    assert keys(got.diagnostics) == {("020_2", "undefined_b", 6)}
+    (diag,) = got.diagnostics
+    assert (diag.range.start.line, diag.range.start.character) == (5, col)
+    await close_doc(push, u)
+
+
 @pytest.mark.parametrize("spell", [None, spelled], ids=["canonical", "spelled"])
 async def test_header_buffer_change_rechecks_the_including_file(push, warm, spell):
     """Also when the client spells the includer's URI its own way (``%73tat.c``): the server

@@ -87,6 +87,8 @@ def unified_diff(path: str, old: str, new: str) -> str:
                                  fromfile=f"a/{path}", tofile=f"b/{path}")
     out = []
     for line in lines:
+        if line.endswith("\r"):  # a lone \r ends the line (GNU diff shows it so)
+            line += "\n"
         out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(out)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kernel_lsp.files import lone_crs_as_lf
 from kernel_lsp.parse.lines import line_starts
 
 ENCODING_ERRORS = "surrogateescape"
@@ -34,9 +35,10 @@ class SourceText:
     def __init__(self, text: str):
         self.text = text
         self.data = encode(text)
-        self.starts = line_starts(self.data)
-        self.newline = "\r\n" if b"\r\n" in self.data[: self.starts[1] if len(self.starts) > 1
-                                                        else len(self.data)] else "\n"
+        self.starts = line_starts(lone_crs_as_lf(self.data))  # (a lone \r ends a line too)
+        first = self.data[: self.starts[1] if len(self.starts) > 1 else len(self.data)]
+        self.newline = ("\r\n" if first.endswith(b"\r\n")
+                        else "\r" if first.endswith(b"\r") else "\n")
 
     @property
     def line_count(self) -> int:

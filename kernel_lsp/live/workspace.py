@@ -24,7 +24,7 @@ from kernel_lsp.checks.inputs import CheckInputs
 from kernel_lsp.checks.run import run_checks, select_files
 from kernel_lsp.checks.typevis import unparsed_bodies
 from kernel_lsp.config import Config, relative_posix
-from kernel_lsp.files import read_regular
+from kernel_lsp.files import lone_crs_as_lf, read_regular
 from kernel_lsp.findings import Finding, Reported, apply_severities
 from kernel_lsp.fixes import FIXABLE_CODES, plan_fixes
 from kernel_lsp.live.keystroke import BodyIndex, LocalEdit, local_update, rows_changed_symbols
@@ -466,7 +466,8 @@ class Workspace:
 
     def _disk(self, path: str) -> bytes | None:
         try:
-            return read_regular(self.config.root / path, self.config.max_file_bytes)
+            return lone_crs_as_lf(read_regular(self.config.root / path,
+                                               self.config.max_file_bytes))
         except OSError:
             return None
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
+from kernel_lsp.files import lone_crs_as_lf
 from kernel_lsp.findings import CODES, Edit, Fix, Reported
 
 SOURCE = "kernel-lsp"
@@ -27,7 +28,7 @@ class Lines:
     def __init__(self, text: str | bytes | None):
         if isinstance(text, str):
             text = text.encode("utf-8", "surrogatepass")
-        self.lines = (text or b"").split(b"\n")
+        self.lines = lone_crs_as_lf(text or b"").split(b"\n")
 
     def line(self, n: int) -> bytes:
         return self.lines[n] if 0 <= n < len(self.lines) else b""

@@ -24,7 +24,7 @@ from pygls.lsp.server import LanguageServer
 
 from kernel_lsp import __version__
 from kernel_lsp.config import Config, find_root, relative_posix
-from kernel_lsp.files import read_regular
+from kernel_lsp.files import lone_crs_as_lf, read_regular
 from kernel_lsp.live.workspace import Workspace
 from kernel_lsp.lsp.convert import Lines, file_diagnostics, path_of, uri_of
 from kernel_lsp.lsp.design_features import design_check, is_design_file
@@ -198,9 +198,9 @@ class KernelLanguageServer(LanguageServer):
             return None
         doc = self.document(uri_of(self.root, rel))
         if doc is not None:
-            return doc.source
+            return lone_crs_as_lf(doc.source)
         try:
-            return read_regular(self.root / rel).decode("utf-8", "replace")
+            return lone_crs_as_lf(read_regular(self.root / rel).decode("utf-8", "replace"))
         except OSError:
             return None
 
@@ -455,7 +455,7 @@ class KernelLanguageServer(LanguageServer):
             return []  # no model yet: "no findings" would be a lie; after_index checks it
         diags, dependents, approximate = [], [], False
         if rel is not None:
-            text = doc.source if doc is not None else None
+            text = lone_crs_as_lf(doc.source) if doc is not None else None
             self.checking[uri] = self.checking.get(uri, 0) + 1
             diags, dependents, approximate = await self.on_model(
                 self._check_on_model, rel, text, version, exact, ended=lambda: self._ended(uri))
@@ -471,7 +471,7 @@ class KernelLanguageServer(LanguageServer):
             self.warmed.add(uri)
             asyncio.ensure_future(self.on_model(self._warm_names, rel))
         if self.protocol.inactive_regions and doc is not None:
-            self.send_inactive_regions(uri, doc.source)
+            self.send_inactive_regions(uri, lone_crs_as_lf(doc.source))
         for dep in dependents:
             dep_uri = self.uri_for(dep)
             if self.document(dep_uri) is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kernel_lsp.config import Config, relative_posix
-from kernel_lsp.files import NotSource, read_regular
+from kernel_lsp.files import NotSource, lone_crs_as_lf, read_regular
 from kernel_lsp.globs import glob_problem, glob_to_regex
 
 BINARY_PROBE_BYTES = 8192
@@ -227,7 +227,7 @@ def read_source(sf: SourceFile, max_bytes: int) -> tuple[bytes | None, str | Non
         return None, (f"{sf.path}: {_size(sf.size)} is larger than max_file_bytes "
                       f"({_size(max_bytes)}); skipped")
     try:
-        data = read_regular(sf.abs, max_bytes)  # (a FIFO put there since the walk: no wait)
+        data = lone_crs_as_lf(read_regular(sf.abs, max_bytes))  # (a FIFO: no wait)
     except OSError as exc:
         if isinstance(exc, NotSource) and exc.too_large:
             return None, f"{sf.path}: larger than max_file_bytes ({_size(max_bytes)}); skipped"
