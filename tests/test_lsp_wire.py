@@ -238,3 +238,24 @@ def test_a_message_without_content_length_cut_off_by_the_clients_end(tmp_path):
             proc.kill()
     stderr = proc.stderr.read().decode()
     assert "cut off by the client's end" in stderr and "Traceback" not in stderr
+
+
+def test_a_method_not_served_and_a_late_cancel_are_no_errors_in_the_log(tmp_path):
+    """``textDocument/implementation`` (Neovim sends it on ``gi`` whatever the server offered)
+    gets MethodNotFound, as LSP asks; it was also an "internal error (FeatureRequestError)" in
+    the editor's log and an ERROR line on stderr. A cancel of a request answered already (a
+    race every client runs) was a warning on stderr."""
+    root = copy_tree(tmp_path / "tree", indexed=True)
+    where = {"textDocument": {"uri": (root / "fs/stat.c").as_uri()},
+             "position": {"line": 0, "character": 0}}
+    with _session(root, [
+        json.dumps({"jsonrpc": "2.0", "id": 2, "method": "textDocument/implementation",
+                    "params": where}).encode(),
+        b'{"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 2}}',
+        b'{"jsonrpc": "2.0", "id": 3, "method": "shutdown"}'], 3) as (got, proc):
+        assert [(m["id"], m["error"]["code"]) for m in got if "error" in m] == [(2, -32601)]
+        assert not [m for m in got if m.get("method") == "window/logMessage"
+                    and m["params"]["type"] <= 2], "no error or warning in the editor's log"
+        assert _exit(proc) == 0
+        stderr = proc.stderr.read().decode()
+        assert " ERROR " not in stderr and " WARNING " not in stderr, stderr

@@ -253,13 +253,15 @@ class Protocol(LanguageServerProtocol):
 def client_noise(record: logging.LogRecord) -> bool:
     """A logging filter: False for pygls' tracebacks of what ``Protocol`` answers itself (a
     message that is not JSON, params that do not fit their method), which the server log
-    shows as one warning each, and of the errors a handler answers on purpose (``cannot
-    rename: ...``: ``deliberate``)."""
+    shows as one warning each, of the errors a handler answers on purpose (``cannot
+    rename: ...``: ``deliberate``), and for its warnings of a method it does not serve and of
+    a cancel of a request answered already."""
     if not record.name.startswith("pygls"):
         return True
     text = str(record.msg)
-    if text.startswith("Unable to deserialize message"):
-        return False
+    if text.startswith(("Unable to deserialize message", "Failed to handle request %r, unknown "
+                        "method", "Cancel notification for unknown message id")):
+        return False  # (a cancel that comes after the answer is a race every client runs)
     if text.startswith("Unable to handle message") and record.exc_info:
         return not isinstance(record.exc_info[1], json.JSONDecodeError | UnicodeDecodeError)
     if record.exc_info and deliberate(record.exc_info[1]):

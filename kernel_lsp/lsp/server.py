@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcMethodNotFound
 from pygls.lsp.server import LanguageServer
 
 from kernel_lsp import __version__
@@ -91,6 +92,9 @@ class KernelLanguageServer(LanguageServer):
             return
         if deliberate(error):  # the client has the answer (``cannot rename: ...``)
             log.info("%s", error)
+            return
+        if isinstance(error, JsonRpcMethodNotFound):  # a method not offered (``implementation``)
+            log.info("%s: answered MethodNotFound", error)
             return
         log.error("%s: %r", source.__name__, error)
         self.log_message(f"kernel-lsp: internal error ({source.__name__}): {error!r}",
