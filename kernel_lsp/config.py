@@ -22,6 +22,7 @@ DEFAULT_ARCH = "x86"
 DEFAULT_EXCLUDE = (".git/**", ".kernel-lsp/**", "**/node_modules/**")
 DEFAULT_EXTENSIONS = (".c", ".h")
 DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_FILE_BYTES_LIMIT = 1 << 30  # (a larger setting, 10**23, was an OverflowError in each read)
 SEVERITIES = ("error", "warning", "note", "off")
 INDEX_DIR = ".kernel-lsp"
 TOML_NAME = "kernel-lsp.toml"
@@ -304,6 +305,10 @@ def apply_settings(config: Config, data: Mapping, where: str) -> list[str]:
             number = _positive_int(value, key, where, messages)
             if number is not None and key == "jobs":
                 number = capped_jobs(number, where, messages)
+            elif number is not None and number > MAX_FILE_BYTES_LIMIT:
+                messages.append(f"{where}: 'max_file_bytes' {number} is more than 1 GiB (no "
+                                f"source file is as large): using {MAX_FILE_BYTES_LIMIT}")
+                number = MAX_FILE_BYTES_LIMIT
             if number is not None:
                 setattr(config, key, number)
         elif key == "severity":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -221,3 +223,21 @@ def test_jobs_are_at_most_four_per_cpu(tmp_path, monkeypatch):
     (tmp_path / "kernel-lsp.toml").write_text("jobs = 8\n")
     config, messages = load_config(tmp_path)
     assert (config.jobs, messages) == (8, [])
+
+
+def test_max_file_bytes_is_at_most_a_gib(tmp_path):
+    """``max_file_bytes = 99999999999999999999999``: each read of a file raised OverflowError
+    (an "internal error" ended ``kernel-lsp check``)."""
+    (tmp_path / "kernel-lsp.toml").write_text("max_file_bytes = 99999999999999999999999\n")
+    config, messages = load_config(tmp_path)
+    assert config.max_file_bytes == 1 << 30
+    assert messages == ["kernel-lsp.toml: 'max_file_bytes' 99999999999999999999999 is more "
+                        "than 1 GiB (no source file is as large): using 1073741824"]
+    (tmp_path / "kernel-lsp.toml").write_text(f"max_file_bytes = {1 << 30}\n")
+    assert load_config(tmp_path)[1] == []
+    (tmp_path / "fs").mkdir()
+    (tmp_path / "fs" / "a.c").write_text("int f(void) { return g(); }\n")
+    (tmp_path / "kernel-lsp.toml").write_text("max_file_bytes = 99999999999999999999999\n")
+    got = subprocess.run([sys.executable, "-m", "kernel_lsp", "check", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120)
+    assert "internal error" not in got.stderr and "fs/a.c:1:" in got.stdout, got.stderr
