@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import subprocess
 import time
 from contextlib import contextmanager
@@ -259,3 +260,28 @@ def test_a_method_not_served_and_a_late_cancel_are_no_errors_in_the_log(tmp_path
         assert _exit(proc) == 0
         stderr = proc.stderr.read().decode()
         assert " ERROR " not in stderr and " WARNING " not in stderr, stderr
+
+
+def test_an_index_run_that_fails_on_the_model_file_is_said_without_a_traceback(tmp_path):
+    """``.kernel-lsp`` made a file while the server runs: the reindex says it cannot hold the
+    model, as before, and the server log has no traceback (it had the one of the server's
+    reading of the child's message, which told nothing the message did not)."""
+    root = copy_tree(tmp_path / "tree", indexed=True)
+    with _session(root, [b'{"jsonrpc": "2.0", "id": 2, "method": "shutdown"}'], 2) as (_, proc):
+        pass  # (a session to learn the model is loaded and answering)
+    shutil.rmtree(root / ".kernel-lsp")
+    (root / ".kernel-lsp").write_text("not a directory\n")
+    reindex = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "workspace/executeCommand",
+                          "params": {"command": "kernel-lsp.reindex"}}).encode()
+    with _session(root, [reindex], 2) as (got, proc):
+        data, deadline = b"", time.monotonic() + 30
+        while b"indexing failed" not in data and time.monotonic() < deadline:
+            if select.select([proc.stdout], [], [], 0.2)[0]:
+                data += os.read(proc.stdout.fileno(), 1 << 16)
+        assert b"cannot hold the model (not a directory)" in data
+        proc.stdin.write(_frame(b'{"jsonrpc": "2.0", "id": 3, "method": "shutdown"}'))
+        proc.stdin.flush()
+        _read_until(proc, 3)
+        assert _exit(proc) == 0
+        stderr = proc.stderr.read().decode()
+        assert "Traceback" not in stderr and "indexing failed" in stderr

@@ -15,9 +15,11 @@ import dataclasses
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
+import traceback
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +30,12 @@ STOP_WAIT = 3.0  # seconds a stopped child gets to unwind before it is killed
 
 
 class IndexFailed(Exception):
-    """The child reported an error, died, or was stopped."""
+    """The child reported an error, died, or was stopped; ``trace``: the child's traceback
+    when the error was no trouble of the tree, the disk or the model file (a bug)."""
+
+    def __init__(self, message: str, trace: str | None = None) -> None:
+        super().__init__(message)
+        self.trace = trace
 
 
 # What indexing does not read: the layer policies (parsed objects) stay in the server.
@@ -103,7 +110,7 @@ class IndexChild:
             elif msg[0] == "done":
                 return msg[1], msg[2]
             elif msg[0] == "error":
-                raise IndexFailed(msg[1])
+                raise IndexFailed(msg[1], msg[2] if len(msg) > 2 else None)
         code = proc.wait()
         drain.join(timeout=2)
         if self.stopping:
@@ -164,7 +171,11 @@ def main() -> int:
         result.model.close()
         _emit("done", result.stats, result.problems[:200])
     except Exception as exc:  # noqa: BLE001 - reported to the server, which shows it
-        _emit("error", f"{type(exc).__name__}: {exc}")
+        from kernel_lsp.model.store import ModelError
+
+        trouble = isinstance(exc, ModelError | OSError | sqlite3.Error)  # not kernel-lsp's bug
+        _emit("error", f"{type(exc).__name__}: {exc}",
+              None if trouble else traceback.format_exc())
         return 1
     return 0
 

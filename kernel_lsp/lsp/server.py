@@ -30,7 +30,7 @@ from kernel_lsp.live.workspace import Workspace
 from kernel_lsp.lsp.convert import Lines, file_diagnostics, path_of, uri_of
 from kernel_lsp.lsp.design_features import design_check, is_design_file
 from kernel_lsp.lsp.first import FirstRuns
-from kernel_lsp.lsp.indexproc import IndexChild
+from kernel_lsp.lsp.indexproc import IndexChild, IndexFailed
 from kernel_lsp.lsp.plumbing import (
     ModelThread,
     Protocol,
@@ -372,7 +372,10 @@ class KernelLanguageServer(LanguageServer):
                 reporter.end("failed")
             if self.closing:
                 return  # stopped because the session ended: nothing to report to anyone
-            log.exception("index failed")
+            if not isinstance(exc, IndexFailed):
+                log.exception("index failed")
+            elif exc.trace:  # a bug in the child: its traceback, not the one of reading it
+                log.error("index failed: the indexer's traceback:\n%s", exc.trace)
             if self.phase != "ready":
                 self.phase = "failed"
             self.to_loop(self.show, f"kernel-lsp: indexing failed: {exc}")
