@@ -130,3 +130,21 @@ async def test_settings_that_are_not_a_table(bad: LanguageClient, warm):
     rel = "kernel/sys.c"
     u = open_doc(bad, warm, rel)
     await wait_published(bad, u, 1, lambda p: keys(p.diagnostics) == expected(warm, rel))
+
+
+async def test_a_configuration_change_shows_only_the_messages_it_brings(bad: LanguageClient, warm):
+    """An editor sends didChangeConfiguration on each settings edit: each one showed every bad
+    setting again, of the initializationOptions and of the files too (a pop-up each)."""
+    before = len(bad.messages)
+    bad.set_configuration(BAD_EDITOR, section=SECTION)
+    bad.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    await wait_until(lambda: len(bad.messages) >= before + 3)  # (the last table was no table)
+    assert all("workspace/configuration" in m.message for m in bad.messages[before:])
+    before = len(bad.messages)
+    bad.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    bad.set_configuration({**BAD_EDITOR, "debounceMs": "soon"}, section=SECTION)
+    bad.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    await wait_until(lambda: any("'debounceMs'" in m.message for m in bad.messages[before:]))
+    assert [m.message for m in bad.messages[before:]] == [
+        "kernel-lsp: workspace/configuration 'kernelLsp': 'debounceMs' must be an integer from "
+        "0 to 5000; using 10"]

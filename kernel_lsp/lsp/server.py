@@ -80,6 +80,7 @@ class KernelLanguageServer(LanguageServer):
         self.quiet_until = 0.0  # checks wait until then (completion requests are coming)
         self.warmed: set[str] = set()  # documents whose visible names are loaded
         self.catching_up = False  # the run after loading a model: none changed, none reloaded
+        self.settings_messages: set[str] = set()  # what the last settings build said
 
     # -- helpers -----------------------------------------------------------------------------
     def report_server_error(self, error: Exception, source) -> None:
@@ -225,10 +226,14 @@ class KernelLanguageServer(LanguageServer):
         return find_root(Path.cwd())
 
     def configure(self) -> list[str]:
-        """(Re)build the Config from kernel-lsp.toml and the editor's two settings tables."""
+        """(Re)build the Config from kernel-lsp.toml and the editor's two settings tables; the
+        messages the last build did not give (an editor sends didChangeConfiguration on each
+        settings edit: each showed every bad setting again, a pop-up each)."""
         config, settings, messages = server_config(self.root, [
             (self.init_options, "initializationOptions"),
             (self.editor_table, f"workspace/configuration '{SECTION}'")])
+        given, self.settings_messages = self.settings_messages, set(messages)
+        messages = [m for m in messages if m not in given]
         changed = self.config is not None and (
             (config.include_paths, config.arch, config.exclude, config.max_file_bytes) !=
             (self.config.include_paths, self.config.arch, self.config.exclude,
