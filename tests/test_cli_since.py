@@ -109,6 +109,14 @@ def test_refusals(repo, tmp_path):
     assert proc.returncode == 2 and "exclude each other" in proc.stderr
 
 
+def test_an_empty_revision_is_refused(repo):
+    """``--since "$BASE"`` with BASE unset: the whole tree was checked, every old finding
+    reported as if the patch brought it."""
+    proc = run("check", "--since", "", cwd=repo)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert "kernel-lsp: --since needs a revision, got an empty one" in proc.stderr
+
+
 def _hooks(text: str) -> list[dict]:
     """The hooks of a block-style .pre-commit-hooks.yaml (scalars, flow lists, folded text)."""
     hooks: list[dict] = []

@@ -316,6 +316,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     _check_output(args.output)
     config = setup(args.root, args.paths, args.arch, args.jobs, args.verbose)
+    if args.since is not None and not args.since.strip():
+        # (``--since "$BASE"`` with BASE unset checked the whole tree: every old finding new)
+        raise CommandError("--since needs a revision, got an empty one")
     if args.since and args.no_index:
         raise CommandError("--since and --no-index exclude each other")
     paths, bad_paths = select_paths(config, args.paths)
