@@ -112,6 +112,11 @@ def test_selfcheck_suggests_a_close_name(tmp_path, capsys):
 def test_verify_bad_input(tree, capsys, tmp_path):
     status, _, err = run(capsys, "verify", str(tmp_path / "none.demand.yaml"))
     assert status == 2 and err == f"kernel-lsp: {tmp_path / 'none.demand.yaml'}: no such file\n"
+    (tmp_path / "dir.demand.yaml").mkdir()  # (and a FIFO, /dev/zero: no such file, it said)
+    (tmp_path / "zero.demand.yaml").symlink_to("/dev/zero")
+    for name in ("dir.demand.yaml", "zero.demand.yaml"):
+        status, _, err = run(capsys, "verify", str(tmp_path / name))
+        assert status == 2 and err == f"kernel-lsp: {tmp_path / name}: not a regular file\n"
     other = tmp_path / "notes.yaml"
     other.write_text("id: x\n")
     status, _, err = run(capsys, "verify", str(other), "--root", str(tree))

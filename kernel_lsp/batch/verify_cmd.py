@@ -76,8 +76,9 @@ def root_for(root: Path | None, files: list[Path]) -> Path:
 def split_files(files: list[Path]) -> tuple[list[Path], list[Path]]:
     demands, policies = [], []
     for f in files:
-        if not f.is_file():
-            raise CommandError(f"{f}: no such file")
+        if not f.is_file():  # (a directory, a FIFO, /dev/zero exist: "no such file" misled)
+            raise CommandError(f"{f}: " + ("not a regular file" if f.exists()
+                                           else "no such file"))
         if is_demand_file(f.name):
             demands.append(f)
         elif is_policy_file(f.name):
