@@ -182,3 +182,60 @@ def test_a_file_where_the_model_directory_goes_is_reported(tmp_path):
     assert ".kernel-lsp: cannot hold the model (not a directory)" in got.stderr
     assert "internal error" not in got.stderr and "Traceback" not in got.stderr
     assert (tmp_path / ".kernel-lsp").read_text() == "not a directory\n"
+
+
+def test_a_model_that_cannot_be_written_now_is_kept(tmp_path):
+    """The disk full (here a file size limit, ``ulimit -f``) or the model locked past the
+    busy timeout by another writer: the good model was set aside as corrupt and rebuilt from
+    nothing (on Linux, six minutes, under a writer still using it). It is kept, and the CLI
+    says why (exit 2); the next run without the limit uses it."""
+    import resource
+
+    make_tree(tmp_path, 3)
+    run(tmp_path).model.close()
+    store = tmp_path / ".kernel-lsp"
+    for side in store.glob("model.db-*"):
+        side.unlink()
+    before = (store / "model.db").read_bytes()
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, resource.RLIM_INFINITY))
+
+    got = subprocess.run([sys.executable, "-m", "kernel_lsp", "index", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120, preexec_fn=small_files)
+    assert got.returncode == 2, got.stderr
+    assert "cannot use the model now (disk I/O error)" in got.stderr
+    assert "Traceback" not in got.stderr and "internal error" not in got.stderr
+    assert not list(store.glob("*.corrupt*"))
+    assert (store / "model.db").read_bytes() == before
+    again = run(tmp_path)
+    assert again.stats["parsed"] == 0 and not again.problems
+
+
+def test_a_write_the_disk_refuses_is_said_and_the_model_kept(tmp_path):
+    """The model opens but a write fails (the disk full mid-run): SQLite rolls the whole
+    transaction back itself, and the rollback to the file's savepoint raised "no such
+    savepoint" (an "internal error" that hid the disk's); the CLI says what the disk said,
+    and the next run extracts only the changed file."""
+    import resource
+    import shutil
+
+    from tests.conftest import TREE
+
+    root = tmp_path / "tree"
+    shutil.copytree(TREE, root, ignore=shutil.ignore_patterns(".kernel-lsp"))
+    cli = [sys.executable, "-m", "kernel_lsp", "index", str(root)]
+    subprocess.run(cli, capture_output=True, timeout=120, check=True)
+    with open(root / "fs/stat.c", "a") as f:
+        f.write("void added_later(void) {}\n")
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40 * 1024, resource.RLIM_INFINITY))
+
+    got = subprocess.run(cli, capture_output=True, text=True, timeout=120,
+                         preexec_fn=small_files)
+    assert got.returncode == 2, got.stderr
+    assert got.stderr.startswith("kernel-lsp: cannot use the model: disk I/O error"), got.stderr
+    assert "internal error" not in got.stderr and "savepoint" not in got.stderr
+    again = subprocess.run(cli, capture_output=True, text=True, timeout=120)
+    assert "(1 parsed, 60 unchanged, 0 removed)" in again.stdout, again.stdout

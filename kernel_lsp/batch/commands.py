@@ -47,6 +47,12 @@ def guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
         except (KeyboardInterrupt, BrokenPipeError):
             raise
         except Exception as exc:  # the promise: no traceback reaches the user
+            from kernel_lsp.model.store import of_the_moment
+
+            if of_the_moment(exc):  # (an "internal error" said it was kernel-lsp's)
+                warn(f"cannot use the model: {exc} (a full disk, a file size limit, or "
+                     "another kernel-lsp holding it); the stored model is kept as it was")
+                return EXIT_USAGE
             if os.environ.get("KERNEL_LSP_DEBUG"):
                 traceback.print_exc()
             warn(f"internal error: {type(exc).__name__}: {exc} "

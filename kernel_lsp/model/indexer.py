@@ -29,7 +29,7 @@ from kernel_lsp.model.expand import expand_invocations
 from kernel_lsp.model.programs import host_sources
 from kernel_lsp.model.resolve import IncludeResolver
 from kernel_lsp.model.rows import fact_tuples
-from kernel_lsp.model.store import FileRow, Model, ModelError
+from kernel_lsp.model.store import FileRow, Model, ModelError, ModelUnavailable
 from kernel_lsp.model.walk import SourceFile, discover, read_source
 from kernel_lsp.parse.extract import EXTRACTOR_VERSION, extract
 
@@ -55,6 +55,8 @@ def open_model(config: Config, problems: list[str], path: Path | None = None) ->
     path = path or config.db_path
     try:
         return Model(path)
+    except ModelUnavailable:
+        raise  # (locked, the disk full: the model is fine, and kept)
     except ModelError as exc:
         problems.append(f"{exc}; rebuilding the model")
     for suffix in ("", "-wal", "-shm"):

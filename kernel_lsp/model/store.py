@@ -43,6 +43,26 @@ class ModelError(Exception):
     """The database cannot be used (corrupt, foreign, newer schema)."""
 
 
+class ModelUnavailable(ModelError):
+    """The database cannot be used now (locked by another writer, the disk full, an I/O or
+    permission error): it is kept as it is, not set aside and rebuilt."""
+
+
+# What says the file is no model of ours (it is set aside and rebuilt): SQLite's primary codes
+_NOT_A_MODEL = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+# ... and what says the machine cannot give what the model needs now
+_OF_THE_MOMENT = (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY,
+                  sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN,
+                  sqlite3.SQLITE_PERM, sqlite3.SQLITE_NOMEM)
+
+
+def of_the_moment(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite's word for a trouble of the machine (the disk full, a file
+    size limit, an I/O error, the model locked by another writer), not of kernel-lsp."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in _OF_THE_MOMENT
+
+
 def make_model_directory(path: Path) -> None:
     """Create the directory the model file ``path`` goes in (``.kernel-lsp``) if it is missing.
 
@@ -99,6 +119,11 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
             factlists.register(self.conn)  # the views of ``schema.PACKED``, migrations 15-17
             self._setup()
         except sqlite3.DatabaseError as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            if code is not None and code & 0xFF not in _NOT_A_MODEL:
+                # (a lock held past the timeout, SQLITE_FULL...: the model was set aside as
+                # corrupt and rebuilt from nothing, under a writer still using it)
+                raise ModelUnavailable(f"{path}: cannot use the model now ({exc})") from exc
             raise ModelError(f"{path}: not a usable model database ({exc})") from exc
 
     def _make_directory(self) -> None:
@@ -353,8 +378,10 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK TO fact_write")
-            self.conn.execute("RELEASE fact_write")
+            if self.conn.in_transaction:  # (on a full disk or an I/O error SQLite rolls the
+                # whole transaction back itself: "no such savepoint" then hid that error)
+                self.conn.execute("ROLLBACK TO fact_write")
+                self.conn.execute("RELEASE fact_write")
             for pending, mark in marks:
                 for text in list(pending)[mark:]:
                     del pending[text]
