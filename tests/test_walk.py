@@ -110,6 +110,36 @@ def test_symlink_loop_is_not_followed(tmp_path):
     assert all("already visited directory" in m for m in messages)
 
 
+def test_a_symlink_to_a_directory_holding_the_root_is_not_followed(tmp_path):
+    """``ln -s / x`` in a tree: the index walked the whole file system (/proc too) and did
+    not end; a link to an ancestor of the root is said and not followed."""
+    root = tmp_path / "src" / "linux"
+    write(root / "z.c")
+    os.symlink("/", root / "slash")
+    os.symlink("../..", root / "up")
+    t0 = time.perf_counter()
+    files, messages = discover(Config(root=root))
+    assert time.perf_counter() - t0 < 5
+    assert paths(files) == ["z.c"]
+    assert sorted(messages) == [
+        "slash: symbolic link to a directory that holds the root (/); not followed",
+        f"up: symbolic link to a directory that holds the root ({os.path.realpath(tmp_path)});"
+        " not followed"]
+
+
+def test_a_name_that_is_not_utf8_is_skipped_with_a_message(tmp_path):
+    """``fs/bad\\xffname.c``: the index ended in "internal error: UnicodeEncodeError" (the
+    model stores UTF-8 paths); the file, or a directory of such a name, is skipped."""
+    write(tmp_path / "ok.c")
+    bad = os.fsdecode(b"bad\xffname")
+    write(tmp_path / f"{bad}.c")
+    write(tmp_path / bad / "inner.c")
+    files, messages = discover(Config(root=tmp_path))
+    assert paths(files) == ["ok.c"]
+    assert sorted(messages) == ["bad\\xffname.c: a name that is not UTF-8; skipped",
+                                "bad\\xffname: a name that is not UTF-8; skipped"]
+
+
 def test_symlinked_directory_and_file_outside_are_followed_once(tmp_path, tmp_path_factory):
     other = tmp_path_factory.mktemp("other")
     write(other / "y.c")

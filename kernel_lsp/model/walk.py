@@ -79,6 +79,7 @@ class _Walker:
         self.messages: list[str] = []
         self.deferred: list[tuple[str, str]] = []  # directory symlinks, walked last
         self.file_re, self.dir_re = _matchers(tuple(config.exclude))
+        self.real_root: str | None = None  # the root's real path, when a symlink asks
 
     def walk(self, top: Path, top_rel: str) -> None:
         """Walk ``top``, then the directory symlinks found in it (so real paths win)."""
@@ -120,6 +121,10 @@ class _Walker:
             for entry in entries:
                 name = entry.name
                 rel = prefix + name
+                if not name.isascii() and not _utf8(name):
+                    # (the model and the editors take UTF-8 paths: an "internal error" before)
+                    self.messages.append(f"{_shown(rel)}: a name that is not UTF-8; skipped")
+                    continue
                 try:
                     # the common case first: a regular C file (d_type answers, one lstat)
                     if name.endswith(exts) and entry.is_file(follow_symlinks=False):
@@ -156,11 +161,21 @@ class _Walker:
                 self.messages.append(f"{rel}: broken symbolic link; skipped")
             return
         if stat.S_ISDIR(st.st_mode):
-            if not is_excluded(self.config, rel, is_dir=True):
+            if self._holds_root(entry.path):  # ``ln -s / x``: the whole file system walked
+                self.messages.append(f"{rel}: symbolic link to a directory that holds the "
+                                     f"root ({os.path.realpath(entry.path)}); not followed")
+            elif not is_excluded(self.config, rel, is_dir=True):
                 self.deferred.append((entry.path, rel))  # after the real directories
         elif stat.S_ISREG(st.st_mode) and entry.name.endswith(self.exts):
             if not is_excluded(self.config, rel):
                 self._add(rel, Path(entry.path), st)
+
+    def _holds_root(self, path: str) -> bool:
+        """Whether the directory ``path`` (a symlink's) is an ancestor of the root (the root
+        itself is a visited directory: a loop)."""
+        if self.real_root is None:
+            self.real_root = os.path.realpath(self.config.root)
+        return self.real_root.startswith(os.path.realpath(path).rstrip("/") + "/")
 
     def _add(self, rel: str, abs_path: str | Path, st: os.stat_result) -> None:
         self.found[rel] = SourceFile(rel, abs_path, st.st_size, st.st_mtime_ns)
@@ -194,6 +209,19 @@ def _parents(rel: str) -> list[str]:
     """``a``, ``a/b`` for ``a/b/c.c``: the directories a file lies in, root-relative."""
     parts = rel.split("/")[:-1]
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # a byte that is no UTF-8, as os gives it (a surrogate escape)
+        return False
+    return True
+
+
+def _shown(rel: str) -> str:
+    """``rel`` printable: its bytes that are no UTF-8 as ``\\xff``."""
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
 
 
 def _reason(exc: OSError) -> str:
