@@ -115,6 +115,23 @@ def test_dry_run_prints_a_diff_and_writes_nothing(linux, tmp_path, capsys):
     assert snapshot(copy) == snapshot(linux)
 
 
+def test_a_file_that_cannot_be_written_leaves_every_file_as_it_was(linux, capsys):
+    """A read-only file among those a run fixes: the files written before it stayed changed,
+    the ones after it not (and a read-only file in a writable directory was replaced by the
+    rename all the same, as root); now every new text is staged first and nothing changes."""
+    before = snapshot(linux)
+    (linux / "mm/vmscan.c").chmod(0o444)
+    status, out, err = fix(linux, capsys)
+    assert status == 2 and out == ""
+    assert err == ("kernel-lsp: cannot write mm/vmscan.c: read-only file (mode 0444); no file "
+                   "was changed\n")
+    assert snapshot(linux) == before
+    assert not [p for p in linux.rglob("*.kernel-lsp-fix")]
+    (linux / "mm/vmscan.c").chmod(0o644)
+    status, _, _ = fix(linux, capsys)
+    assert snapshot(linux) != before
+
+
 def test_second_run_changes_nothing(linux, capsys):
     fix(linux, capsys)
     files = snapshot(linux)

@@ -108,7 +108,13 @@ def _where(f, shown) -> str:
 
 
 def cmd_fix(args: argparse.Namespace) -> int:
-    from kernel_lsp.fixes.apply import apply_edits, merge, unified_diff, write_atomic
+    from kernel_lsp.fixes.apply import (
+        NotWritten,
+        apply_edits,
+        merge,
+        unified_diff,
+        write_all_atomic,
+    )
 
     codes = parse_codes(args.code)
     config = setup(args.root, args.paths, args.arch, None, args.verbose)
@@ -138,11 +144,11 @@ def cmd_fix(args: argparse.Namespace) -> int:
         warn(f"would fix {len(fixed_here)} of {len(findings)} findings in {len(new_texts)} files")
         status = EXIT_USAGE if bad_paths else EXIT_OK
         return status if len(fixed_here) == len(findings) else max(status, EXIT_FINDINGS)
-    for path, new in new_texts.items():
-        try:
-            write_atomic(config.root / path, new)
-        except OSError as exc:
-            raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        write_all_atomic({config.root / path: new for path, new in new_texts.items()})
+    except NotWritten as exc:
+        rel = exc.path.relative_to(config.root).as_posix()
+        raise CommandError(f"cannot write {rel}: {exc.why}; no file was changed") from exc
     for f, fix in fixed_here:
         print(f"{_where(f, shown)}: {fix.title}")
     return _recheck(config, paths, codes, findings, new_texts, bad_paths, shown)

@@ -93,11 +93,51 @@ def unified_diff(path: str, old: str, new: str) -> str:
     return "".join(out)
 
 
+class NotWritten(OSError):
+    """``path`` cannot be written (``why``); no file was changed."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(why)
+        self.path, self.why = path, why
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` by ``text`` through a temporary file in the same directory and a rename,
-    keeping the file's permission bits: a reader sees the old or the new file, never half."""
-    data = encode(text)
+    """Replace ``path`` by ``text`` (``write_all_atomic`` of one file)."""
+    write_all_atomic({path: text})
+
+
+def write_all_atomic(texts: dict[Path, str]) -> None:
+    """Replace each path by its text, all or none: every text goes to a temporary file beside
+    its path first (keeping the file's permission bits), then the renames, so a reader sees
+    the old or the new file, never half, and a file that cannot be written (a read-only file
+    or file system, the disk full) leaves every file as it was: a fix's edits of two files
+    (``static`` dropped here, the declaration added there) were half made.
+
+    :raises NotWritten: the first path that cannot be written."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, text in texts.items():
+            try:
+                staged.append((_staged(path, encode(text)), path))
+            except OSError as exc:
+                raise NotWritten(path, exc.strerror or str(exc)) from exc
+        while staged:
+            tmp, path = staged[0]
+            os.replace(tmp, path)
+            staged.pop(0)
+    finally:
+        for tmp, _ in staged:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _staged(path: Path, data: bytes) -> str:
+    """A temporary file beside ``path`` holding ``data`` with ``path``'s permission bits."""
     mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    if mode is not None and not mode & 0o222:  # (a rename replaces it all the same)
+        raise OSError(f"read-only file (mode {mode:04o})")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kernel-lsp-fix", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -106,10 +146,10 @@ def write_atomic(path: Path, text: str) -> None:
             os.fsync(f.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
-        os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
         raise
+    return tmp
