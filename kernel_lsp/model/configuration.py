@@ -77,14 +77,17 @@ def load_configuration(root: Path, arch: str) -> tuple[Configuration, list[str]]
     dot = root / ".config"
     if dot.is_file():
         return Configuration(_clean(read_config_file(dot)), ".config", True,
-                             command_line=command_line, generated=generated), makefiles
+                             command_line=command_line, generated=generated,
+                             arch=arch), makefiles
     autoconf = root / "include" / "generated" / "autoconf.h"
     if autoconf.is_file():
         return Configuration(_autoconf(autoconf), "include/generated/autoconf.h", True,
-                             command_line=command_line, generated=generated), makefiles
+                             command_line=command_line, generated=generated,
+                             arch=arch), makefiles
     defconfig = _defconfig(root, arch)
     if defconfig is None or not (root / "Kconfig").is_file():
-        return Configuration(command_line=command_line, generated=generated), makefiles
+        return Configuration(command_line=command_line, generated=generated,
+                             arch=arch), makefiles
     kc = read_kconfig(root, arch)
     explicit = read_config_file(defconfig)
     values = resolve(kc, explicit)
@@ -92,7 +95,7 @@ def load_configuration(root: Path, arch: str) -> tuple[Configuration, list[str]]
     variants = debug_variants(kc, explicit, optional, is_debug_variant)
     source = f"{defconfig.relative_to(root)} + Kconfig defaults"
     return Configuration(values, source, True, frozenset(optional), command_line, generated,
-                         frozenset(variants)), \
+                         frozenset(variants), arch), \
         kc.files + makefiles
 
 

@@ -367,8 +367,9 @@ def _extract_rounds(model: Model, items: list[tuple], by_path: dict, config: Con
 # a single-quoted prompt are optional; 4: a symbol defined twice holds when one definition
 # does, names that start with a digit are read; 5: the headers Kbuild files name; 6: and the
 # .c/.inc files; 7: not other architectures' -D names, the symbols only debugging options
-# turn on): a cached one is derived again.
-CONFIGURATION_FORMAT = 7
+# turn on; 8: the architecture, whose predefined macros conditions test): a cached one is
+# derived again.
+CONFIGURATION_FORMAT = 8
 
 
 def current_configuration(model: Model, config: Config) -> Configuration:
@@ -379,7 +380,9 @@ def current_configuration(model: Model, config: Config) -> Configuration:
         files = inputs.get("kconfig", [])
         if inputs.get("format") == CONFIGURATION_FORMAT and inputs.get("fingerprint") == \
                 fingerprint(config.root, config.arch, files):
-            return Configuration.from_json(cached)
+            configuration = Configuration.from_json(cached)
+            if configuration.arch == config.arch:  # a .config serves every --arch
+                return configuration
     configuration, files = load_configuration(config.root, config.arch)
     model.set_meta("configuration", configuration.to_json())
     model.set_meta("configuration_inputs", json.dumps(

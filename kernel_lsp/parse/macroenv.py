@@ -1,5 +1,6 @@
 """The macro environment ``#if`` conditions are evaluated in: a configuration's ``CONFIG_*``
-values and the compiler's predefined macros (GCC 12 building an x86-64 kernel object).
+values and the compiler's predefined macros (GCC 12 building a kernel object for the
+configuration's architecture: x86-64 unless said otherwise).
 
 Any other macro is unknown here (``None``): a condition on it keeps its code (see
 ``parse/conditions.py``). ``Configuration`` is where the values are; ``model/configuration.py``
@@ -40,6 +41,30 @@ PREDEFINED: dict[str, int | None] = {
         "ACPI_EXAMPLE_APP", "ACPI_EFI_HELLO", "ACPI_LIBRARY")),
 }
 
+# What GCC 12 predefines for another architecture's kernel object instead of x86-64's macros
+# (the other names of ``PREDEFINED`` keep their value). The architecture macros of the table are
+# undefined for every architecture but their own; an architecture not in it has them all
+# undefined and its own unknown.
+_ARCH_MACROS: dict[str, dict[str, int]] = {
+    "x86": {"__x86_64__": 1, "__x86_64": 1, "__amd64__": 1},
+    "arm64": {"__aarch64__": 1, "__AARCH64EL__": 1, "__ARM_64BIT_STATE": 1},
+    "arm": {"__arm__": 1},
+    "powerpc": {"__powerpc__": 1},
+    "s390": {"__s390__": 1},
+    "riscv": {"__riscv": 1},
+    "mips": {"__mips__": 1},
+    "sparc": {"__sparc__": 1},
+}
+_ARCH_NAMES = frozenset(n for names in _ARCH_MACROS.values() for n in names)
+
+
+def predefined(arch: str) -> dict[str, int | None]:
+    """The macros GCC predefines for a kernel object of ``arch`` (a directory under ``arch/``),
+    None for those it leaves undefined."""
+    if arch == "x86":
+        return PREDEFINED
+    return {**PREDEFINED, **dict.fromkeys(_ARCH_NAMES), **_ARCH_MACROS.get(arch, {})}
+
 
 @dataclass
 class Configuration:
@@ -61,6 +86,11 @@ class Configuration:
     # of ``optional``, the symbols only debugging options turn on (``kconfig.debug_variants``):
     # their conditions count as debug variants (``conditions.is_debug_variant``)
     variants: frozenset[str] = frozenset()
+    # the architecture under ``arch/`` the objects are built for: the predefined macros
+    arch: str = "x86"
+
+    def __post_init__(self):
+        self._predefined = predefined(self.arch)
 
     # -- cexpr.Macros ----------------------------------------------------------------------
     @property
@@ -70,8 +100,8 @@ class Configuration:
         return self.source not in (".config", "include/generated/autoconf.h")
 
     def defined(self, name: str) -> bool | None:
-        if name in PREDEFINED:
-            return PREDEFINED[name] is not None
+        if name in self._predefined:
+            return self._predefined[name] is not None
         if name.startswith("CONFIG_") and self.known:
             sym = name[7:]
             if sym.endswith("_MODULE") and self.values.get(sym[:-7]) == "m":
@@ -83,8 +113,8 @@ class Configuration:
         return None
 
     def value(self, name: str) -> int | None:
-        if name in PREDEFINED:
-            return PREDEFINED[name] or 0
+        if name in self._predefined:
+            return self._predefined[name] or 0
         if name.startswith("CONFIG_") and self.known:
             d = self.defined(name)
             if d is None:
@@ -129,7 +159,8 @@ class Configuration:
         """A short digest of the values (what extraction under this configuration depends on)."""
         text = json.dumps([sorted(self.values.items()), self.known, sorted(self.optional),
                            sorted(self.command_line)] + ([sorted(self.variants)] if self.variants
-                                                          else []))
+                                                          else [])
+                          + ([self.arch] if self.arch != "x86" else []))
         return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
     def to_json(self) -> str:
@@ -137,13 +168,14 @@ class Configuration:
                            "optional": sorted(self.optional),
                            "command_line": sorted(self.command_line),
                            "generated": sorted(self.generated),
-                           "variants": sorted(self.variants)})
+                           "variants": sorted(self.variants), "arch": self.arch})
 
     @classmethod
     def from_json(cls, text: str) -> Configuration:
         data = json.loads(text)
         return cls(dict(data["values"]), data["source"], bool(data["known"]),
                    frozenset(data.get("optional", ())), frozenset(data.get("command_line", ())),
-                   frozenset(data.get("generated", ())), frozenset(data.get("variants", ())))
+                   frozenset(data.get("generated", ())), frozenset(data.get("variants", ())),
+                   str(data.get("arch", "x86")))
 
 

@@ -1,0 +1,85 @@
+"""The compiler's predefined macros follow the architecture (``parse/macroenv.predefined``):
+with ``arch = "arm64"``, GCC defines ``__aarch64__`` and not ``__x86_64__``, so the x86 branch
+of ``#if defined(__x86_64__) ... #elif defined(__aarch64__)`` is dropped and the arm64 one is
+what is checked (vmwgfx_msg.c, drm_vm.c, lib/zstd's CPU switches)."""
+
+from __future__ import annotations
+
+from kernel_lsp.parse.macroenv import Configuration, predefined
+from tests.conftest import checked_errors, write_tree
+
+KCONFIG = """\
+source "arch/$(SRCARCH)/Kconfig"
+config 64BIT
+\tdef_bool y
+"""
+
+# a shared header declaring each architecture's part, as <linux/...> headers do
+HEADER = """\
+#ifdef CONFIG_X86
+void x86_helper(void);
+#endif
+#ifdef CONFIG_ARM64
+void arm64_helper(void);
+#endif
+"""
+
+
+DRIVER = """\
+#include <linux/cpuhelp.h>
+
+#if defined(__x86_64__)
+static void pick(void) { x86_helper(); }
+#elif defined(__aarch64__)
+static void pick(void) { arm64_helper(); }
+#endif
+
+void driver_run(void)
+{
+\tpick();
+\tnever_declared();
+}
+"""
+
+
+def _tree(root, arch):
+    return write_tree(root, {
+        "Kconfig": KCONFIG,
+        "Makefile": "obj-y += drivers/\n",
+        "kernel-lsp.toml": f'arch = "{arch}"\n',
+        f"arch/{arch}/configs/defconfig": "CONFIG_64BIT=y\n",
+        "arch/arm64/Kconfig": "config ARM64\n\tdef_bool y\n",
+        "arch/x86/Kconfig": "config X86\n\tdef_bool y\n",
+        "include/linux/cpuhelp.h": HEADER,
+        "drivers/Makefile": "obj-y += cpu/\n",
+        "drivers/cpu/Makefile": "obj-y += driver.o\nobj-$(CONFIG_X86) += x86.o\n"
+                                "obj-$(CONFIG_ARM64) += arm64.o\n",
+        "drivers/cpu/driver.c": DRIVER,
+        "drivers/cpu/arm64.c": "void arm64_helper(void) {}\n",
+        "drivers/cpu/x86.c": "void x86_helper(void) {}\n",
+    })
+
+
+def test_arm64_reads_the_arm64_branches(tmp_path, capsys):
+    root = _tree(tmp_path, "arm64")
+    assert checked_errors(root, capsys) == {
+        ("drivers/cpu/driver.c", 12, "020_2", "never_declared")}
+
+
+def test_x86_still_reads_the_x86_branches(tmp_path, capsys):
+    root = _tree(tmp_path, "x86")
+    assert checked_errors(root, capsys) == {
+        ("drivers/cpu/driver.c", 12, "020_2", "never_declared")}
+
+
+def test_predefined_macros_per_architecture():
+    arm64, x86 = Configuration(arch="arm64"), Configuration()
+    assert arm64.defined("__aarch64__") and not arm64.defined("__x86_64__")
+    assert x86.defined("__x86_64__") and not x86.defined("__aarch64__")
+    assert arm64.defined("__KERNEL__") and arm64.value("__GNUC__") == 12
+    # an architecture without a table: the others' macros undefined, its own unknown
+    riscv = predefined("loongarch")
+    assert riscv["__x86_64__"] is None and riscv["__aarch64__"] is None
+    assert "__loongarch__" not in riscv
+    assert Configuration.from_json(arm64.to_json()).arch == "arm64"
+    assert arm64.digest() != x86.digest()
