@@ -15,14 +15,21 @@ from pathlib import Path
 
 from kernel_lsp.model import factlists
 
-# The part of Linux that x86 does not build (issue "Real-kernel precision and recall").
+# The part of Linux that x86 does not build (issue "Real-kernel precision and recall"), nor
+# arm64 (the other architectures' directories aside: ``in_arch_tree``).
 NOT_X86 = ("tools/", "samples/", "scripts/", "Documentation/", "rust/", "drivers/s390/")
 _FUNCTION_MESSAGE = re.compile(r"^(implicit declaration of )?function\b|\bis called\b")
 
 
 def in_x86_tree(path: str) -> bool:
     """Whether a root-relative path is in the tree that x86 builds."""
-    if path.startswith("arch/") and not path.startswith("arch/x86/"):
+    return in_arch_tree(path, "x86")
+
+
+def in_arch_tree(path: str, arch: str) -> bool:
+    """Whether a root-relative path is in the tree that ``arch`` builds: its own directory
+    under ``arch/`` and the architecture-neutral part (``NOT_X86`` aside)."""
+    if path.startswith("arch/") and not path.startswith(f"arch/{arch}/"):
         return False
     return not path.startswith(NOT_X86)
 

@@ -1,6 +1,7 @@
 """Linux gate: index and check the whole tree that x86 builds, fail when precision regresses.
 
     python bench/linux_gate.py [TREE] [--tarball /usr/src/linux-source-6.1.tar.xz] [--jobs N]
+                               [--arch x86]
                                [--max-404 0.5] [--max-020-func 0.5] [--max-020-type 0.5]
                                [--max-407 0.5] [--max-405-406 50] [--output REPORT.json]
                                [--determinism] [--budget SECONDS]
@@ -9,6 +10,11 @@ TREE defaults to ``${XDG_CACHE_HOME:-~/.cache}/kernel-lsp-ci/linux-source-6.1``;
 missing it is extracted from ``--tarball`` (Debian's ``linux-source-6.1``). The model lives in
 ``TREE/.kernel-lsp`` (outside the repository), so a rerun is a warm index. Linux builds with
 ``-Werror=implicit-function-declaration``, so every error finding on it is a false positive.
+
+``--arch A`` measures another architecture instead (``kernel-lsp --arch A``: its defconfig, its
+Kbuild judgement; the tree checked and counted is ``arch/A`` and the architecture-neutral part).
+Its default tree is ``linux-source-6.1-A`` beside x86's, so that the two models do not replace
+each other in the cache. The thresholds are x86's: only x86 (the default) is gated in CI.
 
 ``--budget SECONDS`` (CI: ``scripts/test.sh``) bounds the wall time of the index and the check.
 An index still running at the budget is killed — the model is crash-consistent, so the next run
@@ -29,6 +35,7 @@ import argparse
 import difflib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -58,9 +65,11 @@ DEFAULT_TREE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") 
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("tree", nargs="?", type=Path, default=DEFAULT_TREE)
+    ap.add_argument("tree", nargs="?", type=Path,
+                    help=f"default: {DEFAULT_TREE} (-ARCH appended for another --arch)")
     ap.add_argument("--tarball", type=Path, default=Path("/usr/src/linux-source-6.1.tar.xz"))
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--arch", default="x86", help="architecture under arch/ (default: x86)")
     ap.add_argument("--max-404", type=float, default=MAX_404_PER_1000_CALLS)
     ap.add_argument("--max-020-func", type=float, default=MAX_020_FUNCTIONS_PER_1000_CALLS)
     ap.add_argument("--max-020-type", type=float, default=MAX_020_TYPES_PER_1000_TYPE_USES)
@@ -71,7 +80,13 @@ def parse_args(argv=None):
                     help="two cold indexes (1 and 2 jobs) must give identical findings")
     ap.add_argument("--budget", type=float,
                     help="seconds for index and check; what does not fit resumes next run")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if not re.fullmatch(r"[A-Za-z0-9_]+", args.arch):
+        ap.error(f"--arch: '{args.arch}' is not a directory name under arch/")
+    if args.tree is None:
+        args.tree = DEFAULT_TREE if args.arch == "x86" else \
+            DEFAULT_TREE.with_name(f"{DEFAULT_TREE.name}-{args.arch}")
+    return args
 
 
 def step(msg: str) -> None:
@@ -108,14 +123,19 @@ def extract(tarball: Path, tree: Path) -> None:
 
 def x86_paths(tree: Path) -> list[str]:
     """The top-level paths of the tree that x86 builds, for ``kernel-lsp check``."""
+    return arch_paths(tree, "x86")
+
+
+def arch_paths(tree: Path, arch: str) -> list[str]:
+    """The top-level paths of the tree that ``arch`` builds, for ``kernel-lsp check``."""
     out = []
     for top in sorted(p for p in tree.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if top.name == "arch":
-            out.append("arch/x86")
+            out.append(f"arch/{arch}")
         elif top.name == "drivers":
             out += [f"drivers/{d.name}" for d in sorted(top.iterdir())
-                    if d.is_dir() and kstats.in_x86_tree(f"drivers/{d.name}/")]
-        elif kstats.in_x86_tree(top.name + "/"):
+                    if d.is_dir() and kstats.in_arch_tree(f"drivers/{d.name}/", arch)]
+        elif kstats.in_arch_tree(top.name + "/", arch):
             out.append(top.name)
     return out
 
@@ -163,22 +183,22 @@ def kernel_lsp(*args: str) -> subprocess.CompletedProcess:
     return proc
 
 
-def index(tree: Path, jobs: int) -> tuple[float, bool]:
+def index(tree: Path, jobs: int, arch: str = "x86") -> tuple[float, bool]:
     """The wall time of ``kernel-lsp index``, and whether it had files to parse."""
     start = time.perf_counter()
-    proc = kernel_lsp("index", str(tree), "--jobs", str(jobs))
+    proc = kernel_lsp("index", str(tree), "--jobs", str(jobs), "--arch", arch)
     seconds = time.perf_counter() - start
     summary = (proc.stdout.strip().splitlines() or ["?"])[-1]
     step(f"{summary} ({seconds:.0f} s wall)")
     return seconds, "(0 parsed," not in summary
 
 
-def check(tree: Path, jobs: int) -> tuple[list[dict], float, str]:
-    """kernel-lsp's findings on the x86 tree, the wall time, and the JSON report itself."""
+def check(tree: Path, jobs: int, arch: str = "x86") -> tuple[list[dict], float, str]:
+    """kernel-lsp's findings on the architecture's tree, the wall time, and the JSON report."""
     start = time.perf_counter()
-    paths = [str(tree / p) for p in x86_paths(tree)]
+    paths = [str(tree / p) for p in arch_paths(tree, arch)]
     proc = kernel_lsp("check", *paths, "--root", str(tree), "--format", "json", "--jobs",
-                      str(jobs))
+                      str(jobs), "--arch", arch)
     seconds = time.perf_counter() - start
     try:
         doc = json.loads(proc.stdout)
@@ -186,7 +206,7 @@ def check(tree: Path, jobs: int) -> tuple[list[dict], float, str]:
         raise GateError(f"kernel-lsp check printed no JSON report: {exc}") from exc
     for f in doc["findings"]:  # JSON report v2: "root_path" is relative to the tree
         f["path"] = f.get("root_path", f["path"])
-    findings = [f for f in doc["findings"] if kstats.in_x86_tree(f["path"])]
+    findings = [f for f in doc["findings"] if kstats.in_arch_tree(f["path"], arch)]
     stats = doc.get("stats", {})
     step(f"checked {stats.get('checked_files', '?')} files: {len(findings)} findings "
          f"({seconds:.0f} s wall)")
@@ -204,8 +224,8 @@ def by_class(findings: list[dict]) -> dict[str, list[dict]]:
 
 
 def print_counts(findings: list[dict], classes: dict[str, list[dict]], calls: int,
-                 uses: int) -> None:
-    print(f"\nthe x86 tree: {calls} call sites, {uses} type uses, {len(findings)} findings in "
+                 uses: int, arch: str = "x86") -> None:
+    print(f"\nthe {arch} tree: {calls} call sites, {uses} type uses, {len(findings)} findings in "
           f"{len({f['path'] for f in findings})} files")
     print("findings by code: " + ", ".join(
         f"{code} {n}" for code, n in sorted(Counter(f["code"] for f in findings).items())))
@@ -269,7 +289,7 @@ def verdict(classes: dict[str, list[dict]], calls: int, uses: int, args) -> list
 # ---------------------------------------------------------------- runs
 
 
-def determinism(tree: Path) -> int:
+def determinism(tree: Path, arch: str = "x86") -> int:
     """Two cold indexes, 1 and 2 worker processes, in two hard-linked copies of the tree."""
     base = tree.with_name(tree.name + "-determinism")
     reports = {}
@@ -280,8 +300,8 @@ def determinism(tree: Path) -> int:
         subprocess.run(["cp", "-al", str(tree), str(root)], check=True)
         shutil.rmtree(root / ".kernel-lsp", ignore_errors=True)  # unlinks the copy's links only
         step(f"cold index with --jobs {jobs} in {root}")
-        index(root, jobs)
-        findings, _, _ = check(root, jobs)
+        index(root, jobs, arch)
+        findings, _, _ = check(root, jobs, arch)
         reports[jobs] = [json.dumps(f, sort_keys=True) for f in findings]
     diff = list(difflib.unified_diff(reports[1], reports[2], "jobs 1", "jobs 2", lineterm="", n=0))
     if not diff:
@@ -304,19 +324,19 @@ def run(args) -> int:
         extract(args.tarball, tree)
     t_extract = time.perf_counter() - start
     if args.determinism:
-        return determinism(tree)
+        return determinism(tree, args.arch)
     cold = not (tree / ".kernel-lsp" / "model.db").exists()
     record = tree / ".kernel-lsp" / "gate.json"  # the last check's wall time (``--budget``)
     if args.budget:
         DEADLINE.append(time.monotonic() + args.budget - (time.perf_counter() - start))
     try:
-        t_index, worked = index(tree, args.jobs)
+        t_index, worked = index(tree, args.jobs, args.arch)
         last = json.loads(record.read_text()).get("check_seconds", 0) if record.exists() else 0
         if worked and DEADLINE and time.monotonic() + last * 1.2 > DEADLINE[0]:
             # the next run's index is warm: the check then has the whole budget
             raise OutOfBudget(f"the check (last run: {last:.0f} s) does not fit in what is left "
                               "of the budget")
-        findings, t_check, raw = check(tree, args.jobs)
+        findings, t_check, raw = check(tree, args.jobs, args.arch)
     except OutOfBudget as exc:
         done = kstats.extracted_files(tree / ".kernel-lsp" / "model.db")
         print(f"linux gate: pending: {exc}; the model holds {done} extracted files, and the "
@@ -328,10 +348,10 @@ def run(args) -> int:
     db = tree / ".kernel-lsp" / "model.db"
     unbuilt = kstats.unbuilt_paths(db)
     calls, uses = kstats.totals(kstats.per_file_counts(db),
-                                lambda p: kstats.in_x86_tree(p) and p not in unbuilt)
-    print(f"files no configuration of x86 builds (not checked, not counted): {len(unbuilt)}")
+                                lambda p: kstats.in_arch_tree(p, args.arch) and p not in unbuilt)
+    print(f"files no configuration of {args.arch} builds (not checked, not counted): {len(unbuilt)}")
     classes = by_class(findings)
-    print_counts(findings, classes, calls, uses)
+    print_counts(findings, classes, calls, uses, args.arch)
     print_top_symbols(classes)
     print_top_dirs(classes)
     failed = verdict(classes, calls, uses, args)

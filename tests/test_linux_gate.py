@@ -62,3 +62,20 @@ def test_what_does_not_fit_the_budget_waits_for_the_next_run(tree):
     # with room, the next run completes the index, checks and enforces the thresholds
     proc = _gate(tree, "--budget", "600")
     assert proc.returncode == 1 and "linux gate: FAILED" in proc.stdout
+
+
+def test_another_architecture_has_its_own_tree_and_part(tree):
+    sys.path.insert(0, str(GATE.parent))
+    from bench import kstats, linux_gate
+
+    assert linux_gate.parse_args([]).tree == linux_gate.DEFAULT_TREE  # x86 stays the default
+    assert linux_gate.parse_args([]).arch == "x86"
+    arm = linux_gate.parse_args(["--arch", "arm64"])
+    assert arm.tree.name == linux_gate.DEFAULT_TREE.name + "-arm64"
+    assert kstats.in_arch_tree("arch/arm64/kernel/smp.c", "arm64")
+    assert not kstats.in_arch_tree("arch/x86/kernel/smp.c", "arm64")
+    assert kstats.in_x86_tree("arch/x86/kernel/smp.c") and kstats.in_arch_tree("mm/slub.c", "arm64")
+    assert linux_gate.arch_paths(tree, "x86") == linux_gate.x86_paths(tree)
+    assert "arch/x86" in linux_gate.x86_paths(tree)
+    proc = _gate(tree, "--arch", "../x86")
+    assert proc.returncode == 2 and "not a directory name" in proc.stderr
