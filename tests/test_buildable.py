@@ -400,3 +400,43 @@ def test_a_tree_moved_with_its_times_keeps_its_configuration(tmp_path):
     index(load_config(moved)[0], jobs=1).model.close()
     assert json.loads(_stamp(moved)["configuration_inputs"])["fingerprint"] != json.loads(
         before["configuration_inputs"])["fingerprint"]
+
+
+# i915 on arm64: the driver depends on X86, so no configuration builds i915_gem_object.c, and
+# the selftest it includes under an option that depends on the driver (a dropped branch) is no
+# Kbuild object of its own. Its findings go with its includer's; a .c file that a built unit
+# includes in a dropped branch (``#if 0``) keeps its finding, as does the built unit.
+DROPPED_UNITS = {
+    "Kconfig": ("config X86\n\tdef_bool y\n"
+                "config GEM\n\ttristate \"a PXA driver\"\n\tdepends on ARCH_PXA\n"
+                "config GEM_SELFTEST\n\tbool \"its selftests\"\n\tdepends on GEM\n"),
+    "arch/x86/configs/x86_64_defconfig": "",
+    "include/linux/types.h": "typedef int s32;\n",
+    "drivers/Makefile": "obj-y += gem/ built/\n",
+    "drivers/gem/Makefile": "obj-$(CONFIG_GEM) += gem.o\n",
+    "drivers/gem/gem.c": ("#include <linux/types.h>\nint gem_init(void) { return 0; }\n"
+                          "#ifdef CONFIG_GEM_SELFTEST\n#include \"selftests/gem_st.c\"\n#endif\n"),
+    "drivers/gem/selftests/gem_st.c": "int gem_st(void) { return st_subtest(1); }\n",
+    "drivers/built/Makefile": "obj-y += built.o\n",
+    "drivers/built/built.c": ("#include <linux/types.h>\nint built(void) { return undeclared(); }\n"
+                              "#if 0\n#include \"old.c\"\n#endif\n"),
+    "drivers/built/old.c": "int old(void) { return old_helper(); }\n",
+}
+
+
+def test_a_c_file_only_unbuilt_files_include_in_dropped_lines_gives_no_findings(tmp_path,
+                                                                               capsys):
+    write_tree(tmp_path, DROPPED_UNITS)
+    found = {(f[0], f[2], f[3]) for f in checked_errors(tmp_path, capsys)}
+    assert found == {("drivers/built/built.c", "020_2", "undeclared"),
+                     ("drivers/built/old.c", "020_2", "old_helper")}
+    model = Model(tmp_path / ".kernel-lsp" / "model.db")
+    try:
+        ids = {p: fid for fid, p in model.file_paths().items()}
+        hosted = {kind: {p for p in ("drivers/gem/selftests/gem_st.c", "drivers/built/old.c")
+                         if ids[p] in getattr(Tables, kind)(model, "x86").hosted}
+                  for kind in ("eager", "lazy_for")}
+    finally:
+        model.close()
+    assert hosted == {"eager": {"drivers/gem/selftests/gem_st.c"},
+                      "lazy_for": {"drivers/gem/selftests/gem_st.c"}}

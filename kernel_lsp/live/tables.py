@@ -49,7 +49,8 @@ class Tables:
         return cls(symbols, graph, Visibility(graph, includers_of=graph.includers_of,
                                               forced=forced_ids(symbols.paths)),
                    _LazyHosted(graph, foreign, Fallbacks(symbols, arch), not_kernel_ids(symbols),
-                               dropped_named(symbols), symbols.unit_ids), lazy=True)
+                               dropped_named(symbols), symbols.unit_ids,
+                               symbols.dropped_includers), lazy=True)
 
     @classmethod
     def empty(cls) -> Tables:
@@ -69,14 +70,16 @@ class Tables:
 class _LazyHosted:
     """``fid in hosted``: the file is not kernel code of this architecture (``not_built_here``,
     or ``not_kernel``: Kbuild's unbuilt files and host programs), a header that only dropped
-    ``#include`` lines name, or only such files include it (``hosted_files``), unless Kbuild
-    builds it as a unit of its own."""
+    ``#include`` lines name, or only such files include it (``hosted_files``; a ``.c`` file
+    that only dropped lines of such files include too), unless Kbuild builds it as a unit of
+    its own."""
 
     def __init__(self, graph: LazyGraph, foreign_headers: set[str], fallbacks: Fallbacks,
                  not_kernel: set[int] = frozenset(), dropped_named: set[int] = frozenset(),
-                 units: set[int] = frozenset()):
+                 units: set[int] = frozenset(), dropped_includers: dict | None = None):
         self.graph, self.foreign, self.fallbacks = graph, foreign_headers, fallbacks
         self.not_kernel, self.dropped_named, self.units = not_kernel, dropped_named, units
+        self.dropped_includers = dropped_includers or {}
         self.memo: dict[int, bool] = {}
 
     def __contains__(self, fid: int) -> bool:
@@ -91,6 +94,9 @@ class _LazyHosted:
                 rows = self.graph.includers_of(fid)
                 by = {f for f, _pos in rows if f != fid}
                 got = not by and fid in self.dropped_named
+                dropped = self.dropped_includers.get(fid) if not by else None
+                if dropped and len(dropped) < HOSTED_INCLUDERS_MAX:
+                    got = got or all(f in self for f in dropped if f != fid)
                 # (a capped list is a widely included header: never hosted through its includers)
                 cap = min(CONTEXT_INCLUDERS, HOSTED_INCLUDERS_MAX)
                 got = got or bool(by) and len(rows) < cap and all(f in self for f in by)

@@ -84,20 +84,23 @@ def hosted_set(graph: dict, symbols) -> set[int]:
     holds (other architectures' headers, fallbacks, Kbuild's unbuilt files and host programs,
     headers only dropped lines include), for the symbol table's architecture."""
     return hosted_files(graph, symbols.foreign_headers(), Fallbacks(symbols, symbols.arch),
-                        not_kernel_ids(symbols), dropped_named(symbols), symbols.unit_ids)
+                        not_kernel_ids(symbols), dropped_named(symbols), symbols.unit_ids,
+                        symbols.dropped_includers)
 
 
 def hosted_files(graph: dict, foreign_headers: set[str] = frozenset(),
                  fallbacks: Fallbacks | None = None, unbuilt: set[int] = frozenset(),
-                 dropped_named: set[int] = frozenset(), units: set[int] = frozenset()
-                 ) -> set[int]:
+                 dropped_named: set[int] = frozenset(), units: set[int] = frozenset(),
+                 dropped_includers: Mapping[int, set[int]] | None = None) -> set[int]:
     """Files that are not kernel code of this architecture (see ``not_built_here``, and the
     ``unbuilt`` files Kbuild builds under no configuration of it), the headers that only
     ``#include`` lines of dropped ``#if`` branches name (``dropped_named``: no file of this
     configuration includes them), and the files that only such files include
     (``arch/x86/entry/vdso/vdso2c.h``, a host program's), unless Kbuild builds them as
     ``units`` of their own (``lib/maple_tree.c``, which a test program under ``tools/``
-    includes too)."""
+    includes too). A ``.c`` file that no line includes but dropped ones of such files
+    (``dropped_includers``: i915's ``selftests/huge_pages.c``, which ``i915_gem_object.c``
+    includes under ``CONFIG_DRM_I915_SELFTEST``, an option arm64 never has) is one too."""
     hosted = set(unbuilt) | {fid for fid, edges in graph.items() if not_built_here(
         edges, foreign_headers, fallbacks.of(fid) if fallbacks is not None else None,
         fid in units)}
@@ -107,10 +110,12 @@ def hosted_files(graph: dict, foreign_headers: set[str] = frozenset(),
             if e.resolved_id is not None and e.resolved_id != fid:
                 includers.setdefault(e.resolved_id, set()).add(fid)
     hosted.update(fid for fid in dropped_named if fid not in includers)
+    dropped = {fid: by for fid, by in (dropped_includers or {}).items()
+               if fid not in includers and fid not in units}
     changed = True
     while changed:
         changed = False
-        for fid, by in includers.items():
+        for fid, by in [*includers.items(), *dropped.items()]:
             if fid not in hosted and fid not in units and len(by) < HOSTED_INCLUDERS_MAX and (
                     by <= hosted):
                 hosted.add(fid)
@@ -346,6 +351,8 @@ class Symbols:
     # translation unit in the configuration that keeps the branch (``ohci-hcd.c`` and
     # ``ohci-ps3.c``); never a unit of its own
     dropped_units: dict[int, set[int]] = field(default_factory=dict)
+    # .c file -> the files whose dropped ``#include "x.c"`` lines name it (one way of the above)
+    dropped_includers: dict[int, set[int]] = field(default_factory=dict)
     # function, variable or macro name -> the files that declare it in a dropped #if branch
     hidden_in: dict[str, set[int]] = field(default_factory=dict)
     # the same, only when the configuration is derived (``configuration_is_derived``): a
@@ -427,6 +434,7 @@ class Symbols:
             if other is not None and other != fid:
                 self.dropped_units.setdefault(fid, set()).add(other)
                 self.dropped_units.setdefault(other, set()).add(fid)
+                self.dropped_includers.setdefault(other, set()).add(fid)
 
     def header_id(self, includer: int, name: str) -> int | None:
         """The file an ``#include`` of ``name`` in ``includer`` names, looked up as the
