@@ -5,6 +5,8 @@ what is checked (vmwgfx_msg.c, drm_vm.c, lib/zstd's CPU switches)."""
 
 from __future__ import annotations
 
+import json
+
 from kernel_lsp.parse.macroenv import Configuration, predefined
 from tests.conftest import checked_errors, write_tree
 
@@ -83,3 +85,62 @@ def test_predefined_macros_per_architecture():
     assert "__loongarch__" not in riscv
     assert Configuration.from_json(arm64.to_json()).arch == "arm64"
     assert arm64.digest() != x86.digest()
+
+
+# arm64's xor-neon.c calls GCC's NEON intrinsics, declared in <arm_neon.h>, which Kbuild finds
+# in the compiler's own include directory; asm/neon-intrinsics.h includes it right inside its
+# include guard. A file that sees no such header keeps its finding, and a header that is just
+# missing keeps its 504_2.
+NEON_GUARD = """\
+#ifndef __ASM_NEON_INTRINSICS_H
+#define __ASM_NEON_INTRINSICS_H
+#ifndef __GENKSYMS__
+#include <arm_neon.h>
+#endif
+#endif
+"""
+XOR_NEON = """\
+#include <asm/neon-intrinsics.h>
+
+void xor2(unsigned long *p1, unsigned long *p2)
+{
+\tuint64x2_t v0 = veorq_u64(vld1q_u64(p1), vld1q_u64(p2));
+\tvst1q_u64(p1, v0);
+}
+"""
+PLAIN = """\
+#include <asm/not-there.h>
+#include <asm/vdso.h>
+
+void plain(unsigned long *p1)
+{
+\tvld1q_u64(p1);
+}
+"""
+# a generated header inside a header's own include guard is no sign of anything (asm/vdso.h,
+# which most of arm64 reads): what the file sees is still checked
+VDSO = """\
+#ifndef __ASM_VDSO_H
+#define __ASM_VDSO_H
+#include <generated/vdso-offsets.h>
+#endif
+"""
+
+
+def test_neon_intrinsics_are_the_compilers(tmp_path, capsys):
+    root = write_tree(tmp_path, {
+        "Kconfig": KCONFIG, "kernel-lsp.toml": 'arch = "arm64"\n',
+        "arch/arm64/Kconfig": "config ARM64\n\tdef_bool y\n",
+        "arch/arm64/configs/defconfig": "", "include/linux/types.h": "",
+        "arch/arm64/include/asm/neon-intrinsics.h": NEON_GUARD,
+        "arch/arm64/include/asm/vdso.h": VDSO,
+        "arch/arm64/lib/Makefile": "obj-y += xor-neon.o plain.o\n",
+        "arch/arm64/lib/xor-neon.c": XOR_NEON,
+        "arch/arm64/lib/plain.c": PLAIN,
+    })
+    assert checked_errors(root, capsys) == {("arch/arm64/lib/plain.c", 6, "020_2", "vld1q_u64")}
+    from kernel_lsp.cli import main
+    assert main(["check", "--root", str(root), "--format", "json"]) == 1
+    warnings = {(f["root_path"], f["symbol"]) for f in json.loads(capsys.readouterr().out)[
+        "findings"] if f["code"] == "504_2"}
+    assert warnings == {("arch/arm64/lib/plain.c", "asm/not-there.h")}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from kernel_lsp.checks.inputs import CheckInputs, in_dead, unknown_header_seen
 from kernel_lsp.checks.typevis import also
 from kernel_lsp.findings import Finding
-from kernel_lsp.model.resolve import is_generated, kbuild_named
+from kernel_lsp.model.resolve import is_compiler_header, is_generated, kbuild_named
 from kernel_lsp.model.symbols import dropped_named, is_system_header
 from kernel_lsp.model.visibility import visible
 from kernel_lsp.parse.facts import NEED_SIZE
@@ -134,9 +134,11 @@ def _missing_header(ctx: CheckInputs, fid: int, edge, foreign: set[str]) -> bool
     """Whether the unresolved include ``edge`` of ``fid`` names a header that should exist:
     not one the build writes, nor one in a branch no compiler reads, nor a C library header
     of a host program, nor another architecture's (``<asm/ps3.h>``: the file is its code),
-    nor a computed include whose macro names no header."""
+    nor the compiler's intrinsics (``<arm_neon.h>``), nor a computed include whose macro
+    names no header."""
     target = edge.target
     return not (is_generated(target) or kbuild_named(target, ctx.symbols.generated)
+                or is_compiler_header(target)
                 or in_dead(ctx.dead, fid, edge.start_byte)
                 or fid in ctx.hosted and is_system_header(target)
                 or target in foreign or target.isidentifier())

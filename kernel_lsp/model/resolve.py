@@ -71,6 +71,13 @@ def is_generated(target: str) -> bool:
 _INTRINSICS = re.compile(r"(?:^|/)(?:\w*intrin\.h|arm_neon\.h|arm_sve\.h|altivec\.h|cpuid\.h)$")
 
 
+def is_compiler_header(target: str) -> bool:
+    """Whether an ``#include`` target names one of the compiler's own intrinsics headers
+    (``<arm_neon.h>``): Kbuild adds GCC's include directory with ``-isystem $(shell $(CC)
+    -print-file-name=include)`` where they are used, so the build finds it."""
+    return _INTRINSICS.search(posixpath.normpath(target.strip())) is not None
+
+
 def unknown_content(target: str, angled: bool, generated: frozenset[str] = frozenset()) -> bool:
     """Whether an ``#include`` that resolves to no indexed file may declare anything: a header
     the build writes beside its user, which a Kbuild file names (``generated``: file names,

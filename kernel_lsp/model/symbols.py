@@ -12,7 +12,7 @@ from typing import NamedTuple
 from kernel_lsp.model import schema
 from kernel_lsp.model.packed import Packed, Partial
 from kernel_lsp.model.programs import Programs
-from kernel_lsp.model.resolve import unknown_content
+from kernel_lsp.model.resolve import is_compiler_header, unknown_content
 from kernel_lsp.model.store import Model
 from kernel_lsp.model.visibility import bits
 from kernel_lsp.parse.macroenv import Configuration
@@ -193,11 +193,14 @@ def model_unknown_header_ids(model: Model, symbols) -> set[int]:
     """The ids of the files with an ``#include`` of a header the tree does not hold and that
     may declare anything (``resolve.unknown_content``: generated beside its user by a rule of
     a Kbuild file, the compiler's intrinsics), unless it is a portable header's fallback the kernel does not
-    build (``Fallbacks``: acpica's ``acclib.h`` under ``#ifndef ACPI_USE_SYSTEM_CLIBRARY``)."""
+    build (``Fallbacks``: acpica's ``acclib.h`` under ``#ifndef ACPI_USE_SYSTEM_CLIBRARY``). The
+    compiler's intrinsics are never such a fallback: ``asm/neon-intrinsics.h`` includes
+    ``<arm_neon.h>`` right inside its include guard, which the header itself defines."""
     fallbacks, generated = Fallbacks(symbols, symbols.arch), symbols.generated
     return {fid for fid, target, angled, guard in model.unresolved_includes()
-            if unknown_content(target, bool(angled), generated) and not (
-                guard and (fallback := fallbacks.of(fid)) is not None and fallback(guard))}
+            if unknown_content(target, bool(angled), generated) and (
+                is_compiler_header(target) or not (
+                    guard and (fallback := fallbacks.of(fid)) is not None and fallback(guard)))}
 
 
 def bitset(ids: Iterable[int]) -> int:
