@@ -144,3 +144,25 @@ def test_neon_intrinsics_are_the_compilers(tmp_path, capsys):
     warnings = {(f["root_path"], f["symbol"]) for f in json.loads(capsys.readouterr().out)[
         "findings"] if f["code"] == "504_2"}
     assert warnings == {("arch/arm64/lib/plain.c", "asm/not-there.h")}
+
+
+# Checked with the whole tree, another architecture's unit is not an includer of a shared header
+# for this one: arch/x86's file that reads asm-generic/csum.h without the types gives no 407_2
+# in the header on arm64, arm64's own such unit does.
+def test_another_architectures_unit_is_no_context_of_a_shared_header(tmp_path, capsys):
+    root = write_tree(tmp_path, {
+        "Kconfig": KCONFIG, "kernel-lsp.toml": 'arch = "arm64"\n',
+        "arch/arm64/Kconfig": "config ARM64\n\tdef_bool y\n",
+        "arch/arm64/configs/defconfig": "",
+        "include/linux/types.h": "typedef unsigned int u32;\n",
+        "include/asm-generic/csum.h": "static inline u32 csum_fold(u32 sum) { return sum; }\n",
+        "arch/x86/lib/Makefile": "obj-y += x86csum.o\n",
+        "arch/x86/lib/x86csum.c": "#include <asm-generic/csum.h>\n",
+        "arch/arm64/lib/Makefile": "obj-y += armcsum.o typed.o\n",
+        "arch/arm64/lib/typed.c": "#include <linux/types.h>\n#include <asm-generic/csum.h>\n",
+    })
+    header = {f for f in checked_errors(root, capsys) if f[0] == "include/asm-generic/csum.h"}
+    assert header == set()
+    (root / "arch/arm64/lib/armcsum.c").write_text("#include <asm-generic/csum.h>\n")
+    header = {f for f in checked_errors(root, capsys) if f[0] == "include/asm-generic/csum.h"}
+    assert header == {("include/asm-generic/csum.h", 1, "407_2", "u32")}
