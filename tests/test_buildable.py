@@ -440,3 +440,32 @@ def test_a_c_file_only_unbuilt_files_include_in_dropped_lines_gives_no_findings(
         model.close()
     assert hosted == {"eager": {"drivers/gem/selftests/gem_st.c"},
                       "lazy_for": {"drivers/gem/selftests/gem_st.c"}}
+
+
+# A directory whose objects a Kbuild file computes (``fs_enet-objs := fs_enet-main.o
+# $(fs_enet-m)``) is not judged file by file, but still as a whole: entered only under an option
+# that is never on (FS_ENET needs powerpc's CPM), its files are unbuilt; one entered under an
+# option that may be on keeps its findings.
+COMPUTED_DIRS = {
+    "Kconfig": ("config X86\n\tdef_bool y\n"
+                "config ENET\n\ttristate \"a CPM ethernet\"\n\tdepends on CPM1\n"
+                "config GOOD\n\ttristate \"an ethernet x86 has\"\n"),
+    "arch/x86/configs/x86_64_defconfig": "",
+    "drivers/Makefile": "obj-y += net/\n",
+    "drivers/net/Makefile": "obj-$(CONFIG_ENET) += enet/\nobj-$(CONFIG_GOOD) += good/\n",
+    "drivers/net/enet/Makefile": ("obj-$(CONFIG_ENET) += enet.o\n"
+                                  "enet-objs := enet-main.o $(enet-m)\n"),
+    "drivers/net/enet/enet-main.c": "int enet(void) { return cpm_command(1); }\n",
+    "drivers/net/good/Makefile": ("obj-$(CONFIG_GOOD) += good.o\n"
+                                  "good-objs := good-main.o $(good-m)\n"),
+    "drivers/net/good/good-main.c": "int good(void) { return undeclared_good(1); }\n",
+}
+
+
+def test_a_computed_directory_only_never_on_options_enter_is_unbuilt(tmp_path, capsys):
+    write_tree(tmp_path, COMPUTED_DIRS)
+    assert {(f[0], f[2], f[3]) for f in checked_errors(tmp_path, capsys)} == {
+        ("drivers/net/good/good-main.c", "020_2", "undeclared_good")}
+    assert kbuild_judgement(tmp_path, "x86", ["drivers/net/enet/enet-main.c",
+                                              "drivers/net/good/good-main.c"]).unbuilt == {
+        "drivers/net/enet/enet-main.c"}

@@ -176,6 +176,12 @@ def kbuild_judgement(root: Path, arch: str, paths: Iterable[str],
     uml = f"arch/{arch}/um/"
     unbuilt = {p for p in sources if judge.unbuilt(p[:-2] + ".o")} | {
         p for p in paths if p.endswith((".c", ".h")) and p.startswith(uml)}
+    # a directory whose objects are computed is still judged as a whole: only lines that need an
+    # option that is never on enter it (``drivers/net/ethernet/freescale/fs_enet/``, whose
+    # ``fs_enet-objs := fs_enet-main.o $(fs_enet-m)``, entered under CONFIG_FS_ENET, which
+    # needs powerpc's CPM1, CPM2 or PPC_MPC512x)
+    unbuilt |= {p for p in paths if p.endswith(".c") and posixpath.dirname(p) in computed_dirs
+                and judge.unbuilt(posixpath.dirname(p) + "/")}
     # (a listing is evidence in a directory whose other objects are computed too; one in a
     # directory only another architecture's Makefile enters, ``drivers/s390/``, is not)
     proof = _Judge(listings, possible, proven=True)

@@ -298,8 +298,9 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
 
 
 # Bump when ``meta.unbuilt_sources`` gains information (2: ``off``; 3: composites listed as
-# ``$(name-y)``; 8: ``units``, the listed ones).
-UNBUILT_FORMAT = 8
+# ``$(name-y)``; 8: ``units``, the listed ones; 9: directories whose objects are computed,
+# judged as a whole).
+UNBUILT_FORMAT = 9
 
 
 def record_unbuilt(model: Model, config: Config, configuration: Configuration, paths,
