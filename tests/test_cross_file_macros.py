@@ -179,3 +179,37 @@ def test_a_spec_header_read_again_through_a_computed_include_defines_its_structs
     assert got == {("drivers/net/nic.c", 7, "020_2", "nic_info"),
                    ("drivers/net/nic.c", 7, "502_2", "nic_report"),
                    ("drivers/net/nic.c", 9, "020_2", "nic_info_to_msg")}, got
+
+
+# arm64's kvm_host.h declares its per-CPU data through kvm_asm.h's wrappers of
+# DECLARE_PER_CPU (``DECLARE_KVM_HYP_PER_CPU(struct kvm_host_data, kvm_host_data)``); the wrapper
+# and DECLARE_PER_CPU are defined in other files. The declarations are in scope; a per-CPU
+# variable nothing declares keeps its 406_2.
+PER_CPU = {
+    "Kconfig": "",
+    "include/linux/percpu-defs.h": (
+        "#define __PCPU_ATTRS(sec) __attribute__((section(\".data..percpu\" sec)))\n"
+        "#define DECLARE_PER_CPU(type, name) extern __PCPU_ATTRS(\"\") __typeof__(type) name\n"
+        "#define DEFINE_PER_CPU(type, name) __PCPU_ATTRS(\"\") __typeof__(type) name\n"),
+    "include/asm/kvm_asm.h": (
+        "#include <linux/percpu-defs.h>\n"
+        "#define kvm_nvhe_sym(sym) __kvm_nvhe_##sym\n"
+        "#define DECLARE_KVM_VHE_PER_CPU(type, sym) DECLARE_PER_CPU(type, sym)\n"
+        "#define DECLARE_KVM_NVHE_PER_CPU(type, sym) DECLARE_PER_CPU(type, kvm_nvhe_sym(sym))\n"
+        "#define DECLARE_KVM_HYP_PER_CPU(type, sym) \\\n"
+        "\tDECLARE_KVM_VHE_PER_CPU(type, sym); \\\n\tDECLARE_KVM_NVHE_PER_CPU(type, sym)\n"),
+    "include/asm/kvm_host.h": (
+        "#include <asm/kvm_asm.h>\nstruct kvm_host_data { int flags; };\n"
+        "DECLARE_KVM_HYP_PER_CPU(struct kvm_host_data, kvm_host_data);\n"),
+    "kvm/hyp/switch.c": (
+        "#include <asm/kvm_host.h>\nDEFINE_PER_CPU(struct kvm_host_data, kvm_host_data);\n"
+        "DEFINE_PER_CPU(int, undeclared_count);\n"),
+    "kvm/arm.c": (
+        "#include <asm/kvm_host.h>\nint f(void)\n{\n\treturn kvm_host_data.flags"
+        " + undeclared_count;\n}\n"),
+}
+
+
+def test_a_wrapper_of_a_variable_definer_declares_across_files(tmp_path, capsys):
+    write_tree(tmp_path, PER_CPU)
+    assert checked_errors(tmp_path, capsys) == {("kvm/arm.c", 4, "406_2", "undeclared_count")}

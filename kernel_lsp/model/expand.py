@@ -22,7 +22,8 @@ from kernel_lsp.model.store import Model
 from kernel_lsp.model.visibility import Visibility, visible
 from kernel_lsp.parse.extract import Extractor
 from kernel_lsp.parse.facts import FileFacts, Span
-from kernel_lsp.parse.macros import Expander
+from kernel_lsp.parse.filescope import definer_variable, nested_invocations
+from kernel_lsp.parse.macros import VARIABLE_DEFINERS, Expander
 
 _NOT_DEFINING = re.compile(r"^(?:MODULE_|EXPORT_SYMBOL|__setup$|early_param$)")
 
@@ -42,7 +43,12 @@ class VisibleMacros:
         if name in self._cache:
             return self._cache[name]
         found = None
-        entries = self.defs.get(name, ())
+        # a variable definer (``DECLARE_PER_CPU``) stays an invocation, which the extraction of
+        # the expansion reads with its table (``VARIABLE_DEFINERS``): its own expansion
+        # (``extern __PCPU_ATTRS("") __typeof__(type) name``) declares nothing the grammar reads,
+        # so arm64's ``DECLARE_KVM_HYP_PER_CPU(struct kvm_host_data, kvm_host_data)`` declared
+        # nothing
+        entries = () if name in VARIABLE_DEFINERS else self.defs.get(name, ())
         for fid, start, params, body in entries:
             if fid == self.fid and start < self.pos:
                 found = (params, body)  # the file's own last one above: X-macro item macros
@@ -209,6 +215,12 @@ def _expand_one(defs: dict, vis: Visibility, path: str, fid: int, inv,
     where = Span(start, start + len(name), inv.line, inv.col, inv.line, inv.col + len(name))
     sub = Extractor(path, expansion.encode(), generated=(name, where)).run()
     sub.functions = [f for f in sub.functions if f.parent is None]
+    # what the variable definers the expansion names declare, as a same-file expansion reads
+    # them (``_handle_invocation``)
+    for inner, args, is_static in nested_invocations(expansion, {}):
+        if inner in VARIABLE_DEFINERS and (
+                var := definer_variable(inner, args, where, is_static)) is not None:
+            sub.variables.append(var)
     return sub
 
 

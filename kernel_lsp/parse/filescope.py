@@ -112,6 +112,25 @@ def _join(a: Span, b: Span) -> Span:
 _NESTED = re.compile(r"(static\s+)?(?:const\s+)?([A-Z_][A-Z0-9_]*)\s*\(")
 
 
+def definer_variable(name: str, args: list[str], where: Span, is_static: bool,
+                     storage: str = "") -> Variable | None:
+    """The variable an invocation of a ``VARIABLE_DEFINERS`` macro defines or declares
+    (``storage``: the ``static`` or ``extern`` before it), None if its argument is no name."""
+    index, declarer = VARIABLE_DEFINERS[name]  # declarer: ``DECLARE_PER_CPU``
+    if index >= len(args) or not re.fullmatch(r"\s*[A-Za-z_]\w*\s*", args[index]):
+        return None
+    # ``extern DECLARE_BITMAP(mp_bus_not_pci, MAX_MP_BUSSES);`` declares
+    declares = declarer or storage == "extern"
+    st = EXTERN if declares else (
+        STATIC if is_static or name in STATIC_VARIABLE_DEFINERS else GLOBAL)
+    return Variable(args[index].strip(), st, not declares, None, where, where, name)
+
+
+def nested_invocations(expansion: str, local: dict) -> list[tuple[str, list[str], bool]]:
+    """``_nested_invocations``, for the cross-file expansion (``model/expand.py``)."""
+    return _nested_invocations(expansion, local)
+
+
 def _nested_invocations(expansion: str, local: dict) -> list[tuple[str, list[str], bool]]:
     """``[static] NAME(args)`` items at the top level of a same-file macro's expansion whose
     macro this file does not define (``static DEVICE_ATTR_RO(name)`` after the ``name_show``
@@ -255,18 +274,14 @@ class FileScopeMacros:
             self.facts.exports.append((args[0].strip(), where))
             return
         if name in VARIABLE_DEFINERS:
-            index, declarer = VARIABLE_DEFINERS[name]  # declarer: ``DECLARE_PER_CPU``
+            index = VARIABLE_DEFINERS[name][0]
             if index < len(args) and re.fullmatch(r"\s*[A-Za-z_]\w*\s*", args[index]):
                 if storage == "typedef":  # ``typedef DECLARE_BITMAP(mce_banks_t, N);``
                     self.facts.types.append(TypeDecl(args[index].strip(), TYPEDEF, True, (),
                                                      where, where, None, name))
                     return
-                # ``extern DECLARE_BITMAP(mp_bus_not_pci, MAX_MP_BUSSES);`` declares
-                declares = declarer or storage == "extern"
-                st = EXTERN if declares else (
-                    STATIC if is_static or name in STATIC_VARIABLE_DEFINERS else GLOBAL)
-                self.facts.variables.append(Variable(
-                    args[index].strip(), st, not declares, None, where, where, name))
+                self.facts.variables.append(definer_variable(name, args, where, is_static,
+                                                             storage))
             return
         if function_definers(name, args):
             if body is not None:
