@@ -413,10 +413,14 @@ DROPPED_UNITS = {
     "arch/x86/configs/x86_64_defconfig": "",
     "include/linux/types.h": "typedef int s32;\n",
     "drivers/Makefile": "obj-y += gem/ built/\n",
-    "drivers/gem/Makefile": "obj-$(CONFIG_GEM) += gem.o\n",
+    "drivers/gem/Makefile": "obj-$(CONFIG_GEM) += gemdrv.o\ngemdrv-y := gem.o gt/gtt.o\n",
     "drivers/gem/gem.c": ("#include <linux/types.h>\nint gem_init(void) { return 0; }\n"
                           "#ifdef CONFIG_GEM_SELFTEST\n#include \"selftests/gem_st.c\"\n#endif\n"),
     "drivers/gem/selftests/gem_st.c": "int gem_st(void) { return st_subtest(1); }\n",
+    # included from a subdirectory by the driver's path (``ccflags-y += -I $(src)``)
+    "drivers/gem/gt/gtt.c": ("#ifdef CONFIG_GEM_SELFTEST\n#include \"selftests/mock_gtt.c\"\n"
+                             "#endif\n"),
+    "drivers/gem/selftests/mock_gtt.c": "int mock_gtt(void) { return st_mock(1); }\n",
     "drivers/built/Makefile": "obj-y += built.o\n",
     "drivers/built/built.c": ("#include <linux/types.h>\nint built(void) { return undeclared(); }\n"
                               "#if 0\n#include \"old.c\"\n#endif\n"),
@@ -433,13 +437,14 @@ def test_a_c_file_only_unbuilt_files_include_in_dropped_lines_gives_no_findings(
     model = Model(tmp_path / ".kernel-lsp" / "model.db")
     try:
         ids = {p: fid for fid, p in model.file_paths().items()}
-        hosted = {kind: {p for p in ("drivers/gem/selftests/gem_st.c", "drivers/built/old.c")
+        hosted = {kind: {p for p in ("drivers/gem/selftests/gem_st.c", "drivers/built/old.c",
+                                     "drivers/gem/selftests/mock_gtt.c")
                          if ids[p] in getattr(Tables, kind)(model, "x86").hosted}
                   for kind in ("eager", "lazy_for")}
     finally:
         model.close()
-    assert hosted == {"eager": {"drivers/gem/selftests/gem_st.c"},
-                      "lazy_for": {"drivers/gem/selftests/gem_st.c"}}
+    selftests = {"drivers/gem/selftests/gem_st.c", "drivers/gem/selftests/mock_gtt.c"}
+    assert hosted == {"eager": selftests, "lazy_for": selftests}
 
 
 # A directory whose objects a Kbuild file computes (``fs_enet-objs := fs_enet-main.o

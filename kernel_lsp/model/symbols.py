@@ -49,6 +49,18 @@ def not_built_here(edges, foreign_headers: set[str], fallback=None, unit: bool =
         and not (e.guard and fallback is not None and fallback(e.guard)) for e in edges)
 
 
+def _beside_or_above(by_path: dict[str, int], here: str, target: str) -> int | None:
+    """The file a quoted ``#include`` of ``target`` in directory ``here`` names: beside it, else
+    in an ancestor directory below the top-level one, as the resolver looks it up (the Kbuild
+    idiom ``ccflags-y += -I $(srctree)/$(src)``: i915's ``gt/intel_gtt.c`` includes
+    ``"selftests/mock_gtt.c"`` of ``drivers/gpu/drm/i915/``)."""
+    while True:
+        hit = by_path.get(posixpath.normpath(posixpath.join(here, target)))
+        if hit is not None or here.count("/") < 1:
+            return hit
+        here = posixpath.dirname(here)
+
+
 class Fallbacks:
     """``fallbacks.of(fid)(name)``: whether an include of file ``fid`` under an undecided
     ``#ifndef name`` is a portable header's fallback for builds that lack ``name``, not a sign of
@@ -432,8 +444,8 @@ class Symbols:
         for fid, target in rows:
             if by_path is None:
                 by_path = {p: i for i, p in self.paths.items()}
-            here = posixpath.dirname(self.paths.get(fid, ""))
-            other = by_path.get(posixpath.normpath(posixpath.join(here, target)))
+            other = _beside_or_above(by_path, posixpath.dirname(self.paths.get(fid, "")),
+                                     target)
             if other is not None and other != fid:
                 self.dropped_units.setdefault(fid, set()).add(other)
                 self.dropped_units.setdefault(other, set()).add(fid)
