@@ -285,3 +285,31 @@ def test_an_index_run_that_fails_on_the_model_file_is_said_without_a_traceback(t
         assert _exit(proc) == 0
         stderr = proc.stderr.read().decode()
         assert "Traceback" not in stderr and "indexing failed" in stderr
+
+
+def test_what_is_no_json_rpc_2_gets_invalid_request_without_a_traceback(tmp_path):
+    """A request whose id is an object or an array (pygls' table of requests raised TypeError:
+    an "internal error" and a traceback), a ``"jsonrpc": "1.0"`` request (dropped: the client
+    waited for ever), a cancel whose id is an object (a TypeError too)."""
+    root = copy_tree(tmp_path / "tree", indexed=True)
+    symbol = {"query": "vfs"}
+    with _session(root, [
+        json.dumps({"jsonrpc": "2.0", "id": {"a": 1}, "method": "workspace/symbol",
+                    "params": symbol}).encode(),
+        json.dumps({"jsonrpc": "2.0", "id": [1], "method": "workspace/symbol",
+                    "params": symbol}).encode(),
+        json.dumps({"jsonrpc": "1.0", "id": 2, "method": "workspace/symbol",
+                    "params": symbol}).encode(),
+        b'{"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": {"x": 1}}}',
+        b'{"jsonrpc": "2.0", "id": 3, "method": "shutdown"}'], 3) as (got, proc):
+        assert [(m["id"], m["error"]["code"]) for m in got if "error" in m] == [
+            (None, -32600), (None, -32600), (2, -32600)]
+        warnings = [m["params"]["message"] for m in got if m.get("method") == "window/logMessage"
+                    and m["params"]["type"] == 2]
+        assert sum("no JSON-RPC 2.0" in w for w in warnings) == 3
+        assert any("$/cancelRequest with an id that is no number or string" in w
+                   for w in warnings)
+        assert not any("internal error" in m["params"]["message"] for m in got
+                       if m.get("method") == "window/logMessage")
+        assert _exit(proc) == 0
+        assert "Traceback" not in proc.stderr.read().decode()

@@ -157,7 +157,8 @@ class Protocol(LanguageServerProtocol):
         protocol than lsprotocol's): a request whose params do not fit its method gets an
         InvalidParams error (pygls sent nothing: the client waited for ever), a notification's
         is dropped, anything else (a JSON array, a number) gets an InvalidRequest error with
-        no id; each is a warning in the log, not an internal error."""
+        no id, and so does what is no JSON-RPC 2.0 (``_not_json_rpc_2``); each is a warning in
+        the log, not an internal error."""
         if isinstance(message, Malformed):
             what = "request" if message.is_request else "notification"
             self._server.log_message(f"kernel-lsp: {message.method} {what} with params that do "
@@ -175,6 +176,9 @@ class Protocol(LanguageServerProtocol):
             self._send_error_without_id(JsonRpcInvalidRequest())
             return
         method = getattr(message, "method", None)
+        if isinstance(getattr(message, "id", None), dict | list) or message.jsonrpc != "2.0":
+            self._not_json_rpc_2(message, method)
+            return
         if self._shutdown and method not in (None, types.EXIT) and hasattr(message, "id"):
             # a request after ``shutdown``: InvalidRequest, as LSP asks (pygls dropped it, and
             # the client waited for ever)
@@ -182,6 +186,24 @@ class Protocol(LanguageServerProtocol):
                 "the server is shutting down").to_response_error())
             return
         super().handle_message(message)
+
+    def _not_json_rpc_2(self, message, method: str | None) -> None:
+        """A message whose id is an object or an array (pygls' table of requests raised
+        TypeError: an internal error in the log), or whose ``jsonrpc`` is not "2.0" (pygls
+        dropped it, and the client waited for ever): a request gets InvalidRequest (with its
+        id when that is one), anything else is dropped; a warning in the log."""
+        msg_id = getattr(message, "id", None)
+        bad_id = isinstance(msg_id, dict | list)
+        asks = method is not None and hasattr(message, "id")
+        why = ("its id is no number or string" if bad_id
+               else f'"jsonrpc" is {message.jsonrpc!r}, not "2.0"')
+        self._server.log_message(f"kernel-lsp: a message that is no JSON-RPC 2.0 ({why}): "
+                                 + ("answered with an error" if asks else "ignored"),
+                                 types.MessageType.Warning)
+        if asks and bad_id:
+            self._send_error_without_id(JsonRpcInvalidRequest())
+        elif asks:
+            self._send_response(msg_id, None, JsonRpcInvalidRequest().to_response_error())
 
     def _send_error_without_id(self, error: JsonRpcException) -> None:
         # (JSON-RPC 2.0 wants ``"id": null``, which pygls' converter would leave out)
@@ -230,6 +252,11 @@ class Protocol(LanguageServerProtocol):
     def _handle_notification(self, method_name: str, params) -> None:
         if self._workspace is None and method_name != types.EXIT:
             log.warning("%s before initialize: dropped", method_name)
+            return
+        if method_name == types.CANCEL_REQUEST and not isinstance(
+                getattr(params, "id", None), int | str):  # (a dict was a TypeError traceback)
+            self._server.log_message(f"kernel-lsp: {method_name} with an id that is no number "
+                                     "or string: ignored", types.MessageType.Warning)
             return
         if method_name in _NEEDS_OPEN and (
                 unquote(params.text_document.uri) not in self._workspace.text_documents):
