@@ -313,3 +313,26 @@ def test_what_is_no_json_rpc_2_gets_invalid_request_without_a_traceback(tmp_path
                        if m.get("method") == "window/logMessage")
         assert _exit(proc) == 0
         assert "Traceback" not in proc.stderr.read().decode()
+
+
+def test_serve_on_a_port_in_use_says_so():
+    """``serve --tcp`` on a taken port or an unknown host: "kernel-lsp: cannot write: error
+    while attempting to bind..." (the CLI's word for a failed write to stdout), exit 2."""
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        got = subprocess.run([*SERVER, "--tcp", f"127.0.0.1:{port}"], capture_output=True,
+                             text=True, timeout=60, stdin=subprocess.DEVNULL)
+    finally:
+        taken.close()
+    assert got.returncode == 2
+    assert got.stderr == (f"kernel-lsp serve: cannot listen on 127.0.0.1:{port}: address "
+                          "already in use\n")
+    got = subprocess.run([*SERVER, "--tcp", "no-such-host.invalid:5000"], capture_output=True,
+                         text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert got.returncode == 2
+    assert got.stderr.startswith("kernel-lsp serve: cannot listen on no-such-host.invalid:5000: ")

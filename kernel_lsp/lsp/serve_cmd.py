@@ -53,7 +53,12 @@ def serve(args: argparse.Namespace) -> int:
     handler.addFilter(client_noise)
 
     if address is not None:
-        server.start_tcp(*address)
+        try:
+            server.start_tcp(*address)
+        except OSError as exc:  # the port taken, an unknown host ("cannot write:" said the CLI)
+            why = (exc.strerror or str(exc)).rsplit("): ", 1)[-1]  # (asyncio repeats the address)
+            print(f"kernel-lsp serve: cannot listen on {args.tcp}: {why}", file=sys.stderr)
+            return 2
     else:
         server.start_io(stdin=Stdin(sys.stdin.buffer))
     end_now(server.exit_code)  # not a return: see ``end_now``
