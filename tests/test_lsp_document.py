@@ -104,7 +104,13 @@ def test_a_change_to_a_50_mb_buffer_is_as_quick_as_to_a_small_one():
         _change(doc, (300_000 + i, 1), (300_000 + i, 7), "const")
         took.append(time.perf_counter() - t0)
     took.sort()
-    assert took[len(took) // 2] < 0.05, f"median {1000 * took[len(took) // 2]:.1f} ms a change"
+    # against what pygls did for each change, timed here (no absolute time: a loaded machine
+    # slows both): splitting the whole text into lines and joining it again
+    t0 = time.perf_counter()
+    "".join(text.splitlines(keepends=True))
+    whole = time.perf_counter() - t0
+    assert took[len(took) // 2] < whole / 20, (
+        f"median {1000 * took[len(took) // 2]:.2f} ms a change, {1000 * whole:.0f} ms a split")
     assert doc.source.count("\tconst int") == 20
 
 
@@ -115,5 +121,10 @@ def test_a_change_at_the_end_of_a_line_of_5_mb():
         doc = _doc(line + "\n", encoding)
         t0 = time.perf_counter()
         _change(doc, (0, 4_999_999), (0, 5_000_000), "yz")
-        assert time.perf_counter() - t0 < 0.2
+        took = time.perf_counter() - t0
+        # against one Python step per character of the line (pygls' codec took several), timed
+        # here: a loaded machine slows both
+        t0 = time.perf_counter()
+        sum(1 for _ch in line)
+        assert took < time.perf_counter() - t0
         assert doc.source == line[:-1] + "yz\n"
