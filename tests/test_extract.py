@@ -496,3 +496,28 @@ def test_branches_kept_on_an_undecided_name_are_recorded_with_their_sense():
     assert rows == {("CHIP_A", "unless", "int eq(void);"),
                     ("HAS_GAIN", "undecided", "int gain(void);"),
                     ("CHIP_B", "unless", "int mode(void);")}
+
+
+def test_a_tree_deeper_than_any_kernel_file_is_read_in_bounded_time():
+    """50,000 nested braces held the query cursor for a minute (its cost grows with the square
+    of the depth; nothing interrupts it, not even the server's exit): matches start at most
+    ``parser.MAX_START_DEPTH`` deep, and what real code nests stays read."""
+    import threading
+
+    from kernel_lsp.navigate.tokens import name_tokens
+    from kernel_lsp.parse.parser import parse
+
+    deep = b"void f(void)\n" + b"{" * 50_000 + b"g();" + b"}" * 50_000 + b"\n"
+    done = []
+
+    def read():
+        facts = extract("deep.c", deep)
+        done.append((facts, name_tokens(deep, parse(deep), lambda name: None)))
+
+    worker = threading.Thread(target=read, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert done, "still reading after 20 s"
+    assert [f.name for f in done[0][0].functions] == ["f"]
+    nested = "void f(void)\n" + "{ if (x) " * 300 + "g(1);" + "}" * 300 + "\n"
+    assert {c.callee for c in extract("nested.c", nested.encode()).calls} == {"g"}

@@ -14,10 +14,10 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tree_sitter import Query, QueryCursor
+from tree_sitter import Query
 
 from kernel_lsp.parse.cnodes import declarator_name, function_declarator
-from kernel_lsp.parse.parser import C_LANGUAGE
+from kernel_lsp.parse.parser import C_LANGUAGE, query_cursor
 
 TOKEN_TYPES = ("function", "macro", "type", "struct", "enum", "enumMember", "variable",
                "parameter", "property", "comment")
@@ -42,7 +42,7 @@ def name_tokens(source: bytes, tree, kind_of: Callable[[str], str | None]) -> li
     """Tokens of the names in ``tree`` (a tree of ``source``), in document order."""
     scopes = _FunctionScopes(tree)
     out: list[Token] = []
-    for capture, nodes in QueryCursor(_QUERY).captures(tree.root_node).items():
+    for capture, nodes in query_cursor(_QUERY).captures(tree.root_node).items():
         for node in nodes:
             kind = _classify(capture, node, scopes, kind_of)
             if kind is not None:
@@ -110,7 +110,7 @@ class _FunctionScopes:
     def __init__(self, tree):
         self.ranges: list[tuple[int, int]] = []
         self.names: list[tuple[set[str], set[str]]] = []
-        cursor = QueryCursor(Query(C_LANGUAGE, "(function_definition) @fn"))
+        cursor = query_cursor(Query(C_LANGUAGE, "(function_definition) @fn"))
         for node in cursor.captures(tree.root_node).get("fn", []):
             self.ranges.append((node.start_byte, node.end_byte))
             self.names.append(_scope_names(node))
