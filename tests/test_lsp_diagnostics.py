@@ -128,7 +128,13 @@ async def test_an_edit_below_a_line_break_that_is_no_lsp_line_end(push, warm, ma
     no line end for LSP (``\\n``, ``\\r\\n``, ``\\r``), so an edit below one is on the line the
     editor says, and so are the diagnostics of the text the editor holds."""
     text = f"/* one */\n{mark}\n/* two */\nvoid f(void)\n{{\n\tundefined_a();\n}}\n"
-    u = open_doc(push, warm, "drivers/ff.c", text)  # a new file, not on disk
+    await _edit_on_line_6(push, warm, "drivers/ff.c", text)  # a new file, not on disk
+
+
+async def _edit_on_line_6(push, warm, path: str, text: str) -> None:
+    """Open ``text`` (whose line 6 is ``\tundefined_a();``), rename the call, and check that
+    both diagnostics are on that line and column."""
+    u = open_doc(push, warm, path, text)
     got = await wait_published(push, u, 1, lambda p: keys(p.diagnostics))
     assert keys(got.diagnostics) == {("020_2", "undefined_a", 6)}
     col = "\tundefined_a();".index("undefined_a")
@@ -145,16 +151,7 @@ async def test_a_buffer_whose_lines_end_in_a_lone_cr(push, warm):
     analysis counted ``\\n`` only), and a directive after one was no directive."""
     text = ("#if 0\rvoid g(void) { undefined_z(); }\r#endif\rvoid f(void)\r{\r"
             "\tundefined_a();\r}\r")
-    u = open_doc(push, warm, "drivers/cr.c", text)
-    got = await wait_published(push, u, 1, lambda p: keys(p.diagnostics))
-    assert keys(got.diagnostics) == {("020_2", "undefined_a", 6)}
-    col = "\tundefined_a();".index("undefined_a")
-    change(push, u, 2, "undefined_b", (5, col), (5, col + len("undefined_a")))
-    got = await wait_published(push, u, 2)
-    assert keys(got.diagnostics) == {("020_2", "undefined_b", 6)}
-    (diag,) = got.diagnostics
-    assert (diag.range.start.line, diag.range.start.character) == (5, col)
-    await close_doc(push, u)
+    await _edit_on_line_6(push, warm, "drivers/cr.c", text)
 
 
 @pytest.mark.parametrize("spell", [None, spelled], ids=["canonical", "spelled"])
