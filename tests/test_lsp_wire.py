@@ -34,6 +34,12 @@ AFTER_INITIALIZE = [
 ]
 
 
+def _logged(got: list[dict], kind: int | None = None) -> list[str]:
+    """The window/logMessage texts among the server's messages ``got`` (of type ``kind``: 2 is
+    a warning; None: every type)."""
+    return [m["params"]["message"] for m in got if m.get("method") == "window/logMessage"
+            and (kind is None or m["params"]["type"] == kind)]
+
 def _frame(body: bytes) -> bytes:
     return f"Content-Length: {len(body)}\r\n\r\n".encode() + body
 
@@ -87,13 +93,11 @@ def test_what_is_no_lsp_message_gets_its_json_rpc_error(tmp_path):
     assert all("id" in m for m in got if "error" in m)  # ``"id": null``, not left out
     assert any(m.get("id") == 1 and "capabilities" in m.get("result", {}) for m in got)
     assert any(m.get("id") == 2 and "result" in m for m in got)
-    warnings = [m["params"]["message"] for m in got if m.get("method") == "window/logMessage"
-                and m["params"]["type"] == 2]
+    warnings = _logged(got, 2)
     assert sum("not JSON" in w for w in warnings) == 2
     assert any("textDocument/didOpen notification with params that do not fit it: ignored" in w
                for w in warnings)
-    assert not any("internal error" in m["params"]["message"] for m in got
-                   if m.get("method") == "window/logMessage")
+    assert not any("internal error" in m for m in _logged(got))
     stderr = proc.stderr.read().decode()
     assert "Traceback" not in stderr
 
@@ -176,8 +180,7 @@ def test_json_nested_deeper_than_the_decoder_goes(tmp_path):
     with _session(root, [body, b'{"jsonrpc": "2.0", "id": 3, "method": "shutdown"}'],
                   3) as (got, proc):
         assert [m["error"]["code"] for m in got if "error" in m] == [-32700]
-        assert not any("internal error" in m["params"]["message"] for m in got
-                       if m.get("method") == "window/logMessage")
+        assert not any("internal error" in m for m in _logged(got))
         assert _exit(proc) == 0
 
 
@@ -304,13 +307,11 @@ def test_what_is_no_json_rpc_2_gets_invalid_request_without_a_traceback(tmp_path
         b'{"jsonrpc": "2.0", "id": 3, "method": "shutdown"}'], 3) as (got, proc):
         assert [(m["id"], m["error"]["code"]) for m in got if "error" in m] == [
             (None, -32600), (None, -32600), (2, -32600)]
-        warnings = [m["params"]["message"] for m in got if m.get("method") == "window/logMessage"
-                    and m["params"]["type"] == 2]
+        warnings = _logged(got, 2)
         assert sum("no JSON-RPC 2.0" in w for w in warnings) == 3
         assert any("$/cancelRequest with an id that is no number or string" in w
                    for w in warnings)
-        assert not any("internal error" in m["params"]["message"] for m in got
-                       if m.get("method") == "window/logMessage")
+        assert not any("internal error" in m for m in _logged(got))
         assert _exit(proc) == 0
         assert "Traceback" not in proc.stderr.read().decode()
 
