@@ -56,11 +56,16 @@ _OF_THE_MOMENT = (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY
                   sqlite3.SQLITE_PERM, sqlite3.SQLITE_NOMEM)
 
 
+def _primary_code(exc: BaseException) -> int | None:
+    """SQLite's primary result code of ``exc`` (its extended code's low byte), if it has one."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
 def of_the_moment(exc: BaseException) -> bool:
     """Whether ``exc`` is SQLite's word for a trouble of the machine (the disk full, a file
     size limit, an I/O error, the model locked by another writer), not of kernel-lsp."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in _OF_THE_MOMENT
+    return isinstance(exc, sqlite3.Error) and _primary_code(exc) in _OF_THE_MOMENT
 
 
 def make_model_directory(path: Path) -> None:
@@ -119,8 +124,8 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
             factlists.register(self.conn)  # the views of ``schema.PACKED``, migrations 15-17
             self._setup()
         except sqlite3.DatabaseError as exc:
-            code = getattr(exc, "sqlite_errorcode", None)
-            if code is not None and code & 0xFF not in _NOT_A_MODEL:
+            code = _primary_code(exc)
+            if code is not None and code not in _NOT_A_MODEL:
                 # (a lock held past the timeout, SQLITE_FULL...: the model was set aside as
                 # corrupt and rebuilt from nothing, under a writer still using it)
                 raise ModelUnavailable(f"{path}: cannot use the model now ({exc})") from exc
