@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from kernel_lsp.config import Config
 from kernel_lsp.model.kbuild import kbuild_include_dirs
@@ -110,6 +110,18 @@ def kbuild_named(name: str, generated: frozenset[str]) -> bool:
                                     len(name) > len(p) for p in generated)
 
 
+
+def ancestors_below_top(directory: str) -> Iterator[str]:
+    """The ancestors of ``directory`` below its top-level directory, nearest first, where a
+    quoted ``#include`` is also looked up: the Kbuild idiom ``ccflags-y += -I
+    $(srctree)/$(src)`` makes a subsystem's quoted headers found from its subdirectories
+    (``drivers/gpu/drm/i915/gt`` -> ``drivers/gpu/drm/i915``, ``drivers/gpu/drm``,
+    ``drivers/gpu``)."""
+    parent = posixpath.dirname(directory)
+    while "/" in parent:
+        yield parent
+        parent = posixpath.dirname(parent)
+
 class IncludeResolver:
     """Resolve ``#include`` targets to indexed files of one root (no filesystem access)."""
 
@@ -208,13 +220,10 @@ class IncludeResolver:
         if beside is not None and beside in self.known:
             return beside
         found = self._search(self.quote_paths, target) or self._search(paths, target)
-        if found is None and "/" in directory:
-            # Kbuild idiom ``ccflags-y += -I $(srctree)/$(src)``: a subsystem's quoted headers
-            # are found from its subdirectories. Search the ancestors below the top level.
-            parent = posixpath.dirname(directory)
-            while found is None and "/" in parent:
-                found = self._search([parent], target)
-                parent = posixpath.dirname(parent)
+        for parent in ancestors_below_top(directory):
+            if found is not None:
+                break
+            found = self._search([parent], target)
         return found
 
     def _search(self, dirs: list[str], target: str) -> str | None:

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from kernel_lsp.model import schema
 from kernel_lsp.model.packed import Packed, Partial
 from kernel_lsp.model.programs import Programs
-from kernel_lsp.model.resolve import is_compiler_header, unknown_content
+from kernel_lsp.model.resolve import ancestors_below_top, is_compiler_header, unknown_content
 from kernel_lsp.model.store import Model
 from kernel_lsp.model.visibility import bits
 from kernel_lsp.parse.macroenv import Configuration
@@ -51,14 +51,13 @@ def not_built_here(edges, foreign_headers: set[str], fallback=None, unit: bool =
 
 def _beside_or_above(by_path: dict[str, int], here: str, target: str) -> int | None:
     """The file a quoted ``#include`` of ``target`` in directory ``here`` names: beside it, else
-    in an ancestor directory below the top-level one, as the resolver looks it up (the Kbuild
-    idiom ``ccflags-y += -I $(srctree)/$(src)``: i915's ``gt/intel_gtt.c`` includes
-    ``"selftests/mock_gtt.c"`` of ``drivers/gpu/drm/i915/``)."""
-    while True:
-        hit = by_path.get(posixpath.normpath(posixpath.join(here, target)))
-        if hit is not None or here.count("/") < 1:
+    in an ancestor directory the resolver also looks in (``resolve.ancestors_below_top``:
+    i915's ``gt/intel_gtt.c`` includes ``"selftests/mock_gtt.c"`` of ``drivers/gpu/drm/i915/``)."""
+    for directory in (here, *ancestors_below_top(here)):
+        hit = by_path.get(posixpath.normpath(posixpath.join(directory, target)))
+        if hit is not None:
             return hit
-        here = posixpath.dirname(here)
+    return None
 
 
 class Fallbacks:
