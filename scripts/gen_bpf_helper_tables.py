@@ -43,6 +43,8 @@ GETTERS = {"bpf_get_trace_printk_proto": "bpf_trace_printk_proto",
            "bpf_get_trace_vprintk_proto": "bpf_trace_vprintk_proto",
            "bpf_get_probe_write_proto": "bpf_probe_write_user_proto",
            "bpf_get_btf_vmlinux": None}
+# helper-returning functions given the func_id: they answer bpf_<helper>_proto
+FUNC_ID_GETTERS = {"bpf_get_skb_set_tunnel_proto"}
 _PROTO = re.compile(r"const struct bpf_func_proto\s+(\w+)\s*=\s*\{(.*?)\n\};", re.S)
 _FIELD = re.compile(r"\.(\w+)\s*=\s*([^,]+?),?\s*(?:/\*.*?\*/)?\s*$", re.M)
 
@@ -66,10 +68,14 @@ def parse_protos(text: str) -> dict[str, dict[str, str]]:
 
 
 def function_body(text: str, name: str) -> str | None:
-    m = re.search(r"^(?:static\s+)?(?:const\s+struct\s+bpf_func_proto\s*\*\s*)?\n?" + name
-                  + r"\s*\(enum bpf_func_id func_id[^)]*\)\s*\{", text, re.M)
-    if not m:
+    """The body of function ``name``; a ``__weak`` default (``tracing_prog_func_proto`` of
+    kernel/bpf/syscall.c) only when no strong definition exists."""
+    found = list(re.finditer(r"^(?:static\s+)?(?:const\s+struct\s+bpf_func_proto\s*\*(\s*__weak)?"
+                             r"\s*)?\n?" + name + r"\s*\(enum bpf_func_id func_id[^)]*\)\s*\{",
+                             text, re.M))
+    if not found:
         return None
+    m = min(found, key=lambda m: bool(m.group(1)))
     depth, i = 1, m.end()
     while depth:
         depth += {"{": 1, "}": -1}.get(text[i], 0)
@@ -84,10 +90,12 @@ def _target(expr: str) -> tuple[str, str | None, str]:
     m = re.search(r"&(\w+)", expr)
     if m:
         return "proto", m.group(1), note
-    m = re.match(r"(\w+)\(\)", expr)
+    m = re.search(r"(\w+)\(\)", expr)
     if m and m.group(1) in GETTERS:
         return "proto", GETTERS[m.group(1)], note
     m = re.match(r"(\w+)\(func_id", expr)
+    if m and m.group(1) in FUNC_ID_GETTERS:
+        return "getter", m.group(1), ""
     if m:
         return "call", m.group(1), ""
     return "null", None, note
@@ -99,6 +107,7 @@ def walk(text: str, name: str, tier: str, out: dict, depth: int = 0) -> None:
     if body is None or depth > 8:
         return
     pending: list[str] = []
+    by_attach, offered = False, None  # in ``case BPF_FUNC_x: switch (prog->expected_attach_type)``
     body = re.sub(r"/\*.*?\*/", " ", body, flags=re.S)
     for raw in body.split(";"):
         line = " ".join(x for x in raw.splitlines() if not x.strip().startswith("#"))
@@ -119,6 +128,24 @@ def walk(text: str, name: str, tier: str, out: dict, depth: int = 0) -> None:
         if not m:
             continue
         kind, target, note = _target(m.group(1))
+        if pending and "switch (prog->expected_attach_type)" in line:
+            # offered for some attach types (helpers.attach_allows says which): recorded with
+            # the prototype of the first return that names one
+            by_attach, offered = True, target if kind == "proto" else None
+            continue
+        if by_attach and "default:" in line:
+            offered = target if kind == "proto" else offered
+            for helper in pending:
+                out.setdefault(helper, (offered, tier, "attach"))
+            pending, by_attach = [], False
+            continue
+        if by_attach:
+            continue
+        if kind == "getter":
+            for helper in pending:
+                out.setdefault(helper, (f"bpf_{helper}_proto", tier, note))
+            pending = []
+            continue
         if "default:" in line or (not pending and kind == "call"):
             if kind == "call":
                 walk(text, target, tier, out, depth + 1)
@@ -196,7 +223,8 @@ def write(protos: dict, per_type: dict, used: set) -> None:
                          if f"arg{i + 1}_size" in f)
         flags = "".join(c for c, k in (("p", "pkt_access"), ("s", "might_sleep"),
                                        ("g", "gpl_only")) if f.get(k) == "true")
-        text = f"{_short(f.get('ret_type', ''))}; {', '.join(args)}; {flags}; {sizes}"
+        # RET_INTEGER is 0: a prototype without .ret_type returns an integer
+        text = f"{_short(f.get('ret_type', 'RET_INTEGER'))}; {', '.join(args)}; {flags}; {sizes}"
         key = name.removeprefix("bpf_").removesuffix("_proto")
         line = f"    {key!r}: {text!r},"
         if len(line) > 98:

@@ -86,7 +86,9 @@ def _options(opts: dict, program) -> VerifyOptions:
                          unprivileged=bool(opts.get("unprivileged", False)),
                          dataflow=bool(opts.get("dataflow", True)),
                          isa_version=3 if opts.get("isa") == "linux-6.1" else 4,
-                         expected_attach_type=opts.get("attach_type"),
+                         # as `bpf check` does: an ELF program's from its section name
+                         expected_attach_type=opts.get("attach_type")
+                         or (program.meta or {}).get("attach_type"),
                          max_processed=int(opts.get("max_processed", 1_000_000)),
                          func_info=bool(opts.get("func_info", False)),
                          maps=_map_infos(opts))

@@ -143,6 +143,55 @@ HELPER_RULES: dict[str, frozenset[int]] = {
 }
 
 
+# Helpers a program type's get_func_proto offers only for some expected attach types (Linux 6.1;
+# the generated ``helperavail`` table cannot read these conditions and lists them as offered).
+# bpf_prog_has_trampoline(): fentry/fexit/fmod_ret tracing programs and lsm_mac LSM programs.
+_TRAMPOLINE = {"tracing": frozenset({"trace_fentry", "trace_fexit", "modify_return"}),
+               "lsm": frozenset({"lsm_mac"})}
+# kernel/bpf/cgroup.c cgroup_common_func_proto: no retval for these hooks (an unset expected
+# attach type is 0, BPF_CGROUP_INET_INGRESS, one of them).
+_NO_RETVAL = frozenset({
+    "cgroup_inet_ingress", "cgroup_inet_egress", "cgroup_sock_ops", "cgroup_udp4_recvmsg",
+    "cgroup_udp6_recvmsg", "cgroup_inet4_getpeername", "cgroup_inet6_getpeername",
+    "cgroup_inet4_getsockname", "cgroup_inet6_getsockname"})
+_CGROUP_TYPES = frozenset({"cgroup_skb", "cgroup_sock", "cgroup_sock_addr", "sock_ops",
+                           "cgroup_device", "cgroup_sysctl", "cgroup_sockopt"})
+# net/core/filter.c sock_addr_func_proto: setsockopt/getsockopt for every sock_addr hook.
+_SOCK_ADDR_HOOKS = frozenset(
+    f"cgroup_{h}" for h in ("inet4_bind", "inet6_bind", "inet4_connect", "inet6_connect",
+                            "udp4_recvmsg", "udp6_recvmsg", "udp4_sendmsg", "udp6_sendmsg",
+                            "inet4_getpeername", "inet6_getpeername", "inet4_getsockname",
+                            "inet6_getsockname"))
+# (program type, helper) -> the expected attach types that get the helper
+_BY_ATTACH: dict[tuple[str, str], frozenset[str]] = {
+    **{(t, h): _TRAMPOLINE.get(t, frozenset()) for t in ("tracing", "lsm", "syscall")
+       for h in ("get_func_arg", "get_func_ret", "get_func_arg_cnt", "get_attach_cookie")},
+    **{("tracing", h): frozenset({"trace_iter"})
+       for h in ("seq_printf", "seq_write", "seq_printf_btf")},
+    # bpf_lsm_func_proto: cgroup_common_func_proto only for lsm_cgroup
+    **{("lsm", h): frozenset({"lsm_cgroup"})
+       for h in ("get_local_storage", "get_retval", "set_retval")},
+    ("cgroup_sock_addr", "bind"): frozenset({"cgroup_inet4_connect", "cgroup_inet6_connect"}),
+    ("cgroup_sock_addr", "setsockopt"): _SOCK_ADDR_HOOKS,
+    ("cgroup_sock_addr", "getsockopt"): _SOCK_ADDR_HOOKS,
+    # kernel/bpf/cgroup.c cg_sockopt_func_proto: both only for the setsockopt hook
+    ("cgroup_sockopt", "setsockopt"): frozenset({"cgroup_setsockopt"}),
+    ("cgroup_sockopt", "getsockopt"): frozenset({"cgroup_setsockopt"}),
+}
+
+
+def attach_allows(prog_type: str, name: str, attach: str | None) -> bool:
+    """Whether ``prog_type`` loaded with expected attach type ``attach`` (None: unset) gets helper
+    ``name`` from its get_func_proto, for the helpers whose offer depends on the attach type;
+    True for every other helper. An unset attach type gets the refusal."""
+    if name in ("seq_printf", "seq_write", "seq_printf_btf") and prog_type != "tracing":
+        return False  # tracing_prog_func_proto reached from lsm or syscall: not an iterator
+    if name in ("get_retval", "set_retval") and prog_type in _CGROUP_TYPES:
+        return attach is not None and attach not in _NO_RETVAL
+    allowed = _BY_ATTACH.get((prog_type, name))
+    return allowed is None or attach in allowed
+
+
 def helper_name(helper_id: int) -> str:
     """The kernel's ``func_id_name``: ``bpf_`` + the helper's name, or ``unknown``."""
     if 0 <= helper_id < MAX_HELPER_ID:
@@ -150,8 +199,10 @@ def helper_name(helper_id: int) -> str:
     return "unknown"
 
 
-def helper_allowed(prog_type: str, helper_id: int, privileged: bool = True) -> bool | None:
-    """Whether ``prog_type`` may call helper ``helper_id``; ``None`` when not modelled.
+def helper_allowed(prog_type: str, helper_id: int, privileged: bool = True,
+                   attach: str | None = None) -> bool | None:
+    """Whether ``prog_type`` (expected attach type ``attach``) may call helper ``helper_id``;
+    ``None`` when not modelled.
 
     Answers from the generated ``helperavail`` table (every program type's ``get_func_proto``
     of Linux 6.1, with the capability each helper needs) where it knows the type, else from the
@@ -166,7 +217,8 @@ def helper_allowed(prog_type: str, helper_id: int, privileged: bool = True) -> b
         bits = int(masks[0], 16)
         if privileged:
             bits |= int(masks[1], 16) | int(masks[2], 16)
-        return bool(bits >> helper_id & 1)
+        return bool(bits >> helper_id & 1) \
+            and attach_allows(prog_type, HELPER_NAMES[helper_id], attach)
     allowed = HELPER_RULES.get(prog_type)
     if allowed is None:
         return False if helper_id in HELPER_DENY.get(prog_type, ()) else None

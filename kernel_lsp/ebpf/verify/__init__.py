@@ -92,9 +92,10 @@ def check_size(insns: list[Insn], options: VerifyOptions) -> list[BpfFinding]:
     return []
 
 
-def check_helper_calls(insns: list[Insn], prog_type: str,
-                       privileged: bool = True) -> list[BpfFinding]:
-    """Helper ids in range (``E108``) and available for ``prog_type`` (``E109``)."""
+def check_helper_calls(insns: list[Insn], prog_type: str, privileged: bool = True,
+                       attach: str | None = None) -> list[BpfFinding]:
+    """Helper ids in range (``E108``) and available for ``prog_type`` with expected attach type
+    ``attach`` (``E109``)."""
     found = []
     for i in isa.slot_starts(insns):
         insn = insns[i]
@@ -103,7 +104,7 @@ def check_helper_calls(insns: list[Insn], prog_type: str,
         fid, name = insn.imm, helpers.helper_name(insn.imm)
         if not 0 <= fid < helpers.MAX_HELPER_ID:
             found.append(finding_at("E108", i, f"invalid func {name}#{fid}"))
-        elif helpers.helper_allowed(prog_type, fid, privileged) is False:
+        elif helpers.helper_allowed(prog_type, fid, privileged, attach) is False:
             found.append(finding_at("E109", i, f"unknown func {name}#{fid}"))
     return found
 
@@ -128,7 +129,8 @@ def verify(program: Program, options: VerifyOptions | None = None) -> list[BpfFi
         found += loops + cfg.check_reachability(insns, state)
         if not loops:
             found += cfg.check_call_depth(insns, subs)
-    found += check_helper_calls(insns, options.prog_type, not options.unprivileged)
+    found += check_helper_calls(insns, options.prog_type, not options.unprivileged,
+                                options.expected_attach_type)
     if options.dataflow and accepted(found):
         from kernel_lsp.ebpf.verify import dataflow
 

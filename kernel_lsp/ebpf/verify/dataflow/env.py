@@ -85,6 +85,10 @@ class Env:
         return not self.options.unprivileged
 
     @property
+    def attach(self) -> str | None:
+        return self.options.expected_attach_type
+
+    @property
     def allow_ptr_leaks(self) -> bool:
         return self.priv
 

@@ -86,7 +86,7 @@ def get_proto(env: Env, insn) -> protos.Proto:
     name = helpers.helper_name(fid)
     if not 0 <= fid < helpers.MAX_HELPER_ID:
         raise reject("E108", f"invalid func {name}#{fid}")
-    proto = protos.proto_for(env.prog_type, fid, env.priv)
+    proto = protos.proto_for(env.prog_type, fid, env.priv, env.attach)
     if proto is None:
         if env.prog_type not in protos.helperavail.AVAIL:
             raise reject("E299", f"the helpers of program type {env.prog_type} are not modelled "

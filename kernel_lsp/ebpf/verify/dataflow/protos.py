@@ -1,6 +1,6 @@
 """Helper prototypes: argument and return types of every Linux 6.1 helper, per program type.
 
-``proto_for(prog_type, helper_id, privileged)`` answers like the program type's
+``proto_for(prog_type, helper_id, privileged, attach)`` answers like the program type's
 ``get_func_proto`` (``None``: ``unknown func``), from the generated fact tables
 ``protodata.PROTOS`` and ``kernel_lsp.ebpf.helperavail``. A :class:`Proto` has the return type,
 one :class:`Arg` per argument (base kind plus flags such as ``NULL``, ``RDONLY``, ``UNINIT``,
@@ -119,8 +119,10 @@ def _overrides(prog_type: str) -> dict[str, str]:
     return dict(item.split("=") for item in text.split())
 
 
-def proto_for(prog_type: str, helper_id: int, privileged: bool) -> Proto | None:
-    """The prototype ``prog_type``'s loader sees for ``helper_id``, or None (unknown func)."""
+def proto_for(prog_type: str, helper_id: int, privileged: bool,
+              attach: str | None = None) -> Proto | None:
+    """The prototype ``prog_type``'s loader sees for ``helper_id`` with expected attach type
+    ``attach``, or None (unknown func)."""
     masks = helperavail.AVAIL.get(prog_type)
     if masks is None or not 0 < helper_id < helpers.MAX_HELPER_ID:
         return None
@@ -130,6 +132,8 @@ def proto_for(prog_type: str, helper_id: int, privileged: bool) -> Proto | None:
     if not allowed >> helper_id & 1:
         return None
     name = helpers.HELPER_NAMES[helper_id]
+    if not helpers.attach_allows(prog_type, name, attach):
+        return None
     key = _overrides(prog_type).get(name, name)
     if key not in PROTOS:
         return None

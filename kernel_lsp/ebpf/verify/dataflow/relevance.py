@@ -112,13 +112,13 @@ def _enters_code(env: Env, insn) -> bool:
     that code may read and write any slot of this frame through a pointer it is given."""
     if insn.src != isa.CALL_HELPER:
         return True
-    proto = protos.proto_for(env.prog_type, insn.imm, env.priv)
+    proto = protos.proto_for(env.prog_type, insn.imm, env.priv, env.attach)
     return proto is None or proto.name in protos.CALLBACK
 
 
 def _helper_uses(env: Env, insn) -> frozenset:
     """The argument registers of a helper call whose value can matter."""
-    proto = protos.proto_for(env.prog_type, insn.imm, env.priv)
+    proto = protos.proto_for(env.prog_type, insn.imm, env.priv, env.attach)
     if proto is None or proto.name in _SPECIAL_HELPERS:
         return frozenset({1, 2, 3, 4, 5})
     return frozenset(i + 1 for i, a in enumerate(proto.args) if a.kind != "ANYTHING")
@@ -316,7 +316,7 @@ def _slot_transfer(env: Env, i: int, out_regs: frozenset, out: frozenset,
     if k == "call":
         if _enters_code(env, insn):
             return ALL_SLOTS, frozenset()
-        proto = protos.proto_for(env.prog_type, insn.imm, env.priv)
+        proto = protos.proto_for(env.prog_type, insn.imm, env.priv, env.attach)
         nargs = 5 if proto is None else len(proto.args)
         args = [fps[r] for r in range(1, nargs + 1) if r in fps]
         if any(a == TOP for a in args):
