@@ -311,6 +311,8 @@ def _classify(row: Checked, out: str, err: str) -> None:
         row.codes = sorted({f["code"] for f in found})
         errors = [f for f in found if f["severity"] == "error"]
         row.verdict = "rejected" if errors else "accepted"
+        if errors:  # the first error, for --json readers classifying the rejections
+            row.detail = f"{errors[0]['code']}: {errors[0]['message']}"[:300]
 
 
 # ---- report --------------------------------------------------------------------------------------
