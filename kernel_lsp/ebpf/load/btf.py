@@ -40,6 +40,7 @@ class BtfType:
     elem_type: int = 0  # arrays
     linkage: int = 0  # var / func
     members: list[tuple] = field(default_factory=list)
+    kind_flag: bool = False  # struct/union: member offsets hold bitfield size << 24 | bit offset
 
 
 _EXTRA = {INT: 4, ARRAY: 12, VAR: 4, DECL_TAG: 4}
@@ -136,6 +137,42 @@ class Btf:
             return None, f"expected ARRAY, got {kind_name(arr)}"
         return arr.nelems, ""
 
+    def value_fields(self, type_id: int) -> tuple[int, int, tuple[int, ...]]:
+        """``(spin_lock_off, timer_off, kptr_offs)`` of map value type ``type_id`` as Linux 6.1's
+        ``map_check_btf`` finds them (``btf_find_field``): among the top-level members of a
+        struct value, the one member whose own type is the struct ``bpf_spin_lock`` (4 bytes) or
+        ``bpf_timer`` (16 bytes), -1 when there is none, more than one, or a member of that name
+        is misaligned; ``kptr_offs``: members that point through a ``kptr``/``kptr_ref`` type tag
+        (every such member, alignment aside, so callers can refuse to model them)."""
+        _, t = self.skip_mods(type_id)
+        if t is None or t.kind != STRUCT:
+            return -1, -1, ()
+        members = []
+        for _, member_type, raw in t.members:
+            bits = raw & 0xFFFFFF if t.kind_flag else raw
+            members.append((self.get(member_type), bits))
+        return (self._one_struct(members, "bpf_spin_lock", 4, 4),
+                self._one_struct(members, "bpf_timer", 16, 8),
+                tuple(bits // 8 for mt, bits in members if self._is_kptr(mt)))
+
+    @staticmethod
+    def _one_struct(members: list, name: str, size: int, align: int) -> int:
+        found = []
+        for mt, bits in members:
+            if mt is None or mt.name != name:
+                continue
+            if bits % 8 or bits // 8 % align:
+                return -1  # -EINVAL: map created without the field
+            if mt.kind == STRUCT and mt.size_or_type == size:
+                found.append(bits // 8)
+        return found[0] if len(found) == 1 else -1  # none, or -E2BIG
+
+    def _is_kptr(self, t: BtfType | None) -> bool:
+        if t is None or t.kind != PTR:
+            return False
+        tag = self.get(t.size_or_type)
+        return tag is not None and tag.kind == TYPE_TAG and tag.name in ("kptr", "kptr_ref")
+
     def map_field_type_size(self, type_id: int) -> int | None:
         """The size of ``T`` of a ``__type(name, T)`` member: a pointer to ``T``."""
         _, t = self.skip_mods(type_id)
@@ -169,7 +206,8 @@ def _parse_types(data: bytes, strings: bytes, order: str) -> list[BtfType]:
         kind, vlen = (info >> 24) & 0x1F, info & 0xFFFF
         if not INT <= kind <= ENUM64:
             raise BtfError(f"unknown BTF kind {kind} (type #{len(types) + 1})")
-        t = BtfType(kind, _name(strings, name_off), size_or_type, vlen)
+        t = BtfType(kind, _name(strings, name_off), size_or_type, vlen,
+                    kind_flag=bool(info >> 31))
         extra = _EXTRA.get(kind, 0) + _PER_MEMBER.get(kind, 0) * vlen
         if pos + extra > len(data):
             raise BtfError(f"BTF type #{len(types) + 1} runs past the type section")

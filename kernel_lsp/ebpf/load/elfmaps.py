@@ -6,7 +6,9 @@
   map_flags`` (libbpf < 1.0 read them so; libbpf 1.x refuses the section, old loaders need it).
 * BTF-defined maps in ``.maps``: the variable of the same name in BTF's ``.maps`` data section is
   a struct whose members ``type``, ``max_entries``, ``map_flags``, ``key_size``/``key``,
-  ``value_size``/``value`` give the definition (see :mod:`kernel_lsp.ebpf.load.btf`).
+  ``value_size``/``value`` give the definition (see :mod:`kernel_lsp.ebpf.load.btf`); the
+  value type's ``bpf_spin_lock``, ``bpf_timer`` and kptr members give ``MapSpec.spin_lock_off``,
+  ``timer_off`` and ``kptr_offs``.
 * Global data: every ``.data``, ``.data.*``, ``.rodata``, ``.rodata.*`` (non-empty, allocated)
   section and ``.bss`` is a one-element array map of the section's size, key 4 bytes, as libbpf
   creates them; ``.rodata*`` maps are read-only for programs (``BPF_F_RDONLY_PROG``). Their
@@ -73,7 +75,9 @@ class ObjectMaps:
 
 def _spec(name: str, d: dict) -> MapSpec:
     return MapSpec(name, map_kind(d.get("type", 0)), d.get("key_size", 0),
-                   d.get("value_size", 0), d.get("max_entries", 0), d.get("flags", 0))
+                   d.get("value_size", 0), d.get("max_entries", 0), d.get("flags", 0),
+                   spin_lock_off=d.get("spin_lock_off", -1), timer_off=d.get("timer_off", -1),
+                   kptr_offs=d.get("kptr_offs", ()))
 
 
 def legacy_maps(maps: ObjectMaps, shndx: int, data: bytes, symbols: list) -> None:
@@ -135,6 +139,10 @@ def btf_map_def(btf: Btf, type_id: int) -> tuple[dict, str | None]:
             if fields.get(f"{name}_size", size) != size:
                 return {}, f"conflicting {name} size {fields[name + '_size']} != {size}"
             fields[f"{name}_size"] = size
+            if name == "value":  # the value type libbpf passes as btf_value_type_id
+                _, ptr = btf.skip_mods(member_type)
+                lock, timer, kptrs = btf.value_fields(ptr.size_or_type)
+                fields.update(spin_lock_off=lock, timer_off=timer, kptr_offs=kptrs)
     return fields, None
 
 

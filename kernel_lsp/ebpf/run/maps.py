@@ -34,6 +34,11 @@ class MapSpec:
     max_entries: int
     flags: int = 0
     init: bytes = b""  # initial contents of array element 0 (what a test harness stored)
+    # fields the value's BTF describes (ELF maps): struct bpf_spin_lock / bpf_timer offsets
+    # (-1: none) and kptr offsets
+    spin_lock_off: int = -1
+    timer_off: int = -1
+    kptr_offs: tuple[int, ...] = ()
 
 
 # test_verifier's fixup_* fields -> the map the harness creates (ebpf-notes §1.3); only the plain

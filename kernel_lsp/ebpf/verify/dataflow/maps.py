@@ -83,7 +83,9 @@ def from_spec(spec) -> MapInfo:
     if isinstance(spec, MapInfo):
         return spec
     return MapInfo(spec.name, spec.kind, spec.key_size, spec.value_size, spec.max_entries,
-                   spec.flags, init=spec.init)
+                   spec.flags, init=spec.init, spin_lock_off=getattr(spec, "spin_lock_off", -1),
+                   timer_off=getattr(spec, "timer_off", -1),
+                   kptr_offs=tuple(getattr(spec, "kptr_offs", ())))
 
 
 def map_infos(program) -> tuple[dict[int, MapInfo], dict[int, int], dict[int, str]]:
@@ -131,6 +133,26 @@ def map_infos(program) -> tuple[dict[int, MapInfo], dict[int, int], dict[int, st
     return out, offsets, unknown
 
 
+# kernel/bpf/syscall.c map_check_btf: the map types that may hold each BTF-described field
+_SPIN_LOCK_KINDS = ("hash", "array", "cgroup_storage", "sk_storage", "inode_storage",
+                    "task_storage")
+_TIMER_KINDS = ("hash", "lru_hash", "array")
+_KPTR_KINDS = ("hash", "lru_hash", "array", "percpu_array")
+
+
+def _check_created(m: MapInfo) -> None:
+    """``map_check_btf``: a value with a spin lock, timer or kptr in a map type or with flags
+    that cannot hold it makes map creation fail, so no program can use the map."""
+    ro, wo = m.flags & 0x80, m.flags & 0x100  # BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG
+    for present, kinds, flags, what in (
+            (m.spin_lock_off >= 0, _SPIN_LOCK_KINDS, ro, "bpf_spin_lock"),
+            (m.timer_off >= 0, _TIMER_KINDS, ro, "bpf_timer"),
+            (bool(m.kptr_offs), _KPTR_KINDS, ro or wo, "kptr")):
+        if present and (m.kind not in kinds or flags):
+            raise reject("E313", f"map '{m.name}' of type {m.kind} (flags {m.flags:#x}) cannot "
+                                 f"hold a {what}: Linux refuses to create it")
+
+
 def _from_def(name: str, d) -> MapInfo | None:
     if not isinstance(d, dict):
         return from_spec(d)
@@ -164,6 +186,7 @@ def resolve(env: Env, insn, idx: int) -> MapInfo:
         raise reject("E313", f"map '{m.name}' has type {m.kind}, which Linux 6.1 cannot create")
     if m.kind == "struct_ops":  # its lookup returns ERR_PTR(-EINVAL), not NULL or a value
         raise reject("E313", "bpf_struct_ops map cannot be used in prog")
+    _check_created(m)
     if m.spin_lock_off >= 0:
         if t == "socket_filter":
             raise reject("E314", "socket filter progs cannot use bpf_spin_lock yet")

@@ -129,6 +129,9 @@ def map_access(reg: Reg, regno: int, off: int, size: int, zero_ok: bool) -> None
         raise reject("E314", "bpf_spin_lock cannot be accessed directly by load/store")
     if m.timer_off >= 0 and lo < m.timer_off + 16 and m.timer_off < hi:
         raise reject("E314", "bpf_timer cannot be accessed directly by load/store")
+    if any(lo < k + 8 and k < hi for k in m.kptr_offs):
+        raise reject("E299", f"R{regno} access to a kptr field of map '{m.name}': kptrs are "
+                             "BTF pointers, which kernel-lsp does not model")
 
 
 def map_access_type(reg: Reg, off: int, size: int, write: bool) -> None:

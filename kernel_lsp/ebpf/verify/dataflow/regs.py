@@ -70,6 +70,7 @@ class MapInfo:
     inner: MapInfo | None = None  # inner map of a map-in-map
     frozen: bool = False  # BPF_F_RDONLY_PROG map frozen by the loader (contents constant)
     init: bytes = b""  # known contents of element 0 (only used when frozen)
+    kptr_offs: tuple[int, ...] = ()  # offsets of kptr fields in the value (not modelled)
 
 
 class Reg:
