@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from kernel_lsp.ebpf.load.elf import load_elf
 from kernel_lsp.ebpf.load.sections import prog_type_for_section, section_def
 from kernel_lsp.ebpf.run.interp import run
 from kernel_lsp.ebpf.run.maps import MapSpec, program_maps
+from kernel_lsp.ebpf.verify import VerifyOptions, verify
 
 ELF_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "ebpf" / "elf"
 RDONLY_MMAP, MMAP = 0x480, 0x400
@@ -232,6 +234,16 @@ def test_prog_type_reaches_the_checker_unless_overridden(capsys):
     assert main(args) == 0  # bpf_xdp_adjust_head is an XDP helper, and the section says xdp
     assert main([*args, "--prog-type", "socket_filter"]) == 1
     assert "unknown func bpf_xdp_adjust_head#44 [E109]" in capsys.readouterr().out
+
+
+def test_tail_call_from_a_subprogram_needs_the_jit():
+    loaded = load_file(str(ELF_DIR / "tailcall_sub.o"))
+    program = next(p for p, _ in loaded.programs if p.name == "small_frame")
+    jitted = VerifyOptions(prog_type="sched_cls")
+    assert verify(program, jitted) == []
+    found = verify(program, replace(jitted, jit=False))
+    assert [f.code for f in found] == ["E309"]
+    assert "non-JITed programs with bpf-to-bpf calls" in found[0].message
 
 
 @pytest.mark.parametrize(("section", "prog_type", "how"), [

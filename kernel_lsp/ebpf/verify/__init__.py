@@ -57,6 +57,7 @@ class VerifyOptions:
     # test_verifier loads its programs
     license: str | None = None
     sleepable: bool | None = None  # BPF_F_SLEEPABLE
+    jit: bool = True  # a JIT with tail calls from subprograms (x86-64); False: the interpreter
 
     @property
     def insn_limit(self) -> int:
@@ -79,7 +80,8 @@ class VerifyOptions:
                                strict_alignment=self.strict_alignment,
                                expected_attach_type=self.expected_attach_type,
                                func_info=func_info, test_state_freq=self.test_state_freq,
-                               max_processed=self.max_processed, log=log, maps=self.maps)
+                               max_processed=self.max_processed, log=log, maps=self.maps,
+                               jit=self.jit)
 
 
 def check_size(insns: list[Insn], options: VerifyOptions) -> list[BpfFinding]:

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from kernel_lsp.ebpf import isa
+from kernel_lsp.ebpf import helpers, isa
 from kernel_lsp.ebpf.verify.dataflow import maps
 from kernel_lsp.ebpf.verify.dataflow.alu import read_reg
 from kernel_lsp.ebpf.verify.dataflow.bounds import range_within
@@ -206,16 +206,23 @@ def exit_frame(env: Env, st: VState) -> int | None:
 
 
 def check_stack_depth(env: Env) -> None:
-    """``check_max_stack_depth``: the frames of any call chain share 512 bytes of stack."""
+    """``check_max_stack_depth``: the frames of any call chain share 512 bytes of stack, and a
+    subprogram that tail-calls may be entered with at most 255 bytes of its callers' frames."""
     calls_of: dict[int, list[int]] = {k: [] for k in range(len(env.subprog_starts))}
+    tail_calls = set()
     for i, insn in enumerate(env.insns):
         if isa.is_local_call(insn) or isa.is_func_ref(insn):
             calls_of[env.subprog_of(i)].append(env.subprog_of(i + insn.imm + 1))
+        elif isa.is_helper_call(insn) and insn.imm == helpers.HELPER_IDS["tail_call"]:
+            tail_calls.add(env.subprog_of(i))
 
     def size(k: int) -> int:
         return (max(env.stack_depth.get(k, 0), 1) + 31) // 32 * 32
 
     def walk(k: int, depth: int, frame: int, seen: frozenset) -> None:
+        if k and k in tail_calls and depth >= 256:
+            raise reject("E207", f"tail_calls are not allowed when call stack of previous "
+                                 f"frames is {depth} bytes. Too large")
         depth += size(k)
         if depth > 512:
             raise reject("E207", f"combined stack size of {frame + 1} calls is {depth}. Too "

@@ -38,6 +38,10 @@ class DataflowOptions:
     func_info: bool = False  # the loader passed BTF func_info (needed by lddw of a function)
     log: bool = False  # record the per-instruction abstract state
     maps: dict[int, MapInfo] | None = None  # lddw slot -> map; None: from the program's meta
+    # the kernel JITs the program with a JIT that supports tail calls from subprograms (x86-64,
+    # where Linux 6.1 allows tail calls in programs with bpf-to-bpf calls); False: the
+    # interpreter, which refuses them
+    jit: bool = True
 
 
 class Reject(Exception):

@@ -243,7 +243,7 @@ def compatible(env: Env, m: MapInfo | None, func: str, fid: int) -> None:
         ok = False
     if not ok:
         raise reject("E309", f"cannot pass map_type {type_id(m)} into func bpf_{func}#{fid}")
-    if func == "tail_call" and len(env.subprog_starts) > 1:
+    if func == "tail_call" and len(env.subprog_starts) > 1 and not env.options.jit:
         raise reject("E309", "tail_calls are not allowed in non-JITed programs with bpf-to-bpf "
                              "calls")
 
