@@ -11,7 +11,8 @@
   ``timer_off`` and ``kptr_offs``.
 * Global data: every ``.data``, ``.data.*``, ``.rodata``, ``.rodata.*`` (non-empty, allocated)
   section and ``.bss`` is a one-element array map of the section's size, key 4 bytes, as libbpf
-  creates them; ``.rodata*`` maps are read-only for programs (``BPF_F_RDONLY_PROG``). Their
+  creates them; ``.rodata*`` maps are read-only for programs (``BPF_F_RDONLY_PROG``) and frozen
+  (libbpf freezes them once their contents are stored, before it loads the programs). Their
   ``MapSpec.init`` is the section's bytes (``.bss``: zeros).
 
 ``MapSpec.kind`` is the kernel's map type name without ``BPF_MAP_TYPE_`` in lower case
@@ -153,5 +154,6 @@ def data_maps(maps: ObjectMaps, sections: list[tuple[int, str, bytes]]) -> None:
         if kind is None or not contents:
             continue
         flags = BPF_F_MMAPABLE | (BPF_F_RDONLY_PROG if kind == "rodata" else 0)
-        spec = MapSpec(name, "array", 4, len(contents), 1, flags, bytes(contents))
+        spec = MapSpec(name, "array", 4, len(contents), 1, flags, bytes(contents),
+                       frozen=kind == "rodata")
         maps.data[index] = maps.add(spec)

@@ -39,6 +39,7 @@ class MapSpec:
     spin_lock_off: int = -1
     timer_off: int = -1
     kptr_offs: tuple[int, ...] = ()
+    frozen: bool = False  # frozen before the program loads (libbpf freezes .rodata maps)
 
 
 # test_verifier's fixup_* fields -> the map the harness creates (ebpf-notes §1.3); only the plain

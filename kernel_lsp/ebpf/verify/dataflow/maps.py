@@ -85,7 +85,8 @@ def from_spec(spec) -> MapInfo:
     return MapInfo(spec.name, spec.kind, spec.key_size, spec.value_size, spec.max_entries,
                    spec.flags, init=spec.init, spin_lock_off=getattr(spec, "spin_lock_off", -1),
                    timer_off=getattr(spec, "timer_off", -1),
-                   kptr_offs=tuple(getattr(spec, "kptr_offs", ())))
+                   kptr_offs=tuple(getattr(spec, "kptr_offs", ())),
+                   frozen=getattr(spec, "frozen", False))
 
 
 def map_infos(program) -> tuple[dict[int, MapInfo], dict[int, int], dict[int, str]]:
