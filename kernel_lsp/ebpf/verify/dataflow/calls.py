@@ -240,7 +240,7 @@ def _invalid_scalar(reg: Reg, rng: Tnum, where: str) -> str:
     return f"At {where} the register R0 {value} should have been in {rng.text()}"
 
 
-def _return_range(env: Env) -> Tnum | None:
+def return_range(env: Env) -> Tnum | None:
     t, attach = env.prog_type, env.options.expected_attach_type or ""
     if t == "cgroup_sock_addr":
         if attach.endswith(("recvmsg", "getpeername", "getsockname")):
@@ -271,7 +271,7 @@ def check_return(env: Env, st: VState) -> None:
             raise reject("E315", f"At subprogram exit the register R0 is not a scalar value "
                                  f"({type_str(r0.type)})")
         return
-    rng = _return_range(env)
+    rng = return_range(env)
     if rng is None:
         return
     if r0.type != SCALAR:

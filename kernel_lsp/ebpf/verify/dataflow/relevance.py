@@ -8,7 +8,8 @@ a scalar* may influence, on some path from there, any decision the verifier make
 pointer arithmetic, a memory access, a helper argument (other than ``ARG_ANYTHING``), a value
 stored in a stack slot that matters (loads from maps, packets and contexts are unknown scalars
 for the verifier, so a value stored there never matters), a call's arguments, the value
-returned at an exit. It is a backward analysis
+returned at an exit (at the main program's exit only where the program type's return value
+has a range). It is a backward analysis
 that over-approximates (``may``), using a forward analysis of which registers may hold pointers
 to spot pointer arithmetic. Two scalars in a register outside that set are interchangeable, so
 pruning may treat them as equal; everything else is compared exactly. The same holds for the
@@ -158,8 +159,17 @@ def _rel_transfer(env: Env, i: int, out: frozenset, ptrs: frozenset) -> frozense
     if k in ("ld_abs", "ld_ind"):
         return (out - set(range(6))) | {6} | ({s} if k == "ld_ind" else set())
     if k == "exit":
-        return out | {0}
+        return out | {0} if _exit_checks_r0(env, i) else out
     return out
+
+
+def _exit_checks_r0(env: Env, i: int) -> bool:
+    """Whether R0's scalar value at exit ``i`` can matter: a subprogram's or callback's R0 goes
+    on to its caller; the main program's only where ``check_return_code`` has a range for the
+    program type (elsewhere it only refuses a pointer, which pruning compares by type)."""
+    from kernel_lsp.ebpf.verify.dataflow.calls import return_range
+
+    return env.subprog_of(i) != 0 or return_range(env) is not None
 
 
 def relevant_regs(env: Env) -> tuple[list[frozenset], list[frozenset]]:
