@@ -126,6 +126,24 @@ class Btf:
                     out.append((var.name, var.size_or_type))
         return out
 
+    def volatile_vars(self, section: str) -> set[str]:
+        """The variables of data section ``section`` whose type is ``volatile``-qualified
+        (``const volatile`` settings a skeleton writes before load). By name: clang leaves the
+        offsets of a DATASEC to the loader (libbpf takes them from the ELF symbols)."""
+        return {name for name, type_id in self.datasec_vars(section)
+                if self._is_volatile(type_id)}
+
+    def _is_volatile(self, type_id: int) -> bool:
+        """Whether the type, or the element type of an array, is ``volatile``-qualified."""
+        for _ in range(_MAX_DEPTH):
+            t = self.get(type_id)
+            if t is None or t.kind not in MODIFIERS | {ARRAY}:
+                return False
+            if t.kind == VOLATILE:
+                return True
+            type_id = t.elem_type if t.kind == ARRAY else t.size_or_type
+        return False
+
     def map_field_int(self, type_id: int) -> tuple[int | None, str]:
         """The ``N`` of a ``__uint(name, N)`` member (a pointer to an array of ``N`` elements),
         or ``None`` and libbpf's complaint (``expected PTR, got int``)."""

@@ -153,7 +153,7 @@ class _Object:
                 elfmaps.legacy_maps(maps, i, sec.data(), in_sec)
             elif sec.name == ".maps":
                 elfmaps.btf_maps(maps, i, self.btf, in_sec)
-        elfmaps.data_maps(maps, self.data)
+        elfmaps.data_maps(maps, self.data, self.btf, self.in_section)
         return maps
 
     def _data_sections(self) -> list[tuple[int, str, bytes]]:

@@ -12,7 +12,9 @@
 * Global data: every ``.data``, ``.data.*``, ``.rodata``, ``.rodata.*`` (non-empty, allocated)
   section and ``.bss`` is a one-element array map of the section's size, key 4 bytes, as libbpf
   creates them; ``.rodata*`` maps are read-only for programs (``BPF_F_RDONLY_PROG``) and frozen
-  (libbpf freezes them once their contents are stored, before it loads the programs). Their
+  (libbpf freezes them once their contents are stored, before it loads the programs): with BTF,
+  their bytes are known constants except those of ``const volatile`` variables, which a
+  skeleton may set before load (``MapSpec.unknown_ranges``); without BTF none is known. Their
   ``MapSpec.init`` is the section's bytes (``.bss``: zeros).
 
 ``MapSpec.kind`` is the kernel's map type name without ``BPF_MAP_TYPE_`` in lower case
@@ -147,13 +149,29 @@ def btf_map_def(btf: Btf, type_id: int) -> tuple[dict, str | None]:
     return fields, None
 
 
-def data_maps(maps: ObjectMaps, sections: list[tuple[int, str, bytes]]) -> None:
-    """One array map per global data section: ``(index, name, contents)``."""
+def data_maps(maps: ObjectMaps, sections: list[tuple[int, str, bytes]],
+              btf: Btf | None = None, symbols: dict | None = None) -> None:
+    """One array map per global data section: ``(index, name, contents)``. A ``.rodata*`` map
+    is frozen with known contents only when BTF tells which of its variables are ``const
+    volatile`` (settings a skeleton may write before load: their bytes, placed by the ELF
+    ``symbols`` of the section, stay unknown)."""
     for index, name, contents in sections:
         kind = data_kind(name)
         if kind is None or not contents:
             continue
         flags = BPF_F_MMAPABLE | (BPF_F_RDONLY_PROG if kind == "rodata" else 0)
+        unknown = _volatile_ranges(btf, name, (symbols or {}).get(index, ())) \
+            if kind == "rodata" else None
         spec = MapSpec(name, "array", 4, len(contents), 1, flags, bytes(contents),
-                       frozen=kind == "rodata")
+                       frozen=unknown is not None, unknown_ranges=unknown or ())
         maps.data[index] = maps.add(spec)
+
+
+def _volatile_ranges(btf: Btf | None, section: str, symbols) -> tuple | None:
+    """``(offset, size)`` of the section's ``const volatile`` variables; None (nothing known)
+    without BTF or when one of them has no symbol to place it."""
+    if btf is None:
+        return None
+    names = btf.volatile_vars(section)
+    placed = {s.name: (s["st_value"], s["st_size"]) for s in symbols if s.name in names}
+    return tuple(placed.values()) if len(placed) == len(names) else None

@@ -40,6 +40,8 @@ class MapSpec:
     timer_off: int = -1
     kptr_offs: tuple[int, ...] = ()
     frozen: bool = False  # frozen before the program loads (libbpf freezes .rodata maps)
+    # (offset, size) of bytes a loader may set before it freezes the map (const volatile)
+    unknown_ranges: tuple[tuple[int, int], ...] = ()
 
 
 # test_verifier's fixup_* fields -> the map the harness creates (ebpf-notes §1.3); only the plain

@@ -86,7 +86,8 @@ def from_spec(spec) -> MapInfo:
                    spec.flags, init=spec.init, spin_lock_off=getattr(spec, "spin_lock_off", -1),
                    timer_off=getattr(spec, "timer_off", -1),
                    kptr_offs=tuple(getattr(spec, "kptr_offs", ())),
-                   frozen=getattr(spec, "frozen", False))
+                   frozen=getattr(spec, "frozen", False),
+                   unknown_ranges=tuple(getattr(spec, "unknown_ranges", ())))
 
 
 def map_infos(program) -> tuple[dict[int, MapInfo], dict[int, int], dict[int, str]]:
@@ -312,5 +313,10 @@ def const_str(reg: Reg, regno: int) -> None:
     from kernel_lsp.ebpf.verify.dataflow.mem import map_access
     map_access(reg, regno, reg.off, m.value_size - reg.off, False)  # from there to the end
     at = reg.off + reg.var.value
-    if b"\0" not in m.init.ljust(m.value_size, b"\0")[at:m.value_size]:
+    data = m.init.ljust(m.value_size, b"\0")
+    if b"\0" not in data[at:m.value_size]:
         raise reject("E303", "string is not zero-terminated")
+    end = data.index(b"\0", at) + 1
+    if any(at < o + n and o < end for o, n in m.unknown_ranges):
+        raise reject("E303", f"R{regno} points to a const volatile variable of '{m.name}', "
+                             "which a loader may set before load: its string is not known")

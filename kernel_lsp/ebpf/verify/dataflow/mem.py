@@ -266,13 +266,16 @@ def _buffer_access(reg: Reg, regno: int, off: int, size: int, info: str) -> None
 
 
 def _map_read(reg: Reg, off: int, size: int) -> Reg:
-    """A load from a map value: a constant when the map is frozen read-only, else unknown.
+    """A load from a map value: a constant when the map is frozen read-only (and the bytes are
+    not a ``const volatile`` variable, which a loader may set before load), else unknown.
 
     Only a map of one element has known bytes (``init`` is element 0; Linux reads them through
     ``map_direct_value_addr``, which refuses an array of more elements)."""
     m = reg.map
     if reg.var.is_const and m.frozen and m.flags & BPF_F_RDONLY_PROG and m.max_entries == 1:
         at = off + reg.var.value
+        if any(at < o + n and o < at + size for o, n in m.unknown_ranges):
+            return unknown()  # a const volatile setting the loader may change before load
         data = m.init.ljust(m.value_size, b"\0")[at:at + size]
         return const(int.from_bytes(data, "little"))
     return unknown()

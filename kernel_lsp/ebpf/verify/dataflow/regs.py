@@ -71,6 +71,7 @@ class MapInfo:
     frozen: bool = False  # BPF_F_RDONLY_PROG map frozen by the loader (contents constant)
     init: bytes = b""  # known contents of element 0 (only used when frozen)
     kptr_offs: tuple[int, ...] = ()  # offsets of kptr fields in the value (not modelled)
+    unknown_ranges: tuple[tuple[int, int], ...] = ()  # frozen bytes whose values are unknown
 
 
 class Reg:
