@@ -8,7 +8,8 @@
   a struct whose members ``type``, ``max_entries``, ``map_flags``, ``key_size``/``key``,
   ``value_size``/``value`` give the definition (see :mod:`kernel_lsp.ebpf.load.btf`); the
   value type's ``bpf_spin_lock``, ``bpf_timer`` and kptr members give ``MapSpec.spin_lock_off``,
-  ``timer_off`` and ``kptr_offs``.
+  ``timer_off`` and ``kptr_offs``; a map-in-map's ``__array(values, struct {...})`` its inner
+  map (``MapSpec.inner``).
 * Global data: every ``.data``, ``.data.*``, ``.rodata``, ``.rodata.*`` (non-empty, allocated)
   section and ``.bss`` is a one-element array map of the section's size, key 4 bytes, as libbpf
   creates them; ``.rodata*`` maps are read-only for programs (``BPF_F_RDONLY_PROG``) and frozen
@@ -27,7 +28,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from kernel_lsp.ebpf.load.btf import STRUCT, UNION, Btf
+from kernel_lsp.ebpf.load.btf import ARRAY, PTR, STRUCT, UNION, Btf
 from kernel_lsp.ebpf.run.maps import MapSpec
 
 MAP_TYPES: tuple[str, ...] = (
@@ -77,10 +78,12 @@ class ObjectMaps:
 
 
 def _spec(name: str, d: dict) -> MapSpec:
+    inner = d.get("inner")
     return MapSpec(name, map_kind(d.get("type", 0)), d.get("key_size", 0),
                    d.get("value_size", 0), d.get("max_entries", 0), d.get("flags", 0),
                    spin_lock_off=d.get("spin_lock_off", -1), timer_off=d.get("timer_off", -1),
-                   kptr_offs=d.get("kptr_offs", ()))
+                   kptr_offs=d.get("kptr_offs", ()),
+                   inner=_spec(f"{name}.inner", inner) if inner is not None else None)
 
 
 def legacy_maps(maps: ObjectMaps, shndx: int, data: bytes, symbols: list) -> None:
@@ -120,13 +123,26 @@ def btf_maps(maps: ObjectMaps, shndx: int, btf: Btf | None, symbols: list) -> No
             maps.at[where] = maps.add(_spec(sym.name, fields))
 
 
-def btf_map_def(btf: Btf, type_id: int) -> tuple[dict, str | None]:
-    """The definition fields of a BTF map struct, or a message saying why there are none."""
+def btf_map_def(btf: Btf, type_id: int, inner: bool = False) -> tuple[dict, str | None]:
+    """The definition fields of a BTF map struct, or a message saying why there are none.
+    A map-in-map's ``__array(values, struct {...})`` gives ``fields["inner"]``, the inner
+    map's definition, as libbpf reads it (value size 4, one level only)."""
     _, t = btf.skip_mods(type_id)
     if t is None or t.kind not in (STRUCT, UNION):
         return {}, "map definition is not a struct"
-    fields: dict[str, int] = {}
-    for name, member_type, _off in t.members:
+    fields: dict = {}
+    for i, (name, member_type, _off) in enumerate(t.members):
+        if name == "values" and map_kind(fields.get("type", 0)) in ("array_of_maps",
+                                                                     "hash_of_maps"):
+            if inner or i != len(t.members) - 1:
+                return {}, "'values' of a map-in-map must be the last member, one level deep"
+            if fields.get("value_size", 4) != 4:
+                return {}, f"conflicting value size {fields['value_size']} != 4"
+            inner_def, problem = _inner_def(btf, member_type)
+            if problem:
+                return {}, f"map-in-map inner: {problem}"
+            fields.update(value_size=4, inner=inner_def)
+            continue
         if name in _BTF_INT_FIELDS:
             value, why = btf.map_field_int(member_type)
             if value is None:
@@ -147,6 +163,17 @@ def btf_map_def(btf: Btf, type_id: int) -> tuple[dict, str | None]:
                 lock, timer, kptrs = btf.value_fields(ptr.size_or_type)
                 fields.update(spin_lock_off=lock, timer_off=timer, kptr_offs=kptrs)
     return fields, None
+
+
+def _inner_def(btf: Btf, member_type: int) -> tuple[dict, str | None]:
+    """The inner map definition of ``values``: a zero-sized array of pointers to a struct."""
+    _, arr = btf.skip_mods(member_type)
+    if arr is None or arr.kind != ARRAY or arr.nelems:
+        return {}, "spec is not a zero-sized array"
+    _, ptr = btf.skip_mods(arr.elem_type)
+    if ptr is None or ptr.kind != PTR:
+        return {}, "def is not a pointer"
+    return btf_map_def(btf, ptr.size_or_type, inner=True)
 
 
 def data_maps(maps: ObjectMaps, sections: list[tuple[int, str, bytes]],

@@ -42,6 +42,7 @@ class MapSpec:
     frozen: bool = False  # frozen before the program loads (libbpf freezes .rodata maps)
     # (offset, size) of bytes a loader may set before it freezes the map (const volatile)
     unknown_ranges: tuple[tuple[int, int], ...] = ()
+    inner: MapSpec | None = None  # a map-in-map's inner map (BTF __array(values, ...))
 
 
 # test_verifier's fixup_* fields -> the map the harness creates (ebpf-notes §1.3); only the plain

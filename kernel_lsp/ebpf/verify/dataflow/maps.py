@@ -87,7 +87,8 @@ def from_spec(spec) -> MapInfo:
                    timer_off=getattr(spec, "timer_off", -1),
                    kptr_offs=tuple(getattr(spec, "kptr_offs", ())),
                    frozen=getattr(spec, "frozen", False),
-                   unknown_ranges=tuple(getattr(spec, "unknown_ranges", ())))
+                   unknown_ranges=tuple(getattr(spec, "unknown_ranges", ())),
+                   inner=from_spec(spec.inner) if getattr(spec, "inner", None) else None)
 
 
 def map_infos(program) -> tuple[dict[int, MapInfo], dict[int, int], dict[int, str]]:
