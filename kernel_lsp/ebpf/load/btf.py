@@ -144,6 +144,34 @@ class Btf:
             type_id = t.elem_type if t.kind == ARRAY else t.size_or_type
         return False
 
+    def func_signature(self, name: str) -> tuple[bool, list[str], bool] | None:
+        """``(global, parameter kinds, returns a scalar)`` of BTF function ``name``, or None
+        when BTF has no such function. A parameter is ``scalar`` (an int or enum after typedefs
+        and qualifiers, as ``btf_prepare_func_args`` asks), ``struct:NAME`` (a pointer to a
+        struct), or ``other``."""
+        hit = self.by_name(name, (FUNC,))
+        if hit is None:
+            return None
+        _, proto = self.skip_mods(hit[1].size_or_type)
+        if proto is None or proto.kind != FUNC_PROTO:
+            return None
+        return (hit[1].linkage == 1, [self._param_kind(ty) for _, ty, _ in proto.members],
+                self._is_scalar(proto.size_or_type))
+
+    def _is_scalar(self, type_id: int) -> bool:
+        _, t = self.skip_mods(type_id)
+        return t is not None and t.kind in (INT, ENUM, ENUM64)
+
+    def _param_kind(self, type_id: int) -> str:
+        if self._is_scalar(type_id):
+            return "scalar"
+        _, t = self.skip_mods(type_id)
+        if t is not None and t.kind == PTR:
+            _, target = self.skip_mods(t.size_or_type)
+            if target is not None and target.kind == STRUCT:
+                return f"struct:{target.name}"
+        return "other"
+
     def map_field_int(self, type_id: int) -> tuple[int | None, str]:
         """The ``N`` of a ``__uint(name, N)`` member (a pointer to an array of ``N`` elements),
         or ``None`` and libbpf's complaint (``expected PTR, got int``)."""

@@ -23,7 +23,8 @@ for data that is not a readable eBPF ELF object.
   ``lddw`` (rewritten to ``BPF_PSEUDO_MAP_FD``/``BPF_PSEUDO_MAP_VALUE``), so
   ``run.maps.program_maps`` gives real maps. ``meta["globals"]``: data symbol -> ``section,
   offset, size``; ``meta["data"]``: data section -> bytes; ``meta["subprogs"]``: appended
-  function names.
+  function names; ``meta["global_funcs"]``: first slot -> ``(name, parameter kinds,
+  returns a scalar)`` of the appended functions BTF says are global (with ``.BTF.ext``).
 """
 
 from __future__ import annotations
@@ -233,6 +234,20 @@ def _section_findings(section: str) -> tuple[dict, list[BpfFinding]]:
     return meta, []
 
 
+def _global_funcs(obj: _Object, starts: dict[str, int]) -> dict[int, tuple]:
+    """First slot -> ``(name, parameter kinds, returns a scalar)`` of each appended subprogram
+    whose BTF ``FUNC`` has global linkage: with BTF func_info, Linux verifies such a function on
+    its own, with its arguments typed by BTF (``BTF_FUNC_GLOBAL``)."""
+    if obj.btf is None:
+        return {}
+    out = {}
+    for name, start in starts.items():
+        sig = obj.btf.func_signature(name)
+        if sig is not None and sig[0]:
+            out[start] = (name, tuple(sig[1]), sig[2])
+    return out
+
+
 def _license(elf) -> str:
     """The object's ``license`` section up to its first NUL, which libbpf hands the kernel;
     an object without one is loaded with the empty license (no GPL-only helper)."""
@@ -264,7 +279,9 @@ def _load(obj: _Object, em_none: bool) -> list[tuple[Program, list[BpfFinding]]]
         found += [finding_at(f.code, None, f"section '{section}': {f.message}")
                   for f in obj.decoded[main.shndx][1]]
         found += linked.findings
-        meta.update(shared, slot_maps=linked.slot_maps, subprogs=linked.subprogs)
+        meta.update(shared, slot_maps=linked.slot_maps, subprogs=linked.subprogs,
+                    global_funcs=_global_funcs(obj, linked.starts) if shared["func_info"]
+                    else {})
         program = Program(name=main.name, insns=linked.insns, section=section,
                           relocations=linked.relocations,
                           prog_type=prog_type_for_section(section), meta=meta)

@@ -83,6 +83,7 @@ class Linked:
     slot_maps: dict[int, MapSpec]
     findings: list[BpfFinding]
     subprogs: list[str]
+    starts: dict[str, int] = field(default_factory=dict)  # appended subprogram -> its first slot
 
 
 class _Linker:
@@ -152,6 +153,7 @@ class _Linker:
             self.placed[sub] = len(self.insns)
             self.insns.extend(code.insns[sub.shndx][sub.start: sub.start + sub.count])
             self.out.subprogs.append(sub.name)
+            self.out.starts[sub.name] = self.placed[sub]
         dest = self.placed[sub] + (target - sub.start)
         self.insns[slot] = _with(insn, imm=dest - slot - 1)
         self.out.relocations[slot] = (sub.name, "call" if insn.opcode == CALL else "func")

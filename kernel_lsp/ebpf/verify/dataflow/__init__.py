@@ -56,6 +56,7 @@ def _subprog_starts(program: Program) -> list[int]:
 
 def _prepare(env: Env) -> None:
     """The checks Linux makes before the walk: calls need CAP_BPF (``add_subprog_and_kfunc``),
+    calls to global functions (BTF func_info linkage) are refused as not modelled,
     every map reference names a usable map (``resolve_pseudo_ldimm64``), LD_ABS only in the main
     program without BTF func_info (``check_abnormal_return``)."""
     cgroup_storage: dict[str, object] = {}
@@ -67,6 +68,9 @@ def _prepare(env: Env) -> None:
                     and insn.src == isa.CALL_KFUNC)) and not env.bpf_capable:
             raise Reject("E315", "loading/calling other bpf or kernel functions are allowed "
                                  "for CAP_BPF and CAP_SYS_ADMIN")
+        if (isa.is_local_call(insn) or isa.is_func_ref(insn)) \
+                and i + insn.imm + 1 in env.global_funcs:
+            _global_call(env, insn, env.global_funcs[i + insn.imm + 1])
         if isa.is_lddw(insn) and (insn.src in (1, 2, 5, 6) or i in env.maps
                                   or i in env.unknown_maps):
             m = maps.resolve(env, insn, i)
@@ -81,6 +85,23 @@ def _prepare(env: Env) -> None:
                 raise Reject("E316", "LD_ABS is not allowed in subprogs without BTF")
 
 
+def _global_call(env: Env, insn, func: tuple) -> None:
+    """What kernel-lsp models of a global function (``BTF_FUNC_GLOBAL``): called directly, with
+    at most five parameters, each a scalar or a pointer to the program type's context struct,
+    and a scalar return (``btf_prepare_func_args``); the walk then enters it with unknown
+    scalars and the context as arguments, and returns an unknown scalar to the caller."""
+    name, params, returns_scalar = func
+    if not returns_scalar:
+        raise Reject("E315", f"Global function {name}() doesn't return scalar. Only those are "
+                             "supported.")
+    ctx = calls.CTX_STRUCTS.get(env.prog_type)
+    if isa.is_func_ref(insn) or len(params) > 5 or \
+            any(p != "scalar" and p != f"struct:{ctx}" for p in params):
+        raise Reject("E299", f"global function {name}: Linux verifies it once, with pointer "
+                             "arguments typed by its BTF prototype (or as a callback), which "
+                             "kernel-lsp models only for scalar and context arguments")
+
+
 def check(program: Program, options: DataflowOptions | None = None,
           states: bool = False) -> DataflowResult:
     """Run the path walk; see the module docstring."""
@@ -90,6 +111,8 @@ def check(program: Program, options: DataflowOptions | None = None,
         infos = options.maps
     env = Env(list(program.insns), options, infos, _subprog_starts(program))
     env.value_off, env.unknown_maps = offsets, unknown
+    if options.func_info:
+        env.global_funcs = dict((program.meta or {}).get("global_funcs") or {})
     if options.log:
         env.log = []
     if states:
@@ -100,6 +123,7 @@ def check(program: Program, options: DataflowOptions | None = None,
         Walker(env, program).run()
         env.insn_idx = None
         calls.check_stack_depth(env)
+        calls.check_globals_walked(env)
         helpercall.check_poisoned_tail_calls(env)
     except Reject as exc:
         findings.append(finding_at(exc.code, env.insn_idx, exc.message))

@@ -18,6 +18,7 @@ from kernel_lsp.ebpf.verify.dataflow.bounds import range_within
 from kernel_lsp.ebpf.verify.dataflow.env import Env, reject
 from kernel_lsp.ebpf.verify.dataflow.regs import (
     CONST_PTR_TO_MAP,
+    NOT_INIT,
     PTR_TO_CTX,
     PTR_TO_FUNC,
     PTR_TO_MAP_KEY,
@@ -72,12 +73,75 @@ def local_call(env: Env, st: VState, insn, idx: int) -> int:
         raise reject("E505", "function calls are not allowed while holding a lock")
     target = idx + insn.imm + 1
     callee = push_frame(env, st, idx, target)
-    for i in range(1, 6):
-        callee.regs[i] = st.regs[i].copy()
+    glob = env.global_funcs.get(target)
+    if glob is not None:  # verified as Linux does, on its own with BTF-typed arguments
+        _global_args(env, st, callee, glob, target)
+    else:
+        for i in range(1, 6):
+            callee.regs[i] = st.regs[i].copy()
     for i in CALLER_SAVED:
         st.regs[i] = not_init()
     st.frames.append(callee)
     return target
+
+
+# The context struct a global function's parameter names to receive the program's context
+# (btf_get_prog_ctx_type: the user-visible ctx type of include/linux/bpf_types.h, by name).
+CTX_STRUCTS = {
+    **{t: "__sk_buff" for t in ("socket_filter", "sched_cls", "sched_act", "cgroup_skb",
+                                "lwt_in", "lwt_out", "lwt_xmit", "lwt_seg6local", "sk_skb",
+                                "flow_dissector")},
+    "xdp": "xdp_md", "cgroup_sock": "bpf_sock", "cgroup_sock_addr": "bpf_sock_addr",
+    "sock_ops": "bpf_sock_ops", "sk_msg": "sk_msg_md", "cgroup_device": "bpf_cgroup_dev_ctx",
+    "cgroup_sysctl": "bpf_sysctl", "cgroup_sockopt": "bpf_sockopt",
+    "sk_reuseport": "sk_reuseport_md", "sk_lookup": "bpf_sk_lookup",
+    "perf_event": "bpf_perf_event_data", "raw_tracepoint": "bpf_raw_tracepoint_args",
+}
+
+
+def _global_args(env: Env, st: VState, callee: FuncState, glob: tuple, target: int) -> None:
+    """``btf_check_subprog_arg_match`` for a global function of scalar and context parameters
+    (see ``dataflow._global_call``), then the callee's state as ``do_check_common`` starts it:
+    unknown scalars and the context as arguments, no references."""
+    name, params, _ = glob
+    for i, kind in enumerate(params, start=1):
+        reg = st.regs[i]
+        if kind == "scalar":
+            if reg.type != SCALAR:
+                raise reject("E303", f"R{i} is not a scalar; Caller passes invalid args into "
+                                     f"func {name}")
+            callee.regs[i] = unknown()
+        else:  # check_ctx_reg: the context itself, at offset 0
+            if reg.type != PTR_TO_CTX or reg.off or not reg.var.is_const or reg.var.value:
+                raise reject("E303", f"R{i} type={type_str(reg.type)} expected=ctx; Caller "
+                                     f"passes invalid args into func {name}")
+            callee.regs[i] = reg.copy()
+    callee.refs = []
+    env.global_entered.add(target)
+
+
+def global_exit(env: Env, st: VState, callee: FuncState) -> bool:
+    """Whether ``callee`` is a global function's frame: it must return a scalar and hold no
+    reference (it was verified as a program of its own); the caller gets an unknown scalar."""
+    if env.subprog_starts[callee.subprogno] not in env.global_funcs:
+        return False
+    if callee.regs[0].type == NOT_INIT:
+        raise reject("E201", "R0 !read_ok")
+    if callee.regs[0].type != SCALAR:
+        raise reject("E315", f"At subprogram exit the register R0 is not a scalar value "
+                             f"({type_str(callee.regs[0].type)})")
+    for rid, insn, _ in callee.refs:
+        raise reject("E503", f"Unreleased reference id={rid} alloc_insn={insn}")
+    st.frames[-2].regs[0] = unknown()
+    return True
+
+
+def check_globals_walked(env: Env) -> None:
+    """Linux verifies every global function, called on a walked path or not."""
+    for start, glob in sorted(env.global_funcs.items()):
+        if start not in env.global_entered:
+            raise reject("E299", f"global function {glob[0]} is called on no path the walk "
+                                 "took; Linux verifies it anyway, kernel-lsp did not")
 
 
 def callback_call(env: Env, st: VState, func: str, subprog_target: int, idx: int) -> int:
@@ -191,7 +255,9 @@ def exit_frame(env: Env, st: VState) -> int | None:
     if r0.type == PTR_TO_STACK:
         raise reject("E315", "cannot return stack pointer to the caller")
     caller = st.frames[-2]
-    if callee.in_callback_fn:
+    if global_exit(env, st, callee):
+        pass
+    elif callee.in_callback_fn:
         if r0.type != SCALAR:
             raise reject("E315", "R0 not a scalar value")
         lo, hi = callee.callback_ret

@@ -74,6 +74,8 @@ class Env:
     states_at: dict[int, list[str]] | None = None  # insn -> abstract state texts (explain)
     value_off: dict[int, int] = field(default_factory=dict)  # ELF data relocations: offset
     unknown_maps: dict[int, str] = field(default_factory=dict)  # slot -> map symbol
+    global_funcs: dict[int, tuple] = field(default_factory=dict)  # BTF-global subprograms
+    global_entered: set[int] = field(default_factory=set)  # ... the walk entered
     seen: set[int] = field(default_factory=set)
     call_maps: dict[int, object] = field(default_factory=dict)  # helper call -> map or poison
     stack_depth: dict[int, int] = field(default_factory=dict)  # subprog -> allocated bytes
