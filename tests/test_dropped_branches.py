@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from kernel_lsp.cli import main
 from kernel_lsp.parse.hidden import hidden_names
 from tests.conftest import checked_errors, write_tree
@@ -89,12 +91,52 @@ def test_a_file_this_configuration_builds_sees_what_it_keeps(tmp_path, capsys):
             if code in ("404_2", "407_2")} == SEEN_ELSEWHERE
 
 
-def test_with_the_users_config_a_dropped_declaration_is_404_2(tmp_path, capsys):
+def test_with_the_users_config_a_file_it_builds_sees_what_it_keeps(tmp_path, capsys):
+    """A ``.config`` is not a guess: a file it builds is read as it drops the branch."""
     got = checked_errors(write_tree(tmp_path, {**ELSEWHERE,
+                                               "drivers/thing/Makefile": "obj-y += thing.o\n",
                                                ".config": "# CONFIG_DEBUG_THING is not set\n"}),
                          capsys)
     assert {(line, code, sym) for _p, line, code, sym in got
             if code in ("404_2", "407_2")} == SEEN_ELSEWHERE
+
+
+def test_with_the_users_config_a_file_it_does_not_build_is_read_as_its_options_would(
+        tmp_path, capsys):
+    """A file the user's ``.config`` does not build (``obj-$(CONFIG_DEBUG_THING)``, not set)
+    is compiled only by a configuration that keeps the branch, as with a derived one: Debian's
+    amd64 config drops ``kernel/locking/lockdep.c`` (``struct lock_class`` is under
+    ``CONFIG_LOCKDEP``) and 8,485 other listed files of 6.1."""
+    tree = {**ELSEWHERE, ".config": "# CONFIG_DEBUG_THING is not set\n",
+            "drivers/thing/thing.c": ELSEWHERE["drivers/thing/thing.c"].replace(
+                "\tstruct seqf_buf b;\n", "\tstruct seqf_buf b;\n\tdbg_count_t c;\n\tstruct nowhere *n;\n")}
+    got = checked_errors(write_tree(tmp_path, tree), capsys)
+    assert {(line, code, sym) for path, line, code, sym in got if path.endswith("thing.c")} == {
+        (7, "020_2", "nowhere"), (11, "404_2", "other_only")}
+
+
+# A .c file that only a dropped ``#include "x.c"`` of a built file names is built by no
+# configuration that drops the line (i915's selftests, under CONFIG_DRM_I915_SELFTEST).
+SELFTEST = {
+    "Kconfig": "config SELFTEST\n\tbool \"selftests\"\n",
+    "include/linux/st.h": ("#ifdef CONFIG_SELFTEST\nstruct st_case {\n\tint n;\n};\n"
+                           "int st_run(struct st_case *c);\n#endif\n"),
+    "drivers/Makefile": "obj-y += gem/\n",
+    "drivers/gem/Makefile": "obj-y += gem.o\n",
+    "drivers/gem/gem.c": ("#include <linux/st.h>\nint gem(void)\n{\n\treturn 0;\n}\n"
+                          "#ifdef CONFIG_SELFTEST\n#include \"selftests/gem_st.c\"\n#endif\n"),
+    "drivers/gem/selftests/gem_st.c": ("static int gem_st(void)\n{\n\tstruct st_case c;\n"
+                                       "\treturn st_run(&c) + st_typo(&c);\n}\n"),
+}
+
+
+@pytest.mark.parametrize("config", ["# CONFIG_SELFTEST is not set\n", None])
+def test_a_c_file_only_a_dropped_include_names_is_read_as_its_options_would(
+        tmp_path, capsys, config):
+    tree = {**SELFTEST, **({".config": config} if config else {
+        "arch/x86/configs/x86_64_defconfig": "# CONFIG_SELFTEST is not set\n"})}
+    got = checked_errors(write_tree(tmp_path, tree), capsys)
+    assert got == {("drivers/gem/selftests/gem_st.c", 4, "020_2", "st_typo")}
 
 
 # A header that only an #include of a dropped branch names is read by no file of this

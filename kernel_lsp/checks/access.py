@@ -74,7 +74,7 @@ def _undeclared_uses(ctx) -> list[Finding]:
         if not all_static and dropped_unit(ctx, fid, [v for v in entries if v.file_id != fid
                                                       and not v.is_definition]):
             continue  # declared where a .c file includes this one in a branch dropped here
-        if (not all_static and "variable" in (syms.hidden.get(name) or ())) or (
+        if (not all_static and "variable" in (syms.hidden_at(fid).get(name) or ())) or (
                 fid in syms.hidden_in.get(name, ())):
             continue  # declared in a branch this configuration drops: built only with it?
         if all_static:

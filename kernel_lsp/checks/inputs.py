@@ -50,13 +50,14 @@ class SymbolTable(Protocol):
     typedefs: object  # ``name in typedefs``
     members: object  # ``name in members``: some struct/union member is named so
     enumerators: object
-    hidden: object  # ``hidden.get(name)``: its kinds in dropped #if branches (or None)
+    hidden: object  # ``hidden.get(name)``: its kinds in dropped #if branches (or None), when
+    # the configuration is derived; ``hidden_at(fid)``: as file ``fid`` is judged
     dropped_units: Mapping  # .c file -> .c files it shares a unit with through a dropped #include
     macro_needs_memo: dict  # macro name -> what its arguments need, kept for the run
     hidden_in: Mapping  # function/variable/macro name -> files declaring it in a dropped branch
-    hidden_declared: Mapping  # the same, when the configuration is derived (else empty)
-    off_ids: object  # ``fid in off_ids``: a .c file the derived configuration does not build
-    dropped_headers: Mapping  # file -> headers it includes in a dropped branch (derived only)
+    hidden_declared: Mapping  # the same (read for the files of ``off_ids``)
+    off_ids: object  # ``fid in off_ids``: a .c file the configuration does not build
+    dropped_headers: Mapping  # file -> headers it includes in a dropped branch
     dropped_include_rows: list  # (file, header as written) of every dropped #include
     unbuilt_ids: object  # ``fid in unbuilt_ids``: no configuration of the architecture builds it
     unknown_headers: int  # bitset: files including a header the tree lacks (may declare anything)
@@ -68,6 +69,7 @@ class SymbolTable(Protocol):
     def undecided_in(self, fid: int) -> list: ...  # [(NAME, start, end, kind)]: ``#ifdef
     # NAME`` kept undecided, ``unless`` an ``#ifndef NAME``, ``if`` a comparison, ``value``
     # ``NAME=number`` a file defines for the .c files it includes
+    def hidden_at(self, fid: int) -> Mapping: ...  # ``hidden`` for ``fid`` (all for off files)
     def defined_nowhere(self, name: str) -> bool: ...  # no ``#define name`` anywhere, no -D
     def foreign_headers(self) -> set[str]: ...  # targets only other architectures hold
     def renamed_as(self, fid: int, name: str) -> list: ...  # macros of fid standing for name
@@ -159,7 +161,7 @@ def dropped_unit(ctx: CheckInputs, fid: int, defs: list) -> bool:
 def dropped_here(ctx: CheckInputs, fid: int, mask: int, decls: list, name: str | None = None
                  ) -> bool:
     """Whether a file seen where ``fid`` sees ``mask`` declares ``name`` (a function, variable
-    or macro) in a branch the derived configuration drops, or includes there a header that
+    or macro) in a branch the configuration drops, or includes there a header that
     reaches one of ``decls``: ``kernel/irq/debugfs.c``, which only
     ``CONFIG_GENERIC_IRQ_DEBUGFS`` builds, calls ``seq_printf``, which ``internals.h`` brings
     in through ``debugfs.h`` under that option only."""

@@ -71,7 +71,7 @@ def check_call(ctx: CheckInputs, fid: int, call, mask: int) -> Finding | None:
     if not entries and not macros:
         if syms.functions.get(callee) or syms.macros.get(callee):
             return None  # only other architectures, user-space tools or other programs do
-        if syms.hidden.get(callee):
+        if syms.hidden_at(fid).get(callee):
             return None  # defined in a branch this configuration drops: built only with it?
         if any(syms.functions.get(m) for m in syms.renamed_as(fid, callee)):
             return None  # ``#define __ei_open ax_ei_open`` then ``#include "lib8390.c"``

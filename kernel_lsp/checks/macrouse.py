@@ -52,7 +52,7 @@ def check_macro_use(ctx: CheckInputs, fid: int, inv, mask: int) -> Finding | Non
     # a macro of another .c file is private to it: only a header's can be included
     macros = [m for m in syms.native(every, fid) if m.function_like and syms.is_header(m.file_id)]
     if not macros or dropped_unit(ctx, fid, macros) or any(
-            _included_elsewhere(syms, ctx.path(m.file_id)) for m in macros):
+            _included_elsewhere(syms, fid, ctx.path(m.file_id)) for m in macros):
         return None  # another architecture's; or visible in another configuration
     headers = home_order(ctx, [m.file_id for m in macros])
     where = (ctx.path(fid), inv.line, inv.col, inv.line, inv.col + len(name))
@@ -62,8 +62,9 @@ def check_macro_use(ctx: CheckInputs, fid: int, inv, mask: int) -> Finding | Non
                    {"declared_in": headers, "defined_in": [], "macro": True})
 
 
-def _included_elsewhere(syms, path: str) -> bool:
+def _included_elsewhere(syms, fid: int, path: str) -> bool:
     """Whether an ``#include`` in a dropped ``#if`` branch may name the header at ``path``
-    (``hidden`` kind ``header``, the target as written: any tail of the path)."""
-    parts = path.split("/")
-    return any("header" in (syms.hidden.get("/".join(parts[i:])) or ()) for i in range(len(parts)))
+    (``hidden`` kind ``header``, the target as written: any tail of the path), as ``fid`` is
+    judged (``Symbols.hidden_at``)."""
+    parts, hidden = path.split("/"), syms.hidden_at(fid)
+    return any("header" in (hidden.get("/".join(parts[i:])) or ()) for i in range(len(parts)))

@@ -57,8 +57,8 @@ def check_types(ctx: CheckInputs) -> list[Finding]:
             continue  # (a host program's types come from the C library's headers)
         if use.need < NEED_SIZE and _opaque(syms, name, kind):
             continue
-        if kind in (syms.hidden.get(name) or ()) or (kind == "typedef" and "macro" in (
-                syms.hidden.get(name) or ())):
+        hidden = syms.hidden_at(fid).get(name) or ()
+        if kind in hidden or (kind == "typedef" and "macro" in hidden):
             continue  # defined in a branch this configuration drops
         if kind == "typedef" and _object_in_scope(ctx, fid, use):
             continue  # an expression the grammar misread as a declaration (``f(min_t(...))``)

@@ -104,7 +104,6 @@ class LazySymbols(Symbols):
         self.host = model_host_sources(model)
         self.programs = Programs(self.paths, self.host)
         self.unbuilt_ids = model_unbuilt_ids(model, self.paths)
-        self.off_ids = model_off_ids(model, self.paths)
         self.unit_ids = model_unbuilt_ids(model, self.paths, "units")
         self.dropped_headers = model_dropped_headers(model)
         self.dropped_include_rows = list(model.dropped_header_includes())
@@ -123,11 +122,11 @@ class LazySymbols(Symbols):
                                        for f, k, d, b in model.type_entries(n)])
         self.members = _Names(lambda n: model.is_member_name(n, False))
         self.enumerators = _Names(lambda n: model.is_member_name(n, True))
-        derived = configuration_is_derived(model)
-        self.hidden = _Hidden(model.hidden_kinds, derived)
-        self.hidden_in = _Hidden(model.hidden_declarers)
-        self.hidden_declared = _Hidden(model.hidden_declarers, derived)
+        self.hidden_all = _Hidden(model.hidden_kinds)
+        self.hidden = self.hidden_all if configuration_is_derived(model) else {}
+        self.hidden_in = self.hidden_declared = _Hidden(model.hidden_declarers)
         self._add_dropped_units(model.dropped_c_includes())
+        self.off_ids = model_off_ids(model, self.paths) | self.only_dropped_included(model)
         self.generated, self.command_line = model_kbuild_names(model)
         self.unknown_headers = bitset(model_unknown_header_ids(model, self))
         self.templates = bitset(model.template_files())
@@ -220,18 +219,15 @@ def overlay_key(rows: FactRows) -> frozenset:
 
 class _Hidden:
     """``get(name)``: what the stored files' dropped ``#if`` branches hold of ``name``
-    (``fetch``: the kinds it has there, or the files declaring it), memoised; nothing when
-    ``on`` is False (``hidden`` counts only for a derived configuration,
-    ``configuration_is_derived``). A buffer's own dropped branches count as stored until it is
-    saved and indexed (they can only remove a finding)."""
+    (``fetch``: the kinds it has there, or the files declaring it), memoised. A buffer's own
+    dropped branches count as stored until it is saved and indexed (they can only remove a
+    finding)."""
 
-    def __init__(self, fetch, on: bool = True):
-        self.fetch, self.on = fetch, on
+    def __init__(self, fetch):
+        self.fetch = fetch
         self.memo: dict[str, set] = {}
 
     def get(self, name: str, default=None):
-        if not self.on:
-            return default
         got = self.memo.get(name)
         if got is None:
             got = self.memo[name] = self.fetch(name)

@@ -299,24 +299,23 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
 
 # Bump when ``meta.unbuilt_sources`` gains information (2: ``off``; 3: composites listed as
 # ``$(name-y)``; 8: ``units``, the listed ones; 9: directories whose objects are computed,
-# judged as a whole).
-UNBUILT_FORMAT = 9
+# judged as a whole; 10: ``off`` for the user's .config too).
+UNBUILT_FORMAT = 10
 
 
 def record_unbuilt(model: Model, config: Config, configuration: Configuration, paths,
                    problems: list[str], refresh: bool = True) -> bool:
     """Store the ``.c`` files among ``paths`` that no configuration of the architecture builds
-    and, when ``configuration`` is derived (a defconfig and the Kconfig defaults), those it does
-    not build (``model/buildable.py``), with the configuration inputs they come from; when
+    and those ``configuration`` does not build (the user's ``.config``, or a defconfig and the
+    Kconfig defaults; ``model/buildable.py``), with the configuration inputs they come from; when
     ``refresh`` is False, only if those inputs changed. True when it was computed."""
     inputs = model.meta("configuration_inputs") or ""
     stored = json.loads(model.meta("unbuilt_sources") or "{}")
     if not refresh and stored.get("inputs") == inputs and stored.get("format") == UNBUILT_FORMAT:
         return False
-    derived = configuration.known and configuration.derived
     try:
-        unbuilt, off, units = kbuild_judgement(config.root, config.arch, paths,
-                                               set(configuration.values) if derived else None)
+        unbuilt, off, units = kbuild_judgement(config.root, config.arch, paths, set(
+            configuration.values) if configuration.known else None)
     except (OSError, ValueError, RecursionError) as exc:
         problems.append(f"Kconfig/Kbuild not read, every file taken as built ({exc})")
         unbuilt, off, units = set(), set(), set()

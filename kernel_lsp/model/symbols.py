@@ -247,12 +247,11 @@ def dropped_named(symbols) -> set[int]:
 
 
 def model_dropped_headers(model: Model) -> dict[int, tuple[str, ...]]:
-    """file id -> the headers it includes in a dropped ``#if`` branch, as written, when the
-    configuration is derived (else none)."""
+    """file id -> the headers it includes in a dropped ``#if`` branch, as written (read for the
+    files the configuration does not build only: ``checks.inputs.dropped_here``)."""
     out: dict[int, tuple[str, ...]] = {}
-    if configuration_is_derived(model):
-        for fid, name in model.dropped_header_includes():
-            out[fid] = out.get(fid, ()) + (name,)
+    for fid, name in model.dropped_header_includes():
+        out[fid] = out.get(fid, ()) + (name,)
     return out
 
 
@@ -330,13 +329,14 @@ class Symbols:
     host: set[str] = field(default_factory=set)  # .c files of host programs (Kbuild hostprogs)
     # .c files no configuration of the architecture builds (``model/buildable.py``)
     unbuilt_ids: set[int] = field(default_factory=set)
-    # .c files the derived configuration does not build, though another would (empty unless
-    # the configuration is derived): checked as their own options would have them
+    # .c files the configuration (derived or the user's .config) does not build, though another
+    # would, and those only its dropped ``#include "x.c"`` lines name: checked as their own
+    # options would have them
     off_ids: set[int] = field(default_factory=set)
     # .c files Kbuild lists and some configuration builds: kernel code, whoever else includes
     # them (``buildable.KbuildStatus.units``)
     unit_ids: set[int] = field(default_factory=set)
-    # file -> headers it includes in a dropped #if branch (a derived configuration only)
+    # file -> headers it includes in a dropped #if branch
     dropped_headers: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     # (file, header as written) of every #include in a dropped #if branch, whatever the
     # configuration's source
@@ -359,8 +359,11 @@ class Symbols:
     # function name -> (file, start) of its calls under an undecided ``#if defined(name)``
     ifdef_calls: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
     arch: str = "x86"
-    # name -> kinds it has in dropped #if branches (defined under another configuration)
-    hidden: dict[str, set[str]] = field(default_factory=dict)
+    # name -> kinds it has in dropped #if branches (defined under another configuration), when
+    # the configuration is derived (the user's .config is not a guess); ``hidden_at``
+    hidden: Mapping[str, set[str]] = field(default_factory=dict)
+    # the same whatever the configuration's source: for the files it does not build
+    hidden_all: Mapping[str, set[str]] = field(default_factory=dict)
     # .c file -> the .c files it includes, or is included by, in a dropped #if branch: one
     # translation unit in the configuration that keeps the branch (``ohci-hcd.c`` and
     # ``ohci-ps3.c``); never a unit of its own
@@ -369,7 +372,7 @@ class Symbols:
     dropped_includers: dict[int, set[int]] = field(default_factory=dict)
     # function, variable or macro name -> the files that declare it in a dropped #if branch
     hidden_in: dict[str, set[int]] = field(default_factory=dict)
-    # the same, only when the configuration is derived (``configuration_is_derived``): a
+    # the same, read for the files the configuration does not build (``off_ids``): a
     # header's dropped branch may be what the configuration that builds its includer keeps
     hidden_declared: Mapping[str, set[int]] = field(default_factory=dict)
     # name -> (file_id, parameter names, body) of its function-like macros, read when asked
@@ -392,7 +395,6 @@ class Symbols:
         s.host = model_host_sources(model)
         s.programs = Programs(s.paths, s.host)
         s.unbuilt_ids = model_unbuilt_ids(model, s.paths)
-        s.off_ids = model_off_ids(model, s.paths)
         s.unit_ids = model_unbuilt_ids(model, s.paths, "units")
         s.dropped_headers = model_dropped_headers(model)
         s.dropped_include_rows = list(model.dropped_header_includes())
@@ -409,14 +411,15 @@ class Symbols:
         for name, kind, fid, is_def, members, start in model.type_symbols():
             s._add_type(name, kind, is_def, members)
             s.types.add(name, fid, kind, is_def, start)
+        for name, kind in model.hidden_symbols():
+            s.hidden_all.setdefault(name, set()).add(kind)
         if configuration_is_derived(model):
-            for name, kind in model.hidden_symbols():
-                s.hidden.setdefault(name, set()).add(kind)
+            s.hidden = s.hidden_all
         s._add_dropped_units(model.dropped_c_includes())
+        s.off_ids = model_off_ids(model, s.paths) | s.only_dropped_included(model)
         for name, fid in model.hidden_by_file():
             s.hidden_in.setdefault(name, set()).add(fid)
-        if configuration_is_derived(model):
-            s.hidden_declared = s.hidden_in
+        s.hidden_declared = s.hidden_in
         for name, fid, storage, is_def, start, line, col, end_col in model.variable_symbols():
             s.variables.add(name, fid, storage, is_def, start, line, col, end_col)
         s.generated, s.command_line = model_kbuild_names(model)
@@ -449,6 +452,23 @@ class Symbols:
                 self.dropped_units.setdefault(fid, set()).add(other)
                 self.dropped_units.setdefault(other, set()).add(fid)
                 self.dropped_includers.setdefault(other, set()).add(fid)
+
+    def only_dropped_included(self, model: Model) -> set[int]:
+        """The ``.c`` files that only dropped ``#include`` lines name (``dropped_includers``),
+        neither a Kbuild unit nor included where the configuration keeps the line: built only
+        by a configuration that keeps it (i915's ``selftests/huge_pages.c``, which
+        ``i915_gem.c`` includes under ``CONFIG_DRM_I915_SELFTEST``)."""
+        if not self.dropped_includers:
+            return set()
+        live = {target for _by, target in model.c_file_includes()}
+        return {fid for fid in self.dropped_includers
+                if fid not in live and fid not in self.unit_ids and fid not in self.unbuilt_ids}
+
+    def hidden_at(self, fid: int) -> Mapping[str, set[str]]:
+        """``hidden`` as file ``fid`` is judged: a file the configuration does not build
+        (``off_ids``) is given the benefit of every dropped branch, whatever the
+        configuration's source; a file it builds, only of a derived configuration's."""
+        return self.hidden_all if fid in self.off_ids else self.hidden
 
     def header_id(self, includer: int, name: str) -> int | None:
         """The file an ``#include`` of ``name`` in ``includer`` names, looked up as the
