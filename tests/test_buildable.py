@@ -474,3 +474,29 @@ def test_a_computed_directory_only_never_on_options_enter_is_unbuilt(tmp_path, c
     assert kbuild_judgement(tmp_path, "x86", ["drivers/net/enet/enet-main.c",
                                               "drivers/net/good/good-main.c"]).unbuilt == {
         "drivers/net/enet/enet-main.c"}
+
+
+# lib/Makefile names some objects with variables (``$(libfdt_files)``), libstub renames its
+# whole list (``lib-y := $(patsubst %.o,%.stub.o,$(lib-y))``): a file listed on its own under
+# an option the configuration leaves off is still judged off there, unless an assignment
+# empties its list.
+COMPUTED_OFF = {
+    "Kconfig": ("config X86\n\tdef_bool y\nconfig TEST_TREE\n\ttristate \"tree tests\"\n"
+                "config STUB\n\tbool \"stub\"\n"),
+    "Makefile": "obj-y += lib/\n",
+    "lib/Makefile": ("obj-y += tree.o $(fdt_files)\nfdt_files = fdt.o\n"
+                     "obj-$(CONFIG_TEST_TREE) += test_tree.o\nobj-$(CONFIG_STUB) += stub/\n"),
+    "lib/stub/Makefile": ("lib-y := helper.o\nlib-$(CONFIG_TEST_TREE) += extra.o\n"
+                          "lib-y := $(patsubst %.o,%.stub.o,$(lib-y))\n"),
+}
+COMPUTED_OFF_SOURCES = ["lib/tree.c", "lib/fdt.c", "lib/test_tree.c", "lib/stub/helper.c",
+                        "lib/stub/extra.c"]
+
+
+@pytest.mark.parametrize("on, off", [
+    ({"X86", "STUB"}, {"lib/test_tree.c", "lib/stub/extra.c"}),
+    ({"X86", "STUB", "TEST_TREE"}, set()),
+])
+def test_a_file_of_a_computed_directory_is_judged_off_on_its_own_listings(tmp_path, on, off):
+    write_tree(tmp_path, COMPUTED_OFF)
+    assert kbuild_judgement(tmp_path, "x86", COMPUTED_OFF_SOURCES, on).off == off

@@ -189,8 +189,15 @@ def kbuild_judgement(root: Path, arch: str, paths: Iterable[str],
         p[:-2] + ".o")}
     if on is None:
         return KbuildStatus(unbuilt, set(), units)
+    # (a file of a directory whose objects are computed is judged off on its own listings
+    # when no assignment there empties them: a variable that also holds it would only cost the
+    # benefit of the doubt, never a finding; ``obj-$(CONFIG_TEST_MAPLE_TREE) +=
+    # test_maple_tree.o`` in ``lib/``, but not libstub's ``lib-y := $(patsubst ...)``)
     here = _Judge(listings, set(on), exact=True)
-    return KbuildStatus(unbuilt, {p for p in sources if p not in unbuilt and here.unbuilt(
+    judged = sources + [p for p in paths if p.endswith(".c") and posixpath.dirname(p) in
+                        computed_dirs and not any(r.reset_by for r in listings.get(
+                            p[:-2] + ".o", ()))]
+    return KbuildStatus(unbuilt, {p for p in judged if p not in unbuilt and here.unbuilt(
         p[:-2] + ".o")}, units)
 
 
