@@ -27,7 +27,7 @@ PREDEFINED: dict[str, int | None] = {
     "__CHECKER__": None, "__cplusplus": None, "__i386__": None, "__i386": None,
     "__GENKSYMS__": None, "__DISABLE_EXPORTS": None, "__aarch64__": None, "__arm__": None,
     "__powerpc__": None, "__s390__": None, "__riscv": None, "__mips__": None,
-    "__sparc__": None, "__BIG_ENDIAN": None, "BUILD_VDSO": None, "BUILD_VDSO32": None,
+    "__sparc__": None, "BUILD_VDSO": None, "BUILD_VDSO32": None,
     "__BPF_TRACING__": None, "__TARGET_ARCH_x86": None,
     # defined by the one .c file that instantiates a trace header's events, before including it
     # (there the file's own #define counts): absent in every other includer
@@ -55,6 +55,8 @@ _ARCH_MACROS: dict[str, dict[str, int]] = {
     "mips": {"__mips__": 1},
     "sparc": {"__sparc__": 1},
 }
+# Kbuild's forced ``kconfig.h`` defines one of these (``Configuration._byte_order``)
+_BYTE_ORDERS = frozenset({"__LITTLE_ENDIAN", "__BIG_ENDIAN"})
 _ARCH_NAMES = frozenset(n for names in _ARCH_MACROS.values() for n in names)
 
 
@@ -99,9 +101,23 @@ class Configuration:
         not the user's ``.config``/``autoconf.h``."""
         return self.source not in (".config", "include/generated/autoconf.h")
 
+    def _byte_order(self, name: str) -> int | None:
+        """``__LITTLE_ENDIAN`` (1234) or ``__BIG_ENDIAN`` (4321) as ``include/linux/kconfig.h``,
+        which Kbuild reads before every object (``-include``), defines it: the big one only
+        with ``CONFIG_CPU_BIG_ENDIAN`` on (s390's and sparc's Kconfig always turn it on; left to
+        the user, arm64's, it is off by default: little); 0 when the other is; None when
+        nothing is known of ``CONFIG_*``."""
+        if not self.known:
+            return None
+        big = self.values.get("CPU_BIG_ENDIAN") == "y"
+        return (4321 if big else 0) if name == "__BIG_ENDIAN" else (0 if big else 1234)
+
     def defined(self, name: str) -> bool | None:
         if name in self._predefined:
             return self._predefined[name] is not None
+        if name in _BYTE_ORDERS:
+            order = self._byte_order(name)
+            return None if order is None else bool(order)
         if name.startswith("CONFIG_") and self.known:
             sym = name[7:]
             if sym.endswith("_MODULE") and self.values.get(sym[:-7]) == "m":
@@ -115,6 +131,8 @@ class Configuration:
     def value(self, name: str) -> int | None:
         if name in self._predefined:
             return self._predefined[name] or 0
+        if name in _BYTE_ORDERS:
+            return self._byte_order(name)
         if name.startswith("CONFIG_") and self.known:
             d = self.defined(name)
             if d is None:
