@@ -116,17 +116,21 @@ def test_with_the_users_config_a_file_it_does_not_build_is_read_as_its_options_w
 
 
 # A .c file that only a dropped ``#include "x.c"`` of a built file names is built by no
-# configuration that drops the line (i915's selftests, under CONFIG_DRM_I915_SELFTEST).
+# configuration that drops the line (i915's selftests, under CONFIG_DRM_I915_SELFTEST); it
+# sees what its includer sees (``SUBTEST``, which i915_selftest.h defines under that option,
+# not the one of dma-buf's selftest.h).
 SELFTEST = {
     "Kconfig": "config SELFTEST\n\tbool \"selftests\"\n",
     "include/linux/st.h": ("#ifdef CONFIG_SELFTEST\nstruct st_case {\n\tint n;\n};\n"
-                           "int st_run(struct st_case *c);\n#endif\n"),
+                           "int st_run(struct st_case *c);\n#define SUBTEST(x) st_run(x)\n"
+                           "#endif\n"),
+    "include/linux/other_st.h": "#define SUBTEST(x) (x)\n",
     "drivers/Makefile": "obj-y += gem/\n",
     "drivers/gem/Makefile": "obj-y += gem.o\n",
     "drivers/gem/gem.c": ("#include <linux/st.h>\nint gem(void)\n{\n\treturn 0;\n}\n"
                           "#ifdef CONFIG_SELFTEST\n#include \"selftests/gem_st.c\"\n#endif\n"),
     "drivers/gem/selftests/gem_st.c": ("static int gem_st(void)\n{\n\tstruct st_case c;\n"
-                                       "\treturn st_run(&c) + st_typo(&c);\n}\n"),
+                                       "\treturn st_run(&c) + st_typo(&c) + SUBTEST(&c);\n}\n"),
 }
 
 

@@ -53,6 +53,7 @@ class SymbolTable(Protocol):
     hidden: object  # ``hidden.get(name)``: its kinds in dropped #if branches (or None), when
     # the configuration is derived; ``hidden_at(fid)``: as file ``fid`` is judged
     dropped_units: Mapping  # .c file -> .c files it shares a unit with through a dropped #include
+    dropped_includers: Mapping  # .c file -> the files whose dropped #include lines name it
     macro_needs_memo: dict  # macro name -> what its arguments need, kept for the run
     hidden_in: Mapping  # function/variable/macro name -> files declaring it in a dropped branch
     hidden_declared: Mapping  # the same (read for the files of ``off_ids``)
@@ -164,8 +165,12 @@ def dropped_here(ctx: CheckInputs, fid: int, mask: int, decls: list, name: str |
     or macro) in a branch the configuration drops, or includes there a header that
     reaches one of ``decls``: ``kernel/irq/debugfs.c``, which only
     ``CONFIG_GENERIC_IRQ_DEBUGFS`` builds, calls ``seq_printf``, which ``internals.h`` brings
-    in through ``debugfs.h`` under that option only."""
+    in through ``debugfs.h`` under that option only. A ``.c`` file that dropped ``#include``
+    lines name sees there what its includers see (i915's ``selftest_gt_pm.c``: ``SUBTEST``,
+    which ``i915_selftest.h`` defines under ``CONFIG_DRM_I915_SELFTEST``)."""
     syms = ctx.symbols
+    for includer in syms.dropped_includers.get(fid, ()):
+        mask |= ctx.visibility.unit(includer)
     if name is not None and any(f == fid or visible(mask, f)
                                 for f in syms.hidden_declared.get(name, ())):
         return True
