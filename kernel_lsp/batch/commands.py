@@ -170,12 +170,13 @@ def run_index(config: Config, verbose: bool = False):
     kinds that repeat on every run counted in one line unless ``verbose``)."""
     from kernel_lsp.model.indexer import index
     from kernel_lsp.model.store import ModelError
+    from kernel_lsp.parse.parser import QueriesUnavailable
 
     try:
         with progress_bar("indexing") as progress:
             result = index(config, jobs=config.jobs, progress=progress)
-    except ModelError as exc:  # a model that can be neither used nor set aside
-        raise CommandError(str(exc)) from exc
+    except (ModelError, QueriesUnavailable) as exc:  # a model that can be neither used nor
+        raise CommandError(str(exc)) from exc  # set aside; an installation without queries
     result.problems = condense(result.problems, verbose)
     for problem in result.problems:
         warn(problem)

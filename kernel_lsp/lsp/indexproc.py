@@ -172,8 +172,10 @@ def main() -> int:
         _emit("done", result.stats, result.problems[:200])
     except Exception as exc:  # noqa: BLE001 - reported to the server, which shows it
         from kernel_lsp.model.store import ModelError
+        from kernel_lsp.parse.parser import QueriesUnavailable
 
-        trouble = isinstance(exc, ModelError | OSError | sqlite3.Error)  # not kernel-lsp's bug
+        trouble = isinstance(exc, ModelError | OSError | sqlite3.Error  # not kernel-lsp's bug
+                             | QueriesUnavailable)
         _emit("error", f"{type(exc).__name__}: {exc}",
               None if trouble else traceback.format_exc())
         return 1

@@ -39,6 +39,7 @@ from kernel_lsp.model.indexer import (
 from kernel_lsp.model.programs import host_sources
 from kernel_lsp.model.resolve import IncludeResolver
 from kernel_lsp.model.walk import discover
+from kernel_lsp.parse.parser import check_queries
 
 FIRST_DB = "first.db"
 
@@ -66,6 +67,7 @@ class FirstIndex:
 
     def __init__(self, config: Config, *, jobs: int = 2, progress: Progress | None = None):
         self.config, self.jobs, self.progress = config, jobs, progress
+        check_queries()  # before anything is stored (see ``indexer.index``)
         self.problems: list[str] = []
         self.model = open_model(config, self.problems, first_db_path(config))
         found, walk_problems = discover(config)

@@ -32,6 +32,7 @@ from kernel_lsp.model.rows import fact_tuples
 from kernel_lsp.model.store import FileRow, Model, ModelError, ModelUnavailable
 from kernel_lsp.model.walk import SourceFile, discover, read_source
 from kernel_lsp.parse.extract import EXTRACTOR_VERSION, extract
+from kernel_lsp.parse.parser import check_queries
 
 SERIAL_BELOW = 48  # fewer changed files than this are extracted in-process
 # Seconds of extraction per transaction (``Model.batched``); the tests that kill the indexer
@@ -122,10 +123,14 @@ def _work(item: tuple[str, str, int, int, str | None, int]) -> tuple:
             problem, facts.type_use_total, facts.inactive)
 
 
-def _store(model: Model, result: tuple, problems: list[str]) -> None:
+def _store(model: Model, result: tuple, problems: list[str], kept: bool = False) -> None:
+    """Store one ``_work`` result; ``kept``: a failure the model holds as it is (a file tried
+    again, see ``is_unchanged``, that failed the same way), only its size and time noted."""
     kind, path, size, mtime_ns = result[:4]
-    if kind == "same":
+    if kind == "same" or kept:
         model.touch_file(path, size, mtime_ns)
+        if kept:
+            problems.append(result[4])
     elif kind == "problem":
         problems.append(result[4])
         model.replace_file(path, {}, size=size, mtime_ns=mtime_ns, sha1=None, problem=result[4])
@@ -165,10 +170,11 @@ def worker_pool(jobs: int, env: Configuration):
 
 
 def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress | None,
-                problems: list[str], env: Configuration, pool=None) -> None:
+                problems: list[str], env: Configuration, pool=None) -> int:
     """Extract ``items`` and store their rows: in ``pool`` (a ``worker_pool`` of ``env`` the
     caller keeps), else in a pool of ``jobs`` processes of its own when there are at least
-    ``SERIAL_BELOW``, else in this process."""
+    ``SERIAL_BELOW``, else in this process. Returns how many were failures kept as they were;
+    ``meta.includes_resolved`` is cleared before the first row that changes."""
     total, own = len(items), None
     if pool is None and jobs > 1 and total >= SERIAL_BELOW:
         pool = own = worker_pool(jobs, env)
@@ -178,15 +184,22 @@ def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress 
     else:  # chunks of 8 (fewer when they would leave a process idle)
         chunk = max(1, min(8, total // (4 * jobs)))
         results = pool.imap_unordered(_work, items, chunksize=chunk)
+    kept, changing = 0, False
     try:
         with model.batched(COMMIT_SECONDS), collector.bulk_work():  # a transaction every ~2 s
             for done, result in enumerate(results, 1):
-                _store(model, result, problems)
+                same = result[0] == "problem" and model.failure(result[1]) == result[4]
+                if not same and not changing:
+                    model.set_meta("includes_resolved", "0")  # a kill from here re-resolves
+                    changing = True
+                _store(model, result, problems, kept=same)
+                kept += same
                 if progress is not None:
                     progress(done, total, result[1])
     finally:
         if own is not None:
             own.terminate()
+    return kept
 
 
 def resolve_includes(model: Model, config: Config,
@@ -243,6 +256,7 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
     ``includes_resolved``, ``files.expanded``), so a run killed anywhere is completed by the
     next one, which then holds exactly what a run from scratch would."""
     started = time.perf_counter()
+    check_queries()  # before anything is stored: with no queries, files would be stored empty
     problems: list[str] = []
     model = open_model(config, problems)
     found, walk_problems = discover(config)
@@ -258,7 +272,7 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
              if not is_unchanged(sf, known.get(sf.path))]
     removed = model.remove_files([p for p in known if p not in by_path])
     jobs = jobs or config.jobs or os.cpu_count() or 1
-    if items or removed:  # before the first row changes: a kill from here on re-resolves
+    if removed:  # (extract_all clears it before the first file it changes)
         model.set_meta("includes_resolved", "0")
     t = time.perf_counter()
     with model.bulk_load():  # a model with no file yet: its indexes are built at the end
@@ -336,7 +350,12 @@ def stamp_model(model: Model, configuration: Configuration) -> bool:
 
 
 def is_unchanged(sf: SourceFile, row: FileRow | None) -> bool:
-    return row is not None and row.size == sf.size and row.mtime_ns == sf.mtime_ns
+    """Whether ``sf`` is stored as it is now. A file stored without facts (its read or its
+    extraction failed) is tried again: what failed may be mended with the file unchanged (its
+    permissions, ``max_file_bytes``, the installation), and it is kept as it is when it fails
+    the same way again (``_store``)."""
+    return (row is not None and row.sha1 is not None and row.size == sf.size
+            and row.mtime_ns == sf.mtime_ns)
 
 
 def work_item(sf: SourceFile, row: FileRow | None, config: Config) -> tuple:
@@ -350,17 +369,18 @@ def _extract_rounds(model: Model, items: list[tuple], by_path: dict, config: Con
     """Extract ``items``; when that changes a function-like macro that other files invoke at
     file scope, extract those files again too (their macro-generated facts depend on it)."""
     done: set[str] = set()
+    kept = 0
     while items:
         paths = [i[0] for i in items]
         others = len(by_path) > len(done) + len(paths)  # files this round does not extract
         before = model.function_macro_texts(paths) if others else set()
-        extract_all(model, items, jobs, progress, problems, env)
+        kept += extract_all(model, items, jobs, progress, problems, env)
         done.update(paths)
         after = model.function_macro_texts(paths) if others else set()
         changed = {name for name, _ in before ^ after}
         again = sorted(model.files_invoking(changed) - done) if changed else []
         items = [work_item(by_path[p], None, config) for p in again if p in by_path]
-    return len(done)
+    return len(done) - kept
 
 
 # Bump when the derived configuration gains information (2: Kbuild -D names; 3: options with

@@ -310,6 +310,13 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         row = self.conn.execute("SELECT id FROM files WHERE path=?", (path,)).fetchone()
         return row[0] if row else None
 
+    def failure(self, path: str) -> str | None:
+        """The problem of ``path`` when it is stored without facts (it could not be read or
+        extracted), else None."""
+        row = self.conn.execute("SELECT problem FROM files WHERE path=? AND sha1 IS NULL "
+                                "AND size IS NOT NULL", (path,)).fetchone()
+        return row[0] if row else None
+
     def touch_file(self, path: str, size: int, mtime_ns: int) -> None:
         """Record a new size/mtime for a file whose content hash did not change."""
         with self._writing():

@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 import tree_sitter_c
-from tree_sitter import Language, Parser, Query, QueryCursor, Tree
+from tree_sitter import Language, Parser, Query, QueryCursor, QueryError, Tree
 
 from kernel_lsp.parse.preprocess import parser_text
 
@@ -25,18 +25,48 @@ def _queries_dir() -> Path:
 QUERY_FILES = ("definitions", "calls", "types", "locals", "errors")
 
 
+class QueriesUnavailable(Exception):
+    """A query file of the installation cannot be read or compiled: nothing can be extracted
+    (a package installed without its ``queries/``, or with a tree-sitter-c they do not fit)."""
+
+
+def _query_text(name: str) -> str:
+    path = _queries_dir() / f"{name}.scm"
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise QueriesUnavailable(f"the installation is incomplete: cannot read the query "
+                                 f"file {path} ({reason}); reinstall kernel-lsp") from exc
+
+
+def _compiled(text: str, what: str) -> Query:
+    try:
+        return Query(C_LANGUAGE, text)
+    except QueryError as exc:
+        raise QueriesUnavailable(f"kernel-lsp's query {what} does not compile with this "
+                                 f"tree-sitter-c ({exc}); reinstall kernel-lsp") from exc
+
+
 @functools.cache
 def query(name: str) -> Query:
     """The compiled query ``queries/<name>.scm``."""
-    return Query(C_LANGUAGE, (_queries_dir() / f"{name}.scm").read_text())
+    return _compiled(_query_text(name), f"{name}.scm")
 
 
 @functools.cache
 def _all_queries() -> Query:
     # One pass over the tree for all concerns: each cursor run walks the whole tree, so running
     # the files one by one costs more than the parse itself. Capture names are unique per file.
-    return Query(C_LANGUAGE, "\n".join(
-        (_queries_dir() / f"{name}.scm").read_text() for name in QUERY_FILES))
+    return _compiled("\n".join(_query_text(name) for name in QUERY_FILES),
+                     "files " + ", ".join(f"{n}.scm" for n in QUERY_FILES))
+
+
+def check_queries() -> None:
+    """Raise ``QueriesUnavailable`` when the queries cannot be loaded. An index checks this
+    before it stores anything: with no queries every file would be stored as extracted with
+    no facts."""
+    _all_queries()
 
 
 # How deep below the node it runs on a query match may start. A query's cost grows with the
