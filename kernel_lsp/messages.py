@@ -36,3 +36,37 @@ def condense(problems: list[str], verbose: bool = False, hint: str = " (-v lists
         n = counts[kind]
         out[slot] = _COUNTED[kind][1].format(n=n, s="" if n == 1 else "s") + hint
     return out
+
+
+# A control character in a file name (a newline, an escape) would cut a compiler-style line in
+# two, or reach the terminal as a command: printed as C escapes, the name in double quotes, as
+# git prints such a path (``"fs/new\nline.c":1:5: error: ...``; ``git apply`` and ``patch`` read
+# the headers of a ``fix --dry-run`` diff so).
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f", "\v": "\\v",
+            "\a": "\\a"}
+
+
+def _escaped(ch: str) -> str:
+    """C's escape of ``ch``: its name, else its UTF-8 bytes in octal (as git and patch read)."""
+    return _ESCAPES.get(ch) or "".join(f"\\{b:03o}" for b in ch.encode("utf-8", "replace"))
+
+
+def _is_control(ch: str) -> bool:
+    return ch < " " or "\x7f" <= ch <= "\x9f"
+
+
+def one_line(text: str) -> str:
+    """``text`` with its control characters as C escapes (a message, a path inside one)."""
+    if not any(_is_control(ch) for ch in text):
+        return text
+    return "".join(_escaped(ch) if _is_control(ch) else ch for ch in text)
+
+
+def quoted_path(path: str) -> str:
+    """``path`` as a compiler-style line shows it: as it is, or, when it holds a control
+    character, a double quote or a backslash, in double quotes with C escapes."""
+    if not any(_is_control(ch) or ch in '"\\' for ch in path):
+        return path
+    body = "".join(_escaped(ch) if _is_control(ch) else "\\" + ch if ch in '"\\' else ch
+                   for ch in path)
+    return f'"{body}"'

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from kernel_lsp.batch.paths import Shown, choose_root, locate
 from kernel_lsp.config import Config, capped_jobs, load_config, relative_posix
-from kernel_lsp.messages import condense
+from kernel_lsp.messages import condense, one_line
 from kernel_lsp.model import collector
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -31,7 +31,8 @@ class CommandError(Exception):
 
 
 def warn(message: str) -> None:
-    print(f"kernel-lsp: {message}", file=sys.stderr, flush=True)
+    """``message`` on standard error, one line (a file name's newline escaped)."""
+    print(f"kernel-lsp: {one_line(message)}", file=sys.stderr, flush=True)
 
 
 def guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -27,6 +27,7 @@ from kernel_lsp.batch.commands import (
     warn,
 )
 from kernel_lsp.batch.paths import Shown
+from kernel_lsp.messages import quoted_path
 
 
 def register(sub) -> None:
@@ -104,7 +105,7 @@ def _realize_all(findings, texts: DiskTexts) -> list:
 
 
 def _where(f, shown) -> str:
-    return f"{shown(f.path)}:{f.line + 1}:{f.col + 1}: {f.code} {f.symbol}"
+    return f"{quoted_path(shown(f.path))}:{f.line + 1}:{f.col + 1}: {f.code} {f.symbol}"
 
 
 def cmd_fix(args: argparse.Namespace) -> int:

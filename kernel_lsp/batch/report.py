@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from kernel_lsp.findings import Reported
+from kernel_lsp.messages import one_line, quoted_path
 
 JSON_VERSION = 2  # 2: ``path`` as printed (relative to the current directory), ``root_path``
 _RANK = {"error": 0, "warning": 1, "note": 2}
@@ -57,11 +58,13 @@ def _as_is(path: str) -> str:
 
 def text_line(item: Reported, shown: Callable[[str], str] = _as_is) -> str:
     """``path:line:col: severity: message [code]`` with 1-based line and byte column; ``shown``
-    prints the root-relative path (relative to the current directory, or absolute)."""
+    prints the root-relative path (relative to the current directory, or absolute). A control
+    character of a file name is escaped, the name quoted (``messages.quoted_path``)."""
     f = item.finding
-    head = f"{shown(f.path)}:{f.line + 1}:{f.col + 1}: {item.severity}: {f.message} [{f.code}]"
+    path = quoted_path(shown(f.path))
+    head = f"{path}:{f.line + 1}:{f.col + 1}: {item.severity}: {one_line(f.message)} [{f.code}]"
     # the same use on later lines of its scope: one note line each, as a compiler lists them
-    return "\n".join([head, *(f"{shown(f.path)}:{line + 1}:{col + 1}: note: '{f.symbol}' "
+    return "\n".join([head, *(f"{path}:{line + 1}:{col + 1}: note: '{f.symbol}' "
                               f"used here too [{f.code}]" for line, col, _end in also(f))])
 
 

@@ -17,7 +17,8 @@ from kernel_lsp.design.yamlsrc import Node, Problem, load, string_list, unknown_
 
 REQUIRES = ("implemented", "designed")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
-_REF = re.compile(rf"^(?:(?P<struct>{_IDENT})\.)?(?P<name>{_IDENT})(?:@(?P<file>[^@\s]+))?$")
+# (the file: whatever follows the first @, a name of the tree may hold a space or a newline)
+_REF = re.compile(rf"^(?:(?P<struct>{_IDENT})\.)?(?P<name>{_IDENT})(?:@(?P<file>.+))?\Z", re.S)
 _ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 _DEMAND_KEYS = ("id", "name", "description", "require", "paths")
 _PATH_KEYS = ("id", "name", "description", "require", "chain")

@@ -9,9 +9,11 @@ edits. ``SYSCALL_DEFINEn`` entries (``sys_open``) continue into their body (``__
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
+from kernel_lsp.messages import one_line
 from kernel_lsp.model.store import Model
 from kernel_lsp.model.symbols import is_foreign
 
@@ -132,7 +134,9 @@ def chains(root: Node) -> list[list[Node]]:
 
 
 def _scalar(text: str) -> str:
-    return text if _PLAIN.match(text) else '"' + text.replace('"', '\\"') + '"'
+    """``text`` as a YAML scalar: plain, or double-quoted with JSON's escapes, which YAML's
+    double-quoted style reads (a static function of ``fs/b\\ack.c``: its ``\\a`` was a bell)."""
+    return text if _PLAIN.match(text) else json.dumps(text)
 
 
 def extract_demand(model: Model, arch: str, spec: str, depth: int,
@@ -142,8 +146,8 @@ def extract_demand(model: Model, arch: str, spec: str, depth: int,
     root = ex.tree(ex.start(spec), depth)
     paths = chains(root)
     ident = re.sub(r"[^A-Za-z0-9_.-]", "-", root.name)
-    where = f"{root.row['path']}:{root.row['name_line'] + 1}"
-    lines = [f"# Extracted by kernel-lsp demand extract {spec} --depth {depth}"
+    where = f"{one_line(root.row['path'])}:{root.row['name_line'] + 1}"  # (comments: one line)
+    lines = [f"# Extracted by kernel-lsp demand extract {one_line(spec)} --depth {depth}"
              + (f" --limit {limit}" if limit is not None else ""),
              f"# from {where}: one demanding invocation per call-tree edge ({ex.edges}).",
              "# Edit it: drop what the design does not require, mark what is only designed",
@@ -153,7 +157,7 @@ def extract_demand(model: Model, arch: str, spec: str, depth: int,
         lines += [f"  - id: p{i}", "    chain:"]
         for node in chain:
             lines.append(f"      - {_scalar(node.label).ljust(40)}  "
-                         f"# {node.row['path']}:{node.row['name_line'] + 1}")
+                         f"# {one_line(node.row['path'])}:{node.row['name_line'] + 1}")
     if not paths:
-        lines.append(f"  []  # {root.label} calls no function the model defines")
+        lines.append(f"  []  # {one_line(root.label)} calls no function the model defines")
     return "\n".join(lines) + "\n", ex.edges

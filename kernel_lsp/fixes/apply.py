@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kernel_lsp.findings import Edit, Fix
 from kernel_lsp.fixes.text import SourceText, decode, encode
+from kernel_lsp.messages import quoted_path
 
 
 def _overlaps(a: Edit, b: Edit) -> bool:
@@ -82,9 +83,11 @@ def _compact(placed: list[tuple], nl: str) -> list[tuple]:
 
 
 def unified_diff(path: str, old: str, new: str) -> str:
-    """A unified diff with ``a/path`` and ``b/path`` headers ('' when equal)."""
+    """A unified diff with ``a/path`` and ``b/path`` headers ('' when equal); a name with a
+    control character, a quote or a backslash quoted as git quotes it (``messages.quoted_path``)."""
     lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                 fromfile=f"a/{path}", tofile=f"b/{path}")
+                                 fromfile=quoted_path(f"a/{path}"),
+                                 tofile=quoted_path(f"b/{path}"))
     out = []
     for line in lines:
         if line.endswith("\r"):  # a lone \r ends the line (GNU diff shows it so)
