@@ -207,11 +207,11 @@ def branch_ranges(src: bytes, macros: Macros, known: bool = True
         line_end = end + 1 if end < len(src) else end
         if kind in ("define", "undef"):
             name = _IDENT.match(arg)
-            if name is not None and all(g.active for g in stack):
+            if name is not None and _active(stack):
                 macros.names[name.group()] = kind == "define"
             continue
         if kind in ("if", "ifdef", "ifndef"):
-            group = _Group(live=all(g.active for g in stack))
+            group = _Group(live=_active(stack))
             stack.append(group)
             _enter(group, _clause(kind, arg), macros, known, line_end, line[0] in alternatives)
         elif not stack:
@@ -225,6 +225,13 @@ def branch_ranges(src: bytes, macros: Macros, known: bool = True
     out.sort()
     unsure.sort(key=lambda u: u[0])
     return _merge(out), unsure
+
+
+def _active(stack: list[_Group]) -> bool:
+    """Whether every group of ``stack`` is in a kept branch: the innermost one says, as a
+    group is active only when live, and live only when the groups around it were active
+    (asking each of them cost the square of the depth: 20,000 nested ``#if``, 6 s)."""
+    return not stack or stack[-1].active
 
 
 def _with_alternatives(found: list[tuple[int, int, bytes, int]]) -> set[int]:
