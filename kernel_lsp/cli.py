@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import codecs
+import io
 import os
 import signal
 import sys
@@ -42,6 +44,30 @@ def _interrupted(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
 
+def _unencodable(exc: UnicodeError) -> tuple[bytes, int]:
+    """Error handler of standard output and error: a byte that was no UTF-8 in a source file
+    (decoded with ``surrogateescape``: a latin-1 comment in a ``fix --dry-run`` diff) goes out
+    as that byte, a character the terminal's encoding lacks as a backslash escape."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    out = bytearray()
+    for ch in exc.object[exc.start:exc.end]:
+        if "\udc80" <= ch <= "\udcff":
+            out.append(ord(ch) - 0xDC00)
+        else:
+            out += ch.encode("ascii", "backslashreplace")
+    return bytes(out), exc.end
+
+
+def _tolerant_output() -> None:
+    """Standard output and error never fail on a character (an en_US.UTF-8 terminal's
+    stdout is strict: such a diff was an internal error, exit 2)."""
+    codecs.register_error("kernel-lsp", _unencodable)
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="kernel-lsp")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -53,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if sys.stdout is None:  # started with standard output closed (``>&-``): nothing is shown
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the whole run
+    _tolerant_output()
     if args.command != "serve":  # (the server ends its own way)
         signal.signal(signal.SIGTERM, _interrupted)
     try:

@@ -3,6 +3,7 @@ that git applies, a demand that reads back."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -90,3 +91,32 @@ def test_an_extracted_demand_of_static_functions_reads_back(tmp_path):
         verified = kernel_lsp("verify", str(demand), cwd=root)
         assert "400_1 RIGHT" in verified.stdout, verified.stdout + verified.stderr
         assert "1 invocation(s): 1 right" in verified.stdout  # user -> its static helper
+
+
+def test_output_never_fails_on_the_terminals_encoding(tmp_path):
+    # en_US.UTF-8's standard output is strict: a latin-1 comment in a fix's diff (decoded with
+    # surrogateescape) was an internal error, exit 2; an ASCII terminal failed on 'pagé.c'
+    root = make_tree(tmp_path)
+    (root / "include/linux/h.h").unlink()
+    (root / "fs/h.h").write_text("int hidden(int x);\n")
+    (root / "fs/latin.c").write_bytes(b"/* caf\xe9 */\nint lat(void) { return hidden(1); }\n")
+    (root / "fs/pag\u00e9.c").write_text("int pg(void) { return hidden(2); }\n")
+    env = {**os.environ, "KERNEL_LSP_DEBUG": "", "PYTHONPATH": str(REPO)}
+    for encoding in ("utf-8:strict", "ascii:strict"):
+        env["PYTHONIOENCODING"] = encoding
+
+        def run(*argv: str) -> subprocess.CompletedProcess:
+            return subprocess.run([sys.executable, "-m", "kernel_lsp", *argv], cwd=root,
+                                  env=env, capture_output=True, timeout=120)
+
+        diff = run("fix", "--dry-run", "fs/latin.c")
+        assert diff.returncode == 0, diff.stderr
+        assert b" /* caf\xe9 */\n" in diff.stdout  # the file's own byte, as patch needs it
+        text = run("check", "fs/pag\u00e9.c")
+        assert text.returncode == 1 and b"internal error" not in text.stderr
+        shown = "fs/pag\u00e9.c" if encoding.startswith("utf-8") else "fs/pag\\xe9.c"
+        assert text.stdout.decode("ascii", "surrogateescape").startswith(
+            shown.encode().decode("ascii", "surrogateescape") + ":1:")
+        report = run("check", "--format", "json", "fs/pag\u00e9.c")  # JSON is UTF-8 always
+        assert report.returncode == 1, report.stderr
+        assert json.loads(report.stdout.decode("utf-8"))["findings"][0]["path"] == "fs/pag\u00e9.c"

@@ -300,10 +300,16 @@ def render(fmt: str, items, config: Config, stats: dict, problems: list[str],
     return report.format_text(items, shown)
 
 
-def write_report(text: str, output: Path | None) -> None:
+def write_report(text: str, output: Path | None, utf8: bool = False) -> None:
+    """``text`` to ``output`` (UTF-8) or standard output; ``utf8``: a machine format (JSON,
+    SARIF, HTML, a demand file), written in UTF-8 there too whatever the locale's encoding."""
     if output is None:
         try:
-            sys.stdout.write(text)
+            if utf8:
+                sys.stdout.flush()
+                sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+            else:
+                sys.stdout.write(text)
             sys.stdout.flush()
         except BrokenPipeError:
             raise
@@ -353,7 +359,7 @@ def cmd_check(args: argparse.Namespace) -> int:
              "include_paths_source": config.source, **({"since": since} if since else {})}
     shown = Shown(config.root, Path.cwd(), args.absolute_paths)
     write_report(render(args.format, items, config, stats, list(result.problems), shown),
-                 args.output)
+                 args.output, utf8=args.format != "text")
     what = f" introduced since {args.since}" if since else ""
     before = (f"; {since['findings_now']} now, {since['findings_at_rev']} at {args.since}"
               if since else "")
