@@ -53,3 +53,32 @@ def lone_crs_as_lf(text: _Text) -> _Text:
     if cr not in text or text.count(cr) == text.count(crlf):  # (memchr-fast scans)
         return text
     return _LONE_CR[type(text)].sub(_LF[type(text)], text)
+
+
+def read_input(path: Path | str, limit: int) -> bytes:
+    """The bytes of an input named on the command line, of any kind (a FIFO from a shell's
+    ``<(...)`` is read as it comes), at most ``limit`` of them: ``/dev/zero`` was read until
+    the memory ran out and the kernel killed the process.
+
+    :raises OSError: it cannot be read (``NotSource`` with ``too_large``: it holds more)."""
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise NotSource(f"larger than {_mib(limit)}", too_large=True)
+    return data
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):g} MiB"
+
+
+BUILD_FILE_BYTES = 16 << 20  # a Makefile, Kbuild or Kconfig file; Linux's largest is 200 KiB
+
+
+def read_build_file(path: Path | str) -> str:
+    """A Makefile, Kbuild, Kconfig or configuration file of the tree as text (undecodable
+    bytes replaced): a regular file of at most ``BUILD_FILE_BYTES`` only. A FIFO named
+    ``fs/Makefile`` held the index for ever, a link to ``/dev/zero`` filled the memory.
+
+    :raises OSError: it cannot be read, is no regular file or is too large."""
+    return read_regular(path, BUILD_FILE_BYTES).decode("utf-8", "replace")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 from kernel_lsp.ebpf import helpers
 from kernel_lsp.ebpf.insn import Program
+from kernel_lsp.files import read_input
 
 
 def add_run(sub) -> None:
@@ -58,9 +58,11 @@ def select_program(path: str, section: str | None) -> Program:
 
 
 def _memory(args) -> bytes:
+    from kernel_lsp.ebpf.load import MAX_INPUT_BYTES
+
     if args.mem_file:
         try:
-            return Path(args.mem_file).read_bytes()
+            return read_input(args.mem_file, MAX_INPUT_BYTES)  # (not all of /dev/zero)
         except OSError as exc:
             raise BadInput(f"cannot read {args.mem_file}: {exc.strerror or exc}") from None
     text = "".join((args.mem or "").split()).removeprefix("0x")

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
+from kernel_lsp.files import read_build_file
 from kernel_lsp.model.kconfig import _TOKEN, Kconfig, read_kconfig
 
 # Kbuild's own lists (what they name is built when the directory is); any other name before
@@ -222,7 +223,7 @@ def read_listings(root: Path, arch: str) -> tuple[dict[str, list[_Listing]], set
 
 def _read_kbuild(path: Path, rel: str, listings: dict, computed: set) -> None:
     try:
-        text = path.read_text(errors="replace")
+        text = read_build_file(path)
     except OSError:
         return
     # (a list, ``y`` or ``objs``) -> the targets of those listings here, under no option

@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 
+from kernel_lsp.files import read_build_file
 from kernel_lsp.model.kbuild import kbuild_facts
 from kernel_lsp.model.kconfig import (
     debug_variants,
@@ -27,7 +28,11 @@ __all__ = ["Configuration", "config_inputs", "fingerprint", "load_configuration"
 
 def _autoconf(path: Path) -> dict[str, str]:
     out: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    try:
+        text = read_build_file(path)
+    except OSError:
+        return out
+    for line in text.splitlines():
         m = re.match(r"#define CONFIG_([A-Za-z0-9_]+) (.*)$", line)
         if not m:
             continue

@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from kernel_lsp.files import read_build_file
+
 _ASSIGN = re.compile(r"^\s*(subdir-ccflags|ccflags|EXTRA_CFLAGS|CFLAGS_[\w.-]+|asflags)"
                      r"(?:-[\w$()]+)?\s*[:+?]?=(.*)$")
 _INCLUDE = re.compile(r"-I\s*(\S+)")
@@ -188,7 +190,7 @@ def kbuild_include_dirs(root: Path, directories: Iterable[str]) -> tuple[dict, d
 
 def _read(path: Path) -> str | None:
     try:
-        return path.read_text(errors="replace")
+        return read_build_file(path)
     except OSError:
         return None
 

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kernel_lsp.files import read_build_file
+
 # Symbols whose value comes from probing the compiler: what GCC 12 on x86-64 gives.
 TOOLCHAIN = {"CC_IS_GCC": "y", "GCC_VERSION": "120200", "CC_IS_CLANG": "n", "CLANG_VERSION": "0",
              "AS_IS_GNU": "y", "AS_IS_LLVM": "n", "LD_IS_BFD": "y", "LD_IS_LLD": "n",
@@ -52,7 +54,7 @@ class Kconfig:
 
 def _lines(path: Path) -> list[str]:
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_build_file(path)
     except OSError:
         return []
     return text.replace("\\\n", " ").splitlines()

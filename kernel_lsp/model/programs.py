@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from kernel_lsp.files import read_build_file
+
 KERNEL = "kernel"
 # Directories (below the root) whose .c files form a program of their own, most specific first.
 _SEPARATE = (
@@ -34,7 +36,7 @@ def host_sources(root: Path, directories: Iterable[str]) -> set[str]:
     for d in sorted(set(directories)):
         for name in ("Makefile", "Kbuild"):
             try:
-                text = (root / d / name).read_text(errors="replace")
+                text = read_build_file(root / d / name)
             except OSError:
                 continue
             if "hostprogs" not in text and "userprogs" not in text:

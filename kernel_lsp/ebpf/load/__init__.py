@@ -25,6 +25,7 @@ from kernel_lsp.ebpf.load.carray import parse_c_arrays
 from kernel_lsp.ebpf.load.elf import load_elf
 from kernel_lsp.ebpf.load.raw import decode_raw
 from kernel_lsp.ebpf.load.srcerror import LoadError
+from kernel_lsp.files import read_input
 
 __all__ = ["LoadError", "Loaded", "detect_form", "load_file", "source_findings", "verifiable"]
 
@@ -79,8 +80,19 @@ def _slot_at_line(program: Program, line: int) -> int | None:
     return None
 
 
+# The largest input read (an ELF object with its BTF and DWARF is a few MiB), and the most
+# instructions a program may have (Linux's BPF_COMPLEXITY_LIMIT_INSNS; bpf(2) says E2BIG past
+# it): /dev/zero named as a program was read until the kernel killed the process, and 64 MiB
+# of raw slots would be 8 million instructions decoded, gigabytes.
+MAX_INPUT_BYTES = 64 << 20
+MAX_PROGRAM_INSNS = 1_000_000
+
+
 def _decode(path: str, data: bytes, form: str) -> list[tuple[Program, list[BpfFinding]]]:
     name = Path(path).stem
+    if form == "raw" and len(data) > 8 * MAX_PROGRAM_INSNS:
+        raise LoadError(f"{path}: {len(data) // 8:,} instruction slots, more than a program "
+                        f"may have ({MAX_PROGRAM_INSNS:,}, as Linux loads)")
     if form == "raw":
         program, found = decode_raw(data, name=name)
         return [(program, found)]
@@ -97,7 +109,7 @@ def _decode(path: str, data: bytes, form: str) -> list[tuple[Program, list[BpfFi
 def load_file(path: str) -> Loaded:
     """Read and decode ``path`` (see the module docstring)."""
     try:
-        data = Path(path).read_bytes()
+        data = read_input(path, MAX_INPUT_BYTES)
     except OSError as exc:
         return Loaded(path, "?", error=f"cannot read {path}: {exc.strerror or exc}")
     form = detect_form(path, data)
