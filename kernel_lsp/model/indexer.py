@@ -268,9 +268,14 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
     if stamp_model(model, configuration):
         known = model.files()
     by_path = {sf.path: sf for sf in found}
+    gone = [p for p in known if p not in by_path]
+    # what the deleted files' macros generated in other files goes with them (first: a run
+    # killed after the removal still extracts those files again)
+    if gone and model.forget_invokers(gone):
+        known = model.files()
     items = [work_item(sf, known.get(sf.path), config) for sf in found
              if not is_unchanged(sf, known.get(sf.path))]
-    removed = model.remove_files([p for p in known if p not in by_path])
+    removed = model.remove_files(gone)
     jobs = jobs or config.jobs or os.cpu_count() or 1
     if removed:  # (extract_all clears it before the first file it changes)
         model.set_meta("includes_resolved", "0")

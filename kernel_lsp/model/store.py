@@ -610,8 +610,21 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
                 self.conn.execute("DELETE FROM files WHERE id=?", (row[0],))
                 self.conn.execute("UPDATE includes SET resolved_id=NULL WHERE resolved_id=?",
                                   (row[0],))
+                self._prune_dirs(self.conn, path.rsplit("/", 1)[0] if "/" in path else "")
                 n += 1
         return n
+
+    @staticmethod
+    def _prune_dirs(c, directory: str) -> None:
+        """Forget ``directory`` and its ancestors up to one that still holds a file (a deleted
+        or renamed directory stayed a dentry of the model, with its Agg relationship)."""
+        while directory:
+            # (a path under it sorts between "dir/" and "dir0": '0' follows '/')
+            if c.execute("SELECT 1 FROM files WHERE path >= ? AND path < ? LIMIT 1",
+                         (directory + "/", directory + "0")).fetchone():
+                return
+            c.execute("DELETE FROM dirs WHERE path=?", (directory,))
+            directory = directory.rsplit("/", 1)[0] if "/" in directory else ""
 
     # -- includes --------------------------------------------------------------------------
     def object_macro_bodies(self, names: Iterable[str]) -> Iterator[tuple[str, str]]:
@@ -774,6 +787,23 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
             "SELECT m.name, m.file_id, m.body, m.start_byte FROM macros m "
             "JOIN files fl ON fl.id = m.file_id WHERE m.params IS NULL AND m.body IS NOT NULL "
             "AND instr(m.body, '(') > 0 ORDER BY fl.path, m.start_byte")
+
+    def forget_invokers(self, paths: list[str]) -> int:
+        """Make the files (other than ``paths``) that invoke a function-like macro defined in
+        ``paths`` be extracted again (their size, time and hash forgotten, as ``restamp``
+        does): their macro-generated facts came from those definitions. Returns how many."""
+        names: set[str] = set()
+        for i in range(0, len(paths), 500):
+            chunk = paths[i:i + 500]
+            names.update(r[0] for r in self.conn.execute(
+                "SELECT m.name FROM macros m JOIN files fl ON fl.id = m.file_id WHERE "
+                f"m.params IS NOT NULL AND fl.path IN ({','.join('?' * len(chunk))})", chunk))
+        invokers = sorted(self.files_invoking(names) - set(paths))
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.executemany("UPDATE files SET size = NULL, mtime_ns = NULL, sha1 = NULL "
+                                  "WHERE path = ?", [(p,) for p in invokers])
+        return len(invokers)
 
     def function_macro_texts(self, paths: list[str]) -> set[tuple[str, int]]:
         """{(name, hash of params and body)} of the function-like macros defined in ``paths``
