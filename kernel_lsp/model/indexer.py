@@ -170,11 +170,16 @@ def worker_pool(jobs: int, env: Configuration):
 
 
 def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress | None,
-                problems: list[str], env: Configuration, pool=None) -> int:
+                problems: list[str], env: Configuration, pool=None,
+                watch: set[str] | None = None) -> tuple[int, set[str]]:
     """Extract ``items`` and store their rows: in ``pool`` (a ``worker_pool`` of ``env`` the
     caller keeps), else in a pool of ``jobs`` processes of its own when there are at least
-    ``SERIAL_BELOW``, else in this process. Returns how many were failures kept as they were;
-    ``meta.includes_resolved`` is cleared before the first row that changes."""
+    ``SERIAL_BELOW``, else in this process. ``meta.includes_resolved`` is cleared before the
+    first row that changes. ``watch``: the files of this run (when the model holds others):
+    the names of the function-like macros whose definitions a stored file changes are
+    returned, and the other files that invoke them forgotten with its rows (a run killed
+    before it extracts them again leaves them to the next one). Returns (how many were
+    failures kept as they were, those names)."""
     total, own = len(items), None
     if pool is None and jobs > 1 and total >= SERIAL_BELOW:
         pool = own = worker_pool(jobs, env)
@@ -184,7 +189,7 @@ def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress 
     else:  # chunks of 8 (fewer when they would leave a process idle)
         chunk = max(1, min(8, total // (4 * jobs)))
         results = pool.imap_unordered(_work, items, chunksize=chunk)
-    kept, changing = 0, False
+    kept, changing, changed = 0, False, set()
     try:
         with model.batched(COMMIT_SECONDS), collector.bulk_work():  # a transaction every ~2 s
             for done, result in enumerate(results, 1):
@@ -192,14 +197,20 @@ def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress 
                 if not same and not changing:
                     model.set_meta("includes_resolved", "0")  # a kill from here re-resolves
                     changing = True
+                watching = watch is not None and result[0] != "same" and not same
+                before = model.function_macro_texts([result[1]]) if watching else set()
                 _store(model, result, problems, kept=same)
                 kept += same
+                if watching:
+                    names = {n for n, _ in before ^ model.function_macro_texts([result[1]])}
+                    model.forget_invoking(names, watch)
+                    changed |= names
                 if progress is not None:
                     progress(done, total, result[1])
     finally:
         if own is not None:
             own.terminate()
-    return kept
+    return kept, changed
 
 
 def resolve_includes(model: Model, config: Config,
@@ -378,11 +389,10 @@ def _extract_rounds(model: Model, items: list[tuple], by_path: dict, config: Con
     while items:
         paths = [i[0] for i in items]
         others = len(by_path) > len(done) + len(paths)  # files this round does not extract
-        before = model.function_macro_texts(paths) if others else set()
-        kept += extract_all(model, items, jobs, progress, problems, env)
+        watch = done | set(paths) if others else None
+        failed, changed = extract_all(model, items, jobs, progress, problems, env, watch=watch)
+        kept += failed
         done.update(paths)
-        after = model.function_macro_texts(paths) if others else set()
-        changed = {name for name, _ in before ^ after}
         again = sorted(model.files_invoking(changed) - done) if changed else []
         items = [work_item(by_path[p], None, config) for p in again if p in by_path]
     return len(done) - kept

@@ -790,19 +790,21 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
 
     def forget_invokers(self, paths: list[str]) -> int:
         """Make the files (other than ``paths``) that invoke a function-like macro defined in
-        ``paths`` be extracted again (their size, time and hash forgotten, as ``restamp``
-        does): their macro-generated facts came from those definitions. Returns how many."""
-        names: set[str] = set()
-        for i in range(0, len(paths), 500):
-            chunk = paths[i:i + 500]
-            names.update(r[0] for r in self.conn.execute(
-                "SELECT m.name FROM macros m JOIN files fl ON fl.id = m.file_id WHERE "
-                f"m.params IS NOT NULL AND fl.path IN ({','.join('?' * len(chunk))})", chunk))
-        invokers = sorted(self.files_invoking(names) - set(paths))
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.executemany("UPDATE files SET size = NULL, mtime_ns = NULL, sha1 = NULL "
-                                  "WHERE path = ?", [(p,) for p in invokers])
+        ``paths`` be extracted again: their macro-generated facts came from those definitions.
+        Returns how many."""
+        names = {name for name, _ in self.function_macro_texts(paths)}
+        return self.forget_invoking(names, set(paths))
+
+    def forget_invoking(self, names: set[str], spared: set[str]) -> int:
+        """Forget the size, time and hash (as ``restamp`` does) of the files, ``spared``
+        excepted, with a file-scope invocation of one of the macros ``names``, so that an
+        index extracts them again, in the transaction of the batch when there is one (with
+        the rows of the file whose macros changed). Returns how many."""
+        invokers = sorted(self.files_invoking(names) - spared) if names else []
+        if invokers:
+            with self._writing():
+                self.conn.executemany("UPDATE files SET size = NULL, mtime_ns = NULL, "
+                                      "sha1 = NULL WHERE path = ?", [(p,) for p in invokers])
         return len(invokers)
 
     def function_macro_texts(self, paths: list[str]) -> set[tuple[str, int]]:
