@@ -55,23 +55,6 @@ def lone_crs_as_lf(text: _Text) -> _Text:
     return _LONE_CR[type(text)].sub(_LF[type(text)], text)
 
 
-def read_input(path: Path | str, limit: int) -> bytes:
-    """The bytes of an input named on the command line, of any kind (a FIFO from a shell's
-    ``<(...)`` is read as it comes), at most ``limit`` of them: ``/dev/zero`` was read until
-    the memory ran out and the kernel killed the process.
-
-    :raises OSError: it cannot be read (``NotSource`` with ``too_large``: it holds more)."""
-    with open(path, "rb") as f:
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise NotSource(f"larger than {_mib(limit)}", too_large=True)
-    return data
-
-
-def _mib(n: int) -> str:
-    return f"{n / (1 << 20):g} MiB"
-
-
 BUILD_FILE_BYTES = 16 << 20  # a Makefile, Kbuild or Kconfig file; Linux's largest is 200 KiB
 
 

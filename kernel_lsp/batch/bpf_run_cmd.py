@@ -13,7 +13,6 @@ import sys
 
 from kernel_lsp.ebpf import helpers
 from kernel_lsp.ebpf.insn import Program
-from kernel_lsp.files import read_input
 
 
 def add_run(sub) -> None:
@@ -58,11 +57,11 @@ def select_program(path: str, section: str | None) -> Program:
 
 
 def _memory(args) -> bytes:
-    from kernel_lsp.ebpf.load import MAX_INPUT_BYTES
+    from kernel_lsp.ebpf.load import read_input
 
     if args.mem_file:
         try:
-            return read_input(args.mem_file, MAX_INPUT_BYTES)  # (not all of /dev/zero)
+            return read_input(args.mem_file)  # (not all of /dev/zero)
         except OSError as exc:
             raise BadInput(f"cannot read {args.mem_file}: {exc.strerror or exc}") from None
     text = "".join((args.mem or "").split()).removeprefix("0x")

@@ -25,7 +25,6 @@ from kernel_lsp.ebpf.load.carray import parse_c_arrays
 from kernel_lsp.ebpf.load.elf import load_elf
 from kernel_lsp.ebpf.load.raw import decode_raw
 from kernel_lsp.ebpf.load.srcerror import LoadError
-from kernel_lsp.files import read_input
 
 __all__ = ["LoadError", "Loaded", "detect_form", "load_file", "source_findings", "verifiable"]
 
@@ -86,6 +85,22 @@ def _slot_at_line(program: Program, line: int) -> int | None:
 # of raw slots would be 8 million instructions decoded, gigabytes.
 MAX_INPUT_BYTES = 64 << 20
 MAX_PROGRAM_INSNS = 1_000_000
+
+
+class TooLarge(OSError):
+    """An input holds more than ``MAX_INPUT_BYTES``."""
+
+
+def read_input(path: str, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of an input named on the command line, of any kind (a FIFO from a shell's
+    ``<(...)`` is read as it comes), at most ``limit`` of them.
+
+    :raises OSError: it cannot be read (``TooLarge``: it holds more)."""
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"larger than {limit / (1 << 20):g} MiB")
+    return data
 
 
 def _decode(path: str, data: bytes, form: str) -> list[tuple[Program, list[BpfFinding]]]:
