@@ -281,3 +281,40 @@ def test_the_index_command_stops_its_workers_when_interrupted(tmp_path, how):
     time.sleep(1.0)
     assert not _alive(workers), "worker processes left behind"
     assert b"Traceback" not in err
+
+
+def test_exit_ends_the_server_when_the_client_no_longer_reads(tmp_path):
+    """A client that sends ``exit`` and waits for the process without reading what came: the
+    answers filled the pipe, the server's loop froze writing them, never handled the exit and
+    ran for ever."""
+    root = copy_tree(tmp_path / "tree", indexed=True)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    proc = subprocess.Popen(SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, cwd=root, env=env)
+    session = Session.__new__(Session)
+    session.proc, session.root = proc, root
+    try:
+        session.send(id=1, method="initialize", params={
+            "processId": None, "capabilities": {}, "rootUri": root.as_uri()})
+        session.until(lambda m: m.get("id") == 1)
+        session.send(method="initialized", params={})
+        uri = (root / "fs/many.c").as_uri()
+        text = "".join(f"int many_{i};\n" for i in range(20000))
+        session.send(method="textDocument/didOpen", params={"textDocument": {
+            "uri": uri, "languageId": "c", "version": 1, "text": text}})
+        for i in range(5):  # each answer is larger than the pipe holds (5 MB)
+            session.send(id=10 + i, method="textDocument/documentSymbol",
+                         params={"textDocument": {"uri": uri}})
+        seen = b""  # the first answer's start: the server is writing it now
+        while b'"id": 10,' not in seen and b'"id":10,' not in seen:
+            chunk = os.read(proc.stdout.fileno(), 1 << 16)
+            assert chunk, "the server closed its output"
+            seen = seen[-64:] + chunk
+        session.send(id=99, method="shutdown")
+        session.send(method="exit")
+        proc.wait(timeout=30)  # nothing read from its stdout
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+            pytest.fail("the server still ran 30 s after exit, its output unread")

@@ -49,6 +49,7 @@ def serve(args: argparse.Namespace) -> int:
     from kernel_lsp.lsp.handlers import server
     from kernel_lsp.lsp.plumbing import client_noise, end_now
     from kernel_lsp.lsp.stdin import Stdin
+    from kernel_lsp.lsp.stdout import Stdout
 
     handler.addFilter(client_noise)
 
@@ -60,6 +61,8 @@ def serve(args: argparse.Namespace) -> int:
             print(f"kernel-lsp serve: cannot listen on {args.tcp}: {why}", file=sys.stderr)
             return 2
     else:
-        server.start_io(stdin=Stdin(sys.stdin.buffer))
+        stdout = Stdout(sys.stdout.buffer)
+        server.start_io(stdin=Stdin(sys.stdin.buffer), stdout=stdout)
+        stdout.drain()  # what is queued, if the client still reads
     end_now(server.exit_code)  # not a return: see ``end_now``
     return 0
