@@ -6,6 +6,7 @@ broken unit shows up first.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,11 @@ from kernel_lsp.model import factlists, schema
 from kernel_lsp.model.store import Model
 
 REPO = Path(__file__).resolve().parent.parent
+# The processes the tests start (``python -m kernel_lsp`` in a tree's copy) import this
+# checkout, not whatever kernel_lsp the environment has installed: with ``PYTHONPATH=.`` they
+# ran another worktree's server, as its directory is no longer the current one.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
 FIXTURES = REPO / "fixtures"
 TREE = FIXTURES / "linux-tree"  # the bundled Linux-like example tree
 GADGET_TREE = FIXTURES / "fixes" / "gadget-tree"
