@@ -7,10 +7,13 @@ counted in one line, and listed one by one only when asked (``-v``, the server l
 
 from __future__ import annotations
 
-# (substring identifying the kind, one-line summary with {n} for the count)
+# (substring identifying the kind, one-line summary with {n} for the count, fewer than this
+# many are listed one by one)
 _COUNTED = (
     ("symbolic link to an already visited directory",
-     "{n} symbolic link{s} to already visited directories not followed"),
+     "{n} symbolic link{s} to already visited directories not followed", 1),
+    # (a skipped file is tried again by every run: Linux's 29 register headers over 4 MiB)
+    ("is larger than max_file_bytes", "{n} file{s} larger than max_file_bytes skipped", 4),
 )
 
 
@@ -20,21 +23,17 @@ def condense(problems: list[str], verbose: bool = False, hint: str = " (-v lists
     first occurrence); unchanged when ``verbose``."""
     if verbose:
         return list(problems)
+    kinds = [next((i for i, (key, _, _) in enumerate(_COUNTED) if key in p), None)
+             for p in problems]
+    counts = {k: kinds.count(k) for k in set(kinds) if k is not None}
+    counted = {k for k, n in counts.items() if n >= _COUNTED[k][2]}
     out: list[str] = []
-    counts: dict[int, int] = {}
-    slots: dict[int, int] = {}
-    for problem in problems:
-        kind = next((i for i, (key, _) in enumerate(_COUNTED) if key in problem), None)
-        if kind is None:
+    for problem, kind in zip(problems, kinds, strict=True):
+        if kind not in counted:
             out.append(problem)
-            continue
-        if kind not in slots:
-            slots[kind] = len(out)
-            out.append("")
-        counts[kind] = counts.get(kind, 0) + 1
-    for kind, slot in slots.items():
-        n = counts[kind]
-        out[slot] = _COUNTED[kind][1].format(n=n, s="" if n == 1 else "s") + hint
+        elif kind in counts:
+            n = counts.pop(kind)
+            out.append(_COUNTED[kind][1].format(n=n, s="" if n == 1 else "s") + hint)
     return out
 
 

@@ -87,3 +87,21 @@ def test_an_installation_without_its_queries_stores_nothing(tmp_path):
                          env=env, capture_output=True, text=True, timeout=120)
     assert got.returncode == 0, got.stderr
     assert {"a", "big", "g"} <= functions(tree)
+
+
+def test_skipped_large_files_are_counted_on_every_run(tmp_path):
+    # tried again by every run, each was one more line of every check (Linux: 29 of them)
+    make_tree(tmp_path)
+    (tmp_path / "kernel-lsp.toml").write_text("max_file_bytes = 1000\n")
+    for i in range(5):
+        (tmp_path / f"fs/regs{i}.h").write_text("#define R 1\n" * 200)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "KERNEL_LSP_DEBUG": ""}
+    for argv in (["index"], ["index"], ["check"]):
+        got = subprocess.run([sys.executable, "-m", "kernel_lsp", *argv], cwd=tmp_path,
+                             env=env, capture_output=True, text=True, timeout=120)
+        assert got.returncode in (0, 1), got.stderr
+        assert "kernel-lsp: 6 files larger than max_file_bytes skipped (-v lists them)" in \
+            got.stderr.splitlines(), got.stderr
+    listed = subprocess.run([sys.executable, "-m", "kernel_lsp", "index", "-v"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=120).stderr
+    assert sum("is larger than max_file_bytes" in line for line in listed.splitlines()) == 6
