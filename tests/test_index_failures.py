@@ -105,3 +105,22 @@ def test_skipped_large_files_are_counted_on_every_run(tmp_path):
     listed = subprocess.run([sys.executable, "-m", "kernel_lsp", "index", "-v"], cwd=tmp_path,
                             env=env, capture_output=True, text=True, timeout=120).stderr
     assert sum("is larger than max_file_bytes" in line for line in listed.splitlines()) == 6
+
+
+def test_a_model_file_that_is_a_fifo_or_a_device_is_set_aside(tmp_path):
+    # SQLite read them as a disk failing: 'cannot use the model now (disk I/O error)', exit 2,
+    # on every run, the thing kept as it was
+    make_tree(tmp_path)
+    (tmp_path / ".kernel-lsp").mkdir()
+    model = tmp_path / ".kernel-lsp/model.db"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "KERNEL_LSP_DEBUG": ""}
+    for make in (os.mkfifo, lambda p: p.symlink_to("/dev/zero")):
+        make(model)
+        got = subprocess.run([sys.executable, "-m", "kernel_lsp", "index"], cwd=tmp_path,
+                             env=env, capture_output=True, text=True, timeout=120)
+        assert got.returncode == 0, got.stderr
+        assert "not a regular file" in got.stderr and "rebuilding the model" in got.stderr
+        assert model.is_file() and not model.is_symlink()
+        assert {"a", "big", "g"} <= functions(tmp_path)
+        for p in tmp_path.glob(".kernel-lsp/model.db*"):
+            p.unlink()

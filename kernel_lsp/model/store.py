@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import stat
 import time
 from array import array
 from collections.abc import Iterable, Iterator
@@ -80,6 +81,17 @@ def make_model_directory(path: Path) -> None:
         raise ModelError(f"{parent}: cannot hold the model ({why})") from exc
 
 
+def _no_device(path: Path) -> None:
+    """:raises ModelError: ``path`` is (or links to) a FIFO, a device or a socket, which
+    SQLite took for a disk failing ('disk I/O error', the model kept as it was for ever)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # (missing: created; a link that leads nowhere: SQLite says)
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        raise ModelError(f"{path}: not a regular file (a FIFO, a device or a socket)")
+
+
 class FileRow(NamedTuple):
     """One ``files`` row (a named tuple: a warm index run reads every one of them)."""
 
@@ -111,6 +123,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
                 self.db = sqlite_utils.Database(memory=True)
             else:
                 self._make_directory()
+                _no_device(self.path)
                 self.db = sqlite_utils.Database(sqlite3.connect(str(self.path), timeout=30,
                                                                 isolation_level=None))
             self.conn = self.db.conn
