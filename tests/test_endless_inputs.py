@@ -67,3 +67,19 @@ def test_an_endless_ebpf_input_is_refused(tmp_path):
     got = kernel_lsp("bpf", "check", str(fifo), cwd=tmp_path)
     writer.wait(timeout=60)
     assert got.returncode in (0, 1) and "program(s) checked" in got.stderr, got.stderr
+
+
+def test_a_source_made_a_fifo_after_the_index_is_not_waited_for(tmp_path):
+    # check --no-index reads PATHS changed since the index, SARIF reads the lines it
+    # fingerprints: both waited for a writer for ever
+    root = make_tree(tmp_path)
+    assert kernel_lsp("index", str(root), cwd=root).returncode == 0
+    (root / "mm/b.c").unlink()
+    os.mkfifo(root / "mm/b.c")
+    for argv in (["check", "--no-index", "mm/b.c"], ["check", "--no-index", "--format", "sarif"],
+                 ["check", "--no-index", "--format", "json"]):
+        got = kernel_lsp(*argv, cwd=root)
+        assert got.returncode == 1, got.stderr  # the stored facts: x() undeclared
+        assert "internal error" not in got.stderr
+    said = kernel_lsp("check", "--no-index", "mm/b.c", cwd=root).stderr
+    assert "mm/b.c: cannot read (not a regular file); its stored facts are used" in said, said

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from kernel_lsp.batch.paths import Shown, choose_root, locate
 from kernel_lsp.config import Config, capped_jobs, load_config, relative_posix
+from kernel_lsp.files import read_regular
 from kernel_lsp.messages import condense, one_line
 from kernel_lsp.model import collector
 
@@ -223,7 +224,7 @@ def read_from_disk(ws, paths: list[str]) -> None:
             stamp = ws.model.nav_file_stamp(rel)
             if stamp == (st.st_size, st.st_mtime_ns) or st.st_size > ws.config.max_file_bytes:
                 continue
-            ws.set_buffer(rel, full.read_bytes())
+            ws.set_buffer(rel, read_regular(full, ws.config.max_file_bytes))  # (no FIFO)
         except OSError as exc:
             warn(f"{rel}: cannot read ({exc.strerror or exc}); its stored facts are used")
 

@@ -27,6 +27,7 @@ from kernel_lsp.batch.commands import (
     warn,
 )
 from kernel_lsp.batch.paths import Shown
+from kernel_lsp.files import read_regular
 from kernel_lsp.messages import quoted_path
 
 
@@ -79,7 +80,7 @@ class DiskTexts:
     def __call__(self, path: str) -> str | None:
         if path not in self._cache:
             try:
-                data = (self.root / path).read_bytes()
+                data = read_regular(self.root / path)
                 self._cache[path] = data.decode("utf-8", "surrogateescape")
             except (OSError, ValueError):
                 self._cache[path] = None

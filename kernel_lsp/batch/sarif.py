@@ -14,6 +14,7 @@ from pathlib import Path
 from kernel_lsp import __version__
 from kernel_lsp.batch.report import also
 from kernel_lsp.config import Config
+from kernel_lsp.files import read_regular
 from kernel_lsp.findings import CODES, Code, Reported
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -73,7 +74,7 @@ class LineTable:
     def lines(self, path: str) -> list[bytes] | None:
         if path not in self._lines:
             try:
-                self._lines[path] = (self.root / path).read_bytes().split(b"\n")
+                self._lines[path] = read_regular(self.root / path).split(b"\n")
             except OSError:
                 self._lines[path] = None
         return self._lines[path]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kernel_lsp.config import Config
+from kernel_lsp.files import read_regular
 from kernel_lsp.findings import Reported
 
 MAX_DEPENDENTS = 5000  # files checked because of a touched header or a changed name, at most
@@ -215,7 +216,7 @@ def since_findings(config: Config, model, patch: Patch, only: list[str] | None
     disk: dict[str, bytes] = {}
     for path, old in sorted(patch.changed.items()):
         try:
-            disk[path] = (config.root / path).read_bytes()
+            disk[path] = read_regular(config.root / path)
         except OSError:
             continue
         then = base.set_buffer(path, olds.get(old, b"") if old else b"")
@@ -237,7 +238,7 @@ def since_findings(config: Config, model, patch: Patch, only: list[str] | None
     def now_text(path: str) -> bytes | None:
         if path not in disk:
             try:
-                disk[path] = (config.root / path).read_bytes()
+                disk[path] = read_regular(config.root / path)
             except OSError:
                 disk[path] = b""
         return disk[path]

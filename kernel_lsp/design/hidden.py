@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from kernel_lsp.files import read_regular
 from kernel_lsp.model.store import Model
 
 _DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(?:if|ifdef|ifndef|elif|else)\b[^\n]*", re.M)
@@ -51,7 +52,7 @@ def find_hidden(model: Model, root: Path, name: str, kind: str,
     likely = _likely(model, name, kind, use_path)
     path, at = min(rows, key=lambda r: (r[0] not in likely, r[0], r[1]))
     try:
-        data = (root / path).read_bytes()
+        data = read_regular(root / path)
     except OSError:
         return None
     start = next((s for s, e in model.inactive_of(path) if s <= at < e), at)

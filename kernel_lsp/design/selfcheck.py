@@ -12,6 +12,7 @@ from kernel_lsp.checks.structure import COMPILER_TYPES
 from kernel_lsp.config import Config
 from kernel_lsp.design.hidden import find_hidden
 from kernel_lsp.design.repair import NameIndex
+from kernel_lsp.files import read_regular
 from kernel_lsp.fixes.derive import derived_prototype
 from kernel_lsp.model.store import Model
 
@@ -70,7 +71,7 @@ def _missing_functions(model: Model, known: set[str]) -> list[str]:
 def _prototype(config: Config, m: Missing) -> str | None:
     """The prototype derived from the first call of a missing function."""
     try:
-        source = (config.root / m.path).read_bytes().decode("utf-8", "surrogateescape")
+        source = read_regular(config.root / m.path).decode("utf-8", "surrogateescape")
     except OSError:
         return None
     return derived_prototype(source, m.line, m.col, m.name)
