@@ -4,6 +4,7 @@ document and workspace symbols, call hierarchy; every expected location is read 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 
 import pytest
@@ -24,6 +25,7 @@ from tests.lsp_helpers import (
     start,
     uri,
     wait_indexed,
+    within,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -233,3 +235,24 @@ async def test_definition_of_a_function_after_save(client: LanguageClient, warm)
         assert asyncio.get_running_loop().time() < deadline, "no definition after the save"
         await asyncio.sleep(0.05)
     await close_doc(client, u)
+
+
+async def test_hover_does_not_wait_on_a_definition_made_a_fifo(client: LanguageClient, warm):
+    # the hover of a variable reads its defining line from disk: a FIFO there (made after the
+    # index) held the model thread for good, and every request after it
+    defining = warm / "mm/page_alloc.c"
+    saved = defining.read_bytes()
+    defining.unlink()
+    os.mkfifo(defining)
+    try:
+        doc, pos = _at(warm, VMSCAN, "watermark_scale_factor")  # its line is read from disk
+        hover = await within(client.text_document_hover_async(types.HoverParams(doc, pos)),
+                             "the hover")
+        assert "**variable** `watermark_scale_factor`" in hover.contents.value
+        doc, pos = _at(warm, VMSCAN, "activate_page(page)")  # the model's thread goes on
+        got = await within(client.text_document_definition_async(
+            types.DefinitionParams(doc, pos)), "a request after it")
+        assert [g.uri for g in got] == [uri(warm, "mm/filemap.c")]
+    finally:
+        defining.unlink()
+        defining.write_bytes(saved)

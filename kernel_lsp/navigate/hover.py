@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from kernel_lsp.files import read_regular
 from kernel_lsp.navigate.queries import (
     Scope,
     function_rows,
@@ -238,8 +239,7 @@ def _source_line(model, path: str, line: int) -> str | None:
     if db is None:
         return None
     try:
-        with open(Path(db).parent.parent / path, "rb") as f:
-            lines = f.read().split(b"\n")
+        lines = read_regular(Path(db).parent.parent / path).split(b"\n")  # (not a FIFO)
     except OSError:
         return None
     out = []
