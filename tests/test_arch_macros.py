@@ -166,3 +166,43 @@ def test_another_architectures_unit_is_no_context_of_a_shared_header(tmp_path, c
     (root / "arch/arm64/lib/armcsum.c").write_text("#include <asm-generic/csum.h>\n")
     header = {f for f in checked_errors(root, capsys) if f[0] == "include/asm-generic/csum.h"}
     assert header == {("include/asm-generic/csum.h", 1, "407_2", "u32")}
+
+
+# arch/riscv/include/asm/sbi.h and kernel/sbi.c: GCC gives a riscv kernel object its word size,
+# ``__riscv_xlen`` (64 for rv64), which ``#if __riscv_xlen == 32`` / ``#else`` tests; unknown, the
+# first branch was kept and the 64-bit declaration dropped (a false 404_2 on the call below)
+RISCV_SBI = """\
+#if __riscv_xlen == 32
+void sbi_call32(unsigned long a, unsigned long b);
+#else
+void sbi_call64(unsigned long a);
+#endif
+"""
+RISCV_DRIVER = """\
+#include <linux/sbi.h>
+
+void driver_run(void)
+{
+\tsbi_call64(1);
+\tnever_declared();
+}
+"""
+
+
+def test_riscv_defines_its_word_size(tmp_path, capsys):
+    write_tree(tmp_path, {
+        "Kconfig": KCONFIG,
+        "Makefile": "obj-y += drivers/ arch/riscv/kernel/\n",
+        "kernel-lsp.toml": 'arch = "riscv"\n',
+        "arch/riscv/configs/defconfig": "CONFIG_64BIT=y\n",
+        "arch/riscv/Kconfig": "config RISCV\n\tdef_bool y\n",
+        "include/linux/sbi.h": RISCV_SBI,
+        "arch/riscv/kernel/Makefile": "obj-y += sbi.o\n",
+        "arch/riscv/kernel/sbi.c": "void sbi_call64(unsigned long a) {}\n",
+        "drivers/Makefile": "obj-y += driver.o\n",
+        "drivers/driver.c": RISCV_DRIVER,
+    })
+    assert checked_errors(tmp_path, capsys) == {("drivers/driver.c", 6, "020_2", "never_declared")}
+    riscv = Configuration(arch="riscv")
+    assert riscv.value("__riscv_xlen") == 64 and riscv.defined("__riscv")
+    assert Configuration(arch="arm64").defined("__riscv_xlen") is False

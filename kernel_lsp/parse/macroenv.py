@@ -51,7 +51,8 @@ _ARCH_MACROS: dict[str, dict[str, int]] = {
     "arm": {"__arm__": 1},
     "powerpc": {"__powerpc__": 1},
     "s390": {"__s390__": 1},
-    "riscv": {"__riscv": 1},
+    # -march=rv64ima...: the word size, and the M and A extensions every kernel build has
+    "riscv": {"__riscv": 1, "__riscv_xlen": 64, "__riscv_muldiv": 1, "__riscv_atomic": 1},
     "mips": {"__mips__": 1},
     "sparc": {"__sparc__": 1},
 }
