@@ -500,3 +500,39 @@ COMPUTED_OFF_SOURCES = ["lib/tree.c", "lib/fdt.c", "lib/test_tree.c", "lib/stub/
 def test_a_file_of_a_computed_directory_is_judged_off_on_its_own_listings(tmp_path, on, off):
     write_tree(tmp_path, COMPUTED_OFF)
     assert kbuild_judgement(tmp_path, "x86", COMPUTED_OFF_SOURCES, on).off == off
+
+
+# drivers/gpu/drm/amd/display/dc/dml/Makefile: the objects a Make variable holds (``DML +=
+# dcn20/dcn20_fpu.o`` in ``ifdef CONFIG_DRM_AMD_DC_DCN``), which reach a Kbuild list through
+# other variables (``amdgpu-y += $(AMD_DISPLAY_FILES)``). One under an option that is never
+# on is unbuilt and gives no finding; one under an option that may be on keeps its finding. A
+# Make variable only makes unlisted objects unbuilt: an object a Kbuild list names is judged
+# by that list (``pxa_listed.o`` stays unbuilt although ``OTHER`` holds it unconditionally).
+VARIABLE_LISTS = {
+    "Kconfig": KCONFIG,
+    "arch/x86/configs/x86_64_defconfig": "CONFIG_GOOD=y\n",
+    "drivers/Makefile": "obj-y += gpu/ other/\n",
+    "drivers/gpu/Makefile": ("DISPLAY = display\ninclude $(src)/display/Makefile\n"
+                             "gpu-y := main.o $(DISPLAY_FILES)\nobj-y += gpu.o\n"),
+    "drivers/gpu/main.c": "int main_init(void) { return 0; }\n",
+    "drivers/other/Makefile": "obj-$(CONFIG_PXA_LED) += pxa_listed.o\nOTHER = pxa_listed.o\n",
+    "drivers/other/pxa_listed.c": "int pxa_listed(void) { return pxa_undeclared(); }\n",
+    "drivers/gpu/display/Makefile": (
+        "DML = calcs/bw.o\n"
+        "ifdef CONFIG_PXA_LED\nDML += fpu/pxa_fpu.o\nendif\n"
+        "ifdef CONFIG_GOOD\nDML += fpu/good_fpu.o\nendif\n"
+        "DISPLAY_FILES += $(addprefix $(DISPLAY)/,$(DML))\n"),
+    "drivers/gpu/display/calcs/bw.c": "int bw(void) { return bw_undeclared(); }\n",
+    "drivers/gpu/display/fpu/pxa_fpu.c": "int pxa_fpu(void) { return fpu_assert(); }\n",
+    "drivers/gpu/display/fpu/good_fpu.c": "int good_fpu(void) { return good_assert(); }\n",
+}
+
+
+def test_objects_a_make_variable_holds_under_a_never_on_option_are_unbuilt(tmp_path, capsys):
+    write_tree(tmp_path, VARIABLE_LISTS)
+    sources = [p for p in VARIABLE_LISTS if p.endswith(".c")]
+    assert unbuilt_sources(tmp_path, "x86", sources) == {
+        "drivers/gpu/display/fpu/pxa_fpu.c", "drivers/other/pxa_listed.c"}
+    assert {(f[0], f[2], f[3]) for f in checked_errors(tmp_path, capsys)} == {
+        ("drivers/gpu/display/calcs/bw.c", "020_2", "bw_undeclared"),
+        ("drivers/gpu/display/fpu/good_fpu.c", "020_2", "good_assert")}

@@ -170,7 +170,12 @@ def kbuild_judgement(root: Path, arch: str, paths: Iterable[str],
     possible = possible_symbols(read_kconfig(root, arch))
     listings, computed_dirs = read_listings(root, arch)
     sources = [p for p in paths if p.endswith(".c") and posixpath.dirname(p) not in computed_dirs]
-    judge = _Judge(listings, possible)
+    # an object no Kbuild list names but a Make variable does (``DML +=
+    # dcn20/dcn20_fpu.o`` in ``ifdef CONFIG_DRM_AMD_DC_DCN``, built through ``amdgpu-y +=
+    # $(AMD_DISPLAY_FILES)``): unbuilt when every such line needs an option that is never on
+    named = read_listings(root, arch, variables=True)[0]
+    judge = _Judge({**{t: rows for t, rows in named.items() if t.endswith(".o")}, **listings},
+                   possible)
     # ``arch/x86/um/``: User-Mode Linux's code for an x86 host, which only ``arch/um``'s
     # Makefile enters (ARCH=um, SUBARCH=x86), never a build of the architecture itself; its
     # headers too (included through UML's include path, which no x86 file has)
@@ -202,10 +207,14 @@ def kbuild_judgement(root: Path, arch: str, paths: Iterable[str],
         p[:-2] + ".o")}, units)
 
 
-def read_listings(root: Path, arch: str) -> tuple[dict[str, list[_Listing]], set[str]]:
+def read_listings(root: Path, arch: str, variables: bool = False
+                  ) -> tuple[dict[str, list[_Listing]], set[str]]:
     """Every object and directory the tree's Kbuild files list (by root-relative path; a
     directory ends with ``/``), and the directories whose objects a listing names with a
-    variable (``amdgpu-y += $(AMD_DISPLAY_FILES)``): those are not judged."""
+    variable (``amdgpu-y += $(AMD_DISPLAY_FILES)``): those are not judged. With
+    ``variables``, instead, the objects that other Make variables hold (``DML +=
+    dcn20/dcn20_fpu.o``, relative to the Makefile's directory), as lists built with their
+    directory, under the ``ifdef``/``ifeq`` blocks around them."""
     listings: dict[str, list[_Listing]] = {}
     computed: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root):
@@ -217,11 +226,12 @@ def read_listings(root: Path, arch: str) -> tuple[dict[str, list[_Listing]], set
             dirnames[:] = [d for d in dirnames if d == arch]
         for name in ("Makefile", "Kbuild"):
             if name in filenames:
-                _read_kbuild(Path(dirpath) / name, rel, listings, computed)
+                _read_kbuild(Path(dirpath) / name, rel, listings, computed, variables)
     return listings, computed
 
 
-def _read_kbuild(path: Path, rel: str, listings: dict, computed: set) -> None:
+def _read_kbuild(path: Path, rel: str, listings: dict, computed: set,
+                 variables: bool = False) -> None:
     try:
         text = read_build_file(path)
     except OSError:
@@ -231,6 +241,9 @@ def _read_kbuild(path: Path, rel: str, listings: dict, computed: set) -> None:
     blocks = _Blocks()
     for line in re.sub(r"\\\n", " ", text).splitlines():
         if blocks.directive(line.split("#", 1)[0]):
+            continue
+        if variables:
+            _read_variable(line.split("#", 1)[0], rel, listings, blocks)
             continue
         m = _LISTING.match(line.split("#", 1)[0])
         if m is None or m.group(1) in _NOT_OBJECTS or m.group(1).startswith(("ccflags",
@@ -267,6 +280,24 @@ def _read_kbuild(path: Path, rel: str, listings: dict, computed: set) -> None:
             if option is None and not guards and not unless and not more_guards + more_unless \
                     and suffix in ("y", "objs"):
                 unconditional.setdefault((owner, suffix), []).append(target)
+
+
+# ``NAME += words``: a Make variable of the Makefile's own (not a Kbuild list: no ``-y``,
+# ``-objs``, ``-$(CONFIG_X)``; not ``CFLAGS_x.o``)
+_VARIABLE_LIST = re.compile(r"^\s*(?:override\s+)?([A-Za-z_]\w*)\s*(?:\+|::?|\?)?=(.*)$")
+
+
+def _read_variable(line: str, rel: str, listings: dict, blocks: _Blocks) -> None:
+    """Record the objects (``name.o``, no ``$``) the variable assignment ``line`` holds."""
+    m = _VARIABLE_LIST.match(line)
+    if m is None or m.group(1).startswith(("ccflags", "CFLAGS", "asflags", "ldflags")):
+        return
+    guards, unless = blocks.guards()
+    for word in m.group(2).split():
+        if word.endswith(".o") and "$" not in word:
+            target = posixpath.normpath(posixpath.join(rel, word))
+            listings.setdefault(target, []).append(_Listing(rel, "obj", None, guards=guards,
+                                                            unless=unless))
 
 
 def _word_sizes(words: list[str]):
