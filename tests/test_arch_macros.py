@@ -206,3 +206,44 @@ def test_riscv_defines_its_word_size(tmp_path, capsys):
     riscv = Configuration(arch="riscv")
     assert riscv.value("__riscv_xlen") == 64 and riscv.defined("__riscv")
     assert Configuration(arch="arm64").defined("__riscv_xlen") is False
+
+
+
+# drivers/video/fbdev/sis/sis_main.c: inside a body, a group on the compiler's own macros opens
+# a brace that another such group closes (``#if !defined(__i386__) && !defined(__x86_64__)`` /
+# ``if (videoram) {`` ... ``} else {`` / ``#endif`` ... ``#if ...`` / ``}`` / ``#endif``). On
+# arm64 the branches are kept, and with their directive lines left for the grammar the rest of
+# the file (lines 4202-6867) became an ERROR and sisfb_post_sis300 was lost (a false 020_2 on
+# its call; the grammar's recovery depends on the whole file, so the test reads the parser's
+# text). The configuration decides these macros as it does options: the lines are blanked,
+# as those of ``#ifdef CONFIG_PM`` are; a group on a name nothing decides keeps them.
+SIS = b"""\
+static int map_memory(int videoram, int base)
+{
+#if !defined(__i386__) && !defined(__x86_64__)
+\tif (videoram) {
+\t\tbase = videoram;
+\t} else {
+#endif
+\t\tbase = probe_size(base);
+#if !defined(__i386__) && !defined(__x86_64__)
+\t}
+#endif
+\treturn base;
+}
+"""
+
+
+def test_a_group_on_predefined_macros_that_opens_a_brace_is_blanked():
+    from kernel_lsp.parse.conditions import active_text
+    from kernel_lsp.parse.preprocess import parser_text
+    arm64, x86 = Configuration({}, "test", True, arch="arm64"), Configuration({}, "test", True)
+    out = parser_text(active_text(SIS, arm64)[0])
+    assert len(out) == len(SIS) and b"#" not in out
+    assert b"if (videoram) {" in out and b"} else {" in out
+    # on x86 the branches are dropped, the lines too (a group left with no text)
+    out = parser_text(active_text(SIS, x86)[0])
+    assert b"#" not in out and b"videoram) {" not in out and b"probe_size(base)" in out
+    # under a macro no configuration sets, the text may be what no build reads: the lines stay
+    other = SIS.replace(b"!defined(__i386__) && !defined(__x86_64__)", b"!defined(SIS_PCI)")
+    assert parser_text(active_text(other, arm64)[0]).count(b"#if !defined(SIS_PCI)") == 2

@@ -59,6 +59,12 @@ _ARCH_MACROS: dict[str, dict[str, int]] = {
 # Kbuild's forced ``kconfig.h`` defines one of these (``Configuration._byte_order``)
 _BYTE_ORDERS = frozenset({"__LITTLE_ENDIAN", "__BIG_ENDIAN"})
 _ARCH_NAMES = frozenset(n for names in _ARCH_MACROS.values() for n in names)
+# The names whose value the compiler gives a kernel object, whatever its file and directory
+# (defined or not): not ``MODULE``, ``CREATE_TRACE_POINTS``, ``BUILD_VDSO``, ACPICA's
+# application names, nor those some Makefile passes with -D (``__DISABLE_EXPORTS``), genksyms
+# (``__GENKSYMS__``) or a BPF program's build (``__BPF_TRACING__``, ``__TARGET_ARCH_x86``).
+DECIDED_NAMES = frozenset(n for n in PREDEFINED if n.startswith("__") and n not in (
+    "__GENKSYMS__", "__DISABLE_EXPORTS", "__BPF_TRACING__", "__TARGET_ARCH_x86")) | _ARCH_NAMES
 
 
 def predefined(arch: str) -> dict[str, int | None]:

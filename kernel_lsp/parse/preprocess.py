@@ -13,6 +13,7 @@ import re
 from itertools import pairwise
 
 from kernel_lsp.parse.lines import blank, newline_first
+from kernel_lsp.parse.macroenv import DECIDED_NAMES
 from kernel_lsp.parse.macros import is_member_run
 
 # Identifiers that only annotate a declaration (section, address-space, checker, optimisation
@@ -241,6 +242,13 @@ def _own_line(src: bytes, start: int, close: int) -> bool:
     return nxt is None or nxt.group(1)[0] not in _CONTINUES
 
 
+# A name whose value the configuration gives: an option, or a macro the compiler predefines
+# (or leaves undefined) for the architecture (``#if !defined(__i386__) &&
+# !defined(__x86_64__)`` in ``sis_main.c``).
+_DECIDED_NAME = re.compile(rb"CONFIG_|\b(?:" + b"|".join(
+    re.escape(n.encode()) for n in sorted(DECIDED_NAMES, key=len, reverse=True)) + rb")\b")
+
+
 class _Group:
     """An ``#if`` group seen by ``blank_in_braces``: the brace depth at its ``#if``, its
     directive lines, and how many of its branches hold text."""
@@ -250,7 +258,7 @@ class _Group:
         self.depth, self.branch_start, self.lines, self.filled = depth, branch_start, lines, 0
         self.file_scope = file_scope  # opened outside every brace
         # whether its condition names a configuration option (``#ifdef CONFIG_PM``): one the
-        # configuration decides, or that some configuration turns on
+        # configuration decides, or that some configuration turns on; or a predefined macro
         self.configured = configured
 
     @property
@@ -388,7 +396,8 @@ def blank_in_braces(src: bytes) -> bytes:
                 # ``#endif`` would be glued on
                 groups.append(_Group(len(stack) if stack and stack[-1] != _MEMBERS else 0, end,
                                      [(start, _directive_end(src, start, end))],
-                                     b"CONFIG_" in src[start:end], not stack))
+                                     _DECIDED_NAME.search(src, start, end) is not None,
+                                     not stack))
             elif word in (b"elif", b"else", b"elifdef", b"elifndef"):
                 if at_if:
                     stack = list(at_if[-1])
