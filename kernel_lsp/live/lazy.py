@@ -24,6 +24,7 @@ from kernel_lsp.model.symbols import (
     configuration_is_derived,
     ifdef_call_sets,
     is_foreign,
+    model_assembly_ids,
     model_dropped_headers,
     model_host_sources,
     model_kbuild_names,
@@ -105,6 +106,7 @@ class LazySymbols(Symbols):
         self.programs = Programs(self.paths, self.host)
         self.unbuilt_ids = model_unbuilt_ids(model, self.paths)
         self.unit_ids = model_unbuilt_ids(model, self.paths, "units")
+        self.assembly_ids = model_assembly_ids(model, self.paths)
         self.dropped_headers = model_dropped_headers(model)
         self.dropped_include_rows = list(model.dropped_header_includes())
         self.stored_ifdef_calls = list(model.ifdef_calls())  # (name, file, start)

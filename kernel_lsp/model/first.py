@@ -30,6 +30,7 @@ from kernel_lsp.model.indexer import (
     included_paths,
     is_unchanged,
     open_model,
+    record_assembly_headers,
     record_unbuilt,
     resolve_includes,
     stamp_model,
@@ -121,6 +122,7 @@ class FirstIndex:
         model.set_meta("host_sources", json.dumps(sorted(hosted | host_sources(config.root,
                                                                                dirs))))
         model.set_meta("includes_resolved", "1")
+        record_assembly_headers(model, config, self.configuration)
         record_unbuilt(model, config, self.configuration, self.by_path, self.problems)
         model.set_meta("first_paths", json.dumps(sorted(covered_paths(model) | self.wanted)))
         expand_invocations(model)

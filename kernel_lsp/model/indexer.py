@@ -26,7 +26,7 @@ from kernel_lsp.model import collector
 from kernel_lsp.model.buildable import kbuild_judgement
 from kernel_lsp.model.configuration import Configuration, fingerprint, load_configuration
 from kernel_lsp.model.expand import expand_invocations
-from kernel_lsp.model.programs import host_sources
+from kernel_lsp.model.programs import assembly_headers, host_sources
 from kernel_lsp.model.resolve import IncludeResolver
 from kernel_lsp.model.rows import fact_tuples
 from kernel_lsp.model.store import FileRow, Model, ModelError, ModelUnavailable
@@ -305,6 +305,8 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
         model.set_meta("host_sources", json.dumps(sorted(host_sources(config.root, dirs))))
         phases["resolve_seconds"] = time.perf_counter() - t
         model.set_meta("includes_resolved", "1")
+    if resolved is not None or model.meta("assembly_headers") is None:
+        record_assembly_headers(model, config, configuration)
     t = time.perf_counter()
     if record_unbuilt(model, config, configuration, by_path, problems,
                       refresh=resolved is not None):
@@ -332,6 +334,13 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
 # judged as a whole; 10: ``off`` for the user's .config too; 11: ``off`` in those directories;
 # 12: objects only a Make variable holds, under its ``ifdef`` blocks).
 UNBUILT_FORMAT = 12
+
+
+def record_assembly_headers(model: Model, config: Config, configuration: Configuration) -> None:
+    """Store the headers no file includes that only the assembler can read
+    (``programs.assembly_headers``)."""
+    model.set_meta("assembly_headers", json.dumps(sorted(assembly_headers(
+        config.root, model.design_unincluded_headers(), configuration))))
 
 
 def record_unbuilt(model: Model, config: Config, configuration: Configuration, paths,

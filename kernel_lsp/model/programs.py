@@ -84,3 +84,51 @@ def program_of(path: str, host: set[str] = frozenset()) -> str:
         if path.startswith(prefix):
             return program
     return KERNEL
+
+
+# Text only the assembler reads: an assembler directive starting a line (``.macro``, ``.endm``,
+# ``.irp``, ``.rept``), or ``#error`` right after ``#ifndef __ASSEMBLY__`` / ``#if
+# !defined(__ASSEMBLY__)`` (``arch/arm64/include/asm/assembler.h``: "Only include this from
+# assembly code").
+_ASSEMBLER_LINE = re.compile(rb"^[ \t]*\.(?:macro|endm|irp|irpc|rept|endr)\b", re.M)
+_ASSEMBLY_ONLY = re.compile(rb"^[ \t]*#[ \t]*(?:ifndef[ \t]+__ASSEMBLY__|if[ \t]+!\s*defined"
+                            rb"[ \t]*\(?[ \t]*__ASSEMBLY__[ \t]*\)?)[^\n]*\n[ \t]*#[ \t]*error\b",
+                            re.M)
+_ASSEMBLER_WORDS = (b".macro", b".endm", b".irp", b".rept", b".endr")
+_BLOCK_COMMENT = re.compile(rb"/\*.*?\*/", re.S)
+
+
+def assembly_headers(root: Path, paths: Iterable[str], env) -> set[str]:
+    """The headers among ``paths`` that only assembly files can include: in what the
+    configuration ``env`` keeps of their text, a line that starts with an assembler directive
+    outside comments and macro bodies (``.macro uaccess_ttbr0_disable, tmp1`` in
+    ``arch/arm64/include/asm/asm-uaccess.h``; ``arch/x86/entry/calling.h``), or an ``#error``
+    the C compiler reaches under ``#ifndef __ASSEMBLY__``. Read as C, their assembly is noise."""
+    from kernel_lsp.parse.conditions import active_text
+
+    out: set[str] = set()
+    for path in paths:
+        if not path.endswith(".h"):
+            continue
+        try:
+            src = (root / path).read_bytes()
+        except OSError:
+            continue
+        if not (any(w in src for w in _ASSEMBLER_WORDS) and _ASSEMBLER_LINE.search(src)) and not (
+                b"error" in src and b"__ASSEMBLY__" in src and _ASSEMBLY_ONLY.search(src)):
+            continue
+        text = active_text(src, env)[0]
+        if _ASSEMBLY_ONLY.search(text) is not None or _assembler_line(text):
+            out.add(path)
+    return out
+
+
+def _assembler_line(text: bytes) -> bool:
+    """Whether ``text`` has an assembler directive line that is no comment's and no macro
+    body's (a ``#define``'s continuation line)."""
+    text = _BLOCK_COMMENT.sub(lambda m: re.sub(rb"[^\n]", b" ", m.group()), text)
+    for m in _ASSEMBLER_LINE.finditer(text):
+        before = text[:m.start()].rstrip(b"\n")
+        if not before.endswith(b"\\"):
+            return True
+    return False

@@ -173,6 +173,14 @@ def model_unbuilt_ids(model: Model, paths: dict[int, str], key: str = "paths") -
     return {fid for fid, p in paths.items() if p in unbuilt} if unbuilt else set()
 
 
+def model_assembly_ids(model: Model, paths: dict[int, str]) -> set[int]:
+    """The ids of the headers no file includes that only the assembler can read, as the
+    indexer found them (``meta.assembly_headers``, ``programs.assembly_headers``)."""
+    stored = model.meta("assembly_headers")
+    names = set(json.loads(stored)) if stored else set()
+    return {fid for fid, p in paths.items() if p in names} if names else set()
+
+
 def model_off_ids(model: Model, paths: dict[int, str]) -> set[int]:
     """``model_unbuilt_ids(.., "off")`` and the ``.c`` files only those include (the
     configuration's own includes of them being in dropped branches): ``rwbase_rt.c``, which
@@ -234,10 +242,12 @@ def not_kernel_ids(symbols) -> set[int]:
 def dropped_named(symbols) -> set[int]:
     """The headers that an ``#include`` line of a dropped ``#if`` branch names (resolved as
     ``Symbols.header_id`` does): ``asm/pgtable-3level.h``, which ``pgtable.h`` includes only
-    with ``CONFIG_X86_PAE``. Computed once per symbol table."""
+    with ``CONFIG_X86_PAE``; and those only the assembler reads (``assembly_ids``): where no
+    file includes them, no C file of this configuration reads them. Computed once per symbol
+    table."""
     out = getattr(symbols, "_dropped_named", None)
     if out is None:
-        out = set()
+        out = set(symbols.assembly_ids)
         for fid, name in symbols.dropped_include_rows:
             hid = symbols.header_id(fid, name)
             if hid is not None and hid != fid:
@@ -336,6 +346,8 @@ class Symbols:
     # .c files Kbuild lists and some configuration builds: kernel code, whoever else includes
     # them (``buildable.KbuildStatus.units``)
     unit_ids: set[int] = field(default_factory=set)
+    # headers no file includes that only the assembler can read (``programs.assembly_headers``)
+    assembly_ids: set[int] = field(default_factory=set)
     # file -> headers it includes in a dropped #if branch
     dropped_headers: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     # (file, header as written) of every #include in a dropped #if branch, whatever the
@@ -396,6 +408,7 @@ class Symbols:
         s.programs = Programs(s.paths, s.host)
         s.unbuilt_ids = model_unbuilt_ids(model, s.paths)
         s.unit_ids = model_unbuilt_ids(model, s.paths, "units")
+        s.assembly_ids = model_assembly_ids(model, s.paths)
         s.dropped_headers = model_dropped_headers(model)
         s.dropped_include_rows = list(model.dropped_header_includes())
         s.ifdef_calls = ifdef_call_sets(model.ifdef_calls())
