@@ -35,8 +35,9 @@ _BUILT_LISTS = frozenset({"obj", "lib", "core", "drivers", "libs", "net", "virt"
                           "init", "subdir"})
 _NOT_OBJECTS = frozenset({"targets", "clean-files", "always", "hostprogs", "userprogs",
                           "subdir-ccflags", "ccflags", "asflags", "ldflags", "cflags"})
-_LISTING = re.compile(r"^\s*([A-Za-z_][\w.-]*?)-(y|m|objs|\$\(CONFIG_(\w+)\)|\$\([^)]*\))\s*"
-                      r"[:+?]?=(.*)$")
+# (Make reads ``${CONFIG_X}`` as ``$(CONFIG_X)``: ``thunderbolt-${CONFIG_ACPI} += acpi.o``)
+_LISTING = re.compile(r"^\s*([A-Za-z_][\w.-]*?)-(y|m|objs|\$\(CONFIG_(\w+)\)|\$\{CONFIG_(\w+)\}"
+                      r"|\$\([^)]*\)|\$\{[^}]*\})\s*[:+?]?=(.*)$")
 _SKIPPED_TOPS = frozenset({".git", ".kernel-lsp", "tools", "scripts", "samples", "Documentation",
                            "usr"})
 _WORD = re.compile(r"[A-Za-z_]\w*")
@@ -249,11 +250,12 @@ def _read_kbuild(path: Path, rel: str, listings: dict, computed: set,
         if m is None or m.group(1) in _NOT_OBJECTS or m.group(1).startswith(("ccflags",
                                                                                "CFLAGS")):
             continue
-        owner, suffix, option, words = m.groups()
+        owner, suffix, paren, brace, words = m.groups()
+        option = paren or brace
         guards, unless = blocks.guards()
         if guards and option is None and _ASSIGNS.match(line, m.end(2)):
             option = guards[-1]  # ``name-y :=`` in ``ifdef CONFIG_X``: when X is on
-        if suffix.startswith("$(") and option is None:
+        if suffix.startswith(("$(", "${")) and option is None:
             option = None  # a computed option (``$(BITS)``): taken as possible
         elif _ASSIGNS.match(line, m.end(2)) and (suffix in ("y", "objs") or option is not None):
             # ``name-y :=`` empties what ``name-y`` held, always; ``name-$(CONFIG_X) :=`` when X
