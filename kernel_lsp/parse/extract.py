@@ -59,7 +59,7 @@ from kernel_lsp.parse.preprocess import close_paren, unbraced_iterator_calls
 from kernel_lsp.parse.varuse import free_identifiers
 
 # Bump when extraction changes what it produces: the indexer then re-extracts every file.
-EXTRACTOR_VERSION = "63"
+EXTRACTOR_VERSION = "64"
 # Names that look like calls but are operators or compiler keywords.
 NOT_CALLS = frozenset("""
 sizeof typeof __typeof__ __typeof alignof _Alignof __alignof__ __alignof offsetof
