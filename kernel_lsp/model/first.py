@@ -34,6 +34,7 @@ from kernel_lsp.model.indexer import (
     record_unbuilt,
     resolve_includes,
     stamp_model,
+    stop_pool,
     work_item,
     worker_pool,
 )
@@ -85,7 +86,7 @@ class FirstIndex:
     def stop_workers(self) -> None:
         """End the extracting processes (the next batch starts them again)."""
         if self.pool is not None:
-            self.pool.terminate()
+            stop_pool(self.pool)
             self.pool = None
 
     def close_over(self, wanted: Iterable[str]) -> set[str]:

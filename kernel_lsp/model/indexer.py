@@ -144,6 +144,7 @@ def _store(model: Model, result: tuple, problems: list[str], kept: bool = False)
 
 
 STARTING_WITHIN = 10.0  # seconds the workers of a new pool have to start
+STOPPING_WITHIN = 30.0  # seconds a pool being stopped waits for its workers still starting
 
 
 def worker_pool(jobs: int, env: Configuration):
@@ -160,13 +161,26 @@ def worker_pool(jobs: int, env: Configuration):
         started = ctx.Semaphore(0)
         pool = ctx.Pool(jobs, initializer=_start_worker, initargs=(env, started))
         deadline = time.monotonic() + STARTING_WITHIN
-        for _ in range(jobs):
-            if not started.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                break  # a slow machine: on without them (they start when they can)
+        waiting = jobs
+        while waiting and started.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            waiting -= 1
+        # (a slow machine: on without them, they start when they can; ``stop_pool`` waits)
+        pool.kernel_lsp_starting = (started, waiting)
     finally:
         if main:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
     return pool
+
+
+def stop_pool(pool) -> None:
+    """Terminate a ``worker_pool`` once the workers it went on without have started (at most
+    ``STOPPING_WITHIN`` more): one stopped while it starts prints a FileNotFoundError
+    traceback (its semaphore is gone), which a loaded machine showed on Ctrl-C."""
+    started, waiting = getattr(pool, "kernel_lsp_starting", (None, 0))
+    deadline = time.monotonic() + STOPPING_WITHIN
+    while waiting and started.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        waiting -= 1
+    pool.terminate()
 
 
 def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress | None,
@@ -209,7 +223,7 @@ def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress 
                     progress(done, total, result[1])
     finally:
         if own is not None:
-            own.terminate()
+            stop_pool(own)
     return kept, changed
 
 
