@@ -56,7 +56,6 @@ class SymbolTable(Protocol):
     dropped_includers: Mapping  # .c file -> the files whose dropped #include lines name it
     macro_needs_memo: dict  # macro name -> what its arguments need, kept for the run
     hidden_in: Mapping  # function/variable/macro name -> files declaring it in a dropped branch
-    hidden_declared: Mapping  # the same (read for the files of ``off_ids``)
     off_ids: object  # ``fid in off_ids``: a .c file the configuration does not build
     dropped_headers: Mapping  # file -> headers it includes in a dropped branch
     dropped_include_rows: list  # (file, header as written) of every dropped #include
@@ -172,7 +171,7 @@ def dropped_here(ctx: CheckInputs, fid: int, mask: int, decls: list, name: str |
     for includer in syms.dropped_includers.get(fid, ()):
         mask |= ctx.visibility.unit(includer)
     if name is not None and any(f == fid or visible(mask, f)
-                                for f in syms.hidden_declared.get(name, ())):
+                                for f in syms.hidden_in.get(name, ())):
         return True
     for f, names in syms.dropped_headers.items():
         if f != fid and not visible(mask, f):

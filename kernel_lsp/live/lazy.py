@@ -126,7 +126,7 @@ class LazySymbols(Symbols):
         self.enumerators = _Names(lambda n: model.is_member_name(n, True))
         self.hidden_all = _Hidden(model.hidden_kinds)
         self.hidden = self.hidden_all if configuration_is_derived(model) else {}
-        self.hidden_in = self.hidden_declared = _Hidden(model.hidden_declarers)
+        self.hidden_in = _Hidden(model.hidden_declarers)
         self._add_dropped_units(model.dropped_c_includes())
         self.off_ids = model_off_ids(model, self.paths) | self.only_dropped_included(model)
         self.generated, self.command_line = model_kbuild_names(model)

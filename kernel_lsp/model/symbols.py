@@ -384,9 +384,6 @@ class Symbols:
     dropped_includers: dict[int, set[int]] = field(default_factory=dict)
     # function, variable or macro name -> the files that declare it in a dropped #if branch
     hidden_in: dict[str, set[int]] = field(default_factory=dict)
-    # the same, read for the files the configuration does not build (``off_ids``): a
-    # header's dropped branch may be what the configuration that builds its includer keeps
-    hidden_declared: Mapping[str, set[int]] = field(default_factory=dict)
     # name -> (file_id, parameter names, body) of its function-like macros, read when asked
     # (``Model.macro_definitions``): a macro's body is read only to see what its arguments need
     macro_source: Callable[[str], list] | None = field(default=None, repr=False)
@@ -432,7 +429,6 @@ class Symbols:
         s.off_ids = model_off_ids(model, s.paths) | s.only_dropped_included(model)
         for name, fid in model.hidden_by_file():
             s.hidden_in.setdefault(name, set()).add(fid)
-        s.hidden_declared = s.hidden_in
         for name, fid, storage, is_def, start, line, col, end_col in model.variable_symbols():
             s.variables.add(name, fid, storage, is_def, start, line, col, end_col)
         s.generated, s.command_line = model_kbuild_names(model)
