@@ -9,6 +9,7 @@ from pathlib import Path
 
 from kernel_lsp.config import load_config
 from kernel_lsp.model.indexer import index
+from tests.test_index_determinism import _index_then_die
 
 FILES = {
     "Kconfig": "",
@@ -65,22 +66,6 @@ def test_what_deleted_files_generated_or_held_goes_with_them(tmp_path):
     assert ("dentry", "fs/sub-other", "fs") in after["levels"]
 
 
-def _index_then_die(root: str, kill_at: int) -> None:
-    """Child process: index, and die like ``kill -9`` at the ``kill_at``-th progress step."""
-    import os
-
-    steps = [0]
-
-    def progress(_done, _total, _path):
-        steps[0] += 1
-        if steps[0] == kill_at:
-            os._exit(137)  # no cleanup: an open SQLite transaction is simply lost
-
-    config, _ = load_config(root)
-    index(config, jobs=1, progress=progress).model.close()
-    os._exit(0)
-
-
 def test_a_run_killed_between_a_macro_and_its_invokers_is_completed(tmp_path):
     import multiprocessing
 
@@ -90,7 +75,7 @@ def test_a_run_killed_between_a_macro_and_its_invokers_is_completed(tmp_path):
     header.write_text(header.read_text().replace("counter_##n", "counter2_##n"))
     # round 1 stores the header (committed at its end), round 2 extracts fs/a.c again: killed
     child = multiprocessing.get_context("fork").Process(target=_index_then_die,
-                                                        args=(str(root), 2))
+                                                        args=(str(root), 1, 2))
     child.start()
     child.join(120)
     assert child.exitcode == 137
