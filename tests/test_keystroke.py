@@ -194,6 +194,25 @@ def test_an_if_typed_without_its_endif_keeps_later_bodies_from_being_served_alon
     live.drop_buffer(path)
 
 
+def test_a_comment_closed_in_a_later_body_makes_one_comment_of_all_between(workspaces):
+    """``/*`` typed in a body with no ``*/`` after it is read as two operators; a ``*/`` typed
+    later, in another function's string even, closes it: the functions between are one comment
+    (found by the sequences above: the keystroke was served from the later body alone)."""
+    root, live, fresh, _symbols = workspaces
+    path = "mm/page_alloc.c"
+    text = (root / path).read_bytes()
+    _open_alone(live, fresh, path, text)
+    live.findings([path])
+    for choice, snippet in [(0, "x")] * 4 + [(0, "/*"), (244, "*/")]:
+        pos = _position(text, choice, True)
+        text = text[:pos] + snippet.encode() + text[pos:]
+        if live.set_buffer(path, text).approximate:
+            live.set_buffer(path, text, exact=True)
+        assert _state(live, path) == _fresh_state(fresh, path, text)
+    assert "alloc_pages" not in {f.name for f in live.open[path].own_rows["functions"]}
+    live.drop_buffer(path)
+
+
 def test_typing_in_a_body_the_compiler_skips_reports_nothing_there(workspaces):
     """A definition whose parameter type is not visible: the compiler reads nothing of its body,
     the full check reports nothing there, and neither does a keystroke inside it."""

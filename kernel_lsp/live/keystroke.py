@@ -176,11 +176,13 @@ class BodyIndex:
         # an ``#if`` typed with no ``#endif`` yet (open here, though no block of the tree holds
         # the function): the parser's recovery inside that region changes with any later edit
         opened = _conditional_depths(active, points)
+        unclosed = _unclosed_comment(blanked)
         out = []
         for (s, e, item, name, top, blocks), p, d, c in zip(found, pending, depths, opened,
                                                              strict=True):
             ok = (name is not None and names.get(name) == 1 and not MACRO_NAME.match(name)
-                  and not p and d == 0 and c == blocks and _rest_of_line_blank(active, e))
+                  and not p and d == 0 and c == blocks and _rest_of_line_blank(active, e)
+                  and s < unclosed)
             out.append(Body(s, e, item, name or "", ok, top))
         return cls(out, items, root.type == "ERROR")
 
@@ -205,6 +207,16 @@ class BodyIndex:
                  (s, e + delta, t, x) if e >= body.end else (s, e, t, x)
                  for s, e, t, x in self.items]
         return BodyIndex(out, items, self.untrusted)
+
+
+def _unclosed_comment(text: bytes) -> int:
+    """Where the first ``/*`` that no ``*/`` closes starts (the length of ``text`` if none):
+    tree-sitter reads it as operators, and a ``*/`` typed anywhere after it, even inside a
+    string of a later body, turns all between into one comment."""
+    for m in _UNCLOSED_COMMENT.finditer(text):
+        if m.group(1) == b"/*":
+            return m.start()
+    return len(text)
 
 
 def _declared_name(node) -> str | None:
