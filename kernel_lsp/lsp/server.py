@@ -39,6 +39,7 @@ from kernel_lsp.lsp.plumbing import (
     running_loop,
 )
 from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
+from kernel_lsp.lsp.turns import Turns
 from kernel_lsp.messages import condense
 from kernel_lsp.model.first import remove_first_db
 from kernel_lsp.model.store import ModelError, make_model_directory
@@ -63,6 +64,7 @@ class KernelLanguageServer(LanguageServer):
         self.pending: dict[str, asyncio.Task] = {}
         self.waiting: set[str] = set()  # uris changed since their last check started
         self.checking: dict[str, int] = {}  # uri -> its checks submitted to the model thread
+        self.turns = Turns()  # one check at a time on the model thread, the newest first
         self.last: dict[str, tuple[int | None, list[types.Diagnostic]]] = {}
         self.phase = "starting"  # starting | loading | indexing | ready | failed
         self.loading = False  # the model thread is stuck in Workspace.load (a locked model.db)
@@ -467,10 +469,22 @@ class KernelLanguageServer(LanguageServer):
             return []  # no model yet: "no findings" would be a lie; after_index checks it
         diags, dependents, approximate = [], [], False
         if rel is not None:
-            text = lone_crs_as_lf(doc.source) if doc is not None else None
-            self.checking[uri] = self.checking.get(uri, 0) + 1
+            await self.turns.acquire()  # (the buffer may have changed while it waited)
+            try:
+                doc = self.document(uri)
+                version = doc.version if doc is not None else None
+                text = lone_crs_as_lf(doc.source) if doc is not None else None
+                self.checking[uri] = self.checking.get(uri, 0) + 1
+            except BaseException:
+                self.turns.release()
+                raise
+
+            def ended() -> None:
+                self._ended(uri)
+                self.turns.release()
+
             diags, dependents, approximate = await self.on_model(
-                self._check_on_model, rel, text, version, exact, ended=lambda: self._ended(uri))
+                self._check_on_model, rel, text, version, exact, ended=ended)
         if self.ws.provisional is not None and self.ws.provisional.wanted:
             self.first.request()  # a file or a name the first model has not covered yet
         if doc is not None and doc.version != version:
