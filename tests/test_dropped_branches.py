@@ -115,6 +115,30 @@ def test_with_the_users_config_a_file_it_does_not_build_is_read_as_its_options_w
         (7, "020_2", "nowhere"), (11, "404_2", "other_only")}
 
 
+def test_with_the_users_config_a_header_only_files_it_does_not_build_read_is_read_so_too(
+        tmp_path, capsys):
+    """A private header of a file the ``.config`` does not build is read by no file it
+    builds: with ``struct dbg_state`` dropped, its use is no finding (Debian's amd64 config:
+    ``lockdep_internals.h``, only ``CONFIG_LOCKDEP``'s files include it, 13 findings); its
+    typo still is. A header a file it builds includes too is read strictly."""
+    private = ("static inline int thing_depth(struct dbg_state *s)\n{\n\treturn s->depth + "
+               "thing_typo();\n}\n")
+    tree = {**ELSEWHERE, ".config": "# CONFIG_DEBUG_THING is not set\n",
+            "drivers/thing/thing_priv.h": private, "drivers/thing/thing_shared.h": private,
+            "drivers/thing/thing.c": '#include "thing_priv.h"\n#include "thing_shared.h"\n'
+                                     + ELSEWHERE["drivers/thing/thing.c"],
+            "drivers/thing/Makefile": "obj-$(CONFIG_DEBUG_THING) += thing.o\nobj-y += other.o\n",
+            "drivers/thing/other.c": '#include <linux/thing.h>\n#include "thing_shared.h"\n'}
+    got = checked_errors(write_tree(tmp_path, tree), capsys)
+    assert {(path, line, code, sym) for path, line, code, sym in got if path.endswith(".h")
+            and path.startswith("drivers/")} == {
+        ("drivers/thing/thing_priv.h", 3, "020_2", "thing_typo"),
+        ("drivers/thing/thing_shared.h", 1, "020_2", "dbg_state"),
+        ("drivers/thing/thing_shared.h", 1, "502_2", "thing_depth"),
+        ("drivers/thing/thing_shared.h", 3, "020_2", "dbg_state"),
+        ("drivers/thing/thing_shared.h", 3, "020_2", "thing_typo")}
+
+
 # A .c file that only a dropped ``#include "x.c"`` of a built file names is built by no
 # configuration that drops the line (i915's selftests, under CONFIG_DRM_I915_SELFTEST); it
 # sees what its includer sees (``SUBTEST``, which i915_selftest.h defines under that option,

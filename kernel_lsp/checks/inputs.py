@@ -56,7 +56,7 @@ class SymbolTable(Protocol):
     dropped_includers: Mapping  # .c file -> the files whose dropped #include lines name it
     macro_needs_memo: dict  # macro name -> what its arguments need, kept for the run
     hidden_in: Mapping  # function/variable/macro name -> files declaring it in a dropped branch
-    off_ids: object  # ``fid in off_ids``: a .c file the configuration does not build
+    off_ids: object  # ``fid in off_ids``: a file the configuration does not build or read
     dropped_headers: Mapping  # file -> headers it includes in a dropped branch
     dropped_include_rows: list  # (file, header as written) of every dropped #include
     unbuilt_ids: object  # ``fid in unbuilt_ids``: no configuration of the architecture builds it
