@@ -219,6 +219,32 @@ def test_an_object_named_by_the_word_size(tmp_path, on, off):
     assert kbuild_status(tmp_path, "x86", SIZE_SOURCES, on) == (unbuilt, off)
 
 
+# fs/xfs/Makefile: ``xfs-y += $(addprefix scrub/, \ ...)`` in ``ifeq ($(CONFIG_X),y)`` blocks
+PREFIXED = {
+    "Kconfig": KCONFIG,
+    "fs/xfs/Makefile": (
+        "obj-y += xfs.o\nxfs-y += super.o\nifeq ($(CONFIG_GOOD),y)\n"
+        "xfs-y += $(addprefix scrub/, \\\n\t\tscrub.o \\\n\t\tagheader.o \\\n\t\t)\n"
+        "ifeq ($(CONFIG_QUOTED),y)\nxfs-y += $(addprefix scrub/, repair.o)\nendif\nendif\n"
+        "xfs-$(CONFIG_PXA_LED) += $(addprefix pxa/, pxa.o)\n"),
+}
+PREFIXED_SOURCES = ["fs/xfs/super.c", "fs/xfs/scrub/scrub.c", "fs/xfs/scrub/agheader.c",
+                    "fs/xfs/scrub/repair.c", "fs/xfs/pxa/pxa.c"]
+
+
+@pytest.mark.parametrize("on, off", [
+    ({"GOOD", "QUOTED"}, set()),
+    ({"GOOD"}, {"fs/xfs/scrub/repair.c"}),
+    (set(), {"fs/xfs/scrub/scrub.c", "fs/xfs/scrub/agheader.c", "fs/xfs/scrub/repair.c"}),
+])
+def test_objects_listed_with_a_prefix(tmp_path, on, off):
+    """``$(addprefix scrub/, a.o b.o)`` lists ``scrub/a.o`` and ``scrub/b.o`` under the blocks
+    around it (a .config without XFS_ONLINE_REPAIR does not build ``agheader_repair.c``); it
+    was read as ``a.o`` beside the Makefile, and the directory as computed."""
+    write_tree(tmp_path, PREFIXED)
+    assert kbuild_status(tmp_path, "x86", PREFIXED_SOURCES, on) == ({"fs/xfs/pxa/pxa.c"}, off)
+
+
 def test_user_mode_linux_code_of_the_architecture_is_unbuilt(tmp_path):
     """``arch/x86/um/`` is entered only by ``arch/um``'s Makefile (ARCH=um), whatever its own
     Makefile lists (with a variable: ``obj-y = bugs_$(BITS).o``)."""

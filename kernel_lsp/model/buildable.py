@@ -241,6 +241,7 @@ def _read_kbuild(path: Path, rel: str, listings: dict, computed: set,
     unconditional: dict[tuple[str, str], list[str]] = {}
     blocks = _Blocks()
     for line in re.sub(r"\\\n", " ", text).splitlines():
+        line = _ADDPREFIX.sub(_prefixed, line)
         if blocks.directive(line.split("#", 1)[0]):
             continue
         if variables:
@@ -282,6 +283,14 @@ def _read_kbuild(path: Path, rel: str, listings: dict, computed: set,
             if option is None and not guards and not unless and not more_guards + more_unless \
                     and suffix in ("y", "objs"):
                 unconditional.setdefault((owner, suffix), []).append(target)
+
+
+# ``$(addprefix scrub/, agheader_repair.o repair.o)`` with a literal prefix and words (fs/xfs)
+_ADDPREFIX = re.compile(r"\$\(addprefix\s+([^\s,()$#]+)\s*,([^()$#]*)\)")
+
+
+def _prefixed(m: re.Match) -> str:
+    return " ".join(m.group(1) + word for word in m.group(2).split())
 
 
 # ``NAME += words``: a Make variable of the Makefile's own (not a Kbuild list: no ``-y``,

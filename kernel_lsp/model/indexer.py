@@ -346,8 +346,9 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
 # Bump when ``meta.unbuilt_sources`` gains information (2: ``off``; 3: composites listed as
 # ``$(name-y)``; 8: ``units``, the listed ones; 9: directories whose objects are computed,
 # judged as a whole; 10: ``off`` for the user's .config too; 11: ``off`` in those directories;
-# 12: objects only a Make variable holds, under its ``ifdef`` blocks; 13: ``obj-${CONFIG_X}``).
-UNBUILT_FORMAT = 13
+# 12: objects only a Make variable holds, under its ``ifdef`` blocks; 13: ``obj-${CONFIG_X}``;
+# 14: ``$(addprefix dir/, a.o b.o)``).
+UNBUILT_FORMAT = 14
 
 
 def record_assembly_headers(model: Model, config: Config, configuration: Configuration) -> None:
