@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kernel_lsp.ebpf.csource import findings_in_c
 from kernel_lsp.ebpf.isa import lookup
 from kernel_lsp.ebpf.load.carray import parse_c_arrays
 from kernel_lsp.ebpf.run.interp import run
@@ -103,3 +104,36 @@ def test_buffers_and_runtime_templates_are_not_programs():
     assert [lookup(i).mnemonic for i in found["local"].insns] == ["mov", "exit"]
     (error,) = found["typo"].meta["errors"]
     assert "UNDEFINED_CONSTANT" in error.message
+
+
+# lib/test_bpf.c's tail call tests: run by the interpreter or a JIT without the verifier, with
+# the kernel's own tail call instruction; the verifier's checks do not apply to them.
+INTERNAL = b"""
+#define TAIL_CALL(off) BPF_RAW_INSN(BPF_JMP | BPF_TAIL_CALL, 0, 0, 0, (off))
+static struct { const char *descr; struct bpf_insn insns[4]; int result; } tests[] = {
+\t{
+\t\t"tail call",
+\t\t.insns = {
+\t\t\tBPF_ALU64_IMM(BPF_ADD, BPF_REG_1, 2),
+\t\t\tTAIL_CALL(-1),
+\t\t\tBPF_EXIT_INSN(),
+\t\t},
+\t\t.result = 3,
+\t},
+\t{
+\t\t"bad jump",
+\t\t.insns = {
+\t\t\tBPF_MOV64_IMM(BPF_REG_0, 0),
+\t\t\tBPF_JMP_IMM(BPF_JEQ, BPF_REG_0, 0, 5),
+\t\t\tBPF_EXIT_INSN(),
+\t\t},
+\t},
+};
+"""
+
+
+def test_programs_with_the_kernels_own_tail_call_are_not_verified():
+    (tail, bad) = parse_c_arrays(INTERNAL, "lib/test_bpf.c")
+    assert tail.meta["errors"] == [] and tail.insns[1].opcode == 0xF5
+    assert {(f.code, f.symbol) for f in findings_in_c(INTERNAL, "lib/test_bpf.c")} == {
+        ("E101", "bad jump")}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from kernel_lsp.ebpf import helpers
+from kernel_lsp.ebpf import helpers, isa
 from kernel_lsp.ebpf.findings import to_finding
 from kernel_lsp.ebpf.load import source_findings
 from kernel_lsp.ebpf.load.carray import parse_c_arrays
@@ -34,6 +34,8 @@ def findings_in_c(source: bytes, path: str) -> list[Finding]:
         return []
     out: list[Finding] = []
     for program in programs:
+        if any(i.opcode == isa.JMP | isa.TAIL_CALL_INTERNAL for i in program.insns):
+            continue  # run by the interpreter or a JIT without the verifier (lib/test_bpf.c)
         prog_type = (program.prog_type if program.prog_type in helpers.PROG_TYPES
                      else helpers.DEFAULT_PROG_TYPE)
         try:

@@ -56,6 +56,9 @@ ALU_OPS = {"add": 0x00, "sub": 0x10, "mul": 0x20, "div": 0x30, "or": 0x40, "and"
 JMP_CONDS = {"jeq": 0x10, "jgt": 0x20, "jge": 0x30, "jset": 0x40, "jne": 0x50, "jsgt": 0x60,
              "jsge": 0x70, "jlt": 0xA0, "jle": 0xB0, "jslt": 0xC0, "jsle": 0xD0}
 JA, CALL, EXIT = 0x00, 0x80, 0x90
+# The kernel's own tail call (``BPF_JMP | BPF_TAIL_CALL``, include/linux/filter.h): what the
+# verifier turns ``bpf_tail_call`` into; no program given to the verifier has it
+TAIL_CALL_INTERNAL = 0xF0
 FETCH = 0x01
 ATOMIC_OPS = {"add": 0x00, "or": 0x40, "and": 0x50, "xor": 0xA0}
 XCHG, CMPXCHG = 0xE0 | FETCH, 0xF0 | FETCH

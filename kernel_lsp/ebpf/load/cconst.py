@@ -30,6 +30,7 @@ def _constants() -> dict[str, int]:
          "BPF_K": isa.K, "BPF_X": isa.X, "BPF_TO_LE": 0x00, "BPF_TO_BE": 0x08,
          "BPF_FROM_LE": 0x00, "BPF_FROM_BE": 0x08, "BPF_JA": isa.JA, "BPF_CALL": isa.CALL,
          "BPF_EXIT": isa.EXIT, "BPF_FETCH": isa.FETCH, "BPF_XCHG": isa.XCHG,
+         "BPF_TAIL_CALL": isa.TAIL_CALL_INTERNAL,
          "BPF_CMPXCHG": isa.CMPXCHG, "BPF_PSEUDO_CALL": isa.CALL_PSEUDO,
          "BPF_PSEUDO_KFUNC_CALL": isa.CALL_KFUNC, "BPF_MAXINSNS": 4096, "MAX_BPF_STACK": 512,
          "BPF_REG_ARG1": 1, "BPF_REG_ARG2": 2, "BPF_REG_ARG3": 3, "BPF_REG_ARG4": 4,
