@@ -152,9 +152,15 @@ SELFTEST = {
     "drivers/Makefile": "obj-y += gem/\n",
     "drivers/gem/Makefile": "obj-y += gem.o\n",
     "drivers/gem/gem.c": ("#include <linux/st.h>\nint gem(void)\n{\n\treturn 0;\n}\n"
-                          "#ifdef CONFIG_SELFTEST\n#include \"selftests/gem_st.c\"\n#endif\n"),
+                          "#ifdef CONFIG_SELFTEST\n#include \"selftests/mock_ctx.c\"\n"
+                          "#include \"selftests/gem_st.c\"\n#endif\n"),
+    # a helper .c file included before it: what its own header declares is seen there too
+    "drivers/gem/selftests/mock_ctx.h": "int mock_ctx_close(int n);\n",
+    "drivers/gem/selftests/mock_ctx.c": ('#include "mock_ctx.h"\n'
+                                         "int mock_ctx_close(int n)\n{\n\treturn n;\n}\n"),
     "drivers/gem/selftests/gem_st.c": ("static int gem_st(void)\n{\n\tstruct st_case c;\n"
-                                       "\treturn st_run(&c) + st_typo(&c) + SUBTEST(&c);\n}\n"),
+                                       "\treturn st_run(&c) + st_typo(&c) + SUBTEST(&c)\n"
+                                       "\t\t+ mock_ctx_close(1);\n}\n"),
 }
 
 

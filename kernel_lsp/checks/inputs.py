@@ -166,10 +166,20 @@ def dropped_here(ctx: CheckInputs, fid: int, mask: int, decls: list, name: str |
     ``CONFIG_GENERIC_IRQ_DEBUGFS`` builds, calls ``seq_printf``, which ``internals.h`` brings
     in through ``debugfs.h`` under that option only. A ``.c`` file that dropped ``#include``
     lines name sees there what its includers see (i915's ``selftest_gt_pm.c``: ``SUBTEST``,
-    which ``i915_selftest.h`` defines under ``CONFIG_DRM_I915_SELFTEST``)."""
+    which ``i915_selftest.h`` defines under ``CONFIG_DRM_I915_SELFTEST``), and what the
+    ``.c`` files they include in such branches see (``i915_gem_context.c`` includes
+    ``selftests/mock_context.c``, whose ``mock_context.h`` declares ``live_context``, then
+    ``selftests/i915_gem_context.c``, which calls it)."""
     syms = ctx.symbols
+    siblings = 0
     for includer in syms.dropped_includers.get(fid, ()):
         mask |= ctx.visibility.unit(includer)
+        for other in syms.dropped_units.get(includer, ()):
+            if other != fid and includer in syms.dropped_includers.get(other, ()):
+                siblings |= ctx.visibility.closure(other)
+    if siblings and any(d.file_id != fid and visible(siblings, d.file_id) for d in decls):
+        return True
+    mask |= siblings
     if name is not None and any(f == fid or visible(mask, f)
                                 for f in syms.hidden_in.get(name, ())):
         return True
