@@ -35,13 +35,14 @@ _BUILT_LISTS = frozenset({"obj", "lib", "core", "drivers", "libs", "net", "virt"
                           "init", "subdir"})
 _NOT_OBJECTS = frozenset({"targets", "clean-files", "always", "hostprogs", "userprogs",
                           "subdir-ccflags", "ccflags", "asflags", "ldflags", "cflags"})
-# (Make reads ``${CONFIG_X}`` as ``$(CONFIG_X)``: ``thunderbolt-${CONFIG_ACPI} += acpi.o``)
-_LISTING = re.compile(r"^\s*([A-Za-z_][\w.-]*?)-(y|m|objs|\$\(CONFIG_(\w+)\)|\$\{CONFIG_(\w+)\}"
+# (Make reads ``${CONFIG_X}`` as ``$(CONFIG_X)``: ``thunderbolt-${CONFIG_ACPI} += acpi.o``; a
+# name may start with a digit: ``9pnet_xen-objs := trans_xen.o``, ``8250-y``)
+_LISTING = re.compile(r"^\s*(\w[\w.-]*?)-(y|m|objs|\$\(CONFIG_(\w+)\)|\$\{CONFIG_(\w+)\}"
                       r"|\$\([^)]*\)|\$\{[^}]*\})\s*[:+?]?=(.*)$")
 _SKIPPED_TOPS = frozenset({".git", ".kernel-lsp", "tools", "scripts", "samples", "Documentation",
                            "usr"})
 _WORD = re.compile(r"[A-Za-z_]\w*")
-_PART_LIST = re.compile(r"\$\(([A-Za-z_][\w.-]*?)-(?:y|objs)\)")
+_PART_LIST = re.compile(r"\$\((\w[\w.-]*?)-(?:y|objs)\)")
 
 
 def possible_symbols(kc: Kconfig) -> set[str]:

@@ -347,8 +347,9 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
 # ``$(name-y)``; 8: ``units``, the listed ones; 9: directories whose objects are computed,
 # judged as a whole; 10: ``off`` for the user's .config too; 11: ``off`` in those directories;
 # 12: objects only a Make variable holds, under its ``ifdef`` blocks; 13: ``obj-${CONFIG_X}``;
-# 14: ``$(addprefix dir/, a.o b.o)``).
-UNBUILT_FORMAT = 14
+# 14: ``$(addprefix dir/, a.o b.o)``; 15: composite names starting with a digit,
+# ``9pnet_xen-objs``).
+UNBUILT_FORMAT = 15
 
 
 def record_assembly_headers(model: Model, config: Config, configuration: Configuration) -> None:
