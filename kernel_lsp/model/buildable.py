@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kernel_lsp.files import read_build_file
+from kernel_lsp.model.kbuild import makefile_includes
 from kernel_lsp.model.kconfig import _TOKEN, Kconfig, read_kconfig
 
 # Kbuild's own lists (what they name is built when the directory is); any other name before
@@ -219,6 +220,7 @@ def read_listings(root: Path, arch: str, variables: bool = False
     directory, under the ``ifdef``/``ifeq`` blocks around them."""
     listings: dict[str, list[_Listing]] = {}
     computed: set[str] = set()
+    files = []
     for dirpath, dirnames, filenames in os.walk(root):
         rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
         rel = "" if rel == "." else rel
@@ -226,27 +228,69 @@ def read_listings(root: Path, arch: str, variables: bool = False
             dirnames[:] = [d for d in dirnames if d not in _SKIPPED_TOPS]
         elif rel == "arch":
             dirnames[:] = [d for d in dirnames if d == arch]
-        for name in ("Makefile", "Kbuild"):
-            if name in filenames:
-                _read_kbuild(Path(dirpath) / name, rel, listings, computed, variables)
+        files += [(rel, name) for name in ("Makefile", "Kbuild") if name in filenames]
+    texts = {posixpath.join(rel, name): _text(root / rel / name) for rel, name in files}
+    entry = _include_guards(texts) if variables else {}
+    for rel, name in files:
+        path = posixpath.join(rel, name)
+        for guards in entry.get(path, [((), ())]):
+            _read_kbuild(texts[path], rel, listings, computed, variables, _Blocks(guards),
+                         lambda p: (root / p).is_file())
     return listings, computed
 
 
-def _read_kbuild(path: Path, rel: str, listings: dict, computed: set,
-                 variables: bool = False) -> None:
+def _text(path: Path) -> str | None:
     try:
-        text = read_build_file(path)
+        return read_build_file(path)
     except OSError:
+        return None
+
+
+def _include_guards(texts: dict[str, str | None]) -> dict[str, list[tuple[tuple, tuple]]]:
+    """For each Makefile another one includes (``include $(FULL_AMD_PATH)/amdkfd/Makefile``
+    inside ``ifneq ($(CONFIG_HSA_AMD),)`` in ``amdgpu/Makefile``), the (on, off) options of
+    each place that includes it, its includers' own included too: its variables hold objects
+    only there."""
+    sites: dict[str, list[tuple[str, tuple, tuple]]] = {}
+    for path, text in texts.items():
+        includes = dict(makefile_includes(text, posixpath.dirname(path))) if text else {}
+        blocks = _Blocks()
+        for i, line in enumerate(re.sub(r"\\\n", " ", text or "").splitlines()):
+            blocks.directive(line.split("#", 1)[0])
+            if i in includes and includes[i] in texts and includes[i] != path:
+                sites.setdefault(includes[i], []).append((path, *blocks.guards()))
+    out: dict[str, list[tuple[tuple, tuple]]] = {}
+
+    def of(path: str, seen: tuple) -> list[tuple[tuple, tuple]]:
+        if path not in sites:
+            return [((), ())]
+        got = []
+        for includer, on, off in sites[path]:
+            for more_on, more_off in ([((), ())] if includer in seen else
+                                      of(includer, seen + (includer,))):
+                got.append((more_on + on, more_off + off))
+        return got
+
+    for path in sites:
+        out[path] = of(path, (path,))
+    return out
+
+
+def _read_kbuild(text: str | None, rel: str, listings: dict, computed: set,
+                 variables: bool = False, blocks: _Blocks | None = None, is_file=None) -> None:
+    """Record the listings of one Kbuild file's ``text`` (``blocks``: the guards it is read
+    under; ``is_file``: whether a root-relative file exists)."""
+    if text is None:
         return
     # (a list, ``y`` or ``objs``) -> the targets of those listings here, under no option
     unconditional: dict[tuple[str, str], list[str]] = {}
-    blocks = _Blocks()
+    blocks = blocks or _Blocks()
     for line in re.sub(r"\\\n", " ", text).splitlines():
         line = _ADDPREFIX.sub(_prefixed, line)
         if blocks.directive(line.split("#", 1)[0]):
             continue
         if variables:
-            _read_variable(line.split("#", 1)[0], rel, listings, blocks)
+            _read_variable(line.split("#", 1)[0], rel, listings, blocks, is_file)
             continue
         m = _LISTING.match(line.split("#", 1)[0])
         if m is None or m.group(1) in _NOT_OBJECTS or m.group(1).startswith(("ccflags",
@@ -299,17 +343,44 @@ def _prefixed(m: re.Match) -> str:
 _VARIABLE_LIST = re.compile(r"^\s*(?:override\s+)?([A-Za-z_]\w*)\s*(?:\+|::?|\?)?=(.*)$")
 
 
-def _read_variable(line: str, rel: str, listings: dict, blocks: _Blocks) -> None:
-    """Record the objects (``name.o``, no ``$``) the variable assignment ``line`` holds."""
+def _read_variable(line: str, rel: str, listings: dict, blocks: _Blocks, is_file=None) -> None:
+    """Record the objects (``name.o``, or ``$(PREFIX)/name.o`` when ``_anchored``) the
+    variable assignment ``line`` holds."""
     m = _VARIABLE_LIST.match(line)
     if m is None or m.group(1).startswith(("ccflags", "CFLAGS", "asflags", "ldflags")):
         return
     guards, unless = blocks.guards()
     for word in m.group(2).split():
+        target = None
         if word.endswith(".o") and "$" not in word:
             target = posixpath.normpath(posixpath.join(rel, word))
+        elif word.endswith(".o") and is_file is not None:
+            target = _anchored(word, rel, is_file)
+        if target is not None:
             listings.setdefault(target, []).append(_Listing(rel, "obj", None, guards=guards,
                                                             unless=unless))
+
+
+_PREFIXED = re.compile(r"^\$[({][A-Za-z_]\w*[)}]/([\w/.+-]+)\.o$")
+
+
+def _anchored(word: str, rel: str, is_file) -> str | None:
+    """The object ``$(PREFIX)/rest.o`` names, ``PREFIX`` a path this Makefile does not set (the
+    Makefile that includes it does: ``AMDKFD_PATH := ../amdkfd`` before ``AMDKFD_FILES +=
+    $(AMDKFD_PATH)/kfd_svm.o``): ``rest`` below the nearest of the Makefile's directory and its
+    ancestors where ``rest.c`` exists, or None."""
+    m = _PREFIXED.match(word)
+    rest = posixpath.normpath(m.group(1)) if m is not None else ".."
+    if rest.startswith(".."):
+        return None
+    d = rel
+    while True:
+        candidate = posixpath.join(d, rest) if d else rest
+        if is_file(candidate + ".c"):
+            return candidate + ".o"
+        if not d:
+            return None
+        d = posixpath.dirname(d)
 
 
 def _word_sizes(words: list[str]):
@@ -340,9 +411,10 @@ class _Blocks:
     nothing here. Whether some configuration builds a file reads only the first kind (an
     option off may always be); whether the derived one does reads both."""
 
-    def __init__(self) -> None:
+    def __init__(self, outer: tuple[tuple, tuple] = ((), ())) -> None:
         # per block: (on, off) of the then branch, (on, off) of the else branch, in else
         self.stack: list[list] = []
+        self.outer = outer  # what the place that includes the file needs (``_include_guards``)
 
     def directive(self, line: str) -> bool:
         """Follow ``line`` if it is a conditional directive (True), else False."""
@@ -368,8 +440,8 @@ class _Blocks:
     def guards(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(the options that must be on, those that must be off) for the current line."""
         branches = [other if in_else else then for then, other, in_else in self.stack]
-        return (tuple(b[0] for b in branches if b[0] is not None),
-                tuple(b[1] for b in branches if b[1] is not None))
+        return (self.outer[0] + tuple(b[0] for b in branches if b[0] is not None),
+                self.outer[1] + tuple(b[1] for b in branches if b[1] is not None))
 
 
 _NEITHER = (None, None)

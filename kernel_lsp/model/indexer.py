@@ -348,8 +348,9 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
 # judged as a whole; 10: ``off`` for the user's .config too; 11: ``off`` in those directories;
 # 12: objects only a Make variable holds, under its ``ifdef`` blocks; 13: ``obj-${CONFIG_X}``;
 # 14: ``$(addprefix dir/, a.o b.o)``; 15: composite names starting with a digit,
-# ``9pnet_xen-objs``).
-UNBUILT_FORMAT = 15
+# ``9pnet_xen-objs``; 16: ``$(PATH)/name.o`` in a Make variable, and an included Makefile's
+# objects under its includers' guards).
+UNBUILT_FORMAT = 16
 
 
 def record_assembly_headers(model: Model, config: Config, configuration: Configuration) -> None:

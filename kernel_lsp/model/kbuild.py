@@ -87,16 +87,24 @@ def included_makefiles(text: str, directory: str) -> list[str]:
     """Root-relative paths of the Makefiles that ``text`` includes by a path it can resolve
     (``include $(FULL_AMD_DISPLAY_PATH)/Makefile``; not the ``$(src)/.../Kbuild`` of its own
     subdirectories, which ``_SUBDIR_OBJECTS`` covers)."""
+    out = []
+    for _line, path in makefile_includes(text, directory):
+        where = posixpath.dirname(path)
+        if where != directory and not where.startswith(directory + "/") and path not in out:
+            out.append(path)
+    return out
+
+
+def makefile_includes(text: str, directory: str) -> list[tuple[int, str]]:
+    """(line, root-relative path) of each Makefile or Kbuild file ``text`` includes by a path
+    it can resolve; lines counted in ``text`` with its continuation lines joined."""
     joined = re.sub(r"\\\n", " ", text)
     variables = _variables(joined)
     out = []
     for m in _MAKE_INCLUDE.finditer(joined):
         path = _expand(m.group(1), directory, variables)
-        if not path or posixpath.basename(path) not in ("Makefile", "Kbuild"):
-            continue
-        where = posixpath.dirname(path)
-        if where != directory and not where.startswith(directory + "/") and path not in out:
-            out.append(path)
+        if path and posixpath.basename(path) in ("Makefile", "Kbuild"):
+            out.append((joined.count("\n", 0, m.start()), path))
     return out
 
 
