@@ -647,3 +647,31 @@ def test_objects_of_an_included_makefile_need_its_includers_guards(tmp_path, cap
         "drivers/gpu/kfd/kfd_module.c", "drivers/gpu/display/dc/pxa/pxa_dc.c"}
     assert {(f[0], f[2], f[3]) for f in checked_errors(tmp_path, capsys)} == {
         ("drivers/gpu/display/dc/core.c", "020_2", "core_undeclared")}
+
+
+# sound/soc/fsl/Kconfig: SND_SOC_EUKREA_TLV320 ``depends on ARCH_MXC && !ARM64``; a negation was
+# taken as always possible, so arm64 checked eukrea-tlv320.c (5 false 020_2 on the arm32
+# machine_is_*()), and the cpuidle drivers of arm32 boards, tiny RCU (``depends on !SMP``, and
+# arm64's SMP is ``def_bool y``)... An option with no prompt, ``def_bool y`` and no dependency
+# but such options is on in every configuration: its negation never holds.
+ALWAYS = {
+    "Kconfig": ("config ARM64\n\tdef_bool y\nconfig SMP\n\tdef_bool y\n\tdepends on ARM64\n"
+                "config 64BIT\n\tbool \"64-bit\"\n\tdefault y\n"
+                "config MXC\n\tbool \"an i.MX board\"\n"
+                "config EUKREA\n\ttristate \"an arm32 board's codec\"\n\tdepends on MXC && !ARM64\n"
+                "config TINY\n\tbool\n\tdefault y\n\tdepends on !SMP\n"
+                "config NOT64\n\ttristate \"not on 64-bit\"\n\tdepends on !64BIT\n"),
+    "arch/arm64/configs/defconfig": "CONFIG_MXC=y\n",
+    "sound/Makefile": "obj-$(CONFIG_EUKREA) += eukrea.o\nobj-$(CONFIG_NOT64) += not64.o\n",
+    "kernel/Makefile": "obj-$(CONFIG_TINY) += tiny.o\n",
+    "Makefile": "obj-y += sound/ kernel/\n",
+    "sound/eukrea.c": "int eukrea(void) { return machine_is_eukrea(); }\n",
+    "sound/not64.c": "int not64(void) { return not64_helper(); }\n",
+    "kernel/tiny.c": "int tiny(void) { return tiny_helper(); }\n",
+}
+
+
+def test_the_negation_of_an_option_always_on_never_holds(tmp_path, capsys):
+    write_tree(tmp_path, ALWAYS)
+    sources = [p for p in ALWAYS if p.endswith(".c")]
+    assert unbuilt_sources(tmp_path, "arm64", sources) == {"sound/eukrea.c", "kernel/tiny.c"}

@@ -9,11 +9,13 @@ defines. Its findings would only be the noise of checking it as x86 code.
 
 Which options can be on (``possible_symbols``) is a may-analysis, deliberately generous: an
 option with a prompt whose dependencies may hold, an option some possible option selects (a
-``select`` overrides dependencies) or implies, or with a default that may be on; a negation (``!X86_32``),
-a comparison and a toolchain probe may always hold. So only a dependency on an option this
-architecture's Kconfig never defines, or that only such options enable, makes a file unbuilt. A
-file no Kbuild file lists (a ``.c`` another one includes, a host tool, a tree without Kbuild) is
-never unbuilt, nor is a listing whose option or object name is computed (``$(BITS)``).
+``select`` overrides dependencies) or implies, or with a default that may be on; a negation
+(``!X86_32``), a comparison and a toolchain probe may always hold, but the negation of an option
+every configuration has on (``!ARM64`` on arm64, ``!SMP`` there: ``always_on``) never does. So
+only a dependency on an option this architecture's Kconfig never defines, or that only such
+options enable, makes a file unbuilt. A file no Kbuild file lists (a ``.c`` another one
+includes, a host tool, a tree without Kbuild) is never unbuilt, nor is a listing whose option
+or object name is computed (``$(BITS)``).
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def possible_symbols(kc: Kconfig) -> set[str]:
             implied.setdefault(target, []).append((sym.name, cond))
     choice_live = [c["depends"] for c in kc.choices]
     possible: set[str] = set()
-    may = _May(possible)
+    may = _May(possible, always_on(kc))
     changed = True
     while changed:
         changed = False
@@ -77,12 +79,30 @@ def possible_symbols(kc: Kconfig) -> set[str]:
     return possible
 
 
+def always_on(kc: Kconfig) -> set[str]:
+    """The options every configuration of ``kc``'s architecture has on: ``def_bool y`` with no
+    prompt (a user cannot turn them off) and only such options as dependencies (``ARM64``,
+    ``RISCV``; x86's ``X86_64`` depends on the prompt ``64BIT``)."""
+    always: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for name, sym in kc.symbols.items():
+            if name in always or sym.prompt or sym.choice is not None or sym.alternatives or (
+                    sym.type != "bool") or not sym.defaults or sym.defaults[0] not in (("y", "y"), ("y", "")):
+                continue
+            if all(_WORD.fullmatch(d.strip()) and d.strip() in always for d in sym.depends):
+                always.add(name)
+                changed = True
+    return always
+
+
 class _May:
     """Whether a Kconfig expression may be true when the options in ``possible`` may be on
-    (and any option may be off)."""
+    and any option may be off but those ``always`` on (``!ARM64`` never holds on arm64)."""
 
-    def __init__(self, possible: set[str]):
-        self.possible = possible
+    def __init__(self, possible: set[str], always: set[str] = frozenset()):
+        self.possible, self.always = possible, always
 
     def __call__(self, expr: str) -> bool:
         toks = [t for t in _TOKEN.findall(expr) if t]
@@ -122,7 +142,7 @@ class _May:
             return i, (False, True)
         if tok.startswith("$(") or tok.startswith('"') or not _WORD.fullmatch(tok):
             return i, (True, True)  # a toolchain probe, a string, a number
-        return i, (tok in self.possible, True)
+        return i, (tok in self.possible, tok not in self.always)
 
 
 @dataclass(frozen=True, slots=True)
