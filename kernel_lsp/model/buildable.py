@@ -250,11 +250,18 @@ def read_listings(root: Path, arch: str, variables: bool = False
             dirnames[:] = [d for d in dirnames if d == arch]
         files += [(rel, name) for name in ("Makefile", "Kbuild") if name in filenames]
     texts = {posixpath.join(rel, name): _text(root / rel / name) for rel, name in files}
-    entry = _include_guards(texts) if variables else {}
+    sites = _include_sites(texts)
     for rel, name in files:
         path = posixpath.join(rel, name)
-        for guards in entry.get(path, [((), ())]):
-            _read_kbuild(texts[path], rel, listings, computed, variables, _Blocks(guards),
+        # a Makefile another one includes (``include $(src)/gvt/Makefile`` in i915's): its
+        # variables hold objects only there, under the includer's guards; its listings name
+        # objects of the includer's directory (``kvmgt-y += gvt/kvmgt.o``), read also as its own
+        reads = [(src, guards) for src, guards in sites.get(path, ()) if variables or src != rel]
+        if not variables or not reads:
+            reads.append((rel, ((), ())))
+        for src, guards in dict.fromkeys(reads):
+            _read_kbuild(texts[path], rel if variables else src, listings,
+                         computed if src == rel else set(), variables, _Blocks(guards),
                          lambda p: (root / p).is_file())
     return listings, computed
 
@@ -266,33 +273,40 @@ def _text(path: Path) -> str | None:
         return None
 
 
-def _include_guards(texts: dict[str, str | None]) -> dict[str, list[tuple[tuple, tuple]]]:
+def _include_sites(texts: dict[str, str | None]) -> dict[str, list[tuple[str, tuple]]]:
     """For each Makefile another one includes (``include $(FULL_AMD_PATH)/amdkfd/Makefile``
-    inside ``ifneq ($(CONFIG_HSA_AMD),)`` in ``amdgpu/Makefile``), the (on, off) options of
-    each place that includes it, its includers' own included too: its variables hold objects
-    only there."""
-    sites: dict[str, list[tuple[str, tuple, tuple]]] = {}
-    for path, text in texts.items():
-        includes = dict(makefile_includes(text, posixpath.dirname(path))) if text else {}
-        blocks = _Blocks()
-        for i, line in enumerate(re.sub(r"\\\n", " ", text or "").splitlines()):
-            blocks.directive(line.split("#", 1)[0])
-            if i in includes and includes[i] in texts and includes[i] != path:
-                sites.setdefault(includes[i], []).append((path, *blocks.guards()))
-    out: dict[str, list[tuple[tuple, tuple]]] = {}
+    inside ``ifneq ($(CONFIG_HSA_AMD),)`` in ``amdgpu/Makefile``), each place that includes it,
+    through its includers' includers: (the directory Kbuild reads it for, its ``$(src)``; the
+    (on, off) options of the ``ifdef`` blocks around the ``include`` lines)."""
+    includes: dict[tuple[str, str], list[tuple[str, tuple]]] = {}
 
-    def of(path: str, seen: tuple) -> list[tuple[tuple, tuple]]:
-        if path not in sites:
-            return [((), ())]
-        got = []
-        for includer, on, off in sites[path]:
-            for more_on, more_off in ([((), ())] if includer in seen else
-                                      of(includer, seen + (includer,))):
-                got.append((more_on + on, more_off + off))
+    def included(path: str, src: str) -> list[tuple[str, tuple]]:
+        got = includes.get((path, src))
+        if got is None:
+            text = texts.get(path) or ""
+            lines = dict(makefile_includes(text, src))
+            blocks, got = _Blocks(), []
+            for i, line in enumerate(re.sub(r"\\\n", " ", text).splitlines()):
+                blocks.directive(line.split("#", 1)[0])
+                if i in lines and lines[i] in texts and lines[i] != path:
+                    got.append((lines[i], blocks.guards()))
+            includes[(path, src)] = got
         return got
 
-    for path in sites:
-        out[path] = of(path, (path,))
+    tops = [p for p in texts]
+    inner = {target for p in tops for target, _g in included(p, posixpath.dirname(p))}
+    out: dict[str, list[tuple[str, tuple]]] = {}
+
+    def walk(path: str, src: str, on: tuple, off: tuple, depth: int) -> None:
+        for target, (more_on, more_off) in included(path, src):
+            site = (src, (on + more_on, off + more_off))
+            if depth < 8 and site not in out.setdefault(target, []):
+                out[target].append(site)
+                walk(target, src, *site[1], depth + 1)
+
+    for path in tops:
+        if path not in inner:
+            walk(path, posixpath.dirname(path), (), (), 0)
     return out
 
 
@@ -434,7 +448,7 @@ class _Blocks:
     def __init__(self, outer: tuple[tuple, tuple] = ((), ())) -> None:
         # per block: (on, off) of the then branch, (on, off) of the else branch, in else
         self.stack: list[list] = []
-        self.outer = outer  # what the place that includes the file needs (``_include_guards``)
+        self.outer = outer  # what the place that includes the file needs (``_include_sites``)
 
     def directive(self, line: str) -> bool:
         """Follow ``line`` if it is a conditional directive (True), else False."""
