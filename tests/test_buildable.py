@@ -649,6 +649,19 @@ def test_objects_of_an_included_makefile_need_its_includers_guards(tmp_path, cap
         ("drivers/gpu/display/dc/core.c", "020_2", "core_undeclared")}
 
 
+# A configuration that does not build them: an object only a Make variable holds is off when a
+# block around its lines needs an option that is off (Debian's amd64 .config: amdkfd's
+# ``ifneq ($(CONFIG_HSA_AMD_SVM),)`` / ``AMDKFD_FILES += $(AMDKFD_PATH)/kfd_svm.o``).
+@pytest.mark.parametrize("on, off", [
+    ({"GOOD"}, set()),
+    (set(), {"drivers/gpu/display/dc/core.c"}),
+])
+def test_objects_only_a_make_variable_holds_are_judged_on_its_blocks(tmp_path, on, off):
+    write_tree(tmp_path, INCLUDED_LISTS)
+    sources = [p for p in INCLUDED_LISTS if p.endswith(".c")]
+    assert kbuild_status(tmp_path, "x86", sources, on)[1] == off
+
+
 # sound/soc/fsl/Kconfig: SND_SOC_EUKREA_TLV320 ``depends on ARCH_MXC && !ARM64``; a negation was
 # taken as always possible, so arm64 checked eukrea-tlv320.c (5 false 020_2 on the arm32
 # machine_is_*()), and the cpuidle drivers of arm32 boards, tiny RCU (``depends on !SMP``, and

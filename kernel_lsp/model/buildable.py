@@ -222,7 +222,10 @@ def kbuild_judgement(root: Path, arch: str, paths: Iterable[str],
     # when no assignment there empties them: a variable that also holds it would only cost the
     # benefit of the doubt, never a finding; ``obj-$(CONFIG_TEST_MAPLE_TREE) +=
     # test_maple_tree.o`` in ``lib/``, but not libstub's ``lib-y := $(patsubst ...)``)
-    here = _Judge(listings, set(on), exact=True)
+    # (and an object only a Make variable holds is judged on the blocks around its lines:
+    # amdkfd's ``ifneq ($(CONFIG_HSA_AMD_SVM),)`` / ``AMDKFD_FILES += $(AMDKFD_PATH)/kfd_svm.o``)
+    here = _Judge({**{t: rows for t, rows in named.items() if t.endswith(".o")}, **listings},
+                  set(on), exact=True)
     judged = sources + [p for p in paths if p.endswith(".c") and posixpath.dirname(p) in
                         computed_dirs and not any(r.reset_by for r in listings.get(
                             p[:-2] + ".o", ()))]

@@ -350,8 +350,9 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
 # 14: ``$(addprefix dir/, a.o b.o)``; 15: composite names starting with a digit,
 # ``9pnet_xen-objs``; 16: ``$(PATH)/name.o`` in a Make variable, and an included Makefile's
 # objects under its includers' guards; 17: ``!X`` of an option always on never holds; 18: an
-# included Makefile's listings in its includer's directory).
-UNBUILT_FORMAT = 18
+# included Makefile's listings in its includer's directory; 19: ``off`` of an object only a
+# Make variable holds).
+UNBUILT_FORMAT = 19
 
 
 def record_assembly_headers(model: Model, config: Config, configuration: Configuration) -> None:
