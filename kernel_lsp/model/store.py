@@ -732,13 +732,11 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
             "JOIN files t ON t.id = i.resolved_id JOIN files f ON f.id = i.file_id "
             "WHERE t.path LIKE '%.c' AND f.path LIKE '%.c' AND i.file_id != i.resolved_id")
 
-    def header_includes(self) -> Iterator[tuple]:
-        """(including file, header) of every ``#include`` of a ``.h`` file that resolves, one
-        row per pair."""
-        return self.conn.execute(
-            "SELECT DISTINCT i.file_id, i.resolved_id FROM includes i "
-            "JOIN files t ON t.id = i.resolved_id "
-            "WHERE t.path LIKE '%.h' AND i.file_id != i.resolved_id")
+    def resolved_include_pairs(self) -> Iterator[tuple]:
+        """(including file, included file) of every ``#include`` that resolves to another
+        file (a pair once per line)."""
+        return self.conn.execute("SELECT file_id, resolved_id FROM includes "
+                                 "WHERE resolved_id IS NOT NULL AND resolved_id != file_id")
 
     def unresolved_includes(self) -> Iterator[tuple]:
         """(file_id, target as written, angled, guard) of every ``#include`` that names no
