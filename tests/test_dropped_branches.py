@@ -139,6 +139,25 @@ def test_with_the_users_config_a_header_only_files_it_does_not_build_read_is_rea
         ("drivers/thing/thing_shared.h", 3, "020_2", "thing_typo")}
 
 
+def test_a_dropped_include_found_through_a_drivers_own_include_path(tmp_path, capsys):
+    """A header of a file the ``.config`` does not build includes, in a dropped branch, a
+    header named from the driver's top directory (its Makefile's ``-I``: mlx5's
+    ``en_accel/ktls_txrx.h`` includes ``en/txrx.h`` under ``CONFIG_MLX5_EN_TLS``, 10 404_2 in
+    ``ktls_tx.c``): the configuration that builds the file keeps it."""
+    tree = {**TREE, ".config": "# CONFIG_DEBUG_THING is not set\n",
+            "drivers/Makefile": "obj-y += mlx/\n",
+            "drivers/mlx/Makefile": ("ccflags-y += -I$(srctree)/drivers/mlx\nobj-y += en/txrx.o\n"
+                                     "obj-$(CONFIG_DEBUG_THING) += acc/tls.o\n"),
+            "drivers/mlx/en/txrx.h": "int txrx_room(void);\n",
+            "drivers/mlx/en/txrx.c": '#include "txrx.h"\nint txrx_room(void)\n{\n\treturn 0;\n}\n',
+            "drivers/mlx/acc/tls_txrx.h": '#ifdef CONFIG_DEBUG_THING\n#include "en/txrx.h"\n#endif\n',
+            "drivers/mlx/acc/tls.c": ('#include "tls_txrx.h"\n'
+                                      "int tls(void)\n{\n\treturn txrx_room() + tls_typo();\n}\n")}
+    got = checked_errors(write_tree(tmp_path, tree), capsys)
+    assert {(path, line, code, sym) for path, line, code, sym in got
+            if path.startswith("drivers/mlx/")} == {("drivers/mlx/acc/tls.c", 4, "020_2", "tls_typo")}
+
+
 # A .c file that only a dropped ``#include "x.c"`` of a built file names is built by no
 # configuration that drops the line (i915's selftests, under CONFIG_DRM_I915_SELFTEST); it
 # sees what its includer sees (``SUBTEST``, which i915_selftest.h defines under that option,

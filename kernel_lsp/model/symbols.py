@@ -511,8 +511,10 @@ class Symbols:
     def header_id(self, includer: int, name: str) -> int | None:
         """The file an ``#include`` of ``name`` in ``includer`` names, looked up as the
         compiler would in the usual places (next to the includer, ``include/``,
-        ``arch/<arch>/include/`` and their ``uapi/``): for a dropped line, which the include
-        resolution of the indexer does not see."""
+        ``arch/<arch>/include/`` and their ``uapi/``), then below the nearest directory above
+        the includer that holds it, as a Kbuild ``-I`` of a driver's top directory has it
+        (``en_accel/ktls_txrx.h`` of mlx5's ``core/`` includes ``en/txrx.h``): for a dropped
+        line, which the include resolution of the indexer does not see."""
         by_path = getattr(self, "_by_path", None)
         if by_path is None:
             by_path = self._by_path = {p: i for i, p in self.paths.items()}
@@ -520,6 +522,11 @@ class Symbols:
         for d in (here, "include", f"arch/{self.arch}/include", "include/uapi",
                   f"arch/{self.arch}/include/uapi"):
             hit = by_path.get(posixpath.normpath(posixpath.join(d, name)))
+            if hit is not None:
+                return hit
+        while "/" in here:
+            here = posixpath.dirname(here)
+            hit = by_path.get(posixpath.normpath(posixpath.join(here, name)))
             if hit is not None:
                 return hit
         return None
