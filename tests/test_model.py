@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
+import time
 
 import pytest
 
@@ -285,3 +287,40 @@ def test_a_function_name_is_cut_out_of_its_signature_and_put_back_by_the_view(tm
     assert _signatures(db) == CUT
     assert m.conn.execute("SELECT count(*) FROM signature_texts").fetchone()[0] == len(CUT_TEXTS)
     m.close()
+
+
+def _open_at(path: str, start: float) -> str:
+    """A process of ``test_processes_opening_one_model_at_once_...``: open at ``start``."""
+    while time.time() < start:
+        time.sleep(0.001)
+    try:
+        Model(path).close()
+    except ModelError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "ok"
+
+
+def _open_together(path, n: int = 6) -> list[str]:
+    start = time.time() + 2  # (after every process has imported kernel_lsp)
+    with multiprocessing.get_context("spawn").Pool(n) as pool:
+        return pool.starmap(_open_at, [(str(path), start)] * n)
+
+
+def test_processes_opening_one_model_at_once_all_get_it_made_once(tmp_path):
+    # Two `kernel-lsp index` of a new tree started together: the schema was created statement
+    # by statement, and the other read it half made ('view "level_types" already exists', or
+    # 'a database of another application', set aside under its writer); an old model was
+    # migrated twice at once ('table ... already exists'). Each is now one transaction.
+    for attempt in range(2):
+        path = tmp_path / f"new{attempt}" / "model.db"
+        assert _open_together(path) == ["ok"] * 6
+        conn = sqlite3.connect(path)
+        uncut(conn)  # ... and the same model of schema 19, migrated by all of them at once
+        conn.execute("UPDATE meta SET value = '19' WHERE key = 'schema_version'")
+        conn.commit()
+        conn.close()
+        assert _open_together(path) == ["ok"] * 6
+        m = Model(path)
+        assert m.schema_version() == schema.SCHEMA_VERSION
+        assert m.conn.execute("SELECT count(*) FROM signature_texts").fetchone() == (0,)
+        m.close()

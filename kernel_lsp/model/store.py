@@ -153,22 +153,27 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         c.execute("PRAGMA journal_mode=WAL")
         c.execute("PRAGMA synchronous=NORMAL")
         c.execute("PRAGMA foreign_keys=OFF")
+        if not self.db.table_names():
+            self._create()
         app = c.execute("PRAGMA application_id").fetchone()[0]
-        tables = set(self.db.table_names())
-        if tables and app != schema.APPLICATION_ID:
+        if app != schema.APPLICATION_ID:
             raise ModelError(f"{self.path}: a database of another application")
-        if app == schema.APPLICATION_ID and self.schema_version() > schema.SCHEMA_VERSION:
+        if self.schema_version() > schema.SCHEMA_VERSION:
             raise ModelError(f"{self.path}: written by a newer kernel-lsp "
                              f"(schema {self.schema_version()})")
-        if not tables:
-            self._create()
-        else:
-            self._migrate()
+        self._migrate()
         # No integrity scan here: on a 1 GB kernel model it costs more than a whole warm run.
         # A garbage file already failed above; damage deeper in raises on use.
 
     def _create(self) -> None:
+        """Create the schema in one transaction, unless another process (a second ``index`` of
+        the same tree started at the same time) created it first: statement by statement, its
+        half-made schema read as 'a database of another application' (set aside under the
+        writer) or its views as 'already exists'."""
         with self.db.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            if self.db.table_names():
+                return
             self.conn.execute(f"CREATE TABLE IF NOT EXISTS names ({schema.NAMES_TABLE})")
             for name in schema.TABLES:
                 if name in schema.PACKED:
@@ -230,8 +235,14 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         version = self.schema_version()
         moved = False
         while version < schema.SCHEMA_VERSION:
-            version += 1
+            # one step, one transaction: a run killed inside left the step half done (the next
+            # one failed on a column or table that exists, and the model was rebuilt); and a
+            # second process waits here and finds the step made
             with self.db.conn:
+                self.conn.execute("BEGIN IMMEDIATE")
+                version = self.schema_version() + 1
+                if version > schema.SCHEMA_VERSION:
+                    break
                 for sql in schema.MIGRATIONS.get(version, []):
                     self.conn.execute(sql)
                 self.set_meta("schema_version", str(version))
