@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from kernel_lsp.globs import glob_problem
 
@@ -41,7 +41,7 @@ LINUX_INCLUDE_PATHS = (
     "include/generated/uapi",
 )
 
-_ARCH_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_ARCH_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")  # (a longer name: ENAMETOOLONG)
 
 
 @dataclass(slots=True)
@@ -410,6 +410,9 @@ def load_policies(config: Config, extra: tuple[Path, ...] = ()) -> list[str]:
             config.policies.append(policy)
     files: dict[Path, None] = {}
     for pattern in config.layer_files:
+        if not PurePath(pattern).parts:  # ('.': pathlib's glob raised IndexError)
+            messages.append(f"layer_files: '{pattern}' names no file; ignored")
+            continue
         try:
             files.update((p, None) for p in sorted(config.root.glob(pattern)) if p.is_file())
         except (OSError, ValueError, NotImplementedError) as exc:  # (an absolute pattern)

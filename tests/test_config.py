@@ -241,3 +241,20 @@ def test_max_file_bytes_is_at_most_a_gib(tmp_path):
     got = subprocess.run([sys.executable, "-m", "kernel_lsp", "check", str(tmp_path)],
                          capture_output=True, text=True, timeout=120)
     assert "internal error" not in got.stderr and "fs/a.c:1:" in got.stdout, got.stderr
+
+
+def test_an_arch_too_long_for_a_file_name_and_a_layer_pattern_of_no_file_are_messages(tmp_path):
+    """``arch`` of 300 characters (or ``--arch``) stopped every command with "internal error:
+    OSError: File name too long" (the arch/ directory looked up); ``layer_files = ["."]`` with
+    "internal error: IndexError" (pathlib's glob of a pattern of no part)."""
+    root = make_linux_tree(tmp_path)
+    (root / "kernel-lsp.toml").write_text(
+        f'arch = "{"a" * 300}"\nlayer_files = [".", "./", "*.layers.yaml"]\n')
+    config, messages = load_config(root, arch="b" * 256)
+    assert config.arch == "x86"
+    assert [m for m in messages if "'arch' must be a directory name" in m]
+    assert [m for m in messages if m.startswith("--arch: 'bbb")]
+    assert [m for m in messages if "layer_files: '.' names no file" in m]
+    assert [m for m in messages if "layer_files: './' names no file" in m]
+    assert len(messages) == 4, messages
+    assert load_config(root, arch="c" * 255)[0].arch == "c" * 255  # (the longest name there is)
