@@ -8,6 +8,9 @@ import json
 import multiprocessing
 import os
 import shutil
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -147,3 +150,62 @@ def test_a_killed_reindex_under_a_new_extractor_is_completed(reference, tmp_path
     monkeypatch.setattr("kernel_lsp.model.indexer.EXTRACTOR_VERSION", "next")
     index(config, jobs=1).model.close()
     assert _findings(root, capsys) == expected
+
+
+def _index_paused(root: str, pause_at: int) -> None:
+    """Child process: index; at the ``pause_at``-th progress step, make ``paused`` and wait
+    for ``go`` (both beside ``root``)."""
+    import kernel_lsp.model.expand as expand
+
+    expand.BATCH = 1  # (this process only) the first expansion batch stored before the pause
+    steps = [0]
+    here = os.path.dirname(root)
+
+    def progress(_done, _total, _path):
+        steps[0] += 1
+        if steps[0] == pause_at:
+            open(os.path.join(here, "paused"), "w").close()
+            for _ in range(12000):  # (at most 10 minutes: a test that failed elsewhere)
+                if os.path.exists(os.path.join(here, "go")):
+                    break
+                time.sleep(0.05)
+
+    config, _ = load_config(root)
+    index(config, jobs=1, progress=progress).model.close()
+    os._exit(0)
+
+
+def test_a_second_index_run_waits_for_the_first(reference, tmp_path, capsys):
+    """Two `kernel-lsp index` of one tree at once each expanded the macros of the files the
+    other had stored: the model kept those generated rows twice (2 of each `idtentry.h`
+    function on a Linux tree), for good. The first run is held inside its expansion here, the
+    second started then: it now says it waits, and goes on when the first has ended."""
+    root = _copy(tmp_path, "twice")
+    files = len(list(TREE.rglob("*.[ch]")))
+    child = multiprocessing.get_context("fork").Process(
+        target=_index_paused, args=(str(root), files + 2))
+    child.start()
+    for _ in range(2400):
+        if (tmp_path / "paused").exists() or not child.is_alive():
+            break
+        time.sleep(0.05)
+    assert (tmp_path / "paused").exists(), "the first run did not reach its expansion"
+    second = subprocess.Popen([sys.executable, "-m", "kernel_lsp", "index", str(root)],
+                              stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    said = second.stderr.readline()  # (the run's end when it does not wait)
+    (tmp_path / "go").touch()
+    child.join(300)
+    said += second.communicate(timeout=300)[1]
+    assert child.exitcode == 0 and second.returncode == 0, said
+    assert "another kernel-lsp is indexing this tree; waiting for it" in said, said
+    config, _ = load_config(root)
+    got = index(config, jobs=1)
+    assert got.stats["parsed"] == 0
+    generated = _generated(got.model)
+    got.model.close()
+    config, _ = load_config(reference)
+    serial = index(config, jobs=1)
+    expected = _generated(serial.model)
+    serial.model.close()
+    assert generated == expected
+    assert _findings(root, capsys) == _findings(reference, capsys)

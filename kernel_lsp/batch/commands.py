@@ -176,7 +176,7 @@ def run_index(config: Config, verbose: bool = False):
 
     try:
         with progress_bar("indexing") as progress:
-            result = index(config, jobs=config.jobs, progress=progress)
+            result = index(config, jobs=config.jobs, progress=progress, waiting=warn)
     except (ModelError, QueriesUnavailable) as exc:  # a model that can be neither used nor
         raise CommandError(str(exc)) from exc  # set aside; an installation without queries
     result.problems = condense(result.problems, verbose)
