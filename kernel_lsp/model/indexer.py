@@ -161,10 +161,16 @@ def worker_pool(jobs: int, env: Configuration):
     pool stopped before, its semaphore gone, left each worker still starting a traceback
     (FileNotFoundError) on the terminal."""
     ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-    held = {signal.SIGINT, signal.SIGTERM}
     main = threading.current_thread() is threading.main_thread()
+    # Held by handlers that note them, not by the main thread's signal mask: another thread
+    # (the progress bar's) took the signal the main thread blocked, Python ran its handler
+    # all the same, and a worker still starting printed a FileNotFoundError or EOFError
+    # traceback (about one ``kill`` in three while the workers start)
+    held: list[int] = []
+    before = {}
     if main:
-        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            before[sig] = signal.signal(sig, lambda signum, _frame: held.append(signum))
     try:
         started = ctx.Semaphore(0)
         pool = ctx.Pool(jobs, initializer=_start_worker, initargs=(env, started))
@@ -175,8 +181,14 @@ def worker_pool(jobs: int, env: Configuration):
         # (a slow machine: on without them, they start when they can; ``stop_pool`` waits)
         pool.kernel_lsp_starting = (started, waiting)
     finally:
-        if main:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+        for sig, handler in before.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+    try:  # what came meanwhile, now that the pool is there to be stopped
+        for sig in dict.fromkeys(held):
+            signal.raise_signal(sig)
+    except BaseException:
+        stop_pool(pool)
+        raise
     return pool
 
 
