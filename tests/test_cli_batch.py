@@ -195,3 +195,41 @@ def test_a_full_standard_output_is_one_line(tmp_path, argv, said):
     closed = subprocess.run(command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, timeout=120, preexec_fn=lambda: os.close(1))
     assert "Traceback" not in closed.stderr and closed.returncode in (0, 1)
+
+
+def _file_size_limit(limit: int):
+    def set_it():
+        import resource
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))  # (Python ignores SIGXFSZ)
+    return set_it
+
+
+def test_a_report_that_does_not_fit_leaves_the_last_one_whole(tmp_path):
+    """``--output`` on a full disk (here a file size limit below the report's size): the last
+    report was cut where the disk ended (12 KiB of a SARIF log, invalid JSON for the CI job
+    reading it) and the message said the write failed. The new report now goes to a file
+    beside it first; the old one stays as it was, and so do its permission bits."""
+    files = {**CLEAN, **{f"drivers/d{i}.c": "int bad(void)\n{\n\treturn helper(2);\n}\n" * 8
+                         for i in range(300)}}
+    root = make_tree(tmp_path / "tree", files)
+    assert run_cli("index", str(root), cwd=tmp_path).returncode == 0
+    for fmt in ("text", "json", "sarif"):
+        report = tmp_path / fmt / f"report.{fmt}"
+        report.parent.mkdir()
+        argv = [sys.executable, "-m", "kernel_lsp", "check", "--root", str(root), "--no-index",
+                "--format", fmt]
+        whole = subprocess.run(argv, cwd=tmp_path, capture_output=True, timeout=300).stdout
+        limit = 64 * 1024  # (the model's -shm file needs 32 KiB)
+        assert len(whole) > 2 * limit
+        report.write_text("the last report\n")
+        report.chmod(0o640)
+        said = subprocess.run([*argv, "--output", str(report)], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300,
+                              preexec_fn=_file_size_limit(limit))
+        assert said.returncode == 2, said.stderr
+        assert f"cannot write {report}: File too large" in said.stderr
+        assert report.read_text() == "the last report\n"
+        assert os.listdir(report.parent) == [report.name]  # (no temporary file left)
+        assert run_cli(*argv[3:], "--output", str(report), cwd=tmp_path).returncode == 1
+        assert report.read_bytes() == whole
+        assert report.stat().st_mode & 0o777 == 0o640

@@ -8,9 +8,12 @@ terminal; an unexpected exception becomes one line (traceback with ``KERNEL_LSP_
 from __future__ import annotations
 
 import argparse
+import errno
 import functools
 import os
+import stat
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -318,9 +321,50 @@ def write_report(text: str, output: Path | None, utf8: bool = False) -> None:
             raise CommandError(f"cannot write the report: {exc.strerror or exc}") from exc
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        write_whole(output, text.encode("utf-8", "surrogateescape"))
     except OSError as exc:
         raise CommandError(f"cannot write {output}: {exc.strerror or exc}") from exc
+
+
+def write_whole(output: Path, data: bytes) -> None:
+    """Replace the regular file ``output`` (or the one it links to) by ``data`` through a
+    temporary file beside it: written in place, a report that did not fit on the disk left the
+    last report cut in the middle (invalid SARIF for the CI job that reads it). Its permission
+    bits are kept (a new file gets the umask's); a device or a FIFO (``/dev/stdout``) is
+    written as it is, and so is a file whose directory takes no new file."""
+    try:
+        st: os.stat_result | None = output.stat()
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        with open(output, "wb") as f:
+            f.write(data)
+        return
+    target = Path(os.path.realpath(output))
+    if st is not None and not os.access(target, os.W_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError:
+        target.write_bytes(data)
+        return
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        if st is not None:
+            mode = st.st_mode & 0o7777
+        else:  # (the umask is read by setting it)
+            umask = os.umask(0o022)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 @collector.bulk_work()  # a whole-tree check holds millions of objects
