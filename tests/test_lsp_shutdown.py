@@ -254,12 +254,13 @@ def _sigint_as_in_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-@pytest.mark.parametrize("how", ["kill", "ctrl-c"])
+@pytest.mark.parametrize("how", ["kill", "ctrl-c", "hangup"])
 def test_the_index_command_stops_its_workers_when_interrupted(tmp_path, how):
     """``kill`` of ``kernel-lsp index`` while its worker processes start or extract: they were
     left behind to fail on the closed pipe, each with a traceback on the terminal (or, stopped
     while starting, a FileNotFoundError); Ctrl-C, which the terminal sends to every process
-    of the group, printed a KeyboardInterrupt traceback per worker. It stops them and says it
+    of the group, printed a KeyboardInterrupt traceback per worker; SIGHUP to the index alone
+    left them to die on the pipe (BrokenPipeError tracebacks). It stops them and says it
     was interrupted."""
     root = tmp_path / "tree"
     (root / "src").mkdir(parents=True)
@@ -278,6 +279,9 @@ def test_the_index_command_stops_its_workers_when_interrupted(tmp_path, how):
     workers = _alive(_descendants(proc.pid)) - {proc.pid}
     if how == "kill":  # while the workers start
         proc.terminate()
+    elif how == "hangup":  # the index alone, while they extract (its workers died on the pipe)
+        time.sleep(0.5)
+        os.kill(proc.pid, signal.SIGHUP)
     else:  # while they extract
         time.sleep(0.5)
         os.killpg(proc.pid, signal.SIGINT)

@@ -169,8 +169,9 @@ def worker_pool(jobs: int, env: Configuration):
     held: list[int] = []
     before = {}
     if main:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            before[sig] = signal.signal(sig, lambda signum, _frame: held.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                before[sig] = signal.signal(sig, lambda signum, _frame: held.append(signum))
     try:
         started = ctx.Semaphore(0)
         pool = ctx.Pool(jobs, initializer=_start_worker, initargs=(env, started))
