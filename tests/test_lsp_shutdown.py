@@ -384,3 +384,49 @@ def _in_session(proc_dir: Path, sid: int) -> bool:
     except OSError:
         return False
     return fields[0] != "Z" and int(fields[3]) == sid  # (state, ppid, pgrp, session)
+
+
+# The same for the macro expansion's pool, on a model of the fixture tree marked unexpanded (its
+# pool starts from 2000 files: from 1 here), and Ctrl-C to the whole group, as a terminal does.
+_EXPANSION_THEN_INT = r"""
+import os, signal, sys, threading, time
+from pathlib import Path
+import kernel_lsp.model.expand as expand
+from kernel_lsp.model.store import Model
+
+def ctrl_c_once_a_worker_exists():
+    while not [c for c in Path(f"/proc/{os.getpid()}/task").glob("*/children")
+               if c.read_text()]:
+        time.sleep(0.001)
+    time.sleep(0.02)
+    os.killpg(0, signal.SIGINT)
+
+expand.PARALLEL_FROM, expand.BATCH = 1, 3
+model = Model(sys.argv[1])
+model.conn.execute("UPDATE files SET expanded = 0")
+threading.Thread(target=ctrl_c_once_a_worker_exists, daemon=True).start()
+try:
+    expand.expand_invocations(model, jobs=2)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+print("no signal", flush=True)
+"""
+
+
+def test_a_ctrl_c_while_the_expansion_workers_start_or_work_is_no_traceback(tmp_path):
+    """Ctrl-C while `kernel-lsp index` expanded macros in its pool of processes (the second
+    pool of a cold index of 2000 files or more): that pool was started without waiting for its
+    workers and they did not ignore SIGINT: FileNotFoundError tracebacks (about one run in
+    three) or KeyboardInterrupt ones. It is started as the extraction's pool now."""
+    root = copy_tree(tmp_path / "tree", indexed=True)
+    proc = subprocess.Popen([sys.executable, "-c", _EXPANSION_THEN_INT,
+                             str(root / ".kernel-lsp" / "model.db")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    out, err = proc.communicate(timeout=120)
+    time.sleep(1.0)
+    assert out == "interrupted\n", (out, err[-3000:])
+    assert "Traceback" not in err, err[-3000:]
+    left = [p for p in Path("/proc").glob("[0-9]*") if _in_session(p, proc.pid)]
+    assert not left, "worker processes left behind"

@@ -11,8 +11,6 @@ and stores what the expansion defines as facts of the invoking file.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import re
 from typing import NamedTuple
 
@@ -104,9 +102,12 @@ def expand_invocations(model: Model, progress=None, jobs: int = 1) -> Expanded:
     batches = [targets[i:i + BATCH] for i in range(0, len(targets), BATCH)]
     pool, processes = None, 1
     if jobs > 1 and len(targets) >= PARALLEL_FROM and model.path is not None:
+        from kernel_lsp.model.indexer import worker_pool  # (it runs this module)
+
+        # (started as the extraction's: a Ctrl-C while its workers started printed their
+        # FileNotFoundError tracebacks, and one while they worked their KeyboardInterrupt's)
         processes = min(jobs, len(batches))
-        ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-        pool = ctx.Pool(processes, initializer=_open_expansion, initargs=(str(model.path),))
+        pool = worker_pool(processes, str(model.path), _open_expansion)
         results = pool.imap(_expand_batch, batches)
         paths = model.file_paths()
     else:
@@ -124,7 +125,9 @@ def expand_invocations(model: Model, progress=None, jobs: int = 1) -> Expanded:
                     progress(done, len(targets), paths[fid])
     finally:
         if pool is not None:
-            pool.terminate()
+            from kernel_lsp.model.indexer import stop_pool
+
+            stop_pool(pool)
     return Expanded(added, processes)
 
 

@@ -102,13 +102,17 @@ def _set_env(env: Configuration | None) -> None:
     _ENV = env
 
 
-def _start_worker(env: Configuration | None, started=None) -> None:
-    """A ``worker_pool`` process's initializer (``started``: released once it runs). Ctrl-C
-    in a terminal reaches every process of the group: the pool's owner stops the workers,
-    which would each print a KeyboardInterrupt traceback of their own."""
+def _start_worker(env: Configuration | None, started=None, initializer=None) -> None:
+    """A ``worker_pool`` process's initializer (``started``: released once it runs;
+    ``initializer(env)``: another pool's own, instead of the extraction's). Ctrl-C in a
+    terminal reaches every process of the group: the pool's owner stops the workers, which
+    would each print a KeyboardInterrupt traceback of their own."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _set_env(env)
-    collector.worker_process()
+    if initializer is not None:
+        initializer(env)
+    else:
+        _set_env(env)
+        collector.worker_process()
     if started is not None:
         started.release()
 
@@ -155,11 +159,12 @@ STARTING_WITHIN = 10.0  # seconds the workers of a new pool have to start
 STOPPING_WITHIN = 30.0  # seconds a pool being stopped waits for its workers still starting
 
 
-def worker_pool(jobs: int, env: Configuration):
+def worker_pool(jobs: int, env, initializer=None):
     """``jobs`` processes that extract files (``_work``) under the configuration ``env``
-    (starting them costs about 0.3 s). Ctrl-C and SIGTERM wait until they have started: a
-    pool stopped before, its semaphore gone, left each worker still starting a traceback
-    (FileNotFoundError) on the terminal."""
+    (starting them costs about 0.3 s), or that ``initializer(env)`` prepares (the macro
+    expansion's). Ctrl-C and SIGTERM wait until they have started: a pool stopped before,
+    its semaphore gone, left each worker still starting a traceback (FileNotFoundError) on
+    the terminal."""
     ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
     main = threading.current_thread() is threading.main_thread()
     # Held by handlers that note them, not by the main thread's signal mask: another thread
@@ -168,13 +173,19 @@ def worker_pool(jobs: int, env: Configuration):
     # traceback (about one ``kill`` in three while the workers start)
     held: list[int] = []
     before = {}
+
+    def note(signum, _frame):
+        held.append(signum)
+
     if main:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             if signal.getsignal(sig) is not signal.SIG_IGN:
-                before[sig] = signal.signal(sig, lambda signum, _frame: held.append(signum))
+                before[sig] = signal.signal(sig, note)
     try:
+        if main and ctx.get_start_method() == "forkserver":
+            _start_fork_server(note if signal.SIGINT in before else None)
         started = ctx.Semaphore(0)
-        pool = ctx.Pool(jobs, initializer=_start_worker, initargs=(env, started))
+        pool = ctx.Pool(jobs, initializer=_start_worker, initargs=(env, started, initializer))
         deadline = time.monotonic() + STARTING_WITHIN
         waiting = jobs
         while waiting and started.acquire(timeout=max(0.0, deadline - time.monotonic())):
@@ -191,6 +202,22 @@ def worker_pool(jobs: int, env: Configuration):
         stop_pool(pool)
         raise
     return pool
+
+
+def _start_fork_server(noting) -> None:
+    """Start multiprocessing's fork server (once) with SIGINT ignored, which it keeps through
+    its exec: a Ctrl-C to the process group while it imported ended it with a KeyboardInterrupt
+    traceback, and the pool starting a worker through it with 'internal error: EOFError'.
+    (A Ctrl-C in that moment, a fraction of a second, is lost.) ``noting``: the handler
+    ``worker_pool`` had installed, put back after."""
+    from multiprocessing import forkserver
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        if noting is not None:  # (it notes SIGINT again)
+            signal.signal(signal.SIGINT, noting)
 
 
 def stop_pool(pool) -> None:
