@@ -15,6 +15,7 @@ import re
 from typing import NamedTuple
 
 from kernel_lsp.model import collector
+from kernel_lsp.model.pools import started_pool, stop_pool
 from kernel_lsp.model.rows import fact_tuples
 from kernel_lsp.model.store import Model
 from kernel_lsp.model.visibility import Visibility, visible
@@ -102,12 +103,10 @@ def expand_invocations(model: Model, progress=None, jobs: int = 1) -> Expanded:
     batches = [targets[i:i + BATCH] for i in range(0, len(targets), BATCH)]
     pool, processes = None, 1
     if jobs > 1 and len(targets) >= PARALLEL_FROM and model.path is not None:
-        from kernel_lsp.model.indexer import worker_pool  # (it runs this module)
-
         # (started as the extraction's: a Ctrl-C while its workers started printed their
         # FileNotFoundError tracebacks, and one while they worked their KeyboardInterrupt's)
         processes = min(jobs, len(batches))
-        pool = worker_pool(processes, str(model.path), _open_expansion)
+        pool = started_pool(processes, _open_expansion, str(model.path))
         results = pool.imap(_expand_batch, batches)
         paths = model.file_paths()
     else:
@@ -125,8 +124,6 @@ def expand_invocations(model: Model, progress=None, jobs: int = 1) -> Expanded:
                     progress(done, len(targets), paths[fid])
     finally:
         if pool is not None:
-            from kernel_lsp.model.indexer import stop_pool
-
             stop_pool(pool)
     return Expanded(added, processes)
 

@@ -11,12 +11,9 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import multiprocessing
 import os
 import posixpath
 import re
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +25,7 @@ from kernel_lsp.model import collector
 from kernel_lsp.model.buildable import kbuild_judgement
 from kernel_lsp.model.configuration import Configuration, fingerprint, load_configuration
 from kernel_lsp.model.expand import expand_invocations
+from kernel_lsp.model.pools import started_pool, stop_pool
 from kernel_lsp.model.programs import assembly_headers, host_sources
 from kernel_lsp.model.resolve import IncludeResolver
 from kernel_lsp.model.rows import fact_tuples
@@ -102,19 +100,11 @@ def _set_env(env: Configuration | None) -> None:
     _ENV = env
 
 
-def _start_worker(env: Configuration | None, started=None, initializer=None) -> None:
-    """A ``worker_pool`` process's initializer (``started``: released once it runs;
-    ``initializer(env)``: another pool's own, instead of the extraction's). Ctrl-C in a
-    terminal reaches every process of the group: the pool's owner stops the workers, which
-    would each print a KeyboardInterrupt traceback of their own."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if initializer is not None:
-        initializer(env)
-    else:
-        _set_env(env)
-        collector.worker_process()
-    if started is not None:
-        started.release()
+def _start_extraction(env: Configuration | None) -> None:
+    """A ``worker_pool`` process's own preparation: the configuration ``_work`` extracts under."""
+    _set_env(env)
+    collector.worker_process()
+
 
 
 def _work(item: tuple[str, str, int, int, str | None, int]) -> tuple:
@@ -155,80 +145,11 @@ def _store(model: Model, result: tuple, problems: list[str], kept: bool = False)
                            type_use_total=type_use_total, inactive=inactive)
 
 
-STARTING_WITHIN = 10.0  # seconds the workers of a new pool have to start
-STOPPING_WITHIN = 30.0  # seconds a pool being stopped waits for its workers still starting
-
-
-def worker_pool(jobs: int, env, initializer=None):
+def worker_pool(jobs: int, env: Configuration):
     """``jobs`` processes that extract files (``_work``) under the configuration ``env``
-    (starting them costs about 0.3 s), or that ``initializer(env)`` prepares (the macro
-    expansion's). Ctrl-C and SIGTERM wait until they have started: a pool stopped before,
-    its semaphore gone, left each worker still starting a traceback (FileNotFoundError) on
-    the terminal."""
-    ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-    main = threading.current_thread() is threading.main_thread()
-    # Held by handlers that note them, not by the main thread's signal mask: another thread
-    # (the progress bar's) took the signal the main thread blocked, Python ran its handler
-    # all the same, and a worker still starting printed a FileNotFoundError or EOFError
-    # traceback (about one ``kill`` in three while the workers start)
-    held: list[int] = []
-    before = {}
+    (``pools.started_pool``: Ctrl-C and SIGTERM wait until they have started)."""
+    return started_pool(jobs, _start_extraction, env)
 
-    def note(signum, _frame):
-        held.append(signum)
-
-    if main:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            if signal.getsignal(sig) is not signal.SIG_IGN:
-                before[sig] = signal.signal(sig, note)
-    try:
-        if main and ctx.get_start_method() == "forkserver":
-            _start_fork_server(note if signal.SIGINT in before else None)
-        started = ctx.Semaphore(0)
-        pool = ctx.Pool(jobs, initializer=_start_worker, initargs=(env, started, initializer))
-        deadline = time.monotonic() + STARTING_WITHIN
-        waiting = jobs
-        while waiting and started.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            waiting -= 1
-        # (a slow machine: on without them, they start when they can; ``stop_pool`` waits)
-        pool.kernel_lsp_starting = (started, waiting)
-    finally:
-        for sig, handler in before.items():
-            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
-    try:  # what came meanwhile, now that the pool is there to be stopped
-        for sig in dict.fromkeys(held):
-            signal.raise_signal(sig)
-    except BaseException:
-        stop_pool(pool)
-        raise
-    return pool
-
-
-def _start_fork_server(noting) -> None:
-    """Start multiprocessing's fork server (once) with SIGINT ignored, which it keeps through
-    its exec: a Ctrl-C to the process group while it imported ended it with a KeyboardInterrupt
-    traceback, and the pool starting a worker through it with 'internal error: EOFError'.
-    (A Ctrl-C in that moment, a fraction of a second, is lost.) ``noting``: the handler
-    ``worker_pool`` had installed, put back after."""
-    from multiprocessing import forkserver
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        forkserver.ensure_running()
-    finally:
-        if noting is not None:  # (it notes SIGINT again)
-            signal.signal(signal.SIGINT, noting)
-
-
-def stop_pool(pool) -> None:
-    """Terminate a ``worker_pool`` once the workers it went on without have started (at most
-    ``STOPPING_WITHIN`` more): one stopped while it starts prints a FileNotFoundError
-    traceback (its semaphore is gone), which a loaded machine showed on Ctrl-C."""
-    started, waiting = getattr(pool, "kernel_lsp_starting", (None, 0))
-    deadline = time.monotonic() + STOPPING_WITHIN
-    while waiting and started.acquire(timeout=max(0.0, deadline - time.monotonic())):
-        waiting -= 1
-    pool.terminate()
 
 
 def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress | None,
