@@ -625,6 +625,49 @@ call bpf_ringbuf_discard
 r0 = 0
 exit
 """,
+    # A tail call made in a subprogram returns, when it succeeds, into the subprogram's caller
+    # after the target program ran (x86-64 JIT): the target may have changed the packet, so the
+    # caller's packet pointers are void after the call (Linux 6.1 kept them; 6.13 fixed it,
+    # selftests verifier_sock.c invalidate_pkt_pointers_by_tail_call, __failure).
+    "a tail call in a subprogram may change the packet": """
+; expect: E301 at 7
+; prog_type: sched_cls
+; map: 12 prog_array 4 4 4
+r6 = *(u32 *)(r1 + 76)
+r2 = *(u32 *)(r1 + 80)
+r3 = r6
+r3 += 4
+if r3 > r2 goto +5
+call pc+6
+r1 = 42
+*(u32 *)(r6 + 0) = r1
+r0 = 0
+exit
+r0 = 0
+exit
+r2 = map[fd:0]
+r3 = 0
+call bpf_tail_call
+r0 = 0
+exit
+""",
+    # ... and the caller then gets the target program's return value, a scalar, in R0: the
+    # context pointer this subprogram returns on the failed path was trusted as a pointer.
+    "a subprogram that tail-calls returns a scalar": """
+; expect: E315 at 10
+; prog_type: sched_cls
+; map: 5 prog_array 4 4 4
+call pc+3
+r0 = *(u32 *)(r0 + 0)
+r0 = 0
+exit
+r6 = r1
+r2 = map[fd:0]
+r3 = 0
+call bpf_tail_call
+r0 = r6
+exit
+""",
 }
 
 

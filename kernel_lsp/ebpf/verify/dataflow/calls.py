@@ -265,22 +265,33 @@ def exit_frame(env: Env, st: VState) -> int | None:
             raise reject("E404", _invalid_scalar(r0, trange(lo, hi), "callback return"))
         caller.regs[0] = unknown()
     else:
+        if r0.type != SCALAR and callee.subprogno in tail_calling(env):
+            raise reject("E315", f"R0 is {type_str(r0.type)} at the exit of a subprogram that "
+                                 "makes a tail call: when the tail call succeeds the caller "
+                                 "gets the target program's scalar instead")
         caller.regs[0] = r0.copy()
         caller.refs = list(callee.refs)
     st.frames.pop()
     return callee.callsite + 1
 
 
+def tail_calling(env: Env) -> set[int]:
+    """The subprograms holding a ``bpf_tail_call`` (a successful one returns from them)."""
+    if env.tail_calling is None:
+        tail_id = helpers.HELPER_IDS["tail_call"]
+        env.tail_calling = {env.subprog_of(i) for i, insn in enumerate(env.insns)
+                            if isa.is_helper_call(insn) and insn.imm == tail_id}
+    return env.tail_calling
+
+
 def check_stack_depth(env: Env) -> None:
     """``check_max_stack_depth``: the frames of any call chain share 512 bytes of stack, and a
     subprogram that tail-calls may be entered with at most 255 bytes of its callers' frames."""
     calls_of: dict[int, list[int]] = {k: [] for k in range(len(env.subprog_starts))}
-    tail_calls = set()
+    tail_calls = tail_calling(env)
     for i, insn in enumerate(env.insns):
         if isa.is_local_call(insn) or isa.is_func_ref(insn):
             calls_of[env.subprog_of(i)].append(env.subprog_of(i + insn.imm + 1))
-        elif isa.is_helper_call(insn) and insn.imm == helpers.HELPER_IDS["tail_call"]:
-            tail_calls.add(env.subprog_of(i))
 
     def size(k: int) -> int:
         return (max(env.stack_depth.get(k, 0), 1) + 31) // 32 * 32

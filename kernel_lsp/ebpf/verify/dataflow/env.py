@@ -79,6 +79,7 @@ class Env:
     seen: set[int] = field(default_factory=set)
     call_maps: dict[int, object] = field(default_factory=dict)  # helper call -> map or poison
     stack_depth: dict[int, int] = field(default_factory=dict)  # subprog -> allocated bytes
+    tail_calling: set[int] | None = None  # subprograms holding a tail call (calls.py)
     # speculative paths to explore after the current instruction: (insn, regno, value)
     spec_pushes: list = field(default_factory=list)
 

@@ -353,7 +353,10 @@ def helper_call(env: Env, st: VState, insn, idx: int) -> int | None:
     if name == "get_func_ip" and env.prog_type not in ("kprobe", "tracing"):
         raise reject("E309", f"func bpf_get_func_ip#{fid} not supported for program type "
                              f"{env.prog_type}")
-    if name in protos.CHANGES_PKT_DATA:
+    if name in protos.CHANGES_PKT_DATA or (name == "tail_call" and st.curframe):
+        # a tail call made in a subprogram returns, when it succeeds, into the subprogram's
+        # caller after the target program ran and may have changed the packet (Linux 6.13
+        # counts tail calls as changing packet data; 6.1 did not: an unsafe accept there)
         st.replace_regs(lambda r: unknown() if r.is_pkt_any else None)
     return callback
 
