@@ -24,7 +24,9 @@ for data that is not a readable eBPF ELF object.
   ``run.maps.program_maps`` gives real maps. ``meta["globals"]``: data symbol -> ``section,
   offset, size``; ``meta["data"]``: data section -> bytes; ``meta["subprogs"]``: appended
   function names; ``meta["global_funcs"]``: first slot -> ``(name, parameter kinds,
-  returns a scalar)`` of the appended functions BTF says are global (with ``.BTF.ext``).
+  returns a scalar)`` of the appended functions BTF says are global (with ``.BTF.ext``);
+  ``meta["nonint_funcs"]``: the first slots of appended functions whose BTF return type is
+  no int or enum (with ``.BTF.ext``).
 """
 
 from __future__ import annotations
@@ -248,6 +250,15 @@ def _global_funcs(obj: _Object, starts: dict[str, int]) -> dict[int, tuple]:
     return out
 
 
+def _nonint_funcs(obj: _Object, starts: dict[str, int]) -> frozenset[int]:
+    """First slots of the appended functions whose BTF ``FUNC`` returns no int or enum
+    (``check_btf_func``'s ``scalar_return``)."""
+    if obj.btf is None:
+        return frozenset()
+    sigs = {start: obj.btf.func_signature(name) for name, start in starts.items()}
+    return frozenset(start for start, sig in sigs.items() if sig is not None and not sig[2])
+
+
 def _license(elf) -> str:
     """The object's ``license`` section up to its first NUL, which libbpf hands the kernel;
     an object without one is loaded with the empty license (no GPL-only helper)."""
@@ -281,7 +292,9 @@ def _load(obj: _Object, em_none: bool) -> list[tuple[Program, list[BpfFinding]]]
         found += linked.findings
         meta.update(shared, slot_maps=linked.slot_maps, subprogs=linked.subprogs,
                     global_funcs=_global_funcs(obj, linked.starts) if shared["func_info"]
-                    else {})
+                    else {},
+                    nonint_funcs=_nonint_funcs(obj, linked.starts) if shared["func_info"]
+                    else frozenset())
         program = Program(name=main.name, insns=linked.insns, section=section,
                           relocations=linked.relocations,
                           prog_type=prog_type_for_section(section), meta=meta)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kernel_lsp.ebpf import isa
+from kernel_lsp.ebpf import helpers, isa
 from kernel_lsp.ebpf.findings import BpfFinding, finding_at
 from kernel_lsp.ebpf.insn import Program
 from kernel_lsp.ebpf.verify.dataflow import calls, helpercall, maps
@@ -77,6 +77,17 @@ def _prepare(env: Env) -> None:
             if m.kind in ("cgroup_storage", "percpu_cgroup_storage"):
                 if cgroup_storage.setdefault(m.kind, m) != m:
                     raise Reject("E313", "only one cgroup storage of each type is allowed")
+    nonint = env.nonint_funcs
+    for i in isa.slot_starts(env.insns) if nonint else ():
+        info, k = env.infos[i], env.subprog_of(i)
+        if not k or env.subprog_starts[k] not in nonint or info is None:
+            continue
+        env.insn_idx = i  # check_btf_func: the hidden exit of LD_ABS, a tail call's return
+        if info.kind in ("ld_abs", "ld_ind"):
+            raise Reject("E316", "LD_ABS is only allowed in functions that return 'int'.")
+        if isa.is_helper_call(env.insns[i]) and \
+                env.insns[i].imm == helpers.HELPER_IDS["tail_call"]:
+            raise Reject("E309", "tail_call is only allowed in functions that return 'int'.")
     if not env.options.func_info:  # check_abnormal_return: its hidden exit may not return int
         for i in isa.slot_starts(env.insns):
             info = env.infos[i]
@@ -113,6 +124,7 @@ def check(program: Program, options: DataflowOptions | None = None,
     env.value_off, env.unknown_maps = offsets, unknown
     if options.func_info:
         env.global_funcs = dict((program.meta or {}).get("global_funcs") or {})
+        env.nonint_funcs = frozenset((program.meta or {}).get("nonint_funcs") or ())
     if options.log:
         env.log = []
     if states:

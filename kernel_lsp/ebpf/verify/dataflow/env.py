@@ -76,6 +76,7 @@ class Env:
     unknown_maps: dict[int, str] = field(default_factory=dict)  # slot -> map symbol
     global_funcs: dict[int, tuple] = field(default_factory=dict)  # BTF-global subprograms
     global_entered: set[int] = field(default_factory=set)  # ... the walk entered
+    nonint_funcs: frozenset[int] = frozenset()  # subprograms BTF says return no int
     seen: set[int] = field(default_factory=set)
     call_maps: dict[int, object] = field(default_factory=dict)  # helper call -> map or poison
     stack_depth: dict[int, int] = field(default_factory=dict)  # subprog -> allocated bytes
