@@ -161,8 +161,17 @@ def test_undefined_symbols_are_one_finding_each():
     assert found["clear_buf"][0][2].startswith("failed to find BTF for extern 'memset': call")
     assert found["use_kfunc"][0][2].startswith("extern (func ksym) 'bpf_rcu_read_lock'")
     assert found["read_ksym"][0][2].startswith("extern (var ksym) 'bpf_prog_active'")
-    assert found["kernel_version"][0][2].startswith("extern 'LINUX_KERNEL_VERSION' (.kconfig)")
+    assert found["kernel_version"] == []  # a .kconfig value: a load from libbpf's .kconfig map
     assert progs["clear_buf"].relocations == {7: ("memset", "extern"), 13: ("memcpy", "extern")}
+
+
+def test_kconfig_externs_are_an_unknown_read_only_map():
+    prog = _programs("kconfig.o")["branch_on_config"]
+    specs = {prog.relocations[s][0]: m for s, m in prog.meta["slot_maps"].items()}
+    assert set(specs) == {"CONFIG_BPF_SYSCALL", "LINUX_KERNEL_VERSION"}
+    m = specs["CONFIG_BPF_SYSCALL"]
+    assert (m.name, m.value_size, m.max_entries, m.frozen) == (".kconfig", 12, 1, True)
+    assert m.flags & 0x80 and m.unknown_ranges == ((0, 12),)  # BPF_F_RDONLY_PROG, all unknown
 
 
 def test_extern_calls_are_not_verified_further(capsys):

@@ -113,9 +113,9 @@ class _Object:
         self.funcs = {i: self._functions(i) for i, _ in self.exec}
         self.relocs = {i: self._relocations(i) for i, _ in self.exec}
         self.data = self._data_sections()
+        self.externs = self._extern_sections()
         self.maps = self._maps()
         self.globals = self._globals()
-        self.externs = self._extern_sections()
 
     def _btf(self) -> Btf | None:
         sec = self.elf.get_section_by_name(".BTF")
@@ -157,6 +157,7 @@ class _Object:
             elif sec.name == ".maps":
                 elfmaps.btf_maps(maps, i, self.btf, in_sec)
         elfmaps.data_maps(maps, self.data, self.btf, self.in_section)
+        elfmaps.kconfig_map(maps, self.btf, self.externs)
         return maps
 
     def _data_sections(self) -> list[tuple[int, str, bytes]]:

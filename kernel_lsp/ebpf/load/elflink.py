@@ -12,8 +12,9 @@ index, second slot = offset in the value) for a global variable. A call to an un
 (``E005``); a load from a map whose definition cannot be read is reported (``E008``).
 
 ``Program.relocations[slot] = (symbol, kind)``, kind ``map``, ``data``, ``call``, ``func`` (a
-function address), ``extern`` or ``other``; ``Program.meta["slot_maps"]`` gives the ``MapSpec``
-of each rewritten map/data slot.
+function address), ``extern`` or ``other``;
+``Program.meta["slot_maps"]`` gives the ``MapSpec`` of each rewritten map/data slot (a
+``.kconfig`` extern is a load from libbpf's ``.kconfig`` map, see :mod:`.elfmaps`).
 """
 
 from __future__ import annotations
@@ -164,6 +165,12 @@ class _Linker:
         name = sym.name or code.section_names.get(sym.shndx, "?")
         if insn.opcode != LDDW or slot + 1 >= len(self.insns):
             out.relocations[slot] = (name, "other")
+            return
+        if sym.extern and name in code.maps.externs:  # a .kconfig value
+            index, off = code.maps.externs[name]
+            self._patch_lddw(slot, PSEUDO_MAP_VALUE, index, off + insn.imm)
+            out.relocations[slot] = (name, "data")
+            out.slot_maps[slot] = code.maps.specs[index]
             return
         if sym.extern:
             out.relocations[slot] = (name, "extern")

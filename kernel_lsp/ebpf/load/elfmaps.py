@@ -17,6 +17,9 @@
   their bytes are known constants except those of ``const volatile`` variables, which a
   skeleton may set before load (``MapSpec.unknown_ranges``); without BTF none is known. Their
   ``MapSpec.init`` is the section's bytes (``.bss``: zeros).
+* ``.kconfig`` externs (``extern int CONFIG_X __kconfig``): libbpf's read-only ``.kconfig`` map,
+  whose values, set from the kernel configuration at load time, are all unknown
+  (``ObjectMaps.externs``: name -> map index and offset).
 
 ``MapSpec.kind`` is the kernel's map type name without ``BPF_MAP_TYPE_`` in lower case
 (``hash``, ``array``, ``perf_event_array``, ``ringbuf`` ...). A map whose definition cannot be
@@ -68,6 +71,7 @@ class ObjectMaps:
     at: dict[tuple[int, int], int] = field(default_factory=dict)  # (shndx, offset) -> index
     data: dict[int, int] = field(default_factory=dict)  # data section index -> map index
     problems: dict[tuple[int, int], str] = field(default_factory=dict)  # (shndx, off) -> why
+    externs: dict[str, tuple[int, int]] = field(default_factory=dict)  # .kconfig: (index, off)
 
     def add(self, spec: MapSpec) -> int:
         self.specs.append(spec)
@@ -192,6 +196,27 @@ def data_maps(maps: ObjectMaps, sections: list[tuple[int, str, bytes]],
         spec = MapSpec(name, "array", 4, len(contents), 1, flags, bytes(contents),
                        frozen=unknown is not None, unknown_ranges=unknown or ())
         maps.data[index] = maps.add(spec)
+
+
+def kconfig_map(maps: ObjectMaps, btf: Btf | None, externs: dict[str, str]) -> None:
+    """The ``.kconfig`` map libbpf creates for the object's ``.kconfig`` externs: one read-only,
+    frozen array element holding each at its alignment, whose bytes come from the kernel
+    configuration at load time (all unknown here). A type of no size leaves them unresolved."""
+    names = sorted(n for n, sec in externs.items() if sec == ".kconfig")
+    if btf is None or not names:
+        return
+    types = dict(btf.datasec_vars(".kconfig"))
+    sizes = {n: btf.resolve_size(types[n]) if n in types else None for n in names}
+    if not all(sizes.values()):
+        return
+    layout, off = {}, 0
+    for name in names:
+        align = min(8, sizes[name] & -sizes[name])
+        off = (off + align - 1) // align * align
+        layout[name], off = off, off + sizes[name]
+    index = maps.add(MapSpec(".kconfig", "array", 4, off, 1, BPF_F_MMAPABLE | BPF_F_RDONLY_PROG,
+                             bytes(off), frozen=True, unknown_ranges=((0, off),)))
+    maps.externs = {name: (index, at) for name, at in layout.items()}
 
 
 def _volatile_ranges(btf: Btf | None, section: str, symbols) -> tuple | None:
