@@ -173,6 +173,15 @@ class _Object:
                                     f"than {MAX_BSS} bytes")
         return out
 
+    def _typeless_ksyms(self) -> frozenset[str]:
+        """``.ksyms`` variables of type void (``extern const void X __ksym``)."""
+        out = set()
+        for name, section in self.externs.items():
+            hit = self.btf.by_name(name, (14,)) if section == ".ksyms" else None  # VAR
+            if hit is not None and self.btf.skip_mods(hit[1].size_or_type)[1] is None:
+                out.add(name)
+        return frozenset(out)
+
     def _extern_sections(self) -> dict[str, str]:
         if self.btf is None:
             return {}
@@ -274,7 +283,7 @@ def _load(obj: _Object, em_none: bool) -> list[tuple[Program, list[BpfFinding]]]
         insns={i: d[0].insns for i, d in obj.decoded.items()}, relocs=obj.relocs,
         text_funcs=obj.funcs[obj.text] if obj.text is not None else [],
         text_shndx=obj.text, maps=obj.maps, section_names=obj.names,
-        extern_sections=obj.externs)
+        extern_sections=obj.externs, typeless_ksyms=obj._typeless_ksyms())
     shared = {"maps": obj.maps.by_name(), "globals": obj.globals,
               "data": {name: data for _, name, data in obj.data},
               # libbpf passes BTF func_info when the object has .BTF.ext (clang -g)

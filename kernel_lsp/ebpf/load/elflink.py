@@ -12,7 +12,8 @@ index, second slot = offset in the value) for a global variable. A call to an un
 (``E005``); a load from a map whose definition cannot be read is reported (``E008``).
 
 ``Program.relocations[slot] = (symbol, kind)``, kind ``map``, ``data``, ``call``, ``func`` (a
-function address), ``extern`` or ``other``;
+function address), ``extern``, ``ksym_addr`` (a typeless ``__ksym``: libbpf loads the kernel
+symbol's address from kallsyms as a plain 64-bit constant, unknown here) or ``other``;
 ``Program.meta["slot_maps"]`` gives the ``MapSpec`` of each rewritten map/data slot (a
 ``.kconfig`` extern is a load from libbpf's ``.kconfig`` map, see :mod:`.elfmaps`).
 """
@@ -65,6 +66,7 @@ class ObjectCode:
     maps: ObjectMaps
     section_names: dict[int, str]
     extern_sections: dict[str, str] = field(default_factory=dict)  # extern -> BTF datasec
+    typeless_ksyms: frozenset[str] = frozenset()  # ``extern const void X __ksym``
 
 
 def is_subprog_call(insn: Insn) -> bool:
@@ -171,6 +173,9 @@ class _Linker:
             self._patch_lddw(slot, PSEUDO_MAP_VALUE, index, off + insn.imm)
             out.relocations[slot] = (name, "data")
             out.slot_maps[slot] = code.maps.specs[index]
+            return
+        if sym.extern and name in code.typeless_ksyms:  # its address, found in kallsyms
+            out.relocations[slot] = (name, "ksym_addr")
             return
         if sym.extern:
             out.relocations[slot] = (name, "extern")

@@ -122,6 +122,8 @@ def check(program: Program, options: DataflowOptions | None = None,
         infos = options.maps
     env = Env(list(program.insns), options, infos, _subprog_starts(program))
     env.value_off, env.unknown_maps = offsets, unknown
+    env.load_time_imms = frozenset(slot for slot, (_, kind) in program.relocations.items()
+                                   if kind == "ksym_addr")
     if options.func_info:
         env.global_funcs = dict((program.meta or {}).get("global_funcs") or {})
         env.nonint_funcs = frozenset((program.meta or {}).get("nonint_funcs") or ())

@@ -383,6 +383,9 @@ def ld_abs(env: Env, st: VState, insn, info) -> bool:
 
 def ld_imm(env: Env, st: VState, insn, idx: int) -> None:
     """``check_ld_imm``."""
+    if insn.src == 0 and idx in env.load_time_imms:  # a kernel symbol's address
+        st.regs[insn.dst] = unknown()
+        return
     if insn.src == 0 and idx not in env.maps:
         st.regs[insn.dst] = const((env.insns[idx + 1].imm & 0xFFFFFFFF) << 32
                                   | insn.imm & 0xFFFFFFFF)

@@ -81,6 +81,7 @@ class Env:
     call_maps: dict[int, object] = field(default_factory=dict)  # helper call -> map or poison
     stack_depth: dict[int, int] = field(default_factory=dict)  # subprog -> allocated bytes
     tail_calling: set[int] | None = None  # subprograms holding a tail call (calls.py)
+    load_time_imms: frozenset[int] = frozenset()  # lddw of a value libbpf sets (ksym address)
     # speculative paths to explore after the current instruction: (insn, regno, value)
     spec_pushes: list = field(default_factory=list)
 
