@@ -265,7 +265,7 @@ def exit_frame(env: Env, st: VState) -> int | None:
             raise reject("E404", _invalid_scalar(r0, trange(lo, hi), "callback return"))
         caller.regs[0] = unknown()
     else:
-        if r0.type != SCALAR and callee.subprogno in tail_calling(env):
+        if r0.type not in (SCALAR, NOT_INIT) and callee.subprogno in tail_calling(env):
             raise reject("E315", f"R0 is {type_str(r0.type)} at the exit of a subprogram that "
                                  "makes a tail call: when the tail call succeeds the caller "
                                  "gets the target program's scalar instead")
