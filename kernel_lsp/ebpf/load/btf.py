@@ -148,7 +148,8 @@ class Btf:
         """``(global, parameter kinds, returns a scalar)`` of BTF function ``name``, or None
         when BTF has no such function. A parameter is ``scalar`` (an int or enum after typedefs
         and qualifiers, as ``btf_prepare_func_args`` asks), ``struct:NAME`` (a pointer to a
-        struct), or ``other``."""
+        struct), ``mem`` (a pointer to another type), or ``other``; a pointer's kind ends in
+        ``@SIZE`` when the size of what it points to resolves (``btf_resolve_size``)."""
         hit = self.by_name(name, (FUNC,))
         if hit is None:
             return None
@@ -166,11 +167,13 @@ class Btf:
         if self._is_scalar(type_id):
             return "scalar"
         _, t = self.skip_mods(type_id)
-        if t is not None and t.kind == PTR:
-            _, target = self.skip_mods(t.size_or_type)
-            if target is not None and target.kind == STRUCT:
-                return f"struct:{target.name}"
-        return "other"
+        if t is None or t.kind != PTR:
+            return "other"
+        _, target = self.skip_mods(t.size_or_type)
+        size = self.resolve_size(t.size_or_type) if target is not None else None
+        kind = f"struct:{target.name}" if target is not None and target.kind == STRUCT else \
+            "mem" if size is not None else "other"
+        return kind if size is None else f"{kind}@{size}"
 
     def map_field_int(self, type_id: int) -> tuple[int | None, str]:
         """The ``N`` of a ``__uint(name, N)`` member (a pointer to an array of ``N`` elements),

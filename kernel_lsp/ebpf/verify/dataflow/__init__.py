@@ -98,19 +98,23 @@ def _prepare(env: Env) -> None:
 
 def _global_call(env: Env, insn, func: tuple) -> None:
     """What kernel-lsp models of a global function (``BTF_FUNC_GLOBAL``): called directly, with
-    at most five parameters, each a scalar or a pointer to the program type's context struct,
-    and a scalar return (``btf_prepare_func_args``); the walk then enters it with unknown
-    scalars and the context as arguments, and returns an unknown scalar to the caller."""
+    at most five parameters, each a scalar, a pointer to the program type's context struct or a
+    pointer to a type of known size, and a scalar return (``btf_prepare_func_args``); the walk
+    then enters it with unknown scalars, the context and maybe-NULL memory of that size as
+    arguments, and returns an unknown scalar to the caller."""
     name, params, returns_scalar = func
     if not returns_scalar:
         raise Reject("E315", f"Global function {name}() doesn't return scalar. Only those are "
                              "supported.")
     ctx = calls.CTX_STRUCTS.get(env.prog_type)
     if isa.is_func_ref(insn) or len(params) > 5 or \
-            any(p != "scalar" and p != f"struct:{ctx}" for p in params):
+            any(p != "scalar" and p.split("@")[0] != f"struct:{ctx}" and "@" not in p
+                for p in params):
         raise Reject("E299", f"global function {name}: Linux verifies it once, with pointer "
                              "arguments typed by its BTF prototype (or as a callback), which "
-                             "kernel-lsp models only for scalar and context arguments")
+                             "kernel-lsp models only for scalar, context and sized memory "
+                             "arguments (not a pointer to void, a function or a struct only "
+                             "declared: Linux needs the size)")
 
 
 def check(program: Program, options: DataflowOptions | None = None,

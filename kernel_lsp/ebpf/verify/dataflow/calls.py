@@ -18,11 +18,13 @@ from kernel_lsp.ebpf.verify.dataflow.bounds import range_within
 from kernel_lsp.ebpf.verify.dataflow.env import Env, reject
 from kernel_lsp.ebpf.verify.dataflow.regs import (
     CONST_PTR_TO_MAP,
+    MAYBE_NULL,
     NOT_INIT,
     PTR_TO_CTX,
     PTR_TO_FUNC,
     PTR_TO_MAP_KEY,
     PTR_TO_MAP_VALUE,
+    PTR_TO_MEM,
     PTR_TO_STACK,
     SCALAR,
     Reg,
@@ -103,7 +105,10 @@ def _global_args(env: Env, st: VState, callee: FuncState, glob: tuple, target: i
     """``btf_check_subprog_arg_match`` for a global function of scalar and context parameters
     (see ``dataflow._global_call``), then the callee's state as ``do_check_common`` starts it:
     unknown scalars and the context as arguments, no references."""
+    from kernel_lsp.ebpf.verify.dataflow.helpercall import global_mem_arg
+
     name, params, _ = glob
+    ctx = CTX_STRUCTS.get(env.prog_type)
     for i, kind in enumerate(params, start=1):
         reg = st.regs[i]
         if kind == "scalar":
@@ -111,6 +116,10 @@ def _global_args(env: Env, st: VState, callee: FuncState, glob: tuple, target: i
                 raise reject("E303", f"R{i} is not a scalar; Caller passes invalid args into "
                                      f"func {name}")
             callee.regs[i] = unknown()
+        elif kind.split("@")[0] != f"struct:{ctx}":  # memory of the pointed type's size
+            size = int(kind.split("@")[1])
+            global_mem_arg(env, st, i, size)
+            callee.regs[i] = pointer(PTR_TO_MEM | MAYBE_NULL, mem_size=size, id=env.new_id())
         else:  # check_ctx_reg: the context itself, at offset 0
             if reg.type != PTR_TO_CTX or reg.off or not reg.var.is_const or reg.var.value:
                 raise reject("E303", f"R{i} type={type_str(reg.type)} expected=ctx; Caller "

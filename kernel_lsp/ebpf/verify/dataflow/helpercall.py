@@ -213,6 +213,27 @@ def helper_mem(env: Env, st: VState, regno: int, size: int, write: bool, zero_ok
         raise reject("E303", f"R{regno} type={type_str(reg.type)} expected=fp")
 
 
+def global_mem_arg(env: Env, st: VState, regno: int, size: int) -> None:
+    """``check_mem_reg`` for a global function's pointer parameter: NULL, or ``size`` bytes the
+    callee may read and write (a maybe-NULL pointer is checked as if not NULL). The callee is
+    walked with memory of its own, so the caller's bytes are marked written here: stack slots
+    become unknown bytes (Linux 6.1 kept a spilled pointer there through the call)."""
+    reg = st.regs[regno]
+    if reg.is_null:
+        return
+    if reg.type & MAYBE_NULL:
+        st.regs[regno] = reg.copy()
+        st.regs[regno].type &= ~MAYBE_NULL
+    try:
+        helper_mem(env, st, regno, size, False, True, None)
+        meta = Meta("global function", False, raw_mode=True)
+        helper_mem(env, st, regno, size, True, True, meta)
+        for i in range(meta.access_size):
+            mem.mem_access(env, st, regno, i, 1, True, -1)
+    finally:
+        st.regs[regno] = reg
+
+
 def mem_size_reg(env: Env, st: VState, regno: int, write: bool, zero_ok: bool,
                  meta: Meta) -> None:
     """``check_mem_size_reg``: R<regno> is the size of the buffer in R<regno - 1>."""
