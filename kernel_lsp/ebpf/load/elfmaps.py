@@ -31,7 +31,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from kernel_lsp.ebpf.load.btf import ARRAY, PTR, STRUCT, UNION, Btf
+from kernel_lsp.ebpf.load.btf import ARRAY, ENUM, ENUM64, INT, PTR, STRUCT, UNION, Btf
 from kernel_lsp.ebpf.run.maps import MapSpec
 
 MAP_TYPES: tuple[str, ...] = (
@@ -200,23 +200,36 @@ def data_maps(maps: ObjectMaps, sections: list[tuple[int, str, bytes]],
 
 def kconfig_map(maps: ObjectMaps, btf: Btf | None, externs: dict[str, str]) -> None:
     """The ``.kconfig`` map libbpf creates for the object's ``.kconfig`` externs: one read-only,
-    frozen array element holding each at its alignment, whose bytes come from the kernel
-    configuration at load time (all unknown here). A type of no size leaves them unresolved."""
-    names = sorted(n for n, sec in externs.items() if sec == ".kconfig")
+    frozen array element whose bytes come from the kernel configuration at load time (all
+    unknown here), laid out as libbpf 1.x does (``cmp_externs``: alignment descending, then
+    size ascending, then name; each at its natural alignment). A type libbpf refuses (not an
+    int, enum or array of them) leaves them unresolved."""
+    names = [n for n, sec in externs.items() if sec == ".kconfig"]
     if btf is None or not names:
         return
     types = dict(btf.datasec_vars(".kconfig"))
-    sizes = {n: btf.resolve_size(types[n]) if n in types else None for n in names}
-    if not all(sizes.values()):
+    shapes = {n: _kconfig_shape(btf, types.get(n, 0)) for n in names}
+    if not all(shapes.values()):
         return
     layout, off = {}, 0
-    for name in names:
-        align = min(8, sizes[name] & -sizes[name])
+    for name in sorted(names, key=lambda n: (-shapes[n][0], shapes[n][1], n)):
+        align, size = shapes[name]
         off = (off + align - 1) // align * align
-        layout[name], off = off, off + sizes[name]
+        layout[name], off = off, off + size
     index = maps.add(MapSpec(".kconfig", "array", 4, off, 1, BPF_F_MMAPABLE | BPF_F_RDONLY_PROG,
                              bytes(off), frozen=True, unknown_ranges=((0, off),)))
     maps.externs = {name: (index, at) for name, at in layout.items()}
+
+
+def _kconfig_shape(btf: Btf, type_id: int) -> tuple[int, int] | None:
+    """``(alignment, size)`` of a ``.kconfig`` extern's type, or None when libbpf refuses it."""
+    size = btf.resolve_size(type_id)
+    _, t = btf.skip_mods(type_id)
+    if t is not None and t.kind == ARRAY:
+        _, t = btf.skip_mods(t.elem_type)
+    if not size or t is None or t.kind not in (INT, ENUM, ENUM64):
+        return None
+    return min(t.size_or_type, 8), size
 
 
 def _volatile_ranges(btf: Btf | None, section: str, symbols) -> tuple | None:
