@@ -668,6 +668,22 @@ call bpf_tail_call
 r0 = r6
 exit
 """,
+    # bpf_skb_is_valid_access allows __sk_buff's data and data_end only as 4-byte loads; for
+    # sk_skb, cgroup_skb and lwt_* the packet pointer type was returned before that size check
+    # ran, so a 2-byte load of data gave a "packet pointer" holding 16 bits of the address.
+    "a narrow load of __sk_buff data is no packet pointer": """
+; expect: E304 at 0
+; fault: 5
+; prog_type: sk_skb
+r2 = *(u16 *)(r1 + 76)
+r3 = *(u32 *)(r1 + 80)
+r0 = r2
+r0 += 8
+if r0 > r3 goto +1
+r0 = *(u8 *)(r2 + 0)
+r0 = 0
+exit
+""",
 }
 
 

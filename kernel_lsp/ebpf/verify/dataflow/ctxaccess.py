@@ -105,21 +105,24 @@ def _skb_variant(env: Env, off: int, size: int, write: bool) -> int | None:
         if write and not (ins("mark") or ins("priority") or ins("cb")
                           or (ins("tstamp") and env.bpf_capable)):
             raise _NotValid
-        return _pkt_fields(off) or _skb_common(off, size, write)
+        common = _skb_common(off, size, write)  # first: it refuses a narrow pointer load
+        return _pkt_fields(off) or common
     if t in ("lwt_in", "lwt_out", "lwt_xmit", "lwt_seg6local"):
         if (ins("tc_classid") or ins("family", "local_port") or ins("data_meta")
                 or ins("tstamp") or ins("wire_len") or ins("hwtstamp")):
             raise _NotValid
         if write and not (ins("mark") or ins("priority") or ins("cb")):
             raise _NotValid
-        return _pkt_fields(off) or _skb_common(off, size, write)
+        common = _skb_common(off, size, write)  # first: it refuses a narrow pointer load
+        return _pkt_fields(off) or common
     if t == "sk_skb":
         if (ins("tc_classid") or ins("data_meta") or ins("tstamp") or ins("wire_len")
                 or ins("hwtstamp") or ins("mark")):
             raise _NotValid
         if write and not (ins("tc_index") or ins("priority")):
             raise _NotValid
-        return _pkt_fields(off) or _skb_common(off, size, write)
+        common = _skb_common(off, size, write)  # first: it refuses a narrow pointer load
+        return _pkt_fields(off) or common
     if t == "flow_dissector":
         if off < 0 or off >= SKB.size or off % size or write:
             raise _NotValid
