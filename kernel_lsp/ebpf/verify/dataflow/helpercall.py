@@ -221,6 +221,10 @@ def global_mem_arg(env: Env, st: VState, regno: int, size: int) -> None:
     reg = st.regs[regno]
     if reg.is_null:
         return
+    if reg.is_pkt and not mem.may_access_pkt(env, True):  # stricter than 6.1, which let it be
+        raise reject("E308", f"R{regno} cannot write into packet: a global function may write "
+                             f"through its pointer parameter and {env.prog_type} packets are "
+                             "read-only")
     if reg.type & MAYBE_NULL:
         st.regs[regno] = reg.copy()
         st.regs[regno].type &= ~MAYBE_NULL
