@@ -16,6 +16,7 @@ from kernel_lsp.ebpf.verify.dataflow import maps
 from kernel_lsp.ebpf.verify.dataflow.alu import read_reg
 from kernel_lsp.ebpf.verify.dataflow.bounds import range_within
 from kernel_lsp.ebpf.verify.dataflow.env import Env, reject
+from kernel_lsp.ebpf.verify.dataflow.memarg import global_mem_arg
 from kernel_lsp.ebpf.verify.dataflow.regs import (
     CONST_PTR_TO_MAP,
     MAYBE_NULL,
@@ -105,8 +106,6 @@ def _global_args(env: Env, st: VState, callee: FuncState, glob: tuple, target: i
     """``btf_check_subprog_arg_match`` for a global function of scalar and context parameters
     (see ``dataflow._global_call``), then the callee's state as ``do_check_common`` starts it:
     unknown scalars and the context as arguments, no references."""
-    from kernel_lsp.ebpf.verify.dataflow.helpercall import global_mem_arg
-
     name, params, _ = glob
     ctx = CTX_STRUCTS.get(env.prog_type)
     for i, kind in enumerate(params, start=1):

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kernel_lsp.ebpf import helpers
-from kernel_lsp.ebpf.verify.dataflow import bounds, maps, mem, protos, stack
+from kernel_lsp.ebpf.verify.dataflow import bounds, maps, mem, protos
 from kernel_lsp.ebpf.verify.dataflow.alu import read_reg
 from kernel_lsp.ebpf.verify.dataflow.env import MAX_VAR_SIZ, Env, Reject, reject
+from kernel_lsp.ebpf.verify.dataflow.memarg import helper_mem
 from kernel_lsp.ebpf.verify.dataflow.regs import (
     ALLOC,
     CONST_PTR_TO_MAP,
@@ -185,57 +186,6 @@ def _check_arg_kind(env: Env, st: VState, regno: int, reg: Reg, arg: protos.Arg,
         meta.subprogno = reg.subprogno
     elif kind == "CONST_STR":
         maps.const_str(reg, regno)
-
-
-def helper_mem(env: Env, st: VState, regno: int, size: int, write: bool, zero_ok: bool,
-               meta: Meta | None) -> None:
-    """``check_helper_mem_access``: ``size`` bytes at R<regno> for a helper."""
-    reg = st.regs[regno]
-    b = reg.base
-    if b in (PTR_TO_PACKET, PTR_TO_PACKET_META):
-        mem.packet_access(reg, regno, reg.off, size, zero_ok)
-    elif b == PTR_TO_MAP_KEY:
-        if write:
-            raise reject("E308", f"R{regno} cannot write into {type_str(reg.type)}")
-        mem.region_access(reg, regno, reg.off, size, reg.map.key_size, False)
-    elif b == PTR_TO_MAP_VALUE:
-        mem.map_access_type(reg, reg.off, size, write)
-        mem.map_access(reg, regno, reg.off, size, zero_ok)
-    elif b == PTR_TO_MEM:
-        if reg.type & RDONLY and write:
-            raise reject("E308", f"R{regno} cannot write into {type_str(reg.type)}")
-        mem.region_access(reg, regno, reg.off, size, reg.mem_size, zero_ok)
-    elif b == PTR_TO_STACK:
-        stack.range_initialized(env, st, regno, reg.off, size, zero_ok, True, meta)
-    else:
-        if zero_ok and size == 0 and reg.is_null:
-            return
-        raise reject("E303", f"R{regno} type={type_str(reg.type)} expected=fp")
-
-
-def global_mem_arg(env: Env, st: VState, regno: int, size: int) -> None:
-    """``check_mem_reg`` for a global function's pointer parameter: NULL, or ``size`` bytes the
-    callee may read and write (a maybe-NULL pointer is checked as if not NULL). The callee is
-    walked with memory of its own, so the caller's bytes are marked written here: stack slots
-    become unknown bytes (Linux 6.1 kept a spilled pointer there through the call)."""
-    reg = st.regs[regno]
-    if reg.is_null:
-        return
-    if reg.is_pkt and not mem.may_access_pkt(env, True):  # stricter than 6.1, which let it be
-        raise reject("E308", f"R{regno} cannot write into packet: a global function may write "
-                             f"through its pointer parameter and {env.prog_type} packets are "
-                             "read-only")
-    if reg.type & MAYBE_NULL:
-        st.regs[regno] = reg.copy()
-        st.regs[regno].type &= ~MAYBE_NULL
-    try:
-        helper_mem(env, st, regno, size, False, True, None)
-        meta = Meta("global function", False, raw_mode=True)
-        helper_mem(env, st, regno, size, True, True, meta)
-        for i in range(meta.access_size):
-            mem.mem_access(env, st, regno, i, 1, True, -1)
-    finally:
-        st.regs[regno] = reg
 
 
 def mem_size_reg(env: Env, st: VState, regno: int, write: bool, zero_ok: bool,
