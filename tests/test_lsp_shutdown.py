@@ -250,8 +250,9 @@ def test_a_stuck_thread_does_not_keep_the_process_alive():
     assert "stuck_forever" in done.stderr, done.stderr
 
 
-def _sigint_as_in_a_terminal() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+def _signals_as_in_a_terminal() -> None:
+    for signum in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("how", ["kill", "ctrl-c", "hangup"])
@@ -267,11 +268,12 @@ def test_the_index_command_stops_its_workers_when_interrupted(tmp_path, how):
     body = "".join(f"int f{i}(int x)\n{{\n\treturn g{i}(x) + {i};\n}}\n" for i in range(60))
     for n in range(3000):
         (root / "src" / f"f{n}.c").write_text(f"/* {n} */\n" + body)
-    # (as a terminal's foreground job has it: a test run started in the background by a
-    # non-interactive shell, as CI may, ignores SIGINT, and so would the index it starts)
+    # (as a terminal's foreground job has them: a test run started in the background by a
+    # non-interactive shell, as CI may, ignores SIGINT, one under nohup SIGHUP, and so would
+    # the index it starts)
     proc = subprocess.Popen([*SERVER[:-1], "index", str(root), "--jobs", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, preexec_fn=_sigint_as_in_a_terminal)
+                            start_new_session=True, preexec_fn=_signals_as_in_a_terminal)
     deadline = time.monotonic() + 60
     while len(_alive(_descendants(proc.pid))) < 4:  # itself, the fork server, two workers
         assert proc.poll() is None and time.monotonic() < deadline, "no workers started"
