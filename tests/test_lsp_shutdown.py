@@ -425,7 +425,7 @@ def test_a_ctrl_c_while_the_expansion_workers_start_or_work_is_no_traceback(tmp_
     proc = subprocess.Popen([sys.executable, "-c", _EXPANSION_THEN_INT,
                              str(root / ".kernel-lsp" / "model.db")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_signals_as_in_a_terminal)
     out, err = proc.communicate(timeout=120)
     time.sleep(1.0)
     assert out == "interrupted\n", (out, err[-3000:])
