@@ -1,4 +1,5 @@
-"""Reading a tree's files for the server and the checks: regular files only, within a size.
+"""Reading a tree's files for the server and the checks: regular files only, within a size;
+and staging a file's new content beside it, to be renamed over it whole (``stage_beside``).
 
 A FIFO (``mkfifo fs/pipe.c``) blocks its reader until someone writes to it, for ever in an
 editor session, and a link to ``/dev/zero`` never ends: neither is source. The file is opened
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import tempfile
 from pathlib import Path
 from typing import TypeVar
 
@@ -65,3 +67,24 @@ def read_build_file(path: Path | str) -> str:
 
     :raises OSError: it cannot be read, is no regular file or is too large."""
     return read_regular(path, BUILD_FILE_BYTES).decode("utf-8", "replace")
+
+
+def stage_beside(path: Path, data: bytes, mode: int, suffix: str, sync: bool = False) -> str:
+    """A temporary file in ``path``'s directory holding ``data`` with permission bits ``mode``
+    (``sync``: on the disk), for the caller to rename over ``path``: a write cut short (a full
+    disk) leaves ``path`` as it was. Removed again when writing it fails."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return tmp

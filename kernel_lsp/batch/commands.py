@@ -13,7 +13,6 @@ import functools
 import os
 import stat
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from kernel_lsp.batch.paths import Shown, choose_root, locate
 from kernel_lsp.config import Config, capped_jobs, load_config, relative_posix
-from kernel_lsp.files import read_regular
+from kernel_lsp.files import read_regular, stage_beside
 from kernel_lsp.messages import condense, one_line
 from kernel_lsp.model import collector
 
@@ -343,21 +342,17 @@ def write_whole(output: Path, data: bytes) -> None:
     target = Path(os.path.realpath(output))
     if st is not None and not os.access(target, os.W_OK):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    except OSError:
+    if not os.access(target.parent, os.W_OK | os.X_OK):
         target.write_bytes(data)
         return
+    if st is not None:
+        mode = st.st_mode & 0o7777
+    else:  # (the umask is read by setting it)
+        umask = os.umask(0o022)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    tmp = stage_beside(target, data, mode, ".part")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        if st is not None:
-            mode = st.st_mode & 0o7777
-        else:  # (the umask is read by setting it)
-            umask = os.umask(0o022)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         try:

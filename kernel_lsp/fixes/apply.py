@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import difflib
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from kernel_lsp.files import stage_beside
 from kernel_lsp.findings import Edit, Fix
 from kernel_lsp.fixes.text import SourceText, decode, encode
 from kernel_lsp.messages import quoted_path
@@ -141,18 +141,4 @@ def _staged(path: Path, data: bytes) -> str:
     mode = path.stat().st_mode & 0o7777 if path.exists() else None
     if mode is not None and not mode & 0o222:  # (a rename replaces it all the same)
         raise OSError(f"read-only file (mode {mode:04o})")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kernel-lsp-fix", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return tmp
+    return stage_beside(path, data, 0o600 if mode is None else mode, ".kernel-lsp-fix", sync=True)

@@ -191,12 +191,13 @@ def kbuild_judgement(root: Path, arch: str, paths: Iterable[str],
         return KbuildStatus(set(), set(), set())
     paths = list(paths)
     possible = possible_symbols(read_kconfig(root, arch))
-    listings, computed_dirs = read_listings(root, arch)
+    kbuild = _kbuild_files(root, arch)  # (read once for both kinds of listings)
+    listings, computed_dirs = read_listings(root, arch, kbuild=kbuild)
     sources = [p for p in paths if p.endswith(".c") and posixpath.dirname(p) not in computed_dirs]
     # an object no Kbuild list names but a Make variable does (``DML +=
     # dcn20/dcn20_fpu.o`` in ``ifdef CONFIG_DRM_AMD_DC_DCN``, built through ``amdgpu-y +=
     # $(AMD_DISPLAY_FILES)``): unbuilt when every such line needs an option that is never on
-    named = read_listings(root, arch, variables=True)[0]
+    named = read_listings(root, arch, variables=True, kbuild=kbuild)[0]
     judge = _Judge({**{t: rows for t, rows in named.items() if t.endswith(".o")}, **listings},
                    possible)
     # ``arch/x86/um/``: User-Mode Linux's code for an x86 host, which only ``arch/um``'s
@@ -233,16 +234,16 @@ def kbuild_judgement(root: Path, arch: str, paths: Iterable[str],
         p[:-2] + ".o")}, units)
 
 
-def read_listings(root: Path, arch: str, variables: bool = False
-                  ) -> tuple[dict[str, list[_Listing]], set[str]]:
-    """Every object and directory the tree's Kbuild files list (by root-relative path; a
-    directory ends with ``/``), and the directories whose objects a listing names with a
-    variable (``amdgpu-y += $(AMD_DISPLAY_FILES)``): those are not judged. With
-    ``variables``, instead, the objects that other Make variables hold (``DML +=
-    dcn20/dcn20_fpu.o``, relative to the Makefile's directory), as lists built with their
-    directory, under the ``ifdef``/``ifeq`` blocks around them."""
-    listings: dict[str, list[_Listing]] = {}
-    computed: set[str] = set()
+class _KbuildFiles(NamedTuple):
+    """The tree's Kbuild files, read once: (directory, file name) of each, their texts by
+    root-relative path, and where each included one is included (``_include_sites``)."""
+
+    files: list[tuple[str, str]]
+    texts: dict[str, str | None]
+    sites: dict[str, list[tuple[str, tuple]]]
+
+
+def _kbuild_files(root: Path, arch: str) -> _KbuildFiles:
     files = []
     for dirpath, dirnames, filenames in os.walk(root):
         rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
@@ -253,7 +254,21 @@ def read_listings(root: Path, arch: str, variables: bool = False
             dirnames[:] = [d for d in dirnames if d == arch]
         files += [(rel, name) for name in ("Makefile", "Kbuild") if name in filenames]
     texts = {posixpath.join(rel, name): _text(root / rel / name) for rel, name in files}
-    sites = _include_sites(texts)
+    return _KbuildFiles(files, texts, _include_sites(texts))
+
+
+def read_listings(root: Path, arch: str, variables: bool = False,
+                  kbuild: _KbuildFiles | None = None
+                  ) -> tuple[dict[str, list[_Listing]], set[str]]:
+    """Every object and directory the tree's Kbuild files list (by root-relative path; a
+    directory ends with ``/``), and the directories whose objects a listing names with a
+    variable (``amdgpu-y += $(AMD_DISPLAY_FILES)``): those are not judged. With
+    ``variables``, instead, the objects that other Make variables hold (``DML +=
+    dcn20/dcn20_fpu.o``, relative to the Makefile's directory), as lists built with their
+    directory, under the ``ifdef``/``ifeq`` blocks around them."""
+    listings: dict[str, list[_Listing]] = {}
+    computed: set[str] = set()
+    files, texts, sites = kbuild or _kbuild_files(root, arch)
     for rel, name in files:
         path = posixpath.join(rel, name)
         # a Makefile another one includes (``include $(src)/gvt/Makefile`` in i915's): its

@@ -34,10 +34,10 @@ from kernel_lsp.model.indexer import (
     record_unbuilt,
     resolve_includes,
     stamp_model,
-    stop_pool,
     work_item,
     worker_pool,
 )
+from kernel_lsp.model.pools import stop_pool
 from kernel_lsp.model.programs import host_sources
 from kernel_lsp.model.resolve import IncludeResolver
 from kernel_lsp.model.walk import discover

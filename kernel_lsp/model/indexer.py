@@ -106,7 +106,6 @@ def _start_extraction(env: Configuration | None) -> None:
     collector.worker_process()
 
 
-
 def _work(item: tuple[str, str, int, int, str | None, int]) -> tuple:
     """Worker: read and extract one file. Returns (kind, path, payload...)."""
     path, abs_path, size, mtime_ns, old_sha, max_bytes = item
@@ -149,7 +148,6 @@ def worker_pool(jobs: int, env: Configuration):
     """``jobs`` processes that extract files (``_work``) under the configuration ``env``
     (``pools.started_pool``: Ctrl-C and SIGTERM wait until they have started)."""
     return started_pool(jobs, _start_extraction, env)
-
 
 
 def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress | None,
