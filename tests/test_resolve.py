@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kernel_lsp.config import Config, linux_include_paths
-from kernel_lsp.model.resolve import IncludeResolver, is_generated
+from kernel_lsp.model.resolve import IncludeResolver, is_generated, kbuild_named
 
 LINUX_FILES = {
     "include/linux/ktime.h",
@@ -165,3 +165,56 @@ def test_resolves_a_large_tree_quickly():
     elapsed = time.perf_counter() - start
     assert hits == sum(1 for _, t, _ in lines if int(t[7:-2]) < 2000)
     assert elapsed < 2.0, f"200k resolutions took {elapsed:.2f} s"
+
+
+@pytest.mark.parametrize("name, generated, named", [
+    ("a5xx.xml.h", {"%.xml.h"}, True),  # a pattern rule's target
+    ("drivers/gpu/a.xml.h", {"%.xml.h"}, True),  # a stem of one character, in a directory
+    (".xml.h", {"%.xml.h"}, False),  # no stem: no target of the rule
+    ("a5xx.h", {"%.xml.h"}, False),
+    ("crc32table.h", {"crc32table.h", "%.xml.h"}, True),  # a file name
+    ("crc32table.h", set(), False),
+])
+def test_kbuild_named_reads_file_names_and_pattern_targets(name, generated, named):
+    assert kbuild_named(name, frozenset(generated)) is named
+
+
+KBUILD_TREE = {
+    "Kconfig": "",
+    "include/linux/types.h": "typedef unsigned int u32;\n",
+    "drivers/foo/Makefile": "ccflags-y += -I$(srctree)/$(src)/inc\nobj-y += a.o\n",
+    "drivers/foo/inc/foo_regs.h": "#define FOO_REG 1\n",
+    "drivers/foo/a.c": "#include <foo_regs.h>\nint a(void) { return FOO_REG; }\n",
+}
+
+
+def test_the_editor_resolves_with_the_kbuild_dirs_the_index_stored(tmp_path):
+    """An editor's resolver takes the Kbuild ``-I`` directories from the model (the index
+    stored those it resolved with) instead of reading every Makefile of the tree again; a
+    model with none stored has them read from the Makefiles."""
+    from kernel_lsp.config import load_config
+    from kernel_lsp.live.workspace import Workspace
+    from kernel_lsp.model.indexer import index
+    from kernel_lsp.model.resolve import KBUILD_DIRS_META
+    from kernel_lsp.model.store import Model
+    from tests.conftest import write_tree
+
+    root = write_tree(tmp_path, KBUILD_TREE)
+    config, _ = load_config(root)
+    index(config, jobs=1).model.close()
+    (root / "drivers/foo/Makefile").unlink()  # from here only the model knows the -I
+
+    def editor_resolves() -> str | None:
+        ws = Workspace(config)
+        assert ws.load() is None
+        try:
+            return ws.resolver.resolve("drivers/foo/b.c", "foo_regs.h", True)
+        finally:
+            ws.close()
+
+    assert editor_resolves() == "drivers/foo/inc/foo_regs.h"
+    for stored in ("", "[1, 2]", "{not json"):  # none, or damaged: the Makefiles are read
+        model = Model(config.db_path)
+        model.set_meta(KBUILD_DIRS_META, stored)
+        model.close()
+        assert editor_resolves() is None

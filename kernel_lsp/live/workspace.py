@@ -32,7 +32,7 @@ from kernel_lsp.live.keystroke_checks import BodyFacts, findings_outside, inside
 from kernel_lsp.live.lazy import overlay_key
 from kernel_lsp.live.overlay import OverlayModel
 from kernel_lsp.live.tables import Tables
-from kernel_lsp.model.resolve import IncludeResolver
+from kernel_lsp.model.resolve import KBUILD_DIRS_META, IncludeResolver
 from kernel_lsp.model.rows import FactRows, IncludeEdge, fact_rows
 from kernel_lsp.model.store import Model
 from kernel_lsp.parse.buffer import Buffer
@@ -119,11 +119,13 @@ class Workspace:
 
     @property
     def resolver(self) -> IncludeResolver | None:
-        """The include resolver over the stored files (their paths and the Kbuild Makefiles of
-        their directories: most of a second on a kernel, so only when a buffer's includes or a
-        fix plan need it)."""
+        """The include resolver over the stored files (their paths, and the Kbuild ``-I``
+        directories the model's includes were resolved with; a model stored without them has
+        the Makefiles of their directories read, 1-2 s on a kernel), built when a buffer's
+        includes or a fix plan first need it."""
         if self._resolver is None and self.model is not None:
-            self._resolver = IncludeResolver.for_tree(self.config, self._stored_paths)
+            self._resolver = IncludeResolver.for_tree(self.config, self._stored_paths,
+                                                      self.model.meta(KBUILD_DIRS_META))
         return self._resolver
 
     def load(self) -> str | None:

@@ -27,7 +27,7 @@ from kernel_lsp.model.configuration import Configuration, fingerprint, load_conf
 from kernel_lsp.model.expand import expand_invocations
 from kernel_lsp.model.pools import started_pool, stop_pool
 from kernel_lsp.model.programs import assembly_headers, host_sources
-from kernel_lsp.model.resolve import IncludeResolver
+from kernel_lsp.model.resolve import KBUILD_DIRS_META, IncludeResolver
 from kernel_lsp.model.rows import fact_tuples
 from kernel_lsp.model.store import (
     FileRow,
@@ -207,6 +207,7 @@ def resolve_includes(model: Model, config: Config,
         resolved += rid is not None
         updates.append((rid, rowid))
     model.set_resolved_includes(updates)
+    model.set_meta(KBUILD_DIRS_META, resolver.kbuild_json())  # (the editor's resolver)
     return resolved
 
 

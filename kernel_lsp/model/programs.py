@@ -25,6 +25,7 @@ _SEPARATE = (
     ("arch/x86/entry/vdso/", "x86 vDSO"),
     ("arch/x86/purgatory/", "x86 purgatory"),
 )
+_SEPARATE_PREFIXES = tuple(prefix for prefix, _program in _SEPARATE)  # (one test for most files)
 _HOSTPROGS = re.compile(r"^\s*(?:hostprogs|hostprogs-y|hostprogs-always-y|userprogs)\s*[:+]?=(.*)$",
                         re.M)
 _OBJS = re.compile(r"^\s*([\w/-]+)-objs\s*[:+]?=(.*)$", re.M)
@@ -80,9 +81,10 @@ def program_of(path: str, host: set[str] = frozenset()) -> str:
         return KERNEL
     if path in host:
         return f"host program {posixpath.dirname(path)}"
-    for prefix, program in _SEPARATE:
-        if path.startswith(prefix):
-            return program
+    if path.startswith(_SEPARATE_PREFIXES):
+        for prefix, program in _SEPARATE:
+            if path.startswith(prefix):
+                return program
     return KERNEL
 
 

@@ -7,12 +7,18 @@ per including directory, target and form).
 
 from __future__ import annotations
 
+import functools
+import json
 import posixpath
 import re
 from collections.abc import Iterable, Iterator
 
 from kernel_lsp.config import Config
 from kernel_lsp.model.kbuild import kbuild_include_dirs
+
+# The ``meta`` key of the Kbuild ``-I`` directories a model's includes were resolved with
+# (``IncludeResolver.kbuild_json``): an editor's resolver reads them instead of every Makefile.
+KBUILD_DIRS_META = "kbuild_include_dirs"
 
 # Headers that Kbuild generates (``make prepare`` / ``make headers``): absent from an unbuilt
 # tree, so an include that does not resolve to them is not an error. Names as they are written
@@ -106,9 +112,28 @@ def kbuild_named(name: str, generated: frozenset[str]) -> bool:
     rules' targets as ``%.xml.h``): a file a build step writes (``crc32table.h``,
     ``inat-tables.c``)."""
     name = name.rsplit("/", 1)[-1]
-    return name in generated or any(p.startswith("%") and name.endswith(p[1:]) and
-                                    len(name) > len(p) for p in generated)
+    return name in generated or any(name.endswith(suffix) and len(name) > len(suffix)
+                                    for suffix in _pattern_suffixes(generated))
 
+
+@functools.lru_cache(maxsize=8)
+def _pattern_suffixes(generated: frozenset[str]) -> tuple[str, ...]:
+    """The suffixes of the pattern rules' targets in ``generated`` (``%.xml.h`` -> ``.xml.h``):
+    found once per set, not once per include line."""
+    return tuple(sorted(p[1:] for p in generated if p.startswith("%")))
+
+
+
+def _kbuild_tables(stored: str) -> tuple[dict, dict] | None:
+    """``IncludeResolver.kbuild_json``'s tables, or None when ``stored`` is not such a text."""
+    try:
+        local, subdir = json.loads(stored)
+    except (ValueError, TypeError):
+        return None
+    tables = (local, subdir)
+    if all(isinstance(t, dict) and all(isinstance(v, list) for v in t.values()) for t in tables):
+        return tables
+    return None
 
 
 def ancestors_below_top(directory: str) -> Iterator[str]:
@@ -143,11 +168,20 @@ class IncludeResolver:
         self._memo: dict[tuple[str, str, bool], str | None] = {}
 
     @classmethod
-    def for_tree(cls, config: Config, known_files: Iterable[str]) -> IncludeResolver:
-        """A resolver over ``known_files`` with the Kbuild ``-I`` directories of their dirs."""
+    def for_tree(cls, config: Config, known_files: Iterable[str],
+                 stored: str | None = None) -> IncludeResolver:
+        """A resolver over ``known_files`` with the Kbuild ``-I`` directories of their dirs:
+        those ``stored`` holds (``kbuild_json`` of the resolver that resolved a model's
+        includes), else read from the tree's Kbuild files (1-2 s on Linux)."""
         files = list(known_files)
-        dirs = {posixpath.dirname(p) for p in files}
-        return cls(config, files, kbuild_include_dirs(config.root, dirs))
+        kbuild = _kbuild_tables(stored) if stored else None
+        if kbuild is None:
+            kbuild = kbuild_include_dirs(config.root, {posixpath.dirname(p) for p in files})
+        return cls(config, files, kbuild)
+
+    def kbuild_json(self) -> str:
+        """The Kbuild ``-I`` directories it resolves with, as ``for_tree`` reads them back."""
+        return json.dumps([self._kb_local, self._kb_subdir], sort_keys=True)
 
     @staticmethod
     def _dirs(paths: Iterable[str]) -> list[str]:

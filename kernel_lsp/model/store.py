@@ -738,9 +738,11 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
     def c_file_includes(self) -> Iterator[tuple]:
         """(including file, included file) of every ``#include`` of a ``.c`` file by a
         ``.c`` file that resolves (``rwsem.c`` and ``spinlock_rt.c`` read ``rwbase_rt.c``)."""
+        # from the .c files to the lines that name them (by the index on resolved_id), not
+        # through every include line of the tree: 0.05 s instead of 0.3 s on Linux
         return self.conn.execute(
-            "SELECT i.file_id, i.resolved_id FROM includes i "
-            "JOIN files t ON t.id = i.resolved_id JOIN files f ON f.id = i.file_id "
+            "SELECT i.file_id, i.resolved_id FROM files t "
+            "CROSS JOIN includes i ON i.resolved_id = t.id JOIN files f ON f.id = i.file_id "
             "WHERE t.path LIKE '%.c' AND f.path LIKE '%.c' AND i.file_id != i.resolved_id")
 
     def resolved_include_pairs(self) -> Iterator[tuple]:
