@@ -410,7 +410,7 @@ async def test_locked_model_answers_then_recovers(tmp_path):
     client = await CONFIG.start()
     try:
         await start(client, root, capabilities(VSCODE))
-        await wait_until(lambda: logged(client, "kernel-lsp: waiting for"), timeout=10)
+        await wait_until(lambda: logged(client, "takes over 2 s to load"), timeout=10)
         u = open_doc(client, root, "fs/stat.c")
         ident = types.TextDocumentIdentifier(u)
         symbols = await asyncio.wait_for(client.text_document_document_symbol_async(
@@ -438,7 +438,7 @@ async def test_exit_is_prompt_while_the_model_is_locked(tmp_path):
     client = await CONFIG.start()
     try:
         await start(client, root, capabilities(VSCODE))
-        await wait_until(lambda: logged(client, "kernel-lsp: waiting for"), timeout=10)
+        await wait_until(lambda: logged(client, "takes over 2 s to load"), timeout=10)
         await within(client.shutdown_async(None), "shutdown")
         client.exit(None)
         assert await within(client._server.wait(), "exit", timeout=5) == 0

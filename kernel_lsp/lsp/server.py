@@ -271,9 +271,10 @@ class KernelLanguageServer(LanguageServer):
         if done:
             return task.result()
         self.loading = True
-        self.log_message(f"kernel-lsp: waiting for {self.config.db_path} (locked by another "
-                         "process?); answering from the open files meanwhile",
-                         types.MessageType.Warning)
+        # (slow to read on a busy machine, or held by another process's write: either)
+        self.log_message(f"kernel-lsp: {self.config.db_path} takes over 2 s to load (a busy "
+                         "machine, or another process writing it); answering from the open "
+                         "files meanwhile", types.MessageType.Warning)
         try:
             return await task
         finally:
