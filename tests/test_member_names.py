@@ -82,7 +82,7 @@ def test_an_older_model_is_migrated_with_its_names(tmp_path):
     m.close()
     m = Model(path)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 20
+        assert m.schema_version() == schema.SCHEMA_VERSION == 21
         assert m.hidden_kinds("anything") == set()  # the table of version 5 exists
         assert _table(m) == _from_scratch(m) and m.is_member_name("i_size", False)
         _put(m, "b.h", B)  # and the triggers work from now on

@@ -324,3 +324,34 @@ def test_processes_opening_one_model_at_once_all_get_it_made_once(tmp_path):
         assert m.schema_version() == schema.SCHEMA_VERSION
         assert m.conn.execute("SELECT count(*) FROM signature_texts").fetchone() == (0,)
         m.close()
+
+
+def _includers_plan(m: Model) -> str:
+    return " ".join(str(r) for r in m.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT file_id, start_byte FROM includes WHERE resolved_id=1 "
+        "AND file_id != resolved_id ORDER BY file_id LIMIT 64"))
+
+
+def test_a_headers_first_includers_come_from_the_index_alone(tmp_path):
+    """``includers_of`` (a header's first includers, for its context) reads one index in file
+    order: with an index on ``resolved_id`` alone SQLite read and sorted every include line
+    of a header (``linux/types.h``: tens of thousands) for 64 of them. Also in a model of
+    schema 20, migrated."""
+    db = tmp_path / "model.db"
+    m = Model(db)
+    m.replace_file("a.h", {}, size=1, mtime_ns=1, sha1="h")
+    m.replace_file("b.c", {}, size=1, mtime_ns=1, sha1="c")
+    m.conn.execute("INSERT INTO includes (file_id, target, angled, start_byte, line, col, "
+                   "end_col, resolved_id) VALUES (2, 'a.h', 0, 0, 0, 0, 3, 1)")
+    for _ in range(2):
+        plan = _includers_plan(m)
+        assert "COVERING INDEX idx_includes_resolved_id_file_id_start_byte" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+        assert m.includers_of(1, 64) == [(2, 0)]
+        m.conn.execute("DROP INDEX idx_includes_resolved_id_file_id_start_byte")
+        m.conn.execute("CREATE INDEX idx_includes_resolved_id ON includes(resolved_id)")
+        m.set_meta("schema_version", "20")
+        m.close()
+        m = Model(db)
+        assert m.schema_version() == schema.SCHEMA_VERSION
+    m.close()

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from kernel_lsp.model import factlists
 
-SCHEMA_VERSION = 20
+SCHEMA_VERSION = 21
 APPLICATION_ID = 0x4B4C5350  # "KLSP": marks a database as ours (PRAGMA application_id)
 # version 17: pages of 16 KiB (SQLite's default is 4 KiB): the compressed lists of
 # ``factlists`` and ``macro_lists`` spill less into overflow pages, and fewer pages keep
@@ -389,7 +389,8 @@ INDEXES = [
     ("types", ["file_id"]), ("variables", ["name"]), ("variables", ["file_id"]),
     ("calls", ["file_id"]),
     ("type_uses", ["file_id"]), ("var_uses", ["file_id"]), ("includes", ["file_id"]),
-    ("includes", ["resolved_id"]), ("macros", ["file_id"]),
+    # (version 21: a header's includers in file order, from the index alone)
+    ("includes", ["resolved_id", "file_id", "start_byte"]), ("macros", ["file_id"]),
     ("exports", ["file_id"]), ("invocations", ["file_id"]),
     # version 2: navigation (definitions of macros, references to variables; version 14: of
     # calls and types through ``NAME_FILES``)
@@ -739,6 +740,11 @@ def _cut_names_migration() -> list[str]:
 
 
 MIGRATIONS[20] = _cut_names_migration()
+
+# 21: a header's first includers by one walk of an index (``includers_of``: up to 64 of them,
+# in file order; the index on ``resolved_id`` alone read and sorted every include line of
+# ``linux/types.h``): 1.1 s -> 0.15 s for the 600 most included headers of Linux 6.1
+MIGRATIONS[21] = ["DROP INDEX IF EXISTS idx_includes_resolved_id", *index_statements("includes")]
 
 
 # Migrations that copy whole tables: the file is compacted after them (``VACUUM``).
