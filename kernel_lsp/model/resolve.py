@@ -123,7 +123,6 @@ def _pattern_suffixes(generated: frozenset[str]) -> tuple[str, ...]:
     return tuple(sorted(p[1:] for p in generated if p.startswith("%")))
 
 
-
 def _kbuild_tables(stored: str) -> tuple[dict, dict] | None:
     """``IncludeResolver.kbuild_json``'s tables, or None when ``stored`` is not such a text."""
     try:
