@@ -355,3 +355,27 @@ def test_a_headers_first_includers_come_from_the_index_alone(tmp_path):
         m = Model(db)
         assert m.schema_version() == schema.SCHEMA_VERSION
     m.close()
+
+
+# (includer, included): off.c is a unit the configuration does not build, live.c one it builds
+OFF_GRAPH = [("off.c", "a.h"), ("a.h", "b.h"), ("a.h", "c.h"), ("live.c", "c.h"),
+             ("off.c", "d.h"), ("d.h", "e.h"), ("e.h", "d.h"), ("b.h", "b.h"), ("b.h", "f.c")]
+
+
+def test_the_headers_only_files_off_read_are_found_through_their_includers(tmp_path):
+    """With a user's .config, the headers only files it does not build read (and headers only
+    those read) are off too: a.h, and b.h through it (its own include of itself aside); not
+    c.h, which live.c reads, nor d.h and e.h, which read each other, nor a .c file."""
+    from kernel_lsp.model.symbols import _headers_only_off_read
+
+    m = Model(tmp_path / "model.db")
+    names = sorted({p for pair in OFF_GRAPH for p in pair})
+    for name in names:
+        m.replace_file(name, {}, size=1, mtime_ns=1, sha1=name)
+    ids = {p: i for i, p in m.file_paths().items()}
+    m.conn.executemany("INSERT INTO includes (file_id, target, angled, start_byte, line, col, "
+                       "end_col, resolved_id) VALUES (?, ?, 0, 0, 0, 0, 1, ?)",
+                       [(ids[a], b, ids[b]) for a, b in OFF_GRAPH])
+    found = _headers_only_off_read(m, {ids["off.c"]}, m.file_paths())
+    assert {m.file_paths()[f] for f in found} == {"a.h", "b.h"}
+    m.close()

@@ -745,12 +745,6 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
             "CROSS JOIN includes i ON i.resolved_id = t.id JOIN files f ON f.id = i.file_id "
             "WHERE t.path LIKE '%.c' AND f.path LIKE '%.c' AND i.file_id != i.resolved_id")
 
-    def resolved_include_pairs(self) -> Iterator[tuple]:
-        """(including file, included file) of every ``#include`` that resolves to another
-        file (a pair once per line)."""
-        return self.conn.execute("SELECT file_id, resolved_id FROM includes "
-                                 "WHERE resolved_id IS NOT NULL AND resolved_id != file_id")
-
     def unresolved_includes(self) -> Iterator[tuple]:
         """(file_id, target as written, angled, guard) of every ``#include`` that names no
         indexed file."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from kernel_lsp.model import schema
 
@@ -81,6 +81,23 @@ class SymbolSQL:
     def member_lists(self) -> Iterator[tuple]:
         """(kind, members JSON) of every type with members (struct/union fields, enumerators)."""
         return self.conn.execute("SELECT kind, members FROM types WHERE members IS NOT NULL")
+
+    def includer_ids(self, file_id: int) -> Iterator[int]:
+        """The files with an include line resolving to ``file_id`` (not itself), in file order,
+        one at a time (a caller may stop at the first it needs)."""
+        return (f for (f,) in self.conn.execute(
+            "SELECT DISTINCT file_id FROM includes WHERE resolved_id=? AND file_id != resolved_id "
+            "ORDER BY file_id", (file_id,)))
+
+    def included_ids(self, file_ids: Iterable[int]) -> set[int]:
+        """The files the include lines of ``file_ids`` resolve to (not the includer itself)."""
+        ids, out = list(file_ids), set()
+        for at in range(0, len(ids), 500):
+            chunk = ids[at:at + 500]
+            out.update(f for (f,) in self.conn.execute(
+                "SELECT DISTINCT resolved_id FROM includes WHERE file_id IN "
+                f"({', '.join('?' * len(chunk))}) AND resolved_id != file_id", chunk))
+        return out
 
     def includers_of(self, file_id: int, limit: int) -> list[tuple]:
         """(includer id, start_byte) of up to ``limit`` include lines resolving to ``file_id``."""
