@@ -308,6 +308,10 @@ def _downgrade(db, to_version: int) -> None:
     """Turn a fresh model into one of schema ``to_version`` (undo the later migrations)."""
     conn = sqlite3.connect(db)
     for version in range(schema.SCHEMA_VERSION, to_version, -1):
+        if version == 21:  # a header's includers through an index of resolved_id alone
+            conn.execute("DROP INDEX idx_includes_resolved_id_file_id_start_byte")
+            conn.execute("CREATE INDEX idx_includes_resolved_id ON includes(resolved_id)")
+            continue
         if version == 20:  # functions' names and signatures as text
             uncut(conn)
             continue
@@ -463,7 +467,8 @@ def test_a_version_6_model_keeps_every_row_when_its_names_are_interned(tmp_path)
         m.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+                                     20])
 def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
     db = tmp_path / "model.db"
     Model(db).close()
@@ -477,13 +482,15 @@ def test_older_schemas_migrate_to_the_current_one(tmp_path, version):
     conn.close()
     m = Model(db)
     try:
-        assert m.schema_version() == schema.SCHEMA_VERSION == 20
+        assert m.schema_version() == schema.SCHEMA_VERSION == 21
         assert m.conn.execute("PRAGMA page_size").fetchone()[0] == schema.PAGE_SIZE == 16384
         assert m.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         names = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"idx_macros_name_key",
                 "idx_invocations_name", "idx_hidden_name", "idx_hidden_file_id"} <= names
         assert not {"idx_calls_callee", "idx_type_uses_name"} & names  # version 14
+        assert "idx_includes_resolved_id_file_id_start_byte" in names  # version 21
+        assert "idx_includes_resolved_id" not in names
         assert "idx_var_uses_name" not in names  # version 17: through var_name_files
         tables = {r[0] for r in m.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"call_lists", "type_use_lists", "var_use_lists", "var_name_files"} <= tables
