@@ -218,3 +218,25 @@ def test_the_editor_resolves_with_the_kbuild_dirs_the_index_stored(tmp_path):
         model.set_meta(KBUILD_DIRS_META, stored)
         model.close()
         assert editor_resolves() is None
+
+
+def test_a_makefiles_new_include_dir_is_resolved_by_the_next_index(tmp_path):
+    """A Makefile that gains ``-I`` (no C file changed) changes the configuration's inputs:
+    the next index resolves the include lines again, and stores the directories it used."""
+    from kernel_lsp.config import load_config
+    from kernel_lsp.model.indexer import index
+    from tests.conftest import write_tree
+
+    root = write_tree(tmp_path, {**KBUILD_TREE, "drivers/foo/Makefile": "obj-y += a.o\n"})
+    config, _ = load_config(root)
+
+    def unresolved() -> set[str]:
+        model = index(config, jobs=1).model
+        try:
+            return {target for _fid, target, _angled, _guard in model.unresolved_includes()}
+        finally:
+            model.close()
+
+    assert unresolved() == {"foo_regs.h"}
+    (root / "drivers/foo/Makefile").write_text(KBUILD_TREE["drivers/foo/Makefile"])
+    assert unresolved() == set()

@@ -316,12 +316,15 @@ def _index(config: Config, jobs: int | None, progress: Progress | None) -> Index
         t = time.perf_counter()
     phases["index_build_seconds"] = time.perf_counter() - t
     resolved = None
-    if parsed or removed or model.meta("includes_resolved") != "1":
+    # (a Makefile's new ``-I`` changes the configuration's inputs, and what includes name)
+    if parsed or removed or model.meta("includes_resolved") != "1" or (
+            model.meta("includes_inputs") != model.meta("configuration_inputs")):
         t = time.perf_counter()
         resolved = resolve_includes(model, config)
         dirs = {posixpath.dirname(p) for p in by_path}
         model.set_meta("host_sources", json.dumps(sorted(host_sources(config.root, dirs))))
         phases["resolve_seconds"] = time.perf_counter() - t
+        model.set_meta("includes_inputs", model.meta("configuration_inputs") or "")
         model.set_meta("includes_resolved", "1")
     if resolved is not None or model.meta("assembly_headers") is None:
         record_assembly_headers(model, config, configuration)
