@@ -432,3 +432,49 @@ def test_a_ctrl_c_while_the_expansion_workers_start_or_work_is_no_traceback(tmp_
     assert "Traceback" not in err, err[-3000:]
     left = [p for p in Path("/proc").glob("[0-9]*") if _in_session(p, proc.pid)]
     assert not left, "worker processes left behind"
+
+
+# A Ctrl-C to the whole group just as multiprocessing's fork server has been spawned (the
+# parent still in ``forkserver.ensure_running``, the server importing): the wrapper of
+# ``spawnv_passfds`` sends it at that moment.
+_CTRL_C_AS_THE_FORK_SERVER_STARTS = r"""
+import os, signal, sys
+from multiprocessing import util
+from pathlib import Path
+from kernel_lsp.model.configuration import load_configuration
+from kernel_lsp.model.indexer import stop_pool, worker_pool
+
+spawn = util.spawnv_passfds
+
+def spawn_then_ctrl_c(*args):
+    pid = spawn(*args)
+    os.killpg(0, signal.SIGINT)
+    return pid
+
+util.spawnv_passfds = spawn_then_ctrl_c
+env, _ = load_configuration(Path(sys.argv[1]), "x86")
+try:
+    pool = worker_pool(2, env)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+stop_pool(pool)
+print("no signal", flush=True)
+"""
+
+
+def test_a_ctrl_c_while_the_fork_server_starts_is_not_lost(tmp_path):
+    """Ctrl-C in the moment `kernel-lsp index` starts multiprocessing's fork server: SIGINT
+    was ignored then (so that the fork server, which inherits it, did not die importing with
+    a KeyboardInterrupt traceback), and the Ctrl-C was lost: the run went on ('no signal').
+    It interrupts the run once the workers have started, with no traceback from anyone."""
+    proc = subprocess.Popen([sys.executable, "-c", _CTRL_C_AS_THE_FORK_SERVER_STARTS, str(TREE)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=_signals_as_in_a_terminal)
+    out, err = proc.communicate(timeout=120)
+    time.sleep(1.0)
+    assert out == "interrupted\n", (out, err[-3000:])
+    assert proc.returncode == 130
+    assert "Traceback" not in err, err[-3000:]
+    left = [p for p in Path("/proc").glob("[0-9]*") if _in_session(p, proc.pid)]
+    assert not left, "worker processes left behind"

@@ -49,7 +49,7 @@ def started_pool(jobs: int, initializer, arg):
                 before[sig] = signal.signal(sig, note)
     try:
         if main and ctx.get_start_method() == "forkserver":
-            _start_fork_server(note if signal.SIGINT in before else None)
+            _start_fork_server()
         started = ctx.Semaphore(0)
         pool = ctx.Pool(jobs, initializer=_start_worker,
                         initargs=(initializer, arg, started))
@@ -71,20 +71,22 @@ def started_pool(jobs: int, initializer, arg):
     return pool
 
 
-def _start_fork_server(noting) -> None:
-    """Start multiprocessing's fork server (once) with SIGINT ignored, which it keeps through
+def _start_fork_server() -> None:
+    """Start multiprocessing's fork server (once) with SIGINT blocked, which it keeps through
     its exec: a Ctrl-C to the process group while it imported ended it with a KeyboardInterrupt
     traceback, and the pool starting a worker through it with 'internal error: EOFError'.
-    (A Ctrl-C in that moment, a fraction of a second, is lost.) ``noting``: the handler
-    ``started_pool`` had installed, put back after."""
-    from multiprocessing import forkserver
+    There the Ctrl-C waits until the server ignores SIGINT (then it is dropped); here it waits
+    until the mask is back, for the handler ``started_pool`` installed to note it (SIGINT
+    ignored instead, as before, lost it: the run went on). The resource tracker is started
+    first: its start unblocks SIGINT, whatever the mask was."""
+    from multiprocessing import forkserver, resource_tracker
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    resource_tracker.ensure_running()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         forkserver.ensure_running()
     finally:
-        if noting is not None:  # (it notes SIGINT again)
-            signal.signal(signal.SIGINT, noting)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def stop_pool(pool) -> None:
