@@ -430,6 +430,36 @@ async def test_locked_model_answers_then_recovers(tmp_path):
         await stop(client)
 
 
+async def test_a_model_being_indexed_is_said_to_be_so_not_interrupted(tmp_path):
+    """A server started while a ``kernel-lsp index`` of its tree runs (the model's run lock
+    held, the model not complete yet) logged 'the model is incomplete (an index run was
+    interrupted)'. It says another kernel-lsp is indexing, then its own index waits for that
+    run and the open file gets its findings."""
+    from kernel_lsp.model.runlock import one_run_at_a_time
+
+    root = copy_tree(tmp_path / "tree", indexed=True)
+    db = root / ".kernel-lsp/model.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("UPDATE meta SET value = '0' WHERE key = 'includes_resolved'")
+    conn.close()
+    client = await CONFIG.start()
+    try:
+        with one_run_at_a_time(db):  # the CLI run under way
+            await start(client, root, capabilities(VSCODE))
+            await wait_until(lambda: logged(client, "the model is incomplete"), timeout=15)
+            (said,) = logged(client, "the model is incomplete")
+            assert "another kernel-lsp is indexing this tree now" in said, said
+            assert not logged(client, "interrupted")
+            u = open_doc(client, root, "fs/stat.c")
+            await asyncio.sleep(1.0)
+            assert not logged(client, "kernel-lsp: index of "), "did not wait for the lock"
+        await wait_published(client, u, 1, lambda p: keys(p.diagnostics) == expected(
+            root, "fs/stat.c"), timeout=60)
+        await within(client.shutdown_session(), "shutdown")
+    finally:
+        await stop(client)
+
+
 async def test_exit_is_prompt_while_the_model_is_locked(tmp_path):
     root = copy_tree(tmp_path / "tree", indexed=True)
     lock = sqlite3.connect(root / ".kernel-lsp/model.db", isolation_level=None)

@@ -199,6 +199,7 @@ def _patch(config: Config, rev: str):
 def stored_model(config: Config):
     """The root's model as it is (``--no-index``), as an index result with no run behind it."""
     from kernel_lsp.model.indexer import IndexResult
+    from kernel_lsp.model.runlock import why_incomplete
     from kernel_lsp.model.store import Model, ModelError
 
     if not config.db_path.is_file():
@@ -210,8 +211,8 @@ def stored_model(config: Config):
         raise CommandError(str(exc)) from exc
     if model.meta("includes_resolved") != "1":
         model.close()
-        raise CommandError(f"the model at {config.db_path} is incomplete (an index run was "
-                           "interrupted): check without --no-index")
+        raise CommandError(f"{config.db_path}: {why_incomplete(config.db_path)}: check "
+                           "without --no-index")
     return IndexResult(model, {"indexed": False})
 
 

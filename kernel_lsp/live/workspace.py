@@ -34,6 +34,7 @@ from kernel_lsp.live.overlay import OverlayModel
 from kernel_lsp.live.tables import Tables
 from kernel_lsp.model.resolve import KBUILD_DIRS_META, IncludeResolver
 from kernel_lsp.model.rows import FactRows, IncludeEdge, fact_rows
+from kernel_lsp.model.runlock import why_incomplete
 from kernel_lsp.model.store import Model
 from kernel_lsp.parse.buffer import Buffer
 from kernel_lsp.parse.extract import extract
@@ -136,7 +137,7 @@ class Workspace:
             model = Model(self.config.db_path)
             if model.meta("includes_resolved") != "1":
                 model.close()
-                return "the model is incomplete (an index run was interrupted)"
+                return why_incomplete(self.config.db_path)
             self.adopt(model)
             self.provisional = None
         except Exception as exc:  # noqa: BLE001 - a damaged or foreign db is a message, not a crash

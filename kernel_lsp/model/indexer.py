@@ -8,7 +8,6 @@ resolution pass is redone whenever a run did not finish it).
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -16,7 +15,6 @@ import posixpath
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,12 +27,12 @@ from kernel_lsp.model.pools import started_pool, stop_pool
 from kernel_lsp.model.programs import assembly_headers, host_sources
 from kernel_lsp.model.resolve import KBUILD_DIRS_META, IncludeResolver
 from kernel_lsp.model.rows import fact_tuples
+from kernel_lsp.model.runlock import one_run_at_a_time
 from kernel_lsp.model.store import (
     FileRow,
     Model,
     ModelError,
     ModelUnavailable,
-    make_model_directory,
 )
 from kernel_lsp.model.walk import SourceFile, discover, read_source
 from kernel_lsp.parse.extract import EXTRACTOR_VERSION, extract
@@ -239,36 +237,6 @@ def _computed_targets(model: Model, names: set[str]) -> dict[str, list[tuple[str
             if m is not None:
                 out.setdefault(name, []).append((m.group(2).strip(), m.group(1) == "<"))
     return out
-
-
-@contextmanager
-def one_run_at_a_time(db_path: Path, waiting: Callable[[str], None] | None = None
-                      ) -> Iterator[None]:
-    """Hold the lock of the model at ``db_path`` (``model.db.lock`` beside it, ``flock``):
-    two runs at once (two ``kernel-lsp index``, or one beside a server's) each expanded the
-    macros of the files the other stored, and the model kept their generated rows twice.
-    ``waiting`` is told when another run holds it. The kernel releases it when the process
-    ends, however it ends; where no lock can be had (a read-only directory, a file system
-    without locks) the run goes on without, as before."""
-    try:
-        make_model_directory(db_path)
-        fd = os.open(db_path.with_name(db_path.name + ".lock"),
-                     os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    except (OSError, ModelError):
-        yield  # (the model's own opening says what is wrong)
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if waiting is not None:
-                waiting(f"{db_path}: another kernel-lsp is indexing this tree; waiting for it")
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:
-            pass  # (ENOLCK: no locks there)
-        yield
-    finally:
-        os.close(fd)
 
 
 def index(config: Config, *, jobs: int | None = None, progress: Progress | None = None,

@@ -1,0 +1,74 @@
+"""One writing run at a time per model file: an ``flock`` on the lock file beside it.
+
+``model.db`` (the whole-tree index) and ``first.db`` (the server's first model of a cold tree)
+each have theirs (``model.db.lock``, ``first.db.lock``). The lock file is never deleted: a
+process waiting on the old one would hold a lock nobody else sees.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kernel_lsp.model.store import ModelError, make_model_directory
+
+
+def lock_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".lock")
+
+
+@contextmanager
+def one_run_at_a_time(db_path: Path, waiting: Callable[[str], None] | None = None
+                      ) -> Iterator[None]:
+    """Hold the lock of the model at ``db_path``: two runs at once (two ``kernel-lsp index``,
+    or one beside a server's) each expanded the macros of the files the other stored, and the
+    model kept their generated rows twice. ``waiting`` is told when another run holds it. The
+    kernel releases it when the process ends, however it ends; where no lock can be had (a
+    read-only directory, a file system without locks) the run goes on without, as before."""
+    try:
+        make_model_directory(db_path)
+        fd = os.open(lock_path(db_path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except (OSError, ModelError):
+        yield  # (the model's own opening says what is wrong)
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting(f"{db_path}: another kernel-lsp is indexing this tree; waiting for it")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            pass  # (ENOLCK: no locks there)
+        yield
+    finally:
+        os.close(fd)
+
+
+def run_under_way(db_path: Path) -> bool:
+    """Whether another process (or another open of the lock here) holds the lock of the model
+    at ``db_path`` now: a run is writing it."""
+    try:
+        fd = os.open(lock_path(db_path), os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # (and with it the shared lock, if it was had)
+    return False
+
+
+def why_incomplete(db_path: Path) -> str:
+    """Why the model at ``db_path`` is not complete (``meta.includes_resolved`` unset), in the
+    words the CLI and the server say it with."""
+    if run_under_way(db_path):
+        return "the model is incomplete (another kernel-lsp is indexing this tree now)"
+    return "the model is incomplete (an index run was interrupted)"
