@@ -251,3 +251,103 @@ def test_a_host_program_stays_one_when_another_file_is_opened(tmp_path):
     first_run(config, ["lib/x.c"])
     shown, _ = _provisional(config, ["drivers/gen/tool.c", "lib/x.c"])
     assert {(r.finding.path, r.finding.symbol) for r in shown} == {("lib/x.c", "missing_fn")}
+
+
+GENERATING = {
+    "include/gen.h": "#define MAKE(n) int get_##n(void) { return 0; }\n"
+                     "#define MAKE2(n) int put_##n(int v) { return v; }\n",
+    "fs/a.c": "#include <gen.h>\nMAKE(foo)\nMAKE2(bar)\nMAKE(baz)\n"
+              "int a(void) { return get_foo() + put_bar(1) + nothere(); }\n"}
+
+
+def _first_run_paused_at_its_expansion(root: str) -> None:
+    """A first run (in a forked process) that stops where its macro expansion stores its rows
+    until ``go`` exists beside the tree (``paused`` says it got there)."""
+    import os
+    import time
+
+    add = Model.add_expansions
+    here = os.path.dirname(root)
+
+    def paused_add(self, *args):
+        open(os.path.join(here, "paused"), "w").close()
+        for _ in range(2400):
+            if os.path.exists(os.path.join(here, "go")):
+                break
+            time.sleep(0.05)
+        return add(self, *args)
+
+    Model.add_expansions = paused_add
+    config = _config(Path(root))
+    config.include_paths = ["include"]
+    first_run(config, ["fs/a.c"])
+    os._exit(0)
+
+
+def test_two_first_runs_at_once_expand_once(tmp_path):
+    """Two servers starting on one cold tree each run a first index into ``first.db``; the
+    second one, started while the first expanded macros, stored the generated functions
+    again (7 function rows instead of 4, for good). It waits for the first now, and the
+    model is the one a single run makes."""
+    import multiprocessing
+    import subprocess
+    import sys
+    import time
+
+    reference = _config(write_tree(tmp_path / "ref", GENERATING))
+    reference.include_paths = ["include"]
+    first_run(reference, ["fs/a.c"])
+    root = write_tree(tmp_path / "twice" / "tree", GENERATING)
+    a = multiprocessing.get_context("fork").Process(target=_first_run_paused_at_its_expansion,
+                                                     args=(str(root),))
+    a.start()
+    for _ in range(1200):
+        if (root.parent / "paused").exists() or not a.is_alive():
+            break
+        time.sleep(0.05)
+    assert (root.parent / "paused").exists(), "the first run did not reach its expansion"
+    code = ("import sys\nfrom pathlib import Path\nfrom kernel_lsp.config import load_config\n"
+            "from kernel_lsp.live.first import first_run\n"
+            "config = load_config(Path(sys.argv[1]))[0]\nconfig.include_paths = ['include']\n"
+            "first_run(config, ['fs/a.c'])\n")
+    b = subprocess.Popen([sys.executable, "-c", code, str(root)])
+    try:
+        b.wait(timeout=3)
+    except subprocess.TimeoutExpired:
+        pass
+    waited = b.returncode is None
+    (root.parent / "go").touch()
+    a.join(120)
+    assert b.wait(timeout=120) == 0 and a.exitcode == 0
+
+    def rows(config):
+        model = Model(first_db_path(config))
+        try:
+            return sorted(model.conn.execute(
+                "SELECT fl.path, f.name, f.line FROM functions f JOIN files fl "
+                "ON fl.id = f.file_id"))
+        finally:
+            model.close()
+
+    expected = rows(reference)
+    assert len(expected) == 4  # a and the three the macros generate
+    assert rows(_config(root)) == expected
+    assert waited, "the second run did not wait for the first"
+
+
+def test_first_db_is_not_deleted_under_a_run(tmp_path):
+    """A server starting on a cold tree deletes the ``first.db`` an earlier session left, and
+    one whose model is complete deletes its own: not the one another server's run is writing
+    (held by its lock), which that run goes on with."""
+    from kernel_lsp.model.first import remove_first_db
+    from kernel_lsp.model.runlock import one_run_at_a_time
+
+    config = _config(write_tree(tmp_path / "t", GENERATING))
+    config.include_paths = ["include"]
+    first_run(config, ["fs/a.c"])
+    db = first_db_path(config)
+    with one_run_at_a_time(db):
+        remove_first_db(config)
+        assert db.exists()
+    remove_first_db(config)
+    assert not db.exists()

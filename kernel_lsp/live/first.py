@@ -29,6 +29,7 @@ from kernel_lsp.findings import Reported
 from kernel_lsp.live.workspace import Workspace
 from kernel_lsp.model.first import FirstIndex, covered_paths, first_db_path, index_closure
 from kernel_lsp.model.indexer import Progress, open_model
+from kernel_lsp.model.runlock import one_run_at_a_time
 from kernel_lsp.model.store import Model
 
 PROVABLE = frozenset({"020_2", "404_2", "407_2"})
@@ -84,12 +85,14 @@ class Provisional:
 def first_run(config: Config, paths: list[str], names: Iterable[str] = (), *,
               progress: Progress | None = None) -> dict:
     """Index ``paths``' closures into ``first.db``, then the files of the tree that mention the
-    names of their provable findings (and ``names``); returns the run's stats."""
-    first = FirstIndex(config, progress=progress)
-    try:
-        return _first_run(first, config, paths, names)
-    finally:
-        first.stop_workers()
+    names of their provable findings (and ``names``); returns the run's stats. One run at a
+    time (``runlock``: another server's on the same tree is waited for)."""
+    with one_run_at_a_time(first_db_path(config)):
+        first = FirstIndex(config, progress=progress)
+        try:
+            return _first_run(first, config, paths, names)
+        finally:
+            first.stop_workers()
 
 
 def _first_run(first: FirstIndex, config: Config, paths: list[str],
@@ -140,6 +143,11 @@ def _first_run(first: FirstIndex, config: Config, paths: list[str],
 def deep_run(config: Config, *, progress: Progress | None = None) -> dict:
     """Index the files mentioning the names a first run found in too many files to wait for
     (up to ``DEEP_FILES_PER_NAME`` each); those names are then settled."""
+    with one_run_at_a_time(first_db_path(config)):
+        return _deep_run(config, progress)
+
+
+def _deep_run(config: Config, progress: Progress | None) -> dict:
     model = open_model(config, [], first_db_path(config))
     deferred = json.loads(model.meta("first_deferred") or "{}")
     model.close()

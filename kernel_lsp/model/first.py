@@ -9,7 +9,9 @@ be added (``extra``): extracted, their includes not followed.
 
 ``first.db`` is a model like any other (same schema, same extractor stamp, same configuration),
 so it is updated incrementally when the files are opened again; it is deleted once the root's
-model is complete. Nothing here writes ``model.db``.
+model is complete. Nothing here writes ``model.db``. Like ``model.db`` it is written by one run
+at a time (``first.db.lock``): two servers starting on one cold tree expanded the macros of
+the same files into it twice.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from kernel_lsp.model.indexer import (
 from kernel_lsp.model.pools import stop_pool
 from kernel_lsp.model.programs import host_sources
 from kernel_lsp.model.resolve import IncludeResolver
+from kernel_lsp.model.runlock import one_run_at_a_time, unless_under_way
 from kernel_lsp.model.walk import discover
 from kernel_lsp.parse.parser import check_queries
 
@@ -51,10 +54,18 @@ def first_db_path(config: Config) -> Path:
 
 
 def remove_first_db(config: Config) -> None:
-    """Delete ``first.db`` (and its WAL files): the root's model supersedes it."""
+    """Delete ``first.db`` (and its WAL files): the root's model supersedes it. Not while a
+    run writes it (another server's on the same tree): it goes on in it, and the server that
+    ends last deletes it. A file that cannot be deleted (a read-only directory) is left."""
     path = first_db_path(config)
-    for suffix in ("", "-wal", "-shm"):
-        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    with unless_under_way(path) as free:
+        if not free:
+            return
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+            except OSError:
+                return
 
 
 def covered_paths(model) -> set[str]:
@@ -145,13 +156,14 @@ def index_closure(config: Config, wanted: Iterable[str], extra: Iterable[str] = 
                   jobs: int = 2, progress: Progress | None = None) -> IndexResult:
     """Bring ``first.db`` up to date with ``wanted`` (root-relative paths), every file they
     include transitively, and ``extra``. ``meta('first_paths')`` accumulates the ``wanted``
-    files of every run (their closures are complete)."""
-    first = FirstIndex(config, jobs=jobs, progress=progress)
-    try:
-        first.close_over(wanted)
-        first.add(extra)
-        return first.finish()
-    finally:
-        first.stop_workers()
+    files of every run (their closures are complete). One run at a time (``runlock``)."""
+    with one_run_at_a_time(first_db_path(config)):
+        first = FirstIndex(config, jobs=jobs, progress=progress)
+        try:
+            first.close_over(wanted)
+            first.add(extra)
+            return first.finish()
+        finally:
+            first.stop_workers()
 
 

@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from kernel_lsp.model.store import ModelError, make_model_directory
 
+_HELD = threading.local()  # .paths: the lock files this thread holds
+
 
 def lock_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".lock")
+
+
+def _held() -> set[str]:
+    if not hasattr(_HELD, "paths"):
+        _HELD.paths = set()
+    return _HELD.paths
 
 
 @contextmanager
@@ -27,10 +36,16 @@ def one_run_at_a_time(db_path: Path, waiting: Callable[[str], None] | None = Non
     or one beside a server's) each expanded the macros of the files the other stored, and the
     model kept their generated rows twice. ``waiting`` is told when another run holds it. The
     kernel releases it when the process ends, however it ends; where no lock can be had (a
-    read-only directory, a file system without locks) the run goes on without, as before."""
+    read-only directory, a file system without locks) the run goes on without, as before.
+    A run inside another of the same thread (``live.first.deep_run``'s ``index_closure``)
+    goes on in the lock it holds."""
+    key = os.path.abspath(lock_path(db_path))
+    if key in _held():
+        yield
+        return
     try:
         make_model_directory(db_path)
-        fd = os.open(lock_path(db_path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = os.open(key, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except (OSError, ModelError):
         yield  # (the model's own opening says what is wrong)
         return
@@ -43,7 +58,31 @@ def one_run_at_a_time(db_path: Path, waiting: Callable[[str], None] | None = Non
             fcntl.flock(fd, fcntl.LOCK_EX)
         except OSError:
             pass  # (ENOLCK: no locks there)
+        _held().add(key)
         yield
+    finally:
+        _held().discard(key)
+        os.close(fd)
+
+
+@contextmanager
+def unless_under_way(db_path: Path) -> Iterator[bool]:
+    """The lock of the model at ``db_path`` if no run holds it now (True: held until the end
+    of the block), else False at once. Where no lock can be had, True."""
+    try:
+        fd = os.open(lock_path(db_path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError:
+        yield True
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        except OSError:
+            pass
+        yield True
     finally:
         os.close(fd)
 
