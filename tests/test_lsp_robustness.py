@@ -460,6 +460,35 @@ async def test_a_model_being_indexed_is_said_to_be_so_not_interrupted(tmp_path):
         await stop(client)
 
 
+async def test_a_model_on_a_read_only_file_system_is_used_as_it_is(tmp_path):
+    """``.kernel-lsp`` on a read-only file system: the model could not be opened ('unable to
+    open database file'), and each save started an index run that failed with a pop-up. The
+    model is read as it is (the open file gets its findings), the log says so once, and no
+    run is tried."""
+    from tests.test_model_faults import _read_only_prefix
+
+    root = copy_tree(tmp_path / "tree", indexed=True)
+    ro = _read_only_prefix(root / ".kernel-lsp")
+    client = await ClientServerConfig(server_command=[*ro, *SERVER]).start()
+    try:
+        await start(client, root, capabilities(VSCODE))
+        u = open_doc(client, root, "fs/stat.c")
+        await wait_published(client, u, 1, lambda p: keys(p.diagnostics) == expected(
+            root, "fs/stat.c"), timeout=30)
+        for _ in range(2):
+            client.text_document_did_save(types.DidSaveTextDocumentParams(
+                types.TextDocumentIdentifier(u)))
+        await _answers(client, root)
+        await asyncio.sleep(1.0)
+        said = logged(client, "read-only")
+        assert said == [f"kernel-lsp: {root / '.kernel-lsp'} is on a read-only file system: "
+                        "the model in it is used as it is, not brought up to date"], said
+        assert not logged(client, "failed") and not logged(client, "cannot")
+        await within(client.shutdown_session(), "shutdown")
+    finally:
+        await stop(client)
+
+
 async def test_exit_is_prompt_while_the_model_is_locked(tmp_path):
     root = copy_tree(tmp_path / "tree", indexed=True)
     lock = sqlite3.connect(root / ".kernel-lsp/model.db", isolation_level=None)

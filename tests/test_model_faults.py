@@ -39,3 +39,95 @@ def test_check_no_index_during_a_run_says_a_run_is_under_way(tmp_path):
     got = kernel_lsp("check", "--no-index", cwd=tmp_path)
     assert got.returncode == 2
     assert "(an index run was interrupted)" in got.stderr, got.stderr
+
+
+def _read_only_prefix(directory: Path) -> list[str]:
+    """A command prefix that runs a program with ``directory`` bind-mounted read-only over
+    itself, in a mount namespace of its own (a user namespace too when not root); skips the
+    test where that is not allowed."""
+    import shutil
+
+    import pytest
+
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare(1)")
+    flags = "-m" if os.geteuid() == 0 else "-rm"
+    prefix = ["unshare", flags, "sh", "-c",
+              'mount --bind -o ro "$0" "$0" && exec "$@"', str(directory)]
+    probe = subprocess.run([*prefix, "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot bind-mount read-only here: {probe.stderr.strip()}")
+    return prefix
+
+
+def _sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+def test_a_model_on_a_read_only_file_system_is_read_as_it_is(tmp_path):
+    """``.kernel-lsp`` on a read-only file system: every command said 'cannot use the model
+    now (unable to open database file)', exit 2 (SQLite opens a WAL database only where it can
+    make its -shm file). The commands that read the model read it as it is (immutable), and
+    say so; ``index`` says it cannot write it; nothing in the directory changes."""
+    make_tree(tmp_path)
+    run(tmp_path)
+    (tmp_path / "fs/a.c").write_text(  # changed since
+        "#include <linux/x.h>\nint a(void) { return g() + gone(); }\n")
+    index_dir = tmp_path / ".kernel-lsp"
+    before = {p.name: _sha(p) for p in index_dir.iterdir()}
+    ro = _read_only_prefix(index_dir)
+
+    def kernel_lsp_ro(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*ro, sys.executable, "-m", "kernel_lsp", *argv], cwd=tmp_path,
+                              env=ENV, capture_output=True, text=True, timeout=300)
+
+    said = f"kernel-lsp: {index_dir} is on a read-only file system"
+    import json
+
+    def findings(out: str) -> list:
+        return json.loads(out)["findings"]
+
+    for paths in ([], ["fs/a.c"]):
+        got = kernel_lsp_ro("check", "--format", "json", *paths)
+        expected = kernel_lsp("check", "--no-index", "--format", "json", *paths, cwd=tmp_path)
+        assert got.returncode == expected.returncode, got.stderr
+        assert got.stderr.splitlines()[0] == (f"{said}: the model in it is used as it is, not "
+                                              "brought up to date")
+        assert findings(got.stdout) == findings(expected.stdout)
+        got = kernel_lsp_ro("check", "--no-index", "--format", "json", *paths)
+        assert got.returncode == expected.returncode
+        assert findings(got.stdout) == findings(expected.stdout)
+    assert [f["symbol"] for f in findings(got.stdout)] == ["gone"]  # fs/a.c as it is now
+    got = kernel_lsp_ro("index")
+    assert got.returncode == 2
+    assert got.stderr == f"{said}: the model in it cannot be brought up to date\n"
+    assert {p.name: _sha(p) for p in index_dir.iterdir()} == before
+
+
+def test_a_read_only_model_with_a_write_ahead_log(tmp_path):
+    """A model a killed writer left with its last commit in ``model.db-wal``, then on a
+    read-only file system: with the ``-shm`` file there, the commit is read; without it SQLite
+    cannot read the log, and the message says why (not 'unable to open database file')."""
+    make_tree(tmp_path)
+    run(tmp_path)
+    db = tmp_path / ".kernel-lsp/model.db"
+    code = ("import os, sqlite3, sys\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('PRAGMA wal_autocheckpoint=0')\n"
+            "c.execute(\"DELETE FROM meta WHERE key = 'includes_resolved'\")\n"
+            "os._exit(9)\n")
+    subprocess.run([sys.executable, "-c", code, str(db)], check=False)
+    assert db.with_name("model.db-wal").stat().st_size > 0
+    ro = _read_only_prefix(db.parent)
+    argv = [*ro, sys.executable, "-m", "kernel_lsp", "check", "--no-index"]
+    got = subprocess.run(argv, cwd=tmp_path, env=ENV, capture_output=True, text=True)
+    assert got.returncode == 2
+    assert "the model is incomplete (an index run was interrupted)" in got.stderr, got.stderr
+    db.with_name("model.db-shm").unlink()
+    got = subprocess.run(argv, cwd=tmp_path, env=ENV, capture_output=True, text=True)
+    assert got.returncode == 2
+    assert got.stderr == (f"kernel-lsp: {db}: {db.parent} is on a read-only file system, and "
+                          "its last commits are in model.db-wal, which SQLite cannot read "
+                          "without writing model.db-shm beside it\n")

@@ -169,13 +169,20 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int, str], None] | None]
         yield update
 
 
-def run_index(config: Config, verbose: bool = False):
+def run_index(config: Config, verbose: bool = False, *, as_it_is: bool = True):
     """Index ``config.root`` (bring its model up to date); print the indexer's problems (the
-    kinds that repeat on every run counted in one line unless ``verbose``)."""
+    kinds that repeat on every run counted in one line unless ``verbose``). A model that
+    cannot be written (its directory read-only) is used as it is, and said so (``as_it_is``;
+    ``kernel-lsp index``, whose one job is writing it, says it cannot)."""
     from kernel_lsp.model.indexer import index
-    from kernel_lsp.model.store import ModelError
+    from kernel_lsp.model.store import ModelError, read_only_reason
     from kernel_lsp.parse.parser import QueriesUnavailable
 
+    reason = read_only_reason(config.db_path)
+    if as_it_is and reason is not None and config.db_path.is_file():
+        warn(f"{config.index_dir} is {reason}: the model in it is used as it is, not brought "
+             "up to date")
+        return stored_model(config, "")
     try:
         with progress_bar("indexing") as progress:
             result = index(config, jobs=config.jobs, progress=progress, waiting=warn)
@@ -196,8 +203,9 @@ def _patch(config: Config, rev: str):
         raise CommandError(str(exc)) from exc
 
 
-def stored_model(config: Config):
-    """The root's model as it is (``--no-index``), as an index result with no run behind it."""
+def stored_model(config: Config, hint: str = ": check without --no-index"):
+    """The root's model as it is (``--no-index``), as an index result with no run behind it;
+    ``hint``: what to do when it is incomplete."""
     from kernel_lsp.model.indexer import IndexResult
     from kernel_lsp.model.runlock import why_incomplete
     from kernel_lsp.model.store import Model, ModelError
@@ -211,8 +219,7 @@ def stored_model(config: Config):
         raise CommandError(str(exc)) from exc
     if model.meta("includes_resolved") != "1":
         model.close()
-        raise CommandError(f"{config.db_path}: {why_incomplete(config.db_path)}: check "
-                           "without --no-index")
+        raise CommandError(f"{config.db_path}: {why_incomplete(config.db_path)}{hint}")
     return IndexResult(model, {"indexed": False})
 
 
@@ -237,7 +244,7 @@ def read_from_disk(ws, paths: list[str]) -> None:
 
 def cmd_index(args: argparse.Namespace) -> int:
     config = setup(args.root, [], args.arch, args.jobs, args.verbose)
-    result = run_index(config, args.verbose)
+    result = run_index(config, args.verbose, as_it_is=False)
     result.model.close()
     s = result.stats
     seconds = s.get("seconds")
@@ -389,7 +396,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             items, since = since_findings(config, result.model, patch, paths)
         else:
             ws = open_workspace(config, result.model, paths)
-            if args.no_index:
+            if result.stats.get("indexed") is False:  # (--no-index, or a read-only model)
                 read_from_disk(ws, paths or [])
             items = ws.findings(paths) if paths != [] else []
     finally:

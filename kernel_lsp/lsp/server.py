@@ -42,7 +42,7 @@ from kernel_lsp.lsp.settings import SECTION, ServerSettings, server_config
 from kernel_lsp.lsp.turns import Turns
 from kernel_lsp.messages import condense
 from kernel_lsp.model.first import remove_first_db
-from kernel_lsp.model.store import ModelError, make_model_directory
+from kernel_lsp.model.store import ModelError, make_model_directory, read_only_reason
 
 log = logging.getLogger("kernel_lsp.lsp")
 TIMINGS_ENV = "KERNEL_LSP_TIMINGS"  # set: each check logs its phases (``bench/``)
@@ -82,6 +82,7 @@ class KernelLanguageServer(LanguageServer):
         self.quiet_until = 0.0  # checks wait until then (completion requests are coming)
         self.warmed: set[str] = set()  # documents whose visible names are loaded
         self.catching_up = False  # the run after loading a model: none changed, none reloaded
+        self.read_only_said = False  # ``as_it_is``
         self.settings_messages: set[str] = set()  # what the last settings build said
 
     # -- helpers -----------------------------------------------------------------------------
@@ -333,6 +334,8 @@ class KernelLanguageServer(LanguageServer):
             await asyncio.sleep(0.05)
 
     def start_index(self) -> None:
+        if self.as_it_is():
+            return
         with self.index_lock:
             if self.closing:
                 return
@@ -342,6 +345,22 @@ class KernelLanguageServer(LanguageServer):
             self.index_running = True
         threading.Thread(target=self._index_thread, daemon=True,
                          name="kernel-lsp-index").start()
+
+    def as_it_is(self) -> bool:
+        """Whether the model loaded is read as it is (its directory read-only, still): no run
+        could write it, and each failed with the same pop-up (on every save). Said once."""
+        model = self.ws.model if self.ws is not None else None
+        if model is None or model.read_only is None:
+            return False
+        reason = read_only_reason(self.config.db_path)
+        if reason is None:
+            return False  # (writable again: the run brings it up to date)
+        if not self.read_only_said:
+            self.read_only_said = True
+            self.log_message(f"kernel-lsp: {self.config.index_dir} is {reason}: the model in "
+                             "it is used as it is, not brought up to date",
+                             types.MessageType.Warning)
+        return True
 
     def _index_thread(self) -> None:
         while not self.closing:

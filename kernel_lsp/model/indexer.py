@@ -56,10 +56,11 @@ def open_model(config: Config, problems: list[str], path: Path | None = None) ->
     """Open the root's model (or the one at ``path``); a corrupt or foreign database is set
     aside (``_set_aside``) and rebuilt.
 
-    :raises ModelError: the unusable database cannot be set aside (the message says so)."""
+    :raises ModelError: the unusable database cannot be set aside (the message says so).
+    :raises ModelUnavailable: it cannot be written (``Model.read_only``)."""
     path = path or config.db_path
     try:
-        return Model(path)
+        return _writable(Model(path))
     except ModelUnavailable:
         raise  # (locked, the disk full: the model is fine, and kept)
     except ModelError as exc:
@@ -68,7 +69,15 @@ def open_model(config: Config, problems: list[str], path: Path | None = None) ->
         p = path.with_name(path.name + suffix)
         if os.path.lexists(p):
             _set_aside(p)
-    return Model(path)
+    return _writable(Model(path))
+
+
+def _writable(model: Model) -> Model:
+    if model.read_only is not None:
+        model.close()
+        raise ModelUnavailable(f"{model.path.parent} is {model.read_only}: the model in it "
+                               "cannot be brought up to date")
+    return model
 
 
 def _set_aside(p: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import stat
 import time
@@ -81,6 +82,53 @@ def make_model_directory(path: Path) -> None:
         raise ModelError(f"{parent}: cannot hold the model ({why})") from exc
 
 
+def read_only_reason(path: Path) -> str | None:
+    """Why the model file ``path`` cannot be written (its directory, or the file, on a
+    read-only file system or not writable by this user), or None."""
+    parent = path.parent
+    if not parent.is_dir() or (os.access(parent, os.W_OK) and (
+            not path.exists() or os.access(path, os.W_OK))):
+        return None
+    try:
+        if os.statvfs(parent).f_flag & os.ST_RDONLY:
+            return "on a read-only file system"
+    except OSError:
+        pass
+    return "not writable by this user"
+
+
+def _read_only_connection(path: Path, reason: str) -> sqlite3.Connection:
+    """A connection that reads the complete model at ``path`` without writing anything beside
+    it. SQLite opens a WAL database only where it can make the ``-shm`` file, unless one is
+    there (a writer's, or one a killed run left: then its ``-wal`` is read too) or the file is
+    opened as immutable, which is sound only where nothing can change it (a read-only file
+    system) and complete only when no ``-wal`` holds commits the file lacks.
+
+    :raises ModelUnavailable: it cannot be read so (it is missing, or its last commits are in
+        a ``-wal`` SQLite cannot read here)."""
+    where = f"{path.parent} is {reason}"
+    if not path.exists():
+        raise ModelUnavailable(f"{where}: there is no model in it, and none can be made")
+    wal = path.with_name(path.name + "-wal")
+    try:
+        logged = wal.stat().st_size > 0
+    except OSError:
+        logged = False
+    fixed = not logged and reason == "on a read-only file system"
+    uri = path.absolute().as_uri() + ("?immutable=1" if fixed else "?mode=ro")
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+    except sqlite3.OperationalError as exc:
+        if _primary_code(exc) != sqlite3.SQLITE_CANTOPEN:
+            raise
+        what = (f"its last commits are in {wal.name}, which SQLite cannot read" if logged
+                else "SQLite cannot read a model in WAL mode")
+        raise ModelUnavailable(f"{path}: {where}, and {what} without writing "
+                               f"{path.name}-shm beside it") from exc
+    return conn
+
+
 def _no_device(path: Path) -> None:
     """:raises ModelError: ``path`` is (or links to) a FIFO, a device or a socket, which
     SQLite took for a disk failing ('disk I/O error', the model kept as it was for ever)."""
@@ -118,9 +166,15 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         self._pending_texts: dict[tuple[str, str], int] = {}
         self._batch_seconds: float | None = None  # inside ``batched``
         self._batch_ends = 0.0
+        # why the file cannot be written (``read_only_reason``): then it is read as it is
+        self.read_only: str | None = None
         try:
             if self.path is None:
                 self.db = sqlite_utils.Database(memory=True)
+            elif (reason := read_only_reason(self.path)) is not None:
+                self.read_only = reason
+                _no_device(self.path)
+                self.db = sqlite_utils.Database(_read_only_connection(self.path, reason))
             else:
                 self._make_directory()
                 _no_device(self.path)
@@ -149,6 +203,9 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
 
     def _setup(self) -> None:
         c = self.conn
+        if self.read_only is not None:
+            self._check_read_only()
+            return
         c.execute(f"PRAGMA page_size={schema.PAGE_SIZE}")  # a new file only (then WAL fixes it)
         c.execute("PRAGMA journal_mode=WAL")
         c.execute("PRAGMA synchronous=NORMAL")
@@ -164,6 +221,23 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         self._migrate()
         # No integrity scan here: on a 1 GB kernel model it costs more than a whole warm run.
         # A garbage file already failed above; damage deeper in raises on use.
+
+    def _check_read_only(self) -> None:
+        """What ``_setup`` checks, for a model read as it is: one that would need creating or
+        migrating cannot be used."""
+        if not self.db.table_names():
+            raise ModelUnavailable(f"{self.path}: {self.path.parent} is {self.read_only}, and "
+                                   "the model in it is empty")
+        if self.conn.execute("PRAGMA application_id").fetchone()[0] != schema.APPLICATION_ID:
+            raise ModelError(f"{self.path}: a database of another application")
+        version = self.schema_version()
+        if version > schema.SCHEMA_VERSION:
+            raise ModelError(f"{self.path}: written by a newer kernel-lsp (schema {version})")
+        if version < schema.SCHEMA_VERSION:
+            raise ModelUnavailable(
+                f"{self.path}: written by an older kernel-lsp (schema {version}), and "
+                f"{self.path.parent} is {self.read_only}: it cannot be brought to schema "
+                f"{schema.SCHEMA_VERSION} here")
 
     def _create(self) -> None:
         """Create the schema in one transaction, unless another process (a second ``index`` of
