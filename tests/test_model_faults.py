@@ -4,6 +4,7 @@ said in one line; nothing stored is lost."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -84,7 +85,6 @@ def test_a_model_on_a_read_only_file_system_is_read_as_it_is(tmp_path):
                               env=ENV, capture_output=True, text=True, timeout=300)
 
     said = f"kernel-lsp: {index_dir} is on a read-only file system"
-    import json
 
     def findings(out: str) -> list:
         return json.loads(out)["findings"]
@@ -131,3 +131,56 @@ def test_a_read_only_model_with_a_write_ahead_log(tmp_path):
     assert got.stderr == (f"kernel-lsp: {db}: {db.parent} is on a read-only file system, and "
                           "its last commits are in model.db-wal, which SQLite cannot read "
                           "without writing model.db-shm beside it\n")
+
+
+def _damage(db: Path, table: str) -> None:
+    """Overwrite the root page of ``table`` (a b-tree page header that cannot be, then
+    garbage), as a torn write or a bad sector does; opening the file does not read it."""
+    conn = sqlite3.connect(db)
+    root, size = (conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?",
+                               (table,)).fetchone()[0],
+                  conn.execute("PRAGMA page_size").fetchone()[0])
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every commit in the file itself
+    conn.close()
+    with open(db, "r+b") as f:
+        f.seek((root - 1) * size)
+        f.write(b"\x0d\x00\x00\xff\xff\x00" + b"\xde\xad\xbe\xef" * 200)
+
+
+def _fixture_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    from tests.conftest import TREE
+
+    root = tmp_path / "tree"
+    shutil.copytree(TREE, root, ignore=shutil.ignore_patterns(".kernel-lsp"))
+    assert kernel_lsp("index", cwd=root).returncode == 0
+    return root
+
+
+def test_a_model_damaged_deep_inside_is_rebuilt(tmp_path):
+    """A page of the model torn (deep in the file: opening it reads only the schema): every
+    command said 'internal error: DatabaseError: database disk image is malformed', run after
+    run, the damaged model kept. Found by an index run, the model is set aside and rebuilt
+    in the same run; found by a check reading it, it is set aside and the next run rebuilds
+    it. Each time one line, no traceback."""
+    root = _fixture_copy(tmp_path)
+    expected = kernel_lsp("check", "--format", "json", cwd=root)
+    db = root / ".kernel-lsp/model.db"
+    for table in ("files", "function_rows"):
+        _damage(db, table)
+        got = kernel_lsp("check", "--format", "json", cwd=root)
+        if table == "files":  # what every index run reads
+            assert got.returncode == expected.returncode, got.stderr
+            assert got.stderr.splitlines()[0] == (
+                f"kernel-lsp: {db}: the model is damaged (database disk image is malformed); "
+                "rebuilding the model")
+        else:  # what only the checks read
+            assert got.returncode == 2
+            assert got.stderr == (
+                f"kernel-lsp: {db}: the model is damaged (database disk image is malformed); "
+                "it is set aside as model.db.corrupt, and the next run rebuilds it\n")
+            got = kernel_lsp("check", "--format", "json", cwd=root)
+        assert json.loads(got.stdout)["findings"] == json.loads(expected.stdout)["findings"]
+        assert db.with_name("model.db.corrupt").is_file()
+        db.with_name("model.db.corrupt").unlink()

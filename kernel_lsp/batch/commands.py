@@ -51,8 +51,11 @@ def guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
         except (KeyboardInterrupt, BrokenPipeError):
             raise
         except Exception as exc:  # the promise: no traceback reaches the user
-            from kernel_lsp.model.store import of_the_moment
+            from kernel_lsp.model.store import damaged, of_the_moment
 
+            if _MODEL_IN_USE and damaged(exc):  # a page deep in the file, read only now
+                warn(_set_aside_damaged(_MODEL_IN_USE[-1], exc))
+                return EXIT_USAGE
             if of_the_moment(exc):  # (an "internal error" said it was kernel-lsp's)
                 warn(f"cannot use the model: {exc} (a full disk, a file size limit, or "
                      "another kernel-lsp holding it); the stored model is kept as it was")
@@ -64,6 +67,24 @@ def guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
             return EXIT_USAGE
 
     return run
+
+
+# The model file the command reads (``run_index``, ``stored_model``): what a damaged page found
+# while reading it is about
+_MODEL_IN_USE: list[Path] = []
+
+
+def _set_aside_damaged(path: Path, exc: Exception) -> str:
+    """Set the damaged model at ``path`` aside (the next run rebuilds it); what to say."""
+    from kernel_lsp.model.indexer import set_aside_model
+    from kernel_lsp.model.store import ModelError
+
+    try:
+        set_aside_model(path)
+    except ModelError as err:
+        return f"the model is damaged ({exc}); {err}"
+    return (f"{path}: the model is damaged ({exc}); it is set aside as {path.name}.corrupt, "
+            "and the next run rebuilds it")
 
 
 def positive_int(text: str) -> int:
@@ -178,6 +199,7 @@ def run_index(config: Config, verbose: bool = False, *, as_it_is: bool = True):
     from kernel_lsp.model.store import ModelError, read_only_reason
     from kernel_lsp.parse.parser import QueriesUnavailable
 
+    _MODEL_IN_USE.append(config.db_path)
     reason = read_only_reason(config.db_path)
     if as_it_is and reason is not None and config.db_path.is_file():
         warn(f"{config.index_dir} is {reason}: the model in it is used as it is, not brought "
@@ -213,6 +235,7 @@ def stored_model(config: Config, hint: str = ": check without --no-index"):
     if not config.db_path.is_file():
         raise CommandError(f"no model at {config.db_path}: run `kernel-lsp index` first, or "
                            "check without --no-index")
+    _MODEL_IN_USE.append(config.db_path)
     try:
         model = Model(config.db_path)
     except ModelError as exc:

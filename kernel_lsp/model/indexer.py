@@ -13,6 +13,7 @@ import json
 import os
 import posixpath
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from kernel_lsp.model.store import (
     Model,
     ModelError,
     ModelUnavailable,
+    damaged,
 )
 from kernel_lsp.model.walk import SourceFile, discover, read_source
 from kernel_lsp.parse.extract import EXTRACTOR_VERSION, extract
@@ -65,11 +67,16 @@ def open_model(config: Config, problems: list[str], path: Path | None = None) ->
         raise  # (locked, the disk full: the model is fine, and kept)
     except ModelError as exc:
         problems.append(f"{exc}; rebuilding the model")
+    set_aside_model(path)
+    return _writable(Model(path))
+
+
+def set_aside_model(path: Path) -> None:
+    """Set the model file ``path`` and its WAL files aside (``_set_aside``)."""
     for suffix in ("", "-wal", "-shm"):
         p = path.with_name(path.name + suffix)
         if os.path.lexists(p):
             _set_aside(p)
-    return _writable(Model(path))
 
 
 def _writable(model: Model) -> Model:
@@ -258,13 +265,33 @@ def index(config: Config, *, jobs: int | None = None, progress: Progress | None 
     next one, which then holds exactly what a run from scratch would."""
     check_queries()  # before anything is stored: with no queries, files would be stored empty
     with one_run_at_a_time(config.db_path, waiting):
-        return _index(config, jobs, progress)
+        try:
+            return _index(config, jobs, progress)
+        except sqlite3.DatabaseError as exc:
+            if not damaged(exc):
+                raise
+            # (a page deep in the file, which opening it does not read: every run had said
+            # 'internal error: DatabaseError: database disk image is malformed', for good)
+            problem = f"{config.db_path}: the model is damaged ({exc}); rebuilding the model"
+        set_aside_model(config.db_path)
+        result = _index(config, jobs, progress)
+        result.problems.insert(0, problem)
+        return result
 
 
 def _index(config: Config, jobs: int | None, progress: Progress | None) -> IndexResult:
     started = time.perf_counter()
     problems: list[str] = []
     model = open_model(config, problems)
+    try:
+        return _index_into(model, config, jobs, progress, problems, started)
+    except BaseException:
+        model.close()
+        raise
+
+
+def _index_into(model: Model, config: Config, jobs: int | None, progress: Progress | None,
+                problems: list[str], started: float) -> IndexResult:
     found, walk_problems = discover(config)
     problems += walk_problems
     known = model.files()

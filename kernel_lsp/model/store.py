@@ -64,6 +64,12 @@ def _primary_code(exc: BaseException) -> int | None:
     return None if code is None else code & 0xFF
 
 
+def damaged(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite's word for a file that is no (longer a) sound database: a
+    page torn or overwritten (``database disk image is malformed``)."""
+    return isinstance(exc, sqlite3.DatabaseError) and _primary_code(exc) in _NOT_A_MODEL
+
+
 def of_the_moment(exc: BaseException) -> bool:
     """Whether ``exc`` is SQLite's word for a trouble of the machine (the disk full, a file
     size limit, an I/O error, the model locked by another writer), not of kernel-lsp."""
