@@ -184,3 +184,28 @@ def test_a_model_damaged_deep_inside_is_rebuilt(tmp_path):
         assert json.loads(got.stdout)["findings"] == json.loads(expected.stdout)["findings"]
         assert db.with_name("model.db.corrupt").is_file()
         db.with_name("model.db.corrupt").unlink()
+
+
+def test_a_model_of_a_newer_kernel_lsp_is_kept(tmp_path):
+    """A model a newer kernel-lsp wrote (a later schema): every command of an older one set it
+    aside as model.db.corrupt and rebuilt it (``selfcheck`` too), and the newer one, finding an
+    older schema, would migrate or rebuild it in turn. It is refused, in one line, and kept."""
+    from kernel_lsp.model import schema
+
+    make_tree(tmp_path)
+    run(tmp_path)
+    db = tmp_path / ".kernel-lsp/model.db"
+    newer = schema.SCHEMA_VERSION + 1
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(newer),))
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    before = _sha(db)
+    said = (f"kernel-lsp: {db}: written by a newer kernel-lsp (schema {newer}; this one reads "
+            f"up to {schema.SCHEMA_VERSION}): kept as it is; use that kernel-lsp, or delete "
+            "the file to index the tree with this one\n")
+    for argv in (["index"], ["check"], ["check", "--no-index"], ["selfcheck"]):
+        got = kernel_lsp(*argv, cwd=tmp_path)
+        assert (got.returncode, got.stderr) == (2, said), argv
+    assert sorted(p.name for p in db.parent.iterdir()) == ["model.db", "model.db.lock"]
+    assert _sha(db) == before

@@ -221,9 +221,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         app = c.execute("PRAGMA application_id").fetchone()[0]
         if app != schema.APPLICATION_ID:
             raise ModelError(f"{self.path}: a database of another application")
-        if self.schema_version() > schema.SCHEMA_VERSION:
-            raise ModelError(f"{self.path}: written by a newer kernel-lsp "
-                             f"(schema {self.schema_version()})")
+        self._not_newer()
         self._migrate()
         # No integrity scan here: on a 1 GB kernel model it costs more than a whole warm run.
         # A garbage file already failed above; damage deeper in raises on use.
@@ -236,14 +234,25 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
                                    "the model in it is empty")
         if self.conn.execute("PRAGMA application_id").fetchone()[0] != schema.APPLICATION_ID:
             raise ModelError(f"{self.path}: a database of another application")
+        self._not_newer()
         version = self.schema_version()
-        if version > schema.SCHEMA_VERSION:
-            raise ModelError(f"{self.path}: written by a newer kernel-lsp (schema {version})")
         if version < schema.SCHEMA_VERSION:
             raise ModelUnavailable(
                 f"{self.path}: written by an older kernel-lsp (schema {version}), and "
                 f"{self.path.parent} is {self.read_only}: it cannot be brought to schema "
                 f"{schema.SCHEMA_VERSION} here")
+
+    def _not_newer(self) -> None:
+        """:raises ModelUnavailable: a newer kernel-lsp wrote the model. It is kept: set aside
+        as corrupt and rebuilt (by any command, ``selfcheck`` too), it was lost to the newer
+        kernel-lsp, which rebuilt it in turn (two versions on one tree, a CLI and an editor's
+        server, took turns indexing it from nothing)."""
+        version = self.schema_version()
+        if version > schema.SCHEMA_VERSION:
+            raise ModelUnavailable(
+                f"{self.path}: written by a newer kernel-lsp (schema {version}; this one "
+                f"reads up to {schema.SCHEMA_VERSION}): kept as it is; use that kernel-lsp, "
+                "or delete the file to index the tree with this one")
 
     def _create(self) -> None:
         """Create the schema in one transaction, unless another process (a second ``index`` of
