@@ -167,3 +167,20 @@ def test_license_decides_the_gpl_only_helpers(capsys, tmp_path):
     assert _run(capsys, "--prog-type", "kprobe", asm)[0] == 0
     status, out, _ = _run(capsys, "--prog-type", "kprobe", "--license", "MIT", asm)
     assert status == 1 and "[E309]" in out
+
+
+def test_a_file_name_with_a_newline_stays_on_one_line(capsys, tmp_path):
+    """A program file whose name holds a newline: each finding's line was cut in two there
+    (``check`` quotes such names), and so was the message of one that cannot be read."""
+    odd = tmp_path / "new\nline.bin"
+    odd.write_bytes((RAW / "e001_truncated.bin").read_bytes())
+    status, out, _ = _run(capsys, odd)
+    assert status == 1
+    lines = out.splitlines()
+    assert lines and all(line.startswith(f'"{tmp_path}/new\\nline.bin":') for line in lines)
+    missing = tmp_path / "gone\nprog.bin"
+    for command in ("check", "dis", "run"):
+        assert main(["bpf", command, str(missing)]) == 2
+        err = capsys.readouterr().err
+        assert err.splitlines()[0] == (f"kernel-lsp bpf {command}: cannot read {tmp_path}/"
+                                       "gone\\nprog.bin: No such file or directory")

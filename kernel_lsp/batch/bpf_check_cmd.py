@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from kernel_lsp.ebpf import helpers
 from kernel_lsp.ebpf.findings import BpfFinding, to_finding
+from kernel_lsp.messages import one_line, quoted_path
 
 if TYPE_CHECKING:  # the validator itself is imported when a check runs, not by `kernel-lsp`
     from kernel_lsp.ebpf.insn import Program
@@ -97,7 +98,7 @@ def _check_file(path: str, args, report: _Report) -> None:
     loaded = load_file(path)
     report.files += 1
     if loaded.error:
-        print(f"kernel-lsp bpf check: {loaded.error}", file=sys.stderr)
+        print(f"kernel-lsp bpf check: {one_line(loaded.error)}", file=sys.stderr)
         report.bad_input += 1
         return
     chosen = [(p, f) for p, f in loaded.programs if _selected(p, args.section)]
@@ -135,8 +136,9 @@ def _text_line(row: dict) -> str:
     if where and row["_many"]:
         where += f" in {row['symbol']}"
     where += ")" if where else ""
-    return (f"{row['path']}:{row['line']}:{row['column']}: {row['severity']}: "
-            f"{row['message']} [{row['code']}]{where}")
+    # (a file name's newline split the line in two: quoted as ``check`` quotes it)
+    return (f"{quoted_path(row['path'])}:{row['line']}:{row['column']}: {row['severity']}: "
+            f"{one_line(row['message'])} [{row['code']}]{where}")
 
 
 def _emit(report: _Report, fmt: str) -> None:
@@ -152,7 +154,7 @@ def _emit(report: _Report, fmt: str) -> None:
         sys.stdout.write("\n")
         return
     for path, name, log in report.logs:
-        print(f"--- verifier log: {path} {name}")
+        print(f"--- verifier log: {quoted_path(path)} {one_line(name)}")
         for line in log:
             print(line)
     for row in report.rows:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from kernel_lsp.messages import one_line
+
 
 def add_dis(sub) -> None:
     """Add the ``dis`` subcommand to the ``bpf`` subparsers."""
@@ -33,13 +35,13 @@ def run_dis(args) -> int:
     try:
         loaded = load_file(args.file)
         if loaded.error:
-            print(f"kernel-lsp bpf dis: {loaded.error}", file=sys.stderr)
+            print(f"kernel-lsp bpf dis: {one_line(loaded.error)}", file=sys.stderr)
             return 2
         programs = [p for p, _ in loaded.programs]
         if args.section is not None:
             programs = [p for p in programs if args.section in (p.section, p.name)]
             if not programs:
-                print(f"kernel-lsp bpf dis: {args.file}: no program '{args.section}'",
+                print(f"kernel-lsp bpf dis: {one_line(args.file)}: no program '{args.section}'",
                       file=sys.stderr)
                 return 2
         out = []

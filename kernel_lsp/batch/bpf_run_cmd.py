@@ -13,6 +13,7 @@ import sys
 
 from kernel_lsp.ebpf import helpers
 from kernel_lsp.ebpf.insn import Program
+from kernel_lsp.messages import one_line
 
 
 def add_run(sub) -> None:
@@ -92,7 +93,7 @@ def run_run(args) -> int:
         result = run(program, mem, prog_type=args.prog_type, packet=args.packet,
                      budget=args.budget or DEFAULT_BUDGET)
     except BadInput as exc:
-        print(f"kernel-lsp bpf run: {exc}", file=sys.stderr)
+        print(f"kernel-lsp bpf run: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except Exception as exc:  # an interpreter bug must not become a traceback
         print(f"kernel-lsp bpf run: internal error: {type(exc).__name__}: {exc}",
