@@ -74,6 +74,37 @@ def test_a_run_of_changes_leaves_the_editors_text(text, encoding, data):
         assert list(doc.lines) == _EDITOR_LINE.findall(text)
 
 
+def _positions_past(text: str, encoding: str):
+    """A strategy of positions on a line of ``text`` (or past the last) whose character may
+    be past the line's end: LSP takes it as the line's end (``_editor_offset``)."""
+    lines = _EDITOR_LINE.findall(text) or [""]
+    return st.tuples(st.integers(0, len(lines) + 1), st.integers(0, 8))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PIECES, st.sampled_from(list(_UNITS)), st.data())
+def test_a_position_past_the_end_of_its_line_is_the_lines_end(text, encoding, data):
+    """A client's change whose position is past the end of its line (LSP: its end): the
+    server took the character before the last of the document's last line (``abc`` with
+    ``X`` at character 4 became ``abXc``), or one past a line end (``abc\\ndef`` became
+    ``abc\\nXdef``, a ``\\r\\n`` split), and held another text than the editor."""
+    doc = _doc(text, encoding)
+    for _ in range(data.draw(st.integers(1, 4))):
+        start = data.draw(_positions_past(text, encoding))
+        end = data.draw(_positions_past(text, encoding))
+        new = data.draw(_PIECES)
+        a, b = sorted((_editor_offset(text, *start, encoding),
+                       _editor_offset(text, *end, encoding)))
+        text = text[:a] + new + text[b:]
+        _change(doc, start, end, new)
+        assert doc.source == text
+    for text, at, expected in (("abc", (0, 4), "abcX"), ("abc\ndef", (0, 4), "abcX\ndef"),
+                               ("abc\r\ndef", (0, 4), "abcX\r\ndef")):
+        doc = _doc(text)
+        _change(doc, at, at, "X")
+        assert doc.source == expected
+
+
 def test_a_cr_and_an_lf_that_an_edit_brings_together_are_one_line_end():
     doc = _doc("a\rb\nc\n")
     _change(doc, (1, 0), (1, 1), "")  # "a\r" + "\n": one line end now

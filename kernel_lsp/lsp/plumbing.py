@@ -103,18 +103,31 @@ class LspDocument(TextDocument):
     def _server_position(self, lines: list[str], at: types.Position) -> tuple[int, int]:
         """(line, code point) of ``at``, as pygls' codec has it; without its loop over the
         characters of the line when each is one code unit (it took 3 s for a change at the
-        end of a line of 5 MB)."""
+        end of a line of 5 MB). A character past the end of the line is its end, before the
+        line end, as LSP says: pygls took the one before the last character (``abc`` with
+        ``X`` at character 4 became ``abXc``), or one past the line end (``abc\\ndef`` became
+        ``abc\\nXdef``, and ``\\r\\n`` was split), and the buffer was no longer the editor's."""
         if not lines or at.line >= len(lines):
             return (len(lines) - 1, len(lines[-1])) if lines else (0, 0)
         line = lines[at.line]
+        content = line.rstrip("\r\n")
         enc = self._position_codec.encoding
         if not (line.isascii() or enc == types.PositionEncodingKind.Utf32 or (
                 enc != types.PositionEncodingKind.Utf8 and _ASTRAL.search(line) is None)):
+            if at.character >= _units(content, enc):
+                return at.line, len(content)
             where = self._position_codec.position_from_client_units(lines, at)
             return where.line, where.character
-        size = len(line) - line.endswith("\r\n")  # (the codec counts a \r\n as one)
-        character = at.character if at.character <= size else size - 1
-        return at.line, max(character, 0)
+        return at.line, max(min(at.character, len(content)), 0)
+
+
+def _units(text: str, encoding) -> int:
+    """The length of ``text`` in the client's code units (``encoding``)."""
+    if encoding == types.PositionEncodingKind.Utf8:
+        return len(text.encode("utf-8", "surrogatepass"))
+    if encoding == types.PositionEncodingKind.Utf32:
+        return len(text)
+    return len(text) + len(_ASTRAL.findall(text))
 
 
 def use_lsp_lines(workspace: Workspace) -> None:
