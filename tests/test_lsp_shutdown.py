@@ -478,3 +478,47 @@ def test_a_ctrl_c_while_the_fork_server_starts_is_not_lost(tmp_path):
     assert "Traceback" not in err, err[-3000:]
     left = [p for p in Path("/proc").glob("[0-9]*") if _in_session(p, proc.pid)]
     assert not left, "worker processes left behind"
+
+
+# A pool whose one worker holds the result queue's lock when it is stopped, as one killed while
+# it sent a result does (a thread of its own takes the lock and keeps it).
+_HOLDING_THE_RESULT_LOCK = r"""
+import multiprocessing, threading, time
+from kernel_lsp.model.pools import started_pool, stop_pool
+
+def hold_the_result_lock(_arg):
+    outqueue = multiprocessing.current_process()._args[1]
+    threading.Thread(target=lambda: (outqueue._wlock.acquire(), time.sleep(3600)),
+                     daemon=True).start()
+    time.sleep(0.2)
+
+if __name__ == "__main__":
+    pool = started_pool(1, hold_the_result_lock, None)
+    stop_pool(pool)
+    print("stopped", flush=True)
+"""
+
+
+def test_a_pool_whose_worker_died_holding_a_queue_lock_is_stopped(tmp_path):
+    """A worker killed while it sent its result holds the result queue's lock for ever, and
+    ``Pool.terminate`` waited for it for ever (its task thread puts its last message on that
+    queue): an index child stopped by SIGTERM hung 40 minutes in a full-suite run, holding
+    the model's run lock, so every later index of the tree waited for it. ``stop_pool``
+    kills the workers and goes on after ``TERMINATING_WITHIN`` seconds."""
+    from kernel_lsp.model.pools import TERMINATING_WITHIN
+
+    script = tmp_path / "hold.py"
+    script.write_text(_HOLDING_THE_RESULT_LOCK)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=TERMINATING_WITHIN + 50)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("stop_pool did not return")
+    assert (proc.returncode, out) == (0, "stopped\n"), err[-3000:]
+    assert "Traceback" not in err and "leaked" not in err, err[-3000:]
+    time.sleep(1.0)
+    left = [p for p in Path("/proc").glob("[0-9]*") if _in_session(p, proc.pid)]
+    assert not left, "worker processes left behind"

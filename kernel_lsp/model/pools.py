@@ -24,6 +24,7 @@ def _start_worker(initializer, arg, started) -> None:
 
 STARTING_WITHIN = 10.0  # seconds the workers of a new pool have to start
 STOPPING_WITHIN = 30.0  # seconds a pool being stopped waits for its workers still starting
+TERMINATING_WITHIN = 10.0  # ... and for its termination
 
 
 def started_pool(jobs: int, initializer, arg):
@@ -92,9 +93,27 @@ def _start_fork_server() -> None:
 def stop_pool(pool) -> None:
     """Terminate a ``started_pool`` once the workers it went on without have started (at most
     ``STOPPING_WITHIN`` more): one stopped while it starts prints a FileNotFoundError
-    traceback (its semaphore is gone), which a loaded machine showed on Ctrl-C."""
+    traceback (its semaphore is gone), which a loaded machine showed on Ctrl-C.
+
+    The termination gets ``TERMINATING_WITHIN``, then the workers are killed and the pool
+    left to the process's end: a worker killed while it sent a result holds the result
+    queue's lock for ever, and the pool's task thread, which puts its last message there,
+    with it ``Pool.terminate`` (an index child stopped by SIGTERM hung 40 minutes, its model's
+    run lock held: every later run of the tree waited for it)."""
     started, waiting = getattr(pool, "kernel_lsp_starting", (None, 0))
     deadline = time.monotonic() + STOPPING_WITHIN
     while waiting and started.acquire(timeout=max(0.0, deadline - time.monotonic())):
         waiting -= 1
-    pool.terminate()
+    ended = threading.Event()
+
+    def terminate() -> None:
+        try:
+            pool.terminate()
+        finally:
+            ended.set()
+
+    threading.Thread(target=terminate, daemon=True, name="kernel-lsp-pool-stop").start()
+    if not ended.wait(TERMINATING_WITHIN):
+        for worker in getattr(pool, "_pool", ()):  # (what a terminate that returns does)
+            if worker.exitcode is None:
+                worker.kill()
