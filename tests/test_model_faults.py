@@ -209,3 +209,26 @@ def test_a_model_of_a_newer_kernel_lsp_is_kept(tmp_path):
         assert (got.returncode, got.stderr) == (2, said), argv
     assert sorted(p.name for p in db.parent.iterdir()) == ["model.db", "model.db.lock"]
     assert _sha(db) == before
+
+
+def test_check_no_index_on_an_empty_model_file(tmp_path):
+    """``check --no-index`` where ``model.db`` is an empty file (a copy cut short, a ``touch``):
+    it gave the file the schema and said 'the model is incomplete (an index run was
+    interrupted)'. It says there is no model, and leaves the file as it was."""
+    make_tree(tmp_path)
+    db = tmp_path / ".kernel-lsp/model.db"
+    db.parent.mkdir()
+    db.touch()
+    got = kernel_lsp("check", "--no-index", cwd=tmp_path)
+    assert got.returncode == 2
+    assert got.stderr == (f"kernel-lsp: no model at {db}: run `kernel-lsp index` first, or "
+                          "check without --no-index\n")
+    assert db.stat().st_size == 0
+
+
+def test_the_index_summary_is_one_line_whatever_the_root_is_named(tmp_path):
+    root = tmp_path / "a\nb"
+    make_tree(root)
+    got = kernel_lsp("index", str(root), cwd=tmp_path)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.startswith(f"indexed {tmp_path}/a\\nb: 3 files") and got.stdout.count("\n") == 1

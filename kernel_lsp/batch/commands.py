@@ -232,7 +232,9 @@ def stored_model(config: Config, hint: str = ": check without --no-index"):
     from kernel_lsp.model.runlock import why_incomplete
     from kernel_lsp.model.store import Model, ModelError
 
-    if not config.db_path.is_file():
+    if not config.db_path.is_file() or config.db_path.stat().st_size == 0:
+        # (an empty file: opened, it was given the schema, and said to be a model whose index
+        # run was interrupted)
         raise CommandError(f"no model at {config.db_path}: run `kernel-lsp index` first, or "
                            "check without --no-index")
     _MODEL_IN_USE.append(config.db_path)
@@ -272,8 +274,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     s = result.stats
     seconds = s.get("seconds")
     took = f" in {seconds:.1f} s" if isinstance(seconds, int | float) else ""
-    print(f"indexed {config.root}: {s.get('files', '?')} files ({s.get('parsed', '?')} parsed, "
-          f"{s.get('unchanged', '?')} unchanged, {s.get('removed', '?')} removed){took}")
+    print(f"indexed {one_line(str(config.root))}: {s.get('files', '?')} files "
+          f"({s.get('parsed', '?')} parsed, {s.get('unchanged', '?')} unchanged, "
+          f"{s.get('removed', '?')} removed){took}")
     return EXIT_OK
 
 
