@@ -232,3 +232,24 @@ def test_the_index_summary_is_one_line_whatever_the_root_is_named(tmp_path):
     got = kernel_lsp("index", str(root), cwd=tmp_path)
     assert got.returncode == 0, got.stderr
     assert got.stdout.startswith(f"indexed {tmp_path}/a\\nb: 3 files") and got.stdout.count("\n") == 1
+
+
+def test_an_index_of_a_tree_deleted_meanwhile_makes_nothing(tmp_path):
+    """A tree deleted while a server runs on it: the server's next index run made the tree's
+    directory and ``.kernel-lsp`` again, with a model of 0 files. It says the tree is gone."""
+    import shutil
+
+    import pytest
+
+    from kernel_lsp.config import load_config
+    from kernel_lsp.live.first import first_run
+    from kernel_lsp.model.indexer import index
+    from kernel_lsp.model.store import ModelUnavailable
+
+    make_tree(tmp_path / "tree")
+    config, _ = load_config(tmp_path / "tree")
+    shutil.rmtree(tmp_path / "tree")
+    for run_once in (lambda: index(config, jobs=1), lambda: first_run(config, ["fs/a.c"])):
+        with pytest.raises(ModelUnavailable, match="no such directory"):
+            run_once()
+        assert not (tmp_path / "tree").exists()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kernel_lsp.model.store import ModelError, make_model_directory
+from kernel_lsp.model.store import ModelError, ModelUnavailable, make_model_directory
 
 _HELD = threading.local()  # .paths: the lock files this thread holds
 
@@ -38,11 +38,17 @@ def one_run_at_a_time(db_path: Path, waiting: Callable[[str], None] | None = Non
     kernel releases it when the process ends, however it ends; where no lock can be had (a
     read-only directory, a file system without locks) the run goes on without, as before.
     A run inside another of the same thread (``live.first.deep_run``'s ``index_closure``)
-    goes on in the lock it holds."""
+    goes on in the lock it holds.
+
+    :raises ModelUnavailable: the tree (the model directory's parent) is gone: a server whose
+        tree was deleted under it made it again, with a model of no file."""
     key = os.path.abspath(lock_path(db_path))
     if key in _held():
         yield
         return
+    tree = db_path.parent.parent
+    if not tree.is_dir():  # (its .kernel-lsp made again, the tree with it: a model of 0 files)
+        raise ModelUnavailable(f"{tree}: no such directory (any more): nothing to index")
     try:
         make_model_directory(db_path)
         fd = os.open(key, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
