@@ -522,3 +522,26 @@ def test_a_pool_whose_worker_died_holding_a_queue_lock_is_stopped(tmp_path):
     time.sleep(1.0)
     left = [p for p in Path("/proc").glob("[0-9]*") if _in_session(p, proc.pid)]
     assert not left, "worker processes left behind"
+
+
+def test_a_ctrl_c_ends_the_server_at_once(tmp_path):
+    """SIGINT to ``kernel-lsp serve`` (Ctrl-C where it was started by hand) while its client
+    keeps stdin open: pygls waited for its stdin reader, blocked in that read, until
+    ``end_within`` ended the process 10 s later with every thread's stack on stderr."""
+    root = copy_tree(tmp_path / "tree", indexed=True)
+    session = Session(root)
+    try:
+        session.start()
+        time.sleep(1.0)
+        started = time.monotonic()
+        session.proc.send_signal(signal.SIGINT)
+        session.proc.wait(timeout=30)
+        took = time.monotonic() - started
+        session.reader.join(timeout=5)
+        err = session.err.decode(errors="replace")
+        assert took < 5, (took, err[-3000:])
+        assert "did not end within" not in err and "Traceback" not in err, err[-3000:]
+    finally:
+        if session.proc.poll() is None:
+            session.proc.kill()
+            session.proc.wait()

@@ -144,9 +144,15 @@ class KernelLanguageServer(LanguageServer):
         self.first.child.stop()
 
     def shutdown(self) -> None:
-        """pygls' end of the server (after the loop stopped): stop what is still running."""
+        """pygls' end of the server (after the loop stopped): stop what is still running. Its
+        thread pool is not waited for: the stdin reader in it may be blocked in a read from a
+        client that keeps its end open (Ctrl-C, SIGINT: the process ended 10 s later, every
+        thread's stack on stderr, ``end_within``); ``serve`` ends the process right after."""
         end_within()
         self.stop()
+        pool, self._thread_pool = self._thread_pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
         super().shutdown()
 
     def log_message(self, text: str, kind=types.MessageType.Log) -> None:
