@@ -132,6 +132,24 @@ def test_a_file_that_cannot_be_written_leaves_every_file_as_it_was(linux, capsys
     assert snapshot(linux) != before
 
 
+def test_a_fixed_file_that_is_a_symbolic_link_stays_one(linux, capsys, tmp_path):
+    """A source file that is a symbolic link (to a file kept elsewhere, as a tree assembled
+    with links is): ``fix`` renamed its new text over the link, which became a regular file,
+    the file it led to unchanged. The new text goes to the file the link leads to."""
+    shared = tmp_path / "shared" / "stat.c"
+    shared.parent.mkdir()
+    shutil.move(linux / "fs/stat.c", shared)
+    (linux / "fs/stat.c").symlink_to(os.path.relpath(shared, linux / "fs"))
+    before = shared.read_text()
+    status, _, err = fix(linux, capsys)
+    assert status == 1, err
+    assert (linux / "fs/stat.c").is_symlink()
+    assert (linux / "fs/stat.c").resolve() == shared.resolve()
+    assert shared.read_text() != before and '#include "internal.h"' in shared.read_text()
+    assert not list(shared.parent.glob("*.kernel-lsp-fix")) and not list(
+        (linux / "fs").glob("*.kernel-lsp-fix"))
+
+
 def test_second_run_changes_nothing(linux, capsys):
     fix(linux, capsys)
     files = snapshot(linux)

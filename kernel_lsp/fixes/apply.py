@@ -116,14 +116,18 @@ def write_all_atomic(texts: dict[Path, str]) -> None:
     or file system, the disk full) leaves every file as it was: a fix's edits of two files
     (``static`` dropped here, the declaration added there) were half made.
 
+    A path that is a symbolic link is written where it leads (the link renamed over became
+    a regular file, the file it led to unchanged).
+
     :raises NotWritten: the first path that cannot be written."""
     staged: list[tuple[str, Path]] = []
     try:
-        for path, text in texts.items():
+        for link, text in texts.items():
+            path = Path(os.path.realpath(link))
             try:
                 staged.append((_staged(path, encode(text)), path))
             except OSError as exc:
-                raise NotWritten(path, exc.strerror or str(exc)) from exc
+                raise NotWritten(link, exc.strerror or str(exc)) from exc
         while staged:
             tmp, path = staged[0]
             os.replace(tmp, path)
