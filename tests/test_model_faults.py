@@ -253,3 +253,27 @@ def test_an_index_of_a_tree_deleted_meanwhile_makes_nothing(tmp_path):
         with pytest.raises(ModelUnavailable, match="no such directory"):
             run_once()
         assert not (tmp_path / "tree").exists()
+
+
+def test_a_model_path_that_is_a_directory_or_a_dangling_link(tmp_path):
+    """``model.db`` made a directory (by hand, by a tool): every run said 'cannot use the
+    model now (unable to open database file)', SQLite's word taken for a passing trouble, and
+    kept it for ever; it is set aside (with what it holds) and the model rebuilt. A
+    ``.kernel-lsp`` that is a dangling symbolic link said 'cannot hold the model (File
+    exists)'; it says where the link leads."""
+    make_tree(tmp_path)
+    db = tmp_path / ".kernel-lsp/model.db"
+    db.mkdir(parents=True)
+    (db / "kept").write_text("x")
+    got = kernel_lsp("check", cwd=tmp_path)
+    assert got.returncode == 0, got.stderr
+    assert got.stderr.splitlines()[0] == (f"kernel-lsp: {db}: a directory, not a model file; "
+                                          "rebuilding the model")
+    assert db.is_file() and (db.with_name("model.db.corrupt") / "kept").read_text() == "x"
+    other = tmp_path / "other"
+    make_tree(other)
+    (other / ".kernel-lsp").symlink_to(tmp_path / "nowhere")
+    got = kernel_lsp("check", cwd=other)
+    assert got.returncode == 2
+    assert got.stderr == (f"kernel-lsp: {other / '.kernel-lsp'}: cannot hold the model (a "
+                          f"symbolic link to {tmp_path / 'nowhere'}, which does not exist)\n")

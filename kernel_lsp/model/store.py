@@ -85,6 +85,8 @@ def make_model_directory(path: Path) -> None:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         why = "not a directory" if parent.exists() and not parent.is_dir() else exc.strerror
+        if parent.is_symlink() and not parent.exists():  # (mkdir said 'File exists')
+            why = f"a symbolic link to {os.readlink(parent)}, which does not exist"
         raise ModelError(f"{parent}: cannot hold the model ({why})") from exc
 
 
@@ -137,13 +139,17 @@ def _read_only_connection(path: Path, reason: str) -> sqlite3.Connection:
 
 def _no_device(path: Path) -> None:
     """:raises ModelError: ``path`` is (or links to) a FIFO, a device or a socket, which
-    SQLite took for a disk failing ('disk I/O error', the model kept as it was for ever)."""
+    SQLite took for a disk failing ('disk I/O error', the model kept as it was for ever), or
+    a directory."""
     try:
         mode = path.stat().st_mode
     except OSError:
         return  # (missing: created; a link that leads nowhere: SQLite says)
     if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
         raise ModelError(f"{path}: not a regular file (a FIFO, a device or a socket)")
+    if stat.S_ISDIR(mode):  # (SQLite: 'unable to open database file', taken for a passing
+        # trouble: every run said 'cannot use the model now', the directory kept for ever)
+        raise ModelError(f"{path}: a directory, not a model file")
 
 
 class FileRow(NamedTuple):
