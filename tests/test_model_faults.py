@@ -277,3 +277,30 @@ def test_a_model_path_that_is_a_directory_or_a_dangling_link(tmp_path):
     assert got.returncode == 2
     assert got.stderr == (f"kernel-lsp: {other / '.kernel-lsp'}: cannot hold the model (a "
                           f"symbolic link to {tmp_path / 'nowhere'}, which does not exist)\n")
+
+
+def test_a_report_never_replaces_the_model_or_a_source_file(tmp_path):
+    """``check -o .kernel-lsp/model.db`` replaced the model by the report (the next run
+    rebuilt it from nothing), ``check -o fs/a.c`` the file it checked. Both are refused, in one
+    line, and nothing is written; the same for ``selfcheck`` and a link leading there."""
+    make_tree(tmp_path)
+    run(tmp_path)
+    db = tmp_path / ".kernel-lsp/model.db"
+    source = tmp_path / "fs/a.c"
+    (tmp_path / "report.c").symlink_to(source)
+    before = source.read_bytes()
+    for argv, said in (
+            (["check", "-o", ".kernel-lsp/model.db"],
+             f"cannot write .kernel-lsp/model.db: it is in {db.parent}, where kernel-lsp keeps "
+             "the model"),
+            (["check", "--format", "sarif", "-o", "fs/a.c"],
+             "cannot write fs/a.c: it is a source file of the tree (fs/a.c)"),
+            (["selfcheck", "-o", "report.c"],
+             "cannot write report.c: it is a source file of the tree (fs/a.c)")):
+        got = kernel_lsp(*argv, cwd=tmp_path)
+        assert got.returncode == 2, argv
+        assert got.stderr.splitlines()[-1] == f"kernel-lsp: {said}", (argv, got.stderr)
+        assert source.read_bytes() == before
+        assert db.read_bytes()[:16] == b"SQLite format 3\x00"  # (a run may write it: no hash)
+    got = kernel_lsp("check", "-o", "report.txt", cwd=tmp_path)
+    assert got.returncode == 0 and (tmp_path / "report.txt").is_file()

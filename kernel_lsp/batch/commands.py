@@ -337,9 +337,13 @@ def render(fmt: str, items, config: Config, stats: dict, problems: list[str],
     return report.format_text(items, shown)
 
 
-def write_report(text: str, output: Path | None, utf8: bool = False) -> None:
+def write_report(text: str, output: Path | None, utf8: bool = False,
+                 config: Config | None = None) -> None:
     """``text`` to ``output`` (UTF-8) or standard output; ``utf8``: a machine format (JSON,
-    SARIF, HTML, a demand file), written in UTF-8 there too whatever the locale's encoding."""
+    SARIF, HTML, a demand file), written in UTF-8 there too whatever the locale's encoding.
+    ``config``: the tree whose model's files and sources no report replaces (``not_ours``)."""
+    if output is not None and config is not None:
+        not_ours(output, config)
     if output is None:
         try:
             if utf8:
@@ -357,6 +361,20 @@ def write_report(text: str, output: Path | None, utf8: bool = False) -> None:
         write_whole(output, text.encode("utf-8", "surrogateescape"))
     except OSError as exc:
         raise CommandError(f"cannot write {output}: {exc.strerror or exc}") from exc
+
+
+def not_ours(output: Path, config: Config) -> None:
+    """:raises CommandError: ``output`` is (or leads to) a file of the model's directory or a
+    source file of the tree: ``check -o .kernel-lsp/model.db`` replaced the model by the
+    report, ``check -o fs/stat.c`` the file it checked (GCC refuses such an output too)."""
+    real = Path(os.path.realpath(output))
+    index_dir = Path(os.path.realpath(config.index_dir))
+    if real == index_dir or index_dir in real.parents:
+        raise CommandError(f"cannot write {output}: it is in {config.index_dir}, where "
+                           "kernel-lsp keeps the model")
+    rel = relative_posix(Path(os.path.realpath(config.root)), real)
+    if rel is not None and real.suffix in config.extensions and real.is_file():
+        raise CommandError(f"cannot write {output}: it is a source file of the tree ({rel})")
 
 
 def write_whole(output: Path, data: bytes) -> None:
@@ -433,7 +451,7 @@ def cmd_check(args: argparse.Namespace) -> int:
              "include_paths_source": config.source, **({"since": since} if since else {})}
     shown = Shown(config.root, Path.cwd(), args.absolute_paths)
     write_report(render(args.format, items, config, stats, list(result.problems), shown),
-                 args.output, utf8=args.format != "text")
+                 args.output, utf8=args.format != "text", config=config)
     what = f" introduced since {args.since}" if since else ""
     before = (f"; {since['findings_now']} now, {since['findings_at_rev']} at {args.since}"
               if since else "")

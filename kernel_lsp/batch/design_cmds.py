@@ -69,7 +69,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from exc
     finally:
         result.model.close()
-    write_report(text, args.output, utf8=True)
+    write_report(text, args.output, utf8=True, config=config)
     if args.output is not None:
         warn(f"wrote {args.output}: {edges} invocations")
     return EXIT_OK
@@ -85,5 +85,5 @@ def cmd_selfcheck(args: argparse.Namespace) -> int:
     finally:
         result.model.close()
     text = format_json(report) if args.format == "json" else format_text(report, args.limit)
-    write_report(text, args.output, utf8=args.format == "json")
+    write_report(text, args.output, utf8=args.format == "json", config=config)
     return EXIT_FINDINGS if report.problem_count else EXIT_OK

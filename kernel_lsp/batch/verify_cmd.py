@@ -131,7 +131,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             wrong = any(r.severity == "error" for r in items)
     finally:
         ws.close()
-    write_report(text, args.output, utf8=args.format != "text")
+    write_report(text, args.output, utf8=args.format != "text", config=config)
     if sys.stderr.isatty() and demand_files:
         s = run.summary()
         warn(f"{run.code}: {s['invocations_right']} of {s['invocations']} invocations right")
