@@ -43,6 +43,7 @@ def guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
 
     @functools.wraps(command)
     def run(args: argparse.Namespace) -> int:
+        _MODEL_IN_USE.clear()  # (an earlier command of this process used another tree's)
         try:
             return command(args)
         except CommandError as exc:
