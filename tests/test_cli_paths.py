@@ -162,3 +162,15 @@ def test_fix_keeps_a_files_lone_cr_line_ends(tmp_path):
     assert run("fix", "fs/bad.c", cwd=root).returncode == 0
     assert (root / "fs/bad.c").read_bytes() == b"#include <linux/helper.h>\r\r" + text.encode()
     assert run("check", "fs/bad.c", cwd=root).returncode == 0
+
+
+@pytest.mark.parametrize("argv", [["check", ""], ["check", "--root", "", "fs"], ["fix", ""],
+                                  ["index", ""], ["selfcheck", "--root", ""]])
+def test_an_empty_path_is_refused(tree, argv):
+    """``check "$FILE"`` with FILE unset: the empty PATH was the current directory, and the
+    whole tree was checked (or, with ``fix``, fixed). It is a usage error, said in one line,
+    and nothing is indexed or written."""
+    proc = run(*argv, cwd=tree)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines()[-1].endswith(": an empty path (an unset variable?)")
+    assert not (tree / ".kernel-lsp").exists()

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kernel_lsp.batch.paths import Shown, choose_root, locate
+from kernel_lsp.batch.paths import Shown, choose_root, locate, path_arg
 from kernel_lsp.config import Config, capped_jobs, load_config, relative_posix
 from kernel_lsp.files import read_regular, stage_beside
 from kernel_lsp.messages import condense, one_line
@@ -103,21 +103,21 @@ def register(sub) -> None:
     """Add ``index`` and ``check`` to the ``kernel-lsp`` subcommand parser."""
     p = sub.add_parser("index", help="build or update the model of a kernel tree",
                        description="Build or update <ROOT>/.kernel-lsp/model.db.")
-    p.add_argument("root", nargs="?", type=Path, metavar="ROOT",
+    p.add_argument("root", nargs="?", type=path_arg, metavar="ROOT",
                    help="tree to index (default: the nearest kernel-like ancestor of the cwd)")
     _common(p)
     p.set_defaults(func=guarded(cmd_index))
 
     c = sub.add_parser("check", help="report findings for files or directories",
                        description="Index what is needed and report findings for PATHS.")
-    c.add_argument("paths", nargs="*", type=Path, metavar="PATHS",
+    c.add_argument("paths", nargs="*", type=path_arg, metavar="PATHS",
                    help="files or directories to report on, relative to the current directory "
                         "or to the root (default: the whole root)")
-    c.add_argument("--root", type=Path, metavar="DIR",
+    c.add_argument("--root", type=path_arg, metavar="DIR",
                    help="tree root (default: the nearest kernel tree or kernel-lsp.toml above "
                         "the first PATH, or above the current directory)")
     c.add_argument("--format", choices=FORMATS, default="text", help="report format")
-    c.add_argument("--output", "-o", type=Path, metavar="FILE",
+    c.add_argument("--output", "-o", type=path_arg, metavar="FILE",
                    help="write the report to FILE instead of standard output")
     c.add_argument("--absolute-paths", action="store_true",
                    help="print absolute paths (default: relative to the current directory)")

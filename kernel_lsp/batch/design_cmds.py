@@ -5,7 +5,6 @@ problems, 2 usage or I/O errors."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from kernel_lsp.batch.commands import (
     EXIT_FINDINGS,
@@ -18,6 +17,7 @@ from kernel_lsp.batch.commands import (
     warn,
     write_report,
 )
+from kernel_lsp.batch.paths import path_arg
 
 
 def register(sub) -> None:
@@ -34,9 +34,9 @@ def register(sub) -> None:
                    help="levels of calls to follow (default: 3)")
     e.add_argument("--limit", type=positive_int, metavar="N",
                    help="stop after N invocations")
-    e.add_argument("--output", "-o", type=Path, metavar="FILE",
+    e.add_argument("--output", "-o", type=path_arg, metavar="FILE",
                    help="write the demand to FILE (default: standard output)")
-    e.add_argument("--root", type=Path, metavar="DIR",
+    e.add_argument("--root", type=path_arg, metavar="DIR",
                    help="tree root (default: the nearest kernel-like ancestor of the cwd)")
     e.add_argument("--arch", metavar="A", help="architecture under arch/ (default: x86)")
     e.set_defaults(func=guarded(cmd_extract))
@@ -46,10 +46,10 @@ def register(sub) -> None:
                        description="Check the model itself: types and functions referenced but "
                                    "not modelled, functions declared but never defined, headers "
                                    "no file includes, counts by level and relationship.")
-    s.add_argument("--root", type=Path, metavar="DIR",
+    s.add_argument("--root", type=path_arg, metavar="DIR",
                    help="tree root (default: the nearest kernel-like ancestor of the cwd)")
     s.add_argument("--format", choices=("text", "json"), default="text", help="report format")
-    s.add_argument("--output", "-o", type=Path, metavar="FILE",
+    s.add_argument("--output", "-o", type=path_arg, metavar="FILE",
                    help="write the report to FILE instead of standard output")
     s.add_argument("--limit", type=positive_int, default=20, metavar="N",
                    help="entries listed per section in the text report (default: 20)")

@@ -26,7 +26,7 @@ from kernel_lsp.batch.commands import (
     verbose,
     warn,
 )
-from kernel_lsp.batch.paths import Shown
+from kernel_lsp.batch.paths import Shown, path_arg
 from kernel_lsp.files import read_regular
 from kernel_lsp.messages import quoted_path
 
@@ -39,13 +39,13 @@ def register(sub) -> None:
                        description="Index, check PATHS, and apply the preferred fix of each "
                                    "finding (missing #include, prototype, non-static + header "
                                    "declaration, type stub).")
-    p.add_argument("paths", nargs="*", type=Path, metavar="PATHS",
+    p.add_argument("paths", nargs="*", type=path_arg, metavar="PATHS",
                    help="files or directories to fix (default: the whole root)")
     p.add_argument("--code", metavar="CODES",
                    help="comma-separated codes to fix (default: " + ",".join(FIXABLE_CODES) + ")")
     p.add_argument("--dry-run", action="store_true",
                    help="print a unified diff of the fixes and write nothing")
-    p.add_argument("--root", type=Path, metavar="DIR",
+    p.add_argument("--root", type=path_arg, metavar="DIR",
                    help="tree root (default: the nearest kernel-like ancestor of the first PATH)")
     p.add_argument("--arch", metavar="A", help="architecture under arch/ (default: x86)")
     p.add_argument("--absolute-paths", action="store_true",

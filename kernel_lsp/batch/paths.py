@@ -5,11 +5,20 @@ works in terminals, Vim's quickfix (``:cfile``) and VS Code's ``$gcc`` problem m
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from kernel_lsp.config import find_root, root_kind
+
+
+def path_arg(text: str) -> Path:
+    """argparse type of a path argument: an empty one (``check "$FILE"`` with FILE unset) was
+    the current directory, and the whole tree was checked (or fixed)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path (an unset variable?)")
+    return Path(text)
 
 
 def absolute(path: Path, base: Path) -> Path:

@@ -25,6 +25,7 @@ from kernel_lsp.batch.commands import (
     warn,
     write_report,
 )
+from kernel_lsp.batch.paths import path_arg
 from kernel_lsp.config import (
     TOML_NAME,
     Config,
@@ -43,12 +44,12 @@ def register(sub) -> None:
     p = sub.add_parser("verify", help="verify demand files and layer policies",
                        description="Verify demands (*.demand.yaml) and layer policies "
                                    "(*.layers.yaml) against the model of the tree.")
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE",
+    p.add_argument("files", nargs="+", type=path_arg, metavar="FILE",
                    help="demand files (*.demand.yaml) and layer policies (*.layers.yaml)")
-    p.add_argument("--root", type=Path, metavar="DIR",
+    p.add_argument("--root", type=path_arg, metavar="DIR",
                    help="tree root (default: the nearest kernel-like ancestor of the first FILE)")
     p.add_argument("--format", choices=FORMATS, default="text", help="report format")
-    p.add_argument("--output", "-o", type=Path, metavar="FILE",
+    p.add_argument("--output", "-o", type=path_arg, metavar="FILE",
                    help="write the report to FILE instead of standard output")
     p.add_argument("--arch", metavar="A", help="architecture under arch/ (default: x86)")
     p.add_argument("--jobs", "-j", type=int, metavar="N", help="parser processes for the index")
