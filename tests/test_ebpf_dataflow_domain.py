@@ -16,9 +16,14 @@ from kernel_lsp.ebpf.alu import alu, jump_taken
 from kernel_lsp.ebpf.load.asmtext import parse_asm
 from kernel_lsp.ebpf.verify.dataflow import DataflowOptions, abstract_states, check, tnum
 from kernel_lsp.ebpf.verify.dataflow import bounds as B
-from kernel_lsp.ebpf.verify.dataflow.branch import branch_taken, set_min_max
+from kernel_lsp.ebpf.verify.dataflow.branch import (
+    branch_taken,
+    refine_scalars,
+    scalars_taken,
+    set_min_max,
+)
 from kernel_lsp.ebpf.verify.dataflow.log import reg_text
-from kernel_lsp.ebpf.verify.dataflow.regs import SCALAR, Reg, const, s64
+from kernel_lsp.ebpf.verify.dataflow.regs import SCALAR, Reg, const, s32, s64
 from kernel_lsp.ebpf.verify.dataflow.scalar_alu import scalar_op
 from kernel_lsp.ebpf.verify.dataflow.tnum import M64, Tnum
 
@@ -102,6 +107,64 @@ def test_branch_refinement_is_sound(a, val, op, jmp32):
     t, f = r.copy(), r.copy()
     set_min_max(t, f, val, op, jmp32)
     assert member(t if taken else f, x), (op, jmp32, hex(x), hex(val), reg_text(t), reg_text(f))
+
+
+@st.composite
+def ranged_with_member(draw, near=None):
+    """A scalar with a tnum and 64- and 32-bit ranges around one member (``near`` + a small
+    step when given, so that two registers often hold close or equal values)."""
+    if near is None:
+        x = draw(u64)
+    else:
+        x = (near + draw(st.sampled_from([0, 0, 0, 1, -1, 2, -2, 1 << 32, -(1 << 32)]))) & M64
+    mask = draw(st.sampled_from([0, 0xFF, 0xFFFF, 0xFFFFFFFF, M64, 0xF0F0, 1 << 63]))
+    r = Reg(SCALAR)
+    r.var = Tnum(x & ~mask & M64, mask)
+    steps = st.sampled_from([0, 0, 0, 1, 3, 100, 1 << 31, 1 << 40, M64])
+    lo32, sx32 = x & 0xFFFFFFFF, s32(x & 0xFFFFFFFF)
+    r.umin, r.umax = max(r.umin, x - draw(steps)), min(r.umax, x + draw(steps))
+    r.smin, r.smax = max(r.smin, s64(x) - draw(steps)), min(r.smax, s64(x) + draw(steps))
+    r.u32min, r.u32max = max(r.u32min, lo32 - draw(steps)), min(r.u32max, lo32 + draw(steps))
+    r.s32min, r.s32max = max(r.s32min, sx32 - draw(steps)), min(r.s32max, sx32 + draw(steps))
+    B.sync(r)
+    return r, x
+
+
+@st.composite
+def two_scalars(draw):
+    a = draw(ranged_with_member())
+    return a, draw(ranged_with_member(near=a[1]) | ranged_with_member())
+
+
+@pytest.mark.parametrize("op", ["jeq", "jne", "jgt", "jge", "jlt", "jle", "jsgt", "jsge", "jslt",
+                                "jsle", "jset"])
+@given(two_scalars(), st.booleans())
+def test_comparing_two_scalars_is_sound(op, pair, jmp32):
+    (r1, x1), (r2, x2) = pair
+    assert member(r1, x1) and member(r2, x2)
+    taken = jump_taken(op, 32 if jmp32 else 64, x1, x2)
+    assert scalars_taken(r1, r2, op, jmp32) in (-1, int(taken))
+    t1, t2, f1, f2 = r1.copy(), r2.copy(), r1.copy(), r2.copy()
+    refine_scalars(t1, t2, f1, f2, op, jmp32)
+    a, b = (t1, t2) if taken else (f1, f2)
+    assert member(a, x1) and member(b, x2), (op, jmp32, hex(x1), hex(x2), reg_text(a),
+                                             reg_text(b))
+
+
+def test_two_scalars_with_disjoint_ranges_decide_the_branch():
+    low, high = Reg(SCALAR), Reg(SCALAR)
+    low.umax = 2
+    high.umin = 3
+    B.sync(low)
+    B.sync(high)
+    assert scalars_taken(high, low, "jeq", False) == 0
+    assert scalars_taken(high, low, "jne", False) == 1
+    assert scalars_taken(high, low, "jgt", False) == 1
+    assert scalars_taken(low, high, "jge", False) == 0
+    assert scalars_taken(low, high, "jsgt", False) == -1  # high may be negative as signed
+    t1, t2, f1, f2 = (r.copy() for r in (low, low, low, high))
+    refine_scalars(t1, t2, f1, f2, "jlt", False)  # low < other low: other low is at least 1
+    assert t2.umin == 1 and t1.umax == 1
 
 
 # ---- bounds: known answers ------------------------------------------------------------------

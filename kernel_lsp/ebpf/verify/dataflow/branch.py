@@ -27,6 +27,10 @@ from kernel_lsp.ebpf.verify.dataflow.regs import (
     PTR_TO_SOCKET,
     PTR_TO_TCP_SOCK,
     PTR_TO_XDP_SOCK,
+    S32_MAX,
+    S32_MIN,
+    S64_MAX,
+    S64_MIN,
     SCALAR,
     Reg,
     pointer_value,
@@ -46,13 +50,19 @@ FLIP = {"jeq": "jeq", "jne": "jne", "jset": "jset", "jge": "jle", "jgt": "jlt", 
         "jlt": "jgt", "jsge": "jsle", "jsgt": "jslt", "jsle": "jsge", "jslt": "jsgt"}
 
 
+def _equal_possible(var: Tnum, umin: int, umax: int, smin: int, smax: int, val: int,
+                    sval: int) -> bool:
+    return (val & ~var.mask) == var.value and umin <= val <= umax and smin <= sval <= smax
+
+
 def _taken32(r: Reg, val: int, op: str) -> int:
     sub = r.var.subreg()
     sval = s32(val)
-    if op == "jeq" and sub.is_const:
-        return int(sub.value == val)
-    if op == "jne" and sub.is_const:
-        return int(sub.value != val)
+    if op in ("jeq", "jne"):
+        if sub.is_const:
+            return int((sub.value == val) == (op == "jeq"))
+        if not _equal_possible(sub, r.u32min, r.u32max, r.s32min, r.s32max, val, sval):
+            return int(op == "jne")
     if op == "jset":
         if (~sub.mask & sub.value) & val:
             return 1
@@ -63,10 +73,11 @@ def _taken32(r: Reg, val: int, op: str) -> int:
 
 def _taken64(r: Reg, val: int, op: str) -> int:
     sval = s64(val)
-    if op == "jeq" and r.var.is_const:
-        return int(r.var.value == val)
-    if op == "jne" and r.var.is_const:
-        return int(r.var.value != val)
+    if op in ("jeq", "jne"):
+        if r.var.is_const:
+            return int((r.var.value == val) == (op == "jeq"))
+        if not _equal_possible(r.var, r.umin, r.umax, r.smin, r.smax, val, sval):
+            return int(op == "jne")
     if op == "jset":
         if (~r.var.mask & r.var.value) & val:
             return 1
@@ -100,6 +111,92 @@ def branch_taken(r: Reg, val: int, op: str, jmp32: bool) -> int:
         return {"jeq": 0, "jne": 1}.get(op, -1)
     val &= M32 if jmp32 else M64
     return _taken32(r, val, op) if jmp32 else _taken64(r, val, op)
+
+
+def _view(r: Reg, jmp32: bool) -> tuple[Tnum, int, int, int, int]:
+    if jmp32:
+        return r.var.subreg(), r.u32min, r.u32max, r.s32min, r.s32max
+    return r.var, r.umin, r.umax, r.smin, r.smax
+
+
+def _const_of(r: Reg, jmp32: bool) -> int | None:
+    v = r.var.subreg() if jmp32 else r.var
+    return v.value if v.is_const else None
+
+
+def scalars_taken(a: Reg, b: Reg, op: str, jmp32: bool) -> int:
+    """``is_branch_taken`` of ``a op b`` for two scalars (Linux 6.8+ decides these too): 1 when
+    every pair of values the two registers may hold makes it true, 0 when none does, else -1."""
+    if (val := _const_of(b, jmp32)) is not None:
+        return branch_taken(a, val, op, jmp32)
+    if (val := _const_of(a, jmp32)) is not None:
+        return branch_taken(b, val, FLIP[op], jmp32)
+    ta, umin1, umax1, smin1, smax1 = _view(a, jmp32)
+    tb, umin2, umax2, smin2, smax2 = _view(b, jmp32)
+    if op in ("jeq", "jne"):
+        known = ~(ta.mask | tb.mask)
+        apart = ((ta.value & known) != (tb.value & known) or umin1 > umax2 or umax1 < umin2
+                 or smin1 > smax2 or smax1 < smin2)
+        if not jmp32:  # equal 64-bit values have equal low halves
+            apart = (apart or a.u32min > b.u32max or a.u32max < b.u32min
+                     or a.s32min > b.s32max or a.s32max < b.s32min)
+        return int(op == "jne") if apart else -1
+    table = {
+        "jgt": (umin1 > umax2, umax1 <= umin2), "jsgt": (smin1 > smax2, smax1 <= smin2),
+        "jlt": (umax1 < umin2, umin1 >= umax2), "jslt": (smax1 < smin2, smin1 >= smax2),
+        "jge": (umin1 >= umax2, umax1 < umin2), "jsge": (smin1 >= smax2, smax1 < smin2),
+        "jle": (umax1 <= umin2, umin1 > umax2), "jsle": (smax1 <= smin2, smin1 > smax2),
+    }
+    if op not in table:  # jset of two unknown scalars
+        return -1
+    yes, no = table[op]
+    return 1 if yes else 0 if no else -1
+
+
+NEGATE = {"jeq": "jne", "jne": "jeq", "jgt": "jle", "jle": "jgt", "jge": "jlt", "jlt": "jge",
+          "jsgt": "jsle", "jsle": "jsgt", "jsge": "jslt", "jslt": "jsge"}
+_LIMITS = {False: (0, M64, S64_MIN, S64_MAX), True: (0, M32, S32_MIN, S32_MAX)}
+_FIELDS = {False: ("umin", "umax", "smin", "smax"), True: ("u32min", "u32max", "s32min", "s32max")}
+
+
+def _learn_order(r1: Reg, r2: Reg, op: str, jmp32: bool) -> None:
+    """What ``r1 op r2`` being true says about two scalars, neither a constant."""
+    if op in ("jgt", "jge", "jsgt", "jsge"):
+        r1, r2, op = r2, r1, FLIP[op]
+    if op == "jeq":
+        for lo, hi in (_FIELDS[jmp32][:2], _FIELDS[jmp32][2:]):
+            low = max(getattr(r1, lo), getattr(r2, lo))
+            high = min(getattr(r1, hi), getattr(r2, hi))
+            for r in (r1, r2):
+                setattr(r, lo, low)
+                setattr(r, hi, high)
+        if jmp32:
+            both = intersect(r1.var.subreg(), r2.var.subreg())
+            r1.var, r2.var = r1.var.with_subreg(both), r2.var.with_subreg(both)
+        else:
+            r1.var = r2.var = intersect(r1.var, r2.var)
+        return
+    if op not in ("jle", "jlt", "jsle", "jslt"):
+        return  # jne, jset: nothing about two unknown values
+    umin, umax, smin, smax = _FIELDS[jmp32]
+    lo, hi = (umin, umax) if op in ("jle", "jlt") else (smin, smax)
+    least, most = _LIMITS[jmp32][:2] if op in ("jle", "jlt") else _LIMITS[jmp32][2:]
+    strict = int(op in ("jlt", "jslt"))
+    # r1 <= r2 - strict and r2 >= r1 + strict; a bound at the type's edge teaches nothing
+    if getattr(r2, hi) - strict >= least:
+        setattr(r1, hi, min(getattr(r1, hi), getattr(r2, hi) - strict))
+    if getattr(r1, lo) + strict <= most:
+        setattr(r2, lo, max(getattr(r2, lo), getattr(r1, lo) + strict))
+
+
+def refine_scalars(t1: Reg, t2: Reg, f1: Reg, f2: Reg, op: str, jmp32: bool) -> None:
+    """``regs_refine_cond_op`` (Linux 6.8+) for two non-constant scalars: ``t1 op t2`` holds
+    in the taken state, its negation in the fall-through."""
+    _learn_order(t1, t2, op, jmp32)
+    if op in NEGATE:
+        _learn_order(f1, f2, NEGATE[op], jmp32)
+    for r in (t1, t2, f1, f2):
+        bounds.sync(r)
 
 
 def _pkt_taken(dst: Reg, src: Reg, op: str) -> int:
@@ -193,17 +290,6 @@ def _range_refine(t: Reg, f: Reg, val: int, val32: int, op: str, jmp32: bool) ->
         else:
             f.smin = max(f.smin, sv if strict else s64(sv + 1))
             t.smax = min(t.smax, s64(sv - 1) if strict else sv)
-
-
-def _combine_equal(a: Reg, b: Reg) -> None:
-    """``__reg_combine_min_max``: two scalars known equal share their knowledge."""
-    a.umin = b.umin = max(a.umin, b.umin)
-    a.umax = b.umax = min(a.umax, b.umax)
-    a.smin = b.smin = max(a.smin, b.smin)
-    a.smax = b.smax = min(a.smax, b.smax)
-    a.var = b.var = intersect(a.var, b.var)
-    bounds.sync(a)
-    bounds.sync(b)
 
 
 def find_equal_scalars(st: VState, known: Reg) -> None:
@@ -318,6 +404,8 @@ def cond_jump(env: Env, st: VState, insn, op: str, jmp32: bool) -> tuple[VState 
     pred = -1
     if src is None:
         pred = branch_taken(dst, insn.imm, op, jmp32)
+    elif src.type == SCALAR and dst.type == SCALAR:
+        pred = scalars_taken(dst, src, op, jmp32)
     elif src.type == SCALAR and jmp32 and src.var.subreg().is_const:
         pred = branch_taken(dst, src.var.subreg().value, op, jmp32)
     elif src.type == SCALAR and not jmp32 and src.var.is_const:
@@ -334,9 +422,8 @@ def cond_jump(env: Env, st: VState, insn, op: str, jmp32: bool) -> tuple[VState 
                 set_min_max(oregs[insn.dst], dst, src.var.value, op, jmp32)
             elif dst.var.is_const or (jmp32 and dst.var.subreg().is_const):
                 set_min_max(oregs[insn.src], src, dst.var.value, FLIP[op], jmp32)
-            elif not jmp32 and op in ("jeq", "jne"):
-                a, b = (oregs[insn.src], oregs[insn.dst]) if op == "jeq" else (src, dst)
-                _combine_equal(a, b)
+            else:
+                refine_scalars(oregs[insn.dst], oregs[insn.src], dst, src, op, jmp32)
             if src.id:
                 find_equal_scalars(st, regs[insn.src])
                 find_equal_scalars(other, oregs[insn.src])
@@ -356,4 +443,5 @@ def cond_jump(env: Env, st: VState, insn, op: str, jmp32: bool) -> tuple[VState 
     return other, st, False
 
 
-__all__ = ["PTR_TO_SOCKET", "branch_taken", "cond_jump", "set_min_max"]
+__all__ = ["PTR_TO_SOCKET", "branch_taken", "cond_jump", "refine_scalars", "scalars_taken",
+           "set_min_max"]
