@@ -76,9 +76,14 @@ def write_fixed(env: Env, frame: FuncState, st: VState, off: int, size: int,
     if not env.allow_ptr_leaks and slot.is_spill and size != REG_SIZE:
         raise reject("E204", "attempt to corrupt spilled pointer on stack")
     if (value is not None and off % REG_SIZE == 0 and value.type == SCALAR
-            and not value.is_unbounded and not value.is_null and env.bpf_capable):
+            and not value.is_null and env.bpf_capable):
+        # Linux 6.12 spills every scalar (6.1: bounded ones only) and links the slot to the
+        # register by an id when the stored bytes hold the whole value
+        fits = value.umax.bit_length() <= 8 * size
+        if fits and not value.id and not value.var.is_const:
+            value.id = env.new_id()
         _save(slot, value, size)
-        if value.umax.bit_length() > 8 * size:
+        if not fits:
             slot.spilled.id = 0
     elif value is None and imm is not None and off % REG_SIZE == 0 and imm != 0 \
             and env.bpf_capable:
@@ -151,8 +156,12 @@ def read_fixed(env: Env, frame: FuncState, off: int, size: int, want: bool) -> R
                 raise reject("E204", "invalid size of register fill")
             if not want:
                 return None
-            if off % REG_SIZE == 0 and size == spill_size:
-                return slot.spilled.copy()
+            if off % REG_SIZE == 0 and size <= spill_size:
+                # the low bytes of the spilled value (little-endian); the load truncates it
+                out = slot.spilled.copy()
+                if out.umax.bit_length() > 8 * size:
+                    out.id = 0
+                return out
             for i in range(size):
                 kind = slot.types[(byte - i) % REG_SIZE]
                 if kind in (SPILL, MISC) or (kind == INVALID and env.allow_uninit_stack):
