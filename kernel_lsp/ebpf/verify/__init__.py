@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from kernel_lsp.ebpf import helpers, isa
+from kernel_lsp.ebpf import helpers, isa, lsmhooks
 from kernel_lsp.ebpf.findings import BpfFinding, finding_at
 from kernel_lsp.ebpf.insn import Insn, Program
 from kernel_lsp.ebpf.verify import cfg, structural
@@ -48,6 +48,7 @@ class VerifyOptions:
     dataflow: bool = True  # run the dataflow tiers T2-T5 after T0-T1
     strict_alignment: bool = False  # BPF_F_STRICT_ALIGNMENT
     expected_attach_type: str | None = None
+    attach_target: str | None = None  # None: from an ELF section (``lsm/file_open``)
     func_info: bool = False  # the loader passes BTF func_info
     test_state_freq: bool = False  # BPF_F_TEST_STATE_FREQ
     max_processed: int = 1_000_000  # the path walk's budget (BPF_COMPLEXITY_LIMIT_INSNS)
@@ -79,6 +80,8 @@ class VerifyOptions:
                                sleepable=sleepable,
                                strict_alignment=self.strict_alignment,
                                expected_attach_type=self.expected_attach_type,
+                               attach_target=self.attach_target
+                               or lsmhooks.hook_of_section(program.section),
                                func_info=func_info, test_state_freq=self.test_state_freq,
                                max_processed=self.max_processed, log=log, maps=self.maps,
                                jit=self.jit)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kernel_lsp.ebpf import helpers, isa
+from kernel_lsp.ebpf import helpers, isa, lsmhooks
 from kernel_lsp.ebpf.findings import BpfFinding, finding_at
 from kernel_lsp.ebpf.insn import Program
 from kernel_lsp.ebpf.verify.dataflow import calls, helpercall, maps
@@ -59,6 +59,9 @@ def _prepare(env: Env) -> None:
     calls to global functions (BTF func_info linkage) are refused as not modelled,
     every map reference names a usable map (``resolve_pseudo_ldimm64``), LD_ABS only in the main
     program without BTF func_info (``check_abnormal_return``)."""
+    if env.prog_type == "lsm" and (why := lsmhooks.refusal(env.options.attach_target)):
+        env.insn_idx = None
+        raise Reject(*why)
     cgroup_storage: dict[str, object] = {}
     for i in isa.slot_starts(env.insns):
         insn = env.insns[i]

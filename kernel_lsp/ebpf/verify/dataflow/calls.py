@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from kernel_lsp.ebpf import helpers, isa
+from kernel_lsp.ebpf import helpers, isa, lsmhooks
 from kernel_lsp.ebpf.verify.dataflow import maps
 from kernel_lsp.ebpf.verify.dataflow.alu import read_reg
 from kernel_lsp.ebpf.verify.dataflow.bounds import range_within
@@ -356,6 +356,9 @@ def check_return(env: Env, st: VState) -> None:
             raise reject("E315", f"At subprogram exit the register R0 is not a scalar value "
                                  f"({type_str(r0.type)})")
         return
+    if env.prog_type == "lsm":
+        _check_lsm_return(env, r0)
+        return
     rng = return_range(env)
     if rng is None:
         return
@@ -364,6 +367,26 @@ def check_return(env: Env, st: VState) -> None:
                              f"({type_str(r0.type)})")
     if not rng.contains(r0.var):
         raise reject("E404", _invalid_scalar(r0, rng, "program exit"))
+
+
+def _check_lsm_return(env: Env, r0: Reg) -> None:
+    """Linux 6.12's ranges: a void hook takes any value, a truth-valued one 0 or 1, the others
+    0 or a negative errno (checked on the low 32 bits, an int); an ``lsm_cgroup`` program
+    allows (1) or denies (0), and must allow on a void hook (Linux 6.1's rule)."""
+    cgroup = env.options.expected_attach_type == "lsm_cgroup"
+    rng = lsmhooks.return_range(env.options.attach_target or "", cgroup)
+    if rng is None:
+        return
+    if r0.type != SCALAR:
+        raise reject("E404", f"At program exit the register R0 is not a known value "
+                             f"({type_str(r0.type)})")
+    lo, hi = rng
+    if cgroup:
+        if not trange(lo, hi).contains(r0.var):
+            raise reject("E404", _invalid_scalar(r0, trange(lo, hi), "program exit"))
+    elif r0.s32min < lo or r0.s32max > hi:
+        raise reject("E404", f"At program exit the register R0 has smin={r0.s32min} "
+                             f"smax={r0.s32max} should have been in [{lo}, {hi}]")
 
 
 def ld_abs(env: Env, st: VState, insn, info) -> bool:

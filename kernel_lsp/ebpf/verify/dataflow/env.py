@@ -31,6 +31,7 @@ class DataflowOptions:
     unprivileged: bool = False
     strict_alignment: bool = False  # BPF_F_STRICT_ALIGNMENT
     expected_attach_type: str | None = None  # e.g. "cgroup_inet_egress", "cgroup_inet4_bind"
+    attach_target: str | None = None  # the kernel function (LSM hook) the program attaches to
     sleepable: bool = False
     gpl_compatible: bool = True  # the program's license is one the kernel counts as GPL
     test_state_freq: bool = False  # BPF_F_TEST_STATE_FREQ
