@@ -208,5 +208,48 @@ def diamond_program(draw) -> Program:
     return program
 
 
+@st.composite
+def spill_program(draw) -> Program:
+    """A random value spilled (whole or narrow, aligned or not), maybe changed or overwritten,
+    bounds-checked through the register or a fill, then filled back (any size and offset) and
+    used as an index into a 16-byte map value: the check bounds the index only when the slot
+    still holds the checked value (a spill links the two; a narrow fill truncates)."""
+    slots = [st_imm(4, 10, -4, 0), movr(2, 10), addi(2, -4), Insn(0x18, 1, 1, 0, 1),
+             Insn(0, 0, 0, 0, 0), call(1), jmp_imm("jne", 0, 0, 2), mov(0, 0), EXIT,
+             movr(6, 0), call(7)]
+    shape = draw(st.sampled_from(["mask", "shift", "high", "raw"]))
+    if shape == "mask":
+        slots.append(andi(0, draw(st.sampled_from([15, 31, 255, 0xFFFF]))))
+    elif shape == "shift":
+        slots += [andi(0, 31), Insn(0x67, 0, 0, 0, 32)]  # r0 <<= 32: low half zero
+    elif shape == "high":
+        slots.append(Insn(0x67, 0, 0, 0, draw(st.sampled_from([8, 28, 31]))))
+    slots.append(movr(7, 0))
+    base = draw(st.sampled_from([-8, -16]))
+    ssize = draw(sizes)
+    soff = base + draw(st.sampled_from([0, 0, 0, 4, 2, 1]))
+    slots += [st_imm(8, 10, base, draw(st.sampled_from([0, 7, -1]))), stx(ssize, 10, 7, soff)]
+    change = draw(st.sampled_from(["none", "none", "add", "mov", "overwrite"]))
+    if change == "add":
+        slots.append(addi(7, draw(st.sampled_from([1, 16, -16]))))
+    elif change == "mov":
+        slots.append(mov(7, 3))
+    elif change == "overwrite":
+        slots.append(st_imm(1, 10, base + draw(st.integers(0, 7)), 0x40))
+    checked = 7
+    if draw(st.booleans()):  # check a fill instead of the register
+        slots.append(ldx(draw(sizes), 8, 10, base + draw(st.sampled_from([0, 0, 4, 2]))))
+        checked = 8
+    op = draw(st.sampled_from(["jgt", "jge", "jsgt", "jne", "jeq"]))
+    limit = draw(st.sampled_from([15, 16, 0]))
+    use = [movr(1, 6), addr(1, 9), ldx(1, 0, 1, 0), mov(0, 0), EXIT]
+    slots.append(jmp_imm(op, checked, limit, 1 + len(use)))
+    slots.append(ldx(draw(sizes), 9, 10, base + draw(st.sampled_from([0, 0, 4, 2, 1]))))
+    slots += use + [mov(0, 0), EXIT]
+    program = Program("spill", join_lddw(slots), prog_type="socket_filter")
+    program.meta["slot_maps"] = {3: ARRAY}
+    return program
+
+
 pointer_program = st.one_of(diamond_program(), packet_program(), map_program(), stack_program(),
-                            ctx_program(), helper_buffer_program())
+                            ctx_program(), helper_buffer_program(), spill_program())
