@@ -18,6 +18,8 @@ from kernel_lsp.ebpf.verify.dataflow.regs import (
     AT_PKT_END,
     BEYOND_PKT_END,
     MAYBE_NULL,
+    NOT_INIT,
+    PTR_TO_BTF_ID,
     PTR_TO_MAP_KEY,
     PTR_TO_MAP_VALUE,
     PTR_TO_PACKET,
@@ -440,7 +442,22 @@ def cond_jump(env: Env, st: VState, insn, op: str, jmp32: bool) -> tuple[VState 
     elif not (src is not None and _match_pkt(insn, op, dst, regs[insn.src], st, other)) \
             and pointer_value(dst, env.allow_ptr_leaks):
         raise reject("E307", f"R{insn.dst} pointer comparison prohibited")
+    if src is not None and not jmp32 and op in ("jeq", "jne"):
+        _infer_not_null(insn, other if op == "jeq" else st)
     return other, st, False
+
+
+def _infer_not_null(insn, equal: VState) -> None:
+    """Linux 6.3+: where a maybe-NULL pointer equals a pointer that is not NULL, it is not NULL
+    either (BTF-typed pointers excepted: they may be NULL unmarked)."""
+    d, s = equal.regs[insn.dst], equal.regs[insn.src]
+    if d.type in (SCALAR, NOT_INIT) or s.type in (SCALAR, NOT_INIT) or PTR_TO_BTF_ID in (
+            d.base, s.base) or bool(d.type & MAYBE_NULL) == bool(s.type & MAYBE_NULL):
+        return
+    regno = insn.src if s.type & MAYBE_NULL else insn.dst
+    r = equal.regs[regno].copy()
+    _not_null(r)
+    equal.regs[regno] = r
 
 
 __all__ = ["PTR_TO_SOCKET", "branch_taken", "cond_jump", "refine_scalars", "scalars_taken",
