@@ -272,10 +272,15 @@ def _nonint_funcs(obj: _Object, starts: dict[str, int]) -> frozenset[int]:
 def _license(elf) -> str:
     """The object's ``license`` section up to its first NUL, which libbpf hands the kernel;
     an object without one is loaded with the empty license (no GPL-only helper)."""
-    sec = elf.get_section_by_name("license")
-    if sec is None or sec["sh_type"] == "SHT_NOBITS":
-        return ""
-    return sec.data().split(b"\0", 1)[0].decode("utf-8", "replace")
+    try:
+        sec = elf.get_section_by_name("license")
+        if sec is None or sec["sh_type"] == "SHT_NOBITS":
+            return ""
+        data = sec.data()
+    except Exception as exc:  # a corrupt header: pyelftools fails in many ways
+        raise LoadError(f"malformed ELF object (license section: {type(exc).__name__}: "
+                        f"{exc})") from exc
+    return data.split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
 def _load(obj: _Object, em_none: bool) -> list[tuple[Program, list[BpfFinding]]]:
