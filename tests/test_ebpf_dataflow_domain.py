@@ -162,9 +162,15 @@ def test_two_scalars_with_disjoint_ranges_decide_the_branch():
     assert scalars_taken(high, low, "jgt", False) == 1
     assert scalars_taken(low, high, "jge", False) == 0
     assert scalars_taken(low, high, "jsgt", False) == -1  # high may be negative as signed
-    t1, t2, f1, f2 = (r.copy() for r in (low, low, low, high))
-    refine_scalars(t1, t2, f1, f2, "jlt", False)  # low < other low: other low is at least 1
-    assert t2.umin == 1 and t1.umax == 1
+    t1, t2, f1, f2 = (r.copy() for r in (low, low, low, low))
+    refine_scalars(t1, t2, f1, f2, "jeq", False)
+    assert (t1.umax, t2.umax, f1.umax) == (2, 2, 2)
+    wide = Reg(SCALAR)
+    wide.umax = 5
+    B.sync(wide)
+    t1, t2, f1, f2 = low.copy(), wide.copy(), low.copy(), wide.copy()
+    refine_scalars(t1, t2, f1, f2, "jne", False)  # equal on the fall-through: both at most 2
+    assert (t1.umax, t2.umax, f1.umax, f2.umax) == (2, 5, 2, 2)
 
 
 # ---- bounds: known answers ------------------------------------------------------------------

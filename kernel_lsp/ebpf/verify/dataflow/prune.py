@@ -24,17 +24,8 @@ from kernel_lsp.ebpf.verify.dataflow.regs import (
     PTR_TO_STACK,
     SCALAR,
     Reg,
-    unknown,
 )
-from kernel_lsp.ebpf.verify.dataflow.state import (
-    INVALID,
-    MISC,
-    REG_SIZE,
-    SPILL,
-    ZERO,
-    FuncState,
-    VState,
-)
+from kernel_lsp.ebpf.verify.dataflow.state import INVALID, MISC, REG_SIZE, ZERO, FuncState, VState
 
 ALL_REGS = frozenset(range(10))
 
@@ -166,7 +157,6 @@ def stacksafe(env: Env, old: FuncState, cur: FuncState, idmap: dict,
     """``stacksafe``; ``slots`` (when known) are the only slots whose value the rest may
     observe. A fill of another slot still hands over its type (a pointer where the other has
     a scalar), so a slot where either state spilled a pointer is compared all the same."""
-    skip = -1  # a slot compared whole, as the scalars it holds
     for i in range(old.allocated):
         spi, j = divmod(i, REG_SIZE)
         if slots is not None and spi not in slots and not _spills_pointer(old, spi) and \
@@ -177,13 +167,6 @@ def stacksafe(env: Env, old: FuncState, cur: FuncState, idmap: dict,
             continue
         if i >= cur.allocated:
             return False
-        if j == 0 and (pair := _as_scalars(old.stack[spi], cur.stack[spi])) is not None:
-            if not regsafe(env, pair[0], pair[1], idmap):
-                return False
-            skip = spi
-            continue
-        if skip == spi:
-            continue
         ckind = cur.stack[spi].types[j]
         if kind == MISC and ckind == ZERO:
             continue
@@ -193,24 +176,6 @@ def stacksafe(env: Env, old: FuncState, cur: FuncState, idmap: dict,
                 env, old.stack[spi].spilled, cur.stack[spi].spilled, idmap):
             return False
     return True
-
-
-def _as_scalar(slot) -> Reg | None:
-    """A slot whose eight bytes load as one scalar: a 64-bit scalar spill, or all data (an
-    unknown scalar of no id, as Linux 6.12's ``scalar_reg_for_stack``)."""
-    if all(t == SPILL for t in slot.types) and slot.spilled.type == SCALAR:
-        return slot.spilled
-    if all(t == MISC for t in slot.types):
-        return unknown()
-    return None
-
-
-def _as_scalars(old, cur) -> tuple[Reg, Reg] | None:
-    """Both slots as scalars when one is a 64-bit scalar spill and the other is all data."""
-    if old.is_spill == cur.is_spill:
-        return None
-    a, b = _as_scalar(old), _as_scalar(cur)
-    return None if a is None or b is None else (a, b)
 
 
 def _spills_pointer(frame: FuncState, spi: int) -> bool:
