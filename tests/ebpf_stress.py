@@ -212,8 +212,8 @@ def diamond_program(draw) -> Program:
 def spill_program(draw) -> Program:
     """A random value spilled (whole or narrow, aligned or not), maybe changed or overwritten,
     bounds-checked through the register or a fill, then filled back (any size and offset) and
-    used as an index into a 16-byte map value: the check bounds the index only when the slot
-    still holds the checked value (a spill links the two; a narrow fill truncates)."""
+    used as an index into a 16-byte map value: the check bounds the index only when it checks
+    the value filled (a fill of a slot's low bytes is the spilled value truncated)."""
     slots = [st_imm(4, 10, -4, 0), movr(2, 10), addi(2, -4), Insn(0x18, 1, 1, 0, 1),
              Insn(0, 0, 0, 0, 0), call(1), jmp_imm("jne", 0, 0, 2), mov(0, 0), EXIT,
              movr(6, 0), call(7)]
