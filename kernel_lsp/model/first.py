@@ -33,6 +33,7 @@ from kernel_lsp.model.indexer import (
     is_unchanged,
     open_model,
     record_assembly_headers,
+    record_forced_includes,
     record_unbuilt,
     resolve_includes,
     stamp_model,
@@ -136,6 +137,7 @@ class FirstIndex:
         model.set_meta("includes_resolved", "1")
         record_assembly_headers(model, config, self.configuration)
         record_unbuilt(model, config, self.configuration, self.by_path, self.problems)
+        record_forced_includes(model)
         model.set_meta("first_paths", json.dumps(sorted(covered_paths(model) | self.wanted)))
         expand_invocations(model)
         return IndexResult(model, dict(self.stats), self.problems)

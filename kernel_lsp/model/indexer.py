@@ -24,6 +24,7 @@ from kernel_lsp.model import collector
 from kernel_lsp.model.buildable import kbuild_judgement
 from kernel_lsp.model.configuration import Configuration, fingerprint, load_configuration
 from kernel_lsp.model.expand import expand_invocations
+from kernel_lsp.model.kbuild import forced_includes
 from kernel_lsp.model.pools import started_pool, stop_pool
 from kernel_lsp.model.programs import assembly_headers, host_sources
 from kernel_lsp.model.resolve import KBUILD_DIRS_META, IncludeResolver
@@ -336,6 +337,7 @@ def _index_into(model: Model, config: Config, jobs: int | None, progress: Progre
     if record_unbuilt(model, config, configuration, by_path, problems,
                       refresh=resolved is not None):
         phases["unbuilt_seconds"] = time.perf_counter() - t
+    record_forced_includes(model)
     t = time.perf_counter()
     expanded = expand_invocations(model, progress, jobs)
     phases["expand_seconds"] = time.perf_counter() - t
@@ -362,8 +364,8 @@ def _index_into(model: Model, config: Config, jobs: int | None, progress: Progre
 # ``9pnet_xen-objs``; 16: ``$(PATH)/name.o`` in a Make variable, and an included Makefile's
 # objects under its includers' guards; 17: ``!X`` of an option always on never holds; 18: an
 # included Makefile's listings in its includer's directory; 19: ``off`` of an object only a
-# Make variable holds).
-UNBUILT_FORMAT = 19
+# Make variable holds; 20: ``forced``, the files a unit's ``-include`` reads first).
+UNBUILT_FORMAT = 20
 
 
 def record_assembly_headers(model: Model, config: Config, configuration: Configuration) -> None:
@@ -389,10 +391,26 @@ def record_unbuilt(model: Model, config: Config, configuration: Configuration, p
     except (OSError, ValueError, RecursionError) as exc:
         problems.append(f"Kconfig/Kbuild not read, every file taken as built ({exc})")
         unbuilt, off, units = set(), set(), set()
+    try:
+        forced = forced_includes(config.root, config.arch) if (
+            config.root / "Kconfig").is_file() else {}
+    except (OSError, ValueError, RecursionError):
+        forced = {}
     model.set_meta("unbuilt_sources", json.dumps({
         "format": UNBUILT_FORMAT, "inputs": inputs, "paths": sorted(unbuilt),
-        "off": sorted(off), "units": sorted(units)}))
+        "off": sorted(off), "units": sorted(units), "forced": forced}))
     return True
+
+
+def record_forced_includes(model: Model) -> None:
+    """Store, as include edges before their first line, the files Kbuild force-includes into
+    single units (``kbuild.forced_includes``, as ``record_unbuilt`` found them): a unit's
+    extraction replaces its include rows, so they are written again after every run."""
+    forced = json.loads(model.meta("unbuilt_sources") or "{}").get("forced") or {}
+    ids = {p: i for i, p in model.file_paths().items()} if forced else {}
+    model.set_forced_includes(sorted(
+        (ids[unit], path, ids[path]) for unit, paths in forced.items() if unit in ids
+        for path in paths if path in ids))
 
 
 def stamp_model(model: Model, configuration: Configuration) -> bool:

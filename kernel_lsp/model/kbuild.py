@@ -255,3 +255,103 @@ def kbuild_facts(root: Path, arch: str | None = None
                         ".") and w not in ("%.h", "%.c", "%.inc"))  # ``%.h``: any header
     return frozenset(names), files, frozenset(headers)
 
+
+
+# ``CFLAGS_vgettimeofday.o += -fPIC -include $(c-gettimeofday-y)``: a file the compiler reads
+# before one object's source, as if its first line included it
+_FORCED = re.compile(r"^\s*CFLAGS_([\w-]+)\.o\s*[:+?]?=(.*)$", re.M)
+_FORCED_WORD = re.compile(r"(?<!\S)-include\s+(\S+)")
+# ``NAME := value``, ``NAME-y += value``, ``NAME-$(CONFIG_X) := value`` (read as ``NAME-y``: a
+# may-analysis, the option possibly on)
+_MAKE_VARIABLE = re.compile(r"^\s*([A-Za-z_][\w-]*?)(-\$\(CONFIG_\w+\))?\s*([:+?]?)=(.*)$",
+                            re.M)
+_MAKE_REFERENCE = re.compile(r"\$[({]([A-Za-z_][\w-]*)[)}]")
+_FUNCTION = re.compile(r"\$\((abspath|lastword|dir|addprefix|notdir) ([^$()]*(?:,[^$()]*)?)\)")
+
+
+def forced_includes(root: Path, arch: str) -> dict[str, list[str]]:
+    """``.c`` file -> the root-relative files its object's flags force-include (``-include``,
+    read before its first line): ``CFLAGS_vgettimeofday.o += -include $(c-gettimeofday-y)``
+    in the vDSO Makefiles of arm64, riscv and others, whose variable ``lib/vdso/Makefile``
+    (which they include) sets to ``$(addprefix $(GENERIC_VDSO_DIR), gettimeofday.c)``: the
+    vDSO's ``vgettimeofday.c`` calls the static inline functions of
+    ``lib/vdso/gettimeofday.c``. Other architectures' Makefiles are not read."""
+    out: dict[str, list[str]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        rel = "" if rel == "." else rel
+        if not rel:
+            dirnames[:] = [d for d in dirnames if d not in _NOT_KERNEL_TOPS]
+        if _other_arch(rel, arch):
+            dirnames[:] = []
+            continue
+        for name in ("Makefile", "Kbuild"):
+            text = _read(root / rel / name) if name in filenames else None
+            if text is None or "-include" not in text:
+                continue
+            joined = re.sub(r"\\\n", " ", text)
+            variables = _make_variables(root, joined, posixpath.join(rel, name))
+            for m in _FORCED.finditer(joined):
+                source = posixpath.join(rel, m.group(1) + ".c")
+                for word in _FORCED_WORD.findall(m.group(2).split("#", 1)[0]):
+                    path = _forced_path(root, word, rel, variables)
+                    if path and (root / source).is_file() and path not in out.get(source, ()):
+                        out.setdefault(source, []).append(path)
+    return out
+
+
+def _make_variables(root: Path, joined: str, makefile: str) -> dict[str, str]:
+    """The variables a Makefile and the Makefiles it includes set, each written out as the
+    Makefile that sets it reads it (``$(lastword $(MAKEFILE_LIST))``: that Makefile)."""
+    variables: dict[str, str] = {}
+    directory = posixpath.dirname(makefile)
+    texts = [(makefile, joined)]
+    for path in included_makefiles(joined, directory):
+        other = _read(root / path)
+        if other is not None:
+            texts.append((path, re.sub(r"\\\n", " ", other)))
+    for path, text in texts:
+        for m in _MAKE_VARIABLE.finditer(text):
+            name, option, op, value = m.groups()
+            name += "-y" if option else ""
+            value = _make_value(value.split("#", 1)[0].strip(), path, variables)
+            variables[name] = f"{variables.get(name, '')} {value}".strip() if op == "+" else value
+    return variables
+
+
+def _make_value(value: str, makefile: str, variables: dict[str, str]) -> str:
+    """``value`` with the variables set above and Make's path functions written out."""
+    for _ in range(6):
+        before = value
+        value = _MAKE_REFERENCE.sub(lambda r: variables.get(r.group(1), r.group(0)), value)
+        value = value.replace("$(MAKEFILE_LIST)", makefile)
+        value = _FUNCTION.sub(lambda f: _make_function(f.group(1), f.group(2)), value)
+        if value == before:
+            break
+    return value
+
+
+def _make_function(name: str, args: str) -> str:
+    words = args.split(",", 1)[-1].split()
+    if name == "addprefix":
+        prefix = args.split(",", 1)[0].strip()
+        return " ".join(prefix + w for w in words)
+    if name == "lastword":
+        return words[-1] if words else ""
+    if name == "dir":
+        return " ".join(posixpath.dirname(w) + "/" for w in words)
+    if name == "notdir":
+        return " ".join(posixpath.basename(w) for w in words)
+    return " ".join(words)  # abspath: the paths are root-relative here
+
+
+def _forced_path(root: Path, word: str, directory: str, variables: dict[str, str]
+                 ) -> str | None:
+    """The root-relative file an ``-include`` word names, when it is one of the tree."""
+    value = _make_value(word, posixpath.join(directory, "Makefile"), variables)
+    if not value or len(value.split()) != 1:
+        return None
+    path = _expand(value, directory)
+    if path is None or not (root / path).is_file():
+        return None
+    return path

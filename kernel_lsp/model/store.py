@@ -27,6 +27,8 @@ from kernel_lsp.model.symbolsql import SymbolSQL
 
 _KNOWN_NAMES = 200_000  # name ids a Model remembers between writes (then it starts again)
 BULK_CACHE_KIB = 64 * 1024  # SQLite's page cache while a cold index fills the model
+# the start of an include edge that a Kbuild ``-include`` makes: before the unit's first line
+FORCED_START = -1
 
 
 def _check_width(table: str, rows: list[tuple]) -> None:
@@ -757,8 +759,27 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
                 "ORDER BY fl.path, m.start_byte", [*map(schema.name_key, chunk), *chunk])
 
     def include_rows(self) -> Iterator[tuple[int, int, str, int]]:
-        """(rowid, file_id, target, angled) of every include line."""
-        return self.conn.execute("SELECT rowid, file_id, target, angled FROM includes")
+        """(rowid, file_id, target, angled) of every include line (not the forced ones:
+        ``set_forced_includes``)."""
+        return self.conn.execute("SELECT rowid, file_id, target, angled FROM includes "
+                                 f"WHERE start_byte IS NOT {FORCED_START}")
+
+    def set_forced_includes(self, edges: Iterable[tuple[int, str, int]]) -> None:
+        """Replace the include edges of the files a Kbuild file's ``-include`` reads before a
+        unit's first line, (unit id, the file's root-relative path, its id): edges at
+        ``FORCED_START``, before every line of the unit, resolved already."""
+        rows = [(fid, target, 0, FORCED_START, 0, 0, 0, rid) for fid, target, rid in edges]
+        have = self.conn.execute("SELECT file_id, target, angled, start_byte, line, col, end_col, "
+                                 f"resolved_id FROM includes WHERE start_byte = {FORCED_START} "
+                                 "ORDER BY file_id, target").fetchall()
+        if have == sorted(rows):
+            return
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute(f"DELETE FROM includes WHERE start_byte = {FORCED_START}")
+            self.conn.executemany("INSERT INTO includes (file_id, target, angled, start_byte, "
+                                  "line, col, end_col, resolved_id) VALUES (?, ?, ?, ?, ?, ?, "
+                                  "?, ?)", rows)
 
     def set_resolved_includes(self, resolved: Iterable[tuple[int | None, int]]) -> None:
         """Store (resolved file id or None, include rowid) pairs in one transaction."""
