@@ -714,3 +714,38 @@ def test_listings_of_an_included_makefile_are_its_includers(tmp_path, capsys):
     assert unbuilt_sources(tmp_path, "x86", sources) == {"drivers/gpu/virt/kvm.c"}
     assert {(f[0], f[2], f[3]) for f in checked_errors(tmp_path, capsys)} == {
         ("drivers/gpu/virt/good_part.c", "020_2", "good_undeclared")}
+
+
+# Kbuild enters arch/$(SRCARCH)/ alone, but the other architectures' Makefiles were not read, so
+# their .c files were listed nowhere and taken as built: on riscv, arch/x86/xen/ and arch/arm/xen/
+# were kernel code, and include/xen/, which only they include, was checked (49 false findings).
+# Another architecture's file is built only where this one's Kbuild files name it (arm64's
+# ``xen-arm-y += $(addprefix ../../arm/xen/, enlighten.o ...)``); a .c file a Make variable of a
+# computed directory holds stays a unit of its own (lib/Makefile's ``libfdt_files = fdt.o ...``,
+# which only other architectures' boot code includes).
+OTHER_ARCHES = {
+    "Kconfig": "config ARM64\n\tdef_bool y\nconfig GOOD\n\tbool \"good\"\n\tdefault y\n",
+    "kernel-lsp.toml": 'arch = "arm64"\n',
+    "arch/arm64/Makefile": "core-y += arch/arm64/xen/\n",
+    "arch/arm64/xen/Makefile": ("xen-arm-y += $(addprefix ../../arm/xen/, enlighten.o)\n"
+                                "obj-y := xen-arm.o\n"),
+    "arch/arm/xen/enlighten.c": "int arm_xen(void) { return arm_undeclared(); }\n",
+    "arch/x86/xen/enlighten.c": ("#include <xen/x86only.h>\n"
+                                 "int x86_xen(void) { return x86only() + x86_undeclared(); }\n"),
+    "include/xen/x86only.h": "static inline int x86only(void) { return x86only_undeclared(); }\n",
+    "include/linux/types.h": "typedef int clockid_t;\n",
+    "lib/Makefile": "libfdt_files = fdt.o\nlib-$(CONFIG_GOOD) += $(libfdt_files)\n",
+    "lib/fdt.c": "int fdt(void) { return fdt_undeclared(); }\n",
+    "arch/x86/boot/fdt.c": '#include "../../../lib/fdt.c"\n',
+}
+
+
+def test_other_architectures_files_are_built_only_where_named(tmp_path, capsys):
+    write_tree(tmp_path, OTHER_ARCHES)
+    sources = [p for p in OTHER_ARCHES if p.endswith(".c")]
+    status = kbuild_judgement(tmp_path, "arm64", sources)
+    assert status.unbuilt == {"arch/x86/xen/enlighten.c", "arch/x86/boot/fdt.c"}
+    assert "lib/fdt.c" in status.units
+    assert {(f[0], f[2], f[3]) for f in checked_errors(tmp_path, capsys)} == {
+        ("arch/arm/xen/enlighten.c", "020_2", "arm_undeclared"),
+        ("lib/fdt.c", "020_2", "fdt_undeclared")}

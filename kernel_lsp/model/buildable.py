@@ -205,7 +205,8 @@ def kbuild_judgement(root: Path, arch: str, paths: Iterable[str],
     # headers too (included through UML's include path, which no x86 file has)
     uml = f"arch/{arch}/um/"
     unbuilt = {p for p in sources if judge.unbuilt(p[:-2] + ".o")} | {
-        p for p in paths if p.endswith((".c", ".h")) and p.startswith(uml)}
+        p for p in paths if p.endswith((".c", ".h")) and p.startswith(uml)} | {
+        p for p in paths if p.endswith(".c") and _other_architecture(p, arch, listings)}
     # a directory whose objects are computed is still judged as a whole: only lines that need an
     # option that is never on enter it (``drivers/net/ethernet/freescale/fs_enet/``, whose
     # ``fs_enet-objs := fs_enet-main.o $(fs_enet-m)``, entered under CONFIG_FS_ENET, which
@@ -217,6 +218,13 @@ def kbuild_judgement(root: Path, arch: str, paths: Iterable[str],
     proof = _Judge(listings, possible, proven=True)
     units = {p for p in paths if p.endswith(".c") and p not in unbuilt and proof.may_build(
         p[:-2] + ".o")}
+    # and in a directory whose objects are computed, one a Make variable holds (``lib/``'s
+    # ``libfdt_files = fdt.o ...``, built by ``lib-$(CONFIG_LIBFDT) += $(libfdt_files)``):
+    # ``lib/fdt.c`` is riscv's, although only other architectures' boot code includes it
+    held = _Judge({**{t: rows for t, rows in named.items() if t.endswith(".o")}, **listings},
+                  possible, proven=True)
+    units |= {p for p in paths if p.endswith(".c") and p not in unbuilt and posixpath.dirname(
+        p) in computed_dirs and named.get(p[:-2] + ".o") and held.may_build(p[:-2] + ".o")}
     if on is None:
         return KbuildStatus(unbuilt, set(), units)
     # (a file of a directory whose objects are computed is judged off on its own listings
@@ -232,6 +240,22 @@ def kbuild_judgement(root: Path, arch: str, paths: Iterable[str],
                             p[:-2] + ".o", ()))]
     return KbuildStatus(unbuilt, {p for p in judged if p not in unbuilt and here.unbuilt(
         p[:-2] + ".o")}, units)
+
+
+def _other_architecture(path: str, arch: str, listings: dict) -> bool:
+    """Whether ``path`` lies under another architecture's ``arch/<other>/`` and no Kbuild file
+    of ``arch`` names it or a directory above it: Kbuild enters ``arch/$(SRCARCH)/`` alone, so
+    such a file is built only where this architecture's Kbuild files name it (arm64's
+    ``xen-arm-y += $(addprefix ../../arm/xen/, enlighten.o ...)``). Those Kbuild files are
+    never read (``_kbuild_files``), so their objects are listed nowhere: riscv checked
+    ``arch/x86/xen/`` and ``arch/arm/xen/`` as its own code, and with them ``include/xen/``,
+    which only they include."""
+    parts = path.split("/")
+    if len(parts) < 3 or parts[0] != "arch" or parts[1] == arch:
+        return False
+    if listings.get(path[:-2] + ".o"):
+        return False
+    return not any(listings.get("/".join(parts[:i]) + "/") for i in range(2, len(parts)))
 
 
 class _KbuildFiles(NamedTuple):

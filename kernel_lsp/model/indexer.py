@@ -364,8 +364,10 @@ def _index_into(model: Model, config: Config, jobs: int | None, progress: Progre
 # ``9pnet_xen-objs``; 16: ``$(PATH)/name.o`` in a Make variable, and an included Makefile's
 # objects under its includers' guards; 17: ``!X`` of an option always on never holds; 18: an
 # included Makefile's listings in its includer's directory; 19: ``off`` of an object only a
-# Make variable holds; 20: ``forced``, the files a unit's ``-include`` reads first).
-UNBUILT_FORMAT = 20
+# Make variable holds; 20: ``forced``, the files a unit's ``-include`` reads first; 21:
+# another architecture's ``.c`` files no Kbuild file of this one names are unbuilt, and a Make
+# variable's objects in a computed directory are units).
+UNBUILT_FORMAT = 21
 
 
 def record_assembly_headers(model: Model, config: Config, configuration: Configuration) -> None:
