@@ -4,6 +4,9 @@ tree that nobody force-includes is not."""
 
 from __future__ import annotations
 
+from kernel_lsp.config import load_config
+from kernel_lsp.live.workspace import Workspace
+from kernel_lsp.model.indexer import index
 from kernel_lsp.model.kbuild import forced_includes
 from tests.conftest import checked_errors, write_tree
 
@@ -62,3 +65,18 @@ def test_a_file_kbuild_forces_into_one_object_is_read_before_its_first_line(tmp_
     unit.write_text("\n" + unit.read_text())  # extracted again: its include rows written anew
     assert checked_errors(root, capsys) == {(p, line + 1, c, s) for p, line, c, s in expected}
     assert checked_errors(root, capsys) == {(p, line + 1, c, s) for p, line, c, s in expected}
+
+
+def test_an_edited_unit_keeps_what_kbuild_forces_into_it(tmp_path):
+    root = write_tree(tmp_path, VDSO)
+    config, _ = load_config(root)
+    index(config, jobs=1).model.close()
+    session = Workspace(config)
+    try:
+        assert session.load() is None
+        unit = "arch/arm64/kernel/vdso/vgettimeofday.c"
+        session.set_buffer(unit, b"\n" + VDSO[unit].encode())
+        assert {(r.finding.line, r.finding.code, r.finding.symbol)
+                for r in session.findings([unit])} == {(3, "020_2", "vdso_undeclared")}  # (0-based)
+    finally:
+        session.close()

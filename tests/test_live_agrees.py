@@ -9,7 +9,13 @@ import pytest
 from kernel_lsp.config import load_config
 from kernel_lsp.live.workspace import Workspace, open_workspace
 from kernel_lsp.model.indexer import index
-from tests import test_buildable, test_dropped_branches, test_precision_idioms, test_units
+from tests import (
+    test_buildable,
+    test_dropped_branches,
+    test_forced_includes,
+    test_precision_idioms,
+    test_units,
+)
 from tests.conftest import write_tree
 
 TREES = {
@@ -23,6 +29,8 @@ TREES = {
     "dead-branches": {**test_precision_idioms.KCONFIG, **test_precision_idioms.DEAD_BRANCHES},
     "kbuild-units": test_buildable.SHARED_UNIT,
     "generated-include": test_buildable.GENERATED_INCLUDE,
+    "other-architectures": test_buildable.OTHER_ARCHES,
+    "forced-includes": test_forced_includes.VDSO,
     "unbuilt": {**test_buildable.TREE, "Kconfig": "config LED\n\ttristate \"LED\"\n"
                 "\tdepends on ARCH_PXA\n", "arch/x86/configs/x86_64_defconfig": "CONFIG_LED=y\n"},
 }

@@ -35,7 +35,7 @@ from kernel_lsp.live.tables import Tables
 from kernel_lsp.model.resolve import KBUILD_DIRS_META, IncludeResolver
 from kernel_lsp.model.rows import FactRows, IncludeEdge, fact_rows
 from kernel_lsp.model.runlock import why_incomplete
-from kernel_lsp.model.store import Model
+from kernel_lsp.model.store import FORCED_START, Model
 from kernel_lsp.parse.buffer import Buffer
 from kernel_lsp.parse.extract import extract
 from kernel_lsp.parse.facts import FileFacts
@@ -278,7 +278,8 @@ class Workspace:
             self._set_graph(of.file_id, self.model.include_graph_of(of.file_id))
 
     def _swap_includes(self, fid: int, path: str, rows: FactRows) -> None:
-        edges = []
+        # (what Kbuild's ``-include`` reads before the unit is no line of the buffer: kept)
+        edges = [e for e in self.tables.graph.get(fid, ()) if e.start_byte == FORCED_START]
         for inc in rows["includes"]:
             hit = self.resolver.resolve(path, inc.target, bool(inc.angled)) \
                 if self.resolver else None
