@@ -722,14 +722,22 @@ def test_listings_of_an_included_makefile_are_its_includers(tmp_path, capsys):
 # Another architecture's file is built only where this one's Kbuild files name it (arm64's
 # ``xen-arm-y += $(addprefix ../../arm/xen/, enlighten.o ...)``); a .c file a Make variable of a
 # computed directory holds stays a unit of its own (lib/Makefile's ``libfdt_files = fdt.o ...``,
-# which only other architectures' boot code includes).
+# which only other architectures' boot code includes). A header of another architecture's
+# directory that no file includes is not this architecture's either (arm's and arm64's
+# asm/xen/page.h on riscv, through which include/xen/interface/grant_table.h was checked).
 OTHER_ARCHES = {
     "Kconfig": "config ARM64\n\tdef_bool y\nconfig GOOD\n\tbool \"good\"\n\tdefault y\n",
     "kernel-lsp.toml": 'arch = "arm64"\n',
     "arch/arm64/Makefile": "core-y += arch/arm64/xen/\n",
     "arch/arm64/xen/Makefile": ("xen-arm-y += $(addprefix ../../arm/xen/, enlighten.o)\n"
                                 "obj-y := xen-arm.o\n"),
-    "arch/arm/xen/enlighten.c": "int arm_xen(void) { return arm_undeclared(); }\n",
+    "arch/arm/xen/enlighten.c": ('#include "../include/asm/used.h"\n'
+                                 "int arm_xen(void) { return arm_undeclared() + used(); }\n"),
+    "arch/arm/include/asm/used.h": "static inline int used(void) { return used_undeclared(); }\n",
+    # another architecture's header nothing includes, and one only it includes
+    "arch/arm/include/asm/xen/page.h": "#include <xen/arm/page.h>\n",
+    "include/xen/arm/page.h": "static inline int page(void) { return page_undeclared(); }\n",
+    "arch/arm64/include/asm/own.h": "static inline int own(void) { return own_undeclared(); }\n",
     "arch/x86/xen/enlighten.c": ("#include <xen/x86only.h>\n"
                                  "int x86_xen(void) { return x86only() + x86_undeclared(); }\n"),
     "include/xen/x86only.h": "static inline int x86only(void) { return x86only_undeclared(); }\n",
@@ -748,4 +756,6 @@ def test_other_architectures_files_are_built_only_where_named(tmp_path, capsys):
     assert "lib/fdt.c" in status.units
     assert {(f[0], f[2], f[3]) for f in checked_errors(tmp_path, capsys)} == {
         ("arch/arm/xen/enlighten.c", "020_2", "arm_undeclared"),
+        ("arch/arm/include/asm/used.h", "020_2", "used_undeclared"),
+        ("arch/arm64/include/asm/own.h", "020_2", "own_undeclared"),
         ("lib/fdt.c", "020_2", "fdt_undeclared")}

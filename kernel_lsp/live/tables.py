@@ -17,6 +17,7 @@ from kernel_lsp.model.symbols import (
     not_built_here,
     not_kernel_ids,
     other_arch_headers,
+    other_arch_ids,
 )
 from kernel_lsp.model.visibility import Visibility, forced_ids
 
@@ -50,7 +51,8 @@ class Tables:
                                               forced=forced_ids(symbols.paths)),
                    _LazyHosted(graph, foreign, Fallbacks(symbols, arch), not_kernel_ids(symbols),
                                dropped_named(symbols), symbols.unit_ids,
-                               symbols.dropped_includers), lazy=True)
+                               symbols.dropped_includers,
+                               other_arch_ids(symbols.paths, arch)), lazy=True)
 
     @classmethod
     def empty(cls) -> Tables:
@@ -76,8 +78,10 @@ class _LazyHosted:
 
     def __init__(self, graph: LazyGraph, foreign_headers: set[str], fallbacks: Fallbacks,
                  not_kernel: set[int] = frozenset(), dropped_named: set[int] = frozenset(),
-                 units: set[int] = frozenset(), dropped_includers: dict | None = None):
+                 units: set[int] = frozenset(), dropped_includers: dict | None = None,
+                 other_arch: set[int] = frozenset()):
         self.graph, self.foreign, self.fallbacks = graph, foreign_headers, fallbacks
+        self.other_arch = other_arch
         self.not_kernel, self.dropped_named, self.units = not_kernel, dropped_named, units
         self.dropped_includers = dropped_includers or {}
         self.memo: dict[int, bool] = {}
@@ -93,7 +97,7 @@ class _LazyHosted:
             if not got and fid not in self.units:  # (Kbuild builds it: kernel code)
                 rows = self.graph.includers_of(fid)
                 by = {f for f, _pos in rows if f != fid}
-                got = not by and fid in self.dropped_named
+                got = not by and (fid in self.dropped_named or fid in self.other_arch)
                 dropped = self.dropped_includers.get(fid) if not by else None
                 if dropped and len(dropped) < HOSTED_INCLUDERS_MAX:
                     got = got or all(f in self for f in dropped if f != fid)

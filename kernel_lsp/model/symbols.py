@@ -96,13 +96,23 @@ def hosted_set(graph: dict, symbols) -> set[int]:
     headers only dropped lines include), for the symbol table's architecture."""
     return hosted_files(graph, symbols.foreign_headers(), Fallbacks(symbols, symbols.arch),
                         not_kernel_ids(symbols), dropped_named(symbols), symbols.unit_ids,
-                        symbols.dropped_includers)
+                        symbols.dropped_includers, other_arch_ids(symbols.paths, symbols.arch))
+
+
+def other_arch_ids(paths: Mapping[int, str], arch: str) -> set[int]:
+    """The ids of the files under another architecture's ``arch/<other>/``: such a file that
+    no file includes is not kernel code of ``arch`` (``hosted_files``; its ``.c`` files are
+    Kbuild's unbuilt ones). riscv checked arm's and arm64's ``asm/xen/page.h``, which nothing
+    riscv builds includes, and through them ``include/xen/interface/grant_table.h``."""
+    return {fid for fid, p in paths.items() if p.startswith("arch/")
+            and p.count("/") > 1 and p.split("/", 2)[1] != arch}
 
 
 def hosted_files(graph: dict, foreign_headers: set[str] = frozenset(),
                  fallbacks: Fallbacks | None = None, unbuilt: set[int] = frozenset(),
                  dropped_named: set[int] = frozenset(), units: set[int] = frozenset(),
-                 dropped_includers: Mapping[int, set[int]] | None = None) -> set[int]:
+                 dropped_includers: Mapping[int, set[int]] | None = None,
+                 other_arch: set[int] = frozenset()) -> set[int]:
     """Files that are not kernel code of this architecture (see ``not_built_here``, and the
     ``unbuilt`` files Kbuild builds under no configuration of it), the headers that only
     ``#include`` lines of dropped ``#if`` branches name (``dropped_named``: no file of this
@@ -111,7 +121,8 @@ def hosted_files(graph: dict, foreign_headers: set[str] = frozenset(),
     ``units`` of their own (``lib/maple_tree.c``, which a test program under ``tools/``
     includes too). A ``.c`` file that no line includes but dropped ones of such files
     (``dropped_includers``: i915's ``selftests/huge_pages.c``, which ``i915_gem_object.c``
-    includes under ``CONFIG_DRM_I915_SELFTEST``, an option arm64 never has) is one too."""
+    includes under ``CONFIG_DRM_I915_SELFTEST``, an option arm64 never has) is one too; so is
+    a file of another architecture's directory that no file includes (``other_arch``)."""
     hosted = set(unbuilt) | {fid for fid, edges in graph.items() if not_built_here(
         edges, foreign_headers, fallbacks.of(fid) if fallbacks is not None else None,
         fid in units)}
@@ -121,6 +132,7 @@ def hosted_files(graph: dict, foreign_headers: set[str] = frozenset(),
             if e.resolved_id is not None and e.resolved_id != fid:
                 includers.setdefault(e.resolved_id, set()).add(fid)
     hosted.update(fid for fid in dropped_named if fid not in includers)
+    hosted.update(fid for fid in other_arch if fid not in includers and fid not in units)
     dropped = {fid: by for fid, by in (dropped_includers or {}).items()
                if fid not in includers and fid not in units}
     changed = True
