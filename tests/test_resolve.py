@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from kernel_lsp.config import Config, linux_include_paths
+from kernel_lsp.config import Config, linux_include_paths, load_config
 from kernel_lsp.model.resolve import IncludeResolver, is_generated, kbuild_named
+from kernel_lsp.model.store import Model
+from tests.conftest import checked_errors, write_tree
 
 LINUX_FILES = {
     "include/linux/ktime.h",
@@ -192,12 +194,9 @@ def test_the_editor_resolves_with_the_kbuild_dirs_the_index_stored(tmp_path):
     """An editor's resolver takes the Kbuild ``-I`` directories from the model (the index
     stored those it resolved with) instead of reading every Makefile of the tree again; a
     model with none stored has them read from the Makefiles."""
-    from kernel_lsp.config import load_config
     from kernel_lsp.live.workspace import Workspace
     from kernel_lsp.model.indexer import index
     from kernel_lsp.model.resolve import KBUILD_DIRS_META
-    from kernel_lsp.model.store import Model
-    from tests.conftest import write_tree
 
     root = write_tree(tmp_path, KBUILD_TREE)
     config, _ = load_config(root)
@@ -223,9 +222,7 @@ def test_the_editor_resolves_with_the_kbuild_dirs_the_index_stored(tmp_path):
 def test_a_makefiles_new_include_dir_is_resolved_by_the_next_index(tmp_path):
     """A Makefile that gains ``-I`` (no C file changed) changes the configuration's inputs:
     the next index resolves the include lines again, and stores the directories it used."""
-    from kernel_lsp.config import load_config
     from kernel_lsp.model.indexer import index
-    from tests.conftest import write_tree
 
     root = write_tree(tmp_path, {**KBUILD_TREE, "drivers/foo/Makefile": "obj-y += a.o\n"})
     config, _ = load_config(root)
@@ -240,3 +237,45 @@ def test_a_makefiles_new_include_dir_is_resolved_by_the_next_index(tmp_path):
     assert unresolved() == {"foo_regs.h"}
     (root / "drivers/foo/Makefile").write_text(KBUILD_TREE["drivers/foo/Makefile"])
     assert unresolved() == set()
+
+
+# scripts/Makefile.asm-generic writes the same wrapper for asm/X.h and uapi/asm/X.h:
+# ``#include <asm-generic/X.h>``, which the include path finds in include/asm-generic/ before
+# include/uapi/asm-generic/. riscv's asm/signal.h includes <uapi/asm/signal.h>: read as
+# uapi/asm-generic/signal.h it missed include/asm-generic/signal.h's <asm/sigcontext.h>, and
+# signal.c's struct sigcontext was a 407_2 (2, and 1 in uapi/asm/ucontext.h).
+def test_the_wrapper_of_a_uapi_asm_header_includes_the_kernel_asm_generic_one():
+    r = linux_resolver(LINUX_FILES | {"include/asm-generic/signal.h",
+                                      "include/uapi/asm-generic/signal.h"})
+    assert r.resolve("fs/a.c", "uapi/asm/signal.h", True) == "include/asm-generic/signal.h"
+    assert r.resolve("fs/a.c", "asm/signal.h", True) == "include/asm-generic/signal.h"
+    assert r.resolve("include/asm-generic/signal.h", "uapi/asm-generic/signal.h", True) == (
+        "include/uapi/asm-generic/signal.h")
+
+
+SIGNALS = {
+    "Kconfig": "config RISCV\n\tdef_bool y\n",
+    "kernel-lsp.toml": 'arch = "riscv"\n',
+    "include/linux/types.h": "typedef int u32;\n",
+    "arch/riscv/include/asm/signal.h": "#include <uapi/asm/signal.h>\n",
+    "include/asm-generic/signal.h": ("#include <uapi/asm-generic/signal.h>\n"
+                                     "#include <asm/sigcontext.h>\n"),
+    "include/uapi/asm-generic/signal.h": "typedef unsigned long sigset_t;\n",
+    "arch/riscv/include/uapi/asm/sigcontext.h": "struct sigcontext { unsigned long pc; };\n",
+    "arch/riscv/kernel/signal.c": ("#include <asm/signal.h>\n"
+                                   "unsigned long pc_of(struct sigcontext *sc)\n{\n"
+                                   "\treturn sc->pc;\n}\n"),
+}
+
+
+def test_a_model_resolved_by_an_older_resolver_is_resolved_again(tmp_path, capsys):
+    root = write_tree(tmp_path, SIGNALS)
+    assert checked_errors(root, capsys) == set()
+    config, _ = load_config(root)
+    model = Model(str(config.db_path))
+    model.set_meta("resolver_version", "1")  # what an older resolver left
+    model.conn.execute("UPDATE includes SET resolved_id = NULL WHERE target = ?",
+                       ("uapi/asm/signal.h",))
+    model.conn.commit()
+    model.close()
+    assert checked_errors(root, capsys) == set()

@@ -24,6 +24,7 @@ from pathlib import Path
 from kernel_lsp.config import Config
 from kernel_lsp.model.expand import expand_invocations
 from kernel_lsp.model.indexer import (
+    RESOLVER_VERSION,
     SERIAL_BELOW,
     IndexResult,
     Progress,
@@ -135,6 +136,7 @@ class FirstIndex:
         model.set_meta("host_sources", json.dumps(sorted(hosted | host_sources(config.root,
                                                                                dirs))))
         model.set_meta("includes_resolved", "1")
+        model.set_meta("resolver_version", RESOLVER_VERSION)
         record_assembly_headers(model, config, self.configuration)
         record_unbuilt(model, config, self.configuration, self.by_path, self.problems)
         record_forced_includes(model)

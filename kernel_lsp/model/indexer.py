@@ -209,6 +209,11 @@ def extract_all(model: Model, items: list[tuple], jobs: int, progress: Progress 
     return kept, changed
 
 
+# Bump when include resolution (``model/resolve.py``) names other files for the same lines: the
+# next index resolves every include again (2: ``uapi/asm/X`` falls back to ``asm-generic/X``).
+RESOLVER_VERSION = "2"
+
+
 def resolve_includes(model: Model, config: Config,
                      resolver: IncludeResolver | None = None) -> int:
     """Resolve every include line to an indexed file; returns how many resolved. ``resolver``:
@@ -323,7 +328,8 @@ def _index_into(model: Model, config: Config, jobs: int | None, progress: Progre
     resolved = None
     # (a Makefile's new ``-I`` changes the configuration's inputs, and what includes name)
     if parsed or removed or model.meta("includes_resolved") != "1" or (
-            model.meta("includes_inputs") != model.meta("configuration_inputs")):
+            model.meta("includes_inputs") != model.meta("configuration_inputs")) or (
+            model.meta("resolver_version") != RESOLVER_VERSION):
         t = time.perf_counter()
         resolved = resolve_includes(model, config)
         dirs = {posixpath.dirname(p) for p in by_path}
@@ -331,6 +337,7 @@ def _index_into(model: Model, config: Config, jobs: int | None, progress: Progre
         phases["resolve_seconds"] = time.perf_counter() - t
         model.set_meta("includes_inputs", model.meta("configuration_inputs") or "")
         model.set_meta("includes_resolved", "1")
+        model.set_meta("resolver_version", RESOLVER_VERSION)
     if resolved is not None or model.meta("assembly_headers") is None:
         record_assembly_headers(model, config, configuration)
     t = time.perf_counter()

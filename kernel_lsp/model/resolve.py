@@ -313,12 +313,17 @@ def _asm_generic(target: str) -> str | None:
     """The ``asm-generic`` header that Kbuild's generated wrapper for ``asm/X`` would include.
 
     Kbuild generates wrappers only for top-level ``asm/X.h`` names (``generic-y`` and
-    ``mandatory-y`` in the Kbuild files), so ``asm/sub/X.h`` has no fallback.
+    ``mandatory-y`` in the Kbuild files), so ``asm/sub/X.h`` has no fallback. The wrapper of
+    ``uapi/asm/X.h`` is the same line, ``#include <asm-generic/X.h>``
+    (``scripts/Makefile.asm-generic``), found on the include path: ``include/asm-generic/``
+    before ``include/uapi/asm-generic/``. riscv's ``asm/signal.h`` includes
+    ``<uapi/asm/signal.h>``, whose wrapper reaches include/asm-generic/signal.h and its
+    ``<asm/sigcontext.h>``; read as ``uapi/asm-generic/signal.h`` it reached no sigcontext.
     """
     norm = posixpath.normpath(target)
-    for prefix, generic in (("asm/", "asm-generic/"), ("uapi/asm/", "uapi/asm-generic/")):
+    for prefix in ("asm/", "uapi/asm/"):
         if norm.startswith(prefix) and "/" not in norm[len(prefix) :]:
-            return generic + norm[len(prefix) :]
+            return "asm-generic/" + norm[len(prefix) :]
     return None
 
 
