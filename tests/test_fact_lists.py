@@ -224,3 +224,23 @@ def test_any_rows_pack_and_come_back(layout, data):
     wanted = data.draw(st.sets(st.integers(min_value=0, max_value=300), max_size=3))
     assert layout.unpack_where(packed, column, wanted) == [r for r in rows if r[1] in wanted]
     assert layout.has_where(packed, column, wanted) == any(r[1] in wanted for r in rows)
+
+
+# Texts that begin with the byte that marks a NULL text (Hypothesis drew "\x01": it came back
+# as None); beside them, a NULL, an empty text and ordinary ones.
+MARKED = [None, "\x01", "\x01abc", "\x01\x01", "", "kfree", "a\x01b"]
+
+
+def test_a_text_that_starts_with_the_null_mark_comes_back():
+    layout = USES  # (the one layout with a text column)
+    assert layout.texts
+    plain = next(i for i in layout.ints if i not in layout.deltas)  # a column of its own values
+    rows = []
+    for k, text in enumerate(MARKED):
+        row = [k if i in layout.deltas or i == plain else 0 for i in range(layout.width)]
+        for i in layout.texts:
+            row[i] = text
+        rows.append(tuple(row))
+    packed = layout.pack(rows)
+    assert layout.unpack(packed) == rows
+    assert layout.unpack_where(packed, layout.columns[plain], {1, 2, 3}) == rows[1:4]

@@ -26,6 +26,16 @@ _NULL = -1  # no integer column holds a negative value; a difference is never NU
 _LEVEL = 6
 _FORMATS = {1: "i", 2: "q"}  # the first byte of a packed list: 32-bit values, else 64-bit
 _SEP, _NONE = "\0", "\1"  # between the texts of a text column; a NULL text
+# (a text that starts with ``_NONE`` gets one more in front, so that "\1" is no NULL; no text
+# stored before started with one that was not NULL, so their lists read back alike)
+
+
+def _put(v: str | None) -> str:
+    return _NONE if v is None else _NONE + v if v.startswith(_NONE) else v
+
+
+def _got(v: str) -> str | None:
+    return None if v == _NONE else v[1:] if v.startswith(_NONE) else v
 
 
 class Layout:
@@ -62,7 +72,7 @@ class Layout:
                         _NULL) != columns[i].count(None)):  # a -1 of its own
                     raise ValueError(f"a row with a negative {self.columns[i]}")
                 values.extend(column)
-        texts = [_NONE if v is None else v for i in self.texts for v in columns[i]]
+        texts = [_put(v) for i in self.texts for v in columns[i]]
         joined = _SEP.join(texts) + _SEP if texts else ""
         if joined.count(_SEP) != len(texts):
             raise ValueError("a text with a NUL character")
@@ -103,7 +113,7 @@ class Layout:
         if self.texts:
             parts = text.decode("utf-8", "surrogatepass").split(_SEP)
             for slot, i in enumerate(self.texts):
-                columns[i] = [None if v == _NONE else v for v in parts[slot * n:(slot + 1) * n]]
+                columns[i] = [_got(v) for v in parts[slot * n:(slot + 1) * n]]
         return columns
 
     def unpack(self, data: bytes) -> list[tuple]:
@@ -130,7 +140,7 @@ class Layout:
         if self.texts:
             parts = text.decode("utf-8", "surrogatepass").split(_SEP)
             for s, i in enumerate(self.texts):
-                picked[i] = [None if (v := parts[s * n + k]) == _NONE else v for k in keep]
+                picked[i] = [_got(parts[s * n + k]) for k in keep]
         return list(zip(*picked, strict=True))
 
     def has_where(self, data: bytes, column: str, wanted: set[int],
