@@ -221,7 +221,7 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
             self._check_read_only()
             return
         c.execute(f"PRAGMA page_size={schema.PAGE_SIZE}")  # a new file only (then WAL fixes it)
-        c.execute("PRAGMA journal_mode=WAL")
+        self._write_ahead_log()
         c.execute("PRAGMA synchronous=NORMAL")
         c.execute("PRAGMA foreign_keys=OFF")
         if not self.db.table_names():
@@ -233,6 +233,20 @@ class Model(NavigationSQL, SymbolSQL, DesignSQL, PlainMacroSQL, FactListSQL):
         self._migrate()
         # No integrity scan here: on a 1 GB kernel model it costs more than a whole warm run.
         # A garbage file already failed above; damage deeper in raises on use.
+
+    def _write_ahead_log(self, within: float = 30.0) -> None:
+        """``PRAGMA journal_mode=WAL``, again while another process holds the file: SQLite
+        answers it 'database is locked' at once, without its busy timeout (processes opening
+        one new model together: with twelve, one try in five had one fail, ModelUnavailable)."""
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if _primary_code(exc) != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _check_read_only(self) -> None:
         """What ``_setup`` checks, for a model read as it is: one that would need creating or
