@@ -21,12 +21,21 @@ from tests.lsp_helpers import SERVER, TREE, copy_tree
 pytestmark = pytest.mark.e2e
 
 
+def _signals_as_in_a_terminal() -> None:
+    """A child's SIGINT and SIGHUP at their defaults, as a terminal's job has them: a test run
+    started in the background (nohup, a non-interactive shell's ``&``) ignores them, and a
+    child keeps what it inherits ignored (rightly), so a Ctrl-C the test sends did nothing."""
+    for signum in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 class Session:
     """A server on stdio driven by raw JSON-RPC, its stderr kept whole."""
 
     def __init__(self, root: Path, *extra: str):
         self.proc = subprocess.Popen([*SERVER, *extra], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root,
+                                     preexec_fn=_signals_as_in_a_terminal)
         self.root = root
         self.err = b""
         self.reader = threading.Thread(target=self._drain_err, daemon=True)
@@ -248,11 +257,6 @@ def test_a_stuck_thread_does_not_keep_the_process_alive():
     assert done.returncode == 0
     assert "did not end within 0.5 s of the session's end" in done.stderr
     assert "stuck_forever" in done.stderr, done.stderr
-
-
-def _signals_as_in_a_terminal() -> None:
-    for signum in (signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("how", ["kill", "ctrl-c", "hangup"])
