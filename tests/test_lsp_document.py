@@ -61,17 +61,25 @@ _PIECES = st.lists(st.sampled_from(["a", "bc", "\n", "\r", "\r\n", "\x0c", "é",
 @settings(max_examples=300, deadline=None)
 @given(_PIECES, st.sampled_from(list(_UNITS)), st.data())
 def test_a_run_of_changes_leaves_the_editors_text(text, encoding, data):
+    _random_changes(text, encoding, data, _positions, 5, lines=True)
+
+
+def _random_changes(text: str, encoding: str, data, positions, most: int,
+                    lines: bool = False) -> None:
+    """Up to ``most`` random changes at ``positions(text, encoding)``: after each the server's
+    text is the editor's (and so are its ``lines``)."""
     doc = _doc(text, encoding)
-    for _ in range(data.draw(st.integers(1, 5))):
-        start = data.draw(_positions(text, encoding))
-        end = data.draw(_positions(text, encoding))
+    for _ in range(data.draw(st.integers(1, most))):
+        start = data.draw(positions(text, encoding))
+        end = data.draw(positions(text, encoding))
         new = data.draw(_PIECES)
         a, b = sorted((_editor_offset(text, *start, encoding),
                        _editor_offset(text, *end, encoding)))
         text = text[:a] + new + text[b:]
         _change(doc, start, end, new)
         assert doc.source == text
-        assert list(doc.lines) == _EDITOR_LINE.findall(text)
+        if lines:
+            assert list(doc.lines) == _EDITOR_LINE.findall(text)
 
 
 def _positions_past(text: str, encoding: str):
@@ -88,16 +96,7 @@ def test_a_position_past_the_end_of_its_line_is_the_lines_end(text, encoding, da
     server took the character before the last of the document's last line (``abc`` with
     ``X`` at character 4 became ``abXc``), or one past a line end (``abc\\ndef`` became
     ``abc\\nXdef``, a ``\\r\\n`` split), and held another text than the editor."""
-    doc = _doc(text, encoding)
-    for _ in range(data.draw(st.integers(1, 4))):
-        start = data.draw(_positions_past(text, encoding))
-        end = data.draw(_positions_past(text, encoding))
-        new = data.draw(_PIECES)
-        a, b = sorted((_editor_offset(text, *start, encoding),
-                       _editor_offset(text, *end, encoding)))
-        text = text[:a] + new + text[b:]
-        _change(doc, start, end, new)
-        assert doc.source == text
+    _random_changes(text, encoding, data, _positions_past, 4)
     for text, at, expected in (("abc", (0, 4), "abcX"), ("abc\ndef", (0, 4), "abcX\ndef"),
                                ("abc\r\ndef", (0, 4), "abcX\r\ndef")):
         doc = _doc(text)
